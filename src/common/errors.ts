@@ -1,0 +1,131 @@
+// Typed errors with stable codes. Every error says what the caller should do next:
+// `retryable` tells whether the same call may be tried again, and NotLeaderError
+// carries the leader hint.
+
+export type ErrorCode =
+  | 'NOT_LEADER'
+  | 'BUSY'
+  | 'TIMEOUT'
+  | 'SESSION_EXPIRED'
+  | 'INVALID_ARGUMENT'
+  | 'UNKNOWN_OUTCOME'
+  | 'UNAVAILABLE'
+  | 'INTERNAL'
+  | 'CORRUPT_WAL'
+  | 'CORRUPT_ZNODE'
+  | 'ZK_UNAVAILABLE'
+  | 'CONFIG';
+
+export class DuoraftError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
+
+export interface LeaderHint {
+  readonly leaderId: string;
+  readonly leaderAddress: string;
+}
+
+/** This member is not the leader. Retry at the hinted leader (empty while unknown). */
+export class NotLeaderError extends DuoraftError {
+  readonly leaderId: string;
+  readonly leaderAddress: string;
+
+  constructor(hint: LeaderHint, message?: string) {
+    const where = hint.leaderId ? `leader is ${hint.leaderId} at ${hint.leaderAddress || 'unknown address'}` : 'leader unknown';
+    super('NOT_LEADER', message ?? `not the leader (${where}); retry at the leader`, true);
+    this.leaderId = hint.leaderId;
+    this.leaderAddress = hint.leaderAddress;
+  }
+}
+
+/** The proposal queue is full. Back off for retryAfterMs, then retry. */
+export class BusyError extends DuoraftError {
+  readonly retryAfterMs: number;
+  readonly leaderId: string;
+  readonly leaderAddress: string;
+
+  constructor(retryAfterMs: number, hint: LeaderHint, message?: string) {
+    super('BUSY', message ?? `busy: the proposal queue is full; retry after ${retryAfterMs} ms`, true);
+    this.retryAfterMs = retryAfterMs;
+    this.leaderId = hint.leaderId;
+    this.leaderAddress = hint.leaderAddress;
+  }
+}
+
+/** A deadline passed. For a write, whether it took effect is unknown. */
+export class TimeoutError extends DuoraftError {
+  constructor(message: string) {
+    super('TIMEOUT', message, true);
+  }
+}
+
+/** Malformed input: fix the request; retrying it unchanged fails again. */
+export class InvalidArgumentError extends DuoraftError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message, false);
+  }
+}
+
+/** A write was in flight when leadership was lost: it may or may not have taken effect. */
+export class UnknownOutcomeError extends DuoraftError {
+  constructor(message: string) {
+    super('UNKNOWN_OUTCOME', message, true);
+  }
+}
+
+/** The member cannot serve right now (starting, stopping, ZooKeeper unreachable). */
+export class UnavailableError extends DuoraftError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, true, options);
+  }
+}
+
+export class SessionExpiredError extends DuoraftError {
+  constructor(message: string) {
+    super('SESSION_EXPIRED', message, false);
+  }
+}
+
+/** A local WAL record failed its checks. The node rebuilds from ZooKeeper. */
+export class CorruptWalError extends DuoraftError {
+  readonly file: string;
+  readonly offset: number;
+
+  constructor(file: string, offset: number, reason: string) {
+    super('CORRUPT_WAL', `corrupt WAL record in ${file} at offset ${offset}: ${reason}`, false);
+    this.file = file;
+    this.offset = offset;
+  }
+}
+
+/** A znode did not hold what duoraft writes there. Nothing was guessed or overwritten. */
+export class CorruptZnodeError extends DuoraftError {
+  readonly path: string;
+
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super('CORRUPT_ZNODE', `corrupt znode ${path}: ${reason}`, false, options);
+    this.path = path;
+  }
+}
+
+/** ZooKeeper could not be reached. */
+export class ZkUnavailableError extends DuoraftError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ZK_UNAVAILABLE', message, true, options);
+  }
+}
+
+/** A bad setting or flag. */
+export class ConfigError extends DuoraftError {
+  constructor(message: string) {
+    super('CONFIG', message, false);
+  }
+}

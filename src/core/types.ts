@@ -1,0 +1,41 @@
+// The vocabulary of the pure Raft core. Nothing here does I/O.
+
+export type NodeId = string;
+
+export const enum EntryType {
+  /** An opaque state-machine command. */
+  Normal = 0,
+  /** The first entry of every leader's term; committing it commits the term. */
+  Noop = 1,
+}
+
+/** One log entry. Indexes and terms start at 1; 0 means "none". */
+export interface Entry {
+  readonly index: number;
+  readonly term: number;
+  readonly type: EntryType;
+  readonly data: Uint8Array;
+}
+
+/** What must survive a restart for the node to restart quickly (not for safety: see notes/safety.md). */
+export interface HardState {
+  readonly term: number;
+  /** The leader this node accepted in `term` (itself when it took over), or '' for none. */
+  readonly vote: NodeId;
+  /** Every entry up to here is known to be committed (held by ZooKeeper). */
+  readonly commit: number;
+}
+
+export const emptyHardState: HardState = { term: 0, vote: '', commit: 0 };
+
+export function isEmptyHardState(hs: HardState): boolean {
+  return hs.term === 0 && hs.vote === '' && hs.commit === 0;
+}
+
+/** The point a snapshot covers: every entry up to index (of term) is inside it. */
+export interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+}
+
+export const noSnapshot: SnapshotMeta = { index: 0, term: 0 };
