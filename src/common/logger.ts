@@ -15,7 +15,7 @@ export interface LoggerOptions {
 export function createLogger(name: string, options: LoggerOptions = {}): Logger {
   const opts: pino.LoggerOptions = {
     name,
-    level: options.level ?? process.env['DUORAFT_LOG_LEVEL'] ?? 'info',
+    level: options.level ?? 'info',
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
