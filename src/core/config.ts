@@ -1,0 +1,52 @@
+// The core's settings, all in ticks. The driver turns milliseconds into ticks; see
+// notes/timing.md for the rule that binds the lease window to the leader's lease.
+import type { NodeId } from './types.js';
+
+export interface CoreConfig {
+  readonly id: NodeId;
+  /** The other voter, or '' while the cluster has only this one. */
+  readonly peer: NodeId;
+  /** A follower that hears no leader for a random time in [min, 2*min) starts a pre-vote. */
+  readonly electionTimeoutTicks: number;
+  /** The leader heartbeats its follower this often. */
+  readonly heartbeatTicks: number;
+  /** A pre-vote without an answer for this long counts as "no objection" (the peer may be paused or dead). */
+  readonly preVoteTimeoutTicks: number;
+  /**
+   * A follower takes over only when the ZooKeeper lease has not changed for this many
+   * ticks (observed locally). Must exceed the leader's lease by the drift bound.
+   */
+  readonly leaseWindowTicks: number;
+  /** Bound on AppendEntries messages in flight to the follower. */
+  readonly maxInflightAppends: number;
+  /** Bound on the data bytes of one AppendEntries message (at least one entry is always sent). */
+  readonly maxAppendBytes: number;
+  /** A candidate that hears nothing about its take-over for this long gives up (a driver bug guard). */
+  readonly candidateTimeoutTicks: number;
+}
+
+export const defaultCoreTicks = {
+  electionTimeoutTicks: 10,
+  heartbeatTicks: 2,
+  preVoteTimeoutTicks: 3,
+  leaseWindowTicks: 13,
+  maxInflightAppends: 8,
+  maxAppendBytes: 1 << 20,
+  candidateTimeoutTicks: 1000,
+} as const;
+
+export function validateCoreConfig(c: CoreConfig): string[] {
+  const problems: string[] = [];
+  if (!c.id) problems.push('id must not be empty');
+  if (c.peer === c.id) problems.push('peer must differ from id');
+  if (c.electionTimeoutTicks < 2) problems.push('electionTimeoutTicks must be >= 2');
+  if (c.heartbeatTicks < 1 || c.heartbeatTicks >= c.electionTimeoutTicks) {
+    problems.push('heartbeatTicks must be >= 1 and below electionTimeoutTicks');
+  }
+  if (c.preVoteTimeoutTicks < 1) problems.push('preVoteTimeoutTicks must be >= 1');
+  if (c.leaseWindowTicks < 1) problems.push('leaseWindowTicks must be >= 1');
+  if (c.maxInflightAppends < 1) problems.push('maxInflightAppends must be >= 1');
+  if (c.maxAppendBytes < 1) problems.push('maxAppendBytes must be >= 1');
+  if (c.candidateTimeoutTicks < 1) problems.push('candidateTimeoutTicks must be >= 1');
+  return problems;
+}

@@ -1,0 +1,169 @@
+// The in-memory Raft log: the entries after the last snapshot point.
+//
+// Invariants (asserted where they can break):
+//   snapshot.index + 1 === firstIndex()          entries[0].index when not empty
+//   entries[k].index === firstIndex() + k          contiguous, no gaps
+//   entries[k].term <= entries[k + 1].term         terms never decrease along the log
+import { type Entry, type SnapshotMeta, noSnapshot } from './types.js';
+
+export class CoreInvariantError extends Error {
+  constructor(message: string) {
+    super(`raft core invariant broken: ${message}`);
+    this.name = 'CoreInvariantError';
+  }
+}
+
+export function invariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new CoreInvariantError(message);
+}
+
+export class RaftLog {
+  private snapshot: SnapshotMeta;
+  private entries: Entry[];
+
+  constructor(snapshot: SnapshotMeta = noSnapshot, entries: readonly Entry[] = []) {
+    this.snapshot = snapshot;
+    this.entries = [];
+    if (entries.length > 0) {
+      invariant(entries[0]!.index === snapshot.index + 1, `log starts at ${entries[0]!.index}, snapshot covers ${snapshot.index}`);
+      this.appendContiguous(entries);
+    }
+  }
+
+  snapshotMeta(): SnapshotMeta {
+    return this.snapshot;
+  }
+
+  firstIndex(): number {
+    return this.snapshot.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.snapshot.index + this.entries.length;
+  }
+
+  lastTerm(): number {
+    const last = this.entries[this.entries.length - 1];
+    return last ? last.term : this.snapshot.term;
+  }
+
+  /**
+   * The term of the entry at index, 0 for index 0, the snapshot's term at its index,
+   * and undefined when the index is compacted away or beyond the end.
+   */
+  term(index: number): number | undefined {
+    if (index === 0) return 0;
+    if (index === this.snapshot.index) return this.snapshot.term;
+    const e = this.entry(index);
+    return e?.term;
+  }
+
+  entry(index: number): Entry | undefined {
+    if (index <= this.snapshot.index) return undefined;
+    return this.entries[index - this.snapshot.index - 1];
+  }
+
+  /** Whether the log holds an entry (or the snapshot point) at index with term. */
+  matchTerm(index: number, term: number): boolean {
+    const t = this.term(index);
+    return t !== undefined && t === term;
+  }
+
+  /** Entries in [lo, hi) that are held in memory, at most maxBytes of data (at least one entry). */
+  slice(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
+    const from = Math.max(lo, this.firstIndex());
+    const to = Math.min(hi, this.lastIndex() + 1);
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (let i = from; i < to; i++) {
+      const e = this.entries[i - this.snapshot.index - 1]!;
+      bytes += e.data.length;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Appends entries that start exactly at lastIndex() + 1. */
+  appendContiguous(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      invariant(e.index === this.lastIndex() + 1, `append of index ${e.index} after ${this.lastIndex()}`);
+      invariant(e.term >= this.lastTerm(), `append of term ${e.term} after term ${this.lastTerm()}`);
+      this.entries.push(e);
+    }
+  }
+
+  /** Removes every entry with index >= from. Compacted entries cannot be removed. */
+  truncateFrom(from: number): void {
+    invariant(from > this.snapshot.index, `truncate from ${from} inside snapshot ${this.snapshot.index}`);
+    if (from > this.lastIndex()) return;
+    this.entries.length = from - this.snapshot.index - 1;
+  }
+
+  /**
+   * The first index at which `entries` disagree with this log (a different term), or
+   * the first index beyond this log, or 0 when every entry is already here.
+   */
+  findConflict(entries: readonly Entry[]): number {
+    for (const e of entries) {
+      if (e.index <= this.snapshot.index) continue;
+      if (!this.matchTerm(e.index, e.term)) return e.index;
+    }
+    return 0;
+  }
+
+  /**
+   * Merges entries into the log the Raft way: entries already present are skipped, the
+   * first conflicting one truncates the log from there, the rest are appended.
+   * Returns the lowest index written (0 when nothing changed).
+   */
+  merge(entries: readonly Entry[]): number {
+    const conflict = this.findConflict(entries);
+    if (conflict === 0) return 0;
+    if (conflict <= this.lastIndex()) this.truncateFrom(conflict);
+    const first = entries.findIndex((e) => e.index === conflict);
+    invariant(first >= 0, `conflict index ${conflict} not among merged entries`);
+    this.appendContiguous(entries.slice(first));
+    return conflict;
+  }
+
+  /** The first index holding term, searching back from `from` (for fast backup hints). */
+  firstIndexOfTermAtOrBefore(from: number): { term: number; index: number } {
+    const term = this.term(from);
+    invariant(term !== undefined, `no term at ${from}`);
+    let index = from;
+    while (index - 1 > this.snapshot.index && this.term(index - 1) === term) index--;
+    return { term, index };
+  }
+
+  /** The last index holding term, or 0 when no entry has it. */
+  lastIndexOfTerm(term: number): number {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const e = this.entries[i]!;
+      if (e.term === term) return e.index;
+      if (e.term < term) return 0;
+    }
+    return this.snapshot.term === term ? this.snapshot.index : 0;
+  }
+
+  /** §5.4.1: is (lastTerm, lastIndex) at least as up to date as this log's (term, index) at `upTo`? */
+  isUpToDate(lastIndex: number, lastTerm: number, upTo = this.lastIndex()): boolean {
+    const myTerm = this.term(upTo) ?? this.lastTerm();
+    return lastTerm > myTerm || (lastTerm === myTerm && lastIndex >= upTo);
+  }
+
+  /** Drops entries up to index (covered by a snapshot that includes them). */
+  compact(index: number): void {
+    if (index <= this.snapshot.index) return;
+    invariant(index <= this.lastIndex(), `compact to ${index} beyond last ${this.lastIndex()}`);
+    const term = this.term(index)!;
+    this.entries = this.entries.slice(index - this.snapshot.index);
+    this.snapshot = { index, term };
+  }
+
+  /** Replaces the whole log with a snapshot point (an installed snapshot). */
+  restore(snapshot: SnapshotMeta): void {
+    this.snapshot = snapshot;
+    this.entries = [];
+  }
+}

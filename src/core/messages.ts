@@ -1,0 +1,96 @@
+// What the two voters say to each other, as the core sees it. The transport maps these
+// to the Peer gRPC service (proto/peer.proto); the simulator passes them as they are.
+//
+// Requests that arrive over an RPC carry the transport's `rpcId`; the core copies it into
+// its reply so the transport can answer that call. The core never interprets it.
+import type { Entry, NodeId } from './types.js';
+
+interface Base {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly rpcId?: number;
+}
+
+export interface AppendEntries extends Base {
+  readonly type: 'append';
+  readonly prevLogIndex: number;
+  readonly prevLogTerm: number;
+  readonly entries: readonly Entry[];
+  readonly leaderCommit: number;
+}
+
+export interface AppendEntriesReply extends Base {
+  readonly type: 'appendReply';
+  readonly success: boolean;
+  /** On success: the last index known to match the leader's log. */
+  readonly matchIndex: number;
+  /** On rejection: the prevLogIndex that did not match. */
+  readonly rejectedIndex: number;
+  /** Fast backup: the term at rejectedIndex in the follower's log, 0 when its log is shorter. */
+  readonly xTerm: number;
+  /** Fast backup: the first index the follower holds with xTerm. */
+  readonly xIndex: number;
+  /** Fast backup: the follower's last log index. */
+  readonly xLen: number;
+}
+
+export interface Heartbeat extends Base {
+  readonly type: 'heartbeat';
+  /** min(leader's commit, what this follower is known to hold). */
+  readonly commit: number;
+}
+
+export interface HeartbeatReply extends Base {
+  readonly type: 'heartbeatReply';
+  readonly lastIndex: number;
+}
+
+export interface Vote extends Base {
+  readonly type: 'vote';
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+  /** Always true today: the vote is a pre-vote, and ZooKeeper's fence decides. */
+  readonly preVote: boolean;
+  /** The sender takes over because the leader asked it to (leadership transfer). */
+  readonly transfer: boolean;
+}
+
+/**
+ * Why a pre-vote was refused. 'is-leader': the voter leads (the candidate should follow it);
+ * 'leader-alive': the voter heard from a leader within the minimum election timeout.
+ */
+export type VoteRejection = '' | 'is-leader' | 'leader-alive' | 'stale-term' | 'log-behind';
+
+export interface VoteReply extends Base {
+  readonly type: 'voteReply';
+  readonly granted: boolean;
+  readonly preVote: boolean;
+  readonly reason: VoteRejection;
+}
+
+export interface TimeoutNow extends Base {
+  readonly type: 'timeoutNow';
+}
+
+/** Local: the transport could not deliver to (or hear from) `from`. Never sent. */
+export interface Unreachable extends Base {
+  readonly type: 'unreachable';
+}
+
+export type Message =
+  | AppendEntries
+  | AppendEntriesReply
+  | Heartbeat
+  | HeartbeatReply
+  | Vote
+  | VoteReply
+  | TimeoutNow
+  | Unreachable;
+
+export type MessageType = Message['type'];
+
+/** Message types that are answered with a reply (the transport sends them as RPC requests). */
+export function isRequest(m: Message): m is AppendEntries | Heartbeat | Vote | TimeoutNow {
+  return m.type === 'append' || m.type === 'heartbeat' || m.type === 'vote' || m.type === 'timeoutNow';
+}

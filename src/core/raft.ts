@@ -1,0 +1,885 @@
+// The pure Raft state machine of one duoraft voter.
+//
+// It does no I/O and reads no clock: time arrives as tick() calls, randomness from a
+// seeded RandomSource, messages through step(), and ZooKeeper's answers through the
+// methods named after them (mirrorCommitted, takeoverResult, ...). What the node must
+// do in response is collected and handed out by ready(): entries to persist, messages
+// to send, entries to mirror to ZooKeeper, committed entries to apply, and requests
+// such as "fence ZooKeeper and take over".
+//
+// What differs from textbook Raft (the argument is in notes/safety.md):
+// - An entry is committed exactly when the ZooKeeper multi that carries it succeeds.
+//   The leader learns it through mirrorCommitted(); followers learn it from the
+//   leader's commit index or from ZooKeeper. Counting follower acks commits nothing.
+// - A term is won by fencing ZooKeeper's epoch znode, not by votes. RequestVote is only
+//   a pre-vote ("would you object?"), and the take-over waits until the leader's lease
+//   znode has not changed for the lease window.
+import type { CoreConfig } from './config.js';
+import { validateCoreConfig } from './config.js';
+import { RaftLog, invariant } from './log.js';
+import type {
+  AppendEntries,
+  AppendEntriesReply,
+  Heartbeat,
+  HeartbeatReply,
+  Message,
+  TimeoutNow,
+  Vote,
+  VoteRejection,
+  VoteReply,
+} from './messages.js';
+import { Progress } from './progress.js';
+import type { RandomSource } from './random.js';
+import { type Entry, EntryType, type HardState, type NodeId, type SnapshotMeta, emptyHardState, noSnapshot } from './types.js';
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+export interface SoftState {
+  readonly role: Role;
+  readonly term: number;
+  readonly leaderId: NodeId;
+}
+
+/** Asks the driver to fence ZooKeeper, replay its log and report with takeoverResult(). */
+export interface TakeoverRequest {
+  /** The term this node is in; the fence must produce a higher one. */
+  readonly term: number;
+  /**
+   * The lease znode version this node saw unchanged for the whole lease window
+   * (-1 when it never saw one). The fence multi checks it, so a leader that touched its
+   * lease after our last look makes the fence fail.
+   */
+  readonly leaseVersion: number;
+  /** Every entry up to here is known to be committed; the replay starts after it. */
+  readonly commit: number;
+  /** The leader asked for this take-over (leadership transfer). */
+  readonly transfer: boolean;
+}
+
+export type TakeoverResult =
+  | {
+      readonly ok: true;
+      /** The term the fence gave this node. */
+      readonly term: number;
+      /** Committed entries from ZooKeeper after the request's commit index, ascending. */
+      readonly entries: readonly Entry[];
+      /** ZooKeeper's tail: the last committed index. */
+      readonly zkLastIndex: number;
+      /** Set when ZooKeeper's log starts after this node's log: the snapshot to load first. */
+      readonly snapshot?: SnapshotMeta;
+    }
+  | {
+      readonly ok: false;
+      /** The epoch as last read from ZooKeeper (0/'' when unknown). */
+      readonly epochTerm: number;
+      readonly epochLeader: NodeId;
+      readonly reason: string;
+    };
+
+/** Handed out when this node stops leading, so the driver can answer waiting clients. */
+export interface LeadershipLost {
+  readonly term: number;
+  /** Entries up to here are committed. */
+  readonly commit: number;
+  /** Entries in (commit, sentToMirror] were handed to ZooKeeper: their fate is unknown. Later ones were never sent. */
+  readonly sentToMirror: number;
+  readonly reason: string;
+}
+
+export interface Ready {
+  readonly softState?: SoftState;
+  readonly hardState?: HardState;
+  /** Local WAL: write a truncation mark at this index before `entries` (entries >= it are void). */
+  readonly truncateFrom?: number;
+  /** Local WAL: entries to append, ascending and contiguous. */
+  readonly entries: readonly Entry[];
+  readonly messages: readonly Message[];
+  /** Committed entries to apply to the state machine, in order. */
+  readonly committed: readonly Entry[];
+  /** Leader: entries to mirror to ZooKeeper, in order, contiguous with what was handed out before. */
+  readonly toMirror: readonly Entry[];
+  readonly takeover?: TakeoverRequest;
+  readonly leadershipLost?: LeadershipLost;
+  /** Leader, during a transfer: stop touching the lease now and serve no lease read. */
+  readonly relinquishLease?: boolean;
+  /** Load this snapshot into the state machine before applying `committed`. */
+  readonly restoreSnapshot?: SnapshotMeta;
+}
+
+export interface RestoredState {
+  readonly hardState?: HardState;
+  readonly snapshot?: SnapshotMeta;
+  readonly entries?: readonly Entry[];
+}
+
+export interface CoreStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly leaderId: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  readonly transferring: boolean;
+  readonly follower?: { readonly id: NodeId; readonly match: number; readonly next: number; readonly state: string };
+}
+
+export type ProposeResult =
+  | { readonly ok: true; readonly firstIndex: number; readonly term: number }
+  | { readonly ok: false; readonly reason: 'not-leader' | 'transferring'; readonly leaderId: NodeId };
+
+type PreVoteOutcome = 'pending' | 'granted' | 'unreachable' | 'timeout' | 'rejected';
+
+export class RaftCore {
+  readonly id: NodeId;
+  private peer: NodeId;
+  private readonly cfg: CoreConfig;
+  private readonly random: RandomSource;
+  private readonly log: RaftLog;
+
+  private term: number;
+  private vote: NodeId;
+  private role: Role = 'follower';
+  private leaderId: NodeId = '';
+  private commit: number;
+  private applied: number;
+
+  /** Ticks since this node started: the core's only notion of time. */
+  private ticks = 0;
+  private electionElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private heartbeatElapsed = 0;
+  private lastLeaderContactTick = Number.NEGATIVE_INFINITY;
+
+  private preVoteOutcome: PreVoteOutcome = 'pending';
+  private preVoteElapsed = 0;
+  private candidateElapsed = 0;
+  private zkConnected = true;
+
+  /** The lease znode version last seen and the tick it was first seen at. */
+  private leaseVersion = -1;
+  private leaseObservedTick = 0;
+
+  // Leader state.
+  private progress: Progress | null = null;
+  private mirrorNext = 0;
+  private transferring = false;
+  private transferElapsed = 0;
+  private timeoutNowSent = false;
+
+  // What ready() hands out next.
+  private outbox: Message[] = [];
+  private unstableFrom: number;
+  private persistedLast: number;
+  private prevSoft: SoftState;
+  private prevHard: HardState;
+  private pendingTakeover: TakeoverRequest | undefined;
+  private pendingLeadershipLost: LeadershipLost | undefined;
+  private pendingRelinquish = false;
+  private pendingSnapshot: SnapshotMeta | undefined;
+
+  constructor(config: CoreConfig, random: RandomSource, restored: RestoredState = {}) {
+    const problems = validateCoreConfig(config);
+    invariant(problems.length === 0, `bad core config: ${problems.join('; ')}`);
+    this.cfg = config;
+    this.id = config.id;
+    this.peer = config.peer;
+    this.random = random;
+    const hs = restored.hardState ?? emptyHardState;
+    const snapshot = restored.snapshot ?? noSnapshot;
+    this.log = new RaftLog(snapshot, restored.entries ?? []);
+    this.term = Math.max(hs.term, snapshot.term);
+    this.vote = hs.vote;
+    this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
+    this.applied = snapshot.index;
+    this.unstableFrom = this.log.lastIndex() + 1;
+    this.persistedLast = this.log.lastIndex();
+    this.prevSoft = this.softState();
+    this.prevHard = this.hardState();
+    this.resetElectionTimer();
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** One unit of time has passed. */
+  tick(): void {
+    this.ticks++;
+    switch (this.role) {
+      case 'follower':
+        this.electionElapsed++;
+        if (this.electionElapsed >= this.randomizedElectionTimeout) this.becomePreCandidate();
+        return;
+      case 'precandidate':
+        this.electionElapsed++;
+        this.preVoteElapsed++;
+        if (this.preVoteOutcome === 'pending' && this.preVoteElapsed >= this.cfg.preVoteTimeoutTicks) {
+          this.preVoteOutcome = 'timeout';
+        }
+        this.maybeStartTakeover();
+        if (this.role === 'precandidate' && this.electionElapsed >= this.randomizedElectionTimeout) {
+          // Still waiting (a live lease, or no ZooKeeper): ask the peer again.
+          this.becomePreCandidate();
+        }
+        return;
+      case 'candidate':
+        this.candidateElapsed++;
+        if (this.candidateElapsed >= this.cfg.candidateTimeoutTicks) this.becomeFollower(this.term, '');
+        return;
+      case 'leader':
+        this.heartbeatElapsed++;
+        if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+          this.heartbeatElapsed = 0;
+          this.sendHeartbeat();
+        }
+        if (this.transferring) this.tickTransfer();
+        return;
+    }
+  }
+
+  step(m: Message): void {
+    if (m.to !== this.id) return;
+    if (m.type === 'unreachable') {
+      this.onUnreachable(m.from);
+      return;
+    }
+    if (m.from !== this.peer) return; // not a voter of this cluster
+    if (m.term > this.term) {
+      const hypothetical = m.type === 'vote' || (m.type === 'voteReply' && m.granted);
+      if (!hypothetical) {
+        const fromLeader =
+          m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeoutNow' || (m.type === 'voteReply' && m.reason === 'is-leader');
+        const leader = fromLeader ? m.from : '';
+        this.becomeFollower(m.term, leader);
+      }
+    } else if (m.term < this.term) {
+      this.answerStale(m);
+      return;
+    }
+    switch (m.type) {
+      case 'append':
+        this.onAppend(m);
+        return;
+      case 'appendReply':
+        this.onAppendReply(m);
+        return;
+      case 'heartbeat':
+        this.onHeartbeat(m);
+        return;
+      case 'heartbeatReply':
+        this.onHeartbeatReply(m);
+        return;
+      case 'vote':
+        this.onVote(m);
+        return;
+      case 'voteReply':
+        this.onVoteReply(m);
+        return;
+      case 'timeoutNow':
+        this.onTimeoutNow(m);
+        return;
+    }
+  }
+
+  /** Leader: appends commands to the log. They commit when ZooKeeper holds them. */
+  propose(data: readonly Uint8Array[]): ProposeResult {
+    if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderId: this.leaderId };
+    if (this.transferring) return { ok: false, reason: 'transferring', leaderId: this.leaderId };
+    const firstIndex = this.log.lastIndex() + 1;
+    const entries: Entry[] = data.map((d, k) => ({ index: firstIndex + k, term: this.term, type: EntryType.Normal, data: d }));
+    this.appendOwn(entries);
+    return { ok: true, firstIndex, term: this.term };
+  }
+
+  /** ZooKeeper holds every entry up to lastIndex, mirrored by the leader of `term`. */
+  mirrorCommitted(term: number, lastIndex: number): void {
+    if (this.role !== 'leader' || term !== this.term) return;
+    invariant(lastIndex < this.mirrorNext, `mirror acknowledged ${lastIndex}, only ${this.mirrorNext - 1} was handed out`);
+    if (lastIndex > this.commit) this.commit = lastIndex;
+  }
+
+  /** The leader of `term` was fenced: ZooKeeper's epoch moved on. */
+  mirrorFenced(term: number): void {
+    if (this.role === 'leader' && term === this.term) this.stepDown('fenced in ZooKeeper');
+  }
+
+  /** The leader of `term` could not renew its lease in time. */
+  leaseExpired(term: number): void {
+    if (this.role === 'leader' && term === this.term) this.stepDown('lease expired');
+  }
+
+  /** A follower saw the lease znode at `version`. Any change restarts the lease window. */
+  observeLease(version: number): void {
+    if (version !== this.leaseVersion) {
+      this.leaseVersion = version;
+      this.leaseObservedTick = this.ticks;
+    }
+  }
+
+  /** The epoch znode says `leaderId` holds `term`. */
+  observeEpoch(term: number, leaderId: NodeId): void {
+    if (term > this.term) {
+      if (leaderId === this.id) {
+        // Our own fence, whose result is still on its way, or a term of an earlier life
+        // of this node: either way we do not lead it in this process.
+        if (this.role === 'candidate') return;
+        this.becomeFollower(term, '');
+      } else {
+        this.becomeFollower(term, leaderId);
+      }
+    } else if (term === this.term && this.leaderId === '' && leaderId !== this.id && this.role !== 'leader') {
+      this.leaderId = leaderId;
+    }
+  }
+
+  /** Whether this node can reach ZooKeeper; without it a take-over is pointless. */
+  setZkConnected(connected: boolean): void {
+    this.zkConnected = connected;
+  }
+
+  /** Something outside the core says the leader is gone (its znode vanished, its process refused us). */
+  suspectLeader(): void {
+    if (this.role === 'follower') this.electionElapsed = this.randomizedElectionTimeout;
+  }
+
+  /** Follower: committed entries read from ZooKeeper (when the leader cannot reach us). */
+  committedFromZk(entries: readonly Entry[], zkLastIndex: number): void {
+    if (this.role === 'leader' || this.role === 'candidate') return;
+    this.mergeCommitted(entries);
+    const reach = Math.min(zkLastIndex, this.log.lastIndex());
+    if (reach > this.commit) this.commit = reach;
+  }
+
+  takeoverResult(r: TakeoverResult): void {
+    if (!r.ok) {
+      if (r.epochTerm > this.term) {
+        this.becomeFollower(r.epochTerm, r.epochLeader === this.id ? '' : r.epochLeader);
+      } else if (this.role === 'candidate') {
+        this.becomeFollower(this.term, '');
+      }
+      return;
+    }
+    // A term someone fenced after ours supersedes it; that node leads, not us. (r.term can
+    // equal ours when the epoch watch told us of our own fence before this result came.)
+    if (r.term < this.term) return;
+    invariant(!(this.role === 'leader' && r.term === this.term), `take-over result for term ${r.term}, which this node already leads`);
+    if (r.snapshot && r.snapshot.index > this.log.lastIndex()) {
+      this.log.restore(r.snapshot);
+      this.markUnstable(r.snapshot.index + 1);
+      this.persistedLast = r.snapshot.index;
+      this.commit = r.snapshot.index;
+      this.applied = r.snapshot.index;
+      this.pendingSnapshot = r.snapshot;
+    }
+    this.mergeCommitted(r.entries);
+    if (this.log.lastIndex() > r.zkLastIndex) {
+      // Never committed: ZooKeeper's log is frozen by our fence and ends at its tail.
+      invariant(r.zkLastIndex >= this.commit, `zk tail ${r.zkLastIndex} below commit ${this.commit}`);
+      this.log.truncateFrom(r.zkLastIndex + 1);
+      this.markUnstable(r.zkLastIndex + 1);
+    }
+    invariant(this.log.lastIndex() === r.zkLastIndex, `after replay the log ends at ${this.log.lastIndex()}, ZooKeeper at ${r.zkLastIndex}`);
+    this.commit = r.zkLastIndex;
+    this.becomeLeader(r.term);
+  }
+
+  /** Leader: hand leadership to the follower once it is caught up. */
+  transferLeadership(): boolean {
+    if (this.role !== 'leader' || !this.peer || this.transferring) return false;
+    this.transferring = true;
+    this.transferElapsed = 0;
+    this.timeoutNowSent = false;
+    this.tickTransfer();
+    return true;
+  }
+
+  /** Leader: give up a transfer that is not done (the driver's deadline passed). */
+  abortTransfer(): void {
+    if (this.role === 'leader' && this.transferring && !this.timeoutNowSent) this.transferring = false;
+  }
+
+  /** The other voter joined (or changed). */
+  setPeer(peer: NodeId): void {
+    invariant(peer !== this.id, 'peer equals self');
+    if (peer === this.peer) return;
+    this.peer = peer;
+    if (this.role === 'leader') this.progress = peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends) : null;
+  }
+
+  /** The state machine holds everything up to index in a snapshot: drop those entries from memory. */
+  compact(index: number): void {
+    invariant(index <= this.applied, `compact to ${index} beyond applied ${this.applied}`);
+    this.log.compact(index);
+  }
+
+  // --------------------------------------------------------------- outputs
+
+  hasReady(): boolean {
+    return (
+      this.outbox.length > 0 ||
+      this.unstableFrom <= this.log.lastIndex() ||
+      this.unstableFrom <= this.persistedLast ||
+      this.commit > this.applied ||
+      (this.role === 'leader' && (this.mirrorNext <= this.log.lastIndex() || this.wantsToSendAppend())) ||
+      this.pendingTakeover !== undefined ||
+      this.pendingLeadershipLost !== undefined ||
+      this.pendingRelinquish ||
+      this.pendingSnapshot !== undefined ||
+      !sameSoft(this.prevSoft, this.softState()) ||
+      !sameHard(this.prevHard, this.hardState())
+    );
+  }
+
+  /** Hands out (and forgets) everything the driver must do now. */
+  ready(): Ready {
+    if (this.role === 'leader') this.sendAppends();
+    const soft = this.softState();
+    const hard = this.hardState();
+    let truncateFrom: number | undefined;
+    if (this.unstableFrom <= this.persistedLast) truncateFrom = this.unstableFrom;
+    const entries = this.log.slice(this.unstableFrom, this.log.lastIndex() + 1);
+    this.unstableFrom = this.log.lastIndex() + 1;
+    this.persistedLast = this.log.lastIndex();
+
+    let toMirror: Entry[] = [];
+    if (this.role === 'leader' && this.mirrorNext <= this.log.lastIndex()) {
+      toMirror = this.log.slice(this.mirrorNext, this.log.lastIndex() + 1);
+      this.mirrorNext = this.log.lastIndex() + 1;
+    }
+    const committed = this.commit > this.applied ? this.log.slice(this.applied + 1, this.commit + 1) : [];
+    invariant(committed.length === this.commit - this.applied, `committed entries ${this.applied + 1}..${this.commit} not all in memory`);
+    this.applied = this.commit;
+
+    const rd: Ready = {
+      ...(sameSoft(this.prevSoft, soft) ? {} : { softState: soft }),
+      ...(sameHard(this.prevHard, hard) ? {} : { hardState: hard }),
+      ...(truncateFrom !== undefined ? { truncateFrom } : {}),
+      entries,
+      messages: this.outbox,
+      committed,
+      toMirror,
+      ...(this.pendingTakeover ? { takeover: this.pendingTakeover } : {}),
+      ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
+      ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
+      ...(this.pendingSnapshot ? { restoreSnapshot: this.pendingSnapshot } : {}),
+    };
+    this.prevSoft = soft;
+    this.prevHard = hard;
+    this.outbox = [];
+    this.pendingTakeover = undefined;
+    this.pendingLeadershipLost = undefined;
+    this.pendingRelinquish = false;
+    this.pendingSnapshot = undefined;
+    return rd;
+  }
+
+  softState(): SoftState {
+    return { role: this.role, term: this.term, leaderId: this.leaderId };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.commit };
+  }
+
+  status(): CoreStatus {
+    const base = {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      leaderId: this.leaderId,
+      commit: this.commit,
+      applied: this.applied,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      lastTerm: this.log.lastTerm(),
+      transferring: this.transferring,
+    };
+    const pr = this.progress;
+    return pr && this.role === 'leader' ? { ...base, follower: { id: this.peer, match: pr.match, next: pr.next, state: pr.state } } : base;
+  }
+
+  /** Leader: whether an entry of the current term is committed (reads must wait for it). */
+  committedInCurrentTerm(): boolean {
+    return this.role === 'leader' && this.log.term(this.commit) === this.term;
+  }
+
+  /** Read access for the driver (replay bounds, stale reads). */
+  entryAt(index: number): Entry | undefined {
+    return this.log.entry(index);
+  }
+
+  // ------------------------------------------------------------ transitions
+
+  private becomeFollower(term: number, leaderId: NodeId): void {
+    invariant(term >= this.term, `term going back from ${this.term} to ${term}`);
+    if (this.role === 'leader') this.dropLeaderState(term > this.term ? `term ${term} seen` : 'stepped down');
+    if (term > this.term) {
+      this.term = term;
+      this.vote = leaderId;
+    } else if (leaderId && !this.vote) {
+      this.vote = leaderId;
+    }
+    this.role = 'follower';
+    this.leaderId = leaderId;
+    if (leaderId) this.lastLeaderContactTick = this.ticks;
+    // A take-over not yet handed out is no longer wanted (one handed out reports back).
+    this.pendingTakeover = undefined;
+    this.resetElectionTimer();
+  }
+
+  private becomePreCandidate(): void {
+    invariant(this.role === 'follower' || this.role === 'precandidate', `pre-vote from ${this.role}`);
+    this.role = 'precandidate';
+    this.resetElectionTimer();
+    this.preVoteElapsed = 0;
+    if (!this.peer) {
+      this.preVoteOutcome = 'granted';
+    } else {
+      this.preVoteOutcome = 'pending';
+      this.send({
+        type: 'vote',
+        from: this.id,
+        to: this.peer,
+        term: this.term + 1,
+        lastLogIndex: this.log.lastIndex(),
+        lastLogTerm: this.log.lastTerm(),
+        preVote: true,
+        transfer: false,
+      });
+    }
+    this.maybeStartTakeover();
+  }
+
+  private maybeStartTakeover(): void {
+    if (this.role !== 'precandidate' || !this.zkConnected) return;
+    if (this.preVoteOutcome === 'pending' || this.preVoteOutcome === 'rejected') return;
+    // Ticks are counted from the tick before the observation, so one more is needed to be
+    // sure a whole window of real time has passed since it.
+    if (this.ticks - this.leaseObservedTick < this.cfg.leaseWindowTicks + 1) return;
+    this.becomeCandidate(false);
+  }
+
+  private becomeCandidate(transfer: boolean): void {
+    this.role = 'candidate';
+    this.leaderId = '';
+    this.candidateElapsed = 0;
+    this.pendingTakeover = { term: this.term, leaseVersion: this.leaseVersion, commit: this.commit, transfer };
+  }
+
+  private becomeLeader(term: number): void {
+    invariant(term >= this.term && this.role !== 'leader', `leader of term ${term} from ${this.role} of term ${this.term}`);
+    this.term = term;
+    this.vote = this.id;
+    this.role = 'leader';
+    this.leaderId = this.id;
+    this.heartbeatElapsed = 0;
+    this.transferring = false;
+    this.timeoutNowSent = false;
+    this.progress = this.peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends) : null;
+    this.mirrorNext = this.log.lastIndex() + 1;
+    invariant(this.commit === this.log.lastIndex(), `new leader holds uncommitted entries ${this.commit + 1}..${this.log.lastIndex()}`);
+    this.appendOwn([{ index: this.log.lastIndex() + 1, term, type: EntryType.Noop, data: new Uint8Array(0) }]);
+    this.sendHeartbeat();
+  }
+
+  private stepDown(reason: string): void {
+    this.becomeFollower(this.term, '');
+    // becomeFollower recorded the loss; keep the more precise reason.
+    if (this.pendingLeadershipLost) this.pendingLeadershipLost = { ...this.pendingLeadershipLost, reason };
+  }
+
+  private dropLeaderState(reason: string): void {
+    this.pendingLeadershipLost = { term: this.term, commit: this.commit, sentToMirror: this.mirrorNext - 1, reason };
+    // The un-mirrored suffix was never committed and may never be: drop it.
+    if (this.log.lastIndex() > this.commit) {
+      this.log.truncateFrom(this.commit + 1);
+      this.markUnstable(this.commit + 1);
+    }
+    this.progress = null;
+    this.mirrorNext = 0;
+    this.transferring = false;
+    this.timeoutNowSent = false;
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    const min = this.cfg.electionTimeoutTicks;
+    this.randomizedElectionTimeout = min + this.random.nextInt(min);
+  }
+
+  // ------------------------------------------------------------- follower
+
+  private onAppend(m: AppendEntries): void {
+    invariant(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+    if (this.role !== 'follower' || this.leaderId !== m.from) this.becomeFollower(m.term, m.from);
+    this.heardFromLeader();
+    let prevIndex = m.prevLogIndex;
+    let prevTerm = m.prevLogTerm;
+    let entries = m.entries;
+    if (prevIndex < this.commit) {
+      // Everything up to our commit index is committed, so it matches the leader's log.
+      entries = entries.filter((e) => e.index > this.commit);
+      prevIndex = this.commit;
+      prevTerm = this.log.term(this.commit) ?? 0;
+      if (entries.length > 0 && entries[0]!.index !== prevIndex + 1) entries = [];
+    }
+    if (!this.log.matchTerm(prevIndex, prevTerm)) {
+      this.rejectAppend(m, prevIndex);
+      return;
+    }
+    const written = this.log.merge(entries);
+    if (written > 0) {
+      invariant(written > this.commit, `append would overwrite committed entry ${written}`);
+      this.markUnstable(written);
+    }
+    const lastNew = prevIndex + entries.length;
+    const newCommit = Math.min(m.leaderCommit, lastNew);
+    if (newCommit > this.commit) this.commit = newCommit;
+    this.reply(m, {
+      type: 'appendReply',
+      from: this.id,
+      to: m.from,
+      term: this.term,
+      success: true,
+      matchIndex: lastNew,
+      rejectedIndex: 0,
+      xTerm: 0,
+      xIndex: 0,
+      xLen: this.log.lastIndex(),
+    });
+  }
+
+  private rejectAppend(m: AppendEntries, prevIndex: number): void {
+    let xTerm = 0;
+    let xIndex = 0;
+    if (prevIndex <= this.log.lastIndex() && this.log.term(prevIndex) !== undefined) {
+      const found = this.log.firstIndexOfTermAtOrBefore(prevIndex);
+      xTerm = found.term;
+      xIndex = found.index;
+    }
+    this.reply(m, {
+      type: 'appendReply',
+      from: this.id,
+      to: m.from,
+      term: this.term,
+      success: false,
+      matchIndex: 0,
+      rejectedIndex: prevIndex,
+      xTerm,
+      xIndex,
+      xLen: this.log.lastIndex(),
+    });
+  }
+
+  private onHeartbeat(m: Heartbeat): void {
+    invariant(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+    if (this.role !== 'follower' || this.leaderId !== m.from) this.becomeFollower(m.term, m.from);
+    this.heardFromLeader();
+    const newCommit = Math.min(m.commit, this.log.lastIndex());
+    if (newCommit > this.commit) this.commit = newCommit;
+    this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex() });
+  }
+
+  private onTimeoutNow(m: TimeoutNow): void {
+    if (this.role !== 'follower' || this.leaderId !== m.from) return;
+    this.heardFromLeader();
+    // The leader stopped touching its lease before it sent this: no need to wait it out.
+    this.becomeCandidate(true);
+  }
+
+  private heardFromLeader(): void {
+    this.electionElapsed = 0;
+    this.lastLeaderContactTick = this.ticks;
+  }
+
+  private mergeCommitted(entries: readonly Entry[]): void {
+    const fresh = entries.filter((e) => e.index > this.commit);
+    if (fresh.length === 0) return;
+    invariant(fresh[0]!.index <= this.log.lastIndex() + 1, `committed entries start at ${fresh[0]!.index}, log ends at ${this.log.lastIndex()}`);
+    const written = this.log.merge(fresh);
+    if (written > 0) this.markUnstable(written);
+  }
+
+  // ---------------------------------------------------------------- votes
+
+  private onVote(m: Vote): void {
+    let reason: VoteRejection = '';
+    if (!m.transfer && this.role === 'leader') reason = 'is-leader';
+    else if (m.term <= this.term) reason = 'stale-term';
+    else if (!m.transfer && this.leaderAlive()) reason = 'leader-alive';
+    else if (!this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm, this.commit)) reason = 'log-behind';
+    const granted = reason === '';
+    if (reason === 'log-behind' && this.role === 'follower' && this.zkConnected) {
+      // We hold committed entries the candidate lacks: we should take over instead.
+      this.electionElapsed = this.randomizedElectionTimeout;
+    }
+    this.reply(m, {
+      type: 'voteReply',
+      from: this.id,
+      to: m.from,
+      term: granted ? m.term : this.term,
+      granted,
+      preVote: m.preVote,
+      reason,
+    });
+  }
+
+  /** Leader stickiness: we lead, or heard from a leader within the minimum election timeout. */
+  private leaderAlive(): boolean {
+    if (this.role === 'leader') return true;
+    return this.leaderId !== '' && this.ticks - this.lastLeaderContactTick < this.cfg.electionTimeoutTicks;
+  }
+
+  private onVoteReply(m: VoteReply): void {
+    if (this.role !== 'precandidate' || this.preVoteOutcome !== 'pending') return;
+    if (m.granted) {
+      this.preVoteOutcome = 'granted';
+      this.maybeStartTakeover();
+      return;
+    }
+    this.preVoteOutcome = 'rejected';
+    this.becomeFollower(this.term, m.reason === 'is-leader' ? m.from : this.leaderId);
+  }
+
+  // --------------------------------------------------------------- leader
+
+  private appendOwn(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    this.log.appendContiguous(entries);
+    this.markUnstable(entries[0]!.index);
+  }
+
+  private wantsToSendAppend(): boolean {
+    const pr = this.progress;
+    return pr !== null && pr.canSend() && pr.next <= this.log.lastIndex();
+  }
+
+  /** Sends AppendEntries while the follower's window allows and entries are waiting. */
+  private sendAppends(): void {
+    const pr = this.progress;
+    if (!pr || !this.peer) return;
+    while (pr.canSend() && pr.next <= this.log.lastIndex()) {
+      if (!this.sendAppend(pr)) return;
+    }
+  }
+
+  private sendAppend(pr: Progress): boolean {
+    const prevLogIndex = pr.next - 1;
+    const prevLogTerm = this.log.term(prevLogIndex);
+    if (prevLogTerm === undefined) {
+      // The follower needs entries this log no longer holds: it catches up from
+      // ZooKeeper (snapshot and segments), then probing resumes.
+      return false;
+    }
+    const entries = this.log.slice(pr.next, this.log.lastIndex() + 1, this.cfg.maxAppendBytes);
+    this.send({
+      type: 'append',
+      from: this.id,
+      to: this.peer,
+      term: this.term,
+      prevLogIndex,
+      prevLogTerm,
+      entries,
+      leaderCommit: this.commit,
+    });
+    pr.sent(entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex);
+    return true;
+  }
+
+  private sendHeartbeat(): void {
+    const pr = this.progress;
+    if (!pr) return;
+    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit: Math.min(pr.match, this.commit) });
+  }
+
+  private onAppendReply(m: AppendEntriesReply): void {
+    const pr = this.progress;
+    if (this.role !== 'leader' || !pr) return;
+    if (m.success) {
+      pr.acknowledge(m.matchIndex);
+      this.sendAppends();
+      if (this.transferring) this.tickTransfer();
+      return;
+    }
+    // A rejection for an AppendEntries we have already moved past is stale.
+    if (pr.state === 'probe' && m.rejectedIndex !== pr.next - 1) return;
+    if (m.rejectedIndex <= pr.match) return;
+    let next: number;
+    if (m.xTerm === 0) {
+      next = m.xLen + 1; // the follower's log is too short
+    } else {
+      const last = this.log.lastIndexOfTerm(m.xTerm);
+      next = last > 0 ? last + 1 : m.xIndex; // skip the follower's whole conflicting term, or our own
+    }
+    pr.backUpTo(Math.min(next, m.rejectedIndex));
+    this.sendAppends();
+  }
+
+  private onHeartbeatReply(m: HeartbeatReply): void {
+    const pr = this.progress;
+    if (this.role !== 'leader' || !pr) return;
+    if (pr.state === 'probe') pr.probeSent = false;
+    // AppendEntries can be lost without a word (a dropped packet). When the follower
+    // lags what we sent and its match has not moved for two heartbeats, start over from
+    // its match.
+    if (pr.state === 'replicate' && pr.noteHeartbeat(m.lastIndex)) pr.becomeProbe();
+    if (pr.match < this.log.lastIndex() || m.lastIndex < this.log.lastIndex()) this.sendAppends();
+  }
+
+  private onUnreachable(peer: NodeId): void {
+    if (peer !== this.peer) return;
+    if (this.role === 'leader' && this.progress) {
+      // What was in flight is lost; probe again once the peer answers.
+      this.progress.becomeProbe();
+    } else if (this.role === 'precandidate' && this.preVoteOutcome === 'pending') {
+      this.preVoteOutcome = 'unreachable';
+      this.maybeStartTakeover();
+    }
+  }
+
+  private tickTransfer(): void {
+    this.transferElapsed++;
+    const pr = this.progress;
+    if (!pr || this.timeoutNowSent) return;
+    if (this.transferElapsed > 2 * this.cfg.electionTimeoutTicks) {
+      this.transferring = false; // the follower did not catch up in time
+      return;
+    }
+    const last = this.log.lastIndex();
+    if (pr.match === last && this.commit === last) {
+      this.timeoutNowSent = true;
+      this.pendingRelinquish = true;
+      this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term });
+    }
+  }
+
+  // ---------------------------------------------------------------- misc
+
+  private answerStale(m: Message): void {
+    // Tell a deposed leader (or an old candidate) about the newer term.
+    if (m.type === 'append') this.rejectAppend(m, m.prevLogIndex);
+    else if (m.type === 'heartbeat') this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex() });
+    else if (m.type === 'vote') this.reply(m, { type: 'voteReply', from: this.id, to: m.from, term: this.term, granted: false, preVote: m.preVote, reason: 'stale-term' });
+  }
+
+  private reply(request: Message, response: Message): void {
+    this.send(request.rpcId === undefined ? response : { ...response, rpcId: request.rpcId });
+  }
+
+  private send(m: Message): void {
+    this.outbox.push(m);
+  }
+
+  private markUnstable(from: number): void {
+    if (from < this.unstableFrom) this.unstableFrom = from;
+  }
+}
+
+function sameSoft(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.term === b.term && a.leaderId === b.leaderId;
+}
+
+function sameHard(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}

@@ -1,0 +1,507 @@
+// Unit tests of the pure core, named after the rule each one checks. "§5.x" refers to
+// the Raft paper; "duoraft" rules come from notes/safety.md (ZooKeeper is the commit point
+// and the witness).
+import { describe, expect, it } from 'vitest';
+import { EntryType, RaftCore, SeededRandom } from '../../../src/core/index.js';
+import type { AppendEntries, Message } from '../../../src/core/index.js';
+import { config, core, entries, entry, logOf, makeLeader, messagesOf, tickN, tickUntilTakeover } from './helpers.js';
+
+describe('election (duoraft: pre-vote, lease window, fence)', () => {
+  it('a follower that hears no leader for its election timeout sends a pre-vote for term+1', () => {
+    const a = core('a', 'b', { hardState: { term: 3, vote: 'b', commit: 0 } });
+    let votes: ReturnType<typeof messagesOf<'vote'>> = [];
+    for (let t = 0; t < 20 && votes.length === 0; t++) {
+      a.tick();
+      votes = messagesOf(a.ready(), 'vote');
+    }
+    expect(votes).toHaveLength(1);
+    expect(votes[0]).toMatchObject({ from: 'a', to: 'b', term: 4, preVote: true });
+    expect(a.softState().role).toBe('precandidate');
+    expect(a.softState().term).toBe(3); // a pre-vote never changes the term
+  });
+
+  it('the election timeout is randomized in [min, 2*min) ticks', () => {
+    const seen = new Set<number>();
+    for (let seed = 1; seed <= 40; seed++) {
+      const a = core('a', 'b', {}, {}, seed);
+      let t = 0;
+      while (a.softState().role === 'follower' && t < 100) {
+        a.tick();
+        t++;
+      }
+      expect(t).toBeGreaterThanOrEqual(10);
+      expect(t).toBeLessThan(20);
+      seen.add(t);
+    }
+    expect(seen.size).toBeGreaterThan(3);
+  });
+
+  it('asks for a take-over only after the lease window passes with no lease change', () => {
+    const a = core('a', 'b');
+    a.observeLease(7);
+    let requested = -1;
+    for (let t = 1; t <= 100 && requested < 0; t++) {
+      a.tick();
+      const rd = a.ready();
+      for (const m of messagesOf(rd, 'vote')) a.step({ type: 'unreachable', from: m.to, to: 'a', term: 0 });
+      if (rd.takeover) requested = t;
+      if (t === 12) a.observeLease(8); // the leader is alive: the window restarts
+      if (a.ready().takeover) requested = t;
+    }
+    // Window of 13 ticks (+1 for tick granularity) counted from the change seen at tick 12.
+    expect(requested).toBeGreaterThanOrEqual(12 + 14);
+    expect(a.softState().role).toBe('candidate');
+  });
+
+  it('the take-over request carries the lease version to check and the commit index to replay from', () => {
+    const a = core('a', 'b', { hardState: { term: 2, vote: 'b', commit: 2 }, entries: logOf([1, 2, 2]) });
+    a.observeLease(5);
+    const rd = tickUntilTakeover(a);
+    expect(rd?.takeover).toEqual({ term: 2, leaseVersion: 5, commit: 2, transfer: false });
+  });
+
+  it('does not ask for a take-over while ZooKeeper is unreachable', () => {
+    const a = core('a', 'b');
+    a.setZkConnected(false);
+    expect(tickUntilTakeover(a, 100)).toBeUndefined();
+    a.setZkConnected(true);
+    expect(tickUntilTakeover(a, 100)?.takeover).toBeDefined();
+  });
+
+  it('a successful fence makes the node leader of the fenced term with a no-op to mirror', () => {
+    const a = core('a', 'b');
+    const rd = makeLeader(a, 1);
+    expect(a.softState()).toEqual({ role: 'leader', term: 1, leaderId: 'a' });
+    expect(rd.toMirror).toHaveLength(1);
+    expect(rd.toMirror[0]).toMatchObject({ index: 1, term: 1, type: EntryType.Noop });
+    expect(rd.entries.map((e) => e.index)).toEqual([1]);
+    expect(messagesOf(rd, 'append').length + messagesOf(rd, 'heartbeat').length).toBeGreaterThan(0);
+  });
+
+  it('a failed fence returns the node to follower in the epoch it read', () => {
+    const a = core('a', 'b');
+    expect(tickUntilTakeover(a)).toBeDefined();
+    a.takeoverResult({ ok: false, epochTerm: 4, epochLeader: 'b', reason: 'epoch moved' });
+    expect(a.softState()).toEqual({ role: 'follower', term: 4, leaderId: 'b' });
+  });
+
+  it('a live leader rejects a pre-vote, and the rejected node stays a follower of it', () => {
+    const b = core('b', 'a');
+    makeLeader(b, 1);
+    const a = core('a', 'b');
+    const votes = tickN(a, 20).flatMap((rd) => messagesOf(rd, 'vote'));
+    b.step(votes[0]!);
+    const reply = messagesOf(b.ready(), 'voteReply')[0]!;
+    expect(reply).toMatchObject({ granted: false, reason: 'is-leader', term: 1 });
+    a.step(reply);
+    expect(a.softState()).toEqual({ role: 'follower', term: 1, leaderId: 'b' });
+  });
+
+  it('a follower that heard its leader recently rejects a pre-vote (leader stickiness)', () => {
+    const b = core('b', 'a', { hardState: { term: 1, vote: 'x', commit: 0 } });
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0 });
+    b.ready();
+    b.step({ type: 'vote', from: 'a', to: 'b', term: 2, lastLogIndex: 0, lastLogTerm: 0, preVote: true, transfer: false });
+    expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'leader-alive' });
+  });
+
+  it('an unreachable peer counts as no objection', () => {
+    const a = core('a', 'b');
+    expect(tickUntilTakeover(a)?.takeover).toBeDefined();
+  });
+
+  it('a pre-vote without an answer times out as no objection (the peer may be paused)', () => {
+    const a = core('a', 'b');
+    let asked = false;
+    for (let t = 0; t < 100 && !asked; t++) {
+      a.tick();
+      asked = a.ready().takeover !== undefined;
+    }
+    expect(asked).toBe(true);
+  });
+});
+
+describe('election restriction (§5.4.1, against the committed prefix)', () => {
+  const voteFrom = (lastLogIndex: number, lastLogTerm: number) =>
+    ({ type: 'vote', from: 'a', to: 'b', term: 9, lastLogIndex, lastLogTerm, preVote: true, transfer: false }) as const;
+
+  it('rejects a candidate whose log lacks an entry we know is committed', () => {
+    const b = core('b', 'a', { hardState: { term: 3, vote: '', commit: 4 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.step(voteFrom(3, 2));
+    expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'log-behind' });
+  });
+
+  it('grants a candidate that holds every committed entry even if it lacks our uncommitted ones', () => {
+    const b = core('b', 'a', { hardState: { term: 3, vote: '', commit: 3 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.step(voteFrom(3, 2));
+    expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: true, term: 9 });
+  });
+
+  it('grants a candidate with a higher last term even if its log is shorter', () => {
+    const b = core('b', 'a', { hardState: { term: 3, vote: '', commit: 5 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.step(voteFrom(2, 4));
+    expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: true });
+  });
+
+  it('rejects a pre-vote for a term that is not above ours', () => {
+    const b = core('b', 'a', { hardState: { term: 9, vote: '', commit: 0 } });
+    b.step(voteFrom(0, 0));
+    expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'stale-term', term: 9 });
+  });
+
+  it('the node that rejected for log-behind campaigns itself right away', () => {
+    const b = core('b', 'a', { hardState: { term: 3, vote: '', commit: 4 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.step(voteFrom(3, 2));
+    b.ready();
+    b.tick();
+    expect(b.softState().role).toBe('precandidate');
+  });
+});
+
+describe('log matching and conflict truncation (§5.3)', () => {
+  function append(prevLogIndex: number, prevLogTerm: number, es: ReturnType<typeof entries>, leaderCommit = 0, term = 3): AppendEntries {
+    return { type: 'append', from: 'a', to: 'b', term, prevLogIndex, prevLogTerm, entries: es, leaderCommit };
+  }
+
+  it('accepts entries whose previous entry matches, and replies with the match index', () => {
+    const b = core('b', 'a', { entries: logOf([1, 1]) });
+    b.step(append(2, 1, entries([3, 3], [4, 3])));
+    const rd = b.ready();
+    expect(messagesOf(rd, 'appendReply')[0]).toMatchObject({ success: true, matchIndex: 4 });
+    expect(rd.entries.map((e) => [e.index, e.term])).toEqual([[3, 3], [4, 3]]);
+    expect(rd.truncateFrom).toBeUndefined();
+  });
+
+  it('rejects entries whose previous entry is missing or differs', () => {
+    const b = core('b', 'a', { entries: logOf([1, 1]) });
+    b.step(append(2, 2, entries([3, 3])));
+    expect(messagesOf(b.ready(), 'appendReply')[0]).toMatchObject({ success: false, rejectedIndex: 2 });
+    b.step(append(5, 3, entries([6, 3])));
+    expect(messagesOf(b.ready(), 'appendReply')[0]).toMatchObject({ success: false, rejectedIndex: 5 });
+  });
+
+  it('truncates a conflicting suffix and appends the leader entries, with a truncation mark for the WAL', () => {
+    const b = core('b', 'a', { hardState: { term: 2, vote: '', commit: 2 }, entries: logOf([1, 1, 2, 2, 2]) });
+    b.step(append(2, 1, entries([3, 2], [4, 3])));
+    const rd = b.ready();
+    expect(rd.truncateFrom).toBe(4);
+    expect(rd.entries.map((e) => [e.index, e.term])).toEqual([[4, 3]]);
+    expect(b.status().lastIndex).toBe(4);
+    expect(b.entryAt(4)?.term).toBe(3);
+    expect(b.entryAt(5)).toBeUndefined();
+  });
+
+  it('keeps entries that already match and does not truncate on a duplicate or reordered append', () => {
+    const b = core('b', 'a', { entries: logOf([1, 1, 3, 3]) });
+    b.step(append(1, 1, entries([2, 1])));
+    const rd = b.ready();
+    expect(rd.truncateFrom).toBeUndefined();
+    expect(rd.entries).toEqual([]);
+    expect(b.status().lastIndex).toBe(4);
+  });
+
+  it('commits up to min(leaderCommit, last new entry)', () => {
+    const b = core('b', 'a', { entries: logOf([1, 1, 9, 9]) });
+    b.step(append(2, 1, [], 4));
+    const rd = b.ready();
+    // Entries 3 and 4 were not confirmed by this message: they may be a stale leader's.
+    expect(b.status().commit).toBe(2);
+    expect(rd.committed.map((e) => e.index)).toEqual([1, 2]);
+  });
+
+  it('never overwrites a committed entry: appends before the commit index are trimmed', () => {
+    const b = core('b', 'a', { hardState: { term: 3, vote: '', commit: 3 }, entries: logOf([1, 2, 3]) });
+    b.step(append(1, 1, entries([2, 2], [3, 3], [4, 3]), 4));
+    const rd = b.ready();
+    expect(messagesOf(rd, 'appendReply')[0]).toMatchObject({ success: true, matchIndex: 4 });
+    expect(b.status().lastIndex).toBe(4);
+    expect(rd.truncateFrom).toBeUndefined();
+  });
+});
+
+describe('fast backup with XTerm, XIndex, XLen', () => {
+  // The leader's log in every case: terms [1,1,1,4,4,5,5,6,6,6] (the 6.824 example).
+  const leaderTerms = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
+
+  function leaderWith(terms: number[]) {
+    const l = core('a', 'b', { hardState: { term: 6, vote: 'a', commit: terms.length }, entries: logOf(terms) });
+    const rd = makeLeader(l, 7, [], terms.length);
+    return { leader: l, first: rd.messages };
+  }
+
+  /** Runs the probe exchange until the follower accepts; returns the distinct prevLogIndex values probed, in order. */
+  function probe({ leader, first }: { leader: RaftCore; first: readonly Message[] }, follower: RaftCore): number[] {
+    const prevs: number[] = [];
+    let pending = first.slice();
+    for (let round = 0; round < 20 && pending.length > 0; round++) {
+      const next = [];
+      for (const m of pending) {
+        if (m.type === 'append' && !prevs.includes(m.prevLogIndex)) prevs.push(m.prevLogIndex);
+        follower.step(m);
+      }
+      for (const r of follower.ready().messages) leader.step(r);
+      next.push(...leader.ready().messages);
+      pending = next;
+      if (follower.status().lastIndex === leader.status().lastIndex && pending.every((m) => m.type !== 'append' || m.entries.length === 0)) break;
+    }
+    return prevs;
+  }
+
+  it('case 1: the leader does not have XTerm: next = XIndex', () => {
+    const leader = leaderWith(leaderTerms);
+    // Follower terms [1,1,1,2,2,2]: term 2 never existed on the leader.
+    const follower = core('b', 'a', { hardState: { term: 2, vote: '', commit: 3 }, entries: logOf([1, 1, 1, 2, 2, 2]) });
+    const prevs = probe(leader, follower);
+    // Probe at prev 10 (too short: XLen 6 -> next 7), prev 6 conflicts with XTerm 2,
+    // which the leader lacks -> next = XIndex 4, prev 3 matches.
+    expect(prevs).toEqual([10, 6, 3]);
+    expect(follower.status().lastIndex).toBe(11);
+    expect(follower.entryAt(4)?.term).toBe(4);
+  });
+
+  it('case 2: the leader has XTerm: next = its last entry of XTerm + 1', () => {
+    const leader = leaderWith(leaderTerms);
+    // Follower has term 4 at 4..7; the leader's last term-4 entry is 5.
+    const follower = core('b', 'a', { hardState: { term: 4, vote: '', commit: 3 }, entries: logOf([1, 1, 1, 4, 4, 4, 4]) });
+    const prevs = probe(leader, follower);
+    // prev 10 too short (XLen 7 -> next 8); prev 7 has XTerm 4 from XIndex 4; the
+    // leader's last term-4 entry is 5 -> next 6, prev 5 matches.
+    expect(prevs).toEqual([10, 7, 5]);
+    expect(follower.entryAt(6)?.term).toBe(5);
+    expect(follower.status().lastIndex).toBe(11);
+  });
+
+  it('case 3: the follower log is too short: next = XLen + 1', () => {
+    const leader = leaderWith(leaderTerms);
+    const follower = core('b', 'a', { hardState: { term: 4, vote: '', commit: 3 }, entries: logOf([1, 1, 1, 4]) });
+    const prevs = probe(leader, follower);
+    expect(prevs).toEqual([10, 4]);
+    expect(follower.status().lastIndex).toBe(11);
+  });
+
+  it('the follower reports XTerm, XIndex and XLen', () => {
+    const f = core('b', 'a', { entries: logOf([1, 1, 1, 2, 2, 2]) });
+    f.step({ type: 'append', from: 'a', to: 'b', term: 7, prevLogIndex: 5, prevLogTerm: 4, entries: [], leaderCommit: 0 });
+    expect(messagesOf(f.ready(), 'appendReply')[0]).toMatchObject({ success: false, rejectedIndex: 5, xTerm: 2, xIndex: 4, xLen: 6 });
+    f.step({ type: 'append', from: 'a', to: 'b', term: 7, prevLogIndex: 9, prevLogTerm: 4, entries: [], leaderCommit: 0 });
+    expect(messagesOf(f.ready(), 'appendReply')[0]).toMatchObject({ success: false, rejectedIndex: 9, xTerm: 0, xLen: 6 });
+  });
+});
+
+describe('stepping down on a higher term (§5.1)', () => {
+  it('a leader that sees a higher term becomes follower, reports the loss and drops its un-mirrored suffix', () => {
+    const a = core('a', 'b');
+    makeLeader(a, 1);
+    a.mirrorCommitted(1, 1);
+    expect(a.propose([new Uint8Array([1]), new Uint8Array([2])])).toEqual({ ok: true, firstIndex: 2, term: 1 });
+    const rd = a.ready();
+    expect(rd.toMirror.map((e) => e.index)).toEqual([2, 3]);
+    a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 2, commit: 0 });
+    const after = a.ready();
+    expect(a.softState()).toEqual({ role: 'follower', term: 2, leaderId: 'b' });
+    expect(after.leadershipLost).toMatchObject({ term: 1, commit: 1, sentToMirror: 3 });
+    expect(after.truncateFrom).toBe(2);
+    expect(a.status().lastIndex).toBe(1);
+  });
+
+  it('a follower adopts a higher term from an append and records its leader', () => {
+    const b = core('b', 'a', { hardState: { term: 1, vote: '', commit: 0 } });
+    b.step({ type: 'append', from: 'a', to: 'b', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 });
+    expect(b.softState()).toEqual({ role: 'follower', term: 5, leaderId: 'a' });
+    expect(b.ready().hardState).toMatchObject({ term: 5, vote: 'a' });
+  });
+
+  it('a message from a lower term is answered with our term and changes nothing', () => {
+    const b = core('b', 'a', { hardState: { term: 5, vote: '', commit: 0 } });
+    b.step({ type: 'append', from: 'a', to: 'b', term: 3, prevLogIndex: 0, prevLogTerm: 0, entries: [entry(1, 3)], leaderCommit: 1 });
+    const rd = b.ready();
+    expect(messagesOf(rd, 'appendReply')[0]).toMatchObject({ success: false, term: 5 });
+    expect(b.status().lastIndex).toBe(0);
+    expect(b.softState().term).toBe(5);
+  });
+
+  it('the epoch watch deposes a leader that was fenced while it was paused', () => {
+    const a = core('a', 'b');
+    makeLeader(a, 1);
+    a.observeEpoch(2, 'b');
+    expect(a.softState()).toEqual({ role: 'follower', term: 2, leaderId: 'b' });
+    expect(a.ready().leadershipLost?.reason).toMatch(/term 2/);
+  });
+
+  it('a failed mirror (fenced) or an expired lease makes the leader step down; stale terms are ignored', () => {
+    const a = core('a', 'b');
+    makeLeader(a, 3);
+    a.mirrorFenced(2);
+    expect(a.softState().role).toBe('leader');
+    a.leaseExpired(3);
+    expect(a.softState().role).toBe('follower');
+    expect(a.ready().leadershipLost?.reason).toBe('lease expired');
+  });
+});
+
+describe('commit only through the commit point (duoraft)', () => {
+  it('follower acknowledgements never advance the leader commit index', () => {
+    const a = core('a', 'b');
+    const first = makeLeader(a, 1);
+    a.propose([new Uint8Array([1])]);
+    a.ready();
+    const b = core('b', 'a');
+    let pending = first.messages.slice();
+    for (let round = 0; round < 5 && pending.length > 0; round++) {
+      for (const m of pending) b.step(m);
+      for (const r of b.ready().messages) a.step(r);
+      pending = a.ready().messages.slice();
+    }
+    expect(a.status().follower?.match).toBe(2);
+    expect(a.status().commit).toBe(0);
+    expect(a.ready().committed).toEqual([]);
+  });
+
+  it('mirrorCommitted advances the commit index and hands out committed entries in order', () => {
+    const a = core('a', 'b');
+    makeLeader(a, 1);
+    a.propose([new Uint8Array([1]), new Uint8Array([2])]);
+    a.ready();
+    a.mirrorCommitted(1, 2);
+    expect(a.ready().committed.map((e) => e.index)).toEqual([1, 2]);
+    a.mirrorCommitted(1, 3);
+    expect(a.ready().committed.map((e) => e.index)).toEqual([3]);
+    expect(a.committedInCurrentTerm()).toBe(true);
+  });
+
+  it('refuses an acknowledgement for entries never handed to the mirror', () => {
+    const a = core('a', 'b');
+    makeLeader(a, 1);
+    a.propose([new Uint8Array([1])]);
+    expect(() => a.mirrorCommitted(1, 2)).toThrow(/invariant/);
+  });
+
+  it('an acknowledgement for another term is ignored', () => {
+    const a = core('a', 'b');
+    makeLeader(a, 2);
+    a.mirrorCommitted(1, 1);
+    expect(a.status().commit).toBe(0);
+  });
+
+  it('a follower commits only what its leader (or ZooKeeper) says is committed', () => {
+    const b = core('b', 'a');
+    b.step({ type: 'append', from: 'a', to: 'b', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: entries([1, 1], [2, 1], [3, 1]), leaderCommit: 1 });
+    expect(b.ready().committed.map((e) => e.index)).toEqual([1]);
+    b.committedFromZk(entries([2, 1]), 2);
+    expect(b.ready().committed.map((e) => e.index)).toEqual([2]);
+  });
+});
+
+describe('take-over replay (duoraft: fence, then replay ZooKeeper)', () => {
+  it('merges ZooKeeper entries, drops local entries past its tail, then appends the no-op', () => {
+    // Local log: 1..5 where 4,5 (term 2) were never committed; ZooKeeper holds 1..4 with 4 of term 3.
+    const a = core('a', 'b', { hardState: { term: 3, vote: 'b', commit: 2 }, entries: logOf([1, 1, 2, 2, 2]) });
+    const rd = tickUntilTakeover(a);
+    expect(rd?.takeover?.commit).toBe(2);
+    a.takeoverResult({ ok: true, term: 4, entries: entries([3, 2], [4, 3]), zkLastIndex: 4 });
+    const out = a.ready();
+    expect(a.softState()).toMatchObject({ role: 'leader', term: 4 });
+    expect([1, 2, 3, 4, 5].map((i) => a.entryAt(i)?.term)).toEqual([1, 1, 2, 3, 4]);
+    expect(out.truncateFrom).toBe(4);
+    expect(out.committed.map((e) => e.index)).toEqual([3, 4]); // 1..2 were applied before
+    expect(out.toMirror.map((e) => [e.index, e.term, e.type])).toEqual([[5, 4, EntryType.Noop]]);
+  });
+
+  it('a take-over result for a term below ours is ignored', () => {
+    const a = core('a', 'b');
+    tickUntilTakeover(a);
+    a.observeEpoch(5, 'b');
+    a.takeoverResult({ ok: true, term: 3, entries: [], zkLastIndex: 0 });
+    expect(a.softState()).toEqual({ role: 'follower', term: 5, leaderId: 'b' });
+  });
+});
+
+describe('follower catch-up from ZooKeeper (L2: link cut, lease alive)', () => {
+  it('commits entries read from ZooKeeper and keeps the leader entries after them', () => {
+    const b = core('b', 'a', { hardState: { term: 1, vote: 'a', commit: 1 }, entries: logOf([1, 1, 1]) });
+    expect(b.ready().committed.map((e) => e.index)).toEqual([1]);
+    b.committedFromZk(entries([2, 1], [3, 1], [4, 1]), 4);
+    const rd = b.ready();
+    expect(rd.committed.map((e) => e.index)).toEqual([2, 3, 4]);
+    expect(b.status().lastIndex).toBe(4);
+  });
+
+  it('replaces a stale uncommitted suffix that conflicts with ZooKeeper', () => {
+    const b = core('b', 'a', { hardState: { term: 2, vote: 'a', commit: 1 }, entries: logOf([1, 1, 1]) });
+    b.committedFromZk(entries([2, 2]), 2);
+    const rd = b.ready();
+    expect(rd.truncateFrom).toBe(2);
+    expect(b.entryAt(2)?.term).toBe(2);
+    expect(b.entryAt(3)).toBeUndefined();
+  });
+
+  it('stays a pre-candidate (no take-over) while the lease keeps changing', () => {
+    const b = core('b', 'a', { hardState: { term: 1, vote: 'a', commit: 0 } });
+    for (let t = 0; t < 200; t++) {
+      if (t % 2 === 0) b.observeLease(t);
+      b.tick();
+      const rd = b.ready();
+      for (const m of messagesOf(rd, 'vote')) b.step({ type: 'unreachable', from: m.to, to: 'b', term: 0 });
+      expect(rd.takeover).toBeUndefined();
+    }
+    expect(b.softState().role).toBe('precandidate');
+  });
+});
+
+describe('leader replication', () => {
+  it('pipelines appends up to the in-flight bound once the follower matches', () => {
+    const a = new RaftCore(config('a', 'b', { maxInflightAppends: 2 }), new SeededRandom(1));
+    const b = core('b', 'a');
+    // Probe round.
+    for (const m of makeLeader(a, 1).messages) b.step(m);
+    for (const r of b.ready().messages) a.step(r);
+    a.ready();
+    expect(a.status().follower).toMatchObject({ state: 'replicate', match: 1 });
+    let appends = 0;
+    for (let k = 0; k < 5; k++) {
+      a.propose([new Uint8Array([k])]);
+      appends += messagesOf(a.ready(), 'append').length;
+    }
+    expect(appends).toBe(2);
+  });
+
+  it('a lost append is resent after two heartbeats without progress', () => {
+    const a = new RaftCore(config('a', 'b'), new SeededRandom(1));
+    const b = core('b', 'a');
+    for (const m of makeLeader(a, 1).messages) b.step(m);
+    for (const r of b.ready().messages) a.step(r);
+    a.ready();
+    a.propose([new Uint8Array([9])]);
+    expect(messagesOf(a.ready(), 'append')).toHaveLength(1); // dropped on the floor
+    let resent = false;
+    for (let t = 0; t < 20 && !resent; t++) {
+      a.tick();
+      for (const m of a.ready().messages) {
+        if (m.type === 'append' && m.entries.some((e) => e.index === 2)) resent = true;
+        b.step(m);
+      }
+      for (const r of b.ready().messages) a.step(r);
+    }
+    expect(resent).toBe(true);
+  });
+});
+
+describe('leadership transfer', () => {
+  it('waits until the follower and ZooKeeper hold everything, then relinquishes the lease and sends TimeoutNow', () => {
+    const a = core('a', 'b');
+    const b = core('b', 'a');
+    for (const m of makeLeader(a, 1).messages) b.step(m);
+    for (const r of b.ready().messages) a.step(r);
+    a.ready();
+    expect(a.transferLeadership()).toBe(true);
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: false, reason: 'transferring' });
+    expect(messagesOf(a.ready(), 'timeoutNow')).toHaveLength(0); // the no-op is not mirrored yet
+    a.mirrorCommitted(1, 1);
+    a.tick();
+    const rd = a.ready();
+    expect(rd.relinquishLease).toBe(true);
+    const tn = messagesOf(rd, 'timeoutNow')[0]!;
+    b.step(tn);
+    expect(b.ready().takeover).toMatchObject({ transfer: true });
+  });
+});
