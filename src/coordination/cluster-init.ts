@@ -1,0 +1,95 @@
+// Creates a cluster's znode tree once, atomically, and checks it on every start.
+//
+// epoch, tail and lease are created and immediately setData'ed in the same multi so
+// their versions start at 1: node-zookeeper-client turns a version of 0 in a multi op
+// into -1 ("any version"), which would silently disable the fencing check (see
+// notes/zookeeper.md). Every versioned check duoraft makes is therefore against >= 1.
+import { CorruptZnodeError } from '../common/errors.js';
+import type { ZkOp, ZkSession } from './zk-api.js';
+import { ZkError } from './zk-api.js';
+import type { ClusterPaths } from './layout.js';
+import { decodeConfig, decodeEpoch, decodeLease, decodeTail, encodeConfig, encodeEpoch, encodeLease, encodeTail } from './records.js';
+
+const EMPTY = new Uint8Array(0);
+
+export interface ClusterState {
+  readonly epoch: { readonly term: number; readonly leaderId: string; readonly version: number };
+  readonly tail: { readonly lastIndex: number; readonly term: number; readonly version: number };
+  readonly leaseVersion: number;
+}
+
+export async function ensureClusterTree(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
+  await createIfMissing(zk, '/duoraft');
+  if ((await zk.exists(paths.root)) === null) {
+    const epoch = encodeEpoch({ term: 0, leaderId: '' });
+    const tail = encodeTail({ term: 0, lastIndex: 0, segmentFirstIndex: 0 });
+    const lease = encodeLease({ term: 0, leaderId: '', seq: 0 });
+    const ops: ZkOp[] = [
+      { type: 'create', path: paths.root, data: EMPTY, mode: 'persistent' },
+      { type: 'create', path: paths.epoch, data: epoch, mode: 'persistent' },
+      { type: 'setData', path: paths.epoch, data: epoch, version: -1 },
+      { type: 'create', path: paths.tail, data: tail, mode: 'persistent' },
+      { type: 'setData', path: paths.tail, data: tail, version: -1 },
+      { type: 'create', path: paths.lease, data: lease, mode: 'persistent' },
+      { type: 'setData', path: paths.lease, data: lease, version: -1 },
+      { type: 'create', path: paths.config, data: encodeConfig({ voters: [], listeners: [] }), mode: 'persistent' },
+      { type: 'create', path: paths.members, data: EMPTY, mode: 'persistent' },
+      { type: 'create', path: paths.wal, data: EMPTY, mode: 'persistent' },
+      { type: 'create', path: paths.snapshots, data: EMPTY, mode: 'persistent' },
+    ];
+    try {
+      await zk.multi(ops);
+    } catch (err) {
+      // Another member created it first: fine, it is checked below like any other.
+      if (!(err instanceof ZkError && err.code === 'NODE_EXISTS')) throw err;
+    }
+  }
+  return readClusterState(zk, paths);
+}
+
+/** Reads and validates epoch, tail, lease and config. Throws CorruptZnodeError for anything off. */
+export async function readClusterState(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
+  for (const p of [paths.members, paths.wal, paths.snapshots]) {
+    if ((await zk.exists(p)) === null) throw new CorruptZnodeError(p, 'missing: the cluster tree is incomplete');
+  }
+  const [e, t, l, c] = await Promise.all([
+    readRequired(zk, paths.epoch),
+    readRequired(zk, paths.tail),
+    readRequired(zk, paths.lease),
+    readRequired(zk, paths.config),
+  ]);
+  const epoch = decodeEpoch(paths.epoch, e.data);
+  const tail = decodeTail(paths.tail, t.data);
+  decodeLease(paths.lease, l.data);
+  decodeConfig(paths.config, c.data);
+  for (const [path, version] of [
+    [paths.epoch, e.version],
+    [paths.tail, t.version],
+    [paths.lease, l.version],
+  ] as const) {
+    if (version < 1) throw new CorruptZnodeError(path, `version ${version}: expected >= 1 (not created by duoraft)`);
+  }
+  return {
+    epoch: { term: epoch.term, leaderId: epoch.leaderId, version: e.version },
+    tail: { lastIndex: tail.lastIndex, term: tail.term, version: t.version },
+    leaseVersion: l.version,
+  };
+}
+
+async function readRequired(zk: ZkSession, path: string): Promise<{ data: Uint8Array; version: number }> {
+  try {
+    const r = await zk.getData(path);
+    return { data: r.data, version: r.stat.version };
+  } catch (err) {
+    if (err instanceof ZkError && err.code === 'NO_NODE') throw new CorruptZnodeError(path, 'missing: the cluster tree is incomplete');
+    throw err;
+  }
+}
+
+async function createIfMissing(zk: ZkSession, path: string): Promise<void> {
+  try {
+    await zk.create(path, EMPTY, 'persistent');
+  } catch (err) {
+    if (!(err instanceof ZkError && err.code === 'NODE_EXISTS')) throw err;
+  }
+}

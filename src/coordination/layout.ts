@@ -1,0 +1,69 @@
+// Where everything of one cluster lives in ZooKeeper: /duoraft/<cluster>/...
+// See notes/zookeeper.md for what each znode holds and who writes it.
+
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const MEMBER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function isValidClusterName(name: string): boolean {
+  return CLUSTER_NAME.test(name);
+}
+
+export function isValidMemberId(id: string): boolean {
+  return MEMBER_ID.test(id);
+}
+
+/** Segment znodes are named by their first index, zero-padded so names sort by index. */
+const SEGMENT_PREFIX = 'seg-';
+const INDEX_DIGITS = 20;
+
+export function segmentName(firstIndex: number): string {
+  return SEGMENT_PREFIX + String(firstIndex).padStart(INDEX_DIGITS, '0');
+}
+
+/** The first index a segment name stands for, or null for a name that is not a segment. */
+export function parseSegmentName(name: string): number | null {
+  if (!name.startsWith(SEGMENT_PREFIX)) return null;
+  const digits = name.slice(SEGMENT_PREFIX.length);
+  if (digits.length !== INDEX_DIGITS || !/^\d+$/.test(digits)) return null;
+  const n = Number(digits);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+export class ClusterPaths {
+  readonly root: string;
+  readonly epoch: string;
+  readonly leader: string;
+  readonly lease: string;
+  readonly members: string;
+  readonly config: string;
+  readonly wal: string;
+  readonly tail: string;
+  readonly snapshots: string;
+
+  constructor(readonly cluster: string) {
+    if (!isValidClusterName(cluster)) {
+      throw new Error(`invalid cluster name ${JSON.stringify(cluster)}: use 1-64 letters, digits, '.', '_' or '-'`);
+    }
+    this.root = `/duoraft/${cluster}`;
+    this.epoch = `${this.root}/epoch`;
+    this.leader = `${this.root}/leader`;
+    this.lease = `${this.root}/lease`;
+    this.members = `${this.root}/members`;
+    this.config = `${this.root}/config`;
+    this.wal = `${this.root}/wal`;
+    this.tail = `${this.root}/tail`;
+    this.snapshots = `${this.root}/snapshots`;
+  }
+
+  member(id: string): string {
+    return `${this.members}/${id}`;
+  }
+
+  segment(firstIndex: number): string {
+    return `${this.wal}/${segmentName(firstIndex)}`;
+  }
+
+  snapshot(index: number): string {
+    return `${this.snapshots}/${String(index).padStart(INDEX_DIGITS, '0')}`;
+  }
+}

@@ -1,0 +1,121 @@
+// The leader's lease in ZooKeeper (see notes/timing.md for the rule that makes it safe).
+//
+// Leader: every intervalMs it writes `multi(check(epoch, E), setData(lease))`. A write
+// that succeeds extends the lease to (the time the write was SENT) + durationMs, by the
+// leader's own monotonic clock. If no write succeeds for durationMs, the lease expires and
+// the leader steps down. Lease reads are served only while the lease holds.
+//
+// Follower: watches the lease znode's version (ZnodeWatch) and tells the core about every
+// change; the core takes over only after the version stayed the same for the lease
+// window, and the fence multi checks that version again.
+import type { Clock, TimerHandle } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import type { ClusterPaths } from './layout.js';
+import { encodeLease } from './records.js';
+import type { ZkSession } from './zk-api.js';
+import { ZkError } from './zk-api.js';
+
+export interface LeaseKeeperOptions {
+  readonly zk: ZkSession;
+  readonly paths: ClusterPaths;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly term: number;
+  readonly leaderId: string;
+  readonly epochVersion: number;
+  readonly intervalMs: number;
+  readonly durationMs: number;
+  /** Lease valid until this time already (the fence multi touched the lease). */
+  readonly initialValidUntil: number;
+  readonly onExpired: () => void;
+  readonly onFenced: (reason: string) => void;
+}
+
+/** At most this many lease writes outstanding; a slow ZooKeeper must not pile them up. */
+const MAX_OUTSTANDING = 2;
+
+export class LeaseKeeper {
+  private readonly o: LeaseKeeperOptions;
+  private validUntil: number;
+  private seq = 1;
+  private outstanding = 0;
+  private timer: TimerHandle | null = null;
+  private stopped = false;
+  private expired = false;
+
+  constructor(options: LeaseKeeperOptions) {
+    this.o = options;
+    this.validUntil = options.initialValidUntil;
+    this.schedule(0);
+  }
+
+  /** Whether the lease holds at `now` (monotonic ms). False once revoked or stopped. */
+  holds(now = this.o.clock.now()): boolean {
+    return !this.stopped && !this.expired && now < this.validUntil;
+  }
+
+  validUntilMs(): number {
+    return this.validUntil;
+  }
+
+  /**
+   * Ends the lease at once (an event-loop stall was detected, or leadership is being
+   * handed over): no more lease reads, no more touches.
+   */
+  revoke(): void {
+    this.validUntil = Number.NEGATIVE_INFINITY;
+    this.stop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = this.o.clock.setTimeout(() => this.onTimer(), delayMs);
+  }
+
+  private onTimer(): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    if (now >= this.validUntil && !this.expired) {
+      this.expired = true;
+      this.o.logger.warn({ overdueMs: Math.round(now - this.validUntil) }, 'lease expired: no lease write succeeded in time');
+      this.o.onExpired();
+      this.stop();
+      return;
+    }
+    if (this.outstanding < MAX_OUTSTANDING) this.touch(now);
+    // Wake at the next touch, or at expiry if that comes first.
+    this.schedule(Math.max(1, Math.min(this.o.intervalMs, this.validUntil - now)));
+  }
+
+  private touch(sentAt: number): void {
+    this.outstanding++;
+    const { paths, term, leaderId, epochVersion } = this.o;
+    this.o.zk
+      .multi([
+        { type: 'check', path: paths.epoch, version: epochVersion },
+        { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId, seq: this.seq++ }), version: -1 },
+      ])
+      .then(
+        () => {
+          this.outstanding--;
+          if (this.stopped || this.expired) return;
+          const until = sentAt + this.o.durationMs;
+          if (until > this.validUntil) this.validUntil = until;
+        },
+        (err: unknown) => {
+          this.outstanding--;
+          if (this.stopped) return;
+          if (err instanceof ZkError && err.code === 'BAD_VERSION' && err.failedOp === 0) {
+            this.stop();
+            this.o.onFenced(`lease write found the epoch moved past ${epochVersion}`);
+          }
+        },
+      );
+  }
+}

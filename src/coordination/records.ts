@@ -1,0 +1,170 @@
+// Encoding and validation of what duoraft keeps in znodes. A znode that does not decode,
+// or decodes to nonsense, is reported as CorruptZnodeError naming its path: nothing is
+// guessed and nothing is overwritten.
+import { CorruptZnodeError } from '../common/errors.js';
+import { pb } from '../common/proto.js';
+import { type Entry, EntryType, type NodeId } from '../core/types.js';
+import { crc32c } from '../storage/crc32c.js';
+
+export const SEGMENT_FORMAT_VERSION = 1;
+
+export interface EpochRecord {
+  readonly term: number;
+  readonly leaderId: NodeId;
+}
+
+export interface TailRecord {
+  readonly term: number;
+  readonly lastIndex: number;
+  readonly segmentFirstIndex: number;
+}
+
+export interface LeaseRecord {
+  readonly term: number;
+  readonly leaderId: NodeId;
+  readonly seq: number;
+}
+
+export interface LeaderRecord {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly address: string;
+}
+
+export interface MemberRecord {
+  readonly id: NodeId;
+  readonly address: string;
+  readonly kind: 'voter' | 'listener';
+}
+
+export interface ConfigRecord {
+  readonly voters: readonly NodeId[];
+  readonly listeners: readonly NodeId[];
+}
+
+export interface SegmentRecord {
+  readonly term: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly entries: readonly Entry[];
+}
+
+function decodeWith<T>(path: string, data: Uint8Array, decode: (d: Uint8Array) => T): T {
+  try {
+    return decode(data);
+  } catch (err) {
+    throw new CorruptZnodeError(path, `cannot decode: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function check(path: string, ok: boolean, reason: string): void {
+  if (!ok) throw new CorruptZnodeError(path, reason);
+}
+
+export function encodeEpoch(r: EpochRecord): Uint8Array {
+  return pb.wal.EpochRecord.encode({ term: r.term, leaderId: r.leaderId }).finish();
+}
+
+export function decodeEpoch(path: string, data: Uint8Array): EpochRecord {
+  const m = decodeWith(path, data, (d) => pb.wal.EpochRecord.decode(d));
+  const r = { term: m.term ?? 0, leaderId: m.leaderId ?? '' };
+  check(path, Number.isSafeInteger(r.term) && r.term >= 0, `bad term ${r.term}`);
+  check(path, r.term === 0 || r.leaderId !== '', 'a term without a leader');
+  return r;
+}
+
+export function encodeTail(r: TailRecord): Uint8Array {
+  return pb.wal.TailRecord.encode({ term: r.term, lastIndex: r.lastIndex, segmentFirstIndex: r.segmentFirstIndex }).finish();
+}
+
+export function decodeTail(path: string, data: Uint8Array): TailRecord {
+  const m = decodeWith(path, data, (d) => pb.wal.TailRecord.decode(d));
+  const r = { term: m.term ?? 0, lastIndex: m.lastIndex ?? 0, segmentFirstIndex: m.segmentFirstIndex ?? 0 };
+  check(path, Number.isSafeInteger(r.lastIndex) && r.lastIndex >= 0, `bad last index ${r.lastIndex}`);
+  check(path, r.segmentFirstIndex <= r.lastIndex, `segment ${r.segmentFirstIndex} after last index ${r.lastIndex}`);
+  return r;
+}
+
+export function encodeLease(r: LeaseRecord): Uint8Array {
+  return pb.wal.LeaseRecord.encode({ term: r.term, leaderId: r.leaderId, seq: r.seq }).finish();
+}
+
+export function decodeLease(path: string, data: Uint8Array): LeaseRecord {
+  const m = decodeWith(path, data, (d) => pb.wal.LeaseRecord.decode(d));
+  return { term: m.term ?? 0, leaderId: m.leaderId ?? '', seq: m.seq ?? 0 };
+}
+
+export function encodeLeader(r: LeaderRecord): Uint8Array {
+  return pb.wal.LeaderRecord.encode({ id: r.id, term: r.term, address: r.address }).finish();
+}
+
+export function decodeLeader(path: string, data: Uint8Array): LeaderRecord {
+  const m = decodeWith(path, data, (d) => pb.wal.LeaderRecord.decode(d));
+  const r = { id: m.id ?? '', term: m.term ?? 0, address: m.address ?? '' };
+  check(path, r.id !== '' && r.term > 0, 'leader record without id or term');
+  return r;
+}
+
+export function encodeMember(r: MemberRecord): Uint8Array {
+  return pb.wal.MemberRecord.encode({ id: r.id, address: r.address, kind: r.kind }).finish();
+}
+
+export function decodeMember(path: string, data: Uint8Array): MemberRecord {
+  const m = decodeWith(path, data, (d) => pb.wal.MemberRecord.decode(d));
+  const kind = m.kind === 'listener' ? 'listener' : m.kind === 'voter' ? 'voter' : null;
+  check(path, kind !== null && !!m.id && !!m.address, 'member record without id, address or kind');
+  return { id: m.id ?? '', address: m.address ?? '', kind: kind ?? 'voter' };
+}
+
+export function encodeConfig(r: ConfigRecord): Uint8Array {
+  return pb.wal.ConfigRecord.encode({ voters: [...r.voters], listeners: [...r.listeners] }).finish();
+}
+
+export function decodeConfig(path: string, data: Uint8Array): ConfigRecord {
+  const m = decodeWith(path, data, (d) => pb.wal.ConfigRecord.decode(d));
+  const voters = m.voters ?? [];
+  check(path, voters.length <= 2, `${voters.length} voters`);
+  check(path, new Set(voters).size === voters.length, 'duplicate voter');
+  return { voters, listeners: m.listeners ?? [] };
+}
+
+function toProtoEntry(e: Entry): { index: number; term: number; type: number; data: Uint8Array } {
+  return { index: e.index, term: e.term, type: e.type === EntryType.Noop ? 1 : 0, data: e.data };
+}
+
+export function encodeSegment(term: number, entries: readonly Entry[]): Uint8Array {
+  const first = entries[0];
+  const last = entries[entries.length - 1];
+  if (!first || !last) throw new Error('a segment needs at least one entry');
+  const body = pb.wal.EntryBatch.encode({ entries: entries.map(toProtoEntry) }).finish();
+  return pb.wal.Segment.encode({
+    formatVersion: SEGMENT_FORMAT_VERSION,
+    term,
+    firstIndex: first.index,
+    lastIndex: last.index,
+    crc32c: crc32c(body),
+    body,
+  }).finish();
+}
+
+export function decodeSegment(path: string, data: Uint8Array): SegmentRecord {
+  const m = decodeWith(path, data, (d) => pb.wal.Segment.decode(d));
+  check(path, m.formatVersion === SEGMENT_FORMAT_VERSION, `unknown segment format ${m.formatVersion}`);
+  const body = m.body ?? new Uint8Array(0);
+  check(path, crc32c(body) === m.crc32c, 'segment checksum mismatch');
+  const batch = decodeWith(path, body, (d) => pb.wal.EntryBatch.decode(d));
+  const entries: Entry[] = (batch.entries ?? []).map((e) => ({
+    index: e.index ?? 0,
+    term: e.term ?? 0,
+    type: e.type === 1 ? EntryType.Noop : EntryType.Normal,
+    data: e.data ?? new Uint8Array(0),
+  }));
+  const firstIndex = m.firstIndex ?? 0;
+  const lastIndex = m.lastIndex ?? 0;
+  check(path, entries.length > 0 && entries.length === lastIndex - firstIndex + 1, 'entry count does not match the index range');
+  entries.forEach((e, k) => {
+    check(path, e.index === firstIndex + k, `entry ${k} has index ${e.index}, expected ${firstIndex + k}`);
+    check(path, e.term > 0 && e.term <= (m.term ?? 0), `entry ${e.index} has term ${e.term} in a segment of term ${m.term}`);
+  });
+  return { term: m.term ?? 0, firstIndex, lastIndex, entries };
+}

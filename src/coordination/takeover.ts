@@ -1,0 +1,128 @@
+// Fence, replay, take over: how a follower becomes leader (PROTOCOL.md section 5).
+//
+// The order matters:
+//  1. Fence: one multi that checks the lease version the core saw unchanged for the
+//     lease window, moves the epoch from (T, V) to (T+1, me), touches the lease (our lease
+//     starts now), and replaces the leader znode with our ephemeral one. If the old leader
+//     touched its lease after our last look, or anyone moved the epoch, it fails.
+//  2. Read the tail. The fence froze ZooKeeper's log: any append of the old leader still
+//     in flight fails its check(epoch). Reading before fencing would let one land after
+//     the read.
+//  3. Replay the segments after our commit index up to the tail.
+// The core then truncates anything of ours past the tail and appends its no-op.
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import type { TakeoverRequest, TakeoverResult } from '../core/raft.js';
+import type { Entry, NodeId } from '../core/types.js';
+import type { ClusterPaths } from './layout.js';
+import { decodeEpoch, decodeTail, encodeEpoch, encodeLeader, encodeLease } from './records.js';
+import type { ZkOp, ZkSession } from './zk-api.js';
+import { ZkError, outcomeUnknown } from './zk-api.js';
+import { readCommittedEntries } from './zk-log-reader.js';
+
+export interface TakeoverOptions {
+  readonly zk: ZkSession;
+  readonly paths: ClusterPaths;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly selfId: NodeId;
+  readonly address: string;
+  readonly request: TakeoverRequest;
+  readonly leaseDurationMs: number;
+  /** Bound on the whole replay phase (after a successful fence). */
+  readonly replayDeadlineMs: number;
+  /** Test-only fault: read the tail before fencing (the bug the simulator must catch). */
+  readonly unsafeReadTailBeforeFence?: boolean;
+}
+
+export type TakeoverOutcome =
+  | {
+      readonly ok: true;
+      readonly result: Extract<TakeoverResult, { ok: true }>;
+      readonly epochVersion: number;
+      readonly tailVersion: number;
+      readonly leaseValidUntil: number;
+    }
+  | { readonly ok: false; readonly result: Extract<TakeoverResult, { ok: false }> };
+
+export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
+  const { zk, paths } = o;
+  if (o.request.leaseVersion < 1) return failed(0, '', 'the lease znode has not been observed yet');
+  let early: { lastIndex: number; version: number } | null = null;
+  if (o.unsafeReadTailBeforeFence) early = await readTail(zk, paths);
+
+  // 1. Fence.
+  const epochRead = await zk.getData(paths.epoch);
+  const epoch = decodeEpoch(paths.epoch, epochRead.data);
+  const term = Math.max(epoch.term, o.request.term) + 1;
+  const leaderStat = await zk.exists(paths.leader);
+  const ops: ZkOp[] = [
+    { type: 'check', path: paths.lease, version: o.request.leaseVersion },
+    { type: 'setData', path: paths.epoch, data: encodeEpoch({ term, leaderId: o.selfId }), version: epochRead.stat.version },
+    { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId: o.selfId, seq: 0 }), version: -1 },
+  ];
+  if (leaderStat) ops.push({ type: 'delete', path: paths.leader, version: -1 });
+  ops.push({ type: 'create', path: paths.leader, data: encodeLeader({ id: o.selfId, term, address: o.address }), mode: 'ephemeral' });
+  const sentAt = o.clock.now();
+  try {
+    await zk.multi(ops);
+  } catch (err) {
+    const code = err instanceof ZkError ? err.code : 'OTHER';
+    if (!outcomeUnknown(code)) return failedAfterReading(o, `fence refused (${code}${failedOpName(err, ops)})`);
+    // Unknown outcome: the epoch tells whether our fence happened.
+    const now = await zk.getData(paths.epoch).catch(() => null);
+    if (!now) return failed(epoch.term, epoch.leaderId, `fence outcome unknown (${code}) and the epoch is unreadable`);
+    const after = decodeEpoch(paths.epoch, now.data);
+    if (!(after.term === term && after.leaderId === o.selfId)) return failed(after.term, after.leaderId, `fence lost (${code})`);
+    o.logger.info({ term }, 'fence outcome was unknown; the epoch shows it succeeded');
+  }
+  const epochVersion = epochRead.stat.version + 1;
+  o.logger.info({ term, epochVersion, previousLeader: epoch.leaderId }, 'fenced ZooKeeper: epoch is ours');
+
+  // 2 and 3. Read the tail, then replay. We hold the epoch now; keep trying for a bound.
+  const deadline = o.clock.now() + o.replayDeadlineMs;
+  let lastError = '';
+  for (let attempt = 0; o.clock.now() < deadline; attempt++) {
+    try {
+      const tail = early ?? (await readTail(zk, paths));
+      early = null;
+      const entries: Entry[] = await readCommittedEntries(zk, paths, o.request.commit, tail.lastIndex);
+      return {
+        ok: true,
+        result: { ok: true, term, entries, zkLastIndex: tail.lastIndex },
+        epochVersion,
+        tailVersion: tail.version,
+        leaseValidUntil: sentAt + o.leaseDurationMs,
+      };
+    } catch (err) {
+      lastError = (err as Error).message;
+      if (err instanceof ZkError && !outcomeUnknown(err.code) && err.code !== 'NOT_CONNECTED') break;
+      if (!(err instanceof ZkError)) break;
+      await new Promise<void>((resolve) => o.clock.setTimeout(resolve, Math.min(200, 10 * 2 ** attempt)));
+    }
+  }
+  o.logger.error({ term, err: lastError }, 'fenced but could not replay ZooKeeper; giving the term up');
+  return failed(term, o.selfId, `replay failed: ${lastError}`);
+}
+
+async function readTail(zk: ZkSession, paths: ClusterPaths): Promise<{ lastIndex: number; version: number }> {
+  const r = await zk.getData(paths.tail);
+  return { lastIndex: decodeTail(paths.tail, r.data).lastIndex, version: r.stat.version };
+}
+
+async function failedAfterReading(o: TakeoverOptions, reason: string): Promise<TakeoverOutcome> {
+  const now = await o.zk.getData(o.paths.epoch).catch(() => null);
+  if (!now) return failed(0, '', reason);
+  const e = decodeEpoch(o.paths.epoch, now.data);
+  return failed(e.term, e.leaderId, reason);
+}
+
+function failed(epochTerm: number, epochLeader: NodeId, reason: string): TakeoverOutcome {
+  return { ok: false, result: { ok: false, epochTerm, epochLeader, reason } };
+}
+
+function failedOpName(err: unknown, ops: readonly ZkOp[]): string {
+  if (!(err instanceof ZkError) || err.failedOp < 0) return '';
+  const op = ops[err.failedOp];
+  return op ? ` at ${op.type} ${op.path.slice(op.path.lastIndexOf('/') + 1)}` : '';
+}

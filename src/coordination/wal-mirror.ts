@@ -1,0 +1,254 @@
+// The leader's WAL mirror: the commit point.
+//
+// Every batch of entries goes to ZooKeeper in one multi:
+//
+//   multi( check(epoch, E),                                 -- still the leader we were elected as
+//          create(wal/seg-<firstIndex>, segment),           -- the entries
+//          setData(tail, {term, lastIndex}, expected V+k) ) -- chained: no gaps, no forks
+//
+// and the entries are committed exactly when it succeeds. Batches are pipelined: up to
+// maxInflight multis are outstanding, each expecting the tail version the previous one
+// will produce. ZooKeeper runs one session's requests in order, so if one fails every
+// later one fails too, and the log in ZooKeeper never has a gap.
+//
+// A multi that ends without a definite answer (connection loss, timeout) may or may not
+// have happened. The mirror then stops sending, waits for every outstanding reply, and
+// reads the truth: it syncs, reads tail, then epoch. If the epoch is unchanged, nobody but
+// us wrote the tail, so its last index is exactly how far our batches got. Everything up to
+// it is committed; the rest is sent again, re-batched, against the tail's real version.
+// Group commit falls out of the pipeline: entries that arrive while the window is full
+// wait and leave together in the next multi.
+import type { Clock } from '../common/clock.js';
+import { sleep } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import type { Entry } from '../core/types.js';
+import type { ClusterPaths } from './layout.js';
+import { decodeEpoch, decodeTail, encodeSegment, encodeTail } from './records.js';
+import type { ZkOp, ZkSession } from './zk-api.js';
+import { ZkError } from './zk-api.js';
+
+export interface WalMirrorOptions {
+  readonly zk: ZkSession;
+  readonly paths: ClusterPaths;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The term this leader holds and the epoch znode version that proves it. */
+  readonly term: number;
+  readonly epochVersion: number;
+  /** The tail znode as read after the fence: its version and last index. */
+  readonly tailVersion: number;
+  readonly tailLastIndex: number;
+  /** Bound on multis in flight. */
+  readonly maxInflight: number;
+  /** Bound on the entry data of one segment (a multi must stay under ZooKeeper's 1 MB jute.maxbuffer). */
+  readonly maxBatchBytes: number;
+  /** Bound on entries waiting to be sent; enqueue beyond it is a bug of the caller (the driver bounds proposals). */
+  readonly maxQueuedEntries: number;
+  /** Entries up to lastIndex are committed. */
+  readonly onCommitted: (lastIndex: number) => void;
+  /** Our epoch is gone: another node took over. Nothing more will commit. */
+  readonly onFenced: (reason: string) => void;
+}
+
+interface Batch {
+  readonly entries: readonly Entry[];
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly expectedTailVersion: number;
+}
+
+/** Per-entry overhead in the encoded segment, beyond its data (index, term, type, framing). */
+const ENTRY_OVERHEAD_BYTES = 32;
+const RESOLVE_BACKOFF_MIN_MS = 5;
+const RESOLVE_BACKOFF_MAX_MS = 200;
+
+export class WalMirror {
+  private readonly o: WalMirrorOptions;
+  private queue: Entry[] = [];
+  private inflight: Batch[] = [];
+  private nextTailVersion: number;
+  private lastEnqueued: number;
+  private committed: number;
+  private resolving = false;
+  private closed = false;
+  private generation = 0;
+
+  constructor(options: WalMirrorOptions) {
+    this.o = options;
+    this.nextTailVersion = options.tailVersion;
+    this.lastEnqueued = options.tailLastIndex;
+    this.committed = options.tailLastIndex;
+  }
+
+  /** Entries to commit, contiguous with everything enqueued before. */
+  enqueue(entries: readonly Entry[]): void {
+    if (this.closed || entries.length === 0) return;
+    for (const e of entries) {
+      if (e.index !== this.lastEnqueued + 1) throw new Error(`mirror: entry ${e.index} enqueued after ${this.lastEnqueued}`);
+      if (e.term > this.o.term) throw new Error(`mirror: entry of term ${e.term} in term ${this.o.term}`);
+      this.lastEnqueued = e.index;
+    }
+    if (this.queue.length + entries.length > this.o.maxQueuedEntries) {
+      throw new Error(`mirror: more than ${this.o.maxQueuedEntries} entries waiting`);
+    }
+    this.queue.push(...entries);
+    this.pump();
+  }
+
+  /** Stops for good: no more multis, no more callbacks. */
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+  }
+
+  /** The last index ZooKeeper is known to hold. */
+  committedIndex(): number {
+    return this.committed;
+  }
+
+  pendingCount(): number {
+    return this.queue.length + this.inflight.reduce((n, b) => n + b.entries.length, 0);
+  }
+
+  private pump(): void {
+    while (!this.closed && !this.resolving && this.queue.length > 0 && this.inflight.length < this.o.maxInflight) {
+      const batch = this.takeBatch();
+      this.inflight.push(batch);
+      this.send(batch);
+    }
+  }
+
+  private takeBatch(): Batch {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.queue.length) {
+      const size = this.queue[n]!.data.length + ENTRY_OVERHEAD_BYTES;
+      if (n > 0 && bytes + size > this.o.maxBatchBytes) break;
+      bytes += size;
+      n++;
+    }
+    const entries = this.queue.splice(0, n);
+    const batch: Batch = {
+      entries,
+      firstIndex: entries[0]!.index,
+      lastIndex: entries[entries.length - 1]!.index,
+      expectedTailVersion: this.nextTailVersion,
+    };
+    this.nextTailVersion++;
+    return batch;
+  }
+
+  private send(batch: Batch): void {
+    const { paths, term, epochVersion } = this.o;
+    const ops: ZkOp[] = [
+      { type: 'check', path: paths.epoch, version: epochVersion },
+      { type: 'create', path: paths.segment(batch.firstIndex), data: encodeSegment(term, batch.entries), mode: 'persistent' },
+      {
+        type: 'setData',
+        path: paths.tail,
+        data: encodeTail({ term, lastIndex: batch.lastIndex, segmentFirstIndex: batch.firstIndex }),
+        version: batch.expectedTailVersion,
+      },
+    ];
+    const generation = this.generation;
+    this.o.zk.multi(ops).then(
+      () => {
+        if (generation === this.generation) this.onSuccess(batch);
+      },
+      (err: unknown) => {
+        if (generation === this.generation) this.onFailure(batch, err);
+      },
+    );
+  }
+
+  private onSuccess(batch: Batch): void {
+    if (this.closed) return;
+    // Replies come in order, so this is the oldest batch in flight.
+    if (this.inflight[0] !== batch) {
+      this.o.logger.error({ batch: batch.firstIndex }, 'mirror: out-of-order multi reply; resolving from ZooKeeper');
+      this.startResolving();
+      return;
+    }
+    this.inflight.shift();
+    this.committed = batch.lastIndex;
+    this.o.onCommitted(batch.lastIndex);
+    this.pump();
+  }
+
+  private onFailure(batch: Batch, err: unknown): void {
+    if (this.closed) return;
+    const code = err instanceof ZkError ? err.code : 'OTHER';
+    if (code === 'BAD_VERSION' && err instanceof ZkError && err.failedOp === 0) {
+      this.fenced(`epoch version moved past ${this.o.epochVersion}`);
+      return;
+    }
+    if (!this.resolving) {
+      this.o.logger.warn({ code, firstIndex: batch.firstIndex, lastIndex: batch.lastIndex }, 'mirror: multi failed; resolving from ZooKeeper');
+    }
+    this.startResolving();
+  }
+
+  private startResolving(): void {
+    if (this.resolving) return;
+    this.resolving = true;
+    void this.resolve();
+  }
+
+  /** Finds out how far our batches got, then sends the rest again. */
+  private async resolve(): Promise<void> {
+    let backoff = RESOLVE_BACKOFF_MIN_MS;
+    while (!this.closed) {
+      try {
+        // ZooKeeper runs a session's requests in order, and sync makes the server we read
+        // from catch up with the quorum, so these reads see every multi we sent before
+        // them. (One that still lands later, say from before a reconnect, can only
+        // succeed if it carries exactly the entries and tail version we expect next, and
+        // then the next resolve counts it.)
+        await this.o.zk.sync(this.o.paths.root);
+        const tailRead = await this.o.zk.getData(this.o.paths.tail);
+        const epochRead = await this.o.zk.getData(this.o.paths.epoch);
+        if (this.closed) return;
+        if (epochRead.stat.version !== this.o.epochVersion) {
+          const epoch = decodeEpoch(this.o.paths.epoch, epochRead.data);
+          this.fenced(`epoch is now term ${epoch.term} of ${epoch.leaderId}`);
+          return;
+        }
+        const tail = decodeTail(this.o.paths.tail, tailRead.data);
+        if (tail.lastIndex > this.lastEnqueued || tail.lastIndex < this.committed) {
+          throw new Error(`tail at ${tail.lastIndex} outside our range ${this.committed}..${this.lastEnqueued}`);
+        }
+        this.rebuildAfter(tail.lastIndex, tailRead.stat.version);
+        this.resolving = false;
+        this.pump();
+        return;
+      } catch (err) {
+        if (this.closed) return;
+        this.o.logger.warn({ err: (err as Error).message }, 'mirror: cannot read the tail yet; retrying');
+        await sleep(this.o.clock, backoff);
+        backoff = Math.min(RESOLVE_BACKOFF_MAX_MS, backoff * 2);
+      }
+    }
+  }
+
+  /** Everything up to zkLastIndex is committed; what follows goes back to the queue. */
+  private rebuildAfter(zkLastIndex: number, tailVersion: number): void {
+    const retry = this.inflight.flatMap((b) => b.entries).filter((e) => e.index > zkLastIndex);
+    this.inflight = [];
+    // Replies to multis of the old generation (a reply that came after its timeout) are ignored.
+    this.generation++;
+    this.queue = [...retry, ...this.queue.filter((e) => e.index > zkLastIndex)];
+    this.nextTailVersion = tailVersion;
+    if (zkLastIndex > this.committed) {
+      this.committed = zkLastIndex;
+      this.o.onCommitted(zkLastIndex);
+    }
+  }
+
+  private fenced(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.inflight = [];
+    this.o.onFenced(reason);
+  }
+}

@@ -1,0 +1,123 @@
+// A voter's settings, with the timing rule checked up front (notes/timing.md).
+import { ConfigError } from '../common/errors.js';
+import { isValidClusterName, isValidMemberId } from '../coordination/layout.js';
+import type { CoreConfig } from '../core/config.js';
+import { DEFAULT_MAX_VALUE_BYTES, HARD_MAX_VALUE_BYTES } from '../statemachine/limits.js';
+
+export interface TimingConfig {
+  /** The core's unit of time. */
+  readonly tickMs: number;
+  readonly heartbeatMs: number;
+  /** Minimum election timeout; the actual one is random in [min, 2*min). */
+  readonly electionTimeoutMs: number;
+  readonly preVoteTimeoutMs: number;
+  /** How often the leader touches the lease znode. */
+  readonly leaseIntervalMs: number;
+  /** How long one successful touch lets the leader serve lease reads (from its send time). */
+  readonly leaseDurationMs: number;
+  /** How long a follower must see the lease unchanged before it may take over. */
+  readonly leaseWindowMs: number;
+  /** Bound on the relative rate difference of the two nodes' monotonic clocks. */
+  readonly driftBound: number;
+}
+
+export const defaultTiming: TimingConfig = {
+  tickMs: 10,
+  heartbeatMs: 20,
+  electionTimeoutMs: 60,
+  preVoteTimeoutMs: 30,
+  leaseIntervalMs: 20,
+  leaseDurationMs: 80,
+  leaseWindowMs: 100,
+  driftBound: 0.05,
+};
+
+export interface LimitsConfig {
+  readonly maxValueBytes: number;
+  /** Proposals waiting for ZooKeeper at once; beyond it writes get BUSY. */
+  readonly maxPendingProposals: number;
+  /** Linearizable reads waiting at once; beyond it reads get BUSY. */
+  readonly maxPendingReads: number;
+  /** Multis in flight to ZooKeeper. */
+  readonly maxInflightMultis: number;
+  /** Entry bytes in one segment znode. */
+  readonly maxSegmentBytes: number;
+  /** A request still unanswered after this long gets TIMEOUT. */
+  readonly requestTimeoutMs: number;
+}
+
+export const defaultLimits: LimitsConfig = {
+  maxValueBytes: DEFAULT_MAX_VALUE_BYTES,
+  maxPendingProposals: 8192,
+  maxPendingReads: 8192,
+  maxInflightMultis: 4,
+  maxSegmentBytes: 768 * 1024,
+  requestTimeoutMs: 10_000,
+};
+
+/** Test-only faults that break a safety rule on purpose, so tests can show they are caught. */
+export interface TestFaults {
+  /** Answer a write when it is handed to ZooKeeper, before the multi returns. */
+  readonly ackBeforeCommit?: boolean;
+  /** Read the tail before fencing during a take-over. */
+  readonly readTailBeforeFence?: boolean;
+}
+
+export interface NodeConfig {
+  readonly id: string;
+  readonly cluster: string;
+  /** host:port the peer and clients use to reach this node. */
+  readonly advertise: string;
+  /** The two voters, when fixed by --voters. */
+  readonly voters?: readonly string[];
+  readonly timing: TimingConfig;
+  readonly limits: LimitsConfig;
+  readonly faults?: TestFaults;
+}
+
+export function validateNodeConfig(c: NodeConfig): void {
+  const problems: string[] = [];
+  if (!isValidMemberId(c.id)) problems.push(`invalid id ${JSON.stringify(c.id)}: use 1-64 letters, digits, '.', '_' or '-'`);
+  if (!isValidClusterName(c.cluster)) problems.push(`invalid cluster name ${JSON.stringify(c.cluster)}`);
+  if (!/^[^:\s]+:\d{1,5}$/.test(c.advertise)) problems.push(`invalid advertise address ${JSON.stringify(c.advertise)}: expected HOST:PORT`);
+  if (c.voters) {
+    if (c.voters.length !== 2 || c.voters[0] === c.voters[1]) problems.push('--voters takes exactly two different ids');
+    else if (!c.voters.includes(c.id)) problems.push(`--voters ${c.voters.join(',')} does not include this node's id ${c.id}`);
+    for (const v of c.voters) if (!isValidMemberId(v)) problems.push(`invalid voter id ${JSON.stringify(v)}`);
+  }
+  const t = c.timing;
+  const positive: Array<keyof TimingConfig> = ['tickMs', 'heartbeatMs', 'electionTimeoutMs', 'preVoteTimeoutMs', 'leaseIntervalMs', 'leaseDurationMs', 'leaseWindowMs'];
+  for (const k of positive) if (!(t[k] > 0)) problems.push(`${k} must be positive`);
+  if (!(t.driftBound >= 0 && t.driftBound < 0.5)) problems.push('driftBound must be in [0, 0.5)');
+  if (t.heartbeatMs < t.tickMs || t.electionTimeoutMs < 2 * t.heartbeatMs) problems.push('need tickMs <= heartbeatMs and 2*heartbeatMs <= electionTimeoutMs');
+  // The lease rule (notes/timing.md): the leader's lease must end, on any clock, before a
+  // follower's window can pass.
+  if (!(t.leaseDurationMs * (1 + t.driftBound) < t.leaseWindowMs * (1 - t.driftBound))) {
+    problems.push(`lease rule broken: leaseDurationMs*(1+drift) = ${(t.leaseDurationMs * (1 + t.driftBound)).toFixed(1)} must be below leaseWindowMs*(1-drift) = ${(t.leaseWindowMs * (1 - t.driftBound)).toFixed(1)}`);
+  }
+  if (!(t.leaseIntervalMs * 2 <= t.leaseDurationMs)) problems.push('leaseIntervalMs must be at most half of leaseDurationMs (a lost touch must not end the lease)');
+  const l = c.limits;
+  if (!(l.maxValueBytes > 0 && l.maxValueBytes <= HARD_MAX_VALUE_BYTES)) problems.push(`maxValueBytes must be in 1..${HARD_MAX_VALUE_BYTES}`);
+  if (!(l.maxSegmentBytes >= l.maxValueBytes + 4096 && l.maxSegmentBytes <= 900 * 1024)) problems.push('maxSegmentBytes must exceed maxValueBytes and stay under 900 KiB (ZooKeeper jute.maxbuffer)');
+  for (const k of ['maxPendingProposals', 'maxPendingReads', 'maxInflightMultis', 'requestTimeoutMs'] as const) {
+    if (!(Number.isInteger(l[k]) && l[k] > 0)) problems.push(`${k} must be a positive integer`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+}
+
+/** The core's tick-based settings from the millisecond ones. */
+export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
+  const t = c.timing;
+  const ticks = (ms: number): number => Math.max(1, Math.ceil(ms / t.tickMs));
+  return {
+    id: c.id,
+    peer,
+    electionTimeoutTicks: Math.max(2, ticks(t.electionTimeoutMs)),
+    heartbeatTicks: ticks(t.heartbeatMs),
+    preVoteTimeoutTicks: ticks(t.preVoteTimeoutMs),
+    leaseWindowTicks: ticks(t.leaseWindowMs),
+    maxInflightAppends: 8,
+    maxAppendBytes: 1 << 20,
+    candidateTimeoutTicks: ticks(30_000),
+  };
+}

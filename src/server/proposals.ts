@@ -1,0 +1,88 @@
+// Client writes waiting for their log entry to commit and apply. Bounded: the driver
+// refuses new writes with BUSY when full.
+import type { Clock, TimerHandle } from '../common/clock.js';
+import { type DuoraftError, NotLeaderError, TimeoutError, UnknownOutcomeError } from '../common/errors.js';
+import type { LeaderHint } from '../common/errors.js';
+import type { KvResult } from '../statemachine/kv-store.js';
+
+export interface Applied {
+  readonly index: number;
+  readonly result: KvResult;
+}
+
+interface Pending {
+  readonly term: number;
+  readonly resolve: (a: Applied) => void;
+  readonly reject: (e: DuoraftError) => void;
+  readonly timer: TimerHandle;
+}
+
+export class PendingProposals {
+  private readonly byIndex = new Map<number, Pending>();
+
+  constructor(
+    private readonly clock: Clock,
+    readonly capacity: number,
+  ) {}
+
+  size(): number {
+    return this.byIndex.size;
+  }
+
+  isFull(): boolean {
+    return this.byIndex.size >= this.capacity;
+  }
+
+  add(index: number, term: number, timeoutMs: number): Promise<Applied> {
+    return new Promise<Applied>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        if (this.byIndex.get(index)?.timer === timer) {
+          this.byIndex.delete(index);
+          reject(new TimeoutError(`write at index ${index} not committed within ${timeoutMs} ms; it may still take effect`));
+        }
+      }, timeoutMs);
+      this.byIndex.set(index, { term, resolve, reject, timer });
+    });
+  }
+
+  /** Entry `index` of `term` was applied with `result`. */
+  applied(index: number, term: number, result: KvResult): void {
+    const p = this.byIndex.get(index);
+    if (!p) return;
+    this.byIndex.delete(index);
+    p.timer.cancel();
+    if (p.term === term) {
+      p.resolve({ index, result });
+    } else {
+      // Another leader's entry took this index: ours was dropped before it committed.
+      p.reject(new NotLeaderError({ leaderId: '', leaderAddress: '' }, `write at index ${index} was superseded by a new leader; it did not take effect`));
+    }
+  }
+
+  /**
+   * Leadership was lost. Entries up to `commit` have been applied already; those in
+   * (commit, sentToMirror] reached ZooKeeper's door and may or may not commit; later ones
+   * were never sent and certainly did not take effect.
+   */
+  leadershipLost(commit: number, sentToMirror: number, hint: LeaderHint, reason: string): void {
+    for (const [index, p] of this.byIndex) {
+      if (index <= commit) continue;
+      this.byIndex.delete(index);
+      p.timer.cancel();
+      if (index <= sentToMirror) {
+        p.reject(new UnknownOutcomeError(`leadership lost (${reason}) while the write at index ${index} was in flight to ZooKeeper; retry with the same session and sequence to learn its outcome`));
+      } else {
+        p.reject(new NotLeaderError(hint, `leadership lost (${reason}) before the write was sent; it did not take effect`));
+      }
+    }
+  }
+
+  /** Rejects everything (shutdown). */
+  rejectAll(error: () => DuoraftError): void {
+    for (const p of this.byIndex.values()) {
+      p.timer.cancel();
+      p.reject(error());
+    }
+    this.byIndex.clear();
+  }
+}
