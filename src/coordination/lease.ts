@@ -2,8 +2,9 @@
 //
 // Leader: every intervalMs it writes `multi(check(epoch, E), setData(lease))`. A write
 // that succeeds extends the lease to (the time the write was SENT) + durationMs, by the
-// leader's own monotonic clock. If no write succeeds for durationMs, the lease expires and
-// the leader steps down. Lease reads are served only while the lease holds.
+// leader's own monotonic clock. If no write succeeds for durationMs, the lease lapses
+// (onExpired): no lease reads, and the core stops taking writes. The keeper goes on
+// touching; a touch that succeeds later renews it (onRenewed). Only a fence ends it.
 //
 // Follower: watches the lease znode's version (ZnodeWatch) and tells the core about every
 // change; the core takes over only after the version stayed the same for the lease
@@ -28,6 +29,7 @@ export interface LeaseKeeperOptions {
   /** Lease valid until this time already (the fence multi touched the lease). */
   readonly initialValidUntil: number;
   readonly onExpired: () => void;
+  readonly onRenewed: () => void;
   readonly onFenced: (reason: string) => void;
 }
 
@@ -42,6 +44,7 @@ export class LeaseKeeper {
   private timer: TimerHandle | null = null;
   private stopped = false;
   private expired = false;
+  private expiredAt = 0;
 
   constructor(options: LeaseKeeperOptions) {
     this.o = options;
@@ -52,6 +55,11 @@ export class LeaseKeeper {
   /** Whether the lease holds at `now` (monotonic ms). False once revoked or stopped. */
   holds(now = this.o.clock.now()): boolean {
     return !this.stopped && !this.expired && now < this.validUntil;
+  }
+
+  /** How long the lease has been lapsed (0 when it holds). */
+  lapsedForMs(now = this.o.clock.now()): number {
+    return this.expired ? now - this.expiredAt : 0;
   }
 
   validUntilMs(): number {
@@ -83,14 +91,14 @@ export class LeaseKeeper {
     const now = this.o.clock.now();
     if (now >= this.validUntil && !this.expired) {
       this.expired = true;
-      this.o.logger.warn({ overdueMs: Math.round(now - this.validUntil) }, 'lease expired: no lease write succeeded in time');
+      this.expiredAt = now;
+      this.o.logger.warn({ overdueMs: Math.round(now - this.validUntil) }, 'lease lapsed: no lease write succeeded in time');
       this.o.onExpired();
-      this.stop();
-      return;
     }
     if (this.outstanding < MAX_OUTSTANDING) this.touch(now);
     // Wake at the next touch, or at expiry if that comes first.
-    this.schedule(Math.max(1, Math.min(this.o.intervalMs, this.validUntil - now)));
+    const untilExpiry = this.expired ? this.o.intervalMs : this.validUntil - now;
+    this.schedule(Math.max(1, Math.min(this.o.intervalMs, untilExpiry)));
   }
 
   private touch(sentAt: number): void {
@@ -104,9 +112,14 @@ export class LeaseKeeper {
       .then(
         () => {
           this.outstanding--;
-          if (this.stopped || this.expired) return;
+          if (this.stopped) return;
           const until = sentAt + this.o.durationMs;
           if (until > this.validUntil) this.validUntil = until;
+          if (this.expired && this.o.clock.now() < this.validUntil) {
+            this.expired = false;
+            this.o.logger.info({ lapsedMs: Math.round(this.o.clock.now() - this.expiredAt) }, 'lease renewed after a lapse');
+            this.o.onRenewed();
+          }
         },
         (err: unknown) => {
           this.outstanding--;

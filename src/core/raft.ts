@@ -123,12 +123,13 @@ export interface CoreStatus {
   readonly lastIndex: number;
   readonly lastTerm: number;
   readonly transferring: boolean;
+  readonly leaseLapsed: boolean;
   readonly follower?: { readonly id: NodeId; readonly match: number; readonly next: number; readonly state: string };
 }
 
 export type ProposeResult =
   | { readonly ok: true; readonly firstIndex: number; readonly term: number }
-  | { readonly ok: false; readonly reason: 'not-leader' | 'transferring'; readonly leaderId: NodeId };
+  | { readonly ok: false; readonly reason: 'not-leader' | 'transferring' | 'lease-lapsed'; readonly leaderId: NodeId };
 
 type PreVoteOutcome = 'pending' | 'granted' | 'unreachable' | 'timeout' | 'rejected';
 
@@ -166,6 +167,12 @@ export class RaftCore {
   private progress: Progress | null = null;
   private mirrorNext = 0;
   private transferring = false;
+  /**
+   * The lease could not be renewed in time (ZooKeeper slow or unreachable). The leader
+   * keeps its term but takes no writes, stops heartbeating (so its follower may move) and
+   * no longer objects to pre-votes, until a renewal succeeds or it is fenced.
+   */
+  private leaseLapsed = false;
   private transferElapsed = 0;
   private timeoutNowSent = false;
 
@@ -229,7 +236,7 @@ export class RaftCore {
         return;
       case 'leader':
         this.heartbeatElapsed++;
-        if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+        if (this.heartbeatElapsed >= this.cfg.heartbeatTicks && !this.leaseLapsed) {
           this.heartbeatElapsed = 0;
           this.sendHeartbeat();
         }
@@ -286,6 +293,7 @@ export class RaftCore {
   propose(data: readonly Uint8Array[]): ProposeResult {
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderId: this.leaderId };
     if (this.transferring) return { ok: false, reason: 'transferring', leaderId: this.leaderId };
+    if (this.leaseLapsed) return { ok: false, reason: 'lease-lapsed', leaderId: '' };
     const firstIndex = this.log.lastIndex() + 1;
     const entries: Entry[] = data.map((d, k) => ({ index: firstIndex + k, term: this.term, type: EntryType.Normal, data: d }));
     this.appendOwn(entries);
@@ -304,9 +312,20 @@ export class RaftCore {
     if (this.role === 'leader' && term === this.term) this.stepDown('fenced in ZooKeeper');
   }
 
-  /** The leader of `term` could not renew its lease in time. */
+  /**
+   * The leader of `term` could not renew its lease in time. It does not step down (a slow
+   * ZooKeeper would otherwise cause a needless failover): it lapses (see leaseLapsed).
+   */
   leaseExpired(term: number): void {
-    if (this.role === 'leader' && term === this.term) this.stepDown('lease expired');
+    if (this.role === 'leader' && term === this.term) this.leaseLapsed = true;
+  }
+
+  /** A lease renewal of the leader of `term` succeeded after it had lapsed. */
+  leaseRenewed(term: number): void {
+    if (this.role === 'leader' && term === this.term && this.leaseLapsed) {
+      this.leaseLapsed = false;
+      this.heartbeatElapsed = this.cfg.heartbeatTicks; // heartbeat at the next tick
+    }
   }
 
   /** A follower saw the lease znode at `version`. Any change restarts the lease window. */
@@ -494,6 +513,7 @@ export class RaftCore {
       lastIndex: this.log.lastIndex(),
       lastTerm: this.log.lastTerm(),
       transferring: this.transferring,
+      leaseLapsed: this.leaseLapsed,
     };
     const pr = this.progress;
     return pr && this.role === 'leader' ? { ...base, follower: { id: this.peer, match: pr.match, next: pr.next, state: pr.state } } : base;
@@ -576,6 +596,7 @@ export class RaftCore {
     this.heartbeatElapsed = 0;
     this.transferring = false;
     this.timeoutNowSent = false;
+    this.leaseLapsed = false;
     this.progress = this.peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends) : null;
     this.mirrorNext = this.log.lastIndex() + 1;
     invariant(this.commit === this.log.lastIndex(), `new leader holds uncommitted entries ${this.commit + 1}..${this.log.lastIndex()}`);
@@ -600,6 +621,7 @@ export class RaftCore {
     this.mirrorNext = 0;
     this.transferring = false;
     this.timeoutNowSent = false;
+    this.leaseLapsed = false;
   }
 
   private resetElectionTimer(): void {
@@ -705,7 +727,7 @@ export class RaftCore {
 
   private onVote(m: Vote): void {
     let reason: VoteRejection = '';
-    if (!m.transfer && this.role === 'leader') reason = 'is-leader';
+    if (!m.transfer && this.role === 'leader' && !this.leaseLapsed) reason = 'is-leader';
     else if (m.term <= this.term) reason = 'stale-term';
     else if (!m.transfer && this.leaderAlive()) reason = 'leader-alive';
     else if (!this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm, this.commit)) reason = 'log-behind';
@@ -727,7 +749,7 @@ export class RaftCore {
 
   /** Leader stickiness: we lead, or heard from a leader within the minimum election timeout. */
   private leaderAlive(): boolean {
-    if (this.role === 'leader') return true;
+    if (this.role === 'leader') return !this.leaseLapsed;
     return this.leaderId !== '' && this.ticks - this.lastLeaderContactTick < this.cfg.electionTimeoutTicks;
   }
 
@@ -751,6 +773,7 @@ export class RaftCore {
   }
 
   private wantsToSendAppend(): boolean {
+    if (this.leaseLapsed) return false;
     const pr = this.progress;
     return pr !== null && pr.canSend() && pr.next <= this.log.lastIndex();
   }
@@ -758,7 +781,8 @@ export class RaftCore {
   /** Sends AppendEntries while the follower's window allows and entries are waiting. */
   private sendAppends(): void {
     const pr = this.progress;
-    if (!pr || !this.peer) return;
+    // A lapsed leader stays quiet so that its follower's election timer can run.
+    if (!pr || !this.peer || this.leaseLapsed) return;
     while (pr.canSend() && pr.next <= this.log.lastIndex()) {
       if (!this.sendAppend(pr)) return;
     }
@@ -789,7 +813,7 @@ export class RaftCore {
 
   private sendHeartbeat(): void {
     const pr = this.progress;
-    if (!pr) return;
+    if (!pr || this.leaseLapsed) return;
     this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit: Math.min(pr.match, this.commit) });
   }
 

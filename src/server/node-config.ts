@@ -27,8 +27,8 @@ export const defaultTiming: TimingConfig = {
   electionTimeoutMs: 60,
   preVoteTimeoutMs: 30,
   leaseIntervalMs: 20,
-  leaseDurationMs: 80,
-  leaseWindowMs: 100,
+  leaseDurationMs: 110,
+  leaseWindowMs: 150,
   driftBound: 0.05,
 };
 

@@ -12,6 +12,8 @@ export interface Applied {
 
 interface Pending {
   readonly term: number;
+  /** A put, whose result is known before it applies (used only by the ackBeforeCommit fault). */
+  readonly earlyAckable: boolean;
   readonly resolve: (a: Applied) => void;
   readonly reject: (e: DuoraftError) => void;
   readonly timer: TimerHandle;
@@ -33,7 +35,7 @@ export class PendingProposals {
     return this.byIndex.size >= this.capacity;
   }
 
-  add(index: number, term: number, timeoutMs: number): Promise<Applied> {
+  add(index: number, term: number, timeoutMs: number, earlyAckable = false): Promise<Applied> {
     return new Promise<Applied>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
         if (this.byIndex.get(index)?.timer === timer) {
@@ -41,7 +43,7 @@ export class PendingProposals {
           reject(new TimeoutError(`write at index ${index} not committed within ${timeoutMs} ms; it may still take effect`));
         }
       }, timeoutMs);
-      this.byIndex.set(index, { term, resolve, reject, timer });
+      this.byIndex.set(index, { term, earlyAckable, resolve, reject, timer });
     });
   }
 
@@ -75,6 +77,26 @@ export class PendingProposals {
         p.reject(new NotLeaderError(hint, `leadership lost (${reason}) before the write was sent; it did not take effect`));
       }
     }
+  }
+
+  /**
+   * TEST-ONLY FAULT (ackBeforeCommit): answers puts as soon as they are handed to
+   * ZooKeeper, before the multi returns. This breaks S2 on purpose so the simulator and
+   * the chaos run can show they catch it.
+   */
+  ackEarly(indexes: readonly number[]): void {
+    for (const index of indexes) {
+      const p = this.byIndex.get(index);
+      if (!p || !p.earlyAckable) continue;
+      this.byIndex.delete(index);
+      p.timer.cancel();
+      p.resolve({ index, result: { ok: true, kind: 'put' } });
+    }
+  }
+
+  /** Rejects everything with the given error. */
+  failAll(error: () => DuoraftError): void {
+    this.rejectAll(error);
   }
 
   /** Rejects everything (shutdown). */

@@ -328,14 +328,70 @@ describe('stepping down on a higher term (§5.1)', () => {
     expect(a.ready().leadershipLost?.reason).toMatch(/term 2/);
   });
 
-  it('a failed mirror (fenced) or an expired lease makes the leader step down; stale terms are ignored', () => {
+  it('a failed mirror (fenced) makes the leader step down; a stale term is ignored', () => {
     const a = core('a', 'b');
     makeLeader(a, 3);
     a.mirrorFenced(2);
     expect(a.softState().role).toBe('leader');
-    a.leaseExpired(3);
+    a.mirrorFenced(3);
     expect(a.softState().role).toBe('follower');
-    expect(a.ready().leadershipLost?.reason).toBe('lease expired');
+    expect(a.ready().leadershipLost?.reason).toBe('fenced in ZooKeeper');
+  });
+});
+
+describe('lapsed lease (ZooKeeper slow or unreachable)', () => {
+  function lapsedLeader() {
+    const a = core('a', 'b');
+    const b = core('b', 'a');
+    for (const m of makeLeader(a, 3).messages) b.step(m);
+    for (const r of b.ready().messages) a.step(r);
+    a.ready();
+    a.leaseExpired(3);
+    return { a, b };
+  }
+
+  it('keeps its term but refuses writes', () => {
+    const { a } = lapsedLeader();
+    expect(a.softState().role).toBe('leader');
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: false, reason: 'lease-lapsed' });
+  });
+
+  it('stops heartbeating, so the follower times out and can take over', () => {
+    const { a, b } = lapsedLeader();
+    let sent = 0;
+    for (let t = 0; t < 30; t++) {
+      a.tick();
+      for (const m of a.ready().messages) {
+        sent++;
+        b.step(m);
+      }
+      b.tick();
+      b.ready();
+    }
+    expect(sent).toBe(0);
+    expect(b.softState().role).not.toBe('follower');
+  });
+
+  it('no longer objects to a pre-vote', () => {
+    const { a } = lapsedLeader();
+    a.step({ type: 'vote', from: 'b', to: 'a', term: 4, lastLogIndex: 1, lastLogTerm: 3, preVote: true, transfer: false });
+    expect(messagesOf(a.ready(), 'voteReply')[0]).toMatchObject({ granted: true });
+  });
+
+  it('resumes when a renewal succeeds', () => {
+    const { a } = lapsedLeader();
+    a.leaseRenewed(3);
+    a.tick();
+    expect(messagesOf(a.ready(), 'heartbeat')).toHaveLength(1);
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
+    expect(messagesOf(a.ready(), 'append')).toHaveLength(1);
+  });
+
+  it('an expiry for another term is ignored', () => {
+    const a = core('a', 'b');
+    makeLeader(a, 3);
+    a.leaseExpired(2);
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
   });
 });
 

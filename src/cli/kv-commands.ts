@@ -1,0 +1,62 @@
+// duoraft put | get | del | incr | status: client commands.
+import { connect, type DuoraftClient, type ReadConsistency } from '../client/client.js';
+import { InvalidArgumentError } from '../common/errors.js';
+import type { CommonArgs } from './common-options.js';
+import { printJson, printLine, printTable } from './output.js';
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+async function withClient<T>(args: CommonArgs, fn: (c: DuoraftClient) => Promise<T>): Promise<T> {
+  const client = await connect({ zk: args.zk, cluster: args.cluster, deadlineMs: args.timeout });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export async function putCommand(args: CommonArgs & { key: string; value: string }): Promise<void> {
+  const r = await withClient(args, (c) => c.put(args.key, args.value));
+  if (args.json) printJson({ key: args.key, index: r.index });
+  else printLine(`OK (index ${r.index})`);
+}
+
+export async function getCommand(args: CommonArgs & { key: string; consistency: string; 'min-index': number }): Promise<void> {
+  const consistency = args.consistency as ReadConsistency;
+  if (!['linearizable', 'lease', 'stale'].includes(consistency)) {
+    throw new InvalidArgumentError(`--consistency must be linearizable, lease or stale, not ${JSON.stringify(args.consistency)}`);
+  }
+  const r = await withClient(args, (c) => c.get(args.key, { consistency, minIndex: args['min-index'] }));
+  if (args.json) {
+    printJson(r.found ? { key: args.key, found: true, value: decoder.decode(r.value), index: r.index } : { key: args.key, found: false, index: r.index });
+  } else if (r.found) {
+    printLine(decoder.decode(r.value));
+  } else {
+    printLine(`(not found)`);
+  }
+}
+
+export async function delCommand(args: CommonArgs & { key: string }): Promise<void> {
+  const r = await withClient(args, (c) => c.del(args.key));
+  if (args.json) printJson({ key: args.key, deleted: r.deleted, index: r.index });
+  else printLine(r.deleted ? `deleted (index ${r.index})` : `not found (index ${r.index})`);
+}
+
+export async function incrCommand(args: CommonArgs & { key: string; delta: number }): Promise<void> {
+  if (!Number.isSafeInteger(args.delta)) throw new InvalidArgumentError(`DELTA must be an integer, not ${JSON.stringify(args.delta)}`);
+  const r = await withClient(args, (c) => c.incr(args.key, args.delta));
+  if (args.json) printJson({ key: args.key, value: r.value, index: r.index });
+  else printLine(String(r.value));
+}
+
+export async function statusCommand(args: CommonArgs): Promise<void> {
+  const members = await withClient(args, (c) => c.status());
+  if (args.json) {
+    printJson(members);
+    return;
+  }
+  printTable(
+    members.map((m) => ({ ...m })),
+    ['id', 'role', 'term', 'commitIndex', 'appliedIndex', 'leaderId', 'address'],
+  );
+}

@@ -1,0 +1,97 @@
+// The duoraft command line. The only module that reads process.argv and the environment.
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { withCommonOptions, type CommonArgs } from './common-options.js';
+import { delCommand, getCommand, incrCommand, putCommand, statusCommand } from './kv-commands.js';
+import { type NodeArgs, nodeCommand } from './node-command.js';
+import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
+import { extraCommands } from './extra-commands.js';
+
+/** Runs a command handler: a failure becomes one line on stderr and exit code 1. */
+function run<A>(fn: (args: A) => Promise<void>): (args: A) => Promise<void> {
+  return async (args: A) => {
+    try {
+      await fn(args);
+      process.exitCode = 0;
+    } catch (err) {
+      process.stderr.write(`${failureLine(err)}\n`);
+      process.exitCode = EXIT_FAILED;
+    }
+  };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let parser: Argv<CommonArgs> = withCommonOptions(yargs(argv))
+    .scriptName('duoraft')
+    .env('DUORAFT')
+    .strict()
+    .demandCommand(1, 'name a command')
+    .recommendCommands()
+    .help()
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      process.stderr.write(`duoraft: usage: ${msg || (err ? err.message : 'bad command line')} (see duoraft --help)\n`);
+      process.exit(EXIT_USAGE);
+    })
+    .command(
+      'node',
+      'run a voter until SIGTERM (a leader hands over to its follower first)',
+      (y) =>
+        y
+          .option('id', { type: 'string', demandOption: true, describe: 'this voter id (letters, digits, . _ -)' })
+          .option('listen', { type: 'string', demandOption: true, describe: 'HOST:PORT to serve peers and clients on' })
+          .option('advertise', { type: 'string', describe: 'HOST:PORT others use to reach this node (default: --listen)' })
+          .option('data', { type: 'string', demandOption: true, describe: 'data folder (local WAL)' })
+          .option('voters', { type: 'string', describe: 'ID1,ID2: fix the two voters (default: the first two nodes to start)' })
+          .option('zk-connect-timeout', { type: 'number', default: 15_000, describe: 'give up starting if ZooKeeper does not answer within this many ms' })
+          .option('zk-session-timeout', { type: 'number', default: 4000, describe: 'ZooKeeper session timeout in ms' })
+          .option('lease-window-ms', { type: 'number', describe: 'follower: lease unchanged this long before a take-over (default 150)' })
+          .option('lease-duration-ms', { type: 'number', describe: 'leader: lease length after a touch (default 110)' })
+          .option('lease-interval-ms', { type: 'number', describe: 'leader: lease touch interval (default 20)' })
+          .option('election-timeout-ms', { type: 'number', describe: 'minimum election timeout (default 60)' })
+          .option('heartbeat-ms', { type: 'number', describe: 'leader heartbeat interval (default 20)' })
+          .option('max-value-bytes', { type: 'number', describe: 'largest value accepted (default 262144)' })
+          .option('zk-user', { type: 'string', describe: 'ZooKeeper digest user (with --zk-password): protects the tree with a digest ACL' })
+          .option('zk-password', { type: 'string', describe: 'ZooKeeper digest password' })
+          .option('fault-ack-before-commit', { type: 'boolean', hidden: true })
+          .option('fault-read-tail-before-fence', { type: 'boolean', hidden: true }),
+      run((a) => nodeCommand(a as unknown as NodeArgs)),
+    )
+    .command(
+      'put <key> <value>',
+      'write a value',
+      (y) => y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string', demandOption: true }),
+      run((a) => putCommand(a as CommonArgs & { key: string; value: string })),
+    )
+    .command(
+      'get <key>',
+      'read a value',
+      (y) =>
+        y
+          .positional('key', { type: 'string', demandOption: true })
+          .option('consistency', { type: 'string', default: 'linearizable', choices: ['linearizable', 'lease', 'stale'] })
+          .option('min-index', { type: 'number', default: 0, describe: 'stale reads: wait until the member applied this index' }),
+      run((a) => getCommand(a as CommonArgs & { key: string; consistency: string; 'min-index': number })),
+    )
+    .command(
+      'del <key>',
+      'delete a key',
+      (y) => y.positional('key', { type: 'string', demandOption: true }),
+      run((a) => delCommand(a as CommonArgs & { key: string })),
+    )
+    .command(
+      'incr <key> [delta]',
+      'add DELTA (default 1) to an integer value atomically; prints the new value',
+      (y) => y.positional('key', { type: 'string', demandOption: true }).positional('delta', { type: 'number', default: 1 }),
+      run((a) => incrCommand(a as CommonArgs & { key: string; delta: number })),
+    )
+    .command('status', 'show every member: role, term, commit and applied index, leader, address', (y) => y, run((a) => statusCommand(a)));
+  parser = extraCommands(parser, run);
+  await parser.parseAsync();
+}
+
+main(hideBin(process.argv)).catch((err: unknown) => {
+  process.stderr.write(`${failureLine(err)}\n`);
+  process.exitCode = EXIT_FAILED;
+});

@@ -1,0 +1,76 @@
+// duoraft node: runs a voter until SIGTERM/SIGINT. A leader hands leadership to its
+// follower before it exits (exit code 0).
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../common/errors.js';
+import { runNode } from '../server/run-node.js';
+import type { TimingConfig } from '../server/node-config.js';
+import type { CommonArgs } from './common-options.js';
+
+export interface NodeArgs extends CommonArgs {
+  id: string;
+  listen: string;
+  advertise?: string | undefined;
+  data: string;
+  voters?: string | undefined;
+  'zk-connect-timeout': number;
+  'zk-session-timeout': number;
+  'lease-window-ms'?: number | undefined;
+  'lease-duration-ms'?: number | undefined;
+  'lease-interval-ms'?: number | undefined;
+  'election-timeout-ms'?: number | undefined;
+  'heartbeat-ms'?: number | undefined;
+  'max-value-bytes'?: number | undefined;
+  'zk-user'?: string | undefined;
+  'zk-password'?: string | undefined;
+  'fault-ack-before-commit'?: boolean | undefined;
+  'fault-read-tail-before-fence'?: boolean | undefined;
+}
+
+export async function nodeCommand(args: NodeArgs): Promise<void> {
+  if (!/^[^:\s]+:\d{1,5}$/.test(args.listen)) throw new ConfigError(`--listen must be HOST:PORT, not ${JSON.stringify(args.listen)}`);
+  const voters = args.voters ? args.voters.split(',').map((v) => v.trim()) : undefined;
+  const timing: Partial<TimingConfig> = {
+    ...(args['lease-window-ms'] !== undefined ? { leaseWindowMs: args['lease-window-ms'] } : {}),
+    ...(args['lease-duration-ms'] !== undefined ? { leaseDurationMs: args['lease-duration-ms'] } : {}),
+    ...(args['lease-interval-ms'] !== undefined ? { leaseIntervalMs: args['lease-interval-ms'] } : {}),
+    ...(args['election-timeout-ms'] !== undefined ? { electionTimeoutMs: args['election-timeout-ms'] } : {}),
+    ...(args['heartbeat-ms'] !== undefined ? { heartbeatMs: args['heartbeat-ms'] } : {}),
+  };
+  if ((args['zk-user'] === undefined) !== (args['zk-password'] === undefined)) {
+    throw new ConfigError('--zk-user and --zk-password go together');
+  }
+  const node = await runNode({
+    id: args.id,
+    cluster: args.cluster,
+    zk: args.zk,
+    listen: args.listen,
+    ...(args.advertise ? { advertise: args.advertise } : {}),
+    dataDir: isAbsolute(args.data) ? args.data : resolve(args.data),
+    ...(voters ? { voters } : {}),
+    timing,
+    ...(args['max-value-bytes'] !== undefined ? { limits: { maxValueBytes: args['max-value-bytes'] } } : {}),
+    faults: {
+      ...(args['fault-ack-before-commit'] ? { ackBeforeCommit: true } : {}),
+      ...(args['fault-read-tail-before-fence'] ? { readTailBeforeFence: true } : {}),
+    },
+    logLevel: args['log-level'],
+    zkConnectTimeoutMs: args['zk-connect-timeout'],
+    zkSessionTimeoutMs: args['zk-session-timeout'],
+    ...(args['zk-user'] && args['zk-password'] ? { zkAuth: { user: args['zk-user'], password: args['zk-password'] } } : {}),
+  });
+  node.logger.info({ address: node.address }, 'serving');
+  await new Promise<void>((done) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      node.logger.info({ signal }, 'stopping: handing leadership over first if leading');
+      node.stop({ transfer: true }).then(done, (err: unknown) => {
+        node.logger.error({ err: (err as Error).message }, 'error while stopping');
+        done();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}

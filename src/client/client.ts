@@ -1,0 +1,290 @@
+// The duoraft client: connect({ zk, cluster }), then put/get/del/incr/status/close.
+//
+// It finds the leader through ZooKeeper, follows NOT_LEADER hints, backs off on BUSY and
+// on a member that cannot be reached, and gives up at an overall deadline with the last
+// error. After a crash of the leader it waits for the `leader` znode to change (the new
+// leader writes it when it fences) rather than hammering a dead address.
+import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../common/clock.js';
+import { type DecodedWireError, fromWireError } from '../common/error-codes.js';
+import {
+  type DuoraftError,
+  InvalidArgumentError,
+  TimeoutError,
+  UnavailableError,
+  UnknownOutcomeError,
+  ZkUnavailableError,
+} from '../common/errors.js';
+import type { RequestOutOf, ResponseInOf } from '../common/grpc-unary.js';
+import { type Logger, silentLogger } from '../common/logger.js';
+import { pb } from '../common/proto.js';
+import { ClusterPaths } from '../coordination/layout.js';
+import type { ZkSession } from '../coordination/zk-api.js';
+import { connectZk } from '../coordination/zk-client.js';
+import { realClock } from '../server/real-clock.js';
+import { KvClient, kvService } from '../server/kv-service.js';
+import { LeaderDiscovery } from './leader-discovery.js';
+
+export type ReadConsistency = 'linearizable' | 'lease' | 'stale';
+
+export interface ConnectOptions {
+  /** ZooKeeper connect string, host:port[,host:port...]. */
+  readonly zk: string;
+  readonly cluster: string;
+  /** Overall deadline of one call, retries included (default 10 s). */
+  readonly deadlineMs?: number;
+  /** How long connect() waits for ZooKeeper (default 5 s). */
+  readonly zkConnectTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface GetOptions {
+  readonly consistency?: ReadConsistency;
+  /** Stale reads: wait until the member has applied at least this index (read-your-writes). */
+  readonly minIndex?: number;
+  readonly deadlineMs?: number;
+}
+
+export interface CallOptions {
+  readonly deadlineMs?: number;
+}
+
+export interface MemberStatusView {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly leaderId: string;
+  readonly address: string;
+}
+
+type Kv = typeof kvService;
+type Method = keyof Kv;
+
+/** Per-attempt bound, so one hung member cannot eat the whole deadline. */
+const ATTEMPT_TIMEOUT_MS = 3000;
+const BACKOFF_MIN_MS = 5;
+const BACKOFF_MAX_MS = 100;
+const encoder = new TextEncoder();
+
+export class DuoraftClient {
+  private readonly channels = new Map<string, InstanceType<typeof KvClient>>();
+  private readonly discovery: LeaderDiscovery;
+  private readonly deadlineMs: number;
+  /** The member the last NOT_LEADER pointed at, tried before the leader znode's. */
+  private hinted: string | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly zk: ZkSession,
+    readonly cluster: string,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    deadlineMs: number,
+  ) {
+    this.deadlineMs = deadlineMs;
+    this.discovery = new LeaderDiscovery(zk, new ClusterPaths(cluster), clock, logger);
+  }
+
+  static async connect(o: ConnectOptions): Promise<DuoraftClient> {
+    const paths = new ClusterPaths(o.cluster); // validates the name
+    const logger = o.logger ?? silentLogger;
+    const zk = connectZk({ connectString: o.zk, sessionTimeoutMs: 10_000, logger });
+    const timeout = o.zkConnectTimeoutMs ?? 5000;
+    try {
+      await zk.waitConnected(timeout);
+    } catch (err) {
+      await zk.close().catch(() => undefined);
+      throw new ZkUnavailableError(`cannot reach ZooKeeper at ${o.zk} within ${timeout} ms`, { cause: err });
+    }
+    if ((await zk.exists(paths.root).catch(() => null)) === null) {
+      await zk.close().catch(() => undefined);
+      throw new UnavailableError(`no duoraft cluster named ${JSON.stringify(o.cluster)} in ZooKeeper at ${o.zk}: start a node first`);
+    }
+    return new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000);
+  }
+
+  async put(key: string, value: string | Uint8Array, options: CallOptions = {}): Promise<{ index: number }> {
+    const v = typeof value === 'string' ? encoder.encode(value) : value;
+    const r = await this.call('put', { key, value: v }, { write: true, retryUnknown: true, ...options });
+    return { index: r.index ?? 0 };
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<{ found: boolean; value: Uint8Array; index: number }> {
+    const consistency = options.consistency ?? 'linearizable';
+    const c = consistency === 'stale' ? pb.client.Consistency.STALE : consistency === 'lease' ? pb.client.Consistency.LEASE : pb.client.Consistency.LINEARIZABLE;
+    const r = await this.call(
+      'get',
+      { key, consistency: c, minIndex: options.minIndex ?? 0 },
+      { write: false, retryUnknown: true, anyMember: consistency === 'stale', ...(options.deadlineMs ? { deadlineMs: options.deadlineMs } : {}) },
+    );
+    return { found: r.found ?? false, value: r.value ?? new Uint8Array(0), index: r.index ?? 0 };
+  }
+
+  async del(key: string, options: CallOptions = {}): Promise<{ deleted: boolean; index: number }> {
+    const r = await this.call('delete', { key }, { write: true, retryUnknown: true, ...options });
+    return { deleted: r.deleted ?? false, index: r.index ?? 0 };
+  }
+
+  /**
+   * Atomic add. Without a session a retry after an unknown outcome could add twice, so
+   * such an outcome is reported (UnknownOutcomeError) rather than retried.
+   */
+  async incr(key: string, delta = 1, options: CallOptions = {}): Promise<{ value: number; index: number }> {
+    if (!Number.isSafeInteger(delta)) throw new InvalidArgumentError(`delta ${delta} is not a safe integer`);
+    const r = await this.call('incr', { key, delta }, { write: true, retryUnknown: false, ...options });
+    return { value: r.value ?? 0, index: r.index ?? 0 };
+  }
+
+  /** Every member registered in ZooKeeper, with its own view; unreachable ones say so. */
+  async status(): Promise<MemberStatusView[]> {
+    const members = await this.discovery.members();
+    return Promise.all(
+      members.map(async (m): Promise<MemberStatusView> => {
+        try {
+          const r = await this.attempt(m.address, 'status', {}, 1000);
+          const e = fromWireError(r.error);
+          if (e) throw e;
+          const s = r.member;
+          return {
+            id: s?.id || m.id,
+            role: s?.role ?? 'unknown',
+            term: s?.term ?? 0,
+            commitIndex: s?.commitIndex ?? 0,
+            appliedIndex: s?.appliedIndex ?? 0,
+            leaderId: s?.leaderId ?? '',
+            address: m.address,
+          };
+        } catch {
+          return { id: m.id, role: 'unreachable', term: 0, commitIndex: 0, appliedIndex: 0, leaderId: '', address: m.address };
+        }
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.discovery.close();
+    for (const c of this.channels.values()) c.close();
+    this.channels.clear();
+    await this.zk.close();
+  }
+
+  // ---------------------------------------------------------------- retries
+
+  private async call<M extends Method>(
+    method: M,
+    request: RequestOutOf<Kv[M]>,
+    o: { write: boolean; retryUnknown: boolean; anyMember?: boolean; deadlineMs?: number },
+  ): Promise<ResponseInOf<Kv[M]>> {
+    if (this.closed) throw new UnavailableError('client is closed');
+    const deadline = this.clock.now() + (o.deadlineMs ?? this.deadlineMs);
+    let backoff = BACKOFF_MIN_MS;
+    let lastError: DuoraftError = new TimeoutError(`${method} did not complete within the deadline`);
+    for (let attempt = 0; ; attempt++) {
+      const remaining = deadline - this.clock.now();
+      if (remaining <= 0) throw withDeadline(lastError, method);
+      const target = await this.pickTarget(o.anyMember === true, Math.min(remaining, BACKOFF_MAX_MS));
+      if (!target) {
+        lastError = new UnavailableError('no leader is known yet');
+        continue;
+      }
+      let error: DuoraftError;
+      try {
+        const res = await this.attempt(target, method, request, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
+        const e = fromWireError((res as { error?: DecodedWireError | null }).error);
+        if (!e) return res;
+        error = e;
+      } catch (err) {
+        // The call failed in transport: the member is gone, or the reply was lost.
+        error = o.write ? new UnknownOutcomeError(`connection to ${target} failed: ${(err as Error).message}`) : new UnavailableError(`cannot reach ${target}: ${(err as Error).message}`);
+        this.hinted = null;
+      }
+      lastError = error;
+      switch (error.code) {
+        case 'NOT_LEADER': {
+          const hint = (error as DuoraftError & { leaderAddress?: string }).leaderAddress ?? '';
+          if (hint && hint !== target) {
+            this.hinted = hint;
+            continue; // go there at once
+          }
+          this.hinted = null;
+          await this.discovery.changed(backoff);
+          break;
+        }
+        case 'BUSY':
+          await this.sleep(Math.max(backoff, (error as DuoraftError & { retryAfterMs?: number }).retryAfterMs ?? 0));
+          break;
+        case 'UNAVAILABLE':
+          await this.discovery.changed(backoff);
+          break;
+        case 'UNKNOWN_OUTCOME':
+        case 'TIMEOUT':
+          if (!o.retryUnknown) throw error;
+          await this.discovery.changed(backoff);
+          break;
+        default:
+          throw error; // INVALID_ARGUMENT, SESSION_EXPIRED, INTERNAL: retrying will not help
+      }
+      backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+      this.logger.debug({ method, attempt, code: error.code }, 'retrying');
+    }
+  }
+
+  private async pickTarget(anyMember: boolean, waitMs: number): Promise<string | null> {
+    if (this.hinted) return this.hinted;
+    const leader = this.discovery.current();
+    if (leader) return leader.address;
+    if (anyMember) {
+      const members = await this.discovery.members().catch(() => []);
+      if (members[0]) return members[0].address;
+    }
+    await this.discovery.changed(waitMs);
+    return this.discovery.current()?.address ?? null;
+  }
+
+  private attempt<M extends Method>(address: string, method: M, request: RequestOutOf<Kv[M]>, timeoutMs: number): Promise<ResponseInOf<Kv[M]>> {
+    const client = this.channel(address);
+    const def = kvService[method];
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(
+        def.path,
+        def.requestSerialize as (v: RequestOutOf<Kv[M]>) => Buffer,
+        def.responseDeserialize as (b: Buffer) => ResponseInOf<Kv[M]>,
+        request,
+        { deadline: Date.now() + timeoutMs },
+        (err: grpc.ServiceError | null, res?: ResponseInOf<Kv[M]>) => (err || !res ? reject(err ?? new Error('empty response')) : resolve(res)),
+      );
+    });
+  }
+
+  private channel(address: string): InstanceType<typeof KvClient> {
+    let c = this.channels.get(address);
+    if (!c) {
+      c = new KvClient(address, grpc.credentials.createInsecure(), {
+        'grpc.initial_reconnect_backoff_ms': 50,
+        'grpc.max_reconnect_backoff_ms': 500,
+        'grpc.max_receive_message_length': 8 * 1024 * 1024,
+        'grpc.max_send_message_length': 8 * 1024 * 1024,
+      });
+      this.channels.set(address, c);
+    }
+    return c;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => this.clock.setTimeout(r, ms));
+  }
+}
+
+function withDeadline(e: DuoraftError, method: string): DuoraftError {
+  if (e.code === 'TIMEOUT' || e.code === 'UNKNOWN_OUTCOME') return e;
+  return new TimeoutError(`${method}: deadline passed; last error: ${e.message}`);
+}
+
+/** Connects to a duoraft cluster through ZooKeeper. */
+export function connect(options: ConnectOptions): Promise<DuoraftClient> {
+  return DuoraftClient.connect(options);
+}

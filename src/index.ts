@@ -1,0 +1,16 @@
+// The public surface of the duoraft package: the client, its options and the errors it throws.
+export { connect, DuoraftClient } from './client/client.js';
+export type { ConnectOptions, GetOptions, CallOptions, ReadConsistency, MemberStatusView } from './client/client.js';
+export {
+  DuoraftError,
+  NotLeaderError,
+  BusyError,
+  TimeoutError,
+  InvalidArgumentError,
+  UnknownOutcomeError,
+  UnavailableError,
+  SessionExpiredError,
+  ZkUnavailableError,
+  type ErrorCode,
+  type LeaderHint,
+} from './common/errors.js';

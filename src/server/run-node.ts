@@ -1,0 +1,185 @@
+// The composition root: the one place where the real parts are wired together. It
+// connects to ZooKeeper, opens the local WAL (rebuilding from ZooKeeper if it is corrupt),
+// starts the gRPC server for peers and clients, and starts the node driver.
+import { randomInt } from 'node:crypto';
+import { mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { CorruptWalError, ZkUnavailableError } from '../common/errors.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { connectZk } from '../coordination/zk-client.js';
+import type { ZkSession } from '../coordination/zk-api.js';
+import { SeededRandom } from '../core/random.js';
+import { openFileWal } from '../storage/file-wal.js';
+import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
+import { GrpcPeerTransport } from '../transport/grpc-peer-transport.js';
+import { MAX_PEER_MESSAGE_BYTES } from '../transport/peer-service.js';
+import { type DriverRef, kvHandlers } from './client-handlers.js';
+import { kvService } from './kv-service.js';
+import { NodeDriver } from './node-driver.js';
+import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, validateNodeConfig } from './node-config.js';
+import { realClock } from './real-clock.js';
+
+export interface RunNodeOptions {
+  readonly id: string;
+  readonly cluster: string;
+  /** ZooKeeper connect string. */
+  readonly zk: string;
+  /** host:port to listen on (port 0 picks a free one). */
+  readonly listen: string;
+  /** host:port others use to reach this node (default: the listen address as bound). */
+  readonly advertise?: string;
+  readonly dataDir: string;
+  readonly voters?: readonly string[];
+  readonly timing?: Partial<TimingConfig>;
+  readonly limits?: Partial<LimitsConfig>;
+  readonly faults?: TestFaults;
+  readonly logLevel?: string;
+  /** How long to wait for ZooKeeper at start before giving up with a clear error. */
+  readonly zkConnectTimeoutMs?: number;
+  readonly zkSessionTimeoutMs?: number;
+  readonly zkAuth?: { readonly user: string; readonly password: string };
+  /** Seed of the election-timeout randomness (default: random). */
+  readonly seed?: number;
+}
+
+export interface RunningNode {
+  readonly driver: NodeDriver;
+  readonly address: string;
+  readonly logger: Logger;
+  /** Stops everything; with transfer, a leader first hands over to its follower. */
+  stop(options?: { transfer?: boolean }): Promise<void>;
+}
+
+export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
+  const ref: DriverRef = { current: null };
+  const logger = createLogger('duoraft', {
+    level: o.logLevel ?? 'info',
+    // Every line says which node, in which term and role, it comes from.
+    mixin: () => {
+      const s = ref.current?.softStateNow();
+      return { node: o.id, term: s?.term ?? 0, role: s?.role ?? 'starting' };
+    },
+  });
+  // Validate what can be validated before touching anything.
+  const timing = { ...defaultTiming, ...o.timing };
+  const limits = { ...defaultLimits, ...o.limits };
+  validateNodeConfig({
+    id: o.id,
+    cluster: o.cluster,
+    advertise: o.advertise ?? o.listen.replace(/:0$/, ':1'),
+    ...(o.voters ? { voters: o.voters } : {}),
+    timing,
+    limits,
+  });
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_PEER_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_PEER_MESSAGE_BYTES,
+  });
+  server.addService(kvService, kvHandlers(ref, logger));
+  const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger });
+  transport.addToServer(server);
+  const port = await bind(server, o.listen);
+  const host = o.listen.slice(0, o.listen.lastIndexOf(':'));
+  const address = o.advertise ?? `${host}:${port}`;
+
+  let zk: ZkSession | null = null;
+  let wal: LocalWal | null = null;
+  try {
+    zk = connectZk({
+      connectString: o.zk,
+      sessionTimeoutMs: o.zkSessionTimeoutMs ?? 4000,
+      logger,
+      ...(o.zkAuth ? { auth: o.zkAuth } : {}),
+    });
+    const connectTimeout = o.zkConnectTimeoutMs ?? 15_000;
+    try {
+      await zk.waitConnected(connectTimeout);
+    } catch (err) {
+      throw new ZkUnavailableError(`ZooKeeper at ${o.zk} did not answer within ${connectTimeout} ms; is it running?`, { cause: err });
+    }
+    const opened = await openWal(join(o.dataDir, 'wal'), logger);
+    wal = opened.wal;
+    const config: NodeConfig = {
+      id: o.id,
+      cluster: o.cluster,
+      advertise: address,
+      ...(o.voters ? { voters: o.voters } : {}),
+      timing,
+      limits,
+      ...(o.faults ? { faults: o.faults } : {}),
+    };
+    const driver = await NodeDriver.start({
+      config,
+      clock: realClock,
+      random: new SeededRandom(o.seed ?? randomInt(2 ** 31)),
+      logger,
+      zk,
+      transport,
+      wal,
+      recovery: opened.recovery,
+    });
+    ref.current = driver;
+    const zkSession = zk;
+    let stopping: Promise<void> | null = null;
+    return {
+      driver,
+      address,
+      logger,
+      stop: (options = {}) => {
+        stopping ??= (async () => {
+          await driver.stop(options);
+          await transport.close();
+          await shutdownServer(server);
+          await zkSession.close();
+          logger.flush();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await wal?.close().catch(() => undefined);
+    await zk?.close().catch(() => undefined);
+    await transport.close();
+    await shutdownServer(server);
+    throw err;
+  }
+}
+
+/** Opens the local WAL. A corrupt one is moved aside: the node then rebuilds from ZooKeeper and its peer. */
+async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; recovery: WalRecovery }> {
+  await mkdir(dir, { recursive: true });
+  try {
+    const opened = await openFileWal(dir, { logger });
+    for (const w of opened.recovery.warnings) logger.warn({ dir }, w);
+    return opened;
+  } catch (err) {
+    if (!(err instanceof CorruptWalError)) throw err;
+    const aside = `${dir}.corrupt-${Date.now()}`;
+    logger.error({ file: err.file, offset: err.offset, movedTo: aside }, `${err.message}; rebuilding this node from ZooKeeper and its peer`);
+    await rename(dir, aside);
+    await mkdir(dir, { recursive: true });
+    return openFileWal(dir, { logger });
+  }
+}
+
+function bind(server: grpc.Server, listen: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+function shutdownServer(server: grpc.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, 1000);
+    force.unref();
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,466 @@
+// The peer transport over gRPC: the core's requests become unary calls of the Peer
+// service (proto/peer.proto), and the core's replies answer the calls the peer made.
+//
+// Correlation. An incoming call is validated, given a fresh rpcId (an increasing
+// integer), parked in PendingCalls and delivered to the handler as a core message with
+// that rpcId. The core copies the rpcId into its reply; send() looks the call up by it
+// and answers it. Replies to our own calls need no ids: each call's callback converts
+// its response and delivers it.
+//
+// Bounds. Outgoing: at most maxOutstandingPerPeer calls in flight per peer, each with a
+// deadline by request type; beyond the bound, or on any call error, the core gets an
+// 'unreachable' message and retries as it sees fit. Incoming: at most maxPendingReplies
+// calls wait for the core, each for at most replyTimeoutMs; after that, and for every
+// foreign or malformed request, the call is answered with no_reply (the caller drops it).
+//
+// Reentrancy. Messages that send() itself produces ('unreachable' for a peer without an
+// address or over its bound) and disconnect notices are delivered on a later turn via
+// Clock#defer, so the handler never runs inside the driver's own call to send().
+import type * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../common/clock.js';
+import { ConfigError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { type AppendEntries, type Heartbeat, type Message, type TimeoutNow, type Unreachable, type Vote, isRequest } from '../core/messages.js';
+import type { NodeId } from '../core/types.js';
+import { type ConnectionState, PeerChannel } from './peer-channel.js';
+import {
+  MalformedPeerMessageError,
+  decodeAppend,
+  decodeAppendReply,
+  decodeHeartbeat,
+  decodeHeartbeatReply,
+  decodeTimeoutNow,
+  decodeVote,
+  decodeVoteReply,
+  encodeAppend,
+  encodeAppendReply,
+  encodeHeartbeat,
+  encodeHeartbeatReply,
+  encodeTimeoutNow,
+  encodeVote,
+  encodeVoteReply,
+} from './peer-codec.js';
+import { type PeerHandlers, type PeerMethod, type Received, peerService } from './peer-service.js';
+import { PendingCalls, type ReplyMessage, type ReplyType } from './pending-calls.js';
+import type { PeerTransport } from './transport.js';
+
+export interface RequestTimeouts {
+  /** AppendEntries deadline (default 2000 ms): bodies can be large. */
+  readonly append?: number;
+  /** Heartbeat deadline (default 1000 ms). */
+  readonly heartbeat?: number;
+  /** RequestVote deadline (default 300 ms): a pre-vote that takes longer is as good as lost. */
+  readonly vote?: number;
+  /** TimeoutNow deadline (default 1000 ms). */
+  readonly timeoutNow?: number;
+}
+
+export interface GrpcPeerTransportOptions {
+  readonly selfId: NodeId;
+  /** The cluster name; requests carrying another one are refused. */
+  readonly cluster: string;
+  /** For reply timeouts and deferred deliveries. gRPC deadlines use the wall clock (Date). */
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly requestTimeoutMs?: RequestTimeouts;
+  /** Calls in flight to one peer before further requests are refused as 'unreachable' (default 256). */
+  readonly maxOutstandingPerPeer?: number;
+  /** How long an incoming call waits for the core's reply before it is answered with no_reply (default 2000 ms). */
+  readonly replyTimeoutMs?: number;
+  /** Incoming calls that may wait for the core at once; more are answered with no_reply (default 4096). */
+  readonly maxPendingReplies?: number;
+}
+
+type RequestMessage = AppendEntries | Heartbeat | Vote | TimeoutNow;
+
+/** The server side of one method: how to read its request and write its responses. */
+interface Route<ReqIn, ResOut> {
+  readonly name: string;
+  readonly decode: (request: ReqIn) => RequestMessage;
+  /** The reply type that answers it; null for TimeoutNow, which the core never answers. */
+  readonly expects: ReplyType | null;
+  /** The response for the core's reply, or null if the reply does not fit this method. */
+  readonly encodeReply: (reply: ReplyMessage) => ResOut | null;
+  readonly noReply: ResOut;
+  /** The response when the core does not answer (TimeoutNow). */
+  readonly empty: ResOut;
+}
+
+interface PeerLink {
+  readonly address: string;
+  /** Created when first needed: on our first request to the peer or its first request to us. */
+  channel: PeerChannel | null;
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new ConfigError(`${name} must be a positive number, got ${String(value)}`);
+  return v;
+}
+
+function errorSummary(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class GrpcPeerTransport implements PeerTransport {
+  private readonly selfId: NodeId;
+  private readonly cluster: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly timeouts: Readonly<Record<RequestMessage['type'], number>>;
+  private readonly maxOutstandingPerPeer: number;
+  private readonly pending: PendingCalls;
+  private readonly peers = new Map<NodeId, PeerLink>();
+  /** Our calls in flight, per peer (kept across address changes, so the bound holds). */
+  private readonly outstanding = new Map<NodeId, Set<grpc.ClientUnaryCall>>();
+  private readonly disconnectListeners: Array<(id: NodeId) => void> = [];
+  private handler: ((m: Message) => void) | null = null;
+  private closed = false;
+
+  /** Throws ConfigError for an empty selfId or cluster, or a non-positive timeout or bound. */
+  constructor(options: GrpcPeerTransportOptions) {
+    if (options.selfId === '') throw new ConfigError('selfId must not be empty');
+    if (options.cluster === '') throw new ConfigError('cluster must not be empty');
+    this.selfId = options.selfId;
+    this.cluster = options.cluster;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    const t = options.requestTimeoutMs ?? {};
+    this.timeouts = {
+      append: positive('requestTimeoutMs.append', t.append, 2000),
+      heartbeat: positive('requestTimeoutMs.heartbeat', t.heartbeat, 1000),
+      vote: positive('requestTimeoutMs.vote', t.vote, 300),
+      timeoutNow: positive('requestTimeoutMs.timeoutNow', t.timeoutNow, 1000),
+    };
+    this.maxOutstandingPerPeer = positive('maxOutstandingPerPeer', options.maxOutstandingPerPeer, 256);
+    const replyTimeoutMs = positive('replyTimeoutMs', options.replyTimeoutMs, 2000);
+    const maxPending = positive('maxPendingReplies', options.maxPendingReplies, 4096);
+    this.pending = new PendingCalls(this.clock, replyTimeoutMs, maxPending, (rpcId, call) => {
+      this.logger.debug({ rpcId, peer: call.caller, expects: call.expects }, 'core did not reply in time; answered no_reply');
+    });
+  }
+
+  // ------------------------------------------------------------ PeerTransport
+
+  send(m: Message): void {
+    if (this.closed) return;
+    try {
+      switch (m.type) {
+        case 'append':
+          this.call(m, peerService.appendEntries, encodeAppend(m, this.cluster), (res) => (res.noReply ? null : decodeAppendReply(res)));
+          return;
+        case 'heartbeat':
+          this.call(m, peerService.heartbeat, encodeHeartbeat(m, this.cluster), (res) => (res.noReply ? null : decodeHeartbeatReply(res)));
+          return;
+        case 'vote':
+          this.call(m, peerService.requestVote, encodeVote(m, this.cluster), (res) => (res.noReply ? null : decodeVoteReply(res)));
+          return;
+        case 'timeoutNow':
+          this.call(m, peerService.timeoutNow, encodeTimeoutNow(m, this.cluster), () => null);
+          return;
+        case 'appendReply':
+        case 'heartbeatReply':
+        case 'voteReply':
+          this.answer(m);
+          return;
+        case 'unreachable':
+          this.logger.warn({ to: m.to }, "'unreachable' is a local message and is never sent; dropped");
+          return;
+      }
+    } catch (err) {
+      // Nothing above should throw; if it does, the core still hears of the failure.
+      this.logger.error({ err, type: m.type, to: m.to }, 'sending a peer message failed');
+      if (isRequest(m)) this.deliverLater(this.unreachable(m.to));
+    }
+  }
+
+  setHandler(handler: (m: Message) => void): void {
+    this.handler = handler;
+  }
+
+  setPeerAddress(id: NodeId, address: string): void {
+    if (this.closed) return;
+    if (id === this.selfId) {
+      this.logger.warn({ id, address }, 'ignoring an address for this node itself');
+      return;
+    }
+    const link = this.peers.get(id);
+    if (link?.address === address) return;
+    link?.channel?.close();
+    if (address === '') this.peers.delete(id);
+    else this.peers.set(id, { address, channel: null });
+    this.logger.info({ peer: id, address, previous: link?.address ?? '' }, 'peer address set');
+  }
+
+  onPeerDisconnected(listener: (id: NodeId) => void): void {
+    this.disconnectListeners.push(listener);
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.pending.abandonAll();
+    for (const calls of this.outstanding.values()) {
+      for (const call of calls) call.cancel();
+    }
+    this.outstanding.clear();
+    for (const link of this.peers.values()) link.channel?.close();
+    this.peers.clear();
+    this.disconnectListeners.length = 0;
+    this.handler = null;
+    return Promise.resolve();
+  }
+
+  /**
+   * The state of our connection to `id`, for status pages and tests: 'NONE' while no
+   * channel exists (address unknown, or not needed yet), else grpc's connectivity state.
+   */
+  peerConnectionState(id: NodeId): ConnectionState {
+    return this.peers.get(id)?.channel?.stateName() ?? 'NONE';
+  }
+
+  // ------------------------------------------------------------ server side
+
+  /** Registers the Peer service on a server the caller owns, binds and starts (create it with peerServerOptions). */
+  addToServer(server: grpc.Server): void {
+    const handlers: PeerHandlers = {
+      appendEntries: (call, callback) =>
+        this.serve(call, callback, {
+          name: 'AppendEntries',
+          decode: decodeAppend,
+          expects: 'appendReply',
+          encodeReply: (r) => (r.type === 'appendReply' ? encodeAppendReply(r) : null),
+          noReply: { noReply: true },
+          empty: {},
+        }),
+      heartbeat: (call, callback) =>
+        this.serve(call, callback, {
+          name: 'Heartbeat',
+          decode: decodeHeartbeat,
+          expects: 'heartbeatReply',
+          encodeReply: (r) => (r.type === 'heartbeatReply' ? encodeHeartbeatReply(r) : null),
+          noReply: { noReply: true },
+          empty: {},
+        }),
+      requestVote: (call, callback) =>
+        this.serve(call, callback, {
+          name: 'RequestVote',
+          decode: decodeVote,
+          expects: 'voteReply',
+          encodeReply: (r) => (r.type === 'voteReply' ? encodeVoteReply(r) : null),
+          noReply: { noReply: true },
+          empty: {},
+        }),
+      timeoutNow: (call, callback) =>
+        this.serve(call, callback, {
+          name: 'TimeoutNow',
+          decode: decodeTimeoutNow,
+          expects: null,
+          encodeReply: () => null,
+          noReply: { noReply: true },
+          empty: {},
+        }),
+    };
+    server.addService(peerService, handlers);
+  }
+
+  private serve<ReqIn extends { readonly cluster: string }, ResOut>(
+    call: grpc.ServerUnaryCall<Received<ReqIn>, ResOut>,
+    callback: grpc.sendUnaryData<ResOut>,
+    route: Route<ReqIn, ResOut>,
+  ): void {
+    let answered = false;
+    const respond = (response: ResOut): void => {
+      if (answered) return;
+      answered = true;
+      try {
+        callback(null, response);
+      } catch (err) {
+        this.logger.warn({ err, rpc: route.name }, 'could not answer a peer call');
+      }
+    };
+    const refuse = (reason: string): void => {
+      this.logger.warn({ rpc: route.name, remote: call.getPeer(), reason }, 'refused a peer request; answered no_reply');
+      respond(route.noReply);
+    };
+    if (this.closed) {
+      respond(route.noReply);
+      return;
+    }
+    const received = call.request;
+    if (!received.ok) {
+      refuse(received.reason);
+      return;
+    }
+    if (received.request.cluster !== this.cluster) {
+      refuse(`cluster ${JSON.stringify(received.request.cluster)} is not ${JSON.stringify(this.cluster)}`);
+      return;
+    }
+    let m: RequestMessage;
+    try {
+      m = route.decode(received.request);
+    } catch (err) {
+      refuse(err instanceof MalformedPeerMessageError ? err.message : `cannot convert: ${errorSummary(err)}`);
+      return;
+    }
+    if (m.to !== this.selfId) {
+      refuse(`addressed to ${JSON.stringify(m.to)}, not to ${JSON.stringify(this.selfId)}`);
+      return;
+    }
+    // Keep a connection of our own to the sender, so that its loss is noticed at once
+    // even while we send it nothing (a follower and its leader).
+    this.channelFor(m.from);
+
+    if (route.expects === null) {
+      this.deliver(m);
+      respond(route.empty);
+      return;
+    }
+    const rpcId = this.pending.add({
+      expects: route.expects,
+      caller: m.from,
+      answer: (reply) => respond(route.encodeReply(reply) ?? route.noReply),
+      answerNoReply: () => respond(route.noReply),
+    });
+    if (rpcId === null) {
+      refuse(`too many calls already wait for the core`);
+      return;
+    }
+    // The caller gave up (deadline, cancel): nobody waits for the answer any more.
+    call.on('cancelled', () => this.pending.forget(rpcId));
+    if (!this.deliver({ ...m, rpcId })) this.pending.abandon(rpcId);
+  }
+
+  /** Answers the pending call a core reply belongs to. */
+  private answer(reply: ReplyMessage): void {
+    if (reply.rpcId === undefined) {
+      this.logger.warn({ type: reply.type, to: reply.to }, 'reply without rpcId dropped: it answers no call');
+      return;
+    }
+    const result = this.pending.settle(reply.rpcId, reply);
+    if (result === 'unknown') {
+      this.logger.debug({ rpcId: reply.rpcId, type: reply.type }, 'reply for a call no longer pending (timed out or cancelled) dropped');
+    } else if (result === 'mismatch') {
+      this.logger.warn({ rpcId: reply.rpcId, type: reply.type, to: reply.to }, 'reply does not fit its call (type or addressee); dropped');
+    }
+  }
+
+  // ------------------------------------------------------------ client side
+
+  /**
+   * Makes one call to m.to. `toReply` turns the response into the core's reply, or null
+   * when there is none to deliver (no_reply set, or TimeoutNow). It may throw
+   * MalformedPeerMessageError, which counts as a failed call.
+   */
+  private call<ReqOut, ReqIn, ResOut, ResIn>(
+    m: RequestMessage,
+    method: PeerMethod<ReqOut, ReqIn, ResOut, ResIn>,
+    request: ReqOut,
+    toReply: (response: ResIn) => Message | null,
+  ): void {
+    const peer = m.to;
+    const channel = this.channelFor(peer);
+    if (!channel) {
+      this.logger.debug({ peer, type: m.type }, 'no address for peer; unreachable');
+      this.deliverLater(this.unreachable(peer));
+      return;
+    }
+    let calls = this.outstanding.get(peer);
+    if (!calls) {
+      calls = new Set();
+      this.outstanding.set(peer, calls);
+    }
+    if (calls.size >= this.maxOutstandingPerPeer) {
+      this.logger.debug({ peer, type: m.type, outstanding: calls.size }, 'too many calls in flight to peer; request dropped as unreachable');
+      this.deliverLater(this.unreachable(peer));
+      return;
+    }
+    const inFlight = calls;
+    let call: grpc.ClientUnaryCall | null = null;
+    let done = false;
+    const onDone = (err: grpc.ServiceError | null, response?: ResIn): void => {
+      done = true;
+      if (call) inFlight.delete(call);
+      if (this.closed) return;
+      if (err || response === undefined) {
+        this.logger.debug({ peer, type: m.type, code: err?.code, details: err?.details }, 'peer call failed; unreachable');
+        this.deliver(this.unreachable(peer));
+        return;
+      }
+      let reply: Message | null;
+      try {
+        reply = toReply(response);
+      } catch (e) {
+        this.logger.warn({ peer, type: m.type, reason: errorSummary(e) }, 'malformed response from peer; treated as unreachable');
+        this.deliver(this.unreachable(peer));
+        return;
+      }
+      if (reply === null) return;
+      if (reply.from !== peer || reply.to !== this.selfId) {
+        this.logger.warn({ peer, type: m.type, from: reply.from, to: reply.to }, 'response from or to the wrong node; treated as unreachable');
+        this.deliver(this.unreachable(peer));
+        return;
+      }
+      this.deliver(reply);
+    };
+    const deadline = Date.now() + this.timeouts[m.type];
+    call = channel.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, { deadline }, onDone);
+    if (!done) inFlight.add(call);
+  }
+
+  /** The channel to `peer`, created on first use; null when its address is unknown or unusable. */
+  private channelFor(peer: NodeId): PeerChannel | null {
+    const link = this.peers.get(peer);
+    if (!link) return null;
+    if (link.channel) return link.channel;
+    try {
+      const channel: PeerChannel = new PeerChannel({
+        peerId: peer,
+        address: link.address,
+        clock: this.clock,
+        logger: this.logger,
+        onDisconnected: () => this.clock.defer(() => this.peerDisconnected(peer, channel)),
+      });
+      link.channel = channel;
+      return channel;
+    } catch (err) {
+      this.logger.error({ err, peer, address: link.address }, 'cannot open a channel to the peer address');
+      return null;
+    }
+  }
+
+  private peerDisconnected(peer: NodeId, channel: PeerChannel): void {
+    // A channel replaced or closed since is no news about the peer.
+    if (this.closed || this.peers.get(peer)?.channel !== channel) return;
+    for (const listener of this.disconnectListeners) {
+      try {
+        listener(peer);
+      } catch (err) {
+        this.logger.error({ err, peer }, 'peer-disconnected listener threw');
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ delivery
+
+  private unreachable(peer: NodeId): Unreachable {
+    return { type: 'unreachable', from: peer, to: this.selfId, term: 0 };
+  }
+
+  /** Hands m to the handler now. False when it could not (no handler, closed, or the handler threw). */
+  private deliver(m: Message): boolean {
+    const handler = this.handler;
+    if (this.closed || !handler) return false;
+    try {
+      handler(m);
+      return true;
+    } catch (err) {
+      this.logger.error({ err, type: m.type, from: m.from }, 'message handler threw');
+      return false;
+    }
+  }
+
+  private deliverLater(m: Message): void {
+    this.clock.defer(() => this.deliver(m));
+  }
+}

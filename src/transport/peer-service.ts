@@ -1,0 +1,104 @@
+// The Peer gRPC service of proto/peer.proto, defined by hand over the static generated
+// protobuf code (no .proto loading at run time, no reflection).
+//
+// The server side never lets a request fail to deserialize: a body that protobuf cannot
+// decode becomes a `Received` with ok: false, so the handler can answer it with
+// no_reply like any other malformed request. (Had the deserializer thrown, grpc-js would
+// fail the call with INTERNAL and the sender would take its peer for unreachable.)
+import * as grpc from '@grpc/grpc-js';
+import { type duoraft, pb } from '../common/proto.js';
+
+/** The largest peer message either side sends or accepts (grpc-js servers default to 4 MiB). */
+export const MAX_PEER_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Options for the node's gRPC server that hosts the Peer service: without them the
+ * server refuses AppendEntries bodies over grpc-js's default of 4 MiB. Leave
+ * grpc.max_connection_idle_ms and grpc.max_connection_age_ms unset on that server: a
+ * server that closes idle or old connections makes the peer's transport report false
+ * disconnects (see peer-channel.ts).
+ */
+export const peerServerOptions: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': MAX_PEER_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_PEER_MESSAGE_BYTES,
+};
+
+/** What the server's deserializer hands the handler: the decoded request, or why there is none. */
+export type Received<T> = { readonly ok: true; readonly request: T } | { readonly ok: false; readonly reason: string };
+
+/** The static methods of a generated message class that the service needs. */
+interface ProtoCodec<Decoded, Properties> {
+  encode(message: Properties): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): Decoded;
+}
+
+/**
+ * One unary method. ReqOut/ResOut are what a side encodes (plain property objects),
+ * ReqIn/ResIn what it decodes (generated message instances).
+ */
+export interface PeerMethod<ReqOut, ReqIn, ResOut, ResIn> extends grpc.ServerMethodDefinition<Received<ReqIn>, ResOut> {
+  readonly requestSerialize: grpc.serialize<ReqOut>;
+  readonly responseDeserialize: grpc.deserialize<ResIn>;
+}
+
+/** The bytes protobufjs wrote, as the Buffer grpc-js wants, without copying. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function peerMethod<ReqOut, ReqIn, ResOut, ResIn>(
+  name: string,
+  request: ProtoCodec<ReqIn, ReqOut>,
+  response: ProtoCodec<ResIn, ResOut>,
+): PeerMethod<ReqOut, ReqIn, ResOut, ResIn> {
+  return {
+    path: `/duoraft.peer.Peer/${name}`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (message) => asBuffer(request.encode(message).finish()),
+    requestDeserialize: (bytes) => {
+      try {
+        return { ok: true, request: request.decode(bytes) };
+      } catch (err) {
+        return { ok: false, reason: `cannot decode ${name} request: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    },
+    responseSerialize: (message) => asBuffer(response.encode(message).finish()),
+    // A response that does not decode fails the call (INTERNAL): the caller reports
+    // the peer unreachable, which is what a broken peer is.
+    responseDeserialize: (bytes) => response.decode(bytes),
+  };
+}
+
+type Peer = typeof duoraft.peer;
+/** A method over the generated request class Req and response class Res. */
+type MethodOf<Req extends Peer[keyof Peer], Res extends Peer[keyof Peer]> = Req extends new (properties?: infer ReqOut) => infer ReqIn
+  ? Res extends new (properties?: infer ResOut) => infer ResIn
+    ? PeerMethod<NonNullable<ReqOut>, ReqIn, NonNullable<ResOut>, ResIn>
+    : never
+  : never;
+
+export type AppendEntriesMethod = MethodOf<Peer['AppendEntriesRequest'], Peer['AppendEntriesResponse']>;
+export type HeartbeatMethod = MethodOf<Peer['HeartbeatRequest'], Peer['HeartbeatResponse']>;
+export type RequestVoteMethod = MethodOf<Peer['RequestVoteRequest'], Peer['RequestVoteResponse']>;
+export type TimeoutNowMethod = MethodOf<Peer['TimeoutNowRequest'], Peer['TimeoutNowResponse']>;
+
+const appendEntries: AppendEntriesMethod = peerMethod('AppendEntries', pb.peer.AppendEntriesRequest, pb.peer.AppendEntriesResponse);
+const heartbeat: HeartbeatMethod = peerMethod('Heartbeat', pb.peer.HeartbeatRequest, pb.peer.HeartbeatResponse);
+const requestVote: RequestVoteMethod = peerMethod('RequestVote', pb.peer.RequestVoteRequest, pb.peer.RequestVoteResponse);
+const timeoutNow: TimeoutNowMethod = peerMethod('TimeoutNow', pb.peer.TimeoutNowRequest, pb.peer.TimeoutNowResponse);
+
+/** The service definition, for grpc.Server#addService and the client constructor. */
+export const peerService = { appendEntries, heartbeat, requestVote, timeoutNow } as const;
+
+/** A client class for the Peer service. Calls go through Client#makeUnaryRequest with the typed definitions above. */
+export const PeerClient = grpc.makeGenericClientConstructor(peerService, 'duoraft.peer.Peer');
+
+/** The request a handler of method M receives and the response it gives. */
+export type RequestOf<M> = M extends PeerMethod<infer _ReqOut, infer ReqIn, infer _ResOut, infer _ResIn> ? ReqIn : never;
+export type ResponseOf<M> = M extends PeerMethod<infer _ReqOut, infer _ReqIn, infer ResOut, infer _ResIn> ? ResOut : never;
+
+/** The server-side implementation of the Peer service. A type alias, so it fits grpc's untyped index signature. */
+export type PeerHandlers = {
+  readonly [K in keyof typeof peerService]: grpc.handleUnaryCall<Received<RequestOf<(typeof peerService)[K]>>, ResponseOf<(typeof peerService)[K]>>;
+};

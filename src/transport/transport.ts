@@ -1,0 +1,17 @@
+// What the node driver needs from the network to let its Raft core talk to the peer.
+// The gRPC implementation is GrpcPeerTransport; the simulator passes messages directly.
+import type { Message } from '../core/messages.js';
+import type { NodeId } from '../core/types.js';
+
+export interface PeerTransport {
+  /** Sends a core message to m.to. Requests become RPCs; a reply (m.rpcId set) answers the pending call it belongs to. Never throws; failures come back as 'unreachable' messages. */
+  send(m: Message): void;
+  /** Where every incoming message goes: requests from the peer (with rpcId), replies to our requests, and 'unreachable' (from = the peer, to = us) when a request of ours failed. */
+  setHandler(handler: (m: Message) => void): void;
+  /** Where peer `id` can be reached (host:port); replaces an earlier address (closing the old channel). '' forgets it. */
+  setPeerAddress(id: NodeId, address: string): void;
+  /** Called when an established connection to a peer breaks (its process died or the link was cut): lets a follower suspect its leader at once instead of waiting for missed heartbeats. */
+  onPeerDisconnected(listener: (id: NodeId) => void): void;
+  /** Closes every connection, answers the peer's pending calls with no_reply and stops all timers. Later sends are dropped. */
+  close(): Promise<void>;
+}
