@@ -1,6 +1,8 @@
 // duoraft put | get | del | incr | status: client commands.
 import { connect, type DuoraftClient, type ReadConsistency } from '../client/client.js';
+import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../common/errors.js';
+import { HARD_MAX_VALUE_BYTES } from '../statemachine/limits.js';
 import type { CommonArgs } from './common-options.js';
 import { printJson, printLine, printTable } from './output.js';
 
@@ -15,8 +17,29 @@ async function withClient<T>(args: CommonArgs, fn: (c: DuoraftClient) => Promise
   }
 }
 
-export async function putCommand(args: CommonArgs & { key: string; value: string }): Promise<void> {
-  const r = await withClient(args, (c) => c.put(args.key, args.value));
+/** The value of `put`: the argument, standard input, or a file (exactly one of them). */
+async function valueOf(args: { value?: string | undefined; stdin: boolean; 'value-file'?: string | undefined }): Promise<Uint8Array> {
+  const sources = [args.value !== undefined, args.stdin, args['value-file'] !== undefined].filter(Boolean).length;
+  if (sources !== 1) throw new InvalidArgumentError('put takes exactly one of VALUE, --stdin or --value-file');
+  if (args['value-file'] !== undefined) return readFile(args['value-file']);
+  if (args.stdin) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of process.stdin) {
+      const b = chunk as Buffer;
+      size += b.length;
+      chunks.push(b);
+      // Beyond the hard limit no member accepts it: stop reading rather than buffer it all.
+      if (size > HARD_MAX_VALUE_BYTES) break;
+    }
+    return Buffer.concat(chunks);
+  }
+  return new TextEncoder().encode(args.value ?? '');
+}
+
+export async function putCommand(args: CommonArgs & { key: string; value?: string | undefined; stdin: boolean; 'value-file'?: string | undefined }): Promise<void> {
+  const value = await valueOf(args);
+  const r = await withClient(args, (c) => c.put(args.key, value));
   if (args.json) printJson({ key: args.key, index: r.index });
   else printLine(`OK (index ${r.index})`);
 }

@@ -31,7 +31,9 @@ export async function main(argv: string[]): Promise<void> {
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      process.stderr.write(`duoraft: usage: ${msg || (err ? err.message : 'bad command line')} (see duoraft --help)\n`);
+      // One line, whatever yargs produced (its choices errors span several lines).
+      const text = (msg || (err ? err.message : 'bad command line')).replace(/\s*\n\s*/g, ' ').trim();
+      process.stderr.write(`duoraft: usage: ${text} (see duoraft --help)\n`);
       process.exit(EXIT_USAGE);
     })
     .command(
@@ -41,7 +43,8 @@ export async function main(argv: string[]): Promise<void> {
         y
           .option('id', { type: 'string', demandOption: true, describe: 'this voter id (letters, digits, . _ -)' })
           .option('listen', { type: 'string', demandOption: true, describe: 'HOST:PORT to serve peers and clients on' })
-          .option('advertise', { type: 'string', describe: 'HOST:PORT others use to reach this node (default: --listen)' })
+          .option('advertise', { type: 'string', describe: 'HOST:PORT clients (and the peer) use to reach this node (default: --listen)' })
+          .option('peer-advertise', { type: 'string', describe: 'HOST:PORT the other voter uses to reach this node (default: --advertise)' })
           .option('data', { type: 'string', demandOption: true, describe: 'data folder (local WAL)' })
           .option('voters', { type: 'string', describe: 'ID1,ID2: fix the two voters (default: the first two nodes to start)' })
           .option('zk-connect-timeout', { type: 'number', default: 15_000, describe: 'give up starting if ZooKeeper does not answer within this many ms' })
@@ -59,10 +62,15 @@ export async function main(argv: string[]): Promise<void> {
       run((a) => nodeCommand(a as unknown as NodeArgs)),
     )
     .command(
-      'put <key> <value>',
-      'write a value',
-      (y) => y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string', demandOption: true }),
-      run((a) => putCommand(a as CommonArgs & { key: string; value: string })),
+      'put <key> [value]',
+      'write a value (or read it with --stdin or --value-file)',
+      (y) =>
+        y
+          .positional('key', { type: 'string', demandOption: true })
+          .positional('value', { type: 'string' })
+          .option('stdin', { type: 'boolean', default: false, describe: 'read the value from standard input' })
+          .option('value-file', { type: 'string', describe: 'read the value from this file' }),
+      run((a) => putCommand(a as CommonArgs & { key: string; value?: string; stdin: boolean; 'value-file'?: string })),
     )
     .command(
       'get <key>',

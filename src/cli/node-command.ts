@@ -10,6 +10,7 @@ export interface NodeArgs extends CommonArgs {
   id: string;
   listen: string;
   advertise?: string | undefined;
+  'peer-advertise'?: string | undefined;
   data: string;
   voters?: string | undefined;
   'zk-connect-timeout': number;
@@ -45,6 +46,7 @@ export async function nodeCommand(args: NodeArgs): Promise<void> {
     zk: args.zk,
     listen: args.listen,
     ...(args.advertise ? { advertise: args.advertise } : {}),
+    ...(args['peer-advertise'] ? { peerAdvertise: args['peer-advertise'] } : {}),
     dataDir: isAbsolute(args.data) ? args.data : resolve(args.data),
     ...(voters ? { voters } : {}),
     timing,

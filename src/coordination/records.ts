@@ -33,8 +33,11 @@ export interface LeaderRecord {
 
 export interface MemberRecord {
   readonly id: NodeId;
+  /** Where clients reach the member. */
   readonly address: string;
   readonly kind: 'voter' | 'listener';
+  /** Where its peers reach it (defaults to address). */
+  readonly peerAddress?: string;
 }
 
 export interface ConfigRecord {
@@ -106,14 +109,14 @@ export function decodeLeader(path: string, data: Uint8Array): LeaderRecord {
 }
 
 export function encodeMember(r: MemberRecord): Uint8Array {
-  return pb.wal.MemberRecord.encode({ id: r.id, address: r.address, kind: r.kind }).finish();
+  return pb.wal.MemberRecord.encode({ id: r.id, address: r.address, kind: r.kind, peerAddress: r.peerAddress ?? '' }).finish();
 }
 
 export function decodeMember(path: string, data: Uint8Array): MemberRecord {
   const m = decodeWith(path, data, (d) => pb.wal.MemberRecord.decode(d));
   const kind = m.kind === 'listener' ? 'listener' : m.kind === 'voter' ? 'voter' : null;
   check(path, kind !== null && !!m.id && !!m.address, 'member record without id, address or kind');
-  return { id: m.id ?? '', address: m.address ?? '', kind: kind ?? 'voter' };
+  return { id: m.id ?? '', address: m.address ?? '', kind: kind ?? 'voter', peerAddress: m.peerAddress || m.address || '' };
 }
 
 export function encodeConfig(r: ConfigRecord): Uint8Array {

@@ -89,6 +89,24 @@ export class Progress {
     this.next = this.match + 1;
   }
 
+  /**
+   * The follower's log ends before what we believed it matched: it lost entries (a
+   * corrupt or torn local WAL, a wiped disk). Forget what we knew and probe from its end.
+   */
+  resetTo(followerLastIndex: number): void {
+    this.match = 0;
+    this.state = 'probe';
+    this.probeSent = false;
+    this.inflight.length = 0;
+    this.stalledHeartbeats = 0;
+    this.next = followerLastIndex + 1;
+  }
+
+  /** Whether the follower's match is still unknown up to next - 1 (an empty probe would tell). */
+  needsProbe(): boolean {
+    return this.state === 'probe' && this.match < this.next - 1;
+  }
+
   /** Moves next back after a rejection; never below match + 1. */
   backUpTo(next: number): void {
     if (this.state === 'replicate') this.becomeProbe();

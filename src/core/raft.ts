@@ -775,7 +775,7 @@ export class RaftCore {
   private wantsToSendAppend(): boolean {
     if (this.leaseLapsed) return false;
     const pr = this.progress;
-    return pr !== null && pr.canSend() && pr.next <= this.log.lastIndex();
+    return pr !== null && pr.canSend() && (pr.next <= this.log.lastIndex() || pr.needsProbe());
   }
 
   /** Sends AppendEntries while the follower's window allows and entries are waiting. */
@@ -783,7 +783,9 @@ export class RaftCore {
     const pr = this.progress;
     // A lapsed leader stays quiet so that its follower's election timer can run.
     if (!pr || !this.peer || this.leaseLapsed) return;
-    while (pr.canSend() && pr.next <= this.log.lastIndex()) {
+    // In probe state an empty AppendEntries learns where the follower's log matches even
+    // when there is nothing new to send.
+    while (pr.canSend() && (pr.next <= this.log.lastIndex() || pr.needsProbe())) {
       if (!this.sendAppend(pr)) return;
     }
   }
@@ -843,6 +845,10 @@ export class RaftCore {
   private onHeartbeatReply(m: HeartbeatReply): void {
     const pr = this.progress;
     if (this.role !== 'leader' || !pr) return;
+    if (m.lastIndex < pr.match) {
+      // The follower has fewer entries than it once acknowledged: it lost part of its log.
+      pr.resetTo(m.lastIndex);
+    }
     if (pr.state === 'probe') pr.probeSent = false;
     // AppendEntries can be lost without a word (a dropped packet). When the follower
     // lags what we sent and its match has not moved for two heartbeats, start over from

@@ -1035,6 +1035,7 @@ export namespace duoraft {
             id: string;
             address: string;
             kind: string;
+            peerAddress: string;
             static create(properties: duoraft.wal.MemberRecord.$Shape): duoraft.wal.MemberRecord & duoraft.wal.MemberRecord.$Shape;
             static create(properties?: duoraft.wal.MemberRecord.$Properties): duoraft.wal.MemberRecord;
             static encode(message: duoraft.wal.MemberRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1047,6 +1048,7 @@ export namespace duoraft {
                 id?: (string|null);
                 address?: (string|null);
                 kind?: (string|null);
+                peerAddress?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.MemberRecord.$Properties;

@@ -7432,6 +7432,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {string|null} [id] MemberRecord id
              * @property {string|null} [address] MemberRecord address
              * @property {string|null} [kind] MemberRecord kind
+             * @property {string|null} [peerAddress] MemberRecord peerAddress
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7488,6 +7489,14 @@ export const duoraft = $root.duoraft = (() => {
             MemberRecord.prototype.kind = "";
 
             /**
+             * MemberRecord peerAddress.
+             * @member {string} peerAddress
+             * @memberof duoraft.wal.MemberRecord
+             * @instance
+             */
+            MemberRecord.prototype.peerAddress = "";
+
+            /**
              * Creates a new MemberRecord instance using the specified properties.
              * @function create
              * @memberof duoraft.wal.MemberRecord
@@ -7525,6 +7534,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.address);
                 if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== "")
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.kind);
+                if (message.peerAddress != null && $Object.hasOwnProperty.call(message, "peerAddress") && message.peerAddress !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.peerAddress);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7594,6 +7605,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.kind = value;
                             else
                                 delete message.kind;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.peerAddress = value;
+                            else
+                                delete message.peerAddress;
                             continue;
                         }
                     }

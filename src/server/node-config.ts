@@ -66,8 +66,10 @@ export interface TestFaults {
 export interface NodeConfig {
   readonly id: string;
   readonly cluster: string;
-  /** host:port the peer and clients use to reach this node. */
+  /** host:port clients (and, unless peerAdvertise is set, the peer) use to reach this node. */
   readonly advertise: string;
+  /** host:port the peer uses to reach this node, when it differs (etcd's advertise-peer-urls). */
+  readonly peerAdvertise?: string;
   /** The two voters, when fixed by --voters. */
   readonly voters?: readonly string[];
   readonly timing: TimingConfig;
@@ -80,6 +82,9 @@ export function validateNodeConfig(c: NodeConfig): void {
   if (!isValidMemberId(c.id)) problems.push(`invalid id ${JSON.stringify(c.id)}: use 1-64 letters, digits, '.', '_' or '-'`);
   if (!isValidClusterName(c.cluster)) problems.push(`invalid cluster name ${JSON.stringify(c.cluster)}`);
   if (!/^[^:\s]+:\d{1,5}$/.test(c.advertise)) problems.push(`invalid advertise address ${JSON.stringify(c.advertise)}: expected HOST:PORT`);
+  if (c.peerAdvertise !== undefined && !/^[^:\s]+:\d{1,5}$/.test(c.peerAdvertise)) {
+    problems.push(`invalid peer advertise address ${JSON.stringify(c.peerAdvertise)}: expected HOST:PORT`);
+  }
   if (c.voters) {
     if (c.voters.length !== 2 || c.voters[0] === c.voters[1]) problems.push('--voters takes exactly two different ids');
     else if (!c.voters.includes(c.id)) problems.push(`--voters ${c.voters.join(',')} does not include this node's id ${c.id}`);

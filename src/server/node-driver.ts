@@ -22,7 +22,7 @@ import { ensureClusterTree } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { LeaseKeeper } from '../coordination/lease.js';
 import { peerOf, registerMember, registerVoter } from '../coordination/membership.js';
-import { decodeConfig, decodeEpoch, decodeLeader, decodeMember, decodeTail, encodeLeader } from '../coordination/records.js';
+import { decodeConfig, decodeEpoch, decodeLeader, decodeMember, decodeTail, encodeLeader, type MemberRecord } from '../coordination/records.js';
 import { takeOver } from '../coordination/takeover.js';
 import { WalMirror } from '../coordination/wal-mirror.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
@@ -106,6 +106,7 @@ export class NodeDriver {
 
   private soft: SoftState;
   private peer: NodeId = '';
+  private peerAddress = '';
   private readonly addresses = new Map<NodeId, string>();
   private leaderZnode: { id: NodeId; address: string } | null = null;
   private leadership: Leadership | null = null;
@@ -179,7 +180,7 @@ export class NodeDriver {
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
     d.core.observeLease(state.leaseVersion);
     d.core.setZkConnected(deps.zk.state === 'connected');
-    await registerMember(deps.zk, paths, { id: d.id, address: deps.config.advertise, kind: 'voter' });
+    await registerMember(deps.zk, paths, d.memberRecord());
     d.begin();
     d.log.info({ voters, peer: d.peer, epoch: state.epoch, tail: state.tail }, 'node started');
     return d;
@@ -601,7 +602,7 @@ export class NodeDriver {
   /** After a session expiry: publish our address again, and (if leading) the leader znode. */
   private async restoreEphemerals(): Promise<void> {
     try {
-      await registerMember(this.zk, this.paths, { id: this.id, address: this.cfg.advertise, kind: 'voter' });
+      await registerMember(this.zk, this.paths, this.memberRecord());
       const l = this.leadership;
       if (l && this.soft.role === 'leader') {
         await this.zk.multi([
@@ -683,10 +684,12 @@ export class NodeDriver {
       onChange: (st) => {
         if (!st.exists) return; // keep the last known address: the peer may be restarting
         const m = decodeMember(this.paths.member(peer), st.data);
-        if (this.addresses.get(peer) !== m.address) {
-          this.addresses.set(peer, m.address);
-          this.transport.setPeerAddress(peer, m.address);
-          this.log.info({ peer, address: m.address }, 'peer address');
+        const peerAddress = m.peerAddress || m.address;
+        this.addresses.set(peer, m.address);
+        if (this.peerAddress !== peerAddress) {
+          this.peerAddress = peerAddress;
+          this.transport.setPeerAddress(peer, peerAddress);
+          this.log.info({ peer, address: m.address, peerAddress }, 'peer address');
         }
       },
     });
@@ -728,6 +731,10 @@ export class NodeDriver {
     } finally {
       this.catchingUp = false;
     }
+  }
+
+  private memberRecord(): MemberRecord {
+    return { id: this.id, address: this.cfg.advertise, kind: 'voter', peerAddress: this.cfg.peerAdvertise ?? this.cfg.advertise };
   }
 
   private readLocal(key: string): ReadResult {

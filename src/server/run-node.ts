@@ -29,6 +29,8 @@ export interface RunNodeOptions {
   readonly listen: string;
   /** host:port others use to reach this node (default: the listen address as bound). */
   readonly advertise?: string;
+  /** host:port the peer uses to reach this node (default: advertise). */
+  readonly peerAdvertise?: string;
   readonly dataDir: string;
   readonly voters?: readonly string[];
   readonly timing?: Partial<TimingConfig>;
@@ -105,6 +107,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       id: o.id,
       cluster: o.cluster,
       advertise: address,
+      ...(o.peerAdvertise ? { peerAdvertise: o.peerAdvertise } : {}),
       ...(o.voters ? { voters: o.voters } : {}),
       timing,
       limits,

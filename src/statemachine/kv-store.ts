@@ -17,6 +17,8 @@ const INTEGER = /^-?(0|[1-9]\d*)$/;
 export class KvStore {
   private readonly data = new Map<string, Uint8Array>();
   private appliedIndex = 0;
+  /** The log time of the last applied command: a new leader stamps at or after it. */
+  private lastStamp = 0;
 
   /** Applies the next committed entry. Entries must come in index order. */
   apply(entry: Entry): KvResult {
@@ -27,6 +29,7 @@ export class KvStore {
     if (entry.type === EntryType.Noop) return { ok: true, kind: 'noop' };
     const decoded = decodeCommand(entry.data);
     if (!decoded) return { ok: false, code: 'bad_command', message: `entry ${entry.index} holds no valid command` };
+    if (decoded.stampMs > this.lastStamp) this.lastStamp = decoded.stampMs;
     return this.execute(decoded.command);
   }
 
@@ -36,6 +39,10 @@ export class KvStore {
 
   applied(): number {
     return this.appliedIndex;
+  }
+
+  lastStampMs(): number {
+    return this.lastStamp;
   }
 
   /** Sets the applied index without applying (after restoring a snapshot or at an empty start). */

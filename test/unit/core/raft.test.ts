@@ -542,6 +542,35 @@ describe('leader replication', () => {
   });
 });
 
+describe('a follower that lost its log', () => {
+  it('is re-probed from its end when a heartbeat shows it holds less than it acknowledged', () => {
+    const a = core('a', 'b');
+    let b = core('b', 'a');
+    const deliver = (rounds: number): void => {
+      for (let r = 0; r < rounds; r++) {
+        a.tick();
+        for (const m of a.ready().messages) b.step(m);
+        for (const m of b.ready().messages) a.step(m);
+      }
+    };
+    for (const m of makeLeader(a, 1).messages) b.step(m);
+    for (const m of b.ready().messages) a.step(m);
+    a.propose([new Uint8Array([1]), new Uint8Array([2])]);
+    for (const m of a.ready().messages) b.step(m);
+    for (const m of b.ready().messages) a.step(m);
+    a.mirrorCommitted(1, 3);
+    deliver(6);
+    expect(a.status().follower?.match).toBe(3);
+    expect(b.status().commit).toBe(3);
+    // The follower comes back with an empty log (its WAL was corrupt and set aside).
+    b = core('b', 'a');
+    deliver(10);
+    expect(b.status().lastIndex).toBe(3);
+    expect(b.status().commit).toBe(3);
+    expect(a.status().follower?.match).toBe(3);
+  });
+});
+
 describe('leadership transfer', () => {
   it('waits until the follower and ZooKeeper hold everything, then relinquishes the lease and sends TimeoutNow', () => {
     const a = core('a', 'b');
