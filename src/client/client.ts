@@ -21,7 +21,7 @@ import { pb } from '../common/proto.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import type { ZkSession } from '../coordination/zk-api.js';
 import { connectZk } from '../coordination/zk-client.js';
-import { realClock } from '../server/real-clock.js';
+import { realClock } from '../common/real-clock.js';
 import { KvClient, kvService } from '../server/kv-service.js';
 import { LeaderDiscovery } from './leader-discovery.js';
 
@@ -105,16 +105,17 @@ export class DuoraftClient {
     return new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000);
   }
 
-  async put(key: string, value: string | Uint8Array, options: CallOptions = {}): Promise<{ index: number }> {
+  /** Writes a value. `by` is the address of the member (the leader) that acknowledged it. */
+  async put(key: string, value: string | Uint8Array, options: CallOptions = {}): Promise<{ index: number; by: string }> {
     const v = typeof value === 'string' ? encoder.encode(value) : value;
-    const r = await this.call('put', { key, value: v }, { write: true, retryUnknown: true, ...options });
-    return { index: r.index ?? 0 };
+    const { res, by } = await this.call('put', { key, value: v }, { write: true, retryUnknown: true, ...options });
+    return { index: res.index ?? 0, by };
   }
 
   async get(key: string, options: GetOptions = {}): Promise<{ found: boolean; value: Uint8Array; index: number }> {
     const consistency = options.consistency ?? 'linearizable';
     const c = consistency === 'stale' ? pb.client.Consistency.STALE : consistency === 'lease' ? pb.client.Consistency.LEASE : pb.client.Consistency.LINEARIZABLE;
-    const r = await this.call(
+    const { res: r } = await this.call(
       'get',
       { key, consistency: c, minIndex: options.minIndex ?? 0 },
       { write: false, retryUnknown: true, anyMember: consistency === 'stale', ...(options.deadlineMs ? { deadlineMs: options.deadlineMs } : {}) },
@@ -123,7 +124,7 @@ export class DuoraftClient {
   }
 
   async del(key: string, options: CallOptions = {}): Promise<{ deleted: boolean; index: number }> {
-    const r = await this.call('delete', { key }, { write: true, retryUnknown: true, ...options });
+    const { res: r } = await this.call('delete', { key }, { write: true, retryUnknown: true, ...options });
     return { deleted: r.deleted ?? false, index: r.index ?? 0 };
   }
 
@@ -133,7 +134,7 @@ export class DuoraftClient {
    */
   async incr(key: string, delta = 1, options: CallOptions = {}): Promise<{ value: number; index: number }> {
     if (!Number.isSafeInteger(delta)) throw new InvalidArgumentError(`delta ${delta} is not a safe integer`);
-    const r = await this.call('incr', { key, delta }, { write: true, retryUnknown: false, ...options });
+    const { res: r } = await this.call('incr', { key, delta }, { write: true, retryUnknown: false, ...options });
     return { value: r.value ?? 0, index: r.index ?? 0 };
   }
 
@@ -178,7 +179,7 @@ export class DuoraftClient {
     method: M,
     request: RequestOutOf<Kv[M]>,
     o: { write: boolean; retryUnknown: boolean; anyMember?: boolean; deadlineMs?: number },
-  ): Promise<ResponseInOf<Kv[M]>> {
+  ): Promise<{ res: ResponseInOf<Kv[M]>; by: string }> {
     if (this.closed) throw new UnavailableError('client is closed');
     const deadline = this.clock.now() + (o.deadlineMs ?? this.deadlineMs);
     let backoff = BACKOFF_MIN_MS;
@@ -195,7 +196,7 @@ export class DuoraftClient {
       try {
         const res = await this.attempt(target, method, request, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
         const e = fromWireError((res as { error?: DecodedWireError | null }).error);
-        if (!e) return res;
+        if (!e) return { res, by: target };
         error = e;
       } catch (err) {
         // The call failed in transport: the member is gone, or the reply was lost.

@@ -1,5 +1,5 @@
 // Time and scheduling as an interface, so the deterministic simulator can replace
-// them. Nothing outside src/server/real-clock.ts and the simulator reads the real
+// them. Nothing outside src/common/real-clock.ts and the simulator reads the real
 // clock or starts real timers.
 
 export interface TimerHandle {

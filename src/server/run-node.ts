@@ -18,7 +18,7 @@ import { type DriverRef, kvHandlers } from './client-handlers.js';
 import { kvService } from './kv-service.js';
 import { NodeDriver } from './node-driver.js';
 import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, validateNodeConfig } from './node-config.js';
-import { realClock } from './real-clock.js';
+import { realClock } from '../common/real-clock.js';
 
 export interface RunNodeOptions {
   readonly id: string;

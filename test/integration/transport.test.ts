@@ -9,7 +9,7 @@ import { createLogger, silentLogger } from '../../src/common/logger.js';
 import type { AppendEntries, Heartbeat, Message, Vote } from '../../src/core/messages.js';
 import { EntryType, type NodeId } from '../../src/core/types.js';
 import { freePort } from '../../src/harness/free-port.js';
-import { realClock } from '../../src/server/real-clock.js';
+import { realClock } from '../../src/common/real-clock.js';
 import { GrpcPeerTransport, type GrpcPeerTransportOptions } from '../../src/transport/grpc-peer-transport.js';
 import { peerServerOptions } from '../../src/transport/peer-service.js';
 

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Clock, TimerHandle } from '../common/clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 
 /** The process's monotonic clock and Node's timers, unref'ed so they never hold the process open. */
 export class RealClock implements Clock {

@@ -1,0 +1,299 @@
+// A two-voter cluster of real `duoraft node` processes on loopback, for integration tests,
+// the demo, chaos runs and benchmarks. Each node keeps its port and data folder across
+// restarts. Optional TCP proxies sit in front of each node's peer address (to cut the link
+// between the voters while clients still reach both) and between each node and ZooKeeper
+// (to cut one node off from ZooKeeper). Only processes it started are ever signalled, by pid.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { KvClient, kvService } from '../server/kv-service.js';
+import { childProcesses, type TrackedChild } from './child-processes.js';
+import { freePorts } from './free-port.js';
+import { type ProxyCutMode, startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+
+export interface ProcessClusterOptions {
+  /** ZooKeeper connect string the nodes use (through their own proxy when zkProxies). */
+  readonly zk: string;
+  readonly cluster: string;
+  readonly ids?: readonly string[];
+  /** Where data folders and logs go (default: a new temp folder, removed by stop()). */
+  readonly workDir?: string;
+  /** A TCP proxy in front of each node's peer address. */
+  readonly peerProxies?: boolean;
+  /** Each node reaches ZooKeeper through its own TCP proxy. */
+  readonly zkProxies?: boolean;
+  /** Extra arguments for every `duoraft node` (timing flags, faults). */
+  readonly nodeArgs?: readonly string[];
+  readonly logLevel?: string;
+  /** Wait for a leader after starting (default true). */
+  readonly waitForLeader?: boolean;
+}
+
+export interface MemberView {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly leaderId: string;
+}
+
+export interface NodeHandle {
+  readonly id: string;
+  readonly port: number;
+  /** Where clients reach it (direct). */
+  readonly address: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  readonly peerProxy: TcpProxy | null;
+  readonly zkProxy: TcpProxy | null;
+  child: TrackedChild | null;
+  log: WriteStream | null;
+  starts: number;
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const duoraftBin = join(repoRoot, 'bin', 'duoraft.js');
+
+export class ProcessCluster {
+  readonly nodes = new Map<string, NodeHandle>();
+  private readonly statusClients = new Map<string, InstanceType<typeof KvClient>>();
+  private ownsWorkDir = false;
+
+  private constructor(
+    readonly options: ProcessClusterOptions,
+    readonly workDir: string,
+  ) {}
+
+  static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
+    const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'duoraft-cluster-')));
+    const c = new ProcessCluster(options, workDir);
+    c.ownsWorkDir = options.workDir === undefined;
+    try {
+      const ids = options.ids ?? ['a', 'b'];
+      const ports = await freePorts(ids.length);
+      const [zkHost, zkPortText] = firstZkServer(options.zk);
+      for (const [k, id] of ids.entries()) {
+        const port = ports[k]!;
+        const peerProxy = options.peerProxies ? await startTcpProxy({ host: '127.0.0.1', port }) : null;
+        const zkProxy = options.zkProxies ? await startTcpProxy({ host: zkHost, port: Number(zkPortText) }) : null;
+        const dataDir = join(workDir, id);
+        await mkdir(dataDir, { recursive: true });
+        c.nodes.set(id, {
+          id,
+          port,
+          address: `127.0.0.1:${port}`,
+          dataDir,
+          logFile: join(workDir, `${id}.log`),
+          peerProxy,
+          zkProxy,
+          child: null,
+          log: null,
+          starts: 0,
+        });
+      }
+      for (const id of ids) c.startNode(id);
+      if (options.waitForLeader !== false) await c.waitForLeader(20_000);
+      return c;
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+  }
+
+  node(id: string): NodeHandle {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  ids(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  /** Starts the node's process (it must not be running). */
+  startNode(id: string): void {
+    const n = this.node(id);
+    if (n.child?.running()) throw new Error(`node ${id} is already running`);
+    const zk = n.zkProxy ? n.zkProxy.address : this.options.zk;
+    const args = [
+      duoraftBin,
+      'node',
+      '--id', id,
+      '--cluster', this.options.cluster,
+      '--zk', zk,
+      '--listen', n.address,
+      '--data', n.dataDir,
+      '--log-level', this.options.logLevel ?? 'info',
+      ...(n.peerProxy ? ['--peer-advertise', n.peerProxy.address] : []),
+      ...(this.options.nodeArgs ?? []),
+    ];
+    n.log?.end();
+    n.log = createWriteStream(n.logFile, { flags: 'a' });
+    n.log.write(`--- start ${++n.starts} ---\n`);
+    const child = childProcesses.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.child.stdout?.pipe(n.log, { end: false });
+    child.child.stderr?.pipe(n.log, { end: false });
+    n.child = child;
+  }
+
+  running(id: string): boolean {
+    return this.node(id).child?.running() ?? false;
+  }
+
+  pid(id: string): number | null {
+    const c = this.node(id).child;
+    return c?.running() ? c.pid : null;
+  }
+
+  /** Sends a signal to the node's process; SIGKILL and SIGTERM wait until it has exited. */
+  async signal(id: string, signal: NodeJS.Signals, exitTimeoutMs = 10_000): Promise<void> {
+    const c = this.node(id).child;
+    if (!c?.running()) return;
+    childProcesses.kill(c.pid, signal);
+    if (signal === 'SIGKILL' || signal === 'SIGTERM') {
+      const exited = await childProcesses.waitForExit(c.pid, exitTimeoutMs);
+      if (!exited) {
+        childProcesses.kill(c.pid, 'SIGKILL');
+        await childProcesses.waitForExit(c.pid, exitTimeoutMs);
+      }
+    }
+  }
+
+  kill(id: string): Promise<void> {
+    return this.signal(id, 'SIGKILL');
+  }
+
+  pause(id: string): Promise<void> {
+    return this.signal(id, 'SIGSTOP');
+  }
+
+  resume(id: string): Promise<void> {
+    return this.signal(id, 'SIGCONT');
+  }
+
+  /** Exit code of the node's last process once it exited (waits up to timeoutMs). */
+  async exitOf(id: string, timeoutMs: number): Promise<{ code: number | null; signal: string | null } | null> {
+    const c = this.node(id).child;
+    if (!c) return null;
+    const r = await Promise.race([c.exited, new Promise<null>((res) => setTimeout(() => res(null), timeoutMs).unref())]);
+    return r;
+  }
+
+  /** Kills (if running) and starts the node again; with wipe, its data folder is emptied first. */
+  async restart(id: string, options: { wipe?: boolean } = {}): Promise<void> {
+    await this.kill(id);
+    if (options.wipe) {
+      const n = this.node(id);
+      await rm(n.dataDir, { recursive: true, force: true });
+      await mkdir(n.dataDir, { recursive: true });
+    }
+    this.startNode(id);
+  }
+
+  cutPeerLinks(mode: ProxyCutMode = 'reset'): void {
+    for (const n of this.nodes.values()) {
+      if (!n.peerProxy) throw new Error('cluster started without peerProxies');
+      n.peerProxy.cut(mode);
+    }
+  }
+
+  healPeerLinks(): void {
+    for (const n of this.nodes.values()) n.peerProxy?.heal();
+  }
+
+  cutZk(id: string, mode: ProxyCutMode = 'reset'): void {
+    const p = this.node(id).zkProxy;
+    if (!p) throw new Error('cluster started without zkProxies');
+    p.cut(mode);
+  }
+
+  healZk(id: string): void {
+    this.node(id).zkProxy?.heal();
+  }
+
+  /** One member's own view (Status RPC), or null when it does not answer. */
+  async memberStatus(id: string, timeoutMs = 1000): Promise<MemberView | null> {
+    const n = this.node(id);
+    if (!n.child?.running()) return null;
+    let client = this.statusClients.get(id);
+    if (!client) {
+      client = new KvClient(n.address, grpc.credentials.createInsecure());
+      this.statusClients.set(id, client);
+    }
+    const def = kvService.status;
+    const c = client;
+    return new Promise((resolve) => {
+      c.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, {}, { deadline: Date.now() + timeoutMs }, (err, res) => {
+        const m = res?.member;
+        if (err || !m || res?.error?.code) return resolve(null);
+        resolve({
+          id: m.id ?? id,
+          role: m.role ?? 'unknown',
+          term: m.term ?? 0,
+          commitIndex: m.commitIndex ?? 0,
+          appliedIndex: m.appliedIndex ?? 0,
+          leaderId: m.leaderId ?? '',
+        });
+      });
+    });
+  }
+
+  async statuses(): Promise<MemberView[]> {
+    const all = await Promise.all(this.ids().map((id) => this.memberStatus(id)));
+    return all.filter((s): s is MemberView => s !== null);
+  }
+
+  /** The id of the leader that its follower (if up) agrees on, waiting up to timeoutMs. */
+  async waitForLeader(timeoutMs: number, options: { not?: string; minTerm?: number } = {}): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      const ss = await this.statuses();
+      const leaders = ss.filter((s) => s.role === 'leader' && s.id !== options.not && s.term >= (options.minTerm ?? 0));
+      const best = leaders.sort((x, y) => y.term - x.term)[0];
+      if (best && ss.every((s) => s.id === best.id || s.term < best.term || s.leaderId === best.id || s.role !== 'follower')) {
+        return best.id;
+      }
+      last = JSON.stringify(ss);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no leader within ${timeoutMs} ms; last statuses: ${last}`);
+  }
+
+  /** Waits until every running member has applied at least index. */
+  async waitForApplied(index: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ss = await this.statuses();
+      const running = this.ids().filter((id) => this.running(id)).length;
+      if (ss.length === running && ss.every((s) => s.appliedIndex >= index)) return;
+      if (Date.now() > deadline) throw new Error(`members did not apply ${index} within ${timeoutMs} ms: ${JSON.stringify(ss)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.statusClients.values()) c.close();
+    this.statusClients.clear();
+    for (const n of this.nodes.values()) {
+      if (n.child?.running()) {
+        childProcesses.kill(n.child.pid, 'SIGKILL');
+        await childProcesses.waitForExit(n.child.pid, 5000);
+      }
+      n.log?.end();
+      await n.peerProxy?.close();
+      await n.zkProxy?.close();
+    }
+    if (this.ownsWorkDir) await rm(this.workDir, { recursive: true, force: true });
+  }
+}
+
+function firstZkServer(connect: string): [string, string] {
+  const first = connect.split(',')[0] ?? '';
+  const i = first.lastIndexOf(':');
+  return [first.slice(0, i), first.slice(i + 1).split('/')[0] ?? ''];
+}

@@ -1,0 +1,208 @@
+// The real ZkSession (node-zookeeper-client) against real ZooKeeper servers: the
+// shared contract, plus what only a real network can show (fail-fast while the server
+// is down, unknown outcomes, the read timeout, an ensemble losing a member, a cut link).
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ZkError, outcomeUnknown, type ZkSession } from '../../src/coordination/zk-api.js';
+import { connectZk, type ZkClientOptions } from '../../src/coordination/zk-client.js';
+import { expireSessionForTest } from '../../src/harness/zk-expire.js';
+import { startEnsemble, startZooKeeper, type LocalEnsemble, type LocalZooKeeper } from '../../src/harness/zk-launcher.js';
+import { startTcpProxy, type TcpProxy } from '../../src/harness/tcp-proxy.js';
+import { zkContractSuite } from '../contract/zk-contract-suite.js';
+import { bytes, expectZkError, recordStates, text, waitFor } from '../contract/zk-contract-helpers.js';
+
+const env = { ZOOKEEPER_HOME: process.env['ZOOKEEPER_HOME'], JAVA_HOME: process.env['JAVA_HOME'] };
+
+zkContractSuite('node-zookeeper-client against a real server', async () => {
+  const zk = await startZooKeeper({ forceSync: false, env });
+  return {
+    async open() {
+      const session = connectZk({ connectString: zk.connectString, sessionTimeoutMs: 4_000 });
+      await session.waitConnected(10_000);
+      return session;
+    },
+    expire: (session) => expireSessionForTest(session),
+    restartServer: () => zk.restart(),
+    teardown: () => zk.stop(),
+  };
+});
+
+describe('real ZooKeeper only', () => {
+  const sessions: ZkSession[] = [];
+  const open = async (connectString: string, options: Partial<ZkClientOptions> = {}): Promise<ZkSession> => {
+    const session = connectZk({ connectString, sessionTimeoutMs: 4_000, ...options });
+    sessions.push(session);
+    await session.waitConnected(10_000);
+    return session;
+  };
+
+  afterEach(async () => {
+    await Promise.all(sessions.splice(0).map((s) => s.close()));
+  });
+
+  describe('one server that is paused, killed and restarted', () => {
+    let zk: LocalZooKeeper;
+    beforeAll(async () => {
+      zk = await startZooKeeper({ forceSync: false, env });
+    });
+    afterAll(async () => {
+      await zk?.stop();
+    });
+
+    it('times out on a silent server, drops the connection after the read timeout, and resumes the same session', async () => {
+      const s = await open(zk.connectString, { sessionTimeoutMs: 4_000, requestTimeoutMs: 500 });
+      await s.create('/paused', bytes('p'), 'persistent');
+      const id = s.sessionId;
+      const states = recordStates(s);
+      await zk.pause();
+      try {
+        const started = Date.now();
+        const err = await expectZkError(s.getData('/paused'), 'TIMEOUT');
+        expect(outcomeUnknown(err.code)).toBe(true);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+        // The library alone would stay "connected" forever; the read timeout (2/3 of 4 s) drops it.
+        await waitFor(() => s.state === 'disconnected', 5_000, 'the read timeout to drop the connection');
+        await expectZkError(s.getData('/paused'), 'NOT_CONNECTED');
+      } finally {
+        await zk.resume();
+      }
+      await s.waitConnected(5_000);
+      expect(s.sessionId).toBe(id);
+      expect(states).toEqual(['disconnected', 'connected']);
+      expect(text((await s.getData('/paused')).data)).toBe('p');
+    });
+
+    it('fails fast with NOT_CONNECTED while the server is down, loses in-flight requests, and reconnects after a restart', async () => {
+      const s = await open(zk.connectString, { sessionTimeoutMs: 10_000 });
+      await s.create('/eph-restart', empty(), 'ephemeral');
+      const id = s.sessionId;
+
+      // A request in flight when the server dies: its outcome is unknown.
+      await zk.pause();
+      const inFlight = expectZkError(s.setData('/eph-restart', bytes('maybe'), -1), 'CONNECTION_LOSS');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(s.state).toBe('connected'); // sent, unanswered
+      await zk.kill();
+      const lost = await inFlight;
+      expect(outcomeUnknown(lost.code)).toBe(true);
+      await waitFor(() => s.state === 'disconnected', 2_000, 'the disconnect');
+
+      // Not connected: refused at once, never sent.
+      const started = performance.now();
+      const refused = await s.getData('/eph-restart').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      const elapsed = performance.now() - started;
+      expect(refused).toBeInstanceOf(ZkError);
+      expect(['NOT_CONNECTED', 'CONNECTION_LOSS']).toContain((refused as ZkError).code);
+      expect(elapsed).toBeLessThan(100);
+
+      await zk.restart();
+      await s.waitConnected(10_000);
+      expect(s.sessionId).toBe(id);
+      expect((await s.exists('/eph-restart'))?.ephemeralOwner).toBe(id);
+    });
+
+    it('creates creator-only znodes when auth is configured', async () => {
+      const owner = await open(zk.connectString, { auth: { user: 'duoraft', password: 'secret' } });
+      const stranger = await open(zk.connectString);
+      await owner.create('/private', bytes('x'), 'persistent');
+      expect(text((await owner.getData('/private')).data)).toBe('x');
+      await expectZkError(stranger.getData('/private'), 'NO_AUTH');
+      await expectZkError(stranger.setData('/private', bytes('y'), -1), 'NO_AUTH');
+      // A new session with the same credentials is the same identity.
+      const again = await open(zk.connectString, { auth: { user: 'duoraft', password: 'secret' } });
+      expect(text((await again.getData('/private')).data)).toBe('x');
+    });
+
+    it('rejects malformed paths and versions with BAD_ARGUMENTS without sending them', async () => {
+      const s = await open(zk.connectString);
+      await expectZkError(s.getData('no-slash'), 'BAD_ARGUMENTS');
+      await expectZkError(s.create('/trailing/', empty(), 'persistent'), 'BAD_ARGUMENTS');
+      await expectZkError(s.setData('/', empty(), -2), 'BAD_ARGUMENTS');
+      await expectZkError(s.delete('/x', 1.5), 'BAD_ARGUMENTS');
+      expect(s.state).toBe('connected');
+    });
+  });
+
+  describe('an ensemble of three', () => {
+    let ensemble: LocalEnsemble;
+    beforeAll(async () => {
+      ensemble = await startEnsemble(3, { forceSync: false, env });
+    });
+    afterAll(async () => {
+      await ensemble?.stop();
+    });
+
+    it('keeps serving after its leader is killed', async () => {
+      const s = await open(ensemble.connectString);
+      await s.create('/ensemble', bytes('before'), 'persistent');
+      const leader = await ensemble.leader();
+      expect(leader).not.toBeNull();
+      await leader!.kill();
+
+      // Writes may fail while a new leader is elected; each attempt is bounded, and so is the loop.
+      const deadline = Date.now() + 20_000;
+      let written = false;
+      while (!written) {
+        try {
+          await s.setData('/ensemble', bytes('after'), -1);
+          written = true;
+        } catch (err) {
+          if (!(err instanceof ZkError) || !['NOT_CONNECTED', 'CONNECTION_LOSS', 'TIMEOUT'].includes(err.code)) throw err;
+          if (Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const survivors = ensemble.servers.filter((m) => m !== leader).map((m) => m.connectString).join(',');
+      const reader = await open(survivors);
+      await reader.sync('/ensemble');
+      expect(text((await reader.getData('/ensemble')).data)).toBe('after');
+      expect(await ensemble.leader()).not.toBeNull();
+    });
+  });
+
+  describe('through a TCP proxy', () => {
+    let zk: LocalZooKeeper;
+    let proxy: TcpProxy;
+    beforeAll(async () => {
+      zk = await startZooKeeper({ forceSync: false, env });
+      proxy = await startTcpProxy({ host: zk.host, port: zk.port });
+    });
+    afterAll(async () => {
+      await proxy?.close();
+      await zk?.stop();
+    });
+
+    it('a reset cut disconnects at once; heal reconnects the same session', async () => {
+      const s = await open(proxy.address, { sessionTimeoutMs: 6_000 });
+      const id = s.sessionId;
+      proxy.cut('reset');
+      await waitFor(() => s.state === 'disconnected', 1_000, 'the disconnect');
+      await expectZkError(s.exists('/'), 'NOT_CONNECTED');
+      await new Promise((r) => setTimeout(r, 300)); // reconnect attempts are refused meanwhile
+      expect(s.state).toBe('disconnected');
+      proxy.heal();
+      await s.waitConnected(3_000);
+      expect(s.sessionId).toBe(id);
+    });
+
+    it('a blackhole cut is noticed by the read timeout; heal reconnects the same session', async () => {
+      const s = await open(proxy.address, { sessionTimeoutMs: 4_500 });
+      const id = s.sessionId;
+      const started = Date.now();
+      proxy.cut('blackhole');
+      await waitFor(() => s.state === 'disconnected', 5_000, 'the read timeout');
+      const noticedAfter = Date.now() - started;
+      // Read timeout is 2/3 of the negotiated timeout (3 s); the last reply came at most one probe interval before the cut.
+      expect(noticedAfter).toBeLessThan(3_500);
+      proxy.heal();
+      await s.waitConnected(3_000);
+      expect(s.sessionId).toBe(id);
+    });
+  });
+});
+
+function empty(): Uint8Array {
+  return new Uint8Array(0);
+}
