@@ -31,6 +31,11 @@ export interface TakeoverOptions {
   readonly leaseDurationMs: number;
   /** Bound on the whole replay phase (after a successful fence). */
   readonly replayDeadlineMs: number;
+  /**
+   * The epoch and leader znode as this node's watches last saw them. The fence then needs
+   * one round trip; if they are stale it fails and is retried once with fresh reads.
+   */
+  readonly known?: { readonly epochTerm: number; readonly epochLeader: NodeId; readonly epochVersion: number; readonly leaderExists: boolean };
   /** Test-only fault: read the tail before fencing (the bug the simulator must catch). */
   readonly unsafeReadTailBeforeFence?: boolean;
 }
@@ -52,32 +57,12 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   if (o.unsafeReadTailBeforeFence) early = await readTail(zk, paths);
 
   // 1. Fence.
-  const epochRead = await zk.getData(paths.epoch);
-  const epoch = decodeEpoch(paths.epoch, epochRead.data);
-  const term = Math.max(epoch.term, o.request.term) + 1;
-  const leaderStat = await zk.exists(paths.leader);
-  const ops: ZkOp[] = [
-    { type: 'check', path: paths.lease, version: o.request.leaseVersion },
-    { type: 'setData', path: paths.epoch, data: encodeEpoch({ term, leaderId: o.selfId }), version: epochRead.stat.version },
-    { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId: o.selfId, seq: 0 }), version: -1 },
-  ];
-  if (leaderStat) ops.push({ type: 'delete', path: paths.leader, version: -1 });
-  ops.push({ type: 'create', path: paths.leader, data: encodeLeader({ id: o.selfId, term, address: o.address }), mode: 'ephemeral' });
-  const sentAt = o.clock.now();
-  try {
-    await zk.multi(ops);
-  } catch (err) {
-    const code = err instanceof ZkError ? err.code : 'OTHER';
-    if (!outcomeUnknown(code)) return failedAfterReading(o, `fence refused (${code}${failedOpName(err, ops)})`);
-    // Unknown outcome: the epoch tells whether our fence happened.
-    const now = await zk.getData(paths.epoch).catch(() => null);
-    if (!now) return failed(epoch.term, epoch.leaderId, `fence outcome unknown (${code}) and the epoch is unreadable`);
-    const after = decodeEpoch(paths.epoch, now.data);
-    if (!(after.term === term && after.leaderId === o.selfId)) return failed(after.term, after.leaderId, `fence lost (${code})`);
-    o.logger.info({ term }, 'fence outcome was unknown; the epoch shows it succeeded');
-  }
-  const epochVersion = epochRead.stat.version + 1;
-  o.logger.info({ term, epochVersion, previousLeader: epoch.leaderId }, 'fenced ZooKeeper: epoch is ours');
+  let fence = await tryFence(o, o.known ?? null);
+  if (fence.kind === 'stale') fence = await tryFence(o, null);
+  if (fence.kind === 'stale') return failed(0, '', 'fence refused twice');
+  if (fence.kind === 'failed') return fence.outcome;
+  const { term, sentAt, epochVersion } = fence;
+  o.logger.info({ term, epochVersion, previousLeader: fence.previousLeader }, 'fenced ZooKeeper: epoch is ours');
 
   // 2 and 3. Read the tail, then replay. We hold the epoch now; keep trying for a bound.
   const deadline = o.clock.now() + o.replayDeadlineMs;
@@ -103,6 +88,59 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   }
   o.logger.error({ term, err: lastError }, 'fenced but could not replay ZooKeeper; giving the term up');
   return failed(term, o.selfId, `replay failed: ${lastError}`);
+}
+
+type FenceAttempt =
+  | { readonly kind: 'ok'; readonly term: number; readonly epochVersion: number; readonly sentAt: number; readonly previousLeader: NodeId }
+  | { readonly kind: 'stale' }
+  | { readonly kind: 'failed'; readonly outcome: TakeoverOutcome };
+
+/**
+ * One fence multi. With `known` (what the watches saw) it costs one round trip; a failure
+ * other than the lease check is then reported 'stale' so the caller retries with fresh reads.
+ */
+async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | null): Promise<FenceAttempt> {
+  const { zk, paths } = o;
+  let epoch: { term: number; leaderId: NodeId; version: number };
+  let leaderExists: boolean;
+  if (known) {
+    epoch = { term: known.epochTerm, leaderId: known.epochLeader, version: known.epochVersion };
+    leaderExists = known.leaderExists;
+  } else {
+    const epochRead = await zk.getData(paths.epoch);
+    const e = decodeEpoch(paths.epoch, epochRead.data);
+    epoch = { term: e.term, leaderId: e.leaderId, version: epochRead.stat.version };
+    leaderExists = (await zk.exists(paths.leader)) !== null;
+  }
+  const term = Math.max(epoch.term, o.request.term) + 1;
+  const ops: ZkOp[] = [
+    { type: 'check', path: paths.lease, version: o.request.leaseVersion },
+    { type: 'setData', path: paths.epoch, data: encodeEpoch({ term, leaderId: o.selfId }), version: epoch.version },
+    { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId: o.selfId, seq: 0 }), version: -1 },
+  ];
+  if (leaderExists) ops.push({ type: 'delete', path: paths.leader, version: -1 });
+  ops.push({ type: 'create', path: paths.leader, data: encodeLeader({ id: o.selfId, term, address: o.address }), mode: 'ephemeral' });
+  const sentAt = o.clock.now();
+  try {
+    await zk.multi(ops);
+  } catch (err) {
+    const code = err instanceof ZkError ? err.code : 'OTHER';
+    if (!outcomeUnknown(code)) {
+      const leaseMoved = err instanceof ZkError && err.failedOp === 0;
+      if (known && !leaseMoved) return { kind: 'stale' };
+      return { kind: 'failed', outcome: await failedAfterReading(o, `fence refused (${code}${failedOpName(err, ops)})`) };
+    }
+    // Unknown outcome: the epoch tells whether our fence happened.
+    const now = await zk.getData(paths.epoch).catch(() => null);
+    if (!now) return { kind: 'failed', outcome: failed(epoch.term, epoch.leaderId, `fence outcome unknown (${code}) and the epoch is unreadable`) };
+    const after = decodeEpoch(paths.epoch, now.data);
+    if (!(after.term === term && after.leaderId === o.selfId)) {
+      return { kind: 'failed', outcome: failed(after.term, after.leaderId, `fence lost (${code})`) };
+    }
+    o.logger.info({ term }, 'fence outcome was unknown; the epoch shows it succeeded');
+    return { kind: 'ok', term, epochVersion: now.stat.version, sentAt, previousLeader: epoch.leaderId };
+  }
+  return { kind: 'ok', term, epochVersion: epoch.version + 1, sentAt, previousLeader: epoch.leaderId };
 }
 
 async function readTail(zk: ZkSession, paths: ClusterPaths): Promise<{ lastIndex: number; version: number }> {

@@ -860,8 +860,10 @@ export class RaftCore {
   private onUnreachable(peer: NodeId): void {
     if (peer !== this.peer) return;
     if (this.role === 'leader' && this.progress) {
-      // What was in flight is lost; probe again once the peer answers.
+      // What was in flight is lost. Probe again once the peer answers a heartbeat, not at
+      // once: a dead peer would otherwise be hammered with calls that fail immediately.
       this.progress.becomeProbe();
+      this.progress.probeSent = true;
     } else if (this.role === 'precandidate' && this.preVoteOutcome === 'pending') {
       this.preVoteOutcome = 'unreachable';
       this.maybeStartTakeover();

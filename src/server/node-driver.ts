@@ -88,6 +88,8 @@ const MAX_CATCHUP_TICKS = 50;
 const MAX_READY_ROUNDS = 16;
 /** Segments read per round when a follower catches up from ZooKeeper. */
 const CATCHUP_SEGMENTS = 64;
+/** How long a request waits for a take-over under way to finish. */
+const TAKEOVER_HOLD_MS = 2000;
 
 export class NodeDriver {
   readonly id: NodeId;
@@ -109,6 +111,11 @@ export class NodeDriver {
   private peerAddress = '';
   private readonly addresses = new Map<NodeId, string>();
   private leaderZnode: { id: NodeId; address: string } | null = null;
+  /** The epoch znode as the watch last saw it: lets a take-over fence in one round trip. */
+  private epochSeen: { term: number; leaderId: NodeId; version: number } | null = null;
+  private leaderZnodeExists = true;
+  /** Callers waiting for the role to change (a take-over to finish), bounded. */
+  private roleWaiters: Array<() => void> = [];
   private leadership: Leadership | null = null;
   private mirror: WalMirror | null = null;
   private lease: LeaseKeeper | null = null;
@@ -192,6 +199,7 @@ export class NodeDriver {
   async submit(command: KvCommand): Promise<Applied> {
     validateCommand(command, this.cfg.limits.maxValueBytes);
     if (this.stopped) throw new UnavailableError('this member is shutting down');
+    await this.waitWhileTakingOver();
     if (this.soft.role !== 'leader' || !this.mirror) throw new NotLeaderError(this.hint());
     if (this.proposals.isFull()) throw new BusyError(20, this.hint());
     const stamp = Math.max(this.lastStamp, this.kv.lastStampMs(), Math.floor(this.clock.wallNow()));
@@ -218,6 +226,7 @@ export class NodeDriver {
       await this.appliedWaiters.waitFor(minIndex, timeout);
       return this.readLocal(key);
     }
+    await this.waitWhileTakingOver();
     if (this.soft.role !== 'leader') throw new NotLeaderError(this.hint());
     if (consistency === 'lease' && this.lease?.holds() && this.core.committedInCurrentTerm()) {
       // No other leader can commit while our lease holds (notes/timing.md): the commit
@@ -228,6 +237,24 @@ export class NodeDriver {
     const readIndex = await this.reads.request(timeout);
     await this.appliedWaiters.waitFor(readIndex, timeout);
     return this.readLocal(key);
+  }
+
+  /**
+   * A client that reaches a node in the middle of taking over waits for the outcome (up to
+   * the take-over's own bound) instead of being sent away to retry.
+   */
+  private async waitWhileTakingOver(): Promise<void> {
+    const deadline = this.clock.now() + TAKEOVER_HOLD_MS;
+    while (this.soft.role === 'candidate' && !this.stopped && this.clock.now() < deadline) {
+      if (this.roleWaiters.length >= this.cfg.limits.maxPendingProposals) throw new BusyError(20, this.hint(), 'too many requests waiting for a take-over');
+      await new Promise<void>((resolve) => {
+        const timer = this.clock.setTimeout(resolve, Math.max(1, deadline - this.clock.now()));
+        this.roleWaiters.push(() => {
+          timer.cancel();
+          resolve();
+        });
+      });
+    }
   }
 
   status(): MemberStatus {
@@ -426,6 +453,11 @@ export class NodeDriver {
   private onSoftState(s: SoftState): void {
     const prev = this.soft;
     this.soft = s;
+    if (prev.role !== s.role && this.roleWaiters.length > 0) {
+      const waiters = this.roleWaiters;
+      this.roleWaiters = [];
+      for (const w of waiters) w();
+    }
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
     }
@@ -549,6 +581,7 @@ export class NodeDriver {
       selfId: this.id,
       address: this.cfg.advertise,
       request: req,
+      ...(this.epochSeen ? { known: { epochTerm: this.epochSeen.term, epochLeader: this.epochSeen.leaderId, epochVersion: this.epochSeen.version, leaderExists: this.leaderZnodeExists } } : {}),
       leaseDurationMs: this.cfg.timing.leaseDurationMs,
       replayDeadlineMs: 5000,
       ...(this.cfg.faults?.readTailBeforeFence ? { unsafeReadTailBeforeFence: true } : {}),
@@ -628,6 +661,7 @@ export class NodeDriver {
         onChange: (st) => {
           if (!st.exists) return;
           const e = decodeEpoch(this.paths.epoch, st.data);
+          this.epochSeen = { term: e.term, leaderId: e.leaderId, version: st.stat.version };
           this.core.observeEpoch(e.term, e.leaderId);
           this.schedule();
         },
@@ -647,6 +681,7 @@ export class NodeDriver {
         path: this.paths.leader,
         onChange: (st) => {
           const before = this.leaderZnode;
+          this.leaderZnodeExists = st.exists;
           this.leaderZnode = st.exists ? (({ id, address }) => ({ id, address }))(decodeLeader(this.paths.leader, st.data)) : null;
           if (this.leaderZnode) this.addresses.set(this.leaderZnode.id, this.leaderZnode.address);
           if (!st.exists && before && before.id === this.soft.leaderId && this.soft.role === 'follower') {

@@ -542,6 +542,30 @@ describe('leader replication', () => {
   });
 });
 
+describe('an unreachable follower', () => {
+  it('is not re-sent to at once; the next heartbeat reply resumes probing', () => {
+    const a = core('a', 'b');
+    const b = core('b', 'a');
+    for (const m of makeLeader(a, 1).messages) b.step(m);
+    for (const m of b.ready().messages) a.step(m);
+    a.ready();
+    a.propose([new Uint8Array([1])]);
+    expect(messagesOf(a.ready(), 'append')).toHaveLength(1);
+    a.step({ type: 'unreachable', from: 'b', to: 'a', term: 0 });
+    expect(a.ready().messages).toEqual([]);
+    a.propose([new Uint8Array([2])]);
+    expect(messagesOf(a.ready(), 'append')).toHaveLength(0);
+    // Heartbeats go on; an answer to one shows the peer is back.
+    a.tick();
+    a.tick();
+    const hb = messagesOf(a.ready(), 'heartbeat');
+    expect(hb).toHaveLength(1);
+    b.step(hb[0]!);
+    for (const m of b.ready().messages) a.step(m);
+    expect(messagesOf(a.ready(), 'append').length).toBeGreaterThan(0);
+  });
+});
+
 describe('a follower that lost its log', () => {
   it('is re-probed from its end when a heartbeat shows it holds less than it acknowledged', () => {
     const a = core('a', 'b');
