@@ -12,7 +12,7 @@ export type KvResult =
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-const INTEGER = /^-?(0|[1-9]\d*)$/;
+const INTEGER = /^-?[0-9]+$/;
 
 export class KvStore {
   private readonly data = new Map<string, Uint8Array>();
