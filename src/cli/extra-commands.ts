@@ -1,10 +1,13 @@
 // Commands that run whole scenarios (demo, bench, chaos): registered here so main.ts
 // stays a list of the everyday commands.
 import type { Argv } from 'yargs';
+import { connect } from '../client/client.js';
+import { InvalidArgumentError } from '../common/errors.js';
+import { runLoad, runSuite, type Workload } from '../harness/bench.js';
 import { runDemo } from '../harness/demo.js';
 import type { ZooKeeperEnv } from '../harness/zk-java.js';
 import type { CommonArgs } from './common-options.js';
-import { printLine } from './output.js';
+import { printJson, printLine } from './output.js';
 
 type Runner = <A>(fn: (args: A) => Promise<void>) => (args: A) => Promise<void>;
 
@@ -36,5 +39,59 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
       });
       if (result.lost > 0) throw new Error(`${result.lost} acknowledged writes were lost`);
     }),
+  ).command(
+    'bench',
+    'measure a load against a cluster (--zk/--cluster), or run the standard suite with its own ZooKeeper (--suite)',
+    (y) =>
+      y
+        .option('suite', { type: 'boolean', default: false, describe: 'start ZooKeeper and two voters and run the standard measurements' })
+        .option('workload', { type: 'string', default: 'write', choices: ['write', 'read', 'mixed'] })
+        .option('concurrency', { type: 'number', default: 64, describe: 'concurrent callers' })
+        .option('value-bytes', { type: 'number', default: 256 })
+        .option('duration', { type: 'number', default: 10, describe: 'seconds' })
+        .option('consistency', { type: 'string', default: 'linearizable', choices: ['linearizable', 'lease', 'stale'] })
+        .option('read-ratio', { type: 'number', default: 0.5, describe: 'mixed: share of reads (0..1)' })
+        .option('keys', { type: 'number', default: 1000, describe: 'keys the load spreads over' })
+        .option('failovers', { type: 'number', default: 20, describe: '--suite: SIGKILLs of the leader to measure' }),
+    run(
+      async (
+        a: CommonArgs & {
+          suite: boolean;
+          workload: string;
+          concurrency: number;
+          'value-bytes': number;
+          duration: number;
+          consistency: string;
+          'read-ratio': number;
+          keys: number;
+          failovers: number;
+        },
+      ) => {
+        if (!(a.duration > 0 && a.concurrency >= 1 && a.keys >= 1 && a['value-bytes'] >= 0 && a['read-ratio'] >= 0 && a['read-ratio'] <= 1)) {
+          throw new InvalidArgumentError('--duration, --concurrency and --keys must be positive, --read-ratio in 0..1');
+        }
+        if (a.suite) {
+          const r = await runSuite({ failovers: a.failovers, durationMs: a.duration * 1000, env: zooKeeperEnv(), print: printLine, json: a.json });
+          if (r.failover.lost > 0) throw new Error(`${r.failover.lost} acknowledged writes were lost`);
+          return;
+        }
+        const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout });
+        try {
+          const r = await runLoad(c, {
+            workload: a.workload as Workload,
+            concurrency: a.concurrency,
+            valueBytes: a['value-bytes'],
+            durationMs: a.duration * 1000,
+            consistency: a.consistency as 'linearizable' | 'lease' | 'stale',
+            readRatio: a['read-ratio'],
+            keys: a.keys,
+          });
+          if (a.json) printJson(r);
+          else printLine(`${r.workload} (${r.consistency}) x${r.concurrency}: ${r.opsPerSecond} ops/s, p50 ${r.latencyMs.p50} ms, p90 ${r.latencyMs.p90} ms, p99 ${r.latencyMs.p99} ms, ${r.errors} errors`);
+        } finally {
+          await c.close();
+        }
+      },
+    ),
   );
 }
