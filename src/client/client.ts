@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
 import { type DecodedWireError, fromWireError } from '../common/error-codes.js';
 import {
-  type DuoraftError,
+  DuoraftError,
   InvalidArgumentError,
   TimeoutError,
   UnavailableError,
@@ -24,6 +24,7 @@ import { connectZk } from '../coordination/zk-client.js';
 import { realClock } from '../common/real-clock.js';
 import { KvClient, kvService } from '../server/kv-service.js';
 import { LeaderDiscovery } from './leader-discovery.js';
+import { PipelineConnection, type PipelinedOp } from './pipeline.js';
 
 export type ReadConsistency = 'linearizable' | 'lease' | 'stale';
 
@@ -70,6 +71,7 @@ const encoder = new TextEncoder();
 
 export class DuoraftClient {
   private readonly channels = new Map<string, InstanceType<typeof KvClient>>();
+  private readonly pipelines = new Map<string, PipelineConnection>();
   private readonly discovery: LeaderDiscovery;
   private readonly deadlineMs: number;
   /** The member the last NOT_LEADER pointed at, tried before the leader znode's. */
@@ -168,6 +170,8 @@ export class DuoraftClient {
     if (this.closed) return;
     this.closed = true;
     this.discovery.close();
+    for (const p of this.pipelines.values()) p.close();
+    this.pipelines.clear();
     for (const c of this.channels.values()) c.close();
     this.channels.clear();
     await this.zk.close();
@@ -183,10 +187,11 @@ export class DuoraftClient {
     if (this.closed) throw new UnavailableError('client is closed');
     const deadline = this.clock.now() + (o.deadlineMs ?? this.deadlineMs);
     let backoff = BACKOFF_MIN_MS;
-    let lastError: DuoraftError = new TimeoutError(`${method} did not complete within the deadline`);
+    // Built lazily: an Error captures a stack, which is not free on every call.
+    let lastError: DuoraftError | null = null;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - this.clock.now();
-      if (remaining <= 0) throw withDeadline(lastError, method);
+      if (remaining <= 0) throw withDeadline(lastError ?? new TimeoutError(`${method} did not complete within the deadline`), method);
       const target = await this.pickTarget(o.anyMember === true, Math.min(remaining, BACKOFF_MAX_MS));
       if (!target) {
         lastError = new UnavailableError('no leader is known yet');
@@ -199,9 +204,13 @@ export class DuoraftClient {
         if (!e) return { res, by: target };
         error = e;
       } catch (err) {
-        // The call failed in transport: the member is gone, or the reply was lost.
-        error = o.write ? new UnknownOutcomeError(`connection to ${target} failed: ${(err as Error).message}`) : new UnavailableError(`cannot reach ${target}: ${(err as Error).message}`);
-        this.hinted = null;
+        if (err instanceof DuoraftError) {
+          error = err;
+        } else {
+          // The call failed in transport: the member is gone, or the reply was lost.
+          error = o.write ? new UnknownOutcomeError(`connection to ${target} failed: ${(err as Error).message}`) : new UnavailableError(`cannot reach ${target}: ${(err as Error).message}`);
+          this.hinted = null;
+        }
       }
       lastError = error;
       switch (error.code) {
@@ -247,6 +256,7 @@ export class DuoraftClient {
   }
 
   private attempt<M extends Method>(address: string, method: M, request: RequestOutOf<Kv[M]>, timeoutMs: number): Promise<ResponseInOf<Kv[M]>> {
+    if (method !== 'status' && method !== 'pipeline') return this.pipelined(address, method, request, timeoutMs);
     const client = this.channel(address);
     const def = kvService[method];
     return new Promise((resolve, reject) => {
@@ -259,6 +269,22 @@ export class DuoraftClient {
         (err: grpc.ServiceError | null, res?: ResponseInOf<Kv[M]>) => (err || !res ? reject(err ?? new Error('empty response')) : resolve(res)),
       );
     });
+  }
+
+  /** Put/get/delete/incr go over the member's pipeline stream. */
+  private async pipelined<M extends Method>(address: string, method: M, request: RequestOutOf<Kv[M]>, timeoutMs: number): Promise<ResponseInOf<Kv[M]>> {
+    let p = this.pipelines.get(address);
+    if (!p) {
+      p = new PipelineConnection(this.channel(address), this.clock, address);
+      this.pipelines.set(address, p);
+    }
+    const op = { [method]: request } as unknown as PipelinedOp;
+    const r = await p.send(op, timeoutMs);
+    const requestError = fromWireError(r.error);
+    if (requestError) throw requestError;
+    const res = r[method as 'put' | 'get' | 'delete' | 'incr'];
+    if (!res) throw new Error(`member ${address} answered ${method} without a result`);
+    return res as unknown as ResponseInOf<Kv[M]>;
   }
 
   private channel(address: string): InstanceType<typeof KvClient> {

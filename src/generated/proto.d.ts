@@ -334,6 +334,141 @@ export namespace duoraft {
             type $Shape = duoraft.client.StatusResponse.$Properties;
         }
 
+        interface IPipelineRequest extends duoraft.client.PipelineRequest.$Properties {
+        }
+
+        class PipelineRequest {
+            constructor(properties?: duoraft.client.PipelineRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            put?: (duoraft.client.PutRequest.$Properties|null);
+            get?: (duoraft.client.GetRequest.$Properties|null);
+            delete?: (duoraft.client.DeleteRequest.$Properties|null);
+            incr?: (duoraft.client.IncrRequest.$Properties|null);
+            op?: ("put"|"get"|"delete"|"incr");
+            static create(properties: duoraft.client.PipelineRequest.$Shape): duoraft.client.PipelineRequest & duoraft.client.PipelineRequest.$Shape;
+            static create(properties?: duoraft.client.PipelineRequest.$Properties): duoraft.client.PipelineRequest;
+            static encode(message: duoraft.client.PipelineRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.PipelineRequest & duoraft.client.PipelineRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PipelineRequest {
+            interface $Properties {
+                id?: (number|null);
+                put?: (duoraft.client.PutRequest.$Properties|null);
+                get?: (duoraft.client.GetRequest.$Properties|null);
+                "delete"?: (duoraft.client.DeleteRequest.$Properties|null);
+                incr?: (duoraft.client.IncrRequest.$Properties|null);
+                op?: ("put"|"get"|"delete"|"incr");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              id?: number|null;
+              put?: duoraft.client.PutRequest.$Shape|null;
+              get?: duoraft.client.GetRequest.$Shape|null;
+              "delete"?: duoraft.client.DeleteRequest.$Shape|null;
+              incr?: duoraft.client.IncrRequest.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ op?: undefined; put?: null; get?: null; "delete"?: null; incr?: null }|{ op?: "put"; put: duoraft.client.PutRequest.$Shape; get?: null; "delete"?: null; incr?: null }|{ op?: "get"; put?: null; get: duoraft.client.GetRequest.$Shape; "delete"?: null; incr?: null }|{ op?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteRequest.$Shape; incr?: null }|{ op?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrRequest.$Shape })
+            );
+        }
+
+        interface IPipelineResponse extends duoraft.client.PipelineResponse.$Properties {
+        }
+
+        class PipelineResponse {
+            constructor(properties?: duoraft.client.PipelineResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            put?: (duoraft.client.PutResponse.$Properties|null);
+            get?: (duoraft.client.GetResponse.$Properties|null);
+            delete?: (duoraft.client.DeleteResponse.$Properties|null);
+            incr?: (duoraft.client.IncrResponse.$Properties|null);
+            error?: (duoraft.client.Error.$Properties|null);
+            result?: ("put"|"get"|"delete"|"incr"|"error");
+            static create(properties: duoraft.client.PipelineResponse.$Shape): duoraft.client.PipelineResponse & duoraft.client.PipelineResponse.$Shape;
+            static create(properties?: duoraft.client.PipelineResponse.$Properties): duoraft.client.PipelineResponse;
+            static encode(message: duoraft.client.PipelineResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.PipelineResponse & duoraft.client.PipelineResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PipelineResponse {
+            interface $Properties {
+                id?: (number|null);
+                put?: (duoraft.client.PutResponse.$Properties|null);
+                get?: (duoraft.client.GetResponse.$Properties|null);
+                "delete"?: (duoraft.client.DeleteResponse.$Properties|null);
+                incr?: (duoraft.client.IncrResponse.$Properties|null);
+                error?: (duoraft.client.Error.$Properties|null);
+                result?: ("put"|"get"|"delete"|"incr"|"error");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              id?: number|null;
+              put?: duoraft.client.PutResponse.$Shape|null;
+              get?: duoraft.client.GetResponse.$Shape|null;
+              "delete"?: duoraft.client.DeleteResponse.$Shape|null;
+              incr?: duoraft.client.IncrResponse.$Shape|null;
+              error?: duoraft.client.Error.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ result?: undefined; put?: null; get?: null; "delete"?: null; incr?: null; error?: null }|{ result?: "put"; put: duoraft.client.PutResponse.$Shape; get?: null; "delete"?: null; incr?: null; error?: null }|{ result?: "get"; put?: null; get: duoraft.client.GetResponse.$Shape; "delete"?: null; incr?: null; error?: null }|{ result?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteResponse.$Shape; incr?: null; error?: null }|{ result?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrResponse.$Shape; error?: null }|{ result?: "error"; put?: null; get?: null; "delete"?: null; incr?: null; error: duoraft.client.Error.$Shape })
+            );
+        }
+
+        interface IPipelineRequestBatch extends duoraft.client.PipelineRequestBatch.$Properties {
+        }
+
+        class PipelineRequestBatch {
+            constructor(properties?: duoraft.client.PipelineRequestBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            requests: duoraft.client.PipelineRequest.$Properties[];
+            static create(properties: duoraft.client.PipelineRequestBatch.$Shape): duoraft.client.PipelineRequestBatch & duoraft.client.PipelineRequestBatch.$Shape;
+            static create(properties?: duoraft.client.PipelineRequestBatch.$Properties): duoraft.client.PipelineRequestBatch;
+            static encode(message: duoraft.client.PipelineRequestBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.PipelineRequestBatch & duoraft.client.PipelineRequestBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PipelineRequestBatch {
+            interface $Properties {
+                requests?: (duoraft.client.PipelineRequest.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              requests?: duoraft.client.PipelineRequest.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IPipelineResponseBatch extends duoraft.client.PipelineResponseBatch.$Properties {
+        }
+
+        class PipelineResponseBatch {
+            constructor(properties?: duoraft.client.PipelineResponseBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            responses: duoraft.client.PipelineResponse.$Properties[];
+            static create(properties: duoraft.client.PipelineResponseBatch.$Shape): duoraft.client.PipelineResponseBatch & duoraft.client.PipelineResponseBatch.$Shape;
+            static create(properties?: duoraft.client.PipelineResponseBatch.$Properties): duoraft.client.PipelineResponseBatch;
+            static encode(message: duoraft.client.PipelineResponseBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.PipelineResponseBatch & duoraft.client.PipelineResponseBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PipelineResponseBatch {
+            interface $Properties {
+                responses?: (duoraft.client.PipelineResponse.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              responses?: duoraft.client.PipelineResponse.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
         class Kv extends $protobuf.rpc.Service {
             constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
             static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): Kv;
@@ -342,6 +477,7 @@ export namespace duoraft {
             delete: duoraft.client.Kv.Delete;
             incr: duoraft.client.Kv.Incr;
             status: duoraft.client.Kv.Status;
+            pipeline: duoraft.client.Kv.Pipeline;
         }
 
         namespace Kv {
@@ -399,6 +535,17 @@ export namespace duoraft {
               readonly responseType: "StatusResponse";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
+            };
+            type PipelineCallback = (error: (Error|null), response?: duoraft.client.PipelineResponseBatch) => void;
+            type Pipeline = {
+              (request: duoraft.client.IPipelineRequestBatch, callback: duoraft.client.Kv.PipelineCallback): void;
+              (request: duoraft.client.IPipelineRequestBatch): Promise<duoraft.client.PipelineResponseBatch>;
+              readonly name: "Pipeline";
+              readonly path: "/duoraft.client.Kv/Pipeline";
+              readonly requestType: "PipelineRequestBatch";
+              readonly responseType: "PipelineResponseBatch";
+              readonly requestStream: true;
+              readonly responseStream: true;
             };
         }
     }

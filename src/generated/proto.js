@@ -2502,6 +2502,889 @@ export const duoraft = $root.duoraft = (() => {
             return StatusResponse;
         })();
 
+        client.PipelineRequest = (function() {
+
+            /**
+             * Properties of a PipelineRequest.
+             * @typedef {Object} duoraft.client.PipelineRequest.$Properties
+             * @property {number|null} [id] PipelineRequest id
+             * @property {duoraft.client.PutRequest.$Properties|null} [put] PipelineRequest put
+             * @property {duoraft.client.GetRequest.$Properties|null} [get] PipelineRequest get
+             * @property {duoraft.client.DeleteRequest.$Properties|null} ["delete"] PipelineRequest delete
+             * @property {duoraft.client.IncrRequest.$Properties|null} [incr] PipelineRequest incr
+             * @property {"put"|"get"|"delete"|"incr"} [op] PipelineRequest op
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PipelineRequest.
+             * @memberof duoraft.client
+             * @interface IPipelineRequest
+             * @augments duoraft.client.PipelineRequest.$Properties
+             * @deprecated Use duoraft.client.PipelineRequest.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a PipelineRequest.
+             * @typedef {{
+             *   id?: number|null;
+             *   put?: duoraft.client.PutRequest.$Shape|null;
+             *   get?: duoraft.client.GetRequest.$Shape|null;
+             *   "delete"?: duoraft.client.DeleteRequest.$Shape|null;
+             *   incr?: duoraft.client.IncrRequest.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ op?: undefined; put?: null; get?: null; "delete"?: null; incr?: null }|{ op?: "put"; put: duoraft.client.PutRequest.$Shape; get?: null; "delete"?: null; incr?: null }|{ op?: "get"; put?: null; get: duoraft.client.GetRequest.$Shape; "delete"?: null; incr?: null }|{ op?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteRequest.$Shape; incr?: null }|{ op?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrRequest.$Shape })
+             * )} duoraft.client.PipelineRequest.$Shape
+             */
+
+            /**
+             * Constructs a new PipelineRequest.
+             * @memberof duoraft.client
+             * @classdesc Represents a PipelineRequest.
+             * @constructor
+             * @param {duoraft.client.PipelineRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PipelineRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PipelineRequest id.
+             * @member {number} id
+             * @memberof duoraft.client.PipelineRequest
+             * @instance
+             */
+            PipelineRequest.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PipelineRequest put.
+             * @member {duoraft.client.PutRequest.$Properties|null|undefined} put
+             * @memberof duoraft.client.PipelineRequest
+             * @instance
+             */
+            PipelineRequest.prototype.put = null;
+
+            /**
+             * PipelineRequest get.
+             * @member {duoraft.client.GetRequest.$Properties|null|undefined} get
+             * @memberof duoraft.client.PipelineRequest
+             * @instance
+             */
+            PipelineRequest.prototype.get = null;
+
+            /**
+             * PipelineRequest delete.
+             * @member {duoraft.client.DeleteRequest.$Properties|null|undefined} delete
+             * @memberof duoraft.client.PipelineRequest
+             * @instance
+             */
+            PipelineRequest.prototype["delete"] = null;
+
+            /**
+             * PipelineRequest incr.
+             * @member {duoraft.client.IncrRequest.$Properties|null|undefined} incr
+             * @memberof duoraft.client.PipelineRequest
+             * @instance
+             */
+            PipelineRequest.prototype.incr = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * PipelineRequest op.
+             * @member {"put"|"get"|"delete"|"incr"|undefined} op
+             * @memberof duoraft.client.PipelineRequest
+             * @instance
+             */
+            $Object.defineProperty(PipelineRequest.prototype, "op", {
+                get: $util.oneOfGetter($oneOfFields = ["put", "get", "delete", "incr"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new PipelineRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.PipelineRequest
+             * @static
+             * @param {duoraft.client.PipelineRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.PipelineRequest} PipelineRequest instance
+             * @type {{
+             *   (properties: duoraft.client.PipelineRequest.$Shape): duoraft.client.PipelineRequest & duoraft.client.PipelineRequest.$Shape;
+             *   (properties?: duoraft.client.PipelineRequest.$Properties): duoraft.client.PipelineRequest;
+             * }}
+             */
+            PipelineRequest.create = function(properties) {
+                return new PipelineRequest(properties);
+            };
+
+            /**
+             * Encodes the specified PipelineRequest message. Does not implicitly {@link duoraft.client.PipelineRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.PipelineRequest
+             * @static
+             * @param {duoraft.client.PipelineRequest.$Properties} message PipelineRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PipelineRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && (typeof message.id === "object" ? message.id.low || message.id.high : message.id !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.id);
+                if (message.put != null && $Object.hasOwnProperty.call(message, "put"))
+                    $root.duoraft.client.PutRequest.encode(message.put, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.get != null && $Object.hasOwnProperty.call(message, "get"))
+                    $root.duoraft.client.GetRequest.encode(message.get, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message["delete"] != null && $Object.hasOwnProperty.call(message, "delete"))
+                    $root.duoraft.client.DeleteRequest.encode(message["delete"], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.incr != null && $Object.hasOwnProperty.call(message, "incr"))
+                    $root.duoraft.client.IncrRequest.encode(message.incr, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PipelineRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.PipelineRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.PipelineRequest & duoraft.client.PipelineRequest.$Shape} PipelineRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PipelineRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.PipelineRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.put = $root.duoraft.client.PutRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.put);
+                            message.op = "put";
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.get = $root.duoraft.client.GetRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.get);
+                            message.op = "get";
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message["delete"] = $root.duoraft.client.DeleteRequest.decode(reader, reader.size(), $undefined, _depth + 1, message["delete"]);
+                            message.op = "delete";
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.incr = $root.duoraft.client.IncrRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.incr);
+                            message.op = "incr";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for PipelineRequest
+             * @function getTypeUrl
+             * @memberof duoraft.client.PipelineRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PipelineRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.PipelineRequest";
+            };
+
+            return PipelineRequest;
+        })();
+
+        client.PipelineResponse = (function() {
+
+            /**
+             * Properties of a PipelineResponse.
+             * @typedef {Object} duoraft.client.PipelineResponse.$Properties
+             * @property {number|null} [id] PipelineResponse id
+             * @property {duoraft.client.PutResponse.$Properties|null} [put] PipelineResponse put
+             * @property {duoraft.client.GetResponse.$Properties|null} [get] PipelineResponse get
+             * @property {duoraft.client.DeleteResponse.$Properties|null} ["delete"] PipelineResponse delete
+             * @property {duoraft.client.IncrResponse.$Properties|null} [incr] PipelineResponse incr
+             * @property {duoraft.client.Error.$Properties|null} [error] PipelineResponse error
+             * @property {"put"|"get"|"delete"|"incr"|"error"} [result] PipelineResponse result
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PipelineResponse.
+             * @memberof duoraft.client
+             * @interface IPipelineResponse
+             * @augments duoraft.client.PipelineResponse.$Properties
+             * @deprecated Use duoraft.client.PipelineResponse.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a PipelineResponse.
+             * @typedef {{
+             *   id?: number|null;
+             *   put?: duoraft.client.PutResponse.$Shape|null;
+             *   get?: duoraft.client.GetResponse.$Shape|null;
+             *   "delete"?: duoraft.client.DeleteResponse.$Shape|null;
+             *   incr?: duoraft.client.IncrResponse.$Shape|null;
+             *   error?: duoraft.client.Error.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ result?: undefined; put?: null; get?: null; "delete"?: null; incr?: null; error?: null }|{ result?: "put"; put: duoraft.client.PutResponse.$Shape; get?: null; "delete"?: null; incr?: null; error?: null }|{ result?: "get"; put?: null; get: duoraft.client.GetResponse.$Shape; "delete"?: null; incr?: null; error?: null }|{ result?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteResponse.$Shape; incr?: null; error?: null }|{ result?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrResponse.$Shape; error?: null }|{ result?: "error"; put?: null; get?: null; "delete"?: null; incr?: null; error: duoraft.client.Error.$Shape })
+             * )} duoraft.client.PipelineResponse.$Shape
+             */
+
+            /**
+             * Constructs a new PipelineResponse.
+             * @memberof duoraft.client
+             * @classdesc Represents a PipelineResponse.
+             * @constructor
+             * @param {duoraft.client.PipelineResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PipelineResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PipelineResponse id.
+             * @member {number} id
+             * @memberof duoraft.client.PipelineResponse
+             * @instance
+             */
+            PipelineResponse.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PipelineResponse put.
+             * @member {duoraft.client.PutResponse.$Properties|null|undefined} put
+             * @memberof duoraft.client.PipelineResponse
+             * @instance
+             */
+            PipelineResponse.prototype.put = null;
+
+            /**
+             * PipelineResponse get.
+             * @member {duoraft.client.GetResponse.$Properties|null|undefined} get
+             * @memberof duoraft.client.PipelineResponse
+             * @instance
+             */
+            PipelineResponse.prototype.get = null;
+
+            /**
+             * PipelineResponse delete.
+             * @member {duoraft.client.DeleteResponse.$Properties|null|undefined} delete
+             * @memberof duoraft.client.PipelineResponse
+             * @instance
+             */
+            PipelineResponse.prototype["delete"] = null;
+
+            /**
+             * PipelineResponse incr.
+             * @member {duoraft.client.IncrResponse.$Properties|null|undefined} incr
+             * @memberof duoraft.client.PipelineResponse
+             * @instance
+             */
+            PipelineResponse.prototype.incr = null;
+
+            /**
+             * PipelineResponse error.
+             * @member {duoraft.client.Error.$Properties|null|undefined} error
+             * @memberof duoraft.client.PipelineResponse
+             * @instance
+             */
+            PipelineResponse.prototype.error = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * PipelineResponse result.
+             * @member {"put"|"get"|"delete"|"incr"|"error"|undefined} result
+             * @memberof duoraft.client.PipelineResponse
+             * @instance
+             */
+            $Object.defineProperty(PipelineResponse.prototype, "result", {
+                get: $util.oneOfGetter($oneOfFields = ["put", "get", "delete", "incr", "error"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new PipelineResponse instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.PipelineResponse
+             * @static
+             * @param {duoraft.client.PipelineResponse.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.PipelineResponse} PipelineResponse instance
+             * @type {{
+             *   (properties: duoraft.client.PipelineResponse.$Shape): duoraft.client.PipelineResponse & duoraft.client.PipelineResponse.$Shape;
+             *   (properties?: duoraft.client.PipelineResponse.$Properties): duoraft.client.PipelineResponse;
+             * }}
+             */
+            PipelineResponse.create = function(properties) {
+                return new PipelineResponse(properties);
+            };
+
+            /**
+             * Encodes the specified PipelineResponse message. Does not implicitly {@link duoraft.client.PipelineResponse.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.PipelineResponse
+             * @static
+             * @param {duoraft.client.PipelineResponse.$Properties} message PipelineResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PipelineResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && (typeof message.id === "object" ? message.id.low || message.id.high : message.id !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.id);
+                if (message.put != null && $Object.hasOwnProperty.call(message, "put"))
+                    $root.duoraft.client.PutResponse.encode(message.put, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.get != null && $Object.hasOwnProperty.call(message, "get"))
+                    $root.duoraft.client.GetResponse.encode(message.get, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message["delete"] != null && $Object.hasOwnProperty.call(message, "delete"))
+                    $root.duoraft.client.DeleteResponse.encode(message["delete"], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.incr != null && $Object.hasOwnProperty.call(message, "incr"))
+                    $root.duoraft.client.IncrResponse.encode(message.incr, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                    $root.duoraft.client.Error.encode(message.error, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PipelineResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.PipelineResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.PipelineResponse & duoraft.client.PipelineResponse.$Shape} PipelineResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PipelineResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.PipelineResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.put = $root.duoraft.client.PutResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.put);
+                            message.result = "put";
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.get = $root.duoraft.client.GetResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.get);
+                            message.result = "get";
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message["delete"] = $root.duoraft.client.DeleteResponse.decode(reader, reader.size(), $undefined, _depth + 1, message["delete"]);
+                            message.result = "delete";
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.incr = $root.duoraft.client.IncrResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.incr);
+                            message.result = "incr";
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            message.error = $root.duoraft.client.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                            message.result = "error";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for PipelineResponse
+             * @function getTypeUrl
+             * @memberof duoraft.client.PipelineResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PipelineResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.PipelineResponse";
+            };
+
+            return PipelineResponse;
+        })();
+
+        client.PipelineRequestBatch = (function() {
+
+            /**
+             * Properties of a PipelineRequestBatch.
+             * @typedef {Object} duoraft.client.PipelineRequestBatch.$Properties
+             * @property {Array.<duoraft.client.PipelineRequest.$Properties>|null} [requests] PipelineRequestBatch requests
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PipelineRequestBatch.
+             * @memberof duoraft.client
+             * @interface IPipelineRequestBatch
+             * @augments duoraft.client.PipelineRequestBatch.$Properties
+             * @deprecated Use duoraft.client.PipelineRequestBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a PipelineRequestBatch.
+             * @typedef {{
+             *   requests?: Array.<duoraft.client.PipelineRequest.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} duoraft.client.PipelineRequestBatch.$Shape
+             */
+
+            /**
+             * Constructs a new PipelineRequestBatch.
+             * @memberof duoraft.client
+             * @classdesc Represents a PipelineRequestBatch.
+             * @constructor
+             * @param {duoraft.client.PipelineRequestBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PipelineRequestBatch = function (properties) {
+                this.requests = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PipelineRequestBatch requests.
+             * @member {Array.<duoraft.client.PipelineRequest.$Properties>} requests
+             * @memberof duoraft.client.PipelineRequestBatch
+             * @instance
+             */
+            PipelineRequestBatch.prototype.requests = $util.emptyArray;
+
+            /**
+             * Creates a new PipelineRequestBatch instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.PipelineRequestBatch
+             * @static
+             * @param {duoraft.client.PipelineRequestBatch.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.PipelineRequestBatch} PipelineRequestBatch instance
+             * @type {{
+             *   (properties: duoraft.client.PipelineRequestBatch.$Shape): duoraft.client.PipelineRequestBatch & duoraft.client.PipelineRequestBatch.$Shape;
+             *   (properties?: duoraft.client.PipelineRequestBatch.$Properties): duoraft.client.PipelineRequestBatch;
+             * }}
+             */
+            PipelineRequestBatch.create = function(properties) {
+                return new PipelineRequestBatch(properties);
+            };
+
+            /**
+             * Encodes the specified PipelineRequestBatch message. Does not implicitly {@link duoraft.client.PipelineRequestBatch.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.PipelineRequestBatch
+             * @static
+             * @param {duoraft.client.PipelineRequestBatch.$Properties} message PipelineRequestBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PipelineRequestBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.requests != null && message.requests.length)
+                    for (let i = 0; i < message.requests.length; ++i)
+                        $root.duoraft.client.PipelineRequest.encode(message.requests[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PipelineRequestBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.PipelineRequestBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.PipelineRequestBatch & duoraft.client.PipelineRequestBatch.$Shape} PipelineRequestBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PipelineRequestBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.PipelineRequestBatch();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.requests && message.requests.length))
+                                message.requests = [];
+                            message.requests.push($root.duoraft.client.PipelineRequest.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for PipelineRequestBatch
+             * @function getTypeUrl
+             * @memberof duoraft.client.PipelineRequestBatch
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PipelineRequestBatch.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.PipelineRequestBatch";
+            };
+
+            return PipelineRequestBatch;
+        })();
+
+        client.PipelineResponseBatch = (function() {
+
+            /**
+             * Properties of a PipelineResponseBatch.
+             * @typedef {Object} duoraft.client.PipelineResponseBatch.$Properties
+             * @property {Array.<duoraft.client.PipelineResponse.$Properties>|null} [responses] PipelineResponseBatch responses
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PipelineResponseBatch.
+             * @memberof duoraft.client
+             * @interface IPipelineResponseBatch
+             * @augments duoraft.client.PipelineResponseBatch.$Properties
+             * @deprecated Use duoraft.client.PipelineResponseBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a PipelineResponseBatch.
+             * @typedef {{
+             *   responses?: Array.<duoraft.client.PipelineResponse.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} duoraft.client.PipelineResponseBatch.$Shape
+             */
+
+            /**
+             * Constructs a new PipelineResponseBatch.
+             * @memberof duoraft.client
+             * @classdesc Represents a PipelineResponseBatch.
+             * @constructor
+             * @param {duoraft.client.PipelineResponseBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PipelineResponseBatch = function (properties) {
+                this.responses = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PipelineResponseBatch responses.
+             * @member {Array.<duoraft.client.PipelineResponse.$Properties>} responses
+             * @memberof duoraft.client.PipelineResponseBatch
+             * @instance
+             */
+            PipelineResponseBatch.prototype.responses = $util.emptyArray;
+
+            /**
+             * Creates a new PipelineResponseBatch instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.PipelineResponseBatch
+             * @static
+             * @param {duoraft.client.PipelineResponseBatch.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.PipelineResponseBatch} PipelineResponseBatch instance
+             * @type {{
+             *   (properties: duoraft.client.PipelineResponseBatch.$Shape): duoraft.client.PipelineResponseBatch & duoraft.client.PipelineResponseBatch.$Shape;
+             *   (properties?: duoraft.client.PipelineResponseBatch.$Properties): duoraft.client.PipelineResponseBatch;
+             * }}
+             */
+            PipelineResponseBatch.create = function(properties) {
+                return new PipelineResponseBatch(properties);
+            };
+
+            /**
+             * Encodes the specified PipelineResponseBatch message. Does not implicitly {@link duoraft.client.PipelineResponseBatch.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.PipelineResponseBatch
+             * @static
+             * @param {duoraft.client.PipelineResponseBatch.$Properties} message PipelineResponseBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PipelineResponseBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.responses != null && message.responses.length)
+                    for (let i = 0; i < message.responses.length; ++i)
+                        $root.duoraft.client.PipelineResponse.encode(message.responses[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PipelineResponseBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.PipelineResponseBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.PipelineResponseBatch & duoraft.client.PipelineResponseBatch.$Shape} PipelineResponseBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PipelineResponseBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.PipelineResponseBatch();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.responses && message.responses.length))
+                                message.responses = [];
+                            message.responses.push($root.duoraft.client.PipelineResponse.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for PipelineResponseBatch
+             * @function getTypeUrl
+             * @memberof duoraft.client.PipelineResponseBatch
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PipelineResponseBatch.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.PipelineResponseBatch";
+            };
+
+            return PipelineResponseBatch;
+        })();
+
         client.Kv = (function() {
 
             /**
@@ -2737,6 +3620,47 @@ export const duoraft = $root.duoraft = (() => {
                 responseType: { value: "StatusResponse" },
                 requestStream: { value: $undefined },
                 responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link duoraft.client.Kv#pipeline}.
+             * @memberof duoraft.client.Kv
+             * @typedef PipelineCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.client.PipelineResponseBatch} [response] PipelineResponseBatch
+             */
+
+            /**
+             * Calls Pipeline.
+             * @memberof duoraft.client.Kv
+             * @typedef Pipeline
+             * @type {{
+             *   (request: duoraft.client.IPipelineRequestBatch, callback: duoraft.client.Kv.PipelineCallback): void;
+             *   (request: duoraft.client.IPipelineRequestBatch): Promise<duoraft.client.PipelineResponseBatch>;
+             *   readonly name: "Pipeline";
+             *   readonly path: "/duoraft.client.Kv/Pipeline";
+             *   readonly requestType: "PipelineRequestBatch";
+             *   readonly responseType: "PipelineResponseBatch";
+             *   readonly requestStream: true;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Pipeline.
+             * @name duoraft.client.Kv#pipeline
+             * @type {duoraft.client.Kv.Pipeline}
+             */
+            $Object.defineProperties(Kv.prototype.pipeline = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Kv.prototype.pipeline, $root.duoraft.client.PipelineRequestBatch, $root.duoraft.client.PipelineResponseBatch, request, callback);
+            }, {
+                name: { value: "Pipeline" },
+                path: { value: "/duoraft.client.Kv/Pipeline" },
+                requestType: { value: "PipelineRequestBatch" },
+                responseType: { value: "PipelineResponseBatch" },
+                requestStream: { value: true },
+                responseStream: { value: true }
             });
 
             return Kv;

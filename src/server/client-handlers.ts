@@ -1,44 +1,30 @@
 // Answers the client service from the node driver. Domain errors go back in-band with
 // their code and what to do next; nothing a client sends can crash the member.
 import type * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../common/clock.js';
 import { toWireError } from '../common/error-codes.js';
-import { InvalidArgumentError, UnavailableError } from '../common/errors.js';
+import { BusyError, InvalidArgumentError } from '../common/errors.js';
 import type { Received, RequestOf, ResponseOf } from '../common/grpc-unary.js';
 import type { Logger } from '../common/logger.js';
-import { pb } from '../common/proto.js';
-import type { KvResult } from '../statemachine/kv-store.js';
+import { type duoraft, pb } from '../common/proto.js';
 import { type KvHandlers, kvService } from './kv-service.js';
-import type { Consistency, NodeDriver } from './node-driver.js';
+import { type DriverRef, driverOf, execDelete, execGet, execIncr, execPipelined, execPut } from './kv-operations.js';
 
-const Consistencies: Record<number, Consistency> = {
-  [pb.client.Consistency.LINEARIZABLE]: 'linearizable',
-  [pb.client.Consistency.LEASE]: 'lease',
-  [pb.client.Consistency.STALE]: 'stale',
-};
+export type { DriverRef } from './kv-operations.js';
 
-/** Where the handlers find the driver: it starts after the server listens. */
-export interface DriverRef {
-  current: NodeDriver | null;
-}
+type Kv = typeof kvService;
+type Unary = Exclude<keyof Kv, 'pipeline'>;
 
-function driverOf(ref: DriverRef): NodeDriver {
-  if (!ref.current) throw new UnavailableError('this member is starting; retry shortly');
-  return ref.current;
-}
+/** Bound on operations of one pipeline stream in flight at once; beyond it they get BUSY. */
+const MAX_PIPELINED_PER_STREAM = 4096;
 
 function requestOf<T>(r: Received<T>): T {
   if (!r.ok) throw new InvalidArgumentError(r.reason);
   return r.request;
 }
 
-function resultError(result: KvResult): void {
-  if (!result.ok) throw new InvalidArgumentError(result.message);
-}
-
-type Kv = typeof kvService;
-
 /** Runs `fn` and answers with its response, or with `{ error }` when it throws. */
-function handle<K extends keyof Kv>(
+function handle<K extends Unary>(
   log: Logger,
   name: K,
   fn: (req: RequestOf<Kv[K]>) => Promise<ResponseOf<Kv[K]>>,
@@ -60,29 +46,82 @@ function handle<K extends keyof Kv>(
   };
 }
 
-export function kvHandlers(ref: DriverRef, log: Logger): KvHandlers {
+/**
+ * A pipeline stream: operations run as they arrive; their results are sent back in batches,
+ * one per turn of the event loop.
+ */
+function pipelineHandler(ref: DriverRef, log: Logger, clock: Clock): KvHandlers['pipeline'] {
+  return (call) => {
+    type Response = duoraft.client.PipelineResponse.$Properties;
+    let outgoing: Response[] = [];
+    let flushing = false;
+    let inflight = 0;
+    let inputEnded = false;
+    let closed = false;
+    const flush = (): void => {
+      flushing = false;
+      if (closed || outgoing.length === 0) return;
+      const batch = outgoing;
+      outgoing = [];
+      call.write({ responses: batch });
+      if (inputEnded && inflight === 0) finish();
+    };
+    const respond = (r: Response): void => {
+      if (closed) return;
+      outgoing.push(r);
+      if (!flushing) {
+        flushing = true;
+        clock.defer(flush);
+      }
+    };
+    const finish = (): void => {
+      if (closed) return;
+      closed = true;
+      call.end();
+    };
+    call.on('data', (received: Received<InstanceType<typeof pb.client.PipelineRequestBatch>>) => {
+      if (!received.ok) {
+        log.warn({ reason: received.reason }, 'undecodable pipeline batch: closing the stream');
+        closed = true;
+        call.emit('error', { code: 3, details: received.reason });
+        return;
+      }
+      for (const req of received.request.requests) {
+        if (inflight >= MAX_PIPELINED_PER_STREAM) {
+          const hint = ref.current?.hint() ?? { leaderId: '', leaderAddress: '' };
+          respond({ id: req.id, error: toWireError(new BusyError(10, hint, 'too many pipelined operations in flight on this stream')) });
+          continue;
+        }
+        inflight++;
+        execPipelined(ref, req).then((r) => {
+          inflight--;
+          respond(r);
+        }, (err: unknown) => {
+          inflight--;
+          log.error({ err: (err as Error).message }, 'internal error answering a pipelined operation');
+          respond({ id: req.id, error: toWireError(err) });
+        });
+      }
+    });
+    call.on('end', () => {
+      inputEnded = true;
+      if (inflight === 0 && outgoing.length === 0) finish();
+    });
+    call.on('cancelled', () => {
+      closed = true;
+    });
+    call.on('error', () => {
+      closed = true;
+    });
+  };
+}
+
+export function kvHandlers(ref: DriverRef, log: Logger, clock: Clock): KvHandlers {
   return {
-    put: handle(log, 'put', async (req) => {
-      const a = await driverOf(ref).submit({ kind: 'put', key: req.key, value: req.value });
-      resultError(a.result);
-      return { index: a.index };
-    }),
-    get: handle(log, 'get', async (req) => {
-      const consistency = Consistencies[req.consistency];
-      if (!consistency) throw new InvalidArgumentError(`unknown consistency ${req.consistency}`);
-      const r = await driverOf(ref).read(req.key, consistency, req.minIndex);
-      return { found: r.found, value: r.value, index: r.index };
-    }),
-    delete: handle(log, 'delete', async (req) => {
-      const a = await driverOf(ref).submit({ kind: 'delete', key: req.key });
-      resultError(a.result);
-      return { deleted: a.result.ok && a.result.kind === 'delete' ? a.result.deleted : false, index: a.index };
-    }),
-    incr: handle(log, 'incr', async (req) => {
-      const a = await driverOf(ref).submit({ kind: 'incr', key: req.key, delta: req.delta });
-      resultError(a.result);
-      return { value: a.result.ok && a.result.kind === 'incr' ? a.result.value : 0, index: a.index };
-    }),
+    put: handle(log, 'put', (req) => execPut(ref, req)),
+    get: handle(log, 'get', (req) => execGet(ref, req)),
+    delete: handle(log, 'delete', (req) => execDelete(ref, req)),
+    incr: handle(log, 'incr', (req) => execIncr(ref, req)),
     status: handle(log, 'status', async () => {
       const s = driverOf(ref).status();
       return {
@@ -98,5 +137,6 @@ export function kvHandlers(ref: DriverRef, log: Logger): KvHandlers {
         },
       };
     }),
+    pipeline: pipelineHandler(ref, log, clock),
   };
 }

@@ -79,7 +79,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     'grpc.max_receive_message_length': MAX_PEER_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_PEER_MESSAGE_BYTES,
   });
-  server.addService(kvService, kvHandlers(ref, logger));
+  server.addService(kvService, kvHandlers(ref, logger, realClock));
   const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger });
   transport.addToServer(server);
   const port = await bind(server, o.listen);
