@@ -55,6 +55,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('election-timeout-ms', { type: 'number', describe: 'minimum election timeout (default 60)' })
           .option('heartbeat-ms', { type: 'number', describe: 'leader heartbeat interval (default 20)' })
           .option('max-value-bytes', { type: 'number', describe: 'largest value accepted (default 262144)' })
+          .option('wal-sync-interval-ms', { type: 'number', describe: 'at most one fsync of the local WAL per this many ms (default 20)' })
           .option('zk-user', { type: 'string', describe: 'ZooKeeper digest user (with --zk-password): protects the tree with a digest ACL' })
           .option('zk-password', { type: 'string', describe: 'ZooKeeper digest password' })
           .option('fault-ack-before-commit', { type: 'boolean', hidden: true })

@@ -21,6 +21,7 @@ export interface NodeArgs extends CommonArgs {
   'election-timeout-ms'?: number | undefined;
   'heartbeat-ms'?: number | undefined;
   'max-value-bytes'?: number | undefined;
+  'wal-sync-interval-ms'?: number | undefined;
   'zk-user'?: string | undefined;
   'zk-password'?: string | undefined;
   'fault-ack-before-commit'?: boolean | undefined;
@@ -50,7 +51,10 @@ export async function nodeCommand(args: NodeArgs): Promise<void> {
     dataDir: isAbsolute(args.data) ? args.data : resolve(args.data),
     ...(voters ? { voters } : {}),
     timing,
-    ...(args['max-value-bytes'] !== undefined ? { limits: { maxValueBytes: args['max-value-bytes'] } } : {}),
+    limits: {
+      ...(args['max-value-bytes'] !== undefined ? { maxValueBytes: args['max-value-bytes'] } : {}),
+      ...(args['wal-sync-interval-ms'] !== undefined ? { walSyncIntervalMs: args['wal-sync-interval-ms'] } : {}),
+    },
     faults: {
       ...(args['fault-ack-before-commit'] ? { ackBeforeCommit: true } : {}),
       ...(args['fault-read-tail-before-fence'] ? { readTailBeforeFence: true } : {}),

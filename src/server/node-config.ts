@@ -44,6 +44,13 @@ export interface LimitsConfig {
   readonly maxSegmentBytes: number;
   /** A request still unanswered after this long gets TIMEOUT. */
   readonly requestTimeoutMs: number;
+  /**
+   * At most one fsync of the local WAL per this many ms. The local WAL is not on the commit
+   * path (ZooKeeper is), so its fsyncs are paced to keep them from competing with
+   * ZooKeeper's on a shared disk; a crash loses at most this much of the local copy, which
+   * the node then fetches again from its peer or ZooKeeper.
+   */
+  readonly walSyncIntervalMs: number;
 }
 
 export const defaultLimits: LimitsConfig = {
@@ -53,6 +60,7 @@ export const defaultLimits: LimitsConfig = {
   maxInflightMultis: 4,
   maxSegmentBytes: 768 * 1024,
   requestTimeoutMs: 10_000,
+  walSyncIntervalMs: 20,
 };
 
 /** Test-only faults that break a safety rule on purpose, so tests can show they are caught. */
@@ -104,6 +112,7 @@ export function validateNodeConfig(c: NodeConfig): void {
   const l = c.limits;
   if (!(l.maxValueBytes > 0 && l.maxValueBytes <= HARD_MAX_VALUE_BYTES)) problems.push(`maxValueBytes must be in 1..${HARD_MAX_VALUE_BYTES}`);
   if (!(l.maxSegmentBytes >= l.maxValueBytes + 4096 && l.maxSegmentBytes <= 900 * 1024)) problems.push('maxSegmentBytes must exceed maxValueBytes and stay under 900 KiB (ZooKeeper jute.maxbuffer)');
+  if (!(Number.isFinite(l.walSyncIntervalMs) && l.walSyncIntervalMs >= 0 && l.walSyncIntervalMs <= 10_000)) problems.push('walSyncIntervalMs must be in 0..10000');
   for (const k of ['maxPendingProposals', 'maxPendingReads', 'maxInflightMultis', 'requestTimeoutMs'] as const) {
     if (!(Number.isInteger(l[k]) && l[k] > 0)) problems.push(`${k} must be a positive integer`);
   }

@@ -129,6 +129,8 @@ export class NodeDriver {
   private ticksDone = 0;
   private walSyncing = false;
   private walSyncAgain = false;
+  private walSyncTimer: TimerHandle | null = null;
+  private lastWalSync = Number.NEGATIVE_INFINITY;
 
   private readonly watches: ZnodeWatch[] = [];
   private peerWatch: ZnodeWatch | null = null;
@@ -308,6 +310,7 @@ export class NodeDriver {
     }
     this.stopped = true;
     this.tickTimer?.cancel();
+    this.walSyncTimer?.cancel();
     for (const w of this.watches) w.stop();
     this.peerWatch?.stop();
     this.tailWatch?.stop();
@@ -425,19 +428,32 @@ export class NodeDriver {
     this.appliedWaiters.notify(this.kv.applied());
   }
 
+  /** Asks for an fsync of the local WAL: at most one runs at a time, paced by walSyncIntervalMs. */
   private syncWal(): void {
-    if (this.walSyncing) {
+    if (this.walSyncing || this.walSyncTimer) {
       this.walSyncAgain = true;
       return;
     }
+    const wait = this.lastWalSync + this.cfg.limits.walSyncIntervalMs - this.clock.now();
+    if (wait > 0) {
+      this.walSyncTimer = this.clock.setTimeout(() => {
+        this.walSyncTimer = null;
+        this.runWalSync();
+      }, wait);
+      return;
+    }
+    this.runWalSync();
+  }
+
+  private runWalSync(): void {
+    if (this.stopped) return;
     this.walSyncing = true;
+    this.walSyncAgain = false;
+    this.lastWalSync = this.clock.now();
     this.wal.sync().then(
       () => {
         this.walSyncing = false;
-        if (this.walSyncAgain && !this.stopped) {
-          this.walSyncAgain = false;
-          this.syncWal();
-        }
+        if (this.walSyncAgain && !this.stopped) this.syncWal();
       },
       (err: unknown) => {
         this.walSyncing = false;
