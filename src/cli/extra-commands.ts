@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import { connect } from '../client/client.js';
 import { InvalidArgumentError } from '../common/errors.js';
-import { runLoad, runSuite, type Workload } from '../harness/bench.js';
+import { runLoad, runSuite, type SuitePart, type Workload } from '../harness/bench.js';
 import { runDemo } from '../harness/demo.js';
 import type { ZooKeeperEnv } from '../harness/zk-java.js';
 import type { CommonArgs } from './common-options.js';
@@ -27,9 +27,11 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
       y
         .option('failovers', { type: 'number', default: 5, describe: 'how many times to kill the leader' })
         .option('writers', { type: 'number', default: 4, describe: 'concurrent writers' })
-        .option('settle-ms', { type: 'number', default: 1500, describe: 'writes between failovers (ms)' }),
-    run(async (a: CommonArgs & { failovers: number; writers: number; 'settle-ms': number }) => {
+        .option('settle-ms', { type: 'number', default: 1500, describe: 'writes between failovers (ms)' })
+        .option('keep-logs', { type: 'string', describe: 'keep the node logs in this folder (to read the failover timeline)' }),
+    run(async (a: CommonArgs & { failovers: number; writers: number; 'settle-ms': number; 'keep-logs'?: string }) => {
       const result = await runDemo({
+        ...(a['keep-logs'] ? { keepLogsIn: a['keep-logs'] } : {}),
         failovers: a.failovers,
         writers: a.writers,
         settleMs: a['settle-ms'],
@@ -52,7 +54,9 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('consistency', { type: 'string', default: 'linearizable', choices: ['linearizable', 'lease', 'stale'] })
         .option('read-ratio', { type: 'number', default: 0.5, describe: 'mixed: share of reads (0..1)' })
         .option('keys', { type: 'number', default: 1000, describe: 'keys the load spreads over' })
-        .option('failovers', { type: 'number', default: 20, describe: '--suite: SIGKILLs of the leader to measure' }),
+        .option('failovers', { type: 'number', default: 20, describe: '--suite: SIGKILLs of the leader to measure' })
+        .option('only', { type: 'string', describe: '--suite: comma list of latency, throughput, reads, failover' })
+        .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' }),
     run(
       async (
         a: CommonArgs & {
@@ -65,14 +69,27 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           'read-ratio': number;
           keys: number;
           failovers: number;
+          only?: string;
+          'node-args'?: string;
         },
       ) => {
         if (!(a.duration > 0 && a.concurrency >= 1 && a.keys >= 1 && a['value-bytes'] >= 0 && a['read-ratio'] >= 0 && a['read-ratio'] <= 1)) {
           throw new InvalidArgumentError('--duration, --concurrency and --keys must be positive, --read-ratio in 0..1');
         }
         if (a.suite) {
-          const r = await runSuite({ failovers: a.failovers, durationMs: a.duration * 1000, env: zooKeeperEnv(), print: printLine, json: a.json });
-          if (r.failover.lost > 0) throw new Error(`${r.failover.lost} acknowledged writes were lost`);
+          const parts = a.only ? a.only.split(',').map((p) => p.trim()) : undefined;
+          const known = ['latency', 'throughput', 'reads', 'failover'];
+          if (parts?.some((p) => !known.includes(p))) throw new InvalidArgumentError(`--only takes ${known.join(', ')}`);
+          const r = await runSuite({
+            failovers: a.failovers,
+            durationMs: a.duration * 1000,
+            env: zooKeeperEnv(),
+            print: printLine,
+            json: a.json,
+            ...(parts ? { only: parts as SuitePart[] } : {}),
+            ...(a['node-args'] ? { nodeArgs: a['node-args'].split(' ').filter(Boolean) } : {}),
+          });
+          if (r.failover && r.failover.lost > 0) throw new Error(`${r.failover.lost} acknowledged writes were lost`);
           return;
         }
         const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout });

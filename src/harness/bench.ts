@@ -77,7 +77,13 @@ export async function runLoad(c: DuoraftClient, spec: LoadSpec): Promise<LoadRes
   };
 }
 
+export type SuitePart = 'latency' | 'throughput' | 'reads' | 'failover';
+
 export interface SuiteOptions {
+  /** Which measurements to run (default: all). */
+  readonly only?: readonly SuitePart[];
+  /** Extra arguments for every node (for example timing flags). */
+  readonly nodeArgs?: readonly string[];
   readonly failovers: number;
   readonly durationMs: number;
   readonly env: ZooKeeperEnv;
@@ -87,10 +93,10 @@ export interface SuiteOptions {
 
 export interface SuiteResult {
   readonly machine: { readonly cpus: number; readonly node: string };
-  readonly singleWriter: LoadResult;
-  readonly writers64: LoadResult;
-  readonly readers64: readonly LoadResult[];
-  readonly failover: {
+  readonly singleWriter?: LoadResult;
+  readonly writers64?: LoadResult;
+  readonly readers64?: readonly LoadResult[];
+  readonly failover?: {
     readonly count: number;
     readonly downtimeMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly all: readonly number[] };
     readonly acknowledged: number;
@@ -105,55 +111,66 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   let cluster: ProcessCluster | null = null;
   let c: DuoraftClient | null = null;
   try {
-    cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: 'bench', logLevel: 'warn' });
-    c = await connect({ zk: zk.connectString, cluster: 'bench', deadlineMs: 30_000 });
+    cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: 'bench', logLevel: 'warn', nodeArgs: o.nodeArgs ?? [] });
+    const client = await connect({ zk: zk.connectString, cluster: 'bench', deadlineMs: 30_000 });
+    c = client;
+    const want = (p: SuitePart): boolean => !o.only || o.only.includes(p);
+    const load = (workload: Workload, concurrency: number, consistency: ReadConsistency, keys: number): Promise<LoadResult> =>
+      runLoad(client, { workload, concurrency, valueBytes: 256, durationMs: o.durationMs, consistency, readRatio: workload === 'read' ? 1 : 0, keys });
     // Warm up (JIT, connections), then measure.
     await runLoad(c, { workload: 'write', concurrency: 8, valueBytes: 256, durationMs: 2000, consistency: 'linearizable', readRatio: 0, keys: 1000 });
-    say('single writer, 256-byte values...');
-    const singleWriter = await runLoad(c, { workload: 'write', concurrency: 1, valueBytes: 256, durationMs: o.durationMs, consistency: 'linearizable', readRatio: 0, keys: 1000 });
-    say(`  ${singleWriter.opsPerSecond}/s, p50 ${singleWriter.latencyMs.p50} ms, p99 ${singleWriter.latencyMs.p99} ms`);
-    say('64 concurrent writers, 256-byte values...');
-    const writers64 = await runLoad(c, { workload: 'write', concurrency: 64, valueBytes: 256, durationMs: o.durationMs, consistency: 'linearizable', readRatio: 0, keys: 10_000 });
-    say(`  ${writers64.opsPerSecond}/s, p50 ${writers64.latencyMs.p50} ms, p99 ${writers64.latencyMs.p99} ms`);
-    const readers64: LoadResult[] = [];
-    for (const consistency of ['linearizable', 'lease'] as const) {
-      say(`64 concurrent readers, ${consistency}...`);
-      const r = await runLoad(c, { workload: 'read', concurrency: 64, valueBytes: 256, durationMs: o.durationMs, consistency, readRatio: 1, keys: 1000 });
-      readers64.push(r);
-      say(`  ${r.opsPerSecond}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms`);
+    let result: SuiteResult = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
+    if (want('latency')) {
+      say('single writer, 256-byte values...');
+      const singleWriter = await load('write', 1, 'linearizable', 1000);
+      say(`  ${singleWriter.opsPerSecond}/s, p50 ${singleWriter.latencyMs.p50} ms, p99 ${singleWriter.latencyMs.p99} ms`);
+      result = { ...result, singleWriter };
     }
-    say(`failover: ${o.failovers} SIGKILLs of the leader under 4 writers...`);
-    const load = new WriteLoad(c, { writers: 4, valueBytes: 64, prefix: 'fo' });
-    load.start();
-    const downtimes: number[] = [];
-    try {
-      for (let k = 1; k <= o.failovers; k++) {
-        await new Promise((r) => setTimeout(r, 700));
-        const f = await killLeaderAndMeasure(cluster, load);
-        downtimes.push(Math.round(f.downtimeMs));
-        say(`  ${k}/${o.failovers}: ${f.killed} -> ${f.newLeader}: ${f.downtimeMs.toFixed(0)} ms`);
+    if (want('throughput')) {
+      say('64 concurrent writers, 256-byte values...');
+      const writers64 = await load('write', 64, 'linearizable', 10_000);
+      say(`  ${writers64.opsPerSecond}/s, p50 ${writers64.latencyMs.p50} ms, p99 ${writers64.latencyMs.p99} ms`);
+      result = { ...result, writers64 };
+    }
+    if (want('reads')) {
+      const readers64: LoadResult[] = [];
+      for (const consistency of ['linearizable', 'lease'] as const) {
+        say(`64 concurrent readers, ${consistency}...`);
+        const r = await load('read', 64, consistency, 1000);
+        readers64.push(r);
+        say(`  ${r.opsPerSecond}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms`);
       }
-    } finally {
-      await load.stop();
+      result = { ...result, readers64 };
     }
-    let lost = 0;
-    for (const a of load.kept()) {
-      const r = await c.get(a.key);
-      if (!r.found || new TextDecoder().decode(r.value) !== a.value) lost++;
-    }
-    const result: SuiteResult = {
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      singleWriter,
-      writers64,
-      readers64,
-      failover: {
+    if (want('failover')) {
+      say(`failover: ${o.failovers} SIGKILLs of the leader under 4 writers...`);
+      const wl = new WriteLoad(c, { writers: 4, valueBytes: 64, prefix: 'fo' });
+      wl.start();
+      const downtimes: number[] = [];
+      try {
+        for (let k = 1; k <= o.failovers; k++) {
+          await new Promise((r) => setTimeout(r, 700));
+          const f = await killLeaderAndMeasure(cluster, wl);
+          downtimes.push(Math.round(f.downtimeMs));
+          say(`  ${k}/${o.failovers}: ${f.killed} -> ${f.newLeader}: ${f.downtimeMs.toFixed(0)} ms`);
+        }
+      } finally {
+        await wl.stop();
+      }
+      let lost = 0;
+      for (const a of wl.kept()) {
+        const r = await c.get(a.key);
+        if (!r.found || new TextDecoder().decode(r.value) !== a.value) lost++;
+      }
+      const failover = {
         count: downtimes.length,
         downtimeMs: { p50: percentile(downtimes, 50), p99: percentile(downtimes, 99), max: percentile(downtimes, 100), all: downtimes },
-        acknowledged: load.acknowledged(),
+        acknowledged: wl.acknowledged(),
         lost,
-      },
-    };
-    say(`  downtime p50 ${result.failover.downtimeMs.p50} ms, p99 ${result.failover.downtimeMs.p99} ms; ${result.failover.acknowledged} writes acknowledged, ${lost} lost`);
+      };
+      say(`  downtime p50 ${failover.downtimeMs.p50} ms, p99 ${failover.downtimeMs.p99} ms; ${failover.acknowledged} writes acknowledged, ${lost} lost`);
+      result = { ...result, failover };
+    }
     if (o.json) o.print(JSON.stringify(result));
     return result;
   } finally {

@@ -1,6 +1,7 @@
 // duoraft demo: the project's claim, shown. Starts its own ZooKeeper and two voters, runs
 // a writer, SIGKILLs the leader N times (restarting it each time), and prints each
 // failover's downtime and the totals of acknowledged and lost writes.
+import { mkdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { connect } from '../client/client.js';
 import { killLeaderAndMeasure, percentile, type FailoverResult } from './failover.js';
@@ -17,6 +18,8 @@ export interface DemoOptions {
   readonly json: boolean;
   readonly env: ZooKeeperEnv;
   readonly print: (line: string) => void;
+  /** Keep node logs and data here instead of a temp folder that is removed. */
+  readonly keepLogsIn?: string;
 }
 
 export interface DemoResult {
@@ -38,7 +41,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const client = await connectLater(zk.connectString);
   try {
     say('starting two voters (a, b)...');
-    cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: 'demo', logLevel: 'info' });
+    if (o.keepLogsIn) await mkdir(o.keepLogsIn, { recursive: true });
+    cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: 'demo', logLevel: 'info', ...(o.keepLogsIn ? { workDir: o.keepLogsIn } : {}) });
     const first = await cluster.waitForLeader(20_000);
     say(`  leader: ${first}; node logs in ${cluster.workDir}`);
     const c = await client();
