@@ -5,7 +5,7 @@
 //     lease window, moves the epoch from (T, V) to (T+1, me), touches the lease (our lease
 //     starts now), and replaces the leader znode with our ephemeral one. If the old leader
 //     touched its lease after our last look, or anyone moved the epoch, it fails.
-//  2. Read the tail. The fence froze ZooKeeper's log: any append of the old leader still
+//  2. Read the tail. The fence froze ZooKeeper's log: an append of the old leader still
 //     in flight fails its check(epoch). Reading before fencing would let one land after
 //     the read.
 //  3. Replay the segments after our commit index up to the tail.

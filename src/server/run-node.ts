@@ -13,7 +13,7 @@ import { SeededRandom } from '../core/random.js';
 import { openFileWal } from '../storage/file-wal.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
 import { GrpcPeerTransport } from '../transport/grpc-peer-transport.js';
-import { MAX_PEER_MESSAGE_BYTES } from '../transport/peer-service.js';
+import { peerServerOptions } from '../transport/peer-service.js';
 import { type DriverRef, kvHandlers } from './client-handlers.js';
 import { kvService } from './kv-service.js';
 import { NodeDriver } from './node-driver.js';
@@ -75,10 +75,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     limits,
   });
 
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': MAX_PEER_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_PEER_MESSAGE_BYTES,
-  });
+  const server = new grpc.Server(peerServerOptions);
   server.addService(kvService, kvHandlers(ref, logger, realClock));
   const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger });
   transport.addToServer(server);

@@ -185,18 +185,9 @@ export function frameChecksumMatches(bytes: Uint8Array, offset: number, length: 
   return crc32c(body) === readU32(bytes, offset + 4);
 }
 
-/**
- * A decoded uint64 field as a number. Needed because the generated code sets the
- * defaults of 64-bit fields when it loads, before src/common/proto.ts turns Long
- * off: a field absent from the wire (value 0) reads back as a Long object.
- */
+/** A decoded uint64 field as a number (NaN for anything else, which the field checks then refuse). */
 function uint64(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'object' && value !== null && 'low' in value && 'high' in value) {
-    const { low, high } = value;
-    if (typeof low === 'number' && typeof high === 'number') return (high >>> 0) * 0x1_0000_0000 + (low >>> 0);
-  }
-  return Number.NaN;
+  return typeof value === 'number' ? value : Number.NaN;
 }
 
 function decodePayload(type: RecordType, payload: Uint8Array): WalRecord | string {
@@ -206,7 +197,7 @@ function decodePayload(type: RecordType, payload: Uint8Array): WalRecord | strin
       const entryType = fromProtoEntryType(m.type);
       if (entryType === null) return `unknown entry type ${String(m.type)}`;
       // Copy the data: the decoded bytes are a view into the whole segment buffer,
-      // which would otherwise stay in memory as long as any entry does.
+      // which would otherwise stay in memory as long as one entry does.
       const entry: Entry = { index: uint64(m.index), term: uint64(m.term), type: entryType, data: new Uint8Array(m.data) };
       return entryProblem(entry) ?? { kind: 'entry', entry };
     }

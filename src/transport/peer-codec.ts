@@ -48,22 +48,11 @@ export class MalformedPeerMessageError extends InvalidArgumentError {
 // ---------------------------------------------------------------------------
 // Field readers for decoding. Each one throws MalformedPeerMessageError naming the field.
 
-/**
- * A uint64 field as a safe, non-negative integer; absent reads as 0 (proto3). Besides
- * numbers it accepts Long-like objects: the generated code sets 64-bit defaults when it
- * loads, before src/common/proto.ts switches Long off, so a field absent from the wire
- * reads back as a Long.
- */
+/** A uint64 field as a safe, non-negative integer; absent reads as 0 (proto3). */
 function uint(protoType: string, field: string, value: unknown): number {
   let n = Number.NaN;
-  if (value === undefined || value === null) {
-    n = 0;
-  } else if (typeof value === 'number') {
-    n = value;
-  } else if (typeof value === 'object' && value !== null && 'low' in value && 'high' in value) {
-    const { low, high } = value;
-    if (typeof low === 'number' && typeof high === 'number') n = (high >>> 0) * 0x1_0000_0000 + (low >>> 0);
-  }
+  if (value === undefined || value === null) n = 0;
+  else if (typeof value === 'number') n = value;
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new MalformedPeerMessageError(protoType, `${field} is ${String(value)}, not a non-negative safe integer`);
   }
@@ -130,7 +119,7 @@ function entryFromProto(protoType: string, field: string, p: { index?: unknown; 
   const data: unknown = p.data ?? new Uint8Array(0);
   if (!(data instanceof Uint8Array)) throw new MalformedPeerMessageError(protoType, `${field}.data is not bytes`);
   // Copy: the decoded bytes are a view into the whole received frame, which would
-  // otherwise stay in memory as long as any one entry of it does.
+  // otherwise stay in memory as long as one entry of it does.
   return { index, term, type, data: new Uint8Array(data) };
 }
 

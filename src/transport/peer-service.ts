@@ -6,6 +6,7 @@
 // no_reply like any other malformed request. (Had the deserializer thrown, grpc-js would
 // fail the call with INTERNAL and the sender would take its peer for unreachable.)
 import * as grpc from '@grpc/grpc-js';
+import { type ProtoCodec, type Received, type RequestOf, type ResponseOf, type UnaryMethod, unaryMethod } from '../common/grpc-unary.js';
 import { type duoraft, pb } from '../common/proto.js';
 
 /** The largest peer message either side sends or accepts (grpc-js servers default to 4 MiB). */
@@ -23,51 +24,19 @@ export const peerServerOptions: grpc.ServerOptions = {
   'grpc.max_send_message_length': MAX_PEER_MESSAGE_BYTES,
 };
 
-/** What the server's deserializer hands the handler: the decoded request, or why there is none. */
-export type Received<T> = { readonly ok: true; readonly request: T } | { readonly ok: false; readonly reason: string };
+export type { Received } from '../common/grpc-unary.js';
 
-/** The static methods of a generated message class that the service needs. */
-interface ProtoCodec<Decoded, Properties> {
-  encode(message: Properties): { finish(): Uint8Array };
-  decode(bytes: Uint8Array): Decoded;
-}
-
-/**
- * One unary method. ReqOut/ResOut are what a side encodes (plain property objects),
- * ReqIn/ResIn what it decodes (generated message instances).
- */
-export interface PeerMethod<ReqOut, ReqIn, ResOut, ResIn> extends grpc.ServerMethodDefinition<Received<ReqIn>, ResOut> {
-  readonly requestSerialize: grpc.serialize<ReqOut>;
-  readonly responseDeserialize: grpc.deserialize<ResIn>;
-}
-
-/** The bytes protobufjs wrote, as the Buffer grpc-js wants, without copying. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
+/** One unary method of the Peer service (see src/common/grpc-unary.ts). */
+export type PeerMethod<ReqOut, ReqIn, ResOut, ResIn> = UnaryMethod<ReqOut, ReqIn, ResOut, ResIn>;
 
 function peerMethod<ReqOut, ReqIn, ResOut, ResIn>(
   name: string,
   request: ProtoCodec<ReqIn, ReqOut>,
   response: ProtoCodec<ResIn, ResOut>,
 ): PeerMethod<ReqOut, ReqIn, ResOut, ResIn> {
-  return {
-    path: `/duoraft.peer.Peer/${name}`,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (message) => asBuffer(request.encode(message).finish()),
-    requestDeserialize: (bytes) => {
-      try {
-        return { ok: true, request: request.decode(bytes) };
-      } catch (err) {
-        return { ok: false, reason: `cannot decode ${name} request: ${err instanceof Error ? err.message : String(err)}` };
-      }
-    },
-    responseSerialize: (message) => asBuffer(response.encode(message).finish()),
-    // A response that does not decode fails the call (INTERNAL): the caller reports
-    // the peer unreachable, which is what a broken peer is.
-    responseDeserialize: (bytes) => response.decode(bytes),
-  };
+  // A response that does not decode fails the call (INTERNAL): the caller reports the
+  // peer unreachable, which is what a broken peer is.
+  return unaryMethod('duoraft.peer.Peer', name, request, response);
 }
 
 type Peer = typeof duoraft.peer;
@@ -95,8 +64,7 @@ export const peerService = { appendEntries, heartbeat, requestVote, timeoutNow }
 export const PeerClient = grpc.makeGenericClientConstructor(peerService, 'duoraft.peer.Peer');
 
 /** The request a handler of method M receives and the response it gives. */
-export type RequestOf<M> = M extends PeerMethod<infer _ReqOut, infer ReqIn, infer _ResOut, infer _ResIn> ? ReqIn : never;
-export type ResponseOf<M> = M extends PeerMethod<infer _ReqOut, infer _ReqIn, infer ResOut, infer _ResIn> ? ResOut : never;
+export type { RequestOf, ResponseOf } from '../common/grpc-unary.js';
 
 /** The server-side implementation of the Peer service. A type alias, so it fits grpc's untyped index signature. */
 export type PeerHandlers = {

@@ -45,7 +45,7 @@ export interface Operation {
   /** The client (process) that issued it; a client has at most one operation outstanding. */
   readonly client: number;
   readonly key: string;
-  /** Invocation time: any monotonic clock shared by all clients (ms or ns). */
+  /** Invocation time, on one monotonic clock shared by all clients (ms or ns). */
   readonly call: number;
   /** Response time; null when no response came (the outcome is unknown). */
   readonly ret: number | null;
