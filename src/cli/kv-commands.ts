@@ -72,6 +72,35 @@ export async function incrCommand(args: CommonArgs & { key: string; delta: numbe
   else printLine(String(r.value));
 }
 
+export async function casCommand(args: CommonArgs & { key: string; a: string; b?: string | undefined; absent: boolean }): Promise<void> {
+  let expected: string | null;
+  let next: string;
+  if (args.absent) {
+    if (args.b !== undefined) throw new InvalidArgumentError('with --absent give only KEY and NEW');
+    expected = null;
+    next = args.a;
+  } else {
+    if (args.b === undefined) throw new InvalidArgumentError('cas needs KEY EXPECTED NEW (or KEY --absent NEW)');
+    expected = args.a;
+    next = args.b;
+  }
+  const r = await withClient(args, (c) => c.cas(args.key, expected, next));
+  const current = r.current === null ? null : decoder.decode(r.current);
+  if (args.json) {
+    printJson({ key: args.key, succeeded: r.succeeded, ...(r.succeeded ? {} : { current }), index: r.index });
+  } else if (r.succeeded) {
+    printLine(`OK (index ${r.index})`);
+  } else {
+    printLine(current === null ? 'not set: the key is absent' : `not set: the current value is ${current}`);
+  }
+}
+
+export async function transferLeaderCommand(args: CommonArgs & { to?: string | undefined }): Promise<void> {
+  const r = await withClient(args, (c) => c.transferLeadership(args.to ?? ''));
+  if (args.json) printJson({ leaderId: r.leaderId, tookMs: r.tookMs });
+  else printLine(`leader is now ${r.leaderId} (handed over in ${r.tookMs} ms)`);
+}
+
 export async function statusCommand(args: CommonArgs): Promise<void> {
   const members = await withClient(args, (c) => c.status());
   if (args.json) {

@@ -2,7 +2,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { withCommonOptions, type CommonArgs } from './common-options.js';
-import { delCommand, getCommand, incrCommand, putCommand, statusCommand } from './kv-commands.js';
+import { casCommand, delCommand, getCommand, incrCommand, putCommand, statusCommand, transferLeaderCommand } from './kv-commands.js';
 import { type NodeArgs, nodeCommand } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
@@ -56,6 +56,9 @@ export async function main(argv: string[]): Promise<void> {
           .option('heartbeat-ms', { type: 'number', describe: 'leader heartbeat interval (default 20)' })
           .option('max-value-bytes', { type: 'number', describe: 'largest value accepted (default 262144)' })
           .option('wal-sync-interval-ms', { type: 'number', describe: 'at most one fsync of the local WAL per this many ms (default 20)' })
+          .option('max-pending-proposals', { type: 'number', describe: 'writes waiting for ZooKeeper at once; beyond it clients get BUSY (default 8192)' })
+          .option('pause-lease-ms', { type: 'number', describe: 'an event-loop stall this long ends the lease at once (default 50)' })
+          .option('pause-stepdown-ms', { type: 'number', describe: 'a stall this long makes the leader step down (default 300)' })
           .option('zk-user', { type: 'string', describe: 'ZooKeeper digest user (with --zk-password): protects the tree with a digest ACL' })
           .option('zk-password', { type: 'string', describe: 'ZooKeeper digest password' })
           .option('fault-ack-before-commit', { type: 'boolean', hidden: true })
@@ -95,7 +98,28 @@ export async function main(argv: string[]): Promise<void> {
       (y) => y.positional('key', { type: 'string', demandOption: true }).positional('delta', { type: 'number', default: 1 }),
       run((a) => incrCommand(a as CommonArgs & { key: string; delta: number })),
     )
-    .command('status', 'show every member: role, term, commit and applied index, leader, address', (y) => y, run((a) => statusCommand(a)));
+    .command(
+      'cas <key> <a> [b]',
+      'compare-and-set: cas KEY EXPECTED NEW sets NEW if the value is EXPECTED; cas KEY --absent NEW creates it if absent',
+      (y) =>
+        y
+          .positional('key', { type: 'string', demandOption: true })
+          .positional('a', { type: 'string', demandOption: true, describe: 'EXPECTED (or NEW with --absent)' })
+          .positional('b', { type: 'string', describe: 'NEW' })
+          .option('absent', { type: 'boolean', default: false, describe: 'set only if the key does not exist' }),
+      run((a) => casCommand(a as CommonArgs & { key: string; a: string; b?: string; absent: boolean })),
+    )
+    .command('status', 'show every member: role, term, commit and applied index, leader, address', (y) => y, run((a) => statusCommand(a)))
+    .command('admin', 'administration', (y) =>
+      y
+        .command(
+          'transfer-leader',
+          'hand leadership to the other voter (in-flight writes move with it)',
+          (z) => z.option('to', { type: 'string', describe: 'the voter to hand over to (default: the other one)' }),
+          run((a) => transferLeaderCommand(a as CommonArgs & { to?: string })),
+        )
+        .demandCommand(1, 'name an admin command'),
+    );
   parser = extraCommands(parser, run);
   await parser.parseAsync();
 }

@@ -22,6 +22,9 @@ export interface NodeArgs extends CommonArgs {
   'heartbeat-ms'?: number | undefined;
   'max-value-bytes'?: number | undefined;
   'wal-sync-interval-ms'?: number | undefined;
+  'max-pending-proposals'?: number | undefined;
+  'pause-lease-ms'?: number | undefined;
+  'pause-stepdown-ms'?: number | undefined;
   'zk-user'?: string | undefined;
   'zk-password'?: string | undefined;
   'fault-ack-before-commit'?: boolean | undefined;
@@ -37,6 +40,8 @@ export async function nodeCommand(args: NodeArgs): Promise<void> {
     ...(args['lease-interval-ms'] !== undefined ? { leaseIntervalMs: args['lease-interval-ms'] } : {}),
     ...(args['election-timeout-ms'] !== undefined ? { electionTimeoutMs: args['election-timeout-ms'] } : {}),
     ...(args['heartbeat-ms'] !== undefined ? { heartbeatMs: args['heartbeat-ms'] } : {}),
+    ...(args['pause-lease-ms'] !== undefined ? { pauseLeaseMs: args['pause-lease-ms'] } : {}),
+    ...(args['pause-stepdown-ms'] !== undefined ? { pauseStepDownMs: args['pause-stepdown-ms'] } : {}),
   };
   if ((args['zk-user'] === undefined) !== (args['zk-password'] === undefined)) {
     throw new ConfigError('--zk-user and --zk-password go together');
@@ -54,6 +59,7 @@ export async function nodeCommand(args: NodeArgs): Promise<void> {
     limits: {
       ...(args['max-value-bytes'] !== undefined ? { maxValueBytes: args['max-value-bytes'] } : {}),
       ...(args['wal-sync-interval-ms'] !== undefined ? { walSyncIntervalMs: args['wal-sync-interval-ms'] } : {}),
+      ...(args['max-pending-proposals'] !== undefined ? { maxPendingProposals: args['max-pending-proposals'] } : {}),
     },
     faults: {
       ...(args['fault-ack-before-commit'] ? { ackBeforeCommit: true } : {}),

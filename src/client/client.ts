@@ -10,6 +10,7 @@ import { type DecodedWireError, fromWireError } from '../common/error-codes.js';
 import {
   DuoraftError,
   InvalidArgumentError,
+  SessionExpiredError,
   TimeoutError,
   UnavailableError,
   UnknownOutcomeError,
@@ -25,6 +26,7 @@ import { realClock } from '../common/real-clock.js';
 import { KvClient, kvService } from '../server/kv-service.js';
 import { LeaderDiscovery } from './leader-discovery.js';
 import { PipelineConnection, type PipelinedOp } from './pipeline.js';
+import { ClientSession, type SessionTransport } from './session.js';
 
 export type ReadConsistency = 'linearizable' | 'lease' | 'stale';
 
@@ -36,6 +38,14 @@ export interface ConnectOptions {
   readonly deadlineMs?: number;
   /** How long connect() waits for ZooKeeper (default 5 s). */
   readonly zkConnectTimeoutMs?: number;
+  /**
+   * Exactly-once writes through a session (default true): a write retried after an
+   * unknown outcome takes effect once. Without, incr and cas report UNKNOWN_OUTCOME instead
+   * of retrying.
+   */
+  readonly sessions?: boolean;
+  /** Idle time after which the cluster expires this client's session (default 30 s; kept alive while connected). */
+  readonly sessionTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
@@ -76,6 +86,8 @@ export class DuoraftClient {
   private readonly deadlineMs: number;
   /** The member the last NOT_LEADER pointed at, tried before the leader znode's. */
   private hinted: string | null = null;
+  /** The last member that did not answer (stale reads avoid it). */
+  private unreachable: string | null = null;
   private closed = false;
 
   private constructor(
@@ -104,13 +116,62 @@ export class DuoraftClient {
       await zk.close().catch(() => undefined);
       throw new UnavailableError(`no duoraft cluster named ${JSON.stringify(o.cluster)} in ZooKeeper at ${o.zk}: start a node first`);
     }
-    return new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000);
+    const c = new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000);
+    if (o.sessions !== false) c.session = new ClientSession(c.sessionTransport(), realClock, logger, o.sessionTimeoutMs ?? 30_000);
+    return c;
+  }
+
+  private session: ClientSession | null = null;
+
+  private sessionTransport(): SessionTransport {
+    return {
+      register: async (timeoutMs) => {
+        const { res } = await this.call('registerSession', { timeoutMs }, { write: true, retryUnknown: true });
+        if (!res.sessionId) throw new UnavailableError('the cluster did not open a session');
+        return res.sessionId;
+      },
+      keepAlive: async (sessionId) => {
+        await this.call('keepAlive', { sessionId }, { write: true, retryUnknown: true });
+      },
+    };
+  }
+
+  /**
+   * A write under the session: one sequence number for every retry of it. If the session
+   * turns out to have expired, a write none of whose attempts may have taken effect is sent
+   * again under a new session; otherwise its outcome is reported unknown.
+   */
+  private async write<M extends 'put' | 'delete' | 'incr' | 'cas'>(
+    method: M,
+    body: RequestOutOf<Kv[M]>,
+    options: CallOptions,
+  ): Promise<{ res: ResponseInOf<Kv[M]>; by: string }> {
+    const session = this.session;
+    if (!session) return this.call(method, body, { write: true, retryUnknown: method === 'put' || method === 'delete', ...options });
+    const seq = await session.begin();
+    try {
+      for (let round = 0; ; round++) {
+        const ctx = await session.context(seq);
+        const track = { unknown: false };
+        try {
+          return await this.call(method, { ...body, ctx } as RequestOutOf<Kv[M]>, { write: true, retryUnknown: true, track, ...options });
+        } catch (err) {
+          if (!(err instanceof SessionExpiredError)) throw err;
+          session.expired(ctx.sessionId);
+          if (track.unknown || round > 0) {
+            throw new UnknownOutcomeError(`session ${ctx.sessionId} expired while a ${method} in it was retried; it may or may not have taken effect`);
+          }
+        }
+      }
+    } finally {
+      session.end(seq);
+    }
   }
 
   /** Writes a value. `by` is the address of the member (the leader) that acknowledged it. */
   async put(key: string, value: string | Uint8Array, options: CallOptions = {}): Promise<{ index: number; by: string }> {
     const v = typeof value === 'string' ? encoder.encode(value) : value;
-    const { res, by } = await this.call('put', { key, value: v }, { write: true, retryUnknown: true, ...options });
+    const { res, by } = await this.write('put', { key, value: v }, options);
     return { index: res.index ?? 0, by };
   }
 
@@ -126,18 +187,44 @@ export class DuoraftClient {
   }
 
   async del(key: string, options: CallOptions = {}): Promise<{ deleted: boolean; index: number }> {
-    const { res: r } = await this.call('delete', { key }, { write: true, retryUnknown: true, ...options });
+    const { res: r } = await this.write('delete', { key }, options);
     return { deleted: r.deleted ?? false, index: r.index ?? 0 };
   }
 
   /**
-   * Atomic add. Without a session a retry after an unknown outcome could add twice, so
-   * such an outcome is reported (UnknownOutcomeError) rather than retried.
+   * Atomic add; returns the new value. Under a session (the default) a retry takes
+   * effect once; without one an unknown outcome is reported rather than retried.
    */
   async incr(key: string, delta = 1, options: CallOptions = {}): Promise<{ value: number; index: number }> {
     if (!Number.isSafeInteger(delta)) throw new InvalidArgumentError(`delta ${delta} is not a safe integer`);
-    const { res: r } = await this.call('incr', { key, delta }, { write: true, retryUnknown: false, ...options });
+    const { res: r } = await this.write('incr', { key, delta }, options);
     return { value: r.value ?? 0, index: r.index ?? 0 };
+  }
+
+  /**
+   * Compare-and-set: sets `value` when the current value equals `expected`, or, with
+   * expected null, when the key is absent ("create if absent"). Returns whether it did and,
+   * when it did not, the value found.
+   */
+  async cas(
+    key: string,
+    expected: string | Uint8Array | null,
+    value: string | Uint8Array,
+    options: CallOptions = {},
+  ): Promise<{ succeeded: boolean; current: Uint8Array | null; index: number }> {
+    const bytes = (v: string | Uint8Array): Uint8Array => (typeof v === 'string' ? encoder.encode(v) : v);
+    const { res: r } = await this.write(
+      'cas',
+      { key, expected: expected === null ? new Uint8Array(0) : bytes(expected), expectAbsent: expected === null, value: bytes(value) },
+      options,
+    );
+    return { succeeded: r.succeeded ?? false, current: r.currentFound ? (r.current ?? new Uint8Array(0)) : null, index: r.index ?? 0 };
+  }
+
+  /** Asks the leader to hand leadership to the other voter; resolves with the new leader. */
+  async transferLeadership(to = '', options: CallOptions = {}): Promise<{ leaderId: string; tookMs: number }> {
+    const { res } = await this.call('transferLeadership', { to }, { write: false, retryUnknown: false, ...options });
+    return { leaderId: res.leaderId ?? '', tookMs: res.tookMs ?? 0 };
   }
 
   /** Every member registered in ZooKeeper, with its own view; unreachable ones say so. */
@@ -169,6 +256,7 @@ export class DuoraftClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.session?.close();
     this.discovery.close();
     for (const p of this.pipelines.values()) p.close();
     this.pipelines.clear();
@@ -182,7 +270,7 @@ export class DuoraftClient {
   private async call<M extends Method>(
     method: M,
     request: RequestOutOf<Kv[M]>,
-    o: { write: boolean; retryUnknown: boolean; anyMember?: boolean; deadlineMs?: number },
+    o: { write: boolean; retryUnknown: boolean; anyMember?: boolean; deadlineMs?: number; track?: { unknown: boolean } },
   ): Promise<{ res: ResponseInOf<Kv[M]>; by: string }> {
     if (this.closed) throw new UnavailableError('client is closed');
     const deadline = this.clock.now() + (o.deadlineMs ?? this.deadlineMs);
@@ -210,6 +298,7 @@ export class DuoraftClient {
           // The call failed in transport: the member is gone, or the reply was lost.
           error = o.write ? new UnknownOutcomeError(`connection to ${target} failed: ${(err as Error).message}`) : new UnavailableError(`cannot reach ${target}: ${(err as Error).message}`);
           this.hinted = null;
+          this.unreachable = target;
         }
       }
       lastError = error;
@@ -232,6 +321,7 @@ export class DuoraftClient {
           break;
         case 'UNKNOWN_OUTCOME':
         case 'TIMEOUT':
+          if (o.track) o.track.unknown = true;
           if (!o.retryUnknown) throw error;
           await this.discovery.changed(backoff);
           break;
@@ -244,19 +334,24 @@ export class DuoraftClient {
   }
 
   private async pickTarget(anyMember: boolean, waitMs: number): Promise<string | null> {
+    if (anyMember) {
+      // Stale reads go to a follower when there is one, sparing the leader.
+      const leaderId = this.discovery.current()?.id;
+      const members = await this.discovery.membersCached().catch(() => []);
+      const follower = members.find((m) => m.id !== leaderId && m.address !== this.unreachable);
+      if (follower) return follower.address;
+    }
     if (this.hinted) return this.hinted;
     const leader = this.discovery.current();
     if (leader) return leader.address;
-    if (anyMember) {
-      const members = await this.discovery.members().catch(() => []);
-      if (members[0]) return members[0].address;
-    }
     await this.discovery.changed(waitMs);
     return this.discovery.current()?.address ?? null;
   }
 
   private attempt<M extends Method>(address: string, method: M, request: RequestOutOf<Kv[M]>, timeoutMs: number): Promise<ResponseInOf<Kv[M]>> {
-    if (method !== 'status' && method !== 'pipeline') return this.pipelined(address, method, request, timeoutMs);
+    if (method === 'put' || method === 'get' || method === 'delete' || method === 'incr' || method === 'cas') {
+      return this.pipelined(address, method, request, timeoutMs);
+    }
     const client = this.channel(address);
     const def = kvService[method];
     return new Promise((resolve, reject) => {
@@ -282,7 +377,7 @@ export class DuoraftClient {
     const r = await p.send(op, timeoutMs);
     const requestError = fromWireError(r.error);
     if (requestError) throw requestError;
-    const res = r[method as 'put' | 'get' | 'delete' | 'incr'];
+    const res = r[method as 'put' | 'get' | 'delete' | 'incr' | 'cas'];
     if (!res) throw new Error(`member ${address} answered ${method} without a result`);
     return res as unknown as ResponseInOf<Kv[M]>;
   }

@@ -61,6 +61,17 @@ export class LeaderDiscovery {
     });
   }
 
+  private cached: { at: number; members: Array<{ id: string; address: string; kind: string }> } | null = null;
+
+  /** members(), re-read at most once a second (stale reads pick a member per call). */
+  async membersCached(): Promise<Array<{ id: string; address: string; kind: string }>> {
+    const now = this.clock.now();
+    if (this.cached && now - this.cached.at < 1000) return this.cached.members;
+    const members = await this.members();
+    this.cached = { at: now, members };
+    return members;
+  }
+
   /** Every registered member and its address. */
   async members(): Promise<Array<{ id: string; address: string; kind: string }>> {
     const names = await this.zk.getChildren(this.paths.members);

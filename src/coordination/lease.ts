@@ -45,6 +45,8 @@ export class LeaseKeeper {
   private stopped = false;
   private expired = false;
   private expiredAt = 0;
+  /** The lease znode version our last successful touch produced. */
+  private version = 0;
 
   constructor(options: LeaseKeeperOptions) {
     this.o = options;
@@ -66,13 +68,37 @@ export class LeaseKeeper {
     return this.validUntil;
   }
 
+  /** The lease znode version our last successful touch left (0 before the first). */
+  lastVersion(): number {
+    return this.version;
+  }
+
   /**
-   * Ends the lease at once (an event-loop stall was detected, or leadership is being
-   * handed over): no more lease reads, no more touches.
+   * Ends the current lease at once but goes on touching: after an event-loop stall the
+   * leader serves no lease read until a touch sent after the stall succeeds.
    */
-  revoke(): void {
+  lapseNow(): void {
+    if (this.stopped) return;
+    this.validUntil = this.o.clock.now();
+    if (!this.expired) {
+      this.expired = true;
+      this.expiredAt = this.o.clock.now();
+      this.o.onExpired();
+    }
+  }
+
+  /**
+   * Ends the lease for good (leadership is being handed over): no more lease reads, no
+   * more touches. Resolves once no touch is in flight any more (bounded), so that
+   * lastVersion() is final: the version the new leader may fence against.
+   */
+  async revoke(maxWaitMs = 3000): Promise<void> {
     this.validUntil = Number.NEGATIVE_INFINITY;
     this.stop();
+    const deadline = this.o.clock.now() + maxWaitMs;
+    while (this.outstanding > 0 && this.o.clock.now() < deadline) {
+      await new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 1));
+    }
   }
 
   stop(): void {
@@ -110,8 +136,10 @@ export class LeaseKeeper {
         { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId, seq: this.seq++ }), version: -1 },
       ])
       .then(
-        () => {
+        (results) => {
           this.outstanding--;
+          const set = results[1];
+          if (set && set.type === 'setData' && set.stat.version > this.version) this.version = set.stat.version;
           if (this.stopped) return;
           const until = sentAt + this.o.durationMs;
           if (until > this.validUntil) this.validUntil = until;

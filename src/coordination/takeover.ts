@@ -59,6 +59,10 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   // 1. Fence.
   let fence = await tryFence(o, o.known ?? null);
   if (fence.kind === 'stale') fence = await tryFence(o, null);
+  // A moved lease means its holder touched it after the version we check: it is alive, or
+  // it took back a lease it had handed over. Never re-read and retry here: that could depose
+  // a leader that trusts its lease again.
+  if (fence.kind === 'leaseMoved') return fence.outcome;
   if (fence.kind === 'stale') return failed(0, '', 'fence refused twice');
   if (fence.kind === 'failed') return fence.outcome;
   const { term, sentAt, epochVersion } = fence;
@@ -93,6 +97,8 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
 type FenceAttempt =
   | { readonly kind: 'ok'; readonly term: number; readonly epochVersion: number; readonly sentAt: number; readonly previousLeader: NodeId }
   | { readonly kind: 'stale' }
+  /** The lease was touched after the version we checked: the leader is alive (or just handed over). */
+  | { readonly kind: 'leaseMoved'; readonly outcome: TakeoverOutcome }
   | { readonly kind: 'failed'; readonly outcome: TakeoverOutcome };
 
 /**
@@ -128,7 +134,8 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
     if (!outcomeUnknown(code)) {
       const leaseMoved = err instanceof ZkError && err.failedOp === 0;
       if (known && !leaseMoved) return { kind: 'stale' };
-      return { kind: 'failed', outcome: await failedAfterReading(o, `fence refused (${code}${failedOpName(err, ops)})`) };
+      const outcome = await failedAfterReading(o, `fence refused (${code}${failedOpName(err, ops)})`);
+      return leaseMoved ? { kind: 'leaseMoved', outcome } : { kind: 'failed', outcome };
     }
     // Unknown outcome: the epoch tells whether our fence happened.
     const now = await zk.getData(paths.epoch).catch(() => null);

@@ -23,6 +23,8 @@ export interface CoreConfig {
   readonly maxAppendBytes: number;
   /** A candidate that hears nothing about its take-over for this long gives up (a driver bug guard). */
   readonly candidateTimeoutTicks: number;
+  /** A leadership transfer not done within this many ticks is given up. */
+  readonly transferTimeoutTicks: number;
 }
 
 export const defaultCoreTicks = {
@@ -33,6 +35,7 @@ export const defaultCoreTicks = {
   maxInflightAppends: 8,
   maxAppendBytes: 1 << 20,
   candidateTimeoutTicks: 1000,
+  transferTimeoutTicks: 100,
 } as const;
 
 export function validateCoreConfig(c: CoreConfig): string[] {
@@ -48,5 +51,6 @@ export function validateCoreConfig(c: CoreConfig): string[] {
   if (c.maxInflightAppends < 1) problems.push('maxInflightAppends must be >= 1');
   if (c.maxAppendBytes < 1) problems.push('maxAppendBytes must be >= 1');
   if (c.candidateTimeoutTicks < 1) problems.push('candidateTimeoutTicks must be >= 1');
+  if (c.transferTimeoutTicks < 1) problems.push('transferTimeoutTicks must be >= 1');
   return problems;
 }

@@ -71,6 +71,11 @@ export interface VoteReply extends Base {
 
 export interface TimeoutNow extends Base {
   readonly type: 'timeoutNow';
+  /**
+   * The lease znode version the leader left when it stopped touching it (0: unknown; the
+   * driver fills it in as it sends). The new leader fences against it at once.
+   */
+  readonly leaseVersion: number;
 }
 
 /** Local: the transport could not deliver to (or hear from) `from`. Never sent. */

@@ -102,6 +102,8 @@ export interface Ready {
   readonly leadershipLost?: LeadershipLost;
   /** Leader, during a transfer: stop touching the lease now and serve no lease read. */
   readonly relinquishLease?: boolean;
+  /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
+  readonly resumeLease?: boolean;
   /** Load this snapshot into the state machine before applying `committed`. */
   readonly restoreSnapshot?: SnapshotMeta;
 }
@@ -185,6 +187,7 @@ export class RaftCore {
   private pendingTakeover: TakeoverRequest | undefined;
   private pendingLeadershipLost: LeadershipLost | undefined;
   private pendingRelinquish = false;
+  private pendingResume = false;
   private pendingSnapshot: SnapshotMeta | undefined;
 
   constructor(config: CoreConfig, random: RandomSource, restored: RestoredState = {}) {
@@ -413,6 +416,11 @@ export class RaftCore {
     return true;
   }
 
+  /** Leader: stop leading now (an event-loop stall long enough that the follower may have taken over). */
+  abdicate(reason: string): void {
+    if (this.role === 'leader') this.stepDown(reason);
+  }
+
   /** Leader: give up a transfer that is not done (the driver's deadline passed). */
   abortTransfer(): void {
     if (this.role === 'leader' && this.transferring && !this.timeoutNowSent) this.transferring = false;
@@ -444,6 +452,7 @@ export class RaftCore {
       this.pendingTakeover !== undefined ||
       this.pendingLeadershipLost !== undefined ||
       this.pendingRelinquish ||
+      this.pendingResume ||
       this.pendingSnapshot !== undefined ||
       !sameSoft(this.prevSoft, this.softState()) ||
       !sameHard(this.prevHard, this.hardState())
@@ -481,6 +490,7 @@ export class RaftCore {
       ...(this.pendingTakeover ? { takeover: this.pendingTakeover } : {}),
       ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
       ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
+      ...(this.pendingResume ? { resumeLease: true } : {}),
       ...(this.pendingSnapshot ? { restoreSnapshot: this.pendingSnapshot } : {}),
     };
     this.prevSoft = soft;
@@ -489,6 +499,7 @@ export class RaftCore {
     this.pendingTakeover = undefined;
     this.pendingLeadershipLost = undefined;
     this.pendingRelinquish = false;
+    this.pendingResume = false;
     this.pendingSnapshot = undefined;
     return rd;
   }
@@ -706,7 +717,9 @@ export class RaftCore {
   private onTimeoutNow(m: TimeoutNow): void {
     if (this.role !== 'follower' || this.leaderId !== m.from) return;
     this.heardFromLeader();
-    // The leader stopped touching its lease before it sent this: no need to wait it out.
+    // The leader stopped touching its lease before it sent this: no need to wait it out,
+    // and the version it left is the one to fence against.
+    if (m.leaseVersion > 0) this.observeLease(Math.max(m.leaseVersion, this.leaseVersion));
     this.becomeCandidate(true);
   }
 
@@ -873,16 +886,22 @@ export class RaftCore {
   private tickTransfer(): void {
     this.transferElapsed++;
     const pr = this.progress;
-    if (!pr || this.timeoutNowSent) return;
-    if (this.transferElapsed > 2 * this.cfg.electionTimeoutTicks) {
-      this.transferring = false; // the follower did not catch up in time
+    if (!pr) return;
+    if (this.transferElapsed > this.cfg.transferTimeoutTicks) {
+      // The follower did not catch up, or did not take over, in time: keep leading. If the
+      // lease was handed over, take it back (a take-over still under way then fails its
+      // lease check).
+      this.transferring = false;
+      if (this.timeoutNowSent) this.pendingResume = true;
+      this.timeoutNowSent = false;
       return;
     }
+    if (this.timeoutNowSent) return;
     const last = this.log.lastIndex();
     if (pr.match === last && this.commit === last) {
       this.timeoutNowSent = true;
       this.pendingRelinquish = true;
-      this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term });
+      this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });
     }
   }
 

@@ -54,6 +54,32 @@ export namespace duoraft {
             STALE = 2
         }
 
+        interface IWriteContext extends duoraft.client.WriteContext.$Properties {
+        }
+
+        class WriteContext {
+            constructor(properties?: duoraft.client.WriteContext.$Properties);
+            $unknowns?: Uint8Array[];
+            sessionId: number;
+            sequence: number;
+            firstOutstanding: number;
+            static create(properties: duoraft.client.WriteContext.$Shape): duoraft.client.WriteContext & duoraft.client.WriteContext.$Shape;
+            static create(properties?: duoraft.client.WriteContext.$Properties): duoraft.client.WriteContext;
+            static encode(message: duoraft.client.WriteContext.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.WriteContext & duoraft.client.WriteContext.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WriteContext {
+            interface $Properties {
+                sessionId?: (number|null);
+                sequence?: (number|null);
+                firstOutstanding?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.WriteContext.$Properties;
+        }
+
         interface IPutRequest extends duoraft.client.PutRequest.$Properties {
         }
 
@@ -62,6 +88,7 @@ export namespace duoraft {
             $unknowns?: Uint8Array[];
             key: string;
             value: Uint8Array;
+            ctx?: (duoraft.client.WriteContext.$Properties|null);
             static create(properties: duoraft.client.PutRequest.$Shape): duoraft.client.PutRequest & duoraft.client.PutRequest.$Shape;
             static create(properties?: duoraft.client.PutRequest.$Properties): duoraft.client.PutRequest;
             static encode(message: duoraft.client.PutRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -73,6 +100,7 @@ export namespace duoraft {
             interface $Properties {
                 key?: (string|null);
                 value?: (Uint8Array|null);
+                ctx?: (duoraft.client.WriteContext.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.PutRequest.$Properties;
@@ -163,6 +191,7 @@ export namespace duoraft {
             constructor(properties?: duoraft.client.DeleteRequest.$Properties);
             $unknowns?: Uint8Array[];
             key: string;
+            ctx?: (duoraft.client.WriteContext.$Properties|null);
             static create(properties: duoraft.client.DeleteRequest.$Shape): duoraft.client.DeleteRequest & duoraft.client.DeleteRequest.$Shape;
             static create(properties?: duoraft.client.DeleteRequest.$Properties): duoraft.client.DeleteRequest;
             static encode(message: duoraft.client.DeleteRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -173,6 +202,7 @@ export namespace duoraft {
         namespace DeleteRequest {
             interface $Properties {
                 key?: (string|null);
+                ctx?: (duoraft.client.WriteContext.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.DeleteRequest.$Properties;
@@ -212,6 +242,7 @@ export namespace duoraft {
             $unknowns?: Uint8Array[];
             key: string;
             delta: number;
+            ctx?: (duoraft.client.WriteContext.$Properties|null);
             static create(properties: duoraft.client.IncrRequest.$Shape): duoraft.client.IncrRequest & duoraft.client.IncrRequest.$Shape;
             static create(properties?: duoraft.client.IncrRequest.$Properties): duoraft.client.IncrRequest;
             static encode(message: duoraft.client.IncrRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -223,6 +254,7 @@ export namespace duoraft {
             interface $Properties {
                 key?: (string|null);
                 delta?: (number|null);
+                ctx?: (duoraft.client.WriteContext.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.IncrRequest.$Properties;
@@ -252,6 +284,208 @@ export namespace duoraft {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.IncrResponse.$Properties;
+        }
+
+        interface ICasRequest extends duoraft.client.CasRequest.$Properties {
+        }
+
+        class CasRequest {
+            constructor(properties?: duoraft.client.CasRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            expected: Uint8Array;
+            expectAbsent: boolean;
+            value: Uint8Array;
+            ctx?: (duoraft.client.WriteContext.$Properties|null);
+            static create(properties: duoraft.client.CasRequest.$Shape): duoraft.client.CasRequest & duoraft.client.CasRequest.$Shape;
+            static create(properties?: duoraft.client.CasRequest.$Properties): duoraft.client.CasRequest;
+            static encode(message: duoraft.client.CasRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.CasRequest & duoraft.client.CasRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CasRequest {
+            interface $Properties {
+                key?: (string|null);
+                expected?: (Uint8Array|null);
+                expectAbsent?: (boolean|null);
+                value?: (Uint8Array|null);
+                ctx?: (duoraft.client.WriteContext.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.CasRequest.$Properties;
+        }
+
+        interface ICasResponse extends duoraft.client.CasResponse.$Properties {
+        }
+
+        class CasResponse {
+            constructor(properties?: duoraft.client.CasResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            error?: (duoraft.client.Error.$Properties|null);
+            succeeded: boolean;
+            currentFound: boolean;
+            current: Uint8Array;
+            index: number;
+            static create(properties: duoraft.client.CasResponse.$Shape): duoraft.client.CasResponse & duoraft.client.CasResponse.$Shape;
+            static create(properties?: duoraft.client.CasResponse.$Properties): duoraft.client.CasResponse;
+            static encode(message: duoraft.client.CasResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.CasResponse & duoraft.client.CasResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CasResponse {
+            interface $Properties {
+                error?: (duoraft.client.Error.$Properties|null);
+                succeeded?: (boolean|null);
+                currentFound?: (boolean|null);
+                current?: (Uint8Array|null);
+                index?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.CasResponse.$Properties;
+        }
+
+        interface IRegisterSessionRequest extends duoraft.client.RegisterSessionRequest.$Properties {
+        }
+
+        class RegisterSessionRequest {
+            constructor(properties?: duoraft.client.RegisterSessionRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            timeoutMs: number;
+            static create(properties: duoraft.client.RegisterSessionRequest.$Shape): duoraft.client.RegisterSessionRequest & duoraft.client.RegisterSessionRequest.$Shape;
+            static create(properties?: duoraft.client.RegisterSessionRequest.$Properties): duoraft.client.RegisterSessionRequest;
+            static encode(message: duoraft.client.RegisterSessionRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.RegisterSessionRequest & duoraft.client.RegisterSessionRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RegisterSessionRequest {
+            interface $Properties {
+                timeoutMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.RegisterSessionRequest.$Properties;
+        }
+
+        interface IRegisterSessionResponse extends duoraft.client.RegisterSessionResponse.$Properties {
+        }
+
+        class RegisterSessionResponse {
+            constructor(properties?: duoraft.client.RegisterSessionResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            error?: (duoraft.client.Error.$Properties|null);
+            sessionId: number;
+            timeoutMs: number;
+            static create(properties: duoraft.client.RegisterSessionResponse.$Shape): duoraft.client.RegisterSessionResponse & duoraft.client.RegisterSessionResponse.$Shape;
+            static create(properties?: duoraft.client.RegisterSessionResponse.$Properties): duoraft.client.RegisterSessionResponse;
+            static encode(message: duoraft.client.RegisterSessionResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.RegisterSessionResponse & duoraft.client.RegisterSessionResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RegisterSessionResponse {
+            interface $Properties {
+                error?: (duoraft.client.Error.$Properties|null);
+                sessionId?: (number|null);
+                timeoutMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.RegisterSessionResponse.$Properties;
+        }
+
+        interface IKeepAliveRequest extends duoraft.client.KeepAliveRequest.$Properties {
+        }
+
+        class KeepAliveRequest {
+            constructor(properties?: duoraft.client.KeepAliveRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            sessionId: number;
+            static create(properties: duoraft.client.KeepAliveRequest.$Shape): duoraft.client.KeepAliveRequest & duoraft.client.KeepAliveRequest.$Shape;
+            static create(properties?: duoraft.client.KeepAliveRequest.$Properties): duoraft.client.KeepAliveRequest;
+            static encode(message: duoraft.client.KeepAliveRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.KeepAliveRequest & duoraft.client.KeepAliveRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeepAliveRequest {
+            interface $Properties {
+                sessionId?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.KeepAliveRequest.$Properties;
+        }
+
+        interface IKeepAliveResponse extends duoraft.client.KeepAliveResponse.$Properties {
+        }
+
+        class KeepAliveResponse {
+            constructor(properties?: duoraft.client.KeepAliveResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            error?: (duoraft.client.Error.$Properties|null);
+            index: number;
+            static create(properties: duoraft.client.KeepAliveResponse.$Shape): duoraft.client.KeepAliveResponse & duoraft.client.KeepAliveResponse.$Shape;
+            static create(properties?: duoraft.client.KeepAliveResponse.$Properties): duoraft.client.KeepAliveResponse;
+            static encode(message: duoraft.client.KeepAliveResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.KeepAliveResponse & duoraft.client.KeepAliveResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeepAliveResponse {
+            interface $Properties {
+                error?: (duoraft.client.Error.$Properties|null);
+                index?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.KeepAliveResponse.$Properties;
+        }
+
+        interface ITransferLeadershipRequest extends duoraft.client.TransferLeadershipRequest.$Properties {
+        }
+
+        class TransferLeadershipRequest {
+            constructor(properties?: duoraft.client.TransferLeadershipRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            to: string;
+            static create(properties: duoraft.client.TransferLeadershipRequest.$Shape): duoraft.client.TransferLeadershipRequest & duoraft.client.TransferLeadershipRequest.$Shape;
+            static create(properties?: duoraft.client.TransferLeadershipRequest.$Properties): duoraft.client.TransferLeadershipRequest;
+            static encode(message: duoraft.client.TransferLeadershipRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.TransferLeadershipRequest & duoraft.client.TransferLeadershipRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TransferLeadershipRequest {
+            interface $Properties {
+                to?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.TransferLeadershipRequest.$Properties;
+        }
+
+        interface ITransferLeadershipResponse extends duoraft.client.TransferLeadershipResponse.$Properties {
+        }
+
+        class TransferLeadershipResponse {
+            constructor(properties?: duoraft.client.TransferLeadershipResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            error?: (duoraft.client.Error.$Properties|null);
+            leaderId: string;
+            tookMs: number;
+            static create(properties: duoraft.client.TransferLeadershipResponse.$Shape): duoraft.client.TransferLeadershipResponse & duoraft.client.TransferLeadershipResponse.$Shape;
+            static create(properties?: duoraft.client.TransferLeadershipResponse.$Properties): duoraft.client.TransferLeadershipResponse;
+            static encode(message: duoraft.client.TransferLeadershipResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.TransferLeadershipResponse & duoraft.client.TransferLeadershipResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TransferLeadershipResponse {
+            interface $Properties {
+                error?: (duoraft.client.Error.$Properties|null);
+                leaderId?: (string|null);
+                tookMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.TransferLeadershipResponse.$Properties;
         }
 
         interface IStatusRequest extends duoraft.client.StatusRequest.$Properties {
@@ -345,7 +579,8 @@ export namespace duoraft {
             get?: (duoraft.client.GetRequest.$Properties|null);
             delete?: (duoraft.client.DeleteRequest.$Properties|null);
             incr?: (duoraft.client.IncrRequest.$Properties|null);
-            op?: ("put"|"get"|"delete"|"incr");
+            cas?: (duoraft.client.CasRequest.$Properties|null);
+            op?: ("put"|"get"|"delete"|"incr"|"cas");
             static create(properties: duoraft.client.PipelineRequest.$Shape): duoraft.client.PipelineRequest & duoraft.client.PipelineRequest.$Shape;
             static create(properties?: duoraft.client.PipelineRequest.$Properties): duoraft.client.PipelineRequest;
             static encode(message: duoraft.client.PipelineRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -360,7 +595,8 @@ export namespace duoraft {
                 get?: (duoraft.client.GetRequest.$Properties|null);
                 "delete"?: (duoraft.client.DeleteRequest.$Properties|null);
                 incr?: (duoraft.client.IncrRequest.$Properties|null);
-                op?: ("put"|"get"|"delete"|"incr");
+                cas?: (duoraft.client.CasRequest.$Properties|null);
+                op?: ("put"|"get"|"delete"|"incr"|"cas");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -369,9 +605,10 @@ export namespace duoraft {
               get?: duoraft.client.GetRequest.$Shape|null;
               "delete"?: duoraft.client.DeleteRequest.$Shape|null;
               incr?: duoraft.client.IncrRequest.$Shape|null;
+              cas?: duoraft.client.CasRequest.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ op?: undefined; put?: null; get?: null; "delete"?: null; incr?: null }|{ op?: "put"; put: duoraft.client.PutRequest.$Shape; get?: null; "delete"?: null; incr?: null }|{ op?: "get"; put?: null; get: duoraft.client.GetRequest.$Shape; "delete"?: null; incr?: null }|{ op?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteRequest.$Shape; incr?: null }|{ op?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrRequest.$Shape })
+              ({ op?: undefined; put?: null; get?: null; "delete"?: null; incr?: null; cas?: null }|{ op?: "put"; put: duoraft.client.PutRequest.$Shape; get?: null; "delete"?: null; incr?: null; cas?: null }|{ op?: "get"; put?: null; get: duoraft.client.GetRequest.$Shape; "delete"?: null; incr?: null; cas?: null }|{ op?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteRequest.$Shape; incr?: null; cas?: null }|{ op?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrRequest.$Shape; cas?: null }|{ op?: "cas"; put?: null; get?: null; "delete"?: null; incr?: null; cas: duoraft.client.CasRequest.$Shape })
             );
         }
 
@@ -387,7 +624,8 @@ export namespace duoraft {
             delete?: (duoraft.client.DeleteResponse.$Properties|null);
             incr?: (duoraft.client.IncrResponse.$Properties|null);
             error?: (duoraft.client.Error.$Properties|null);
-            result?: ("put"|"get"|"delete"|"incr"|"error");
+            cas?: (duoraft.client.CasResponse.$Properties|null);
+            result?: ("put"|"get"|"delete"|"incr"|"error"|"cas");
             static create(properties: duoraft.client.PipelineResponse.$Shape): duoraft.client.PipelineResponse & duoraft.client.PipelineResponse.$Shape;
             static create(properties?: duoraft.client.PipelineResponse.$Properties): duoraft.client.PipelineResponse;
             static encode(message: duoraft.client.PipelineResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -403,7 +641,8 @@ export namespace duoraft {
                 "delete"?: (duoraft.client.DeleteResponse.$Properties|null);
                 incr?: (duoraft.client.IncrResponse.$Properties|null);
                 error?: (duoraft.client.Error.$Properties|null);
-                result?: ("put"|"get"|"delete"|"incr"|"error");
+                cas?: (duoraft.client.CasResponse.$Properties|null);
+                result?: ("put"|"get"|"delete"|"incr"|"error"|"cas");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -413,9 +652,10 @@ export namespace duoraft {
               "delete"?: duoraft.client.DeleteResponse.$Shape|null;
               incr?: duoraft.client.IncrResponse.$Shape|null;
               error?: duoraft.client.Error.$Shape|null;
+              cas?: duoraft.client.CasResponse.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ result?: undefined; put?: null; get?: null; "delete"?: null; incr?: null; error?: null }|{ result?: "put"; put: duoraft.client.PutResponse.$Shape; get?: null; "delete"?: null; incr?: null; error?: null }|{ result?: "get"; put?: null; get: duoraft.client.GetResponse.$Shape; "delete"?: null; incr?: null; error?: null }|{ result?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteResponse.$Shape; incr?: null; error?: null }|{ result?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrResponse.$Shape; error?: null }|{ result?: "error"; put?: null; get?: null; "delete"?: null; incr?: null; error: duoraft.client.Error.$Shape })
+              ({ result?: undefined; put?: null; get?: null; "delete"?: null; incr?: null; error?: null; cas?: null }|{ result?: "put"; put: duoraft.client.PutResponse.$Shape; get?: null; "delete"?: null; incr?: null; error?: null; cas?: null }|{ result?: "get"; put?: null; get: duoraft.client.GetResponse.$Shape; "delete"?: null; incr?: null; error?: null; cas?: null }|{ result?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteResponse.$Shape; incr?: null; error?: null; cas?: null }|{ result?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrResponse.$Shape; error?: null; cas?: null }|{ result?: "error"; put?: null; get?: null; "delete"?: null; incr?: null; error: duoraft.client.Error.$Shape; cas?: null }|{ result?: "cas"; put?: null; get?: null; "delete"?: null; incr?: null; error?: null; cas: duoraft.client.CasResponse.$Shape })
             );
         }
 
@@ -476,7 +716,11 @@ export namespace duoraft {
             get: duoraft.client.Kv.Get;
             delete: duoraft.client.Kv.Delete;
             incr: duoraft.client.Kv.Incr;
+            cas: duoraft.client.Kv.Cas;
+            registerSession: duoraft.client.Kv.RegisterSession;
+            keepAlive: duoraft.client.Kv.KeepAlive;
             status: duoraft.client.Kv.Status;
+            transferLeadership: duoraft.client.Kv.TransferLeadership;
             pipeline: duoraft.client.Kv.Pipeline;
         }
 
@@ -525,6 +769,39 @@ export namespace duoraft {
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
+            type CasCallback = (error: (Error|null), response?: duoraft.client.CasResponse) => void;
+            type Cas = {
+              (request: duoraft.client.ICasRequest, callback: duoraft.client.Kv.CasCallback): void;
+              (request: duoraft.client.ICasRequest): Promise<duoraft.client.CasResponse>;
+              readonly name: "Cas";
+              readonly path: "/duoraft.client.Kv/Cas";
+              readonly requestType: "CasRequest";
+              readonly responseType: "CasResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type RegisterSessionCallback = (error: (Error|null), response?: duoraft.client.RegisterSessionResponse) => void;
+            type RegisterSession = {
+              (request: duoraft.client.IRegisterSessionRequest, callback: duoraft.client.Kv.RegisterSessionCallback): void;
+              (request: duoraft.client.IRegisterSessionRequest): Promise<duoraft.client.RegisterSessionResponse>;
+              readonly name: "RegisterSession";
+              readonly path: "/duoraft.client.Kv/RegisterSession";
+              readonly requestType: "RegisterSessionRequest";
+              readonly responseType: "RegisterSessionResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type KeepAliveCallback = (error: (Error|null), response?: duoraft.client.KeepAliveResponse) => void;
+            type KeepAlive = {
+              (request: duoraft.client.IKeepAliveRequest, callback: duoraft.client.Kv.KeepAliveCallback): void;
+              (request: duoraft.client.IKeepAliveRequest): Promise<duoraft.client.KeepAliveResponse>;
+              readonly name: "KeepAlive";
+              readonly path: "/duoraft.client.Kv/KeepAlive";
+              readonly requestType: "KeepAliveRequest";
+              readonly responseType: "KeepAliveResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
             type StatusCallback = (error: (Error|null), response?: duoraft.client.StatusResponse) => void;
             type Status = {
               (request: duoraft.client.IStatusRequest, callback: duoraft.client.Kv.StatusCallback): void;
@@ -533,6 +810,17 @@ export namespace duoraft {
               readonly path: "/duoraft.client.Kv/Status";
               readonly requestType: "StatusRequest";
               readonly responseType: "StatusResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type TransferLeadershipCallback = (error: (Error|null), response?: duoraft.client.TransferLeadershipResponse) => void;
+            type TransferLeadership = {
+              (request: duoraft.client.ITransferLeadershipRequest, callback: duoraft.client.Kv.TransferLeadershipCallback): void;
+              (request: duoraft.client.ITransferLeadershipRequest): Promise<duoraft.client.TransferLeadershipResponse>;
+              readonly name: "TransferLeadership";
+              readonly path: "/duoraft.client.Kv/TransferLeadership";
+              readonly requestType: "TransferLeadershipRequest";
+              readonly responseType: "TransferLeadershipResponse";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
@@ -622,6 +910,76 @@ export namespace duoraft {
             type $Shape = duoraft.kv.Incr.$Properties;
         }
 
+        interface ICas extends duoraft.kv.Cas.$Properties {
+        }
+
+        class Cas {
+            constructor(properties?: duoraft.kv.Cas.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            expected: Uint8Array;
+            expectAbsent: boolean;
+            value: Uint8Array;
+            static create(properties: duoraft.kv.Cas.$Shape): duoraft.kv.Cas & duoraft.kv.Cas.$Shape;
+            static create(properties?: duoraft.kv.Cas.$Properties): duoraft.kv.Cas;
+            static encode(message: duoraft.kv.Cas.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.kv.Cas & duoraft.kv.Cas.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Cas {
+            interface $Properties {
+                key?: (string|null);
+                expected?: (Uint8Array|null);
+                expectAbsent?: (boolean|null);
+                value?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.kv.Cas.$Properties;
+        }
+
+        interface IRegisterSession extends duoraft.kv.RegisterSession.$Properties {
+        }
+
+        class RegisterSession {
+            constructor(properties?: duoraft.kv.RegisterSession.$Properties);
+            $unknowns?: Uint8Array[];
+            timeoutMs: number;
+            static create(properties: duoraft.kv.RegisterSession.$Shape): duoraft.kv.RegisterSession & duoraft.kv.RegisterSession.$Shape;
+            static create(properties?: duoraft.kv.RegisterSession.$Properties): duoraft.kv.RegisterSession;
+            static encode(message: duoraft.kv.RegisterSession.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.kv.RegisterSession & duoraft.kv.RegisterSession.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RegisterSession {
+            interface $Properties {
+                timeoutMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.kv.RegisterSession.$Properties;
+        }
+
+        interface IKeepAlive extends duoraft.kv.KeepAlive.$Properties {
+        }
+
+        class KeepAlive {
+            constructor(properties?: duoraft.kv.KeepAlive.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: duoraft.kv.KeepAlive.$Shape): duoraft.kv.KeepAlive & duoraft.kv.KeepAlive.$Shape;
+            static create(properties?: duoraft.kv.KeepAlive.$Properties): duoraft.kv.KeepAlive;
+            static encode(message: duoraft.kv.KeepAlive.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.kv.KeepAlive & duoraft.kv.KeepAlive.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeepAlive {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.kv.KeepAlive.$Properties;
+        }
+
         interface ICommand extends duoraft.kv.Command.$Properties {
         }
 
@@ -631,8 +989,14 @@ export namespace duoraft {
             put?: (duoraft.kv.Put.$Properties|null);
             delete?: (duoraft.kv.Delete.$Properties|null);
             incr?: (duoraft.kv.Incr.$Properties|null);
+            cas?: (duoraft.kv.Cas.$Properties|null);
+            registerSession?: (duoraft.kv.RegisterSession.$Properties|null);
+            keepAlive?: (duoraft.kv.KeepAlive.$Properties|null);
             stampMs: number;
-            op?: ("put"|"delete"|"incr");
+            sessionId: number;
+            sequence: number;
+            firstOutstanding: number;
+            op?: ("put"|"delete"|"incr"|"cas"|"registerSession"|"keepAlive");
             static create(properties: duoraft.kv.Command.$Shape): duoraft.kv.Command & duoraft.kv.Command.$Shape;
             static create(properties?: duoraft.kv.Command.$Properties): duoraft.kv.Command;
             static encode(message: duoraft.kv.Command.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -645,18 +1009,30 @@ export namespace duoraft {
                 put?: (duoraft.kv.Put.$Properties|null);
                 "delete"?: (duoraft.kv.Delete.$Properties|null);
                 incr?: (duoraft.kv.Incr.$Properties|null);
+                cas?: (duoraft.kv.Cas.$Properties|null);
+                registerSession?: (duoraft.kv.RegisterSession.$Properties|null);
+                keepAlive?: (duoraft.kv.KeepAlive.$Properties|null);
                 stampMs?: (number|null);
-                op?: ("put"|"delete"|"incr");
+                sessionId?: (number|null);
+                sequence?: (number|null);
+                firstOutstanding?: (number|null);
+                op?: ("put"|"delete"|"incr"|"cas"|"registerSession"|"keepAlive");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
               put?: duoraft.kv.Put.$Shape|null;
               "delete"?: duoraft.kv.Delete.$Shape|null;
               incr?: duoraft.kv.Incr.$Shape|null;
+              cas?: duoraft.kv.Cas.$Shape|null;
+              registerSession?: duoraft.kv.RegisterSession.$Shape|null;
+              keepAlive?: duoraft.kv.KeepAlive.$Shape|null;
               stampMs?: number|null;
+              sessionId?: number|null;
+              sequence?: number|null;
+              firstOutstanding?: number|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ op?: undefined; put?: null; "delete"?: null; incr?: null }|{ op?: "put"; put: duoraft.kv.Put.$Shape; "delete"?: null; incr?: null }|{ op?: "delete"; put?: null; "delete": duoraft.kv.Delete.$Shape; incr?: null }|{ op?: "incr"; put?: null; "delete"?: null; incr: duoraft.kv.Incr.$Shape })
+              ({ op?: undefined; put?: null; "delete"?: null; incr?: null; cas?: null; registerSession?: null; keepAlive?: null }|{ op?: "put"; put: duoraft.kv.Put.$Shape; "delete"?: null; incr?: null; cas?: null; registerSession?: null; keepAlive?: null }|{ op?: "delete"; put?: null; "delete": duoraft.kv.Delete.$Shape; incr?: null; cas?: null; registerSession?: null; keepAlive?: null }|{ op?: "incr"; put?: null; "delete"?: null; incr: duoraft.kv.Incr.$Shape; cas?: null; registerSession?: null; keepAlive?: null }|{ op?: "cas"; put?: null; "delete"?: null; incr?: null; cas: duoraft.kv.Cas.$Shape; registerSession?: null; keepAlive?: null }|{ op?: "registerSession"; put?: null; "delete"?: null; incr?: null; cas?: null; registerSession: duoraft.kv.RegisterSession.$Shape; keepAlive?: null }|{ op?: "keepAlive"; put?: null; "delete"?: null; incr?: null; cas?: null; registerSession?: null; keepAlive: duoraft.kv.KeepAlive.$Shape })
             );
         }
     }
@@ -879,6 +1255,7 @@ export namespace duoraft {
             from: string;
             to: string;
             term: number;
+            leaseVersion: number;
             static create(properties: duoraft.peer.TimeoutNowRequest.$Shape): duoraft.peer.TimeoutNowRequest & duoraft.peer.TimeoutNowRequest.$Shape;
             static create(properties?: duoraft.peer.TimeoutNowRequest.$Properties): duoraft.peer.TimeoutNowRequest;
             static encode(message: duoraft.peer.TimeoutNowRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -892,6 +1269,7 @@ export namespace duoraft {
                 from?: (string|null);
                 to?: (string|null);
                 term?: (number|null);
+                leaseVersion?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.TimeoutNowRequest.$Properties;

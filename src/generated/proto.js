@@ -317,6 +317,212 @@ export const duoraft = $root.duoraft = (() => {
             return values;
         })();
 
+        client.WriteContext = (function() {
+
+            /**
+             * Properties of a WriteContext.
+             * @typedef {Object} duoraft.client.WriteContext.$Properties
+             * @property {number|null} [sessionId] WriteContext sessionId
+             * @property {number|null} [sequence] WriteContext sequence
+             * @property {number|null} [firstOutstanding] WriteContext firstOutstanding
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a WriteContext.
+             * @memberof duoraft.client
+             * @interface IWriteContext
+             * @augments duoraft.client.WriteContext.$Properties
+             * @deprecated Use duoraft.client.WriteContext.$Properties instead.
+             */
+
+            /**
+             * Shape of a WriteContext.
+             * @typedef {duoraft.client.WriteContext.$Properties} duoraft.client.WriteContext.$Shape
+             */
+
+            /**
+             * Constructs a new WriteContext.
+             * @memberof duoraft.client
+             * @classdesc Represents a WriteContext.
+             * @constructor
+             * @param {duoraft.client.WriteContext.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const WriteContext = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * WriteContext sessionId.
+             * @member {number} sessionId
+             * @memberof duoraft.client.WriteContext
+             * @instance
+             */
+            WriteContext.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * WriteContext sequence.
+             * @member {number} sequence
+             * @memberof duoraft.client.WriteContext
+             * @instance
+             */
+            WriteContext.prototype.sequence = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * WriteContext firstOutstanding.
+             * @member {number} firstOutstanding
+             * @memberof duoraft.client.WriteContext
+             * @instance
+             */
+            WriteContext.prototype.firstOutstanding = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new WriteContext instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.WriteContext
+             * @static
+             * @param {duoraft.client.WriteContext.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.WriteContext} WriteContext instance
+             * @type {{
+             *   (properties: duoraft.client.WriteContext.$Shape): duoraft.client.WriteContext & duoraft.client.WriteContext.$Shape;
+             *   (properties?: duoraft.client.WriteContext.$Properties): duoraft.client.WriteContext;
+             * }}
+             */
+            WriteContext.create = function(properties) {
+                return new WriteContext(properties);
+            };
+
+            /**
+             * Encodes the specified WriteContext message. Does not implicitly {@link duoraft.client.WriteContext.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.WriteContext
+             * @static
+             * @param {duoraft.client.WriteContext.$Properties} message WriteContext message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            WriteContext.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.sessionId);
+                if (message.sequence != null && $Object.hasOwnProperty.call(message, "sequence") && (typeof message.sequence === "object" ? message.sequence.low || message.sequence.high : message.sequence !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sequence);
+                if (message.firstOutstanding != null && $Object.hasOwnProperty.call(message, "firstOutstanding") && (typeof message.firstOutstanding === "object" ? message.firstOutstanding.low || message.firstOutstanding.high : message.firstOutstanding !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.firstOutstanding);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a WriteContext message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.WriteContext
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.WriteContext & duoraft.client.WriteContext.$Shape} WriteContext
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            WriteContext.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.WriteContext();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sequence = value;
+                            else
+                                delete message.sequence;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.firstOutstanding = value;
+                            else
+                                delete message.firstOutstanding;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for WriteContext
+             * @function getTypeUrl
+             * @memberof duoraft.client.WriteContext
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            WriteContext.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.WriteContext";
+            };
+
+            return WriteContext;
+        })();
+
         client.PutRequest = (function() {
 
             /**
@@ -324,6 +530,7 @@ export const duoraft = $root.duoraft = (() => {
              * @typedef {Object} duoraft.client.PutRequest.$Properties
              * @property {string|null} [key] PutRequest key
              * @property {Uint8Array|null} [value] PutRequest value
+             * @property {duoraft.client.WriteContext.$Properties|null} [ctx] PutRequest ctx
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -372,6 +579,14 @@ export const duoraft = $root.duoraft = (() => {
             PutRequest.prototype.value = $util.newBuffer([]);
 
             /**
+             * PutRequest ctx.
+             * @member {duoraft.client.WriteContext.$Properties|null|undefined} ctx
+             * @memberof duoraft.client.PutRequest
+             * @instance
+             */
+            PutRequest.prototype.ctx = null;
+
+            /**
              * Creates a new PutRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.client.PutRequest
@@ -407,6 +622,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
                 if (message.value != null && $Object.hasOwnProperty.call(message, "value") && message.value.length)
                     writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.value);
+                if (message.ctx != null && $Object.hasOwnProperty.call(message, "ctx"))
+                    $root.duoraft.client.WriteContext.encode(message.ctx, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -467,6 +684,12 @@ export const duoraft = $root.duoraft = (() => {
                                 message.value = value;
                             else
                                 delete message.value;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.ctx = $root.duoraft.client.WriteContext.decode(reader, reader.size(), $undefined, _depth + 1, message.ctx);
                             continue;
                         }
                     }
@@ -1121,6 +1344,7 @@ export const duoraft = $root.duoraft = (() => {
              * Properties of a DeleteRequest.
              * @typedef {Object} duoraft.client.DeleteRequest.$Properties
              * @property {string|null} [key] DeleteRequest key
+             * @property {duoraft.client.WriteContext.$Properties|null} [ctx] DeleteRequest ctx
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1161,6 +1385,14 @@ export const duoraft = $root.duoraft = (() => {
             DeleteRequest.prototype.key = "";
 
             /**
+             * DeleteRequest ctx.
+             * @member {duoraft.client.WriteContext.$Properties|null|undefined} ctx
+             * @memberof duoraft.client.DeleteRequest
+             * @instance
+             */
+            DeleteRequest.prototype.ctx = null;
+
+            /**
              * Creates a new DeleteRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.client.DeleteRequest
@@ -1194,6 +1426,8 @@ export const duoraft = $root.duoraft = (() => {
                     throw $Error("max depth exceeded");
                 if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.ctx != null && $Object.hasOwnProperty.call(message, "ctx"))
+                    $root.duoraft.client.WriteContext.encode(message.ctx, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1245,6 +1479,12 @@ export const duoraft = $root.duoraft = (() => {
                                 message.key = value;
                             else
                                 delete message.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.ctx = $root.duoraft.client.WriteContext.decode(reader, reader.size(), $undefined, _depth + 1, message.ctx);
                             continue;
                         }
                     }
@@ -1491,6 +1731,7 @@ export const duoraft = $root.duoraft = (() => {
              * @typedef {Object} duoraft.client.IncrRequest.$Properties
              * @property {string|null} [key] IncrRequest key
              * @property {number|null} [delta] IncrRequest delta
+             * @property {duoraft.client.WriteContext.$Properties|null} [ctx] IncrRequest ctx
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1539,6 +1780,14 @@ export const duoraft = $root.duoraft = (() => {
             IncrRequest.prototype.delta = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
             /**
+             * IncrRequest ctx.
+             * @member {duoraft.client.WriteContext.$Properties|null|undefined} ctx
+             * @memberof duoraft.client.IncrRequest
+             * @instance
+             */
+            IncrRequest.prototype.ctx = null;
+
+            /**
              * Creates a new IncrRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.client.IncrRequest
@@ -1574,6 +1823,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
                 if (message.delta != null && $Object.hasOwnProperty.call(message, "delta") && (typeof message.delta === "object" ? message.delta.low || message.delta.high : message.delta !== 0))
                     writer.uint32(/* id 2, wireType 0 =*/16).sint64(message.delta);
+                if (message.ctx != null && $Object.hasOwnProperty.call(message, "ctx"))
+                    $root.duoraft.client.WriteContext.encode(message.ctx, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1634,6 +1885,12 @@ export const duoraft = $root.duoraft = (() => {
                                 message.delta = value;
                             else
                                 delete message.delta;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.ctx = $root.duoraft.client.WriteContext.decode(reader, reader.size(), $undefined, _depth + 1, message.ctx);
                             continue;
                         }
                     }
@@ -1871,6 +2128,1579 @@ export const duoraft = $root.duoraft = (() => {
             };
 
             return IncrResponse;
+        })();
+
+        client.CasRequest = (function() {
+
+            /**
+             * Properties of a CasRequest.
+             * @typedef {Object} duoraft.client.CasRequest.$Properties
+             * @property {string|null} [key] CasRequest key
+             * @property {Uint8Array|null} [expected] CasRequest expected
+             * @property {boolean|null} [expectAbsent] CasRequest expectAbsent
+             * @property {Uint8Array|null} [value] CasRequest value
+             * @property {duoraft.client.WriteContext.$Properties|null} [ctx] CasRequest ctx
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CasRequest.
+             * @memberof duoraft.client
+             * @interface ICasRequest
+             * @augments duoraft.client.CasRequest.$Properties
+             * @deprecated Use duoraft.client.CasRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a CasRequest.
+             * @typedef {duoraft.client.CasRequest.$Properties} duoraft.client.CasRequest.$Shape
+             */
+
+            /**
+             * Constructs a new CasRequest.
+             * @memberof duoraft.client
+             * @classdesc Represents a CasRequest.
+             * @constructor
+             * @param {duoraft.client.CasRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CasRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CasRequest key.
+             * @member {string} key
+             * @memberof duoraft.client.CasRequest
+             * @instance
+             */
+            CasRequest.prototype.key = "";
+
+            /**
+             * CasRequest expected.
+             * @member {Uint8Array} expected
+             * @memberof duoraft.client.CasRequest
+             * @instance
+             */
+            CasRequest.prototype.expected = $util.newBuffer([]);
+
+            /**
+             * CasRequest expectAbsent.
+             * @member {boolean} expectAbsent
+             * @memberof duoraft.client.CasRequest
+             * @instance
+             */
+            CasRequest.prototype.expectAbsent = false;
+
+            /**
+             * CasRequest value.
+             * @member {Uint8Array} value
+             * @memberof duoraft.client.CasRequest
+             * @instance
+             */
+            CasRequest.prototype.value = $util.newBuffer([]);
+
+            /**
+             * CasRequest ctx.
+             * @member {duoraft.client.WriteContext.$Properties|null|undefined} ctx
+             * @memberof duoraft.client.CasRequest
+             * @instance
+             */
+            CasRequest.prototype.ctx = null;
+
+            /**
+             * Creates a new CasRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.CasRequest
+             * @static
+             * @param {duoraft.client.CasRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.CasRequest} CasRequest instance
+             * @type {{
+             *   (properties: duoraft.client.CasRequest.$Shape): duoraft.client.CasRequest & duoraft.client.CasRequest.$Shape;
+             *   (properties?: duoraft.client.CasRequest.$Properties): duoraft.client.CasRequest;
+             * }}
+             */
+            CasRequest.create = function(properties) {
+                return new CasRequest(properties);
+            };
+
+            /**
+             * Encodes the specified CasRequest message. Does not implicitly {@link duoraft.client.CasRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.CasRequest
+             * @static
+             * @param {duoraft.client.CasRequest.$Properties} message CasRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CasRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.expected != null && $Object.hasOwnProperty.call(message, "expected") && message.expected.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.expected);
+                if (message.expectAbsent != null && $Object.hasOwnProperty.call(message, "expectAbsent") && message.expectAbsent !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.expectAbsent);
+                if (message.value != null && $Object.hasOwnProperty.call(message, "value") && message.value.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.value);
+                if (message.ctx != null && $Object.hasOwnProperty.call(message, "ctx"))
+                    $root.duoraft.client.WriteContext.encode(message.ctx, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CasRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.CasRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.CasRequest & duoraft.client.CasRequest.$Shape} CasRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CasRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.CasRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.expected = value;
+                            else
+                                delete message.expected;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.expectAbsent = value;
+                            else
+                                delete message.expectAbsent;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.value = value;
+                            else
+                                delete message.value;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.ctx = $root.duoraft.client.WriteContext.decode(reader, reader.size(), $undefined, _depth + 1, message.ctx);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for CasRequest
+             * @function getTypeUrl
+             * @memberof duoraft.client.CasRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CasRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.CasRequest";
+            };
+
+            return CasRequest;
+        })();
+
+        client.CasResponse = (function() {
+
+            /**
+             * Properties of a CasResponse.
+             * @typedef {Object} duoraft.client.CasResponse.$Properties
+             * @property {duoraft.client.Error.$Properties|null} [error] CasResponse error
+             * @property {boolean|null} [succeeded] CasResponse succeeded
+             * @property {boolean|null} [currentFound] CasResponse currentFound
+             * @property {Uint8Array|null} [current] CasResponse current
+             * @property {number|null} [index] CasResponse index
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CasResponse.
+             * @memberof duoraft.client
+             * @interface ICasResponse
+             * @augments duoraft.client.CasResponse.$Properties
+             * @deprecated Use duoraft.client.CasResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a CasResponse.
+             * @typedef {duoraft.client.CasResponse.$Properties} duoraft.client.CasResponse.$Shape
+             */
+
+            /**
+             * Constructs a new CasResponse.
+             * @memberof duoraft.client
+             * @classdesc Represents a CasResponse.
+             * @constructor
+             * @param {duoraft.client.CasResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CasResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CasResponse error.
+             * @member {duoraft.client.Error.$Properties|null|undefined} error
+             * @memberof duoraft.client.CasResponse
+             * @instance
+             */
+            CasResponse.prototype.error = null;
+
+            /**
+             * CasResponse succeeded.
+             * @member {boolean} succeeded
+             * @memberof duoraft.client.CasResponse
+             * @instance
+             */
+            CasResponse.prototype.succeeded = false;
+
+            /**
+             * CasResponse currentFound.
+             * @member {boolean} currentFound
+             * @memberof duoraft.client.CasResponse
+             * @instance
+             */
+            CasResponse.prototype.currentFound = false;
+
+            /**
+             * CasResponse current.
+             * @member {Uint8Array} current
+             * @memberof duoraft.client.CasResponse
+             * @instance
+             */
+            CasResponse.prototype.current = $util.newBuffer([]);
+
+            /**
+             * CasResponse index.
+             * @member {number} index
+             * @memberof duoraft.client.CasResponse
+             * @instance
+             */
+            CasResponse.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new CasResponse instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.CasResponse
+             * @static
+             * @param {duoraft.client.CasResponse.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.CasResponse} CasResponse instance
+             * @type {{
+             *   (properties: duoraft.client.CasResponse.$Shape): duoraft.client.CasResponse & duoraft.client.CasResponse.$Shape;
+             *   (properties?: duoraft.client.CasResponse.$Properties): duoraft.client.CasResponse;
+             * }}
+             */
+            CasResponse.create = function(properties) {
+                return new CasResponse(properties);
+            };
+
+            /**
+             * Encodes the specified CasResponse message. Does not implicitly {@link duoraft.client.CasResponse.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.CasResponse
+             * @static
+             * @param {duoraft.client.CasResponse.$Properties} message CasResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CasResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                    $root.duoraft.client.Error.encode(message.error, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.succeeded != null && $Object.hasOwnProperty.call(message, "succeeded") && message.succeeded !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.succeeded);
+                if (message.currentFound != null && $Object.hasOwnProperty.call(message, "currentFound") && message.currentFound !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.currentFound);
+                if (message.current != null && $Object.hasOwnProperty.call(message, "current") && message.current.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.current);
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.index);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CasResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.CasResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.CasResponse & duoraft.client.CasResponse.$Shape} CasResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CasResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.CasResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.error = $root.duoraft.client.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.succeeded = value;
+                            else
+                                delete message.succeeded;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.currentFound = value;
+                            else
+                                delete message.currentFound;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.current = value;
+                            else
+                                delete message.current;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for CasResponse
+             * @function getTypeUrl
+             * @memberof duoraft.client.CasResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CasResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.CasResponse";
+            };
+
+            return CasResponse;
+        })();
+
+        client.RegisterSessionRequest = (function() {
+
+            /**
+             * Properties of a RegisterSessionRequest.
+             * @typedef {Object} duoraft.client.RegisterSessionRequest.$Properties
+             * @property {number|null} [timeoutMs] RegisterSessionRequest timeoutMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RegisterSessionRequest.
+             * @memberof duoraft.client
+             * @interface IRegisterSessionRequest
+             * @augments duoraft.client.RegisterSessionRequest.$Properties
+             * @deprecated Use duoraft.client.RegisterSessionRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RegisterSessionRequest.
+             * @typedef {duoraft.client.RegisterSessionRequest.$Properties} duoraft.client.RegisterSessionRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RegisterSessionRequest.
+             * @memberof duoraft.client
+             * @classdesc Represents a RegisterSessionRequest.
+             * @constructor
+             * @param {duoraft.client.RegisterSessionRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RegisterSessionRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RegisterSessionRequest timeoutMs.
+             * @member {number} timeoutMs
+             * @memberof duoraft.client.RegisterSessionRequest
+             * @instance
+             */
+            RegisterSessionRequest.prototype.timeoutMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new RegisterSessionRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.RegisterSessionRequest
+             * @static
+             * @param {duoraft.client.RegisterSessionRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.RegisterSessionRequest} RegisterSessionRequest instance
+             * @type {{
+             *   (properties: duoraft.client.RegisterSessionRequest.$Shape): duoraft.client.RegisterSessionRequest & duoraft.client.RegisterSessionRequest.$Shape;
+             *   (properties?: duoraft.client.RegisterSessionRequest.$Properties): duoraft.client.RegisterSessionRequest;
+             * }}
+             */
+            RegisterSessionRequest.create = function(properties) {
+                return new RegisterSessionRequest(properties);
+            };
+
+            /**
+             * Encodes the specified RegisterSessionRequest message. Does not implicitly {@link duoraft.client.RegisterSessionRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.RegisterSessionRequest
+             * @static
+             * @param {duoraft.client.RegisterSessionRequest.$Properties} message RegisterSessionRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RegisterSessionRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && (typeof message.timeoutMs === "object" ? message.timeoutMs.low || message.timeoutMs.high : message.timeoutMs !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.timeoutMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RegisterSessionRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.RegisterSessionRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.RegisterSessionRequest & duoraft.client.RegisterSessionRequest.$Shape} RegisterSessionRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RegisterSessionRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.RegisterSessionRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.timeoutMs = value;
+                            else
+                                delete message.timeoutMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RegisterSessionRequest
+             * @function getTypeUrl
+             * @memberof duoraft.client.RegisterSessionRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RegisterSessionRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.RegisterSessionRequest";
+            };
+
+            return RegisterSessionRequest;
+        })();
+
+        client.RegisterSessionResponse = (function() {
+
+            /**
+             * Properties of a RegisterSessionResponse.
+             * @typedef {Object} duoraft.client.RegisterSessionResponse.$Properties
+             * @property {duoraft.client.Error.$Properties|null} [error] RegisterSessionResponse error
+             * @property {number|null} [sessionId] RegisterSessionResponse sessionId
+             * @property {number|null} [timeoutMs] RegisterSessionResponse timeoutMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RegisterSessionResponse.
+             * @memberof duoraft.client
+             * @interface IRegisterSessionResponse
+             * @augments duoraft.client.RegisterSessionResponse.$Properties
+             * @deprecated Use duoraft.client.RegisterSessionResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a RegisterSessionResponse.
+             * @typedef {duoraft.client.RegisterSessionResponse.$Properties} duoraft.client.RegisterSessionResponse.$Shape
+             */
+
+            /**
+             * Constructs a new RegisterSessionResponse.
+             * @memberof duoraft.client
+             * @classdesc Represents a RegisterSessionResponse.
+             * @constructor
+             * @param {duoraft.client.RegisterSessionResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RegisterSessionResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RegisterSessionResponse error.
+             * @member {duoraft.client.Error.$Properties|null|undefined} error
+             * @memberof duoraft.client.RegisterSessionResponse
+             * @instance
+             */
+            RegisterSessionResponse.prototype.error = null;
+
+            /**
+             * RegisterSessionResponse sessionId.
+             * @member {number} sessionId
+             * @memberof duoraft.client.RegisterSessionResponse
+             * @instance
+             */
+            RegisterSessionResponse.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RegisterSessionResponse timeoutMs.
+             * @member {number} timeoutMs
+             * @memberof duoraft.client.RegisterSessionResponse
+             * @instance
+             */
+            RegisterSessionResponse.prototype.timeoutMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new RegisterSessionResponse instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.RegisterSessionResponse
+             * @static
+             * @param {duoraft.client.RegisterSessionResponse.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.RegisterSessionResponse} RegisterSessionResponse instance
+             * @type {{
+             *   (properties: duoraft.client.RegisterSessionResponse.$Shape): duoraft.client.RegisterSessionResponse & duoraft.client.RegisterSessionResponse.$Shape;
+             *   (properties?: duoraft.client.RegisterSessionResponse.$Properties): duoraft.client.RegisterSessionResponse;
+             * }}
+             */
+            RegisterSessionResponse.create = function(properties) {
+                return new RegisterSessionResponse(properties);
+            };
+
+            /**
+             * Encodes the specified RegisterSessionResponse message. Does not implicitly {@link duoraft.client.RegisterSessionResponse.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.RegisterSessionResponse
+             * @static
+             * @param {duoraft.client.RegisterSessionResponse.$Properties} message RegisterSessionResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RegisterSessionResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                    $root.duoraft.client.Error.encode(message.error, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && (typeof message.timeoutMs === "object" ? message.timeoutMs.low || message.timeoutMs.high : message.timeoutMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.timeoutMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RegisterSessionResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.RegisterSessionResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.RegisterSessionResponse & duoraft.client.RegisterSessionResponse.$Shape} RegisterSessionResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RegisterSessionResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.RegisterSessionResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.error = $root.duoraft.client.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.timeoutMs = value;
+                            else
+                                delete message.timeoutMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RegisterSessionResponse
+             * @function getTypeUrl
+             * @memberof duoraft.client.RegisterSessionResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RegisterSessionResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.RegisterSessionResponse";
+            };
+
+            return RegisterSessionResponse;
+        })();
+
+        client.KeepAliveRequest = (function() {
+
+            /**
+             * Properties of a KeepAliveRequest.
+             * @typedef {Object} duoraft.client.KeepAliveRequest.$Properties
+             * @property {number|null} [sessionId] KeepAliveRequest sessionId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a KeepAliveRequest.
+             * @memberof duoraft.client
+             * @interface IKeepAliveRequest
+             * @augments duoraft.client.KeepAliveRequest.$Properties
+             * @deprecated Use duoraft.client.KeepAliveRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a KeepAliveRequest.
+             * @typedef {duoraft.client.KeepAliveRequest.$Properties} duoraft.client.KeepAliveRequest.$Shape
+             */
+
+            /**
+             * Constructs a new KeepAliveRequest.
+             * @memberof duoraft.client
+             * @classdesc Represents a KeepAliveRequest.
+             * @constructor
+             * @param {duoraft.client.KeepAliveRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const KeepAliveRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * KeepAliveRequest sessionId.
+             * @member {number} sessionId
+             * @memberof duoraft.client.KeepAliveRequest
+             * @instance
+             */
+            KeepAliveRequest.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new KeepAliveRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.KeepAliveRequest
+             * @static
+             * @param {duoraft.client.KeepAliveRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.KeepAliveRequest} KeepAliveRequest instance
+             * @type {{
+             *   (properties: duoraft.client.KeepAliveRequest.$Shape): duoraft.client.KeepAliveRequest & duoraft.client.KeepAliveRequest.$Shape;
+             *   (properties?: duoraft.client.KeepAliveRequest.$Properties): duoraft.client.KeepAliveRequest;
+             * }}
+             */
+            KeepAliveRequest.create = function(properties) {
+                return new KeepAliveRequest(properties);
+            };
+
+            /**
+             * Encodes the specified KeepAliveRequest message. Does not implicitly {@link duoraft.client.KeepAliveRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.KeepAliveRequest
+             * @static
+             * @param {duoraft.client.KeepAliveRequest.$Properties} message KeepAliveRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            KeepAliveRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.sessionId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a KeepAliveRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.KeepAliveRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.KeepAliveRequest & duoraft.client.KeepAliveRequest.$Shape} KeepAliveRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            KeepAliveRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.KeepAliveRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for KeepAliveRequest
+             * @function getTypeUrl
+             * @memberof duoraft.client.KeepAliveRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            KeepAliveRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.KeepAliveRequest";
+            };
+
+            return KeepAliveRequest;
+        })();
+
+        client.KeepAliveResponse = (function() {
+
+            /**
+             * Properties of a KeepAliveResponse.
+             * @typedef {Object} duoraft.client.KeepAliveResponse.$Properties
+             * @property {duoraft.client.Error.$Properties|null} [error] KeepAliveResponse error
+             * @property {number|null} [index] KeepAliveResponse index
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a KeepAliveResponse.
+             * @memberof duoraft.client
+             * @interface IKeepAliveResponse
+             * @augments duoraft.client.KeepAliveResponse.$Properties
+             * @deprecated Use duoraft.client.KeepAliveResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a KeepAliveResponse.
+             * @typedef {duoraft.client.KeepAliveResponse.$Properties} duoraft.client.KeepAliveResponse.$Shape
+             */
+
+            /**
+             * Constructs a new KeepAliveResponse.
+             * @memberof duoraft.client
+             * @classdesc Represents a KeepAliveResponse.
+             * @constructor
+             * @param {duoraft.client.KeepAliveResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const KeepAliveResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * KeepAliveResponse error.
+             * @member {duoraft.client.Error.$Properties|null|undefined} error
+             * @memberof duoraft.client.KeepAliveResponse
+             * @instance
+             */
+            KeepAliveResponse.prototype.error = null;
+
+            /**
+             * KeepAliveResponse index.
+             * @member {number} index
+             * @memberof duoraft.client.KeepAliveResponse
+             * @instance
+             */
+            KeepAliveResponse.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new KeepAliveResponse instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.KeepAliveResponse
+             * @static
+             * @param {duoraft.client.KeepAliveResponse.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.KeepAliveResponse} KeepAliveResponse instance
+             * @type {{
+             *   (properties: duoraft.client.KeepAliveResponse.$Shape): duoraft.client.KeepAliveResponse & duoraft.client.KeepAliveResponse.$Shape;
+             *   (properties?: duoraft.client.KeepAliveResponse.$Properties): duoraft.client.KeepAliveResponse;
+             * }}
+             */
+            KeepAliveResponse.create = function(properties) {
+                return new KeepAliveResponse(properties);
+            };
+
+            /**
+             * Encodes the specified KeepAliveResponse message. Does not implicitly {@link duoraft.client.KeepAliveResponse.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.KeepAliveResponse
+             * @static
+             * @param {duoraft.client.KeepAliveResponse.$Properties} message KeepAliveResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            KeepAliveResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                    $root.duoraft.client.Error.encode(message.error, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.index);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a KeepAliveResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.KeepAliveResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.KeepAliveResponse & duoraft.client.KeepAliveResponse.$Shape} KeepAliveResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            KeepAliveResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.KeepAliveResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.error = $root.duoraft.client.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for KeepAliveResponse
+             * @function getTypeUrl
+             * @memberof duoraft.client.KeepAliveResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            KeepAliveResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.KeepAliveResponse";
+            };
+
+            return KeepAliveResponse;
+        })();
+
+        client.TransferLeadershipRequest = (function() {
+
+            /**
+             * Properties of a TransferLeadershipRequest.
+             * @typedef {Object} duoraft.client.TransferLeadershipRequest.$Properties
+             * @property {string|null} [to] TransferLeadershipRequest to
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TransferLeadershipRequest.
+             * @memberof duoraft.client
+             * @interface ITransferLeadershipRequest
+             * @augments duoraft.client.TransferLeadershipRequest.$Properties
+             * @deprecated Use duoraft.client.TransferLeadershipRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a TransferLeadershipRequest.
+             * @typedef {duoraft.client.TransferLeadershipRequest.$Properties} duoraft.client.TransferLeadershipRequest.$Shape
+             */
+
+            /**
+             * Constructs a new TransferLeadershipRequest.
+             * @memberof duoraft.client
+             * @classdesc Represents a TransferLeadershipRequest.
+             * @constructor
+             * @param {duoraft.client.TransferLeadershipRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TransferLeadershipRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * TransferLeadershipRequest to.
+             * @member {string} to
+             * @memberof duoraft.client.TransferLeadershipRequest
+             * @instance
+             */
+            TransferLeadershipRequest.prototype.to = "";
+
+            /**
+             * Creates a new TransferLeadershipRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.TransferLeadershipRequest
+             * @static
+             * @param {duoraft.client.TransferLeadershipRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.TransferLeadershipRequest} TransferLeadershipRequest instance
+             * @type {{
+             *   (properties: duoraft.client.TransferLeadershipRequest.$Shape): duoraft.client.TransferLeadershipRequest & duoraft.client.TransferLeadershipRequest.$Shape;
+             *   (properties?: duoraft.client.TransferLeadershipRequest.$Properties): duoraft.client.TransferLeadershipRequest;
+             * }}
+             */
+            TransferLeadershipRequest.create = function(properties) {
+                return new TransferLeadershipRequest(properties);
+            };
+
+            /**
+             * Encodes the specified TransferLeadershipRequest message. Does not implicitly {@link duoraft.client.TransferLeadershipRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.TransferLeadershipRequest
+             * @static
+             * @param {duoraft.client.TransferLeadershipRequest.$Properties} message TransferLeadershipRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TransferLeadershipRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.to != null && $Object.hasOwnProperty.call(message, "to") && message.to !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.to);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a TransferLeadershipRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.TransferLeadershipRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.TransferLeadershipRequest & duoraft.client.TransferLeadershipRequest.$Shape} TransferLeadershipRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TransferLeadershipRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.TransferLeadershipRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.to = value;
+                            else
+                                delete message.to;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for TransferLeadershipRequest
+             * @function getTypeUrl
+             * @memberof duoraft.client.TransferLeadershipRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TransferLeadershipRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.TransferLeadershipRequest";
+            };
+
+            return TransferLeadershipRequest;
+        })();
+
+        client.TransferLeadershipResponse = (function() {
+
+            /**
+             * Properties of a TransferLeadershipResponse.
+             * @typedef {Object} duoraft.client.TransferLeadershipResponse.$Properties
+             * @property {duoraft.client.Error.$Properties|null} [error] TransferLeadershipResponse error
+             * @property {string|null} [leaderId] TransferLeadershipResponse leaderId
+             * @property {number|null} [tookMs] TransferLeadershipResponse tookMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TransferLeadershipResponse.
+             * @memberof duoraft.client
+             * @interface ITransferLeadershipResponse
+             * @augments duoraft.client.TransferLeadershipResponse.$Properties
+             * @deprecated Use duoraft.client.TransferLeadershipResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a TransferLeadershipResponse.
+             * @typedef {duoraft.client.TransferLeadershipResponse.$Properties} duoraft.client.TransferLeadershipResponse.$Shape
+             */
+
+            /**
+             * Constructs a new TransferLeadershipResponse.
+             * @memberof duoraft.client
+             * @classdesc Represents a TransferLeadershipResponse.
+             * @constructor
+             * @param {duoraft.client.TransferLeadershipResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TransferLeadershipResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * TransferLeadershipResponse error.
+             * @member {duoraft.client.Error.$Properties|null|undefined} error
+             * @memberof duoraft.client.TransferLeadershipResponse
+             * @instance
+             */
+            TransferLeadershipResponse.prototype.error = null;
+
+            /**
+             * TransferLeadershipResponse leaderId.
+             * @member {string} leaderId
+             * @memberof duoraft.client.TransferLeadershipResponse
+             * @instance
+             */
+            TransferLeadershipResponse.prototype.leaderId = "";
+
+            /**
+             * TransferLeadershipResponse tookMs.
+             * @member {number} tookMs
+             * @memberof duoraft.client.TransferLeadershipResponse
+             * @instance
+             */
+            TransferLeadershipResponse.prototype.tookMs = 0;
+
+            /**
+             * Creates a new TransferLeadershipResponse instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.TransferLeadershipResponse
+             * @static
+             * @param {duoraft.client.TransferLeadershipResponse.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.TransferLeadershipResponse} TransferLeadershipResponse instance
+             * @type {{
+             *   (properties: duoraft.client.TransferLeadershipResponse.$Shape): duoraft.client.TransferLeadershipResponse & duoraft.client.TransferLeadershipResponse.$Shape;
+             *   (properties?: duoraft.client.TransferLeadershipResponse.$Properties): duoraft.client.TransferLeadershipResponse;
+             * }}
+             */
+            TransferLeadershipResponse.create = function(properties) {
+                return new TransferLeadershipResponse(properties);
+            };
+
+            /**
+             * Encodes the specified TransferLeadershipResponse message. Does not implicitly {@link duoraft.client.TransferLeadershipResponse.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.TransferLeadershipResponse
+             * @static
+             * @param {duoraft.client.TransferLeadershipResponse.$Properties} message TransferLeadershipResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TransferLeadershipResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                    $root.duoraft.client.Error.encode(message.error, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.leaderId != null && $Object.hasOwnProperty.call(message, "leaderId") && message.leaderId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.leaderId);
+                if (message.tookMs != null && $Object.hasOwnProperty.call(message, "tookMs") && message.tookMs !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.tookMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a TransferLeadershipResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.TransferLeadershipResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.TransferLeadershipResponse & duoraft.client.TransferLeadershipResponse.$Shape} TransferLeadershipResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TransferLeadershipResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.TransferLeadershipResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.error = $root.duoraft.client.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.leaderId = value;
+                            else
+                                delete message.leaderId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.tookMs = value;
+                            else
+                                delete message.tookMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for TransferLeadershipResponse
+             * @function getTypeUrl
+             * @memberof duoraft.client.TransferLeadershipResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TransferLeadershipResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.TransferLeadershipResponse";
+            };
+
+            return TransferLeadershipResponse;
         })();
 
         client.StatusRequest = (function() {
@@ -2512,7 +4342,8 @@ export const duoraft = $root.duoraft = (() => {
              * @property {duoraft.client.GetRequest.$Properties|null} [get] PipelineRequest get
              * @property {duoraft.client.DeleteRequest.$Properties|null} ["delete"] PipelineRequest delete
              * @property {duoraft.client.IncrRequest.$Properties|null} [incr] PipelineRequest incr
-             * @property {"put"|"get"|"delete"|"incr"} [op] PipelineRequest op
+             * @property {duoraft.client.CasRequest.$Properties|null} [cas] PipelineRequest cas
+             * @property {"put"|"get"|"delete"|"incr"|"cas"} [op] PipelineRequest op
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2532,9 +4363,10 @@ export const duoraft = $root.duoraft = (() => {
              *   get?: duoraft.client.GetRequest.$Shape|null;
              *   "delete"?: duoraft.client.DeleteRequest.$Shape|null;
              *   incr?: duoraft.client.IncrRequest.$Shape|null;
+             *   cas?: duoraft.client.CasRequest.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ op?: undefined; put?: null; get?: null; "delete"?: null; incr?: null }|{ op?: "put"; put: duoraft.client.PutRequest.$Shape; get?: null; "delete"?: null; incr?: null }|{ op?: "get"; put?: null; get: duoraft.client.GetRequest.$Shape; "delete"?: null; incr?: null }|{ op?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteRequest.$Shape; incr?: null }|{ op?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrRequest.$Shape })
+             *   ({ op?: undefined; put?: null; get?: null; "delete"?: null; incr?: null; cas?: null }|{ op?: "put"; put: duoraft.client.PutRequest.$Shape; get?: null; "delete"?: null; incr?: null; cas?: null }|{ op?: "get"; put?: null; get: duoraft.client.GetRequest.$Shape; "delete"?: null; incr?: null; cas?: null }|{ op?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteRequest.$Shape; incr?: null; cas?: null }|{ op?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrRequest.$Shape; cas?: null }|{ op?: "cas"; put?: null; get?: null; "delete"?: null; incr?: null; cas: duoraft.client.CasRequest.$Shape })
              * )} duoraft.client.PipelineRequest.$Shape
              */
 
@@ -2593,17 +4425,25 @@ export const duoraft = $root.duoraft = (() => {
              */
             PipelineRequest.prototype.incr = null;
 
+            /**
+             * PipelineRequest cas.
+             * @member {duoraft.client.CasRequest.$Properties|null|undefined} cas
+             * @memberof duoraft.client.PipelineRequest
+             * @instance
+             */
+            PipelineRequest.prototype.cas = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * PipelineRequest op.
-             * @member {"put"|"get"|"delete"|"incr"|undefined} op
+             * @member {"put"|"get"|"delete"|"incr"|"cas"|undefined} op
              * @memberof duoraft.client.PipelineRequest
              * @instance
              */
             $Object.defineProperty(PipelineRequest.prototype, "op", {
-                get: $util.oneOfGetter($oneOfFields = ["put", "get", "delete", "incr"]),
+                get: $util.oneOfGetter($oneOfFields = ["put", "get", "delete", "incr", "cas"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2649,6 +4489,8 @@ export const duoraft = $root.duoraft = (() => {
                     $root.duoraft.client.DeleteRequest.encode(message["delete"], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                 if (message.incr != null && $Object.hasOwnProperty.call(message, "incr"))
                     $root.duoraft.client.IncrRequest.encode(message.incr, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.cas != null && $Object.hasOwnProperty.call(message, "cas"))
+                    $root.duoraft.client.CasRequest.encode(message.cas, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2730,6 +4572,13 @@ export const duoraft = $root.duoraft = (() => {
                             message.op = "incr";
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            message.cas = $root.duoraft.client.CasRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.cas);
+                            message.op = "cas";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -2775,7 +4624,8 @@ export const duoraft = $root.duoraft = (() => {
              * @property {duoraft.client.DeleteResponse.$Properties|null} ["delete"] PipelineResponse delete
              * @property {duoraft.client.IncrResponse.$Properties|null} [incr] PipelineResponse incr
              * @property {duoraft.client.Error.$Properties|null} [error] PipelineResponse error
-             * @property {"put"|"get"|"delete"|"incr"|"error"} [result] PipelineResponse result
+             * @property {duoraft.client.CasResponse.$Properties|null} [cas] PipelineResponse cas
+             * @property {"put"|"get"|"delete"|"incr"|"error"|"cas"} [result] PipelineResponse result
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2796,9 +4646,10 @@ export const duoraft = $root.duoraft = (() => {
              *   "delete"?: duoraft.client.DeleteResponse.$Shape|null;
              *   incr?: duoraft.client.IncrResponse.$Shape|null;
              *   error?: duoraft.client.Error.$Shape|null;
+             *   cas?: duoraft.client.CasResponse.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ result?: undefined; put?: null; get?: null; "delete"?: null; incr?: null; error?: null }|{ result?: "put"; put: duoraft.client.PutResponse.$Shape; get?: null; "delete"?: null; incr?: null; error?: null }|{ result?: "get"; put?: null; get: duoraft.client.GetResponse.$Shape; "delete"?: null; incr?: null; error?: null }|{ result?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteResponse.$Shape; incr?: null; error?: null }|{ result?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrResponse.$Shape; error?: null }|{ result?: "error"; put?: null; get?: null; "delete"?: null; incr?: null; error: duoraft.client.Error.$Shape })
+             *   ({ result?: undefined; put?: null; get?: null; "delete"?: null; incr?: null; error?: null; cas?: null }|{ result?: "put"; put: duoraft.client.PutResponse.$Shape; get?: null; "delete"?: null; incr?: null; error?: null; cas?: null }|{ result?: "get"; put?: null; get: duoraft.client.GetResponse.$Shape; "delete"?: null; incr?: null; error?: null; cas?: null }|{ result?: "delete"; put?: null; get?: null; "delete": duoraft.client.DeleteResponse.$Shape; incr?: null; error?: null; cas?: null }|{ result?: "incr"; put?: null; get?: null; "delete"?: null; incr: duoraft.client.IncrResponse.$Shape; error?: null; cas?: null }|{ result?: "error"; put?: null; get?: null; "delete"?: null; incr?: null; error: duoraft.client.Error.$Shape; cas?: null }|{ result?: "cas"; put?: null; get?: null; "delete"?: null; incr?: null; error?: null; cas: duoraft.client.CasResponse.$Shape })
              * )} duoraft.client.PipelineResponse.$Shape
              */
 
@@ -2865,17 +4716,25 @@ export const duoraft = $root.duoraft = (() => {
              */
             PipelineResponse.prototype.error = null;
 
+            /**
+             * PipelineResponse cas.
+             * @member {duoraft.client.CasResponse.$Properties|null|undefined} cas
+             * @memberof duoraft.client.PipelineResponse
+             * @instance
+             */
+            PipelineResponse.prototype.cas = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * PipelineResponse result.
-             * @member {"put"|"get"|"delete"|"incr"|"error"|undefined} result
+             * @member {"put"|"get"|"delete"|"incr"|"error"|"cas"|undefined} result
              * @memberof duoraft.client.PipelineResponse
              * @instance
              */
             $Object.defineProperty(PipelineResponse.prototype, "result", {
-                get: $util.oneOfGetter($oneOfFields = ["put", "get", "delete", "incr", "error"]),
+                get: $util.oneOfGetter($oneOfFields = ["put", "get", "delete", "incr", "error", "cas"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2923,6 +4782,8 @@ export const duoraft = $root.duoraft = (() => {
                     $root.duoraft.client.IncrResponse.encode(message.incr, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
                     $root.duoraft.client.Error.encode(message.error, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.cas != null && $Object.hasOwnProperty.call(message, "cas"))
+                    $root.duoraft.client.CasResponse.encode(message.cas, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3009,6 +4870,13 @@ export const duoraft = $root.duoraft = (() => {
                                 break;
                             message.error = $root.duoraft.client.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
                             message.result = "error";
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            message.cas = $root.duoraft.client.CasResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.cas);
+                            message.result = "cas";
                             continue;
                         }
                     }
@@ -3582,6 +5450,129 @@ export const duoraft = $root.duoraft = (() => {
             });
 
             /**
+             * Callback as used by {@link duoraft.client.Kv#cas}.
+             * @memberof duoraft.client.Kv
+             * @typedef CasCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.client.CasResponse} [response] CasResponse
+             */
+
+            /**
+             * Calls Cas.
+             * @memberof duoraft.client.Kv
+             * @typedef Cas
+             * @type {{
+             *   (request: duoraft.client.ICasRequest, callback: duoraft.client.Kv.CasCallback): void;
+             *   (request: duoraft.client.ICasRequest): Promise<duoraft.client.CasResponse>;
+             *   readonly name: "Cas";
+             *   readonly path: "/duoraft.client.Kv/Cas";
+             *   readonly requestType: "CasRequest";
+             *   readonly responseType: "CasResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Cas.
+             * @name duoraft.client.Kv#cas
+             * @type {duoraft.client.Kv.Cas}
+             */
+            $Object.defineProperties(Kv.prototype.cas = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Kv.prototype.cas, $root.duoraft.client.CasRequest, $root.duoraft.client.CasResponse, request, callback);
+            }, {
+                name: { value: "Cas" },
+                path: { value: "/duoraft.client.Kv/Cas" },
+                requestType: { value: "CasRequest" },
+                responseType: { value: "CasResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link duoraft.client.Kv#registerSession}.
+             * @memberof duoraft.client.Kv
+             * @typedef RegisterSessionCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.client.RegisterSessionResponse} [response] RegisterSessionResponse
+             */
+
+            /**
+             * Calls RegisterSession.
+             * @memberof duoraft.client.Kv
+             * @typedef RegisterSession
+             * @type {{
+             *   (request: duoraft.client.IRegisterSessionRequest, callback: duoraft.client.Kv.RegisterSessionCallback): void;
+             *   (request: duoraft.client.IRegisterSessionRequest): Promise<duoraft.client.RegisterSessionResponse>;
+             *   readonly name: "RegisterSession";
+             *   readonly path: "/duoraft.client.Kv/RegisterSession";
+             *   readonly requestType: "RegisterSessionRequest";
+             *   readonly responseType: "RegisterSessionResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls RegisterSession.
+             * @name duoraft.client.Kv#registerSession
+             * @type {duoraft.client.Kv.RegisterSession}
+             */
+            $Object.defineProperties(Kv.prototype.registerSession = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Kv.prototype.registerSession, $root.duoraft.client.RegisterSessionRequest, $root.duoraft.client.RegisterSessionResponse, request, callback);
+            }, {
+                name: { value: "RegisterSession" },
+                path: { value: "/duoraft.client.Kv/RegisterSession" },
+                requestType: { value: "RegisterSessionRequest" },
+                responseType: { value: "RegisterSessionResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link duoraft.client.Kv#keepAlive}.
+             * @memberof duoraft.client.Kv
+             * @typedef KeepAliveCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.client.KeepAliveResponse} [response] KeepAliveResponse
+             */
+
+            /**
+             * Calls KeepAlive.
+             * @memberof duoraft.client.Kv
+             * @typedef KeepAlive
+             * @type {{
+             *   (request: duoraft.client.IKeepAliveRequest, callback: duoraft.client.Kv.KeepAliveCallback): void;
+             *   (request: duoraft.client.IKeepAliveRequest): Promise<duoraft.client.KeepAliveResponse>;
+             *   readonly name: "KeepAlive";
+             *   readonly path: "/duoraft.client.Kv/KeepAlive";
+             *   readonly requestType: "KeepAliveRequest";
+             *   readonly responseType: "KeepAliveResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls KeepAlive.
+             * @name duoraft.client.Kv#keepAlive
+             * @type {duoraft.client.Kv.KeepAlive}
+             */
+            $Object.defineProperties(Kv.prototype.keepAlive = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Kv.prototype.keepAlive, $root.duoraft.client.KeepAliveRequest, $root.duoraft.client.KeepAliveResponse, request, callback);
+            }, {
+                name: { value: "KeepAlive" },
+                path: { value: "/duoraft.client.Kv/KeepAlive" },
+                requestType: { value: "KeepAliveRequest" },
+                responseType: { value: "KeepAliveResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
              * Callback as used by {@link duoraft.client.Kv#status}.
              * @memberof duoraft.client.Kv
              * @typedef StatusCallback
@@ -3618,6 +5609,47 @@ export const duoraft = $root.duoraft = (() => {
                 path: { value: "/duoraft.client.Kv/Status" },
                 requestType: { value: "StatusRequest" },
                 responseType: { value: "StatusResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link duoraft.client.Kv#transferLeadership}.
+             * @memberof duoraft.client.Kv
+             * @typedef TransferLeadershipCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.client.TransferLeadershipResponse} [response] TransferLeadershipResponse
+             */
+
+            /**
+             * Calls TransferLeadership.
+             * @memberof duoraft.client.Kv
+             * @typedef TransferLeadership
+             * @type {{
+             *   (request: duoraft.client.ITransferLeadershipRequest, callback: duoraft.client.Kv.TransferLeadershipCallback): void;
+             *   (request: duoraft.client.ITransferLeadershipRequest): Promise<duoraft.client.TransferLeadershipResponse>;
+             *   readonly name: "TransferLeadership";
+             *   readonly path: "/duoraft.client.Kv/TransferLeadership";
+             *   readonly requestType: "TransferLeadershipRequest";
+             *   readonly responseType: "TransferLeadershipResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls TransferLeadership.
+             * @name duoraft.client.Kv#transferLeadership
+             * @type {duoraft.client.Kv.TransferLeadership}
+             */
+            $Object.defineProperties(Kv.prototype.transferLeadership = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Kv.prototype.transferLeadership, $root.duoraft.client.TransferLeadershipRequest, $root.duoraft.client.TransferLeadershipResponse, request, callback);
+            }, {
+                name: { value: "TransferLeadership" },
+                path: { value: "/duoraft.client.Kv/TransferLeadership" },
+                requestType: { value: "TransferLeadershipRequest" },
+                responseType: { value: "TransferLeadershipResponse" },
                 requestStream: { value: $undefined },
                 responseStream: { value: $undefined }
             });
@@ -4216,6 +6248,541 @@ export const duoraft = $root.duoraft = (() => {
             return Incr;
         })();
 
+        kv.Cas = (function() {
+
+            /**
+             * Properties of a Cas.
+             * @typedef {Object} duoraft.kv.Cas.$Properties
+             * @property {string|null} [key] Cas key
+             * @property {Uint8Array|null} [expected] Cas expected
+             * @property {boolean|null} [expectAbsent] Cas expectAbsent
+             * @property {Uint8Array|null} [value] Cas value
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Cas.
+             * @memberof duoraft.kv
+             * @interface ICas
+             * @augments duoraft.kv.Cas.$Properties
+             * @deprecated Use duoraft.kv.Cas.$Properties instead.
+             */
+
+            /**
+             * Shape of a Cas.
+             * @typedef {duoraft.kv.Cas.$Properties} duoraft.kv.Cas.$Shape
+             */
+
+            /**
+             * Constructs a new Cas.
+             * @memberof duoraft.kv
+             * @classdesc Represents a Cas.
+             * @constructor
+             * @param {duoraft.kv.Cas.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Cas = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Cas key.
+             * @member {string} key
+             * @memberof duoraft.kv.Cas
+             * @instance
+             */
+            Cas.prototype.key = "";
+
+            /**
+             * Cas expected.
+             * @member {Uint8Array} expected
+             * @memberof duoraft.kv.Cas
+             * @instance
+             */
+            Cas.prototype.expected = $util.newBuffer([]);
+
+            /**
+             * Cas expectAbsent.
+             * @member {boolean} expectAbsent
+             * @memberof duoraft.kv.Cas
+             * @instance
+             */
+            Cas.prototype.expectAbsent = false;
+
+            /**
+             * Cas value.
+             * @member {Uint8Array} value
+             * @memberof duoraft.kv.Cas
+             * @instance
+             */
+            Cas.prototype.value = $util.newBuffer([]);
+
+            /**
+             * Creates a new Cas instance using the specified properties.
+             * @function create
+             * @memberof duoraft.kv.Cas
+             * @static
+             * @param {duoraft.kv.Cas.$Properties=} [properties] Properties to set
+             * @returns {duoraft.kv.Cas} Cas instance
+             * @type {{
+             *   (properties: duoraft.kv.Cas.$Shape): duoraft.kv.Cas & duoraft.kv.Cas.$Shape;
+             *   (properties?: duoraft.kv.Cas.$Properties): duoraft.kv.Cas;
+             * }}
+             */
+            Cas.create = function(properties) {
+                return new Cas(properties);
+            };
+
+            /**
+             * Encodes the specified Cas message. Does not implicitly {@link duoraft.kv.Cas.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.kv.Cas
+             * @static
+             * @param {duoraft.kv.Cas.$Properties} message Cas message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Cas.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.expected != null && $Object.hasOwnProperty.call(message, "expected") && message.expected.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.expected);
+                if (message.expectAbsent != null && $Object.hasOwnProperty.call(message, "expectAbsent") && message.expectAbsent !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.expectAbsent);
+                if (message.value != null && $Object.hasOwnProperty.call(message, "value") && message.value.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.value);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Cas message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.kv.Cas
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.kv.Cas & duoraft.kv.Cas.$Shape} Cas
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Cas.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.kv.Cas();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.expected = value;
+                            else
+                                delete message.expected;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.expectAbsent = value;
+                            else
+                                delete message.expectAbsent;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.value = value;
+                            else
+                                delete message.value;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Cas
+             * @function getTypeUrl
+             * @memberof duoraft.kv.Cas
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Cas.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.kv.Cas";
+            };
+
+            return Cas;
+        })();
+
+        kv.RegisterSession = (function() {
+
+            /**
+             * Properties of a RegisterSession.
+             * @typedef {Object} duoraft.kv.RegisterSession.$Properties
+             * @property {number|null} [timeoutMs] RegisterSession timeoutMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RegisterSession.
+             * @memberof duoraft.kv
+             * @interface IRegisterSession
+             * @augments duoraft.kv.RegisterSession.$Properties
+             * @deprecated Use duoraft.kv.RegisterSession.$Properties instead.
+             */
+
+            /**
+             * Shape of a RegisterSession.
+             * @typedef {duoraft.kv.RegisterSession.$Properties} duoraft.kv.RegisterSession.$Shape
+             */
+
+            /**
+             * Constructs a new RegisterSession.
+             * @memberof duoraft.kv
+             * @classdesc Represents a RegisterSession.
+             * @constructor
+             * @param {duoraft.kv.RegisterSession.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RegisterSession = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RegisterSession timeoutMs.
+             * @member {number} timeoutMs
+             * @memberof duoraft.kv.RegisterSession
+             * @instance
+             */
+            RegisterSession.prototype.timeoutMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new RegisterSession instance using the specified properties.
+             * @function create
+             * @memberof duoraft.kv.RegisterSession
+             * @static
+             * @param {duoraft.kv.RegisterSession.$Properties=} [properties] Properties to set
+             * @returns {duoraft.kv.RegisterSession} RegisterSession instance
+             * @type {{
+             *   (properties: duoraft.kv.RegisterSession.$Shape): duoraft.kv.RegisterSession & duoraft.kv.RegisterSession.$Shape;
+             *   (properties?: duoraft.kv.RegisterSession.$Properties): duoraft.kv.RegisterSession;
+             * }}
+             */
+            RegisterSession.create = function(properties) {
+                return new RegisterSession(properties);
+            };
+
+            /**
+             * Encodes the specified RegisterSession message. Does not implicitly {@link duoraft.kv.RegisterSession.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.kv.RegisterSession
+             * @static
+             * @param {duoraft.kv.RegisterSession.$Properties} message RegisterSession message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RegisterSession.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && (typeof message.timeoutMs === "object" ? message.timeoutMs.low || message.timeoutMs.high : message.timeoutMs !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.timeoutMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RegisterSession message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.kv.RegisterSession
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.kv.RegisterSession & duoraft.kv.RegisterSession.$Shape} RegisterSession
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RegisterSession.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.kv.RegisterSession();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.timeoutMs = value;
+                            else
+                                delete message.timeoutMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RegisterSession
+             * @function getTypeUrl
+             * @memberof duoraft.kv.RegisterSession
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RegisterSession.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.kv.RegisterSession";
+            };
+
+            return RegisterSession;
+        })();
+
+        kv.KeepAlive = (function() {
+
+            /**
+             * Properties of a KeepAlive.
+             * @typedef {Object} duoraft.kv.KeepAlive.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a KeepAlive.
+             * @memberof duoraft.kv
+             * @interface IKeepAlive
+             * @augments duoraft.kv.KeepAlive.$Properties
+             * @deprecated Use duoraft.kv.KeepAlive.$Properties instead.
+             */
+
+            /**
+             * Shape of a KeepAlive.
+             * @typedef {duoraft.kv.KeepAlive.$Properties} duoraft.kv.KeepAlive.$Shape
+             */
+
+            /**
+             * Constructs a new KeepAlive.
+             * @memberof duoraft.kv
+             * @classdesc Represents a KeepAlive.
+             * @constructor
+             * @param {duoraft.kv.KeepAlive.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const KeepAlive = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new KeepAlive instance using the specified properties.
+             * @function create
+             * @memberof duoraft.kv.KeepAlive
+             * @static
+             * @param {duoraft.kv.KeepAlive.$Properties=} [properties] Properties to set
+             * @returns {duoraft.kv.KeepAlive} KeepAlive instance
+             * @type {{
+             *   (properties: duoraft.kv.KeepAlive.$Shape): duoraft.kv.KeepAlive & duoraft.kv.KeepAlive.$Shape;
+             *   (properties?: duoraft.kv.KeepAlive.$Properties): duoraft.kv.KeepAlive;
+             * }}
+             */
+            KeepAlive.create = function(properties) {
+                return new KeepAlive(properties);
+            };
+
+            /**
+             * Encodes the specified KeepAlive message. Does not implicitly {@link duoraft.kv.KeepAlive.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.kv.KeepAlive
+             * @static
+             * @param {duoraft.kv.KeepAlive.$Properties} message KeepAlive message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            KeepAlive.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a KeepAlive message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.kv.KeepAlive
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.kv.KeepAlive & duoraft.kv.KeepAlive.$Shape} KeepAlive
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            KeepAlive.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.kv.KeepAlive();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for KeepAlive
+             * @function getTypeUrl
+             * @memberof duoraft.kv.KeepAlive
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            KeepAlive.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.kv.KeepAlive";
+            };
+
+            return KeepAlive;
+        })();
+
         kv.Command = (function() {
 
             /**
@@ -4224,8 +6791,14 @@ export const duoraft = $root.duoraft = (() => {
              * @property {duoraft.kv.Put.$Properties|null} [put] Command put
              * @property {duoraft.kv.Delete.$Properties|null} ["delete"] Command delete
              * @property {duoraft.kv.Incr.$Properties|null} [incr] Command incr
+             * @property {duoraft.kv.Cas.$Properties|null} [cas] Command cas
+             * @property {duoraft.kv.RegisterSession.$Properties|null} [registerSession] Command registerSession
+             * @property {duoraft.kv.KeepAlive.$Properties|null} [keepAlive] Command keepAlive
              * @property {number|null} [stampMs] Command stampMs
-             * @property {"put"|"delete"|"incr"} [op] Command op
+             * @property {number|null} [sessionId] Command sessionId
+             * @property {number|null} [sequence] Command sequence
+             * @property {number|null} [firstOutstanding] Command firstOutstanding
+             * @property {"put"|"delete"|"incr"|"cas"|"registerSession"|"keepAlive"} [op] Command op
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4243,10 +6816,16 @@ export const duoraft = $root.duoraft = (() => {
              *   put?: duoraft.kv.Put.$Shape|null;
              *   "delete"?: duoraft.kv.Delete.$Shape|null;
              *   incr?: duoraft.kv.Incr.$Shape|null;
+             *   cas?: duoraft.kv.Cas.$Shape|null;
+             *   registerSession?: duoraft.kv.RegisterSession.$Shape|null;
+             *   keepAlive?: duoraft.kv.KeepAlive.$Shape|null;
              *   stampMs?: number|null;
+             *   sessionId?: number|null;
+             *   sequence?: number|null;
+             *   firstOutstanding?: number|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ op?: undefined; put?: null; "delete"?: null; incr?: null }|{ op?: "put"; put: duoraft.kv.Put.$Shape; "delete"?: null; incr?: null }|{ op?: "delete"; put?: null; "delete": duoraft.kv.Delete.$Shape; incr?: null }|{ op?: "incr"; put?: null; "delete"?: null; incr: duoraft.kv.Incr.$Shape })
+             *   ({ op?: undefined; put?: null; "delete"?: null; incr?: null; cas?: null; registerSession?: null; keepAlive?: null }|{ op?: "put"; put: duoraft.kv.Put.$Shape; "delete"?: null; incr?: null; cas?: null; registerSession?: null; keepAlive?: null }|{ op?: "delete"; put?: null; "delete": duoraft.kv.Delete.$Shape; incr?: null; cas?: null; registerSession?: null; keepAlive?: null }|{ op?: "incr"; put?: null; "delete"?: null; incr: duoraft.kv.Incr.$Shape; cas?: null; registerSession?: null; keepAlive?: null }|{ op?: "cas"; put?: null; "delete"?: null; incr?: null; cas: duoraft.kv.Cas.$Shape; registerSession?: null; keepAlive?: null }|{ op?: "registerSession"; put?: null; "delete"?: null; incr?: null; cas?: null; registerSession: duoraft.kv.RegisterSession.$Shape; keepAlive?: null }|{ op?: "keepAlive"; put?: null; "delete"?: null; incr?: null; cas?: null; registerSession?: null; keepAlive: duoraft.kv.KeepAlive.$Shape })
              * )} duoraft.kv.Command.$Shape
              */
 
@@ -4290,6 +6869,30 @@ export const duoraft = $root.duoraft = (() => {
             Command.prototype.incr = null;
 
             /**
+             * Command cas.
+             * @member {duoraft.kv.Cas.$Properties|null|undefined} cas
+             * @memberof duoraft.kv.Command
+             * @instance
+             */
+            Command.prototype.cas = null;
+
+            /**
+             * Command registerSession.
+             * @member {duoraft.kv.RegisterSession.$Properties|null|undefined} registerSession
+             * @memberof duoraft.kv.Command
+             * @instance
+             */
+            Command.prototype.registerSession = null;
+
+            /**
+             * Command keepAlive.
+             * @member {duoraft.kv.KeepAlive.$Properties|null|undefined} keepAlive
+             * @memberof duoraft.kv.Command
+             * @instance
+             */
+            Command.prototype.keepAlive = null;
+
+            /**
              * Command stampMs.
              * @member {number} stampMs
              * @memberof duoraft.kv.Command
@@ -4297,17 +6900,41 @@ export const duoraft = $root.duoraft = (() => {
              */
             Command.prototype.stampMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
+            /**
+             * Command sessionId.
+             * @member {number} sessionId
+             * @memberof duoraft.kv.Command
+             * @instance
+             */
+            Command.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Command sequence.
+             * @member {number} sequence
+             * @memberof duoraft.kv.Command
+             * @instance
+             */
+            Command.prototype.sequence = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Command firstOutstanding.
+             * @member {number} firstOutstanding
+             * @memberof duoraft.kv.Command
+             * @instance
+             */
+            Command.prototype.firstOutstanding = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Command op.
-             * @member {"put"|"delete"|"incr"|undefined} op
+             * @member {"put"|"delete"|"incr"|"cas"|"registerSession"|"keepAlive"|undefined} op
              * @memberof duoraft.kv.Command
              * @instance
              */
             $Object.defineProperty(Command.prototype, "op", {
-                get: $util.oneOfGetter($oneOfFields = ["put", "delete", "incr"]),
+                get: $util.oneOfGetter($oneOfFields = ["put", "delete", "incr", "cas", "registerSession", "keepAlive"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -4349,8 +6976,20 @@ export const duoraft = $root.duoraft = (() => {
                     $root.duoraft.kv.Delete.encode(message["delete"], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
                 if (message.incr != null && $Object.hasOwnProperty.call(message, "incr"))
                     $root.duoraft.kv.Incr.encode(message.incr, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.cas != null && $Object.hasOwnProperty.call(message, "cas"))
+                    $root.duoraft.kv.Cas.encode(message.cas, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.registerSession != null && $Object.hasOwnProperty.call(message, "registerSession"))
+                    $root.duoraft.kv.RegisterSession.encode(message.registerSession, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.keepAlive != null && $Object.hasOwnProperty.call(message, "keepAlive"))
+                    $root.duoraft.kv.KeepAlive.encode(message.keepAlive, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
                 if (message.stampMs != null && $Object.hasOwnProperty.call(message, "stampMs") && (typeof message.stampMs === "object" ? message.stampMs.low || message.stampMs.high : message.stampMs !== 0))
                     writer.uint32(/* id 15, wireType 0 =*/120).uint64(message.stampMs);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 16, wireType 0 =*/128).uint64(message.sessionId);
+                if (message.sequence != null && $Object.hasOwnProperty.call(message, "sequence") && (typeof message.sequence === "object" ? message.sequence.low || message.sequence.high : message.sequence !== 0))
+                    writer.uint32(/* id 17, wireType 0 =*/136).uint64(message.sequence);
+                if (message.firstOutstanding != null && $Object.hasOwnProperty.call(message, "firstOutstanding") && (typeof message.firstOutstanding === "object" ? message.firstOutstanding.low || message.firstOutstanding.high : message.firstOutstanding !== 0))
+                    writer.uint32(/* id 18, wireType 0 =*/144).uint64(message.firstOutstanding);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4416,6 +7055,27 @@ export const duoraft = $root.duoraft = (() => {
                             message.op = "incr";
                             continue;
                         }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.cas = $root.duoraft.kv.Cas.decode(reader, reader.size(), $undefined, _depth + 1, message.cas);
+                            message.op = "cas";
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.registerSession = $root.duoraft.kv.RegisterSession.decode(reader, reader.size(), $undefined, _depth + 1, message.registerSession);
+                            message.op = "registerSession";
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            message.keepAlive = $root.duoraft.kv.KeepAlive.decode(reader, reader.size(), $undefined, _depth + 1, message.keepAlive);
+                            message.op = "keepAlive";
+                            continue;
+                        }
                     case 15: {
                             if (wireType !== 0)
                                 break;
@@ -4423,6 +7083,33 @@ export const duoraft = $root.duoraft = (() => {
                                 message.stampMs = value;
                             else
                                 delete message.stampMs;
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sequence = value;
+                            else
+                                delete message.sequence;
+                            continue;
+                        }
+                    case 18: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.firstOutstanding = value;
+                            else
+                                delete message.firstOutstanding;
                             continue;
                         }
                     }
@@ -6217,6 +8904,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {string|null} [from] TimeoutNowRequest from
              * @property {string|null} [to] TimeoutNowRequest to
              * @property {number|null} [term] TimeoutNowRequest term
+             * @property {number|null} [leaseVersion] TimeoutNowRequest leaseVersion
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6281,6 +8969,14 @@ export const duoraft = $root.duoraft = (() => {
             TimeoutNowRequest.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * TimeoutNowRequest leaseVersion.
+             * @member {number} leaseVersion
+             * @memberof duoraft.peer.TimeoutNowRequest
+             * @instance
+             */
+            TimeoutNowRequest.prototype.leaseVersion = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new TimeoutNowRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.TimeoutNowRequest
@@ -6320,6 +9016,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.to);
                 if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
                     writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.term);
+                if (message.leaseVersion != null && $Object.hasOwnProperty.call(message, "leaseVersion") && (typeof message.leaseVersion === "object" ? message.leaseVersion.low || message.leaseVersion.high : message.leaseVersion !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.leaseVersion);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6398,6 +9096,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.term = value;
                             else
                                 delete message.term;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.leaseVersion = value;
+                            else
+                                delete message.leaseVersion;
                             continue;
                         }
                     }

@@ -253,6 +253,14 @@ export class ProcessCluster {
     let last = '';
     while (Date.now() < deadline) {
       const ss = await this.statuses();
+      // Every running member must answer (one still starting does not yet), except the one
+      // we are told to disregard (it may be paused).
+      const mustAnswer = this.ids().filter((id) => this.running(id) && id !== options.not);
+      if (!mustAnswer.every((id) => ss.some((s) => s.id === id))) {
+        last = JSON.stringify(ss);
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
+      }
       const leaders = ss.filter((s) => s.role === 'leader' && s.id !== options.not && s.term >= (options.minTerm ?? 0));
       const best = leaders.sort((x, y) => y.term - x.term)[0];
       if (best && ss.every((s) => s.id === best.id || s.term < best.term || s.leaderId === best.id || s.role !== 'follower')) {

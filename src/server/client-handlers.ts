@@ -8,7 +8,19 @@ import type { Received, RequestOf, ResponseOf } from '../common/grpc-unary.js';
 import type { Logger } from '../common/logger.js';
 import { type duoraft, pb } from '../common/proto.js';
 import { type KvHandlers, kvService } from './kv-service.js';
-import { type DriverRef, driverOf, execDelete, execGet, execIncr, execPipelined, execPut } from './kv-operations.js';
+import {
+  type DriverRef,
+  driverOf,
+  execCas,
+  execDelete,
+  execGet,
+  execIncr,
+  execKeepAlive,
+  execPipelined,
+  execPut,
+  execRegisterSession,
+  execTransferLeadership,
+} from './kv-operations.js';
 
 export type { DriverRef } from './kv-operations.js';
 
@@ -122,6 +134,10 @@ export function kvHandlers(ref: DriverRef, log: Logger, clock: Clock): KvHandler
     get: handle(log, 'get', (req) => execGet(ref, req)),
     delete: handle(log, 'delete', (req) => execDelete(ref, req)),
     incr: handle(log, 'incr', (req) => execIncr(ref, req)),
+    cas: handle(log, 'cas', (req) => execCas(ref, req)),
+    registerSession: handle(log, 'registerSession', (req) => execRegisterSession(ref, req)),
+    keepAlive: handle(log, 'keepAlive', (req) => execKeepAlive(ref, req)),
+    transferLeadership: handle(log, 'transferLeadership', (req) => execTransferLeadership(ref, req)),
     status: handle(log, 'status', async () => {
       const s = driverOf(ref).status();
       return {

@@ -1,9 +1,11 @@
 // The client operations, executed against the node driver. Shared by the unary RPCs and
 // the pipeline stream, so both answer exactly alike.
 import { toWireError } from '../common/error-codes.js';
-import { InvalidArgumentError, UnavailableError } from '../common/errors.js';
+import { InvalidArgumentError, NotLeaderError, SessionExpiredError, TimeoutError, UnavailableError } from '../common/errors.js';
+import { performance } from 'node:perf_hooks';
 import type { duoraft } from '../common/proto.js';
 import { pb } from '../common/proto.js';
+import type { WriteContext } from '../statemachine/command.js';
 import type { KvResult } from '../statemachine/kv-store.js';
 import type { Consistency, NodeDriver } from './node-driver.js';
 
@@ -16,6 +18,8 @@ type PutReq = duoraft.client.PutRequest.$Properties;
 type GetReq = duoraft.client.GetRequest.$Properties;
 type DeleteReq = duoraft.client.DeleteRequest.$Properties;
 type IncrReq = duoraft.client.IncrRequest.$Properties;
+type CasReq = duoraft.client.CasRequest.$Properties;
+type CasRes = duoraft.client.CasResponse.$Properties;
 
 /** Where the handlers find the driver: it starts after the server listens. */
 export interface DriverRef {
@@ -34,11 +38,19 @@ const Consistencies: Record<number, Consistency> = {
 };
 
 function resultError(result: KvResult): void {
-  if (!result.ok) throw new InvalidArgumentError(result.message);
+  if (result.ok) return;
+  if (result.code === 'session_expired') throw new SessionExpiredError(result.message);
+  throw new InvalidArgumentError(result.message);
+}
+
+/** The write context of a request, or undefined for a write outside a session. */
+function contextOf(ctx: duoraft.client.WriteContext.$Properties | null | undefined): WriteContext | undefined {
+  if (!ctx || !ctx.sessionId) return undefined;
+  return { sessionId: ctx.sessionId, sequence: ctx.sequence ?? 0, firstOutstanding: ctx.firstOutstanding ?? 0 };
 }
 
 export async function execPut(ref: DriverRef, req: PutReq): Promise<PutRes> {
-  const a = await driverOf(ref).submit({ kind: 'put', key: req.key ?? '', value: req.value ?? new Uint8Array(0) });
+  const a = await driverOf(ref).submit({ kind: 'put', key: req.key ?? '', value: req.value ?? new Uint8Array(0) }, contextOf(req.ctx));
   resultError(a.result);
   return { index: a.index };
 }
@@ -51,15 +63,61 @@ export async function execGet(ref: DriverRef, req: GetReq): Promise<GetRes> {
 }
 
 export async function execDelete(ref: DriverRef, req: DeleteReq): Promise<DeleteRes> {
-  const a = await driverOf(ref).submit({ kind: 'delete', key: req.key ?? '' });
+  const a = await driverOf(ref).submit({ kind: 'delete', key: req.key ?? '' }, contextOf(req.ctx));
   resultError(a.result);
   return { deleted: a.result.ok && a.result.kind === 'delete' ? a.result.deleted : false, index: a.index };
 }
 
 export async function execIncr(ref: DriverRef, req: IncrReq): Promise<IncrRes> {
-  const a = await driverOf(ref).submit({ kind: 'incr', key: req.key ?? '', delta: req.delta ?? 0 });
+  const a = await driverOf(ref).submit({ kind: 'incr', key: req.key ?? '', delta: req.delta ?? 0 }, contextOf(req.ctx));
   resultError(a.result);
   return { value: a.result.ok && a.result.kind === 'incr' ? a.result.value : 0, index: a.index };
+}
+
+export async function execCas(ref: DriverRef, req: CasReq): Promise<CasRes> {
+  const expected = req.expectAbsent ? null : (req.expected ?? new Uint8Array(0));
+  const a = await driverOf(ref).submit({ kind: 'cas', key: req.key ?? '', expected, value: req.value ?? new Uint8Array(0) }, contextOf(req.ctx));
+  resultError(a.result);
+  if (!(a.result.ok && a.result.kind === 'cas')) throw new Error(`cas answered with ${a.result.ok ? a.result.kind : a.result.code}`);
+  const current = a.result.current;
+  return { succeeded: a.result.succeeded, currentFound: current !== null, current: current ?? new Uint8Array(0), index: a.index };
+}
+
+export async function execRegisterSession(
+  ref: DriverRef,
+  req: duoraft.client.RegisterSessionRequest.$Properties,
+): Promise<duoraft.client.RegisterSessionResponse.$Properties> {
+  const a = await driverOf(ref).submit({ kind: 'registerSession', timeoutMs: req.timeoutMs ?? 0 });
+  resultError(a.result);
+  if (!(a.result.ok && a.result.kind === 'session')) throw new Error('session registration answered with something else');
+  return { sessionId: a.result.sessionId, timeoutMs: a.result.timeoutMs };
+}
+
+export async function execKeepAlive(ref: DriverRef, req: duoraft.client.KeepAliveRequest.$Properties): Promise<duoraft.client.KeepAliveResponse.$Properties> {
+  const sessionId = req.sessionId ?? 0;
+  if (!sessionId) throw new InvalidArgumentError('keep-alive needs a session id');
+  const a = await driverOf(ref).submit({ kind: 'keepAlive' }, { sessionId, sequence: 0, firstOutstanding: 0 });
+  resultError(a.result);
+  return { index: a.index };
+}
+
+/** Bound on how long a leadership transfer may take before it is given up. */
+const TRANSFER_TIMEOUT_MS = 5000;
+
+export async function execTransferLeadership(
+  ref: DriverRef,
+  req: duoraft.client.TransferLeadershipRequest.$Properties,
+): Promise<duoraft.client.TransferLeadershipResponse.$Properties> {
+  const d = driverOf(ref);
+  const to = req.to ?? '';
+  if (d.status().role !== 'leader') throw new NotLeaderError(d.hint());
+  if (to === d.id) return { leaderId: d.id, tookMs: 0 };
+  if (to && to !== d.peerId()) throw new InvalidArgumentError(`${to} is not the other voter (${d.peerId() || 'none yet'})`);
+  if (!d.peerId()) throw new UnavailableError('there is no other voter to hand over to');
+  const started = performance.now();
+  const ok = await d.transferLeadership(TRANSFER_TIMEOUT_MS);
+  if (!ok) throw new TimeoutError(`leadership transfer to ${d.peerId()} did not finish within ${TRANSFER_TIMEOUT_MS} ms; ${d.id} still leads`);
+  return { leaderId: d.status().leaderId || d.peerId(), tookMs: Math.round(performance.now() - started) };
 }
 
 /** Runs one operation of a pipeline request; a failure becomes the response's in-band error. */
@@ -70,11 +128,13 @@ export async function execPipelined(ref: DriverRef, req: duoraft.client.Pipeline
     if (req.get) return { id, get: await execGet(ref, req.get) };
     if (req.delete) return { id, delete: await execDelete(ref, req.delete) };
     if (req.incr) return { id, incr: await execIncr(ref, req.incr) };
+    if (req.cas) return { id, cas: await execCas(ref, req.cas) };
   } catch (err) {
     const error = toWireError(err);
     if (req.put) return { id, put: { error } };
     if (req.get) return { id, get: { error } };
     if (req.delete) return { id, delete: { error } };
+    if (req.cas) return { id, cas: { error } };
     return { id, incr: { error } };
   }
   return { id, error: toWireError(new InvalidArgumentError('pipeline request without an operation')) };

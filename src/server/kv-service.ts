@@ -38,7 +38,11 @@ export const kvService = {
   get: unaryMethod(SERVICE, 'Get', pb.client.GetRequest, pb.client.GetResponse),
   delete: unaryMethod(SERVICE, 'Delete', pb.client.DeleteRequest, pb.client.DeleteResponse),
   incr: unaryMethod(SERVICE, 'Incr', pb.client.IncrRequest, pb.client.IncrResponse),
+  cas: unaryMethod(SERVICE, 'Cas', pb.client.CasRequest, pb.client.CasResponse),
+  registerSession: unaryMethod(SERVICE, 'RegisterSession', pb.client.RegisterSessionRequest, pb.client.RegisterSessionResponse),
+  keepAlive: unaryMethod(SERVICE, 'KeepAlive', pb.client.KeepAliveRequest, pb.client.KeepAliveResponse),
   status: unaryMethod(SERVICE, 'Status', pb.client.StatusRequest, pb.client.StatusResponse),
+  transferLeadership: unaryMethod(SERVICE, 'TransferLeadership', pb.client.TransferLeadershipRequest, pb.client.TransferLeadershipResponse),
   pipeline,
 } as const;
 

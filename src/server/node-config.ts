@@ -19,6 +19,10 @@ export interface TimingConfig {
   readonly leaseWindowMs: number;
   /** Bound on the relative rate difference of the two nodes' monotonic clocks. */
   readonly driftBound: number;
+  /** An event-loop stall this long ends the leader's lease at once (it must touch it again before lease reads). */
+  readonly pauseLeaseMs: number;
+  /** A stall this long makes the leader step down (its follower may well have taken over). */
+  readonly pauseStepDownMs: number;
 }
 
 export const defaultTiming: TimingConfig = {
@@ -30,6 +34,8 @@ export const defaultTiming: TimingConfig = {
   leaseDurationMs: 110,
   leaseWindowMs: 150,
   driftBound: 0.05,
+  pauseLeaseMs: 50,
+  pauseStepDownMs: 300,
 };
 
 export interface LimitsConfig {
@@ -99,7 +105,17 @@ export function validateNodeConfig(c: NodeConfig): void {
     for (const v of c.voters) if (!isValidMemberId(v)) problems.push(`invalid voter id ${JSON.stringify(v)}`);
   }
   const t = c.timing;
-  const positive: Array<keyof TimingConfig> = ['tickMs', 'heartbeatMs', 'electionTimeoutMs', 'preVoteTimeoutMs', 'leaseIntervalMs', 'leaseDurationMs', 'leaseWindowMs'];
+  const positive: Array<keyof TimingConfig> = [
+    'tickMs',
+    'heartbeatMs',
+    'electionTimeoutMs',
+    'preVoteTimeoutMs',
+    'leaseIntervalMs',
+    'leaseDurationMs',
+    'leaseWindowMs',
+    'pauseLeaseMs',
+    'pauseStepDownMs',
+  ];
   for (const k of positive) if (!(t[k] > 0)) problems.push(`${k} must be positive`);
   if (!(t.driftBound >= 0 && t.driftBound < 0.5)) problems.push('driftBound must be in [0, 0.5)');
   if (t.heartbeatMs < t.tickMs || t.electionTimeoutMs < 2 * t.heartbeatMs) problems.push('need tickMs <= heartbeatMs and 2*heartbeatMs <= electionTimeoutMs');
@@ -108,6 +124,7 @@ export function validateNodeConfig(c: NodeConfig): void {
   if (!(t.leaseDurationMs * (1 + t.driftBound) < t.leaseWindowMs * (1 - t.driftBound))) {
     problems.push(`lease rule broken: leaseDurationMs*(1+drift) = ${(t.leaseDurationMs * (1 + t.driftBound)).toFixed(1)} must be below leaseWindowMs*(1-drift) = ${(t.leaseWindowMs * (1 - t.driftBound)).toFixed(1)}`);
   }
+  if (!(t.pauseLeaseMs <= t.pauseStepDownMs)) problems.push('pauseLeaseMs must not exceed pauseStepDownMs');
   if (!(t.leaseIntervalMs * 2 <= t.leaseDurationMs)) problems.push('leaseIntervalMs must be at most half of leaseDurationMs (a lost touch must not end the lease)');
   const l = c.limits;
   if (!(l.maxValueBytes > 0 && l.maxValueBytes <= HARD_MAX_VALUE_BYTES)) problems.push(`maxValueBytes must be in 1..${HARD_MAX_VALUE_BYTES}`);
@@ -133,5 +150,6 @@ export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
     maxInflightAppends: 8,
     maxAppendBytes: 1 << 20,
     candidateTimeoutTicks: ticks(30_000),
+    transferTimeoutTicks: ticks(Math.max(1000, 4 * t.leaseWindowMs)),
   };
 }

@@ -30,16 +30,17 @@ import { ZkError } from '../coordination/zk-api.js';
 import { readCommittedEntries } from '../coordination/zk-log-reader.js';
 import { ZnodeWatch } from '../coordination/znode-watch.js';
 import type { Entry, NodeId } from '../core/types.js';
-import type { Message } from '../core/messages.js';
+import type { Message, TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
 import { RaftCore, type LeadershipLost, type Ready, type Role, type SoftState, type TakeoverRequest } from '../core/raft.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
-import { encodeCommand, type KvCommand, validateCommand, validateKey } from '../statemachine/command.js';
+import { encodeCommand, type KvCommand, validateCommand, validateKey, type WriteContext } from '../statemachine/command.js';
 import { KvStore } from '../statemachine/kv-store.js';
 import type { PeerTransport } from '../transport/transport.js';
 import { AppliedWaiters } from './applied-waiters.js';
 import { type NodeConfig, coreConfigFor, validateNodeConfig } from './node-config.js';
 import { type Applied, PendingProposals } from './proposals.js';
+import { PauseMonitor } from './pause-monitor.js';
 import { ReadIndexQueue } from './read-index.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
@@ -116,6 +117,7 @@ export class NodeDriver {
   private leaderZnodeExists = true;
   /** Callers waiting for the role to change (a take-over to finish), bounded. */
   private roleWaiters: Array<() => void> = [];
+  private wasTransferring = false;
   private leadership: Leadership | null = null;
   private mirror: WalMirror | null = null;
   private lease: LeaseKeeper | null = null;
@@ -137,6 +139,7 @@ export class NodeDriver {
   private tailWatch: ZnodeWatch | null = null;
   private catchingUp = false;
   private unsubscribeZk: (() => void) | null = null;
+  private pauseMonitor: PauseMonitor | null = null;
   private sawExpiry = false;
 
   private constructor(deps: NodeDriverDeps, voters: readonly NodeId[]) {
@@ -197,16 +200,19 @@ export class NodeDriver {
 
   // ------------------------------------------------------------ client API
 
-  /** A write. Resolves once the entry is committed in ZooKeeper and applied. */
-  async submit(command: KvCommand): Promise<Applied> {
-    validateCommand(command, this.cfg.limits.maxValueBytes);
+  /**
+   * A write (or a session command). Resolves once the entry is committed in ZooKeeper and
+   * applied. With a write context it is executed at most once however often it is retried.
+   */
+  async submit(command: KvCommand, ctx?: WriteContext): Promise<Applied> {
+    validateCommand(command, this.cfg.limits.maxValueBytes, ctx);
     if (this.stopped) throw new UnavailableError('this member is shutting down');
-    await this.waitWhileTakingOver();
+    await this.waitWhileUnsettled();
     if (this.soft.role !== 'leader' || !this.mirror) throw new NotLeaderError(this.hint());
     if (this.proposals.isFull()) throw new BusyError(20, this.hint());
     const stamp = Math.max(this.lastStamp, this.kv.lastStampMs(), Math.floor(this.clock.wallNow()));
     this.lastStamp = stamp;
-    const r = this.core.propose([encodeCommand(command, stamp)]);
+    const r = this.core.propose([encodeCommand(command, stamp, ctx)]);
     if (!r.ok) {
       throw r.reason === 'transferring'
         ? new NotLeaderError(this.hint(), 'leadership is being transferred; retry shortly')
@@ -228,7 +234,7 @@ export class NodeDriver {
       await this.appliedWaiters.waitFor(minIndex, timeout);
       return this.readLocal(key);
     }
-    await this.waitWhileTakingOver();
+    await this.waitWhileUnsettled();
     if (this.soft.role !== 'leader') throw new NotLeaderError(this.hint());
     if (consistency === 'lease' && this.lease?.holds() && this.core.committedInCurrentTerm()) {
       // No other leader can commit while our lease holds (notes/timing.md): the commit
@@ -242,12 +248,14 @@ export class NodeDriver {
   }
 
   /**
-   * A client that reaches a node in the middle of taking over waits for the outcome (up to
-   * the take-over's own bound) instead of being sent away to retry.
+   * A client that reaches a node in the middle of taking over, or a leader handing over,
+   * waits for the outcome (bounded) instead of being sent away to retry: then it either
+   * proceeds or is pointed at the new leader.
    */
-  private async waitWhileTakingOver(): Promise<void> {
+  private async waitWhileUnsettled(): Promise<void> {
     const deadline = this.clock.now() + TAKEOVER_HOLD_MS;
-    while (this.soft.role === 'candidate' && !this.stopped && this.clock.now() < deadline) {
+    const unsettled = (): boolean => this.soft.role === 'candidate' || (this.soft.role === 'leader' && this.core.status().transferring);
+    while (unsettled() && !this.stopped && this.clock.now() < deadline) {
       if (this.roleWaiters.length >= this.cfg.limits.maxPendingProposals) throw new BusyError(20, this.hint(), 'too many requests waiting for a take-over');
       await new Promise<void>((resolve) => {
         const timer = this.clock.setTimeout(resolve, Math.max(1, deadline - this.clock.now()));
@@ -288,10 +296,17 @@ export class NodeDriver {
   async transferLeadership(timeoutMs: number): Promise<boolean> {
     if (this.soft.role !== 'leader') return true;
     if (!this.core.transferLeadership()) return false;
+    this.log.info({ to: this.peer }, 'transferring leadership');
     this.schedule();
     const deadline = this.clock.now() + timeoutMs;
-    while (this.soft.role === 'leader' && this.clock.now() < deadline && !this.stopped) {
-      await new Promise<void>((r) => this.clock.setTimeout(r, 5));
+    while (this.soft.role === 'leader' && this.core.status().transferring && this.clock.now() < deadline && !this.stopped) {
+      await new Promise<void>((resolve) => {
+        const timer = this.clock.setTimeout(resolve, Math.max(1, deadline - this.clock.now()));
+        this.roleWaiters.push(() => {
+          timer.cancel();
+          resolve();
+        });
+      });
     }
     if (this.soft.role === 'leader') {
       this.core.abortTransfer();
@@ -299,6 +314,10 @@ export class NodeDriver {
       return false;
     }
     return true;
+  }
+
+  peerId(): NodeId {
+    return this.peer;
   }
 
   /** Stops the loop. With transfer, a leader first hands over to its follower (bounded). */
@@ -310,6 +329,7 @@ export class NodeDriver {
     }
     this.stopped = true;
     this.tickTimer?.cancel();
+    this.pauseMonitor?.stop();
     this.walSyncTimer?.cancel();
     for (const w of this.watches) w.stop();
     this.peerWatch?.stop();
@@ -345,6 +365,13 @@ export class NodeDriver {
       }
     });
     this.unsubscribeZk = this.zk.onStateChange((s) => this.onZkState(s));
+    this.pauseMonitor = new PauseMonitor({
+      clock: this.clock,
+      intervalMs: this.cfg.timing.tickMs,
+      thresholdMs: this.cfg.timing.pauseLeaseMs,
+      onStall: (ms) => this.onStall(ms),
+    });
+    this.pauseMonitor.start();
     this.startWatches();
     if (this.peer) this.watchPeer(this.peer);
     this.tickOrigin = this.clock.now();
@@ -387,6 +414,10 @@ export class NodeDriver {
       const rd = this.core.ready();
       walDirty = this.carryOut(rd) || walDirty;
     }
+    // A transfer that ended (or was given up) releases the requests held meanwhile.
+    const transferring = this.soft.role === 'leader' && this.core.status().transferring;
+    if (this.wasTransferring && !transferring) this.wakeRoleWaiters();
+    this.wasTransferring = transferring;
     if (this.core.hasReady()) this.schedule();
     if (walDirty) this.syncWal();
     this.reads.kick();
@@ -409,15 +440,36 @@ export class NodeDriver {
       this.wal.setHardState(rd.hardState);
       walDirty = true;
     }
-    if (rd.relinquishLease) this.lease?.revoke();
+    let handOver: TimeoutNow | null = null;
+    if (rd.resumeLease && this.leadership && this.soft.role === 'leader') {
+      this.log.warn({ term: this.leadership.term }, 'leadership transfer given up: taking the lease back');
+      this.startLease(this.leadership, this.clock.now());
+    }
     if (rd.toMirror.length > 0) {
       this.mirror?.enqueue(rd.toMirror);
       if (this.cfg.faults?.ackBeforeCommit) this.proposals.ackEarly(rd.toMirror.map((e) => e.index));
     }
-    for (const m of rd.messages) this.transport.send(m);
+    for (const m of rd.messages) {
+      if (m.type === 'timeoutNow') handOver = m;
+      else this.transport.send(m);
+    }
+    if (rd.relinquishLease || handOver) void this.handOver(handOver);
     if (rd.committed.length > 0) this.apply(rd.committed);
     if (rd.takeover) this.startTakeover(rd.takeover);
     return walDirty;
+  }
+
+  /**
+   * Leadership transfer, last step: stop touching the lease, wait until no touch is in
+   * flight, then tell the follower to take over, with the version the lease was left at:
+   * it fences against exactly that version, so if we take the lease back later (the
+   * transfer timed out) its fence fails.
+   */
+  private async handOver(timeoutNow: TimeoutNow | null): Promise<void> {
+    const lease = this.lease;
+    if (lease) await lease.revoke();
+    if (!timeoutNow || this.stopped) return;
+    this.transport.send({ ...timeoutNow, leaseVersion: lease?.lastVersion() ?? 0 });
   }
 
   private apply(entries: readonly Entry[]): void {
@@ -469,11 +521,7 @@ export class NodeDriver {
   private onSoftState(s: SoftState): void {
     const prev = this.soft;
     this.soft = s;
-    if (prev.role !== s.role && this.roleWaiters.length > 0) {
-      const waiters = this.roleWaiters;
-      this.roleWaiters = [];
-      for (const w of waiters) w();
-    }
+    if (prev.role !== s.role) this.wakeRoleWaiters();
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
     }
@@ -482,6 +530,13 @@ export class NodeDriver {
     if (s.role !== 'leader') this.reads.failAll(() => new NotLeaderError(this.hint()));
     // A follower that hears no leader keeps itself current from ZooKeeper (L2).
     this.setCatchingUp(s.role === 'precandidate');
+  }
+
+  private wakeRoleWaiters(): void {
+    if (this.roleWaiters.length === 0) return;
+    const waiters = this.roleWaiters;
+    this.roleWaiters = [];
+    for (const w of waiters) w();
   }
 
   private startLeading(term: number): void {
@@ -515,6 +570,13 @@ export class NodeDriver {
         this.schedule();
       },
     });
+    this.startLease(l, l.leaseValidUntil);
+    this.log.info({ term, epochVersion: l.epochVersion, zkTail: l.tailLastIndex }, 'leading');
+  }
+
+  private startLease(l: Leadership, validUntil: number): void {
+    const term = l.term;
+    this.lease?.stop();
     this.lease = new LeaseKeeper({
       zk: this.zk,
       paths: this.paths,
@@ -525,7 +587,7 @@ export class NodeDriver {
       epochVersion: l.epochVersion,
       intervalMs: this.cfg.timing.leaseIntervalMs,
       durationMs: this.cfg.timing.leaseDurationMs,
-      initialValidUntil: l.leaseValidUntil,
+      initialValidUntil: validUntil,
       onExpired: () => {
         this.core.leaseExpired(term);
         this.schedule();
@@ -540,7 +602,6 @@ export class NodeDriver {
         this.schedule();
       },
     });
-    this.log.info({ term, epochVersion: l.epochVersion, zkTail: l.tailLastIndex }, 'leading');
   }
 
   private stopLeading(): void {
@@ -560,6 +621,20 @@ export class NodeDriver {
     if (!this.lease || this.proposals.size() === 0) return;
     if (this.lease.lapsedForMs() < 2 * this.cfg.timing.leaseWindowMs) return;
     this.proposals.failAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
+  }
+
+  /** The event loop stalled for `ms`: the lease may not be trusted, and after a long stall neither may leadership. */
+  private onStall(ms: number): void {
+    if (this.stopped) return;
+    const leading = this.soft.role === 'leader';
+    this.log.warn({ stalledMs: Math.round(ms), leading }, 'event loop stalled');
+    if (!leading) return;
+    if (ms >= this.cfg.timing.pauseStepDownMs) {
+      this.core.abdicate(`event loop stalled for ${Math.round(ms)} ms`);
+      this.schedule();
+    } else {
+      this.lease?.lapseNow();
+    }
   }
 
   private onLeadershipLost(l: LeadershipLost): void {

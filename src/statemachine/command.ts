@@ -6,13 +6,29 @@ import { MAX_KEY_BYTES } from './limits.js';
 export type KvCommand =
   | { readonly kind: 'put'; readonly key: string; readonly value: Uint8Array }
   | { readonly kind: 'delete'; readonly key: string }
-  | { readonly kind: 'incr'; readonly key: string; readonly delta: number };
+  | { readonly kind: 'incr'; readonly key: string; readonly delta: number }
+  | { readonly kind: 'cas'; readonly key: string; readonly expected: Uint8Array | null; readonly value: Uint8Array }
+  | { readonly kind: 'registerSession'; readonly timeoutMs: number }
+  | { readonly kind: 'keepAlive' };
+
+/** Exactly-once: which session a write belongs to and where it stands in it. */
+export interface WriteContext {
+  readonly sessionId: number;
+  readonly sequence: number;
+  readonly firstOutstanding: number;
+}
 
 export interface StampedCommand {
   readonly command: KvCommand;
   /** Log time: the leader's wall clock, made monotonic across leaders. */
   readonly stampMs: number;
+  /** Absent for writes outside a session. */
+  readonly ctx?: WriteContext;
 }
+
+/** Bounds on session timeouts a client may ask for. */
+export const MIN_SESSION_TIMEOUT_MS = 1000;
+export const MAX_SESSION_TIMEOUT_MS = 3_600_000;
 
 const encoder = new TextEncoder();
 
@@ -23,28 +39,69 @@ export function validateKey(key: string): void {
   if (key.includes('\u0000')) throw new InvalidArgumentError('key must not contain NUL');
 }
 
-export function validateCommand(c: KvCommand, maxValueBytes: number): void {
-  validateKey(c.key);
-  if (c.kind === 'put' && c.value.length > maxValueBytes) {
-    throw new InvalidArgumentError(`value of ${c.value.length} bytes is over the limit of ${maxValueBytes} bytes`);
-  }
-  if (c.kind === 'incr' && !Number.isSafeInteger(c.delta)) {
-    throw new InvalidArgumentError(`delta ${c.delta} is not an integer in the safe range`);
-  }
+function validateValue(value: Uint8Array, maxValueBytes: number): void {
+  if (value.length > maxValueBytes) throw new InvalidArgumentError(`value of ${value.length} bytes is over the limit of ${maxValueBytes} bytes`);
 }
 
-export function encodeCommand(c: KvCommand, stampMs: number): Uint8Array {
+export function validateCommand(c: KvCommand, maxValueBytes: number, ctx?: WriteContext): void {
   switch (c.kind) {
     case 'put':
-      return pb.kv.Command.encode({ put: { key: c.key, value: c.value }, stampMs }).finish();
+      validateKey(c.key);
+      validateValue(c.value, maxValueBytes);
+      break;
     case 'delete':
-      return pb.kv.Command.encode({ delete: { key: c.key }, stampMs }).finish();
+      validateKey(c.key);
+      break;
     case 'incr':
-      return pb.kv.Command.encode({ incr: { key: c.key, delta: c.delta }, stampMs }).finish();
+      validateKey(c.key);
+      if (!Number.isSafeInteger(c.delta)) throw new InvalidArgumentError(`delta ${c.delta} is not an integer in the safe range`);
+      break;
+    case 'cas':
+      validateKey(c.key);
+      validateValue(c.value, maxValueBytes);
+      if (c.expected) validateValue(c.expected, maxValueBytes);
+      break;
+    case 'registerSession':
+      if (!(Number.isSafeInteger(c.timeoutMs) && c.timeoutMs >= MIN_SESSION_TIMEOUT_MS && c.timeoutMs <= MAX_SESSION_TIMEOUT_MS)) {
+        throw new InvalidArgumentError(`session timeout must be ${MIN_SESSION_TIMEOUT_MS}..${MAX_SESSION_TIMEOUT_MS} ms`);
+      }
+      break;
+    case 'keepAlive':
+      break;
+  }
+  if (ctx) {
+    const ok = [ctx.sessionId, ctx.sequence, ctx.firstOutstanding].every((n) => Number.isSafeInteger(n) && n >= 0);
+    // A keep-alive is not deduplicated: it carries only the session.
+    const sequenced = c.kind !== 'keepAlive';
+    if (!ok || ctx.sessionId === 0 || (sequenced && (ctx.sequence === 0 || ctx.firstOutstanding > ctx.sequence))) {
+      throw new InvalidArgumentError('bad write context: session and sequence must be positive, first outstanding at most the sequence');
+    }
   }
 }
 
-/** Decodes an entry's data; null when it is not a valid command (applied as a no-op error). */
+export function encodeCommand(c: KvCommand, stampMs: number, ctx?: WriteContext): Uint8Array {
+  const session = ctx ? { sessionId: ctx.sessionId, sequence: ctx.sequence, firstOutstanding: ctx.firstOutstanding } : {};
+  const base = { stampMs, ...session };
+  switch (c.kind) {
+    case 'put':
+      return pb.kv.Command.encode({ ...base, put: { key: c.key, value: c.value } }).finish();
+    case 'delete':
+      return pb.kv.Command.encode({ ...base, delete: { key: c.key } }).finish();
+    case 'incr':
+      return pb.kv.Command.encode({ ...base, incr: { key: c.key, delta: c.delta } }).finish();
+    case 'cas':
+      return pb.kv.Command.encode({
+        ...base,
+        cas: { key: c.key, expected: c.expected ?? new Uint8Array(0), expectAbsent: c.expected === null, value: c.value },
+      }).finish();
+    case 'registerSession':
+      return pb.kv.Command.encode({ ...base, registerSession: { timeoutMs: c.timeoutMs } }).finish();
+    case 'keepAlive':
+      return pb.kv.Command.encode({ ...base, keepAlive: {} }).finish();
+  }
+}
+
+/** Decodes an entry's data; null when it is not a valid command (applied as an error result). */
 export function decodeCommand(data: Uint8Array): StampedCommand | null {
   let m: ReturnType<typeof pb.kv.Command.decode>;
   try {
@@ -53,8 +110,22 @@ export function decodeCommand(data: Uint8Array): StampedCommand | null {
     return null;
   }
   const stampMs = m.stampMs ?? 0;
-  if (m.put) return { command: { kind: 'put', key: m.put.key ?? '', value: m.put.value ?? new Uint8Array(0) }, stampMs };
-  if (m.delete) return { command: { kind: 'delete', key: m.delete.key ?? '' }, stampMs };
-  if (m.incr) return { command: { kind: 'incr', key: m.incr.key ?? '', delta: m.incr.delta ?? 0 }, stampMs };
+  const ctx: WriteContext | undefined = m.sessionId
+    ? { sessionId: m.sessionId, sequence: m.sequence ?? 0, firstOutstanding: m.firstOutstanding ?? 0 }
+    : undefined;
+  const withCtx = (command: KvCommand): StampedCommand => (ctx ? { command, stampMs, ctx } : { command, stampMs });
+  if (m.put) return withCtx({ kind: 'put', key: m.put.key ?? '', value: m.put.value ?? new Uint8Array(0) });
+  if (m.delete) return withCtx({ kind: 'delete', key: m.delete.key ?? '' });
+  if (m.incr) return withCtx({ kind: 'incr', key: m.incr.key ?? '', delta: m.incr.delta ?? 0 });
+  if (m.cas) {
+    return withCtx({
+      kind: 'cas',
+      key: m.cas.key ?? '',
+      expected: m.cas.expectAbsent ? null : (m.cas.expected ?? new Uint8Array(0)),
+      value: m.cas.value ?? new Uint8Array(0),
+    });
+  }
+  if (m.registerSession) return withCtx({ kind: 'registerSession', timeoutMs: m.registerSession.timeoutMs ?? 0 });
+  if (m.keepAlive) return withCtx({ kind: 'keepAlive' });
   return null;
 }

@@ -220,12 +220,12 @@ export function decodeVote(p: RequestVoteRequestProto): Vote {
 }
 
 export function encodeTimeoutNow(m: TimeoutNow, cluster: string): TimeoutNowRequestProto {
-  return { cluster, from: m.from, to: m.to, term: m.term };
+  return { cluster, from: m.from, to: m.to, term: m.term, leaseVersion: m.leaseVersion };
 }
 
 /** The core message of a received TimeoutNowRequest (without rpcId). Throws MalformedPeerMessageError. */
 export function decodeTimeoutNow(p: TimeoutNowRequestProto): TimeoutNow {
-  return { type: 'timeoutNow', ...envelope('TimeoutNowRequest', p) };
+  return { type: 'timeoutNow', ...envelope('TimeoutNowRequest', p), leaseVersion: uint('TimeoutNowRequest', 'lease_version', p.leaseVersion) };
 }
 
 // ---------------------------------------------------------------------------

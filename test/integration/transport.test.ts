@@ -207,8 +207,8 @@ describe('GrpcPeerTransport request and reply', () => {
     const a = await startNode('a');
     const b = await startNode('b');
     a.transport.setPeerAddress('b', b.address);
-    a.transport.send({ type: 'timeoutNow', from: 'a', to: 'b', term: 6 });
-    expect(await b.inbox.waitFor((m) => m.type === 'timeoutNow')).toEqual({ type: 'timeoutNow', from: 'a', to: 'b', term: 6 });
+    a.transport.send({ type: 'timeoutNow', from: 'a', to: 'b', term: 6, leaseVersion: 17 });
+    expect(await b.inbox.waitFor((m) => m.type === 'timeoutNow')).toEqual({ type: 'timeoutNow', from: 'a', to: 'b', term: 6, leaseVersion: 17 });
     await sleep(200);
     expect(a.inbox.messages).toEqual([]);
   });

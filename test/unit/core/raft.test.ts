@@ -610,7 +610,29 @@ describe('leadership transfer', () => {
     const rd = a.ready();
     expect(rd.relinquishLease).toBe(true);
     const tn = messagesOf(rd, 'timeoutNow')[0]!;
-    b.step(tn);
-    expect(b.ready().takeover).toMatchObject({ transfer: true });
+    // The driver fills in the version the lease was left at; the follower fences against it.
+    b.step({ ...tn, leaseVersion: 42 });
+    expect(b.ready().takeover).toMatchObject({ transfer: true, leaseVersion: 42 });
+  });
+
+  it('gives up a transfer the follower does not complete, and takes the lease back', () => {
+    const a = new RaftCore(config('a', 'b', { transferTimeoutTicks: 20 }), new SeededRandom(1));
+    const b = core('b', 'a');
+    for (const m of makeLeader(a, 1).messages) b.step(m);
+    for (const r of b.ready().messages) a.step(r);
+    a.ready();
+    a.mirrorCommitted(1, 1);
+    a.transferLeadership();
+    a.tick();
+    expect(a.ready().relinquishLease).toBe(true); // TimeoutNow went out (and was lost)
+    let resumed = false;
+    for (let t = 0; t < 30 && !resumed; t++) {
+      a.tick();
+      resumed = a.ready().resumeLease === true;
+    }
+    expect(resumed).toBe(true);
+    expect(a.softState().role).toBe('leader');
+    expect(a.status().transferring).toBe(false);
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
   });
 });

@@ -90,7 +90,7 @@ describe('peer codec: requests round trip', () => {
   });
 
   it('TimeoutNow', () => {
-    const m: TimeoutNow = { type: 'timeoutNow', from: 'a', to: 'b', term: 4 };
+    const m: TimeoutNow = { type: 'timeoutNow', from: 'a', to: 'b', term: 4, leaseVersion: 9 };
     expect(decodeTimeoutNow(wire(pb.peer.TimeoutNowRequest, encodeTimeoutNow(m, 'c1')))).toEqual(m);
   });
 
