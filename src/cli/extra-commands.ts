@@ -55,7 +55,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('read-ratio', { type: 'number', default: 0.5, describe: 'mixed: share of reads (0..1)' })
         .option('keys', { type: 'number', default: 1000, describe: 'keys the load spreads over' })
         .option('failovers', { type: 'number', default: 20, describe: '--suite: SIGKILLs of the leader to measure' })
-        .option('only', { type: 'string', describe: '--suite: comma list of latency, throughput, reads, failover' })
+        .option('only', { type: 'string', describe: '--suite: comma list of latency, throughput, reads, transfer, failover' })
         .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' }),
     run(
       async (
@@ -78,7 +78,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         }
         if (a.suite) {
           const parts = a.only ? a.only.split(',').map((p) => p.trim()) : undefined;
-          const known = ['latency', 'throughput', 'reads', 'failover'];
+          const known = ['latency', 'throughput', 'reads', 'transfer', 'failover'];
           if (parts?.some((p) => !known.includes(p))) throw new InvalidArgumentError(`--only takes ${known.join(', ')}`);
           const r = await runSuite({
             failovers: a.failovers,
@@ -89,7 +89,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
             ...(parts ? { only: parts as SuitePart[] } : {}),
             ...(a['node-args'] ? { nodeArgs: a['node-args'].split(' ').filter(Boolean) } : {}),
           });
-          if (r.failover && r.failover.lost > 0) throw new Error(`${r.failover.lost} acknowledged writes were lost`);
+          const lost = (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0);
+          if (lost > 0) throw new Error(`${lost} acknowledged writes were lost`);
           return;
         }
         const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout });

@@ -118,6 +118,7 @@ export class DuoraftClient {
     }
     const c = new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000);
     if (o.sessions !== false) c.session = new ClientSession(c.sessionTransport(), realClock, logger, o.sessionTimeoutMs ?? 30_000);
+    void c.warmUp();
     return c;
   }
 
@@ -380,6 +381,18 @@ export class DuoraftClient {
     const res = r[method as 'put' | 'get' | 'delete' | 'incr' | 'cas'];
     if (!res) throw new Error(`member ${address} answered ${method} without a result`);
     return res as unknown as ResponseInOf<Kv[M]>;
+  }
+
+  /**
+   * Opens connections to every member now, so that after a failover or a hand-over the
+   * first call to the new leader does not also wait for TCP and HTTP/2 set-up.
+   */
+  private async warmUp(): Promise<void> {
+    const members = await this.discovery.membersCached().catch(() => []);
+    for (const m of members) {
+      if (this.closed) return;
+      this.channel(m.address).getChannel().getConnectivityState(true);
+    }
   }
 
   private channel(address: string): InstanceType<typeof KvClient> {

@@ -53,7 +53,7 @@ export type TakeoverOutcome =
 export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   const { zk, paths } = o;
   if (o.request.leaseVersion < 1) return failed(0, '', 'the lease znode has not been observed yet');
-  let early: { lastIndex: number; version: number } | null = null;
+  let early: { lastIndex: number; segmentFirstIndex: number; version: number } | null = null;
   if (o.unsafeReadTailBeforeFence) early = await readTail(zk, paths);
 
   // 1. Fence.
@@ -75,7 +75,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
     try {
       const tail = early ?? (await readTail(zk, paths));
       early = null;
-      const entries: Entry[] = await readCommittedEntries(zk, paths, o.request.commit, tail.lastIndex);
+      const entries: Entry[] = await readCommittedEntries(zk, paths, o.request.commit, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
       return {
         ok: true,
         result: { ok: true, term, entries, zkLastIndex: tail.lastIndex },
@@ -150,9 +150,10 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
   return { kind: 'ok', term, epochVersion: epoch.version + 1, sentAt, previousLeader: epoch.leaderId };
 }
 
-async function readTail(zk: ZkSession, paths: ClusterPaths): Promise<{ lastIndex: number; version: number }> {
+async function readTail(zk: ZkSession, paths: ClusterPaths): Promise<{ lastIndex: number; segmentFirstIndex: number; version: number }> {
   const r = await zk.getData(paths.tail);
-  return { lastIndex: decodeTail(paths.tail, r.data).lastIndex, version: r.stat.version };
+  const t = decodeTail(paths.tail, r.data);
+  return { lastIndex: t.lastIndex, segmentFirstIndex: t.segmentFirstIndex, version: r.stat.version };
 }
 
 async function failedAfterReading(o: TakeoverOptions, reason: string): Promise<TakeoverOutcome> {

@@ -28,6 +28,11 @@ export class EntriesCompactedError extends Error {
 export interface ReadOptions {
   /** Bound on the number of segments one call reads (the caller asks again for the rest). */
   readonly maxSegments?: number;
+  /**
+   * The first index of the segment holding `upTo` (the tail record names it). When the
+   * entries wanted all lie in it, only that znode is read: no getChildren over wal/.
+   */
+  readonly tailSegmentFirstIndex?: number;
 }
 
 /** Committed entries in (afterIndex, upTo], ascending and contiguous (possibly fewer with maxSegments). */
@@ -39,6 +44,13 @@ export async function readCommittedEntries(
   options: ReadOptions = {},
 ): Promise<Entry[]> {
   if (upTo <= afterIndex) return [];
+  const tailFirst = options.tailSegmentFirstIndex ?? 0;
+  if (tailFirst > 0 && tailFirst <= afterIndex + 1) {
+    const path = paths.segment(tailFirst);
+    const seg = decodeSegment(path, (await zk.getData(path)).data);
+    if (seg.firstIndex !== tailFirst || seg.lastIndex < upTo) throw new CorruptZnodeError(path, `does not end at the tail's index ${upTo}`);
+    return seg.entries.filter((e) => e.index > afterIndex && e.index <= upTo);
+  }
   const names = await zk.getChildren(paths.wal);
   const firsts = names
     .map((n) => parseSegmentName(n))

@@ -901,6 +901,8 @@ export class RaftCore {
     if (pr.match === last && this.commit === last) {
       this.timeoutNowSent = true;
       this.pendingRelinquish = true;
+      // Tell the follower everything is committed first: then it has nothing to replay.
+      this.sendHeartbeat();
       this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });
     }
   }

@@ -77,7 +77,7 @@ export async function runLoad(c: DuoraftClient, spec: LoadSpec): Promise<LoadRes
   };
 }
 
-export type SuitePart = 'latency' | 'throughput' | 'reads' | 'failover';
+export type SuitePart = 'latency' | 'throughput' | 'reads' | 'transfer' | 'failover';
 
 export interface SuiteOptions {
   /** Which measurements to run (default: all). */
@@ -96,12 +96,30 @@ export interface SuiteResult {
   readonly singleWriter?: LoadResult;
   readonly writers64?: LoadResult;
   readonly readers64?: readonly LoadResult[];
+  readonly transfer?: {
+    readonly count: number;
+    /** From asking the leader to hand over to the first write the new leader acknowledged. */
+    readonly pauseMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly all: readonly number[] };
+    readonly acknowledged: number;
+    readonly failedWrites: number;
+    readonly lost: number;
+  };
   readonly failover?: {
     readonly count: number;
     readonly downtimeMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly all: readonly number[] };
     readonly acknowledged: number;
     readonly lost: number;
   };
+}
+
+/** Acknowledged writes of a load that a linearizable read does not find with their value. */
+async function countLost(c: DuoraftClient, load: WriteLoad): Promise<number> {
+  let lost = 0;
+  for (const a of load.kept()) {
+    const r = await c.get(a.key);
+    if (!r.found || new TextDecoder().decode(r.value) !== a.value) lost++;
+  }
+  return lost;
 }
 
 /** The standard suite: its own ZooKeeper and two voters, then each measurement in turn. */
@@ -142,6 +160,35 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
       }
       result = { ...result, readers64 };
     }
+    if (want('transfer')) {
+      say(`leadership transfer: ${o.failovers} hand-overs under 4 writers...`);
+      const wl = new WriteLoad(client, { writers: 4, valueBytes: 64, prefix: 'tr' });
+      wl.start();
+      const pauses: number[] = [];
+      try {
+        for (let k = 1; k <= o.failovers; k++) {
+          await new Promise((r) => setTimeout(r, 300));
+          const before = await cluster.waitForLeader(10_000);
+          const beforeAddress = cluster.node(before).address;
+          const asked = performance.now();
+          await client.transferLeadership();
+          const first = await wl.firstAckAfter(asked, (a) => a.by !== beforeAddress);
+          pauses.push(Math.round((first.at - asked) * 10) / 10);
+        }
+      } finally {
+        await wl.stop();
+      }
+      const lost = await countLost(client, wl);
+      const transfer = {
+        count: pauses.length,
+        pauseMs: { p50: percentile(pauses, 50), p99: percentile(pauses, 99), max: percentile(pauses, 100), all: pauses },
+        acknowledged: wl.acknowledged(),
+        failedWrites: wl.errorTotal(),
+        lost,
+      };
+      say(`  write pause p50 ${transfer.pauseMs.p50} ms, p99 ${transfer.pauseMs.p99} ms; ${transfer.failedWrites} failed writes, ${lost} lost`);
+      result = { ...result, transfer };
+    }
     if (want('failover')) {
       say(`failover: ${o.failovers} SIGKILLs of the leader under 4 writers...`);
       const wl = new WriteLoad(c, { writers: 4, valueBytes: 64, prefix: 'fo' });
@@ -157,11 +204,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
       } finally {
         await wl.stop();
       }
-      let lost = 0;
-      for (const a of wl.kept()) {
-        const r = await c.get(a.key);
-        if (!r.found || new TextDecoder().decode(r.value) !== a.value) lost++;
-      }
+      const lost = await countLost(client, wl);
       const failover = {
         count: downtimes.length,
         downtimeMs: { p50: percentile(downtimes, 50), p99: percentile(downtimes, 99), max: percentile(downtimes, 100), all: downtimes },

@@ -835,19 +835,21 @@ export class NodeDriver {
       logger: this.log,
       path: this.paths.tail,
       onChange: (st) => {
-        if (st.exists) void this.catchUpTo(decodeTail(this.paths.tail, st.data).lastIndex);
+        if (!st.exists) return;
+        const t = decodeTail(this.paths.tail, st.data);
+        void this.catchUpTo(t.lastIndex, t.segmentFirstIndex);
       },
     });
   }
 
-  private async catchUpTo(zkLastIndex: number): Promise<void> {
+  private async catchUpTo(zkLastIndex: number, tailSegmentFirstIndex: number): Promise<void> {
     if (this.catchingUp) return;
     this.catchingUp = true;
     try {
       for (let round = 0; round < 1000 && !this.stopped && this.tailWatch; round++) {
         const from = this.core.status().commit;
         if (from >= zkLastIndex || this.soft.role === 'leader' || this.soft.role === 'candidate') return;
-        const entries = await readCommittedEntries(this.zk, this.paths, from, zkLastIndex, { maxSegments: CATCHUP_SEGMENTS });
+        const entries = await readCommittedEntries(this.zk, this.paths, from, zkLastIndex, { maxSegments: CATCHUP_SEGMENTS, tailSegmentFirstIndex });
         if (entries.length === 0) return;
         this.core.committedFromZk(entries, entries[entries.length - 1]!.index);
         this.schedule();
