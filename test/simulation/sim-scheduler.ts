@@ -1,0 +1,148 @@
+// Virtual time for the deterministic simulator. Everything in a simulated run (node
+// drivers, the ZooKeeper model, the simulated network and disks, the fault schedule)
+// schedules its work here; events at the same virtual time run in the order they were
+// scheduled. One seeded PRNG drives every random choice, so a seed replays a run exactly.
+import type { Clock, TimerHandle } from '../../src/common/clock.js';
+import { SeededRandom } from '../../src/core/random.js';
+
+interface SimEvent {
+  readonly at: number;
+  readonly seq: number;
+  readonly fn: () => void;
+  cancelled: boolean;
+}
+
+export class SimScheduler {
+  readonly random: SeededRandom;
+  private time = 0;
+  private seq = 0;
+  /** Binary min-heap on (at, seq). */
+  private readonly heap: SimEvent[] = [];
+
+  constructor(readonly seed: number) {
+    this.random = new SeededRandom(seed);
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  /** Runs fn after delayMs of virtual time (0: after everything already due now). */
+  schedule(delayMs: number, fn: () => void): TimerHandle {
+    const ev: SimEvent = { at: this.time + Math.max(0, delayMs), seq: this.seq++, fn, cancelled: false };
+    this.push(ev);
+    return { cancel: () => { ev.cancelled = true; } };
+  }
+
+  pending(): number {
+    return this.heap.length;
+  }
+
+  /** Time of the next event, or Infinity. */
+  nextAt(): number {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    return this.heap[0]?.at ?? Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Runs the next event, then lets every promise job it started settle (so async code
+   * continues as it would in a real event loop), and returns false when nothing is left.
+   */
+  async step(): Promise<boolean> {
+    const ev = this.popLive();
+    if (!ev) return false;
+    this.time = ev.at;
+    ev.fn();
+    await settle();
+    return true;
+  }
+
+  /** Runs events until virtual time `until` (or maxEvents), settling promise jobs after each. */
+  async runUntil(until: number, maxEvents = Number.POSITIVE_INFINITY): Promise<number> {
+    let n = 0;
+    while (n < maxEvents && this.nextAt() <= until) {
+      await this.step();
+      n++;
+    }
+    if (this.time < until && this.nextAt() > until) this.time = until;
+    return n;
+  }
+
+  private popLive(): SimEvent | undefined {
+    for (;;) {
+      const ev = this.pop();
+      if (!ev || !ev.cancelled) return ev;
+    }
+  }
+
+  private push(ev: SimEvent): void {
+    const h = this.heap;
+    h.push(ev);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private pop(): SimEvent | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l]!, h[m]!)) m = l;
+        if (r < h.length && before(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(a: SimEvent, b: SimEvent): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+/**
+ * Lets pending promise jobs run. Chains of awaits need several microtask turns; a
+ * setImmediate runs only after all of them (it is the one real-event-loop primitive the
+ * simulator uses, and it reads no clock).
+ */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A Clock over virtual time, for one simulated process. `skewMs` offsets its wall clock. */
+export class SimClock implements Clock {
+  constructor(
+    private readonly sched: SimScheduler,
+    private readonly wallOffsetMs = 1_700_000_000_000,
+  ) {}
+
+  now(): number {
+    return this.sched.now();
+  }
+
+  wallNow(): number {
+    return this.sched.now() + this.wallOffsetMs;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.sched.schedule(ms, fn);
+  }
+
+  defer(fn: () => void): void {
+    this.sched.schedule(0, fn);
+  }
+}

@@ -1,0 +1,15 @@
+// What a model client needs from the model besides the server: time and latencies,
+// its timeouts, the fault settings, and where to report exceptions.
+import type { Logger } from '../../../src/common/logger.js';
+import type { LinkNetwork } from './link.js';
+
+export interface ClientNetwork extends LinkNetwork {
+  readonly requestTimeoutMs: number;
+  /** Pause before a reconnect attempt after the connection dropped. */
+  reconnectDelay(): number;
+  /** Whether a request that was still travelling when its connection dropped (or it timed out) reached the server anyway. */
+  appliedAnyway(): boolean;
+  /** Whether the client called `clientName` cannot reach the server now. */
+  isPartitioned(clientName: string): boolean;
+  readonly logger: Logger;
+}
