@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     allowOnly: false,
+    // Both cores: the simulation seeds are split over four files so that two run at once.
+    maxWorkers: 2,
     reporters: ['default'],
     projects: [
       {

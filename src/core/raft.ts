@@ -512,6 +512,16 @@ export class RaftCore {
     return { term: this.term, vote: this.vote, commit: this.commit };
   }
 
+  /** The commit index alone (hot paths: cheaper than status()). */
+  commitIndex(): number {
+    return this.commit;
+  }
+
+  /** Whether a leadership transfer is under way. */
+  isTransferring(): boolean {
+    return this.transferring;
+  }
+
   status(): CoreStatus {
     const base = {
       id: this.id,

@@ -170,7 +170,7 @@ export class NodeDriver {
       {
         canServeReads: () => this.core.committedInCurrentTerm() && this.mirror !== null,
         isLeader: () => this.soft.role === 'leader',
-        commitIndex: () => this.core.status().commit,
+        commitIndex: () => this.core.commitIndex(),
         confirmLeadership: () => this.confirmLeadership(),
         hint: () => this.hint(),
       },
@@ -239,7 +239,7 @@ export class NodeDriver {
     if (consistency === 'lease' && this.lease?.holds() && this.core.committedInCurrentTerm()) {
       // No other leader can commit while our lease holds (notes/timing.md): the commit
       // index now is the latest committed state.
-      await this.appliedWaiters.waitFor(this.core.status().commit, timeout);
+      await this.appliedWaiters.waitFor(this.core.commitIndex(), timeout);
       return this.readLocal(key);
     }
     const readIndex = await this.reads.request(timeout);
@@ -254,7 +254,7 @@ export class NodeDriver {
    */
   private async waitWhileUnsettled(): Promise<void> {
     const deadline = this.clock.now() + TAKEOVER_HOLD_MS;
-    const unsettled = (): boolean => this.soft.role === 'candidate' || (this.soft.role === 'leader' && this.core.status().transferring);
+    const unsettled = (): boolean => this.soft.role === 'candidate' || (this.soft.role === 'leader' && this.core.isTransferring());
     while (unsettled() && !this.stopped && this.clock.now() < deadline) {
       if (this.roleWaiters.length >= this.cfg.limits.maxPendingProposals) throw new BusyError(20, this.hint(), 'too many requests waiting for a take-over');
       await new Promise<void>((resolve) => {
@@ -299,7 +299,7 @@ export class NodeDriver {
     this.log.info({ to: this.peer }, 'transferring leadership');
     this.schedule();
     const deadline = this.clock.now() + timeoutMs;
-    while (this.soft.role === 'leader' && this.core.status().transferring && this.clock.now() < deadline && !this.stopped) {
+    while (this.soft.role === 'leader' && this.core.isTransferring() && this.clock.now() < deadline && !this.stopped) {
       await new Promise<void>((resolve) => {
         const timer = this.clock.setTimeout(resolve, Math.max(1, deadline - this.clock.now()));
         this.roleWaiters.push(() => {
@@ -344,9 +344,17 @@ export class NodeDriver {
     this.log.info('node stopped');
   }
 
-  /** For tests and the simulator: the core's view and the state machine. */
-  inspect(): { status: MemberStatus; kv: KvStore; softState: SoftState } {
-    return { status: this.status(), kv: this.kv, softState: this.soft };
+  /** For tests and the simulator: the core's view, its log and the state machine. */
+  inspect(): { commitIndex: number; appliedIndex: number; kv: KvStore; softState: SoftState; entryAt: (index: number) => Entry | undefined; leaseHolds: boolean } {
+    // Called after every simulated event: kept to plain reads (no status() object).
+    return {
+      commitIndex: this.core.commitIndex(),
+      appliedIndex: this.kv.applied(),
+      kv: this.kv,
+      softState: this.core.softState(),
+      entryAt: (index) => this.core.entryAt(index),
+      leaseHolds: this.lease?.holds() ?? false,
+    };
   }
 
   // ------------------------------------------------------------- the loop
@@ -415,7 +423,7 @@ export class NodeDriver {
       walDirty = this.carryOut(rd) || walDirty;
     }
     // A transfer that ended (or was given up) releases the requests held meanwhile.
-    const transferring = this.soft.role === 'leader' && this.core.status().transferring;
+    const transferring = this.soft.role === 'leader' && this.core.isTransferring();
     if (this.wasTransferring && !transferring) this.wakeRoleWaiters();
     this.wasTransferring = transferring;
     if (this.core.hasReady()) this.schedule();
@@ -847,7 +855,7 @@ export class NodeDriver {
     this.catchingUp = true;
     try {
       for (let round = 0; round < 1000 && !this.stopped && this.tailWatch; round++) {
-        const from = this.core.status().commit;
+        const from = this.core.commitIndex();
         if (from >= zkLastIndex || this.soft.role === 'leader' || this.soft.role === 'candidate') return;
         const entries = await readCommittedEntries(this.zk, this.paths, from, zkLastIndex, { maxSegments: CATCHUP_SEGMENTS, tailSegmentFirstIndex });
         if (entries.length === 0) return;

@@ -64,6 +64,7 @@ export class ZkModel {
   private readonly net: ClientNetwork;
   private readonly clients: ModelZkSession[] = [];
   private readonly partitioned = new Set<string>();
+  private readonly slow = new Map<string, number>();
   private applyOnLossProbability = 0.5;
 
   constructor(sched: SimScheduler, options: ZkModelOptions = {}) {
@@ -79,6 +80,7 @@ export class ZkModel {
       reconnectDelay: () => between(reconnectMin, reconnectMax),
       appliedAnyway: () => sched.random.nextFloat() < this.applyOnLossProbability,
       isPartitioned: (name) => this.partitioned.has(name),
+      extraLatency: (name) => this.slow.get(name) ?? 0,
     };
   }
 
@@ -102,6 +104,16 @@ export class ZkModel {
   /** The zxid of the last transaction. */
   lastZxid(): bigint {
     return this.server.tree.lastZxid();
+  }
+
+  /** A znode's children, sorted, without a session (invariant checks); null when missing. */
+  childrenOf(path: string): string[] | null {
+    return this.server.tree.children(path);
+  }
+
+  /** A znode's data, without a session (invariant checks); null when missing. */
+  dataOf(path: string): Uint8Array | null {
+    return this.server.tree.data(path)?.data ?? null;
   }
 
   /**
@@ -129,6 +141,16 @@ export class ZkModel {
       if (mode === 'silent') client.goSilent();
       else client.loseConnection();
     }
+  }
+
+  /**
+   * Every message between the client and the server takes `extraMs` longer from now on (0
+   * ends it). A sudden jump leaves a gap in what the server hears from the client, while
+   * what it sent meanwhile still arrives, late: a slow network, not a cut one.
+   */
+  setExtraLatency(name: string, extraMs: number): void {
+    if (extraMs > 0) this.slow.set(name, extraMs);
+    else this.slow.delete(name);
   }
 
   /** The partition ends; a connection still silent is reset (as the project's TCP proxy does), and the client reconnects. */

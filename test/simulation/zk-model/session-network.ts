@@ -11,5 +11,7 @@ export interface ClientNetwork extends LinkNetwork {
   appliedAnyway(): boolean;
   /** Whether the client called `clientName` cannot reach the server now. */
   isPartitioned(clientName: string): boolean;
+  /** Extra one-way latency of the client called `clientName` (a slow network to ZooKeeper), in ms. */
+  extraLatency(clientName: string): number;
   readonly logger: Logger;
 }

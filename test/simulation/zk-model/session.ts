@@ -332,7 +332,10 @@ export class ModelZkSession implements ZkSession, ModelSessionControl, LinkClien
       this.waitingForHeal = true;
       return;
     }
-    const link = new Link(this.net, this);
+    // This client's own view of the network: its extra latency (a slow link) applies to it alone.
+    const net = this.net;
+    const name = this.name;
+    const link = new Link({ sched: net.sched, latency: () => net.latency() + net.extraLatency(name) }, this);
     this.link = link;
     const resumeId = this.resumeId;
     link.toServer(() => this.server.handshake(link, this.name, resumeId, this.watches.paths(), this.lastZxidSeen));

@@ -1,0 +1,23 @@
+// Issue 4 acceptance: a deliberately broken build is caught by the simulator. The faults
+// are switched on through the node's test-only options (TestFaults).
+import { describe, expect, it } from 'vitest';
+import { describeFailures, runSeeds } from './sim/seeds.js';
+
+describe('the simulator catches broken builds', () => {
+  it('acknowledging a write before the ZooKeeper multi returns (S2)', async () => {
+    const r = await runSeeds(1, 10, { brokenBuild: { ackBeforeCommit: true } });
+    expect(r.failures.length).toBeGreaterThan(0);
+    expect(r.failures.some((f) => f.violations.some((v) => v.startsWith('S2')))).toBe(true);
+  }, 300_000);
+
+  it('reading the tail before fencing (S3), under sudden slowdowns of the leader link to ZooKeeper', async () => {
+    const r = await runSeeds(1, 40, { brokenBuild: { readTailBeforeFence: true }, faultMix: 'slow-leader-zk' });
+    expect(r.failures.length).toBeGreaterThan(0);
+    expect(r.failures.some((f) => f.violations.some((v) => v.startsWith('S3') || v.startsWith('S2') || v.startsWith('S4')))).toBe(true);
+  }, 300_000);
+
+  it('the correct build passes the same targeted schedule', async () => {
+    const r = await runSeeds(1, 40, { faultMix: 'slow-leader-zk' });
+    expect(r.failures, describeFailures(r.failures, ' --mix slow-leader-zk')).toEqual([]);
+  }, 300_000);
+});

@@ -1,0 +1,17 @@
+// A seed replays exactly: the same fault schedule, the same events, the same operations.
+import { describe, expect, it } from 'vitest';
+import { runSimulation } from './sim/run.js';
+
+describe('determinism', () => {
+  it('the same seed gives the same run', async () => {
+    const a = await runSimulation({ seed: 4242 });
+    const b = await runSimulation({ seed: 4242 });
+    expect(b.faults).toEqual(a.faults);
+    expect(b.events).toBe(a.events);
+    expect(b.ops).toEqual(a.ops);
+    expect(b.virtualMs).toBe(a.virtualMs);
+    expect(a.faults.length).toBeGreaterThan(3);
+    const c = await runSimulation({ seed: 4243 });
+    expect(c.faults).not.toEqual(a.faults);
+  }, 120_000);
+});

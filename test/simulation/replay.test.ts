@@ -1,0 +1,33 @@
+// `npm run sim -- --seed N` (and --seeds/--from for long runs): replays seeds with their
+// fault schedule printed. Runs only when scripts/sim.mjs sets SIM_SEED or SIM_SEEDS.
+import { describe, expect, it } from 'vitest';
+import { runSimulation } from './sim/run.js';
+import { describeFailures, runSeeds } from './sim/seeds.js';
+
+const env = process.env;
+const mix = env['SIM_MIX'] === 'slow-leader-zk' ? 'slow-leader-zk' : 'all';
+const broken = {
+  ...(env['SIM_BROKEN'] === 'ack-before-commit' ? { ackBeforeCommit: true } : {}),
+  ...(env['SIM_BROKEN'] === 'read-tail-before-fence' ? { readTailBeforeFence: true } : {}),
+};
+const options = { faultMix: mix, ...(Object.keys(broken).length > 0 ? { brokenBuild: broken } : {}) } as const;
+
+describe.runIf(env['SIM_SEED'] !== undefined)('replay one seed', () => {
+  it(`seed ${env['SIM_SEED']}`, async () => {
+    const seed = Number(env['SIM_SEED']);
+    const r = await runSimulation({ ...options, seed, trace: (line) => process.stdout.write(`${line}\n`) });
+    process.stdout.write(`${JSON.stringify({ seed, ok: r.ok, events: r.events, virtualMs: r.virtualMs, ops: r.ops, linearizable: r.linearizable })}\n`);
+    for (const v of r.violations) process.stdout.write(`VIOLATION ${v}\n`);
+    expect(r.violations).toEqual([]);
+  }, 600_000);
+});
+
+describe.runIf(env['SIM_SEEDS'] !== undefined)('many seeds', () => {
+  it(`seeds ${env['SIM_FROM'] ?? 1}..+${env['SIM_SEEDS']}`, async () => {
+    const from = Number(env['SIM_FROM'] ?? 1);
+    const count = Number(env['SIM_SEEDS']);
+    const r = await runSeeds(from, count, options);
+    process.stdout.write(`${JSON.stringify({ from, count, failures: r.failures.map((f) => f.seed), ops: r.ops, events: r.events })}\n`);
+    expect(r.failures, describeFailures(r.failures)).toEqual([]);
+  }, 24 * 3600_000);
+});

@@ -1,0 +1,11 @@
+// Seeds 751..1000 of the 1,000 CI runs (sharded so they run on every core).
+import { describe, expect, it } from 'vitest';
+import { describeFailures, runSeeds } from './sim/seeds.js';
+
+describe('simulation seeds 751..1000', () => {
+  it('keeps S1-S5 under every fault, and serves again once healed', async () => {
+    const r = await runSeeds(751, 250);
+    expect(r.failures, describeFailures(r.failures)).toEqual([]);
+    expect(r.ops).toBeGreaterThan(250 * 100);
+  }, 600_000);
+});

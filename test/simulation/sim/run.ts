@@ -1,0 +1,293 @@
+// One simulated run from a seed: two real node drivers on simulated parts, clients, and a
+// fault schedule drawn from the seed. A safety phase with faults, then a healed liveness
+// phase. S1-S3 are checked after every event; S4 (linearizability) and S5 (exactly-once)
+// on the history at the end. The same seed replays the same run.
+import { checkLinearizable } from '../../../src/harness/checker/index.js';
+import type { Operation } from '../../../src/harness/checker/history.js';
+import type { TestFaults } from '../../../src/server/node-config.js';
+import { SimScheduler } from '../sim-scheduler.js';
+import { ZkModel } from '../zk-model.js';
+import { InvariantChecker } from './invariants.js';
+import { type AckRecord, SimClient } from './sim-client.js';
+import { SimNetwork } from './sim-network.js';
+import { SimNode } from './sim-node.js';
+
+export interface SimOptions {
+  readonly seed: number;
+  /** Virtual ms of the fault phase (default 2500). */
+  readonly faultMs?: number;
+  /** Virtual ms of the healed phase at the end (default 2500). */
+  readonly livenessMs?: number;
+  readonly clients?: number;
+  /** Test-only faults of the build under test (the broken builds the simulator must catch). */
+  readonly brokenBuild?: TestFaults;
+  /**
+   * 'all' (default): every kind of fault. 'slow-leader-zk': only sudden slowdowns of the
+   * leader's link to ZooKeeper by about one lease window, the schedule under which a
+   * take-over races with the old leader's late appends.
+   */
+  readonly faultMix?: 'all' | 'slow-leader-zk';
+  /** Bound on events (a runaway guard). */
+  readonly maxEvents?: number;
+  /** Print the fault schedule and each violation as it happens. */
+  readonly trace?: (line: string) => void;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly violations: readonly string[];
+  readonly faults: readonly string[];
+  readonly events: number;
+  readonly virtualMs: number;
+  readonly ops: { readonly acked: number; readonly unknown: number; readonly failed: number };
+  readonly linearizable: boolean | 'unknown';
+  readonly leaderTerms: number;
+}
+
+const CLUSTER = 'sim';
+const KEYS = ['k0', 'k1', 'k2', 'k3'];
+const COUNTERS = ['c0', 'c1'];
+
+export async function runSimulation(o: SimOptions): Promise<SimResult> {
+  const sched = new SimScheduler(o.seed);
+  const rnd = sched.random;
+  const faultMs = o.faultMs ?? 2500;
+  const livenessMs = o.livenessMs ?? 2500;
+  const end = faultMs + livenessMs;
+  const trace = o.trace ?? ((): void => undefined);
+  const model = new ZkModel(sched, { latencyMs: [1, 3], sessionTimeoutMs: 4000, requestTimeoutMs: 3000 });
+  model.setApplyOnLossProbability(0.5);
+  const net = new SimNetwork(sched);
+  const nodes = new Map<string, SimNode>();
+  for (const id of ['a', 'b']) {
+    nodes.set(
+      id,
+      new SimNode({
+        id,
+        cluster: CLUSTER,
+        sched,
+        model,
+        net,
+        wallOffsetMs: 1_700_000_000_000 + rnd.nextInt(2000) - 1000,
+        ...(o.brokenBuild ? { faults: o.brokenBuild } : {}),
+      }),
+    );
+  }
+  for (const n of nodes.values()) n.start();
+
+  const history: Operation[] = [];
+  const acks: AckRecord[] = [];
+  let opId = 0;
+  const clients = Array.from({ length: o.clients ?? 3 }, (_, k) => new SimClient(k, sched, nodes, history, acks, () => ++opId));
+  const counters = new Map<string, { acked: number; maybe: number }>(COUNTERS.map((c) => [c, { acked: 0, maybe: 0 }]));
+  let clientsRunning = true;
+  const livenessStart = faultMs + 1500; // after healing, give the cluster time to settle
+  const lateFailures: string[] = [];
+  const runClient = async (c: SimClient, k: number): Promise<void> => {
+    for (let n = 0; clientsRunning && sched.now() < end; n++) {
+      const r = rnd.nextInt(100);
+      const key = KEYS[rnd.nextInt(KEYS.length)]!;
+      const before = { ...c.stats };
+      const t0 = sched.now();
+      if (r < 35) await c.put(key, `c${k}-${n}`);
+      else if (r < 60) await c.get(key, rnd.nextInt(2) === 0 ? 'linearizable' : 'lease');
+      else if (r < 80) {
+        const counter = COUNTERS[rnd.nextInt(COUNTERS.length)]!;
+        await c.incr(counter, 1);
+        const entry = counters.get(counter)!;
+        if (c.stats.acked > before.acked) entry.acked++;
+        else if (c.stats.unknown > before.unknown) entry.maybe++;
+      } else if (r < 92) await c.cas(key, rnd.nextInt(3) === 0 ? null : `c${rnd.nextInt(3)}-${rnd.nextInt(Math.max(1, n))}`, `c${k}-${n}x`);
+      else await c.del(key);
+      if (t0 >= livenessStart && (c.stats.unknown > before.unknown || c.stats.failed > before.failed)) {
+        lateFailures.push(`client ${k} at t=${t0}: an operation did not complete in the healed phase`);
+      }
+      await new Promise((res) => sched.schedule(rnd.nextInt(15), () => res(undefined)));
+    }
+  };
+  const clientDone = clients.map((c, k) => runClient(c, k));
+
+  // The fault schedule.
+  const faults: string[] = [];
+  const note = (f: string): void => {
+    const line = `t=${sched.now()} ${f}`;
+    faults.push(line);
+    trace(line);
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[rnd.nextInt(xs.length)]!;
+  const injectFault = (): void => {
+    if (sched.now() >= faultMs) return;
+    if (o.faultMix === 'slow-leader-zk') {
+      const leader = [...nodes.values()].find((n) => n.driver?.inspect().softState.role === 'leader');
+      if (!leader) return;
+      const extra = 140 + rnd.nextInt(60);
+      note(`${leader.id}'s (the leader's) link to ZooKeeper slows by ${extra} ms`);
+      leader.slowZk(extra);
+      sched.schedule(400, () => leader.slowZk(0));
+      return;
+    }
+    const node = pick([...nodes.values()]);
+    const kind = rnd.nextInt(11);
+    switch (kind) {
+      case 0:
+      case 1: {
+        const wipe = rnd.nextInt(4) === 0;
+        const tornTail = !wipe && rnd.nextInt(2) === 0;
+        note(`crash ${node.id}${wipe ? ' (disk lost)' : tornTail ? ' (torn tail)' : ''}`);
+        node.crash({ wipe, tornTail });
+        sched.schedule(50 + rnd.nextInt(800), () => {
+          if (node.state === 'down') {
+            note(`restart ${node.id}`);
+            node.start();
+          }
+        });
+        break;
+      }
+      case 2: {
+        const ms = 20 + rnd.nextInt(1500);
+        note(`pause ${node.id} for ${ms} ms`);
+        node.pause();
+        sched.schedule(ms, () => {
+          note(`resume ${node.id}`);
+          node.resume();
+        });
+        break;
+      }
+      case 3: {
+        const ms = 100 + rnd.nextInt(1500);
+        note(`cut link a-b for ${ms} ms`);
+        net.cutLink('a', 'b');
+        sched.schedule(ms, () => net.healLink('a', 'b'));
+        break;
+      }
+      case 4: {
+        const ms = 100 + rnd.nextInt(2500);
+        note(`cut ${node.id} from ZooKeeper for ${ms} ms`);
+        node.cutZk();
+        sched.schedule(ms, () => node.healZk());
+        break;
+      }
+      case 5:
+        note(`ZooKeeper connection loss at ${node.id}`);
+        if (node.sessionName) model.disconnect(node.sessionName);
+        break;
+      case 6:
+        note(`ZooKeeper session of ${node.id} expired`);
+        if (node.sessionName) model.expire(node.sessionName);
+        break;
+      case 7: {
+        const ms = 200 + rnd.nextInt(1000);
+        net.faults.drop = 0.05 + rnd.nextFloat() * 0.3;
+        note(`drop ${(net.faults.drop * 100).toFixed(0)}% of peer messages for ${ms} ms`);
+        sched.schedule(ms, () => {
+          net.faults.drop = 0;
+        });
+        break;
+      }
+      case 8: {
+        const ms = 200 + rnd.nextInt(1000);
+        net.faults.latencyMs = [1, 20 + rnd.nextInt(200)];
+        note(`peer messages delayed and reordered (up to ${net.faults.latencyMs[1]} ms) for ${ms} ms`);
+        sched.schedule(ms, () => {
+          net.faults.latencyMs = [1, 3];
+        });
+        break;
+      }
+      case 9: {
+        const extra = 100 + rnd.nextInt(500);
+        const ms = 200 + rnd.nextInt(1500);
+        note(`${node.id}'s link to ZooKeeper slows by ${extra} ms for ${ms} ms`);
+        node.slowZk(extra);
+        sched.schedule(ms, () => node.slowZk(0));
+        break;
+      }
+      default:
+        break; // a quiet interval
+    }
+  };
+  const scheduleFaults = (): void => {
+    sched.schedule(100 + rnd.nextInt(500), () => {
+      injectFault();
+      if (sched.now() < faultMs) scheduleFaults();
+    });
+  };
+  scheduleFaults();
+  // Heal everything for the liveness phase.
+  sched.schedule(faultMs, () => {
+    note('heal: all faults end');
+    net.healAll();
+    net.faults.latencyMs = [1, 3];
+    for (const n of nodes.values()) {
+      n.healZk();
+      if (n.state === 'paused') n.resume();
+    }
+    sched.schedule(300, () => {
+      for (const n of nodes.values()) if (n.state === 'down') n.start();
+    });
+  });
+
+  const checker = new InvariantChecker(model, CLUSTER);
+  const maxEvents = o.maxEvents ?? 2_000_000;
+  let events = 0;
+  while (events < maxEvents && sched.nextAt() <= end) {
+    await sched.step();
+    events++;
+    checker.step(nodes.values(), acks, sched.now());
+    if (checker.violations.length > 0) break;
+  }
+  clientsRunning = false;
+  const violations = [...checker.violations];
+  if (violations.length === 0) {
+    // Let the clients finish what they are doing, then compare everything.
+    const settleEnd = sched.now() + 8000;
+    const allDone = Promise.all(clientDone);
+    let done = false;
+    void allDone.then(() => {
+      done = true;
+    });
+    while (!done && events < maxEvents && sched.nextAt() <= settleEnd) {
+      await sched.step();
+      events++;
+      checker.step(nodes.values(), acks, sched.now());
+    }
+    await sched.runUntil(sched.now() + 300, 100_000);
+    checker.final(nodes.values());
+    violations.push(...checker.violations);
+    // Liveness: the healed cluster has a leader and served every request of the healed phase.
+    const leaders = [...nodes.values()].filter((n) => n.driver?.inspect().softState.role === 'leader');
+    if (leaders.length !== 1) violations.push(`liveness: ${leaders.length} leaders after the healed phase`);
+    violations.push(...lateFailures.slice(0, 5));
+  }
+  // S4: the history is linearizable.
+  const lin = checkLinearizable(history, { stepBudgetPerKey: 2_000_000 });
+  let linearizable: boolean | 'unknown' = lin.ok;
+  if (lin.unknown) linearizable = 'unknown';
+  if (!lin.ok && !lin.unknown) violations.push(`S4: not linearizable: ${lin.violation?.explanation ?? 'no explanation'}`);
+  // S5: every counter holds at least its acknowledged increments and no more than those that may have applied.
+  const finalReader = [...nodes.values()].find((n) => n.driver?.inspect().softState.role === 'leader')?.driver;
+  if (finalReader && violations.length === 0) {
+    for (const [key, c] of counters) {
+      const raw = finalReader.inspect().kv.get(key);
+      const value = raw ? Number(new TextDecoder().decode(raw)) : 0;
+      if (value < c.acked) violations.push(`S5: ${key} is ${value}, below the ${c.acked} acknowledged increments (a write lost)`);
+      if (value > c.acked + c.maybe) violations.push(`S5: ${key} is ${value}, above the ${c.acked + c.maybe} increments that may have applied (one applied twice)`);
+    }
+  }
+  const ops = clients.reduce((s, c) => ({ acked: s.acked + c.stats.acked, unknown: s.unknown + c.stats.unknown, failed: s.failed + c.stats.failed }), {
+    acked: 0,
+    unknown: 0,
+    failed: 0,
+  });
+  return {
+    seed: o.seed,
+    ok: violations.length === 0,
+    violations,
+    faults,
+    events,
+    virtualMs: sched.now(),
+    ops,
+    linearizable,
+    leaderTerms: new Set(faults).size,
+  };
+}

@@ -1,0 +1,239 @@
+// A simulated voter: the real NodeDriver (and so the real core, WAL mirror, lease, fence
+// and replay) on simulated parts: virtual clock, simulated network, the ZooKeeper model,
+// an in-memory WAL that loses what was not synced when the process dies.
+import { UnavailableError } from '../../../src/common/errors.js';
+import { silentLogger, type Logger } from '../../../src/common/logger.js';
+import { SeededRandom } from '../../../src/core/random.js';
+import type { Entry, HardState } from '../../../src/core/types.js';
+import { type NodeConfig, defaultLimits, defaultTiming, type TestFaults } from '../../../src/server/node-config.js';
+import { NodeDriver } from '../../../src/server/node-driver.js';
+import type { LocalWal, WalRecovery } from '../../../src/storage/local-wal.js';
+import { MemoryWal } from '../../../src/storage/memory-wal.js';
+import type { SimScheduler } from '../sim-scheduler.js';
+import type { ZkModel } from '../zk-model.js';
+import { GatedZkSession } from './gated-zk.js';
+import { NodeGate } from './node-gate.js';
+import type { SimNetwork } from './sim-network.js';
+
+export interface SimNodeOptions {
+  readonly id: string;
+  readonly cluster: string;
+  readonly sched: SimScheduler;
+  readonly model: ZkModel;
+  readonly net: SimNetwork;
+  readonly faults?: TestFaults;
+  readonly logger?: Logger;
+  /** Offset of this process's wall clock (clocks are not synchronized). */
+  readonly wallOffsetMs: number;
+}
+
+/** The in-memory WAL as one incarnation sees it: after its death it writes nothing more. */
+class IncarnationWal implements LocalWal {
+  constructor(
+    private readonly wal: MemoryWal,
+    private readonly gate: NodeGate,
+  ) {}
+
+  private alive(): boolean {
+    return this.gate.state !== 'dead';
+  }
+
+  appendEntries(entries: readonly Entry[]): void {
+    if (this.alive()) this.wal.appendEntries(entries);
+  }
+
+  truncateFrom(fromIndex: number): void {
+    if (this.alive()) this.wal.truncateFrom(fromIndex);
+  }
+
+  setHardState(hs: HardState): void {
+    if (this.alive()) this.wal.setHardState(hs);
+  }
+
+  sync(): Promise<void> {
+    if (!this.alive()) return new Promise(() => undefined);
+    return new Promise((resolve, reject) => {
+      this.wal.sync().then(
+        () => this.gate.deliver(resolve),
+        (e: unknown) => this.gate.deliver(() => reject(e)),
+      );
+    });
+  }
+
+  compact(upToIndex: number): Promise<void> {
+    return this.alive() ? this.wal.compact(upToIndex) : new Promise(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.alive()) await this.wal.close();
+  }
+}
+
+export type SimNodeState = 'down' | 'starting' | 'up' | 'paused';
+
+export class SimNode {
+  readonly id: string;
+  private readonly o: SimNodeOptions;
+  private wal: MemoryWal;
+  private recovery: WalRecovery;
+  private incarnation = 0;
+  private gate: NodeGate | null = null;
+  private zkName = '';
+  driver: NodeDriver | null = null;
+  private stateValue: SimNodeState = 'down';
+  /** Start failures (ZooKeeper unreachable at start), retried like a supervisor would. */
+  startFailures = 0;
+
+  constructor(o: SimNodeOptions) {
+    this.o = o;
+    this.id = o.id;
+    this.wal = this.newWal();
+    this.recovery = { hardState: null, entries: [], warnings: [] };
+  }
+
+  get state(): SimNodeState {
+    return this.stateValue;
+  }
+
+  get sessionName(): string {
+    return this.zkName;
+  }
+
+  get currentGate(): NodeGate | null {
+    return this.gate;
+  }
+
+  private newWal(): MemoryWal {
+    // fsync takes 0-2 ms of virtual time.
+    return new MemoryWal({ scheduleSync: (complete) => this.o.sched.schedule(this.o.sched.random.nextInt(3), complete) });
+  }
+
+  /** Starts a new incarnation (the driver is up once it registered in ZooKeeper). */
+  start(): void {
+    if (this.stateValue !== 'down') throw new Error(`${this.id} is ${this.stateValue}`);
+    this.incarnation++;
+    const gate = new NodeGate(this.o.sched, `${this.id}#${this.incarnation}`);
+    this.gate = gate;
+    this.zkName = gate.name;
+    this.stateValue = 'starting';
+    const clock = gate.clock(this.o.wallOffsetMs);
+    const zk = new GatedZkSession(this.o.model.connect(this.zkName), gate);
+    const transport = this.o.net.attach(this.id, gate);
+    const config: NodeConfig = {
+      id: this.id,
+      cluster: this.o.cluster,
+      advertise: `${this.id}.sim:7000`,
+      voters: ['a', 'b'],
+      timing: defaultTiming,
+      limits: { ...defaultLimits, maxPendingProposals: 256 },
+      ...(this.o.faults ? { faults: this.o.faults } : {}),
+    };
+    const recovery = this.recovery;
+    zk.waitConnected(5000)
+      .then(() =>
+        NodeDriver.start({
+          config,
+          clock,
+          random: new SeededRandom(this.o.sched.random.nextUint32()),
+          logger: this.o.logger ?? silentLogger,
+          zk,
+          transport,
+          wal: new IncarnationWal(this.wal, gate),
+          recovery,
+        }),
+      )
+      .then(
+        (driver) => {
+          if (this.gate !== gate || gate.state === 'dead') return;
+          this.driver = driver;
+          if (this.stateValue === 'starting') this.stateValue = 'up';
+        },
+        () => {
+          if (this.gate !== gate || gate.state === 'dead') return;
+          // Could not start (ZooKeeper unreachable): exit, and be started again shortly.
+          this.startFailures++;
+          this.crash({ wipe: false, tornTail: false });
+          this.o.sched.schedule(500, () => {
+            if (this.stateValue === 'down') this.start();
+          });
+        },
+      );
+  }
+
+  /** SIGKILL: the process is gone; its ZooKeeper session lingers until it expires. */
+  crash(o: { wipe: boolean; tornTail: boolean }): void {
+    if (!this.gate || this.stateValue === 'down') return;
+    this.gate.kill();
+    this.o.net.detach(this.id);
+    this.o.model.partition(this.zkName);
+    this.driver = null;
+    this.gate = null;
+    this.stateValue = 'down';
+    if (o.wipe) {
+      this.wal = this.newWal();
+      this.recovery = { hardState: null, entries: [], warnings: [] };
+    } else {
+      this.recovery = this.wal.crash({ tornTail: o.tornTail });
+    }
+  }
+
+  pause(): void {
+    if (!this.gate || this.stateValue === 'down' || this.stateValue === 'paused') return;
+    this.gate.pause();
+    // The stopped process sends no pings: to ZooKeeper it has gone silent.
+    this.o.model.partition(this.zkName, 'silent');
+    this.stateValue = 'paused';
+  }
+
+  resume(): void {
+    if (!this.gate || this.stateValue !== 'paused') return;
+    this.o.model.heal(this.zkName);
+    this.gate.resume();
+    this.stateValue = this.driver ? 'up' : 'starting';
+  }
+
+  cutZk(): void {
+    if (this.gate && this.stateValue !== 'down') this.o.model.partition(this.zkName);
+  }
+
+  healZk(): void {
+    if (this.zkName) {
+      this.o.model.heal(this.zkName);
+      this.o.model.setExtraLatency(this.zkName, 0);
+    }
+  }
+
+  /** Its network to ZooKeeper gets `extraMs` slower each way (0 ends it). */
+  slowZk(extraMs: number): void {
+    if (this.zkName) this.o.model.setExtraLatency(this.zkName, extraMs);
+  }
+
+  /**
+   * A client call to this node: travels the network, runs in the process (when it runs),
+   * and its answer travels back. A node that is down refuses the connection.
+   */
+  call<T>(fn: (d: NodeDriver) => Promise<T>): Promise<T> {
+    const sched = this.o.sched;
+    const gate = this.gate;
+    const latency = (): number => 1 + sched.random.nextInt(2);
+    return new Promise<T>((resolve, reject) => {
+      if (!gate || gate.state === 'dead') {
+        sched.schedule(latency(), () => reject(new UnavailableError(`${this.id} refused the connection`)));
+        return;
+      }
+      sched.schedule(latency(), () =>
+        gate.deliver(() => {
+          const d = this.driver;
+          if (!d || this.gate !== gate) {
+            reject(new UnavailableError(`${this.id} is starting`));
+            return;
+          }
+          fn(d).then(
+            (v) => sched.schedule(latency(), () => resolve(v)),
+            (e: unknown) => sched.schedule(latency(), () => reject(e)),
+          );
+        }),
+      );
+    });
+  }
+}
