@@ -111,5 +111,57 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         }
       },
     ),
+  ).command(
+    'chaos',
+    'start ZooKeeper and two voters, inject faults under a recorded load, check the history; writes result.json and report.html',
+    (y) =>
+      y
+        .option('seed', { type: 'number', default: 1, describe: 'seed of the fault schedule and of the clients\' choices' })
+        .option('failovers', { type: 'number', default: 12, describe: 'how many faults in all (the kinds take turns)' })
+        .option('kinds', { type: 'string', describe: 'comma list of fault kinds (default: all of kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart)' })
+        .option('clients', { type: 'number', default: 8, describe: 'concurrent clients, each with its own connection' })
+        .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
+        .option('keep-logs', { type: 'boolean', default: false, describe: 'keep the nodes\' logs and data in OUT/cluster' })
+        .option('think-ms', { type: 'number', default: 2, describe: 'pause between two calls of one client (ms)' })
+        .option('fault-ack-before-commit', { type: 'boolean', default: false, hidden: true })
+        .option('fault-read-tail-before-fence', { type: 'boolean', default: false, hidden: true }),
+    run(
+      async (
+        a: CommonArgs & {
+          seed: number;
+          failovers: number;
+          kinds?: string;
+          clients: number;
+          out: string;
+          'keep-logs': boolean;
+          'think-ms': number;
+          'fault-ack-before-commit': boolean;
+          'fault-read-tail-before-fence': boolean;
+        },
+      ) => {
+        // Loaded on demand: the charting libraries take a while to load, and every other
+        // command (a node restarting in a failover among them) would pay for it.
+        const chaos = await import('../harness/chaos/index.js');
+        const { result, failures } = await chaos.runChaos({
+          ...chaos.CHAOS_DEFAULTS,
+          seed: a.seed,
+          failovers: a.failovers,
+          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds) : chaos.FAULT_KINDS,
+          clients: a.clients,
+          outDir: a.out,
+          keepLogs: a['keep-logs'],
+          thinkMs: a['think-ms'],
+          nodeArgs: [
+            ...(a['fault-ack-before-commit'] ? ['--fault-ack-before-commit'] : []),
+            ...(a['fault-read-tail-before-fence'] ? ['--fault-read-tail-before-fence'] : []),
+          ],
+          env: zooKeeperEnv(),
+          print: printLine,
+          json: a.json,
+        });
+        if (a.json) printJson(result);
+        if (failures.length > 0) throw new Error(`chaos run failed: ${failures.join('; ')}`);
+      },
+    ),
   );
 }

@@ -288,7 +288,8 @@ export class DuoraftClient {
       }
       let error: DuoraftError;
       try {
-        const res = await this.attempt(target, method, request, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
+        const attempt = this.attempt(target, method, request, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
+        const res = o.anyMember === true ? await attempt : await this.unlessLeaderMoves(target, attempt);
         const e = fromWireError((res as { error?: DecodedWireError | null }).error);
         if (!e) return { res, by: target };
         error = e;
@@ -331,6 +332,27 @@ export class DuoraftClient {
       }
       backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
       this.logger.debug({ method, attempt, code: error.code }, 'retrying');
+    }
+  }
+
+  /**
+   * The attempt's answer, or a LeaderMovedError as soon as ZooKeeper names another leader
+   * while it is outstanding: a stalled or cut-off leader never answers before our timeout,
+   * and the new one can take the retry now. The abandoned attempt still ends (answer or
+   * timeout) and is ignored; its outcome is unknown, so a write retries in its session.
+   */
+  private async unlessLeaderMoves<T>(target: string, attempt: Promise<T>): Promise<T> {
+    const watch = this.discovery.movedAwayFrom(target);
+    try {
+      return await Promise.race([
+        attempt,
+        watch.moved.then((): never => {
+          throw new LeaderMovedError(`ZooKeeper names another leader than ${target}; the call there is abandoned`);
+        }),
+      ]);
+    } finally {
+      watch.cancel();
+      attempt.catch(() => undefined); // an abandoned attempt's late failure is not an unhandled rejection
     }
   }
 
@@ -413,6 +435,9 @@ export class DuoraftClient {
     return new Promise((r) => this.clock.setTimeout(r, ms));
   }
 }
+
+/** A transport-level failure of one attempt (see unlessLeaderMoves). */
+class LeaderMovedError extends Error {}
 
 function withDeadline(e: DuoraftError, method: string): DuoraftError {
   if (e.code === 'TIMEOUT' || e.code === 'UNKNOWN_OUTCOME') return e;

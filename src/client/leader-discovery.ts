@@ -17,6 +17,7 @@ export class LeaderDiscovery {
   private leader: LeaderInfo | null = null;
   private readonly watch: ZnodeWatch;
   private waiters: Array<() => void> = [];
+  private readonly moveWatchers = new Set<{ readonly address: string; readonly resolve: () => void }>();
 
   constructor(
     private readonly zk: ZkSession,
@@ -38,8 +39,36 @@ export class LeaderDiscovery {
         const w = this.waiters;
         this.waiters = [];
         for (const f of w) f();
+        const now = this.leader;
+        if (now) {
+          for (const m of this.moveWatchers) {
+            if (m.address === now.address) continue;
+            this.moveWatchers.delete(m);
+            m.resolve();
+          }
+        }
       },
     });
+  }
+
+  /**
+   * Resolves once ZooKeeper names a leader at another address than `address`: a call in
+   * flight there is then waiting on a member that lost its leadership (stalled, cut off),
+   * and may go elsewhere at once instead of waiting out its timeout. One watcher per call
+   * in flight; cancel() drops it.
+   */
+  movedAwayFrom(address: string): { readonly moved: Promise<void>; cancel(): void } {
+    let watcher: { address: string; resolve: () => void } | undefined;
+    const moved = new Promise<void>((resolve) => {
+      watcher = { address, resolve };
+      this.moveWatchers.add(watcher);
+    });
+    return {
+      moved,
+      cancel: () => {
+        if (watcher) this.moveWatchers.delete(watcher);
+      },
+    };
   }
 
   current(): LeaderInfo | null {
@@ -90,6 +119,7 @@ export class LeaderDiscovery {
 
   close(): void {
     this.watch.stop();
+    this.moveWatchers.clear();
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();

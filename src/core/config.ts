@@ -21,6 +21,11 @@ export interface CoreConfig {
   readonly maxInflightAppends: number;
   /** Bound on the data bytes of one AppendEntries message (at least one entry is always sent). */
   readonly maxAppendBytes: number;
+  /**
+   * Heartbeat replies in a row that show a lagging follower whose match did not move
+   * before the leader resends from the match (AppendEntries lost without an error).
+   */
+  readonly appendStallHeartbeats: number;
   /** A candidate that hears nothing about its take-over for this long gives up (a driver bug guard). */
   readonly candidateTimeoutTicks: number;
   /** A leadership transfer not done within this many ticks is given up. */
@@ -33,7 +38,8 @@ export const defaultCoreTicks = {
   preVoteTimeoutTicks: 3,
   leaseWindowTicks: 13,
   maxInflightAppends: 8,
-  maxAppendBytes: 1 << 20,
+  maxAppendBytes: 256 << 10,
+  appendStallHeartbeats: 25,
   candidateTimeoutTicks: 1000,
   transferTimeoutTicks: 100,
 } as const;
@@ -50,6 +56,7 @@ export function validateCoreConfig(c: CoreConfig): string[] {
   if (c.leaseWindowTicks < 1) problems.push('leaseWindowTicks must be >= 1');
   if (c.maxInflightAppends < 1) problems.push('maxInflightAppends must be >= 1');
   if (c.maxAppendBytes < 1) problems.push('maxAppendBytes must be >= 1');
+  if (c.appendStallHeartbeats < 1) problems.push('appendStallHeartbeats must be >= 1');
   if (c.candidateTimeoutTicks < 1) problems.push('candidateTimeoutTicks must be >= 1');
   if (c.transferTimeoutTicks < 1) problems.push('transferTimeoutTicks must be >= 1');
   return problems;

@@ -62,15 +62,17 @@ export class Progress {
 
   /**
    * Notes a heartbeat reply (the follower's last index). Returns true when the follower
-   * lags what was sent and its match has not moved for two heartbeats in a row: what is
-   * in flight was probably lost.
+   * lags what was sent and its match has not moved for `stallLimit` heartbeats in a row:
+   * what is in flight was probably lost. The limit must be long against the time a
+   * follower takes to store a full window of large AppendEntries, or a follower catching
+   * up from far behind is reset over and over and never gets there.
    */
-  noteHeartbeat(followerLastIndex: number): boolean {
+  noteHeartbeat(followerLastIndex: number, stallLimit: number): boolean {
     const lagging = followerLastIndex < this.next - 1;
     if (lagging && this.match === this.matchAtLastHeartbeat) this.stalledHeartbeats++;
     else this.stalledHeartbeats = 0;
     this.matchAtLastHeartbeat = this.match;
-    return this.stalledHeartbeats >= 2;
+    return this.stalledHeartbeats >= stallLimit;
   }
 
   becomeProbe(): void {

@@ -874,9 +874,10 @@ export class RaftCore {
     }
     if (pr.state === 'probe') pr.probeSent = false;
     // AppendEntries can be lost without a word (a dropped packet). When the follower
-    // lags what we sent and its match has not moved for two heartbeats, start over from
-    // its match.
-    if (pr.state === 'replicate' && pr.noteHeartbeat(m.lastIndex)) pr.becomeProbe();
+    // lags what we sent and its match has not moved for appendStallHeartbeats heartbeats,
+    // start over from its match. (A failed or timed-out call is reported at once through
+    // onUnreachable; this is the slower net under it.)
+    if (pr.state === 'replicate' && pr.noteHeartbeat(m.lastIndex, this.cfg.appendStallHeartbeats)) pr.becomeProbe();
     if (pr.match < this.log.lastIndex() || m.lastIndex < this.log.lastIndex()) this.sendAppends();
   }
 

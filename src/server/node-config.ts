@@ -148,7 +148,11 @@ export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
     preVoteTimeoutTicks: ticks(t.preVoteTimeoutMs),
     leaseWindowTicks: ticks(t.leaseWindowMs),
     maxInflightAppends: 8,
-    maxAppendBytes: 1 << 20,
+    // 256 KiB: a follower far behind stores one message in a few ms, so heartbeats and the
+    // lease are never stuck behind a megabyte of entries.
+    maxAppendBytes: 256 << 10,
+    // 25 heartbeats (about 500 ms): far longer than storing 8 such messages takes.
+    appendStallHeartbeats: 25,
     candidateTimeoutTicks: ticks(30_000),
     transferTimeoutTicks: ticks(Math.max(1000, 4 * t.leaseWindowMs)),
   };

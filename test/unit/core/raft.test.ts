@@ -521,24 +521,31 @@ describe('leader replication', () => {
     expect(appends).toBe(2);
   });
 
-  it('a lost append is resent after two heartbeats without progress', () => {
-    const a = new RaftCore(config('a', 'b'), new SeededRandom(1));
+  it('a lost append is resent once the follower shows no progress for appendStallHeartbeats heartbeats, not before', () => {
+    const cfg = config('a', 'b');
+    const a = new RaftCore(cfg, new SeededRandom(1));
     const b = core('b', 'a');
     for (const m of makeLeader(a, 1).messages) b.step(m);
     for (const r of b.ready().messages) a.step(r);
     a.ready();
     a.propose([new Uint8Array([9])]);
     expect(messagesOf(a.ready(), 'append')).toHaveLength(1); // dropped on the floor
-    let resent = false;
-    for (let t = 0; t < 20 && !resent; t++) {
+    let heartbeats = 0;
+    let resentAfter = -1;
+    const bound = (cfg.appendStallHeartbeats + 3) * cfg.heartbeatTicks;
+    for (let t = 0; t < bound && resentAfter < 0; t++) {
       a.tick();
       for (const m of a.ready().messages) {
-        if (m.type === 'append' && m.entries.some((e) => e.index === 2)) resent = true;
+        if (m.type === 'heartbeat') heartbeats++;
+        if (m.type === 'append' && m.entries.some((e) => e.index === 2)) resentAfter = heartbeats;
         b.step(m);
       }
       for (const r of b.ready().messages) a.step(r);
     }
-    expect(resent).toBe(true);
+    // A slow follower is not reset early (it would never catch up from far behind) ...
+    expect(resentAfter).toBeGreaterThanOrEqual(cfg.appendStallHeartbeats);
+    // ... and a lost append is still resent in bounded time.
+    expect(resentAfter).toBeLessThanOrEqual(cfg.appendStallHeartbeats + 2);
   });
 });
 

@@ -1,0 +1,67 @@
+// What a chaos run is asked to do, with the defaults the CLI uses. Validated once here so
+// the run loop can trust every number.
+import { InvalidArgumentError } from '../../common/errors.js';
+import type { ZooKeeperEnv } from '../zk-java.js';
+import { FAULT_KINDS, type FaultKind } from './fault-kinds.js';
+
+export interface ChaosOptions {
+  readonly seed: number;
+  /** Total faults, cycling through `kinds` in a seeded shuffled order. */
+  readonly failovers: number;
+  readonly kinds: readonly FaultKind[];
+  /** Concurrent clients, each its own connection (its own DuoraftClient). */
+  readonly clients: number;
+  /** Where result.json and report.html go. */
+  readonly outDir: string;
+  /** Extra arguments for every node, e.g. the hidden test-only fault flags. */
+  readonly nodeArgs: readonly string[];
+  /** Pause between two operations of one client, in ms (0: closed loop). Bounds the history's growth. */
+  readonly thinkMs: number;
+  /** Steady load after the cluster settled and before the next fault: a random time in this range, in ms. */
+  readonly steadyMs: readonly [number, number];
+  /** Stop recording operations after this many (the clients go on, on keys nobody checks). */
+  readonly maxRecordedOps: number;
+  /** Give up (and fail the run) when writes do not resume, or the cluster does not settle, within this long. */
+  readonly recoveryTimeoutMs: number;
+  /** Overall deadline of one client call, retries included. */
+  readonly clientDeadlineMs: number;
+  /** Keep the nodes' logs and data in outDir/cluster instead of a temp folder that is removed. */
+  readonly keepLogs: boolean;
+  readonly env: ZooKeeperEnv;
+  /** Progress lines (not called with --json). */
+  readonly print: (line: string) => void;
+  readonly json: boolean;
+}
+
+export const CHAOS_DEFAULTS = {
+  seed: 1,
+  failovers: 12,
+  kinds: FAULT_KINDS,
+  clients: 8,
+  outDir: 'chaos-out',
+  nodeArgs: [] as readonly string[],
+  thinkMs: 2,
+  steadyMs: [300, 700] as const,
+  maxRecordedOps: 600_000,
+  recoveryTimeoutMs: 30_000,
+  clientDeadlineMs: 10_000,
+  keepLogs: false,
+  json: false,
+} as const;
+
+/** At most this many clients share a key, so each key's history stays small enough to check. */
+export const CLIENTS_PER_KEY_GROUP = 8;
+
+export function validateChaosOptions(o: ChaosOptions): void {
+  const problems: string[] = [];
+  if (!Number.isSafeInteger(o.seed)) problems.push('--seed must be an integer');
+  if (!(Number.isSafeInteger(o.failovers) && o.failovers >= 0)) problems.push('--failovers must be an integer >= 0');
+  if (o.kinds.length === 0) problems.push('--kinds must name at least one fault kind');
+  if (!(Number.isSafeInteger(o.clients) && o.clients >= 1 && o.clients <= 256)) problems.push('--clients must be an integer in 1..256');
+  if (!(o.thinkMs >= 0)) problems.push('think time must be >= 0');
+  if (!(o.steadyMs[0] >= 0 && o.steadyMs[1] >= o.steadyMs[0])) problems.push('steady time range must be [min, max] with 0 <= min <= max');
+  if (!(o.maxRecordedOps >= 1)) problems.push('the recorded-operation cap must be >= 1');
+  if (!(o.recoveryTimeoutMs > 0 && o.clientDeadlineMs > 0)) problems.push('timeouts must be positive');
+  if (o.outDir.trim() === '') problems.push('--out must name a folder');
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
+}

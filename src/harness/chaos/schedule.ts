@@ -1,0 +1,89 @@
+// The fault schedule, drawn up front from the seed: which kind comes when, and every random
+// parameter of each fault (delays, durations, cut modes, steady time after it). The same
+// seed gives the same schedule. Targets are roles ("the leader"), resolved when the fault
+// is injected, since who leads at that moment is up to the cluster.
+import { SeededRandom } from '../../core/random.js';
+import type { ProxyCutMode } from '../tcp-proxy.js';
+import type { FaultKind } from './fault-kinds.js';
+
+export type TargetRole = 'leader' | 'follower';
+
+interface PlanBase {
+  /** 1-based position in the run. */
+  readonly index: number;
+  readonly target: TargetRole;
+  /** Steady load once the cluster has settled after this fault, before the next one. */
+  readonly steadyMs: number;
+}
+
+export type FaultPlan =
+  | (PlanBase & { readonly kind: 'kill-leader' | 'kill-follower' | 'wipe-restart'; readonly restartDelayMs: number })
+  | (PlanBase & { readonly kind: 'pause-leader'; readonly pauseMs: number })
+  | (PlanBase & { readonly kind: 'cut-link' | 'cut-zk'; readonly cutMs: number; readonly mode: ProxyCutMode });
+
+export const RESTART_DELAY_MS: readonly [number, number] = [100, 600];
+export const PAUSE_MS: readonly [number, number] = [500, 2500];
+export const CUT_MS: readonly [number, number] = [1000, 3000];
+
+/** An integer in [lo, hi]. */
+export function between(rng: SeededRandom, range: readonly [number, number]): number {
+  return range[0] + rng.nextInt(range[1] - range[0] + 1);
+}
+
+/** Fisher-Yates with the seeded source. */
+export function shuffled<T>(rng: SeededRandom, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    const tmp = out[i]!;
+    out[i] = out[j]!;
+    out[j] = tmp;
+  }
+  return out;
+}
+
+/**
+ * `count` faults: the kinds in rounds, each round a fresh seeded shuffle, so every kind
+ * gets count/kinds faults, give or take one, and no kind bunches up.
+ */
+export function planFaults(seed: number, count: number, kinds: readonly FaultKind[], steadyRange: readonly [number, number]): FaultPlan[] {
+  // A stream of its own, so the clients' choices (seeded from the same seed) do not shift the schedule.
+  const rng = new SeededRandom((seed ^ 0x5eed_fa17) >>> 0);
+  const order: FaultKind[] = [];
+  while (order.length < count) order.push(...shuffled(rng, kinds));
+  let wipes = 0;
+  return order.slice(0, count).map((kind, k): FaultPlan => {
+    const base = { index: k + 1, steadyMs: between(rng, steadyRange) };
+    switch (kind) {
+      case 'kill-leader':
+        return { ...base, kind, target: 'leader', restartDelayMs: between(rng, RESTART_DELAY_MS) };
+      case 'kill-follower':
+        return { ...base, kind, target: 'follower', restartDelayMs: between(rng, RESTART_DELAY_MS) };
+      case 'wipe-restart':
+        // Alternate, so both a leader and a follower lose their disk equally often.
+        return { ...base, kind, target: wipes++ % 2 === 0 ? 'leader' : 'follower', restartDelayMs: between(rng, RESTART_DELAY_MS) };
+      case 'pause-leader':
+        return { ...base, kind, target: 'leader', pauseMs: between(rng, PAUSE_MS) };
+      case 'cut-link':
+        // Both voters lose the link; "target" names the side whose view matters (the leader keeps leading).
+        return { ...base, kind, target: 'leader', cutMs: between(rng, CUT_MS), mode: rng.nextInt(2) === 0 ? 'reset' : 'blackhole' };
+      case 'cut-zk':
+        return { ...base, kind, target: 'leader', cutMs: between(rng, CUT_MS), mode: rng.nextInt(2) === 0 ? 'reset' : 'blackhole' };
+    }
+  });
+}
+
+/** The fault's own parameters, for progress lines, result.json and the report. */
+export function planDetail(p: FaultPlan): Record<string, number | string> {
+  switch (p.kind) {
+    case 'kill-leader':
+    case 'kill-follower':
+    case 'wipe-restart':
+      return { restartDelayMs: p.restartDelayMs };
+    case 'pause-leader':
+      return { pauseMs: p.pauseMs };
+    case 'cut-link':
+    case 'cut-zk':
+      return { cutMs: p.cutMs, mode: p.mode };
+  }
+}
