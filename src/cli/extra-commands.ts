@@ -117,7 +117,9 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
     (y) =>
       y
         .option('seed', { type: 'number', default: 1, describe: 'seed of the fault schedule and of the clients\' choices' })
-        .option('failovers', { type: 'number', default: 12, describe: 'how many faults in all (the kinds take turns)' })
+        .option('failovers', { type: 'number', default: 12, describe: 'how many faults in all (the kinds take turns); with --minutes, at least this many' })
+        .option('minutes', { type: 'number', default: 0, describe: 'a soak: go on injecting faults until this many minutes have passed' })
+        .option('recovery-timeout-ms', { type: 'number', default: 30_000, describe: 'fail when writes do not resume, or the cluster is not whole again, within this long after a fault' })
         .option('kinds', { type: 'string', describe: 'comma list of fault kinds (default: all of kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart)' })
         .option('clients', { type: 'number', default: 8, describe: 'concurrent clients, each with its own connection' })
         .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
@@ -130,6 +132,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         a: CommonArgs & {
           seed: number;
           failovers: number;
+          minutes: number;
+          'recovery-timeout-ms': number;
           kinds?: string;
           clients: number;
           out: string;
@@ -146,6 +150,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           ...chaos.CHAOS_DEFAULTS,
           seed: a.seed,
           failovers: a.failovers,
+          minutes: a.minutes,
+          recoveryTimeoutMs: a['recovery-timeout-ms'],
           kinds: a.kinds ? chaos.parseFaultKinds(a.kinds) : chaos.FAULT_KINDS,
           clients: a.clients,
           outDir: a.out,

@@ -814,6 +814,11 @@ export class RaftCore {
   }
 
   private sendAppend(pr: Progress): boolean {
+    // Probing sends no entries: a probe is re-sent on every heartbeat reply until one is
+    // answered, and a follower far behind (a wiped disk) would otherwise get a full
+    // message per heartbeat, fall further behind decoding duplicates, and never answer in
+    // time. Once the match is known there is nothing to probe: stream.
+    if (pr.state === 'probe' && !pr.needsProbe()) pr.becomeReplicate();
     const prevLogIndex = pr.next - 1;
     const prevLogTerm = this.log.term(prevLogIndex);
     if (prevLogTerm === undefined) {
@@ -821,7 +826,7 @@ export class RaftCore {
       // ZooKeeper (snapshot and segments), then probing resumes.
       return false;
     }
-    const entries = this.log.slice(pr.next, this.log.lastIndex() + 1, this.cfg.maxAppendBytes);
+    const entries = pr.state === 'probe' ? [] : this.log.slice(pr.next, this.log.lastIndex() + 1, this.cfg.maxAppendBytes);
     this.send({
       type: 'append',
       from: this.id,

@@ -21,8 +21,14 @@ describe('duoraft chaos, bounded', () => {
       failovers: PER_KIND * FAULT_KINDS.length,
       kinds: FAULT_KINDS,
       clients: 8,
-      // Shorter steady spells than the command's default: the faults are the point here.
+      // Shorter steady spells and faults than the command's defaults (still well past the
+      // 150 ms lease window, so each pause and cut forces a take-over), and a lighter load:
+      // 120 faults must fit in CI's time, and without snapshots a wiped node fetches the
+      // whole log, which grows with every write.
       steadyMs: [150, 400],
+      durations: { pauseMs: [400, 1200], cutMs: [500, 1500] },
+      thinkMs: 5,
+      recoveryTimeoutMs: 60_000,
       outDir,
       env: {},
       print: quiet,

@@ -12,6 +12,7 @@ import { withTimeout } from './time.js';
 export interface FaultStepContext {
   readonly cluster: ProcessCluster;
   readonly acks: AckTracker;
+  /** Faults planned (0: open-ended, a soak). */
   readonly total: number;
   readonly recoveryTimeoutMs: number;
   /** Called just before the injection, so calls made from then on use fresh keys. */
@@ -20,7 +21,7 @@ export interface FaultStepContext {
 
 export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: Settled): Promise<{ record: FailoverRecord; settled: Settled }> {
   const { cluster, acks } = ctx;
-  const name = `fault ${plan.index}/${ctx.total} (${plan.kind})`;
+  const name = `fault ${plan.index}${ctx.total > 0 ? `/${ctx.total}` : ''} (${plan.kind})`;
   ctx.beforeInjection(plan);
   const startedAt = performance.now();
   // Registered before the injection, so no acknowledgement after it can be missed.

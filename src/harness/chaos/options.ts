@@ -3,11 +3,16 @@
 import { InvalidArgumentError } from '../../common/errors.js';
 import type { ZooKeeperEnv } from '../zk-java.js';
 import { FAULT_KINDS, type FaultKind } from './fault-kinds.js';
+import { DEFAULT_DURATIONS, type FaultDurations } from './schedule.js';
 
 export interface ChaosOptions {
   readonly seed: number;
-  /** Total faults, cycling through `kinds` in a seeded shuffled order. */
+  /** Total faults, cycling through `kinds` in a seeded shuffled order (with `minutes`: at least this many). */
   readonly failovers: number;
+  /** A soak: go on injecting faults until this many minutes have passed (0: just `failovers`). */
+  readonly minutes: number;
+  /** How long pauses and cuts last. */
+  readonly durations: FaultDurations;
   readonly kinds: readonly FaultKind[];
   /** Concurrent clients, each its own connection (its own DuoraftClient). */
   readonly clients: number;
@@ -36,6 +41,8 @@ export interface ChaosOptions {
 export const CHAOS_DEFAULTS = {
   seed: 1,
   failovers: 12,
+  minutes: 0,
+  durations: DEFAULT_DURATIONS,
   kinds: FAULT_KINDS,
   clients: 8,
   outDir: 'chaos-out',
@@ -56,6 +63,10 @@ export function validateChaosOptions(o: ChaosOptions): void {
   const problems: string[] = [];
   if (!Number.isSafeInteger(o.seed)) problems.push('--seed must be an integer');
   if (!(Number.isSafeInteger(o.failovers) && o.failovers >= 0)) problems.push('--failovers must be an integer >= 0');
+  if (!(o.minutes >= 0 && o.minutes <= 7 * 24 * 60)) problems.push('--minutes must be in 0..10080');
+  for (const [name, r] of [['pause', o.durations.pauseMs], ['cut', o.durations.cutMs]] as const) {
+    if (!(r[0] >= 200 && r[1] >= r[0] && r[1] <= 600_000)) problems.push(`${name} durations must be [min, max] with 200 <= min <= max <= 600000 ms`);
+  }
   if (o.kinds.length === 0) problems.push('--kinds must name at least one fault kind');
   if (!(Number.isSafeInteger(o.clients) && o.clients >= 1 && o.clients <= 256)) problems.push('--clients must be an integer in 1..256');
   if (!(o.thinkMs >= 0)) problems.push('think time must be >= 0');

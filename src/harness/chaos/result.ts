@@ -5,7 +5,7 @@ import { percentile } from '../failover.js';
 import type { DuplicatedCounter, LostDetail } from './checks.js';
 import type { FaultKind } from './fault-kinds.js';
 import type { OpCounts } from './recorder.js';
-import type { TargetRole } from './schedule.js';
+import type { FaultDurations, TargetRole } from './schedule.js';
 
 export interface FailoverRecord {
   readonly index: number;
@@ -39,6 +39,8 @@ export interface ChaosResult {
   readonly durationMs: number;
   readonly options: {
     readonly failovers: number;
+    readonly minutes: number;
+    readonly durations: FaultDurations;
     readonly kinds: readonly FaultKind[];
     readonly clients: number;
     readonly thinkMs: number;

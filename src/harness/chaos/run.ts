@@ -24,6 +24,8 @@ import { sleep, withTimeout } from './time.js';
 
 const CLUSTER_NAME = 'chaos';
 const PROGRESS_EVERY_MS = 10_000;
+/** Faults planned for a soak; it stops on time long before these run out. */
+const SOAK_PLAN = 100_000;
 
 export interface ChaosRun {
   readonly result: ChaosResult;
@@ -37,8 +39,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   validateChaosOptions(o);
   const say = o.json ? (): void => undefined : o.print;
   const startedIso = new Date().toISOString();
-  const plans = planFaults(o.seed, o.failovers, o.kinds, o.steadyMs);
-  say(`duoraft chaos: seed ${o.seed}, ${plans.length} faults (${kindCounts(plans)}), ${o.clients} clients`);
+  // A soak plans far ahead and stops when its time is up (and at least `failovers` ran).
+  const planned = o.minutes > 0 ? Math.max(o.failovers, SOAK_PLAN) : o.failovers;
+  const plans = planFaults(o.seed, planned, o.kinds, o.steadyMs, o.durations);
+  const soakEnd = o.minutes > 0 ? performance.now() + o.minutes * 60_000 : 0;
+  say(
+    o.minutes > 0
+      ? `duoraft chaos: seed ${o.seed}, a soak of ${o.minutes} minutes (at least ${o.failovers} faults; kinds ${o.kinds.join(', ')}), ${o.clients} clients`
+      : `duoraft chaos: seed ${o.seed}, ${plans.length} faults (${kindCounts(plans)}), ${o.clients} clients`,
+  );
   if (o.nodeArgs.length > 0) say(`  node arguments: ${o.nodeArgs.join(' ')}`);
 
   const recorder = new HistoryRecorder(o.maxRecordedOps);
@@ -88,19 +97,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       const ctx = {
         cluster,
         acks,
-        total: plans.length,
+        total: o.minutes > 0 ? 0 : plans.length,
         recoveryTimeoutMs: o.recoveryTimeoutMs,
         beforeInjection: (plan: FaultPlan): void => {
           generation = plan.index;
         },
       };
       for (const plan of plans) {
+        if (soakEnd > 0 && performance.now() >= soakEnd && plan.index > o.failovers) break;
         const step = await runFault(ctx, plan, settled);
         settled = step.settled;
         const f = step.record;
         failovers.push(f);
         say(
-          `fault ${f.index}/${plans.length}: ${f.kind} on ${f.target} (${f.targetRole}) ${detailWords(f.detail)}-> ` +
+          `fault ${f.index}${o.minutes > 0 ? '' : `/${plans.length}`}: ${f.kind} on ${f.target} (${f.targetRole}) ${detailWords(f.detail)}-> ` +
             `downtime ${f.downtimeMs.toFixed(0)} ms; leader ${f.leaderBefore} -> ${f.leaderAfter}; whole again after ${f.recoveredMs} ms`,
         );
         await sleep(plan.steadyMs);
@@ -141,7 +151,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     seed: o.seed,
     startedAt: startedIso,
     durationMs: Math.round(performance.now() - acks.origin),
-    options: { failovers: o.failovers, kinds: o.kinds, clients: o.clients, thinkMs: o.thinkMs, nodeArgs: o.nodeArgs, maxRecordedOps: o.maxRecordedOps },
+    options: { failovers: o.failovers, minutes: o.minutes, durations: o.durations, kinds: o.kinds, clients: o.clients, thinkMs: o.thinkMs, nodeArgs: o.nodeArgs, maxRecordedOps: o.maxRecordedOps },
     failovers,
     downtime: summarizeDowntime(failovers),
     ops: recorder.counts(),

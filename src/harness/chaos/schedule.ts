@@ -25,6 +25,14 @@ export const RESTART_DELAY_MS: readonly [number, number] = [100, 600];
 export const PAUSE_MS: readonly [number, number] = [500, 2500];
 export const CUT_MS: readonly [number, number] = [1000, 3000];
 
+/** How long pauses and cuts last (ms ranges). Both must exceed the lease window (150 ms) to force a take-over. */
+export interface FaultDurations {
+  readonly pauseMs: readonly [number, number];
+  readonly cutMs: readonly [number, number];
+}
+
+export const DEFAULT_DURATIONS: FaultDurations = { pauseMs: PAUSE_MS, cutMs: CUT_MS };
+
 /** An integer in [lo, hi]. */
 export function between(rng: SeededRandom, range: readonly [number, number]): number {
   return range[0] + rng.nextInt(range[1] - range[0] + 1);
@@ -46,7 +54,13 @@ export function shuffled<T>(rng: SeededRandom, items: readonly T[]): T[] {
  * `count` faults: the kinds in rounds, each round a fresh seeded shuffle, so every kind
  * gets count/kinds faults, give or take one, and no kind bunches up.
  */
-export function planFaults(seed: number, count: number, kinds: readonly FaultKind[], steadyRange: readonly [number, number]): FaultPlan[] {
+export function planFaults(
+  seed: number,
+  count: number,
+  kinds: readonly FaultKind[],
+  steadyRange: readonly [number, number],
+  durations: FaultDurations = DEFAULT_DURATIONS,
+): FaultPlan[] {
   // A stream of its own, so the clients' choices (seeded from the same seed) do not shift the schedule.
   const rng = new SeededRandom((seed ^ 0x5eed_fa17) >>> 0);
   const order: FaultKind[] = [];
@@ -63,12 +77,12 @@ export function planFaults(seed: number, count: number, kinds: readonly FaultKin
         // Alternate, so both a leader and a follower lose their disk equally often.
         return { ...base, kind, target: wipes++ % 2 === 0 ? 'leader' : 'follower', restartDelayMs: between(rng, RESTART_DELAY_MS) };
       case 'pause-leader':
-        return { ...base, kind, target: 'leader', pauseMs: between(rng, PAUSE_MS) };
+        return { ...base, kind, target: 'leader', pauseMs: between(rng, durations.pauseMs) };
       case 'cut-link':
         // Both voters lose the link; "target" names the side whose view matters (the leader keeps leading).
-        return { ...base, kind, target: 'leader', cutMs: between(rng, CUT_MS), mode: rng.nextInt(2) === 0 ? 'reset' : 'blackhole' };
+        return { ...base, kind, target: 'leader', cutMs: between(rng, durations.cutMs), mode: rng.nextInt(2) === 0 ? 'reset' : 'blackhole' };
       case 'cut-zk':
-        return { ...base, kind, target: 'leader', cutMs: between(rng, CUT_MS), mode: rng.nextInt(2) === 0 ? 'reset' : 'blackhole' };
+        return { ...base, kind, target: 'leader', cutMs: between(rng, durations.cutMs), mode: rng.nextInt(2) === 0 ? 'reset' : 'blackhole' };
     }
   });
 }

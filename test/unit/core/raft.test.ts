@@ -400,9 +400,9 @@ describe('commit only through the commit point (duoraft)', () => {
     const a = core('a', 'b');
     const first = makeLeader(a, 1);
     a.propose([new Uint8Array([1])]);
-    a.ready();
+    const second = a.ready();
     const b = core('b', 'a');
-    let pending = first.messages.slice();
+    let pending = [...first.messages, ...second.messages];
     for (let round = 0; round < 5 && pending.length > 0; round++) {
       for (const m of pending) b.step(m);
       for (const r of b.ready().messages) a.step(r);
