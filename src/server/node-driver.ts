@@ -89,6 +89,13 @@ const MAX_CATCHUP_TICKS = 50;
 const MAX_READY_ROUNDS = 16;
 /** Segments read per round when a follower catches up from ZooKeeper. */
 const CATCHUP_SEGMENTS = 64;
+/**
+ * A follower whose commit index has not moved for this long looks at ZooKeeper's tail, and
+ * if it is behind, reads the committed entries from there. The normal path is the leader's
+ * AppendEntries; this is the safety net for a follower the leader cannot feed fast enough
+ * (a replacement with an empty disk) or at all (a broken peer channel).
+ */
+const STALL_CHECK_MS = 1000;
 /** How long a request waits for a take-over under way to finish. */
 const TAKEOVER_HOLD_MS = 2000;
 
@@ -132,6 +139,8 @@ export class NodeDriver {
   private walSyncing = false;
   private walSyncAgain = false;
   private walSyncTimer: TimerHandle | null = null;
+  private stallTimer: TimerHandle | null = null;
+  private commitAtStallCheck = -1;
   private lastWalSync = Number.NEGATIVE_INFINITY;
 
   private readonly watches: ZnodeWatch[] = [];
@@ -331,6 +340,7 @@ export class NodeDriver {
     this.tickTimer?.cancel();
     this.pauseMonitor?.stop();
     this.walSyncTimer?.cancel();
+    this.stallTimer?.cancel();
     for (const w of this.watches) w.stop();
     this.peerWatch?.stop();
     this.tailWatch?.stop();
@@ -360,6 +370,7 @@ export class NodeDriver {
   // ------------------------------------------------------------- the loop
 
   private begin(): void {
+    this.scheduleStallCheck();
     this.transport.setHandler((m: Message) => {
       if (this.stopped) return;
       this.core.step(m);
@@ -850,11 +861,37 @@ export class NodeDriver {
     });
   }
 
-  private async catchUpTo(zkLastIndex: number, tailSegmentFirstIndex: number): Promise<void> {
+  private scheduleStallCheck(): void {
+    this.stallTimer = this.clock.setTimeout(() => {
+      if (this.stopped) return;
+      void this.checkFollowerStall().finally(() => {
+        if (!this.stopped) this.scheduleStallCheck();
+      });
+    }, STALL_CHECK_MS);
+  }
+
+  /** Follower: no commit progress since the last check; if ZooKeeper is ahead, read from it. */
+  private async checkFollowerStall(): Promise<void> {
+    const commit = this.core.commitIndex();
+    const stalled = commit === this.commitAtStallCheck;
+    this.commitAtStallCheck = commit;
+    if (!stalled || this.soft.role !== 'follower' || this.catchingUp) return;
+    try {
+      const { data } = await this.zk.getData(this.paths.tail);
+      const t = decodeTail(this.paths.tail, data);
+      if (t.lastIndex <= this.core.commitIndex()) return;
+      this.log.info({ commit, zkTail: t.lastIndex }, 'commit index stalled behind ZooKeeper: catching up from ZooKeeper');
+      await this.catchUpTo(t.lastIndex, t.segmentFirstIndex, true);
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'stall check could not read the tail; the next check retries');
+    }
+  }
+
+  private async catchUpTo(zkLastIndex: number, tailSegmentFirstIndex: number, once = false): Promise<void> {
     if (this.catchingUp) return;
     this.catchingUp = true;
     try {
-      for (let round = 0; round < 1000 && !this.stopped && this.tailWatch; round++) {
+      for (let round = 0; round < 1000 && !this.stopped && (once || this.tailWatch); round++) {
         const from = this.core.commitIndex();
         if (from >= zkLastIndex || this.soft.role === 'leader' || this.soft.role === 'candidate') return;
         const entries = await readCommittedEntries(this.zk, this.paths, from, zkLastIndex, { maxSegments: CATCHUP_SEGMENTS, tailSegmentFirstIndex });

@@ -27,7 +27,7 @@ describe('duoraft chaos, bounded', () => {
       // whole log, which grows with every write.
       steadyMs: [150, 400],
       durations: { pauseMs: [400, 1200], cutMs: [500, 1500] },
-      thinkMs: 5,
+      thinkMs: 40,
       recoveryTimeoutMs: 60_000,
       outDir,
       env: {},
