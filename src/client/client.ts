@@ -289,7 +289,9 @@ export class DuoraftClient {
       let error: DuoraftError;
       try {
         const attempt = this.attempt(target, method, request, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
-        const res = o.anyMember === true ? await attempt : await this.unlessLeaderMoves(target, attempt);
+        // Data calls to the leader give up on it as soon as ZooKeeper names another one.
+        // Not a transfer: its own success moves the leader before the old one answers.
+        const res = o.anyMember === true || !isDataMethod(method) ? await attempt : await this.unlessLeaderMoves(target, attempt);
         const e = fromWireError((res as { error?: DecodedWireError | null }).error);
         if (!e) return { res, by: target };
         error = e;
@@ -434,6 +436,10 @@ export class DuoraftClient {
   private sleep(ms: number): Promise<void> {
     return new Promise((r) => this.clock.setTimeout(r, ms));
   }
+}
+
+function isDataMethod(method: string): boolean {
+  return method === 'put' || method === 'get' || method === 'delete' || method === 'incr' || method === 'cas';
 }
 
 /** A transport-level failure of one attempt (see unlessLeaderMoves). */

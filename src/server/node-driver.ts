@@ -96,6 +96,8 @@ const CATCHUP_SEGMENTS = 64;
  * (a replacement with an empty disk) or at all (a broken peer channel).
  */
 const STALL_CHECK_MS = 1000;
+/** How far behind ZooKeeper's tail a stalled follower must be before it reads from there. */
+const STALL_FAR_BEHIND = 1000;
 /** How long a request waits for a take-over under way to finish. */
 const TAKEOVER_HOLD_MS = 2000;
 
@@ -879,7 +881,8 @@ export class NodeDriver {
     try {
       const { data } = await this.zk.getData(this.paths.tail);
       const t = decodeTail(this.paths.tail, data);
-      if (t.lastIndex <= this.core.commitIndex()) return;
+      // Far behind only: a follower a few entries short is being fed by its leader.
+      if (t.lastIndex - this.core.commitIndex() < STALL_FAR_BEHIND) return;
       this.log.info({ commit, zkTail: t.lastIndex }, 'commit index stalled behind ZooKeeper: catching up from ZooKeeper');
       await this.catchUpTo(t.lastIndex, t.segmentFirstIndex, true);
     } catch (err) {
