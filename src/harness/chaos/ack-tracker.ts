@@ -70,9 +70,4 @@ export class AckTracker {
   throughput(): Array<{ t: number; acks: number; writes: number }> {
     return this.buckets.map((acks, i) => ({ t: (i * BUCKET_MS) / 1000, acks, writes: this.writeBuckets[i] ?? 0 }));
   }
-
-  /** Seconds since the run began, for a performance.now() time. */
-  secondsAt(at: number): number {
-    return (at - this.origin) / 1000;
-  }
 }

@@ -27,7 +27,6 @@ export interface ChaosClientParts {
 export class ChaosClient {
   private running = false;
   private loop: Promise<void> = Promise.resolve();
-  private lastError = '';
 
   constructor(private readonly p: ChaosClientParts) {}
 
@@ -40,11 +39,6 @@ export class ChaosClient {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
-  }
-
-  /** The last error a call ended with, for failure messages. */
-  recentError(): string {
-    return this.lastError;
   }
 
   async close(): Promise<void> {
@@ -116,7 +110,6 @@ export class ChaosClient {
       return { outcome: { type: 'ok', at: performance.now(), output }, by };
     } catch (err) {
       const at = performance.now();
-      this.lastError = err instanceof Error ? err.message : String(err);
       return { outcome: { type: this.classify(op, err), at }, by: null };
     }
   }
