@@ -22,6 +22,11 @@ export interface CoreConfig {
   /** Bound on the data bytes of one AppendEntries message (at least one entry is always sent). */
   readonly maxAppendBytes: number;
   /**
+   * Bound on the entry data bytes of all AppendEntries in flight (the first message always
+   * goes). Equal to maxAppendBytes, a follower catching up gets one full message at a time.
+   */
+  readonly maxInflightBytes: number;
+  /**
    * Heartbeat replies in a row that show a lagging follower whose match did not move
    * before the leader resends from the match (AppendEntries lost without an error).
    */
@@ -39,6 +44,7 @@ export const defaultCoreTicks = {
   leaseWindowTicks: 13,
   maxInflightAppends: 8,
   maxAppendBytes: 256 << 10,
+  maxInflightBytes: 256 << 10,
   appendStallHeartbeats: 25,
   candidateTimeoutTicks: 1000,
   transferTimeoutTicks: 100,
@@ -56,6 +62,7 @@ export function validateCoreConfig(c: CoreConfig): string[] {
   if (c.leaseWindowTicks < 1) problems.push('leaseWindowTicks must be >= 1');
   if (c.maxInflightAppends < 1) problems.push('maxInflightAppends must be >= 1');
   if (c.maxAppendBytes < 1) problems.push('maxAppendBytes must be >= 1');
+  if (c.maxInflightBytes < 1) problems.push('maxInflightBytes must be >= 1');
   if (c.appendStallHeartbeats < 1) problems.push('appendStallHeartbeats must be >= 1');
   if (c.candidateTimeoutTicks < 1) problems.push('candidateTimeoutTicks must be >= 1');
   if (c.transferTimeoutTicks < 1) problems.push('transferTimeoutTicks must be >= 1');

@@ -13,6 +13,13 @@ export class CoreInvariantError extends Error {
   }
 }
 
+/** The data bytes of entries: what maxAppendBytes and maxInflightBytes bound. */
+export function dataBytes(entries: readonly Entry[]): number {
+  let n = 0;
+  for (const e of entries) n += e.data.length;
+  return n;
+}
+
 export function invariant(condition: boolean, message: string): asserts condition {
   if (!condition) throw new CoreInvariantError(message);
 }

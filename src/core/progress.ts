@@ -2,7 +2,16 @@
 //
 // probe:     we do not know where the follower's log matches ours; one AppendEntries at
 //            a time, moving `next` back with the fast-backup hints until one succeeds.
-// replicate: `match` is known; AppendEntries are pipelined, at most maxInflight at once.
+// replicate: `match` is known; AppendEntries are pipelined, at most maxInflight messages
+//            and maxInflightBytes of entry data at once (the first message always goes).
+//
+// Why a byte bound: each AppendEntries is its own call, and calls in flight share one
+// HTTP/2 connection and its flow-control window. Eight 256 KiB messages to a follower far
+// behind all progress at an eighth of the bandwidth, may complete out of order, and can all
+// miss their deadline together, after which the whole window is sent again while the old
+// calls still hold the connection: a congestion collapse (seen in chaos runs after wiped
+// restarts). Bounding the bytes keeps large messages one at a time, in order, each at the
+// full bandwidth; small messages (steady state) still pipeline.
 //
 // Invariant: 0 <= match < next.
 import { invariant } from './log.js';
@@ -15,38 +24,48 @@ export class Progress {
   state: ProgressState = 'probe';
   /** probe: an AppendEntries is outstanding; cleared by a heartbeat reply or a reply to it. */
   probeSent = false;
-  /** replicate: last index of each AppendEntries in flight, ascending. */
-  private readonly inflight: number[] = [];
+  /** replicate: each AppendEntries in flight (its last index and data bytes), ascending. */
+  private readonly inflight: Array<{ readonly last: number; readonly bytes: number }> = [];
+  private inflightBytes = 0;
   private readonly maxInflight: number;
+  private readonly maxInflightBytes: number;
 
-  constructor(next: number, maxInflight: number) {
+  constructor(next: number, maxInflight: number, maxInflightBytes = Number.POSITIVE_INFINITY) {
     invariant(next >= 1, `progress next ${next} < 1`);
     this.next = next;
     this.maxInflight = maxInflight;
+    this.maxInflightBytes = maxInflightBytes;
   }
 
   /** Whether another AppendEntries may be sent now. */
   canSend(): boolean {
-    return this.state === 'probe' ? !this.probeSent : this.inflight.length < this.maxInflight;
+    if (this.state === 'probe') return !this.probeSent;
+    return this.inflight.length < this.maxInflight && this.inflightBytes < this.maxInflightBytes;
   }
 
   inflightCount(): number {
     return this.inflight.length;
   }
 
-  /** Records an AppendEntries whose last entry is lastIndex (prev when empty). */
-  sent(lastIndex: number): void {
+  /** Entry data bytes of the AppendEntries in flight. */
+  bytesInFlight(): number {
+    return this.inflightBytes;
+  }
+
+  /** Records an AppendEntries whose last entry is lastIndex (prev when empty) carrying `bytes` of entry data. */
+  sent(lastIndex: number, bytes = 0): void {
     if (this.state === 'probe') {
       this.probeSent = true;
       return;
     }
-    this.inflight.push(lastIndex);
+    this.inflight.push({ last: lastIndex, bytes });
+    this.inflightBytes += bytes;
     this.next = lastIndex + 1;
   }
 
   /** A success reply: the follower matches up to matchIndex. Returns false for a stale reply. */
   acknowledge(matchIndex: number): boolean {
-    while (this.inflight.length > 0 && this.inflight[0]! <= matchIndex) this.inflight.shift();
+    while (this.inflight.length > 0 && this.inflight[0]!.last <= matchIndex) this.inflightBytes -= this.inflight.shift()!.bytes;
     if (matchIndex <= this.match) {
       if (this.state === 'probe') this.probeSent = false;
       return false;
@@ -79,7 +98,7 @@ export class Progress {
     this.state = 'probe';
     this.stalledHeartbeats = 0;
     this.probeSent = false;
-    this.inflight.length = 0;
+    this.clearInflight();
     // The follower may have lost anything past match (a restart with a torn WAL): start there.
     this.next = this.match + 1;
   }
@@ -87,7 +106,7 @@ export class Progress {
   becomeReplicate(): void {
     this.state = 'replicate';
     this.probeSent = false;
-    this.inflight.length = 0;
+    this.clearInflight();
     this.next = this.match + 1;
   }
 
@@ -99,9 +118,14 @@ export class Progress {
     this.match = 0;
     this.state = 'probe';
     this.probeSent = false;
-    this.inflight.length = 0;
+    this.clearInflight();
     this.stalledHeartbeats = 0;
     this.next = followerLastIndex + 1;
+  }
+
+  private clearInflight(): void {
+    this.inflight.length = 0;
+    this.inflightBytes = 0;
   }
 
   /** Whether the follower's match is still unknown up to next - 1 (an empty probe would tell). */

@@ -16,7 +16,7 @@
 //   znode has not changed for the lease window.
 import type { CoreConfig } from './config.js';
 import { validateCoreConfig } from './config.js';
-import { RaftLog, invariant } from './log.js';
+import { RaftLog, dataBytes, invariant } from './log.js';
 import type {
   AppendEntries,
   AppendEntriesReply,
@@ -431,7 +431,7 @@ export class RaftCore {
     invariant(peer !== this.id, 'peer equals self');
     if (peer === this.peer) return;
     this.peer = peer;
-    if (this.role === 'leader') this.progress = peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends) : null;
+    if (this.role === 'leader') this.progress = peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
   }
 
   /** The state machine holds everything up to index in a snapshot: drop those entries from memory. */
@@ -618,7 +618,7 @@ export class RaftCore {
     this.transferring = false;
     this.timeoutNowSent = false;
     this.leaseLapsed = false;
-    this.progress = this.peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends) : null;
+    this.progress = this.peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
     this.mirrorNext = this.log.lastIndex() + 1;
     invariant(this.commit === this.log.lastIndex(), `new leader holds uncommitted entries ${this.commit + 1}..${this.log.lastIndex()}`);
     this.appendOwn([{ index: this.log.lastIndex() + 1, term, type: EntryType.Noop, data: new Uint8Array(0) }]);
@@ -837,7 +837,7 @@ export class RaftCore {
       entries,
       leaderCommit: this.commit,
     });
-    pr.sent(entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex);
+    pr.sent(entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex, dataBytes(entries));
     return true;
   }
 

@@ -521,6 +521,40 @@ describe('leader replication', () => {
     expect(appends).toBe(2);
   });
 
+  it('bounds the entry bytes in flight: large messages go one at a time, small ones still pipeline', () => {
+    const a = new RaftCore(config('a', 'b', { maxInflightAppends: 8, maxAppendBytes: 100, maxInflightBytes: 100 }), new SeededRandom(1));
+    const b = core('b', 'a');
+    for (const m of makeLeader(a, 1).messages) b.step(m);
+    for (const r of b.ready().messages) a.step(r);
+    a.ready();
+    expect(a.status().follower).toMatchObject({ state: 'replicate', match: 1 });
+    // Ten 60-byte entries: each message holds one (two would pass 100 bytes), and a
+    // message in flight of 60 bytes leaves room for a second, then the bound is reached.
+    a.propose(Array.from({ length: 10 }, () => new Uint8Array(60)));
+    const first = messagesOf(a.ready(), 'append');
+    expect(first.map((m) => m.entries.length)).toEqual([1, 1]);
+    // Nothing more until a reply frees the bytes; then exactly as many as fit again.
+    a.tick();
+    expect(messagesOf(a.ready(), 'append')).toHaveLength(0);
+    b.step(first[0]!);
+    for (const r of b.ready().messages) if (r.type === 'appendReply') a.step(r);
+    const next = messagesOf(a.ready(), 'append');
+    expect(next).toHaveLength(1);
+    expect(next[0]!.entries[0]!.index).toBe(first[1]!.entries[0]!.index + 1);
+    // Small entries pipeline up to the message bound while their bytes fit.
+    const c = new RaftCore(config('a', 'b', { maxInflightAppends: 3, maxAppendBytes: 100, maxInflightBytes: 100 }), new SeededRandom(1));
+    const d = core('b', 'a');
+    for (const m of makeLeader(c, 1).messages) d.step(m);
+    for (const r of d.ready().messages) c.step(r);
+    c.ready();
+    let appends = 0;
+    for (let k = 0; k < 5; k++) {
+      c.propose([new Uint8Array([k])]);
+      appends += messagesOf(c.ready(), 'append').length;
+    }
+    expect(appends).toBe(3);
+  });
+
   it('a lost append is resent once the follower shows no progress for appendStallHeartbeats heartbeats, not before', () => {
     const cfg = config('a', 'b');
     const a = new RaftCore(cfg, new SeededRandom(1));
