@@ -43,15 +43,6 @@ export class Progress {
     return this.inflight.length < this.maxInflight && this.inflightBytes < this.maxInflightBytes;
   }
 
-  inflightCount(): number {
-    return this.inflight.length;
-  }
-
-  /** Entry data bytes of the AppendEntries in flight. */
-  bytesInFlight(): number {
-    return this.inflightBytes;
-  }
-
   /** Records an AppendEntries whose last entry is lastIndex (prev when empty) carrying `bytes` of entry data. */
   sent(lastIndex: number, bytes = 0): void {
     if (this.state === 'probe') {
