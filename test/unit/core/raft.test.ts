@@ -3,7 +3,7 @@
 // and the witness).
 import { describe, expect, it } from 'vitest';
 import { EntryType, RaftCore, SeededRandom } from '../../../src/core/index.js';
-import type { AppendEntries, Message } from '../../../src/core/index.js';
+import type { AppendEntries, CoreConfig, Message } from '../../../src/core/index.js';
 import { config, core, entries, entry, logOf, makeLeader, messagesOf, tickN, tickUntilTakeover } from './helpers.js';
 
 describe('election (duoraft: pre-vote, lease window, fence)', () => {
@@ -504,30 +504,35 @@ describe('follower catch-up from ZooKeeper (L2: link cut, lease alive)', () => {
   });
 });
 
+/** Leader a (with these overrides) and follower b, after the probe round: a replicates to b. */
+function replicatingPair(overrides: Partial<CoreConfig>): { a: RaftCore; b: RaftCore } {
+  const a = new RaftCore(config('a', 'b', overrides), new SeededRandom(1));
+  const b = core('b', 'a');
+  for (const m of makeLeader(a, 1).messages) b.step(m);
+  for (const r of b.ready().messages) a.step(r);
+  a.ready();
+  expect(a.status().follower).toMatchObject({ state: 'replicate', match: 1 });
+  return { a, b };
+}
+
+/** Appends a sends while five one-byte entries are proposed one by one and nothing is answered. */
+function appendsForFiveSmallProposals(a: RaftCore): number {
+  let appends = 0;
+  for (let k = 0; k < 5; k++) {
+    a.propose([new Uint8Array([k])]);
+    appends += messagesOf(a.ready(), 'append').length;
+  }
+  return appends;
+}
+
 describe('leader replication', () => {
   it('pipelines appends up to the in-flight bound once the follower matches', () => {
-    const a = new RaftCore(config('a', 'b', { maxInflightAppends: 2 }), new SeededRandom(1));
-    const b = core('b', 'a');
-    // Probe round.
-    for (const m of makeLeader(a, 1).messages) b.step(m);
-    for (const r of b.ready().messages) a.step(r);
-    a.ready();
-    expect(a.status().follower).toMatchObject({ state: 'replicate', match: 1 });
-    let appends = 0;
-    for (let k = 0; k < 5; k++) {
-      a.propose([new Uint8Array([k])]);
-      appends += messagesOf(a.ready(), 'append').length;
-    }
-    expect(appends).toBe(2);
+    const { a } = replicatingPair({ maxInflightAppends: 2 });
+    expect(appendsForFiveSmallProposals(a)).toBe(2);
   });
 
   it('bounds the entry bytes in flight: large messages go one at a time, small ones still pipeline', () => {
-    const a = new RaftCore(config('a', 'b', { maxInflightAppends: 8, maxAppendBytes: 100, maxInflightBytes: 100 }), new SeededRandom(1));
-    const b = core('b', 'a');
-    for (const m of makeLeader(a, 1).messages) b.step(m);
-    for (const r of b.ready().messages) a.step(r);
-    a.ready();
-    expect(a.status().follower).toMatchObject({ state: 'replicate', match: 1 });
+    const { a, b } = replicatingPair({ maxInflightAppends: 8, maxAppendBytes: 100, maxInflightBytes: 100 });
     // Ten 60-byte entries: each message holds one (two would pass 100 bytes), and a
     // message in flight of 60 bytes leaves room for a second, then the bound is reached.
     a.propose(Array.from({ length: 10 }, () => new Uint8Array(60)));
@@ -542,17 +547,7 @@ describe('leader replication', () => {
     expect(next).toHaveLength(1);
     expect(next[0]!.entries[0]!.index).toBe(first[1]!.entries[0]!.index + 1);
     // Small entries pipeline up to the message bound while their bytes fit.
-    const c = new RaftCore(config('a', 'b', { maxInflightAppends: 3, maxAppendBytes: 100, maxInflightBytes: 100 }), new SeededRandom(1));
-    const d = core('b', 'a');
-    for (const m of makeLeader(c, 1).messages) d.step(m);
-    for (const r of d.ready().messages) c.step(r);
-    c.ready();
-    let appends = 0;
-    for (let k = 0; k < 5; k++) {
-      c.propose([new Uint8Array([k])]);
-      appends += messagesOf(c.ready(), 'append').length;
-    }
-    expect(appends).toBe(3);
+    expect(appendsForFiveSmallProposals(replicatingPair({ maxInflightAppends: 3, maxAppendBytes: 100, maxInflightBytes: 100 }).a)).toBe(3);
   });
 
   it('a lost append is resent once the follower shows no progress for appendStallHeartbeats heartbeats, not before', () => {
