@@ -188,6 +188,13 @@ export class RaftCore {
   private pendingLeadershipLost: LeadershipLost | undefined;
   private pendingRelinquish = false;
   private pendingResume = false;
+  /**
+   * Candidate: the leader whose TimeoutNow made us one. Its AppendEntries and heartbeats of
+   * the same term were sent before the hand-over (each call is its own HTTP/2 stream, so
+   * they can arrive after the TimeoutNow) and must not turn us back into its follower
+   * before the take-over it asked for has even started.
+   */
+  private handedOverBy: NodeId = '';
   private pendingSnapshot: SnapshotMeta | undefined;
 
   constructor(config: CoreConfig, random: RandomSource, restored: RestoredState = {}) {
@@ -267,6 +274,8 @@ export class RaftCore {
       this.answerStale(m);
       return;
     }
+    // Same term from the leader that handed over to us: sent before its TimeoutNow.
+    if (this.role === 'candidate' && m.from === this.handedOverBy && (m.type === 'append' || m.type === 'heartbeat')) return;
     switch (m.type) {
       case 'append':
         this.onAppend(m);
@@ -563,6 +572,7 @@ export class RaftCore {
     }
     this.role = 'follower';
     this.leaderId = leaderId;
+    this.handedOverBy = '';
     if (leaderId) this.lastLeaderContactTick = this.ticks;
     // A take-over not yet handed out is no longer wanted (one handed out reports back).
     this.pendingTakeover = undefined;
@@ -614,6 +624,7 @@ export class RaftCore {
     this.vote = this.id;
     this.role = 'leader';
     this.leaderId = this.id;
+    this.handedOverBy = '';
     this.heartbeatElapsed = 0;
     this.transferring = false;
     this.timeoutNowSent = false;
@@ -731,6 +742,7 @@ export class RaftCore {
     // and the version it left is the one to fence against.
     if (m.leaseVersion > 0) this.observeLease(Math.max(m.leaseVersion, this.leaseVersion));
     this.becomeCandidate(true);
+    this.handedOverBy = m.from;
   }
 
   private heardFromLeader(): void {

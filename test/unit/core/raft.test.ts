@@ -651,6 +651,26 @@ describe('leadership transfer', () => {
     expect(b.ready().takeover).toMatchObject({ transfer: true, leaseVersion: 42 });
   });
 
+  it("a heartbeat or append the leader sent before its TimeoutNow, arriving after it, does not undo the take-over", () => {
+    const a = core('a', 'b');
+    const b = core('b', 'a');
+    for (const m of makeLeader(a, 1).messages) b.step(m);
+    for (const r of b.ready().messages) a.step(r);
+    a.ready();
+    a.mirrorCommitted(1, 1);
+    expect(a.transferLeadership()).toBe(true);
+    a.tick();
+    const tn = messagesOf(a.ready(), 'timeoutNow')[0]!;
+    expect(tn).toBeDefined();
+    // Separate calls: the TimeoutNow is handled first, a heartbeat and an append the leader
+    // sent earlier right after it, before the driver has collected the take-over.
+    b.step({ ...tn, leaseVersion: 42 });
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: tn.term, commit: 1 });
+    b.step({ type: 'append', from: 'a', to: 'b', term: tn.term, prevLogIndex: 1, prevLogTerm: 1, entries: [], leaderCommit: 1 });
+    expect(b.softState().role).toBe('candidate');
+    expect(b.ready().takeover).toMatchObject({ transfer: true, leaseVersion: 42 });
+  });
+
   it('gives up a transfer the follower does not complete, and takes the lease back', () => {
     const a = new RaftCore(config('a', 'b', { transferTimeoutTicks: 20 }), new SeededRandom(1));
     const b = core('b', 'a');
