@@ -633,11 +633,7 @@ describe('a follower that lost its log', () => {
 
 describe('leadership transfer', () => {
   it('waits until the follower and ZooKeeper hold everything, then relinquishes the lease and sends TimeoutNow', () => {
-    const a = core('a', 'b');
-    const b = core('b', 'a');
-    for (const m of makeLeader(a, 1).messages) b.step(m);
-    for (const r of b.ready().messages) a.step(r);
-    a.ready();
+    const { a, b } = replicatingPair({});
     expect(a.transferLeadership()).toBe(true);
     expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: false, reason: 'transferring' });
     expect(messagesOf(a.ready(), 'timeoutNow')).toHaveLength(0); // the no-op is not mirrored yet
@@ -652,11 +648,7 @@ describe('leadership transfer', () => {
   });
 
   it("a heartbeat or append the leader sent before its TimeoutNow, arriving after it, does not undo the take-over", () => {
-    const a = core('a', 'b');
-    const b = core('b', 'a');
-    for (const m of makeLeader(a, 1).messages) b.step(m);
-    for (const r of b.ready().messages) a.step(r);
-    a.ready();
+    const { a, b } = replicatingPair({});
     a.mirrorCommitted(1, 1);
     expect(a.transferLeadership()).toBe(true);
     a.tick();
@@ -672,11 +664,7 @@ describe('leadership transfer', () => {
   });
 
   it('gives up a transfer the follower does not complete, and takes the lease back', () => {
-    const a = new RaftCore(config('a', 'b', { transferTimeoutTicks: 20 }), new SeededRandom(1));
-    const b = core('b', 'a');
-    for (const m of makeLeader(a, 1).messages) b.step(m);
-    for (const r of b.ready().messages) a.step(r);
-    a.ready();
+    const { a } = replicatingPair({ transferTimeoutTicks: 20 });
     a.mirrorCommitted(1, 1);
     a.transferLeadership();
     a.tick();
