@@ -487,11 +487,22 @@ export class NodeDriver {
     }
     for (const m of rd.messages) {
       if (m.type === 'timeoutNow') handOver = m;
+      else if (this.mustBeDurableFirst(m)) this.walSync.afterDurable(() => this.transport.send(m));
       else this.transport.send(m);
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
     if (rd.committed.length > 0) this.apply(rd.committed);
     if (rd.takeover) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists });
+  }
+
+  /**
+   * A follower's replies tell the leader what it holds; the leader builds its match index
+   * and the commit index it sends on them. So they leave only once everything written to the
+   * local WAL before them is durable (PROTOCOL.md R1: persist, then send).
+   */
+  private mustBeDurableFirst(m: Message): boolean {
+    if (m.type !== 'appendReply' && m.type !== 'heartbeatReply') return false;
+    return !this.cfg.faults?.commitWithoutTerm;
   }
 
   /**
