@@ -8,6 +8,15 @@ import { crc32c } from '../storage/crc32c.js';
 
 export const SEGMENT_FORMAT_VERSION = 1;
 
+/**
+ * ZooKeeper refuses (by dropping the connection) any packet over jute.maxbuffer, 1 MiB - 1
+ * by default, and a multi carries the segment, the tail record, three paths and headers.
+ * Segments stay at or under this, which leaves more than 60 KiB for the rest (R5).
+ */
+export const MAX_SEGMENT_ZNODE_BYTES = 960 * 1024;
+/** What one entry adds to an encoded segment beyond its data (index, term, type, framing), rounded up. */
+export const SEGMENT_ENTRY_OVERHEAD_BYTES = 32;
+
 export interface EpochRecord {
   readonly term: number;
   readonly leaderId: NodeId;

@@ -75,6 +75,10 @@ export class LeaderTerm {
         logger.warn({ term, reason }, 'fenced: another node took over');
         host.fenced(term, reason);
       },
+      onFailed: (reason) => {
+        if (!this.closed) host.fenced(term, reason);
+      },
+      ...(config.faults?.tailWithoutSync ? { unsafeAcceptAnyTail: true } : {}),
     });
     this.lease = this.newLease(fenced.leaseValidUntil);
   }
@@ -82,6 +86,11 @@ export class LeaderTerm {
   /** Entries to commit through ZooKeeper, contiguous with everything handed over before. */
   mirrorEntries(entries: readonly Entry[]): void {
     if (!this.closed) this.mirror.enqueue(entries);
+  }
+
+  /** Entries handed to the mirror and not yet known to be committed. */
+  mirrorBacklog(): number {
+    return this.mirror.backlog();
   }
 
   /** Whether lease reads may be served now. */

@@ -28,7 +28,7 @@ import type { Logger } from '../common/logger.js';
 import { ensureClusterTree } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { peerOf, registerMember, registerVoter } from '../coordination/membership.js';
-import type { MemberRecord } from '../coordination/records.js';
+import { type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
 import type { Message, TimeoutNow } from '../core/messages.js';
@@ -229,10 +229,19 @@ export class NodeDriver {
     if (this.stopped) throw new UnavailableError('this member is shutting down');
     await this.waitWhileUnsettled();
     if (this.soft.role !== 'leader' || !this.leading) throw new NotLeaderError(this.hint());
-    if (this.proposals.isFull()) throw new BusyError(20, this.hint());
+    // Entries of proposals that timed out stay in the mirror's queue: bound it too.
+    if (this.proposals.isFull() || this.leading.mirrorBacklog() >= this.cfg.limits.maxPendingProposals) throw new BusyError(20, this.hint());
     const stamp = Math.max(this.lastStamp, this.kv.lastStampMs(), Math.floor(this.clock.wallNow()));
     this.lastStamp = stamp;
-    const r = this.core.propose([encodeCommand(command, stamp, ctx)]);
+    const data = encodeCommand(command, stamp, ctx);
+    // One entry must fit one segment znode, well below ZooKeeper's jute.maxbuffer (R5):
+    // refused here, before it is in the log, it can do no harm and a retry is refused too.
+    if (data.length + SEGMENT_ENTRY_OVERHEAD_BYTES > this.cfg.limits.maxSegmentBytes) {
+      throw new InvalidArgumentError(
+        `the command encodes to ${data.length} bytes; one log entry holds at most ${this.cfg.limits.maxSegmentBytes - SEGMENT_ENTRY_OVERHEAD_BYTES} bytes (a cas carries two values): use smaller values`,
+      );
+    }
+    const r = this.core.propose([data]);
     if (!r.ok) {
       throw r.reason === 'transferring'
         ? new NotLeaderError(this.hint(), 'leadership is being transferred; retry shortly')

@@ -62,6 +62,7 @@ export class TakeoverRunner {
       leaseDurationMs: config.timing.leaseDurationMs,
       replayDeadlineMs: REPLAY_DEADLINE_MS,
       ...(config.faults?.readTailBeforeFence ? { unsafeReadTailBeforeFence: true } : {}),
+      ...(config.faults?.tailWithoutSync ? { unsafeTailWithoutSync: true } : {}),
     })
       .then((outcome) => {
         this.running = false;
