@@ -8,7 +8,7 @@ import { CorruptZnodeError } from '../common/errors.js';
 import type { ZkOp, ZkSession } from './zk-api.js';
 import { ZkError } from './zk-api.js';
 import type { ClusterPaths } from './layout.js';
-import { decodeConfig, decodeEpoch, decodeLease, decodeTail, encodeConfig, encodeEpoch, encodeLease, encodeTail } from './records.js';
+import { decodeConfig, decodeEpoch, decodeLease, decodeTail, encodeConfig, encodeEpoch, encodeLease, encodeTail, type LeaseRecord } from './records.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -16,6 +16,7 @@ export interface ClusterState {
   readonly epoch: { readonly term: number; readonly leaderId: string; readonly version: number };
   readonly tail: { readonly lastIndex: number; readonly term: number; readonly version: number };
   readonly leaseVersion: number;
+  readonly lease: LeaseRecord;
 }
 
 export async function ensureClusterTree(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
@@ -23,7 +24,7 @@ export async function ensureClusterTree(zk: ZkSession, paths: ClusterPaths): Pro
   if ((await zk.exists(paths.root)) === null) {
     const epoch = encodeEpoch({ term: 0, leaderId: '' });
     const tail = encodeTail({ term: 0, lastIndex: 0, segmentFirstIndex: 0 });
-    const lease = encodeLease({ term: 0, leaderId: '', seq: 0 });
+    const lease = encodeLease({ term: 0, leaderId: '', seq: 0, durationMs: 0, driftBound: 0 });
     const ops: ZkOp[] = [
       { type: 'create', path: paths.root, data: EMPTY, mode: 'persistent' },
       { type: 'create', path: paths.epoch, data: epoch, mode: 'persistent' },
@@ -60,7 +61,7 @@ export async function readClusterState(zk: ZkSession, paths: ClusterPaths): Prom
   ]);
   const epoch = decodeEpoch(paths.epoch, e.data);
   const tail = decodeTail(paths.tail, t.data);
-  decodeLease(paths.lease, l.data);
+  const lease = decodeLease(paths.lease, l.data);
   decodeConfig(paths.config, c.data);
   for (const [path, version] of [
     [paths.epoch, e.version],
@@ -73,6 +74,7 @@ export async function readClusterState(zk: ZkSession, paths: ClusterPaths): Prom
     epoch: { term: epoch.term, leaderId: epoch.leaderId, version: e.version },
     tail: { lastIndex: tail.lastIndex, term: tail.term, version: t.version },
     leaseVersion: l.version,
+    lease,
   };
 }
 

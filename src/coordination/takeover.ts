@@ -32,6 +32,8 @@ export interface TakeoverOptions {
   readonly address: string;
   readonly request: TakeoverRequest;
   readonly leaseDurationMs: number;
+  /** The clock drift bound this node assumes (published with the lease). */
+  readonly driftBound: number;
   /** Bound on the whole replay phase (after a successful fence). */
   readonly replayDeadlineMs: number;
   /**
@@ -146,7 +148,7 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
   const ops: ZkOp[] = [
     { type: 'check', path: paths.lease, version: o.request.leaseVersion },
     { type: 'setData', path: paths.epoch, data: encodeEpoch({ term, leaderId: o.selfId }), version: epoch.version },
-    { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId: o.selfId, seq: 0 }), version: -1 },
+    { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId: o.selfId, seq: 0, durationMs: o.leaseDurationMs, driftBound: o.driftBound }), version: -1 },
   ];
   if (leaderExists) ops.push({ type: 'delete', path: paths.leader, version: -1 });
   ops.push({ type: 'create', path: paths.leader, data: encodeLeader({ id: o.selfId, term, address: o.address }), mode: 'ephemeral' });

@@ -172,6 +172,8 @@ export class RaftCore {
   /** The lease znode version last seen and the tick it was first seen at. */
   private leaseVersion = -1;
   private leaseObservedTick = 0;
+  /** How long the lease must stay unchanged before a take-over (see observeLease). */
+  private leaseWindowTicks: number;
 
   // Leader state.
   private progress: Progress | null = null;
@@ -223,6 +225,7 @@ export class RaftCore {
     this.persistedLast = this.log.lastIndex();
     this.prevSoft = this.softState();
     this.prevHard = this.hardState();
+    this.leaseWindowTicks = config.leaseWindowTicks;
     this.resetElectionTimer();
   }
 
@@ -348,12 +351,19 @@ export class RaftCore {
     }
   }
 
-  /** A follower saw the lease znode at `version`. Any change restarts the lease window. */
-  observeLease(version: number): void {
+  /**
+   * A follower saw the lease znode at `version`. Any change restarts the lease window.
+   * `windowTicks` is the wait the lease's holder requires, derived from the duration it
+   * published (PROTOCOL.md R6); the configured window is a floor, never a substitute.
+   * The caller must have run every tick owed up to now first, so that the observation is
+   * stamped no earlier than it happened.
+   */
+  observeLease(version: number, windowTicks = 0): void {
     if (version !== this.leaseVersion) {
       this.leaseVersion = version;
       this.leaseObservedTick = this.ticks;
     }
+    this.leaseWindowTicks = Math.max(this.cfg.leaseWindowTicks, windowTicks);
   }
 
   /** The epoch znode says `leaderId` holds `term`. */
@@ -616,7 +626,7 @@ export class RaftCore {
     if (this.preVoteOutcome === 'pending' || this.preVoteOutcome === 'rejected') return;
     // Ticks are counted from the tick before the observation, so one more is needed to be
     // sure a whole window of real time has passed since it.
-    if (this.ticks - this.leaseObservedTick < this.cfg.leaseWindowTicks + 1) return;
+    if (this.ticks - this.leaseObservedTick < this.leaseWindowTicks + 1) return;
     this.becomeCandidate(false);
   }
 

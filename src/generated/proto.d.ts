@@ -1512,6 +1512,8 @@ export namespace duoraft {
             term: number;
             leaderId: string;
             seq: number;
+            durationMs: number;
+            driftBoundPpm: number;
             static create(properties: duoraft.wal.LeaseRecord.$Shape): duoraft.wal.LeaseRecord & duoraft.wal.LeaseRecord.$Shape;
             static create(properties?: duoraft.wal.LeaseRecord.$Properties): duoraft.wal.LeaseRecord;
             static encode(message: duoraft.wal.LeaseRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1524,6 +1526,8 @@ export namespace duoraft {
                 term?: (number|null);
                 leaderId?: (string|null);
                 seq?: (number|null);
+                durationMs?: (number|null);
+                driftBoundPpm?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.LeaseRecord.$Properties;

@@ -10691,6 +10691,8 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [term] LeaseRecord term
              * @property {string|null} [leaderId] LeaseRecord leaderId
              * @property {number|null} [seq] LeaseRecord seq
+             * @property {number|null} [durationMs] LeaseRecord durationMs
+             * @property {number|null} [driftBoundPpm] LeaseRecord driftBoundPpm
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -10747,6 +10749,22 @@ export const duoraft = $root.duoraft = (() => {
             LeaseRecord.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * LeaseRecord durationMs.
+             * @member {number} durationMs
+             * @memberof duoraft.wal.LeaseRecord
+             * @instance
+             */
+            LeaseRecord.prototype.durationMs = 0;
+
+            /**
+             * LeaseRecord driftBoundPpm.
+             * @member {number} driftBoundPpm
+             * @memberof duoraft.wal.LeaseRecord
+             * @instance
+             */
+            LeaseRecord.prototype.driftBoundPpm = 0;
+
+            /**
              * Creates a new LeaseRecord instance using the specified properties.
              * @function create
              * @memberof duoraft.wal.LeaseRecord
@@ -10784,6 +10802,10 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.leaderId);
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.seq);
+                if (message.durationMs != null && $Object.hasOwnProperty.call(message, "durationMs") && message.durationMs !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.durationMs);
+                if (message.driftBoundPpm != null && $Object.hasOwnProperty.call(message, "driftBoundPpm") && message.driftBoundPpm !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.driftBoundPpm);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10853,6 +10875,24 @@ export const duoraft = $root.duoraft = (() => {
                                 message.seq = value;
                             else
                                 delete message.seq;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.durationMs = value;
+                            else
+                                delete message.durationMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.driftBoundPpm = value;
+                            else
+                                delete message.driftBoundPpm;
                             continue;
                         }
                     }

@@ -154,6 +154,7 @@ export class LeaderTerm {
       epochVersion: this.epochVersion,
       intervalMs: config.timing.leaseIntervalMs,
       durationMs: config.timing.leaseDurationMs,
+      driftBound: config.timing.driftBound,
       initialValidUntil: validUntil,
       onExpired: () => {
         if (!this.closed) host.leaseExpired(term);

@@ -28,7 +28,7 @@ import type { Logger } from '../common/logger.js';
 import { ensureClusterTree } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { peerOf, registerMember, registerVoter } from '../coordination/membership.js';
-import { type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES } from '../coordination/records.js';
+import { type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
 import type { Message, TimeoutNow } from '../core/messages.js';
@@ -210,7 +210,7 @@ export class NodeDriver {
     const voters = await registerVoter(deps.zk, paths, deps.config.id, deps.config.voters);
     const d = new NodeDriver(deps, voters);
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
-    d.core.observeLease(state.leaseVersion);
+    d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
     await registerMember(deps.zk, paths, d.memberRecord());
     d.begin();
@@ -389,6 +389,7 @@ export class NodeDriver {
   // ------------------------------------------------------------- the loop
 
   private begin(): void {
+    this.tickOrigin = this.clock.now();
     const common = { zk: this.zk, paths: this.paths, clock: this.clock, logger: this.log };
     this.catchUp = new FollowerCatchUp({
       ...common,
@@ -404,6 +405,7 @@ export class NodeDriver {
     });
     this.transport.setHandler((m: Message) => {
       if (this.stopped) return;
+      this.catchUpTicks();
       this.core.step(m);
       this.schedule();
     });
@@ -424,7 +426,6 @@ export class NodeDriver {
     this.pauseMonitor.start();
     this.watches = new ClusterWatches({ ...common, handlers: this.watchHandlers() });
     if (this.peer) this.watches.watchPeer(this.peer);
-    this.tickOrigin = this.clock.now();
     this.scheduleTick();
     this.schedule();
   }
@@ -446,16 +447,35 @@ export class NodeDriver {
 
   private onTickTimer(): void {
     if (this.stopped) return;
-    const tickMs = this.cfg.timing.tickMs;
-    // Ticks count real elapsed time: after a stall, catch up (bounded), never run ahead.
-    const owed = Math.floor((this.clock.now() - this.tickOrigin) / tickMs) - this.ticksDone;
-    const run = Math.min(Math.max(owed, 0), MAX_CATCHUP_TICKS);
-    for (let i = 0; i < run; i++) this.core.tick();
-    this.ticksDone += owed > MAX_CATCHUP_TICKS ? owed : run;
-    if (run > 0) this.schedule();
+    this.catchUpTicks();
     this.reads.kick();
     this.failWritesOfLongLapse();
     this.scheduleTick();
+  }
+
+  /**
+   * Ticks count real elapsed time: runs every tick owed up to now, never runs ahead. Called
+   * by the tick timer and before every input that the core stamps with its tick count (a
+   * lease or epoch observation, a peer message): after an event-loop stall, an observation
+   * queued behind the stall must not be stamped with a tick from before it, or the lease
+   * window would be credited with time that passed before the observation (notes/timing.md).
+   * A stall longer than MAX_CATCHUP_TICKS ticks counts as that many: the window is then
+   * credited with less time than passed, never more.
+   */
+  private catchUpTicks(): void {
+    if (this.stopped) return;
+    const owed = Math.floor((this.clock.now() - this.tickOrigin) / this.cfg.timing.tickMs) - this.ticksDone;
+    if (owed <= 0) return;
+    const run = Math.min(owed, MAX_CATCHUP_TICKS);
+    for (let i = 0; i < run; i++) this.core.tick();
+    this.ticksDone += owed;
+    this.schedule();
+  }
+
+  /** The lease window the holder of `record` requires, in ticks (0: it published none). */
+  private leaseWindowTicks(record: LeaseRecord): number {
+    if (record.durationMs <= 0) return 0;
+    return Math.ceil(leaseWindowFor(record, this.cfg.timing.driftBound) / this.cfg.timing.tickMs);
   }
 
   private processReady(): void {
@@ -658,12 +678,14 @@ export class NodeDriver {
   private watchHandlers(): ClusterWatchHandlers {
     return {
       onEpoch: (e) => {
+        this.catchUpTicks();
         this.epochSeen = e;
         this.core.observeEpoch(e.term, e.leaderId);
         this.schedule();
       },
-      onLease: (version) => {
-        this.core.observeLease(version);
+      onLease: (version, record) => {
+        this.catchUpTicks();
+        this.core.observeLease(version, this.leaseWindowTicks(record));
         this.schedule();
       },
       onLeaderZnode: (record, stat) => {

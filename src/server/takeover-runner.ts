@@ -60,6 +60,7 @@ export class TakeoverRunner {
       request: req,
       ...(epoch ? { known: { epochTerm: epoch.term, epochLeader: epoch.leaderId, epochVersion: epoch.version, leaderExists: known.leaderZnodeExists } } : {}),
       leaseDurationMs: config.timing.leaseDurationMs,
+      driftBound: config.timing.driftBound,
       replayDeadlineMs: REPLAY_DEADLINE_MS,
       ...(config.faults?.readTailBeforeFence ? { unsafeReadTailBeforeFence: true } : {}),
       ...(config.faults?.tailWithoutSync ? { unsafeTailWithoutSync: true } : {}),

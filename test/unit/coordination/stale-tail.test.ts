@@ -22,7 +22,7 @@ const e = (index: number, term: number): Entry => ({ index, term, type: EntryTyp
 function clusterOfA(): ScriptedZk {
   const zk = new ScriptedZk();
   zk.put(paths.epoch, encodeEpoch({ term: 1, leaderId: 'a' }), 3);
-  zk.put(paths.lease, encodeLease({ term: 1, leaderId: 'a', seq: 9 }), 10);
+  zk.put(paths.lease, encodeLease({ term: 1, leaderId: 'a', seq: 9, durationMs: 110, driftBound: 0.05 }), 10);
   zk.put(paths.leader, encodeLeader({ id: 'a', term: 1, address: 'a:1' }), 0, 'aaaa');
   zk.put(paths.segment(1), encodeSegment(1, [e(1, 1), e(2, 1), e(3, 1)]), 0);
   zk.put(paths.segment(4), encodeSegment(1, [e(4, 1), e(5, 1)]), 0);
@@ -39,6 +39,7 @@ const takeoverOptions = (zk: ScriptedZk, commit: number, unsafe = false) => ({
   address: 'b:1',
   request: { term: 1, leaseVersion: 10, commit, transfer: false },
   leaseDurationMs: 100,
+  driftBound: 0.05,
   replayDeadlineMs: 2000,
   ...(unsafe ? { unsafeTailWithoutSync: true } : {}),
 });

@@ -3,12 +3,14 @@ import type { Clock, TimerHandle } from '../../../src/common/clock.js';
 /** A clock whose timers fire only when the test advances time (and late when it jumps). */
 export class ManualClock implements Clock {
   private t = 0;
+  /** How far the wall clock is ahead of the monotonic one (a VM stop moves only the wall clock). */
+  wallAhead = 0;
   private timers: Array<{ at: number; fn: () => void; live: boolean }> = [];
   now(): number {
     return this.t;
   }
   wallNow(): number {
-    return this.t;
+    return this.t + this.wallAhead;
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer = { at: this.t + ms, fn, live: true };

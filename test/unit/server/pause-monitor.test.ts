@@ -28,3 +28,30 @@ describe('pause monitor', () => {
     expect(stalls).toEqual([]);
   });
 });
+
+describe('pause monitor: a stop only the wall clock saw (issue 9, hole 6)', () => {
+  it('reports a VM stop during which the monotonic clock stood still', () => {
+    const clock = new ManualClock();
+    const stalls: number[] = [];
+    const m = new PauseMonitor({ clock, intervalMs: 10, thresholdMs: 50, onStall: (ms) => stalls.push(ms) });
+    m.start();
+    clock.run(100, 10);
+    clock.wallAhead += 5000; // stopped for 5 s: performance.now() did not move
+    clock.run(120, 10);
+    expect(stalls).toHaveLength(1);
+    expect(stalls[0]).toBeGreaterThanOrEqual(5000);
+    m.stop();
+  });
+
+  it('ignores a wall clock stepped back', () => {
+    const clock = new ManualClock();
+    const stalls: number[] = [];
+    const m = new PauseMonitor({ clock, intervalMs: 10, thresholdMs: 50, onStall: (ms) => stalls.push(ms) });
+    m.start();
+    clock.run(100, 10);
+    clock.wallAhead -= 5000;
+    clock.run(300, 10);
+    expect(stalls).toEqual([]);
+    m.stop();
+  });
+});
