@@ -4,10 +4,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/common/errors.js';
-import { silentLogger } from '../../src/common/logger.js';
+import { type Logger, silentLogger } from '../../src/common/logger.js';
 import { realClock } from '../../src/common/real-clock.js';
 import type { Message } from '../../src/core/messages.js';
 import { makeTestCertificates, readCertificateFiles, type TestCertificates } from '../../src/harness/test-certificates.js';
@@ -55,8 +57,8 @@ afterEach(async () => {
 });
 
 /** A voter's transport on a server set up as run-node.ts does; it answers heartbeats like a follower. */
-async function startVoter(id: string, tls: TlsMaterial | null, voters?: readonly string[]): Promise<Voter> {
-  const transport = new GrpcPeerTransport({ selfId: id, cluster: CLUSTER, clock: realClock, logger: silentLogger, tls, ...(voters ? { voters } : {}) });
+async function startVoter(id: string, tls: TlsMaterial | null, voters?: readonly string[], logger: Logger = silentLogger): Promise<Voter> {
+  const transport = new GrpcPeerTransport({ selfId: id, cluster: CLUSTER, clock: realClock, logger, tls, ...(voters ? { voters } : {}) });
   const interceptor = clientAuthInterceptor({ certificates: tls !== null, token: null }, silentLogger, realClock);
   const server = new grpc.Server({ ...peerServerOptions, ...(interceptor ? { interceptors: [interceptor] } : {}) });
   transport.addToServer(server);
@@ -144,9 +146,17 @@ describe('mutual TLS between the voters', () => {
     expect(b.delivered.map((d) => d.sender)).toEqual([{ kind: 'verified', id: 'a' }]);
   });
 
-  it('a voter with TLS and one without never exchange a message', async () => {
-    const a = await startVoter('a', await voterMaterial('a'));
-    const b = await startVoter('b', null);
+  it('a voter with TLS and one without never exchange a message, and each says why', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const log = pino({ level: 'warn' }, sink);
+    const a = await startVoter('a', await voterMaterial('a'), undefined, log.child({ node: 'a' }));
+    const b = await startVoter('b', null, undefined, log.child({ node: 'b' }));
     a.transport.setPeerAddress('b', b.address);
     b.transport.setPeerAddress('a', a.address);
     a.transport.send({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0 });
@@ -154,6 +164,9 @@ describe('mutual TLS between the voters', () => {
     await waitFor('a hears b is unreachable', () => a.delivered.find((d) => d.m.type === 'unreachable'));
     await waitFor('b hears a is unreachable', () => b.delivered.find((d) => d.m.type === 'unreachable'));
     expect([...a.delivered, ...b.delivered].every((d) => d.m.type === 'unreachable' && d.sender.kind === 'local')).toBe(true);
+    // The TLS voter reads plaintext; the plaintext one probes and finds TLS.
+    await waitFor('a says its peer does not speak TLS', () => lines.find((l) => l.includes('"node":"a"') && l.includes('the peer does not speak TLS')));
+    await waitFor('b says its peer requires TLS', () => lines.find((l) => l.includes('"node":"b"') && l.includes('the peer requires TLS but this voter runs without it')));
   });
 });
 
