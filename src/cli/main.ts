@@ -6,6 +6,8 @@ import { casCommand, delCommand, getCommand, incrCommand, putCommand, statusComm
 import { type NodeArgs, nodeCommand } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
+import { secureZkCommand } from './secure-zk-command.js';
+import { withSecurityOptions } from './security-options.js';
 
 /** Runs a command handler: a failure becomes one line on stderr and exit code 1. */
 function run<A>(fn: (args: A) => Promise<void>): (args: A) => Promise<void> {
@@ -21,7 +23,7 @@ function run<A>(fn: (args: A) => Promise<void>): (args: A) => Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  let parser: Argv<CommonArgs> = withCommonOptions(yargs(argv))
+  let parser: Argv<CommonArgs> = withSecurityOptions(withCommonOptions(yargs(argv)))
     .scriptName('duoraft')
     .env('DUORAFT')
     .strict()
@@ -59,8 +61,6 @@ export async function main(argv: string[]): Promise<void> {
           .option('max-pending-proposals', { type: 'number', describe: 'writes waiting for ZooKeeper at once; beyond it clients get BUSY (default 8192)' })
           .option('pause-lease-ms', { type: 'number', describe: 'an event-loop stall this long ends the lease at once (default 50)' })
           .option('pause-stepdown-ms', { type: 'number', describe: 'a stall this long makes the leader step down (default 300)' })
-          .option('zk-user', { type: 'string', describe: 'ZooKeeper digest user (with --zk-password): protects the tree with a digest ACL' })
-          .option('zk-password', { type: 'string', describe: 'ZooKeeper digest password' })
           .option('fault-ack-before-commit', { type: 'boolean', hidden: true })
           .option('fault-read-tail-before-fence', { type: 'boolean', hidden: true }),
       run((a) => nodeCommand(a as unknown as NodeArgs)),
@@ -117,6 +117,12 @@ export async function main(argv: string[]): Promise<void> {
           'hand leadership to the other voter (in-flight writes move with it)',
           (z) => z.option('to', { type: 'string', describe: 'the voter to hand over to (default: the other one)' }),
           run((a) => transferLeaderCommand(a as CommonArgs & { to?: string })),
+        )
+        .command(
+          'secure-zk',
+          'give /duoraft and the cluster tree the owner-only ACL of --zk-user/--zk-password (for a tree created without credentials)',
+          (z) => z,
+          run((a) => secureZkCommand(a)),
         )
         .demandCommand(1, 'name an admin command'),
     );

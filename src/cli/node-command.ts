@@ -5,8 +5,9 @@ import { ConfigError } from '../common/errors.js';
 import { runNode } from '../server/run-node.js';
 import type { TimingConfig } from '../server/node-config.js';
 import type { CommonArgs } from './common-options.js';
+import { nodeSecurityOf, type SecurityArgs } from './security-options.js';
 
-export interface NodeArgs extends CommonArgs {
+export interface NodeArgs extends CommonArgs, SecurityArgs {
   id: string;
   listen: string;
   advertise?: string | undefined;
@@ -25,8 +26,6 @@ export interface NodeArgs extends CommonArgs {
   'max-pending-proposals'?: number | undefined;
   'pause-lease-ms'?: number | undefined;
   'pause-stepdown-ms'?: number | undefined;
-  'zk-user'?: string | undefined;
-  'zk-password'?: string | undefined;
   'fault-ack-before-commit'?: boolean | undefined;
   'fault-read-tail-before-fence'?: boolean | undefined;
 }
@@ -43,9 +42,7 @@ export async function nodeCommand(args: NodeArgs): Promise<void> {
     ...(args['pause-lease-ms'] !== undefined ? { pauseLeaseMs: args['pause-lease-ms'] } : {}),
     ...(args['pause-stepdown-ms'] !== undefined ? { pauseStepDownMs: args['pause-stepdown-ms'] } : {}),
   };
-  if ((args['zk-user'] === undefined) !== (args['zk-password'] === undefined)) {
-    throw new ConfigError('--zk-user and --zk-password go together');
-  }
+  const security = await nodeSecurityOf(args);
   const node = await runNode({
     id: args.id,
     cluster: args.cluster,
@@ -68,7 +65,7 @@ export async function nodeCommand(args: NodeArgs): Promise<void> {
     logLevel: args['log-level'],
     zkConnectTimeoutMs: args['zk-connect-timeout'],
     zkSessionTimeoutMs: args['zk-session-timeout'],
-    ...(args['zk-user'] && args['zk-password'] ? { zkAuth: { user: args['zk-user'], password: args['zk-password'] } } : {}),
+    ...security,
   });
   node.logger.info({ address: node.address }, 'serving');
   await new Promise<void>((done) => {

@@ -4,7 +4,7 @@
 // their versions start at 1: node-zookeeper-client turns a version of 0 in a multi op
 // into -1 ("any version"), which would silently disable the fencing check (see
 // notes/zookeeper.md). Every versioned check duoraft makes is therefore against >= 1.
-import { CorruptZnodeError } from '../common/errors.js';
+import { CorruptZnodeError, UnauthenticatedError } from '../common/errors.js';
 import type { ZkOp, ZkSession } from './zk-api.js';
 import { ZkError } from './zk-api.js';
 import type { ClusterPaths } from './layout.js';
@@ -19,7 +19,26 @@ export interface ClusterState {
   readonly lease: LeaseRecord;
 }
 
+/**
+ * Creates the tree if missing and reads it. A tree (or /duoraft) protected by other
+ * ZooKeeper credentials, or by some while this node has none, is UNAUTHENTICATED with
+ * what to do, not a bare NO_AUTH.
+ */
 export async function ensureClusterTree(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
+  try {
+    return await createOrReadClusterTree(zk, paths);
+  } catch (err) {
+    if (!(err instanceof ZkError && err.code === 'NO_AUTH')) throw err;
+    throw new UnauthenticatedError(
+      `ZooKeeper refused access to ${err.path || paths.root} (NO_AUTH): it is protected by a digest ACL of other credentials. ` +
+        `Start every node of cluster ${JSON.stringify(paths.cluster)} with the same --zk-user/--zk-password; ` +
+        `if /duoraft itself belongs to another cluster's credentials, give this cluster its own ZooKeeper chroot (--zk host:port/other-root)`,
+      { cause: err },
+    );
+  }
+}
+
+async function createOrReadClusterTree(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
   await createIfMissing(zk, '/duoraft');
   if ((await zk.exists(paths.root)) === null) {
     const epoch = encodeEpoch({ term: 0, leaderId: '' });
