@@ -4,6 +4,7 @@
 // on a member that cannot be reached, and gives up at an overall deadline with the last
 // error. After a crash of the leader it waits for the `leader` znode to change (the new
 // leader writes it when it fences) rather than hammering a dead address.
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
 import { type DecodedWireError, fromGrpcStatus, fromWireError } from '../common/error-codes.js';
@@ -160,7 +161,10 @@ export class DuoraftClient {
   private sessionTransport(): SessionTransport {
     return {
       register: async (timeoutMs) => {
-        const { res } = await this.call('registerSession', { timeoutMs }, { write: true, retryUnknown: true });
+        // One nonce for every retry of this registration: a retry whose first attempt took
+        // effect gets that session back instead of opening a second one.
+        const clientNonce = randomBytes(16);
+        const { res } = await this.call('registerSession', { timeoutMs, clientNonce }, { write: true, retryUnknown: true });
         if (!res.sessionId) throw new UnavailableError('the cluster did not open a session');
         return res.sessionId;
       },

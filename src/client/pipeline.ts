@@ -15,7 +15,8 @@ export type PipelinedOp =
   | { readonly put: duoraft.client.PutRequest.$Properties }
   | { readonly get: duoraft.client.GetRequest.$Properties }
   | { readonly delete: duoraft.client.DeleteRequest.$Properties }
-  | { readonly incr: duoraft.client.IncrRequest.$Properties };
+  | { readonly incr: duoraft.client.IncrRequest.$Properties }
+  | { readonly cas: duoraft.client.CasRequest.$Properties };
 
 export type PipelineResponse = duoraft.client.PipelineResponse;
 

@@ -65,8 +65,6 @@ export type TakeoverResult =
       readonly entries: readonly Entry[];
       /** ZooKeeper's tail: the last committed index. */
       readonly zkLastIndex: number;
-      /** Set when ZooKeeper's log starts after this node's log: the snapshot to load first. */
-      readonly snapshot?: SnapshotMeta;
     }
   | {
       readonly ok: false;
@@ -104,8 +102,6 @@ export interface Ready {
   readonly relinquishLease?: boolean;
   /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
   readonly resumeLease?: boolean;
-  /** Load this snapshot into the state machine before applying `committed`. */
-  readonly restoreSnapshot?: SnapshotMeta;
 }
 
 export interface RestoredState {
@@ -143,7 +139,6 @@ export class RaftCore {
   private readonly log: RaftLog;
 
   private term: number;
-  private vote: NodeId;
   private role: Role = 'follower';
   private leaderId: NodeId = '';
   private commit: number;
@@ -205,7 +200,6 @@ export class RaftCore {
    * before the take-over it asked for has even started.
    */
   private handedOverBy: NodeId = '';
-  private pendingSnapshot: SnapshotMeta | undefined;
 
   constructor(config: CoreConfig, random: RandomSource, restored: RestoredState = {}) {
     const problems = validateCoreConfig(config);
@@ -218,7 +212,6 @@ export class RaftCore {
     const snapshot = restored.snapshot ?? noSnapshot;
     this.log = new RaftLog(snapshot, restored.entries ?? []);
     this.term = Math.max(hs.term, snapshot.term);
-    this.vote = hs.vote;
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
     this.unstableFrom = this.log.lastIndex() + 1;
@@ -413,14 +406,6 @@ export class RaftCore {
     // equal ours when the epoch watch told us of our own fence before this result came.)
     if (r.term < this.term) return;
     invariant(!(this.role === 'leader' && r.term === this.term), `take-over result for term ${r.term}, which this node already leads`);
-    if (r.snapshot && r.snapshot.index > this.log.lastIndex()) {
-      this.log.restore(r.snapshot);
-      this.markUnstable(r.snapshot.index + 1);
-      this.persistedLast = r.snapshot.index;
-      this.commit = r.snapshot.index;
-      this.applied = r.snapshot.index;
-      this.pendingSnapshot = r.snapshot;
-    }
     this.mergeCommitted(r.entries);
     if (this.log.lastIndex() > r.zkLastIndex) {
       // Never committed: ZooKeeper's log is frozen by our fence and ends at its tail.
@@ -461,12 +446,6 @@ export class RaftCore {
     if (this.role === 'leader') this.progress = peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
   }
 
-  /** The state machine holds everything up to index in a snapshot: drop those entries from memory. */
-  compact(index: number): void {
-    invariant(index <= this.applied, `compact to ${index} beyond applied ${this.applied}`);
-    this.log.compact(index);
-  }
-
   // --------------------------------------------------------------- outputs
 
   hasReady(): boolean {
@@ -480,7 +459,6 @@ export class RaftCore {
       this.pendingLeadershipLost !== undefined ||
       this.pendingRelinquish ||
       this.pendingResume ||
-      this.pendingSnapshot !== undefined ||
       !sameSoft(this.prevSoft, this.softState()) ||
       !sameHard(this.prevHard, this.hardState())
     );
@@ -518,7 +496,6 @@ export class RaftCore {
       ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
       ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
-      ...(this.pendingSnapshot ? { restoreSnapshot: this.pendingSnapshot } : {}),
     };
     this.prevSoft = soft;
     this.prevHard = hard;
@@ -527,7 +504,6 @@ export class RaftCore {
     this.pendingLeadershipLost = undefined;
     this.pendingRelinquish = false;
     this.pendingResume = false;
-    this.pendingSnapshot = undefined;
     return rd;
   }
 
@@ -536,7 +512,7 @@ export class RaftCore {
   }
 
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.commit };
+    return { term: this.term, commit: this.commit };
   }
 
   /** The commit index alone (hot paths: cheaper than status()). */
@@ -583,12 +559,7 @@ export class RaftCore {
     invariant(term >= this.term, `term going back from ${this.term} to ${term}`);
     if (this.role === 'leader') this.dropLeaderState(term > this.term ? `term ${term} seen` : 'stepped down');
     if (term !== this.term || leaderId !== this.leaderId) this.leaderMatch = 0;
-    if (term > this.term) {
-      this.term = term;
-      this.vote = leaderId;
-    } else if (leaderId && !this.vote) {
-      this.vote = leaderId;
-    }
+    if (term > this.term) this.term = term;
     this.role = 'follower';
     this.leaderId = leaderId;
     this.handedOverBy = '';
@@ -640,7 +611,6 @@ export class RaftCore {
   private becomeLeader(term: number): void {
     invariant(term >= this.term && this.role !== 'leader', `leader of term ${term} from ${this.role} of term ${this.term}`);
     this.term = term;
-    this.vote = this.id;
     this.role = 'leader';
     this.leaderId = this.id;
     this.handedOverBy = '';
@@ -1019,5 +989,5 @@ function sameSoft(a: SoftState, b: SoftState): boolean {
 }
 
 function sameHard(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+  return a.term === b.term && a.commit === b.commit;
 }

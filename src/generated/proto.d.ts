@@ -353,6 +353,7 @@ export namespace duoraft {
             constructor(properties?: duoraft.client.RegisterSessionRequest.$Properties);
             $unknowns?: Uint8Array[];
             timeoutMs: number;
+            clientNonce: Uint8Array;
             static create(properties: duoraft.client.RegisterSessionRequest.$Shape): duoraft.client.RegisterSessionRequest & duoraft.client.RegisterSessionRequest.$Shape;
             static create(properties?: duoraft.client.RegisterSessionRequest.$Properties): duoraft.client.RegisterSessionRequest;
             static encode(message: duoraft.client.RegisterSessionRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -363,6 +364,7 @@ export namespace duoraft {
         namespace RegisterSessionRequest {
             interface $Properties {
                 timeoutMs?: (number|null);
+                clientNonce?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.RegisterSessionRequest.$Properties;
@@ -945,6 +947,7 @@ export namespace duoraft {
             constructor(properties?: duoraft.kv.RegisterSession.$Properties);
             $unknowns?: Uint8Array[];
             timeoutMs: number;
+            clientNonce: Uint8Array;
             static create(properties: duoraft.kv.RegisterSession.$Shape): duoraft.kv.RegisterSession & duoraft.kv.RegisterSession.$Shape;
             static create(properties?: duoraft.kv.RegisterSession.$Properties): duoraft.kv.RegisterSession;
             static encode(message: duoraft.kv.RegisterSession.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -955,6 +958,7 @@ export namespace duoraft {
         namespace RegisterSession {
             interface $Properties {
                 timeoutMs?: (number|null);
+                clientNonce?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.kv.RegisterSession.$Properties;
@@ -1618,7 +1622,6 @@ export namespace duoraft {
             constructor(properties?: duoraft.wal.HardState.$Properties);
             $unknowns?: Uint8Array[];
             term: number;
-            vote: string;
             commit: number;
             static create(properties: duoraft.wal.HardState.$Shape): duoraft.wal.HardState & duoraft.wal.HardState.$Shape;
             static create(properties?: duoraft.wal.HardState.$Properties): duoraft.wal.HardState;
@@ -1630,7 +1633,6 @@ export namespace duoraft {
         namespace HardState {
             interface $Properties {
                 term?: (number|null);
-                vote?: (string|null);
                 commit?: (number|null);
                 $unknowns?: Uint8Array[];
             }

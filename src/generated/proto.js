@@ -2622,6 +2622,7 @@ export const duoraft = $root.duoraft = (() => {
              * Properties of a RegisterSessionRequest.
              * @typedef {Object} duoraft.client.RegisterSessionRequest.$Properties
              * @property {number|null} [timeoutMs] RegisterSessionRequest timeoutMs
+             * @property {Uint8Array|null} [clientNonce] RegisterSessionRequest clientNonce
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2662,6 +2663,14 @@ export const duoraft = $root.duoraft = (() => {
             RegisterSessionRequest.prototype.timeoutMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * RegisterSessionRequest clientNonce.
+             * @member {Uint8Array} clientNonce
+             * @memberof duoraft.client.RegisterSessionRequest
+             * @instance
+             */
+            RegisterSessionRequest.prototype.clientNonce = $util.newBuffer([]);
+
+            /**
              * Creates a new RegisterSessionRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.client.RegisterSessionRequest
@@ -2695,6 +2704,8 @@ export const duoraft = $root.duoraft = (() => {
                     throw $Error("max depth exceeded");
                 if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && (typeof message.timeoutMs === "object" ? message.timeoutMs.low || message.timeoutMs.high : message.timeoutMs !== 0))
                     writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.timeoutMs);
+                if (message.clientNonce != null && $Object.hasOwnProperty.call(message, "clientNonce") && message.clientNonce.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.clientNonce);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2746,6 +2757,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.timeoutMs = value;
                             else
                                 delete message.timeoutMs;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.clientNonce = value;
+                            else
+                                delete message.clientNonce;
                             continue;
                         }
                     }
@@ -6480,6 +6500,7 @@ export const duoraft = $root.duoraft = (() => {
              * Properties of a RegisterSession.
              * @typedef {Object} duoraft.kv.RegisterSession.$Properties
              * @property {number|null} [timeoutMs] RegisterSession timeoutMs
+             * @property {Uint8Array|null} [clientNonce] RegisterSession clientNonce
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6520,6 +6541,14 @@ export const duoraft = $root.duoraft = (() => {
             RegisterSession.prototype.timeoutMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * RegisterSession clientNonce.
+             * @member {Uint8Array} clientNonce
+             * @memberof duoraft.kv.RegisterSession
+             * @instance
+             */
+            RegisterSession.prototype.clientNonce = $util.newBuffer([]);
+
+            /**
              * Creates a new RegisterSession instance using the specified properties.
              * @function create
              * @memberof duoraft.kv.RegisterSession
@@ -6553,6 +6582,8 @@ export const duoraft = $root.duoraft = (() => {
                     throw $Error("max depth exceeded");
                 if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && (typeof message.timeoutMs === "object" ? message.timeoutMs.low || message.timeoutMs.high : message.timeoutMs !== 0))
                     writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.timeoutMs);
+                if (message.clientNonce != null && $Object.hasOwnProperty.call(message, "clientNonce") && message.clientNonce.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.clientNonce);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6604,6 +6635,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.timeoutMs = value;
                             else
                                 delete message.timeoutMs;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.clientNonce = value;
+                            else
+                                delete message.clientNonce;
                             continue;
                         }
                     }
@@ -11555,7 +11595,6 @@ export const duoraft = $root.duoraft = (() => {
              * Properties of a HardState.
              * @typedef {Object} duoraft.wal.HardState.$Properties
              * @property {number|null} [term] HardState term
-             * @property {string|null} [vote] HardState vote
              * @property {number|null} [commit] HardState commit
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -11595,14 +11634,6 @@ export const duoraft = $root.duoraft = (() => {
              * @instance
              */
             HardState.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * HardState vote.
-             * @member {string} vote
-             * @memberof duoraft.wal.HardState
-             * @instance
-             */
-            HardState.prototype.vote = "";
 
             /**
              * HardState commit.
@@ -11646,8 +11677,6 @@ export const duoraft = $root.duoraft = (() => {
                     throw $Error("max depth exceeded");
                 if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
                     writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.term);
-                if (message.vote != null && $Object.hasOwnProperty.call(message, "vote") && message.vote !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.vote);
                 if (message.commit != null && $Object.hasOwnProperty.call(message, "commit") && (typeof message.commit === "object" ? message.commit.low || message.commit.high : message.commit !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.commit);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -11701,15 +11730,6 @@ export const duoraft = $root.duoraft = (() => {
                                 message.term = value;
                             else
                                 delete message.term;
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.vote = value;
-                            else
-                                delete message.vote;
                             continue;
                         }
                     case 3: {

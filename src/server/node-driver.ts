@@ -17,6 +17,7 @@
 import type { Clock, TimerHandle } from '../common/clock.js';
 import {
   BusyError,
+  CorruptWalError,
   type DuoraftError,
   InvalidArgumentError,
   type LeaderHint,
@@ -89,6 +90,8 @@ const MAX_READY_ROUNDS = 16;
 const TAKEOVER_HOLD_MS = 2000;
 /** A follower's replies wait for its local WAL at most this pace (ms between fsyncs). */
 const REPLY_SYNC_INTERVAL_MS = 2;
+/** How a local log that starts past index 1 is named in its error (the driver sees no file names). */
+const MEMORY_OR_FILE = 'the local WAL';
 /** Bound on replies waiting for the local WAL. */
 const MAX_REPLIES_WAITING = 4096;
 
@@ -148,11 +151,14 @@ export class NodeDriver {
     this.paths = new ClusterPaths(deps.config.cluster);
     this.peer = peerOf(voters, this.id);
     const rec = deps.recovery;
+    const first = rec.entries[0];
+    if (first && first.index > 1) {
+      // Nothing can stand for entries 1..first-1 (no snapshot covers them): the state
+      // machine would start from nothing at that index, which is wrong data, not a restart.
+      throw new CorruptWalError(MEMORY_OR_FILE, 0, `the local log starts at index ${first.index}, and nothing holds the entries before it`);
+    }
     const restored = {
       ...(rec.hardState ? { hardState: rec.hardState } : {}),
-      ...(rec.entries.length > 0 && rec.entries[0]!.index > 1
-        ? { snapshot: { index: rec.entries[0]!.index - 1, term: 0 } }
-        : {}),
       entries: rec.entries,
     };
     this.core = new RaftCore(coreConfigFor(deps.config, this.peer), deps.random, restored);
@@ -197,9 +203,6 @@ export class NodeDriver {
       member: this.memberRecord(),
       onFenced: (term, reason) => this.fenced(term, reason),
     });
-    // The restored log may begin after index 1 (compacted WAL): the state machine then
-    // starts from there. (Snapshots restore it fully; until then this only happens in tests.)
-    this.kv.resetApplied(this.core.status().applied);
   }
 
   /** Creates the cluster tree if needed, registers this voter and starts the loop. */

@@ -185,6 +185,13 @@ async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; re
   try {
     const opened = await openFileWal(dir, { logger });
     for (const w of opened.recovery.warnings) logger.warn({ dir }, w);
+    const first = opened.recovery.entries[0];
+    if (first && first.index > 1) {
+      // Compacted with nothing to stand for what was dropped: rebuild rather than start a
+      // state machine from nothing at that index.
+      await opened.wal.close();
+      throw new CorruptWalError(dir, 0, `the log starts at index ${first.index} and nothing holds the entries before it`);
+    }
     return opened;
   } catch (err) {
     if (!(err instanceof CorruptWalError)) throw err;

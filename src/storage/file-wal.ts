@@ -150,7 +150,7 @@ class FileWal implements LocalWal {
   setHardState(hs: HardState): void {
     this.assertWritable();
     this.bufferRecord({ kind: 'hardState', hardState: hs });
-    this.hardState = { term: hs.term, vote: hs.vote, commit: hs.commit };
+    this.hardState = { term: hs.term, commit: hs.commit };
     this.pendingHasHardState = true;
   }
 

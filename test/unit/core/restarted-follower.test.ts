@@ -12,7 +12,7 @@ import { core, logOf, messagesOf } from './helpers.js';
 
 const aRestarted = (): ReturnType<typeof core> =>
   // Restarted from its WAL: entries 1..3 committed (term 1), 4..6 its old uncommitted suffix.
-  core('a', 'b', { hardState: { term: 1, vote: 'a', commit: 3 }, entries: logOf([1, 1, 1, 1, 1, 1]) });
+  core('a', 'b', { hardState: { term: 1, commit: 3 }, entries: logOf([1, 1, 1, 1, 1, 1]) });
 
 /** B's log as leader of term 2: 1..3 of term 1, then 4..8 of term 2, all committed. */
 const bLog: Entry[] = logOf([1, 1, 1, 2, 2, 2, 2, 2]);
@@ -37,7 +37,7 @@ describe('a restarted follower never commits an old suffix (R2)', () => {
 
   it('its heartbeat reply tells the leader it has matched nothing yet, and the leader probes and repairs it', () => {
     const a = aRestarted();
-    const b = core('b', 'a', { hardState: { term: 1, vote: 'a', commit: 3 }, entries: logOf([1, 1, 1]) });
+    const b = core('b', 'a', { hardState: { term: 1, commit: 3 }, entries: logOf([1, 1, 1]) });
     // B takes over term 2 with ZooKeeper's log 1..3 and appends 4..8 of its own.
     for (let t = 0; t < 200 && b.softState().role !== 'candidate'; t++) {
       b.tick();
@@ -78,7 +78,7 @@ describe('a restarted follower never commits an old suffix (R2)', () => {
   });
 
   it('a follower that acknowledged an append in this term commits over it from a heartbeat', () => {
-    const a = core('a', 'b', { hardState: { term: 1, vote: 'b', commit: 0 }, entries: [] });
+    const a = core('a', 'b', { hardState: { term: 1, commit: 0 }, entries: [] });
     a.step({ type: 'append', from: 'b', to: 'a', term: 2, prevLogIndex: 0, prevLogTerm: 0, entries: logOf([2, 2]), leaderCommit: 0 });
     const rd = a.ready();
     expect(messagesOf(rd, 'appendReply')[0]).toMatchObject({ success: true, matchIndex: 2 });
@@ -87,7 +87,7 @@ describe('a restarted follower never commits an old suffix (R2)', () => {
   });
 
   it('a heartbeat whose commit term differs from the entry there moves nothing', () => {
-    const a = core('a', 'b', { hardState: { term: 1, vote: 'b', commit: 0 }, entries: [] });
+    const a = core('a', 'b', { hardState: { term: 1, commit: 0 }, entries: [] });
     a.step({ type: 'append', from: 'b', to: 'a', term: 2, prevLogIndex: 0, prevLogTerm: 0, entries: logOf([2, 2]), leaderCommit: 0 });
     a.ready();
     a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 2, commit: 2, commitTerm: 3 });
@@ -97,7 +97,7 @@ describe('a restarted follower never commits an old suffix (R2)', () => {
 
 describe('the leader forgets a match the follower no longer vouches for', () => {
   it('a rejected probe at or below the match resets it, and probing backs up from the hints', () => {
-    const b = core('b', 'a', { hardState: { term: 1, vote: 'a', commit: 3 }, entries: logOf([1, 1, 1]) });
+    const b = core('b', 'a', { hardState: { term: 1, commit: 3 }, entries: logOf([1, 1, 1]) });
     for (let t = 0; t < 200 && !b.ready().takeover; t++) {
       b.tick();
       for (const m of b.ready().messages) if (m.type === 'vote') b.step({ type: 'unreachable', from: 'a', to: 'b', term: 0 });
