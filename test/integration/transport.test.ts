@@ -431,6 +431,7 @@ describe('GrpcPeerTransport disconnect detection', () => {
           to: 'a',
           term: round + 1,
           lastIndex: 0,
+          leaderMatch: 0,
         });
         expect(a.transport.peerConnectionState('b')).toBe('READY');
 
