@@ -135,10 +135,25 @@ main(hideBin(process.argv))
     process.stderr.write(`${failureLine(err)}\n`);
     process.exitCode = EXIT_FAILED;
   })
+  .then(flushOutput)
   .finally(() => {
     // Every command has closed what it opened by now. Exit explicitly anyway: after a run
     // that SIGKILLed children and cut sockets, Node 20 can spin at 100% CPU in its own
     // exit-time handle clean-up (node::Environment::CleanupHandles) instead of exiting.
-    // stdout and stderr are synchronous for files and pipes on Linux: nothing is lost.
     process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
   });
+
+/**
+ * Waits until what was written to stdout has left the process (bounded): a large value
+ * to a pipe whose reader is slower than us would otherwise be cut short by the exit
+ * (seen with 350 kB of JSON: the reader got 219 kB).
+ */
+function flushOutput(): Promise<void> {
+  return new Promise((resolve) => {
+    const bound = setTimeout(resolve, 30_000);
+    process.stdout.write('', () => {
+      clearTimeout(bound);
+      resolve();
+    });
+  });
+}
