@@ -80,6 +80,13 @@ export function configMiddleware(
     const schema = spec?.schema ?? fallback;
     const problems: string[] = [];
 
+    if (!spec) {
+      // Commands outside the schema (demo, bench, chaos) declare their numbers to yargs,
+      // which turns "abc" into NaN: refuse that here (their ranges are theirs to check).
+      for (const [key, value] of Object.entries(argv)) {
+        if (typeof value === 'number' && Number.isNaN(value)) problems.push(`--${key} must be a number`);
+      }
+    }
     if (spec) {
       // Arguments after "--" are positionals too: `incr n -- -5`.
       const rest = (argv['--'] ?? []).map(String);

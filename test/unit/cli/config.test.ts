@@ -179,5 +179,10 @@ describe('the config middleware', () => {
     const argv: Record<string, unknown> = { _: ['bench'], $0: 'duoraft', concurrency: 8 };
     await middleware(argv);
     expect(argv).toMatchObject({ zk: '127.0.0.1:2181', cluster: 'default', json: false, timeout: 10_000, concurrency: 8 });
+    // Their numbers, which yargs made NaN from text, are refused.
+    expect(await problemsOf({ _: ['chaos'], $0: 'duoraft', seed: Number.NaN, timeout: '0' })).toEqual([
+      '--seed must be a number',
+      '--timeout must be an integer from 1 to 3600000 (ms), not "0"',
+    ]);
   });
 });
