@@ -85,7 +85,10 @@ export async function casCommand(args: CommonArgs & { key: string; a: string; b?
   const r = await withClient(args, (c) => c.cas(args.key, expected, next));
   const current = r.current === null ? null : decoder.decode(r.current);
   if (args.json) {
-    printJson({ key: args.key, succeeded: r.succeeded, ...(r.succeeded ? {} : { current }), index: r.index });
+    // The current value as get --json gives one: `current` when it is text, `currentBase64` always.
+    const fields = r.current === null ? null : valueFields(r.current);
+    const shown = fields === null ? { current: null } : { current: fields.value, currentBase64: fields.valueBase64 };
+    printJson({ key: args.key, succeeded: r.succeeded, ...(r.succeeded ? {} : shown), index: r.index });
   } else if (r.succeeded) {
     printLine(`OK (index ${r.index})`);
   } else {

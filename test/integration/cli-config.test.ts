@@ -182,6 +182,10 @@ describe('against a running cluster', () => {
     const json = JSON.parse((await runCli(['get', 'blob', '--json', ...common()])).stdout.toString()) as Record<string, unknown>;
     expect(json['value']).toBeUndefined();
     expect(Buffer.from(String(json['valueBase64']), 'base64').equals(value)).toBe(true);
+    const cas = JSON.parse((await runCli(['cas', 'blob', 'not-it', 'new', '--json', ...common()])).stdout.toString()) as Record<string, unknown>;
+    expect(cas).toMatchObject({ succeeded: false });
+    expect(cas['current']).toBeUndefined();
+    expect(Buffer.from(String(cas['currentBase64']), 'base64').equals(value)).toBe(true);
 
     // Text: `value` too; to a pipe no newline is added.
     expect((await runCli(['put', 'greeting', 'héllo', ...common()])).code).toBe(0);
