@@ -8,6 +8,7 @@ import { runDemo } from '../harness/demo.js';
 import type { ZooKeeperEnv } from '../harness/zk-java.js';
 import type { CommonArgs } from './common-options.js';
 import { printJson, printLine } from './output.js';
+import { clientSecurityOf, type SecurityArgs } from './security-options.js';
 
 type Runner = <A>(fn: (args: A) => Promise<void>) => (args: A) => Promise<void>;
 
@@ -59,7 +60,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' }),
     run(
       async (
-        a: CommonArgs & {
+        a: CommonArgs & SecurityArgs & {
           suite: boolean;
           workload: string;
           concurrency: number;
@@ -93,7 +94,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           if (lost > 0) throw new Error(`${lost} acknowledged writes were lost`);
           return;
         }
-        const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout });
+        const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout, ...(await clientSecurityOf(a)) });
         try {
           const r = await runLoad(c, {
             workload: a.workload as Workload,

@@ -3,12 +3,13 @@ import { connect, type DuoraftClient, type ReadConsistency } from '../client/cli
 import { readFile } from 'node:fs/promises';
 import { HARD_MAX_VALUE_BYTES } from '../statemachine/limits.js';
 import type { CommonArgs } from './common-options.js';
+import { clientSecurityOf, type SecurityArgs } from './security-options.js';
 import { printJson, printLine, printTable, printValue, valueFields } from './output.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
-async function withClient<T>(args: CommonArgs, fn: (c: DuoraftClient) => Promise<T>): Promise<T> {
-  const client = await connect({ zk: args.zk, cluster: args.cluster, deadlineMs: args.timeout });
+async function withClient<T>(args: CommonArgs & SecurityArgs, fn: (c: DuoraftClient) => Promise<T>): Promise<T> {
+  const client = await connect({ zk: args.zk, cluster: args.cluster, deadlineMs: args.timeout, ...(await clientSecurityOf(args)) });
   try {
     return await fn(client);
   } finally {

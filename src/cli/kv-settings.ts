@@ -4,6 +4,7 @@ import { isValidMemberId } from '../coordination/layout.js';
 import type { CommandSpec } from './config/command-config.js';
 import { booleanSetting, choiceSetting, integerSetting, textSetting } from './config/setting.js';
 import { commonSettings } from './config/settings.js';
+import { securityProblems } from './security-options.js';
 
 const flagOnly = true;
 
@@ -68,13 +69,19 @@ function casRules(v: Readonly<Record<string, unknown>>): string[] {
   return [];
 }
 
+/** The client's security settings, and a command's own rules. */
+function clientRules(own: (v: Readonly<Record<string, unknown>>) => string[] = () => []): (v: Readonly<Record<string, unknown>>) => string[] {
+  return (v) => [...securityProblems(v, 'client'), ...own(v)];
+}
+
 /** The client commands' specs, by command path. */
 export const kvCommandSpecs: ReadonlyMap<string, CommandSpec> = new Map<string, CommandSpec>([
-  ['put', { schema: putSettings, positionals: ['key', 'value'], rules: putRules }],
-  ['get', { schema: getSettings, positionals: ['key'] }],
-  ['del', { schema: commonSettings, positionals: ['key'] }],
-  ['incr', { schema: incrSettings, positionals: ['key', 'delta'] }],
-  ['cas', { schema: casSettings, positionals: ['key', 'a', 'b'], rules: casRules }],
-  ['status', { schema: commonSettings }],
-  ['admin transfer-leader', { schema: transferSettings }],
+  ['put', { schema: putSettings, positionals: ['key', 'value'], rules: clientRules(putRules) }],
+  ['get', { schema: getSettings, positionals: ['key'], rules: clientRules() }],
+  ['del', { schema: commonSettings, positionals: ['key'], rules: clientRules() }],
+  ['incr', { schema: incrSettings, positionals: ['key', 'delta'], rules: clientRules() }],
+  ['cas', { schema: casSettings, positionals: ['key', 'a', 'b'], rules: clientRules(casRules) }],
+  ['status', { schema: commonSettings, rules: clientRules() }],
+  ['admin transfer-leader', { schema: transferSettings, rules: clientRules() }],
+  ['admin secure-zk', { schema: commonSettings, rules: clientRules() }],
 ]);

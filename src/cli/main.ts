@@ -11,6 +11,7 @@ import { casSettings, getSettings, incrSettings, kvCommandSpecs, putSettings, tr
 import { type NodeArgs, nodeCommand, nodeSpec } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
+import { secureZkCommand } from './secure-zk-command.js';
 
 /** Runs a command handler: a failure becomes one line on stderr and exit code 1. */
 function run<A>(fn: (args: A) => Promise<void>): (args: A) => Promise<void> {
@@ -121,6 +122,12 @@ export async function main(argv: string[]): Promise<void> {
           'hand leadership to the other voter (in-flight writes move with it)',
           (z) => declareSettings(z, transferSettings, { skip: common }),
           run((a) => transferLeaderCommand(a as unknown as CommonArgs & { to?: string })),
+        )
+        .command(
+          'secure-zk',
+          'give /duoraft and the cluster tree the owner-only ACL of --zk-user/--zk-password (for a tree created without credentials)',
+          (z) => z,
+          run((a) => secureZkCommand(a)),
         )
         .demandCommand(1, 'name an admin command'),
     );

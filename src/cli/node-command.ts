@@ -5,10 +5,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { runNode, runNodeOptionProblems, type RunNodeOptions } from '../server/run-node.js';
 import type { CommandSpec } from './config/command-config.js';
 import { nodeSettings, type NodeValues } from './config/settings.js';
+import { nodeSecurityOf, securityProblems } from './security-options.js';
 
 export type NodeArgs = NodeValues;
 
-/** What runNode takes, from the resolved settings. */
+/** What runNode takes, from the resolved settings (the TLS files and token are read by nodeSecurityOf). */
 export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
   return {
     id: v.id,
@@ -40,7 +41,6 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
     logLevel: v['log-level'],
     zkConnectTimeoutMs: v['zk-connect-timeout'],
     zkSessionTimeoutMs: v['zk-session-timeout'],
-    ...(v['zk-user'] !== undefined && v['zk-password'] !== undefined ? { zkAuth: { user: v['zk-user'], password: v['zk-password'] } } : {}),
   };
 }
 
@@ -55,16 +55,13 @@ function withFlags(problem: string): string {
 /** The rules between the node's settings: those of NodeConfig (notes/timing.md), and the CLI's own. */
 export function nodeRules(values: Readonly<Record<string, unknown>>): string[] {
   const v = values as NodeValues;
-  const problems: string[] = [];
-  if ((v['zk-user'] === undefined) !== (v['zk-password'] === undefined)) problems.push('--zk-user and --zk-password go together');
-  problems.push(...runNodeOptionProblems(nodeOptionsFrom(v)).map(withFlags));
-  return problems;
+  return [...securityProblems(v, 'node'), ...runNodeOptionProblems(nodeOptionsFrom(v)).map(withFlags)];
 }
 
 export const nodeSpec: CommandSpec = { schema: nodeSettings, rules: nodeRules };
 
 export async function nodeCommand(args: NodeArgs): Promise<void> {
-  const node = await runNode(nodeOptionsFrom(args));
+  const node = await runNode({ ...nodeOptionsFrom(args), ...(await nodeSecurityOf(args)) });
   node.logger.info({ address: node.address }, 'serving');
   await new Promise<void>((done) => {
     let stopping = false;

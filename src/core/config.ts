@@ -35,6 +35,11 @@ export interface CoreConfig {
   readonly candidateTimeoutTicks: number;
   /** A leadership transfer not done within this many ticks is given up. */
   readonly transferTimeoutTicks: number;
+  /**
+   * TEST-ONLY FAULT (the broken build commit-without-term): a heartbeat's commit index moves
+   * a follower's over whatever its log holds, without the term check of PROTOCOL.md R2.
+   */
+  readonly unsafeCommitWithoutTerm?: boolean;
 }
 
 export const defaultCoreTicks = {

@@ -1126,6 +1126,7 @@ export namespace duoraft {
             to: string;
             term: number;
             commit: number;
+            commitTerm: number;
             static create(properties: duoraft.peer.HeartbeatRequest.$Shape): duoraft.peer.HeartbeatRequest & duoraft.peer.HeartbeatRequest.$Shape;
             static create(properties?: duoraft.peer.HeartbeatRequest.$Properties): duoraft.peer.HeartbeatRequest;
             static encode(message: duoraft.peer.HeartbeatRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1140,6 +1141,7 @@ export namespace duoraft {
                 to?: (string|null);
                 term?: (number|null);
                 commit?: (number|null);
+                commitTerm?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.HeartbeatRequest.$Properties;
@@ -1156,6 +1158,7 @@ export namespace duoraft {
             term: number;
             lastIndex: number;
             noReply: boolean;
+            leaderMatch: number;
             static create(properties: duoraft.peer.HeartbeatResponse.$Shape): duoraft.peer.HeartbeatResponse & duoraft.peer.HeartbeatResponse.$Shape;
             static create(properties?: duoraft.peer.HeartbeatResponse.$Properties): duoraft.peer.HeartbeatResponse;
             static encode(message: duoraft.peer.HeartbeatResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1170,6 +1173,7 @@ export namespace duoraft {
                 term?: (number|null);
                 lastIndex?: (number|null);
                 noReply?: (boolean|null);
+                leaderMatch?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.HeartbeatResponse.$Properties;
@@ -1508,6 +1512,8 @@ export namespace duoraft {
             term: number;
             leaderId: string;
             seq: number;
+            durationMs: number;
+            driftBoundPpm: number;
             static create(properties: duoraft.wal.LeaseRecord.$Shape): duoraft.wal.LeaseRecord & duoraft.wal.LeaseRecord.$Shape;
             static create(properties?: duoraft.wal.LeaseRecord.$Properties): duoraft.wal.LeaseRecord;
             static encode(message: duoraft.wal.LeaseRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1520,6 +1526,8 @@ export namespace duoraft {
                 term?: (number|null);
                 leaderId?: (string|null);
                 seq?: (number|null);
+                durationMs?: (number|null);
+                driftBoundPpm?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.LeaseRecord.$Properties;

@@ -7821,6 +7821,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {string|null} [to] HeartbeatRequest to
              * @property {number|null} [term] HeartbeatRequest term
              * @property {number|null} [commit] HeartbeatRequest commit
+             * @property {number|null} [commitTerm] HeartbeatRequest commitTerm
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7893,6 +7894,14 @@ export const duoraft = $root.duoraft = (() => {
             HeartbeatRequest.prototype.commit = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * HeartbeatRequest commitTerm.
+             * @member {number} commitTerm
+             * @memberof duoraft.peer.HeartbeatRequest
+             * @instance
+             */
+            HeartbeatRequest.prototype.commitTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new HeartbeatRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.HeartbeatRequest
@@ -7934,6 +7943,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.term);
                 if (message.commit != null && $Object.hasOwnProperty.call(message, "commit") && (typeof message.commit === "object" ? message.commit.low || message.commit.high : message.commit !== 0))
                     writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.commit);
+                if (message.commitTerm != null && $Object.hasOwnProperty.call(message, "commitTerm") && (typeof message.commitTerm === "object" ? message.commitTerm.low || message.commitTerm.high : message.commitTerm !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.commitTerm);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8023,6 +8034,15 @@ export const duoraft = $root.duoraft = (() => {
                                 delete message.commit;
                             continue;
                         }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.commitTerm = value;
+                            else
+                                delete message.commitTerm;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -8067,6 +8087,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [term] HeartbeatResponse term
              * @property {number|null} [lastIndex] HeartbeatResponse lastIndex
              * @property {boolean|null} [noReply] HeartbeatResponse noReply
+             * @property {number|null} [leaderMatch] HeartbeatResponse leaderMatch
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8139,6 +8160,14 @@ export const duoraft = $root.duoraft = (() => {
             HeartbeatResponse.prototype.noReply = false;
 
             /**
+             * HeartbeatResponse leaderMatch.
+             * @member {number} leaderMatch
+             * @memberof duoraft.peer.HeartbeatResponse
+             * @instance
+             */
+            HeartbeatResponse.prototype.leaderMatch = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new HeartbeatResponse instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.HeartbeatResponse
@@ -8180,6 +8209,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.lastIndex);
                 if (message.noReply != null && $Object.hasOwnProperty.call(message, "noReply") && message.noReply !== false)
                     writer.uint32(/* id 5, wireType 0 =*/40).bool(message.noReply);
+                if (message.leaderMatch != null && $Object.hasOwnProperty.call(message, "leaderMatch") && (typeof message.leaderMatch === "object" ? message.leaderMatch.low || message.leaderMatch.high : message.leaderMatch !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.leaderMatch);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8267,6 +8298,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.noReply = value;
                             else
                                 delete message.noReply;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.leaderMatch = value;
+                            else
+                                delete message.leaderMatch;
                             continue;
                         }
                     }
@@ -10651,6 +10691,8 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [term] LeaseRecord term
              * @property {string|null} [leaderId] LeaseRecord leaderId
              * @property {number|null} [seq] LeaseRecord seq
+             * @property {number|null} [durationMs] LeaseRecord durationMs
+             * @property {number|null} [driftBoundPpm] LeaseRecord driftBoundPpm
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -10707,6 +10749,22 @@ export const duoraft = $root.duoraft = (() => {
             LeaseRecord.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * LeaseRecord durationMs.
+             * @member {number} durationMs
+             * @memberof duoraft.wal.LeaseRecord
+             * @instance
+             */
+            LeaseRecord.prototype.durationMs = 0;
+
+            /**
+             * LeaseRecord driftBoundPpm.
+             * @member {number} driftBoundPpm
+             * @memberof duoraft.wal.LeaseRecord
+             * @instance
+             */
+            LeaseRecord.prototype.driftBoundPpm = 0;
+
+            /**
              * Creates a new LeaseRecord instance using the specified properties.
              * @function create
              * @memberof duoraft.wal.LeaseRecord
@@ -10744,6 +10802,10 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.leaderId);
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.seq);
+                if (message.durationMs != null && $Object.hasOwnProperty.call(message, "durationMs") && message.durationMs !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.durationMs);
+                if (message.driftBoundPpm != null && $Object.hasOwnProperty.call(message, "driftBoundPpm") && message.driftBoundPpm !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.driftBoundPpm);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10813,6 +10875,24 @@ export const duoraft = $root.duoraft = (() => {
                                 message.seq = value;
                             else
                                 delete message.seq;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.durationMs = value;
+                            else
+                                delete message.durationMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.driftBoundPpm = value;
+                            else
+                                delete message.driftBoundPpm;
                             continue;
                         }
                     }

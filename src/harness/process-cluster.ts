@@ -8,8 +8,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { KvClient, kvService } from '../server/kv-service.js';
+import { type ClientSecurity, memberChannelSecurity } from '../transport/channel-security.js';
 import { childProcesses, type TrackedChild } from './child-processes.js';
 import { freePorts } from './free-port.js';
 import { type ProxyCutMode, startTcpProxy, type TcpProxy } from './tcp-proxy.js';
@@ -27,6 +27,10 @@ export interface ProcessClusterOptions {
   readonly zkProxies?: boolean;
   /** Extra arguments for every `duoraft node` (timing flags, faults). */
   readonly nodeArgs?: readonly string[];
+  /** Extra arguments for one node (its own TLS certificate, say). */
+  readonly nodeArgsFor?: (id: string) => readonly string[];
+  /** How the cluster's own status calls authenticate (needed when the nodes run with TLS). */
+  readonly clientSecurity?: ClientSecurity;
   readonly logLevel?: string;
   /** Wait for a leader after starting (default true). */
   readonly waitForLeader?: boolean;
@@ -130,6 +134,7 @@ export class ProcessCluster {
       '--log-level', this.options.logLevel ?? 'info',
       ...(n.peerProxy ? ['--peer-advertise', n.peerProxy.address] : []),
       ...(this.options.nodeArgs ?? []),
+      ...(this.options.nodeArgsFor?.(id) ?? []),
     ];
     n.log?.end();
     n.log = createWriteStream(n.logFile, { flags: 'a' });
@@ -221,7 +226,8 @@ export class ProcessCluster {
     if (!n.child?.running()) return null;
     let client = this.statusClients.get(id);
     if (!client) {
-      client = new KvClient(n.address, grpc.credentials.createInsecure());
+      const security = memberChannelSecurity(this.options.cluster, this.options.clientSecurity ?? {}, n.address);
+      client = new KvClient(n.address, security.credentials, security.options);
       this.statusClients.set(id, client);
     }
     const def = kvService.status;

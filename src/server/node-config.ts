@@ -76,6 +76,13 @@ export interface TestFaults {
   readonly ackBeforeCommit?: boolean;
   /** Read the tail before fencing during a take-over. */
   readonly readTailBeforeFence?: boolean;
+  /**
+   * The old rule of issue 9's first hole: a follower answers AppendEntries before its WAL is
+   * durable, and a heartbeat's commit index moves its own without the term check (R1, R2).
+   */
+  readonly commitWithoutTerm?: boolean;
+  /** The old rule of issue 9's second hole: read ZooKeeper's tail on a new session without sync(), and accept any tail (R3). */
+  readonly tailWithoutSync?: boolean;
 }
 
 export interface NodeConfig {
@@ -170,5 +177,6 @@ export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
     appendStallHeartbeats: 25,
     candidateTimeoutTicks: ticks(30_000),
     transferTimeoutTicks: ticks(Math.max(1000, 4 * t.leaseWindowMs)),
+    ...(c.faults?.commitWithoutTerm ? { unsafeCommitWithoutTerm: true } : {}),
   };
 }

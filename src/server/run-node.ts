@@ -1,6 +1,7 @@
 // The composition root: the one place where the real parts are wired together. It
 // connects to ZooKeeper, opens the local WAL (rebuilding from ZooKeeper if it is corrupt),
-// starts the gRPC server for peers and clients, and starts the node driver.
+// starts the gRPC server for peers and clients (with TLS and client authentication when
+// configured: see notes/security.md), and starts the node driver.
 import { randomInt } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,13 +9,17 @@ import * as grpc from '@grpc/grpc-js';
 import { ConfigError, CorruptWalError, ZkUnavailableError } from '../common/errors.js';
 import { formatHostPort, HOST_PORT_FORMAT, parseHostPort } from '../common/host-port.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { connectZk } from '../coordination/zk-client.js';
-import type { ZkSession } from '../coordination/zk-api.js';
+import { ClusterPaths } from '../coordination/layout.js';
+import { warnWorldWritable } from '../coordination/zk-acl.js';
+import { connectZk, type NodeZkSession } from '../coordination/zk-client.js';
 import { SeededRandom } from '../core/random.js';
 import { openFileWal } from '../storage/file-wal.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
+import { validateToken } from '../transport/client-token.js';
 import { GrpcPeerTransport } from '../transport/grpc-peer-transport.js';
 import { peerServerOptions } from '../transport/peer-service.js';
+import { clientAuthInterceptor, serverCredentials } from '../transport/server-security.js';
+import { checkTlsMaterial, type TlsMaterial } from '../transport/tls-material.js';
 import { type DriverRef, kvHandlers } from './client-handlers.js';
 import { kvService } from './kv-service.js';
 import { NodeDriver } from './node-driver.js';
@@ -42,6 +47,14 @@ export interface RunNodeOptions {
   readonly zkConnectTimeoutMs?: number;
   readonly zkSessionTimeoutMs?: number;
   readonly zkAuth?: { readonly user: string; readonly password: string };
+  /**
+   * This voter's certificate and key and the cluster CA (PEM contents): TLS for clients,
+   * mutual TLS between the voters, and client certificates signed by the CA authenticate
+   * clients. The certificate must name this voter (SAN URI duoraft://CLUSTER/voter/ID).
+   */
+  readonly tls?: TlsMaterial;
+  /** The cluster token: a client presenting it is authenticated too (needs tls). */
+  readonly clientToken?: string;
   /** Seed of the election-timeout randomness (default: random). */
   readonly seed?: number;
 }
@@ -69,15 +82,28 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
   const timing = { ...defaultTiming, ...o.timing };
   const limits = { ...defaultLimits, ...o.limits };
+  const tls = o.tls ?? null;
+  if (tls !== null) checkTlsMaterial(tls, { voter: { cluster: o.cluster, id: o.id } });
+  if (o.clientToken !== undefined) {
+    if (tls === null) throw new ConfigError('a client token needs TLS (--tls-cert, --tls-key, --tls-ca): without it the token would travel in clear text');
+    validateToken(o.clientToken, 'the client token');
+  }
+  const clientAuth = clientAuthInterceptor({ certificates: tls !== null, token: o.clientToken ?? null }, logger, realClock);
+  logger.info(
+    tls === null
+      ? { tls: false, clientAuth: 'none' }
+      : { tls: true, peers: 'mutual TLS', clientAuth: o.clientToken === undefined ? 'certificate' : 'certificate or token' },
+    tls === null ? 'transport security: none (plaintext; anyone who reaches the port can act as a client or as the peer)' : 'transport security: TLS',
+  );
 
-  const server = new grpc.Server(peerServerOptions);
+  const server = new grpc.Server({ ...peerServerOptions, ...(clientAuth ? { interceptors: [clientAuth] } : {}) });
   server.addService(kvService, kvHandlers(ref, logger, realClock));
-  const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger });
+  const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger, tls, ...(o.voters ? { voters: o.voters } : {}) });
   transport.addToServer(server);
-  const port = await bind(server, o.listen);
+  const port = await bind(server, o.listen, serverCredentials(tls));
   const address = o.advertise ?? formatHostPort(listenHost(o.listen), port);
 
-  let zk: ZkSession | null = null;
+  let zk: NodeZkSession | null = null;
   let wal: LocalWal | null = null;
   try {
     zk = connectZk({
@@ -116,6 +142,12 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     });
     ref.current = driver;
     const zkSession = zk;
+    if (o.zkAuth) {
+      // The tree exists now; say so if parts of it are open to everyone.
+      warnWorldWritable(zkSession, new ClusterPaths(o.cluster), logger).catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, 'could not read the ACLs of /duoraft and the cluster tree');
+      });
+    }
     let stopping: Promise<void> | null = null;
     return {
       driver,
@@ -186,9 +218,9 @@ async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; re
   }
 }
 
-function bind(server: grpc.Server, listen: string): Promise<number> {
+function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(listen, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 

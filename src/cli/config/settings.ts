@@ -70,6 +70,14 @@ export const commonSettings = {
     unit: ms,
     default: 10_000,
   }),
+  // Security (src/cli/security-options.ts, notes/security.md): the same for the node and the clients.
+  'tls-ca': textSetting({ describe: 'the cluster CA certificate (PEM): turns TLS on', accepts: 'a file name' }),
+  'tls-cert': textSetting({ describe: 'node: its voter certificate; client: a client certificate signed by the cluster CA (PEM)', accepts: 'a file name' }),
+  'tls-key': textSetting({ describe: 'the private key of --tls-cert (PEM)', accepts: 'a file name' }),
+  'token-file': textSetting({ describe: 'a file holding the cluster token (node: accept it from clients; client: present it); needs TLS', accepts: 'a file name' }),
+  token: textSetting({ describe: 'the cluster token itself (prefer DUORAFT_TOKEN or --token-file: ps shows arguments)', secret: true }),
+  'zk-user': textSetting({ describe: 'ZooKeeper digest user (with --zk-password): node: protects the tree; client: reads it' }),
+  'zk-password': textSetting({ describe: 'ZooKeeper digest password', secret: true }),
 } as const;
 
 const timingMs = (describe: string, field: keyof typeof defaultTiming, min = 1): Setting<number, 'always'> =>
@@ -136,8 +144,6 @@ export const nodeSettings = {
     default: defaultLimits.maxPendingProposals,
     fields: ['maxPendingProposals'],
   }),
-  'zk-user': textSetting({ describe: 'ZooKeeper digest user (with --zk-password): protects the tree with a digest ACL' }),
-  'zk-password': textSetting({ describe: 'ZooKeeper digest password', secret: true }),
   // Test-only faults that break a safety rule on purpose: from the command line only,
   // so that no environment or file can switch one on by accident.
   'fault-ack-before-commit': booleanSetting({ describe: 'test only: acknowledge writes before ZooKeeper holds them', default: false, hidden: true, flagOnly: true }),

@@ -99,7 +99,7 @@ describe('election (duoraft: pre-vote, lease window, fence)', () => {
 
   it('a follower that heard its leader recently rejects a pre-vote (leader stickiness)', () => {
     const b = core('b', 'a', { hardState: { term: 1, vote: 'x', commit: 0 } });
-    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0 });
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, commitTerm: 0 });
     b.ready();
     b.step({ type: 'vote', from: 'a', to: 'b', term: 2, lastLogIndex: 0, lastLogTerm: 0, preVote: true, transfer: false });
     expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'leader-alive' });
@@ -296,7 +296,7 @@ describe('stepping down on a higher term (§5.1)', () => {
     expect(a.propose([new Uint8Array([1]), new Uint8Array([2])])).toEqual({ ok: true, firstIndex: 2, term: 1 });
     const rd = a.ready();
     expect(rd.toMirror.map((e) => e.index)).toEqual([2, 3]);
-    a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 2, commit: 0 });
+    a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 2, commit: 0, commitTerm: 0 });
     const after = a.ready();
     expect(a.softState()).toEqual({ role: 'follower', term: 2, leaderId: 'b' });
     expect(after.leadershipLost).toMatchObject({ term: 1, commit: 1, sentToMirror: 3 });
@@ -657,7 +657,7 @@ describe('leadership transfer', () => {
     // Separate calls: the TimeoutNow is handled first, a heartbeat and an append the leader
     // sent earlier right after it, before the driver has collected the take-over.
     b.step({ ...tn, leaseVersion: 42 });
-    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: tn.term, commit: 1 });
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: tn.term, commit: 1, commitTerm: 1 });
     b.step({ type: 'append', from: 'a', to: 'b', term: tn.term, prevLogIndex: 1, prevLogTerm: 1, entries: [], leaderCommit: 1 });
     expect(b.softState().role).toBe('candidate');
     expect(b.ready().takeover).toMatchObject({ transfer: true, leaseVersion: 42 });
