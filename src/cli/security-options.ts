@@ -32,6 +32,9 @@ export function securityProblems(a: SecurityArgs, role: 'node' | 'client'): stri
   }
   if (a['token-file'] !== undefined && a.token !== undefined) problems.push('give the token once: --token-file or --token (DUORAFT_TOKEN), not both');
   if (a['tls-ca'] === undefined && (a['tls-cert'] !== undefined || a['tls-key'] !== undefined)) problems.push('--tls-cert and --tls-key need --tls-ca (the cluster CA)');
+  if (a['tls-ca'] === undefined && (a.token !== undefined || a['token-file'] !== undefined)) {
+    problems.push('a cluster token needs TLS (--tls-ca): without it the token would travel in clear text');
+  }
   if (role === 'node' && a['tls-ca'] !== undefined && (a['tls-cert'] === undefined || a['tls-key'] === undefined)) {
     problems.push('a node with --tls-ca needs --tls-cert and --tls-key (its voter certificate)');
   }

@@ -137,8 +137,12 @@ describe('duoraft config check', () => {
     expect(configProblems(bad)).toEqual([
       '--listen must be HOST:PORT (an IPv6 host in brackets: [::1]:7001), port 0 for any free port, not "127.0.0.1:70000" (port 70000 is outside 0..65535)',
     ]);
-    const rule = await runCli(['config', 'check', ...nodeFlags, '--listen', '127.0.0.1:1', '--zk-user', 'ops']);
-    expect(configProblems(rule)).toEqual(['--zk-user and --zk-password go together']);
+    const rule = await runCli(['config', 'check', ...nodeFlags, '--listen', '127.0.0.1:1', '--zk-user', 'ops', '--token', 'sekrit-token']);
+    expect(configProblems(rule)).toEqual([
+      '--zk-user and --zk-password go together (env DUORAFT_ZK_USER and DUORAFT_ZK_PASSWORD)',
+      'a cluster token needs TLS (--tls-ca): without it the token would travel in clear text',
+    ]);
+    expect(rule.stderr).not.toContain('sekrit-token');
   });
 });
 

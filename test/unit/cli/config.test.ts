@@ -83,10 +83,10 @@ describe('resolveSchema', () => {
     expect(r.problems).toEqual([
       'json in /etc/duoraft.yaml must be true or false, not "maybe"',
       'timeout in /etc/duoraft.yaml must be an integer from 1 to 3600000 (ms), not "soon"',
-      'DUORAFT_ZK_SESSION_TIMEOUT must be an integer from 1000 to 600000 (ms), not "-5"',
-      '--heartbeat-ms must be an integer from 1 to 60000 (ms), not "0"',
       'zk-user in /etc/duoraft.yaml must be a non-empty text, not ""',
       '--zk-password is given 2 times: give it once',
+      'DUORAFT_ZK_SESSION_TIMEOUT must be an integer from 1000 to 600000 (ms), not "-5"',
+      '--heartbeat-ms must be an integer from 1 to 60000 (ms), not "0"',
       'nonsense in /etc/duoraft.yaml is not a setting (settings are the flag names, e.g. zk-session-timeout)',
       'fault-read-tail-before-fence in /etc/duoraft.yaml: --fault-read-tail-before-fence is taken from the command line only',
     ]);
@@ -127,9 +127,10 @@ describe('node rules', () => {
   });
 
   it('report the cross-field rules of NodeConfig with the flags that set them', () => {
-    const v = { ...valid.values, 'lease-interval-ms': 80, 'pause-lease-ms': 400, 'zk-user': 'u' };
+    const v = { ...valid.values, 'lease-interval-ms': 80, 'pause-lease-ms': 400, 'zk-user': 'u', 'tls-ca': 'ca.pem', 'tls-cert': 'a.pem' };
     expect(nodeRules(v)).toEqual([
-      '--zk-user and --zk-password go together',
+      '--zk-user and --zk-password go together (env DUORAFT_ZK_USER and DUORAFT_ZK_PASSWORD)',
+      'a node with --tls-ca needs --tls-cert and --tls-key (its voter certificate)',
       'pauseLeaseMs must not exceed pauseStepDownMs (set by --pause-lease-ms, --pause-stepdown-ms)',
       'leaseIntervalMs must be at most half of leaseDurationMs (a lost touch must not end the lease) (set by --lease-duration-ms, --lease-interval-ms)',
     ]);
