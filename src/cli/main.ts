@@ -1,13 +1,17 @@
 // The duoraft command line. The only module that reads process.argv and the environment.
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import type { ReadConsistency } from '../client/client.js';
 import { withCommonOptions, type CommonArgs } from './common-options.js';
+import { configMiddleware, ConfigProblemsError, declareSettings, type CommandSpec } from './config/command-config.js';
+import { commonSettings, nodeSettings } from './config/settings.js';
+import { configCheckCommand } from './config-command.js';
 import { casCommand, delCommand, getCommand, incrCommand, putCommand, statusCommand, transferLeaderCommand } from './kv-commands.js';
-import { type NodeArgs, nodeCommand } from './node-command.js';
+import { casSettings, getSettings, incrSettings, kvCommandSpecs, putSettings, transferSettings } from './kv-settings.js';
+import { type NodeArgs, nodeCommand, nodeSpec } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
 import { secureZkCommand } from './secure-zk-command.js';
-import { withSecurityOptions } from './security-options.js';
 
 /** Runs a command handler: a failure becomes one line on stderr and exit code 1. */
 function run<A>(fn: (args: A) => Promise<void>): (args: A) => Promise<void> {
@@ -22,10 +26,24 @@ function run<A>(fn: (args: A) => Promise<void>): (args: A) => Promise<void> {
   };
 }
 
+/** One line per problem, every problem at once; exit 2: nothing was started. */
+function exitWithProblems(err: ConfigProblemsError): never {
+  for (const problem of err.problems) process.stderr.write(`duoraft: CONFIG: ${problem}\n`);
+  process.exit(EXIT_USAGE);
+}
+
+/** The spec of every command whose flags the schema checks, by command path. */
+const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec]]);
+
+const common = Object.keys(commonSettings);
+
 export async function main(argv: string[]): Promise<void> {
-  let parser: Argv<CommonArgs> = withSecurityOptions(withCommonOptions(yargs(argv)))
+  let parser: Argv<CommonArgs> = withCommonOptions(yargs(argv))
     .scriptName('duoraft')
-    .env('DUORAFT')
+    // yargs only splits the command line: values stay text until the schema reads
+    // them, so "-5", "abc" and "1e3" reach it as given.
+    .parserConfiguration({ 'camel-case-expansion': false, 'parse-positional-numbers': false })
+    .middleware(configMiddleware((path) => specs.get(path.join(' ')), commonSettings, process.env), true)
     .strict()
     .demandCommand(1, 'name a command')
     .recommendCommands()
@@ -33,6 +51,7 @@ export async function main(argv: string[]): Promise<void> {
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
+      if (err instanceof ConfigProblemsError) exitWithProblems(err);
       // One line, whatever yargs produced (its choices errors span several lines).
       const text = (msg || (err ? err.message : 'bad command line')).replace(/\s*\n\s*/g, ' ').trim();
       process.stderr.write(`duoraft: usage: ${text} (see duoraft --help)\n`);
@@ -41,50 +60,30 @@ export async function main(argv: string[]): Promise<void> {
     .command(
       'node',
       'run a voter until SIGTERM (a leader hands over to its follower first)',
-      (y) =>
-        y
-          .option('id', { type: 'string', demandOption: true, describe: 'this voter id (letters, digits, . _ -)' })
-          .option('listen', { type: 'string', demandOption: true, describe: 'HOST:PORT to serve peers and clients on' })
-          .option('advertise', { type: 'string', describe: 'HOST:PORT clients (and the peer) use to reach this node (default: --listen)' })
-          .option('peer-advertise', { type: 'string', describe: 'HOST:PORT the other voter uses to reach this node (default: --advertise)' })
-          .option('data', { type: 'string', demandOption: true, describe: 'data folder (local WAL)' })
-          .option('voters', { type: 'string', describe: 'ID1,ID2: fix the two voters (default: the first two nodes to start)' })
-          .option('zk-connect-timeout', { type: 'number', default: 15_000, describe: 'give up starting if ZooKeeper does not answer within this many ms' })
-          .option('zk-session-timeout', { type: 'number', default: 4000, describe: 'ZooKeeper session timeout in ms' })
-          .option('lease-window-ms', { type: 'number', describe: 'follower: lease unchanged this long before a take-over (default 150)' })
-          .option('lease-duration-ms', { type: 'number', describe: 'leader: lease length after a touch (default 110)' })
-          .option('lease-interval-ms', { type: 'number', describe: 'leader: lease touch interval (default 20)' })
-          .option('election-timeout-ms', { type: 'number', describe: 'minimum election timeout (default 60)' })
-          .option('heartbeat-ms', { type: 'number', describe: 'leader heartbeat interval (default 20)' })
-          .option('max-value-bytes', { type: 'number', describe: 'largest value accepted (default 262144)' })
-          .option('wal-sync-interval-ms', { type: 'number', describe: 'at most one fsync of the local WAL per this many ms (default 20)' })
-          .option('max-pending-proposals', { type: 'number', describe: 'writes waiting for ZooKeeper at once; beyond it clients get BUSY (default 8192)' })
-          .option('pause-lease-ms', { type: 'number', describe: 'an event-loop stall this long ends the lease at once (default 50)' })
-          .option('pause-stepdown-ms', { type: 'number', describe: 'a stall this long makes the leader step down (default 300)' })
-          .option('fault-ack-before-commit', { type: 'boolean', hidden: true })
-          .option('fault-read-tail-before-fence', { type: 'boolean', hidden: true }),
+      (y) => declareSettings(y, nodeSettings, { skip: common }),
       run((a) => nodeCommand(a as unknown as NodeArgs)),
+    )
+    .command('config', 'configuration', (y) =>
+      y
+        .command(
+          'check',
+          "check a node's configuration (the same flags, environment and file as duoraft node) and print it with each value's source; exit 2 if wrong",
+          (z) => declareSettings(z, nodeSettings, { skip: common }),
+          run((a) => configCheckCommand(a)),
+        )
+        .demandCommand(1, 'name a config command'),
     )
     .command(
       'put <key> [value]',
       'write a value (or read it with --stdin or --value-file)',
-      (y) =>
-        y
-          .positional('key', { type: 'string', demandOption: true })
-          .positional('value', { type: 'string' })
-          .option('stdin', { type: 'boolean', default: false, describe: 'read the value from standard input' })
-          .option('value-file', { type: 'string', describe: 'read the value from this file' }),
-      run((a) => putCommand(a as CommonArgs & { key: string; value?: string; stdin: boolean; 'value-file'?: string })),
+      (y) => declareSettings(y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string' }), putSettings, { skip: common }),
+      run((a) => putCommand(a as unknown as CommonArgs & { key: string; value?: string; stdin: boolean; 'value-file'?: string })),
     )
     .command(
       'get <key>',
-      'read a value',
-      (y) =>
-        y
-          .positional('key', { type: 'string', demandOption: true })
-          .option('consistency', { type: 'string', default: 'linearizable', choices: ['linearizable', 'lease', 'stale'] })
-          .option('min-index', { type: 'number', default: 0, describe: 'stale reads: wait until the member applied this index' }),
-      run((a) => getCommand(a as CommonArgs & { key: string; consistency: string; 'min-index': number })),
+      'read a value: text on a terminal, its exact bytes to a pipe or file; --json adds valueBase64',
+      (y) => declareSettings(y.positional('key', { type: 'string', demandOption: true }), getSettings, { skip: common }),
+      run((a) => getCommand(a as unknown as CommonArgs & { key: string; consistency: ReadConsistency; 'min-index': number })),
     )
     .command(
       'del <key>',
@@ -94,20 +93,26 @@ export async function main(argv: string[]): Promise<void> {
     )
     .command(
       'incr <key> [delta]',
-      'add DELTA (default 1) to an integer value atomically; prints the new value',
-      (y) => y.positional('key', { type: 'string', demandOption: true }).positional('delta', { type: 'number', default: 1 }),
-      run((a) => incrCommand(a as CommonArgs & { key: string; delta: number })),
+      'add DELTA (default 1, negative subtracts) to an integer value atomically; prints the new value',
+      (y) =>
+        y
+          .positional('key', { type: 'string', demandOption: true })
+          .positional('delta', { type: 'string', describe: incrSettings.delta.accepts }),
+      run((a) => incrCommand(a as unknown as CommonArgs & { key: string; delta: number })),
     )
     .command(
       'cas <key> <a> [b]',
       'compare-and-set: cas KEY EXPECTED NEW sets NEW if the value is EXPECTED; cas KEY --absent NEW creates it if absent',
       (y) =>
-        y
-          .positional('key', { type: 'string', demandOption: true })
-          .positional('a', { type: 'string', demandOption: true, describe: 'EXPECTED (or NEW with --absent)' })
-          .positional('b', { type: 'string', describe: 'NEW' })
-          .option('absent', { type: 'boolean', default: false, describe: 'set only if the key does not exist' }),
-      run((a) => casCommand(a as CommonArgs & { key: string; a: string; b?: string; absent: boolean })),
+        declareSettings(
+          y
+            .positional('key', { type: 'string', demandOption: true })
+            .positional('a', { type: 'string', demandOption: true, describe: 'EXPECTED (or NEW with --absent)' })
+            .positional('b', { type: 'string', describe: 'NEW' }),
+          casSettings,
+          { skip: common },
+        ),
+      run((a) => casCommand(a as unknown as CommonArgs & { key: string; a: string; b?: string; absent: boolean })),
     )
     .command('status', 'show every member: role, term, commit and applied index, leader, address', (y) => y, run((a) => statusCommand(a)))
     .command('admin', 'administration', (y) =>
@@ -115,8 +120,8 @@ export async function main(argv: string[]): Promise<void> {
         .command(
           'transfer-leader',
           'hand leadership to the other voter (in-flight writes move with it)',
-          (z) => z.option('to', { type: 'string', describe: 'the voter to hand over to (default: the other one)' }),
-          run((a) => transferLeaderCommand(a as CommonArgs & { to?: string })),
+          (z) => declareSettings(z, transferSettings, { skip: common }),
+          run((a) => transferLeaderCommand(a as unknown as CommonArgs & { to?: string })),
         )
         .command(
           'secure-zk',
@@ -132,13 +137,30 @@ export async function main(argv: string[]): Promise<void> {
 
 main(hideBin(process.argv))
   .catch((err: unknown) => {
+    // The config middleware's problems arrive here when yargs runs it asynchronously.
+    if (err instanceof ConfigProblemsError) exitWithProblems(err);
     process.stderr.write(`${failureLine(err)}\n`);
     process.exitCode = EXIT_FAILED;
   })
+  .then(flushOutput)
   .finally(() => {
     // Every command has closed what it opened by now. Exit explicitly anyway: after a run
     // that SIGKILLed children and cut sockets, Node 20 can spin at 100% CPU in its own
     // exit-time handle clean-up (node::Environment::CleanupHandles) instead of exiting.
-    // stdout and stderr are synchronous for files and pipes on Linux: nothing is lost.
     process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
   });
+
+/**
+ * Waits until what was written to stdout has left the process (bounded): a large value
+ * to a pipe whose reader is slower than us would otherwise be cut short by the exit
+ * (seen with 350 kB of JSON: the reader got 219 kB).
+ */
+function flushOutput(): Promise<void> {
+  return new Promise((resolve) => {
+    const bound = setTimeout(resolve, 30_000);
+    process.stdout.write('', () => {
+      clearTimeout(bound);
+      resolve();
+    });
+  });
+}

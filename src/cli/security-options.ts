@@ -1,10 +1,10 @@
-// The security flags, the same for `duoraft node` and every client command (put, get,
+// The security settings, the same for `duoraft node` and every client command (put, get,
 // status, admin, bench...): TLS files, the cluster token, ZooKeeper digest credentials.
-// yargs reads each from the environment too (DUORAFT_TLS_CA, DUORAFT_TOKEN,
-// DUORAFT_ZK_USER, DUORAFT_ZK_PASSWORD, ...), which keeps secrets off the command line
-// where `ps` would show them. What each means: notes/security.md.
+// They are part of commonSettings (config/settings.ts), so each is also read from the
+// environment (DUORAFT_TLS_CA, DUORAFT_TOKEN, DUORAFT_ZK_USER, DUORAFT_ZK_PASSWORD, ...),
+// which keeps secrets off the command line where `ps` would show them, and from the
+// config file. What each means: notes/security.md.
 import { readFile } from 'node:fs/promises';
-import type { Argv } from 'yargs';
 import type { ConnectOptions } from '../client/client.js';
 import { ConfigError } from '../common/errors.js';
 import { tokenFromFile, validateToken } from '../transport/client-token.js';
@@ -20,15 +20,25 @@ export interface SecurityArgs {
   'zk-password'?: string | undefined;
 }
 
-export function withSecurityOptions<T>(y: Argv<T>): Argv<T & SecurityArgs> {
-  return y
-    .option('tls-ca', { type: 'string', describe: 'the cluster CA certificate (PEM): turns TLS on (env DUORAFT_TLS_CA)', global: true })
-    .option('tls-cert', { type: 'string', describe: 'node: its voter certificate; client: a client certificate signed by the cluster CA (PEM)', global: true })
-    .option('tls-key', { type: 'string', describe: 'the private key of --tls-cert (PEM)', global: true })
-    .option('token-file', { type: 'string', describe: 'a file holding the cluster token (node: accept it from clients; client: present it); needs TLS', global: true })
-    .option('token', { type: 'string', describe: 'the cluster token itself (prefer env DUORAFT_TOKEN or --token-file: ps shows arguments)', global: true })
-    .option('zk-user', { type: 'string', describe: 'ZooKeeper digest user (with --zk-password): node: protects the tree; client: reads it (env DUORAFT_ZK_USER)', global: true })
-    .option('zk-password', { type: 'string', describe: 'ZooKeeper digest password (env DUORAFT_ZK_PASSWORD)', global: true }) as Argv<T & SecurityArgs>;
+/**
+ * The rules between the security settings that need no file read, as config problems
+ * (the config middleware reports them with every other problem, exit 2). The functions
+ * below check the same again, and what only the files can tell.
+ */
+export function securityProblems(a: SecurityArgs, role: 'node' | 'client'): string[] {
+  const problems: string[] = [];
+  if ((a['zk-user'] === undefined) !== (a['zk-password'] === undefined)) {
+    problems.push('--zk-user and --zk-password go together (env DUORAFT_ZK_USER and DUORAFT_ZK_PASSWORD)');
+  }
+  if (a['token-file'] !== undefined && a.token !== undefined) problems.push('give the token once: --token-file or --token (DUORAFT_TOKEN), not both');
+  if (a['tls-ca'] === undefined && (a['tls-cert'] !== undefined || a['tls-key'] !== undefined)) problems.push('--tls-cert and --tls-key need --tls-ca (the cluster CA)');
+  if (a['tls-ca'] === undefined && (a.token !== undefined || a['token-file'] !== undefined)) {
+    problems.push('a cluster token needs TLS (--tls-ca): without it the token would travel in clear text');
+  }
+  if (role === 'node' && a['tls-ca'] !== undefined && (a['tls-cert'] === undefined || a['tls-key'] === undefined)) {
+    problems.push('a node with --tls-ca needs --tls-cert and --tls-key (its voter certificate)');
+  }
+  return problems;
 }
 
 /** The ZooKeeper credentials, if given (both or neither). */

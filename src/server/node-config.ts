@@ -1,5 +1,6 @@
 // A voter's settings, with the timing rule checked up front (notes/timing.md).
 import { ConfigError } from '../common/errors.js';
+import { HOST_PORT_FORMAT, parseHostPort } from '../common/host-port.js';
 import { isValidClusterName, isValidMemberId } from '../coordination/layout.js';
 import type { CoreConfig } from '../core/config.js';
 import { DEFAULT_MAX_VALUE_BYTES, HARD_MAX_VALUE_BYTES } from '../statemachine/limits.js';
@@ -99,12 +100,23 @@ export interface NodeConfig {
 }
 
 export function validateNodeConfig(c: NodeConfig): void {
+  const problems = nodeConfigProblems(c);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+}
+
+/**
+ * Every problem of a configuration, one message each (empty when it is valid). The
+ * messages name the fields of NodeConfig (leaseDurationMs, ...); the CLI adds its flags.
+ */
+export function nodeConfigProblems(c: NodeConfig): string[] {
   const problems: string[] = [];
   if (!isValidMemberId(c.id)) problems.push(`invalid id ${JSON.stringify(c.id)}: use 1-64 letters, digits, '.', '_' or '-'`);
   if (!isValidClusterName(c.cluster)) problems.push(`invalid cluster name ${JSON.stringify(c.cluster)}`);
-  if (!/^[^:\s]+:\d{1,5}$/.test(c.advertise)) problems.push(`invalid advertise address ${JSON.stringify(c.advertise)}: expected HOST:PORT`);
-  if (c.peerAdvertise !== undefined && !/^[^:\s]+:\d{1,5}$/.test(c.peerAdvertise)) {
-    problems.push(`invalid peer advertise address ${JSON.stringify(c.peerAdvertise)}: expected HOST:PORT`);
+  const advertise = parseHostPort(c.advertise);
+  if ('problem' in advertise) problems.push(`invalid advertise address ${JSON.stringify(c.advertise)}: ${advertise.problem} (expected ${HOST_PORT_FORMAT})`);
+  const peerAdvertise = c.peerAdvertise === undefined ? null : parseHostPort(c.peerAdvertise);
+  if (peerAdvertise !== null && 'problem' in peerAdvertise) {
+    problems.push(`invalid peer advertise address ${JSON.stringify(c.peerAdvertise)}: ${peerAdvertise.problem} (expected ${HOST_PORT_FORMAT})`);
   }
   if (c.voters) {
     if (c.voters.length !== 2 || c.voters[0] === c.voters[1]) problems.push('--voters takes exactly two different ids');
@@ -140,7 +152,7 @@ export function validateNodeConfig(c: NodeConfig): void {
   for (const k of ['maxPendingProposals', 'maxPendingReads', 'maxInflightMultis', 'requestTimeoutMs'] as const) {
     if (!(Number.isInteger(l[k]) && l[k] > 0)) problems.push(`${k} must be a positive integer`);
   }
-  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return problems;
 }
 
 /** The core's tick-based settings from the millisecond ones. */

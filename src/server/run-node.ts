@@ -7,6 +7,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError, CorruptWalError, ZkUnavailableError } from '../common/errors.js';
+import { formatHostPort, HOST_PORT_FORMAT, parseHostPort } from '../common/host-port.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { warnWorldWritable } from '../coordination/zk-acl.js';
@@ -22,7 +23,7 @@ import { checkTlsMaterial, type TlsMaterial } from '../transport/tls-material.js
 import { type DriverRef, kvHandlers } from './client-handlers.js';
 import { kvService } from './kv-service.js';
 import { NodeDriver } from './node-driver.js';
-import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, validateNodeConfig } from './node-config.js';
+import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, nodeConfigProblems } from './node-config.js';
 import { realClock } from '../common/real-clock.js';
 
 export interface RunNodeOptions {
@@ -77,16 +78,10 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     },
   });
   // Validate what can be validated before touching anything.
+  const problems = runNodeOptionProblems(o);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
   const timing = { ...defaultTiming, ...o.timing };
   const limits = { ...defaultLimits, ...o.limits };
-  validateNodeConfig({
-    id: o.id,
-    cluster: o.cluster,
-    advertise: o.advertise ?? o.listen.replace(/:0$/, ':1'),
-    ...(o.voters ? { voters: o.voters } : {}),
-    timing,
-    limits,
-  });
   const tls = o.tls ?? null;
   if (tls !== null) checkTlsMaterial(tls, { voter: { cluster: o.cluster, id: o.id } });
   if (o.clientToken !== undefined) {
@@ -106,8 +101,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
   const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger, tls, ...(o.voters ? { voters: o.voters } : {}) });
   transport.addToServer(server);
   const port = await bind(server, o.listen, serverCredentials(tls));
-  const host = o.listen.slice(0, o.listen.lastIndexOf(':'));
-  const address = o.advertise ?? `${host}:${port}`;
+  const address = o.advertise ?? formatHostPort(listenHost(o.listen), port);
 
   let zk: NodeZkSession | null = null;
   let wal: LocalWal | null = null;
@@ -177,6 +171,34 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     await shutdownServer(server);
     throw err;
   }
+}
+
+/**
+ * Every problem of these options that can be found without touching anything (the
+ * listen address, and NodeConfig's rules with the defaults filled in); empty if none.
+ */
+export function runNodeOptionProblems(o: RunNodeOptions): string[] {
+  const problems: string[] = [];
+  const listen = parseHostPort(o.listen, { allowPortZero: true });
+  if ('problem' in listen) problems.push(`invalid listen address ${JSON.stringify(o.listen)}: ${listen.problem} (expected ${HOST_PORT_FORMAT})`);
+  // Before binding, a listen port of 0 stands for the port the system will pick.
+  const advertise = o.advertise ?? ('problem' in listen ? '' : formatHostPort(listen.host, listen.port === 0 ? 1 : listen.port));
+  const configProblems = nodeConfigProblems({
+    id: o.id,
+    cluster: o.cluster,
+    advertise,
+    ...(o.peerAdvertise !== undefined ? { peerAdvertise: o.peerAdvertise } : {}),
+    ...(o.voters ? { voters: o.voters } : {}),
+    timing: { ...defaultTiming, ...o.timing },
+    limits: { ...defaultLimits, ...o.limits },
+  });
+  // A bad listen address is reported once, not again as the advertise address it implies.
+  return [...problems, ...configProblems.filter((p) => advertise !== '' || !p.startsWith('invalid advertise address'))];
+}
+
+function listenHost(listen: string): string {
+  const parsed = parseHostPort(listen, { allowPortZero: true });
+  return 'problem' in parsed ? listen.slice(0, listen.lastIndexOf(':')) : parsed.host;
 }
 
 /** Opens the local WAL. A corrupt one is moved aside: the node then rebuilds from ZooKeeper and its peer. */

@@ -195,7 +195,8 @@ describe('a cluster with TLS, mutual TLS between the voters and client authentic
     expect(put.code).toBe(0);
     const env = { DUORAFT_ZK: zk.connectString, DUORAFT_CLUSTER: cluster, DUORAFT_TLS_CA: certs.ca, DUORAFT_TLS_CERT: certs.clients.get('alice')!.cert, DUORAFT_TLS_KEY: certs.clients.get('alice')!.key };
     const get = await cli(['get', 'cli'], env);
-    expect(get.stdout).toBe('by flags\n');
+    // To a pipe, get writes the value's bytes exactly (no newline added).
+    expect(get.stdout).toBe('by flags');
     const status = await cli(['status', '--json'], env);
     expect(status.code).toBe(0);
     expect((JSON.parse(status.stdout) as Array<{ role: string }>).map((m) => m.role).sort()).toEqual(['follower', 'leader']);
@@ -275,7 +276,7 @@ describe('a cluster with ZooKeeper credentials', () => {
     const put = await cli(['put', 'k', 'v', '--zk', connectString, '--cluster', cluster, '--zk-user', user, '--zk-password', password]);
     expect(put.code).toBe(0);
     const env = { DUORAFT_ZK: connectString, DUORAFT_CLUSTER: cluster, DUORAFT_ZK_USER: user, DUORAFT_ZK_PASSWORD: password };
-    expect((await cli(['get', 'k'], env)).stdout).toBe('v\n');
+    expect((await cli(['get', 'k'], env)).stdout).toBe('v');
     const status = await cli(['status', '--json'], env);
     expect(status.code).toBe(0);
     expect((JSON.parse(status.stdout) as Array<{ role: string }>).map((m) => m.role).sort()).toEqual(['follower', 'leader']);

@@ -81,7 +81,8 @@ describe('file WAL layout', () => {
     const { wal, recovery } = await openFileWal(nested);
     openWals.push(wal);
     expect(recovery).toEqual({ hardState: null, entries: [], warnings: [] });
-    expect(await readdir(nested)).toEqual(['wal-0000000000000001.log']);
+    // The segment, and the sync mark that says what the last sync made durable.
+    expect((await readdir(nested)).sort()).toEqual(['wal-0000000000000001.log', 'wal-synced.mark']);
     expect((await stat(join(nested, 'wal-0000000000000001.log'))).size).toBe(SEGMENT_HEADER_BYTES);
   });
 
