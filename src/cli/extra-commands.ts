@@ -1,5 +1,12 @@
 // Commands that run whole scenarios (demo, bench, chaos): registered here so main.ts
 // stays a list of the everyday commands.
+import { parseBrokenBuilds } from '../server/broken-builds.js';
+
+/** Checks a --broken list (a clear error for an unknown name) and returns it as given. */
+function brokenBuildNames(list: string): string {
+  parseBrokenBuilds(list);
+  return list;
+}
 import type { Argv } from 'yargs';
 import { connect } from '../client/client.js';
 import { InvalidArgumentError } from '../common/errors.js';
@@ -126,8 +133,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
         .option('keep-logs', { type: 'boolean', default: false, describe: 'keep the nodes\' logs and data in OUT/cluster' })
         .option('think-ms', { type: 'number', default: 2, describe: 'pause between two calls of one client (ms)' })
-        .option('fault-ack-before-commit', { type: 'boolean', default: false, hidden: true })
-        .option('fault-read-tail-before-fence', { type: 'boolean', default: false, hidden: true }),
+        .option('broken', { type: 'string', hidden: true, describe: 'test only: run a deliberately broken build (see src/cli/broken-node.ts)' }),
     run(
       async (
         a: CommonArgs & {
@@ -140,8 +146,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           out: string;
           'keep-logs': boolean;
           'think-ms': number;
-          'fault-ack-before-commit': boolean;
-          'fault-read-tail-before-fence': boolean;
+          broken?: string;
         },
       ) => {
         // Loaded on demand: the charting libraries take a while to load, and every other
@@ -158,10 +163,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           outDir: a.out,
           keepLogs: a['keep-logs'],
           thinkMs: a['think-ms'],
-          nodeArgs: [
-            ...(a['fault-ack-before-commit'] ? ['--fault-ack-before-commit'] : []),
-            ...(a['fault-read-tail-before-fence'] ? ['--fault-read-tail-before-fence'] : []),
-          ],
+          nodeArgs: [],
+          ...(a.broken ? { brokenBuild: brokenBuildNames(a.broken) } : {}),
           env: zooKeeperEnv(),
           print: printLine,
           json: a.json,

@@ -2,6 +2,7 @@
 // follower before it exits (exit code 0). Its settings are nodeSettings
 // (config/settings.ts), resolved and checked before anything starts.
 import { isAbsolute, resolve } from 'node:path';
+import type { TestFaults } from '../server/node-config.js';
 import { runNode, runNodeOptionProblems, type RunNodeOptions } from '../server/run-node.js';
 import type { CommandSpec } from './config/command-config.js';
 import { nodeSettings, type NodeValues } from './config/settings.js';
@@ -34,10 +35,6 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
       walSyncIntervalMs: v['wal-sync-interval-ms'],
       maxPendingProposals: v['max-pending-proposals'],
     },
-    faults: {
-      ...(v['fault-ack-before-commit'] ? { ackBeforeCommit: true } : {}),
-      ...(v['fault-read-tail-before-fence'] ? { readTailBeforeFence: true } : {}),
-    },
     logLevel: v['log-level'],
     zkConnectTimeoutMs: v['zk-connect-timeout'],
     zkSessionTimeoutMs: v['zk-session-timeout'],
@@ -60,8 +57,18 @@ export function nodeRules(values: Readonly<Record<string, unknown>>): string[] {
 
 export const nodeSpec: CommandSpec = { schema: nodeSettings, rules: nodeRules };
 
+/**
+ * Faults that break a safety rule on purpose, so tests can show they are caught. Set only by
+ * the test-only entry src/cli/broken-node.ts, never by a flag of the duoraft command.
+ */
+let testFaults: TestFaults | null = null;
+
+export function injectTestFaults(faults: TestFaults): void {
+  testFaults = faults;
+}
+
 export async function nodeCommand(args: NodeArgs): Promise<void> {
-  const node = await runNode({ ...nodeOptionsFrom(args), ...(await nodeSecurityOf(args)) });
+  const node = await runNode({ ...nodeOptionsFrom(args), ...(await nodeSecurityOf(args)), ...(testFaults ? { faults: testFaults } : {}) });
   node.logger.info({ address: node.address }, 'serving');
   await new Promise<void>((done) => {
     let stopping = false;

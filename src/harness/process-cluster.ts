@@ -27,6 +27,8 @@ export interface ProcessClusterOptions {
   readonly zkProxies?: boolean;
   /** Extra arguments for every `duoraft node` (timing flags, faults). */
   readonly nodeArgs?: readonly string[];
+  /** Test only: run a deliberately broken build (src/server/broken-builds.ts) instead of duoraft node. */
+  readonly brokenBuild?: string;
   /** Extra arguments for one node (its own TLS certificate, say). */
   readonly nodeArgsFor?: (id: string) => readonly string[];
   /** How the cluster's own status calls authenticate (needed when the nodes run with TLS). */
@@ -61,6 +63,8 @@ export interface NodeHandle {
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const duoraftBin = join(repoRoot, 'bin', 'duoraft.js');
+/** The test-only entry that runs a node with a deliberately broken build. */
+const brokenNodeEntry = join(repoRoot, 'dist', 'cli', 'broken-node.js');
 
 export class ProcessCluster {
   readonly nodes = new Map<string, NodeHandle>();
@@ -124,7 +128,7 @@ export class ProcessCluster {
     if (n.child?.running()) throw new Error(`node ${id} is already running`);
     const zk = n.zkProxy ? n.zkProxy.address : this.options.zk;
     const args = [
-      duoraftBin,
+      ...(this.options.brokenBuild ? [brokenNodeEntry, '--broken', this.options.brokenBuild] : [duoraftBin]),
       'node',
       '--id', id,
       '--cluster', this.options.cluster,

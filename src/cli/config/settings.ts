@@ -146,8 +146,6 @@ export const nodeSettings = {
   }),
   // Test-only faults that break a safety rule on purpose: from the command line only,
   // so that no environment or file can switch one on by accident.
-  'fault-ack-before-commit': booleanSetting({ describe: 'test only: acknowledge writes before ZooKeeper holds them', default: false, hidden: true, flagOnly: true }),
-  'fault-read-tail-before-fence': booleanSetting({ describe: 'test only: read the tail before fencing', default: false, hidden: true, flagOnly: true }),
 } as const;
 
 export type CommonSettings = typeof commonSettings;

@@ -49,6 +49,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       : `duoraft chaos: seed ${o.seed}, ${plans.length} faults (${kindCounts(plans)}), ${o.clients} clients`,
   );
   if (o.nodeArgs.length > 0) say(`  node arguments: ${o.nodeArgs.join(' ')}`);
+  if (o.brokenBuild) say(`  DELIBERATELY BROKEN BUILD: ${o.brokenBuild}`);
 
   const recorder = new HistoryRecorder(o.maxRecordedOps);
   const acks = new AckTracker();
@@ -73,6 +74,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       peerProxies: true,
       zkProxies: true,
       nodeArgs: o.nodeArgs,
+      ...(o.brokenBuild ? { brokenBuild: o.brokenBuild } : {}),
       logLevel: 'info',
       ...(o.keepLogs ? { workDir: join(o.outDir, 'cluster') } : {}),
     });
