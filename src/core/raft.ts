@@ -28,6 +28,7 @@ import type {
   VoteRejection,
   VoteReply,
 } from './messages.js';
+import { checkPeerMessage } from './message-checks.js';
 import { Progress } from './progress.js';
 import type { RandomSource } from './random.js';
 import { type Entry, EntryType, type HardState, type NodeId, type SnapshotMeta, emptyHardState, noSnapshot } from './types.js';
@@ -152,6 +153,9 @@ export class RaftCore {
    */
   private leaderMatch = 0;
 
+  /** The highest term ZooKeeper's epoch was seen at (bounds the terms peer messages may carry). */
+  private epochTerm = 0;
+
   /** Ticks since this node started: the core's only notion of time. */
   private ticks = 0;
   private electionElapsed = 0;
@@ -259,13 +263,30 @@ export class RaftCore {
     }
   }
 
-  step(m: Message): void {
-    if (m.to !== this.id) return;
+  /**
+   * Takes one peer message. A message that fails the checks of message-checks.ts is dropped
+   * whole, before it touches anything; the reason is returned for the caller to log
+   * ('ignore': not for us, nothing worth saying). Returns null when it was taken.
+   */
+  step(m: Message): string | null {
+    const problem = checkPeerMessage(m, {
+      self: this.id,
+      peer: this.peer,
+      role: this.role,
+      knownTerm: Math.max(this.term, this.epochTerm),
+      lastIndex: this.log.lastIndex(),
+      maxEntryBytes: this.cfg.maxEntryBytes,
+    });
+    if (problem !== null) return problem;
+    this.stepChecked(m);
+    return null;
+  }
+
+  private stepChecked(m: Message): void {
     if (m.type === 'unreachable') {
       this.onUnreachable(m.from);
       return;
     }
-    if (m.from !== this.peer) return; // not a voter of this cluster
     if (m.term > this.term) {
       const hypothetical = m.type === 'vote' || (m.type === 'voteReply' && m.granted);
       if (!hypothetical) {
@@ -361,6 +382,7 @@ export class RaftCore {
 
   /** The epoch znode says `leaderId` holds `term`. */
   observeEpoch(term: number, leaderId: NodeId): void {
+    if (term > this.epochTerm) this.epochTerm = term;
     if (term > this.term) {
       if (leaderId === this.id) {
         // Our own fence, whose result is still on its way, or a term of an earlier life

@@ -170,6 +170,7 @@ export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
     // 256 KiB: a follower far behind stores one message in a few ms, so heartbeats and the
     // lease are never stuck behind a megabyte of entries.
     maxAppendBytes: 256 << 10,
+    maxEntryBytes: c.limits.maxSegmentBytes,
     // One full message in flight at a time (see Progress): a follower far behind gets each
     // message at the connection's whole bandwidth, in order, well within its deadline.
     maxInflightBytes: 256 << 10,

@@ -38,7 +38,8 @@ import { RaftCore, type LeadershipLost, type Ready, type Role, type SoftState } 
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
 import { encodeCommand, type KvCommand, validateCommand, validateKey, type WriteContext } from '../statemachine/command.js';
 import { KvStore } from '../statemachine/kv-store.js';
-import type { PeerTransport } from '../transport/transport.js';
+import type { MessageSender, PeerTransport } from '../transport/transport.js';
+import { WarningThrottle } from '../common/warning-throttle.js';
 import { AppliedWaiters } from './applied-waiters.js';
 import { FollowerCatchUp } from './catch-up.js';
 import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './cluster-watches.js';
@@ -112,6 +113,8 @@ export class NodeDriver {
   private readonly walSync: WalSync;
   private readonly takeovers: TakeoverRunner;
   private readonly ephemerals: Ephemerals;
+  /** Refused peer messages: one warning per kind per 10 s, with a count of the rest. */
+  private readonly refused: WarningThrottle;
   private catchUp: FollowerCatchUp | null = null;
   private watches: ClusterWatches | null = null;
 
@@ -177,6 +180,7 @@ export class NodeDriver {
       deps.clock,
       deps.config.limits.maxPendingReads,
     );
+    this.refused = new WarningThrottle(deps.logger, deps.clock);
     this.walSync = new WalSync({
       wal: deps.wal,
       clock: deps.clock,
@@ -406,10 +410,17 @@ export class NodeDriver {
         },
       },
     });
-    this.transport.setHandler((m: Message) => {
+    this.transport.setHandler((m: Message, sender: MessageSender) => {
       if (this.stopped) return;
+      if (sender.kind === 'verified' && sender.id !== m.from) {
+        this.refused.warn('sender', { claimed: m.from, proven: sender.id, type: m.type }, 'peer message refused: its from is not the voter its certificate names');
+        return;
+      }
       this.catchUpTicks();
-      this.core.step(m);
+      const problem = this.core.step(m);
+      if (problem !== null && problem !== 'ignore') {
+        this.refused.warn(`peer:${m.type}`, { from: m.from, type: m.type, term: m.term, reason: problem }, 'peer message refused');
+      }
       this.schedule();
     });
     this.transport.onPeerDisconnected((id) => {
