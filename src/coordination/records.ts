@@ -3,10 +3,12 @@
 // guessed and nothing is overwritten.
 import { CorruptZnodeError } from '../common/errors.js';
 import { pb } from '../common/proto.js';
-import { type Entry, EntryType, type NodeId } from '../core/types.js';
+import { CHAIN_BYTES } from '../core/chain.js';
+import { type ChainedEntry, EntryType, type NodeId } from '../core/types.js';
 import { crc32c } from '../storage/crc32c.js';
 
-export const SEGMENT_FORMAT_VERSION = 1;
+/** 2: every entry carries its hash chain value. */
+export const SEGMENT_FORMAT_VERSION = 2;
 
 /**
  * ZooKeeper refuses (by dropping the connection) any packet over jute.maxbuffer, 1 MiB - 1
@@ -65,7 +67,7 @@ export interface SegmentRecord {
   readonly term: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
-  readonly entries: readonly Entry[];
+  readonly entries: readonly ChainedEntry[];
 }
 
 function decodeWith<T>(path: string, data: Uint8Array, decode: (d: Uint8Array) => T): T {
@@ -168,11 +170,11 @@ export function decodeConfig(path: string, data: Uint8Array): ConfigRecord {
   return { voters, listeners: m.listeners ?? [] };
 }
 
-function toProtoEntry(e: Entry): { index: number; term: number; type: number; data: Uint8Array } {
-  return { index: e.index, term: e.term, type: e.type === EntryType.Noop ? 1 : 0, data: e.data };
+function toProtoEntry(e: ChainedEntry): { index: number; term: number; type: number; data: Uint8Array; chain: Uint8Array } {
+  return { index: e.index, term: e.term, type: e.type === EntryType.Noop ? 1 : 0, data: e.data, chain: e.chain };
 }
 
-export function encodeSegment(term: number, entries: readonly Entry[]): Uint8Array {
+export function encodeSegment(term: number, entries: readonly ChainedEntry[]): Uint8Array {
   const first = entries[0];
   const last = entries[entries.length - 1];
   if (!first || !last) throw new Error('a segment needs at least one entry');
@@ -193,11 +195,12 @@ export function decodeSegment(path: string, data: Uint8Array): SegmentRecord {
   const body = m.body ?? new Uint8Array(0);
   check(path, crc32c(body) === m.crc32c, 'segment checksum mismatch');
   const batch = decodeWith(path, body, (d) => pb.wal.EntryBatch.decode(d));
-  const entries: Entry[] = (batch.entries ?? []).map((e) => ({
+  const entries: ChainedEntry[] = (batch.entries ?? []).map((e) => ({
     index: e.index ?? 0,
     term: e.term ?? 0,
     type: e.type === 1 ? EntryType.Noop : EntryType.Normal,
     data: e.data ?? new Uint8Array(0),
+    chain: e.chain ?? new Uint8Array(0),
   }));
   const firstIndex = m.firstIndex ?? 0;
   const lastIndex = m.lastIndex ?? 0;
@@ -205,6 +208,7 @@ export function decodeSegment(path: string, data: Uint8Array): SegmentRecord {
   entries.forEach((e, k) => {
     check(path, e.index === firstIndex + k, `entry ${k} has index ${e.index}, expected ${firstIndex + k}`);
     check(path, e.term > 0 && e.term <= (m.term ?? 0), `entry ${e.index} has term ${e.term} in a segment of term ${m.term}`);
+    check(path, e.chain.length === CHAIN_BYTES, `entry ${e.index} has no chain value`);
   });
   return { term: m.term ?? 0, firstIndex, lastIndex, entries };
 }

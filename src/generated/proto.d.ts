@@ -1057,6 +1057,7 @@ export namespace duoraft {
             prevLogTerm: number;
             entries: duoraft.wal.Entry.$Properties[];
             leaderCommit: number;
+            prevLogChain: Uint8Array;
             static create(properties: duoraft.peer.AppendEntriesRequest.$Shape): duoraft.peer.AppendEntriesRequest & duoraft.peer.AppendEntriesRequest.$Shape;
             static create(properties?: duoraft.peer.AppendEntriesRequest.$Properties): duoraft.peer.AppendEntriesRequest;
             static encode(message: duoraft.peer.AppendEntriesRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1074,6 +1075,7 @@ export namespace duoraft {
                 prevLogTerm?: (number|null);
                 entries?: (duoraft.wal.Entry.$Properties[]|null);
                 leaderCommit?: (number|null);
+                prevLogChain?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.AppendEntriesRequest.$Properties;
@@ -1131,6 +1133,7 @@ export namespace duoraft {
             term: number;
             commit: number;
             commitTerm: number;
+            commitChain: Uint8Array;
             static create(properties: duoraft.peer.HeartbeatRequest.$Shape): duoraft.peer.HeartbeatRequest & duoraft.peer.HeartbeatRequest.$Shape;
             static create(properties?: duoraft.peer.HeartbeatRequest.$Properties): duoraft.peer.HeartbeatRequest;
             static encode(message: duoraft.peer.HeartbeatRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1146,6 +1149,7 @@ export namespace duoraft {
                 term?: (number|null);
                 commit?: (number|null);
                 commitTerm?: (number|null);
+                commitChain?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.HeartbeatRequest.$Properties;
@@ -1385,6 +1389,7 @@ export namespace duoraft {
             term: number;
             type: duoraft.wal.EntryType;
             data: Uint8Array;
+            chain: Uint8Array;
             static create(properties: duoraft.wal.Entry.$Shape): duoraft.wal.Entry & duoraft.wal.Entry.$Shape;
             static create(properties?: duoraft.wal.Entry.$Properties): duoraft.wal.Entry;
             static encode(message: duoraft.wal.Entry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1398,6 +1403,7 @@ export namespace duoraft {
                 term?: (number|null);
                 type?: (duoraft.wal.EntryType|null);
                 data?: (Uint8Array|null);
+                chain?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.Entry.$Properties;

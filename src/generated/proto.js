@@ -7211,6 +7211,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [prevLogTerm] AppendEntriesRequest prevLogTerm
              * @property {Array.<duoraft.wal.Entry.$Properties>|null} [entries] AppendEntriesRequest entries
              * @property {number|null} [leaderCommit] AppendEntriesRequest leaderCommit
+             * @property {Uint8Array|null} [prevLogChain] AppendEntriesRequest prevLogChain
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7308,6 +7309,14 @@ export const duoraft = $root.duoraft = (() => {
             AppendEntriesRequest.prototype.leaderCommit = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * AppendEntriesRequest prevLogChain.
+             * @member {Uint8Array} prevLogChain
+             * @memberof duoraft.peer.AppendEntriesRequest
+             * @instance
+             */
+            AppendEntriesRequest.prototype.prevLogChain = $util.newBuffer([]);
+
+            /**
              * Creates a new AppendEntriesRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.AppendEntriesRequest
@@ -7356,6 +7365,8 @@ export const duoraft = $root.duoraft = (() => {
                         $root.duoraft.wal.Entry.encode(message.entries[i], writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.leaderCommit != null && $Object.hasOwnProperty.call(message, "leaderCommit") && (typeof message.leaderCommit === "object" ? message.leaderCommit.low || message.leaderCommit.high : message.leaderCommit !== 0))
                     writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.leaderCommit);
+                if (message.prevLogChain != null && $Object.hasOwnProperty.call(message, "prevLogChain") && message.prevLogChain.length)
+                    writer.uint32(/* id 9, wireType 2 =*/74).bytes(message.prevLogChain);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7469,6 +7480,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.leaderCommit = value;
                             else
                                 delete message.leaderCommit;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.prevLogChain = value;
+                            else
+                                delete message.prevLogChain;
                             continue;
                         }
                     }
@@ -7862,6 +7882,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [term] HeartbeatRequest term
              * @property {number|null} [commit] HeartbeatRequest commit
              * @property {number|null} [commitTerm] HeartbeatRequest commitTerm
+             * @property {Uint8Array|null} [commitChain] HeartbeatRequest commitChain
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7942,6 +7963,14 @@ export const duoraft = $root.duoraft = (() => {
             HeartbeatRequest.prototype.commitTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * HeartbeatRequest commitChain.
+             * @member {Uint8Array} commitChain
+             * @memberof duoraft.peer.HeartbeatRequest
+             * @instance
+             */
+            HeartbeatRequest.prototype.commitChain = $util.newBuffer([]);
+
+            /**
              * Creates a new HeartbeatRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.HeartbeatRequest
@@ -7985,6 +8014,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.commit);
                 if (message.commitTerm != null && $Object.hasOwnProperty.call(message, "commitTerm") && (typeof message.commitTerm === "object" ? message.commitTerm.low || message.commitTerm.high : message.commitTerm !== 0))
                     writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.commitTerm);
+                if (message.commitChain != null && $Object.hasOwnProperty.call(message, "commitChain") && message.commitChain.length)
+                    writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.commitChain);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8081,6 +8112,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.commitTerm = value;
                             else
                                 delete message.commitTerm;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.commitChain = value;
+                            else
+                                delete message.commitChain;
                             continue;
                         }
                     }
@@ -9681,6 +9721,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [term] Entry term
              * @property {duoraft.wal.EntryType|null} [type] Entry type
              * @property {Uint8Array|null} [data] Entry data
+             * @property {Uint8Array|null} [chain] Entry chain
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9745,6 +9786,14 @@ export const duoraft = $root.duoraft = (() => {
             Entry.prototype.data = $util.newBuffer([]);
 
             /**
+             * Entry chain.
+             * @member {Uint8Array} chain
+             * @memberof duoraft.wal.Entry
+             * @instance
+             */
+            Entry.prototype.chain = $util.newBuffer([]);
+
+            /**
              * Creates a new Entry instance using the specified properties.
              * @function create
              * @memberof duoraft.wal.Entry
@@ -9784,6 +9833,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 3, wireType 0 =*/24).int32(message.type);
                 if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
                     writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.data);
+                if (message.chain != null && $Object.hasOwnProperty.call(message, "chain") && message.chain.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.chain);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -9862,6 +9913,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.data = value;
                             else
                                 delete message.data;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.chain = value;
+                            else
+                                delete message.chain;
                             continue;
                         }
                     }

@@ -8,7 +8,7 @@ import { LeaseKeeper } from '../coordination/lease.js';
 import { WalMirror } from '../coordination/wal-mirror.js';
 import type { ZkSession } from '../coordination/zk-api.js';
 import { ZkError } from '../coordination/zk-api.js';
-import type { Entry, NodeId } from '../core/types.js';
+import type { ChainedEntry, NodeId } from '../core/types.js';
 import type { NodeConfig } from './node-config.js';
 
 /** What the fence and replay established: everything this node needs to lead `term`. */
@@ -84,7 +84,7 @@ export class LeaderTerm {
   }
 
   /** Entries to commit through ZooKeeper, contiguous with everything handed over before. */
-  mirrorEntries(entries: readonly Entry[]): void {
+  mirrorEntries(entries: readonly ChainedEntry[]): void {
     if (!this.closed) this.mirror.enqueue(entries);
   }
 
