@@ -120,7 +120,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('failovers', { type: 'number', default: 12, describe: 'how many faults in all (the kinds take turns); with --minutes, at least this many' })
         .option('minutes', { type: 'number', default: 0, describe: 'a soak: go on injecting faults until this many minutes have passed' })
         .option('recovery-timeout-ms', { type: 'number', default: 30_000, describe: 'fail when writes do not resume, or the cluster is not whole again, within this long after a fault' })
-        .option('kinds', { type: 'string', describe: 'comma list of fault kinds (default: all of kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart)' })
+        .option('kinds', { type: 'string', describe: 'comma list of fault kinds (default: kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart; with --net netns partition-voters, partition-leader, partition-clients, latency, loss instead of the two cuts)' })
+        .option('net', { type: 'string', default: 'loopback', choices: ['loopback', 'netns'], describe: 'netns: each voter in its own network namespace, with packet-level faults (root, ip, nft)' })
         .option('clients', { type: 'number', default: 8, describe: 'concurrent clients, each with its own connection' })
         .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
         .option('keep-logs', { type: 'boolean', default: false, describe: 'keep the nodes\' logs and data in OUT/cluster' })
@@ -135,6 +136,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           minutes: number;
           'recovery-timeout-ms': number;
           kinds?: string;
+          net: string;
           clients: number;
           out: string;
           'keep-logs': boolean;
@@ -146,13 +148,15 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         // Loaded on demand: the charting libraries take a while to load, and every other
         // command (a node restarting in a failover among them) would pay for it.
         const chaos = await import('../harness/chaos/index.js');
+        const net = a.net === 'netns' ? 'netns' : 'loopback';
         const { result, failures } = await chaos.runChaos({
           ...chaos.CHAOS_DEFAULTS,
           seed: a.seed,
           failovers: a.failovers,
           minutes: a.minutes,
           recoveryTimeoutMs: a['recovery-timeout-ms'],
-          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds) : chaos.FAULT_KINDS,
+          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds, net) : chaos.defaultKinds(net),
+          net,
           clients: a.clients,
           outDir: a.out,
           keepLogs: a['keep-logs'],

@@ -1,6 +1,8 @@
 // One fault, start to end: inject it, measure the downtime the clients see, let the fault
 // run its course (restart, SIGCONT, heal), and wait until the cluster is whole again.
 import { performance } from 'node:perf_hooks';
+import type { LeaderChangeCounter } from '../leader-changes.js';
+import type { NetFaults } from '../netns/faults.js';
 import type { ProcessCluster } from '../process-cluster.js';
 import type { AckTracker } from './ack-tracker.js';
 import { injectFault } from './injectors.js';
@@ -11,6 +13,10 @@ import { withTimeout } from './time.js';
 
 export interface FaultStepContext {
   readonly cluster: ProcessCluster;
+  /** The network faults, when the voters are in namespaces. */
+  readonly net: NetFaults | null;
+  /** Counts the fences in ZooKeeper, i.e. the changes of leader each fault caused. */
+  readonly leaderChanges: LeaderChangeCounter;
   readonly acks: AckTracker;
   /** Faults planned (0: open-ended, a soak). */
   readonly total: number;
@@ -26,8 +32,9 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
   const startedAt = performance.now();
   // Registered before the injection, so no acknowledgement after it can be missed.
   const resumed = acks.firstWriteAfter(startedAt, cluster.node(before.leader).address);
+  const fencesBefore = await ctx.leaderChanges.fences();
   try {
-    const injected = await injectFault(cluster, plan, before);
+    const injected = await injectFault(cluster, plan, before, ctx.net);
     const what = `${name} on ${injected.target}`;
     const ack = withTimeout(resumed.ack, ctx.recoveryTimeoutMs, `${what}: no write was acknowledged within ${ctx.recoveryTimeoutMs} ms`);
     // Whatever happens to the downtime wait, the fault's own course (restart, SIGCONT,
@@ -37,6 +44,7 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
     if (acked.status === 'rejected') throw acked.reason;
     const settled = await waitSettled(cluster, ctx.recoveryTimeoutMs, `after ${what}`);
     const recoveredAt = performance.now();
+    const fencesAfter = await ctx.leaderChanges.fences();
     const record: FailoverRecord = {
       index: plan.index,
       kind: plan.kind,
@@ -47,6 +55,7 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
       downtimeMs: Math.round((acked.value.at - startedAt) * 10) / 10,
       leaderBefore: before.leader,
       leaderAfter: settled.leader,
+      leaderChanges: fencesAfter - fencesBefore,
       recoveredMs: Math.round(recoveredAt - startedAt),
     };
     return { record, settled };
