@@ -31,10 +31,14 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
   ctx.beforeInjection(plan);
   const startedAt = performance.now();
   // Registered before the injection, so no acknowledgement after it can be missed.
-  const resumed = acks.firstWriteAfter(startedAt, cluster.node(before.leader).address);
+  // Until the injection has taken effect (a process exited, rules loaded), only a write the
+  // other member acknowledges shows that writes flow again.
+  let appliedAt = Number.POSITIVE_INFINITY;
+  const resumed = acks.firstWriteAfter(startedAt, cluster.node(before.leader).address, () => appliedAt);
   const fencesBefore = await ctx.leaderChanges.fences();
   try {
     const injected = await injectFault(cluster, plan, before, ctx.net);
+    appliedAt = performance.now();
     const what = `${name} on ${injected.target}`;
     const ack = withTimeout(resumed.ack, ctx.recoveryTimeoutMs, `${what}: no write was acknowledged within ${ctx.recoveryTimeoutMs} ms`);
     // Whatever happens to the downtime wait, the fault's own course (restart, SIGCONT,
