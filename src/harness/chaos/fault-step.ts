@@ -1,7 +1,6 @@
 // One fault, start to end: inject it, measure the downtime the clients see, let the fault
 // run its course (restart, SIGCONT, heal), and wait until the cluster is whole again.
 import { performance } from 'node:perf_hooks';
-import type { LeaderChangeCounter } from '../leader-changes.js';
 import type { NetFaults } from '../netns/faults.js';
 import type { ProcessCluster } from '../process-cluster.js';
 import type { AckTracker } from './ack-tracker.js';
@@ -15,8 +14,6 @@ export interface FaultStepContext {
   readonly cluster: ProcessCluster;
   /** The network faults, when the voters are in namespaces. */
   readonly net: NetFaults | null;
-  /** Counts the fences in ZooKeeper, i.e. the changes of leader each fault caused. */
-  readonly leaderChanges: LeaderChangeCounter;
   readonly acks: AckTracker;
   /** Faults planned (0: open-ended, a soak). */
   readonly total: number;
@@ -35,7 +32,6 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
   // other member acknowledges shows that writes flow again.
   let appliedAt = Number.POSITIVE_INFINITY;
   const resumed = acks.firstWriteAfter(startedAt, cluster.node(before.leader).address, () => appliedAt);
-  const fencesBefore = await ctx.leaderChanges.fences();
   try {
     const injected = await injectFault(cluster, plan, before, ctx.net);
     appliedAt = performance.now();
@@ -48,7 +44,6 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
     if (acked.status === 'rejected') throw acked.reason;
     const settled = await waitSettled(cluster, ctx.recoveryTimeoutMs, `after ${what}`);
     const recoveredAt = performance.now();
-    const fencesAfter = await ctx.leaderChanges.fences();
     const record: FailoverRecord = {
       index: plan.index,
       kind: plan.kind,
@@ -59,7 +54,7 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
       downtimeMs: Math.round((acked.value.at - startedAt) * 10) / 10,
       leaderBefore: before.leader,
       leaderAfter: settled.leader,
-      leaderChanges: fencesAfter - fencesBefore,
+      leaderChanges: 0, // counted by the run, up to the next fault (run.ts)
       recoveredMs: Math.round(recoveredAt - startedAt),
     };
     return { record, settled };

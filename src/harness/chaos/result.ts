@@ -21,7 +21,7 @@ export interface FailoverRecord {
   readonly downtimeMs: number;
   readonly leaderBefore: string;
   readonly leaderAfter: string;
-  /** New leaders from the injection until whole again (fences of the epoch znode in ZooKeeper). */
+  /** New leaders from the injection until the next fault (fences of the epoch znode in ZooKeeper). */
   readonly leaderChanges: number;
   /** From the injection until the cluster was whole again (follower caught up). */
   readonly recoveredMs: number;
@@ -53,7 +53,7 @@ export interface ChaosResult {
   readonly failovers: readonly FailoverRecord[];
   readonly downtime: DowntimeStats & { readonly byKind: Partial<Record<FaultKind, DowntimeStats>> };
   readonly ops: OpCounts;
-  /** Changes of leader during faults that need none (latency, loss, a partition the leader survives, ...). */
+  /** Changes of leader during faults that need none (latency, loss, a partition the leader survives, ...) or before the first fault. */
   readonly falseFailovers: number;
   /** Acknowledged writes not found at the end (write-once keys + missing increments). */
   readonly lost: number;
@@ -77,8 +77,8 @@ export interface ChaosResult {
 }
 
 /** Leader changes during faults after which the old leader could have stayed. */
-export function countFalseFailovers(failovers: readonly FailoverRecord[]): number {
-  return failovers.filter((f) => NO_FAILOVER_NEEDED.has(f.kind)).reduce((sum, f) => sum + f.leaderChanges, 0);
+export function countFalseFailovers(failovers: readonly FailoverRecord[], beforeFirstFault: number): number {
+  return beforeFirstFault + failovers.filter((f) => NO_FAILOVER_NEEDED.has(f.kind)).reduce((sum, f) => sum + f.leaderChanges, 0);
 }
 
 export function downtimeStats(values: readonly number[]): DowntimeStats {

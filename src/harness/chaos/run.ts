@@ -50,6 +50,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
 
   const failovers: FailoverRecord[] = [];
   let error: string | undefined;
+  let changesBeforeFirstFault = 0;
 
   // A kept cluster folder from an earlier run would restart old nodes against a new
   // ZooKeeper: start from nothing.
@@ -92,11 +93,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     ticker.unref();
 
     try {
+      const fencesAtStart = await counter.fences();
       await sleep(o.steadyMs[1]);
+      let fences = await counter.fences();
+      changesBeforeFirstFault = fences - fencesAtStart;
       const ctx = {
         cluster,
         net: placed?.faults ?? null,
-        leaderChanges: counter,
         acks: running.acks,
         total: o.minutes > 0 ? 0 : plans.length,
         recoveryTimeoutMs: o.recoveryTimeoutMs,
@@ -106,13 +109,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
         if (soakEnd > 0 && performance.now() >= soakEnd && plan.index > o.failovers) break;
         const step = await runFault(ctx, plan, settled);
         settled = step.settled;
-        const f = step.record;
+        await sleep(plan.steadyMs);
+        // Every change of leader from this injection up to the next is this fault's.
+        const now = await counter.fences();
+        const f = { ...step.record, leaderChanges: now - fences };
+        fences = now;
         failovers.push(f);
         say(
           `fault ${f.index}${o.minutes > 0 ? '' : `/${plans.length}`}: ${f.kind} on ${f.target} (${f.targetRole}) ${detailWords(f.detail)}-> ` +
-            `downtime ${f.downtimeMs.toFixed(0)} ms; leader ${f.leaderBefore} -> ${f.leaderAfter}${f.leaderChanges > 1 ? ` (${f.leaderChanges} changes)` : ''}; whole again after ${f.recoveredMs} ms`,
+            `downtime ${f.downtimeMs.toFixed(0)} ms; leader ${f.leaderBefore} -> ${f.leaderAfter}; ${f.leaderChanges} leader change(s); whole again after ${f.recoveredMs} ms`,
         );
-        await sleep(plan.steadyMs);
       }
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
@@ -144,7 +150,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   // The checks run with every process stopped: they are CPU-bound.
   const verdict: LoadVerdict | null = load?.verdict() ?? null;
   say(`checking the history (${verdict?.ops.recorded ?? 0} operations)...`);
-  const result = chaosResult(o, startedIso, Math.round(performance.now() - origin), failovers, verdict, load, error);
+  const result = chaosResult(o, startedIso, Math.round(performance.now() - origin), failovers, changesBeforeFirstFault, verdict, load, error);
   const resultPath = await writeResult(o.outDir, result);
   const reportPath = await writeReport(o.outDir, result);
   printSummary(say, result, resultPath, reportPath);
@@ -156,6 +162,7 @@ function chaosResult(
   startedAt: string,
   durationMs: number,
   failovers: readonly FailoverRecord[],
+  changesBeforeFirstFault: number,
   v: LoadVerdict | null,
   load: CheckedLoad | null,
   error: string | undefined,
@@ -169,7 +176,7 @@ function chaosResult(
     options: { failovers: o.failovers, minutes: o.minutes, durations: o.durations, kinds: o.kinds, clients: o.clients, thinkMs: o.thinkMs, nodeArgs: o.nodeArgs, maxRecordedOps: o.maxRecordedOps, net: o.net },
     failovers,
     downtime: summarizeDowntime(failovers),
-    falseFailovers: countFalseFailovers(failovers),
+    falseFailovers: countFalseFailovers(failovers, changesBeforeFirstFault),
     ops: v?.ops ?? noOps,
     lost: v?.lost ?? 0,
     lostDetail: v?.lostDetail ?? { writeOnceKeys: 0, counterIncrements: 0, examples: [] },
