@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import { connect } from '../client/client.js';
 import { InvalidArgumentError } from '../common/errors.js';
-import { runLoad, runSuite, type SuitePart, type Workload } from '../harness/bench.js';
+import { runLoad, runSuite, SUITE_PARTS, type SuitePart, type Workload } from '../harness/bench.js';
 import { runDemo } from '../harness/demo.js';
 import type { ZooKeeperEnv } from '../harness/zk-java.js';
 import type { CommonArgs } from './common-options.js';
@@ -55,7 +55,9 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('read-ratio', { type: 'number', default: 0.5, describe: 'mixed: share of reads (0..1)' })
         .option('keys', { type: 'number', default: 1000, describe: 'keys the load spreads over' })
         .option('failovers', { type: 'number', default: 20, describe: '--suite: SIGKILLs of the leader to measure' })
-        .option('only', { type: 'string', describe: '--suite: comma list of latency, throughput, reads, transfer, failover' })
+        .option('only', { type: 'string', describe: `--suite: comma list of ${SUITE_PARTS.join(', ')}` })
+        .option('compare', { type: 'string', choices: ['etcd'], describe: '--suite: also run the writer loads and failovers against a three-member etcd 3.4' })
+        .option('netns-minutes', { type: 'number', default: 5, describe: '--suite: length of netns-latency-loss' })
         .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' }),
     run(
       async (
@@ -70,6 +72,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           keys: number;
           failovers: number;
           only?: string;
+          compare?: string;
+          'netns-minutes': number;
           'node-args'?: string;
         },
       ) => {
@@ -78,18 +82,20 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         }
         if (a.suite) {
           const parts = a.only ? a.only.split(',').map((p) => p.trim()) : undefined;
-          const known = ['latency', 'throughput', 'reads', 'transfer', 'failover'];
-          if (parts?.some((p) => !known.includes(p))) throw new InvalidArgumentError(`--only takes ${known.join(', ')}`);
+          if (parts?.some((p) => !(SUITE_PARTS as readonly string[]).includes(p))) throw new InvalidArgumentError(`--only takes ${SUITE_PARTS.join(', ')}`);
+          if (!(a['netns-minutes'] > 0)) throw new InvalidArgumentError('--netns-minutes must be positive');
           const r = await runSuite({
             failovers: a.failovers,
             durationMs: a.duration * 1000,
+            netnsMinutes: a['netns-minutes'],
+            compareEtcd: a.compare === 'etcd',
             env: zooKeeperEnv(),
             print: printLine,
             json: a.json,
             ...(parts ? { only: parts as SuitePart[] } : {}),
             ...(a['node-args'] ? { nodeArgs: a['node-args'].split(' ').filter(Boolean) } : {}),
           });
-          const lost = (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0);
+          const lost = (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0) + (r.netnsPartitionLeader?.lost ?? 0) + (r.netnsPartitionVoters?.lost ?? 0) + (r.netnsLatencyLoss?.lost ?? 0);
           if (lost > 0) throw new Error(`${lost} acknowledged writes were lost`);
           return;
         }
