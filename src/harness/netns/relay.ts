@@ -139,10 +139,12 @@ function reset(s: net.Socket): void {
 export function startRelay(spec: RelaySpec, random: () => number = Math.random): Promise<Relay> {
   let delay: Delay = NO_DELAY;
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
+  // Half-open: one side's end is passed on (after the bytes still delayed) while the other
+  // direction keeps flowing, as TCP does end to end.
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
     client.pause();
     client.setNoDelay(true);
-    const upstream = net.connect({ host: spec.target.host, port: spec.target.port, localAddress: spec.address });
+    const upstream = net.connect({ host: spec.target.host, port: spec.target.port, localAddress: spec.address, allowHalfOpen: true });
     upstream.setNoDelay(true);
     sockets.add(client);
     sockets.add(upstream);
