@@ -26,6 +26,9 @@ export interface EtcdFailoverResult {
 }
 
 const PUT_TIMEOUT_MS = 5_000;
+const PROBE_EVERY_MS = 10;
+/** Bound on probe puts in flight (each times out after 2 s). */
+const MAX_PROBES_IN_FLIGHT = 400;
 
 /** Writers put to the leader (as our client does: followers would forward each put to it). */
 export async function runEtcdWriteLoad(cluster: EtcdCluster, writers: number, connections: number, durationMs: number, valueBytes = 256): Promise<EtcdLoadResult> {
@@ -76,6 +79,12 @@ export async function runEtcdWriteLoad(cluster: EtcdCluster, writers: number, co
  * in a later term; restart the killed member and wait until all three agree on a leader.
  * The writers spread over every member (a follower forwards to the leader) and move to the
  * next member when theirs fails, as etcd's own client does.
+ *
+ * A put a follower forwarded to the leader that died is never answered (etcd times it out
+ * after seconds), so the writers alone would measure their own timeout. From the kill on, a
+ * probe therefore also starts a fresh put every PROBE_EVERY_MS on the surviving members,
+ * alternately: the downtime is the first put of either kind acknowledged in a later term,
+ * the earliest any client could have seen a write go through.
  */
 export async function runEtcdFailovers(cluster: EtcdCluster, count: number, say: (line: string) => void): Promise<EtcdFailoverResult> {
   const names = cluster.names();
@@ -114,7 +123,32 @@ export async function runEtcdFailovers(cluster: EtcdCluster, count: number, say:
       });
       const killedAt = performance.now();
       await cluster.kill(before.name);
+      const survivors = names.filter((n) => n !== before.name);
+      let probing = true;
+      let inFlight = 0;
+      const probe = async (): Promise<void> => {
+        for (let i = 0; probing; i++) {
+          if (inFlight < MAX_PROBES_IN_FLIGHT) {
+            inFlight++;
+            clients
+              .get(survivors[i % survivors.length]!)!
+              .put(`probe-${k}-${i}`, value, 2_000)
+              .then((r) => {
+                if (waiter && r.raftTerm > waiter.term) {
+                  waiter.resolve(performance.now());
+                  waiter = null;
+                }
+              })
+              .catch(() => undefined)
+              .finally(() => inFlight--);
+          }
+          await new Promise((res) => setTimeout(res, PROBE_EVERY_MS));
+        }
+      };
+      const probing$ = probe();
       const at = await Promise.race([resumed, new Promise<null>((r) => setTimeout(() => r(null), 30_000))]);
+      probing = false;
+      await probing$;
       if (at === null) throw new Error(`etcd failover ${k}: no write acknowledged in a later term within 30 s`);
       const ms = Math.round(at - killedAt);
       downtimes.push(ms);
