@@ -49,7 +49,7 @@ export function checkKindsForNet(kinds: readonly FaultKind[], net: NetMode): voi
   if (wrong.length === 0) return;
   throw new InvalidArgumentError(
     net === 'netns'
-      ? `${wrong.join(', ')} cut TCP proxies, which a --net netns run does not have: use partition-voters or partition-leader`
-      : `${wrong.join(', ')} need the voters in network namespaces: add --net netns (root, ip and nft)`,
+      ? `${wrong.join(', ')} ${wrong.length > 1 ? 'cut' : 'cuts'} TCP proxies, which a --net netns run does not have: use partition-voters or partition-leader`
+      : `${wrong.join(', ')} ${wrong.length > 1 ? 'need' : 'needs'} the voters in network namespaces: add --net netns (root, ip and nft)`,
   );
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LeaderChangeCounter } from '../leader-changes.js';
 import { NetnsCluster } from '../netns/cluster.js';
+import { requireNetns } from '../netns/support.js';
 import { ProcessCluster } from '../process-cluster.js';
 import { startZooKeeper } from '../zk-launcher.js';
 import { CheckedLoad, type LoadVerdict } from './checked-load.js';
@@ -45,7 +46,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       ? `duoraft chaos: seed ${o.seed}, a soak of ${o.minutes} minutes (at least ${o.failovers} faults; kinds ${o.kinds.join(', ')}), ${o.clients} clients`
       : `duoraft chaos: seed ${o.seed}, ${plans.length} faults (${kindCounts(plans)}), ${o.clients} clients`,
   );
-  if (o.net === 'netns') say('  voters in network namespaces (--net netns)');
+  if (o.net === 'netns') {
+    // Before anything starts: where namespaces cannot be made, say why at once.
+    await requireNetns();
+    say('  voters in network namespaces (--net netns)');
+  }
   if (o.nodeArgs.length > 0) say(`  node arguments: ${o.nodeArgs.join(' ')}`);
 
   const failovers: FailoverRecord[] = [];
