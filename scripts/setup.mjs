@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Makes a fresh checkout ready to run: checks Node and Java, installs ZooKeeper when it
-// is missing (Debian's package, as root), and installs the npm dependencies when
+// Makes a fresh checkout ready to run: checks Node and Java, installs ZooKeeper (and
+// openssl, for the TLS tests) when it is missing (Debian's package, as root), and installs the npm dependencies when
 // node_modules is missing or older than package-lock.json. Safe to run again: it does
 // only what is missing. Plain Node, no dependencies, so it runs before `npm ci`.
 //
@@ -52,6 +52,11 @@ if (!zooKeeperJar()) {
 }
 if (!process.env.JAVA_HOME && !has('java')) {
   if (!aptInstall(['default-jre-headless']) || !has('java')) fail('Java is not installed (ZooKeeper needs it): `apt-get install -y default-jre-headless` or set JAVA_HOME');
+}
+
+// The TLS tests make their certificates with openssl (Debian's package; usually present).
+if (!has('openssl', ['version'])) {
+  if (!aptInstall(['openssl']) || !has('openssl', ['version'])) fail('openssl is not installed (the TLS tests need it): `apt-get install -y openssl`');
 }
 
 const wants = new Set(process.argv.slice(2));

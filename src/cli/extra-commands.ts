@@ -1,5 +1,12 @@
 // Commands that run whole scenarios (demo, bench, chaos): registered here so main.ts
 // stays a list of the everyday commands.
+import { parseBrokenBuilds } from '../server/broken-builds.js';
+
+/** Checks a --broken list (a clear error for an unknown name) and returns it as given. */
+function brokenBuildNames(list: string): string {
+  parseBrokenBuilds(list);
+  return list;
+}
 import type { Argv } from 'yargs';
 import { connect } from '../client/client.js';
 import { InvalidArgumentError } from '../common/errors.js';
@@ -8,6 +15,7 @@ import { runDemo } from '../harness/demo.js';
 import type { ZooKeeperEnv } from '../harness/zk-java.js';
 import type { CommonArgs } from './common-options.js';
 import { printJson, printLine } from './output.js';
+import { clientSecurityOf, type SecurityArgs } from './security-options.js';
 
 type Runner = <A>(fn: (args: A) => Promise<void>) => (args: A) => Promise<void>;
 
@@ -61,7 +69,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' }),
     run(
       async (
-        a: CommonArgs & {
+        a: CommonArgs & SecurityArgs & {
           suite: boolean;
           workload: string;
           concurrency: number;
@@ -99,7 +107,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           if (lost > 0) throw new Error(`${lost} acknowledged writes were lost`);
           return;
         }
-        const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout });
+        const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout, ...(await clientSecurityOf(a)) });
         try {
           const r = await runLoad(c, {
             workload: a.workload as Workload,
@@ -132,8 +140,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
         .option('keep-logs', { type: 'boolean', default: false, describe: 'keep the nodes\' logs and data in OUT/cluster' })
         .option('think-ms', { type: 'number', default: 2, describe: 'pause between two calls of one client (ms)' })
-        .option('fault-ack-before-commit', { type: 'boolean', default: false, hidden: true })
-        .option('fault-read-tail-before-fence', { type: 'boolean', default: false, hidden: true }),
+        .option('broken', { type: 'string', hidden: true, describe: 'test only: run a deliberately broken build (see src/cli/broken-node.ts)' }),
     run(
       async (
         a: CommonArgs & {
@@ -147,8 +154,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           out: string;
           'keep-logs': boolean;
           'think-ms': number;
-          'fault-ack-before-commit': boolean;
-          'fault-read-tail-before-fence': boolean;
+          broken?: string;
         },
       ) => {
         // Loaded on demand: the charting libraries take a while to load, and every other
@@ -167,10 +173,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           outDir: a.out,
           keepLogs: a['keep-logs'],
           thinkMs: a['think-ms'],
-          nodeArgs: [
-            ...(a['fault-ack-before-commit'] ? ['--fault-ack-before-commit'] : []),
-            ...(a['fault-read-tail-before-fence'] ? ['--fault-read-tail-before-fence'] : []),
-          ],
+          nodeArgs: [],
+          ...(a.broken ? { brokenBuild: brokenBuildNames(a.broken) } : {}),
           env: zooKeeperEnv(),
           print: printLine,
           json: a.json,

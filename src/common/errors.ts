@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'CORRUPT_WAL'
   | 'CORRUPT_ZNODE'
   | 'ZK_UNAVAILABLE'
-  | 'CONFIG';
+  | 'CONFIG'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED';
 
 export class DuoraftError extends Error {
   readonly code: ErrorCode;
@@ -127,5 +129,24 @@ export class ZkUnavailableError extends DuoraftError {
 export class ConfigError extends DuoraftError {
   constructor(message: string) {
     super('CONFIG', message, false);
+  }
+}
+
+/**
+ * The other side would not accept our credentials, or we would not accept its: a missing or
+ * wrong client certificate or token, a member whose certificate the cluster CA does not
+ * vouch for, ZooKeeper credentials missing or wrong. Retrying unchanged fails again: give
+ * the right --tls-ca/--tls-cert/--tls-key, --token or --zk-user/--zk-password.
+ */
+export class UnauthenticatedError extends DuoraftError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAUTHENTICATED', message, false, options);
+  }
+}
+
+/** The credentials were valid but do not allow this call (a client certificate on the peer service, another voter's certificate). */
+export class PermissionDeniedError extends DuoraftError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PERMISSION_DENIED', message, false, options);
   }
 }

@@ -4,11 +4,11 @@
 // their versions start at 1: node-zookeeper-client turns a version of 0 in a multi op
 // into -1 ("any version"), which would silently disable the fencing check (see
 // notes/zookeeper.md). Every versioned check duoraft makes is therefore against >= 1.
-import { CorruptZnodeError } from '../common/errors.js';
+import { CorruptZnodeError, UnauthenticatedError } from '../common/errors.js';
 import type { ZkOp, ZkSession } from './zk-api.js';
 import { ZkError } from './zk-api.js';
 import type { ClusterPaths } from './layout.js';
-import { decodeConfig, decodeEpoch, decodeLease, decodeTail, encodeConfig, encodeEpoch, encodeLease, encodeTail } from './records.js';
+import { decodeConfig, decodeEpoch, decodeLease, decodeTail, encodeConfig, encodeEpoch, encodeLease, encodeTail, type LeaseRecord } from './records.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -16,14 +16,34 @@ export interface ClusterState {
   readonly epoch: { readonly term: number; readonly leaderId: string; readonly version: number };
   readonly tail: { readonly lastIndex: number; readonly term: number; readonly version: number };
   readonly leaseVersion: number;
+  readonly lease: LeaseRecord;
 }
 
+/**
+ * Creates the tree if missing and reads it. A tree (or /duoraft) protected by other
+ * ZooKeeper credentials, or by some while this node has none, is UNAUTHENTICATED with
+ * what to do, not a bare NO_AUTH.
+ */
 export async function ensureClusterTree(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
+  try {
+    return await createOrReadClusterTree(zk, paths);
+  } catch (err) {
+    if (!(err instanceof ZkError && err.code === 'NO_AUTH')) throw err;
+    throw new UnauthenticatedError(
+      `ZooKeeper refused access to ${err.path || paths.root} (NO_AUTH): it is protected by a digest ACL of other credentials. ` +
+        `Start every node of cluster ${JSON.stringify(paths.cluster)} with the same --zk-user/--zk-password; ` +
+        `if /duoraft itself belongs to another cluster's credentials, give this cluster its own ZooKeeper chroot (--zk host:port/other-root)`,
+      { cause: err },
+    );
+  }
+}
+
+async function createOrReadClusterTree(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
   await createIfMissing(zk, '/duoraft');
   if ((await zk.exists(paths.root)) === null) {
     const epoch = encodeEpoch({ term: 0, leaderId: '' });
     const tail = encodeTail({ term: 0, lastIndex: 0, segmentFirstIndex: 0 });
-    const lease = encodeLease({ term: 0, leaderId: '', seq: 0 });
+    const lease = encodeLease({ term: 0, leaderId: '', seq: 0, durationMs: 0, driftBound: 0 });
     const ops: ZkOp[] = [
       { type: 'create', path: paths.root, data: EMPTY, mode: 'persistent' },
       { type: 'create', path: paths.epoch, data: epoch, mode: 'persistent' },
@@ -60,7 +80,7 @@ export async function readClusterState(zk: ZkSession, paths: ClusterPaths): Prom
   ]);
   const epoch = decodeEpoch(paths.epoch, e.data);
   const tail = decodeTail(paths.tail, t.data);
-  decodeLease(paths.lease, l.data);
+  const lease = decodeLease(paths.lease, l.data);
   decodeConfig(paths.config, c.data);
   for (const [path, version] of [
     [paths.epoch, e.version],
@@ -73,6 +93,7 @@ export async function readClusterState(zk: ZkSession, paths: ClusterPaths): Prom
     epoch: { term: epoch.term, leaderId: epoch.leaderId, version: e.version },
     tail: { lastIndex: tail.lastIndex, term: tail.term, version: t.version },
     leaseVersion: l.version,
+    lease,
   };
 }
 

@@ -8,6 +8,15 @@ import { crc32c } from '../storage/crc32c.js';
 
 export const SEGMENT_FORMAT_VERSION = 1;
 
+/**
+ * ZooKeeper refuses (by dropping the connection) any packet over jute.maxbuffer, 1 MiB - 1
+ * by default, and a multi carries the segment, the tail record, three paths and headers.
+ * Segments stay at or under this, which leaves more than 60 KiB for the rest (R5).
+ */
+export const MAX_SEGMENT_ZNODE_BYTES = 960 * 1024;
+/** What one entry adds to an encoded segment beyond its data (index, term, type, framing), rounded up. */
+export const SEGMENT_ENTRY_OVERHEAD_BYTES = 32;
+
 export interface EpochRecord {
   readonly term: number;
   readonly leaderId: NodeId;
@@ -23,7 +32,14 @@ export interface LeaseRecord {
   readonly term: number;
   readonly leaderId: NodeId;
   readonly seq: number;
+  /** The leader's lease duration in ms (0: none published). */
+  readonly durationMs: number;
+  /** The clock drift bound the leader assumes (a fraction, e.g. 0.05). */
+  readonly driftBound: number;
 }
+
+/** Lease durations a record may publish: longer ones are refused as corrupt. */
+export const MAX_LEASE_DURATION_MS = 60_000;
 
 export interface LeaderRecord {
   readonly id: NodeId;
@@ -89,12 +105,33 @@ export function decodeTail(path: string, data: Uint8Array): TailRecord {
 }
 
 export function encodeLease(r: LeaseRecord): Uint8Array {
-  return pb.wal.LeaseRecord.encode({ term: r.term, leaderId: r.leaderId, seq: r.seq }).finish();
+  return pb.wal.LeaseRecord.encode({
+    term: r.term,
+    leaderId: r.leaderId,
+    seq: r.seq,
+    durationMs: r.durationMs,
+    driftBoundPpm: Math.round(r.driftBound * 1e6),
+  }).finish();
 }
 
 export function decodeLease(path: string, data: Uint8Array): LeaseRecord {
   const m = decodeWith(path, data, (d) => pb.wal.LeaseRecord.decode(d));
-  return { term: m.term ?? 0, leaderId: m.leaderId ?? '', seq: m.seq ?? 0 };
+  const r = { term: m.term ?? 0, leaderId: m.leaderId ?? '', seq: m.seq ?? 0, durationMs: m.durationMs ?? 0, driftBound: (m.driftBoundPpm ?? 0) / 1e6 };
+  check(path, r.durationMs <= MAX_LEASE_DURATION_MS, `lease duration ${r.durationMs} ms over ${MAX_LEASE_DURATION_MS}`);
+  check(path, r.driftBound < 0.5, `drift bound ${r.driftBound} not below 0.5`);
+  check(path, r.term === 0 || r.durationMs > 0, 'a lease of a term without a duration');
+  return r;
+}
+
+/**
+ * The least a follower must see a lease unchanged before it may take over, for a leader
+ * that published `durationMs` and `driftBound` (notes/timing.md): the leader's lease ends
+ * at most D(1+ρ) after the observation in real time, and a window W passes at least
+ * W(1−ρ) after it, so W > D(1+ρ)/(1−ρ). ρ is the larger of the two drift bounds.
+ */
+export function leaseWindowFor(record: LeaseRecord, ownDriftBound: number): number {
+  const rho = Math.max(record.driftBound, ownDriftBound);
+  return (record.durationMs * (1 + rho)) / (1 - rho);
 }
 
 export function encodeLeader(r: LeaderRecord): Uint8Array {

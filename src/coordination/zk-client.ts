@@ -48,6 +48,7 @@ import {
   type ZkWatchEventType,
   type ZkWatcher,
 } from './zk-api.js';
+import type { ZkAclAccess, ZkAclEntry } from './zk-acl.js';
 import { isLocallyGenerated, zkErrorFromNative } from './zk-native-errors.js';
 import { dropEstablishedConnection, establishedSocket, liveSocket, managerState, managerStates } from './zk-native-internals.js';
 import { addOps, isValidVersion, multiFailure, multiResults, nativeCreateMode, validateMultiOps } from './zk-native-multi.js';
@@ -113,7 +114,7 @@ const watchTypes: ReadonlyMap<number, ZkWatchEventType> = new Map([
 const retireBoundMs = 10_000;
 const retirePollMs = 50;
 
-export class NodeZkSession implements ZkSession {
+export class NodeZkSession implements ZkSession, ZkAclAccess {
   readonly connectString: string;
   private readonly requestedSessionTimeoutMs: number;
   private readonly requestTimeoutMs: number;
@@ -289,6 +290,28 @@ export class NodeZkSession implements ZkSession {
           if (err) reply.fail(err);
           else reply.ok(undefined);
         });
+    });
+  }
+
+  // ---- ACLs (see zk-acl.ts) ------------------------------------------------------------
+
+  getAcl(path: string): Promise<ZkAclEntry[]> {
+    return this.request<ZkAclEntry[]>('getAcl', path, (client, reply) => {
+      client.getACL(path, (err, acls) => {
+        if (err) reply.fail(err);
+        else reply.ok(acls.map((a) => ({ scheme: a.id.scheme, id: a.id.id, perms: a.permission })));
+      });
+    });
+  }
+
+  setAcl(path: string, acl: readonly ZkAclEntry[]): Promise<void> {
+    if (acl.length === 0) return Promise.reject(new ZkError('BAD_ARGUMENTS', path, `ZooKeeper setAcl ${path}: an empty ACL would lock everyone out`));
+    return this.request<void>('setAcl', path, (client, reply) => {
+      const native = acl.map((e) => new zookeeper.ACL(e.perms, new zookeeper.Id(e.scheme, e.id)));
+      client.setACL(path, native, -1, (err) => {
+        if (err) reply.fail(err);
+        else reply.ok(undefined);
+      });
     });
   }
 

@@ -2,9 +2,7 @@
 //
 // Segment names carry their first index, so the segments covering (afterIndex, upTo]
 // are found from one getChildren and read in parallel (bounded). The result is checked
-// to be contiguous and to start right after afterIndex; a hole means either a corrupt
-// tree or that a snapshot has compacted the entries away (the caller then loads the
-// snapshot first).
+// to be contiguous and to start right after afterIndex; a hole means a corrupt tree.
 import { CorruptZnodeError } from '../common/errors.js';
 import type { Entry } from '../core/types.js';
 import type { ClusterPaths } from './layout.js';
@@ -14,16 +12,6 @@ import type { ZkSession } from './zk-api.js';
 
 /** Bound on segment reads in flight at once. */
 const READ_CONCURRENCY = 16;
-
-export class EntriesCompactedError extends Error {
-  constructor(
-    readonly wantedFrom: number,
-    readonly firstAvailable: number,
-  ) {
-    super(`entries from ${wantedFrom} are compacted in ZooKeeper (first segment starts at ${firstAvailable}): load a snapshot first`);
-    this.name = 'EntriesCompactedError';
-  }
-}
 
 export interface ReadOptions {
   /** Bound on the number of segments one call reads (the caller asks again for the rest). */
@@ -66,7 +54,6 @@ export async function readCommittedEntries(
     wanted.push(first);
   }
   if (wanted.length === 0 || wanted[0]! > afterIndex + 1) {
-    if (firsts.length > 0 && firsts[0]! > afterIndex + 1) throw new EntriesCompactedError(afterIndex + 1, firsts[0]!);
     throw new CorruptZnodeError(paths.wal, `no segment holds index ${afterIndex + 1} (tail says ${upTo})`);
   }
   const limited = options.maxSegments ? wanted.slice(0, options.maxSegments) : wanted;

@@ -21,6 +21,8 @@ export interface CoreConfig {
   readonly maxInflightAppends: number;
   /** Bound on the data bytes of one AppendEntries message (at least one entry is always sent). */
   readonly maxAppendBytes: number;
+  /** Bound on one entry's data: a peer message with a larger entry is dropped. */
+  readonly maxEntryBytes: number;
   /**
    * Bound on the entry data bytes of all AppendEntries in flight (the first message always
    * goes). Equal to maxAppendBytes, a follower catching up gets one full message at a time.
@@ -35,6 +37,11 @@ export interface CoreConfig {
   readonly candidateTimeoutTicks: number;
   /** A leadership transfer not done within this many ticks is given up. */
   readonly transferTimeoutTicks: number;
+  /**
+   * TEST-ONLY FAULT (the broken build commit-without-term): a heartbeat's commit index moves
+   * a follower's over whatever its log holds, without the term check of PROTOCOL.md R2.
+   */
+  readonly unsafeCommitWithoutTerm?: boolean;
 }
 
 export const defaultCoreTicks = {
@@ -44,6 +51,7 @@ export const defaultCoreTicks = {
   leaseWindowTicks: 13,
   maxInflightAppends: 8,
   maxAppendBytes: 256 << 10,
+  maxEntryBytes: 1 << 20,
   maxInflightBytes: 256 << 10,
   appendStallHeartbeats: 25,
   candidateTimeoutTicks: 1000,
@@ -62,6 +70,7 @@ export function validateCoreConfig(c: CoreConfig): string[] {
   if (c.leaseWindowTicks < 1) problems.push('leaseWindowTicks must be >= 1');
   if (c.maxInflightAppends < 1) problems.push('maxInflightAppends must be >= 1');
   if (c.maxAppendBytes < 1) problems.push('maxAppendBytes must be >= 1');
+  if (c.maxEntryBytes < 1) problems.push('maxEntryBytes must be >= 1');
   if (c.maxInflightBytes < 1) problems.push('maxInflightBytes must be >= 1');
   if (c.appendStallHeartbeats < 1) problems.push('appendStallHeartbeats must be >= 1');
   if (c.candidateTimeoutTicks < 1) problems.push('candidateTimeoutTicks must be >= 1');

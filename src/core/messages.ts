@@ -39,11 +39,23 @@ export interface Heartbeat extends Base {
   readonly type: 'heartbeat';
   /** min(leader's commit, what this follower is known to hold). */
   readonly commit: number;
+  /**
+   * The term of the leader's entry at `commit` (0 when commit is 0). A commit index always
+   * travels with it (PROTOCOL.md R2): a follower whose entry there has another term holds
+   * something else at that index and must not commit it.
+   */
+  readonly commitTerm: number;
 }
 
 export interface HeartbeatReply extends Base {
   readonly type: 'heartbeatReply';
   readonly lastIndex: number;
+  /**
+   * How far the follower has matched this leader's log in this term and process life. Below
+   * what the leader believes (the follower restarted), the leader sends an empty
+   * AppendEntries at its match so the follower can verify it and commit again.
+   */
+  readonly leaderMatch: number;
 }
 
 export interface Vote extends Base {

@@ -28,6 +28,7 @@ import type {
   VoteRejection,
   VoteReply,
 } from './messages.js';
+import { checkPeerMessage } from './message-checks.js';
 import { Progress } from './progress.js';
 import type { RandomSource } from './random.js';
 import { type Entry, EntryType, type HardState, type NodeId, type SnapshotMeta, emptyHardState, noSnapshot } from './types.js';
@@ -65,8 +66,6 @@ export type TakeoverResult =
       readonly entries: readonly Entry[];
       /** ZooKeeper's tail: the last committed index. */
       readonly zkLastIndex: number;
-      /** Set when ZooKeeper's log starts after this node's log: the snapshot to load first. */
-      readonly snapshot?: SnapshotMeta;
     }
   | {
       readonly ok: false;
@@ -104,8 +103,6 @@ export interface Ready {
   readonly relinquishLease?: boolean;
   /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
   readonly resumeLease?: boolean;
-  /** Load this snapshot into the state machine before applying `committed`. */
-  readonly restoreSnapshot?: SnapshotMeta;
 }
 
 export interface RestoredState {
@@ -143,11 +140,21 @@ export class RaftCore {
   private readonly log: RaftLog;
 
   private term: number;
-  private vote: NodeId;
   private role: Role = 'follower';
   private leaderId: NodeId = '';
   private commit: number;
   private applied: number;
+  /**
+   * Follower: every entry up to here is known to equal the current leader's, because an
+   * AppendEntries of this leader, in this term and in this process's life, matched or wrote
+   * it. The commit index moves only over such entries, or over entries read from ZooKeeper
+   * (PROTOCOL.md R2): after a restart the log may hold an old suffix at indexes the leader
+   * believes this node acknowledged, and a commit index alone would commit that suffix.
+   */
+  private leaderMatch = 0;
+
+  /** The highest term ZooKeeper's epoch was seen at (bounds the terms peer messages may carry). */
+  private epochTerm = 0;
 
   /** Ticks since this node started: the core's only notion of time. */
   private ticks = 0;
@@ -164,6 +171,8 @@ export class RaftCore {
   /** The lease znode version last seen and the tick it was first seen at. */
   private leaseVersion = -1;
   private leaseObservedTick = 0;
+  /** How long the lease must stay unchanged before a take-over (see observeLease). */
+  private leaseWindowTicks: number;
 
   // Leader state.
   private progress: Progress | null = null;
@@ -195,7 +204,6 @@ export class RaftCore {
    * before the take-over it asked for has even started.
    */
   private handedOverBy: NodeId = '';
-  private pendingSnapshot: SnapshotMeta | undefined;
 
   constructor(config: CoreConfig, random: RandomSource, restored: RestoredState = {}) {
     const problems = validateCoreConfig(config);
@@ -208,13 +216,13 @@ export class RaftCore {
     const snapshot = restored.snapshot ?? noSnapshot;
     this.log = new RaftLog(snapshot, restored.entries ?? []);
     this.term = Math.max(hs.term, snapshot.term);
-    this.vote = hs.vote;
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
     this.unstableFrom = this.log.lastIndex() + 1;
     this.persistedLast = this.log.lastIndex();
     this.prevSoft = this.softState();
     this.prevHard = this.hardState();
+    this.leaseWindowTicks = config.leaseWindowTicks;
     this.resetElectionTimer();
   }
 
@@ -255,13 +263,30 @@ export class RaftCore {
     }
   }
 
-  step(m: Message): void {
-    if (m.to !== this.id) return;
+  /**
+   * Takes one peer message. A message that fails the checks of message-checks.ts is dropped
+   * whole, before it touches anything; the reason is returned for the caller to log
+   * ('ignore': not for us, nothing worth saying). Returns null when it was taken.
+   */
+  step(m: Message): string | null {
+    const problem = checkPeerMessage(m, {
+      self: this.id,
+      peer: this.peer,
+      role: this.role,
+      knownTerm: Math.max(this.term, this.epochTerm),
+      lastIndex: this.log.lastIndex(),
+      maxEntryBytes: this.cfg.maxEntryBytes,
+    });
+    if (problem !== null) return problem;
+    this.stepChecked(m);
+    return null;
+  }
+
+  private stepChecked(m: Message): void {
     if (m.type === 'unreachable') {
       this.onUnreachable(m.from);
       return;
     }
-    if (m.from !== this.peer) return; // not a voter of this cluster
     if (m.term > this.term) {
       const hypothetical = m.type === 'vote' || (m.type === 'voteReply' && m.granted);
       if (!hypothetical) {
@@ -340,16 +365,24 @@ export class RaftCore {
     }
   }
 
-  /** A follower saw the lease znode at `version`. Any change restarts the lease window. */
-  observeLease(version: number): void {
+  /**
+   * A follower saw the lease znode at `version`. Any change restarts the lease window.
+   * `windowTicks` is the wait the lease's holder requires, derived from the duration it
+   * published (PROTOCOL.md R6); the configured window is a floor, never a substitute.
+   * The caller must have run every tick owed up to now first, so that the observation is
+   * stamped no earlier than it happened.
+   */
+  observeLease(version: number, windowTicks = 0): void {
     if (version !== this.leaseVersion) {
       this.leaseVersion = version;
       this.leaseObservedTick = this.ticks;
     }
+    this.leaseWindowTicks = Math.max(this.cfg.leaseWindowTicks, windowTicks);
   }
 
   /** The epoch znode says `leaderId` holds `term`. */
   observeEpoch(term: number, leaderId: NodeId): void {
+    if (term > this.epochTerm) this.epochTerm = term;
     if (term > this.term) {
       if (leaderId === this.id) {
         // Our own fence, whose result is still on its way, or a term of an earlier life
@@ -395,14 +428,6 @@ export class RaftCore {
     // equal ours when the epoch watch told us of our own fence before this result came.)
     if (r.term < this.term) return;
     invariant(!(this.role === 'leader' && r.term === this.term), `take-over result for term ${r.term}, which this node already leads`);
-    if (r.snapshot && r.snapshot.index > this.log.lastIndex()) {
-      this.log.restore(r.snapshot);
-      this.markUnstable(r.snapshot.index + 1);
-      this.persistedLast = r.snapshot.index;
-      this.commit = r.snapshot.index;
-      this.applied = r.snapshot.index;
-      this.pendingSnapshot = r.snapshot;
-    }
     this.mergeCommitted(r.entries);
     if (this.log.lastIndex() > r.zkLastIndex) {
       // Never committed: ZooKeeper's log is frozen by our fence and ends at its tail.
@@ -443,12 +468,6 @@ export class RaftCore {
     if (this.role === 'leader') this.progress = peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
   }
 
-  /** The state machine holds everything up to index in a snapshot: drop those entries from memory. */
-  compact(index: number): void {
-    invariant(index <= this.applied, `compact to ${index} beyond applied ${this.applied}`);
-    this.log.compact(index);
-  }
-
   // --------------------------------------------------------------- outputs
 
   hasReady(): boolean {
@@ -462,7 +481,6 @@ export class RaftCore {
       this.pendingLeadershipLost !== undefined ||
       this.pendingRelinquish ||
       this.pendingResume ||
-      this.pendingSnapshot !== undefined ||
       !sameSoft(this.prevSoft, this.softState()) ||
       !sameHard(this.prevHard, this.hardState())
     );
@@ -500,7 +518,6 @@ export class RaftCore {
       ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
       ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
-      ...(this.pendingSnapshot ? { restoreSnapshot: this.pendingSnapshot } : {}),
     };
     this.prevSoft = soft;
     this.prevHard = hard;
@@ -509,7 +526,6 @@ export class RaftCore {
     this.pendingLeadershipLost = undefined;
     this.pendingRelinquish = false;
     this.pendingResume = false;
-    this.pendingSnapshot = undefined;
     return rd;
   }
 
@@ -518,7 +534,7 @@ export class RaftCore {
   }
 
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.commit };
+    return { term: this.term, commit: this.commit };
   }
 
   /** The commit index alone (hot paths: cheaper than status()). */
@@ -564,12 +580,8 @@ export class RaftCore {
   private becomeFollower(term: number, leaderId: NodeId): void {
     invariant(term >= this.term, `term going back from ${this.term} to ${term}`);
     if (this.role === 'leader') this.dropLeaderState(term > this.term ? `term ${term} seen` : 'stepped down');
-    if (term > this.term) {
-      this.term = term;
-      this.vote = leaderId;
-    } else if (leaderId && !this.vote) {
-      this.vote = leaderId;
-    }
+    if (term !== this.term || leaderId !== this.leaderId) this.leaderMatch = 0;
+    if (term > this.term) this.term = term;
     this.role = 'follower';
     this.leaderId = leaderId;
     this.handedOverBy = '';
@@ -607,7 +619,7 @@ export class RaftCore {
     if (this.preVoteOutcome === 'pending' || this.preVoteOutcome === 'rejected') return;
     // Ticks are counted from the tick before the observation, so one more is needed to be
     // sure a whole window of real time has passed since it.
-    if (this.ticks - this.leaseObservedTick < this.cfg.leaseWindowTicks + 1) return;
+    if (this.ticks - this.leaseObservedTick < this.leaseWindowTicks + 1) return;
     this.becomeCandidate(false);
   }
 
@@ -621,7 +633,6 @@ export class RaftCore {
   private becomeLeader(term: number): void {
     invariant(term >= this.term && this.role !== 'leader', `leader of term ${term} from ${this.role} of term ${this.term}`);
     this.term = term;
-    this.vote = this.id;
     this.role = 'leader';
     this.leaderId = this.id;
     this.handedOverBy = '';
@@ -688,6 +699,9 @@ export class RaftCore {
       this.markUnstable(written);
     }
     const lastNew = prevIndex + entries.length;
+    // Everything up to lastNew now equals the leader's log (the consistency check held at
+    // prevIndex, and the rest was just written or matched).
+    if (lastNew > this.leaderMatch) this.leaderMatch = lastNew;
     const newCommit = Math.min(m.leaderCommit, lastNew);
     if (newCommit > this.commit) this.commit = newCommit;
     this.reply(m, {
@@ -730,9 +744,25 @@ export class RaftCore {
     invariant(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
     if (this.role !== 'follower' || this.leaderId !== m.from) this.becomeFollower(m.term, m.from);
     this.heardFromLeader();
-    const newCommit = Math.min(m.commit, this.log.lastIndex());
-    if (newCommit > this.commit) this.commit = newCommit;
-    this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex() });
+    this.commitFromHeartbeat(m);
+    this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex(), leaderMatch: this.leaderMatch });
+  }
+
+  /**
+   * A heartbeat's commit index moves ours only over entries matched with this leader in
+   * this term (leaderMatch), and only when our entry at its index has the term it names.
+   */
+  private commitFromHeartbeat(m: Heartbeat): void {
+    if (this.cfg.unsafeCommitWithoutTerm) {
+      // TEST-ONLY FAULT: the old rule, which trusts the leader's idea of what we hold.
+      const c = Math.min(m.commit, this.log.lastIndex());
+      if (c > this.commit) this.commit = c;
+      return;
+    }
+    const newCommit = Math.min(m.commit, this.leaderMatch);
+    if (newCommit <= this.commit) return;
+    if (m.commit <= this.leaderMatch && !this.log.matchTerm(m.commit, m.commitTerm)) return;
+    this.commit = newCommit;
   }
 
   private onTimeoutNow(m: TimeoutNow): void {
@@ -755,7 +785,10 @@ export class RaftCore {
     if (fresh.length === 0) return;
     invariant(fresh[0]!.index <= this.log.lastIndex() + 1, `committed entries start at ${fresh[0]!.index}, log ends at ${this.log.lastIndex()}`);
     const written = this.log.merge(fresh);
-    if (written > 0) this.markUnstable(written);
+    if (written > 0) {
+      this.markUnstable(written);
+      if (this.leaderMatch >= written) this.leaderMatch = written - 1;
+    }
   }
 
   // ---------------------------------------------------------------- votes
@@ -856,7 +889,8 @@ export class RaftCore {
   private sendHeartbeat(): void {
     const pr = this.progress;
     if (!pr || this.leaseLapsed) return;
-    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit: Math.min(pr.match, this.commit) });
+    const commit = Math.min(pr.match, this.commit);
+    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit) ?? 0 });
   }
 
   private onAppendReply(m: AppendEntriesReply): void {
@@ -870,7 +904,13 @@ export class RaftCore {
     }
     // A rejection for an AppendEntries we have already moved past is stale.
     if (pr.state === 'probe' && m.rejectedIndex !== pr.next - 1) return;
-    if (m.rejectedIndex <= pr.match) return;
+    if (m.rejectedIndex <= pr.match) {
+      // Pipelined appends behind one that failed are rejected too: stale.
+      if (pr.state === 'replicate') return;
+      // The answer to our current probe, at or below what the follower acknowledged: it no
+      // longer holds what it acknowledged (a lost or replaced disk). Forget the match.
+      pr.forgetMatch();
+    }
     let next: number;
     if (m.xTerm === 0) {
       next = m.xLen + 1; // the follower's log is too short
@@ -896,14 +936,23 @@ export class RaftCore {
     // onUnreachable; this is the slower net under it.)
     if (pr.state === 'replicate' && pr.noteHeartbeat(m.lastIndex, this.cfg.appendStallHeartbeats)) pr.becomeProbe();
     if (pr.match < this.log.lastIndex() || m.lastIndex < this.log.lastIndex()) this.sendAppends();
+    else if (pr.state === 'replicate' && pr.idle() && m.leaderMatch < Math.min(pr.match, this.commit)) {
+      // The follower no longer vouches for what it matched (it restarted): probe at its
+      // match, so it can verify its log there and commit again.
+      pr.forgetMatch();
+      this.sendAppends();
+    }
   }
 
   private onUnreachable(peer: NodeId): void {
     if (peer !== this.peer) return;
     if (this.role === 'leader' && this.progress) {
-      // What was in flight is lost. Probe again once the peer answers a heartbeat, not at
-      // once: a dead peer would otherwise be hammered with calls that fail immediately.
+      // What was in flight is lost, and the peer may have restarted with less than it
+      // acknowledged: forget the match and probe at it (one round trip if it is still
+      // there). Probe once the peer answers a heartbeat, not at once: a dead peer would
+      // otherwise be hammered with calls that fail immediately.
       this.progress.becomeProbe();
+      this.progress.forgetMatch();
       this.progress.probeSent = true;
     } else if (this.role === 'precandidate' && this.preVoteOutcome === 'pending') {
       this.preVoteOutcome = 'unreachable';
@@ -940,7 +989,7 @@ export class RaftCore {
   private answerStale(m: Message): void {
     // Tell a deposed leader (or an old candidate) about the newer term.
     if (m.type === 'append') this.rejectAppend(m, m.prevLogIndex);
-    else if (m.type === 'heartbeat') this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex() });
+    else if (m.type === 'heartbeat') this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex(), leaderMatch: 0 });
     else if (m.type === 'vote') this.reply(m, { type: 'voteReply', from: this.id, to: m.from, term: this.term, granted: false, preVote: m.preVote, reason: 'stale-term' });
   }
 
@@ -962,5 +1011,5 @@ function sameSoft(a: SoftState, b: SoftState): boolean {
 }
 
 function sameHard(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+  return a.term === b.term && a.commit === b.commit;
 }

@@ -17,19 +17,21 @@ export interface Entry {
   readonly data: Uint8Array;
 }
 
-/** What must survive a restart for the node to restart quickly (not for safety: see notes/safety.md). */
+/**
+ * What must survive a restart for the node to restart quickly (not for safety: see
+ * notes/safety.md). There is no vote: terms are won by fencing ZooKeeper's epoch, not by
+ * votes, so nothing ever reads one.
+ */
 export interface HardState {
   readonly term: number;
-  /** The leader this node accepted in `term` (itself when it took over), or '' for none. */
-  readonly vote: NodeId;
   /** Every entry up to here is known to be committed (held by ZooKeeper). */
   readonly commit: number;
 }
 
-export const emptyHardState: HardState = { term: 0, vote: '', commit: 0 };
+export const emptyHardState: HardState = { term: 0, commit: 0 };
 
 export function isEmptyHardState(hs: HardState): boolean {
-  return hs.term === 0 && hs.vote === '' && hs.commit === 0;
+  return hs.term === 0 && hs.commit === 0;
 }
 
 /** The point a snapshot covers: every entry up to index (of term) is inside it. */

@@ -353,6 +353,7 @@ export namespace duoraft {
             constructor(properties?: duoraft.client.RegisterSessionRequest.$Properties);
             $unknowns?: Uint8Array[];
             timeoutMs: number;
+            clientNonce: Uint8Array;
             static create(properties: duoraft.client.RegisterSessionRequest.$Shape): duoraft.client.RegisterSessionRequest & duoraft.client.RegisterSessionRequest.$Shape;
             static create(properties?: duoraft.client.RegisterSessionRequest.$Properties): duoraft.client.RegisterSessionRequest;
             static encode(message: duoraft.client.RegisterSessionRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -363,6 +364,7 @@ export namespace duoraft {
         namespace RegisterSessionRequest {
             interface $Properties {
                 timeoutMs?: (number|null);
+                clientNonce?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.RegisterSessionRequest.$Properties;
@@ -945,6 +947,7 @@ export namespace duoraft {
             constructor(properties?: duoraft.kv.RegisterSession.$Properties);
             $unknowns?: Uint8Array[];
             timeoutMs: number;
+            clientNonce: Uint8Array;
             static create(properties: duoraft.kv.RegisterSession.$Shape): duoraft.kv.RegisterSession & duoraft.kv.RegisterSession.$Shape;
             static create(properties?: duoraft.kv.RegisterSession.$Properties): duoraft.kv.RegisterSession;
             static encode(message: duoraft.kv.RegisterSession.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -955,6 +958,7 @@ export namespace duoraft {
         namespace RegisterSession {
             interface $Properties {
                 timeoutMs?: (number|null);
+                clientNonce?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.kv.RegisterSession.$Properties;
@@ -1126,6 +1130,7 @@ export namespace duoraft {
             to: string;
             term: number;
             commit: number;
+            commitTerm: number;
             static create(properties: duoraft.peer.HeartbeatRequest.$Shape): duoraft.peer.HeartbeatRequest & duoraft.peer.HeartbeatRequest.$Shape;
             static create(properties?: duoraft.peer.HeartbeatRequest.$Properties): duoraft.peer.HeartbeatRequest;
             static encode(message: duoraft.peer.HeartbeatRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1140,6 +1145,7 @@ export namespace duoraft {
                 to?: (string|null);
                 term?: (number|null);
                 commit?: (number|null);
+                commitTerm?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.HeartbeatRequest.$Properties;
@@ -1156,6 +1162,7 @@ export namespace duoraft {
             term: number;
             lastIndex: number;
             noReply: boolean;
+            leaderMatch: number;
             static create(properties: duoraft.peer.HeartbeatResponse.$Shape): duoraft.peer.HeartbeatResponse & duoraft.peer.HeartbeatResponse.$Shape;
             static create(properties?: duoraft.peer.HeartbeatResponse.$Properties): duoraft.peer.HeartbeatResponse;
             static encode(message: duoraft.peer.HeartbeatResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1170,6 +1177,7 @@ export namespace duoraft {
                 term?: (number|null);
                 lastIndex?: (number|null);
                 noReply?: (boolean|null);
+                leaderMatch?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.HeartbeatResponse.$Properties;
@@ -1508,6 +1516,8 @@ export namespace duoraft {
             term: number;
             leaderId: string;
             seq: number;
+            durationMs: number;
+            driftBoundPpm: number;
             static create(properties: duoraft.wal.LeaseRecord.$Shape): duoraft.wal.LeaseRecord & duoraft.wal.LeaseRecord.$Shape;
             static create(properties?: duoraft.wal.LeaseRecord.$Properties): duoraft.wal.LeaseRecord;
             static encode(message: duoraft.wal.LeaseRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1520,6 +1530,8 @@ export namespace duoraft {
                 term?: (number|null);
                 leaderId?: (string|null);
                 seq?: (number|null);
+                durationMs?: (number|null);
+                driftBoundPpm?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.LeaseRecord.$Properties;
@@ -1610,7 +1622,6 @@ export namespace duoraft {
             constructor(properties?: duoraft.wal.HardState.$Properties);
             $unknowns?: Uint8Array[];
             term: number;
-            vote: string;
             commit: number;
             static create(properties: duoraft.wal.HardState.$Shape): duoraft.wal.HardState & duoraft.wal.HardState.$Shape;
             static create(properties?: duoraft.wal.HardState.$Properties): duoraft.wal.HardState;
@@ -1622,7 +1633,6 @@ export namespace duoraft {
         namespace HardState {
             interface $Properties {
                 term?: (number|null);
-                vote?: (string|null);
                 commit?: (number|null);
                 $unknowns?: Uint8Array[];
             }

@@ -2622,6 +2622,7 @@ export const duoraft = $root.duoraft = (() => {
              * Properties of a RegisterSessionRequest.
              * @typedef {Object} duoraft.client.RegisterSessionRequest.$Properties
              * @property {number|null} [timeoutMs] RegisterSessionRequest timeoutMs
+             * @property {Uint8Array|null} [clientNonce] RegisterSessionRequest clientNonce
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2662,6 +2663,14 @@ export const duoraft = $root.duoraft = (() => {
             RegisterSessionRequest.prototype.timeoutMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * RegisterSessionRequest clientNonce.
+             * @member {Uint8Array} clientNonce
+             * @memberof duoraft.client.RegisterSessionRequest
+             * @instance
+             */
+            RegisterSessionRequest.prototype.clientNonce = $util.newBuffer([]);
+
+            /**
              * Creates a new RegisterSessionRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.client.RegisterSessionRequest
@@ -2695,6 +2704,8 @@ export const duoraft = $root.duoraft = (() => {
                     throw $Error("max depth exceeded");
                 if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && (typeof message.timeoutMs === "object" ? message.timeoutMs.low || message.timeoutMs.high : message.timeoutMs !== 0))
                     writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.timeoutMs);
+                if (message.clientNonce != null && $Object.hasOwnProperty.call(message, "clientNonce") && message.clientNonce.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.clientNonce);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2746,6 +2757,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.timeoutMs = value;
                             else
                                 delete message.timeoutMs;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.clientNonce = value;
+                            else
+                                delete message.clientNonce;
                             continue;
                         }
                     }
@@ -6480,6 +6500,7 @@ export const duoraft = $root.duoraft = (() => {
              * Properties of a RegisterSession.
              * @typedef {Object} duoraft.kv.RegisterSession.$Properties
              * @property {number|null} [timeoutMs] RegisterSession timeoutMs
+             * @property {Uint8Array|null} [clientNonce] RegisterSession clientNonce
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6520,6 +6541,14 @@ export const duoraft = $root.duoraft = (() => {
             RegisterSession.prototype.timeoutMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * RegisterSession clientNonce.
+             * @member {Uint8Array} clientNonce
+             * @memberof duoraft.kv.RegisterSession
+             * @instance
+             */
+            RegisterSession.prototype.clientNonce = $util.newBuffer([]);
+
+            /**
              * Creates a new RegisterSession instance using the specified properties.
              * @function create
              * @memberof duoraft.kv.RegisterSession
@@ -6553,6 +6582,8 @@ export const duoraft = $root.duoraft = (() => {
                     throw $Error("max depth exceeded");
                 if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && (typeof message.timeoutMs === "object" ? message.timeoutMs.low || message.timeoutMs.high : message.timeoutMs !== 0))
                     writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.timeoutMs);
+                if (message.clientNonce != null && $Object.hasOwnProperty.call(message, "clientNonce") && message.clientNonce.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.clientNonce);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6604,6 +6635,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.timeoutMs = value;
                             else
                                 delete message.timeoutMs;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.clientNonce = value;
+                            else
+                                delete message.clientNonce;
                             continue;
                         }
                     }
@@ -7821,6 +7861,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {string|null} [to] HeartbeatRequest to
              * @property {number|null} [term] HeartbeatRequest term
              * @property {number|null} [commit] HeartbeatRequest commit
+             * @property {number|null} [commitTerm] HeartbeatRequest commitTerm
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7893,6 +7934,14 @@ export const duoraft = $root.duoraft = (() => {
             HeartbeatRequest.prototype.commit = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * HeartbeatRequest commitTerm.
+             * @member {number} commitTerm
+             * @memberof duoraft.peer.HeartbeatRequest
+             * @instance
+             */
+            HeartbeatRequest.prototype.commitTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new HeartbeatRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.HeartbeatRequest
@@ -7934,6 +7983,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.term);
                 if (message.commit != null && $Object.hasOwnProperty.call(message, "commit") && (typeof message.commit === "object" ? message.commit.low || message.commit.high : message.commit !== 0))
                     writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.commit);
+                if (message.commitTerm != null && $Object.hasOwnProperty.call(message, "commitTerm") && (typeof message.commitTerm === "object" ? message.commitTerm.low || message.commitTerm.high : message.commitTerm !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.commitTerm);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8023,6 +8074,15 @@ export const duoraft = $root.duoraft = (() => {
                                 delete message.commit;
                             continue;
                         }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.commitTerm = value;
+                            else
+                                delete message.commitTerm;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -8067,6 +8127,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [term] HeartbeatResponse term
              * @property {number|null} [lastIndex] HeartbeatResponse lastIndex
              * @property {boolean|null} [noReply] HeartbeatResponse noReply
+             * @property {number|null} [leaderMatch] HeartbeatResponse leaderMatch
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8139,6 +8200,14 @@ export const duoraft = $root.duoraft = (() => {
             HeartbeatResponse.prototype.noReply = false;
 
             /**
+             * HeartbeatResponse leaderMatch.
+             * @member {number} leaderMatch
+             * @memberof duoraft.peer.HeartbeatResponse
+             * @instance
+             */
+            HeartbeatResponse.prototype.leaderMatch = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new HeartbeatResponse instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.HeartbeatResponse
@@ -8180,6 +8249,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.lastIndex);
                 if (message.noReply != null && $Object.hasOwnProperty.call(message, "noReply") && message.noReply !== false)
                     writer.uint32(/* id 5, wireType 0 =*/40).bool(message.noReply);
+                if (message.leaderMatch != null && $Object.hasOwnProperty.call(message, "leaderMatch") && (typeof message.leaderMatch === "object" ? message.leaderMatch.low || message.leaderMatch.high : message.leaderMatch !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.leaderMatch);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8267,6 +8338,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.noReply = value;
                             else
                                 delete message.noReply;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.leaderMatch = value;
+                            else
+                                delete message.leaderMatch;
                             continue;
                         }
                     }
@@ -10651,6 +10731,8 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [term] LeaseRecord term
              * @property {string|null} [leaderId] LeaseRecord leaderId
              * @property {number|null} [seq] LeaseRecord seq
+             * @property {number|null} [durationMs] LeaseRecord durationMs
+             * @property {number|null} [driftBoundPpm] LeaseRecord driftBoundPpm
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -10707,6 +10789,22 @@ export const duoraft = $root.duoraft = (() => {
             LeaseRecord.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * LeaseRecord durationMs.
+             * @member {number} durationMs
+             * @memberof duoraft.wal.LeaseRecord
+             * @instance
+             */
+            LeaseRecord.prototype.durationMs = 0;
+
+            /**
+             * LeaseRecord driftBoundPpm.
+             * @member {number} driftBoundPpm
+             * @memberof duoraft.wal.LeaseRecord
+             * @instance
+             */
+            LeaseRecord.prototype.driftBoundPpm = 0;
+
+            /**
              * Creates a new LeaseRecord instance using the specified properties.
              * @function create
              * @memberof duoraft.wal.LeaseRecord
@@ -10744,6 +10842,10 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.leaderId);
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.seq);
+                if (message.durationMs != null && $Object.hasOwnProperty.call(message, "durationMs") && message.durationMs !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.durationMs);
+                if (message.driftBoundPpm != null && $Object.hasOwnProperty.call(message, "driftBoundPpm") && message.driftBoundPpm !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.driftBoundPpm);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10813,6 +10915,24 @@ export const duoraft = $root.duoraft = (() => {
                                 message.seq = value;
                             else
                                 delete message.seq;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.durationMs = value;
+                            else
+                                delete message.durationMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.driftBoundPpm = value;
+                            else
+                                delete message.driftBoundPpm;
                             continue;
                         }
                     }
@@ -11475,7 +11595,6 @@ export const duoraft = $root.duoraft = (() => {
              * Properties of a HardState.
              * @typedef {Object} duoraft.wal.HardState.$Properties
              * @property {number|null} [term] HardState term
-             * @property {string|null} [vote] HardState vote
              * @property {number|null} [commit] HardState commit
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -11515,14 +11634,6 @@ export const duoraft = $root.duoraft = (() => {
              * @instance
              */
             HardState.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * HardState vote.
-             * @member {string} vote
-             * @memberof duoraft.wal.HardState
-             * @instance
-             */
-            HardState.prototype.vote = "";
 
             /**
              * HardState commit.
@@ -11566,8 +11677,6 @@ export const duoraft = $root.duoraft = (() => {
                     throw $Error("max depth exceeded");
                 if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
                     writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.term);
-                if (message.vote != null && $Object.hasOwnProperty.call(message, "vote") && message.vote !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.vote);
                 if (message.commit != null && $Object.hasOwnProperty.call(message, "commit") && (typeof message.commit === "object" ? message.commit.low || message.commit.high : message.commit !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.commit);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -11621,15 +11730,6 @@ export const duoraft = $root.duoraft = (() => {
                                 message.term = value;
                             else
                                 delete message.term;
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.vote = value;
-                            else
-                                delete message.vote;
                             continue;
                         }
                     case 3: {

@@ -8,8 +8,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { KvClient, kvService } from '../server/kv-service.js';
+import { type ClientSecurity, memberChannelSecurity } from '../transport/channel-security.js';
 import { childProcesses, type TrackedChild } from './child-processes.js';
 import { freePorts } from './free-port.js';
 import { type ProxyCutMode, startTcpProxy, type TcpProxy } from './tcp-proxy.js';
@@ -27,6 +27,12 @@ export interface ProcessClusterOptions {
   readonly zkProxies?: boolean;
   /** Extra arguments for every `duoraft node` (timing flags, faults). */
   readonly nodeArgs?: readonly string[];
+  /** Test only: run a deliberately broken build (src/server/broken-builds.ts) instead of duoraft node. */
+  readonly brokenBuild?: string;
+  /** Extra arguments for one node (its own TLS certificate, say). */
+  readonly nodeArgsFor?: (id: string) => readonly string[];
+  /** How the cluster's own status calls authenticate (needed when the nodes run with TLS). */
+  readonly clientSecurity?: ClientSecurity;
   readonly logLevel?: string;
   /** Wait for a leader after starting (default true). */
   readonly waitForLeader?: boolean;
@@ -78,6 +84,8 @@ export interface NodeHandle {
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const duoraftBin = join(repoRoot, 'bin', 'duoraft.js');
+/** The test-only entry that runs a node with a deliberately broken build. */
+const brokenNodeEntry = join(repoRoot, 'dist', 'cli', 'broken-node.js');
 
 export class ProcessCluster {
   readonly nodes = new Map<string, NodeHandle>();
@@ -146,7 +154,7 @@ export class ProcessCluster {
     const p = n.placement;
     const zk = p ? p.zk : n.zkProxy ? n.zkProxy.address : this.options.zk;
     const args = [
-      duoraftBin,
+      ...(this.options.brokenBuild ? [brokenNodeEntry, '--broken', this.options.brokenBuild] : [duoraftBin]),
       'node',
       '--id', id,
       '--cluster', this.options.cluster,
@@ -157,6 +165,7 @@ export class ProcessCluster {
       ...(p ? ['--advertise', p.advertise, '--peer-advertise', p.peerAdvertise] : []),
       ...(n.peerProxy ? ['--peer-advertise', n.peerProxy.address] : []),
       ...(this.options.nodeArgs ?? []),
+      ...(this.options.nodeArgsFor?.(id) ?? []),
     ];
     n.log?.end();
     n.log = createWriteStream(n.logFile, { flags: 'a' });
@@ -249,7 +258,8 @@ export class ProcessCluster {
     if (!n.child?.running()) return null;
     let client = this.statusClients.get(id);
     if (!client) {
-      client = new KvClient(n.statusAddress, grpc.credentials.createInsecure());
+      const security = memberChannelSecurity(this.options.cluster, this.options.clientSecurity ?? {}, n.statusAddress);
+      client = new KvClient(n.statusAddress, security.credentials, security.options);
       this.statusClients.set(id, client);
     }
     const def = kvService.status;

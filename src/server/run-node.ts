@@ -1,23 +1,29 @@
 // The composition root: the one place where the real parts are wired together. It
 // connects to ZooKeeper, opens the local WAL (rebuilding from ZooKeeper if it is corrupt),
-// starts the gRPC server for peers and clients, and starts the node driver.
+// starts the gRPC server for peers and clients (with TLS and client authentication when
+// configured: see notes/security.md), and starts the node driver.
 import { randomInt } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { CorruptWalError, ZkUnavailableError } from '../common/errors.js';
+import { ConfigError, CorruptWalError, ZkUnavailableError } from '../common/errors.js';
+import { formatHostPort, HOST_PORT_FORMAT, parseHostPort } from '../common/host-port.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { connectZk } from '../coordination/zk-client.js';
-import type { ZkSession } from '../coordination/zk-api.js';
+import { ClusterPaths } from '../coordination/layout.js';
+import { warnWorldWritable } from '../coordination/zk-acl.js';
+import { connectZk, type NodeZkSession } from '../coordination/zk-client.js';
 import { SeededRandom } from '../core/random.js';
 import { openFileWal } from '../storage/file-wal.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
+import { validateToken } from '../transport/client-token.js';
 import { GrpcPeerTransport } from '../transport/grpc-peer-transport.js';
 import { peerServerOptions } from '../transport/peer-service.js';
+import { clientAuthInterceptor, serverCredentials } from '../transport/server-security.js';
+import { checkTlsMaterial, type TlsMaterial } from '../transport/tls-material.js';
 import { type DriverRef, kvHandlers } from './client-handlers.js';
 import { kvService } from './kv-service.js';
 import { NodeDriver } from './node-driver.js';
-import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, validateNodeConfig } from './node-config.js';
+import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, nodeConfigProblems } from './node-config.js';
 import { realClock } from '../common/real-clock.js';
 
 export interface RunNodeOptions {
@@ -41,6 +47,14 @@ export interface RunNodeOptions {
   readonly zkConnectTimeoutMs?: number;
   readonly zkSessionTimeoutMs?: number;
   readonly zkAuth?: { readonly user: string; readonly password: string };
+  /**
+   * This voter's certificate and key and the cluster CA (PEM contents): TLS for clients,
+   * mutual TLS between the voters, and client certificates signed by the CA authenticate
+   * clients. The certificate must name this voter (SAN URI duoraft://CLUSTER/voter/ID).
+   */
+  readonly tls?: TlsMaterial;
+  /** The cluster token: a client presenting it is authenticated too (needs tls). */
+  readonly clientToken?: string;
   /** Seed of the election-timeout randomness (default: random). */
   readonly seed?: number;
 }
@@ -64,26 +78,32 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     },
   });
   // Validate what can be validated before touching anything.
+  const problems = runNodeOptionProblems(o);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
   const timing = { ...defaultTiming, ...o.timing };
   const limits = { ...defaultLimits, ...o.limits };
-  validateNodeConfig({
-    id: o.id,
-    cluster: o.cluster,
-    advertise: o.advertise ?? o.listen.replace(/:0$/, ':1'),
-    ...(o.voters ? { voters: o.voters } : {}),
-    timing,
-    limits,
-  });
+  const tls = o.tls ?? null;
+  if (tls !== null) checkTlsMaterial(tls, { voter: { cluster: o.cluster, id: o.id } });
+  if (o.clientToken !== undefined) {
+    if (tls === null) throw new ConfigError('a client token needs TLS (--tls-cert, --tls-key, --tls-ca): without it the token would travel in clear text');
+    validateToken(o.clientToken, 'the client token');
+  }
+  const clientAuth = clientAuthInterceptor({ certificates: tls !== null, token: o.clientToken ?? null }, logger, realClock);
+  logger.info(
+    tls === null
+      ? { tls: false, clientAuth: 'none' }
+      : { tls: true, peers: 'mutual TLS', clientAuth: o.clientToken === undefined ? 'certificate' : 'certificate or token' },
+    tls === null ? 'transport security: none (plaintext; anyone who reaches the port can act as a client or as the peer)' : 'transport security: TLS',
+  );
 
-  const server = new grpc.Server(peerServerOptions);
+  const server = new grpc.Server({ ...peerServerOptions, ...(clientAuth ? { interceptors: [clientAuth] } : {}) });
   server.addService(kvService, kvHandlers(ref, logger, realClock));
-  const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger });
+  const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger, tls, ...(o.voters ? { voters: o.voters } : {}) });
   transport.addToServer(server);
-  const port = await bind(server, o.listen);
-  const host = o.listen.slice(0, o.listen.lastIndexOf(':'));
-  const address = o.advertise ?? `${host}:${port}`;
+  const port = await bind(server, o.listen, serverCredentials(tls));
+  const address = o.advertise ?? formatHostPort(listenHost(o.listen), port);
 
-  let zk: ZkSession | null = null;
+  let zk: NodeZkSession | null = null;
   let wal: LocalWal | null = null;
   try {
     zk = connectZk({
@@ -122,6 +142,12 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     });
     ref.current = driver;
     const zkSession = zk;
+    if (o.zkAuth) {
+      // The tree exists now; say so if parts of it are open to everyone.
+      warnWorldWritable(zkSession, new ClusterPaths(o.cluster), logger).catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, 'could not read the ACLs of /duoraft and the cluster tree');
+      });
+    }
     let stopping: Promise<void> | null = null;
     return {
       driver,
@@ -147,12 +173,47 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
   }
 }
 
+/**
+ * Every problem of these options that can be found without touching anything (the
+ * listen address, and NodeConfig's rules with the defaults filled in); empty if none.
+ */
+export function runNodeOptionProblems(o: RunNodeOptions): string[] {
+  const problems: string[] = [];
+  const listen = parseHostPort(o.listen, { allowPortZero: true });
+  if ('problem' in listen) problems.push(`invalid listen address ${JSON.stringify(o.listen)}: ${listen.problem} (expected ${HOST_PORT_FORMAT})`);
+  // Before binding, a listen port of 0 stands for the port the system will pick.
+  const advertise = o.advertise ?? ('problem' in listen ? '' : formatHostPort(listen.host, listen.port === 0 ? 1 : listen.port));
+  const configProblems = nodeConfigProblems({
+    id: o.id,
+    cluster: o.cluster,
+    advertise,
+    ...(o.peerAdvertise !== undefined ? { peerAdvertise: o.peerAdvertise } : {}),
+    ...(o.voters ? { voters: o.voters } : {}),
+    timing: { ...defaultTiming, ...o.timing },
+    limits: { ...defaultLimits, ...o.limits },
+  });
+  // A bad listen address is reported once, not again as the advertise address it implies.
+  return [...problems, ...configProblems.filter((p) => advertise !== '' || !p.startsWith('invalid advertise address'))];
+}
+
+function listenHost(listen: string): string {
+  const parsed = parseHostPort(listen, { allowPortZero: true });
+  return 'problem' in parsed ? listen.slice(0, listen.lastIndexOf(':')) : parsed.host;
+}
+
 /** Opens the local WAL. A corrupt one is moved aside: the node then rebuilds from ZooKeeper and its peer. */
 async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; recovery: WalRecovery }> {
   await mkdir(dir, { recursive: true });
   try {
     const opened = await openFileWal(dir, { logger });
     for (const w of opened.recovery.warnings) logger.warn({ dir }, w);
+    const first = opened.recovery.entries[0];
+    if (first && first.index > 1) {
+      // Compacted with nothing to stand for what was dropped: rebuild rather than start a
+      // state machine from nothing at that index.
+      await opened.wal.close();
+      throw new CorruptWalError(dir, 0, `the log starts at index ${first.index} and nothing holds the entries before it`);
+    }
     return opened;
   } catch (err) {
     if (!(err instanceof CorruptWalError)) throw err;
@@ -164,9 +225,9 @@ async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; re
   }
 }
 
-function bind(server: grpc.Server, listen: string): Promise<number> {
+function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(listen, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 

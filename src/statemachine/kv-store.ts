@@ -57,7 +57,13 @@ export class KvStore {
   private applyStamped(s: StampedCommand, index: number): KvResult {
     const c = s.command;
     if (c.kind === 'registerSession') {
-      this.sessions.open(index, c.timeoutMs, this.lastStamp);
+      // A retried registration whose first attempt took effect: the same session again.
+      const earlier = c.nonce ? this.sessions.byNonce(c.nonce) : undefined;
+      if (earlier) {
+        earlier.touch(this.lastStamp, 0);
+        return { ok: true, kind: 'session', sessionId: earlier.id, timeoutMs: earlier.timeoutMs };
+      }
+      this.sessions.open(index, c.timeoutMs, this.lastStamp, c.nonce);
       return { ok: true, kind: 'session', sessionId: index, timeoutMs: c.timeoutMs };
     }
     if (!s.ctx) {

@@ -16,6 +16,8 @@ export class Session {
     readonly id: number,
     readonly timeoutMs: number,
     public lastActive: number,
+    /** The registration's nonce, hex ('' for none). */
+    readonly nonce = '',
   ) {}
 
   touch(stamp: number, firstOutstanding: number): void {
@@ -58,15 +60,25 @@ export class SessionTable {
   private nextExpiry = Number.POSITIVE_INFINITY;
   private readonly expired = new Map<number, number>();
 
-  open(id: number, timeoutMs: number, stamp: number): Session {
-    const s = new Session(id, timeoutMs, stamp);
+  /** Live sessions by their registration nonce (hex). */
+  private readonly nonces = new Map<string, Session>();
+
+  open(id: number, timeoutMs: number, stamp: number, nonce?: Uint8Array): Session {
+    const hex = nonce && nonce.length > 0 ? Buffer.from(nonce).toString('hex') : '';
+    const s = new Session(id, timeoutMs, stamp, hex);
     this.live.set(id, s);
+    if (hex) this.nonces.set(hex, s);
     this.nextExpiry = Math.min(this.nextExpiry, s.expiresAfter());
     return s;
   }
 
   get(id: number): Session | undefined {
     return this.live.get(id);
+  }
+
+  /** The live session a registration with this nonce opened, if any. */
+  byNonce(nonce: Uint8Array): Session | undefined {
+    return this.nonces.get(Buffer.from(nonce).toString('hex'));
   }
 
   /** Expires every session idle for longer than its timeout at log time `stamp` (entry `index`). */
@@ -76,6 +88,7 @@ export class SessionTable {
     for (const [id, s] of this.live) {
       if (stamp > s.expiresAfter()) {
         this.live.delete(id);
+        if (s.nonce) this.nonces.delete(s.nonce);
         this.expired.set(id, index);
         if (this.expired.size > EXPIRY_HISTORY) this.expired.delete(this.expired.keys().next().value as number);
       } else {

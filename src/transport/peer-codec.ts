@@ -180,14 +180,14 @@ export function decodeAppend(p: AppendEntriesRequestProto): AppendEntries {
 }
 
 export function encodeHeartbeat(m: Heartbeat, cluster: string): HeartbeatRequestProto {
-  return { cluster, from: m.from, to: m.to, term: m.term, commit: m.commit };
+  return { cluster, from: m.from, to: m.to, term: m.term, commit: m.commit, commitTerm: m.commitTerm };
 }
 
 /** The core message of a received HeartbeatRequest (without rpcId). Throws MalformedPeerMessageError. */
 export function decodeHeartbeat(p: HeartbeatRequestProto): Heartbeat {
   const t = 'HeartbeatRequest';
   const { from, to, term } = envelope(t, p);
-  return { type: 'heartbeat', from, to, term, commit: uint(t, 'commit', p.commit) };
+  return { type: 'heartbeat', from, to, term, commit: uint(t, 'commit', p.commit), commitTerm: uint(t, 'commit_term', p.commitTerm) };
 }
 
 export function encodeVote(m: Vote, cluster: string): RequestVoteRequestProto {
@@ -262,13 +262,13 @@ export function decodeAppendReply(p: AppendEntriesResponseProto): AppendEntriesR
 }
 
 export function encodeHeartbeatReply(m: HeartbeatReply): HeartbeatResponseProto {
-  return { from: m.from, to: m.to, term: m.term, lastIndex: m.lastIndex };
+  return { from: m.from, to: m.to, term: m.term, lastIndex: m.lastIndex, leaderMatch: m.leaderMatch };
 }
 
 /** The core reply of a received HeartbeatResponse (no_reply unset). Throws MalformedPeerMessageError. */
 export function decodeHeartbeatReply(p: HeartbeatResponseProto): HeartbeatReply {
   const t = 'HeartbeatResponse';
-  return { type: 'heartbeatReply', ...envelope(t, p), lastIndex: uint(t, 'last_index', p.lastIndex) };
+  return { type: 'heartbeatReply', ...envelope(t, p), lastIndex: uint(t, 'last_index', p.lastIndex), leaderMatch: uint(t, 'leader_match', p.leaderMatch) };
 }
 
 const voteRejections: ReadonlySet<string> = new Set<VoteRejection>(['', 'is-leader', 'leader-alive', 'stale-term', 'log-behind']);

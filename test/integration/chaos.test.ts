@@ -76,7 +76,7 @@ describe('duoraft chaos, bounded', () => {
         clients: 8,
         steadyMs: [150, 400],
         outDir,
-        nodeArgs: ['--fault-ack-before-commit'],
+        brokenBuild: 'ack-before-commit',
         env: {},
         print: quiet,
         json: true,

@@ -106,7 +106,7 @@ function follower(lastIndex: number) {
     if (m.type === 'append') {
       transport.send({ ...base, type: 'appendReply', success: true, matchIndex: m.prevLogIndex + m.entries.length, rejectedIndex: 0, xTerm: 0, xIndex: 0, xLen: lastIndex });
     } else if (m.type === 'heartbeat') {
-      transport.send({ ...base, type: 'heartbeatReply', lastIndex });
+      transport.send({ ...base, type: 'heartbeatReply', lastIndex, leaderMatch: 0 });
     } else if (m.type === 'vote') {
       transport.send({ ...base, type: 'voteReply', granted: false, preVote: m.preVote, reason: 'leader-alive' });
     }
@@ -114,7 +114,7 @@ function follower(lastIndex: number) {
 }
 
 function heartbeat(from: NodeId, to: NodeId, term = 1): Heartbeat {
-  return { type: 'heartbeat', from, to, term, commit: 0 };
+  return { type: 'heartbeat', from, to, term, commit: 0, commitTerm: 0 };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -184,7 +184,7 @@ describe('GrpcPeerTransport request and reply', () => {
     b.transport.send(vote);
     a.transport.send(heartbeat('a', 'b', 4));
 
-    expect(await a.inbox.waitFor((m) => m.type === 'heartbeatReply')).toEqual({ type: 'heartbeatReply', from: 'b', to: 'a', term: 4, lastIndex: 7 });
+    expect(await a.inbox.waitFor((m) => m.type === 'heartbeatReply')).toEqual({ type: 'heartbeatReply', from: 'b', to: 'a', term: 4, lastIndex: 7, leaderMatch: 0 });
     expect(await b.inbox.waitFor((m) => m.type === 'voteReply')).toEqual({
       type: 'voteReply',
       from: 'a',
@@ -221,7 +221,7 @@ describe('GrpcPeerTransport request and reply', () => {
     const request = await b.inbox.waitFor((m) => m.type === 'heartbeat');
     await sleep(400);
     // Too late: the call was already answered with no_reply.
-    b.transport.send({ type: 'heartbeatReply', from: 'b', to: 'a', term: 1, lastIndex: 0, rpcId: request.rpcId });
+    b.transport.send({ type: 'heartbeatReply', from: 'b', to: 'a', term: 1, lastIndex: 0, leaderMatch: 0, rpcId: request.rpcId });
     await sleep(200);
     expect(a.inbox.messages).toEqual([]);
   });
@@ -431,6 +431,7 @@ describe('GrpcPeerTransport disconnect detection', () => {
           to: 'a',
           term: round + 1,
           lastIndex: 0,
+          leaderMatch: 0,
         });
         expect(a.transport.peerConnectionState('b')).toBe('READY');
 

@@ -22,6 +22,8 @@ export interface ChaosOptions {
   readonly outDir: string;
   /** Extra arguments for every node, e.g. the hidden test-only fault flags. */
   readonly nodeArgs: readonly string[];
+  /** Test only: a deliberately broken build for the voters (src/server/broken-builds.ts names). */
+  readonly brokenBuild?: string;
   /** Pause between two operations of one client, in ms (0: closed loop). Bounds the history's growth. */
   readonly thinkMs: number;
   /** Steady load after the cluster settled and before the next fault: a random time in this range, in ms. */

@@ -52,6 +52,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     say('  voters in network namespaces (--net netns)');
   }
   if (o.nodeArgs.length > 0) say(`  node arguments: ${o.nodeArgs.join(' ')}`);
+  if (o.brokenBuild) say(`  DELIBERATELY BROKEN BUILD: ${o.brokenBuild}`);
 
   const failovers: FailoverRecord[] = [];
   let error: string | undefined;
@@ -69,7 +70,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   let ticker: NodeJS.Timeout | undefined;
   try {
     say(`  ZooKeeper serving at ${zk.connectString}; starting two voters...`);
-    const common = { zk: zk.connectString, cluster: CLUSTER_NAME, nodeArgs: o.nodeArgs, logLevel: 'info', ...(o.keepLogs ? { workDir: join(o.outDir, 'cluster') } : {}) };
+    const common = { zk: zk.connectString, cluster: CLUSTER_NAME, nodeArgs: o.nodeArgs, ...(o.brokenBuild ? { brokenBuild: o.brokenBuild } : {}), logLevel: 'info', ...(o.keepLogs ? { workDir: join(o.outDir, 'cluster') } : {}) };
     if (o.net === 'netns') {
       placed = await NetnsCluster.start(common);
       cluster = placed.cluster;

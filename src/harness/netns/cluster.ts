@@ -27,6 +27,8 @@ export interface NetnsClusterOptions {
   readonly ids?: readonly string[];
   readonly workDir?: string;
   readonly nodeArgs?: readonly string[];
+  /** Test only: a deliberately broken build for the voters (as ProcessCluster takes it). */
+  readonly brokenBuild?: string;
   readonly logLevel?: string;
   readonly waitForLeader?: boolean;
 }
@@ -89,6 +91,7 @@ export class NetnsCluster {
         placement,
         ...(o.workDir !== undefined ? { workDir: o.workDir } : {}),
         ...(o.nodeArgs !== undefined ? { nodeArgs: o.nodeArgs } : {}),
+        ...(o.brokenBuild !== undefined ? { brokenBuild: o.brokenBuild } : {}),
         ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
         ...(o.waitForLeader !== undefined ? { waitForLeader: o.waitForLeader } : {}),
       };

@@ -74,11 +74,11 @@ describe('peer codec: requests round trip', () => {
 
   it('the cluster name travels in the request', () => {
     expect(wire(pb.peer.AppendEntriesRequest, encodeAppend(append, 'c1')).cluster).toBe('c1');
-    expect(wire(pb.peer.HeartbeatRequest, encodeHeartbeat({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0 }, 'c2')).cluster).toBe('c2');
+    expect(wire(pb.peer.HeartbeatRequest, encodeHeartbeat({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, commitTerm: 0 }, 'c2')).cluster).toBe('c2');
   });
 
   it('Heartbeat', () => {
-    const m: Heartbeat = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 17 };
+    const m: Heartbeat = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 17, commitTerm: 1 };
     expect(decodeHeartbeat(wire(pb.peer.HeartbeatRequest, encodeHeartbeat(m, 'c1')))).toEqual(m);
   });
 
@@ -95,7 +95,7 @@ describe('peer codec: requests round trip', () => {
   });
 
   it('does not carry rpcId: that is the receiving transport’s', () => {
-    const withId: Heartbeat = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 1, rpcId: 99 };
+    const withId: Heartbeat = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 1, commitTerm: 1, rpcId: 99 };
     expect(decodeHeartbeat(wire(pb.peer.HeartbeatRequest, encodeHeartbeat(withId, 'c1'))).rpcId).toBeUndefined();
   });
 });
@@ -109,7 +109,7 @@ describe('peer codec: replies round trip', () => {
   });
 
   it('Heartbeat', () => {
-    const m: HeartbeatReply = { type: 'heartbeatReply', from: 'b', to: 'a', term: 3, lastIndex: 12 };
+    const m: HeartbeatReply = { type: 'heartbeatReply', from: 'b', to: 'a', term: 3, lastIndex: 12, leaderMatch: 0 };
     expect(decodeHeartbeatReply(wire(pb.peer.HeartbeatResponse, encodeHeartbeatReply(m)))).toEqual(m);
   });
 
@@ -123,7 +123,7 @@ describe('peer codec: replies round trip', () => {
   });
 
   it('encoders leave no_reply unset', () => {
-    const m: HeartbeatReply = { type: 'heartbeatReply', from: 'b', to: 'a', term: 3, lastIndex: 12 };
+    const m: HeartbeatReply = { type: 'heartbeatReply', from: 'b', to: 'a', term: 3, lastIndex: 12, leaderMatch: 0 };
     expect(wire(pb.peer.HeartbeatResponse, encodeHeartbeatReply(m)).noReply).toBe(false);
   });
 });
