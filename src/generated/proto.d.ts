@@ -1668,3 +1668,130 @@ export namespace duoraft {
         }
     }
 }
+
+export namespace etcdserverpb {
+
+    interface IResponseHeader extends etcdserverpb.ResponseHeader.$Properties {
+    }
+
+    class ResponseHeader {
+        constructor(properties?: etcdserverpb.ResponseHeader.$Properties);
+        $unknowns?: Uint8Array[];
+        clusterId: number;
+        memberId: number;
+        revision: number;
+        raftTerm: number;
+        static create(properties: etcdserverpb.ResponseHeader.$Shape): etcdserverpb.ResponseHeader & etcdserverpb.ResponseHeader.$Shape;
+        static create(properties?: etcdserverpb.ResponseHeader.$Properties): etcdserverpb.ResponseHeader;
+        static encode(message: etcdserverpb.ResponseHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.ResponseHeader & etcdserverpb.ResponseHeader.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace ResponseHeader {
+        interface $Properties {
+            clusterId?: (number|null);
+            memberId?: (number|null);
+            revision?: (number|null);
+            raftTerm?: (number|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.ResponseHeader.$Properties;
+    }
+
+    interface IPutRequest extends etcdserverpb.PutRequest.$Properties {
+    }
+
+    class PutRequest {
+        constructor(properties?: etcdserverpb.PutRequest.$Properties);
+        $unknowns?: Uint8Array[];
+        key: Uint8Array;
+        value: Uint8Array;
+        static create(properties: etcdserverpb.PutRequest.$Shape): etcdserverpb.PutRequest & etcdserverpb.PutRequest.$Shape;
+        static create(properties?: etcdserverpb.PutRequest.$Properties): etcdserverpb.PutRequest;
+        static encode(message: etcdserverpb.PutRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.PutRequest & etcdserverpb.PutRequest.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace PutRequest {
+        interface $Properties {
+            key?: (Uint8Array|null);
+            value?: (Uint8Array|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.PutRequest.$Properties;
+    }
+
+    interface IPutResponse extends etcdserverpb.PutResponse.$Properties {
+    }
+
+    class PutResponse {
+        constructor(properties?: etcdserverpb.PutResponse.$Properties);
+        $unknowns?: Uint8Array[];
+        header?: (etcdserverpb.ResponseHeader.$Properties|null);
+        static create(properties: etcdserverpb.PutResponse.$Shape): etcdserverpb.PutResponse & etcdserverpb.PutResponse.$Shape;
+        static create(properties?: etcdserverpb.PutResponse.$Properties): etcdserverpb.PutResponse;
+        static encode(message: etcdserverpb.PutResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.PutResponse & etcdserverpb.PutResponse.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace PutResponse {
+        interface $Properties {
+            header?: (etcdserverpb.ResponseHeader.$Properties|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.PutResponse.$Properties;
+    }
+
+    interface IStatusRequest extends etcdserverpb.StatusRequest.$Properties {
+    }
+
+    class StatusRequest {
+        constructor(properties?: etcdserverpb.StatusRequest.$Properties);
+        $unknowns?: Uint8Array[];
+        static create(properties: etcdserverpb.StatusRequest.$Shape): etcdserverpb.StatusRequest & etcdserverpb.StatusRequest.$Shape;
+        static create(properties?: etcdserverpb.StatusRequest.$Properties): etcdserverpb.StatusRequest;
+        static encode(message: etcdserverpb.StatusRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.StatusRequest & etcdserverpb.StatusRequest.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace StatusRequest {
+        interface $Properties {
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.StatusRequest.$Properties;
+    }
+
+    interface IStatusResponse extends etcdserverpb.StatusResponse.$Properties {
+    }
+
+    class StatusResponse {
+        constructor(properties?: etcdserverpb.StatusResponse.$Properties);
+        $unknowns?: Uint8Array[];
+        header?: (etcdserverpb.ResponseHeader.$Properties|null);
+        version: string;
+        leader: number;
+        raftIndex: number;
+        raftTerm: number;
+        static create(properties: etcdserverpb.StatusResponse.$Shape): etcdserverpb.StatusResponse & etcdserverpb.StatusResponse.$Shape;
+        static create(properties?: etcdserverpb.StatusResponse.$Properties): etcdserverpb.StatusResponse;
+        static encode(message: etcdserverpb.StatusResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.StatusResponse & etcdserverpb.StatusResponse.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace StatusResponse {
+        interface $Properties {
+            header?: (etcdserverpb.ResponseHeader.$Properties|null);
+            version?: (string|null);
+            leader?: (number|null);
+            raftIndex?: (number|null);
+            raftTerm?: (number|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.StatusResponse.$Properties;
+    }
+}
