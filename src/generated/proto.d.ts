@@ -1463,6 +1463,34 @@ export namespace duoraft {
             type $Shape = duoraft.wal.Segment.$Properties;
         }
 
+        interface ISealed extends duoraft.wal.Sealed.$Properties {
+        }
+
+        class Sealed {
+            constructor(properties?: duoraft.wal.Sealed.$Properties);
+            $unknowns?: Uint8Array[];
+            kind: string;
+            formatVersion: number;
+            crc32c: number;
+            body: Uint8Array;
+            static create(properties: duoraft.wal.Sealed.$Shape): duoraft.wal.Sealed & duoraft.wal.Sealed.$Shape;
+            static create(properties?: duoraft.wal.Sealed.$Properties): duoraft.wal.Sealed;
+            static encode(message: duoraft.wal.Sealed.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.Sealed & duoraft.wal.Sealed.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Sealed {
+            interface $Properties {
+                kind?: (string|null);
+                formatVersion?: (number|null);
+                crc32c?: (number|null);
+                body?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.Sealed.$Properties;
+        }
+
         interface IEpochRecord extends duoraft.wal.EpochRecord.$Properties {
         }
 

@@ -10391,6 +10391,232 @@ export const duoraft = $root.duoraft = (() => {
             return Segment;
         })();
 
+        wal.Sealed = (function() {
+
+            /**
+             * Properties of a Sealed.
+             * @typedef {Object} duoraft.wal.Sealed.$Properties
+             * @property {string|null} [kind] Sealed kind
+             * @property {number|null} [formatVersion] Sealed formatVersion
+             * @property {number|null} [crc32c] Sealed crc32c
+             * @property {Uint8Array|null} [body] Sealed body
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Sealed.
+             * @memberof duoraft.wal
+             * @interface ISealed
+             * @augments duoraft.wal.Sealed.$Properties
+             * @deprecated Use duoraft.wal.Sealed.$Properties instead.
+             */
+
+            /**
+             * Shape of a Sealed.
+             * @typedef {duoraft.wal.Sealed.$Properties} duoraft.wal.Sealed.$Shape
+             */
+
+            /**
+             * Constructs a new Sealed.
+             * @memberof duoraft.wal
+             * @classdesc Represents a Sealed.
+             * @constructor
+             * @param {duoraft.wal.Sealed.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Sealed = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Sealed kind.
+             * @member {string} kind
+             * @memberof duoraft.wal.Sealed
+             * @instance
+             */
+            Sealed.prototype.kind = "";
+
+            /**
+             * Sealed formatVersion.
+             * @member {number} formatVersion
+             * @memberof duoraft.wal.Sealed
+             * @instance
+             */
+            Sealed.prototype.formatVersion = 0;
+
+            /**
+             * Sealed crc32c.
+             * @member {number} crc32c
+             * @memberof duoraft.wal.Sealed
+             * @instance
+             */
+            Sealed.prototype.crc32c = 0;
+
+            /**
+             * Sealed body.
+             * @member {Uint8Array} body
+             * @memberof duoraft.wal.Sealed
+             * @instance
+             */
+            Sealed.prototype.body = $util.newBuffer([]);
+
+            /**
+             * Creates a new Sealed instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.Sealed
+             * @static
+             * @param {duoraft.wal.Sealed.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.Sealed} Sealed instance
+             * @type {{
+             *   (properties: duoraft.wal.Sealed.$Shape): duoraft.wal.Sealed & duoraft.wal.Sealed.$Shape;
+             *   (properties?: duoraft.wal.Sealed.$Properties): duoraft.wal.Sealed;
+             * }}
+             */
+            Sealed.create = function(properties) {
+                return new Sealed(properties);
+            };
+
+            /**
+             * Encodes the specified Sealed message. Does not implicitly {@link duoraft.wal.Sealed.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.Sealed
+             * @static
+             * @param {duoraft.wal.Sealed.$Properties} message Sealed message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Sealed.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.kind);
+                if (message.formatVersion != null && $Object.hasOwnProperty.call(message, "formatVersion") && message.formatVersion !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.formatVersion);
+                if (message.crc32c != null && $Object.hasOwnProperty.call(message, "crc32c") && message.crc32c !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.crc32c);
+                if (message.body != null && $Object.hasOwnProperty.call(message, "body") && message.body.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.body);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Sealed message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.Sealed
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.Sealed & duoraft.wal.Sealed.$Shape} Sealed
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Sealed.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.Sealed();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.formatVersion = value;
+                            else
+                                delete message.formatVersion;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.crc32c = value;
+                            else
+                                delete message.crc32c;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.body = value;
+                            else
+                                delete message.body;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Sealed
+             * @function getTypeUrl
+             * @memberof duoraft.wal.Sealed
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Sealed.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.Sealed";
+            };
+
+            return Sealed;
+        })();
+
         wal.EpochRecord = (function() {
 
             /**

@@ -8,8 +8,8 @@ import { type ChainedEntry, type Entry, EntryType } from '../../../src/core/type
 import { core, logOf, messagesOf, testGenesis } from './helpers.js';
 
 /** Chains plain entries from the tests' genesis (as a leader's log would). */
-function chained(entries: readonly Entry[], from = testGenesis): ChainedEntry[] {
-  let prev = from;
+function chained(entries: readonly Entry[], from: Uint8Array = testGenesis): ChainedEntry[] {
+  let prev: Uint8Array = from;
   return entries.map((e) => {
     const chain = chainNext(prev, e);
     prev = chain;
