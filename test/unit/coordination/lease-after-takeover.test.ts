@@ -54,8 +54,6 @@ describe('the lease started by the fence (hole 6, both clocks)', () => {
     expect(out.ok).toBe(true);
     if (!out.ok) return;
     // What LeaderTerm does when the core leads the fenced term (src/server/leadership.ts).
-    // (Options beyond initialValidUntil are spread from the outcome so that a fix carrying a
-    // wall-clock bound along with it is picked up here.)
     const lease = new LeaseKeeper({
       zk,
       paths,
@@ -68,7 +66,7 @@ describe('the lease started by the fence (hole 6, both clocks)', () => {
       durationMs: DURATION,
       driftBound: 0.05,
       initialValidUntil: out.leaseValidUntil,
-      ...wallBoundOf(out),
+      initialValidUntilWall: out.leaseValidUntilWall,
       onExpired: () => undefined,
       onRenewed: () => undefined,
       onFenced: () => undefined,
@@ -78,9 +76,3 @@ describe('the lease started by the fence (hole 6, both clocks)', () => {
     lease.stop();
   });
 });
-
-/** The wall-clock bound a take-over outcome carries, if it carries one. */
-function wallBoundOf(out: object): { initialValidUntilWall?: number } {
-  const v = (out as { leaseValidUntilWall?: unknown }).leaseValidUntilWall;
-  return typeof v === 'number' ? { initialValidUntilWall: v } : {};
-}
