@@ -81,9 +81,9 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   const deadline = o.clock.now() + o.replayDeadlineMs;
   let lastError = '';
   for (let attempt = 0; o.clock.now() < deadline; attempt++) {
+    // A read in another session than the fence's may come from a server behind it.
+    const readSession = zk.sessionId;
     try {
-      // A read in another session than the fence's may come from a server behind it.
-      const readSession = zk.sessionId;
       if (readSession !== sessionId && !o.unsafeTailWithoutSync) await zk.sync(paths.root);
       const tail = early ?? (await readTail(zk, paths));
       early = null;
@@ -106,8 +106,11 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
       };
     } catch (err) {
       lastError = (err as Error).message;
-      if (err instanceof ZkError && !outcomeUnknown(err.code) && err.code !== 'NOT_CONNECTED') break;
-      if (!(err instanceof ZkError)) break;
+      // A read that failed after the session changed (a segment missing, a list that ends
+      // early) may only show a server behind the fence: sync and read again.
+      const sessionChanged = zk.sessionId !== readSession && !o.unsafeTailWithoutSync;
+      if (!sessionChanged && err instanceof ZkError && !outcomeUnknown(err.code) && err.code !== 'NOT_CONNECTED') break;
+      if (!sessionChanged && !(err instanceof ZkError)) break;
       await new Promise<void>((resolve) => o.clock.setTimeout(resolve, Math.min(200, 10 * 2 ** attempt)));
     }
   }
