@@ -832,7 +832,7 @@ export class RaftCore {
     this.heardFromLeader();
     // The leader stopped touching its lease before it sent this: no need to wait it out,
     // and the version it left is the one to fence against.
-    if (m.leaseVersion > 0) this.observeLease(Math.max(m.leaseVersion, this.leaseVersion));
+    if (m.leaseVersion > 0) this.observeLease(Math.max(m.leaseVersion, this.leaseVersion), this.leaseWindowTicks);
     this.becomeCandidate(true);
     this.handedOverBy = m.from;
   }

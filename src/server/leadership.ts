@@ -105,7 +105,7 @@ export class LeaderTerm {
     return this.lease.lapsedForMs();
   }
 
-  /** An event-loop stall: serve no lease read until a touch sent after it succeeds. */
+  /** An event-loop stall: the lease ends now; it holds again once a touch succeeds whose send time + D is still ahead on both clocks. */
   lapseLease(): void {
     this.lease.lapseNow();
   }

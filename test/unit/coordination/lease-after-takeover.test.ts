@@ -15,12 +15,14 @@ import { ClusterPaths } from '../../../src/coordination/layout.js';
 import { LeaseKeeper } from '../../../src/coordination/lease.js';
 import { encodeEpoch, encodeLease, encodeLeader, encodeSegment, encodeTail } from '../../../src/coordination/records.js';
 import { takeOver } from '../../../src/coordination/takeover.js';
-import { EntryType, type Entry } from '../../../src/core/types.js';
 import { ManualClock } from '../server/manual-clock.js';
+import { chainedLog } from './chained-entries.js';
 import { ScriptedZk } from './scripted-zk.js';
 
 const paths = new ClusterPaths('t');
-const e = (index: number, term: number): Entry => ({ index, term, type: EntryType.Normal, data: new TextEncoder().encode(`${index}/${term}`) });
+/** A's log: entries 1..5 of term 1, chained. */
+const logOfA = chainedLog([1, 1, 1, 1, 1]);
+const e = (index: number, _term: number) => logOfA[index - 1]!;
 const DURATION = 100;
 
 describe('the lease started by the fence (hole 6, both clocks)', () => {

@@ -12,11 +12,13 @@ import { encodeEpoch, encodeLease, encodeLeader, encodeSegment, encodeTail } fro
 import { takeOver } from '../../../src/coordination/takeover.js';
 import type { ZkStat, ZkWatcher } from '../../../src/coordination/zk-api.js';
 import { ZkError } from '../../../src/coordination/zk-api.js';
-import { EntryType, type Entry } from '../../../src/core/types.js';
+import { chainedLog } from './chained-entries.js';
 import { ScriptedZk } from './scripted-zk.js';
 
 const paths = new ClusterPaths('t');
-const e = (index: number, term: number): Entry => ({ index, term, type: EntryType.Normal, data: new TextEncoder().encode(`${index}/${term}`) });
+/** A's log: entries 1..5 of term 1, chained. */
+const logOfA = chainedLog([1, 1, 1, 1, 1]);
+const e = (index: number, _term: number) => logOfA[index - 1]!;
 
 /** A ScriptedZk whose new session, until sync(), sits on a server that lacks one znode. */
 class LaggingSegmentZk extends ScriptedZk {

@@ -86,7 +86,7 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
   const crashSoon = new Set<string>();
 
   const mkCore = (id: string, peer: string, restored: { hardState?: HardState; entries: Entry[] }): RaftCore =>
-    new RaftCore({ ...defaultCoreTicks, id, peer, ...(o.oldRules || o.onlyCommitWithoutTerm ? { unsafeCommitWithoutTerm: true } : {}) }, new SeededRandom(rnd.nextUint32()), restored);
+    new RaftCore({ ...defaultCoreTicks, genesis: new Uint8Array(16), id, peer, ...(o.oldRules || o.onlyCommitWithoutTerm ? { unsafeCommitWithoutTerm: true } : {}) }, new SeededRandom(rnd.nextUint32()), restored);
   const nodes: NodeState[] = ['a', 'b'].map((id) => {
     const peer = id === 'a' ? 'b' : 'a';
     const n: NodeState = { id, peer, core: mkCore(id, peer, { entries: [] }), incarnation: 1, wal: [], durable: 0, held: [], applied: 0 };
