@@ -29,6 +29,8 @@ type Unary = Exclude<keyof Kv, 'pipeline'>;
 
 /** Bound on operations of one pipeline stream in flight at once; beyond it they get BUSY. */
 const MAX_PIPELINED_PER_STREAM = 4096;
+/** Operations a pipeline stream starts per turn of the event loop. */
+const OPS_PER_SLICE = 128;
 
 function requestOf<T>(r: Received<T>): T {
   if (!r.ok) throw new InvalidArgumentError(r.reason);
@@ -76,7 +78,7 @@ function pipelineHandler(ref: DriverRef, log: Logger, clock: Clock): KvHandlers[
       const batch = outgoing;
       outgoing = [];
       call.write({ responses: batch });
-      if (inputEnded && inflight === 0) finish();
+      if (inputEnded && inflight === 0 && pendingSlices.length === 0) finish();
     };
     const respond = (r: Response): void => {
       if (closed) return;
@@ -98,26 +100,57 @@ function pipelineHandler(ref: DriverRef, log: Logger, clock: Clock): KvHandlers[
         call.emit('error', { code: 3, details: received.reason });
         return;
       }
-      for (const req of received.request.requests) {
-        if (inflight >= MAX_PIPELINED_PER_STREAM) {
-          const hint = ref.current?.hint() ?? { leaderId: '', leaderAddress: '' };
-          respond({ id: req.id, error: toWireError(new BusyError(10, hint, 'too many pipelined operations in flight on this stream')) });
-          continue;
+      // A legal batch of up to MAX_PIPELINE_BATCH_OPS is started in slices, one slice per
+      // turn of the event loop, so that no batch holds the loop (and the lease, and the
+      // heartbeats) for more than a few milliseconds. Batches of one stream keep their order.
+      pendingSlices.push(received.request.requests);
+      if (!slicing) startSlices();
+    });
+    const pendingSlices: Array<readonly duoraft.client.PipelineRequest.$Properties[]> = [];
+    let slicing = false;
+    let sliceAt = 0;
+    const startSlices = (): void => {
+      slicing = true;
+      clock.defer(runSlice);
+    };
+    const runSlice = (): void => {
+      let budget = OPS_PER_SLICE;
+      while (budget > 0 && pendingSlices.length > 0 && !closed) {
+        const batch = pendingSlices[0]!;
+        while (budget > 0 && sliceAt < batch.length) {
+          start(batch[sliceAt++]!);
+          budget--;
         }
-        inflight++;
-        execPipelined(ref, req).then((r) => {
+        if (sliceAt >= batch.length) {
+          pendingSlices.shift();
+          sliceAt = 0;
+        }
+      }
+      if (pendingSlices.length > 0 && !closed) clock.defer(runSlice);
+      else slicing = false;
+    };
+    const start = (req: duoraft.client.PipelineRequest.$Properties): void => {
+      if (inflight >= MAX_PIPELINED_PER_STREAM) {
+        const hint = ref.current?.hint() ?? { leaderId: '', leaderAddress: '' };
+        respond({ id: req.id, error: toWireError(new BusyError(10, hint, 'too many pipelined operations in flight on this stream')) });
+        return;
+      }
+      inflight++;
+      execPipelined(ref, req).then(
+        (r) => {
           inflight--;
           respond(r);
-        }, (err: unknown) => {
+        },
+        (err: unknown) => {
           inflight--;
           log.error({ err: (err as Error).message }, 'internal error answering a pipelined operation');
           respond({ id: req.id, error: toWireError(err) });
-        });
-      }
-    });
+        },
+      );
+    };
     call.on('end', () => {
       inputEnded = true;
-      if (inflight === 0 && outgoing.length === 0) finish();
+      if (inflight === 0 && outgoing.length === 0 && pendingSlices.length === 0) finish();
     });
     call.on('cancelled', () => {
       closed = true;
