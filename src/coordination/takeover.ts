@@ -53,6 +53,8 @@ export type TakeoverOutcome =
       readonly result: Extract<TakeoverResult, { ok: true }>;
       readonly epochVersion: number;
       readonly tailVersion: number;
+      /** The tail record's segmentFirstIndex: the mirror's first segment links back to it. */
+      readonly tailSegmentFirstIndex: number;
       readonly leaseValidUntil: number;
     }
   | { readonly ok: false; readonly result: Extract<TakeoverResult, { ok: false }> };
@@ -99,6 +101,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         result: { ok: true, term, entries, zkLastIndex: tail.lastIndex },
         epochVersion,
         tailVersion: tail.version,
+        tailSegmentFirstIndex: tail.segmentFirstIndex,
         leaseValidUntil: sentAt + o.leaseDurationMs,
       };
     } catch (err) {
