@@ -26,8 +26,10 @@ export const SNAPSHOT_RECORD_FORMAT_VERSION = 1;
  * test/integration/zk-snapshot-store.test.ts): multi(check(epoch), create(chunk)) at the
  * longest chunk path duoraft makes (117 characters) passes with up to 1,048,297 bytes of
  * znode data, and the server drops the connection above that (jute.maxbuffer, 1 MiB - 1,
- * bounds the whole request packet). Half of it leaves room for the chunk's own framing and
- * any path, and keeps one chunk's write short next to the leader's commit multis.
+ * bounds the whole request packet). 512 KiB (524,312 bytes as a chunk znode) leaves about
+ * half the packet to a chroot, digest ACLs and headers, and the servers of an ensemble
+ * replicate and reload it (notes/zookeeper.md). The default is smaller still, for the
+ * leader's commit multis that wait behind a chunk.
  */
 export const MAX_SNAPSHOT_CHUNK_BYTES = 512 * 1024;
 /** The default chunk payload (see notes/zookeeper.md for the latency it costs commits). */
