@@ -175,7 +175,7 @@ describe('damage is detected and survived', () => {
     expect(err).toBeInstanceOf(CorruptZnodeError);
     expect((err as CorruptZnodeError).path).toBe(chunkPath);
 
-    const fetched = await s.fetchNewest(async (manifest, chunks) => collect(chunks));
+    const fetched = await s.fetchNewest(async (_manifest, chunks) => collect(chunks));
     expect(fetched?.manifest.point.index).toBe(100);
     expect(fetched?.result).toEqual(Buffer.from(older));
   });
