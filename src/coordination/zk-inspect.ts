@@ -56,7 +56,7 @@ export interface ZkUsage {
   readonly totalDataBytes: number;
   /** What the ZooKeeper budget counts: wal/ and snapshots/ together. */
   readonly budgetBytes: number;
-  /** False when the deadline cut the count short (the rest is estimated). */
+  /** False when the deadline cut the count short (the rest is estimated; see the groups' `estimated`). */
   readonly complete: boolean;
   readonly elapsedMs: number;
 }
@@ -145,6 +145,7 @@ export async function inspectZk(zk: ZkSession, paths: ClusterPaths, o: InspectOp
   if (segmentCount > 0 && segmentCount <= (o.maxListedSegments ?? DEFAULT_MAX_LISTED_SEGMENTS)) {
     const names = await zk.getChildren(paths.wal).catch(noNodeAsEmpty);
     for (const s of await statAll(names.map((n) => `${paths.wal}/${n}`))) {
+      if (s === undefined) complete = false;
       if (s) {
         segmentBytes += s.dataLength;
         measured++;
@@ -159,7 +160,6 @@ export async function inspectZk(zk: ZkSession, paths: ClusterPaths, o: InspectOp
     const average = sampled > 0 ? sampleBytes / sampled : 0;
     segmentBytes += Math.round(average * (segmentCount - measured));
     wal.estimated = true;
-    if (segmentCount <= (o.maxListedSegments ?? DEFAULT_MAX_LISTED_SEGMENTS)) complete = false;
   }
   wal.znodes += segmentCount;
   wal.dataBytes += segmentBytes;

@@ -243,5 +243,9 @@ describe('inspect', () => {
     const truth = (await bruteForce(f.paths.wal)).bytes;
     // Segments of ten equal entries: the estimate is within a few percent.
     expect(Math.abs(usage.wal.dataBytes - truth) / truth).toBeLessThan(0.05);
+    // Past its deadline it stops counting, estimates, and says so.
+    const rushed = await inspectZk(zk, f.paths, { clock: realClock, deadlineMs: 0 });
+    expect(rushed).toMatchObject({ complete: false, wal: { segments: 100, estimated: true } });
+    expect(Math.abs(rushed.wal.dataBytes - truth) / truth).toBeLessThan(0.05);
   });
 });
