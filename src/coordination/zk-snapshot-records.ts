@@ -3,21 +3,18 @@
 // manifest carry a CRC32C over their payload, so a damaged one is refused naming its znode.
 import { CorruptZnodeError } from '../common/errors.js';
 import { pb } from '../common/proto.js';
-import type { NodeId } from '../core/types.js';
+import { CHAIN_BYTES } from '../core/chain.js';
+import type { NodeId, SnapshotMeta } from '../core/types.js';
 import { crc32c } from '../storage/crc32c.js';
+import { seal, unseal } from './records.js';
 
 /**
- * The point a snapshot covers: every entry up to index (of term) is inside it. chain: the
- * hash-chain value of the entry at index (16 bytes; 16 zero bytes until the hash-chained
- * log lands). The same shape as the state machine's SnapshotPoint.
+ * The point a snapshot covers: every entry up to index (of term) is inside it; chain is the
+ * hash-chain value of the entry at index (16 bytes). The core's SnapshotMeta.
  */
-export interface SnapshotPoint {
-  readonly index: number;
-  readonly term: number;
-  readonly chain: Uint8Array;
-}
+export type SnapshotPoint = SnapshotMeta;
 
-export const SNAPSHOT_CHAIN_BYTES = 16;
+export const SNAPSHOT_CHAIN_BYTES = CHAIN_BYTES;
 export const SHA256_BYTES = 32;
 export const SNAPSHOT_RECORD_FORMAT_VERSION = 1;
 
@@ -167,11 +164,11 @@ export function decodeChunk(path: string, data: Uint8Array, snapshotIndex: numbe
 }
 
 export function encodeUploadRecord(r: SnapshotUploadRecord): Uint8Array {
-  return pb.wal.SnapshotUpload.encode({ nodeId: r.nodeId, epochVersion: r.epochVersion, startedAtMs: r.startedAtMs }).finish();
+  return seal('snapshot-upload', pb.wal.SnapshotUpload.encode({ nodeId: r.nodeId, epochVersion: r.epochVersion, startedAtMs: r.startedAtMs }).finish());
 }
 
 export function decodeUploadRecord(path: string, data: Uint8Array): SnapshotUploadRecord {
-  const m = decodeWith(path, data, (d) => pb.wal.SnapshotUpload.decode(d));
+  const m = decodeWith(path, unseal(path, 'snapshot-upload', data), (d) => pb.wal.SnapshotUpload.decode(d));
   const r = { nodeId: m.nodeId ?? '', epochVersion: m.epochVersion ?? 0, startedAtMs: m.startedAtMs ?? 0 };
   if (!r.nodeId || r.epochVersion < 1) throw corrupt(path, 'upload record without node id or epoch version');
   return r;

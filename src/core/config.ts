@@ -1,9 +1,12 @@
 // The core's settings, all in ticks. The driver turns milliseconds into ticks; see
 // notes/timing.md for the rule that binds the lease window to the leader's lease.
+import { CHAIN_BYTES } from './chain.js';
 import type { NodeId } from './types.js';
 
 export interface CoreConfig {
   readonly id: NodeId;
+  /** The chain value before the cluster's first entry (chain.ts genesisChain). */
+  readonly genesis: Uint8Array;
   /** The other voter, or '' while the cluster has only this one. */
   readonly peer: NodeId;
   /** A follower that hears no leader for a random time in [min, 2*min) starts a pre-vote. */
@@ -61,6 +64,7 @@ export const defaultCoreTicks = {
 export function validateCoreConfig(c: CoreConfig): string[] {
   const problems: string[] = [];
   if (!c.id) problems.push('id must not be empty');
+  if (c.genesis.length !== CHAIN_BYTES) problems.push(`genesis must be ${CHAIN_BYTES} bytes`);
   if (c.peer === c.id) problems.push('peer must differ from id');
   if (c.electionTimeoutTicks < 2) problems.push('electionTimeoutTicks must be >= 2');
   if (c.heartbeatTicks < 1 || c.heartbeatTicks >= c.electionTimeoutTicks) {

@@ -36,6 +36,24 @@ export interface ProcessClusterOptions {
   readonly logLevel?: string;
   /** Wait for a leader after starting (default true). */
   readonly waitForLeader?: boolean;
+  /** Nodes placed elsewhere than loopback (network namespaces): their addresses and launcher, by id. */
+  readonly placement?: ReadonlyMap<string, NodePlacement>;
+}
+
+/** Where a node runs and the addresses it uses, when not simply on loopback. */
+export interface NodePlacement {
+  readonly listen: string;
+  /** What clients use (and what acknowledgements name: `by`). */
+  readonly advertise: string;
+  readonly peerAdvertise: string;
+  readonly zk: string;
+  /** The harness's own status calls go here, past whatever faults the clients' path suffers. */
+  readonly statusAddress: string;
+  /**
+   * A command prefix that runs the node elsewhere and execs it in place (`ip netns exec
+   * NAME`), so the pid the harness signals is the node's own.
+   */
+  readonly launcher: readonly string[];
 }
 
 export interface MemberView {
@@ -50,8 +68,11 @@ export interface MemberView {
 export interface NodeHandle {
   readonly id: string;
   readonly port: number;
-  /** Where clients reach it (direct). */
+  /** Where clients reach it (its advertised address). */
   readonly address: string;
+  /** Where the harness asks it for its status (the same as address on loopback). */
+  readonly statusAddress: string;
+  readonly placement: NodePlacement | null;
   readonly dataDir: string;
   readonly logFile: string;
   readonly peerProxy: TcpProxy | null;
@@ -81,11 +102,13 @@ export class ProcessCluster {
     const c = new ProcessCluster(options, workDir);
     c.ownsWorkDir = options.workDir === undefined;
     try {
-      const ids = options.ids ?? ['a', 'b'];
+      const ids = options.ids ?? (options.placement ? [...options.placement.keys()] : ['a', 'b']);
+      if (options.placement && (options.peerProxies || options.zkProxies)) throw new Error('placed nodes take no TCP proxies: their faults are the network\'s');
       const ports = await freePorts(ids.length);
       const [zkHost, zkPortText] = firstZkServer(options.zk);
       for (const [k, id] of ids.entries()) {
         const port = ports[k]!;
+        const placement = options.placement?.get(id) ?? null;
         const peerProxy = options.peerProxies ? await startTcpProxy({ host: '127.0.0.1', port }) : null;
         const zkProxy = options.zkProxies ? await startTcpProxy({ host: zkHost, port: Number(zkPortText) }) : null;
         const dataDir = join(workDir, id);
@@ -93,7 +116,9 @@ export class ProcessCluster {
         c.nodes.set(id, {
           id,
           port,
-          address: `127.0.0.1:${port}`,
+          address: placement?.advertise ?? `127.0.0.1:${port}`,
+          statusAddress: placement?.statusAddress ?? `127.0.0.1:${port}`,
+          placement,
           dataDir,
           logFile: join(workDir, `${id}.log`),
           peerProxy,
@@ -126,16 +151,18 @@ export class ProcessCluster {
   startNode(id: string): void {
     const n = this.node(id);
     if (n.child?.running()) throw new Error(`node ${id} is already running`);
-    const zk = n.zkProxy ? n.zkProxy.address : this.options.zk;
+    const p = n.placement;
+    const zk = p ? p.zk : n.zkProxy ? n.zkProxy.address : this.options.zk;
     const args = [
       ...(this.options.brokenBuild ? [brokenNodeEntry, '--broken', this.options.brokenBuild] : [duoraftBin]),
       'node',
       '--id', id,
       '--cluster', this.options.cluster,
       '--zk', zk,
-      '--listen', n.address,
+      '--listen', p ? p.listen : n.address,
       '--data', n.dataDir,
       '--log-level', this.options.logLevel ?? 'info',
+      ...(p ? ['--advertise', p.advertise, '--peer-advertise', p.peerAdvertise] : []),
       ...(n.peerProxy ? ['--peer-advertise', n.peerProxy.address] : []),
       ...(this.options.nodeArgs ?? []),
       ...(this.options.nodeArgsFor?.(id) ?? []),
@@ -143,7 +170,8 @@ export class ProcessCluster {
     n.log?.end();
     n.log = createWriteStream(n.logFile, { flags: 'a' });
     n.log.write(`--- start ${++n.starts} ---\n`);
-    const child = childProcesses.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...prefix] = [...(p?.launcher ?? []), process.execPath];
+    const child = childProcesses.spawn(command!, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.child.stdout?.pipe(n.log, { end: false });
     child.child.stderr?.pipe(n.log, { end: false });
     n.child = child;
@@ -230,8 +258,8 @@ export class ProcessCluster {
     if (!n.child?.running()) return null;
     let client = this.statusClients.get(id);
     if (!client) {
-      const security = memberChannelSecurity(this.options.cluster, this.options.clientSecurity ?? {}, n.address);
-      client = new KvClient(n.address, security.credentials, security.options);
+      const security = memberChannelSecurity(this.options.cluster, this.options.clientSecurity ?? {}, n.statusAddress);
+      client = new KvClient(n.statusAddress, security.credentials, security.options);
       this.statusClients.set(id, client);
     }
     const def = kvService.status;

@@ -4,10 +4,11 @@ import { silentLogger } from '../../src/common/logger.js';
 import { realClock } from '../../src/common/real-clock.js';
 import { ensureClusterTree } from '../../src/coordination/cluster-init.js';
 import { ClusterPaths } from '../../src/coordination/layout.js';
-import { decodeTail, encodeEpoch } from '../../src/coordination/records.js';
+import { decodeSegment, decodeTail, encodeEpoch } from '../../src/coordination/records.js';
 import { WalMirror } from '../../src/coordination/wal-mirror.js';
 import type { ZkSession } from '../../src/coordination/zk-api.js';
-import { EntryType, type Entry } from '../../src/core/types.js';
+import { chainNext } from '../../src/core/chain.js';
+import { EntryType, type ChainedEntry } from '../../src/core/types.js';
 
 export interface LeaderFixture {
   readonly paths: ClusterPaths;
@@ -30,7 +31,17 @@ export async function depose(zk: ZkSession, f: LeaderFixture, by = 'b'): Promise
   return { paths: f.paths, term: f.term + 1, epochVersion: next.version };
 }
 
-export const entryOf = (index: number, term: number): Entry => ({ index, term, type: EntryType.Normal, data: new TextEncoder().encode(`entry-${index}`.padEnd(100, '.')) });
+/** Entries after `prev` (the chain value of the entry before the first), each chained onto the one before. */
+export function entriesAfter(prev: Uint8Array, first: number, count: number, term: number): ChainedEntry[] {
+  const out: ChainedEntry[] = [];
+  let chain = prev;
+  for (let index = first; index < first + count; index++) {
+    const base = { index, term, type: EntryType.Normal, data: new TextEncoder().encode(`entry-${index}`.padEnd(100, '.')) };
+    chain = chainNext(chain, base);
+    out.push({ ...base, chain });
+  }
+  return out;
+}
 
 /**
  * Appends `count` entries after the tail through a WalMirror, `perSegment` entries per
@@ -40,6 +51,12 @@ export async function appendEntries(zk: ZkSession, f: LeaderFixture, count: numb
   const tailRead = await zk.getData(f.paths.tail);
   const tail = decodeTail(f.paths.tail, tailRead.data);
   const last = tail.lastIndex + count;
+  // The chain goes on from the tail's last entry (a fixed genesis of zeros for an empty log).
+  let prev: Uint8Array = new Uint8Array(16);
+  if (tail.lastIndex > 0) {
+    const seg = decodeSegment(f.paths.segment(tail.segmentFirstIndex), (await zk.getData(f.paths.segment(tail.segmentFirstIndex))).data);
+    prev = seg.entries[seg.entries.length - 1]!.chain;
+  }
   await new Promise<void>((resolve, reject) => {
     const mirror = new WalMirror({
       zk,
@@ -63,7 +80,7 @@ export async function appendEntries(zk: ZkSession, f: LeaderFixture, count: numb
       onFenced: (r) => reject(new Error(`fenced: ${r}`)),
       onFailed: (r) => reject(new Error(`failed: ${r}`)),
     });
-    mirror.enqueue(Array.from({ length: count }, (_, k) => entryOf(tail.lastIndex + 1 + k, f.term)));
+    mirror.enqueue(entriesAfter(prev, tail.lastIndex + 1, count, f.term));
   });
   const after = decodeTail(f.paths.tail, (await zk.getData(f.paths.tail)).data);
   return { lastIndex: after.lastIndex, segmentFirstIndex: after.segmentFirstIndex };

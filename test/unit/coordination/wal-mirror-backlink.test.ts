@@ -8,11 +8,16 @@ import { ClusterPaths } from '../../../src/coordination/layout.js';
 import { decodeSegment, encodeEpoch, encodeSegment, encodeTail } from '../../../src/coordination/records.js';
 import { WalMirror } from '../../../src/coordination/wal-mirror.js';
 import { readCommittedEntries } from '../../../src/coordination/zk-log-reader.js';
-import { EntryType, type Entry } from '../../../src/core/types.js';
+import { chainNext } from '../../../src/core/chain.js';
+import { EntryType, type ChainedEntry } from '../../../src/core/types.js';
 import { ScriptedZk } from './scripted-zk.js';
 
 const paths = new ClusterPaths('links');
-const e = (index: number, term: number): Entry => ({ index, term, type: EntryType.Normal, data: new Uint8Array(100) });
+/** An entry of 100 bytes; its chain value hashes it onto a fixed predecessor (nothing here checks the chain). */
+const e = (index: number, term: number): ChainedEntry => {
+  const base = { index, term, type: EntryType.Normal, data: new Uint8Array(100) };
+  return { ...base, chain: chainNext(new Uint8Array(16), base) };
+};
 
 /** Term 1 left entries 1..3 in seg-1; the tail at version 2 names it. Term 2 leads (epoch version 4). */
 function cluster(): ScriptedZk {

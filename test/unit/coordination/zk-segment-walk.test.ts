@@ -5,11 +5,16 @@ import { CompactedError, CorruptZnodeError } from '../../../src/common/errors.js
 import { ClusterPaths } from '../../../src/coordination/layout.js';
 import { encodeSegment, encodeTail, encodeWalHead } from '../../../src/coordination/records.js';
 import { readCommittedEntries } from '../../../src/coordination/zk-log-reader.js';
-import { EntryType, type Entry } from '../../../src/core/types.js';
+import { chainNext } from '../../../src/core/chain.js';
+import { EntryType, type ChainedEntry, type Entry } from '../../../src/core/types.js';
 import { ScriptedZk } from './scripted-zk.js';
 
 const paths = new ClusterPaths('walk');
-const entry = (index: number): Entry => ({ index, term: 1, type: EntryType.Normal, data: new TextEncoder().encode(`e${index}`) });
+/** Entry `index` of term 1; its chain value hashes it onto a fixed predecessor (the reader does not check chains). */
+const entry = (index: number): ChainedEntry => {
+  const base = { index, term: 1, type: EntryType.Normal, data: new TextEncoder().encode(`e${index}`) };
+  return { ...base, chain: chainNext(new Uint8Array(16), base) };
+};
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, k) => from + k);
 
 /**

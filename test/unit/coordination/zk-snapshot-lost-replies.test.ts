@@ -9,6 +9,7 @@ import { ClusterPaths } from '../../../src/coordination/layout.js';
 import { decodeWalHead, encodeEpoch, encodeSegment, encodeTail } from '../../../src/coordination/records.js';
 import type { ZkErrorCode } from '../../../src/coordination/zk-api.js';
 import { ZkSnapshotStore } from '../../../src/coordination/zk-snapshot-store.js';
+import { chainNext } from '../../../src/core/chain.js';
 import { EntryType } from '../../../src/core/types.js';
 import { ScriptedZk } from './scripted-zk.js';
 
@@ -21,7 +22,10 @@ function cluster(): ScriptedZk {
   zk.put(paths.wal, new Uint8Array(0), 0);
   zk.put(paths.snapshots, new Uint8Array(0), 0);
   for (let first = 1; first <= 91; first += 10) {
-    const entries = Array.from({ length: 10 }, (_, k) => ({ index: first + k, term: 1, type: EntryType.Normal, data: new Uint8Array(8) }));
+    const entries = Array.from({ length: 10 }, (_, k) => {
+      const base = { index: first + k, term: 1, type: EntryType.Normal, data: new Uint8Array(8) };
+      return { ...base, chain: chainNext(new Uint8Array(16), base) };
+    });
     zk.put(paths.segment(first), encodeSegment(1, entries, first > 1 ? first - 10 : 0), 0);
   }
   zk.put(paths.tail, encodeTail({ term: 1, lastIndex: 100, segmentFirstIndex: 91 }), 11);

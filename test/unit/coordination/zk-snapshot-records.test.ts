@@ -15,6 +15,7 @@ import {
   encodeManifest,
   type ZkSnapshotManifest,
 } from '../../../src/coordination/zk-snapshot-records.js';
+import { chainNext } from '../../../src/core/chain.js';
 import { EntryType } from '../../../src/core/types.js';
 
 const paths = new ClusterPaths('rec');
@@ -124,7 +125,10 @@ describe('names', () => {
 });
 
 describe('segment back-link and wal head', () => {
-  const entries = [5, 6, 7].map((index) => ({ index, term: 2, type: EntryType.Normal, data: new Uint8Array([index]) }));
+  const entries = [5, 6, 7].map((index) => {
+    const base = { index, term: 2, type: EntryType.Normal, data: new Uint8Array([index]) };
+    return { ...base, chain: chainNext(new Uint8Array(16), base) };
+  });
 
   it('a segment carries its back-link; one written before back-links reads as 0 (unknown)', () => {
     expect(decodeSegment('p', encodeSegment(2, entries, 3)).prevFirstIndex).toBe(3);
