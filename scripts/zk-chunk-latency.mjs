@@ -47,6 +47,8 @@ try {
         uploadedBytes += size;
       }
     })();
+    // Awaited below; until then a failure must not end the process before ZooKeeper is stopped.
+    upload.catch(() => undefined);
     const entry = new Uint8Array(280);
     const ms = [];
     const started = process.hrtime.bigint();
