@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'ZK_UNAVAILABLE'
   | 'CONFIG'
   | 'UNAUTHENTICATED'
-  | 'PERMISSION_DENIED';
+  | 'PERMISSION_DENIED'
+  | 'COMPACTED'
+  | 'FENCED';
 
 export class DuoraftError extends Error {
   readonly code: ErrorCode;
@@ -148,5 +150,40 @@ export class UnauthenticatedError extends DuoraftError {
 export class PermissionDeniedError extends DuoraftError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('PERMISSION_DENIED', message, false, options);
+  }
+}
+
+/**
+ * The entries asked for were compacted out of ZooKeeper: a snapshot holds them now. Load
+ * the newest complete snapshot (at index >= snapshotIndex), then read the entries after it.
+ */
+export class CompactedError extends DuoraftError {
+  /** The first index asked for. */
+  readonly wantedIndex: number;
+  /** The first index ZooKeeper's log still holds (the oldest segment's first index). */
+  readonly firstAvailableIndex: number;
+  /** The snapshot that allowed the compaction (0 if unknown). */
+  readonly snapshotIndex: number;
+
+  constructor(wantedIndex: number, firstAvailableIndex: number, snapshotIndex: number) {
+    super(
+      'COMPACTED',
+      `entry ${wantedIndex} was compacted out of ZooKeeper (its log starts at index ${firstAvailableIndex}` +
+        `${snapshotIndex > 0 ? `, covered by the snapshot at index ${snapshotIndex}` : ''}): load the newest snapshot first, then read the entries after it`,
+      false,
+    );
+    this.wantedIndex = wantedIndex;
+    this.firstAvailableIndex = firstAvailableIndex;
+    this.snapshotIndex = snapshotIndex;
+  }
+}
+
+/** A write that checks the epoch was refused: another node took over. Stop acting as leader. */
+export class EpochFencedError extends DuoraftError {
+  readonly epochVersion: number;
+
+  constructor(epochVersion: number, what: string) {
+    super('FENCED', `${what} refused: the epoch moved past version ${epochVersion} (another node leads); stop acting as leader`, false);
+    this.epochVersion = epochVersion;
   }
 }

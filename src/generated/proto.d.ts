@@ -1443,6 +1443,7 @@ export namespace duoraft {
             lastIndex: number;
             crc32c: number;
             body: Uint8Array;
+            prevFirstIndex: number;
             static create(properties: duoraft.wal.Segment.$Shape): duoraft.wal.Segment & duoraft.wal.Segment.$Shape;
             static create(properties?: duoraft.wal.Segment.$Properties): duoraft.wal.Segment;
             static encode(message: duoraft.wal.Segment.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1458,9 +1459,158 @@ export namespace duoraft {
                 lastIndex?: (number|null);
                 crc32c?: (number|null);
                 body?: (Uint8Array|null);
+                prevFirstIndex?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.Segment.$Properties;
+        }
+
+        interface IWalHead extends duoraft.wal.WalHead.$Properties {
+        }
+
+        class WalHead {
+            constructor(properties?: duoraft.wal.WalHead.$Properties);
+            $unknowns?: Uint8Array[];
+            firstSegmentIndex: number;
+            snapshotIndex: number;
+            static create(properties: duoraft.wal.WalHead.$Shape): duoraft.wal.WalHead & duoraft.wal.WalHead.$Shape;
+            static create(properties?: duoraft.wal.WalHead.$Properties): duoraft.wal.WalHead;
+            static encode(message: duoraft.wal.WalHead.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.WalHead & duoraft.wal.WalHead.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WalHead {
+            interface $Properties {
+                firstSegmentIndex?: (number|null);
+                snapshotIndex?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.WalHead.$Properties;
+        }
+
+        interface ISnapshotUpload extends duoraft.wal.SnapshotUpload.$Properties {
+        }
+
+        class SnapshotUpload {
+            constructor(properties?: duoraft.wal.SnapshotUpload.$Properties);
+            $unknowns?: Uint8Array[];
+            nodeId: string;
+            epochVersion: number;
+            startedAtMs: number;
+            static create(properties: duoraft.wal.SnapshotUpload.$Shape): duoraft.wal.SnapshotUpload & duoraft.wal.SnapshotUpload.$Shape;
+            static create(properties?: duoraft.wal.SnapshotUpload.$Properties): duoraft.wal.SnapshotUpload;
+            static encode(message: duoraft.wal.SnapshotUpload.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotUpload & duoraft.wal.SnapshotUpload.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotUpload {
+            interface $Properties {
+                nodeId?: (string|null);
+                epochVersion?: (number|null);
+                startedAtMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotUpload.$Properties;
+        }
+
+        interface ISnapshotChunk extends duoraft.wal.SnapshotChunk.$Properties {
+        }
+
+        class SnapshotChunk {
+            constructor(properties?: duoraft.wal.SnapshotChunk.$Properties);
+            $unknowns?: Uint8Array[];
+            formatVersion: number;
+            snapshotIndex: number;
+            number: number;
+            crc32c: number;
+            data: Uint8Array;
+            static create(properties: duoraft.wal.SnapshotChunk.$Shape): duoraft.wal.SnapshotChunk & duoraft.wal.SnapshotChunk.$Shape;
+            static create(properties?: duoraft.wal.SnapshotChunk.$Properties): duoraft.wal.SnapshotChunk;
+            static encode(message: duoraft.wal.SnapshotChunk.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotChunk & duoraft.wal.SnapshotChunk.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotChunk {
+            interface $Properties {
+                formatVersion?: (number|null);
+                snapshotIndex?: (number|null);
+                number?: (number|null);
+                crc32c?: (number|null);
+                data?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotChunk.$Properties;
+        }
+
+        interface ISnapshotManifestBody extends duoraft.wal.SnapshotManifestBody.$Properties {
+        }
+
+        class SnapshotManifestBody {
+            constructor(properties?: duoraft.wal.SnapshotManifestBody.$Properties);
+            $unknowns?: Uint8Array[];
+            index: number;
+            term: number;
+            chain: Uint8Array;
+            sizeBytes: number;
+            sha256: Uint8Array;
+            chunkCount: number;
+            chunkBytes: number;
+            madeBy: string;
+            madeAtMs: number;
+            epochVersion: number;
+            nextSegmentFirstIndex: number;
+            static create(properties: duoraft.wal.SnapshotManifestBody.$Shape): duoraft.wal.SnapshotManifestBody & duoraft.wal.SnapshotManifestBody.$Shape;
+            static create(properties?: duoraft.wal.SnapshotManifestBody.$Properties): duoraft.wal.SnapshotManifestBody;
+            static encode(message: duoraft.wal.SnapshotManifestBody.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotManifestBody & duoraft.wal.SnapshotManifestBody.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotManifestBody {
+            interface $Properties {
+                index?: (number|null);
+                term?: (number|null);
+                chain?: (Uint8Array|null);
+                sizeBytes?: (number|null);
+                sha256?: (Uint8Array|null);
+                chunkCount?: (number|null);
+                chunkBytes?: (number|null);
+                madeBy?: (string|null);
+                madeAtMs?: (number|null);
+                epochVersion?: (number|null);
+                nextSegmentFirstIndex?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotManifestBody.$Properties;
+        }
+
+        interface ISnapshotManifest extends duoraft.wal.SnapshotManifest.$Properties {
+        }
+
+        class SnapshotManifest {
+            constructor(properties?: duoraft.wal.SnapshotManifest.$Properties);
+            $unknowns?: Uint8Array[];
+            formatVersion: number;
+            crc32c: number;
+            body: Uint8Array;
+            static create(properties: duoraft.wal.SnapshotManifest.$Shape): duoraft.wal.SnapshotManifest & duoraft.wal.SnapshotManifest.$Shape;
+            static create(properties?: duoraft.wal.SnapshotManifest.$Properties): duoraft.wal.SnapshotManifest;
+            static encode(message: duoraft.wal.SnapshotManifest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotManifest & duoraft.wal.SnapshotManifest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotManifest {
+            interface $Properties {
+                formatVersion?: (number|null);
+                crc32c?: (number|null);
+                body?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotManifest.$Properties;
         }
 
         interface ISealed extends duoraft.wal.Sealed.$Properties {

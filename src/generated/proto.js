@@ -10136,6 +10136,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [lastIndex] Segment lastIndex
              * @property {number|null} [crc32c] Segment crc32c
              * @property {Uint8Array|null} [body] Segment body
+             * @property {number|null} [prevFirstIndex] Segment prevFirstIndex
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -10216,6 +10217,14 @@ export const duoraft = $root.duoraft = (() => {
             Segment.prototype.body = $util.newBuffer([]);
 
             /**
+             * Segment prevFirstIndex.
+             * @member {number} prevFirstIndex
+             * @memberof duoraft.wal.Segment
+             * @instance
+             */
+            Segment.prototype.prevFirstIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new Segment instance using the specified properties.
              * @function create
              * @memberof duoraft.wal.Segment
@@ -10259,6 +10268,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.crc32c);
                 if (message.body != null && $Object.hasOwnProperty.call(message, "body") && message.body.length)
                     writer.uint32(/* id 6, wireType 2 =*/50).bytes(message.body);
+                if (message.prevFirstIndex != null && $Object.hasOwnProperty.call(message, "prevFirstIndex") && (typeof message.prevFirstIndex === "object" ? message.prevFirstIndex.low || message.prevFirstIndex.high : message.prevFirstIndex !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.prevFirstIndex);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10357,6 +10368,15 @@ export const duoraft = $root.duoraft = (() => {
                                 delete message.body;
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.prevFirstIndex = value;
+                            else
+                                delete message.prevFirstIndex;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -10389,6 +10409,1216 @@ export const duoraft = $root.duoraft = (() => {
             };
 
             return Segment;
+        })();
+
+        wal.WalHead = (function() {
+
+            /**
+             * Properties of a WalHead.
+             * @typedef {Object} duoraft.wal.WalHead.$Properties
+             * @property {number|null} [firstSegmentIndex] WalHead firstSegmentIndex
+             * @property {number|null} [snapshotIndex] WalHead snapshotIndex
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a WalHead.
+             * @memberof duoraft.wal
+             * @interface IWalHead
+             * @augments duoraft.wal.WalHead.$Properties
+             * @deprecated Use duoraft.wal.WalHead.$Properties instead.
+             */
+
+            /**
+             * Shape of a WalHead.
+             * @typedef {duoraft.wal.WalHead.$Properties} duoraft.wal.WalHead.$Shape
+             */
+
+            /**
+             * Constructs a new WalHead.
+             * @memberof duoraft.wal
+             * @classdesc Represents a WalHead.
+             * @constructor
+             * @param {duoraft.wal.WalHead.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const WalHead = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * WalHead firstSegmentIndex.
+             * @member {number} firstSegmentIndex
+             * @memberof duoraft.wal.WalHead
+             * @instance
+             */
+            WalHead.prototype.firstSegmentIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * WalHead snapshotIndex.
+             * @member {number} snapshotIndex
+             * @memberof duoraft.wal.WalHead
+             * @instance
+             */
+            WalHead.prototype.snapshotIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new WalHead instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.WalHead
+             * @static
+             * @param {duoraft.wal.WalHead.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.WalHead} WalHead instance
+             * @type {{
+             *   (properties: duoraft.wal.WalHead.$Shape): duoraft.wal.WalHead & duoraft.wal.WalHead.$Shape;
+             *   (properties?: duoraft.wal.WalHead.$Properties): duoraft.wal.WalHead;
+             * }}
+             */
+            WalHead.create = function(properties) {
+                return new WalHead(properties);
+            };
+
+            /**
+             * Encodes the specified WalHead message. Does not implicitly {@link duoraft.wal.WalHead.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.WalHead
+             * @static
+             * @param {duoraft.wal.WalHead.$Properties} message WalHead message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            WalHead.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.firstSegmentIndex != null && $Object.hasOwnProperty.call(message, "firstSegmentIndex") && (typeof message.firstSegmentIndex === "object" ? message.firstSegmentIndex.low || message.firstSegmentIndex.high : message.firstSegmentIndex !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.firstSegmentIndex);
+                if (message.snapshotIndex != null && $Object.hasOwnProperty.call(message, "snapshotIndex") && (typeof message.snapshotIndex === "object" ? message.snapshotIndex.low || message.snapshotIndex.high : message.snapshotIndex !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.snapshotIndex);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a WalHead message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.WalHead
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.WalHead & duoraft.wal.WalHead.$Shape} WalHead
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            WalHead.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.WalHead();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.firstSegmentIndex = value;
+                            else
+                                delete message.firstSegmentIndex;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.snapshotIndex = value;
+                            else
+                                delete message.snapshotIndex;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for WalHead
+             * @function getTypeUrl
+             * @memberof duoraft.wal.WalHead
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            WalHead.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.WalHead";
+            };
+
+            return WalHead;
+        })();
+
+        wal.SnapshotUpload = (function() {
+
+            /**
+             * Properties of a SnapshotUpload.
+             * @typedef {Object} duoraft.wal.SnapshotUpload.$Properties
+             * @property {string|null} [nodeId] SnapshotUpload nodeId
+             * @property {number|null} [epochVersion] SnapshotUpload epochVersion
+             * @property {number|null} [startedAtMs] SnapshotUpload startedAtMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotUpload.
+             * @memberof duoraft.wal
+             * @interface ISnapshotUpload
+             * @augments duoraft.wal.SnapshotUpload.$Properties
+             * @deprecated Use duoraft.wal.SnapshotUpload.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotUpload.
+             * @typedef {duoraft.wal.SnapshotUpload.$Properties} duoraft.wal.SnapshotUpload.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotUpload.
+             * @memberof duoraft.wal
+             * @classdesc Represents a SnapshotUpload.
+             * @constructor
+             * @param {duoraft.wal.SnapshotUpload.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotUpload = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotUpload nodeId.
+             * @member {string} nodeId
+             * @memberof duoraft.wal.SnapshotUpload
+             * @instance
+             */
+            SnapshotUpload.prototype.nodeId = "";
+
+            /**
+             * SnapshotUpload epochVersion.
+             * @member {number} epochVersion
+             * @memberof duoraft.wal.SnapshotUpload
+             * @instance
+             */
+            SnapshotUpload.prototype.epochVersion = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotUpload startedAtMs.
+             * @member {number} startedAtMs
+             * @memberof duoraft.wal.SnapshotUpload
+             * @instance
+             */
+            SnapshotUpload.prototype.startedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new SnapshotUpload instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.SnapshotUpload
+             * @static
+             * @param {duoraft.wal.SnapshotUpload.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.SnapshotUpload} SnapshotUpload instance
+             * @type {{
+             *   (properties: duoraft.wal.SnapshotUpload.$Shape): duoraft.wal.SnapshotUpload & duoraft.wal.SnapshotUpload.$Shape;
+             *   (properties?: duoraft.wal.SnapshotUpload.$Properties): duoraft.wal.SnapshotUpload;
+             * }}
+             */
+            SnapshotUpload.create = function(properties) {
+                return new SnapshotUpload(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotUpload message. Does not implicitly {@link duoraft.wal.SnapshotUpload.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.SnapshotUpload
+             * @static
+             * @param {duoraft.wal.SnapshotUpload.$Properties} message SnapshotUpload message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotUpload.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.nodeId != null && $Object.hasOwnProperty.call(message, "nodeId") && message.nodeId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.nodeId);
+                if (message.epochVersion != null && $Object.hasOwnProperty.call(message, "epochVersion") && (typeof message.epochVersion === "object" ? message.epochVersion.low || message.epochVersion.high : message.epochVersion !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.epochVersion);
+                if (message.startedAtMs != null && $Object.hasOwnProperty.call(message, "startedAtMs") && (typeof message.startedAtMs === "object" ? message.startedAtMs.low || message.startedAtMs.high : message.startedAtMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.startedAtMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotUpload message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.SnapshotUpload
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.SnapshotUpload & duoraft.wal.SnapshotUpload.$Shape} SnapshotUpload
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotUpload.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.SnapshotUpload();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.nodeId = value;
+                            else
+                                delete message.nodeId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.epochVersion = value;
+                            else
+                                delete message.epochVersion;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.startedAtMs = value;
+                            else
+                                delete message.startedAtMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotUpload
+             * @function getTypeUrl
+             * @memberof duoraft.wal.SnapshotUpload
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotUpload.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.SnapshotUpload";
+            };
+
+            return SnapshotUpload;
+        })();
+
+        wal.SnapshotChunk = (function() {
+
+            /**
+             * Properties of a SnapshotChunk.
+             * @typedef {Object} duoraft.wal.SnapshotChunk.$Properties
+             * @property {number|null} [formatVersion] SnapshotChunk formatVersion
+             * @property {number|null} [snapshotIndex] SnapshotChunk snapshotIndex
+             * @property {number|null} [number] SnapshotChunk number
+             * @property {number|null} [crc32c] SnapshotChunk crc32c
+             * @property {Uint8Array|null} [data] SnapshotChunk data
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotChunk.
+             * @memberof duoraft.wal
+             * @interface ISnapshotChunk
+             * @augments duoraft.wal.SnapshotChunk.$Properties
+             * @deprecated Use duoraft.wal.SnapshotChunk.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotChunk.
+             * @typedef {duoraft.wal.SnapshotChunk.$Properties} duoraft.wal.SnapshotChunk.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotChunk.
+             * @memberof duoraft.wal
+             * @classdesc Represents a SnapshotChunk.
+             * @constructor
+             * @param {duoraft.wal.SnapshotChunk.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotChunk = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotChunk formatVersion.
+             * @member {number} formatVersion
+             * @memberof duoraft.wal.SnapshotChunk
+             * @instance
+             */
+            SnapshotChunk.prototype.formatVersion = 0;
+
+            /**
+             * SnapshotChunk snapshotIndex.
+             * @member {number} snapshotIndex
+             * @memberof duoraft.wal.SnapshotChunk
+             * @instance
+             */
+            SnapshotChunk.prototype.snapshotIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotChunk number.
+             * @member {number} number
+             * @memberof duoraft.wal.SnapshotChunk
+             * @instance
+             */
+            SnapshotChunk.prototype.number = 0;
+
+            /**
+             * SnapshotChunk crc32c.
+             * @member {number} crc32c
+             * @memberof duoraft.wal.SnapshotChunk
+             * @instance
+             */
+            SnapshotChunk.prototype.crc32c = 0;
+
+            /**
+             * SnapshotChunk data.
+             * @member {Uint8Array} data
+             * @memberof duoraft.wal.SnapshotChunk
+             * @instance
+             */
+            SnapshotChunk.prototype.data = $util.newBuffer([]);
+
+            /**
+             * Creates a new SnapshotChunk instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.SnapshotChunk
+             * @static
+             * @param {duoraft.wal.SnapshotChunk.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.SnapshotChunk} SnapshotChunk instance
+             * @type {{
+             *   (properties: duoraft.wal.SnapshotChunk.$Shape): duoraft.wal.SnapshotChunk & duoraft.wal.SnapshotChunk.$Shape;
+             *   (properties?: duoraft.wal.SnapshotChunk.$Properties): duoraft.wal.SnapshotChunk;
+             * }}
+             */
+            SnapshotChunk.create = function(properties) {
+                return new SnapshotChunk(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotChunk message. Does not implicitly {@link duoraft.wal.SnapshotChunk.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.SnapshotChunk
+             * @static
+             * @param {duoraft.wal.SnapshotChunk.$Properties} message SnapshotChunk message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotChunk.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.formatVersion != null && $Object.hasOwnProperty.call(message, "formatVersion") && message.formatVersion !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.formatVersion);
+                if (message.snapshotIndex != null && $Object.hasOwnProperty.call(message, "snapshotIndex") && (typeof message.snapshotIndex === "object" ? message.snapshotIndex.low || message.snapshotIndex.high : message.snapshotIndex !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.snapshotIndex);
+                if (message.number != null && $Object.hasOwnProperty.call(message, "number") && message.number !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.number);
+                if (message.crc32c != null && $Object.hasOwnProperty.call(message, "crc32c") && message.crc32c !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.crc32c);
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotChunk message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.SnapshotChunk
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.SnapshotChunk & duoraft.wal.SnapshotChunk.$Shape} SnapshotChunk
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotChunk.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.SnapshotChunk();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.formatVersion = value;
+                            else
+                                delete message.formatVersion;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.snapshotIndex = value;
+                            else
+                                delete message.snapshotIndex;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.number = value;
+                            else
+                                delete message.number;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.crc32c = value;
+                            else
+                                delete message.crc32c;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.data = value;
+                            else
+                                delete message.data;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotChunk
+             * @function getTypeUrl
+             * @memberof duoraft.wal.SnapshotChunk
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotChunk.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.SnapshotChunk";
+            };
+
+            return SnapshotChunk;
+        })();
+
+        wal.SnapshotManifestBody = (function() {
+
+            /**
+             * Properties of a SnapshotManifestBody.
+             * @typedef {Object} duoraft.wal.SnapshotManifestBody.$Properties
+             * @property {number|null} [index] SnapshotManifestBody index
+             * @property {number|null} [term] SnapshotManifestBody term
+             * @property {Uint8Array|null} [chain] SnapshotManifestBody chain
+             * @property {number|null} [sizeBytes] SnapshotManifestBody sizeBytes
+             * @property {Uint8Array|null} [sha256] SnapshotManifestBody sha256
+             * @property {number|null} [chunkCount] SnapshotManifestBody chunkCount
+             * @property {number|null} [chunkBytes] SnapshotManifestBody chunkBytes
+             * @property {string|null} [madeBy] SnapshotManifestBody madeBy
+             * @property {number|null} [madeAtMs] SnapshotManifestBody madeAtMs
+             * @property {number|null} [epochVersion] SnapshotManifestBody epochVersion
+             * @property {number|null} [nextSegmentFirstIndex] SnapshotManifestBody nextSegmentFirstIndex
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotManifestBody.
+             * @memberof duoraft.wal
+             * @interface ISnapshotManifestBody
+             * @augments duoraft.wal.SnapshotManifestBody.$Properties
+             * @deprecated Use duoraft.wal.SnapshotManifestBody.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotManifestBody.
+             * @typedef {duoraft.wal.SnapshotManifestBody.$Properties} duoraft.wal.SnapshotManifestBody.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotManifestBody.
+             * @memberof duoraft.wal
+             * @classdesc Represents a SnapshotManifestBody.
+             * @constructor
+             * @param {duoraft.wal.SnapshotManifestBody.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotManifestBody = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotManifestBody index.
+             * @member {number} index
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotManifestBody term.
+             * @member {number} term
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotManifestBody chain.
+             * @member {Uint8Array} chain
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.chain = $util.newBuffer([]);
+
+            /**
+             * SnapshotManifestBody sizeBytes.
+             * @member {number} sizeBytes
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.sizeBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotManifestBody sha256.
+             * @member {Uint8Array} sha256
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.sha256 = $util.newBuffer([]);
+
+            /**
+             * SnapshotManifestBody chunkCount.
+             * @member {number} chunkCount
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.chunkCount = 0;
+
+            /**
+             * SnapshotManifestBody chunkBytes.
+             * @member {number} chunkBytes
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.chunkBytes = 0;
+
+            /**
+             * SnapshotManifestBody madeBy.
+             * @member {string} madeBy
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.madeBy = "";
+
+            /**
+             * SnapshotManifestBody madeAtMs.
+             * @member {number} madeAtMs
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.madeAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotManifestBody epochVersion.
+             * @member {number} epochVersion
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.epochVersion = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotManifestBody nextSegmentFirstIndex.
+             * @member {number} nextSegmentFirstIndex
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.nextSegmentFirstIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new SnapshotManifestBody instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @static
+             * @param {duoraft.wal.SnapshotManifestBody.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.SnapshotManifestBody} SnapshotManifestBody instance
+             * @type {{
+             *   (properties: duoraft.wal.SnapshotManifestBody.$Shape): duoraft.wal.SnapshotManifestBody & duoraft.wal.SnapshotManifestBody.$Shape;
+             *   (properties?: duoraft.wal.SnapshotManifestBody.$Properties): duoraft.wal.SnapshotManifestBody;
+             * }}
+             */
+            SnapshotManifestBody.create = function(properties) {
+                return new SnapshotManifestBody(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotManifestBody message. Does not implicitly {@link duoraft.wal.SnapshotManifestBody.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @static
+             * @param {duoraft.wal.SnapshotManifestBody.$Properties} message SnapshotManifestBody message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotManifestBody.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.index);
+                if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.term);
+                if (message.chain != null && $Object.hasOwnProperty.call(message, "chain") && message.chain.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.chain);
+                if (message.sizeBytes != null && $Object.hasOwnProperty.call(message, "sizeBytes") && (typeof message.sizeBytes === "object" ? message.sizeBytes.low || message.sizeBytes.high : message.sizeBytes !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.sizeBytes);
+                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.sha256);
+                if (message.chunkCount != null && $Object.hasOwnProperty.call(message, "chunkCount") && message.chunkCount !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.chunkCount);
+                if (message.chunkBytes != null && $Object.hasOwnProperty.call(message, "chunkBytes") && message.chunkBytes !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.chunkBytes);
+                if (message.madeBy != null && $Object.hasOwnProperty.call(message, "madeBy") && message.madeBy !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.madeBy);
+                if (message.madeAtMs != null && $Object.hasOwnProperty.call(message, "madeAtMs") && (typeof message.madeAtMs === "object" ? message.madeAtMs.low || message.madeAtMs.high : message.madeAtMs !== 0))
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.madeAtMs);
+                if (message.epochVersion != null && $Object.hasOwnProperty.call(message, "epochVersion") && (typeof message.epochVersion === "object" ? message.epochVersion.low || message.epochVersion.high : message.epochVersion !== 0))
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.epochVersion);
+                if (message.nextSegmentFirstIndex != null && $Object.hasOwnProperty.call(message, "nextSegmentFirstIndex") && (typeof message.nextSegmentFirstIndex === "object" ? message.nextSegmentFirstIndex.low || message.nextSegmentFirstIndex.high : message.nextSegmentFirstIndex !== 0))
+                    writer.uint32(/* id 11, wireType 0 =*/88).uint64(message.nextSegmentFirstIndex);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotManifestBody message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.SnapshotManifestBody & duoraft.wal.SnapshotManifestBody.$Shape} SnapshotManifestBody
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotManifestBody.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.SnapshotManifestBody();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.term = value;
+                            else
+                                delete message.term;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.chain = value;
+                            else
+                                delete message.chain;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sizeBytes = value;
+                            else
+                                delete message.sizeBytes;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sha256 = value;
+                            else
+                                delete message.sha256;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.chunkCount = value;
+                            else
+                                delete message.chunkCount;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.chunkBytes = value;
+                            else
+                                delete message.chunkBytes;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.madeBy = value;
+                            else
+                                delete message.madeBy;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.madeAtMs = value;
+                            else
+                                delete message.madeAtMs;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.epochVersion = value;
+                            else
+                                delete message.epochVersion;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.nextSegmentFirstIndex = value;
+                            else
+                                delete message.nextSegmentFirstIndex;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotManifestBody
+             * @function getTypeUrl
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotManifestBody.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.SnapshotManifestBody";
+            };
+
+            return SnapshotManifestBody;
+        })();
+
+        wal.SnapshotManifest = (function() {
+
+            /**
+             * Properties of a SnapshotManifest.
+             * @typedef {Object} duoraft.wal.SnapshotManifest.$Properties
+             * @property {number|null} [formatVersion] SnapshotManifest formatVersion
+             * @property {number|null} [crc32c] SnapshotManifest crc32c
+             * @property {Uint8Array|null} [body] SnapshotManifest body
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotManifest.
+             * @memberof duoraft.wal
+             * @interface ISnapshotManifest
+             * @augments duoraft.wal.SnapshotManifest.$Properties
+             * @deprecated Use duoraft.wal.SnapshotManifest.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotManifest.
+             * @typedef {duoraft.wal.SnapshotManifest.$Properties} duoraft.wal.SnapshotManifest.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotManifest.
+             * @memberof duoraft.wal
+             * @classdesc Represents a SnapshotManifest.
+             * @constructor
+             * @param {duoraft.wal.SnapshotManifest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotManifest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotManifest formatVersion.
+             * @member {number} formatVersion
+             * @memberof duoraft.wal.SnapshotManifest
+             * @instance
+             */
+            SnapshotManifest.prototype.formatVersion = 0;
+
+            /**
+             * SnapshotManifest crc32c.
+             * @member {number} crc32c
+             * @memberof duoraft.wal.SnapshotManifest
+             * @instance
+             */
+            SnapshotManifest.prototype.crc32c = 0;
+
+            /**
+             * SnapshotManifest body.
+             * @member {Uint8Array} body
+             * @memberof duoraft.wal.SnapshotManifest
+             * @instance
+             */
+            SnapshotManifest.prototype.body = $util.newBuffer([]);
+
+            /**
+             * Creates a new SnapshotManifest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.SnapshotManifest
+             * @static
+             * @param {duoraft.wal.SnapshotManifest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.SnapshotManifest} SnapshotManifest instance
+             * @type {{
+             *   (properties: duoraft.wal.SnapshotManifest.$Shape): duoraft.wal.SnapshotManifest & duoraft.wal.SnapshotManifest.$Shape;
+             *   (properties?: duoraft.wal.SnapshotManifest.$Properties): duoraft.wal.SnapshotManifest;
+             * }}
+             */
+            SnapshotManifest.create = function(properties) {
+                return new SnapshotManifest(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotManifest message. Does not implicitly {@link duoraft.wal.SnapshotManifest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.SnapshotManifest
+             * @static
+             * @param {duoraft.wal.SnapshotManifest.$Properties} message SnapshotManifest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotManifest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.formatVersion != null && $Object.hasOwnProperty.call(message, "formatVersion") && message.formatVersion !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.formatVersion);
+                if (message.crc32c != null && $Object.hasOwnProperty.call(message, "crc32c") && message.crc32c !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.crc32c);
+                if (message.body != null && $Object.hasOwnProperty.call(message, "body") && message.body.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.body);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotManifest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.SnapshotManifest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.SnapshotManifest & duoraft.wal.SnapshotManifest.$Shape} SnapshotManifest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotManifest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.SnapshotManifest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.formatVersion = value;
+                            else
+                                delete message.formatVersion;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.crc32c = value;
+                            else
+                                delete message.crc32c;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.body = value;
+                            else
+                                delete message.body;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotManifest
+             * @function getTypeUrl
+             * @memberof duoraft.wal.SnapshotManifest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotManifest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.SnapshotManifest";
+            };
+
+            return SnapshotManifest;
         })();
 
         wal.Sealed = (function() {
