@@ -1,4 +1,4 @@
-// CRC32C (Castagnoli), the checksum of every local WAL record and segment header.
+// CRC32C (Castagnoli), the checksum of every local WAL record, segment header and snapshot record.
 //
 // Table-driven with slicing-by-8: eight 256-entry tables let the loop fold eight
 // input bytes per step, which matters because every byte written to the WAL is
