@@ -5,7 +5,7 @@
 // a caller must not make what it builds visible before readSnapshot returns (the loader
 // builds a fresh store nobody else sees).
 //
-// Work per turn is bounded by the chunk size: after each chunk the reader yields.
+// Work per turn is bounded by the record size: after each record the reader yields.
 import { createHash } from 'node:crypto';
 import { CorruptSnapshotError } from '../common/errors.js';
 import type { SessionImage } from './sessions.js';
@@ -149,16 +149,20 @@ class RecordParser {
     return this.queue.offset + this.queue.available;
   }
 
-  /** Adds a chunk and returns the records it completes, with their offsets. Throws Bad. */
-  push(chunk: Uint8Array): Array<{ record: SnapshotRecord; offset: number }> {
+  push(chunk: Uint8Array): void {
     this.queue.push(chunk);
-    const out: Array<{ record: SnapshotRecord; offset: number }> = [];
-    for (;;) {
-      const offset = this.queue.offset;
-      const record = this.next();
-      if (record === 'more') return out;
-      if (record !== null) out.push({ record, offset });
-    }
+  }
+
+  /**
+   * Checks (and decodes) the next whole record in the bytes pushed so far. Returns it
+   * with its offset, null for one handled here (file header, footer, data not decoded),
+   * or 'more' when the next record is not all there yet. Throws Bad.
+   */
+  step(): { record: SnapshotRecord; offset: number } | null | 'more' {
+    const offset = this.queue.offset;
+    const record = this.next();
+    if (record === 'more' || record === null) return record;
+    return { record, offset };
   }
 
   /** Call at the end of the stream. Throws Bad; returns the checked footer. */
@@ -286,16 +290,22 @@ export async function readSnapshot(
   const parser = new RecordParser(options.decode ?? true);
   const yieldTurn = options.yieldTurn ?? nextTurn;
   const fail = (bad: Bad): CorruptSnapshotError => new CorruptSnapshotError(name, bad.offset, bad.reason);
+  // One record per turn: a record is at most about one writer slice (256 KiB by default),
+  // so each turn checksums, hashes and decodes about that much.
   for await (const chunk of chunks) {
-    let records: Array<{ record: SnapshotRecord; offset: number }>;
-    try {
-      records = parser.push(chunk);
-    } catch (err) {
-      if (err instanceof Bad) throw fail(err);
-      throw err;
+    parser.push(chunk);
+    for (;;) {
+      let step: ReturnType<RecordParser['step']>;
+      try {
+        step = parser.step();
+      } catch (err) {
+        if (err instanceof Bad) throw fail(err);
+        throw err;
+      }
+      if (step === 'more') break;
+      if (step !== null) await onRecord(step.record, step.offset);
+      await yieldTurn();
     }
-    for (const { record, offset } of records) await onRecord(record, offset);
-    await yieldTurn();
   }
   try {
     const { header, footer, sha256 } = parser.finish();
