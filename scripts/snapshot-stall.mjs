@@ -1,19 +1,24 @@
 #!/usr/bin/env node
 // How much taking and loading a snapshot stalls the event loop (notes/snapshots.md).
+//
 // Builds a KvStore of --keys keys (default 100,000) with --value-bytes values (256), then
-// runs a write loop that applies --writes-per-turn puts/deletes per turn of the event loop
-// (each turn scheduled with setImmediate, as the driver's apply loop is) and measures:
-//   - baseline: the longest event-loop delay and the longest gap between two write-loop
-//     turns while nothing else runs (the noise floor of this machine);
-//   - save: the same while LocalSnapshotStore.save writes the snapshot (temp file, fsync,
-//     rename, directory fsync), and how long the save takes;
-//   - load: the same while LocalSnapshotStore.load reads it back into a fresh store.
-// Event-loop delay: perf_hooks.monitorEventLoopDelay (10 ms resolution: its timer fires
-// late by the stall). Needs `npm run build` first.
-//   node scripts/snapshot-stall.mjs [--keys 100000] [--value-bytes 256] [--writes-per-turn 20]
-//                                   [--slice-keys 1024] [--slice-bytes 262144] [--read-chunk 262144] [--json]
+// runs a write loop that applies --writes-per-turn puts and deletes (10) on a timer every
+// --pace-ms (1; 0 = back to back with setImmediate, the harshest load), about 10,000
+// writes/s by default, and measures three phases of it:
+//   baseline  nothing else runs: the noise floor of this (shared) machine;
+//   save      LocalSnapshotStore.save writes the snapshot (view, sliced serializer, temp
+//             file, fsync, rename, directory fsync), with the loop mutating the store;
+//   load      LocalSnapshotStore.load reads it back into a fresh store (sliced).
+// For each: the phase's duration; the event-loop delay (perf_hooks.monitorEventLoopDelay,
+// 10 ms resolution) max and p99; the gaps between write-loop turns (p50, p99, max: how
+// long a write waited); and for save and load the wall time of each slice of snapshot
+// work (time from the end of one yield to the start of the next), which preemption by
+// other processes inflates less often than it does the gaps.
+// Needs `npm run build` first.
+//   node scripts/snapshot-stall.mjs [--keys 100000] [--value-bytes 256] [--writes-per-turn 10] [--pace-ms 1]
+//        [--slice-keys 1024] [--slice-bytes 262144] [--read-chunk 262144] [--baseline-ms 2000] [--json]
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -23,7 +28,8 @@ const { values: args } = parseArgs({
   options: {
     keys: { type: 'string', default: '100000' },
     'value-bytes': { type: 'string', default: '256' },
-    'writes-per-turn': { type: 'string', default: '20' },
+    'writes-per-turn': { type: 'string', default: '10' },
+    'pace-ms': { type: 'string', default: '1' },
     'slice-keys': { type: 'string' },
     'slice-bytes': { type: 'string' },
     'read-chunk': { type: 'string' },
@@ -31,14 +37,15 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const int = (name) => {
+const int = (name, min = 1) => {
   const n = Number(args[name]);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${args[name]}`);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${args[name]}`);
   return n;
 };
 const keys = int('keys');
 const valueBytes = int('value-bytes');
 const writesPerTurn = int('writes-per-turn');
+const paceMs = int('pace-ms', 0);
 const baselineMs = int('baseline-ms');
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -56,35 +63,39 @@ const value = (seed) => {
   for (let i = 0; i < valueBytes; i++) v[i] = (seed * 31 + i) & 0xff;
   return v;
 };
-const buildStart = performance.now();
-for (let i = 0; i < keys; i++) apply({ kind: 'put', key: `key-${String(i).padStart(8, '0')}`, value: value(i) });
-const buildMs = performance.now() - buildStart;
+const keyOf = (i) => `key-${String(i).padStart(8, '0')}`;
+for (let i = 0; i < keys; i++) apply({ kind: 'put', key: keyOf(i), value: value(i) });
 
-// The write loop: puts over existing and new keys, some deletes. Gaps between turns are what a client sees as stalls.
+// The write loop: puts over existing and new keys, one delete in ten.
 let running = false;
 let writes = 0;
 let lastTurn = 0;
-let maxGapMs = 0;
 let gaps = [];
 let rnd = 12345;
 const next = () => (rnd = (rnd * 1103515245 + 12345) & 0x7fffffff);
+const schedule = (fn) => (paceMs === 0 ? setImmediate(fn) : setTimeout(fn, paceMs));
 function turn() {
   if (!running) return;
   const now = performance.now();
-  if (lastTurn > 0) {
-    maxGapMs = Math.max(maxGapMs, now - lastTurn);
-    gaps.push(now - lastTurn);
-  }
+  if (lastTurn > 0) gaps.push(now - lastTurn);
   lastTurn = now;
   for (let i = 0; i < writesPerTurn; i++) {
-    const k = next() % (keys + keys / 10);
-    const key = `key-${String(k).padStart(8, '0')}`;
+    const key = keyOf(next() % Math.floor(keys * 1.1));
     if (next() % 10 === 0) apply({ kind: 'delete', key });
     else apply({ kind: 'put', key, value: value(writes) });
     writes++;
   }
-  setImmediate(turn);
+  schedule(turn);
 }
+
+// Slices of snapshot work: the time between resuming after one yield and the next yield.
+let slices = [];
+let sliceStart = 0;
+const yieldTurn = async () => {
+  if (sliceStart > 0) slices.push(performance.now() - sliceStart);
+  await new Promise((resolve) => setImmediate(resolve));
+  sliceStart = performance.now();
+};
 
 /** Runs `work` with the write loop going; returns its result and the stall numbers. */
 async function measured(work) {
@@ -92,40 +103,46 @@ async function measured(work) {
   running = true;
   writes = 0;
   lastTurn = 0;
-  maxGapMs = 0;
   gaps = [];
-  setImmediate(turn);
+  slices = [];
+  sliceStart = 0;
+  schedule(turn);
   histogram.enable();
   const start = performance.now();
   const result = await work();
   const ms = performance.now() - start;
   histogram.disable();
   running = false;
-  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, paceMs + 5));
   return {
     result,
     ms: round(ms),
-    maxLoopDelayMs: round(histogram.max / 1e6),
-    p99LoopDelayMs: round(histogram.percentile(99) / 1e6),
-    maxWriteGapMs: round(maxGapMs),
-    p99WriteGapMs: round(percentile(gaps, 0.99)),
+    loopDelayMs: { p99: round(histogram.percentile(99) / 1e6), max: round(histogram.max / 1e6) },
+    writeGapMs: spread(gaps),
+    sliceMs: slices.length > 0 ? { count: slices.length, ...spread(slices) } : null,
     writes,
   };
 }
 const round = (x) => Math.round(x * 10) / 10;
-const percentile = (xs, p) => (xs.length === 0 ? 0 : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]);
+function spread(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p) => (s.length === 0 ? 0 : round(s[Math.min(s.length - 1, Math.floor(p * s.length))]));
+  return { p50: at(0.5), p99: at(0.99), max: s.length === 0 ? 0 : round(s[s.length - 1]) };
+}
 
 const dir = await mkdtemp(join(tmpdir(), 'snapstall-'));
 try {
-  const slices = {};
-  if (args['slice-keys']) slices.sliceKeys = int('slice-keys');
-  if (args['slice-bytes']) slices.sliceBytes = int('slice-bytes');
+  const sliceOptions = { yieldTurn };
+  if (args['slice-keys']) sliceOptions.sliceKeys = int('slice-keys');
+  if (args['slice-bytes']) sliceOptions.sliceBytes = int('slice-bytes');
   const snaps = await openLocalSnapshotStore({
     dir: join(dir, 'snapshots'),
     cluster: 'bench',
-    slices,
+    slices: sliceOptions,
+    yieldTurn,
     ...(args['read-chunk'] ? { readChunkBytes: int('read-chunk') } : {}),
   });
+  const loadBefore = loadavg()[0];
   const baseline = await measured(() => new Promise((resolve) => setTimeout(resolve, baselineMs)));
   const save = await measured(async () => {
     const view = store.openView();
@@ -133,24 +150,28 @@ try {
   });
   const saved = save.result;
   const load = await measured(() => snaps.load(saved));
-  const loadedKeys = load.result.store.size();
   const out = {
     keys,
     valueBytes,
     writesPerTurn,
-    buildMs: round(buildMs),
+    paceMs,
+    loadAverage: round(loadBefore),
     fileBytes: saved.sizeBytes,
-    loadedKeys,
+    loadedKeys: load.result.store.size(),
     baseline: strip(baseline),
     save: strip(save),
     load: strip(load),
   };
   if (args.json) console.log(JSON.stringify(out));
   else {
-    console.log(`${keys} keys x ${valueBytes} B, file ${(saved.sizeBytes / 1e6).toFixed(1)} MB, write loop ${writesPerTurn} writes/turn`);
+    console.log(
+      `${keys} keys x ${valueBytes} B, file ${(saved.sizeBytes / 1e6).toFixed(1)} MB; write loop ${writesPerTurn} writes every ${paceMs} ms; load average ${out.loadAverage}`,
+    );
     for (const [name, m] of [['baseline', baseline], ['save', save], ['load', load]]) {
+      const g = m.writeGapMs;
+      const sl = m.sliceMs ? `  slices ${m.sliceMs.count} p50/p99/max ${m.sliceMs.p50}/${m.sliceMs.p99}/${m.sliceMs.max} ms` : '';
       console.log(
-        `${name.padEnd(8)} ${String(m.ms).padStart(7)} ms  max loop delay ${String(m.maxLoopDelayMs).padStart(5)} ms  p99 ${String(m.p99LoopDelayMs).padStart(5)} ms  gap between write turns max ${String(m.maxWriteGapMs).padStart(5)} ms p99 ${String(m.p99WriteGapMs).padStart(5)} ms  writes ${m.writes}`,
+        `${name.padEnd(8)} ${String(m.ms).padStart(7)} ms  loop delay p99/max ${m.loopDelayMs.p99}/${m.loopDelayMs.max} ms  write gaps p50/p99/max ${g.p50}/${g.p99}/${g.max} ms  writes ${m.writes}${sl}`,
       );
     }
   }

@@ -64,8 +64,10 @@ export interface LocalSnapshotStoreOptions {
   readonly logger?: Logger;
   /** Work per event-loop turn when saving (see SnapshotSliceOptions). */
   readonly slices?: SnapshotSliceOptions;
-  /** Bytes read per turn when verifying or loading. Default 256 KiB. */
+  /** Bytes read at a time when verifying or loading (the work per turn is one record). Default 256 KiB. */
   readonly readChunkBytes?: number;
+  /** How loading and verifying give the event loop back between records (default setImmediate; benchmarks wrap it). */
+  readonly yieldTurn?: () => Promise<void>;
   /** Set-aside (corrupt) files kept for inspection; older ones are deleted. Default 2. */
   readonly keepSetAside?: number;
 }
@@ -92,7 +94,8 @@ export async function openLocalSnapshotStore(options: LocalSnapshotStoreOptions)
     await fsyncDir(options.dir);
     logger.warn({ dir: options.dir, removed: temps }, 'removed unfinished snapshot files left by a crash');
   }
-  return new LocalSnapshotStore(options.dir, options.cluster, logger, options.slices ?? {}, readChunkBytes, options.keepSetAside ?? 2);
+  const reading = options.yieldTurn ? { yieldTurn: options.yieldTurn } : {};
+  return new LocalSnapshotStore(options.dir, options.cluster, logger, options.slices ?? {}, readChunkBytes, options.keepSetAside ?? 2, reading);
 }
 
 function chunkSizeOk(n: number): boolean {
@@ -119,6 +122,7 @@ export class LocalSnapshotStore {
     private readonly slices: SnapshotSliceOptions,
     private readonly readChunkBytes: number,
     private readonly keepSetAside: number,
+    private readonly reading: { readonly yieldTurn?: () => Promise<void> },
   ) {}
 
   /**
@@ -229,7 +233,7 @@ export class LocalSnapshotStore {
       if (written !== expected.sizeBytes) throw new CorruptSnapshotError(label, written, `${written} bytes, expected ${expected.sizeBytes}: cut short`);
       const sha256 = hash.digest('hex');
       if (sha256 !== expected.sha256) throw new CorruptSnapshotError(label, -1, `SHA-256 ${sha256}, expected ${expected.sha256}`);
-      const summary = await readSnapshot(label, readFileChunks(tempPath, this.readChunkBytes, handle), undefined, { decode: false });
+      const summary = await readSnapshot(label, readFileChunks(tempPath, this.readChunkBytes, handle), undefined, { ...this.reading, decode: false });
       const mismatch = this.identityProblem(summary, expected.point);
       if (mismatch) throw new CorruptSnapshotError(label, -1, mismatch);
       return { sizeBytes: written, sha256 };
@@ -253,7 +257,7 @@ export class LocalSnapshotStore {
     const started = performance.now();
     let loaded: LoadedSnapshot;
     try {
-      loaded = await loadSnapshot(s.file, readFileChunks(s.file, this.readChunkBytes, handle), { cluster: this.cluster, expectedPoint: s.point });
+      loaded = await loadSnapshot(s.file, readFileChunks(s.file, this.readChunkBytes, handle), { ...this.reading, cluster: this.cluster, expectedPoint: s.point });
       if (loaded.summary.sha256 !== s.sha256) throw new CorruptSnapshotError(s.file, -1, `SHA-256 ${loaded.summary.sha256}, listed as ${s.sha256}`);
     } catch (err) {
       if (err instanceof CorruptSnapshotError) await this.setAside(s.file, err.message);
@@ -322,7 +326,7 @@ export class LocalSnapshotStore {
     const known = this.verified.get(name);
     if (known && known.ino === st.ino && known.size === st.size && known.mtimeMs === st.mtimeMs) return known.saved;
     try {
-      const summary = await readSnapshot(file, readFileChunks(file, this.readChunkBytes), undefined, { decode: false });
+      const summary = await readSnapshot(file, readFileChunks(file, this.readChunkBytes), undefined, { ...this.reading, decode: false });
       const { point } = summary.header;
       const mismatch = point.index !== parsed.index || point.term !== parsed.term ? `it holds ${describePoint(point)}, not what its name says` : this.identityProblem(summary, point);
       if (mismatch) throw new CorruptSnapshotError(file, -1, mismatch);
