@@ -8,12 +8,16 @@
 //   baseline  nothing else runs: the noise floor of this (shared) machine;
 //   save      LocalSnapshotStore.save writes the snapshot (view, sliced serializer, temp
 //             file, fsync, rename, directory fsync), with the loop mutating the store;
-//   load      LocalSnapshotStore.load reads it back into a fresh store (sliced).
-// For each: the phase's duration; the event-loop delay (perf_hooks.monitorEventLoopDelay,
-// 10 ms resolution) max and p99; the gaps between write-loop turns (p50, p99, max: how
-// long a write waited); and for save and load the wall time of each slice of snapshot
-// work (time from the end of one yield to the start of the next), which preemption by
-// other processes inflates less often than it does the gaps.
+//   load      LocalSnapshotStore.load reads it back into a fresh store (sliced);
+//   control   no snapshot: plain computation in slices as long as the save's median slice,
+//             for as long as the save took. On a shared machine a process that is busy
+//             gets preempted; this shows how much of the save's tail is that, not the save.
+// For each: the phase's duration; the gaps between write-loop turns (p50, p99, max): a gap
+// is the pace plus how late the loop's timer fired, so the longest event-loop stall is the
+// max gap minus the pace; perf_hooks.monitorEventLoopDelay (1 ms resolution; its numbers
+// include the 1 ms) as a cross-check; and for save, load and control the wall time of
+// each slice of work (from resuming after one yield to the next yield; for save it also
+// holds awaited file writes, which do not block the loop).
 // Needs `npm run build` first.
 //   node scripts/snapshot-stall.mjs [--keys 100000] [--value-bytes 256] [--writes-per-turn 10] [--pace-ms 1]
 //        [--slice-keys 1024] [--slice-bytes 262144] [--read-chunk 262144] [--baseline-ms 2000] [--json]
@@ -99,7 +103,7 @@ const yieldTurn = async () => {
 
 /** Runs `work` with the write loop going; returns its result and the stall numbers. */
 async function measured(work) {
-  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
   running = true;
   writes = 0;
   lastTurn = 0;
@@ -150,6 +154,17 @@ try {
   });
   const saved = save.result;
   const load = await measured(() => snaps.load(saved));
+  const control = await measured(async () => {
+    const sliceMs = save.sliceMs.p50;
+    const end = performance.now() + save.ms;
+    let sink = 0;
+    while (performance.now() < end) {
+      const start = performance.now();
+      while (performance.now() - start < sliceMs) sink++;
+      await yieldTurn();
+    }
+    return sink;
+  });
   const out = {
     keys,
     valueBytes,
@@ -161,13 +176,14 @@ try {
     baseline: strip(baseline),
     save: strip(save),
     load: strip(load),
+    control: strip(control),
   };
   if (args.json) console.log(JSON.stringify(out));
   else {
     console.log(
       `${keys} keys x ${valueBytes} B, file ${(saved.sizeBytes / 1e6).toFixed(1)} MB; write loop ${writesPerTurn} writes every ${paceMs} ms; load average ${out.loadAverage}`,
     );
-    for (const [name, m] of [['baseline', baseline], ['save', save], ['load', load]]) {
+    for (const [name, m] of [['baseline', baseline], ['save', save], ['load', load], ['control', control]]) {
       const g = m.writeGapMs;
       const sl = m.sliceMs ? `  slices ${m.sliceMs.count} p50/p99/max ${m.sliceMs.p50}/${m.sliceMs.p99}/${m.sliceMs.max} ms` : '';
       console.log(

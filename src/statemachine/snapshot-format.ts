@@ -70,18 +70,20 @@ export function fileHeaderProblem(bytes: Uint8Array): string | null {
   return null;
 }
 
-/** One framed record: header, type byte, payload. */
-export function encodeFrame(type: SnapshotRecordType, payload: Uint8Array): Uint8Array {
+/**
+ * The frame header of a record (length, crc32c, type byte): written before the payload,
+ * so a large payload is not copied into a frame.
+ */
+export function frameHeader(type: SnapshotRecordType, payload: Uint8Array): Uint8Array {
   const length = 1 + payload.length;
   if (length > MAX_SNAPSHOT_RECORD_BYTES) {
     throw new RangeError(`snapshot record of ${length} bytes exceeds the limit of ${MAX_SNAPSHOT_RECORD_BYTES} bytes`);
   }
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + length);
-  frame[FRAME_HEADER_BYTES] = type;
-  frame.set(payload, FRAME_HEADER_BYTES + 1);
-  writeU32(frame, 0, length);
-  writeU32(frame, 4, crc32c(frame.subarray(FRAME_HEADER_BYTES)));
-  return frame;
+  const header = new Uint8Array(FRAME_HEADER_BYTES + 1);
+  header[FRAME_HEADER_BYTES] = type;
+  writeU32(header, 0, length);
+  writeU32(header, 4, crc32c(payload, crc32c(header.subarray(FRAME_HEADER_BYTES))));
+  return header;
 }
 
 export function hex32(n: number): string {

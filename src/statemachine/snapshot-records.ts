@@ -118,9 +118,11 @@ export function decodeKeyValues(payload: Uint8Array): Array<[string, Uint8Array]
     for (const p of m.pairs ?? []) {
       const key = p.key ?? '';
       if (key.length === 0) return 'a key-value pair has an empty key';
-      // Copy: the decoded bytes are a view into the read buffer, which would otherwise
-      // stay in memory as long as one of its values does.
-      out.push([key, new Uint8Array(p.value ?? new Uint8Array(0))]);
+      // Not copied: the value stays a view into the chunk it was read from (a fresh
+      // buffer per chunk, never reused). A chunk lives as long as one of its values does,
+      // so a loaded store may hold up to one file's worth of chunks; copying each value
+      // instead costs 100,000 small allocations and more GC per 100,000 keys.
+      out.push([key, p.value ?? new Uint8Array(0)]);
     }
     return out;
   });

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '../common/errors.js';
 import { snapshotPointProblem, type SnapshotPoint } from '../common/snapshot-point.js';
 import type { StateView } from './kv-store.js';
 import { nextTurn } from './next-turn.js';
-import { encodeFileHeader, encodeFrame, SnapshotRecordType } from './snapshot-format.js';
+import { encodeFileHeader, frameHeader, SnapshotRecordType } from './snapshot-format.js';
 import { encodeExpiries, encodeFooter, encodeHeader, encodeKeyValues, encodeSessions } from './snapshot-records.js';
 
 export interface ByteSink {
@@ -89,7 +89,8 @@ async function writeSlices(view: StateView, point: SnapshotPoint, cluster: strin
   };
   const record = async (type: SnapshotRecordType, payload: Uint8Array): Promise<void> => {
     records++;
-    await emit(encodeFrame(type, payload));
+    await emit(frameHeader(type, payload));
+    await emit(payload);
   };
 
   const expiries = view.sessions.expiries;
@@ -130,6 +131,8 @@ async function writeSlices(view: StateView, point: SnapshotPoint, cluster: strin
     throw new Error(`snapshot view handed out ${keys} keys and ${sessions} sessions, but held ${counts.keyCount} and ${counts.sessionCount}`);
   }
   const bodySha256 = new Uint8Array(hash.copy().digest());
-  await emit(encodeFrame(SnapshotRecordType.Footer, encodeFooter({ ...counts, recordCount: records, bodySha256 })));
+  const footer = encodeFooter({ ...counts, recordCount: records, bodySha256 });
+  await emit(frameHeader(SnapshotRecordType.Footer, footer));
+  await emit(footer);
   return { sizeBytes: size, sha256: hash.digest('hex'), ...counts };
 }
