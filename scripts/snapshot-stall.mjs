@@ -20,7 +20,10 @@
 // holds awaited file writes, which do not block the loop).
 // Needs `npm run build` first.
 //   node scripts/snapshot-stall.mjs [--keys 100000] [--value-bytes 256] [--writes-per-turn 10] [--pace-ms 1]
-//        [--slice-keys 1024] [--slice-bytes 262144] [--read-chunk 262144] [--baseline-ms 2000] [--json]
+//        [--slice-keys 1024] [--slice-bytes 262144] [--read-chunk 262144] [--baseline-ms 2000] [--rounds 2] [--json]
+// Each round saves, loads and runs the control again: the first round runs cold code (the
+// JIT has not optimized the encoders yet), later rounds show a node that has taken
+// snapshots before.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +41,7 @@ const { values: args } = parseArgs({
     'slice-bytes': { type: 'string' },
     'read-chunk': { type: 'string' },
     'baseline-ms': { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -51,6 +55,7 @@ const valueBytes = int('value-bytes');
 const writesPerTurn = int('writes-per-turn');
 const paceMs = int('pace-ms', 0);
 const baselineMs = int('baseline-ms');
+const rounds = int('rounds');
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const { KvStore } = await import(join(dist, 'statemachine/kv-store.js'));
@@ -120,18 +125,18 @@ async function measured(work) {
   await new Promise((resolve) => setTimeout(resolve, paceMs + 5));
   return {
     result,
-    ms: round(ms),
-    loopDelayMs: { p99: round(histogram.percentile(99) / 1e6), max: round(histogram.max / 1e6) },
+    ms: round1(ms),
+    loopDelayMs: { p99: round1(histogram.percentile(99) / 1e6), max: round1(histogram.max / 1e6) },
     writeGapMs: spread(gaps),
     sliceMs: slices.length > 0 ? { count: slices.length, ...spread(slices) } : null,
     writes,
   };
 }
-const round = (x) => Math.round(x * 10) / 10;
+const round1 = (x) => Math.round(x * 10) / 10;
 function spread(xs) {
   const s = [...xs].sort((a, b) => a - b);
-  const at = (p) => (s.length === 0 ? 0 : round(s[Math.min(s.length - 1, Math.floor(p * s.length))]));
-  return { p50: at(0.5), p99: at(0.99), max: s.length === 0 ? 0 : round(s[s.length - 1]) };
+  const at = (p) => (s.length === 0 ? 0 : round1(s[Math.min(s.length - 1, Math.floor(p * s.length))]));
+  return { p50: at(0.5), p99: at(0.99), max: s.length === 0 ? 0 : round1(s[s.length - 1]) };
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'snapstall-'));
@@ -148,46 +153,51 @@ try {
   });
   const loadBefore = loadavg()[0];
   const baseline = await measured(() => new Promise((resolve) => setTimeout(resolve, baselineMs)));
-  const save = await measured(async () => {
-    const view = store.openView();
-    return snaps.save({ index: view.index, term: 1, chain: zeroChain() }, view);
-  });
-  const saved = save.result;
-  const load = await measured(() => snaps.load(saved));
-  const control = await measured(async () => {
-    const sliceMs = save.sliceMs.p50;
-    const end = performance.now() + save.ms;
-    let sink = 0;
-    while (performance.now() < end) {
-      const start = performance.now();
-      while (performance.now() - start < sliceMs) sink++;
-      await yieldTurn();
-    }
-    return sink;
-  });
+  const phases = [['baseline', baseline]];
+  let saved = null;
+  let loadedKeys = 0;
+  for (let round = 1; round <= rounds; round++) {
+    const save = await measured(async () => {
+      const view = store.openView();
+      return snaps.save({ index: view.index, term: 1, chain: zeroChain() }, view);
+    });
+    saved = save.result;
+    const load = await measured(() => snaps.load(saved));
+    loadedKeys = load.result.store.size();
+    const control = await measured(async () => {
+      const sliceMs = save.sliceMs.p50;
+      const end = performance.now() + save.ms;
+      let sink = 0;
+      while (performance.now() < end) {
+        const start = performance.now();
+        while (performance.now() - start < sliceMs) sink++;
+        await yieldTurn();
+      }
+      return sink;
+    });
+    phases.push([`save ${round}`, save], [`load ${round}`, load], [`control ${round}`, control]);
+    await snaps.prune(1);
+  }
   const out = {
     keys,
     valueBytes,
     writesPerTurn,
     paceMs,
-    loadAverage: round(loadBefore),
+    loadAverage: round1(loadBefore),
     fileBytes: saved.sizeBytes,
-    loadedKeys: load.result.store.size(),
-    baseline: strip(baseline),
-    save: strip(save),
-    load: strip(load),
-    control: strip(control),
+    loadedKeys,
+    phases: Object.fromEntries(phases.map(([name, m]) => [name, strip(m)])),
   };
   if (args.json) console.log(JSON.stringify(out));
   else {
     console.log(
       `${keys} keys x ${valueBytes} B, file ${(saved.sizeBytes / 1e6).toFixed(1)} MB; write loop ${writesPerTurn} writes every ${paceMs} ms; load average ${out.loadAverage}`,
     );
-    for (const [name, m] of [['baseline', baseline], ['save', save], ['load', load], ['control', control]]) {
+    for (const [name, m] of phases) {
       const g = m.writeGapMs;
       const sl = m.sliceMs ? `  slices ${m.sliceMs.count} p50/p99/max ${m.sliceMs.p50}/${m.sliceMs.p99}/${m.sliceMs.max} ms` : '';
       console.log(
-        `${name.padEnd(8)} ${String(m.ms).padStart(7)} ms  loop delay p99/max ${m.loopDelayMs.p99}/${m.loopDelayMs.max} ms  write gaps p50/p99/max ${g.p50}/${g.p99}/${g.max} ms  writes ${m.writes}${sl}`,
+        `${name.padEnd(10)} ${String(m.ms).padStart(7)} ms  write gaps p50/p99/max ${g.p50}/${g.p99}/${g.max} ms  loop delay p99/max ${m.loopDelayMs.p99}/${m.loopDelayMs.max} ms  writes ${m.writes}${sl}`,
       );
     }
   }
