@@ -86,6 +86,8 @@ export async function openLocalSnapshotStore(options: LocalSnapshotStoreOptions)
   if (problem) throw new InvalidArgumentError(problem);
   const readChunkBytes = options.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES;
   if (!chunkSizeOk(readChunkBytes)) throw new InvalidArgumentError(`readChunkBytes must be an integer in 1..${MAX_CHUNK_BYTES}, got ${readChunkBytes}`);
+  const keepSetAside = options.keepSetAside ?? 2;
+  if (!Number.isSafeInteger(keepSetAside) || keepSetAside < 0) throw new InvalidArgumentError(`keepSetAside must be a non-negative integer, got ${keepSetAside}`);
   const logger = options.logger ?? silentLogger;
   await mkdir(options.dir, { recursive: true });
   const temps = (await readdir(options.dir)).filter(isTempSnapshotFileName);
@@ -95,7 +97,7 @@ export async function openLocalSnapshotStore(options: LocalSnapshotStoreOptions)
     logger.warn({ dir: options.dir, removed: temps }, 'removed unfinished snapshot files left by a crash');
   }
   const reading = options.yieldTurn ? { yieldTurn: options.yieldTurn } : {};
-  return new LocalSnapshotStore(options.dir, options.cluster, logger, options.slices ?? {}, readChunkBytes, options.keepSetAside ?? 2, reading);
+  return new LocalSnapshotStore(options.dir, options.cluster, logger, options.slices ?? {}, readChunkBytes, keepSetAside, reading);
 }
 
 function chunkSizeOk(n: number): boolean {
