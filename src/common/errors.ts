@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'CORRUPT_WAL'
   | 'CORRUPT_ZNODE'
+  | 'CORRUPT_SNAPSHOT'
   | 'ZK_UNAVAILABLE'
   | 'CONFIG'
   | 'UNAUTHENTICATED'
@@ -117,6 +118,25 @@ export class CorruptZnodeError extends DuoraftError {
   constructor(path: string, reason: string, options?: { cause?: unknown }) {
     super('CORRUPT_ZNODE', `corrupt znode ${path}: ${reason}`, false, options);
     this.path = path;
+  }
+}
+
+/**
+ * A snapshot file (or snapshot bytes received for one) failed its checks: framing,
+ * checksums, digest, counts, or it is not the snapshot it claims to be. It was not loaded
+ * (nothing of it reached a live store) and a local file was set aside; use the previous
+ * snapshot, or fetch one from ZooKeeper or the other voter.
+ */
+export class CorruptSnapshotError extends DuoraftError {
+  readonly file: string;
+  /** Byte offset of the bad part, or -1 when the problem is with the file as a whole. */
+  readonly offset: number;
+
+  constructor(file: string, offset: number, reason: string, options?: { cause?: unknown }) {
+    const where = offset >= 0 ? ` at offset ${offset}` : '';
+    super('CORRUPT_SNAPSHOT', `corrupt snapshot ${file}${where}: ${reason}`, false, options);
+    this.file = file;
+    this.offset = offset;
   }
 }
 
