@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'CORRUPT_ZNODE'
   | 'CORRUPT_SNAPSHOT'
   | 'ZK_UNAVAILABLE'
+  | 'ZK_DATA_LOST'
   | 'CONFIG'
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED'
@@ -137,6 +138,21 @@ export class CorruptSnapshotError extends DuoraftError {
     super('CORRUPT_SNAPSHOT', `corrupt snapshot ${file}${where}: ${reason}`, false, options);
     this.file = file;
     this.offset = offset;
+  }
+}
+
+/**
+ * ZooKeeper has no tree for this cluster, or one of another identity, while this node holds
+ * the cluster's data: ZooKeeper's data was lost (and maybe recreated empty). What it lacked
+ * may include acknowledged writes; the node serves nothing rather than guess.
+ */
+export class ZkDataLostError extends DuoraftError {
+  constructor(message: string) {
+    super(
+      'ZK_DATA_LOST',
+      `${message}. This node serves nothing and keeps its data. Stop the nodes, run \`duoraft admin restore-zk\` with the data folder of the most advanced node (it shows what may be lost before it writes anything), then start them again`,
+      false,
+    );
   }
 }
 

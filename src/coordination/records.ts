@@ -102,7 +102,7 @@ function check(path: string, ok: boolean, reason: string): void {
 /** The format of the sealed small records (Sealed in proto/wal.proto). */
 export const SEALED_FORMAT_VERSION = 1;
 
-export type SealedKind = 'epoch' | 'tail' | 'lease' | 'leader' | 'member' | 'config' | 'wal-head' | 'snapshot-upload';
+export type SealedKind = 'identity' | 'epoch' | 'tail' | 'lease' | 'leader' | 'member' | 'config' | 'wal-head' | 'snapshot-upload';
 
 /** Wraps a record's bytes with its kind, format version and checksum. */
 export function seal(kind: SealedKind, body: Uint8Array): Uint8Array {
@@ -118,6 +118,26 @@ export function unseal(path: string, kind: SealedKind, data: Uint8Array): Uint8A
   const body = m.body ?? new Uint8Array(0);
   check(path, crc32c(body) === m.crc32c, `checksum mismatch in the ${kind} record`);
   return body;
+}
+
+export interface ClusterIdentity {
+  readonly cluster: string;
+  /** 32 hex digits. */
+  readonly clusterId: string;
+  readonly createdAtMs: number;
+}
+
+const CLUSTER_ID = /^[0-9a-f]{32}$/;
+
+export function encodeIdentity(r: ClusterIdentity): Uint8Array {
+  return seal('identity', pb.wal.ClusterIdentity.encode({ cluster: r.cluster, clusterId: r.clusterId, createdAtMs: r.createdAtMs }).finish());
+}
+
+export function decodeIdentity(path: string, data: Uint8Array): ClusterIdentity {
+  const m = decodeWith(path, unseal(path, 'identity', data), (d) => pb.wal.ClusterIdentity.decode(d));
+  const r = { cluster: m.cluster ?? '', clusterId: m.clusterId ?? '', createdAtMs: m.createdAtMs ?? 0 };
+  check(path, CLUSTER_ID.test(r.clusterId), 'the cluster identity is not 32 hex digits');
+  return r;
 }
 
 export function encodeEpoch(r: EpochRecord): Uint8Array {

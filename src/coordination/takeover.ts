@@ -41,6 +41,8 @@ export interface TakeoverOptions {
    * one round trip; if they are stale it fails and is retried once with fresh reads.
    */
   readonly known?: { readonly epochTerm: number; readonly epochLeader: NodeId; readonly epochVersion: number; readonly leaderExists: boolean };
+  /** Called as soon as the fence succeeded, before the replay: the term's lease starts there. */
+  readonly onFenced?: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
   /** Test-only fault: read the tail before fencing (the bug the simulator must catch). */
   readonly unsafeReadTailBeforeFence?: boolean;
   /** Test-only fault: read the tail on a new session without sync() (the broken build tail-without-sync). */
@@ -59,7 +61,12 @@ export type TakeoverOutcome =
       /** The same bound on the wall clock (a VM stop freezes the monotonic one). */
       readonly leaseValidUntilWall: number;
     }
-  | { readonly ok: false; readonly result: Extract<TakeoverResult, { ok: false }> };
+  | {
+      readonly ok: false;
+      readonly result: Extract<TakeoverResult, { ok: false }>;
+      /** Set when ZooKeeper holds less than this node knows was committed: it lost data. */
+      readonly zkDataLost?: string;
+    };
 
 export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   const { zk, paths } = o;
@@ -78,6 +85,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   if (fence.kind === 'failed') return fence.outcome;
   const { term, sentAt, sentAtWall, epochVersion, sessionId } = fence;
   o.logger.info({ term, epochVersion, previousLeader: fence.previousLeader }, 'fenced ZooKeeper: epoch is ours');
+  o.onFenced?.({ term, epochVersion, leaseValidUntil: sentAt + o.leaseDurationMs, leaseValidUntilWall: sentAtWall + o.leaseDurationMs });
 
   // 2 and 3. Read the tail, then replay. We hold the epoch now; keep trying for a bound.
   const deadline = o.clock.now() + o.replayDeadlineMs;
@@ -95,7 +103,8 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         // it, read fresh after the fence, means ZooKeeper lost data: never truncate
         // committed entries to match it.
         o.logger.error({ term, zkTail: tail.lastIndex, commit: o.request.commit }, "ZooKeeper's tail is below this node's commit index: ZooKeeper lost data; not leading");
-        return failed(term, o.selfId, `ZooKeeper's tail ${tail.lastIndex} is below this node's commit index ${o.request.commit}: ZooKeeper has lost committed data`);
+        const why = `ZooKeeper's tail ${tail.lastIndex} is below this node's commit index ${o.request.commit}: ZooKeeper has lost committed data`;
+        return { ...failed(term, o.selfId, why), zkDataLost: why } as TakeoverOutcome;
       }
       const entries: Entry[] = await readCommittedEntries(zk, paths, o.request.commit, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
       return {

@@ -1641,6 +1641,32 @@ export namespace duoraft {
             type $Shape = duoraft.wal.Sealed.$Properties;
         }
 
+        interface IClusterIdentity extends duoraft.wal.ClusterIdentity.$Properties {
+        }
+
+        class ClusterIdentity {
+            constructor(properties?: duoraft.wal.ClusterIdentity.$Properties);
+            $unknowns?: Uint8Array[];
+            cluster: string;
+            clusterId: string;
+            createdAtMs: number;
+            static create(properties: duoraft.wal.ClusterIdentity.$Shape): duoraft.wal.ClusterIdentity & duoraft.wal.ClusterIdentity.$Shape;
+            static create(properties?: duoraft.wal.ClusterIdentity.$Properties): duoraft.wal.ClusterIdentity;
+            static encode(message: duoraft.wal.ClusterIdentity.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.ClusterIdentity & duoraft.wal.ClusterIdentity.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ClusterIdentity {
+            interface $Properties {
+                cluster?: (string|null);
+                clusterId?: (string|null);
+                createdAtMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.ClusterIdentity.$Properties;
+        }
+
         interface IEpochRecord extends duoraft.wal.EpochRecord.$Properties {
         }
 

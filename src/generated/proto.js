@@ -11847,6 +11847,212 @@ export const duoraft = $root.duoraft = (() => {
             return Sealed;
         })();
 
+        wal.ClusterIdentity = (function() {
+
+            /**
+             * Properties of a ClusterIdentity.
+             * @typedef {Object} duoraft.wal.ClusterIdentity.$Properties
+             * @property {string|null} [cluster] ClusterIdentity cluster
+             * @property {string|null} [clusterId] ClusterIdentity clusterId
+             * @property {number|null} [createdAtMs] ClusterIdentity createdAtMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ClusterIdentity.
+             * @memberof duoraft.wal
+             * @interface IClusterIdentity
+             * @augments duoraft.wal.ClusterIdentity.$Properties
+             * @deprecated Use duoraft.wal.ClusterIdentity.$Properties instead.
+             */
+
+            /**
+             * Shape of a ClusterIdentity.
+             * @typedef {duoraft.wal.ClusterIdentity.$Properties} duoraft.wal.ClusterIdentity.$Shape
+             */
+
+            /**
+             * Constructs a new ClusterIdentity.
+             * @memberof duoraft.wal
+             * @classdesc Represents a ClusterIdentity.
+             * @constructor
+             * @param {duoraft.wal.ClusterIdentity.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ClusterIdentity = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ClusterIdentity cluster.
+             * @member {string} cluster
+             * @memberof duoraft.wal.ClusterIdentity
+             * @instance
+             */
+            ClusterIdentity.prototype.cluster = "";
+
+            /**
+             * ClusterIdentity clusterId.
+             * @member {string} clusterId
+             * @memberof duoraft.wal.ClusterIdentity
+             * @instance
+             */
+            ClusterIdentity.prototype.clusterId = "";
+
+            /**
+             * ClusterIdentity createdAtMs.
+             * @member {number} createdAtMs
+             * @memberof duoraft.wal.ClusterIdentity
+             * @instance
+             */
+            ClusterIdentity.prototype.createdAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ClusterIdentity instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.ClusterIdentity
+             * @static
+             * @param {duoraft.wal.ClusterIdentity.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.ClusterIdentity} ClusterIdentity instance
+             * @type {{
+             *   (properties: duoraft.wal.ClusterIdentity.$Shape): duoraft.wal.ClusterIdentity & duoraft.wal.ClusterIdentity.$Shape;
+             *   (properties?: duoraft.wal.ClusterIdentity.$Properties): duoraft.wal.ClusterIdentity;
+             * }}
+             */
+            ClusterIdentity.create = function(properties) {
+                return new ClusterIdentity(properties);
+            };
+
+            /**
+             * Encodes the specified ClusterIdentity message. Does not implicitly {@link duoraft.wal.ClusterIdentity.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.ClusterIdentity
+             * @static
+             * @param {duoraft.wal.ClusterIdentity.$Properties} message ClusterIdentity message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ClusterIdentity.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster") && message.cluster !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cluster);
+                if (message.clusterId != null && $Object.hasOwnProperty.call(message, "clusterId") && message.clusterId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.clusterId);
+                if (message.createdAtMs != null && $Object.hasOwnProperty.call(message, "createdAtMs") && (typeof message.createdAtMs === "object" ? message.createdAtMs.low || message.createdAtMs.high : message.createdAtMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.createdAtMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ClusterIdentity message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.ClusterIdentity
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.ClusterIdentity & duoraft.wal.ClusterIdentity.$Shape} ClusterIdentity
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ClusterIdentity.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.ClusterIdentity();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cluster = value;
+                            else
+                                delete message.cluster;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.clusterId = value;
+                            else
+                                delete message.clusterId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdAtMs = value;
+                            else
+                                delete message.createdAtMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for ClusterIdentity
+             * @function getTypeUrl
+             * @memberof duoraft.wal.ClusterIdentity
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ClusterIdentity.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.ClusterIdentity";
+            };
+
+            return ClusterIdentity;
+        })();
+
         wal.EpochRecord = (function() {
 
             /**

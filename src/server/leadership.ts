@@ -43,6 +43,59 @@ export interface LeaderTermOptions {
   readonly selfId: NodeId;
   readonly fenced: FencedTerm;
   readonly host: LeaderHost;
+  /** The lease started at the fence (startTermLease), if one runs for this term. */
+  readonly lease?: LeaseKeeper;
+}
+
+export interface TermLeaseOptions {
+  readonly zk: ZkSession;
+  readonly paths: ClusterPaths;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: NodeConfig;
+  readonly selfId: NodeId;
+  readonly term: number;
+  readonly epochVersion: number;
+  /** The lease the fence multi started (it touched the lease), on both clocks. */
+  readonly validUntil: number;
+  readonly validUntilWall: number;
+  readonly host: LeaderHost;
+  /** Callbacks are dropped once this says true. */
+  readonly isClosed: () => boolean;
+}
+
+/**
+ * The lease of a fenced term. It starts at the fence, not when the take-over is done: the
+ * other voter watches the lease, and a replay that takes longer than its window must not
+ * look like a dead leader (each would fence the other in turn, for ever).
+ */
+export function startTermLease(o: TermLeaseOptions): LeaseKeeper {
+  const { zk, paths, clock, logger, config, selfId, host, term, isClosed } = o;
+  return new LeaseKeeper({
+    zk,
+    paths,
+    clock,
+    logger,
+    term,
+    leaderId: selfId,
+    epochVersion: o.epochVersion,
+    intervalMs: config.timing.leaseIntervalMs,
+    durationMs: config.timing.leaseDurationMs,
+    driftBound: config.timing.driftBound,
+    initialValidUntil: o.validUntil,
+    initialValidUntilWall: o.validUntilWall,
+    onExpired: () => {
+      if (!isClosed()) host.leaseExpired(term);
+    },
+    onRenewed: () => {
+      if (!isClosed()) host.leaseRenewed(term);
+    },
+    onFenced: (reason) => {
+      if (isClosed()) return;
+      logger.warn({ term, reason }, 'fenced (lease): another node took over');
+      host.fenced(term, reason);
+    },
+  });
 }
 
 export class LeaderTerm {
@@ -85,7 +138,7 @@ export class LeaderTerm {
       },
       ...(config.faults?.tailWithoutSync ? { unsafeAcceptAnyTail: true } : {}),
     });
-    this.lease = this.newLease(fenced.leaseValidUntil, fenced.leaseValidUntilWall);
+    this.lease = options.lease ?? this.newLease(fenced.leaseValidUntil, fenced.leaseValidUntilWall);
   }
 
   /** Entries to commit through ZooKeeper, contiguous with everything handed over before. */
@@ -147,32 +200,6 @@ export class LeaderTerm {
   }
 
   private newLease(validUntil: number, validUntilWall: number): LeaseKeeper {
-    const { zk, paths, clock, logger, config, selfId, host } = this.o;
-    const term = this.term;
-    return new LeaseKeeper({
-      zk,
-      paths,
-      clock,
-      logger,
-      term,
-      leaderId: selfId,
-      epochVersion: this.epochVersion,
-      intervalMs: config.timing.leaseIntervalMs,
-      durationMs: config.timing.leaseDurationMs,
-      driftBound: config.timing.driftBound,
-      initialValidUntil: validUntil,
-      initialValidUntilWall: validUntilWall,
-      onExpired: () => {
-        if (!this.closed) host.leaseExpired(term);
-      },
-      onRenewed: () => {
-        if (!this.closed) host.leaseRenewed(term);
-      },
-      onFenced: (reason) => {
-        if (this.closed) return;
-        logger.warn({ term, reason }, 'fenced (lease): another node took over');
-        host.fenced(term, reason);
-      },
-    });
+    return startTermLease({ ...this.o, term: this.term, epochVersion: this.epochVersion, validUntil, validUntilWall, isClosed: () => this.closed });
   }
 }

@@ -26,11 +26,12 @@ import {
   UnknownOutcomeError,
 } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { ensureClusterTree } from '../coordination/cluster-init.js';
+import { ensureClusterTree, FRESH_NODE, type LocalClusterView, randomClusterId } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { peerOf, registerMember, registerVoter } from '../coordination/membership.js';
-import { type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
+import { type ClusterIdentity, decodeIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
+import { ZkError } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
 import type { Message, TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
@@ -44,7 +45,8 @@ import { AppliedWaiters } from './applied-waiters.js';
 import { FollowerCatchUp } from './catch-up.js';
 import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './cluster-watches.js';
 import { Ephemerals } from './ephemerals.js';
-import { type FencedTerm, LeaderTerm } from './leadership.js';
+import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
+import type { LeaseKeeper } from '../coordination/lease.js';
 import { type NodeConfig, coreConfigFor, validateNodeConfig } from './node-config.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
@@ -86,8 +88,16 @@ export interface NodeDriverDeps {
    * ZooKeeper's): it has stopped serving; the owner should set its data aside and restart it
    * to rebuild from ZooKeeper. Default: only logged.
    */
-  readonly onFatal?: (reason: string) => void;
+  readonly onFatal?: (reason: string, what: FatalKind) => void;
+  /** What this node knows of the cluster from its data folder (default: a fresh node). */
+  readonly local?: LocalClusterView;
 }
+
+/**
+ * 'diverged': the local state cannot be trusted: set it aside and rebuild from ZooKeeper.
+ * 'zk-data-lost': ZooKeeper lost the cluster's data: keep the local data (restore-zk needs it).
+ */
+export type FatalKind = 'diverged' | 'zk-data-lost';
 
 /** Bound on catch-up ticks run at once after the event loop was blocked. */
 const MAX_CATCHUP_TICKS = 50;
@@ -138,6 +148,8 @@ export class NodeDriver {
   /** What the last successful take-over established, until the core leads that term. */
   private fencedTerm: FencedTerm | null = null;
   private leading: LeaderTerm | null = null;
+  /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
+  private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
   private lastStamp = 0;
   /** Set when the node stopped because its state cannot be trusted. */
   private fatalReason: string | null = null;
@@ -153,6 +165,7 @@ export class NodeDriver {
   private constructor(
     private readonly deps: NodeDriverDeps,
     voters: readonly NodeId[],
+    readonly identity: ClusterIdentity,
   ) {
     validateNodeConfig(deps.config);
     this.cfg = deps.config;
@@ -175,7 +188,7 @@ export class NodeDriver {
       ...(rec.hardState ? { hardState: rec.hardState } : {}),
       entries: rec.entries,
     };
-    this.core = new RaftCore(coreConfigFor(deps.config, this.peer), deps.random, restored);
+    this.core = new RaftCore(coreConfigFor(deps.config, this.peer, identity.clusterId), deps.random, restored);
     this.soft = this.core.softState();
     this.addresses.set(this.id, deps.config.advertise);
     this.proposals = new PendingProposals(deps.clock, deps.config.limits.maxPendingProposals);
@@ -210,6 +223,11 @@ export class NodeDriver {
         this.core.takeoverResult(result);
         this.schedule();
       },
+      onFenced: (f) => this.startTermLease(f),
+      onZkDataLost: (reason) => {
+        this.log.error({ reason }, 'ZooKeeper lost committed data: this node stops serving and keeps its data for duoraft admin restore-zk');
+        this.fail(reason, 'zk-data-lost');
+      },
     });
     this.ephemerals = new Ephemerals({
       ...common,
@@ -224,9 +242,13 @@ export class NodeDriver {
   static async start(deps: NodeDriverDeps): Promise<NodeDriver> {
     validateNodeConfig(deps.config);
     const paths = new ClusterPaths(deps.config.cluster);
-    const state = await ensureClusterTree(deps.zk, paths);
+    const state = await ensureClusterTree(deps.zk, paths, deps.local ?? FRESH_NODE, () => ({
+      cluster: deps.config.cluster,
+      clusterId: randomClusterId(),
+      createdAtMs: Math.floor(deps.clock.wallNow()),
+    }));
     const voters = await registerVoter(deps.zk, paths, deps.config.id, deps.config.voters);
-    const d = new NodeDriver(deps, voters);
+    const d = new NodeDriver(deps, voters, state.identity);
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
     d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
@@ -385,6 +407,7 @@ export class NodeDriver {
     this.watches?.stop();
     this.ephemerals.stop();
     this.takeovers.stop();
+    this.termLease?.keeper.stop();
     this.unsubscribeZk?.();
     this.stopLeading();
     const shutting = (): DuoraftError => new UnavailableError('this member is shutting down');
@@ -599,6 +622,11 @@ export class NodeDriver {
     if (s.role !== 'leader') this.reads.failAll(() => new NotLeaderError(this.hint()));
     // A follower that hears no leader keeps itself current from ZooKeeper (L2).
     this.catchUp?.followTail(s.role === 'precandidate');
+    // A lease started at a fence whose take-over did not end in leading it: stop it.
+    if (this.termLease && s.role !== 'candidate' && !(s.role === 'leader' && s.term === this.termLease.term)) {
+      this.termLease.keeper.stop();
+      this.termLease = null;
+    }
   }
 
   private wakeRoleWaiters(): void {
@@ -606,6 +634,46 @@ export class NodeDriver {
     const waiters = this.roleWaiters;
     this.roleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /** The fence succeeded: touch the lease from now on, through the replay (see startTermLease). */
+  private startTermLease(f: { term: number; epochVersion: number; leaseValidUntil: number; leaseValidUntilWall: number }): void {
+    if (this.stopped) return;
+    this.termLease?.keeper.stop();
+    const keeper = startTermLease({
+      zk: this.zk,
+      paths: this.paths,
+      clock: this.clock,
+      logger: this.log,
+      config: this.cfg,
+      selfId: this.id,
+      term: f.term,
+      epochVersion: f.epochVersion,
+      validUntil: f.leaseValidUntil,
+      validUntilWall: f.leaseValidUntilWall,
+      host: this.leaderHost(),
+      isClosed: () => this.stopped || (this.termLease?.keeper !== keeper && this.leading?.term !== f.term),
+    });
+    this.termLease = { term: f.term, keeper };
+  }
+
+  private leaderHost(): LeaderHost {
+    return {
+      mirrorCommitted: (t, lastIndex) => {
+        if (this.stopped) return;
+        this.core.mirrorCommitted(t, lastIndex);
+        this.schedule();
+      },
+      fenced: (t, reason) => this.fenced(t, reason),
+      leaseExpired: (t) => {
+        this.core.leaseExpired(t);
+        this.schedule();
+      },
+      leaseRenewed: (t) => {
+        this.core.leaseRenewed(t);
+        this.schedule();
+      },
+    };
   }
 
   private startLeading(term: number): void {
@@ -616,6 +684,8 @@ export class NodeDriver {
       this.schedule();
       return;
     }
+    const earlyLease = this.termLease?.term === term ? this.termLease.keeper : undefined;
+    this.termLease = null;
     this.leading = new LeaderTerm({
       zk: this.zk,
       paths: this.paths,
@@ -624,22 +694,8 @@ export class NodeDriver {
       config: this.cfg,
       selfId: this.id,
       fenced: f,
-      host: {
-        mirrorCommitted: (t, lastIndex) => {
-          if (this.stopped) return;
-          this.core.mirrorCommitted(t, lastIndex);
-          this.schedule();
-        },
-        fenced: (t, reason) => this.fenced(t, reason),
-        leaseExpired: (t) => {
-          this.core.leaseExpired(t);
-          this.schedule();
-        },
-        leaseRenewed: (t) => {
-          this.core.leaseRenewed(t);
-          this.schedule();
-        },
-      },
+      host: this.leaderHost(),
+      ...(earlyLease ? { lease: earlyLease } : {}),
     });
     this.ephemerals.setLeaderClaim({ term, epochVersion: f.epochVersion });
     this.log.info({ term, epochVersion: f.epochVersion, zkTail: f.tailLastIndex }, 'leading');
@@ -689,8 +745,41 @@ export class NodeDriver {
   private onDiverged(d: Divergence): void {
     const reason = `this node's committed log diverged at index ${d.index}: ${d.reason}`;
     this.log.error({ index: d.index, reason: d.reason }, 'diverged: this node stops serving and must rebuild from ZooKeeper');
+    this.fail(reason, 'diverged');
+  }
+
+  /** Stops serving for good and tells the owner (once). */
+  private fail(reason: string, what: FatalKind): void {
+    if (this.fatalReason !== null || this.stopped) return;
     this.fatalReason = reason;
-    void this.stop().then(() => this.deps.onFatal?.(reason));
+    void this.stop().then(() => this.deps.onFatal?.(reason, what));
+  }
+
+  /**
+   * The cluster root's identity as the watch read it (null: the znode is gone). Anything but
+   * ours, confirmed by a fresh read after sync(), means ZooKeeper lost the cluster's data.
+   */
+  private onIdentity(seen: ClusterIdentity | null): void {
+    if (seen && seen.clusterId === this.identity.clusterId) return;
+    const paths = this.paths;
+    void this.zk
+      .sync(paths.root)
+      .then(() => this.zk.getData(paths.root))
+      .then(
+        (r) => decodeIdentity(paths.root, r.data),
+        (err: unknown) => (err instanceof ZkError && err.code === 'NO_NODE' ? null : Promise.reject(err)),
+      )
+      .then(
+        (now) => {
+          if (now && now.clusterId === this.identity.clusterId) return;
+          const reason = now
+            ? `ZooKeeper's tree of this cluster now has identity ${now.clusterId}, not ${this.identity.clusterId}: it was lost and recreated`
+            : `ZooKeeper's tree of this cluster (${paths.root}) is gone: ZooKeeper lost its data`;
+          this.log.error({ reason }, 'ZooKeeper lost the cluster: this node stops serving and keeps its data for duoraft admin restore-zk');
+          this.fail(reason, 'zk-data-lost');
+        },
+        (err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not confirm the cluster identity; the watch reads again'),
+      );
   }
 
   private onLeadershipLost(l: LeadershipLost): void {
@@ -715,6 +804,7 @@ export class NodeDriver {
 
   private watchHandlers(): ClusterWatchHandlers {
     return {
+      onIdentity: (seen) => this.onIdentity(seen),
       onEpoch: (e) => {
         this.catchUpTicks();
         this.epochSeen = e;

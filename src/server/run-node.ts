@@ -23,7 +23,8 @@ import { clientAuthInterceptor, serverCredentials } from '../transport/server-se
 import { checkTlsMaterial, type TlsMaterial } from '../transport/tls-material.js';
 import { type DriverRef, kvHandlers } from './client-handlers.js';
 import { kvService } from './kv-service.js';
-import { NodeDriver } from './node-driver.js';
+import { type FatalKind, NodeDriver } from './node-driver.js';
+import { readIdentity, writeIdentity } from './identity-file.js';
 import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, nodeConfigProblems } from './node-config.js';
 import { realClock } from '../common/real-clock.js';
 
@@ -71,7 +72,7 @@ export interface RunningNode {
    * committed log diverged). Its local WAL has been set aside by then: started again on the
    * same data folder, it rebuilds from ZooKeeper and its peer.
    */
-  readonly fatal: Promise<string>;
+  readonly fatal: Promise<{ readonly reason: string; readonly what: FatalKind }>;
 }
 
 export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
@@ -128,6 +129,8 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     const walDir = join(o.dataDir, 'wal');
     let opened = await openWal(walDir, logger);
     wal = opened.wal;
+    const recordedIdentity = await readIdentity(o.dataDir);
+    const holdsData = opened.recovery.entries.length > 0 || (opened.recovery.hardState?.commit ?? 0) > 0;
     const config: NodeConfig = {
       id: o.id,
       cluster: o.cluster,
@@ -138,9 +141,9 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       limits,
       ...(o.faults ? { faults: o.faults } : {}),
     };
-    let reportFatal: (reason: string) => void = () => undefined;
-    const fatal = new Promise<string>((resolve) => {
-      reportFatal = resolve;
+    let resolveFatal: (f: { reason: string; what: FatalKind }) => void = () => undefined;
+    const fatal = new Promise<{ reason: string; what: FatalKind }>((resolve) => {
+      resolveFatal = resolve;
     });
     const deps = {
       config,
@@ -149,10 +152,17 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       logger,
       zk,
       transport,
-      onFatal: (reason: string): void => {
+      local: { identity: recordedIdentity, holdsData },
+      onFatal: (reason: string, what: FatalKind): void => {
+        // A diverged node's log is set aside (it rebuilds from ZooKeeper when restarted);
+        // when ZooKeeper lost the cluster, the local data is what restore-zk needs: keep it.
+        if (what !== 'diverged') {
+          resolveFatal({ reason, what });
+          return;
+        }
         void setAside(walDir, 'diverged', logger).then(
-          () => reportFatal(reason),
-          () => reportFatal(reason),
+          () => resolveFatal({ reason, what }),
+          () => resolveFatal({ reason, what }),
         );
       },
     };
@@ -171,6 +181,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       driver = await NodeDriver.start({ ...deps, wal, recovery: opened.recovery });
     }
     ref.current = driver;
+    if (!recordedIdentity) await writeIdentity(o.dataDir, driver.identity);
     const zkSession = zk;
     if (o.zkAuth) {
       // The tree exists now; say so if parts of it are open to everyone.

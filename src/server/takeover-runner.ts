@@ -23,6 +23,10 @@ export interface TakeoverRunnerOptions {
   readonly selfId: NodeId;
   /** The result for the core, and on success what the new term needs. */
   readonly onDone: (result: TakeoverResult, fenced: FencedTerm | null) => void;
+  /** ZooKeeper holds less than this node knows was committed. */
+  readonly onZkDataLost: (reason: string) => void;
+  /** The fence succeeded (the replay follows): the term's lease starts now. */
+  readonly onFenced: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
 }
 
 /** What the watches last saw: lets the fence go out in one round trip. */
@@ -62,6 +66,9 @@ export class TakeoverRunner {
       leaseDurationMs: config.timing.leaseDurationMs,
       driftBound: config.timing.driftBound,
       replayDeadlineMs: REPLAY_DEADLINE_MS,
+      onFenced: (f) => {
+        if (!this.stopped) this.o.onFenced(f);
+      },
       ...(config.faults?.readTailBeforeFence ? { unsafeReadTailBeforeFence: true } : {}),
       ...(config.faults?.tailWithoutSync ? { unsafeTailWithoutSync: true } : {}),
     })
@@ -69,6 +76,7 @@ export class TakeoverRunner {
         this.running = false;
         if (this.stopped) return;
         if (!outcome.ok) {
+          if (outcome.zkDataLost) this.o.onZkDataLost(outcome.zkDataLost);
           logger.info({ reason: outcome.result.reason, epochTerm: outcome.result.epochTerm }, 'take-over failed');
           this.o.onDone(outcome.result, null);
           return;
