@@ -128,7 +128,12 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('failovers', { type: 'number', default: 12, describe: 'how many faults in all (the kinds take turns); with --minutes, at least this many' })
         .option('minutes', { type: 'number', default: 0, describe: 'a soak: go on injecting faults until this many minutes have passed' })
         .option('recovery-timeout-ms', { type: 'number', default: 30_000, describe: 'fail when writes do not resume, or the cluster is not whole again, within this long after a fault' })
-        .option('kinds', { type: 'string', describe: 'comma list of fault kinds (default: all of kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart)' })
+        .option('kinds', {
+          type: 'string',
+          describe:
+            'comma list of fault kinds (default: kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart, kill-follower-after-failover; with --zk-ensemble also kill-zk, pause-zk, expire-session)',
+        })
+        .option('zk-ensemble', { type: 'number', default: 1, describe: 'ZooKeeper servers to start on loopback: 1 (standalone) or an ensemble of 3, 5 or 7, whose servers kill-zk and pause-zk kill and stop' })
         .option('clients', { type: 'number', default: 8, describe: 'concurrent clients, each with its own connection' })
         .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
         .option('keep-logs', { type: 'boolean', default: false, describe: 'keep the nodes\' logs and data in OUT/cluster' })
@@ -146,6 +151,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           out: string;
           'keep-logs': boolean;
           'think-ms': number;
+          'zk-ensemble': number;
           broken?: string;
         },
       ) => {
@@ -158,7 +164,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           failovers: a.failovers,
           minutes: a.minutes,
           recoveryTimeoutMs: a['recovery-timeout-ms'],
-          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds) : chaos.FAULT_KINDS,
+          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds) : chaos.defaultFaultKinds(a['zk-ensemble']),
+          zkServers: a['zk-ensemble'],
           clients: a.clients,
           outDir: a.out,
           keepLogs: a['keep-logs'],

@@ -3,6 +3,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ProcessCluster } from '../process-cluster.js';
 import type { AckTracker } from './ack-tracker.js';
+import type { FaultEnv } from './fault-env.js';
+import type { GapMeter } from './gap-meter.js';
 import { injectFault } from './injectors.js';
 import type { FailoverRecord } from './result.js';
 import { type FaultPlan, planDetail } from './schedule.js';
@@ -17,6 +19,10 @@ export interface FaultStepContext {
   readonly recoveryTimeoutMs: number;
   /** Called just before the injection, so calls made from then on use fresh keys. */
   readonly beforeInjection: (plan: FaultPlan) => void;
+  /** ZooKeeper servers and the nodes' log lines, for the kinds that need them. */
+  readonly env?: FaultEnv;
+  /** The longest write gap per fault: duoraft's clients, and a bare ZooKeeper client beside them. */
+  readonly gaps?: { readonly duoraft: GapMeter; readonly zkClient: GapMeter };
 }
 
 export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: Settled): Promise<{ record: FailoverRecord; settled: Settled }> {
@@ -26,8 +32,10 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
   const startedAt = performance.now();
   // Registered before the injection, so no acknowledgement after it can be missed.
   const resumed = acks.firstWriteAfter(startedAt, cluster.node(before.leader).address);
+  ctx.gaps?.duoraft.open(startedAt);
+  ctx.gaps?.zkClient.open(startedAt);
   try {
-    const injected = await injectFault(cluster, plan, before);
+    const injected = await injectFault(cluster, plan, before, ctx.env);
     const what = `${name} on ${injected.target}`;
     const ack = withTimeout(resumed.ack, ctx.recoveryTimeoutMs, `${what}: no write was acknowledged within ${ctx.recoveryTimeoutMs} ms`);
     // Whatever happens to the downtime wait, the fault's own course (restart, SIGCONT,
@@ -37,17 +45,19 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
     if (acked.status === 'rejected') throw acked.reason;
     const settled = await waitSettled(cluster, ctx.recoveryTimeoutMs, `after ${what}`);
     const recoveredAt = performance.now();
+    const gaps = ctx.gaps;
     const record: FailoverRecord = {
       index: plan.index,
       kind: plan.kind,
       target: injected.target,
       targetRole: plan.target,
-      detail: planDetail(plan),
+      detail: { ...planDetail(plan), ...injected.observed },
       startedAt: Math.round(startedAt - acks.origin),
       downtimeMs: Math.round((acked.value.at - startedAt) * 10) / 10,
       leaderBefore: before.leader,
       leaderAfter: settled.leader,
       recoveredMs: Math.round(recoveredAt - startedAt),
+      ...(gaps ? { writeGap: { duoraftMs: gaps.duoraft.close(recoveredAt), zkClientMs: gaps.zkClient.close(recoveredAt) } } : {}),
     };
     return { record, settled };
   } finally {

@@ -6,9 +6,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connect, type DuoraftClient } from '../../client/client.js';
 import { ProcessCluster } from '../process-cluster.js';
-import { startZooKeeper } from '../zk-launcher.js';
 import { AckTracker } from './ack-tracker.js';
 import { ChaosClient } from './chaos-client.js';
+import { startChaosZooKeeper } from './chaos-zookeeper.js';
+import type { FaultEnv } from './fault-env.js';
+import { GapMeter } from './gap-meter.js';
+import { NodeLogWatch } from './node-log-watch.js';
 import { checkHistory, countLost, findDuplicated } from './checks.js';
 import { runFault } from './fault-step.js';
 import { readFinalState, type FinalReads } from './final-reads.js';
@@ -21,11 +24,16 @@ import { RetryObserver } from './retry-observer.js';
 import { type FaultPlan, planFaults } from './schedule.js';
 import { waitSettled } from './settle.js';
 import { sleep, withTimeout } from './time.js';
+import { summarizeWriteGaps, writeGapLines } from './write-gaps.js';
+import { ZkTargetPicker } from './zk-server-faults.js';
+import { ZkWriteProbe, type ZkWriteProbeStats } from './zk-write-probe.js';
 
 const CLUSTER_NAME = 'chaos';
 const PROGRESS_EVERY_MS = 10_000;
 /** Faults planned for a soak; it stops on time long before these run out. */
 const SOAK_PLAN = 100_000;
+/** The bare ZooKeeper client's session timeout: duoraft node's default (--zk-session-timeout). */
+const PROBE_SESSION_TIMEOUT_MS = 4_000;
 
 export interface ChaosRun {
   readonly result: ChaosResult;
@@ -60,8 +68,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   // A kept cluster folder from an earlier run would restart old nodes against a new
   // ZooKeeper: start from nothing.
   if (o.keepLogs) await rm(join(o.outDir, 'cluster'), { recursive: true, force: true });
-  say('starting ZooKeeper...');
-  const zk = await startZooKeeper({ env: o.env });
+  say(o.zkServers > 1 ? `starting a ZooKeeper ensemble of ${o.zkServers}...` : 'starting ZooKeeper...');
+  const zk = await startChaosZooKeeper(o.zkServers, o.env);
+  const watch = new NodeLogWatch();
+  const zkClientGaps = new GapMeter();
+  let probe: ZkWriteProbe | null = null;
+  let probeStats: ZkWriteProbeStats | null = null;
   let cluster: ProcessCluster | null = null;
   const clients: ChaosClient[] = [];
   let verifier: DuoraftClient | null = null;
@@ -77,6 +89,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       ...(o.brokenBuild ? { brokenBuild: o.brokenBuild } : {}),
       logLevel: 'info',
       ...(o.keepLogs ? { workDir: join(o.outDir, 'cluster') } : {}),
+      onLine: (id, line) => watch.onLine(id, line),
     });
     let settled = await waitSettled(cluster, o.recoveryTimeoutMs, 'start-up');
     say(`  leader ${settled.leader}; node logs in ${cluster.workDir}${o.keepLogs ? '' : ' (removed at the end; keep them with --keep-logs)'}`);
@@ -93,6 +106,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       say(`  ... ${n.acknowledged} operations acknowledged, ${n.unknown} unknown, ${n.recorded} recorded`);
     }, PROGRESS_EVERY_MS);
     ticker.unref();
+    if (zk.ensemble !== null) {
+      probe = await ZkWriteProbe.start({ connectString: zk.connectString, sessionTimeoutMs: PROBE_SESSION_TIMEOUT_MS, intervalMs: o.zkProbeIntervalMs, meter: zkClientGaps, connectTimeoutMs: o.recoveryTimeoutMs });
+      say(`  a bare ZooKeeper client writes beside the voters (one multi every ~${o.zkProbeIntervalMs} ms)`);
+    }
+    const env: FaultEnv = { watch, ensemble: zk.ensemble, zkServers: () => zk.servers(), zkTargets: new ZkTargetPicker(), recoveryTimeoutMs: o.recoveryTimeoutMs };
 
     try {
       await sleep(o.steadyMs[1]);
@@ -104,6 +122,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
         beforeInjection: (plan: FaultPlan): void => {
           generation = plan.index;
         },
+        env,
+        ...(probe !== null ? { gaps: { duoraft: acks.writeGaps, zkClient: zkClientGaps } } : {}),
       };
       for (const plan of plans) {
         if (soakEnd > 0 && performance.now() >= soakEnd && plan.index > o.failovers) break;
@@ -113,7 +133,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
         failovers.push(f);
         say(
           `fault ${f.index}${o.minutes > 0 ? '' : `/${plans.length}`}: ${f.kind} on ${f.target} (${f.targetRole}) ${detailWords(f.detail)}-> ` +
-            `downtime ${f.downtimeMs.toFixed(0)} ms; leader ${f.leaderBefore} -> ${f.leaderAfter}; whole again after ${f.recoveredMs} ms`,
+            `downtime ${f.downtimeMs.toFixed(0)} ms; leader ${f.leaderBefore} -> ${f.leaderAfter}; whole again after ${f.recoveredMs} ms` +
+            (f.writeGap ? `; longest write gap ${f.writeGap.duoraftMs} ms (bare ZooKeeper client ${f.writeGap.zkClientMs} ms)` : ''),
         );
         await sleep(plan.steadyMs);
       }
@@ -138,6 +159,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     say(`stopping early: ${error}`);
   } finally {
     clearInterval(ticker);
+    if (probe !== null) probeStats = await probe.stop().catch(() => probe?.stats() ?? null);
     await Promise.allSettled(clients.map((c) => c.close()));
     await verifier?.close().catch(() => undefined);
     await cluster?.stop();
@@ -168,6 +190,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     unreadableKeys: finals.unreadable.map((u) => u.key),
     throughput: acks.throughput(),
     ...(error !== undefined ? { error } : {}),
+    zkServers: o.zkServers,
+    ...(probeStats !== null ? { writeGaps: summarizeWriteGaps(failovers, probeStats) } : {}),
   };
   const resultPath = await writeResult(o.outDir, result);
   const reportPath = await writeReport(o.outDir, result);
@@ -200,7 +224,8 @@ function printSummary(say: (line: string) => void, r: ChaosResult, resultPath: s
   say('');
   say(`operations:    ${r.ops.total} (${r.ops.acknowledged} acknowledged, ${r.ops.unknown} unknown outcome, ${r.ops.failed} failed); ${r.ops.recorded} recorded${r.ops.historyCapped ? ' (cap reached)' : ''}`);
   say(`downtime:      p50 ${r.downtime.p50} ms, p99 ${r.downtime.p99} ms, max ${r.downtime.max} ms over ${r.failovers.length} faults`);
-  for (const [kind, s] of Object.entries(r.downtime.byKind)) say(`  ${kind.padEnd(14)} ${s.count} faults, p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`);
+  for (const [kind, s] of Object.entries(r.downtime.byKind)) say(`  ${kind.padEnd(28)} ${s.count} faults, p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`);
+  if (r.writeGaps !== undefined) for (const line of writeGapLines(r.writeGaps)) say(line);
   say(`lost:          ${r.lost}`);
   say(`duplicated:    ${r.duplicated}`);
   const lin = r.violation !== undefined ? 'NO: violation found' : r.linearizabilityUnknown ? 'unknown: the checker ran out of budget (not a violation; exit code unaffected)' : 'yes';
