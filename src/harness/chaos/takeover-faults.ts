@@ -247,8 +247,10 @@ async function killOldLeaderAfterFailover(
       const followed = await Promise.race([follows.line, sleep(FOLLOW_WAIT_MS).then(() => null)]);
       observed['oldLeaderFollowed'] = followed === null ? 'no' : 'yes';
       await sleep(plan.killDelayMs);
+      const killedAt = performance.now();
       await cluster.kill(oldLeader);
-      if (led !== null) observed['killedMsAfterNewLeader'] = Math.round(performance.now() - led.at);
+      if (led !== null) observed['killedMsAfterNewLeader'] = Math.round(killedAt - led.at);
+      if (followed !== null) observed['killedMsAfterFollow'] = Math.round(killedAt - followed.at);
     } finally {
       leading.cancel();
       follows.cancel();
