@@ -99,10 +99,12 @@ async function expireInTakeover(
   return { target: heir, finished, observed };
 }
 
-/** The heir's take-overs as its log tells them: every 'take-over done' and 'take-over failed' line, in order. */
+/** The heir's take-overs as its log tells them: every 'fenced', 'take-over done' and 'take-over failed' line, in order. */
 interface TakeoverProgress {
   /** The first outcome line after `seq`, or null. */
   readonly outcomeAfter: (seq: number) => NodeLine | null;
+  /** The first 'fenced' line after `seq`, or null. */
+  readonly fencedAfter: (seq: number) => NodeLine | null;
   cancel(): void;
 }
 
@@ -112,13 +114,15 @@ function takeoverProgress(env: FaultEnv, node: string, waitMs: number): Takeover
   const listener = env.watch.next(
     node,
     (l) => {
-      if ((l.msg === NODE_MESSAGES.takeoverDone || l.msg === NODE_MESSAGES.takeoverFailed) && outcomes.length < 100) outcomes.push(l);
+      const tracked = l.msg === NODE_MESSAGES.takeoverDone || l.msg === NODE_MESSAGES.takeoverFailed || l.msg === NODE_MESSAGES.fenced;
+      if (tracked && outcomes.length < 100) outcomes.push(l);
       return false;
     },
     waitMs,
   );
   return {
-    outcomeAfter: (seq) => outcomes.find((l) => l.seq > seq) ?? null,
+    outcomeAfter: (seq) => outcomes.find((l) => l.seq > seq && l.msg !== NODE_MESSAGES.fenced) ?? null,
+    fencedAfter: (seq) => outcomes.find((l) => l.seq > seq && l.msg === NODE_MESSAGES.fenced) ?? null,
     cancel: () => listener.cancel(),
   };
 }
@@ -213,7 +217,11 @@ async function expireSession(
 function landedWhere(progress: TakeoverProgress, stageLine: NodeLine, hit: NodeLine): string {
   if (stageLine.msg === NODE_MESSAGES.leading) return 'right after the take-over (leading)';
   const outcome = progress.outcomeAfter(stageLine.seq);
-  if (outcome === null || outcome.seq > hit.seq) return 'during the take-over';
+  if (outcome === null || outcome.seq > hit.seq) {
+    // In the take-over: before its fence answered, or in the replay that follows it.
+    const fenced = stageLine.msg === NODE_MESSAGES.fenced ? stageLine : progress.fencedAfter(stageLine.seq);
+    return fenced !== null && fenced.seq < hit.seq ? 'during the take-over (replay)' : 'during the take-over (fence)';
+  }
   return outcome.msg === NODE_MESSAGES.takeoverDone ? 'after the take-over' : 'after the take-over failed';
 }
 

@@ -16,22 +16,34 @@ export interface WriteGapSummary {
   /** What the bare client did over the whole run. */
   readonly probe: ZkWriteProbeStats;
   readonly byKind: Partial<Record<FaultKind, WriteGapStats>>;
+  /** kill-zk and pause-zk split by the server's role: "kill-zk zk-leader", "pause-zk zk-follower". */
+  readonly byZkTarget: Readonly<Record<string, WriteGapStats>>;
 }
 
 export function summarizeWriteGaps(failovers: readonly FailoverRecord[], probe: ZkWriteProbeStats): WriteGapSummary {
+  const stats = (fs: readonly FailoverRecord[]): WriteGapStats | null => {
+    const gaps = fs.flatMap((f) => (f.writeGap !== undefined ? [f.writeGap] : []));
+    if (gaps.length === 0) return null;
+    return { duoraft: downtimeStats(gaps.map((g) => g.duoraftMs)), zkClient: downtimeStats(gaps.map((g) => g.zkClientMs)) };
+  };
   const byKind: Partial<Record<FaultKind, WriteGapStats>> = {};
   for (const kind of [...new Set(failovers.map((f) => f.kind))]) {
-    const gaps = failovers.filter((f) => f.kind === kind && f.writeGap !== undefined).map((f) => f.writeGap!);
-    if (gaps.length === 0) continue;
-    byKind[kind] = { duoraft: downtimeStats(gaps.map((g) => g.duoraftMs)), zkClient: downtimeStats(gaps.map((g) => g.zkClientMs)) };
+    const s = stats(failovers.filter((f) => f.kind === kind));
+    if (s !== null) byKind[kind] = s;
   }
-  return { probe, byKind };
+  const byZkTarget: Record<string, WriteGapStats> = {};
+  const zkFaults = failovers.filter((f) => f.targetRole === 'zk-leader' || f.targetRole === 'zk-follower');
+  for (const key of [...new Set(zkFaults.map((f) => `${f.kind} ${f.targetRole}`))].sort()) {
+    const s = stats(zkFaults.filter((f) => `${f.kind} ${f.targetRole}` === key));
+    if (s !== null) byZkTarget[key] = s;
+  }
+  return { probe, byKind, byZkTarget };
 }
 
 /** Lines for the run's printed summary. */
 export function writeGapLines(s: WriteGapSummary): string[] {
   const lines = [`longest write gap per fault (ms), duoraft clients | a bare ZooKeeper client (${s.probe.writes} writes, one every ~${s.probe.intervalMs} ms):`];
-  for (const [kind, g] of Object.entries(s.byKind)) {
+  for (const [kind, g] of [...Object.entries(s.byKind), ...Object.entries(s.byZkTarget)]) {
     lines.push(`  ${kind.padEnd(28)} duoraft p50 ${g.duoraft.p50}, max ${g.duoraft.max} | ZooKeeper client p50 ${g.zkClient.p50}, max ${g.zkClient.max}`);
   }
   return lines;
@@ -40,7 +52,7 @@ export function writeGapLines(s: WriteGapSummary): string[] {
 export function writeGapHtml(r: ChaosResult, esc: (s: string) => string): string {
   const s = r.writeGaps;
   if (s === undefined) return '';
-  const rows = Object.entries(s.byKind).map(
+  const rows = [...Object.entries(s.byKind), ...Object.entries(s.byZkTarget)].map(
     ([kind, g]) =>
       `<tr><td>${esc(kind)}</td><td>${g.duoraft.count}</td><td>${g.duoraft.p50}</td><td>${g.duoraft.max}</td><td>${g.zkClient.p50}</td><td>${g.zkClient.max}</td></tr>`,
   );
