@@ -87,7 +87,9 @@ export function validateChaosOptions(o: ChaosOptions): void {
   if (o.outDir.trim() === '') problems.push('--out must name a folder');
   if (!ZK_ENSEMBLE_SIZES.includes(o.zkServers)) problems.push(`--zk-ensemble must be one of ${ZK_ENSEMBLE_SIZES.join(', ')} (1: one standalone server)`);
   const needEnsemble = o.kinds.filter((k) => ENSEMBLE_ONLY_KINDS.includes(k));
-  if (needEnsemble.length > 0 && o.zkServers < 3) problems.push(`${needEnsemble.join(' and ')} stop a ZooKeeper server and need an ensemble: add --zk-ensemble 3`);
+  if (needEnsemble.length > 0 && o.zkServers < 3) {
+    problems.push(`${needEnsemble.join(' and ')} ${needEnsemble.length > 1 ? 'stop a ZooKeeper server and need' : 'stops a ZooKeeper server and needs'} an ensemble: add --zk-ensemble 3`);
+  }
   if (!(o.zkProbeIntervalMs >= 1 && o.zkProbeIntervalMs <= 1_000)) problems.push('the ZooKeeper probe interval must be in 1..1000 ms');
   if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
 }
