@@ -3,6 +3,7 @@
 // (config/settings.ts), resolved and checked before anything starts.
 import { isAbsolute, resolve } from 'node:path';
 import type { TestFaults } from '../server/node-config.js';
+import { UnavailableError } from '../common/errors.js';
 import { runNode, runNodeOptionProblems, type RunNodeOptions } from '../server/run-node.js';
 import type { CommandSpec } from './config/command-config.js';
 import { nodeSettings, type NodeValues } from './config/settings.js';
@@ -70,6 +71,7 @@ export function injectTestFaults(faults: TestFaults): void {
 export async function nodeCommand(args: NodeArgs): Promise<void> {
   const node = await runNode({ ...nodeOptionsFrom(args), ...(await nodeSecurityOf(args)), ...(testFaults ? { faults: testFaults } : {}) });
   node.logger.info({ address: node.address }, 'serving');
+  let fatalReason: string | null = null;
   await new Promise<void>((done) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -83,5 +85,15 @@ export async function nodeCommand(args: NodeArgs): Promise<void> {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    // A node whose state cannot be trusted stops; its WAL is set aside, and a supervisor's
+    // restart rebuilds it from ZooKeeper. Exit non-zero so the supervisor does restart it.
+    void node.fatal.then((reason) => {
+      if (stopping) return;
+      stopping = true;
+      fatalReason = reason;
+      node.logger.error({ reason }, 'stopped: restart this node to rebuild it from ZooKeeper');
+      node.stop().then(done, () => done());
+    });
   });
+  if (fatalReason !== null) throw new UnavailableError(`${fatalReason}; its local WAL was set aside: restart it to rebuild from ZooKeeper`);
 }

@@ -37,6 +37,11 @@ export interface LeaseKeeperOptions {
   readonly driftBound: number;
   /** Lease valid until this time already (the fence multi touched the lease). */
   readonly initialValidUntil: number;
+  /**
+   * The same bound on the wall clock, taken when the fence was sent: derived from the
+   * monotonic time left at construction, it would move forward by a VM stop in between.
+   */
+  readonly initialValidUntilWall: number;
   readonly onExpired: () => void;
   readonly onRenewed: () => void;
   readonly onFenced: (reason: string) => void;
@@ -62,7 +67,7 @@ export class LeaseKeeper {
   constructor(options: LeaseKeeperOptions) {
     this.o = options;
     this.validUntil = options.initialValidUntil;
-    this.validUntilWall = options.clock.wallNow() + (options.initialValidUntil - options.clock.now());
+    this.validUntilWall = options.initialValidUntilWall;
     this.schedule(0);
   }
 

@@ -54,6 +54,8 @@ export type TakeoverOutcome =
       readonly epochVersion: number;
       readonly tailVersion: number;
       readonly leaseValidUntil: number;
+      /** The same bound on the wall clock (a VM stop freezes the monotonic one). */
+      readonly leaseValidUntilWall: number;
     }
   | { readonly ok: false; readonly result: Extract<TakeoverResult, { ok: false }> };
 
@@ -72,16 +74,16 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   if (fence.kind === 'leaseMoved') return fence.outcome;
   if (fence.kind === 'stale') return failed(0, '', 'fence refused twice');
   if (fence.kind === 'failed') return fence.outcome;
-  const { term, sentAt, epochVersion, sessionId } = fence;
+  const { term, sentAt, sentAtWall, epochVersion, sessionId } = fence;
   o.logger.info({ term, epochVersion, previousLeader: fence.previousLeader }, 'fenced ZooKeeper: epoch is ours');
 
   // 2 and 3. Read the tail, then replay. We hold the epoch now; keep trying for a bound.
   const deadline = o.clock.now() + o.replayDeadlineMs;
   let lastError = '';
   for (let attempt = 0; o.clock.now() < deadline; attempt++) {
+    // A read in another session than the fence's may come from a server behind it.
+    const readSession = zk.sessionId;
     try {
-      // A read in another session than the fence's may come from a server behind it.
-      const readSession = zk.sessionId;
       if (readSession !== sessionId && !o.unsafeTailWithoutSync) await zk.sync(paths.root);
       const tail = early ?? (await readTail(zk, paths));
       early = null;
@@ -100,11 +102,15 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         epochVersion,
         tailVersion: tail.version,
         leaseValidUntil: sentAt + o.leaseDurationMs,
+        leaseValidUntilWall: sentAtWall + o.leaseDurationMs,
       };
     } catch (err) {
       lastError = (err as Error).message;
-      if (err instanceof ZkError && !outcomeUnknown(err.code) && err.code !== 'NOT_CONNECTED') break;
-      if (!(err instanceof ZkError)) break;
+      // A read that failed after the session changed (a segment missing, a list that ends
+      // early) may only show a server behind the fence: sync and read again.
+      const sessionChanged = zk.sessionId !== readSession && !o.unsafeTailWithoutSync;
+      if (!sessionChanged && err instanceof ZkError && !outcomeUnknown(err.code) && err.code !== 'NOT_CONNECTED') break;
+      if (!sessionChanged && !(err instanceof ZkError)) break;
       await new Promise<void>((resolve) => o.clock.setTimeout(resolve, Math.min(200, 10 * 2 ** attempt)));
     }
   }
@@ -118,6 +124,8 @@ type FenceAttempt =
       readonly term: number;
       readonly epochVersion: number;
       readonly sentAt: number;
+      /** sentAt on the wall clock. */
+      readonly sentAtWall: number;
       readonly previousLeader: NodeId;
       /** The session the fence ran in (reads in it see the fence). */
       readonly sessionId: string;
@@ -153,6 +161,7 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
   if (leaderExists) ops.push({ type: 'delete', path: paths.leader, version: -1 });
   ops.push({ type: 'create', path: paths.leader, data: encodeLeader({ id: o.selfId, term, address: o.address }), mode: 'ephemeral' });
   const sentAt = o.clock.now();
+  const sentAtWall = o.clock.wallNow();
   const sessionId = zk.sessionId;
   try {
     await zk.multi(ops);
@@ -177,9 +186,9 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
     }
     o.logger.info({ term }, 'fence outcome was unknown; the epoch shows it succeeded');
     // Not known to be in the fence's session: the tail read will sync first.
-    return { kind: 'ok', term, epochVersion: now.stat.version, sentAt, previousLeader: epoch.leaderId, sessionId: '' };
+    return { kind: 'ok', term, epochVersion: now.stat.version, sentAt, sentAtWall, previousLeader: epoch.leaderId, sessionId: '' };
   }
-  return { kind: 'ok', term, epochVersion: epoch.version + 1, sentAt, previousLeader: epoch.leaderId, sessionId };
+  return { kind: 'ok', term, epochVersion: epoch.version + 1, sentAt, sentAtWall, previousLeader: epoch.leaderId, sessionId };
 }
 
 async function readTail(zk: ZkSession, paths: ClusterPaths): Promise<{ lastIndex: number; segmentFirstIndex: number; version: number }> {

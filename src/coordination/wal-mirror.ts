@@ -28,7 +28,7 @@
 import type { Clock } from '../common/clock.js';
 import { sleep } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
-import type { Entry } from '../core/types.js';
+import type { ChainedEntry } from '../core/types.js';
 import type { ClusterPaths } from './layout.js';
 import { MAX_SEGMENT_ZNODE_BYTES, SEGMENT_ENTRY_OVERHEAD_BYTES, decodeEpoch, decodeTail, encodeSegment, encodeTail } from './records.js';
 import type { ZkOp, ZkSession } from './zk-api.js';
@@ -62,7 +62,7 @@ export interface WalMirrorOptions {
 }
 
 interface Batch {
-  readonly entries: readonly Entry[];
+  readonly entries: readonly ChainedEntry[];
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly expectedTailVersion: number;
@@ -80,7 +80,7 @@ const MAX_RESOLVE_ERRORS = 8;
 
 export class WalMirror {
   private readonly o: WalMirrorOptions;
-  private queue: Entry[] = [];
+  private queue: ChainedEntry[] = [];
   private inflight: Batch[] = [];
   private nextTailVersion: number;
   private lastEnqueued: number;
@@ -101,7 +101,7 @@ export class WalMirror {
   }
 
   /** Entries to commit, contiguous with everything enqueued before. */
-  enqueue(entries: readonly Entry[]): void {
+  enqueue(entries: readonly ChainedEntry[]): void {
     if (this.closed || entries.length === 0) return;
     for (const e of entries) {
       if (e.index !== this.lastEnqueued + 1) return this.fail(`entry ${e.index} enqueued after ${this.lastEnqueued}`);

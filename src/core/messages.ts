@@ -16,6 +16,12 @@ export interface AppendEntries extends Base {
   readonly type: 'append';
   readonly prevLogIndex: number;
   readonly prevLogTerm: number;
+  /**
+   * The leader's chain value at prevLogIndex (chain.ts). Always sent; a follower that holds
+   * prevLogIndex with prevLogTerm must hold this chain value there too. (Optional only so
+   * hand-built test messages may leave it out.)
+   */
+  readonly prevLogChain?: Uint8Array;
   readonly entries: readonly Entry[];
   readonly leaderCommit: number;
 }
@@ -45,6 +51,8 @@ export interface Heartbeat extends Base {
    * something else at that index and must not commit it.
    */
   readonly commitTerm: number;
+  /** The leader's chain value at `commit` (always sent; optional for hand-built test messages). */
+  readonly commitChain?: Uint8Array;
 }
 
 export interface HeartbeatReply extends Base {

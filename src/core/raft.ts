@@ -16,7 +16,7 @@
 //   znode has not changed for the lease window.
 import type { CoreConfig } from './config.js';
 import { validateCoreConfig } from './config.js';
-import { RaftLog, dataBytes, invariant } from './log.js';
+import { ChainMismatchError, RaftLog, dataBytes, invariant } from './log.js';
 import type {
   AppendEntries,
   AppendEntriesReply,
@@ -28,9 +28,11 @@ import type {
   VoteRejection,
   VoteReply,
 } from './messages.js';
+import { checkPeerMessage } from './message-checks.js';
 import { Progress } from './progress.js';
 import type { RandomSource } from './random.js';
-import { type Entry, EntryType, type HardState, type NodeId, type SnapshotMeta, emptyHardState, noSnapshot } from './types.js';
+import { chainHex, sameChain } from './chain.js';
+import { type ChainedEntry, type Entry, EntryType, type HardState, type NodeId, type SnapshotMeta, emptyHardState } from './types.js';
 
 export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
 
@@ -89,19 +91,30 @@ export interface Ready {
   readonly hardState?: HardState;
   /** Local WAL: write a truncation mark at this index before `entries` (entries >= it are void). */
   readonly truncateFrom?: number;
-  /** Local WAL: entries to append, ascending and contiguous. */
-  readonly entries: readonly Entry[];
+  /** Local WAL: entries to append, ascending and contiguous, with their chain values. */
+  readonly entries: readonly ChainedEntry[];
   readonly messages: readonly Message[];
   /** Committed entries to apply to the state machine, in order. */
-  readonly committed: readonly Entry[];
-  /** Leader: entries to mirror to ZooKeeper, in order, contiguous with what was handed out before. */
-  readonly toMirror: readonly Entry[];
+  readonly committed: readonly ChainedEntry[];
+  /** Leader: entries to mirror to ZooKeeper, in order, contiguous with what was handed out before (with chain values). */
+  readonly toMirror: readonly ChainedEntry[];
   readonly takeover?: TakeoverRequest;
   readonly leadershipLost?: LeadershipLost;
   /** Leader, during a transfer: stop touching the lease now and serve no lease read. */
   readonly relinquishLease?: boolean;
   /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
   readonly resumeLease?: boolean;
+  /**
+   * This node's committed log disagrees with the leader's or ZooKeeper's at `index` (the
+   * hash chain says so): its state cannot be trusted. It takes no more messages; the node
+   * must stop serving and rebuild from ZooKeeper. Handed out once.
+   */
+  readonly diverged?: Divergence;
+}
+
+export interface Divergence {
+  readonly index: number;
+  readonly reason: string;
 }
 
 export interface RestoredState {
@@ -152,6 +165,9 @@ export class RaftCore {
    */
   private leaderMatch = 0;
 
+  /** The highest term ZooKeeper's epoch was seen at (bounds the terms peer messages may carry). */
+  private epochTerm = 0;
+
   /** Ticks since this node started: the core's only notion of time. */
   private ticks = 0;
   private electionElapsed = 0;
@@ -200,6 +216,11 @@ export class RaftCore {
    * before the take-over it asked for has even started.
    */
   private handedOverBy: NodeId = '';
+  /** Set once a committed entry turns out to differ from the leader's or ZooKeeper's. */
+  private divergence: Divergence | null = null;
+  private divergenceReported = false;
+  /** Why the message being stepped was dropped after the checks passed (a chain that does not verify). */
+  private lateDrop: string | null = null;
 
   constructor(config: CoreConfig, random: RandomSource, restored: RestoredState = {}) {
     const problems = validateCoreConfig(config);
@@ -209,7 +230,7 @@ export class RaftCore {
     this.peer = config.peer;
     this.random = random;
     const hs = restored.hardState ?? emptyHardState;
-    const snapshot = restored.snapshot ?? noSnapshot;
+    const snapshot = restored.snapshot ?? { index: 0, term: 0, chain: config.genesis };
     this.log = new RaftLog(snapshot, restored.entries ?? []);
     this.term = Math.max(hs.term, snapshot.term);
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
@@ -259,13 +280,32 @@ export class RaftCore {
     }
   }
 
-  step(m: Message): void {
-    if (m.to !== this.id) return;
+  /**
+   * Takes one peer message. A message that fails the checks of message-checks.ts is dropped
+   * whole, before it touches anything; the reason is returned for the caller to log
+   * ('ignore': not for us, nothing worth saying). Returns null when it was taken.
+   */
+  step(m: Message): string | null {
+    const problem = checkPeerMessage(m, {
+      self: this.id,
+      peer: this.peer,
+      role: this.role,
+      knownTerm: Math.max(this.term, this.epochTerm),
+      lastIndex: this.log.lastIndex(),
+      maxEntryBytes: this.cfg.maxEntryBytes,
+    });
+    if (problem !== null) return problem;
+    if (this.divergence) return 'this node has diverged and takes no more messages';
+    this.lateDrop = null;
+    this.stepChecked(m);
+    return this.lateDrop;
+  }
+
+  private stepChecked(m: Message): void {
     if (m.type === 'unreachable') {
       this.onUnreachable(m.from);
       return;
     }
-    if (m.from !== this.peer) return; // not a voter of this cluster
     if (m.term > this.term) {
       const hypothetical = m.type === 'vote' || (m.type === 'voteReply' && m.granted);
       if (!hypothetical) {
@@ -361,6 +401,7 @@ export class RaftCore {
 
   /** The epoch znode says `leaderId` holds `term`. */
   observeEpoch(term: number, leaderId: NodeId): void {
+    if (term > this.epochTerm) this.epochTerm = term;
     if (term > this.term) {
       if (leaderId === this.id) {
         // Our own fence, whose result is still on its way, or a term of an earlier life
@@ -387,8 +428,8 @@ export class RaftCore {
 
   /** Follower: committed entries read from ZooKeeper (when the leader cannot reach us). */
   committedFromZk(entries: readonly Entry[], zkLastIndex: number): void {
-    if (this.role === 'leader' || this.role === 'candidate') return;
-    this.mergeCommitted(entries);
+    if (this.role === 'leader' || this.role === 'candidate' || this.divergence) return;
+    if (!this.mergeCommitted(entries)) return;
     const reach = Math.min(zkLastIndex, this.log.lastIndex());
     if (reach > this.commit) this.commit = reach;
   }
@@ -406,7 +447,7 @@ export class RaftCore {
     // equal ours when the epoch watch told us of our own fence before this result came.)
     if (r.term < this.term) return;
     invariant(!(this.role === 'leader' && r.term === this.term), `take-over result for term ${r.term}, which this node already leads`);
-    this.mergeCommitted(r.entries);
+    if (this.divergence || !this.mergeCommitted(r.entries)) return;
     if (this.log.lastIndex() > r.zkLastIndex) {
       // Never committed: ZooKeeper's log is frozen by our fence and ends at its tail.
       invariant(r.zkLastIndex >= this.commit, `zk tail ${r.zkLastIndex} below commit ${this.commit}`);
@@ -459,6 +500,7 @@ export class RaftCore {
       this.pendingLeadershipLost !== undefined ||
       this.pendingRelinquish ||
       this.pendingResume ||
+      (this.divergence !== null && !this.divergenceReported) ||
       !sameSoft(this.prevSoft, this.softState()) ||
       !sameHard(this.prevHard, this.hardState())
     );
@@ -475,7 +517,7 @@ export class RaftCore {
     this.unstableFrom = this.log.lastIndex() + 1;
     this.persistedLast = this.log.lastIndex();
 
-    let toMirror: Entry[] = [];
+    let toMirror: ChainedEntry[] = [];
     if (this.role === 'leader' && this.mirrorNext <= this.log.lastIndex()) {
       toMirror = this.log.slice(this.mirrorNext, this.log.lastIndex() + 1);
       this.mirrorNext = this.log.lastIndex() + 1;
@@ -496,7 +538,9 @@ export class RaftCore {
       ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
       ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
+      ...(this.divergence && !this.divergenceReported ? { diverged: this.divergence } : {}),
     };
+    if (this.divergence) this.divergenceReported = true;
     this.prevSoft = soft;
     this.prevHard = hard;
     this.outbox = [];
@@ -657,11 +701,33 @@ export class RaftCore {
     invariant(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
     if (this.role !== 'follower' || this.leaderId !== m.from) this.becomeFollower(m.term, m.from);
     this.heardFromLeader();
+    // Where we hold the leader's prevLogIndex with its term, we must hold its chain value too.
+    if (m.prevLogChain && this.log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
+      const mine = this.log.chain(m.prevLogIndex);
+      if (mine && !sameChain(mine, m.prevLogChain)) {
+        if (m.prevLogIndex <= this.commit) {
+          this.diverge(m.prevLogIndex, `the leader's chain at ${m.prevLogIndex} is ${chainHex(m.prevLogChain)}, our committed entry's is ${chainHex(mine)}`);
+          return;
+        }
+        // An uncommitted entry of the same term but other content (corrupt, or forged):
+        // have the leader start again from our commit index.
+        this.rejectAppend(m, m.prevLogIndex, this.commit);
+        return;
+      }
+    }
     let prevIndex = m.prevLogIndex;
     let prevTerm = m.prevLogTerm;
     let entries = m.entries;
     if (prevIndex < this.commit) {
-      // Everything up to our commit index is committed, so it matches the leader's log.
+      // Everything up to our commit index is committed, so it must equal the leader's log;
+      // the chain values the leader sent for those entries say whether it does.
+      for (const e of entries) {
+        if (e.index > this.commit) break;
+        if (e.chain && !this.log.holds(e)) {
+          this.diverge(e.index, `the leader's entry ${e.index} differs from our committed one`);
+          return;
+        }
+      }
       entries = entries.filter((e) => e.index > this.commit);
       prevIndex = this.commit;
       prevTerm = this.log.term(this.commit) ?? 0;
@@ -671,7 +737,16 @@ export class RaftCore {
       this.rejectAppend(m, prevIndex);
       return;
     }
-    const written = this.log.merge(entries);
+    let written: number;
+    try {
+      written = this.log.merge(entries);
+    } catch (err) {
+      if (!(err instanceof ChainMismatchError)) throw err;
+      // The message's entries do not chain onto what it says precedes them: corrupt or
+      // forged. Nothing was changed; drop it (the leader resends what is not acknowledged).
+      this.lateDrop = err.message;
+      return;
+    }
     if (written > 0) {
       invariant(written > this.commit, `append would overwrite committed entry ${written}`);
       this.markUnstable(written);
@@ -696,10 +771,11 @@ export class RaftCore {
     });
   }
 
-  private rejectAppend(m: AppendEntries, prevIndex: number): void {
+  /** `shortAt`: answer as if the log ended there (the leader then resumes after it). */
+  private rejectAppend(m: AppendEntries, prevIndex: number, shortAt?: number): void {
     let xTerm = 0;
     let xIndex = 0;
-    if (prevIndex <= this.log.lastIndex() && this.log.term(prevIndex) !== undefined) {
+    if (shortAt === undefined && prevIndex <= this.log.lastIndex() && this.log.term(prevIndex) !== undefined) {
       const found = this.log.firstIndexOfTermAtOrBefore(prevIndex);
       xTerm = found.term;
       xIndex = found.index;
@@ -714,7 +790,7 @@ export class RaftCore {
       rejectedIndex: prevIndex,
       xTerm,
       xIndex,
-      xLen: this.log.lastIndex(),
+      xLen: shortAt ?? this.log.lastIndex(),
     });
   }
 
@@ -739,7 +815,15 @@ export class RaftCore {
     }
     const newCommit = Math.min(m.commit, this.leaderMatch);
     if (newCommit <= this.commit) return;
-    if (m.commit <= this.leaderMatch && !this.log.matchTerm(m.commit, m.commitTerm)) return;
+    if (m.commit <= this.leaderMatch) {
+      if (!this.log.matchTerm(m.commit, m.commitTerm)) return;
+      const mine = this.log.chain(m.commit);
+      if (m.commitChain && mine && !sameChain(mine, m.commitChain)) {
+        // An entry we matched with this leader now differs from its: our log changed under us.
+        this.diverge(m.commit, `the leader's chain at its commit index ${m.commit} is ${chainHex(m.commitChain)}, ours ${chainHex(mine)}`);
+        return;
+      }
+    }
     this.commit = newCommit;
   }
 
@@ -748,7 +832,7 @@ export class RaftCore {
     this.heardFromLeader();
     // The leader stopped touching its lease before it sent this: no need to wait it out,
     // and the version it left is the one to fence against.
-    if (m.leaseVersion > 0) this.observeLease(Math.max(m.leaseVersion, this.leaseVersion));
+    if (m.leaseVersion > 0) this.observeLease(Math.max(m.leaseVersion, this.leaseVersion), this.leaseWindowTicks);
     this.becomeCandidate(true);
     this.handedOverBy = m.from;
   }
@@ -758,15 +842,36 @@ export class RaftCore {
     this.lastLeaderContactTick = this.ticks;
   }
 
-  private mergeCommitted(entries: readonly Entry[]): void {
+  /** Merges committed entries (from ZooKeeper). Returns false when they do not chain onto our committed log: divergence. */
+  private mergeCommitted(entries: readonly Entry[]): boolean {
     const fresh = entries.filter((e) => e.index > this.commit);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return true;
     invariant(fresh[0]!.index <= this.log.lastIndex() + 1, `committed entries start at ${fresh[0]!.index}, log ends at ${this.log.lastIndex()}`);
-    const written = this.log.merge(fresh);
+    let written: number;
+    try {
+      written = this.log.merge(fresh);
+    } catch (err) {
+      if (!(err instanceof ChainMismatchError)) throw err;
+      this.diverge(err.index, `ZooKeeper's committed entries do not chain onto this node's committed log (${err.message})`);
+      return false;
+    }
     if (written > 0) {
       this.markUnstable(written);
       if (this.leaderMatch >= written) this.leaderMatch = written - 1;
     }
+    return true;
+  }
+
+  /**
+   * A committed entry differs from the leader's or ZooKeeper's: this node's state cannot be
+   * trusted. It stops leading and taking messages; the driver stops serving and rebuilds.
+   */
+  private diverge(index: number, reason: string): void {
+    if (this.divergence) return;
+    this.divergence = { index, reason };
+    if (this.role === 'leader') this.dropLeaderState(`diverged at ${index}`);
+    this.role = 'follower';
+    this.leaderId = '';
   }
 
   // ---------------------------------------------------------------- votes
@@ -857,6 +962,7 @@ export class RaftCore {
       term: this.term,
       prevLogIndex,
       prevLogTerm,
+      prevLogChain: this.log.chain(prevLogIndex)!,
       entries,
       leaderCommit: this.commit,
     });
@@ -868,7 +974,7 @@ export class RaftCore {
     const pr = this.progress;
     if (!pr || this.leaseLapsed) return;
     const commit = Math.min(pr.match, this.commit);
-    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit) ?? 0 });
+    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit) ?? 0, commitChain: this.log.chain(commit) ?? new Uint8Array(0) });
   }
 
   private onAppendReply(m: AppendEntriesReply): void {

@@ -1057,6 +1057,7 @@ export namespace duoraft {
             prevLogTerm: number;
             entries: duoraft.wal.Entry.$Properties[];
             leaderCommit: number;
+            prevLogChain: Uint8Array;
             static create(properties: duoraft.peer.AppendEntriesRequest.$Shape): duoraft.peer.AppendEntriesRequest & duoraft.peer.AppendEntriesRequest.$Shape;
             static create(properties?: duoraft.peer.AppendEntriesRequest.$Properties): duoraft.peer.AppendEntriesRequest;
             static encode(message: duoraft.peer.AppendEntriesRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1074,6 +1075,7 @@ export namespace duoraft {
                 prevLogTerm?: (number|null);
                 entries?: (duoraft.wal.Entry.$Properties[]|null);
                 leaderCommit?: (number|null);
+                prevLogChain?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.AppendEntriesRequest.$Properties;
@@ -1131,6 +1133,7 @@ export namespace duoraft {
             term: number;
             commit: number;
             commitTerm: number;
+            commitChain: Uint8Array;
             static create(properties: duoraft.peer.HeartbeatRequest.$Shape): duoraft.peer.HeartbeatRequest & duoraft.peer.HeartbeatRequest.$Shape;
             static create(properties?: duoraft.peer.HeartbeatRequest.$Properties): duoraft.peer.HeartbeatRequest;
             static encode(message: duoraft.peer.HeartbeatRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1146,6 +1149,7 @@ export namespace duoraft {
                 term?: (number|null);
                 commit?: (number|null);
                 commitTerm?: (number|null);
+                commitChain?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.HeartbeatRequest.$Properties;
@@ -1385,6 +1389,7 @@ export namespace duoraft {
             term: number;
             type: duoraft.wal.EntryType;
             data: Uint8Array;
+            chain: Uint8Array;
             static create(properties: duoraft.wal.Entry.$Shape): duoraft.wal.Entry & duoraft.wal.Entry.$Shape;
             static create(properties?: duoraft.wal.Entry.$Properties): duoraft.wal.Entry;
             static encode(message: duoraft.wal.Entry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1398,6 +1403,7 @@ export namespace duoraft {
                 term?: (number|null);
                 type?: (duoraft.wal.EntryType|null);
                 data?: (Uint8Array|null);
+                chain?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.Entry.$Properties;
@@ -1455,6 +1461,34 @@ export namespace duoraft {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.Segment.$Properties;
+        }
+
+        interface ISealed extends duoraft.wal.Sealed.$Properties {
+        }
+
+        class Sealed {
+            constructor(properties?: duoraft.wal.Sealed.$Properties);
+            $unknowns?: Uint8Array[];
+            kind: string;
+            formatVersion: number;
+            crc32c: number;
+            body: Uint8Array;
+            static create(properties: duoraft.wal.Sealed.$Shape): duoraft.wal.Sealed & duoraft.wal.Sealed.$Shape;
+            static create(properties?: duoraft.wal.Sealed.$Properties): duoraft.wal.Sealed;
+            static encode(message: duoraft.wal.Sealed.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.Sealed & duoraft.wal.Sealed.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Sealed {
+            interface $Properties {
+                kind?: (string|null);
+                formatVersion?: (number|null);
+                crc32c?: (number|null);
+                body?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.Sealed.$Properties;
         }
 
         interface IEpochRecord extends duoraft.wal.EpochRecord.$Properties {
@@ -1660,5 +1694,132 @@ export namespace duoraft {
             }
             type $Shape = duoraft.wal.Truncation.$Properties;
         }
+    }
+}
+
+export namespace etcdserverpb {
+
+    interface IResponseHeader extends etcdserverpb.ResponseHeader.$Properties {
+    }
+
+    class ResponseHeader {
+        constructor(properties?: etcdserverpb.ResponseHeader.$Properties);
+        $unknowns?: Uint8Array[];
+        clusterId: number;
+        memberId: number;
+        revision: number;
+        raftTerm: number;
+        static create(properties: etcdserverpb.ResponseHeader.$Shape): etcdserverpb.ResponseHeader & etcdserverpb.ResponseHeader.$Shape;
+        static create(properties?: etcdserverpb.ResponseHeader.$Properties): etcdserverpb.ResponseHeader;
+        static encode(message: etcdserverpb.ResponseHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.ResponseHeader & etcdserverpb.ResponseHeader.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace ResponseHeader {
+        interface $Properties {
+            clusterId?: (number|null);
+            memberId?: (number|null);
+            revision?: (number|null);
+            raftTerm?: (number|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.ResponseHeader.$Properties;
+    }
+
+    interface IPutRequest extends etcdserverpb.PutRequest.$Properties {
+    }
+
+    class PutRequest {
+        constructor(properties?: etcdserverpb.PutRequest.$Properties);
+        $unknowns?: Uint8Array[];
+        key: Uint8Array;
+        value: Uint8Array;
+        static create(properties: etcdserverpb.PutRequest.$Shape): etcdserverpb.PutRequest & etcdserverpb.PutRequest.$Shape;
+        static create(properties?: etcdserverpb.PutRequest.$Properties): etcdserverpb.PutRequest;
+        static encode(message: etcdserverpb.PutRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.PutRequest & etcdserverpb.PutRequest.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace PutRequest {
+        interface $Properties {
+            key?: (Uint8Array|null);
+            value?: (Uint8Array|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.PutRequest.$Properties;
+    }
+
+    interface IPutResponse extends etcdserverpb.PutResponse.$Properties {
+    }
+
+    class PutResponse {
+        constructor(properties?: etcdserverpb.PutResponse.$Properties);
+        $unknowns?: Uint8Array[];
+        header?: (etcdserverpb.ResponseHeader.$Properties|null);
+        static create(properties: etcdserverpb.PutResponse.$Shape): etcdserverpb.PutResponse & etcdserverpb.PutResponse.$Shape;
+        static create(properties?: etcdserverpb.PutResponse.$Properties): etcdserverpb.PutResponse;
+        static encode(message: etcdserverpb.PutResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.PutResponse & etcdserverpb.PutResponse.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace PutResponse {
+        interface $Properties {
+            header?: (etcdserverpb.ResponseHeader.$Properties|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.PutResponse.$Properties;
+    }
+
+    interface IStatusRequest extends etcdserverpb.StatusRequest.$Properties {
+    }
+
+    class StatusRequest {
+        constructor(properties?: etcdserverpb.StatusRequest.$Properties);
+        $unknowns?: Uint8Array[];
+        static create(properties: etcdserverpb.StatusRequest.$Shape): etcdserverpb.StatusRequest & etcdserverpb.StatusRequest.$Shape;
+        static create(properties?: etcdserverpb.StatusRequest.$Properties): etcdserverpb.StatusRequest;
+        static encode(message: etcdserverpb.StatusRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.StatusRequest & etcdserverpb.StatusRequest.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace StatusRequest {
+        interface $Properties {
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.StatusRequest.$Properties;
+    }
+
+    interface IStatusResponse extends etcdserverpb.StatusResponse.$Properties {
+    }
+
+    class StatusResponse {
+        constructor(properties?: etcdserverpb.StatusResponse.$Properties);
+        $unknowns?: Uint8Array[];
+        header?: (etcdserverpb.ResponseHeader.$Properties|null);
+        version: string;
+        leader: number;
+        raftIndex: number;
+        raftTerm: number;
+        static create(properties: etcdserverpb.StatusResponse.$Shape): etcdserverpb.StatusResponse & etcdserverpb.StatusResponse.$Shape;
+        static create(properties?: etcdserverpb.StatusResponse.$Properties): etcdserverpb.StatusResponse;
+        static encode(message: etcdserverpb.StatusResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.StatusResponse & etcdserverpb.StatusResponse.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace StatusResponse {
+        interface $Properties {
+            header?: (etcdserverpb.ResponseHeader.$Properties|null);
+            version?: (string|null);
+            leader?: (number|null);
+            raftIndex?: (number|null);
+            raftTerm?: (number|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.StatusResponse.$Properties;
     }
 }

@@ -7211,6 +7211,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [prevLogTerm] AppendEntriesRequest prevLogTerm
              * @property {Array.<duoraft.wal.Entry.$Properties>|null} [entries] AppendEntriesRequest entries
              * @property {number|null} [leaderCommit] AppendEntriesRequest leaderCommit
+             * @property {Uint8Array|null} [prevLogChain] AppendEntriesRequest prevLogChain
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7308,6 +7309,14 @@ export const duoraft = $root.duoraft = (() => {
             AppendEntriesRequest.prototype.leaderCommit = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * AppendEntriesRequest prevLogChain.
+             * @member {Uint8Array} prevLogChain
+             * @memberof duoraft.peer.AppendEntriesRequest
+             * @instance
+             */
+            AppendEntriesRequest.prototype.prevLogChain = $util.newBuffer([]);
+
+            /**
              * Creates a new AppendEntriesRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.AppendEntriesRequest
@@ -7356,6 +7365,8 @@ export const duoraft = $root.duoraft = (() => {
                         $root.duoraft.wal.Entry.encode(message.entries[i], writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.leaderCommit != null && $Object.hasOwnProperty.call(message, "leaderCommit") && (typeof message.leaderCommit === "object" ? message.leaderCommit.low || message.leaderCommit.high : message.leaderCommit !== 0))
                     writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.leaderCommit);
+                if (message.prevLogChain != null && $Object.hasOwnProperty.call(message, "prevLogChain") && message.prevLogChain.length)
+                    writer.uint32(/* id 9, wireType 2 =*/74).bytes(message.prevLogChain);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7469,6 +7480,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.leaderCommit = value;
                             else
                                 delete message.leaderCommit;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.prevLogChain = value;
+                            else
+                                delete message.prevLogChain;
                             continue;
                         }
                     }
@@ -7862,6 +7882,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [term] HeartbeatRequest term
              * @property {number|null} [commit] HeartbeatRequest commit
              * @property {number|null} [commitTerm] HeartbeatRequest commitTerm
+             * @property {Uint8Array|null} [commitChain] HeartbeatRequest commitChain
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7942,6 +7963,14 @@ export const duoraft = $root.duoraft = (() => {
             HeartbeatRequest.prototype.commitTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * HeartbeatRequest commitChain.
+             * @member {Uint8Array} commitChain
+             * @memberof duoraft.peer.HeartbeatRequest
+             * @instance
+             */
+            HeartbeatRequest.prototype.commitChain = $util.newBuffer([]);
+
+            /**
              * Creates a new HeartbeatRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.HeartbeatRequest
@@ -7985,6 +8014,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.commit);
                 if (message.commitTerm != null && $Object.hasOwnProperty.call(message, "commitTerm") && (typeof message.commitTerm === "object" ? message.commitTerm.low || message.commitTerm.high : message.commitTerm !== 0))
                     writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.commitTerm);
+                if (message.commitChain != null && $Object.hasOwnProperty.call(message, "commitChain") && message.commitChain.length)
+                    writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.commitChain);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8081,6 +8112,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.commitTerm = value;
                             else
                                 delete message.commitTerm;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.commitChain = value;
+                            else
+                                delete message.commitChain;
                             continue;
                         }
                     }
@@ -9681,6 +9721,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [term] Entry term
              * @property {duoraft.wal.EntryType|null} [type] Entry type
              * @property {Uint8Array|null} [data] Entry data
+             * @property {Uint8Array|null} [chain] Entry chain
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9745,6 +9786,14 @@ export const duoraft = $root.duoraft = (() => {
             Entry.prototype.data = $util.newBuffer([]);
 
             /**
+             * Entry chain.
+             * @member {Uint8Array} chain
+             * @memberof duoraft.wal.Entry
+             * @instance
+             */
+            Entry.prototype.chain = $util.newBuffer([]);
+
+            /**
              * Creates a new Entry instance using the specified properties.
              * @function create
              * @memberof duoraft.wal.Entry
@@ -9784,6 +9833,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 3, wireType 0 =*/24).int32(message.type);
                 if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
                     writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.data);
+                if (message.chain != null && $Object.hasOwnProperty.call(message, "chain") && message.chain.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.chain);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -9862,6 +9913,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.data = value;
                             else
                                 delete message.data;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.chain = value;
+                            else
+                                delete message.chain;
                             continue;
                         }
                     }
@@ -10329,6 +10389,232 @@ export const duoraft = $root.duoraft = (() => {
             };
 
             return Segment;
+        })();
+
+        wal.Sealed = (function() {
+
+            /**
+             * Properties of a Sealed.
+             * @typedef {Object} duoraft.wal.Sealed.$Properties
+             * @property {string|null} [kind] Sealed kind
+             * @property {number|null} [formatVersion] Sealed formatVersion
+             * @property {number|null} [crc32c] Sealed crc32c
+             * @property {Uint8Array|null} [body] Sealed body
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Sealed.
+             * @memberof duoraft.wal
+             * @interface ISealed
+             * @augments duoraft.wal.Sealed.$Properties
+             * @deprecated Use duoraft.wal.Sealed.$Properties instead.
+             */
+
+            /**
+             * Shape of a Sealed.
+             * @typedef {duoraft.wal.Sealed.$Properties} duoraft.wal.Sealed.$Shape
+             */
+
+            /**
+             * Constructs a new Sealed.
+             * @memberof duoraft.wal
+             * @classdesc Represents a Sealed.
+             * @constructor
+             * @param {duoraft.wal.Sealed.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Sealed = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Sealed kind.
+             * @member {string} kind
+             * @memberof duoraft.wal.Sealed
+             * @instance
+             */
+            Sealed.prototype.kind = "";
+
+            /**
+             * Sealed formatVersion.
+             * @member {number} formatVersion
+             * @memberof duoraft.wal.Sealed
+             * @instance
+             */
+            Sealed.prototype.formatVersion = 0;
+
+            /**
+             * Sealed crc32c.
+             * @member {number} crc32c
+             * @memberof duoraft.wal.Sealed
+             * @instance
+             */
+            Sealed.prototype.crc32c = 0;
+
+            /**
+             * Sealed body.
+             * @member {Uint8Array} body
+             * @memberof duoraft.wal.Sealed
+             * @instance
+             */
+            Sealed.prototype.body = $util.newBuffer([]);
+
+            /**
+             * Creates a new Sealed instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.Sealed
+             * @static
+             * @param {duoraft.wal.Sealed.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.Sealed} Sealed instance
+             * @type {{
+             *   (properties: duoraft.wal.Sealed.$Shape): duoraft.wal.Sealed & duoraft.wal.Sealed.$Shape;
+             *   (properties?: duoraft.wal.Sealed.$Properties): duoraft.wal.Sealed;
+             * }}
+             */
+            Sealed.create = function(properties) {
+                return new Sealed(properties);
+            };
+
+            /**
+             * Encodes the specified Sealed message. Does not implicitly {@link duoraft.wal.Sealed.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.Sealed
+             * @static
+             * @param {duoraft.wal.Sealed.$Properties} message Sealed message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Sealed.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.kind);
+                if (message.formatVersion != null && $Object.hasOwnProperty.call(message, "formatVersion") && message.formatVersion !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.formatVersion);
+                if (message.crc32c != null && $Object.hasOwnProperty.call(message, "crc32c") && message.crc32c !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.crc32c);
+                if (message.body != null && $Object.hasOwnProperty.call(message, "body") && message.body.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.body);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Sealed message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.Sealed
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.Sealed & duoraft.wal.Sealed.$Shape} Sealed
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Sealed.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.Sealed();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.formatVersion = value;
+                            else
+                                delete message.formatVersion;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.crc32c = value;
+                            else
+                                delete message.crc32c;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.body = value;
+                            else
+                                delete message.body;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Sealed
+             * @function getTypeUrl
+             * @memberof duoraft.wal.Sealed
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Sealed.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.Sealed";
+            };
+
+            return Sealed;
         })();
 
         wal.EpochRecord = (function() {
@@ -11945,6 +12231,979 @@ export const duoraft = $root.duoraft = (() => {
     })();
 
     return duoraft;
+})();
+
+export const etcdserverpb = $root.etcdserverpb = (() => {
+
+    /**
+     * Namespace etcdserverpb.
+     * @exports etcdserverpb
+     * @namespace
+     */
+    const etcdserverpb = {};
+
+    etcdserverpb.ResponseHeader = (function() {
+
+        /**
+         * Properties of a ResponseHeader.
+         * @typedef {Object} etcdserverpb.ResponseHeader.$Properties
+         * @property {number|null} [clusterId] ResponseHeader clusterId
+         * @property {number|null} [memberId] ResponseHeader memberId
+         * @property {number|null} [revision] ResponseHeader revision
+         * @property {number|null} [raftTerm] ResponseHeader raftTerm
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a ResponseHeader.
+         * @memberof etcdserverpb
+         * @interface IResponseHeader
+         * @augments etcdserverpb.ResponseHeader.$Properties
+         * @deprecated Use etcdserverpb.ResponseHeader.$Properties instead.
+         */
+
+        /**
+         * Shape of a ResponseHeader.
+         * @typedef {etcdserverpb.ResponseHeader.$Properties} etcdserverpb.ResponseHeader.$Shape
+         */
+
+        /**
+         * Constructs a new ResponseHeader.
+         * @memberof etcdserverpb
+         * @classdesc Represents a ResponseHeader.
+         * @constructor
+         * @param {etcdserverpb.ResponseHeader.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const ResponseHeader = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * ResponseHeader clusterId.
+         * @member {number} clusterId
+         * @memberof etcdserverpb.ResponseHeader
+         * @instance
+         */
+        ResponseHeader.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
+         * ResponseHeader memberId.
+         * @member {number} memberId
+         * @memberof etcdserverpb.ResponseHeader
+         * @instance
+         */
+        ResponseHeader.prototype.memberId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
+         * ResponseHeader revision.
+         * @member {number} revision
+         * @memberof etcdserverpb.ResponseHeader
+         * @instance
+         */
+        ResponseHeader.prototype.revision = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * ResponseHeader raftTerm.
+         * @member {number} raftTerm
+         * @memberof etcdserverpb.ResponseHeader
+         * @instance
+         */
+        ResponseHeader.prototype.raftTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
+         * Creates a new ResponseHeader instance using the specified properties.
+         * @function create
+         * @memberof etcdserverpb.ResponseHeader
+         * @static
+         * @param {etcdserverpb.ResponseHeader.$Properties=} [properties] Properties to set
+         * @returns {etcdserverpb.ResponseHeader} ResponseHeader instance
+         * @type {{
+         *   (properties: etcdserverpb.ResponseHeader.$Shape): etcdserverpb.ResponseHeader & etcdserverpb.ResponseHeader.$Shape;
+         *   (properties?: etcdserverpb.ResponseHeader.$Properties): etcdserverpb.ResponseHeader;
+         * }}
+         */
+        ResponseHeader.create = function(properties) {
+            return new ResponseHeader(properties);
+        };
+
+        /**
+         * Encodes the specified ResponseHeader message. Does not implicitly {@link etcdserverpb.ResponseHeader.verify|verify} messages.
+         * @function encode
+         * @memberof etcdserverpb.ResponseHeader
+         * @static
+         * @param {etcdserverpb.ResponseHeader.$Properties} message ResponseHeader message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        ResponseHeader.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.clusterId != null && $Object.hasOwnProperty.call(message, "clusterId") && (typeof message.clusterId === "object" ? message.clusterId.low || message.clusterId.high : message.clusterId !== 0))
+                writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.clusterId);
+            if (message.memberId != null && $Object.hasOwnProperty.call(message, "memberId") && (typeof message.memberId === "object" ? message.memberId.low || message.memberId.high : message.memberId !== 0))
+                writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.memberId);
+            if (message.revision != null && $Object.hasOwnProperty.call(message, "revision") && (typeof message.revision === "object" ? message.revision.low || message.revision.high : message.revision !== 0))
+                writer.uint32(/* id 3, wireType 0 =*/24).int64(message.revision);
+            if (message.raftTerm != null && $Object.hasOwnProperty.call(message, "raftTerm") && (typeof message.raftTerm === "object" ? message.raftTerm.low || message.raftTerm.high : message.raftTerm !== 0))
+                writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.raftTerm);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a ResponseHeader message from the specified reader or buffer.
+         * @function decode
+         * @memberof etcdserverpb.ResponseHeader
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {etcdserverpb.ResponseHeader & etcdserverpb.ResponseHeader.$Shape} ResponseHeader
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        ResponseHeader.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.etcdserverpb.ResponseHeader();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.clusterId = value;
+                        else
+                            delete message.clusterId;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.memberId = value;
+                        else
+                            delete message.memberId;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                            message.revision = value;
+                        else
+                            delete message.revision;
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.raftTerm = value;
+                        else
+                            delete message.raftTerm;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        /**
+         * Gets the type url for ResponseHeader
+         * @function getTypeUrl
+         * @memberof etcdserverpb.ResponseHeader
+         * @static
+         * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns {string} The type url
+         */
+        ResponseHeader.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/etcdserverpb.ResponseHeader";
+        };
+
+        return ResponseHeader;
+    })();
+
+    etcdserverpb.PutRequest = (function() {
+
+        /**
+         * Properties of a PutRequest.
+         * @typedef {Object} etcdserverpb.PutRequest.$Properties
+         * @property {Uint8Array|null} [key] PutRequest key
+         * @property {Uint8Array|null} [value] PutRequest value
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a PutRequest.
+         * @memberof etcdserverpb
+         * @interface IPutRequest
+         * @augments etcdserverpb.PutRequest.$Properties
+         * @deprecated Use etcdserverpb.PutRequest.$Properties instead.
+         */
+
+        /**
+         * Shape of a PutRequest.
+         * @typedef {etcdserverpb.PutRequest.$Properties} etcdserverpb.PutRequest.$Shape
+         */
+
+        /**
+         * Constructs a new PutRequest.
+         * @memberof etcdserverpb
+         * @classdesc Represents a PutRequest.
+         * @constructor
+         * @param {etcdserverpb.PutRequest.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const PutRequest = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * PutRequest key.
+         * @member {Uint8Array} key
+         * @memberof etcdserverpb.PutRequest
+         * @instance
+         */
+        PutRequest.prototype.key = $util.newBuffer([]);
+
+        /**
+         * PutRequest value.
+         * @member {Uint8Array} value
+         * @memberof etcdserverpb.PutRequest
+         * @instance
+         */
+        PutRequest.prototype.value = $util.newBuffer([]);
+
+        /**
+         * Creates a new PutRequest instance using the specified properties.
+         * @function create
+         * @memberof etcdserverpb.PutRequest
+         * @static
+         * @param {etcdserverpb.PutRequest.$Properties=} [properties] Properties to set
+         * @returns {etcdserverpb.PutRequest} PutRequest instance
+         * @type {{
+         *   (properties: etcdserverpb.PutRequest.$Shape): etcdserverpb.PutRequest & etcdserverpb.PutRequest.$Shape;
+         *   (properties?: etcdserverpb.PutRequest.$Properties): etcdserverpb.PutRequest;
+         * }}
+         */
+        PutRequest.create = function(properties) {
+            return new PutRequest(properties);
+        };
+
+        /**
+         * Encodes the specified PutRequest message. Does not implicitly {@link etcdserverpb.PutRequest.verify|verify} messages.
+         * @function encode
+         * @memberof etcdserverpb.PutRequest
+         * @static
+         * @param {etcdserverpb.PutRequest.$Properties} message PutRequest message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        PutRequest.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key.length)
+                writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.key);
+            if (message.value != null && $Object.hasOwnProperty.call(message, "value") && message.value.length)
+                writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.value);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a PutRequest message from the specified reader or buffer.
+         * @function decode
+         * @memberof etcdserverpb.PutRequest
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {etcdserverpb.PutRequest & etcdserverpb.PutRequest.$Shape} PutRequest
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        PutRequest.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.etcdserverpb.PutRequest();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.bytes()).length)
+                            message.key = value;
+                        else
+                            delete message.key;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.bytes()).length)
+                            message.value = value;
+                        else
+                            delete message.value;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        /**
+         * Gets the type url for PutRequest
+         * @function getTypeUrl
+         * @memberof etcdserverpb.PutRequest
+         * @static
+         * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns {string} The type url
+         */
+        PutRequest.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/etcdserverpb.PutRequest";
+        };
+
+        return PutRequest;
+    })();
+
+    etcdserverpb.PutResponse = (function() {
+
+        /**
+         * Properties of a PutResponse.
+         * @typedef {Object} etcdserverpb.PutResponse.$Properties
+         * @property {etcdserverpb.ResponseHeader.$Properties|null} [header] PutResponse header
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a PutResponse.
+         * @memberof etcdserverpb
+         * @interface IPutResponse
+         * @augments etcdserverpb.PutResponse.$Properties
+         * @deprecated Use etcdserverpb.PutResponse.$Properties instead.
+         */
+
+        /**
+         * Shape of a PutResponse.
+         * @typedef {etcdserverpb.PutResponse.$Properties} etcdserverpb.PutResponse.$Shape
+         */
+
+        /**
+         * Constructs a new PutResponse.
+         * @memberof etcdserverpb
+         * @classdesc Represents a PutResponse.
+         * @constructor
+         * @param {etcdserverpb.PutResponse.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const PutResponse = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * PutResponse header.
+         * @member {etcdserverpb.ResponseHeader.$Properties|null|undefined} header
+         * @memberof etcdserverpb.PutResponse
+         * @instance
+         */
+        PutResponse.prototype.header = null;
+
+        /**
+         * Creates a new PutResponse instance using the specified properties.
+         * @function create
+         * @memberof etcdserverpb.PutResponse
+         * @static
+         * @param {etcdserverpb.PutResponse.$Properties=} [properties] Properties to set
+         * @returns {etcdserverpb.PutResponse} PutResponse instance
+         * @type {{
+         *   (properties: etcdserverpb.PutResponse.$Shape): etcdserverpb.PutResponse & etcdserverpb.PutResponse.$Shape;
+         *   (properties?: etcdserverpb.PutResponse.$Properties): etcdserverpb.PutResponse;
+         * }}
+         */
+        PutResponse.create = function(properties) {
+            return new PutResponse(properties);
+        };
+
+        /**
+         * Encodes the specified PutResponse message. Does not implicitly {@link etcdserverpb.PutResponse.verify|verify} messages.
+         * @function encode
+         * @memberof etcdserverpb.PutResponse
+         * @static
+         * @param {etcdserverpb.PutResponse.$Properties} message PutResponse message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        PutResponse.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.header != null && $Object.hasOwnProperty.call(message, "header"))
+                $root.etcdserverpb.ResponseHeader.encode(message.header, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a PutResponse message from the specified reader or buffer.
+         * @function decode
+         * @memberof etcdserverpb.PutResponse
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {etcdserverpb.PutResponse & etcdserverpb.PutResponse.$Shape} PutResponse
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        PutResponse.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.etcdserverpb.PutResponse();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.header = $root.etcdserverpb.ResponseHeader.decode(reader, reader.size(), $undefined, _depth + 1, message.header);
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        /**
+         * Gets the type url for PutResponse
+         * @function getTypeUrl
+         * @memberof etcdserverpb.PutResponse
+         * @static
+         * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns {string} The type url
+         */
+        PutResponse.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/etcdserverpb.PutResponse";
+        };
+
+        return PutResponse;
+    })();
+
+    etcdserverpb.StatusRequest = (function() {
+
+        /**
+         * Properties of a StatusRequest.
+         * @typedef {Object} etcdserverpb.StatusRequest.$Properties
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a StatusRequest.
+         * @memberof etcdserverpb
+         * @interface IStatusRequest
+         * @augments etcdserverpb.StatusRequest.$Properties
+         * @deprecated Use etcdserverpb.StatusRequest.$Properties instead.
+         */
+
+        /**
+         * Shape of a StatusRequest.
+         * @typedef {etcdserverpb.StatusRequest.$Properties} etcdserverpb.StatusRequest.$Shape
+         */
+
+        /**
+         * Constructs a new StatusRequest.
+         * @memberof etcdserverpb
+         * @classdesc Represents a StatusRequest.
+         * @constructor
+         * @param {etcdserverpb.StatusRequest.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const StatusRequest = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * Creates a new StatusRequest instance using the specified properties.
+         * @function create
+         * @memberof etcdserverpb.StatusRequest
+         * @static
+         * @param {etcdserverpb.StatusRequest.$Properties=} [properties] Properties to set
+         * @returns {etcdserverpb.StatusRequest} StatusRequest instance
+         * @type {{
+         *   (properties: etcdserverpb.StatusRequest.$Shape): etcdserverpb.StatusRequest & etcdserverpb.StatusRequest.$Shape;
+         *   (properties?: etcdserverpb.StatusRequest.$Properties): etcdserverpb.StatusRequest;
+         * }}
+         */
+        StatusRequest.create = function(properties) {
+            return new StatusRequest(properties);
+        };
+
+        /**
+         * Encodes the specified StatusRequest message. Does not implicitly {@link etcdserverpb.StatusRequest.verify|verify} messages.
+         * @function encode
+         * @memberof etcdserverpb.StatusRequest
+         * @static
+         * @param {etcdserverpb.StatusRequest.$Properties} message StatusRequest message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        StatusRequest.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a StatusRequest message from the specified reader or buffer.
+         * @function decode
+         * @memberof etcdserverpb.StatusRequest
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {etcdserverpb.StatusRequest & etcdserverpb.StatusRequest.$Shape} StatusRequest
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        StatusRequest.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.etcdserverpb.StatusRequest();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                reader.skipType(tag & 7, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        /**
+         * Gets the type url for StatusRequest
+         * @function getTypeUrl
+         * @memberof etcdserverpb.StatusRequest
+         * @static
+         * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns {string} The type url
+         */
+        StatusRequest.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/etcdserverpb.StatusRequest";
+        };
+
+        return StatusRequest;
+    })();
+
+    etcdserverpb.StatusResponse = (function() {
+
+        /**
+         * Properties of a StatusResponse.
+         * @typedef {Object} etcdserverpb.StatusResponse.$Properties
+         * @property {etcdserverpb.ResponseHeader.$Properties|null} [header] StatusResponse header
+         * @property {string|null} [version] StatusResponse version
+         * @property {number|null} [leader] StatusResponse leader
+         * @property {number|null} [raftIndex] StatusResponse raftIndex
+         * @property {number|null} [raftTerm] StatusResponse raftTerm
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a StatusResponse.
+         * @memberof etcdserverpb
+         * @interface IStatusResponse
+         * @augments etcdserverpb.StatusResponse.$Properties
+         * @deprecated Use etcdserverpb.StatusResponse.$Properties instead.
+         */
+
+        /**
+         * Shape of a StatusResponse.
+         * @typedef {etcdserverpb.StatusResponse.$Properties} etcdserverpb.StatusResponse.$Shape
+         */
+
+        /**
+         * Constructs a new StatusResponse.
+         * @memberof etcdserverpb
+         * @classdesc Represents a StatusResponse.
+         * @constructor
+         * @param {etcdserverpb.StatusResponse.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const StatusResponse = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * StatusResponse header.
+         * @member {etcdserverpb.ResponseHeader.$Properties|null|undefined} header
+         * @memberof etcdserverpb.StatusResponse
+         * @instance
+         */
+        StatusResponse.prototype.header = null;
+
+        /**
+         * StatusResponse version.
+         * @member {string} version
+         * @memberof etcdserverpb.StatusResponse
+         * @instance
+         */
+        StatusResponse.prototype.version = "";
+
+        /**
+         * StatusResponse leader.
+         * @member {number} leader
+         * @memberof etcdserverpb.StatusResponse
+         * @instance
+         */
+        StatusResponse.prototype.leader = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
+         * StatusResponse raftIndex.
+         * @member {number} raftIndex
+         * @memberof etcdserverpb.StatusResponse
+         * @instance
+         */
+        StatusResponse.prototype.raftIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
+         * StatusResponse raftTerm.
+         * @member {number} raftTerm
+         * @memberof etcdserverpb.StatusResponse
+         * @instance
+         */
+        StatusResponse.prototype.raftTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
+         * Creates a new StatusResponse instance using the specified properties.
+         * @function create
+         * @memberof etcdserverpb.StatusResponse
+         * @static
+         * @param {etcdserverpb.StatusResponse.$Properties=} [properties] Properties to set
+         * @returns {etcdserverpb.StatusResponse} StatusResponse instance
+         * @type {{
+         *   (properties: etcdserverpb.StatusResponse.$Shape): etcdserverpb.StatusResponse & etcdserverpb.StatusResponse.$Shape;
+         *   (properties?: etcdserverpb.StatusResponse.$Properties): etcdserverpb.StatusResponse;
+         * }}
+         */
+        StatusResponse.create = function(properties) {
+            return new StatusResponse(properties);
+        };
+
+        /**
+         * Encodes the specified StatusResponse message. Does not implicitly {@link etcdserverpb.StatusResponse.verify|verify} messages.
+         * @function encode
+         * @memberof etcdserverpb.StatusResponse
+         * @static
+         * @param {etcdserverpb.StatusResponse.$Properties} message StatusResponse message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        StatusResponse.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.header != null && $Object.hasOwnProperty.call(message, "header"))
+                $root.etcdserverpb.ResponseHeader.encode(message.header, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+            if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                writer.uint32(/* id 2, wireType 2 =*/18).string(message.version);
+            if (message.leader != null && $Object.hasOwnProperty.call(message, "leader") && (typeof message.leader === "object" ? message.leader.low || message.leader.high : message.leader !== 0))
+                writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.leader);
+            if (message.raftIndex != null && $Object.hasOwnProperty.call(message, "raftIndex") && (typeof message.raftIndex === "object" ? message.raftIndex.low || message.raftIndex.high : message.raftIndex !== 0))
+                writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.raftIndex);
+            if (message.raftTerm != null && $Object.hasOwnProperty.call(message, "raftTerm") && (typeof message.raftTerm === "object" ? message.raftTerm.low || message.raftTerm.high : message.raftTerm !== 0))
+                writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.raftTerm);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a StatusResponse message from the specified reader or buffer.
+         * @function decode
+         * @memberof etcdserverpb.StatusResponse
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {etcdserverpb.StatusResponse & etcdserverpb.StatusResponse.$Shape} StatusResponse
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        StatusResponse.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.etcdserverpb.StatusResponse();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.header = $root.etcdserverpb.ResponseHeader.decode(reader, reader.size(), $undefined, _depth + 1, message.header);
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.version = value;
+                        else
+                            delete message.version;
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.leader = value;
+                        else
+                            delete message.leader;
+                        continue;
+                    }
+                case 5: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.raftIndex = value;
+                        else
+                            delete message.raftIndex;
+                        continue;
+                    }
+                case 6: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.raftTerm = value;
+                        else
+                            delete message.raftTerm;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        /**
+         * Gets the type url for StatusResponse
+         * @function getTypeUrl
+         * @memberof etcdserverpb.StatusResponse
+         * @static
+         * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns {string} The type url
+         */
+        StatusResponse.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/etcdserverpb.StatusResponse";
+        };
+
+        return StatusResponse;
+    })();
+
+    return etcdserverpb;
 })();
 
 export {

@@ -36,8 +36,26 @@ export interface ProcessClusterOptions {
   readonly logLevel?: string;
   /** Wait for a leader after starting (default true). */
   readonly waitForLeader?: boolean;
+  /** Nodes placed elsewhere than loopback (network namespaces): their addresses and launcher, by id. */
+  readonly placement?: ReadonlyMap<string, NodePlacement>;
   /** Called with every line a node writes (stdout and stderr), from its first start on. */
   readonly onLine?: (id: string, line: string) => void;
+}
+
+/** Where a node runs and the addresses it uses, when not simply on loopback. */
+export interface NodePlacement {
+  readonly listen: string;
+  /** What clients use (and what acknowledgements name: `by`). */
+  readonly advertise: string;
+  readonly peerAdvertise: string;
+  readonly zk: string;
+  /** The harness's own status calls go here, past whatever faults the clients' path suffers. */
+  readonly statusAddress: string;
+  /**
+   * A command prefix that runs the node elsewhere and execs it in place (`ip netns exec
+   * NAME`), so the pid the harness signals is the node's own.
+   */
+  readonly launcher: readonly string[];
 }
 
 export interface MemberView {
@@ -52,8 +70,11 @@ export interface MemberView {
 export interface NodeHandle {
   readonly id: string;
   readonly port: number;
-  /** Where clients reach it (direct). */
+  /** Where clients reach it (its advertised address). */
   readonly address: string;
+  /** Where the harness asks it for its status (the same as address on loopback). */
+  readonly statusAddress: string;
+  readonly placement: NodePlacement | null;
   readonly dataDir: string;
   readonly logFile: string;
   readonly peerProxy: TcpProxy | null;
@@ -84,11 +105,13 @@ export class ProcessCluster {
     const c = new ProcessCluster(options, workDir);
     c.ownsWorkDir = options.workDir === undefined;
     try {
-      const ids = options.ids ?? ['a', 'b'];
+      const ids = options.ids ?? (options.placement ? [...options.placement.keys()] : ['a', 'b']);
+      if (options.placement && (options.peerProxies || options.zkProxies)) throw new Error('placed nodes take no TCP proxies: their faults are the network\'s');
       const ports = await freePorts(ids.length);
       const zkServers = zkServersOf(options.zk);
       for (const [k, id] of ids.entries()) {
         const port = ports[k]!;
+        const placement = options.placement?.get(id) ?? null;
         const peerProxy = options.peerProxies ? await startTcpProxy({ host: '127.0.0.1', port }) : null;
         const zkProxies: TcpProxy[] = [];
         if (options.zkProxies) for (const server of zkServers) zkProxies.push(await startTcpProxy(server));
@@ -97,7 +120,9 @@ export class ProcessCluster {
         c.nodes.set(id, {
           id,
           port,
-          address: `127.0.0.1:${port}`,
+          address: placement?.advertise ?? `127.0.0.1:${port}`,
+          statusAddress: placement?.statusAddress ?? `127.0.0.1:${port}`,
+          placement,
           dataDir,
           logFile: join(workDir, `${id}.log`),
           peerProxy,
@@ -130,16 +155,18 @@ export class ProcessCluster {
   startNode(id: string): void {
     const n = this.node(id);
     if (n.child?.running()) throw new Error(`node ${id} is already running`);
-    const zk = n.zkProxies.length > 0 ? n.zkProxies.map((p) => p.address).join(',') + chrootOf(this.options.zk) : this.options.zk;
+    const p = n.placement;
+    const zk = p ? p.zk : n.zkProxies.length > 0 ? n.zkProxies.map((proxy) => proxy.address).join(',') + chrootOf(this.options.zk) : this.options.zk;
     const args = [
       ...(this.options.brokenBuild ? [brokenNodeEntry, '--broken', this.options.brokenBuild] : [duoraftBin]),
       'node',
       '--id', id,
       '--cluster', this.options.cluster,
       '--zk', zk,
-      '--listen', n.address,
+      '--listen', p ? p.listen : n.address,
       '--data', n.dataDir,
       '--log-level', this.options.logLevel ?? 'info',
+      ...(p ? ['--advertise', p.advertise, '--peer-advertise', p.peerAdvertise] : []),
       ...(n.peerProxy ? ['--peer-advertise', n.peerProxy.address] : []),
       ...(this.options.nodeArgs ?? []),
       ...(this.options.nodeArgsFor?.(id) ?? []),
@@ -147,7 +174,8 @@ export class ProcessCluster {
     n.log?.end();
     n.log = createWriteStream(n.logFile, { flags: 'a' });
     n.log.write(`--- start ${++n.starts} ---\n`);
-    const child = childProcesses.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...prefix] = [...(p?.launcher ?? []), process.execPath];
+    const child = childProcesses.spawn(command!, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.child.stdout?.pipe(n.log, { end: false });
     child.child.stderr?.pipe(n.log, { end: false });
     const onLine = this.options.onLine;
@@ -241,8 +269,8 @@ export class ProcessCluster {
     if (!n.child?.running()) return null;
     let client = this.statusClients.get(id);
     if (!client) {
-      const security = memberChannelSecurity(this.options.cluster, this.options.clientSecurity ?? {}, n.address);
-      client = new KvClient(n.address, security.credentials, security.options);
+      const security = memberChannelSecurity(this.options.cluster, this.options.clientSecurity ?? {}, n.statusAddress);
+      client = new KvClient(n.statusAddress, security.credentials, security.options);
       this.statusClients.set(id, client);
     }
     const def = kvService.status;

@@ -8,7 +8,7 @@ import { LeaseKeeper } from '../coordination/lease.js';
 import { WalMirror } from '../coordination/wal-mirror.js';
 import type { ZkSession } from '../coordination/zk-api.js';
 import { ZkError } from '../coordination/zk-api.js';
-import type { Entry, NodeId } from '../core/types.js';
+import type { ChainedEntry, NodeId } from '../core/types.js';
 import type { NodeConfig } from './node-config.js';
 
 /** What the fence and replay established: everything this node needs to lead `term`. */
@@ -19,6 +19,8 @@ export interface FencedTerm {
   readonly tailLastIndex: number;
   /** The lease the fence multi itself started (by this node's clock). */
   readonly leaseValidUntil: number;
+  /** The same on the wall clock. */
+  readonly leaseValidUntilWall: number;
 }
 
 /** How a term's parts report back to the core (the driver steps it and schedules). */
@@ -80,11 +82,11 @@ export class LeaderTerm {
       },
       ...(config.faults?.tailWithoutSync ? { unsafeAcceptAnyTail: true } : {}),
     });
-    this.lease = this.newLease(fenced.leaseValidUntil);
+    this.lease = this.newLease(fenced.leaseValidUntil, fenced.leaseValidUntilWall);
   }
 
   /** Entries to commit through ZooKeeper, contiguous with everything handed over before. */
-  mirrorEntries(entries: readonly Entry[]): void {
+  mirrorEntries(entries: readonly ChainedEntry[]): void {
     if (!this.closed) this.mirror.enqueue(entries);
   }
 
@@ -103,7 +105,7 @@ export class LeaderTerm {
     return this.lease.lapsedForMs();
   }
 
-  /** An event-loop stall: serve no lease read until a touch sent after it succeeds. */
+  /** An event-loop stall: the lease ends now; it holds again once a touch succeeds whose send time + D is still ahead on both clocks. */
   lapseLease(): void {
     this.lease.lapseNow();
   }
@@ -113,7 +115,7 @@ export class LeaderTerm {
     if (this.closed) return;
     this.o.logger.warn({ term: this.term }, 'leadership transfer given up: taking the lease back');
     this.lease.stop();
-    this.lease = this.newLease(this.o.clock.now());
+    this.lease = this.newLease(this.o.clock.now(), this.o.clock.wallNow());
   }
 
   /**
@@ -141,7 +143,7 @@ export class LeaderTerm {
     this.lease.stop();
   }
 
-  private newLease(validUntil: number): LeaseKeeper {
+  private newLease(validUntil: number, validUntilWall: number): LeaseKeeper {
     const { zk, paths, clock, logger, config, selfId, host } = this.o;
     const term = this.term;
     return new LeaseKeeper({
@@ -156,6 +158,7 @@ export class LeaderTerm {
       durationMs: config.timing.leaseDurationMs,
       driftBound: config.timing.driftBound,
       initialValidUntil: validUntil,
+      initialValidUntilWall: validUntilWall,
       onExpired: () => {
         if (!this.closed) host.leaseExpired(term);
       },

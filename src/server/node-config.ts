@@ -2,6 +2,7 @@
 import { ConfigError } from '../common/errors.js';
 import { HOST_PORT_FORMAT, parseHostPort } from '../common/host-port.js';
 import { isValidClusterName, isValidMemberId } from '../coordination/layout.js';
+import { genesisChain } from '../core/chain.js';
 import type { CoreConfig } from '../core/config.js';
 import { DEFAULT_MAX_VALUE_BYTES, HARD_MAX_VALUE_BYTES } from '../statemachine/limits.js';
 
@@ -169,7 +170,11 @@ export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
     maxInflightAppends: 8,
     // 256 KiB: a follower far behind stores one message in a few ms, so heartbeats and the
     // lease are never stuck behind a megabyte of entries.
+    // The cluster's log starts from a genesis value of its own: a log of another cluster
+    // never matches this one.
+    genesis: genesisChain(c.cluster),
     maxAppendBytes: 256 << 10,
+    maxEntryBytes: c.limits.maxSegmentBytes,
     // One full message in flight at a time (see Progress): a follower far behind gets each
     // message at the connection's whole bandwidth, in order, well within its deadline.
     maxInflightBytes: 256 << 10,

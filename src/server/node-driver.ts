@@ -34,11 +34,12 @@ import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
 import type { Message, TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
-import { RaftCore, type LeadershipLost, type Ready, type Role, type SoftState } from '../core/raft.js';
+import { type Divergence, RaftCore, type LeadershipLost, type Ready, type Role, type SoftState } from '../core/raft.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
 import { encodeCommand, type KvCommand, validateCommand, validateKey, type WriteContext } from '../statemachine/command.js';
 import { KvStore } from '../statemachine/kv-store.js';
-import type { PeerTransport } from '../transport/transport.js';
+import type { MessageSender, PeerTransport } from '../transport/transport.js';
+import { WarningThrottle } from '../common/warning-throttle.js';
 import { AppliedWaiters } from './applied-waiters.js';
 import { FollowerCatchUp } from './catch-up.js';
 import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './cluster-watches.js';
@@ -80,6 +81,12 @@ export interface NodeDriverDeps {
   readonly transport: PeerTransport;
   readonly wal: LocalWal;
   readonly recovery: WalRecovery;
+  /**
+   * The node cannot go on with this state (its committed log diverged from the leader's or
+   * ZooKeeper's): it has stopped serving; the owner should set its data aside and restart it
+   * to rebuild from ZooKeeper. Default: only logged.
+   */
+  readonly onFatal?: (reason: string) => void;
 }
 
 /** Bound on catch-up ticks run at once after the event loop was blocked. */
@@ -112,6 +119,8 @@ export class NodeDriver {
   private readonly walSync: WalSync;
   private readonly takeovers: TakeoverRunner;
   private readonly ephemerals: Ephemerals;
+  /** Refused peer messages: one warning per kind per 10 s, with a count of the rest. */
+  private readonly refused: WarningThrottle;
   private catchUp: FollowerCatchUp | null = null;
   private watches: ClusterWatches | null = null;
 
@@ -130,6 +139,8 @@ export class NodeDriver {
   private fencedTerm: FencedTerm | null = null;
   private leading: LeaderTerm | null = null;
   private lastStamp = 0;
+  /** Set when the node stopped because its state cannot be trusted. */
+  private fatalReason: string | null = null;
 
   private scheduled = false;
   private stopped = false;
@@ -139,7 +150,10 @@ export class NodeDriver {
   private unsubscribeZk: (() => void) | null = null;
   private pauseMonitor: PauseMonitor | null = null;
 
-  private constructor(deps: NodeDriverDeps, voters: readonly NodeId[]) {
+  private constructor(
+    private readonly deps: NodeDriverDeps,
+    voters: readonly NodeId[],
+  ) {
     validateNodeConfig(deps.config);
     this.cfg = deps.config;
     this.id = deps.config.id;
@@ -177,6 +191,7 @@ export class NodeDriver {
       deps.clock,
       deps.config.limits.maxPendingReads,
     );
+    this.refused = new WarningThrottle(deps.logger, deps.clock);
     this.walSync = new WalSync({
       wal: deps.wal,
       clock: deps.clock,
@@ -229,7 +244,7 @@ export class NodeDriver {
    */
   async submit(command: KvCommand, ctx?: WriteContext): Promise<Applied> {
     validateCommand(command, this.cfg.limits.maxValueBytes, ctx);
-    if (this.stopped) throw new UnavailableError('this member is shutting down');
+    if (this.stopped) throw this.stoppedError();
     await this.waitWhileUnsettled();
     if (this.soft.role !== 'leader' || !this.leading) throw new NotLeaderError(this.hint());
     // Entries of proposals that timed out stay in the mirror's queue: bound it too.
@@ -260,7 +275,7 @@ export class NodeDriver {
   async read(key: string, consistency: Consistency, minIndex = 0): Promise<ReadResult> {
     validateKey(key);
     if (!Number.isSafeInteger(minIndex) || minIndex < 0) throw new InvalidArgumentError('minIndex must be a non-negative integer');
-    if (this.stopped) throw new UnavailableError('this member is shutting down');
+    if (this.stopped) throw this.stoppedError();
     const timeout = this.cfg.limits.requestTimeoutMs;
     if (consistency === 'stale') {
       await this.appliedWaiters.waitFor(minIndex, timeout);
@@ -277,6 +292,10 @@ export class NodeDriver {
     const readIndex = await this.reads.request(timeout);
     await this.appliedWaiters.waitFor(readIndex, timeout);
     return this.readLocal(key);
+  }
+
+  private stoppedError(): UnavailableError {
+    return new UnavailableError(this.fatalReason ? `this member stopped serving: ${this.fatalReason}; it rebuilds from ZooKeeper when restarted` : 'this member is shutting down');
   }
 
   /**
@@ -406,10 +425,17 @@ export class NodeDriver {
         },
       },
     });
-    this.transport.setHandler((m: Message) => {
+    this.transport.setHandler((m: Message, sender: MessageSender) => {
       if (this.stopped) return;
+      if (sender.kind === 'verified' && sender.id !== m.from) {
+        this.refused.warn('sender', { claimed: m.from, proven: sender.id, type: m.type }, 'peer message refused: its from is not the voter its certificate names');
+        return;
+      }
       this.catchUpTicks();
-      this.core.step(m);
+      const problem = this.core.step(m);
+      if (problem !== null && problem !== 'ignore') {
+        this.refused.warn(`peer:${m.type}`, { from: m.from, type: m.type, term: m.term, reason: problem }, 'peer message refused');
+      }
       this.schedule();
     });
     this.transport.onPeerDisconnected((id) => {
@@ -495,6 +521,7 @@ export class NodeDriver {
 
   /** Does what one Ready asks. */
   private carryOut(rd: Ready): void {
+    if (rd.diverged) this.onDiverged(rd.diverged);
     if (rd.leadershipLost) this.onLeadershipLost(rd.leadershipLost);
     if (rd.softState) this.onSoftState(rd.softState);
     let walWritten = false;
@@ -656,6 +683,14 @@ export class NodeDriver {
     } else {
       this.leading?.lapseLease();
     }
+  }
+
+  /** A committed entry differs from the leader's or ZooKeeper's: stop serving, let the owner rebuild. */
+  private onDiverged(d: Divergence): void {
+    const reason = `this node's committed log diverged at index ${d.index}: ${d.reason}`;
+    this.log.error({ index: d.index, reason: d.reason }, 'diverged: this node stops serving and must rebuild from ZooKeeper');
+    this.fatalReason = reason;
+    void this.stop().then(() => this.deps.onFatal?.(reason));
   }
 
   private onLeadershipLost(l: LeadershipLost): void {

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../common/logger.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { warnWorldWritable } from '../coordination/zk-acl.js';
 import { connectZk, type NodeZkSession } from '../coordination/zk-client.js';
+import { ChainMismatchError } from '../core/log.js';
 import { SeededRandom } from '../core/random.js';
 import { openFileWal } from '../storage/file-wal.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
@@ -65,6 +66,12 @@ export interface RunningNode {
   readonly logger: Logger;
   /** Stops everything; with transfer, a leader first hands over to its follower. */
   stop(options?: { transfer?: boolean }): Promise<void>;
+  /**
+   * Resolves (with the reason) if the node stopped because its state cannot be trusted (its
+   * committed log diverged). Its local WAL has been set aside by then: started again on the
+   * same data folder, it rebuilds from ZooKeeper and its peer.
+   */
+  readonly fatal: Promise<string>;
 }
 
 export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
@@ -118,7 +125,8 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     } catch (err) {
       throw new ZkUnavailableError(`ZooKeeper at ${o.zk} did not answer within ${connectTimeout} ms; is it running?`, { cause: err });
     }
-    const opened = await openWal(join(o.dataDir, 'wal'), logger);
+    const walDir = join(o.dataDir, 'wal');
+    let opened = await openWal(walDir, logger);
     wal = opened.wal;
     const config: NodeConfig = {
       id: o.id,
@@ -130,16 +138,38 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       limits,
       ...(o.faults ? { faults: o.faults } : {}),
     };
-    const driver = await NodeDriver.start({
+    let reportFatal: (reason: string) => void = () => undefined;
+    const fatal = new Promise<string>((resolve) => {
+      reportFatal = resolve;
+    });
+    const deps = {
       config,
       clock: realClock,
       random: new SeededRandom(o.seed ?? randomInt(2 ** 31)),
       logger,
       zk,
       transport,
-      wal,
-      recovery: opened.recovery,
-    });
+      onFatal: (reason: string): void => {
+        void setAside(walDir, 'diverged', logger).then(
+          () => reportFatal(reason),
+          () => reportFatal(reason),
+        );
+      },
+    };
+    let driver: NodeDriver;
+    try {
+      driver = await NodeDriver.start({ ...deps, wal, recovery: opened.recovery });
+    } catch (err) {
+      if (!(err instanceof ChainMismatchError)) throw err;
+      // The local log does not chain: corrupt in a way its records' checksums missed. Set it
+      // aside and rebuild from ZooKeeper and the peer, as for any corrupt WAL.
+      logger.error({ dir: walDir, err: err.message }, 'the local WAL breaks the hash chain; rebuilding this node from ZooKeeper and its peer');
+      await wal.close();
+      await setAside(walDir, 'corrupt', logger);
+      opened = await openWal(walDir, logger);
+      wal = opened.wal;
+      driver = await NodeDriver.start({ ...deps, wal, recovery: opened.recovery });
+    }
     ref.current = driver;
     const zkSession = zk;
     if (o.zkAuth) {
@@ -153,6 +183,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       driver,
       address,
       logger,
+      fatal,
       stop: (options = {}) => {
         stopping ??= (async () => {
           await driver.stop(options);
@@ -199,6 +230,14 @@ export function runNodeOptionProblems(o: RunNodeOptions): string[] {
 function listenHost(listen: string): string {
   const parsed = parseHostPort(listen, { allowPortZero: true });
   return 'problem' in parsed ? listen.slice(0, listen.lastIndexOf(':')) : parsed.host;
+}
+
+/** Moves a WAL folder aside (kept for inspection) and leaves an empty one in its place. */
+async function setAside(dir: string, why: string, logger: Logger): Promise<void> {
+  const aside = `${dir}.${why}-${Date.now()}`;
+  await rename(dir, aside);
+  await mkdir(dir, { recursive: true });
+  logger.warn({ movedTo: aside }, 'local WAL set aside');
 }
 
 /** Opens the local WAL. A corrupt one is moved aside: the node then rebuilds from ZooKeeper and its peer. */

@@ -83,6 +83,7 @@ export class TakeoverRunner {
           tailVersion: outcome.tailVersion,
           tailLastIndex: outcome.result.zkLastIndex,
           leaseValidUntil: outcome.leaseValidUntil,
+          leaseValidUntilWall: outcome.leaseValidUntilWall,
         });
       })
       .catch((err: unknown) => {

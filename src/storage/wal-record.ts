@@ -127,6 +127,7 @@ function encodePayload(record: WalRecord): { type: RecordType; payload: Uint8Arr
         term: entry.term,
         type: toProtoEntryType(entry.type),
         data: entry.data,
+        ...(entry.chain ? { chain: entry.chain } : {}),
       }).finish();
       return { type: RecordType.Entry, payload };
     }
@@ -197,7 +198,8 @@ function decodePayload(type: RecordType, payload: Uint8Array): WalRecord | strin
       if (entryType === null) return `unknown entry type ${String(m.type)}`;
       // Copy the data: the decoded bytes are a view into the whole segment buffer,
       // which would otherwise stay in memory as long as one entry does.
-      const entry: Entry = { index: uint64(m.index), term: uint64(m.term), type: entryType, data: new Uint8Array(m.data) };
+      const chain = m.chain && m.chain.length > 0 ? { chain: new Uint8Array(m.chain) } : {};
+      const entry: Entry = { index: uint64(m.index), term: uint64(m.term), type: entryType, data: new Uint8Array(m.data), ...chain };
       return entryProblem(entry) ?? { kind: 'entry', entry };
     }
     case RecordType.Truncate: {

@@ -55,7 +55,7 @@ import { PendingCalls, type ReplyMessage, type ReplyType } from './pending-calls
 import { voterIdOf } from './tls-identity.js';
 import type { TlsMaterial } from './tls-material.js';
 import type { MessageSender, PeerTransport } from './transport.js';
-import { WarningThrottle } from './warning-throttle.js';
+import { WarningThrottle } from '../common/warning-throttle.js';
 
 export interface RequestTimeouts {
   /** AppendEntries deadline (default 2000 ms): bodies can be large. */

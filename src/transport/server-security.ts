@@ -17,7 +17,7 @@ import type { Logger } from '../common/logger.js';
 import { TOKEN_METADATA_KEY, TokenCheck } from './client-token.js';
 import { PEER_SERVICE_PATH_PREFIX } from './peer-service.js';
 import type { TlsMaterial } from './tls-material.js';
-import { WarningThrottle } from './warning-throttle.js';
+import { WarningThrottle } from '../common/warning-throttle.js';
 
 /**
  * Hands grpc-js the PEM material once, on a later turn: its server registers for updates

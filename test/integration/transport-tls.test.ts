@@ -96,7 +96,7 @@ function forgeHeartbeat(address: string, from: string, credentials: grpc.Channel
   const client = new PeerClient(address, credentials, { 'grpc.ssl_target_name_override': 'duoraft-member' });
   const def = peerService.heartbeat;
   return new Promise((resolve) => {
-    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, { cluster: CLUSTER, from, to: 'b', term: 1, commit: 0, commitTerm: 0 }, { deadline: Date.now() + 3000 }, (err) => {
+    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, { cluster: CLUSTER, from, to: 'b', term: 1, commit: 0, commitTerm: 0, commitChain: new Uint8Array(16) }, { deadline: Date.now() + 3000 }, (err) => {
       client.close();
       resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' });
     });
@@ -114,7 +114,7 @@ describe('mutual TLS between the voters', () => {
     const b = await startVoter('b', await voterMaterial('b'));
     a.transport.setPeerAddress('b', b.address);
     b.transport.setPeerAddress('a', a.address);
-    a.transport.send({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, commitTerm: 0 });
+    a.transport.send({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, commitTerm: 0, commitChain: new Uint8Array(16) });
     const atB = await waitFor('heartbeat at b', () => b.delivered.find((d) => d.m.type === 'heartbeat'));
     expect(atB.sender).toEqual({ kind: 'verified', id: 'a' });
     const atA = await waitFor('reply at a', () => a.delivered.find((d) => d.m.type === 'heartbeatReply'));
@@ -159,8 +159,8 @@ describe('mutual TLS between the voters', () => {
     const b = await startVoter('b', null, undefined, log.child({ node: 'b' }));
     a.transport.setPeerAddress('b', b.address);
     b.transport.setPeerAddress('a', a.address);
-    a.transport.send({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, commitTerm: 0 });
-    b.transport.send({ type: 'heartbeat', from: 'b', to: 'a', term: 1, commit: 0, commitTerm: 0 });
+    a.transport.send({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, commitTerm: 0, commitChain: new Uint8Array(16) });
+    b.transport.send({ type: 'heartbeat', from: 'b', to: 'a', term: 1, commit: 0, commitTerm: 0, commitChain: new Uint8Array(16) });
     await waitFor('a hears b is unreachable', () => a.delivered.find((d) => d.m.type === 'unreachable'));
     await waitFor('b hears a is unreachable', () => b.delivered.find((d) => d.m.type === 'unreachable'));
     expect([...a.delivered, ...b.delivered].every((d) => d.m.type === 'unreachable' && d.sender.kind === 'local')).toBe(true);

@@ -53,13 +53,15 @@ export class AckTracker {
 
   /**
    * The first write acknowledged after `after` that shows writes flow again: a call made
-   * after the fault, or one answered by a member other than `suspect` (so an answer the
-   * old leader sent just before it died or stalled, still in flight, does not count).
+   * after the fault took effect, or one answered by a member other than `suspect` (so an
+   * answer the old leader sent just before it died or stalled, still in flight, does not
+   * count). `callsFrom` says when the fault took effect (default: `after`); a fault that
+   * takes a while to apply (nftables rules) returns Infinity until it has.
    */
-  firstWriteAfter(after: number, suspect: string): { readonly ack: Promise<WriteAck>; cancel(): void } {
+  firstWriteAfter(after: number, suspect: string, callsFrom: () => number = () => after): { readonly ack: Promise<WriteAck>; cancel(): void } {
     let waiter: Waiter | undefined;
     const ack = new Promise<WriteAck>((resolve) => {
-      waiter = { accept: (a) => a.at > after && (a.call > after || (a.by !== null && a.by !== suspect)), resolve };
+      waiter = { accept: (a) => a.at > after && (a.call > callsFrom() || (a.by !== null && a.by !== suspect)), resolve };
       this.waiters.push(waiter);
     });
     return {

@@ -1,6 +1,7 @@
 // One fault, start to end: inject it, measure the downtime the clients see, let the fault
 // run its course (restart, SIGCONT, heal), and wait until the cluster is whole again.
 import { performance } from 'node:perf_hooks';
+import type { NetFaults } from '../netns/faults.js';
 import type { ProcessCluster } from '../process-cluster.js';
 import type { AckTracker } from './ack-tracker.js';
 import type { FaultEnv } from './fault-env.js';
@@ -13,6 +14,8 @@ import { withTimeout } from './time.js';
 
 export interface FaultStepContext {
   readonly cluster: ProcessCluster;
+  /** The network faults, when the voters are in namespaces. */
+  readonly net: NetFaults | null;
   readonly acks: AckTracker;
   /** Faults planned (0: open-ended, a soak). */
   readonly total: number;
@@ -31,11 +34,15 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
   ctx.beforeInjection(plan);
   const startedAt = performance.now();
   // Registered before the injection, so no acknowledgement after it can be missed.
-  const resumed = acks.firstWriteAfter(startedAt, cluster.node(before.leader).address);
+  // Until the injection has taken effect (a process exited, rules loaded), only a write the
+  // other member acknowledges shows that writes flow again.
+  let appliedAt = Number.POSITIVE_INFINITY;
+  const resumed = acks.firstWriteAfter(startedAt, cluster.node(before.leader).address, () => appliedAt);
   ctx.gaps?.duoraft.open(startedAt);
   ctx.gaps?.zkClient.open(startedAt);
   try {
-    const injected = await injectFault(cluster, plan, before, ctx.env);
+    const injected = await injectFault(cluster, plan, before, ctx.net, ctx.env);
+    appliedAt = performance.now();
     const what = `${name} on ${injected.target}`;
     const ack = withTimeout(resumed.ack, ctx.recoveryTimeoutMs, `${what}: no write was acknowledged within ${ctx.recoveryTimeoutMs} ms`);
     // Whatever happens to the downtime wait, the fault's own course (restart, SIGCONT,
@@ -56,6 +63,7 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
       downtimeMs: Math.round((acked.value.at - startedAt) * 10) / 10,
       leaderBefore: before.leader,
       leaderAfter: settled.leader,
+      leaderChanges: 0, // counted by the run, up to the next fault (run.ts)
       recoveredMs: Math.round(recoveredAt - startedAt),
       ...(gaps ? { writeGap: { duoraftMs: gaps.duoraft.close(recoveredAt), zkClientMs: gaps.zkClient.close(recoveredAt) } } : {}),
     };

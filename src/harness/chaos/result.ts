@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { percentile } from '../failover.js';
 import type { DuplicatedCounter, LostDetail } from './checks.js';
-import type { FaultKind } from './fault-kinds.js';
+import { type FaultKind, type NetMode, NO_FAILOVER_NEEDED } from './fault-kinds.js';
 import type { OpCounts } from './recorder.js';
 import type { FaultDurations, TargetRole } from './schedule.js';
 import type { WriteGapSummary } from './write-gaps.js';
@@ -22,6 +22,8 @@ export interface FailoverRecord {
   readonly downtimeMs: number;
   readonly leaderBefore: string;
   readonly leaderAfter: string;
+  /** New leaders from the injection until the next fault (fences of the epoch znode in ZooKeeper). */
+  readonly leaderChanges: number;
   /** From the injection until the cluster was whole again (follower caught up). */
   readonly recoveredMs: number;
   /**
@@ -53,10 +55,13 @@ export interface ChaosResult {
     readonly thinkMs: number;
     readonly nodeArgs: readonly string[];
     readonly maxRecordedOps: number;
+    readonly net: NetMode;
   };
   readonly failovers: readonly FailoverRecord[];
   readonly downtime: DowntimeStats & { readonly byKind: Partial<Record<FaultKind, DowntimeStats>> };
   readonly ops: OpCounts;
+  /** Changes of leader during faults that need none (latency, loss, a partition the leader survives, ...) or before the first fault. */
+  readonly falseFailovers: number;
   /** Acknowledged writes not found at the end (write-once keys + missing increments). */
   readonly lost: number;
   readonly lostDetail: LostDetail;
@@ -80,6 +85,11 @@ export interface ChaosResult {
   readonly zkServers?: number;
   /** Longest write gaps per kind, duoraft beside a bare ZooKeeper client (runs with --zk-ensemble). */
   readonly writeGaps?: WriteGapSummary;
+}
+
+/** Leader changes during faults after which the old leader could have stayed. */
+export function countFalseFailovers(failovers: readonly FailoverRecord[], beforeFirstFault: number): number {
+  return beforeFirstFault + failovers.filter((f) => NO_FAILOVER_NEEDED.has(f.kind)).reduce((sum, f) => sum + f.leaderChanges, 0);
 }
 
 export function downtimeStats(values: readonly number[]): DowntimeStats {

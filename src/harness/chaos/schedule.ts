@@ -23,8 +23,21 @@ export type FaultPlan =
   | (PlanBase & { readonly kind: 'kill-leader' | 'kill-follower' | 'wipe-restart'; readonly restartDelayMs: number })
   | (PlanBase & { readonly kind: 'pause-leader'; readonly pauseMs: number })
   | (PlanBase & { readonly kind: 'cut-link' | 'cut-zk'; readonly cutMs: number; readonly mode: ProxyCutMode })
+  | (PlanBase & { readonly kind: 'partition-voters' | 'partition-leader' | 'partition-clients'; readonly cutMs: number })
+  | (PlanBase & { readonly kind: 'latency'; readonly cutMs: number; readonly latencyMs: number; readonly jitterMs: number; readonly links: LatencyScope })
+  | (PlanBase & { readonly kind: 'loss'; readonly cutMs: number; readonly percent: number; readonly scope: LossScope })
   | ZkServerFaultPlan
   | TakeoverFaultPlan;
+
+/** Which links a latency fault slows: all of them, the leader's to ZooKeeper or to the clients, or both peer links. */
+export type LatencyScope = 'all' | 'zk' | 'peer' | 'client';
+export const LATENCY_SCOPES: readonly LatencyScope[] = ['all', 'zk', 'peer', 'client'];
+/** Whose packets a loss fault drops: both voters', or the leader's only. */
+export type LossScope = 'all' | 'leader';
+/** One-way latency of a latency fault, ms; the jitter is half of it. */
+export const LATENCY_MS: readonly [number, number] = [2, 20];
+/** Packet loss of a loss fault, percent each way. */
+export const LOSS_PERCENT: readonly [number, number] = [1, 5];
 
 export const RESTART_DELAY_MS: readonly [number, number] = [100, 600];
 export const PAUSE_MS: readonly [number, number] = [500, 2500];
@@ -111,6 +124,17 @@ export function planFaults(
           killDelayMs: between(rng, KILL_AFTER_FAILOVER_DELAY_MS),
           restartDelayMs: between(rng, RESTART_DELAY_MS),
         };
+      case 'partition-voters':
+      case 'partition-leader':
+      case 'partition-clients':
+        return { ...base, kind, target: 'leader', cutMs: between(rng, durations.cutMs) };
+      case 'latency': {
+        const latencyMs = between(rng, LATENCY_MS);
+        const links = LATENCY_SCOPES[rng.nextInt(LATENCY_SCOPES.length)]!;
+        return { ...base, kind, target: 'leader', cutMs: between(rng, durations.cutMs), latencyMs, jitterMs: Math.floor(latencyMs / 2), links };
+      }
+      case 'loss':
+        return { ...base, kind, target: 'leader', cutMs: between(rng, durations.cutMs), percent: between(rng, LOSS_PERCENT), scope: rng.nextInt(2) === 0 ? 'all' : 'leader' };
     }
   });
 }
@@ -135,5 +159,13 @@ export function planDetail(p: FaultPlan): Record<string, number | string> {
       return { stage: p.stage, restartDelayMs: p.restartDelayMs };
     case 'kill-follower-after-failover':
       return { depose: p.depose, killDelayMs: p.killDelayMs, restartDelayMs: p.restartDelayMs };
+    case 'partition-voters':
+    case 'partition-leader':
+    case 'partition-clients':
+      return { cutMs: p.cutMs };
+    case 'latency':
+      return { cutMs: p.cutMs, latency: `${p.latencyMs}±${p.jitterMs} ms`, links: p.links };
+    case 'loss':
+      return { cutMs: p.cutMs, loss: `${p.percent} %`, at: p.scope };
   }
 }

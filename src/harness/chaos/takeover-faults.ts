@@ -13,6 +13,7 @@
 //   then SIGKILL it a few ms later and restart it: the window of issue 9's first hole,
 //   where a restarted follower could come back with the suffix the new leader overwrote.
 import { performance } from 'node:perf_hooks';
+import type { NetFaults } from '../netns/faults.js';
 import type { ProcessCluster } from '../process-cluster.js';
 import { waitForRunState } from '../process-state.js';
 import { armSessionClose, type ArmedCloser } from '../zk-session-closer.js';
@@ -55,12 +56,18 @@ const FOLLOW_WAIT_MS = 5_000;
 
 type Observed = Record<string, number | string>;
 
-export function injectTakeoverFault(cluster: ProcessCluster, plan: TakeoverFaultPlan, roles: { readonly leader: string; readonly follower: string }, env: FaultEnv): Promise<Injected> {
+export function injectTakeoverFault(
+  cluster: ProcessCluster,
+  plan: TakeoverFaultPlan,
+  roles: { readonly leader: string; readonly follower: string },
+  env: FaultEnv,
+  net: NetFaults | null,
+): Promise<Injected> {
   switch (plan.kind) {
     case 'expire-session':
       return expireInTakeover(cluster, plan, roles.leader, roles.follower, env);
     case 'kill-follower-after-failover':
-      return killOldLeaderAfterFailover(cluster, plan, roles.leader, roles.follower, env);
+      return killOldLeaderAfterFailover(cluster, plan, roles.leader, roles.follower, env, zkCut(cluster, net, roles.leader));
   }
 }
 
@@ -231,6 +238,7 @@ async function killOldLeaderAfterFailover(
   oldLeader: string,
   heir: string,
   env: FaultEnv,
+  cut: ZkCut,
 ): Promise<Injected> {
   const observed: Observed = {};
   const waitMs = env.recoveryTimeoutMs;
@@ -244,7 +252,7 @@ async function killOldLeaderAfterFailover(
   } else {
     // A blackhole: the old leader keeps running and keeps its peer link, so the new
     // leader's appends reach it at once, but it cannot write ZooKeeper or touch its lease.
-    cluster.cutZk(oldLeader, 'blackhole');
+    await cut.cut();
   }
   const deposedAt = performance.now();
   const finished = (async (): Promise<void> => {
@@ -262,11 +270,29 @@ async function killOldLeaderAfterFailover(
     } finally {
       leading.cancel();
       follows.cancel();
-      if (plan.depose === 'cut-zk') cluster.healZk(oldLeader);
+      if (plan.depose === 'cut-zk') await cut.heal();
       else await cluster.resume(oldLeader);
     }
     await sleep(plan.restartDelayMs);
     if (!cluster.running(oldLeader)) cluster.startNode(oldLeader);
   })();
   return { target: oldLeader, finished, observed };
+}
+
+interface ZkCut {
+  cut(): Promise<void>;
+  heal(): Promise<void>;
+}
+
+/**
+ * A silent cut of one voter from ZooKeeper that leaves its peer link alone: its ZooKeeper
+ * proxies blackholed on loopback, its packets to ZooKeeper dropped by nftables in its
+ * namespace (--net netns, where the voters have no proxies).
+ */
+function zkCut(cluster: ProcessCluster, net: NetFaults | null, id: string): ZkCut {
+  if (net !== null) return { cut: () => net.cutFromZk(id), heal: () => net.rejoin(id) };
+  return {
+    cut: async () => cluster.cutZk(id, 'blackhole'),
+    heal: async () => cluster.healZk(id),
+  };
 }

@@ -65,6 +65,7 @@ describe('the leader\'s lease holds only while both clocks say so (hole 6)', () 
       durationMs: 110,
       driftBound: 0.05,
       initialValidUntil: 110,
+      initialValidUntilWall: 110,
       onExpired: () => undefined,
       onRenewed: () => undefined,
       onFenced: () => undefined,

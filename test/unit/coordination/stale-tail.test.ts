@@ -12,11 +12,23 @@ import { ClusterPaths } from '../../../src/coordination/layout.js';
 import { encodeEpoch, encodeLease, encodeLeader, encodeSegment, encodeTail } from '../../../src/coordination/records.js';
 import { takeOver } from '../../../src/coordination/takeover.js';
 import { WalMirror } from '../../../src/coordination/wal-mirror.js';
-import { EntryType, type Entry } from '../../../src/core/types.js';
+import { chainNext } from '../../../src/core/chain.js';
+import { EntryType, type ChainedEntry } from '../../../src/core/types.js';
 import { ScriptedZk } from './scripted-zk.js';
 
 const paths = new ClusterPaths('t');
-const e = (index: number, term: number): Entry => ({ index, term, type: EntryType.Normal, data: new TextEncoder().encode(`${index}/${term}`) });
+/** Entries with chain values: each chained onto the one before, from a genesis of zeros. */
+const chained = new Map<string, ChainedEntry>();
+const e = (index: number, term: number): ChainedEntry => {
+  const key = `${index}/${term}`;
+  const known = chained.get(key);
+  if (known) return known;
+  const prev = index === 1 ? new Uint8Array(16) : e(index - 1, index - 1 <= 3 ? 1 : term).chain;
+  const base = { index, term, type: EntryType.Normal, data: new TextEncoder().encode(key) };
+  const made = { ...base, chain: chainNext(prev, base) };
+  chained.set(key, made);
+  return made;
+};
 
 /** A's term 1: entries 1..5 committed in two segments; the tail at version 6. */
 function clusterOfA(): ScriptedZk {

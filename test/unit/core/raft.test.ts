@@ -127,18 +127,21 @@ describe('election restriction (§5.4.1, against the committed prefix)', () => {
 
   it('rejects a candidate whose log lacks an entry we know is committed', () => {
     const b = core('b', 'a', { hardState: { term: 3, commit: 4 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.observeEpoch(8, ''); // the candidate's term comes from the epoch
     b.step(voteFrom(3, 2));
     expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'log-behind' });
   });
 
   it('grants a candidate that holds every committed entry even if it lacks our uncommitted ones', () => {
     const b = core('b', 'a', { hardState: { term: 3, commit: 3 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.observeEpoch(8, ''); // the candidate's term comes from the epoch
     b.step(voteFrom(3, 2));
     expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: true, term: 9 });
   });
 
   it('grants a candidate with a higher last term even if its log is shorter', () => {
     const b = core('b', 'a', { hardState: { term: 3, commit: 5 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.observeEpoch(8, ''); // the candidate's term comes from the epoch
     b.step(voteFrom(2, 4));
     expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: true });
   });
@@ -151,6 +154,7 @@ describe('election restriction (§5.4.1, against the committed prefix)', () => {
 
   it('the node that rejected for log-behind campaigns itself right away', () => {
     const b = core('b', 'a', { hardState: { term: 3, commit: 4 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.observeEpoch(8, ''); // the candidate's term comes from the epoch
     b.step(voteFrom(3, 2));
     b.ready();
     b.tick();
@@ -165,6 +169,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
 
   it('accepts entries whose previous entry matches, and replies with the match index', () => {
     const b = core('b', 'a', { entries: logOf([1, 1]) });
+    b.observeEpoch(2, '');
     b.step(append(2, 1, entries([3, 3], [4, 3])));
     const rd = b.ready();
     expect(messagesOf(rd, 'appendReply')[0]).toMatchObject({ success: true, matchIndex: 4 });
@@ -174,6 +179,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
 
   it('rejects entries whose previous entry is missing or differs', () => {
     const b = core('b', 'a', { entries: logOf([1, 1]) });
+    b.observeEpoch(2, '');
     b.step(append(2, 2, entries([3, 3])));
     expect(messagesOf(b.ready(), 'appendReply')[0]).toMatchObject({ success: false, rejectedIndex: 2 });
     b.step(append(5, 3, entries([6, 3])));
@@ -193,6 +199,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
 
   it('keeps entries that already match and does not truncate on a duplicate or reordered append', () => {
     const b = core('b', 'a', { entries: logOf([1, 1, 3, 3]) });
+    b.observeEpoch(2, '');
     b.step(append(1, 1, entries([2, 1])));
     const rd = b.ready();
     expect(rd.truncateFrom).toBeUndefined();
@@ -202,6 +209,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
 
   it('commits up to min(leaderCommit, last new entry)', () => {
     const b = core('b', 'a', { entries: logOf([1, 1, 9, 9]) });
+    b.observeEpoch(2, '');
     b.step(append(2, 1, [], 4));
     const rd = b.ready();
     // Entries 3 and 4 were not confirmed by this message: they may be a stale leader's.
@@ -251,6 +259,7 @@ describe('fast backup with XTerm, XIndex, XLen', () => {
     const leader = leaderWith(leaderTerms);
     // Follower terms [1,1,1,2,2,2]: term 2 never existed on the leader.
     const follower = core('b', 'a', { hardState: { term: 2, commit: 3 }, entries: logOf([1, 1, 1, 2, 2, 2]) });
+    follower.observeEpoch(6, '');
     const prevs = probe(leader, follower);
     // Probe at prev 10 (too short: XLen 6 -> next 7), prev 6 conflicts with XTerm 2,
     // which the leader lacks -> next = XIndex 4, prev 3 matches.
@@ -263,6 +272,7 @@ describe('fast backup with XTerm, XIndex, XLen', () => {
     const leader = leaderWith(leaderTerms);
     // Follower has term 4 at 4..7; the leader's last term-4 entry is 5.
     const follower = core('b', 'a', { hardState: { term: 4, commit: 3 }, entries: logOf([1, 1, 1, 4, 4, 4, 4]) });
+    follower.observeEpoch(6, '');
     const prevs = probe(leader, follower);
     // prev 10 too short (XLen 7 -> next 8); prev 7 has XTerm 4 from XIndex 4; the
     // leader's last term-4 entry is 5 -> next 6, prev 5 matches.
@@ -274,6 +284,7 @@ describe('fast backup with XTerm, XIndex, XLen', () => {
   it('case 3: the follower log is too short: next = XLen + 1', () => {
     const leader = leaderWith(leaderTerms);
     const follower = core('b', 'a', { hardState: { term: 4, commit: 3 }, entries: logOf([1, 1, 1, 4]) });
+    follower.observeEpoch(6, '');
     const prevs = probe(leader, follower);
     expect(prevs).toEqual([10, 4]);
     expect(follower.status().lastIndex).toBe(11);
@@ -281,6 +292,7 @@ describe('fast backup with XTerm, XIndex, XLen', () => {
 
   it('the follower reports XTerm, XIndex and XLen', () => {
     const f = core('b', 'a', { entries: logOf([1, 1, 1, 2, 2, 2]) });
+    f.observeEpoch(6, '');
     f.step({ type: 'append', from: 'a', to: 'b', term: 7, prevLogIndex: 5, prevLogTerm: 4, entries: [], leaderCommit: 0 });
     expect(messagesOf(f.ready(), 'appendReply')[0]).toMatchObject({ success: false, rejectedIndex: 5, xTerm: 2, xIndex: 4, xLen: 6 });
     f.step({ type: 'append', from: 'a', to: 'b', term: 7, prevLogIndex: 9, prevLogTerm: 4, entries: [], leaderCommit: 0 });
@@ -306,6 +318,7 @@ describe('stepping down on a higher term (§5.1)', () => {
 
   it('a follower adopts a higher term from an append and records its leader', () => {
     const b = core('b', 'a', { hardState: { term: 1, commit: 0 } });
+    b.observeEpoch(4, 'x'); // the epoch watch saw term 4; the leader of 5 is faster
     b.step({ type: 'append', from: 'a', to: 'b', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 });
     expect(b.softState()).toEqual({ role: 'follower', term: 5, leaderId: 'a' });
     expect(b.ready().hardState).toMatchObject({ term: 5 });

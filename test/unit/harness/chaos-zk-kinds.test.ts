@@ -1,7 +1,7 @@
 // The ZooKeeper and take-over fault kinds in the schedule and the options: who they aim
 // at, in what turn, and which runs may use them.
 import { describe, expect, it } from 'vitest';
-import { ALL_FAULT_KINDS, defaultFaultKinds, FAULT_KINDS, parseFaultKinds, ZK_FAULT_KINDS } from '../../../src/harness/chaos/fault-kinds.js';
+import { ALL_FAULT_KINDS, defaultKinds, FAULT_KINDS, parseFaultKinds, ZK_FAULT_KINDS } from '../../../src/harness/chaos/fault-kinds.js';
 import { CHAOS_DEFAULTS, type ChaosOptions, validateChaosOptions } from '../../../src/harness/chaos/options.js';
 import { planDetail, planFaults } from '../../../src/harness/chaos/schedule.js';
 
@@ -44,8 +44,8 @@ describe('which runs may use them', () => {
   });
 
   it('adds the ZooKeeper kinds to the default only with an ensemble', () => {
-    expect(defaultFaultKinds(1)).toEqual(FAULT_KINDS);
-    for (const k of ZK_FAULT_KINDS) expect(defaultFaultKinds(3)).toContain(k);
+    expect(defaultKinds('loopback', 1)).toEqual(FAULT_KINDS);
+    for (const k of ZK_FAULT_KINDS) expect(defaultKinds('loopback', 3)).toContain(k);
   });
 
   it('refuses kill-zk and pause-zk without an ensemble, and an even ensemble', () => {
@@ -54,5 +54,13 @@ describe('which runs may use them', () => {
     expect(() => validateChaosOptions(options({ kinds: ['kill-zk'], zkServers: 3 }))).not.toThrow();
     // An expiry needs no ensemble.
     expect(() => validateChaosOptions(options({ kinds: ['expire-session'] }))).not.toThrow();
+  });
+
+  it('keeps ensembles and the server kinds out of --net netns, and lets the take-over kinds in', () => {
+    expect(() => parseFaultKinds('kill-zk', 'netns')).toThrow(/loopback with --zk-ensemble 3/);
+    expect(() => validateChaosOptions(options({ net: 'netns', kinds: ['pause-zk'], zkServers: 3 }))).toThrow(/relays one ZooKeeper server/);
+    expect(() => validateChaosOptions(options({ net: 'netns', kinds: ['kill-leader'], zkServers: 3 }))).toThrow(/--zk-ensemble runs on loopback only/);
+    expect(parseFaultKinds('expire-session,kill-follower-after-failover', 'netns')).toEqual(['expire-session', 'kill-follower-after-failover']);
+    expect(() => validateChaosOptions(options({ net: 'netns', kinds: ['expire-session', 'kill-follower-after-failover'] }))).not.toThrow();
   });
 });

@@ -8,7 +8,7 @@ import { silentLogger } from '../../../src/common/logger.js';
 import { worldWritable, ZK_PERMS } from '../../../src/coordination/zk-acl.js';
 import { bearerValue, TokenCheck, tokenFromFile, validateToken } from '../../../src/transport/client-token.js';
 import { sanUris, voterIdOf, voterIdentity } from '../../../src/transport/tls-identity.js';
-import { WarningThrottle } from '../../../src/transport/warning-throttle.js';
+import { WarningThrottle } from '../../../src/common/warning-throttle.js';
 
 describe('voter identities in certificates', () => {
   it('finds the one voter of the cluster a SAN names', () => {
