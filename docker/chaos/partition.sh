@@ -16,7 +16,7 @@ ensure_up
 id=$(voter "$target")
 role=$(role_of "$id")
 container=$(container_of "$id")
-mapfile -t networks < <(docker inspect -f '{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}' "$container" | sed '/^$/d')
+mapfile -t networks < <(docker inspect -f '{{range $name, $settings := .NetworkSettings.Networks}}{{println $name}}{{end}}' "$container" | sed '/^$/d')
 [ "${#networks[@]}" -gt 0 ] || die "container $container of $id is on no network"
 reconnect() {
   local net
