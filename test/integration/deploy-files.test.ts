@@ -231,7 +231,13 @@ describe('docker/Dockerfile', () => {
     // `duoraft health` comes with the health service (issue 14 part 2), built beside this.
     const known = await knownCommand(['health']);
     ctx.skip(!known, 'duoraft health is not on this branch yet: the HEALTHCHECK is written against it');
-    expect(known).toBe(true);
+    // Its exact arguments, in a voter's environment, pass the CLI's parser: no member
+    // answers here, so exit 1 (not serving), never 2 (a wrong command line).
+    const cmd = JSON.parse(/CMD (\[.*\])/.exec(runtime.find((i) => i.op === 'HEALTHCHECK')!.args)![1]!) as string[];
+    expect(cmd[0]).toBe('duoraft');
+    const r = await runAsService(compose, voters[0]![0], cmd.slice(1));
+    expect(r.stderr).not.toMatch(/CONFIG|usage/);
+    expect(r.code).toBe(1);
   });
 
   it('everything it copies from the context exists and is not left out by .dockerignore', () => {
