@@ -12,6 +12,7 @@ import { type NodeArgs, nodeCommand, nodeSpec } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
 import { secureZkCommand } from './secure-zk-command.js';
+import { watchSpec, withWatchCommand } from './watch-command.js';
 
 /** Runs a command handler: a failure becomes one line on stderr and exit code 1. */
 function run<A>(fn: (args: A) => Promise<void>): (args: A) => Promise<void> {
@@ -33,7 +34,7 @@ function exitWithProblems(err: ConfigProblemsError): never {
 }
 
 /** The spec of every command whose flags the schema checks, by command path. */
-const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec]]);
+const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec], ['watch', watchSpec]]);
 
 const common = Object.keys(commonSettings);
 
@@ -131,7 +132,7 @@ export async function main(argv: string[]): Promise<void> {
         )
         .demandCommand(1, 'name an admin command'),
     );
-  parser = extraCommands(parser, run);
+  parser = withWatchCommand(extraCommands(parser, run), run);
   await parser.parseAsync();
 }
 
