@@ -56,6 +56,8 @@ export type TakeoverOutcome =
       readonly leaseValidUntil: number;
       /** The same bound on the wall clock (a VM stop freezes the monotonic one). */
       readonly leaseValidUntilWall: number;
+      /** When the fence succeeded (clock.now()): splits the take-over into fence and replay for metrics. */
+      readonly fencedAt: number;
     }
   | { readonly ok: false; readonly result: Extract<TakeoverResult, { ok: false }> };
 
@@ -76,6 +78,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   if (fence.kind === 'failed') return fence.outcome;
   const { term, sentAt, sentAtWall, epochVersion, sessionId } = fence;
   o.logger.info({ term, epochVersion, previousLeader: fence.previousLeader }, 'fenced ZooKeeper: epoch is ours');
+  const fencedAt = o.clock.now();
 
   // 2 and 3. Read the tail, then replay. We hold the epoch now; keep trying for a bound.
   const deadline = o.clock.now() + o.replayDeadlineMs;
@@ -103,6 +106,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         tailVersion: tail.version,
         leaseValidUntil: sentAt + o.leaseDurationMs,
         leaseValidUntilWall: sentAtWall + o.leaseDurationMs,
+        fencedAt,
       };
     } catch (err) {
       lastError = (err as Error).message;

@@ -5,7 +5,7 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterPaths } from '../coordination/layout.js';
 import { LeaseKeeper } from '../coordination/lease.js';
-import { WalMirror } from '../coordination/wal-mirror.js';
+import { type MirrorObserver, WalMirror } from '../coordination/wal-mirror.js';
 import type { ZkSession } from '../coordination/zk-api.js';
 import { ZkError } from '../coordination/zk-api.js';
 import type { ChainedEntry, NodeId } from '../core/types.js';
@@ -41,6 +41,13 @@ export interface LeaderTermOptions {
   readonly selfId: NodeId;
   readonly fenced: FencedTerm;
   readonly host: LeaderHost;
+  /** Told of the mirror's multis and of lease lapses (metrics); nothing by default. */
+  readonly observer?: LeaderTermObserver;
+}
+
+export interface LeaderTermObserver extends MirrorObserver {
+  /** No lease touch succeeded in time: the lease lapsed (it may be renewed later). */
+  leaseLapsed(): void;
 }
 
 export class LeaderTerm {
@@ -81,6 +88,7 @@ export class LeaderTerm {
         if (!this.closed) host.fenced(term, reason);
       },
       ...(config.faults?.tailWithoutSync ? { unsafeAcceptAnyTail: true } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     this.lease = this.newLease(fenced.leaseValidUntil, fenced.leaseValidUntilWall);
   }
@@ -160,7 +168,9 @@ export class LeaderTerm {
       initialValidUntil: validUntil,
       initialValidUntilWall: validUntilWall,
       onExpired: () => {
-        if (!this.closed) host.leaseExpired(term);
+        if (this.closed) return;
+        this.o.observer?.leaseLapsed();
+        host.leaseExpired(term);
       },
       onRenewed: () => {
         if (!this.closed) host.leaseRenewed(term);

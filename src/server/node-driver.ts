@@ -46,10 +46,12 @@ import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './clu
 import { Ephemerals } from './ephemerals.js';
 import { type FencedTerm, LeaderTerm } from './leadership.js';
 import { type NodeConfig, coreConfigFor, validateNodeConfig } from './node-config.js';
+import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
 import { ReadIndexQueue } from './read-index.js';
 import { TakeoverRunner } from './takeover-runner.js';
+import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
@@ -87,6 +89,8 @@ export interface NodeDriverDeps {
    * to rebuild from ZooKeeper. Default: only logged.
    */
   readonly onFatal?: (reason: string) => void;
+  /** Told what the node's parts do (metrics, src/server/telemetry.ts). Default: nobody. */
+  readonly telemetry?: NodeTelemetry;
 }
 
 /** Bound on catch-up ticks run at once after the event loop was blocked. */
@@ -121,6 +125,7 @@ export class NodeDriver {
   private readonly ephemerals: Ephemerals;
   /** Refused peer messages: one warning per kind per 10 s, with a count of the rest. */
   private readonly refused: WarningThrottle;
+  private readonly telemetry: NodeTelemetry;
   private catchUp: FollowerCatchUp | null = null;
   private watches: ClusterWatches | null = null;
 
@@ -192,6 +197,7 @@ export class NodeDriver {
       deps.config.limits.maxPendingReads,
     );
     this.refused = new WarningThrottle(deps.logger, deps.clock);
+    this.telemetry = deps.telemetry ?? noTelemetry;
     this.walSync = new WalSync({
       wal: deps.wal,
       clock: deps.clock,
@@ -199,12 +205,14 @@ export class NodeDriver {
       intervalMs: deps.config.limits.walSyncIntervalMs,
       urgentIntervalMs: Math.min(REPLY_SYNC_INTERVAL_MS, deps.config.limits.walSyncIntervalMs),
       maxWaiting: MAX_REPLIES_WAITING,
+      observer: this.telemetry,
     });
     const common = { zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger };
     this.takeovers = new TakeoverRunner({
       ...common,
       config: deps.config,
       selfId: this.id,
+      observer: this.telemetry,
       onDone: (result, fenced) => {
         if (fenced) this.fencedTerm = fenced;
         this.core.takeoverResult(result);
@@ -337,6 +345,32 @@ export class NodeDriver {
     };
   }
 
+  /** Read-only figures for metrics and health (node-figures.ts). */
+  figures(): NodeFigures {
+    const s = this.core.status();
+    return {
+      role: s.role,
+      term: s.term,
+      leaderId: s.leaderId,
+      commitIndex: s.commit,
+      appliedIndex: this.kv.applied(),
+      lastIndex: s.lastIndex,
+      pendingProposals: this.proposals.size(),
+      mirrorBacklog: this.leading?.mirrorBacklog() ?? 0,
+      leaseHolds: this.leading?.leaseHolds() ?? false,
+      committedInTerm: this.core.committedInCurrentTerm(),
+      transferring: s.transferring,
+      leaderContactAgeMs: this.leaderContactAgeMs(),
+      zkConnected: this.zk.state === 'connected',
+      stopped: this.stopped,
+      fatalReason: this.fatalReason,
+    };
+  }
+
+  private leaderContactAgeMs(): number {
+    return this.core.ticksSinceLeaderContact() * this.cfg.timing.tickMs;
+  }
+
   /** Role, term and leader as the core sees them right now (for log lines). */
   softStateNow(): SoftState {
     return this.core.softState();
@@ -429,12 +463,14 @@ export class NodeDriver {
       if (this.stopped) return;
       if (sender.kind === 'verified' && sender.id !== m.from) {
         this.refused.warn('sender', { claimed: m.from, proven: sender.id, type: m.type }, 'peer message refused: its from is not the voter its certificate names');
+        this.telemetry.peerRefused(m.type, 'sender');
         return;
       }
       this.catchUpTicks();
       const problem = this.core.step(m);
       if (problem !== null && problem !== 'ignore') {
         this.refused.warn(`peer:${m.type}`, { from: m.from, type: m.type, term: m.term, reason: problem }, 'peer message refused');
+        this.telemetry.peerRefused(m.type, 'invalid');
       }
       this.schedule();
     });
@@ -590,6 +626,7 @@ export class NodeDriver {
   private onSoftState(s: SoftState): void {
     const prev = this.soft;
     this.soft = s;
+    this.telemetry.roleChanged(prev, s, this.leaderContactAgeMs());
     if (prev.role !== s.role) this.wakeRoleWaiters();
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
@@ -624,10 +661,12 @@ export class NodeDriver {
       config: this.cfg,
       selfId: this.id,
       fenced: f,
+      observer: this.telemetry,
       host: {
         mirrorCommitted: (t, lastIndex) => {
           if (this.stopped) return;
           this.core.mirrorCommitted(t, lastIndex);
+          if (this.core.committedInCurrentTerm()) this.telemetry.committedInTerm(t);
           this.schedule();
         },
         fenced: (t, reason) => this.fenced(t, reason),
