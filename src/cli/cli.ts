@@ -120,7 +120,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(
       'health',
       'ask one member whether it can do its role (gRPC health Check): prints SERVING or NOT_SERVING, exit 0 only when SERVING',
-      (y) => declareSettings(y, healthSettings, { skip: common }),
+      // Its --timeout is its own (a shorter default): declared again so --help says so.
+      (y) => declareSettings(y, healthSettings, { skip: common.filter((flag) => flag !== 'timeout') }),
       run((a) => healthCommand(a as unknown as HealthArgs)),
     )
     .command('status', 'show every member: role, term, commit and applied index, leader, address', (y) => y, run((a) => statusCommand(a)))

@@ -60,5 +60,7 @@ async function explain(err: grpc.ServiceError, o: HealthCheckOptions): Promise<D
   if (err.code === grpc.status.UNIMPLEMENTED) return new UnavailableError(`the process at ${o.address} serves no gRPC health service: is it a duoraft member?`);
   const details = err.details || err.message;
   const mismatch = o.security.tls ? tlsConnectionFailure(details, o.address) : (await speaksTls(o.address, 1000)) ? plaintextToTlsMember(o.address) : null;
-  return mismatch ?? new UnavailableError(`the member at ${o.address} cannot be reached: ${oneLine(details)}`);
+  // grpc-js's details end with a resolver note that says nothing here.
+  const reason = oneLine(details).replace(/\s*Resolution note:.*$/, '').replace('Last error: Error: ', 'last error: ');
+  return mismatch ?? new UnavailableError(`the member at ${o.address} cannot be reached: ${reason}`);
 }
