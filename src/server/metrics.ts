@@ -38,6 +38,10 @@ export interface MetricsSources {
 export type ZkStateSource = Pick<ZkSession, 'state' | 'onStateChange'>;
 
 const ROLES: readonly Role[] = ['follower', 'precandidate', 'candidate', 'leader'];
+const TAKEOVER_KINDS: readonly TakeoverKind[] = ['failover', 'transfer', 'election'];
+const TAKEOVER_PHASES: readonly TakeoverPhase[] = ['detect', 'lease_wait', 'fence', 'replay', 'first_commit'];
+/** The kinds a BUSY answer can come to (writes, and the session entries that are writes too). */
+const WRITE_KINDS: readonly ClientOpKind[] = ['put', 'delete', 'incr', 'cas', 'register_session', 'keep_alive'];
 const ZK_STATES: readonly ZkConnectionState[] = ['connected', 'disconnected', 'expired', 'closed'];
 
 /** Latencies from 0.25 ms (a local fsync, a fast multi) to 10 s (a client's whole deadline). */
@@ -188,6 +192,7 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
     // ---- listeners: reserved. The listener feed (listener-feed.ts, being written) registers
     // its figures here: duoraft_listeners, duoraft_listener_lag_entries.
 
+    this.zeroKnownSeries();
     this.timeline = new FailoverTimeline(o.clock, {
       takeover: (kind: TakeoverKind, ok: boolean) => this.takeovers.inc({ kind, outcome: ok ? 'ok' : 'failed' }),
       phase: (kind: TakeoverKind, phase: TakeoverPhase, ms: number) => this.phaseSeconds.observe({ kind, phase }, seconds(ms)),
@@ -272,6 +277,24 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
       if (this.zkWasConnected) this.zkReconnects.inc();
       this.zkWasConnected = true;
     }
+  }
+
+  /**
+   * Creates the series of rare events at 0, so that the first failover, lapse or BUSY shows
+   * as an increase: Prometheus cannot tell how much a series that appears at 1 increased.
+   * (Client latencies are not: kinds times codes would be many series, and they are frequent.)
+   */
+  private zeroKnownSeries(): void {
+    for (const kind of TAKEOVER_KINDS) {
+      for (const outcome of ['ok', 'failed']) this.takeovers.inc({ kind, outcome }, 0);
+      this.failoverSeconds.zero({ kind });
+      for (const phase of TAKEOVER_PHASES) this.phaseSeconds.zero({ kind, phase });
+    }
+    for (const outcome of ['ok', 'error']) {
+      this.zkMultiSeconds.zero({ outcome });
+      this.fsyncSeconds.zero({ outcome });
+    }
+    for (const kind of WRITE_KINDS) this.clientBusy.inc({ kind }, 0);
   }
 
   private figureGauge(name: string, help: string, read: () => number | null): void {

@@ -88,6 +88,16 @@ describe('NodeMetrics: figures read at scrape time', () => {
 });
 
 describe('NodeMetrics: events of the parts', () => {
+  it('shows the series of rare events at 0 before the first one, so that the first counts as an increase', async () => {
+    const { metrics } = setup();
+    expect(await value(metrics, 'duoraft_takeovers_total', { kind: 'failover', outcome: 'ok' })).toBe(0);
+    expect(await value(metrics, 'duoraft_failover_duration_seconds_count', { kind: 'failover' })).toBe(0);
+    expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_bucket', { kind: 'failover', phase: 'fence', le: '+Inf' })).toBe(0);
+    expect(await value(metrics, 'duoraft_zk_multi_duration_seconds_count', { outcome: 'error' })).toBe(0);
+    expect(await value(metrics, 'duoraft_lease_lapses_total')).toBe(0);
+    expect(await value(metrics, 'duoraft_client_busy_total', { kind: 'put' })).toBe(0);
+  });
+
   it('times the WAL mirror multis and counts their batch sizes (failed multis only timed)', async () => {
     const { metrics } = setup();
     metrics.mirrorMulti({ entries: 3, bytes: 900, ms: 1.5, ok: true });
@@ -112,6 +122,7 @@ describe('NodeMetrics: events of the parts', () => {
     expect(await value(metrics, 'duoraft_client_request_duration_seconds_count', { kind: 'put', code: 'BUSY' })).toBe(1);
     expect(await value(metrics, 'duoraft_client_request_duration_seconds_count', { kind: 'get_linearizable', code: 'NOT_LEADER' })).toBe(1);
     expect(await value(metrics, 'duoraft_client_busy_total', { kind: 'put' })).toBe(1);
+    expect(await value(metrics, 'duoraft_client_busy_total', { kind: 'delete' })).toBe(0);
     expect(await value(metrics, 'duoraft_client_busy_total', { kind: 'get_lease' })).toBeUndefined();
   });
 
@@ -198,8 +209,8 @@ describe('NodeMetrics: take-overs and their phases', () => {
     metrics.roleChanged(soft('candidate', 5, ''), soft('leader', 6, 'b'), 0);
     clock.jump(520);
     metrics.committedInTerm(6);
-    expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_count', { kind: 'transfer', phase: 'detect' })).toBeUndefined();
-    expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_count', { kind: 'transfer', phase: 'lease_wait' })).toBeUndefined();
+    expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_count', { kind: 'transfer', phase: 'detect' })).toBe(0);
+    expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_count', { kind: 'transfer', phase: 'lease_wait' })).toBe(0);
     expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_sum', { kind: 'transfer', phase: 'first_commit' })).toBeCloseTo(0.008, 6);
     expect(await value(metrics, 'duoraft_failover_duration_seconds_sum', { kind: 'transfer' })).toBeCloseTo(0.02, 6);
     expect(await value(metrics, 'duoraft_takeovers_total', { kind: 'transfer', outcome: 'ok' })).toBe(1);
@@ -222,7 +233,7 @@ describe('NodeMetrics: take-overs and their phases', () => {
     metrics.roleChanged(soft('leader', 5, 'b'), soft('follower', 6, 'a'), 0);
     metrics.committedInTerm(5);
     expect(await value(metrics, 'duoraft_takeovers_total', { kind: 'failover', outcome: 'ok' })).toBe(1);
-    expect(await value(metrics, 'duoraft_failover_duration_seconds_count', { kind: 'failover' })).toBeUndefined();
+    expect(await value(metrics, 'duoraft_failover_duration_seconds_count', { kind: 'failover' })).toBe(0);
   });
 
   it('a suspicion that ends with the leader heard again measures nothing', async () => {
@@ -230,9 +241,12 @@ describe('NodeMetrics: take-overs and their phases', () => {
     metrics.roleChanged(soft('follower', 3, 'a'), soft('precandidate', 3, 'a'), 70);
     metrics.roleChanged(soft('precandidate', 3, 'a'), soft('follower', 3, 'a'), 0);
     metrics.committedInTerm(3);
-    const text = await metrics.text();
-    expect(text).not.toMatch(/duoraft_takeover_phase_duration_seconds_count\{/);
-    expect(text).not.toMatch(/duoraft_takeovers_total\{/);
+    for (const kind of ['failover', 'transfer', 'election']) {
+      for (const outcome of ['ok', 'failed']) expect(await value(metrics, 'duoraft_takeovers_total', { kind, outcome })).toBe(0);
+      for (const phase of ['detect', 'lease_wait', 'fence', 'replay', 'first_commit']) {
+        expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_count', { kind, phase })).toBe(0);
+      }
+    }
   });
 
   it('an election with no leader before it has no detect phase, and starts at the suspicion', async () => {
@@ -245,7 +259,7 @@ describe('NodeMetrics: take-overs and their phases', () => {
     metrics.roleChanged(soft('candidate', 0, ''), soft('leader', 1, 'b'), Number.POSITIVE_INFINITY);
     clock.jump(70);
     metrics.committedInTerm(1);
-    expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_count', { kind: 'election', phase: 'detect' })).toBeUndefined();
+    expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_count', { kind: 'election', phase: 'detect' })).toBe(0);
     expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_sum', { kind: 'election', phase: 'lease_wait' })).toBeCloseTo(0.01, 6);
     expect(await value(metrics, 'duoraft_failover_duration_seconds_sum', { kind: 'election' })).toBeCloseTo(0.02, 6);
   });
