@@ -53,6 +53,8 @@ export type TakeoverOutcome =
       readonly result: Extract<TakeoverResult, { ok: true }>;
       readonly epochVersion: number;
       readonly tailVersion: number;
+      /** The tail record's segmentFirstIndex: the mirror's first segment links back to it. */
+      readonly tailSegmentFirstIndex: number;
       readonly leaseValidUntil: number;
       /** The same bound on the wall clock (a VM stop freezes the monotonic one). */
       readonly leaseValidUntilWall: number;
@@ -104,6 +106,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         result: { ok: true, term, entries, zkLastIndex: tail.lastIndex },
         epochVersion,
         tailVersion: tail.version,
+        tailSegmentFirstIndex: tail.segmentFirstIndex,
         leaseValidUntil: sentAt + o.leaseDurationMs,
         leaseValidUntilWall: sentAtWall + o.leaseDurationMs,
         fencedAt,

@@ -30,6 +30,8 @@ type Unary = Exclude<keyof Kv, 'pipeline'>;
 
 /** Bound on operations of one pipeline stream in flight at once; beyond it they get BUSY. */
 const MAX_PIPELINED_PER_STREAM = 4096;
+/** Operations a pipeline stream starts per turn of the event loop. */
+const OPS_PER_SLICE = 128;
 
 function requestOf<T>(r: Received<T>): T {
   if (!r.ok) throw new InvalidArgumentError(r.reason);
@@ -105,7 +107,7 @@ function pipelineHandler(ref: DriverRef, log: Logger, telling: Telling): KvHandl
       const batch = outgoing;
       outgoing = [];
       call.write({ responses: batch });
-      if (inputEnded && inflight === 0) finish();
+      if (inputEnded && inflight === 0 && pendingSlices.length === 0) finish();
     };
     const respond = (r: Response): void => {
       if (closed) return;
@@ -127,32 +129,63 @@ function pipelineHandler(ref: DriverRef, log: Logger, telling: Telling): KvHandl
         call.emit('error', { code: 3, details: received.reason });
         return;
       }
-      for (const req of received.request.requests) {
-        const kind = pipelinedKind(req);
-        const started = clock.now();
-        const answer = (r: Response): void => {
-          telling.observer.clientOp(kind, clock.now() - started, pipelinedCode(r));
-          respond(r);
-        };
-        if (inflight >= MAX_PIPELINED_PER_STREAM) {
-          const hint = ref.current?.hint() ?? { leaderId: '', leaderAddress: '' };
-          answer({ id: req.id, error: toWireError(new BusyError(10, hint, 'too many pipelined operations in flight on this stream')) });
-          continue;
+      // A legal batch of up to MAX_PIPELINE_BATCH_OPS is started in slices, one slice per
+      // turn of the event loop, so that no batch holds the loop (and the lease, and the
+      // heartbeats) for more than a few milliseconds. Batches of one stream keep their order.
+      pendingSlices.push({ requests: received.request.requests, arrivedAt: clock.now() });
+      if (!slicing) startSlices();
+    });
+    /** Batches waiting to be started, with when they arrived (client latencies count from there). */
+    const pendingSlices: Array<{ readonly requests: readonly duoraft.client.PipelineRequest.$Properties[]; readonly arrivedAt: number }> = [];
+    let slicing = false;
+    let sliceAt = 0;
+    const startSlices = (): void => {
+      slicing = true;
+      clock.defer(runSlice);
+    };
+    const runSlice = (): void => {
+      let budget = OPS_PER_SLICE;
+      while (budget > 0 && pendingSlices.length > 0 && !closed) {
+        const batch = pendingSlices[0]!;
+        while (budget > 0 && sliceAt < batch.requests.length) {
+          start(batch.requests[sliceAt++]!, batch.arrivedAt);
+          budget--;
         }
-        inflight++;
-        execPipelined(ref, req).then((r) => {
+        if (sliceAt >= batch.requests.length) {
+          pendingSlices.shift();
+          sliceAt = 0;
+        }
+      }
+      if (pendingSlices.length > 0 && !closed) clock.defer(runSlice);
+      else slicing = false;
+    };
+    const start = (req: duoraft.client.PipelineRequest.$Properties, arrivedAt: number): void => {
+      const kind = pipelinedKind(req);
+      const answer = (r: Response): void => {
+        telling.observer.clientOp(kind, clock.now() - arrivedAt, pipelinedCode(r));
+        respond(r);
+      };
+      if (inflight >= MAX_PIPELINED_PER_STREAM) {
+        const hint = ref.current?.hint() ?? { leaderId: '', leaderAddress: '' };
+        answer({ id: req.id, error: toWireError(new BusyError(10, hint, 'too many pipelined operations in flight on this stream')) });
+        return;
+      }
+      inflight++;
+      execPipelined(ref, req).then(
+        (r) => {
           inflight--;
           answer(r);
-        }, (err: unknown) => {
+        },
+        (err: unknown) => {
           inflight--;
           log.error({ err: (err as Error).message }, 'internal error answering a pipelined operation');
           answer({ id: req.id, error: toWireError(err) });
-        });
-      }
-    });
+        },
+      );
+    };
     call.on('end', () => {
       inputEnded = true;
-      if (inflight === 0 && outgoing.length === 0) finish();
+      if (inflight === 0 && outgoing.length === 0 && pendingSlices.length === 0) finish();
     });
     call.on('cancelled', () => {
       closed = true;

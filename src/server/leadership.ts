@@ -17,6 +17,8 @@ export interface FencedTerm {
   readonly epochVersion: number;
   readonly tailVersion: number;
   readonly tailLastIndex: number;
+  /** The first index of the segment holding the tail (the back-link of our first segment). */
+  readonly tailSegmentFirstIndex: number;
   /** The lease the fence multi itself started (by this node's clock). */
   readonly leaseValidUntil: number;
   /** The same on the wall clock. */
@@ -73,6 +75,7 @@ export class LeaderTerm {
       epochVersion: fenced.epochVersion,
       tailVersion: fenced.tailVersion,
       tailLastIndex: fenced.tailLastIndex,
+      tailSegmentFirstIndex: fenced.tailSegmentFirstIndex,
       maxInflight: config.limits.maxInflightMultis,
       maxBatchBytes: config.limits.maxSegmentBytes,
       maxQueuedEntries: config.limits.maxPendingProposals * 2 + 16,

@@ -101,6 +101,7 @@ export class TakeoverRunner {
           epochVersion: outcome.epochVersion,
           tailVersion: outcome.tailVersion,
           tailLastIndex: outcome.result.zkLastIndex,
+          tailSegmentFirstIndex: outcome.tailSegmentFirstIndex,
           leaseValidUntil: outcome.leaseValidUntil,
           leaseValidUntilWall: outcome.leaseValidUntilWall,
         });
