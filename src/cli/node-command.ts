@@ -21,6 +21,7 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
     listen: v.listen,
     ...(v.advertise !== undefined ? { advertise: v.advertise } : {}),
     ...(v['peer-advertise'] !== undefined ? { peerAdvertise: v['peer-advertise'] } : {}),
+    ...(v.metrics !== undefined ? { metrics: v.metrics } : {}),
     dataDir: isAbsolute(v.data) ? v.data : resolve(v.data),
     ...(v.voters ? { voters: v.voters } : {}),
     timing: {
@@ -71,7 +72,7 @@ export function injectTestFaults(faults: TestFaults): void {
 
 export async function nodeCommand(args: NodeArgs): Promise<void> {
   const node = await runNode({ ...nodeOptionsFrom(args), ...(await nodeSecurityOf(args)), ...(testFaults ? { faults: testFaults } : {}) });
-  node.logger.info({ address: node.address }, 'serving');
+  node.logger.info({ address: node.address, ...(node.metricsAddress !== null ? { metrics: `http://${node.metricsAddress}/metrics` } : {}) }, 'serving');
   let fatal: { reason: string; what: FatalKind } | null = null;
   await new Promise<void>((done) => {
     let stopping = false;

@@ -60,6 +60,8 @@ export type TakeoverOutcome =
       readonly leaseValidUntil: number;
       /** The same bound on the wall clock (a VM stop freezes the monotonic one). */
       readonly leaseValidUntilWall: number;
+      /** When the fence succeeded (clock.now()): splits the take-over into fence and replay for metrics. */
+      readonly fencedAt: number;
     }
   | {
       readonly ok: false;
@@ -85,6 +87,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   if (fence.kind === 'failed') return fence.outcome;
   const { term, sentAt, sentAtWall, epochVersion, sessionId } = fence;
   o.logger.info({ term, epochVersion, previousLeader: fence.previousLeader }, 'fenced ZooKeeper: epoch is ours');
+  const fencedAt = o.clock.now();
   o.onFenced?.({ term, epochVersion, leaseValidUntil: sentAt + o.leaseDurationMs, leaseValidUntilWall: sentAtWall + o.leaseDurationMs });
 
   // 2 and 3. Read the tail, then replay. We hold the epoch now; keep trying for a bound.
@@ -115,6 +118,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         tailSegmentFirstIndex: tail.segmentFirstIndex,
         leaseValidUntil: sentAt + o.leaseDurationMs,
         leaseValidUntilWall: sentAtWall + o.leaseDurationMs,
+        fencedAt,
       };
     } catch (err) {
       lastError = (err as Error).message;

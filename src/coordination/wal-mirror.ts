@@ -65,6 +65,23 @@ export interface WalMirrorOptions {
   readonly onFailed: (reason: string) => void;
   /** Test-only fault (the broken build tail-without-sync): accept any tail while the epoch is unchanged. */
   readonly unsafeAcceptAnyTail?: boolean;
+  /** Told of every append multi's answer (metrics); nothing by default. */
+  readonly observer?: MirrorObserver;
+}
+
+/** One append multi, as metrics see it. */
+export interface MirrorMultiSample {
+  readonly entries: number;
+  /** The segment znode's size. */
+  readonly bytes: number;
+  /** From sending the multi to its answer. */
+  readonly ms: number;
+  readonly ok: boolean;
+}
+
+/** What the mirror tells an observer: read-only samples, never a say in what it does. */
+export interface MirrorObserver {
+  mirrorMulti(sample: MirrorMultiSample): void;
 }
 
 interface Batch {
@@ -198,11 +215,15 @@ export class WalMirror {
       },
     ];
     const generation = this.generation;
+    const sentAt = this.o.clock.now();
+    const observe = (ok: boolean): void => this.o.observer?.mirrorMulti({ entries: batch.entries.length, bytes: segment.length, ms: this.o.clock.now() - sentAt, ok });
     this.o.zk.multi(ops).then(
       () => {
+        observe(true);
         if (generation === this.generation) this.onSuccess(batch);
       },
       (err: unknown) => {
+        observe(false);
         if (generation === this.generation) this.onFailure(batch, err);
       },
     );

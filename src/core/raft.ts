@@ -564,6 +564,14 @@ export class RaftCore {
     return this.commit;
   }
 
+  /**
+   * Ticks since this node last heard from a leader (accepted its AppendEntries, heartbeat
+   * or TimeoutNow, or learned of it), Infinity if it never did. Read by health and metrics.
+   */
+  ticksSinceLeaderContact(): number {
+    return this.ticks - this.lastLeaderContactTick;
+  }
+
   /** Whether a leadership transfer is under way. */
   isTransferring(): boolean {
     return this.transferring;

@@ -2490,3 +2490,95 @@ export namespace etcdserverpb {
         type $Shape = etcdserverpb.StatusResponse.$Properties;
     }
 }
+
+export namespace grpc {
+
+    namespace health {
+
+        namespace v1 {
+
+            interface IHealthCheckRequest extends grpc.health.v1.HealthCheckRequest.$Properties {
+            }
+
+            class HealthCheckRequest {
+                constructor(properties?: grpc.health.v1.HealthCheckRequest.$Properties);
+                $unknowns?: Uint8Array[];
+                service: string;
+                static create(properties: grpc.health.v1.HealthCheckRequest.$Shape): grpc.health.v1.HealthCheckRequest & grpc.health.v1.HealthCheckRequest.$Shape;
+                static create(properties?: grpc.health.v1.HealthCheckRequest.$Properties): grpc.health.v1.HealthCheckRequest;
+                static encode(message: grpc.health.v1.HealthCheckRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.health.v1.HealthCheckRequest & grpc.health.v1.HealthCheckRequest.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace HealthCheckRequest {
+                interface $Properties {
+                    service?: (string|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = grpc.health.v1.HealthCheckRequest.$Properties;
+            }
+
+            interface IHealthCheckResponse extends grpc.health.v1.HealthCheckResponse.$Properties {
+            }
+
+            class HealthCheckResponse {
+                constructor(properties?: grpc.health.v1.HealthCheckResponse.$Properties);
+                $unknowns?: Uint8Array[];
+                status: grpc.health.v1.HealthCheckResponse.ServingStatus;
+                static create(properties: grpc.health.v1.HealthCheckResponse.$Shape): grpc.health.v1.HealthCheckResponse & grpc.health.v1.HealthCheckResponse.$Shape;
+                static create(properties?: grpc.health.v1.HealthCheckResponse.$Properties): grpc.health.v1.HealthCheckResponse;
+                static encode(message: grpc.health.v1.HealthCheckResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.health.v1.HealthCheckResponse & grpc.health.v1.HealthCheckResponse.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace HealthCheckResponse {
+                interface $Properties {
+                    status?: (grpc.health.v1.HealthCheckResponse.ServingStatus|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = grpc.health.v1.HealthCheckResponse.$Properties;
+
+                enum ServingStatus {
+                    UNKNOWN = 0,
+                    SERVING = 1,
+                    NOT_SERVING = 2,
+                    SERVICE_UNKNOWN = 3
+                }
+            }
+
+            class Health extends $protobuf.rpc.Service {
+                constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+                static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): Health;
+                check: grpc.health.v1.Health.Check;
+                watch: grpc.health.v1.Health.Watch;
+            }
+
+            namespace Health {
+                type CheckCallback = (error: (Error|null), response?: grpc.health.v1.HealthCheckResponse) => void;
+                type Check = {
+                  (request: grpc.health.v1.IHealthCheckRequest, callback: grpc.health.v1.Health.CheckCallback): void;
+                  (request: grpc.health.v1.IHealthCheckRequest): Promise<grpc.health.v1.HealthCheckResponse>;
+                  readonly name: "Check";
+                  readonly path: "/grpc.health.v1.Health/Check";
+                  readonly requestType: "HealthCheckRequest";
+                  readonly responseType: "HealthCheckResponse";
+                  readonly requestStream: undefined;
+                  readonly responseStream: undefined;
+                };
+                type WatchCallback = (error: (Error|null), response?: grpc.health.v1.HealthCheckResponse) => void;
+                type Watch = {
+                  (request: grpc.health.v1.IHealthCheckRequest, callback: grpc.health.v1.Health.WatchCallback): void;
+                  (request: grpc.health.v1.IHealthCheckRequest): Promise<grpc.health.v1.HealthCheckResponse>;
+                  readonly name: "Watch";
+                  readonly path: "/grpc.health.v1.Health/Watch";
+                  readonly requestType: "HealthCheckRequest";
+                  readonly responseType: "HealthCheckResponse";
+                  readonly requestStream: undefined;
+                  readonly responseStream: true;
+                };
+            }
+        }
+    }
+}

@@ -18222,6 +18222,509 @@ export const etcdserverpb = $root.etcdserverpb = (() => {
     return etcdserverpb;
 })();
 
+export const grpc = $root.grpc = (() => {
+
+    /**
+     * Namespace grpc.
+     * @exports grpc
+     * @namespace
+     */
+    const grpc = {};
+
+    grpc.health = (function() {
+
+        /**
+         * Namespace health.
+         * @memberof grpc
+         * @namespace
+         */
+        const health = {};
+
+        health.v1 = (function() {
+
+            /**
+             * Namespace v1.
+             * @memberof grpc.health
+             * @namespace
+             */
+            const v1 = {};
+
+            v1.HealthCheckRequest = (function() {
+
+                /**
+                 * Properties of a HealthCheckRequest.
+                 * @typedef {Object} grpc.health.v1.HealthCheckRequest.$Properties
+                 * @property {string|null} [service] HealthCheckRequest service
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a HealthCheckRequest.
+                 * @memberof grpc.health.v1
+                 * @interface IHealthCheckRequest
+                 * @augments grpc.health.v1.HealthCheckRequest.$Properties
+                 * @deprecated Use grpc.health.v1.HealthCheckRequest.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a HealthCheckRequest.
+                 * @typedef {grpc.health.v1.HealthCheckRequest.$Properties} grpc.health.v1.HealthCheckRequest.$Shape
+                 */
+
+                /**
+                 * Constructs a new HealthCheckRequest.
+                 * @memberof grpc.health.v1
+                 * @classdesc Represents a HealthCheckRequest.
+                 * @constructor
+                 * @param {grpc.health.v1.HealthCheckRequest.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const HealthCheckRequest = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * HealthCheckRequest service.
+                 * @member {string} service
+                 * @memberof grpc.health.v1.HealthCheckRequest
+                 * @instance
+                 */
+                HealthCheckRequest.prototype.service = "";
+
+                /**
+                 * Creates a new HealthCheckRequest instance using the specified properties.
+                 * @function create
+                 * @memberof grpc.health.v1.HealthCheckRequest
+                 * @static
+                 * @param {grpc.health.v1.HealthCheckRequest.$Properties=} [properties] Properties to set
+                 * @returns {grpc.health.v1.HealthCheckRequest} HealthCheckRequest instance
+                 * @type {{
+                 *   (properties: grpc.health.v1.HealthCheckRequest.$Shape): grpc.health.v1.HealthCheckRequest & grpc.health.v1.HealthCheckRequest.$Shape;
+                 *   (properties?: grpc.health.v1.HealthCheckRequest.$Properties): grpc.health.v1.HealthCheckRequest;
+                 * }}
+                 */
+                HealthCheckRequest.create = function(properties) {
+                    return new HealthCheckRequest(properties);
+                };
+
+                /**
+                 * Encodes the specified HealthCheckRequest message. Does not implicitly {@link grpc.health.v1.HealthCheckRequest.verify|verify} messages.
+                 * @function encode
+                 * @memberof grpc.health.v1.HealthCheckRequest
+                 * @static
+                 * @param {grpc.health.v1.HealthCheckRequest.$Properties} message HealthCheckRequest message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                HealthCheckRequest.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.service != null && $Object.hasOwnProperty.call(message, "service") && message.service !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.service);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a HealthCheckRequest message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof grpc.health.v1.HealthCheckRequest
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {grpc.health.v1.HealthCheckRequest & grpc.health.v1.HealthCheckRequest.$Shape} HealthCheckRequest
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                HealthCheckRequest.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.grpc.health.v1.HealthCheckRequest();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.service = value;
+                                else
+                                    delete message.service;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Gets the type url for HealthCheckRequest
+                 * @function getTypeUrl
+                 * @memberof grpc.health.v1.HealthCheckRequest
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                HealthCheckRequest.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/grpc.health.v1.HealthCheckRequest";
+                };
+
+                return HealthCheckRequest;
+            })();
+
+            v1.HealthCheckResponse = (function() {
+
+                /**
+                 * Properties of a HealthCheckResponse.
+                 * @typedef {Object} grpc.health.v1.HealthCheckResponse.$Properties
+                 * @property {grpc.health.v1.HealthCheckResponse.ServingStatus|null} [status] HealthCheckResponse status
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a HealthCheckResponse.
+                 * @memberof grpc.health.v1
+                 * @interface IHealthCheckResponse
+                 * @augments grpc.health.v1.HealthCheckResponse.$Properties
+                 * @deprecated Use grpc.health.v1.HealthCheckResponse.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a HealthCheckResponse.
+                 * @typedef {grpc.health.v1.HealthCheckResponse.$Properties} grpc.health.v1.HealthCheckResponse.$Shape
+                 */
+
+                /**
+                 * Constructs a new HealthCheckResponse.
+                 * @memberof grpc.health.v1
+                 * @classdesc Represents a HealthCheckResponse.
+                 * @constructor
+                 * @param {grpc.health.v1.HealthCheckResponse.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const HealthCheckResponse = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * HealthCheckResponse status.
+                 * @member {grpc.health.v1.HealthCheckResponse.ServingStatus} status
+                 * @memberof grpc.health.v1.HealthCheckResponse
+                 * @instance
+                 */
+                HealthCheckResponse.prototype.status = 0;
+
+                /**
+                 * Creates a new HealthCheckResponse instance using the specified properties.
+                 * @function create
+                 * @memberof grpc.health.v1.HealthCheckResponse
+                 * @static
+                 * @param {grpc.health.v1.HealthCheckResponse.$Properties=} [properties] Properties to set
+                 * @returns {grpc.health.v1.HealthCheckResponse} HealthCheckResponse instance
+                 * @type {{
+                 *   (properties: grpc.health.v1.HealthCheckResponse.$Shape): grpc.health.v1.HealthCheckResponse & grpc.health.v1.HealthCheckResponse.$Shape;
+                 *   (properties?: grpc.health.v1.HealthCheckResponse.$Properties): grpc.health.v1.HealthCheckResponse;
+                 * }}
+                 */
+                HealthCheckResponse.create = function(properties) {
+                    return new HealthCheckResponse(properties);
+                };
+
+                /**
+                 * Encodes the specified HealthCheckResponse message. Does not implicitly {@link grpc.health.v1.HealthCheckResponse.verify|verify} messages.
+                 * @function encode
+                 * @memberof grpc.health.v1.HealthCheckResponse
+                 * @static
+                 * @param {grpc.health.v1.HealthCheckResponse.$Properties} message HealthCheckResponse message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                HealthCheckResponse.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.status != null && $Object.hasOwnProperty.call(message, "status") && message.status !== 0)
+                        writer.uint32(/* id 1, wireType 0 =*/8).int32(message.status);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a HealthCheckResponse message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof grpc.health.v1.HealthCheckResponse
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {grpc.health.v1.HealthCheckResponse & grpc.health.v1.HealthCheckResponse.$Shape} HealthCheckResponse
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                HealthCheckResponse.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.grpc.health.v1.HealthCheckResponse();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.int32())
+                                    message.status = value;
+                                else
+                                    delete message.status;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Gets the type url for HealthCheckResponse
+                 * @function getTypeUrl
+                 * @memberof grpc.health.v1.HealthCheckResponse
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                HealthCheckResponse.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/grpc.health.v1.HealthCheckResponse";
+                };
+
+                /**
+                 * ServingStatus enum.
+                 * @name grpc.health.v1.HealthCheckResponse.ServingStatus
+                 * @enum {number}
+                 * @property {number} UNKNOWN=0 UNKNOWN value
+                 * @property {number} SERVING=1 SERVING value
+                 * @property {number} NOT_SERVING=2 NOT_SERVING value
+                 * @property {number} SERVICE_UNKNOWN=3 SERVICE_UNKNOWN value
+                 */
+                HealthCheckResponse.ServingStatus = (function() {
+                    const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                    values[valuesById[0] = "UNKNOWN"] = 0;
+                    values[valuesById[1] = "SERVING"] = 1;
+                    values[valuesById[2] = "NOT_SERVING"] = 2;
+                    values[valuesById[3] = "SERVICE_UNKNOWN"] = 3;
+                    return values;
+                })();
+
+                return HealthCheckResponse;
+            })();
+
+            v1.Health = (function() {
+
+                /**
+                 * Constructs a new Health service.
+                 * @memberof grpc.health.v1
+                 * @classdesc Represents a Health
+                 * @extends $protobuf.rpc.Service
+                 * @constructor
+                 * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+                 * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+                 * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+                 */
+                const Health = function(rpcImpl, requestDelimited, responseDelimited) {
+                    $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+                };
+
+                $Object.defineProperty(Health.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: Health, writable: true, enumerable: false, configurable: true });
+
+                /**
+                 * Creates new Health service using the specified rpc implementation.
+                 * @function create
+                 * @memberof grpc.health.v1.Health
+                 * @static
+                 * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+                 * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+                 * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+                 * @returns {Health} RPC service. Useful where requests and/or responses are streamed.
+                 */
+                Health.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                    return new this(rpcImpl, requestDelimited, responseDelimited);
+                };
+
+                /**
+                 * Callback as used by {@link grpc.health.v1.Health#check}.
+                 * @memberof grpc.health.v1.Health
+                 * @typedef CheckCallback
+                 * @type {function}
+                 * @param {Error|null} error Error, if any
+                 * @param {grpc.health.v1.HealthCheckResponse} [response] HealthCheckResponse
+                 */
+
+                /**
+                 * Calls Check.
+                 * @memberof grpc.health.v1.Health
+                 * @typedef Check
+                 * @type {{
+                 *   (request: grpc.health.v1.IHealthCheckRequest, callback: grpc.health.v1.Health.CheckCallback): void;
+                 *   (request: grpc.health.v1.IHealthCheckRequest): Promise<grpc.health.v1.HealthCheckResponse>;
+                 *   readonly name: "Check";
+                 *   readonly path: "/grpc.health.v1.Health/Check";
+                 *   readonly requestType: "HealthCheckRequest";
+                 *   readonly responseType: "HealthCheckResponse";
+                 *   readonly requestStream: undefined;
+                 *   readonly responseStream: undefined;
+                 * }}
+                 */
+
+                /**
+                 * Calls Check.
+                 * @name grpc.health.v1.Health#check
+                 * @type {grpc.health.v1.Health.Check}
+                 */
+                $Object.defineProperties(Health.prototype.check = function(request, callback) {
+                    return $protobuf.rpc.Service.prototype.rpcCall.call(this, Health.prototype.check, $root.grpc.health.v1.HealthCheckRequest, $root.grpc.health.v1.HealthCheckResponse, request, callback);
+                }, {
+                    name: { value: "Check" },
+                    path: { value: "/grpc.health.v1.Health/Check" },
+                    requestType: { value: "HealthCheckRequest" },
+                    responseType: { value: "HealthCheckResponse" },
+                    requestStream: { value: $undefined },
+                    responseStream: { value: $undefined }
+                });
+
+                /**
+                 * Callback as used by {@link grpc.health.v1.Health#watch}.
+                 * @memberof grpc.health.v1.Health
+                 * @typedef WatchCallback
+                 * @type {function}
+                 * @param {Error|null} error Error, if any
+                 * @param {grpc.health.v1.HealthCheckResponse} [response] HealthCheckResponse
+                 */
+
+                /**
+                 * Calls Watch.
+                 * @memberof grpc.health.v1.Health
+                 * @typedef Watch
+                 * @type {{
+                 *   (request: grpc.health.v1.IHealthCheckRequest, callback: grpc.health.v1.Health.WatchCallback): void;
+                 *   (request: grpc.health.v1.IHealthCheckRequest): Promise<grpc.health.v1.HealthCheckResponse>;
+                 *   readonly name: "Watch";
+                 *   readonly path: "/grpc.health.v1.Health/Watch";
+                 *   readonly requestType: "HealthCheckRequest";
+                 *   readonly responseType: "HealthCheckResponse";
+                 *   readonly requestStream: undefined;
+                 *   readonly responseStream: true;
+                 * }}
+                 */
+
+                /**
+                 * Calls Watch.
+                 * @name grpc.health.v1.Health#watch
+                 * @type {grpc.health.v1.Health.Watch}
+                 */
+                $Object.defineProperties(Health.prototype.watch = function(request, callback) {
+                    return $protobuf.rpc.Service.prototype.rpcCall.call(this, Health.prototype.watch, $root.grpc.health.v1.HealthCheckRequest, $root.grpc.health.v1.HealthCheckResponse, request, callback);
+                }, {
+                    name: { value: "Watch" },
+                    path: { value: "/grpc.health.v1.Health/Watch" },
+                    requestType: { value: "HealthCheckRequest" },
+                    responseType: { value: "HealthCheckResponse" },
+                    requestStream: { value: $undefined },
+                    responseStream: { value: true }
+                });
+
+                return Health;
+            })();
+
+            return v1;
+        })();
+
+        return health;
+    })();
+
+    return grpc;
+})();
+
 export {
   $root as default
 };

@@ -5,7 +5,7 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterPaths } from '../coordination/layout.js';
 import { LeaseKeeper } from '../coordination/lease.js';
-import { WalMirror } from '../coordination/wal-mirror.js';
+import { type MirrorObserver, WalMirror } from '../coordination/wal-mirror.js';
 import type { ZkSession } from '../coordination/zk-api.js';
 import { ZkError } from '../coordination/zk-api.js';
 import type { ChainedEntry, NodeId } from '../core/types.js';
@@ -45,6 +45,8 @@ export interface LeaderTermOptions {
   readonly host: LeaderHost;
   /** The lease started at the fence (startTermLease), if one runs for this term. */
   readonly lease?: LeaseKeeper;
+  /** Told of the mirror's multis and of lease lapses (metrics); nothing by default. */
+  readonly observer?: LeaderTermObserver;
 }
 
 export interface TermLeaseOptions {
@@ -62,6 +64,8 @@ export interface TermLeaseOptions {
   readonly host: LeaderHost;
   /** Callbacks are dropped once this says true. */
   readonly isClosed: () => boolean;
+  /** Told when the lease lapses (metrics). */
+  readonly onLapsed?: () => void;
 }
 
 /**
@@ -85,7 +89,9 @@ export function startTermLease(o: TermLeaseOptions): LeaseKeeper {
     initialValidUntil: o.validUntil,
     initialValidUntilWall: o.validUntilWall,
     onExpired: () => {
-      if (!isClosed()) host.leaseExpired(term);
+      if (isClosed()) return;
+      o.onLapsed?.();
+      host.leaseExpired(term);
     },
     onRenewed: () => {
       if (!isClosed()) host.leaseRenewed(term);
@@ -96,6 +102,11 @@ export function startTermLease(o: TermLeaseOptions): LeaseKeeper {
       host.fenced(term, reason);
     },
   });
+}
+
+export interface LeaderTermObserver extends MirrorObserver {
+  /** No lease touch succeeded in time: the lease lapsed (it may be renewed later). */
+  leaseLapsed(): void;
 }
 
 export class LeaderTerm {
@@ -137,6 +148,7 @@ export class LeaderTerm {
         if (!this.closed) host.fenced(term, reason);
       },
       ...(config.faults?.tailWithoutSync ? { unsafeAcceptAnyTail: true } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     this.lease = options.lease ?? this.newLease(fenced.leaseValidUntil, fenced.leaseValidUntilWall);
   }
@@ -200,6 +212,14 @@ export class LeaderTerm {
   }
 
   private newLease(validUntil: number, validUntilWall: number): LeaseKeeper {
-    return startTermLease({ ...this.o, term: this.term, epochVersion: this.epochVersion, validUntil, validUntilWall, isClosed: () => this.closed });
+    return startTermLease({
+      ...this.o,
+      term: this.term,
+      epochVersion: this.epochVersion,
+      validUntil,
+      validUntilWall,
+      isClosed: () => this.closed,
+      onLapsed: () => this.o.observer?.leaseLapsed(),
+    });
   }
 }

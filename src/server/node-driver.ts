@@ -48,10 +48,12 @@ import { Ephemerals } from './ephemerals.js';
 import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
 import type { LeaseKeeper } from '../coordination/lease.js';
 import { type NodeConfig, coreConfigFor, validateNodeConfig } from './node-config.js';
+import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
 import { ReadIndexQueue } from './read-index.js';
 import { TakeoverRunner } from './takeover-runner.js';
+import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
@@ -91,6 +93,8 @@ export interface NodeDriverDeps {
   readonly onFatal?: (reason: string, what: FatalKind) => void;
   /** What this node knows of the cluster from its data folder (default: a fresh node). */
   readonly local?: LocalClusterView;
+  /** Told what the node's parts do (metrics, src/server/telemetry.ts). Default: nobody. */
+  readonly telemetry?: NodeTelemetry;
 }
 
 /**
@@ -131,6 +135,7 @@ export class NodeDriver {
   private readonly ephemerals: Ephemerals;
   /** Refused peer messages: one warning per kind per 10 s, with a count of the rest. */
   private readonly refused: WarningThrottle;
+  private readonly telemetry: NodeTelemetry;
   private catchUp: FollowerCatchUp | null = null;
   private watches: ClusterWatches | null = null;
 
@@ -205,6 +210,7 @@ export class NodeDriver {
       deps.config.limits.maxPendingReads,
     );
     this.refused = new WarningThrottle(deps.logger, deps.clock);
+    this.telemetry = deps.telemetry ?? noTelemetry;
     this.walSync = new WalSync({
       wal: deps.wal,
       clock: deps.clock,
@@ -212,12 +218,14 @@ export class NodeDriver {
       intervalMs: deps.config.limits.walSyncIntervalMs,
       urgentIntervalMs: Math.min(REPLY_SYNC_INTERVAL_MS, deps.config.limits.walSyncIntervalMs),
       maxWaiting: MAX_REPLIES_WAITING,
+      observer: this.telemetry,
     });
     const common = { zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger };
     this.takeovers = new TakeoverRunner({
       ...common,
       config: deps.config,
       selfId: this.id,
+      observer: this.telemetry,
       onDone: (result, fenced) => {
         if (fenced) this.fencedTerm = fenced;
         this.core.takeoverResult(result);
@@ -359,6 +367,32 @@ export class NodeDriver {
     };
   }
 
+  /** Read-only figures for metrics and health (node-figures.ts). */
+  figures(): NodeFigures {
+    const s = this.core.status();
+    return {
+      role: s.role,
+      term: s.term,
+      leaderId: s.leaderId,
+      commitIndex: s.commit,
+      appliedIndex: this.kv.applied(),
+      lastIndex: s.lastIndex,
+      pendingProposals: this.proposals.size(),
+      mirrorBacklog: this.leading?.mirrorBacklog() ?? 0,
+      leaseHolds: this.leading?.leaseHolds() ?? false,
+      committedInTerm: this.core.committedInCurrentTerm(),
+      transferring: s.transferring,
+      leaderContactAgeMs: this.leaderContactAgeMs(),
+      zkConnected: this.zk.state === 'connected',
+      stopped: this.stopped,
+      fatalReason: this.fatalReason,
+    };
+  }
+
+  private leaderContactAgeMs(): number {
+    return this.core.ticksSinceLeaderContact() * this.cfg.timing.tickMs;
+  }
+
   /** Role, term and leader as the core sees them right now (for log lines). */
   softStateNow(): SoftState {
     return this.core.softState();
@@ -452,12 +486,14 @@ export class NodeDriver {
       if (this.stopped) return;
       if (sender.kind === 'verified' && sender.id !== m.from) {
         this.refused.warn('sender', { claimed: m.from, proven: sender.id, type: m.type }, 'peer message refused: its from is not the voter its certificate names');
+        this.telemetry.peerRefused(m.type, 'sender');
         return;
       }
       this.catchUpTicks();
       const problem = this.core.step(m);
       if (problem !== null && problem !== 'ignore') {
         this.refused.warn(`peer:${m.type}`, { from: m.from, type: m.type, term: m.term, reason: problem }, 'peer message refused');
+        this.telemetry.peerRefused(m.type, 'invalid');
       }
       this.schedule();
     });
@@ -613,6 +649,7 @@ export class NodeDriver {
   private onSoftState(s: SoftState): void {
     const prev = this.soft;
     this.soft = s;
+    this.telemetry.roleChanged(prev, s, this.leaderContactAgeMs());
     if (prev.role !== s.role) this.wakeRoleWaiters();
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
@@ -653,6 +690,7 @@ export class NodeDriver {
       validUntilWall: f.leaseValidUntilWall,
       host: this.leaderHost(),
       isClosed: () => this.stopped || (this.termLease?.keeper !== keeper && this.leading?.term !== f.term),
+      onLapsed: () => this.telemetry.leaseLapsed(),
     });
     this.termLease = { term: f.term, keeper };
   }
@@ -662,6 +700,7 @@ export class NodeDriver {
       mirrorCommitted: (t, lastIndex) => {
         if (this.stopped) return;
         this.core.mirrorCommitted(t, lastIndex);
+        if (this.core.committedInCurrentTerm()) this.telemetry.committedInTerm(t);
         this.schedule();
       },
       fenced: (t, reason) => this.fenced(t, reason),
@@ -694,6 +733,7 @@ export class NodeDriver {
       config: this.cfg,
       selfId: this.id,
       fenced: f,
+      observer: this.telemetry,
       host: this.leaderHost(),
       ...(earlyLease ? { lease: earlyLease } : {}),
     });

@@ -1,13 +1,14 @@
 // The composition root: the one place where the real parts are wired together. It
 // connects to ZooKeeper, opens the local WAL (rebuilding from ZooKeeper if it is corrupt),
 // starts the gRPC server for peers and clients (with TLS and client authentication when
-// configured: see notes/security.md), and starts the node driver.
+// configured: see notes/security.md) with the gRPC health service beside the client
+// service, the metrics endpoint when asked for (--metrics), and starts the node driver.
 import { randomInt } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError, CorruptWalError, ZkUnavailableError } from '../common/errors.js';
-import { formatHostPort, HOST_PORT_FORMAT, parseHostPort } from '../common/host-port.js';
+import { formatHostPort, HOST_PORT_FORMAT, type HostPort, parseHostPort } from '../common/host-port.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { warnWorldWritable } from '../coordination/zk-acl.js';
@@ -22,6 +23,10 @@ import { peerServerOptions } from '../transport/peer-service.js';
 import { clientAuthInterceptor, serverCredentials } from '../transport/server-security.js';
 import { checkTlsMaterial, type TlsMaterial } from '../transport/tls-material.js';
 import { type DriverRef, kvHandlers } from './client-handlers.js';
+import { HealthMonitor } from './health-monitor.js';
+import { HEALTH_SERVICE_PATH_PREFIX, healthHandlers, healthService } from './health-service.js';
+import { NodeMetrics } from './metrics.js';
+import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { kvService } from './kv-service.js';
 import { type FatalKind, NodeDriver } from './node-driver.js';
 import { readIdentity, writeIdentity } from './identity-file.js';
@@ -59,11 +64,15 @@ export interface RunNodeOptions {
   readonly clientToken?: string;
   /** Seed of the election-timeout randomness (default: random). */
   readonly seed?: number;
+  /** host:port to serve Prometheus metrics on (http://HOST:PORT/metrics); absent: no metrics. */
+  readonly metrics?: string;
 }
 
 export interface RunningNode {
   readonly driver: NodeDriver;
   readonly address: string;
+  /** Where /metrics is served (as bound), when metrics are on. */
+  readonly metricsAddress: string | null;
   readonly logger: Logger;
   /** Stops everything; with transfer, a leader first hands over to its follower. */
   stop(options?: { transfer?: boolean }): Promise<void>;
@@ -74,6 +83,11 @@ export interface RunningNode {
    */
   readonly fatal: Promise<{ readonly reason: string; readonly what: FatalKind }>;
 }
+
+/** How often health looks at the node's figures for a flip to tell watchers (Check looks afresh). */
+const HEALTH_POLL_MS = 50;
+/** Bound on health Watch streams at once. */
+const MAX_HEALTH_WATCHERS = 64;
 
 export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
   const ref: DriverRef = { current: null };
@@ -96,7 +110,8 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     if (tls === null) throw new ConfigError('a client token needs TLS (--tls-cert, --tls-key, --tls-ca): without it the token would travel in clear text');
     validateToken(o.clientToken, 'the client token');
   }
-  const clientAuth = clientAuthInterceptor({ certificates: tls !== null, token: o.clientToken ?? null }, logger, realClock);
+  // The health service answers probes without credentials (health-service.ts says why that tells nothing).
+  const clientAuth = clientAuthInterceptor({ certificates: tls !== null, token: o.clientToken ?? null, openPaths: [HEALTH_SERVICE_PATH_PREFIX] }, logger, realClock);
   logger.info(
     tls === null
       ? { tls: false, clientAuth: 'none' }
@@ -104,22 +119,40 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     tls === null ? 'transport security: none (plaintext; anyone who reaches the port can act as a client or as the peer)' : 'transport security: TLS',
   );
 
+  const metrics = o.metrics !== undefined ? new NodeMetrics({ nodeId: o.id, cluster: o.cluster, clock: realClock, processMetrics: true }) : null;
+  const health = new HealthMonitor({
+    figures: () => ref.current?.figures() ?? null,
+    rules: { electionTimeoutMs: timing.electionTimeoutMs },
+    clock: realClock,
+    logger,
+    intervalMs: HEALTH_POLL_MS,
+    maxWatchers: MAX_HEALTH_WATCHERS,
+  });
+  metrics?.attach({ figures: () => ref.current?.figures() ?? null, health: () => health.current() });
   const server = new grpc.Server({ ...peerServerOptions, ...(clientAuth ? { interceptors: [clientAuth] } : {}) });
-  server.addService(kvService, kvHandlers(ref, logger, realClock));
+  server.addService(kvService, kvHandlers(ref, logger, realClock, metrics ?? undefined));
+  server.addService(healthService, healthHandlers(health));
   const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger, tls, ...(o.voters ? { voters: o.voters } : {}) });
   transport.addToServer(server);
   const port = await bind(server, o.listen, serverCredentials(tls));
   const address = o.advertise ?? formatHostPort(listenHost(o.listen), port);
+  health.start();
 
   let zk: NodeZkSession | null = null;
   let wal: LocalWal | null = null;
+  let metricsServer: MetricsServer | null = null;
   try {
+    if (metrics && o.metrics !== undefined) {
+      metricsServer = await startMetricsServer(metricsListen(o.metrics), metrics, logger);
+      logger.info({ metrics: `http://${metricsServer.address}/metrics` }, 'serving metrics');
+    }
     zk = connectZk({
       connectString: o.zk,
       sessionTimeoutMs: o.zkSessionTimeoutMs ?? 4000,
       logger,
       ...(o.zkAuth ? { auth: o.zkAuth } : {}),
     });
+    metrics?.followZk(zk);
     const connectTimeout = o.zkConnectTimeoutMs ?? 15_000;
     try {
       await zk.waitConnected(connectTimeout);
@@ -152,6 +185,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       logger,
       zk,
       transport,
+      ...(metrics ? { telemetry: metrics } : {}),
       local: { identity: recordedIdentity, holdsData },
       onFatal: (reason: string, what: FatalKind): void => {
         // A diverged node's log is set aside (it rebuilds from ZooKeeper when restarted);
@@ -190,27 +224,36 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       });
     }
     let stopping: Promise<void> | null = null;
+    const metricsOn = metricsServer;
     return {
       driver,
       address,
+      metricsAddress: metricsOn?.address ?? null,
       logger,
       fatal,
       stop: (options = {}) => {
         stopping ??= (async () => {
           await driver.stop(options);
+          // Watchers hear NOT_SERVING, then their streams end (the server can shut down).
+          health.stop();
           await transport.close();
           await shutdownServer(server);
           await zkSession.close();
+          await metricsOn?.close();
+          metrics?.close();
           logger.flush();
         })();
         return stopping;
       },
     };
   } catch (err) {
+    health.stop();
     await wal?.close().catch(() => undefined);
     await zk?.close().catch(() => undefined);
     await transport.close();
     await shutdownServer(server);
+    await metricsServer?.close();
+    metrics?.close();
     throw err;
   }
 }
@@ -223,6 +266,10 @@ export function runNodeOptionProblems(o: RunNodeOptions): string[] {
   const problems: string[] = [];
   const listen = parseHostPort(o.listen, { allowPortZero: true });
   if ('problem' in listen) problems.push(`invalid listen address ${JSON.stringify(o.listen)}: ${listen.problem} (expected ${HOST_PORT_FORMAT})`);
+  if (o.metrics !== undefined) {
+    const metrics = parseHostPort(o.metrics, { allowPortZero: true });
+    if ('problem' in metrics) problems.push(`invalid metrics address ${JSON.stringify(o.metrics)}: ${metrics.problem} (expected ${HOST_PORT_FORMAT})`);
+  }
   // Before binding, a listen port of 0 stands for the port the system will pick.
   const advertise = o.advertise ?? ('problem' in listen ? '' : formatHostPort(listen.host, listen.port === 0 ? 1 : listen.port));
   const configProblems = nodeConfigProblems({
@@ -236,6 +283,13 @@ export function runNodeOptionProblems(o: RunNodeOptions): string[] {
   });
   // A bad listen address is reported once, not again as the advertise address it implies.
   return [...problems, ...configProblems.filter((p) => advertise !== '' || !p.startsWith('invalid advertise address'))];
+}
+
+/** The metrics address, checked by runNodeOptionProblems before anything starts. */
+function metricsListen(text: string): HostPort {
+  const parsed = parseHostPort(text, { allowPortZero: true });
+  if ('problem' in parsed) throw new ConfigError(`invalid metrics address ${JSON.stringify(text)}: ${parsed.problem}`);
+  return parsed;
 }
 
 function listenHost(listen: string): string {

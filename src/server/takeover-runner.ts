@@ -27,6 +27,23 @@ export interface TakeoverRunnerOptions {
   readonly onZkDataLost: (reason: string) => void;
   /** The fence succeeded (the replay follows): the term's lease starts now. */
   readonly onFenced: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
+  /** Told how each take-over went (metrics); nothing by default. */
+  readonly observer?: TakeoverObserver;
+}
+
+/** One take-over, as metrics see it. */
+export interface TakeoverSample {
+  /** The leader handed over (TimeoutNow), rather than this node suspecting it. */
+  readonly transfer: boolean;
+  readonly ok: boolean;
+  /** From the start to the fence's success (null when it did not fence). */
+  readonly fenceMs: number | null;
+  /** From the fence to the replayed log (null when it did not fence). */
+  readonly replayMs: number | null;
+}
+
+export interface TakeoverObserver {
+  takeoverDone(sample: TakeoverSample): void;
 }
 
 /** What the watches last saw: lets the fence go out in one round trip. */
@@ -78,9 +95,11 @@ export class TakeoverRunner {
         if (!outcome.ok) {
           if (outcome.zkDataLost) this.o.onZkDataLost(outcome.zkDataLost);
           logger.info({ reason: outcome.result.reason, epochTerm: outcome.result.epochTerm }, 'take-over failed');
+          this.o.observer?.takeoverDone({ transfer: req.transfer, ok: false, fenceMs: null, replayMs: null });
           this.o.onDone(outcome.result, null);
           return;
         }
+        this.o.observer?.takeoverDone({ transfer: req.transfer, ok: true, fenceMs: outcome.fencedAt - started, replayMs: clock.now() - outcome.fencedAt });
         logger.info(
           { term: outcome.result.term, replayed: outcome.result.entries.length, zkTail: outcome.result.zkLastIndex, ms: Math.round(clock.now() - started) },
           'take-over done',
@@ -100,6 +119,7 @@ export class TakeoverRunner {
         if (this.stopped) return;
         const reason = (err as Error).message;
         logger.warn({ err: reason }, 'take-over failed');
+        this.o.observer?.takeoverDone({ transfer: req.transfer, ok: false, fenceMs: null, replayMs: null });
         this.o.onDone({ ok: false, epochTerm: 0, epochLeader: '', reason }, null);
       });
   }

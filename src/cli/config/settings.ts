@@ -94,6 +94,7 @@ export const nodeSettings = {
   listen: addressSetting({ describe: 'address to serve peers and clients on', required: true, allowPortZero: true }),
   advertise: addressSetting({ describe: 'address clients (and the peer) use to reach this node (default: --listen)' }),
   'peer-advertise': addressSetting({ describe: 'address the other voter uses to reach this node (default: --advertise)' }),
+  metrics: addressSetting({ describe: 'serve Prometheus metrics on http://HOST:PORT/metrics (default: off; port 0 picks one)', allowPortZero: true }),
   data: textSetting({ describe: 'data folder (local WAL)', required: true, accepts: 'a folder name' }),
   voters: listSetting({
     describe: 'fix the two voters (default: the first two nodes to start)',
