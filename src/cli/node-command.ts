@@ -3,6 +3,7 @@
 // (config/settings.ts), resolved and checked before anything starts.
 import { isAbsolute, resolve } from 'node:path';
 import type { TestFaults } from '../server/node-config.js';
+import { defaultSnapshotPolicy } from '../server/snapshotter.js';
 import { UnavailableError, ZkDataLostError } from '../common/errors.js';
 import type { FatalKind } from '../server/node-driver.js';
 import { runNode, runNodeOptionProblems, type RunNodeOptions } from '../server/run-node.js';
@@ -37,6 +38,12 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
       maxValueBytes: v['max-value-bytes'],
       walSyncIntervalMs: v['wal-sync-interval-ms'],
       maxPendingProposals: v['max-pending-proposals'],
+    },
+    snapshotPolicy: {
+      ...defaultSnapshotPolicy,
+      everyEntries: v['snapshot-every-entries'],
+      everyBytes: v['snapshot-every-bytes'],
+      retainEntries: v['snapshot-retain-entries'],
     },
     logLevel: v['log-level'],
     zkConnectTimeoutMs: v['zk-connect-timeout'],

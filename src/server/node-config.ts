@@ -176,6 +176,7 @@ export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): C
     genesis: genesisChain(clusterId),
     maxAppendBytes: 256 << 10,
     maxEntryBytes: c.limits.maxSegmentBytes,
+    maxCommittedPerReady: 1024,
     // One full message in flight at a time (see Progress): a follower far behind gets each
     // message at the connection's whole bandwidth, in order, well within its deadline.
     maxInflightBytes: 256 << 10,

@@ -55,6 +55,12 @@ import { ReadIndexQueue } from './read-index.js';
 import { TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
+import { defaultSnapshotPolicy, type SnapshotPolicy, Snapshotter, type SnapshotterHost } from './snapshotter.js';
+import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
+import type { SnapshotStorage } from '../storage/snapshot-storage.js';
+import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
+import type { SavedSnapshot } from '../storage/snapshot-store.js';
+import type { LoadedSnapshot } from '../statemachine/snapshot-loader.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 
@@ -95,6 +101,17 @@ export interface NodeDriverDeps {
   readonly local?: LocalClusterView;
   /** Told what the node's parts do (metrics, src/server/telemetry.ts). Default: nobody. */
   readonly telemetry?: NodeTelemetry;
+  /** Snapshots: where they are kept, and the one the state machine starts from (default: in memory, none). */
+  readonly snapshots?: NodeSnapshots;
+}
+
+export interface NodeSnapshots {
+  readonly storage: SnapshotStorage;
+  /** The newest local snapshot, loaded: the state machine starts from it. */
+  readonly initial?: { readonly saved: SavedSnapshot; readonly loaded: LoadedSnapshot };
+  readonly policy?: SnapshotPolicy;
+  /** Use ZooKeeper for snapshots (publish as leader, fetch when behind). Default true. */
+  readonly useZooKeeper?: boolean;
 }
 
 /**
@@ -113,6 +130,8 @@ const TAKEOVER_HOLD_MS = 2000;
 const REPLY_SYNC_INTERVAL_MS = 2;
 /** How a local log that starts past index 1 is named in its error (the driver sees no file names). */
 const MEMORY_OR_FILE = 'the local WAL';
+/** A follower that needs a snapshot is probed again after this long. */
+const SNAPSHOT_PROBE_AGAIN_MS = 1000;
 /** Bound on replies waiting for the local WAL. */
 const MAX_REPLIES_WAITING = 4096;
 
@@ -126,7 +145,9 @@ export class NodeDriver {
   private readonly wal: LocalWal;
   private readonly paths: ClusterPaths;
   private readonly core: RaftCore;
-  private readonly kv = new KvStore();
+  /** The state machine (replaced when a snapshot is installed). */
+  private kv: KvStore;
+  private readonly snapshotter: Snapshotter;
   private readonly proposals: PendingProposals;
   private readonly appliedWaiters: AppliedWaiters;
   private readonly reads: ReadIndexQueue;
@@ -156,6 +177,8 @@ export class NodeDriver {
   /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
   private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
   private lastStamp = 0;
+  /** Leader: probing a follower that needs a snapshot resumes when this fires. */
+  private snapshotWait: TimerHandle | null = null;
   /** Set when the node stopped because its state cannot be trusted. */
   private fatalReason: string | null = null;
 
@@ -183,15 +206,20 @@ export class NodeDriver {
     this.paths = new ClusterPaths(deps.config.cluster);
     this.peer = peerOf(voters, this.id);
     const rec = deps.recovery;
-    const first = rec.entries[0];
-    if (first && first.index > 1) {
-      // Nothing can stand for entries 1..first-1 (no snapshot covers them): the state
-      // machine would start from nothing at that index, which is wrong data, not a restart.
-      throw new CorruptWalError(MEMORY_OR_FILE, 0, `the local log starts at index ${first.index}, and nothing holds the entries before it`);
+    const initial = deps.snapshots?.initial;
+    const after = initial ? initial.loaded.point.index : 0;
+    const first = rec.entries.find((e) => e.index > after);
+    if (first && first.index > after + 1) {
+      // Nothing can stand for the entries between the snapshot (or index 1) and the log's
+      // first: the state machine would skip them, which is wrong data, not a restart.
+      throw new CorruptWalError(MEMORY_OR_FILE, 0, `the local log resumes at index ${first.index}, but the snapshot it starts from covers only up to ${after}`);
     }
+    this.kv = initial?.loaded.store ?? new KvStore();
     const restored = {
       ...(rec.hardState ? { hardState: rec.hardState } : {}),
-      entries: rec.entries,
+      ...(initial ? { snapshot: initial.loaded.point } : {}),
+      // The local WAL keeps whole segment files: entries the snapshot covers may still be there.
+      entries: rec.entries.filter((e) => e.index > after),
     };
     this.core = new RaftCore(coreConfigFor(deps.config, this.peer, identity.clusterId), deps.random, restored);
     this.soft = this.core.softState();
@@ -232,10 +260,21 @@ export class NodeDriver {
         this.schedule();
       },
       onFenced: (f) => this.startTermLease(f),
+      loadSnapshot: async (wanted) => ((await this.snapshotter.installFromZk(wanted)) ? this.core.commitIndex() : null),
       onZkDataLost: (reason) => {
         this.log.error({ reason }, 'ZooKeeper lost committed data: this node stops serving and keeps its data for duoraft admin restore-zk');
         this.fail(reason, 'zk-data-lost');
       },
+    });
+    const storage = deps.snapshots?.storage ?? new MemorySnapshotStore({ cluster: deps.config.cluster });
+    this.snapshotter = new Snapshotter({
+      storage,
+      zk: deps.snapshots?.useZooKeeper === false ? null : new ZkSnapshotStore({ zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger, nodeId: this.id }),
+      host: this.snapshotHost(),
+      policy: deps.snapshots?.policy ?? defaultSnapshotPolicy,
+      clock: deps.clock,
+      logger: deps.logger,
+      initial: initial?.saved ?? null,
     });
     this.ephemerals = new Ephemerals({
       ...common,
@@ -256,7 +295,8 @@ export class NodeDriver {
       createdAtMs: Math.floor(deps.clock.wallNow()),
     }));
     const voters = await registerVoter(deps.zk, paths, deps.config.id, deps.config.voters);
-    const d = new NodeDriver(deps, voters, state.identity);
+    const rebuilt = await NodeDriver.rebuildFromZk(deps, paths, state.tail.lastIndex);
+    const d = new NodeDriver(rebuilt ? { ...deps, snapshots: { ...deps.snapshots!, initial: rebuilt } } : deps, voters, state.identity);
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
     d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
@@ -264,6 +304,27 @@ export class NodeDriver {
     d.begin();
     d.log.info({ voters, peer: d.peer, epoch: state.epoch, tail: state.tail }, 'node started');
     return d;
+  }
+
+  /**
+   * A node with nothing of its own (an empty data folder) whose cluster has taken writes
+   * starts from the newest complete snapshot in ZooKeeper, then replays or receives only
+   * what follows it (PROTOCOL.md section 8). Null: nothing to rebuild from, or the node has
+   * its own state.
+   */
+  private static async rebuildFromZk(deps: NodeDriverDeps, paths: ClusterPaths, zkTail: number): Promise<{ saved: SavedSnapshot; loaded: LoadedSnapshot } | null> {
+    const s = deps.snapshots;
+    if (!s || s.initial || s.useZooKeeper === false || zkTail === 0) return null;
+    if (deps.recovery.entries.length > 0 || (deps.recovery.hardState?.commit ?? 0) > 0) return null;
+    const zkStore = new ZkSnapshotStore({ zk: deps.zk, paths, clock: deps.clock, logger: deps.logger, nodeId: deps.config.id });
+    const started = deps.clock.now();
+    const got = await zkStore.fetchNewest((m, chunks) =>
+      s.storage.receive({ point: m.point, sizeBytes: m.sizeBytes, sha256: Buffer.from(m.sha256).toString('hex'), source: `ZooKeeper snapshot ${m.point.index}` }, chunks),
+    );
+    if (!got) return null;
+    const loaded = await s.storage.load(got.result);
+    deps.logger.info({ index: loaded.point.index, bytes: got.result.sizeBytes, ms: Math.round(deps.clock.now() - started) }, 'empty data folder: rebuilt from the newest snapshot in ZooKeeper');
+    return { saved: got.result, loaded };
   }
 
   // ------------------------------------------------------------ client API
@@ -442,6 +503,8 @@ export class NodeDriver {
     this.ephemerals.stop();
     this.takeovers.stop();
     this.termLease?.keeper.stop();
+    this.snapshotter.stop();
+    this.snapshotWait?.cancel();
     this.unsubscribeZk?.();
     this.stopLeading();
     const shutting = (): DuoraftError => new UnavailableError('this member is shutting down');
@@ -480,6 +543,7 @@ export class NodeDriver {
           this.core.committedFromZk(entries, zkLastIndex);
           this.schedule();
         },
+        needsSnapshot: (wanted) => this.snapshotter.installFromZk(wanted),
       },
     });
     this.transport.setHandler((m: Message, sender: MessageSender) => {
@@ -584,6 +648,11 @@ export class NodeDriver {
     if (rd.leadershipLost) this.onLeadershipLost(rd.leadershipLost);
     if (rd.softState) this.onSoftState(rd.softState);
     let walWritten = false;
+    if (rd.logReset) {
+      // A snapshot was installed (its file is durable already): the local log starts over.
+      this.wal.truncateFrom(1);
+      walWritten = true;
+    }
     if (rd.truncateFrom !== undefined) {
       this.wal.truncateFrom(rd.truncateFrom);
       walWritten = true;
@@ -610,6 +679,7 @@ export class NodeDriver {
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
     if (rd.committed.length > 0) this.apply(rd.committed);
+    if (rd.snapshotNeeded) this.sendSnapshot(rd.snapshotNeeded.peer);
     if (rd.takeover) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists });
   }
 
@@ -621,6 +691,22 @@ export class NodeDriver {
   private mustBeDurableFirst(m: Message): boolean {
     if (m.type !== 'appendReply' && m.type !== 'heartbeatReply') return false;
     return !this.cfg.faults?.commitWithoutTerm;
+  }
+
+  /**
+   * Leader: the follower is behind this log's compaction point. It gets the newest snapshot
+   * in ZooKeeper on its own (its catch-up finds the entries compacted); the leader gives it
+   * the time, then probes again.
+   */
+  private sendSnapshot(peer: NodeId): void {
+    if (this.snapshotWait) return;
+    this.log.info({ peer, compactedTo: this.core.compactedTo().index }, 'the follower needs entries compacted here: it loads a snapshot');
+    this.snapshotWait = this.clock.setTimeout(() => {
+      this.snapshotWait = null;
+      if (this.stopped) return;
+      this.core.snapshotSent(peer, null);
+      this.schedule();
+    }, SNAPSHOT_PROBE_AGAIN_MS);
   }
 
   /**
@@ -642,6 +728,34 @@ export class NodeDriver {
       this.proposals.applied(e.index, e.term, result);
     }
     this.appliedWaiters.notify(this.kv.applied());
+    this.snapshotter.noteApplied(entries);
+  }
+
+  private snapshotHost(): SnapshotterHost {
+    return {
+      kv: () => this.kv,
+      pointAt: (index) => {
+        const e = this.core.entryAt(index);
+        const at = this.core.compactedTo();
+        if (e) return { index, term: e.term, chain: e.chain };
+        if (at.index === index) return at;
+        throw new Error(`no entry at the applied index ${index} (the log starts after ${at.index})`);
+      },
+      compactLocal: async (memoryIndex, walIndex) => {
+        if (this.stopped) return;
+        const upTo = Math.min(memoryIndex, this.kv.applied());
+        if (upTo > this.core.compactedTo().index) this.core.compact(upTo);
+        await this.wal.compact(walIndex);
+      },
+      leaderEpochVersion: () => (this.soft.role === 'leader' && this.leading ? this.leading.epochVersion : null),
+      install: (point, store) => {
+        if (this.stopped || !this.core.installSnapshot(point)) return false;
+        this.kv = store;
+        this.appliedWaiters.notify(this.kv.applied());
+        this.schedule();
+        return true;
+      },
+    };
   }
 
   // ------------------------------------------------------------ leadership

@@ -30,6 +30,8 @@ import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { kvService } from './kv-service.js';
 import { type FatalKind, NodeDriver } from './node-driver.js';
 import { readIdentity, writeIdentity } from './identity-file.js';
+import type { SnapshotPolicy } from './snapshotter.js';
+import { openLocalSnapshotStore } from '../storage/snapshot-store.js';
 import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, nodeConfigProblems } from './node-config.js';
 import { realClock } from '../common/real-clock.js';
 
@@ -62,6 +64,8 @@ export interface RunNodeOptions {
   readonly tls?: TlsMaterial;
   /** The cluster token: a client presenting it is authenticated too (needs tls). */
   readonly clientToken?: string;
+  /** When to snapshot (default: defaultSnapshotPolicy). */
+  readonly snapshotPolicy?: SnapshotPolicy;
   /** Seed of the election-timeout randomness (default: random). */
   readonly seed?: number;
   /** host:port to serve Prometheus metrics on (http://HOST:PORT/metrics); absent: no metrics. */
@@ -163,7 +167,11 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     let opened = await openWal(walDir, logger);
     wal = opened.wal;
     const recordedIdentity = await readIdentity(o.dataDir);
-    const holdsData = opened.recovery.entries.length > 0 || (opened.recovery.hardState?.commit ?? 0) > 0;
+    // Snapshots in DATA/snapshots: the newest one that verifies is what the state machine
+    // starts from (the WAL then holds what follows it).
+    const snapshotStore = await openLocalSnapshotStore({ dir: join(o.dataDir, 'snapshots'), cluster: o.cluster, logger });
+    const newest = await snapshotStore.loadNewest();
+    const holdsData = newest !== null || opened.recovery.entries.length > 0 || (opened.recovery.hardState?.commit ?? 0) > 0;
     const config: NodeConfig = {
       id: o.id,
       cluster: o.cluster,
@@ -187,6 +195,11 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       transport,
       ...(metrics ? { telemetry: metrics } : {}),
       local: { identity: recordedIdentity, holdsData },
+      snapshots: {
+        storage: snapshotStore,
+        ...(newest ? { initial: { saved: newest.saved, loaded: newest } } : {}),
+        ...(o.snapshotPolicy ? { policy: o.snapshotPolicy } : {}),
+      },
       onFatal: (reason: string, what: FatalKind): void => {
         // A diverged node's log is set aside (it rebuilds from ZooKeeper when restarted);
         // when ZooKeeper lost the cluster, the local data is what restore-zk needs: keep it.
@@ -194,10 +207,13 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
           resolveFatal({ reason, what });
           return;
         }
-        void setAside(walDir, 'diverged', logger).then(
-          () => resolveFatal({ reason, what }),
-          () => resolveFatal({ reason, what }),
-        );
+        // Its snapshots may hold the diverged state too: set them aside as well.
+        void setAside(walDir, 'diverged', logger)
+          .then(() => setAside(join(o.dataDir, 'snapshots'), 'diverged', logger))
+          .then(
+            () => resolveFatal({ reason, what }),
+            () => resolveFatal({ reason, what }),
+          );
       },
     };
     let driver: NodeDriver;
@@ -297,6 +313,12 @@ function listenHost(listen: string): string {
   return 'problem' in parsed ? listen.slice(0, listen.lastIndexOf(':')) : parsed.host;
 }
 
+/**
+ * Local WAL segment files roll at this size: a snapshot lets whole files go, so they must be
+ * small against the snapshot interval (8 MiB of log by default).
+ */
+const WAL_SEGMENT_BYTES = 4 * 1024 * 1024;
+
 /** Moves a WAL folder aside (kept for inspection) and leaves an empty one in its place. */
 async function setAside(dir: string, why: string, logger: Logger): Promise<void> {
   const aside = `${dir}.${why}-${Date.now()}`;
@@ -309,7 +331,7 @@ async function setAside(dir: string, why: string, logger: Logger): Promise<void>
 async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; recovery: WalRecovery }> {
   await mkdir(dir, { recursive: true });
   try {
-    const opened = await openFileWal(dir, { logger });
+    const opened = await openFileWal(dir, { logger, segmentBytes: WAL_SEGMENT_BYTES });
     for (const w of opened.recovery.warnings) logger.warn({ dir }, w);
     const first = opened.recovery.entries[0];
     if (first && first.index > 1) {
@@ -325,7 +347,7 @@ async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; re
     logger.error({ file: err.file, offset: err.offset, movedTo: aside }, `${err.message}; rebuilding this node from ZooKeeper and its peer`);
     await rename(dir, aside);
     await mkdir(dir, { recursive: true });
-    return openFileWal(dir, { logger });
+    return openFileWal(dir, { logger, segmentBytes: WAL_SEGMENT_BYTES });
   }
 }
 

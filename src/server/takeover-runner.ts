@@ -25,6 +25,8 @@ export interface TakeoverRunnerOptions {
   readonly onDone: (result: TakeoverResult, fenced: FencedTerm | null) => void;
   /** ZooKeeper holds less than this node knows was committed. */
   readonly onZkDataLost: (reason: string) => void;
+  /** The replay needs entries compacted behind a snapshot: load it; the index it covers, or null. */
+  readonly loadSnapshot: (wanted: number) => Promise<number | null>;
   /** The fence succeeded (the replay follows): the term's lease starts now. */
   readonly onFenced: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
   /** Told how each take-over went (metrics); nothing by default. */
@@ -86,6 +88,7 @@ export class TakeoverRunner {
       onFenced: (f) => {
         if (!this.stopped) this.o.onFenced(f);
       },
+      loadSnapshot: (wanted) => this.o.loadSnapshot(wanted),
       ...(config.faults?.readTailBeforeFence ? { unsafeReadTailBeforeFence: true } : {}),
       ...(config.faults?.tailWithoutSync ? { unsafeTailWithoutSync: true } : {}),
     })
