@@ -137,8 +137,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('kinds', {
           type: 'string',
           describe:
-            'comma list of fault kinds (default: kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart, kill-follower-after-failover; ' +
-            'with --zk-ensemble also kill-zk, pause-zk, expire-session; with --net netns kill-leader, kill-follower, pause-leader, wipe-restart, partition-voters, partition-leader, partition-clients, latency, loss)',
+            'comma list of fault kinds (default: kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart, kill-follower-after-failover, restart-both, wipe-both; ' +
+            'with --zk-ensemble also kill-zk, pause-zk, expire-session; with --net netns kill-leader, kill-follower, pause-leader, wipe-restart, partition-voters, partition-leader, partition-clients, latency, loss, restart-both, wipe-both)',
         })
         .option('zk-ensemble', { type: 'number', default: 1, describe: 'ZooKeeper servers to start on loopback: 1 (standalone) or an ensemble of 3, 5 or 7, whose servers kill-zk and pause-zk kill and stop (not with --net netns)' })
         .option('net', { type: 'string', default: 'loopback', choices: ['loopback', 'netns'], describe: 'netns: each voter in its own network namespace, with packet-level faults (root, ip, nft)' })
@@ -146,6 +146,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
         .option('keep-logs', { type: 'boolean', default: false, describe: 'keep the nodes\' logs and data in OUT/cluster' })
         .option('think-ms', { type: 'number', default: 2, describe: 'pause between two calls of one client (ms)' })
+        .option('node-args', { type: 'string', describe: 'extra arguments for every node, e.g. "--snapshot-every-entries 2000"' })
         .option('broken', { type: 'string', hidden: true, describe: 'test only: run a deliberately broken build (see src/cli/broken-node.ts)' }),
     run(
       async (
@@ -161,6 +162,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           'keep-logs': boolean;
           'think-ms': number;
           'zk-ensemble': number;
+          'node-args'?: string;
           broken?: string;
         },
       ) => {
@@ -181,7 +183,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           outDir: a.out,
           keepLogs: a['keep-logs'],
           thinkMs: a['think-ms'],
-          nodeArgs: [],
+          nodeArgs: a['node-args'] ? a['node-args'].split(' ').filter(Boolean) : [],
           ...(a.broken ? { brokenBuild: brokenBuildNames(a.broken) } : {}),
           env: zooKeeperEnv(),
           print: printLine,
