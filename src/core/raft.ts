@@ -1024,7 +1024,9 @@ export class RaftCore {
     // time. Once the match is known there is nothing to probe: stream.
     if (pr.state === 'probe' && !pr.needsProbe()) pr.becomeReplicate();
     const prevLogIndex = pr.next - 1;
-    const prevLogTerm = this.log.term(prevLogIndex);
+    // Below the compaction point nothing is known, index 0 included (term(0) is 0 even
+    // after compaction: an append from there would carry entries that do not follow it).
+    const prevLogTerm = prevLogIndex < this.log.snapshotMeta().index ? undefined : this.log.term(prevLogIndex);
     if (prevLogTerm === undefined) {
       // The follower needs entries this log no longer holds: it gets a snapshot (the
       // driver sends it, from this node or from ZooKeeper), then probing resumes.
@@ -1052,7 +1054,17 @@ export class RaftCore {
     const pr = this.progress;
     if (!pr || this.leaseLapsed) return;
     const commit = Math.min(pr.match, this.commit);
-    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit) ?? 0, commitChain: this.log.chain(commit) ?? new Uint8Array(0) });
+    const chain = this.log.chain(commit);
+    if (chain === undefined) {
+      // The follower's match lies below this log's compaction point (not known yet after a
+      // rebuild from a snapshot, or the follower fell behind it): its chain value is gone.
+      // Name nothing instead (commit 0, the genesis chain): that moves no follower's commit,
+      // and the follower still answers, telling us its last index. An empty chain would be
+      // refused as malformed, and the follower would go unheard.
+      this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit: 0, commitTerm: 0, commitChain: this.cfg.genesis });
+      return;
+    }
+    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit) ?? 0, commitChain: chain });
   }
 
   private onAppendReply(m: AppendEntriesReply): void {
@@ -1092,6 +1104,17 @@ export class RaftCore {
       pr.resetTo(m.lastIndex);
     }
     if (pr.state === 'probe') pr.probeSent = false;
+    const compactedTo = this.log.snapshotMeta().index;
+    if (pr.state === 'snapshot' && m.lastIndex >= compactedTo && m.lastIndex !== pr.selfRecoveredAt) {
+      // The follower we wait on for a snapshot is back within this log on its own (it
+      // loaded one from ZooKeeper and read ZooKeeper's log after it): probe right after its
+      // last entry now. Waiting for the transfer to end first (a second) lets the log move
+      // on and be compacted past the follower again under a steady load, over and over.
+      pr.selfRecoveredAt = m.lastIndex;
+      pr.snapshotDone(Math.min(m.lastIndex, this.log.lastIndex()));
+      this.sendAppends();
+      return;
+    }
     // AppendEntries can be lost without a word (a dropped packet). When the follower
     // lags what we sent and its match has not moved for appendStallHeartbeats heartbeats,
     // start over from its match. (A failed or timed-out call is reported at once through
