@@ -797,8 +797,19 @@ export class RaftCore {
     if (prevIndex < this.commit) {
       // Everything up to our commit index is committed, so it must equal the leader's log;
       // the chain values the leader sent for those entries say whether it does.
+      const point = this.log.snapshotMeta();
       for (const e of entries) {
         if (e.index > this.commit) break;
+        // What our snapshot covers is no longer held entry by entry (the leader may keep a
+        // longer log than we do): only the snapshot's own point can be compared.
+        if (e.index < point.index) continue;
+        if (e.index === point.index) {
+          if (e.term !== point.term || (e.chain !== undefined && !sameChain(e.chain, point.chain))) {
+            this.diverge(e.index, `the leader's entry ${e.index} differs from our snapshot's point`);
+            return;
+          }
+          continue;
+        }
         if (e.chain && !this.log.holds(e)) {
           this.diverge(e.index, `the leader's entry ${e.index} differs from our committed one`);
           return;

@@ -6,9 +6,9 @@
 // the leader, waiting for the follower to load a snapshot, probed again only once a
 // second, by when it had compacted past the follower again.
 import { describe, expect, it } from 'vitest';
-import type { RaftCore } from '../../../src/core/index.js';
+import type { Entry, RaftCore } from '../../../src/core/index.js';
 import { decodeHeartbeat, encodeHeartbeat } from '../../../src/transport/peer-codec.js';
-import { core, logOf, makeLeader, messagesOf, testGenesis } from './helpers.js';
+import { core, entry, logOf, makeLeader, messagesOf, testGenesis } from './helpers.js';
 
 /** B restored from a snapshot at 100 (term 2) with entries 101..110 of term 2 after it, leading term 3. */
 function compactedLeader(): RaftCore {
@@ -111,3 +111,28 @@ describe('a leader whose log starts after a snapshot', () => {
     expect(rd.snapshotNeeded?.peer).toBe('a');
   });
 });
+
+describe('a follower whose log starts after a snapshot', () => {
+  const snapshotChain = new Uint8Array(16).fill(9);
+  /** A restarted from its snapshot at 100 (term 2) and entries 101..110 of term 2, all committed, following in term 3. */
+  const follower = (): RaftCore =>
+    core('a', 'b', { hardState: { term: 3, commit: 110 }, snapshot: { index: 100, term: 2, chain: snapshotChain }, entries: logOf(new Array<number>(110).fill(2)).slice(100) });
+  const chained = (index: number, term: number, fill: number): Entry => ({ ...entry(index, term), chain: new Uint8Array(16).fill(fill) } as Entry);
+
+  it('does not take entries its snapshot covers for different ones (the leader kept more log than it did)', () => {
+    const a = follower();
+    // The leader compacts less (it keeps a margin for its follower) and sends from index 1.
+    const entries = [1, 2, 3].map((i) => chained(i, 1, i));
+    a.step({ type: 'append', from: 'b', to: 'a', term: 3, prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 110 });
+    const rd = a.ready();
+    expect(rd.diverged).toBeUndefined();
+    expect(messagesOf(rd, 'appendReply').map((m) => m.success)).toEqual([true]);
+  });
+
+  it('still stops on a leader whose entry at the snapshot point differs from the snapshot', () => {
+    const a = follower();
+    a.step({ type: 'append', from: 'b', to: 'a', term: 3, prevLogIndex: 98, prevLogTerm: 2, entries: [chained(99, 2, 1), chained(100, 2, 1)], leaderCommit: 110 });
+    expect(a.ready().diverged?.index).toBe(100);
+  });
+});
+
