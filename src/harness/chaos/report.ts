@@ -99,7 +99,7 @@ function zkSection(r: ChaosResult, svg: string): string {
   const activity =
     a === undefined
       ? ''
-      : `<p>Snapshots (from the voters' logs): ${a.taken} taken (largest ${mib(a.largestBytes)}, slowest ${a.slowestTakeMs} ms), ${a.published} published to ZooKeeper, ` +
+      : `<p>Snapshots (from the voters' logs): ${a.taken} taken (largest ${mib(a.largestBytes)}, slowest ${a.slowestTakeMs} ms), ${a.published} uploaded to ZooKeeper, ` +
         `${a.compactedSegments} wal/ segments compacted behind them, ${a.installed} installed on a follower behind the compaction point (${a.installedFromZooKeeper} from ZooKeeper), ` +
         `${a.rebuilt} empty data folders rebuilt from ZooKeeper; failures (retried by the node): ${a.failures.take} takes, ${a.failures.publish} publishes, ${a.failures.install} installs.</p>`;
   const data =

@@ -263,7 +263,7 @@ function printSummary(say: (line: string) => void, r: ChaosResult, resultPath: s
   if (r.snapshots !== undefined) {
     const a = r.snapshots;
     say(
-      `snapshots:     ${a.taken} taken, ${a.published} published to ZooKeeper (${a.compactedSegments} wal/ segments compacted), ` +
+      `snapshots:     ${a.taken} taken, ${a.published} uploaded to ZooKeeper (${a.compactedSegments} wal/ segments compacted), ` +
         `${a.installed} installed (${a.installedFromZooKeeper} from ZooKeeper), ${a.rebuilt} empty data folders rebuilt from ZooKeeper`,
     );
   }

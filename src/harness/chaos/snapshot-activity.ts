@@ -1,15 +1,21 @@
 // What the voters did with snapshots during a chaos run, counted from their log lines:
-// snapshots taken and published to ZooKeeper, wal/ segments compacted behind them,
+// snapshots taken and uploaded to ZooKeeper (the manifest written: from then on a rebuild
+// can use it), wal/ segments compacted behind them,
 // snapshots installed on a follower behind the compaction point (from the leader or from
 // ZooKeeper), and empty data folders rebuilt from ZooKeeper. A run meant to exercise
 // compaction and installs (CI's, with small snapshot intervals) checks that they happened;
 // failures to take, publish or install are counted too (the node retries them; a run with
 // many of them deserves a look at the logs).
 
-/** The node's messages (src/server/snapshotter.ts, node-driver.ts). */
+/**
+ * The node's messages (src/server/snapshotter.ts, node-driver.ts; src/coordination for the
+ * upload and the compaction: a publish logs 'snapshot published' only after the compaction
+ * behind it, which a leader killed meanwhile never finishes, so uploads are counted).
+ */
 export const SNAPSHOT_MESSAGES = {
   taken: 'snapshot taken',
-  published: 'snapshot published to ZooKeeper',
+  uploaded: 'zk snapshot: uploaded',
+  compacted: 'zk wal: compacted',
   installed: 'snapshot installed',
   rebuilt: 'empty data folder: rebuilt from the newest snapshot in ZooKeeper',
   takeFailed: 'taking a snapshot failed; trying again later',
@@ -19,8 +25,9 @@ export const SNAPSHOT_MESSAGES = {
 
 export interface SnapshotActivitySummary {
   readonly taken: number;
+  /** Uploaded to ZooKeeper (manifest written). */
   readonly published: number;
-  /** wal/ segments deleted behind published snapshots. */
+  /** wal/ segments deleted behind uploaded snapshots. */
   readonly compactedSegments: number;
   /** Installs by where the snapshot came from ('ZooKeeper', or the leader's source name). */
   readonly installed: number;
@@ -48,7 +55,7 @@ export class SnapshotActivity {
   /** One line a node wrote (pino JSON); anything else is ignored. */
   onLine(line: string): void {
     // Most lines are about something else: skip them before parsing.
-    if (!line.includes('snapshot')) return;
+    if (!line.includes('snapshot') && !line.includes('zk wal')) return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
@@ -64,9 +71,11 @@ export class SnapshotActivity {
         this.largestBytes = Math.max(this.largestBytes, num('bytes'));
         this.slowestTakeMs = Math.max(this.slowestTakeMs, num('ms'));
         break;
-      case SNAPSHOT_MESSAGES.published:
+      case SNAPSHOT_MESSAGES.uploaded:
         this.published++;
-        this.compactedSegments += num('compactedSegments');
+        break;
+      case SNAPSHOT_MESSAGES.compacted:
+        this.compactedSegments += num('deletedSegments');
         break;
       case SNAPSHOT_MESSAGES.installed:
         this.installed++;

@@ -41,7 +41,11 @@ describe('snapshot activity from the voters\' log lines', () => {
     const line = (fields: Record<string, unknown>): string => JSON.stringify({ level: 30, node: 'a', ...fields });
     a.onLine(line({ msg: 'snapshot taken', index: 1000, bytes: 5000, ms: 12 }));
     a.onLine(line({ msg: 'snapshot taken', index: 2000, bytes: 9000, ms: 40 }));
-    a.onLine(line({ msg: 'snapshot published to ZooKeeper', index: 2000, compactedSegments: 17 }));
+    a.onLine(line({ msg: 'zk snapshot: uploaded', index: 2000, sizeBytes: 9000, chunks: 1 }));
+    a.onLine(line({ msg: 'zk snapshot: uploaded', index: 3000, sizeBytes: 9000, chunks: 1 }));
+    a.onLine(line({ msg: 'zk wal: compacted', through: 2000, deletedSegments: 17 }));
+    a.onLine(line({ msg: 'zk wal: compacted', through: 3000, deletedSegments: 3 }));
+    // Logged after the compaction, which the line above already counted.
     a.onLine(line({ msg: 'snapshot published to ZooKeeper', index: 3000, compactedSegments: 3 }));
     a.onLine(line({ msg: 'snapshot installed', index: 3000, from: 'ZooKeeper' }));
     a.onLine(line({ msg: 'snapshot installed', index: 4000, from: 'voter b' }));
