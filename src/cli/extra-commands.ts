@@ -66,6 +66,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('only', { type: 'string', describe: `--suite: comma list of ${SUITE_PARTS.join(', ')}` })
         .option('compare', { type: 'string', choices: ['etcd'], describe: '--suite: also run the writer loads and failovers against a three-member etcd 3.4' })
         .option('netns-minutes', { type: 'number', default: 5, describe: '--suite: length of netns-latency-loss' })
+        .option('history-writes', { type: 'number', default: 1_000_000, describe: '--suite: writes the cluster takes before snapshot-restart and the second half of snapshot-failover' })
         .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' }),
     run(
       async (
@@ -82,6 +83,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           only?: string;
           compare?: string;
           'netns-minutes': number;
+          'history-writes': number;
           'node-args'?: string;
         },
       ) => {
@@ -92,18 +94,20 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           const parts = a.only ? a.only.split(',').map((p) => p.trim()) : undefined;
           if (parts?.some((p) => !(SUITE_PARTS as readonly string[]).includes(p))) throw new InvalidArgumentError(`--only takes ${SUITE_PARTS.join(', ')}`);
           if (!(a['netns-minutes'] > 0)) throw new InvalidArgumentError('--netns-minutes must be positive');
+          if (!(Number.isSafeInteger(a['history-writes']) && a['history-writes'] >= 1)) throw new InvalidArgumentError('--history-writes must be a positive integer');
           const r = await runSuite({
             failovers: a.failovers,
             durationMs: a.duration * 1000,
             netnsMinutes: a['netns-minutes'],
             compareEtcd: a.compare === 'etcd',
+            historyWrites: a['history-writes'],
             env: zooKeeperEnv(),
             print: printLine,
             json: a.json,
             ...(parts ? { only: parts as SuitePart[] } : {}),
             ...(a['node-args'] ? { nodeArgs: a['node-args'].split(' ').filter(Boolean) } : {}),
           });
-          const lost = (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0) + (r.netnsPartitionLeader?.lost ?? 0) + (r.netnsPartitionVoters?.lost ?? 0) + (r.netnsLatencyLoss?.lost ?? 0);
+          const lost = (r.snapshots?.failover?.lost ?? 0) + (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0) + (r.netnsPartitionLeader?.lost ?? 0) + (r.netnsPartitionVoters?.lost ?? 0) + (r.netnsLatencyLoss?.lost ?? 0);
           if (lost > 0) throw new Error(`${lost} acknowledged writes were lost`);
           return;
         }
