@@ -1051,8 +1051,10 @@ export class RaftCore {
   private sendHeartbeat(): void {
     const pr = this.progress;
     if (!pr || this.leaseLapsed) return;
-    const commit = Math.min(pr.match, this.commit);
-    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit) ?? 0, commitChain: this.log.chain(commit) ?? new Uint8Array(0) });
+    // The follower's known match, but never below the compaction point (the chain value of a
+    // compacted index is gone; everything up to that point is committed anyway).
+    const commit = Math.max(Math.min(pr.match, this.commit), this.log.snapshotMeta().index);
+    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit)!, commitChain: this.log.chain(commit)! });
   }
 
   private onAppendReply(m: AppendEntriesReply): void {

@@ -111,8 +111,8 @@ describe('snapshots, compaction and rebuilding (issue 10)', () => {
     }
   });
 
-  it('a follower down while the leader compacted past its log catches up', async () => {
-    const name = uniqueCluster('behind');
+  it('a follower down while the leader compacted past its log catches up from the leader (a snapshot streamed between the voters)', async () => {
+    const name = uniqueCluster('behind-leader');
     const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, nodeArgs: SNAPSHOT_ARGS });
     const c = await client(zk.connectString, name);
     try {
@@ -123,12 +123,47 @@ describe('snapshots, compaction and rebuilding (issue 10)', () => {
       const keys = await writeKeys(c, 'k', 500);
       cluster.startNode(follower);
       const last = (await c.put('last', 'x')).index;
-      await cluster.waitForApplied(last, 30_000);
-      const direct = await cluster.memberStatus(follower);
-      expect(direct?.appliedIndex).toBeGreaterThanOrEqual(last);
+      await cluster.waitForApplied(last, 30_000).catch(async (err: unknown) => {
+        for (const id of [follower, leader]) {
+          process.stdout.write(`--- ${id}\n` + (await readFile(cluster.node(id).logFile, 'utf8')).split('\n').filter((l) => /offer|install|follower needs|range|snapshot/i.test(l) && !/saved|taken|uploaded|published|pruned|removed|compacted/.test(l)).slice(0, 30).join('\n') + '\n');
+        }
+        throw err;
+      });
       expect(await missingKeys(c, keys)).toEqual([]);
-      // It could not be fed from the log (compacted on the leader and in ZooKeeper): it loaded a snapshot.
-      expect(await readFile(cluster.node(follower).logFile, 'utf8')).toMatch(/snapshot installed/);
+      const log = await readFile(cluster.node(follower).logFile, 'utf8');
+      if (!new RegExp(`"from":"voter ${leader}"[^\\n]*"msg":"snapshot installed"`).test(log)) {
+        process.stdout.write(log.split('\n').filter((l) => /snapshot|compact/i.test(l)).join('\n') + '\n---leader---\n');
+        process.stdout.write((await readFile(cluster.node(leader).logFile, 'utf8')).split('\n').filter((l) => /snapshot|compact/i.test(l)).join('\n'));
+      }
+      expect(log).toMatch(new RegExp(`"from":"voter ${leader}"[^\\n]*"msg":"snapshot installed"`));
+    } finally {
+      await c.close();
+      await cluster.stop();
+    }
+  });
+
+  it('a follower behind the compaction point that cannot reach its leader catches up from ZooKeeper', async () => {
+    const name = uniqueCluster('behind-zk');
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, nodeArgs: SNAPSHOT_ARGS, peerProxies: true });
+    const c = await client(zk.connectString, name);
+    try {
+      const leader = await cluster.waitForLeader(10_000);
+      const follower = cluster.ids().find((id) => id !== leader)!;
+      await writeKeys(c, 'early', 20);
+      await cluster.kill(follower);
+      const keys = await writeKeys(c, 'k', 500);
+      // The link between the voters is cut (both still reach ZooKeeper): the leader cannot
+      // feed the restarted follower, which follows ZooKeeper's log and finds it compacted.
+      cluster.cutPeerLinks('reset');
+      cluster.startNode(follower);
+      const last = (await c.put('last', 'x')).index;
+      const deadline = Date.now() + 30_000;
+      while (((await cluster.memberStatus(follower))?.appliedIndex ?? 0) < last && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect((await cluster.memberStatus(follower))?.appliedIndex).toBeGreaterThanOrEqual(last);
+      const log = await readFile(cluster.node(follower).logFile, 'utf8');
+      expect(log).toMatch(/"from":"ZooKeeper"[^\n]*"msg":"snapshot installed"/);
+      cluster.healPeerLinks();
+      expect(await missingKeys(c, keys)).toEqual([]);
     } finally {
       await c.close();
       await cluster.stop();
