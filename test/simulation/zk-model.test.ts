@@ -156,7 +156,7 @@ describe('ZkModel connection loss with unknown outcome', () => {
 
   it('a request that times out was applied if it reached the server, else with the loss probability at the timeout', async () => {
     // Each way takes 2 s: the request lands at 2 s, its reply would come at 4 s, the timeout is at 3 s.
-    const slow = setup(9, { latencyMs: [2_000, 2_000], requestTimeoutMs: 3_000, sessionTimeoutMs: 20_000 });
+    const slow = setup(9, { latencyMs: [2_000, 2_000], requestTimeoutMs: 3_000, sessionTimeoutMs: 20_000, handshakeTimeoutMs: 10_000 });
     const s1 = await open(slow.sched, slow.model, 'slow');
     slow.model.setApplyOnLossProbability(0);
     expect(await drive(slow.sched, outcomeOf(s1.create('/landed', empty, 'persistent')))).toBe('TIMEOUT');
@@ -167,7 +167,7 @@ describe('ZkModel connection loss with unknown outcome', () => {
       [0, false],
       [1, true],
     ] as const) {
-      const slower = setup(10, { latencyMs: [4_000, 4_000], requestTimeoutMs: 3_000, sessionTimeoutMs: 20_000 });
+      const slower = setup(10, { latencyMs: [4_000, 4_000], requestTimeoutMs: 3_000, sessionTimeoutMs: 20_000, handshakeTimeoutMs: 10_000 });
       slower.model.setApplyOnLossProbability(p);
       const s2 = await open(slower.sched, slower.model, 'slower');
       const started = slower.sched.now();
