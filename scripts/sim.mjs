@@ -3,7 +3,8 @@
 //   npm run sim -- --seed N                      replay one seed, printing its fault schedule
 //   npm run sim -- --seeds 100000 [--from 1] [--workers 2]
 //                                                run many seeds, split over worker processes
-//   options: --mix slow-leader-zk, --broken ack-before-commit|read-tail-before-fence
+//   options: --mix slow-leader-zk, --broken ack-before-commit|read-tail-before-fence,
+//            --log [level] (with --seed: the nodes' log lines, with virtual time t)
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ const vitest = join(root, 'node_modules', '.bin', 'vitest');
 const base = { ...process.env };
 if (opt('mix')) base.SIM_MIX = opt('mix');
 if (opt('broken')) base.SIM_BROKEN = opt('broken');
+if (args.includes('--log')) base.SIM_LOG = opt('log') && !opt('log').startsWith('--') ? opt('log') : 'info';
 
 function run(env) {
   return new Promise((resolve) => {
@@ -42,6 +44,6 @@ if (opt('seed') !== undefined) {
   );
   process.exit(codes.some((c) => c !== 0) ? 1 : 0);
 } else {
-  process.stderr.write('usage: npm run sim -- --seed N | --seeds COUNT [--from N] [--workers K] [--mix slow-leader-zk] [--broken ack-before-commit|read-tail-before-fence]\n');
+  process.stderr.write('usage: npm run sim -- --seed N | --seeds COUNT [--from N] [--workers K] [--mix slow-leader-zk] [--broken ack-before-commit|read-tail-before-fence] [--log [level]]\n');
   process.exit(2);
 }

@@ -1,5 +1,6 @@
 // `npm run sim -- --seed N` (and --seeds/--from for long runs): replays seeds with their
 // fault schedule printed. Runs only when scripts/sim.mjs sets SIM_SEED or SIM_SEEDS.
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { runSimulation } from './sim/run.js';
 import { describeFailures, runSeeds } from './sim/seeds.js';
@@ -11,12 +12,17 @@ const broken = {
   ...(env['SIM_BROKEN'] === 'read-tail-before-fence' ? { readTailBeforeFence: true } : {}),
 };
 const options = { faultMix: mix, ...(Object.keys(broken).length > 0 ? { brokenBuild: broken } : {}) } as const;
+/** With SIM_LOG (`--log`): the nodes' log lines on stdout, each with its virtual time t. */
+const nodeLogger =
+  env['SIM_LOG'] !== undefined
+    ? (id: string, now: () => number) => pino({ level: env['SIM_LOG'] || 'info', base: { node: id }, timestamp: false, mixin: () => ({ t: now() }) }, pino.destination({ fd: 1, sync: true }))
+    : undefined;
 
 describe.runIf(env['SIM_SEED'] !== undefined)('replay one seed', () => {
   it(`seed ${env['SIM_SEED']}`, async () => {
     const seed = Number(env['SIM_SEED']);
-    const r = await runSimulation({ ...options, seed, trace: (line) => process.stdout.write(`${line}\n`) });
-    process.stdout.write(`${JSON.stringify({ seed, ok: r.ok, events: r.events, virtualMs: r.virtualMs, ops: r.ops, linearizable: r.linearizable })}\n`);
+    const r = await runSimulation({ ...options, seed, trace: (line) => process.stdout.write(`${line}\n`), ...(nodeLogger ? { nodeLogger } : {}) });
+    process.stdout.write(`${JSON.stringify({ seed, ok: r.ok, events: r.events, virtualMs: r.virtualMs, ops: r.ops, linearizable: r.linearizable, zkLocalSessions: r.zkLocalSessions })}\n`);
     for (const v of r.violations) process.stdout.write(`VIOLATION ${v}\n`);
     expect(r.violations).toEqual([]);
   }, 600_000);

@@ -4,12 +4,15 @@
 //   S3  ZooKeeper's log is gapless, and every entry a node holds at or below its commit
 //       index is ZooKeeper's entry at that index; every state machine applies that prefix.
 // S4 (linearizability) and S5 (exactly-once) are checked on the history at the end.
+// Liveness, after every event too: a leader holding its lease has its leader znode
+// (leader-znode-liveness.ts).
 import { ClusterPaths, parseSegmentName } from '../../../src/coordination/layout.js';
 import { decodeSegment, decodeTail } from '../../../src/coordination/records.js';
 import type { Entry } from '../../../src/core/types.js';
 import { decodeCommand } from '../../../src/statemachine/command.js';
 import { KvStore } from '../../../src/statemachine/kv-store.js';
 import type { ZkModel } from '../zk-model.js';
+import { LeaderZnodeLiveness } from './leader-znode-liveness.js';
 import type { AckRecord } from './sim-client.js';
 import type { SimNode } from './sim-node.js';
 
@@ -95,13 +98,16 @@ export class InvariantChecker {
   private readonly checkedUpTo = new Map<string, number>();
   private acksChecked = 0;
   readonly zk: ZkLogView;
+  private readonly leaderZnode: LeaderZnodeLiveness;
 
   constructor(model: ZkModel, cluster: string) {
     this.zk = new ZkLogView(model, cluster);
+    this.leaderZnode = new LeaderZnodeLiveness(model, cluster);
   }
 
-  /** Checks S1 and S3 on every running node, and S2 on new acknowledgements. */
-  step(nodes: Iterable<SimNode>, acks: readonly AckRecord[], now: number): void {
+  /** Checks S1 and S3 on every running node, S2 on new acknowledgements, and the leader znode's liveness. */
+  step(nodes: readonly SimNode[], acks: readonly AckRecord[], now: number): void {
+    this.leaderZnode.step(nodes, now, (message) => this.fail(message));
     for (const n of nodes) {
       const d = n.driver;
       if (!d || n.state === 'down') continue;
@@ -147,7 +153,7 @@ export class InvariantChecker {
   }
 
   /** At the end, with everything caught up: ZooKeeper's log is gapless and every state machine equals its replay. */
-  final(nodes: Iterable<SimNode>): void {
+  final(nodes: readonly SimNode[]): void {
     this.zk.refresh(this.violations);
     this.zk.fullScan(this.violations);
     const tail = this.zk.tail();

@@ -1,9 +1,11 @@
 // One simulated run from a seed: two real node drivers on simulated parts, clients, and a
 // fault schedule drawn from the seed. A safety phase with faults, then a healed liveness
-// phase. S1-S3 are checked after every event; S4 (linearizability) and S5 (exactly-once)
-// on the history at the end. The same seed replays the same run.
+// phase. S1-S3 and the leader znode's liveness are checked after every event; S4
+// (linearizability) and S5 (exactly-once) on the history at the end. The same seed
+// replays the same run.
 import { checkLinearizable } from '../../../src/harness/checker/index.js';
 import type { Operation } from '../../../src/harness/checker/history.js';
+import type { Logger } from '../../../src/common/logger.js';
 import type { TestFaults } from '../../../src/server/node-config.js';
 import { SimScheduler } from '../sim-scheduler.js';
 import { ZkModel } from '../zk-model.js';
@@ -27,10 +29,18 @@ export interface SimOptions {
    * take-over races with the old leader's late appends.
    */
   readonly faultMix?: 'all' | 'slow-leader-zk';
+  /**
+   * Whether ZooKeeper runs with local sessions (localSessionsEnabled: a new session is
+   * answered by its server before the ensemble ordered its creation, so it can read older
+   * state than its client saw). Default: drawn from the seed, half the seeds each way.
+   */
+  readonly zkLocalSessions?: boolean;
   /** Bound on events (a runaway guard). */
   readonly maxEvents?: number;
   /** Print the fault schedule and each violation as it happens. */
   readonly trace?: (line: string) => void;
+  /** The nodes' loggers (default silent), given the node id and the virtual clock: for reading a replayed seed. */
+  readonly nodeLogger?: (id: string, now: () => number) => Logger;
 }
 
 export interface SimResult {
@@ -43,9 +53,15 @@ export interface SimResult {
   readonly ops: { readonly acked: number; readonly unknown: number; readonly failed: number };
   readonly linearizable: boolean | 'unknown';
   readonly leaderTerms: number;
+  /** Whether ZooKeeper ran with local sessions in this run. */
+  readonly zkLocalSessions: boolean;
+  /** What the clients saw (for reading a failure). */
+  readonly history: readonly Operation[];
 }
 
 const CLUSTER = 'sim';
+/** ZooKeeper servers in the ensemble (0 leads; 1 and 2 follow, and can be held). */
+const ZK_SERVERS = 3;
 const KEYS = ['k0', 'k1', 'k2', 'k3'];
 const COUNTERS = ['c0', 'c1'];
 
@@ -56,7 +72,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const livenessMs = o.livenessMs ?? 2500;
   const end = faultMs + livenessMs;
   const trace = o.trace ?? ((): void => undefined);
-  const model = new ZkModel(sched, { latencyMs: [1, 3], sessionTimeoutMs: 4000, requestTimeoutMs: 3000 });
+  const localSessions = o.zkLocalSessions ?? rnd.nextInt(2) === 0;
+  const model = new ZkModel(sched, { servers: ZK_SERVERS, localSessions, latencyMs: [1, 3], sessionTimeoutMs: 4000, requestTimeoutMs: 3000 });
   model.setApplyOnLossProbability(0.5);
   const net = new SimNetwork(sched);
   const nodes = new Map<string, SimNode>();
@@ -71,15 +88,20 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         net,
         wallOffsetMs: 1_700_000_000_000 + rnd.nextInt(2000) - 1000,
         ...(o.brokenBuild ? { faults: o.brokenBuild } : {}),
+        ...(o.nodeLogger ? { logger: o.nodeLogger(id, () => sched.now()) } : {}),
       }),
     );
   }
   for (const n of nodes.values()) n.start();
+  const nodeList = [...nodes.values()];
 
   const history: Operation[] = [];
   const acks: AckRecord[] = [];
   let opId = 0;
-  const clients = Array.from({ length: o.clients ?? 3 }, (_, k) => new SimClient(k, sched, nodes, history, acks, () => ++opId));
+  const clients = Array.from(
+    { length: o.clients ?? 3 },
+    (_, k) => new SimClient(k, sched, nodes, history, acks, () => ++opId, model.connect(`client-${k}`), CLUSTER),
+  );
   const counters = new Map<string, { acked: number; maybe: number }>(COUNTERS.map((c) => [c, { acked: 0, maybe: 0 }]));
   let clientsRunning = true;
   const livenessStart = faultMs + 1500; // after healing, give the cluster time to settle
@@ -116,6 +138,30 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     trace(line);
   };
   const pick = <T>(xs: readonly T[]): T => xs[rnd.nextInt(xs.length)]!;
+  const leaderNow = (): SimNode | undefined => nodeList.find((n) => n.state === 'up' && n.driver?.inspect().softState.role === 'leader');
+  // An expiry aimed at a take-over: armed by a fault, fired at the node that next becomes
+  // candidate, `delayMs` after it did (before, during or after its fence lands).
+  let aimedExpiry: { readonly delayMs: number; readonly until: number } | null = null;
+  const wasCandidate = new Set<string>();
+  const fireAimedExpiry = (): void => {
+    for (const n of nodeList) {
+      const candidate = n.state === 'up' && n.driver?.inspect().softState.role === 'candidate';
+      if (!candidate) {
+        wasCandidate.delete(n.id);
+        continue;
+      }
+      if (wasCandidate.has(n.id)) continue;
+      wasCandidate.add(n.id);
+      if (aimedExpiry === null || sched.now() > aimedExpiry.until) continue;
+      const { delayMs } = aimedExpiry;
+      aimedExpiry = null;
+      const name = n.sessionName;
+      sched.schedule(delayMs, () => {
+        note(`ZooKeeper session of ${n.id} expired, ${delayMs} ms into its take-over`);
+        model.expire(name);
+      });
+    }
+  };
   const injectFault = (): void => {
     if (sched.now() >= faultMs) return;
     if (o.faultMix === 'slow-leader-zk') {
@@ -127,8 +173,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       sched.schedule(400, () => leader.slowZk(0));
       return;
     }
-    const node = pick([...nodes.values()]);
-    const kind = rnd.nextInt(11);
+    const node = pick(nodeList);
+    const kind = rnd.nextInt(13);
     switch (kind) {
       case 0:
       case 1: {
@@ -202,6 +248,45 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         sched.schedule(ms, () => node.slowZk(0));
         break;
       }
+      case 10: {
+        // A ZooKeeper follower falls behind: its link to the ZooKeeper leader is held. It
+        // keeps answering its sessions from what it has (stale reads, late watches) and
+        // holds their writes, syncs and handshakes until released.
+        const follower = 1 + rnd.nextInt(ZK_SERVERS - 1);
+        if (model.isServerHeld(follower)) break;
+        const ms = 100 + rnd.nextInt(1400);
+        note(`ZooKeeper server ${follower} (a follower) falls behind its leader for ${ms} ms`);
+        model.holdServer(follower);
+        sched.schedule(ms, () => model.releaseServer(follower));
+        break;
+      }
+      case 11: {
+        // A take-over with a session expiry aimed at it: the leader stops (paused or
+        // killed), and the other node's session expires as it takes over.
+        const leader = leaderNow();
+        if (!leader) break;
+        const delayMs = rnd.nextInt(30);
+        aimedExpiry = { delayMs, until: sched.now() + 3000 };
+        if (rnd.nextInt(2) === 0) {
+          const ms = 300 + rnd.nextInt(900);
+          note(`pause ${leader.id} (the leader) for ${ms} ms; the next take-over loses its session ${delayMs} ms in`);
+          leader.pause();
+          sched.schedule(ms, () => {
+            note(`resume ${leader.id}`);
+            leader.resume();
+          });
+        } else {
+          note(`crash ${leader.id} (the leader); the next take-over loses its session ${delayMs} ms in`);
+          leader.crash({ wipe: false, tornTail: false });
+          sched.schedule(300 + rnd.nextInt(600), () => {
+            if (leader.state === 'down') {
+              note(`restart ${leader.id}`);
+              leader.start();
+            }
+          });
+        }
+        break;
+      }
       default:
         break; // a quiet interval
     }
@@ -218,6 +303,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     note('heal: all faults end');
     net.healAll();
     net.faults.latencyMs = [1, 3];
+    for (let server = 1; server < ZK_SERVERS; server++) model.releaseServer(server);
     for (const n of nodes.values()) {
       n.healZk();
       if (n.state === 'paused') n.resume();
@@ -233,11 +319,15 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   while (events < maxEvents && sched.nextAt() <= end) {
     await sched.step();
     events++;
-    checker.step(nodes.values(), acks, sched.now());
+    fireAimedExpiry();
+    checker.step(nodeList, acks, sched.now());
     if (checker.violations.length > 0) break;
   }
   clientsRunning = false;
   const violations = [...checker.violations];
+  // Stopped early: what the clients had under way is recorded as unknown, so the history
+  // checked below holds every operation that may have taken effect.
+  if (violations.length > 0) for (const c of clients) c.abandon();
   if (violations.length === 0) {
     // Let the clients finish what they are doing, then compare everything.
     const settleEnd = sched.now() + 8000;
@@ -249,10 +339,10 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     while (!done && events < maxEvents && sched.nextAt() <= settleEnd) {
       await sched.step();
       events++;
-      checker.step(nodes.values(), acks, sched.now());
+      checker.step(nodeList, acks, sched.now());
     }
     await sched.runUntil(sched.now() + 300, 100_000);
-    checker.final(nodes.values());
+    checker.final(nodeList);
     violations.push(...checker.violations);
     // Liveness: the healed cluster has a leader and served every request of the healed phase.
     const leaders = [...nodes.values()].filter((n) => n.driver?.inspect().softState.role === 'leader');
@@ -289,5 +379,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     ops,
     linearizable,
     leaderTerms: new Set(faults).size,
+    zkLocalSessions: localSessions,
+    history,
   };
 }
