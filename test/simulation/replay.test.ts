@@ -2,11 +2,13 @@
 // fault schedule printed. Runs only when scripts/sim.mjs sets SIM_SEED or SIM_SEEDS.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { faultMixes } from './sim/fault-schedule.js';
 import { runSimulation } from './sim/run.js';
 import { describeFailures, runSeeds } from './sim/seeds.js';
 
 const env = process.env;
-const mix = env['SIM_MIX'] === 'slow-leader-zk' ? 'slow-leader-zk' : 'all';
+const mix = faultMixes.find((m) => m === (env['SIM_MIX'] ?? 'all'));
+if (mix === undefined) throw new Error(`--mix ${env['SIM_MIX']}: not one of ${faultMixes.join(', ')}`);
 const broken = {
   ...(env['SIM_BROKEN'] === 'ack-before-commit' ? { ackBeforeCommit: true } : {}),
   ...(env['SIM_BROKEN'] === 'read-tail-before-fence' ? { readTailBeforeFence: true } : {}),

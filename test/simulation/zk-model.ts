@@ -179,6 +179,11 @@ export class ZkModel {
     return this.ensemble.tree.znode(path);
   }
 
+  /** The name of the client whose live session `sessionId` is, or null (ended, or never was). */
+  clientOfSession(sessionId: string): string | null {
+    return this.ensemble.clientOf(sessionId);
+  }
+
   /** Ids of the live sessions of the client called `name`. */
   sessionsOf(name: string): string[] {
     return this.ensemble.sessionsOf(name);

@@ -9,6 +9,7 @@
 import { ClusterPaths, parseSegmentName } from '../../../src/coordination/layout.js';
 import { decodeSegment, decodeTail } from '../../../src/coordination/records.js';
 import type { Entry } from '../../../src/core/types.js';
+import type { NodeDriver } from '../../../src/server/node-driver.js';
 import { decodeCommand } from '../../../src/statemachine/command.js';
 import { KvStore } from '../../../src/statemachine/kv-store.js';
 import type { ZkModel } from '../zk-model.js';
@@ -92,6 +93,9 @@ function sameEntry(a: Entry, b: Entry): boolean {
   return true;
 }
 
+/** What a running node shows (NodeDriver.inspect()), read once per event for every check. */
+export type NodeView = ReturnType<NodeDriver['inspect']>;
+
 export class InvariantChecker {
   readonly violations: string[] = [];
   private readonly leaderOfTerm = new Map<number, string>();
@@ -107,11 +111,12 @@ export class InvariantChecker {
 
   /** Checks S1 and S3 on every running node, S2 on new acknowledgements, and the leader znode's liveness. */
   step(nodes: readonly SimNode[], acks: readonly AckRecord[], now: number): void {
-    this.leaderZnode.step(nodes, now, (message) => this.fail(message));
-    for (const n of nodes) {
-      const d = n.driver;
-      if (!d || n.state === 'down') continue;
-      const v = d.inspect();
+    const views = nodes.map((n) => (n.driver && n.state !== 'down' ? n.driver.inspect() : null));
+    this.leaderZnode.step(nodes, views, now, (message) => this.fail(message));
+    for (let k = 0; k < nodes.length; k++) {
+      const n = nodes[k]!;
+      const v = views[k];
+      if (!v) continue;
       // S1
       if (v.softState.role === 'leader') {
         const other = this.leaderOfTerm.get(v.softState.term);
@@ -128,8 +133,9 @@ export class InvariantChecker {
           const mine = v.entryAt(i);
           if (!mine) continue; // compacted away (or not kept in memory)
           const theirs = this.zk.entry(i);
-          if (!theirs) this.fail(`S3: ${n.id} committed index ${i} that ZooKeeper does not hold (t=${now})`);
-          else if (!sameEntry(mine, theirs)) this.fail(`S3: ${n.id} holds a different entry at committed index ${i} (term ${mine.term} vs ZooKeeper's ${theirs.term}) (t=${now})`);
+          const who = `${n.id} (${v.softState.role} of term ${v.softState.term}, incarnation ${n.sessionName})`;
+          if (!theirs) this.fail(`S3: ${who} committed index ${i} that ZooKeeper does not hold (t=${now})`);
+          else if (!sameEntry(mine, theirs)) this.fail(`S3: ${who} holds a different entry at committed index ${i} (term ${mine.term} vs ZooKeeper's ${theirs.term}) (t=${now})`);
         }
         this.checkedUpTo.set(n.id, commit);
       }

@@ -15,6 +15,7 @@
 import { ClusterPaths } from '../../../src/coordination/layout.js';
 import { decodeLeader, type LeaderRecord } from '../../../src/coordination/records.js';
 import type { ZkModel } from '../zk-model.js';
+import type { NodeView } from './invariants.js';
 import type { SimNode } from './sim-node.js';
 
 export const LEADER_ZNODE_BOUND_MS = 1000;
@@ -34,10 +35,11 @@ export class LeaderZnodeLiveness {
     this.path = new ClusterPaths(cluster).leader;
   }
 
-  step(nodes: readonly SimNode[], now: number, fail: (message: string) => void): void {
-    for (const n of nodes) {
-      const d = n.driver;
-      const v = d && n.state === 'up' ? d.inspect() : null;
+  /** `views[i]` is what nodes[i] shows now (null when it is not running). */
+  step(nodes: readonly SimNode[], views: ReadonlyArray<NodeView | null>, now: number, fail: (message: string) => void): void {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      const v = n.state === 'up' ? views[i] : null;
       const problem = v && v.softState.role === 'leader' && v.leaseHolds ? this.problem(n, v.softState.term) : null;
       if (problem === null) {
         this.wrongSince.delete(n.id);
@@ -57,7 +59,7 @@ export class LeaderZnodeLiveness {
   private problem(n: SimNode, term: number): string | null {
     const znode = this.model.znode(this.path);
     if (znode === null) return 'there is none';
-    if (!this.model.sessionsOf(n.sessionName).includes(znode.ephemeralOwner)) {
+    if (this.model.clientOfSession(znode.ephemeralOwner) !== n.sessionName) {
       return `it belongs to session ${znode.ephemeralOwner || '(persistent)'}, not to a live session of ${n.id}`;
     }
     if (this.decoded?.mzxid !== znode.mzxid) {

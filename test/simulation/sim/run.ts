@@ -9,6 +9,7 @@ import type { Logger } from '../../../src/common/logger.js';
 import type { TestFaults } from '../../../src/server/node-config.js';
 import { SimScheduler } from '../sim-scheduler.js';
 import { ZkModel } from '../zk-model.js';
+import { type FaultMix, scheduleFaults } from './fault-schedule.js';
 import { InvariantChecker } from './invariants.js';
 import { type AckRecord, SimClient } from './sim-client.js';
 import { SimNetwork } from './sim-network.js';
@@ -23,12 +24,8 @@ export interface SimOptions {
   readonly clients?: number;
   /** Test-only faults of the build under test (the broken builds the simulator must catch). */
   readonly brokenBuild?: TestFaults;
-  /**
-   * 'all' (default): every kind of fault. 'slow-leader-zk': only sudden slowdowns of the
-   * leader's link to ZooKeeper by about one lease window, the schedule under which a
-   * take-over races with the old leader's late appends.
-   */
-  readonly faultMix?: 'all' | 'slow-leader-zk';
+  /** Which faults (default 'all'; the others aim at one window: fault-schedule.ts). */
+  readonly faultMix?: FaultMix;
   /**
    * Whether ZooKeeper runs with local sessions (localSessionsEnabled: a new session is
    * answered by its server before the ensemble ordered its creation, so it can read older
@@ -137,167 +134,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     faults.push(line);
     trace(line);
   };
-  const pick = <T>(xs: readonly T[]): T => xs[rnd.nextInt(xs.length)]!;
-  const leaderNow = (): SimNode | undefined => nodeList.find((n) => n.state === 'up' && n.driver?.inspect().softState.role === 'leader');
-  // An expiry aimed at a take-over: armed by a fault, fired at the node that next becomes
-  // candidate, `delayMs` after it did (before, during or after its fence lands).
-  let aimedExpiry: { readonly delayMs: number; readonly until: number } | null = null;
-  const wasCandidate = new Set<string>();
-  const fireAimedExpiry = (): void => {
-    for (const n of nodeList) {
-      const candidate = n.state === 'up' && n.driver?.inspect().softState.role === 'candidate';
-      if (!candidate) {
-        wasCandidate.delete(n.id);
-        continue;
-      }
-      if (wasCandidate.has(n.id)) continue;
-      wasCandidate.add(n.id);
-      if (aimedExpiry === null || sched.now() > aimedExpiry.until) continue;
-      const { delayMs } = aimedExpiry;
-      aimedExpiry = null;
-      const name = n.sessionName;
-      sched.schedule(delayMs, () => {
-        note(`ZooKeeper session of ${n.id} expired, ${delayMs} ms into its take-over`);
-        model.expire(name);
-      });
-    }
-  };
-  const injectFault = (): void => {
-    if (sched.now() >= faultMs) return;
-    if (o.faultMix === 'slow-leader-zk') {
-      const leader = [...nodes.values()].find((n) => n.driver?.inspect().softState.role === 'leader');
-      if (!leader) return;
-      const extra = 140 + rnd.nextInt(60);
-      note(`${leader.id}'s (the leader's) link to ZooKeeper slows by ${extra} ms`);
-      leader.slowZk(extra);
-      sched.schedule(400, () => leader.slowZk(0));
-      return;
-    }
-    const node = pick(nodeList);
-    const kind = rnd.nextInt(13);
-    switch (kind) {
-      case 0:
-      case 1: {
-        const wipe = rnd.nextInt(4) === 0;
-        const tornTail = !wipe && rnd.nextInt(2) === 0;
-        note(`crash ${node.id}${wipe ? ' (disk lost)' : tornTail ? ' (torn tail)' : ''}`);
-        node.crash({ wipe, tornTail });
-        sched.schedule(50 + rnd.nextInt(800), () => {
-          if (node.state === 'down') {
-            note(`restart ${node.id}`);
-            node.start();
-          }
-        });
-        break;
-      }
-      case 2: {
-        const ms = 20 + rnd.nextInt(1500);
-        note(`pause ${node.id} for ${ms} ms`);
-        node.pause();
-        sched.schedule(ms, () => {
-          note(`resume ${node.id}`);
-          node.resume();
-        });
-        break;
-      }
-      case 3: {
-        const ms = 100 + rnd.nextInt(1500);
-        note(`cut link a-b for ${ms} ms`);
-        net.cutLink('a', 'b');
-        sched.schedule(ms, () => net.healLink('a', 'b'));
-        break;
-      }
-      case 4: {
-        const ms = 100 + rnd.nextInt(2500);
-        note(`cut ${node.id} from ZooKeeper for ${ms} ms`);
-        node.cutZk();
-        sched.schedule(ms, () => node.healZk());
-        break;
-      }
-      case 5:
-        note(`ZooKeeper connection loss at ${node.id}`);
-        if (node.sessionName) model.disconnect(node.sessionName);
-        break;
-      case 6:
-        note(`ZooKeeper session of ${node.id} expired`);
-        if (node.sessionName) model.expire(node.sessionName);
-        break;
-      case 7: {
-        const ms = 200 + rnd.nextInt(1000);
-        net.faults.drop = 0.05 + rnd.nextFloat() * 0.3;
-        note(`drop ${(net.faults.drop * 100).toFixed(0)}% of peer messages for ${ms} ms`);
-        sched.schedule(ms, () => {
-          net.faults.drop = 0;
-        });
-        break;
-      }
-      case 8: {
-        const ms = 200 + rnd.nextInt(1000);
-        net.faults.latencyMs = [1, 20 + rnd.nextInt(200)];
-        note(`peer messages delayed and reordered (up to ${net.faults.latencyMs[1]} ms) for ${ms} ms`);
-        sched.schedule(ms, () => {
-          net.faults.latencyMs = [1, 3];
-        });
-        break;
-      }
-      case 9: {
-        const extra = 100 + rnd.nextInt(500);
-        const ms = 200 + rnd.nextInt(1500);
-        note(`${node.id}'s link to ZooKeeper slows by ${extra} ms for ${ms} ms`);
-        node.slowZk(extra);
-        sched.schedule(ms, () => node.slowZk(0));
-        break;
-      }
-      case 10: {
-        // A ZooKeeper follower falls behind: its link to the ZooKeeper leader is held. It
-        // keeps answering its sessions from what it has (stale reads, late watches) and
-        // holds their writes, syncs and handshakes until released.
-        const follower = 1 + rnd.nextInt(ZK_SERVERS - 1);
-        if (model.isServerHeld(follower)) break;
-        const ms = 100 + rnd.nextInt(1400);
-        note(`ZooKeeper server ${follower} (a follower) falls behind its leader for ${ms} ms`);
-        model.holdServer(follower);
-        sched.schedule(ms, () => model.releaseServer(follower));
-        break;
-      }
-      case 11: {
-        // A take-over with a session expiry aimed at it: the leader stops (paused or
-        // killed), and the other node's session expires as it takes over.
-        const leader = leaderNow();
-        if (!leader) break;
-        const delayMs = rnd.nextInt(30);
-        aimedExpiry = { delayMs, until: sched.now() + 3000 };
-        if (rnd.nextInt(2) === 0) {
-          const ms = 300 + rnd.nextInt(900);
-          note(`pause ${leader.id} (the leader) for ${ms} ms; the next take-over loses its session ${delayMs} ms in`);
-          leader.pause();
-          sched.schedule(ms, () => {
-            note(`resume ${leader.id}`);
-            leader.resume();
-          });
-        } else {
-          note(`crash ${leader.id} (the leader); the next take-over loses its session ${delayMs} ms in`);
-          leader.crash({ wipe: false, tornTail: false });
-          sched.schedule(300 + rnd.nextInt(600), () => {
-            if (leader.state === 'down') {
-              note(`restart ${leader.id}`);
-              leader.start();
-            }
-          });
-        }
-        break;
-      }
-      default:
-        break; // a quiet interval
-    }
-  };
-  const scheduleFaults = (): void => {
-    sched.schedule(100 + rnd.nextInt(500), () => {
-      injectFault();
-      if (sched.now() < faultMs) scheduleFaults();
-    });
-  };
-  scheduleFaults();
+  const aimed = scheduleFaults({ sched, model, net, nodes: nodeList, faultMs, mix: o.faultMix ?? 'all', zkServers: ZK_SERVERS, note });
   // Heal everything for the liveness phase.
   sched.schedule(faultMs, () => {
     note('heal: all faults end');
@@ -319,7 +156,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   while (events < maxEvents && sched.nextAt() <= end) {
     await sched.step();
     events++;
-    fireAimedExpiry();
+    aimed.afterEvent();
     checker.step(nodeList, acks, sched.now());
     if (checker.violations.length > 0) break;
   }

@@ -97,6 +97,11 @@ export class Ensemble implements ReplicaEnsemble {
     return this.o.sessionTimeoutMs;
   }
 
+  /** The client name of a live session, or null when `sessionId` is not live. */
+  clientOf(sessionId: string): string | null {
+    return this.sessions.get(sessionId)?.clientName ?? null;
+  }
+
   /** Ids of the live sessions of the client called `clientName`. */
   sessionsOf(clientName: string): string[] {
     return [...this.sessions.values()].filter((s) => s.clientName === clientName).map((s) => s.id);
