@@ -2,6 +2,8 @@
 // until faultMs, one fault (or a quiet interval), chosen at random. See notes/simulation.md
 // for the kinds. Returns the aimed faults (aimed-faults.ts), which the run must poke after
 // every event.
+import { ClusterPaths } from '../../../src/coordination/layout.js';
+import { decodeEpoch } from '../../../src/coordination/records.js';
 import type { SimScheduler } from '../sim-scheduler.js';
 import type { ZkModel } from '../zk-model.js';
 import { AimedFaults } from './aimed-faults.js';
@@ -29,12 +31,14 @@ export interface FaultScheduleContext {
   readonly mix: FaultMix;
   /** Servers in the ZooKeeper ensemble (0 leads). */
   readonly zkServers: number;
+  readonly cluster: string;
   /** Records (and traces) one line of the schedule. */
   readonly note: (line: string) => void;
 }
 
 export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
   const { sched, model, net, nodes, faultMs, mix, zkServers, note } = ctx;
+  const epochPath = new ClusterPaths(ctx.cluster).epoch;
   const rnd = sched.random;
   const pick = <T>(xs: readonly T[]): T => xs[rnd.nextInt(xs.length)]!;
   const leaderNow = (): SimNode | undefined => nodes.find((n) => n.state === 'up' && n.driver?.inspect().softState.role === 'leader');
@@ -47,12 +51,16 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
     });
   };
   const aimed = new AimedFaults(sched, nodes, {
-    expireSession: (n, delayMs) => {
+    expireSession: (n, delayMs, why) => {
       const name = n.sessionName;
       sched.schedule(delayMs, () => {
-        note(`ZooKeeper session of ${n.id} expired, ${delayMs} ms into its take-over`);
+        note(`ZooKeeper session of ${n.id} expired, ${why}`);
         model.expire(name);
       });
+    },
+    epoch: () => {
+      const z = model.znode(epochPath);
+      return z === null ? null : { mzxid: z.mzxid, leaderId: decodeEpoch(epochPath, z.data).leaderId };
     },
     kill: (n, delayMs) => {
       sched.schedule(delayMs, () => {
@@ -163,35 +171,46 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
       }
       case 11: {
         // A take-over with a session expiry aimed at it: the leader stops (paused or
-        // killed), and the other node's session expires as it takes over. Half the time a
-        // ZooKeeper follower is held from just before, so that it misses the old leader's
-        // last appends: a new session that lands there reads an old tail.
+        // killed), and the other node's session expires as it takes over (N ms after it
+        // became candidate, or N ms after its fence landed: then it reads the tail on a new
+        // session). Half the time a ZooKeeper follower is held from a little before the
+        // leader stops, so that it misses the old leader's last appends: a new session
+        // that lands there (with local sessions) reads an old tail.
         const leader = leaderNow();
         if (!leader) break;
-        const delayMs = rnd.nextInt(30);
-        aimed.expireAtNextTakeover(delayMs);
+        const afterFence = rnd.nextInt(2) === 0;
+        const delayMs = afterFence ? rnd.nextInt(8) : rnd.nextInt(30);
+        if (afterFence) aimed.expireAfterNextFence(delayMs);
+        else aimed.expireAtNextTakeover(delayMs);
+        const aim = afterFence ? `${delayMs} ms after its fence lands` : `${delayMs} ms into its take-over`;
+        let lead = 0;
         if (rnd.nextInt(2) === 0) {
           const follower = 1 + rnd.nextInt(zkServers - 1);
           if (!model.isServerHeld(follower)) {
             const ms = 300 + rnd.nextInt(1000);
+            lead = rnd.nextInt(30);
             note(`ZooKeeper server ${follower} (a follower) falls behind its leader for ${ms} ms`);
             model.holdServer(follower);
             sched.schedule(ms, () => model.releaseServer(follower));
           }
         }
-        if (rnd.nextInt(2) === 0) {
-          const ms = 300 + rnd.nextInt(900);
-          note(`pause ${leader.id} (the leader) for ${ms} ms; the next take-over loses its session ${delayMs} ms in`);
-          leader.pause();
-          sched.schedule(ms, () => {
-            note(`resume ${leader.id}`);
-            leader.resume();
-          });
-        } else {
-          note(`crash ${leader.id} (the leader); the next take-over loses its session ${delayMs} ms in`);
-          leader.crash({ wipe: false, tornTail: false });
-          restartLater(leader, 300 + rnd.nextInt(600));
-        }
+        const paused = rnd.nextInt(2) === 0;
+        const ms = paused ? 300 + rnd.nextInt(900) : 300 + rnd.nextInt(600);
+        sched.schedule(lead, () => {
+          if (leader.state !== 'up') return;
+          if (paused) {
+            note(`pause ${leader.id} (the leader) for ${ms} ms; the next take-over loses its session ${aim}`);
+            leader.pause();
+            sched.schedule(ms, () => {
+              note(`resume ${leader.id}`);
+              leader.resume();
+            });
+          } else {
+            note(`crash ${leader.id} (the leader); the next take-over loses its session ${aim}`);
+            leader.crash({ wipe: false, tornTail: false });
+            restartLater(leader, ms);
+          }
+        });
         break;
       }
       case 12: {

@@ -134,7 +134,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     faults.push(line);
     trace(line);
   };
-  const aimed = scheduleFaults({ sched, model, net, nodes: nodeList, faultMs, mix: o.faultMix ?? 'all', zkServers: ZK_SERVERS, note });
+  const aimed = scheduleFaults({ sched, model, net, nodes: nodeList, faultMs, mix: o.faultMix ?? 'all', zkServers: ZK_SERVERS, cluster: CLUSTER, note });
   // Heal everything for the liveness phase.
   sched.schedule(faultMs, () => {
     note('heal: all faults end');
