@@ -13,7 +13,13 @@ const broken = {
   ...(env['SIM_BROKEN'] === 'ack-before-commit' ? { ackBeforeCommit: true } : {}),
   ...(env['SIM_BROKEN'] === 'read-tail-before-fence' ? { readTailBeforeFence: true } : {}),
 };
-const options = { faultMix: mix, ...(Object.keys(broken).length > 0 ? { brokenBuild: broken } : {}) } as const;
+const zkSessions = env['SIM_ZK_SESSIONS'];
+if (zkSessions !== undefined && zkSessions !== 'local' && zkSessions !== 'global') throw new Error(`--zk-sessions ${zkSessions}: local or global`);
+const options = {
+  faultMix: mix,
+  ...(Object.keys(broken).length > 0 ? { brokenBuild: broken } : {}),
+  ...(zkSessions !== undefined ? { zkLocalSessions: zkSessions === 'local' } : {}),
+} as const;
 /** With SIM_LOG (`--log`): the nodes' log lines on stdout, each with its virtual time t. */
 const nodeLogger =
   env['SIM_LOG'] !== undefined
