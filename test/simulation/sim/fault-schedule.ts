@@ -14,12 +14,14 @@ import type { SimNode } from './sim-node.js';
  * 'all': every kind. The others schedule one kind only, to aim many seeds at one window:
  * 'slow-leader-zk': sudden slowdowns of the leader's link to ZooKeeper by about one lease
  * window (a take-over races the old leader's late appends); 'expire-in-takeover': a
- * take-over that loses its session (kind 11); 'kill-deposed-leader': the old leader killed
- * just after it follows the new one (kind 12).
+ * take-over that loses its session (kind 11); 'expire-after-fence': kind 11 always with a
+ * held ZooKeeper follower and the expiry right after the fence lands (the take-over reads
+ * the tail on a new session; with local sessions it may land on the held follower);
+ * 'kill-deposed-leader': the old leader killed just after it follows the new one (kind 12).
  */
-export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'kill-deposed-leader';
+export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'expire-after-fence' | 'kill-deposed-leader';
 
-export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'kill-deposed-leader'];
+export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'expire-after-fence', 'kill-deposed-leader'];
 
 export interface FaultScheduleContext {
   readonly sched: SimScheduler;
@@ -83,7 +85,7 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
       return;
     }
     const node = pick(nodes);
-    const kind = mix === 'expire-in-takeover' ? 11 : mix === 'kill-deposed-leader' ? 12 : rnd.nextInt(14);
+    const kind = mix === 'expire-in-takeover' || mix === 'expire-after-fence' ? 11 : mix === 'kill-deposed-leader' ? 12 : rnd.nextInt(14);
     switch (kind) {
       case 0:
       case 1: {
@@ -178,17 +180,18 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
         // that lands there (with local sessions) reads an old tail.
         const leader = leaderNow();
         if (!leader) break;
-        const afterFence = rnd.nextInt(2) === 0;
+        const aimAtFence = mix === 'expire-after-fence';
+        const afterFence = aimAtFence || rnd.nextInt(2) === 0;
         const delayMs = afterFence ? rnd.nextInt(8) : rnd.nextInt(30);
         if (afterFence) aimed.expireAfterNextFence(delayMs);
         else aimed.expireAtNextTakeover(delayMs);
         const aim = afterFence ? `${delayMs} ms after its fence lands` : `${delayMs} ms into its take-over`;
         let lead = 0;
-        if (rnd.nextInt(2) === 0) {
+        if (aimAtFence || rnd.nextInt(2) === 0) {
           const follower = 1 + rnd.nextInt(zkServers - 1);
           if (!model.isServerHeld(follower)) {
             const ms = 300 + rnd.nextInt(1000);
-            lead = rnd.nextInt(30);
+            lead = rnd.nextInt(aimAtFence ? 10 : 30);
             note(`ZooKeeper server ${follower} (a follower) falls behind its leader for ${ms} ms`);
             model.holdServer(follower);
             sched.schedule(ms, () => model.releaseServer(follower));
