@@ -42,6 +42,6 @@ describe.runIf(env['SIM_SEEDS'] !== undefined)('many seeds', () => {
     const count = Number(env['SIM_SEEDS']);
     const r = await runSeeds(from, count, options);
     process.stdout.write(`${JSON.stringify({ from, count, failures: r.failures.map((f) => f.seed), ops: r.ops, events: r.events })}\n`);
-    expect(r.failures, describeFailures(r.failures)).toEqual([]);
+    expect(r.failures.map((f) => f.seed), describeFailures(r.failures)).toEqual([]);
   }, 24 * 3600_000);
 });
