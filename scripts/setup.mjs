@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// Makes a fresh checkout ready to run: checks Node and Java, installs ZooKeeper when it
-// is missing (Debian's package, as root), and installs the npm dependencies when
+// Makes a fresh checkout ready to run: checks Node and Java, installs ZooKeeper (and
+// openssl, for the TLS tests, and shellcheck, for the deployment test) when it is missing (Debian's package, as root), and installs the npm dependencies when
 // node_modules is missing or older than package-lock.json. Safe to run again: it does
 // only what is missing. Plain Node, no dependencies, so it runs before `npm ci`.
+//
+// Optional parts, only when asked:
+//   --with-netns  iproute2 and nftables, for the network-namespace harness (chaos --net
+//                 netns, the netns bench parts and tests; they also need root)
+//   --with-etcd   etcd-server (etcd 3.4), for `duoraft bench --suite --compare etcd`
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -47,6 +52,28 @@ if (!zooKeeperJar()) {
 }
 if (!process.env.JAVA_HOME && !has('java')) {
   if (!aptInstall(['default-jre-headless']) || !has('java')) fail('Java is not installed (ZooKeeper needs it): `apt-get install -y default-jre-headless` or set JAVA_HOME');
+}
+
+// The TLS tests make their certificates with openssl (Debian's package; usually present).
+if (!has('openssl', ['version'])) {
+  if (!aptInstall(['openssl']) || !has('openssl', ['version'])) fail('openssl is not installed (the TLS tests need it): `apt-get install -y openssl`');
+}
+
+// The deployment test (test/integration/deploy-files.test.ts) runs shellcheck on the
+// scripts under docker/ (Debian's package). Without it that part skips and says why, so
+// a machine where it cannot be installed still runs everything else.
+if (!has('shellcheck', ['--version'])) {
+  if (!aptInstall(['shellcheck']) || !has('shellcheck', ['--version'])) say('shellcheck is not installed and could not be: the deployment test skips its shellcheck part (as root: apt-get install -y shellcheck)');
+}
+
+const wants = new Set(process.argv.slice(2));
+for (const arg of wants) if (!['--with-netns', '--with-etcd'].includes(arg)) fail(`unknown option ${arg}; the options are --with-netns and --with-etcd`);
+if (wants.has('--with-netns')) {
+  const missing = [has('ip', ['-V']) ? null : 'iproute2', has('nft', ['--version']) ? null : 'nftables'].filter(Boolean);
+  if (missing.length > 0 && !aptInstall(missing)) fail(`could not install ${missing.join(' ')}: as root, apt-get install -y ${missing.join(' ')}`);
+}
+if (wants.has('--with-etcd') && !has('etcd', ['--version'])) {
+  if (!aptInstall(['etcd-server']) || !has('etcd', ['--version'])) fail('could not install etcd: as root, apt-get install -y etcd-server (etcd 3.4)');
 }
 
 const lock = join(root, 'package-lock.json');

@@ -1,6 +1,6 @@
 // The public surface of the duoraft package: the client, its options and the errors it throws.
 export { connect, DuoraftClient } from './client/client.js';
-export type { ConnectOptions, GetOptions, CallOptions, ReadConsistency, MemberStatusView } from './client/client.js';
+export type { ConnectOptions, ClientTlsOptions, GetOptions, CallOptions, ReadConsistency, MemberStatusView } from './client/client.js';
 export {
   DuoraftError,
   NotLeaderError,
@@ -11,6 +11,10 @@ export {
   UnavailableError,
   SessionExpiredError,
   ZkUnavailableError,
+  CorruptSnapshotError,
+  ConfigError,
+  UnauthenticatedError,
+  PermissionDeniedError,
   type ErrorCode,
   type LeaderHint,
 } from './common/errors.js';

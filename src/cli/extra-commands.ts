@@ -1,13 +1,21 @@
 // Commands that run whole scenarios (demo, bench, chaos): registered here so main.ts
 // stays a list of the everyday commands.
+import { parseBrokenBuilds } from '../server/broken-builds.js';
+
+/** Checks a --broken list (a clear error for an unknown name) and returns it as given. */
+function brokenBuildNames(list: string): string {
+  parseBrokenBuilds(list);
+  return list;
+}
 import type { Argv } from 'yargs';
 import { connect } from '../client/client.js';
 import { InvalidArgumentError } from '../common/errors.js';
-import { runLoad, runSuite, type SuitePart, type Workload } from '../harness/bench.js';
+import { runLoad, runSuite, SUITE_PARTS, type SuitePart, type Workload } from '../harness/bench.js';
 import { runDemo } from '../harness/demo.js';
 import type { ZooKeeperEnv } from '../harness/zk-java.js';
 import type { CommonArgs } from './common-options.js';
 import { printJson, printLine } from './output.js';
+import { clientSecurityOf, type SecurityArgs } from './security-options.js';
 
 type Runner = <A>(fn: (args: A) => Promise<void>) => (args: A) => Promise<void>;
 
@@ -55,11 +63,13 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('read-ratio', { type: 'number', default: 0.5, describe: 'mixed: share of reads (0..1)' })
         .option('keys', { type: 'number', default: 1000, describe: 'keys the load spreads over' })
         .option('failovers', { type: 'number', default: 20, describe: '--suite: SIGKILLs of the leader to measure' })
-        .option('only', { type: 'string', describe: '--suite: comma list of latency, throughput, reads, transfer, failover' })
+        .option('only', { type: 'string', describe: `--suite: comma list of ${SUITE_PARTS.join(', ')}` })
+        .option('compare', { type: 'string', choices: ['etcd'], describe: '--suite: also run the writer loads and failovers against a three-member etcd 3.4' })
+        .option('netns-minutes', { type: 'number', default: 5, describe: '--suite: length of netns-latency-loss' })
         .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' }),
     run(
       async (
-        a: CommonArgs & {
+        a: CommonArgs & SecurityArgs & {
           suite: boolean;
           workload: string;
           concurrency: number;
@@ -70,6 +80,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           keys: number;
           failovers: number;
           only?: string;
+          compare?: string;
+          'netns-minutes': number;
           'node-args'?: string;
         },
       ) => {
@@ -78,22 +90,24 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         }
         if (a.suite) {
           const parts = a.only ? a.only.split(',').map((p) => p.trim()) : undefined;
-          const known = ['latency', 'throughput', 'reads', 'transfer', 'failover'];
-          if (parts?.some((p) => !known.includes(p))) throw new InvalidArgumentError(`--only takes ${known.join(', ')}`);
+          if (parts?.some((p) => !(SUITE_PARTS as readonly string[]).includes(p))) throw new InvalidArgumentError(`--only takes ${SUITE_PARTS.join(', ')}`);
+          if (!(a['netns-minutes'] > 0)) throw new InvalidArgumentError('--netns-minutes must be positive');
           const r = await runSuite({
             failovers: a.failovers,
             durationMs: a.duration * 1000,
+            netnsMinutes: a['netns-minutes'],
+            compareEtcd: a.compare === 'etcd',
             env: zooKeeperEnv(),
             print: printLine,
             json: a.json,
             ...(parts ? { only: parts as SuitePart[] } : {}),
             ...(a['node-args'] ? { nodeArgs: a['node-args'].split(' ').filter(Boolean) } : {}),
           });
-          const lost = (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0);
+          const lost = (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0) + (r.netnsPartitionLeader?.lost ?? 0) + (r.netnsPartitionVoters?.lost ?? 0) + (r.netnsLatencyLoss?.lost ?? 0);
           if (lost > 0) throw new Error(`${lost} acknowledged writes were lost`);
           return;
         }
-        const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout });
+        const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout, ...(await clientSecurityOf(a)) });
         try {
           const r = await runLoad(c, {
             workload: a.workload as Workload,
@@ -120,13 +134,19 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('failovers', { type: 'number', default: 12, describe: 'how many faults in all (the kinds take turns); with --minutes, at least this many' })
         .option('minutes', { type: 'number', default: 0, describe: 'a soak: go on injecting faults until this many minutes have passed' })
         .option('recovery-timeout-ms', { type: 'number', default: 30_000, describe: 'fail when writes do not resume, or the cluster is not whole again, within this long after a fault' })
-        .option('kinds', { type: 'string', describe: 'comma list of fault kinds (default: all of kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart)' })
+        .option('kinds', {
+          type: 'string',
+          describe:
+            'comma list of fault kinds (default: kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart, kill-follower-after-failover; ' +
+            'with --zk-ensemble also kill-zk, pause-zk, expire-session; with --net netns kill-leader, kill-follower, pause-leader, wipe-restart, partition-voters, partition-leader, partition-clients, latency, loss)',
+        })
+        .option('zk-ensemble', { type: 'number', default: 1, describe: 'ZooKeeper servers to start on loopback: 1 (standalone) or an ensemble of 3, 5 or 7, whose servers kill-zk and pause-zk kill and stop (not with --net netns)' })
+        .option('net', { type: 'string', default: 'loopback', choices: ['loopback', 'netns'], describe: 'netns: each voter in its own network namespace, with packet-level faults (root, ip, nft)' })
         .option('clients', { type: 'number', default: 8, describe: 'concurrent clients, each with its own connection' })
         .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
         .option('keep-logs', { type: 'boolean', default: false, describe: 'keep the nodes\' logs and data in OUT/cluster' })
         .option('think-ms', { type: 'number', default: 2, describe: 'pause between two calls of one client (ms)' })
-        .option('fault-ack-before-commit', { type: 'boolean', default: false, hidden: true })
-        .option('fault-read-tail-before-fence', { type: 'boolean', default: false, hidden: true }),
+        .option('broken', { type: 'string', hidden: true, describe: 'test only: run a deliberately broken build (see src/cli/broken-node.ts)' }),
     run(
       async (
         a: CommonArgs & {
@@ -135,32 +155,34 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           minutes: number;
           'recovery-timeout-ms': number;
           kinds?: string;
+          net: string;
           clients: number;
           out: string;
           'keep-logs': boolean;
           'think-ms': number;
-          'fault-ack-before-commit': boolean;
-          'fault-read-tail-before-fence': boolean;
+          'zk-ensemble': number;
+          broken?: string;
         },
       ) => {
         // Loaded on demand: the charting libraries take a while to load, and every other
         // command (a node restarting in a failover among them) would pay for it.
         const chaos = await import('../harness/chaos/index.js');
+        const net = a.net === 'netns' ? 'netns' : 'loopback';
         const { result, failures } = await chaos.runChaos({
           ...chaos.CHAOS_DEFAULTS,
           seed: a.seed,
           failovers: a.failovers,
           minutes: a.minutes,
           recoveryTimeoutMs: a['recovery-timeout-ms'],
-          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds) : chaos.FAULT_KINDS,
+          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds, net) : chaos.defaultKinds(net, a['zk-ensemble']),
+          net,
+          zkServers: a['zk-ensemble'],
           clients: a.clients,
           outDir: a.out,
           keepLogs: a['keep-logs'],
           thinkMs: a['think-ms'],
-          nodeArgs: [
-            ...(a['fault-ack-before-commit'] ? ['--fault-ack-before-commit'] : []),
-            ...(a['fault-read-tail-before-fence'] ? ['--fault-read-tail-before-fence'] : []),
-          ],
+          nodeArgs: [],
+          ...(a.broken ? { brokenBuild: brokenBuildNames(a.broken) } : {}),
           env: zooKeeperEnv(),
           print: printLine,
           json: a.json,

@@ -1,15 +1,15 @@
 // duoraft put | get | del | incr | status: client commands.
 import { connect, type DuoraftClient, type ReadConsistency } from '../client/client.js';
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError } from '../common/errors.js';
 import { HARD_MAX_VALUE_BYTES } from '../statemachine/limits.js';
 import type { CommonArgs } from './common-options.js';
-import { printJson, printLine, printTable } from './output.js';
+import { clientSecurityOf, type SecurityArgs } from './security-options.js';
+import { printJson, printLine, printTable, printValue, valueFields } from './output.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
-async function withClient<T>(args: CommonArgs, fn: (c: DuoraftClient) => Promise<T>): Promise<T> {
-  const client = await connect({ zk: args.zk, cluster: args.cluster, deadlineMs: args.timeout });
+async function withClient<T>(args: CommonArgs & SecurityArgs, fn: (c: DuoraftClient) => Promise<T>): Promise<T> {
+  const client = await connect({ zk: args.zk, cluster: args.cluster, deadlineMs: args.timeout, ...(await clientSecurityOf(args)) });
   try {
     return await fn(client);
   } finally {
@@ -17,10 +17,8 @@ async function withClient<T>(args: CommonArgs, fn: (c: DuoraftClient) => Promise
   }
 }
 
-/** The value of `put`: the argument, standard input, or a file (exactly one of them). */
+/** The value of `put`: the argument, standard input, or a file (exactly one of them: kv-settings.ts checks). */
 async function valueOf(args: { value?: string | undefined; stdin: boolean; 'value-file'?: string | undefined }): Promise<Uint8Array> {
-  const sources = [args.value !== undefined, args.stdin, args['value-file'] !== undefined].filter(Boolean).length;
-  if (sources !== 1) throw new InvalidArgumentError('put takes exactly one of VALUE, --stdin or --value-file');
   if (args['value-file'] !== undefined) return readFile(args['value-file']);
   if (args.stdin) {
     const chunks: Buffer[] = [];
@@ -44,18 +42,21 @@ export async function putCommand(args: CommonArgs & { key: string; value?: strin
   else printLine(`OK (index ${r.index})`);
 }
 
-export async function getCommand(args: CommonArgs & { key: string; consistency: string; 'min-index': number }): Promise<void> {
-  const consistency = args.consistency as ReadConsistency;
-  if (!['linearizable', 'lease', 'stale'].includes(consistency)) {
-    throw new InvalidArgumentError(`--consistency must be linearizable, lease or stale, not ${JSON.stringify(args.consistency)}`);
-  }
-  const r = await withClient(args, (c) => c.get(args.key, { consistency, minIndex: args['min-index'] }));
+/**
+ * Prints a value: with --json as `value` (when it is UTF-8 text) and `valueBase64`
+ * (always); to a terminal as text; to a pipe or file as its bytes, exactly, with no
+ * newline added (an absent key writes nothing there, and says so on stderr).
+ */
+export async function getCommand(args: CommonArgs & { key: string; consistency: ReadConsistency; 'min-index': number }): Promise<void> {
+  const r = await withClient(args, (c) => c.get(args.key, { consistency: args.consistency, minIndex: args['min-index'] }));
   if (args.json) {
-    printJson(r.found ? { key: args.key, found: true, value: decoder.decode(r.value), index: r.index } : { key: args.key, found: false, index: r.index });
+    printJson(r.found ? { key: args.key, found: true, ...valueFields(r.value), index: r.index } : { key: args.key, found: false, index: r.index });
   } else if (r.found) {
-    printLine(decoder.decode(r.value));
-  } else {
+    printValue(r.value);
+  } else if (process.stdout.isTTY) {
     printLine(`(not found)`);
+  } else {
+    process.stderr.write(`(not found)\n`);
   }
 }
 
@@ -66,7 +67,6 @@ export async function delCommand(args: CommonArgs & { key: string }): Promise<vo
 }
 
 export async function incrCommand(args: CommonArgs & { key: string; delta: number }): Promise<void> {
-  if (!Number.isSafeInteger(args.delta)) throw new InvalidArgumentError(`DELTA must be an integer, not ${JSON.stringify(args.delta)}`);
   const r = await withClient(args, (c) => c.incr(args.key, args.delta));
   if (args.json) printJson({ key: args.key, value: r.value, index: r.index });
   else printLine(String(r.value));
@@ -75,19 +75,21 @@ export async function incrCommand(args: CommonArgs & { key: string; delta: numbe
 export async function casCommand(args: CommonArgs & { key: string; a: string; b?: string | undefined; absent: boolean }): Promise<void> {
   let expected: string | null;
   let next: string;
-  if (args.absent) {
-    if (args.b !== undefined) throw new InvalidArgumentError('with --absent give only KEY and NEW');
+  // kv-settings.ts checked that b is given exactly when --absent is not.
+  if (args.absent || args.b === undefined) {
     expected = null;
     next = args.a;
   } else {
-    if (args.b === undefined) throw new InvalidArgumentError('cas needs KEY EXPECTED NEW (or KEY --absent NEW)');
     expected = args.a;
     next = args.b;
   }
   const r = await withClient(args, (c) => c.cas(args.key, expected, next));
   const current = r.current === null ? null : decoder.decode(r.current);
   if (args.json) {
-    printJson({ key: args.key, succeeded: r.succeeded, ...(r.succeeded ? {} : { current }), index: r.index });
+    // The current value as get --json gives one: `current` when it is text, `currentBase64` always.
+    const fields = r.current === null ? null : valueFields(r.current);
+    const shown = fields === null ? { current: null } : { current: fields.value, currentBase64: fields.valueBase64 };
+    printJson({ key: args.key, succeeded: r.succeeded, ...(r.succeeded ? {} : shown), index: r.index });
   } else if (r.succeeded) {
     printLine(`OK (index ${r.index})`);
   } else {

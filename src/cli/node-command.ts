@@ -1,76 +1,79 @@
 // duoraft node: runs a voter until SIGTERM/SIGINT. A leader hands leadership to its
-// follower before it exits (exit code 0).
+// follower before it exits (exit code 0). Its settings are nodeSettings
+// (config/settings.ts), resolved and checked before anything starts.
 import { isAbsolute, resolve } from 'node:path';
-import { ConfigError } from '../common/errors.js';
-import { runNode } from '../server/run-node.js';
-import type { TimingConfig } from '../server/node-config.js';
-import type { CommonArgs } from './common-options.js';
+import type { TestFaults } from '../server/node-config.js';
+import { UnavailableError, ZkDataLostError } from '../common/errors.js';
+import type { FatalKind } from '../server/node-driver.js';
+import { runNode, runNodeOptionProblems, type RunNodeOptions } from '../server/run-node.js';
+import type { CommandSpec } from './config/command-config.js';
+import { nodeSettings, type NodeValues } from './config/settings.js';
+import { nodeSecurityOf, securityProblems } from './security-options.js';
 
-export interface NodeArgs extends CommonArgs {
-  id: string;
-  listen: string;
-  advertise?: string | undefined;
-  'peer-advertise'?: string | undefined;
-  data: string;
-  voters?: string | undefined;
-  'zk-connect-timeout': number;
-  'zk-session-timeout': number;
-  'lease-window-ms'?: number | undefined;
-  'lease-duration-ms'?: number | undefined;
-  'lease-interval-ms'?: number | undefined;
-  'election-timeout-ms'?: number | undefined;
-  'heartbeat-ms'?: number | undefined;
-  'max-value-bytes'?: number | undefined;
-  'wal-sync-interval-ms'?: number | undefined;
-  'max-pending-proposals'?: number | undefined;
-  'pause-lease-ms'?: number | undefined;
-  'pause-stepdown-ms'?: number | undefined;
-  'zk-user'?: string | undefined;
-  'zk-password'?: string | undefined;
-  'fault-ack-before-commit'?: boolean | undefined;
-  'fault-read-tail-before-fence'?: boolean | undefined;
+export type NodeArgs = NodeValues;
+
+/** What runNode takes, from the resolved settings (the TLS files and token are read by nodeSecurityOf). */
+export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
+  return {
+    id: v.id,
+    cluster: v.cluster,
+    zk: v.zk,
+    listen: v.listen,
+    ...(v.advertise !== undefined ? { advertise: v.advertise } : {}),
+    ...(v['peer-advertise'] !== undefined ? { peerAdvertise: v['peer-advertise'] } : {}),
+    ...(v.metrics !== undefined ? { metrics: v.metrics } : {}),
+    dataDir: isAbsolute(v.data) ? v.data : resolve(v.data),
+    ...(v.voters ? { voters: v.voters } : {}),
+    timing: {
+      leaseWindowMs: v['lease-window-ms'],
+      leaseDurationMs: v['lease-duration-ms'],
+      leaseIntervalMs: v['lease-interval-ms'],
+      electionTimeoutMs: v['election-timeout-ms'],
+      heartbeatMs: v['heartbeat-ms'],
+      pauseLeaseMs: v['pause-lease-ms'],
+      pauseStepDownMs: v['pause-stepdown-ms'],
+    },
+    limits: {
+      maxValueBytes: v['max-value-bytes'],
+      walSyncIntervalMs: v['wal-sync-interval-ms'],
+      maxPendingProposals: v['max-pending-proposals'],
+    },
+    logLevel: v['log-level'],
+    zkConnectTimeoutMs: v['zk-connect-timeout'],
+    zkSessionTimeoutMs: v['zk-session-timeout'],
+  };
+}
+
+/** The flags that set the NodeConfig fields a problem names: "... (set by --lease-duration-ms, --lease-window-ms)". */
+function withFlags(problem: string): string {
+  const flags = Object.entries(nodeSettings)
+    .filter(([, s]) => s.fields.some((field) => new RegExp(`\\b${field}\\b`).test(problem)))
+    .map(([flag]) => `--${flag}`);
+  return flags.length > 0 ? `${problem} (set by ${flags.join(', ')})` : problem;
+}
+
+/** The rules between the node's settings: those of NodeConfig (notes/timing.md), and the CLI's own. */
+export function nodeRules(values: Readonly<Record<string, unknown>>): string[] {
+  const v = values as NodeValues;
+  return [...securityProblems(v, 'node'), ...runNodeOptionProblems(nodeOptionsFrom(v)).map(withFlags)];
+}
+
+export const nodeSpec: CommandSpec = { schema: nodeSettings, rules: nodeRules };
+
+/**
+ * Faults that break a safety rule on purpose, so tests can show they are caught. Set only by
+ * the test-only entry src/cli/broken-node.ts, never by a flag of the duoraft command.
+ */
+let testFaults: TestFaults | null = null;
+
+export function injectTestFaults(faults: TestFaults): void {
+  testFaults = faults;
 }
 
 export async function nodeCommand(args: NodeArgs): Promise<void> {
-  if (!/^[^:\s]+:\d{1,5}$/.test(args.listen)) throw new ConfigError(`--listen must be HOST:PORT, not ${JSON.stringify(args.listen)}`);
-  const voters = args.voters ? args.voters.split(',').map((v) => v.trim()) : undefined;
-  const timing: Partial<TimingConfig> = {
-    ...(args['lease-window-ms'] !== undefined ? { leaseWindowMs: args['lease-window-ms'] } : {}),
-    ...(args['lease-duration-ms'] !== undefined ? { leaseDurationMs: args['lease-duration-ms'] } : {}),
-    ...(args['lease-interval-ms'] !== undefined ? { leaseIntervalMs: args['lease-interval-ms'] } : {}),
-    ...(args['election-timeout-ms'] !== undefined ? { electionTimeoutMs: args['election-timeout-ms'] } : {}),
-    ...(args['heartbeat-ms'] !== undefined ? { heartbeatMs: args['heartbeat-ms'] } : {}),
-    ...(args['pause-lease-ms'] !== undefined ? { pauseLeaseMs: args['pause-lease-ms'] } : {}),
-    ...(args['pause-stepdown-ms'] !== undefined ? { pauseStepDownMs: args['pause-stepdown-ms'] } : {}),
-  };
-  if ((args['zk-user'] === undefined) !== (args['zk-password'] === undefined)) {
-    throw new ConfigError('--zk-user and --zk-password go together');
-  }
-  const node = await runNode({
-    id: args.id,
-    cluster: args.cluster,
-    zk: args.zk,
-    listen: args.listen,
-    ...(args.advertise ? { advertise: args.advertise } : {}),
-    ...(args['peer-advertise'] ? { peerAdvertise: args['peer-advertise'] } : {}),
-    dataDir: isAbsolute(args.data) ? args.data : resolve(args.data),
-    ...(voters ? { voters } : {}),
-    timing,
-    limits: {
-      ...(args['max-value-bytes'] !== undefined ? { maxValueBytes: args['max-value-bytes'] } : {}),
-      ...(args['wal-sync-interval-ms'] !== undefined ? { walSyncIntervalMs: args['wal-sync-interval-ms'] } : {}),
-      ...(args['max-pending-proposals'] !== undefined ? { maxPendingProposals: args['max-pending-proposals'] } : {}),
-    },
-    faults: {
-      ...(args['fault-ack-before-commit'] ? { ackBeforeCommit: true } : {}),
-      ...(args['fault-read-tail-before-fence'] ? { readTailBeforeFence: true } : {}),
-    },
-    logLevel: args['log-level'],
-    zkConnectTimeoutMs: args['zk-connect-timeout'],
-    zkSessionTimeoutMs: args['zk-session-timeout'],
-    ...(args['zk-user'] && args['zk-password'] ? { zkAuth: { user: args['zk-user'], password: args['zk-password'] } } : {}),
-  });
-  node.logger.info({ address: node.address }, 'serving');
+  const node = await runNode({ ...nodeOptionsFrom(args), ...(await nodeSecurityOf(args)), ...(testFaults ? { faults: testFaults } : {}) });
+  node.logger.info({ address: node.address, ...(node.metricsAddress !== null ? { metrics: `http://${node.metricsAddress}/metrics` } : {}) }, 'serving');
+  let fatal: { reason: string; what: FatalKind } | null = null;
   await new Promise<void>((done) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -84,5 +87,19 @@ export async function nodeCommand(args: NodeArgs): Promise<void> {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    // A node whose state cannot be trusted stops; its WAL is set aside, and a supervisor's
+    // restart rebuilds it from ZooKeeper. Exit non-zero so the supervisor does restart it.
+    void node.fatal.then((f) => {
+      if (stopping) return;
+      stopping = true;
+      fatal = f;
+      node.logger.error({ reason: f.reason }, f.what === 'diverged' ? 'stopped: restart this node to rebuild it from ZooKeeper' : 'stopped: ZooKeeper lost the cluster');
+      node.stop().then(done, () => done());
+    });
   });
+  if (fatal !== null) {
+    const f: { reason: string; what: FatalKind } = fatal;
+    if (f.what === 'zk-data-lost') throw new ZkDataLostError(f.reason);
+    throw new UnavailableError(`${f.reason}; its local WAL was set aside: restart it to rebuild from ZooKeeper`);
+  }
 }

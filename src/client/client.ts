@@ -4,14 +4,16 @@
 // on a member that cannot be reached, and gives up at an overall deadline with the last
 // error. After a crash of the leader it waits for the `leader` znode to change (the new
 // leader writes it when it fences) rather than hammering a dead address.
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
-import { type DecodedWireError, fromWireError } from '../common/error-codes.js';
+import { type DecodedWireError, fromGrpcStatus, fromWireError } from '../common/error-codes.js';
 import {
   DuoraftError,
   InvalidArgumentError,
   SessionExpiredError,
   TimeoutError,
+  UnauthenticatedError,
   UnavailableError,
   UnknownOutcomeError,
   ZkUnavailableError,
@@ -20,10 +22,13 @@ import type { RequestOutOf, ResponseInOf } from '../common/grpc-unary.js';
 import { type Logger, silentLogger } from '../common/logger.js';
 import { pb } from '../common/proto.js';
 import { ClusterPaths } from '../coordination/layout.js';
-import type { ZkSession } from '../coordination/zk-api.js';
+import { ZkError, type ZkSession } from '../coordination/zk-api.js';
 import { connectZk } from '../coordination/zk-client.js';
 import { realClock } from '../common/real-clock.js';
 import { KvClient, kvService } from '../server/kv-service.js';
+import { type ClientSecurity, memberChannelSecurity } from '../transport/channel-security.js';
+import { plaintextToTlsMember, speaksTls, tlsConnectionFailure } from '../transport/connection-diagnosis.js';
+import { checkTlsMaterial } from '../transport/tls-material.js';
 import { LeaderDiscovery } from './leader-discovery.js';
 import { PipelineConnection, type PipelinedOp } from './pipeline.js';
 import { ClientSession, type SessionTransport } from './session.js';
@@ -47,6 +52,24 @@ export interface ConnectOptions {
   /** Idle time after which the cluster expires this client's session (default 30 s; kept alive while connected). */
   readonly sessionTimeoutMs?: number;
   readonly logger?: Logger;
+  /**
+   * TLS, for a cluster whose nodes run with --tls-*: the cluster CA (PEM contents), and a
+   * client certificate and key signed by it when the cluster authenticates clients by
+   * certificate. Members must present a certificate naming a voter of this cluster.
+   * (The CLI's --tls-ca, --tls-cert, --tls-key read these from files.)
+   */
+  readonly tls?: ClientTlsOptions;
+  /** The cluster token (the node's --token-file), sent as a bearer token on every call; needs tls. */
+  readonly token?: string;
+  /** ZooKeeper digest credentials, for a cluster started with --zk-user/--zk-password. */
+  readonly zkAuth?: { readonly user: string; readonly password: string };
+}
+
+/** PEM contents (not paths). */
+export interface ClientTlsOptions {
+  readonly ca: string | Uint8Array;
+  readonly cert?: string | Uint8Array;
+  readonly key?: string | Uint8Array;
 }
 
 export interface GetOptions {
@@ -84,6 +107,8 @@ export class DuoraftClient {
   private readonly pipelines = new Map<string, PipelineConnection>();
   private readonly discovery: LeaderDiscovery;
   private readonly deadlineMs: number;
+  /** Per member address: does it speak TLS? Asked once, when a plaintext call there fails. */
+  private readonly tlsProbes = new Map<string, Promise<boolean>>();
   /** The member the last NOT_LEADER pointed at, tried before the leader znode's. */
   private hinted: string | null = null;
   /** The last member that did not answer (stale reads avoid it). */
@@ -96,6 +121,7 @@ export class DuoraftClient {
     private readonly clock: Clock,
     private readonly logger: Logger,
     deadlineMs: number,
+    private readonly security: ClientSecurity,
   ) {
     this.deadlineMs = deadlineMs;
     this.discovery = new LeaderDiscovery(zk, new ClusterPaths(cluster), clock, logger);
@@ -104,7 +130,9 @@ export class DuoraftClient {
   static async connect(o: ConnectOptions): Promise<DuoraftClient> {
     const paths = new ClusterPaths(o.cluster); // validates the name
     const logger = o.logger ?? silentLogger;
-    const zk = connectZk({ connectString: o.zk, sessionTimeoutMs: 10_000, logger });
+    const security = clientSecurity(o);
+    memberChannelSecurity(o.cluster, security, ''); // refuses a token without TLS before anything starts
+    const zk = connectZk({ connectString: o.zk, sessionTimeoutMs: 10_000, logger, ...(o.zkAuth ? { auth: o.zkAuth } : {}) });
     const timeout = o.zkConnectTimeoutMs ?? 5000;
     try {
       await zk.waitConnected(timeout);
@@ -116,7 +144,13 @@ export class DuoraftClient {
       await zk.close().catch(() => undefined);
       throw new UnavailableError(`no duoraft cluster named ${JSON.stringify(o.cluster)} in ZooKeeper at ${o.zk}: start a node first`);
     }
-    const c = new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000);
+    try {
+      await checkReadable(zk, paths, o.cluster, o.zkAuth !== undefined);
+    } catch (err) {
+      await zk.close().catch(() => undefined);
+      throw err;
+    }
+    const c = new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000, security);
     if (o.sessions !== false) c.session = new ClientSession(c.sessionTransport(), realClock, logger, o.sessionTimeoutMs ?? 30_000);
     void c.warmUp();
     return c;
@@ -127,7 +161,10 @@ export class DuoraftClient {
   private sessionTransport(): SessionTransport {
     return {
       register: async (timeoutMs) => {
-        const { res } = await this.call('registerSession', { timeoutMs }, { write: true, retryUnknown: true });
+        // One nonce for every retry of this registration: a retry whose first attempt took
+        // effect gets that session back instead of opening a second one.
+        const clientNonce = randomBytes(16);
+        const { res } = await this.call('registerSession', { timeoutMs, clientNonce }, { write: true, retryUnknown: true });
         if (!res.sessionId) throw new UnavailableError('the cluster did not open a session');
         return res.sessionId;
       },
@@ -247,7 +284,10 @@ export class DuoraftClient {
             leaderId: s?.leaderId ?? '',
             address: m.address,
           };
-        } catch {
+        } catch (err) {
+          // Wrong credentials are not an unreachable member: say so.
+          const refused = await this.securityFailure(err, m.address);
+          if (refused) throw refused;
           return { id: m.id, role: 'unreachable', term: 0, commitIndex: 0, appliedIndex: 0, leaderId: '', address: m.address };
         }
       }),
@@ -296,6 +336,8 @@ export class DuoraftClient {
         if (!e) return { res, by: target };
         error = e;
       } catch (err) {
+        const refused = err instanceof DuoraftError ? null : await this.securityFailure(err, target);
+        if (refused) throw refused; // credentials or TLS settings: retrying cannot help
         if (err instanceof DuoraftError) {
           error = err;
         } else {
@@ -419,14 +461,41 @@ export class DuoraftClient {
     }
   }
 
+  /**
+   * The typed error when a failed call shows that our credentials or TLS settings do not
+   * fit the member's (refused with UNAUTHENTICATED or PERMISSION_DENIED, a TLS handshake
+   * that failed, a member that speaks TLS to our plaintext), else null.
+   */
+  private async securityFailure(err: unknown, address: string): Promise<DuoraftError | null> {
+    if (typeof err !== 'object' || err === null) return null;
+    const e = err as { code?: unknown; details?: unknown };
+    const status = fromGrpcStatus(e, address);
+    if (status) return status;
+    const details = typeof e.details === 'string' ? e.details : '';
+    if (e.code !== grpc.status.UNAVAILABLE) return null;
+    if (this.security.tls) return tlsConnectionFailure(details, address);
+    // grpc-js says "Failed to connect" when TCP connected but no HTTP/2 came back: a TLS
+    // member, for instance. Anything else (refused, dropped) is a member that is down, and
+    // is not worth a probe on the way to the next leader.
+    if (!details.includes('Failed to connect')) return null;
+    let probe = this.tlsProbes.get(address);
+    if (!probe) {
+      probe = speaksTls(address, 1000);
+      this.tlsProbes.set(address, probe);
+    }
+    return (await probe) ? plaintextToTlsMember(address) : null;
+  }
+
   private channel(address: string): InstanceType<typeof KvClient> {
     let c = this.channels.get(address);
     if (!c) {
-      c = new KvClient(address, grpc.credentials.createInsecure(), {
+      const security = memberChannelSecurity(this.cluster, this.security, address);
+      c = new KvClient(address, security.credentials, {
         'grpc.initial_reconnect_backoff_ms': 50,
         'grpc.max_reconnect_backoff_ms': 500,
         'grpc.max_receive_message_length': 8 * 1024 * 1024,
         'grpc.max_send_message_length': 8 * 1024 * 1024,
+        ...security.options,
       });
       this.channels.set(address, c);
     }
@@ -448,6 +517,36 @@ class LeaderMovedError extends Error {}
 function withDeadline(e: DuoraftError, method: string): DuoraftError {
   if (e.code === 'TIMEOUT' || e.code === 'UNKNOWN_OUTCOME') return e;
   return new TimeoutError(`${method}: deadline passed; last error: ${e.message}`);
+}
+
+/** The TLS material and token of the options, checked (ConfigError for a file that is not what it should be). */
+export function clientSecurity(o: Pick<ConnectOptions, 'tls' | 'token'>): ClientSecurity {
+  const pem = (v: string | Uint8Array): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v));
+  let tls: ClientSecurity['tls'];
+  if (o.tls) {
+    tls = { ca: pem(o.tls.ca), ...(o.tls.cert !== undefined ? { cert: pem(o.tls.cert) } : {}), ...(o.tls.key !== undefined ? { key: pem(o.tls.key) } : {}) };
+    checkTlsMaterial(tls);
+  }
+  return { ...(tls ? { tls } : {}), ...(o.token !== undefined ? { token: o.token } : {}) };
+}
+
+/**
+ * Reads the members folder once, so that a cluster protected by a ZooKeeper digest ACL
+ * and a client without (or with other) credentials fail here with one clear error,
+ * rather than as every later call timing out.
+ */
+async function checkReadable(zk: ZkSession, paths: ClusterPaths, cluster: string, withCredentials: boolean): Promise<void> {
+  try {
+    await zk.getChildren(paths.members);
+  } catch (err) {
+    if (!(err instanceof ZkError && err.code === 'NO_AUTH')) return; // anything else shows up later, with its own error
+    throw new UnauthenticatedError(
+      withCredentials
+        ? `ZooKeeper refused to read cluster ${JSON.stringify(cluster)} (NO_AUTH): its tree belongs to other ZooKeeper credentials; give the ones its nodes use (--zk-user/--zk-password)`
+        : `ZooKeeper refused to read cluster ${JSON.stringify(cluster)} (NO_AUTH): its nodes protect it with a digest ACL; give their credentials (--zk-user/--zk-password, env DUORAFT_ZK_USER/DUORAFT_ZK_PASSWORD, or zkAuth in connect())`,
+      { cause: err },
+    );
+  }
 }
 
 /** Connects to a duoraft cluster through ZooKeeper. */

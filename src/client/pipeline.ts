@@ -9,19 +9,28 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { BusyError } from '../common/errors.js';
 import type { duoraft } from '../common/proto.js';
-import { type KvClient, kvService } from '../server/kv-service.js';
+import { type KvClient, MAX_PIPELINE_BATCH_OPS, kvService } from '../server/kv-service.js';
 
 export type PipelinedOp =
   | { readonly put: duoraft.client.PutRequest.$Properties }
   | { readonly get: duoraft.client.GetRequest.$Properties }
   | { readonly delete: duoraft.client.DeleteRequest.$Properties }
-  | { readonly incr: duoraft.client.IncrRequest.$Properties };
+  | { readonly incr: duoraft.client.IncrRequest.$Properties }
+  | { readonly cas: duoraft.client.CasRequest.$Properties };
 
 export type PipelineResponse = duoraft.client.PipelineResponse;
 
-/** The stream broke or the operation's own deadline passed: it may or may not have happened. */
+/**
+ * The stream broke or the operation's own deadline passed: it may or may not have happened.
+ * `code` and `details` are the gRPC status the stream ended with, when it ended with one
+ * (UNAUTHENTICATED when the member refused our credentials, for instance).
+ */
 export class PipelineBrokenError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly code?: number,
+    readonly details?: string,
+  ) {
     super(message);
     this.name = 'PipelineBrokenError';
   }
@@ -80,10 +89,11 @@ export class PipelineConnection {
   private flush(): void {
     this.flushing = false;
     if (this.queued.length === 0) return;
-    const batch = this.queued;
+    const queued = this.queued;
     this.queued = [];
     const s = this.open();
-    s.write({ requests: batch });
+    // A member refuses batches of more than MAX_PIPELINE_BATCH_OPS operations.
+    for (let at = 0; at < queued.length; at += MAX_PIPELINE_BATCH_OPS) s.write({ requests: queued.slice(at, at + MAX_PIPELINE_BATCH_OPS) });
   }
 
   private open(): NonNullable<PipelineConnection['stream']> {
@@ -100,24 +110,24 @@ export class PipelineConnection {
         w.resolve(r as PipelineResponse);
       }
     });
-    const broken = (why: string): void => {
+    const broken = (why: string, status?: grpc.ServiceError): void => {
       if (this.stream !== s) return;
       this.stream = null;
-      this.breakAll(why);
+      this.breakAll(why, status);
     };
-    s.on('error', (err: Error) => broken(`stream to ${this.address} failed: ${err.message}`));
+    s.on('error', (err: grpc.ServiceError) => broken(`stream to ${this.address} failed: ${err.message}`, err));
     s.on('end', () => broken(`stream to ${this.address} ended`));
     s.on('close', () => broken(`stream to ${this.address} closed`));
     this.stream = s;
     return s;
   }
 
-  private breakAll(why: string): void {
+  private breakAll(why: string, status?: grpc.ServiceError): void {
     const all = [...this.waiting.values()];
     this.waiting.clear();
     for (const w of all) {
       w.timer.cancel();
-      w.reject(new PipelineBrokenError(why));
+      w.reject(new PipelineBrokenError(why, status?.code, status?.details));
     }
   }
 }

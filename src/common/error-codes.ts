@@ -7,8 +7,10 @@ import {
   DuoraftError,
   InvalidArgumentError,
   NotLeaderError,
+  PermissionDeniedError,
   SessionExpiredError,
   TimeoutError,
+  UnauthenticatedError,
   UnavailableError,
   UnknownOutcomeError,
 } from './errors.js';
@@ -74,4 +76,22 @@ export function fromWireError(e: DecodedWireError | null | undefined): DuoraftEr
     default:
       return new DuoraftError('INTERNAL', message || 'internal error', false);
   }
+}
+
+/** gRPC status codes duoraft gives a meaning of its own (grpc.status, without importing grpc-js here). */
+export const GRPC_UNAUTHENTICATED = 16;
+export const GRPC_PERMISSION_DENIED = 7;
+
+/**
+ * The typed error for a call a member refused with a gRPC status (not in-band): the
+ * credentials were missing or wrong (UNAUTHENTICATED) or do not allow the call
+ * (PERMISSION_DENIED). Null for any other status, which is the transport's business.
+ */
+export function fromGrpcStatus(err: { readonly code?: unknown; readonly details?: unknown }, address: string): DuoraftError | null {
+  const details = typeof err.details === 'string' ? err.details : '';
+  if (err.code === GRPC_UNAUTHENTICATED) {
+    return new UnauthenticatedError(`the member at ${address} refused the call: ${details}; give the cluster's client certificate (--tls-cert/--tls-key) or token (--token-file)`);
+  }
+  if (err.code === GRPC_PERMISSION_DENIED) return new PermissionDeniedError(`the member at ${address} refused the call: ${details}`);
+  return null;
 }

@@ -9,6 +9,13 @@
 // Follower: watches the lease znode's version (ZnodeWatch) and tells the core about every
 // change; the core takes over only after the version stayed the same for the lease
 // window, and the fence multi checks that version again.
+//
+// Two clocks: the lease holds only while BOTH the monotonic clock and the wall clock say
+// it does. performance.now() stops while a VM is stopped (and so may a suspended host's
+// monotonic clock), so a leader resumed after a long stop would otherwise believe its
+// lease fresh; the wall clock keeps running through such a stop. A wall clock stepped
+// back by NTP cannot extend the lease (the monotonic bound still holds); one stepped
+// forward only ends it early, which is safe.
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterPaths } from './layout.js';
@@ -26,8 +33,15 @@ export interface LeaseKeeperOptions {
   readonly epochVersion: number;
   readonly intervalMs: number;
   readonly durationMs: number;
+  /** Published with every touch, with durationMs: followers derive their wait from them. */
+  readonly driftBound: number;
   /** Lease valid until this time already (the fence multi touched the lease). */
   readonly initialValidUntil: number;
+  /**
+   * The same bound on the wall clock, taken when the fence was sent: derived from the
+   * monotonic time left at construction, it would move forward by a VM stop in between.
+   */
+  readonly initialValidUntilWall: number;
   readonly onExpired: () => void;
   readonly onRenewed: () => void;
   readonly onFenced: (reason: string) => void;
@@ -39,6 +53,8 @@ const MAX_OUTSTANDING = 2;
 export class LeaseKeeper {
   private readonly o: LeaseKeeperOptions;
   private validUntil: number;
+  /** The same bound on the wall clock. */
+  private validUntilWall: number;
   private seq = 1;
   private outstanding = 0;
   private timer: TimerHandle | null = null;
@@ -51,12 +67,13 @@ export class LeaseKeeper {
   constructor(options: LeaseKeeperOptions) {
     this.o = options;
     this.validUntil = options.initialValidUntil;
+    this.validUntilWall = options.initialValidUntilWall;
     this.schedule(0);
   }
 
-  /** Whether the lease holds at `now` (monotonic ms). False once revoked or stopped. */
+  /** Whether the lease holds now, by both clocks. False once revoked or stopped. */
   holds(now = this.o.clock.now()): boolean {
-    return !this.stopped && !this.expired && now < this.validUntil;
+    return !this.stopped && !this.expired && now < this.validUntil && this.o.clock.wallNow() < this.validUntilWall;
   }
 
   /** How long the lease has been lapsed (0 when it holds). */
@@ -80,6 +97,7 @@ export class LeaseKeeper {
   lapseNow(): void {
     if (this.stopped) return;
     this.validUntil = this.o.clock.now();
+    this.validUntilWall = this.o.clock.wallNow();
     if (!this.expired) {
       this.expired = true;
       this.expiredAt = this.o.clock.now();
@@ -94,11 +112,16 @@ export class LeaseKeeper {
    */
   async revoke(maxWaitMs = 3000): Promise<void> {
     this.validUntil = Number.NEGATIVE_INFINITY;
+    this.validUntilWall = Number.NEGATIVE_INFINITY;
     this.stop();
     const deadline = this.o.clock.now() + maxWaitMs;
     while (this.outstanding > 0 && this.o.clock.now() < deadline) {
       await new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 1));
     }
+  }
+
+  private holdsByClocks(): boolean {
+    return this.o.clock.now() < this.validUntil && this.o.clock.wallNow() < this.validUntilWall;
   }
 
   stop(): void {
@@ -115,7 +138,7 @@ export class LeaseKeeper {
   private onTimer(): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
-    if (now >= this.validUntil && !this.expired) {
+    if ((now >= this.validUntil || this.o.clock.wallNow() >= this.validUntilWall) && !this.expired) {
       this.expired = true;
       this.expiredAt = now;
       this.o.logger.warn({ overdueMs: Math.round(now - this.validUntil) }, 'lease lapsed: no lease write succeeded in time');
@@ -128,12 +151,13 @@ export class LeaseKeeper {
   }
 
   private touch(sentAt: number): void {
+    const sentAtWall = this.o.clock.wallNow();
     this.outstanding++;
     const { paths, term, leaderId, epochVersion } = this.o;
     this.o.zk
       .multi([
         { type: 'check', path: paths.epoch, version: epochVersion },
-        { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId, seq: this.seq++ }), version: -1 },
+        { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId, seq: this.seq++, durationMs: this.o.durationMs, driftBound: this.o.driftBound }), version: -1 },
       ])
       .then(
         (results) => {
@@ -143,7 +167,9 @@ export class LeaseKeeper {
           if (this.stopped) return;
           const until = sentAt + this.o.durationMs;
           if (until > this.validUntil) this.validUntil = until;
-          if (this.expired && this.o.clock.now() < this.validUntil) {
+          const untilWall = sentAtWall + this.o.durationMs;
+          if (untilWall > this.validUntilWall) this.validUntilWall = untilWall;
+          if (this.expired && this.holdsByClocks()) {
             this.expired = false;
             this.o.logger.info({ lapsedMs: Math.round(this.o.clock.now() - this.expiredAt) }, 'lease renewed after a lapse');
             this.o.onRenewed();

@@ -7,7 +7,10 @@
 //     touched its lease after our last look, or anyone moved the epoch, it fails.
 //  2. Read the tail. The fence froze ZooKeeper's log: an append of the old leader still
 //     in flight fails its check(epoch). Reading before fencing would let one land after
-//     the read.
+//     the read. The read must also be at least as fresh as the fence (PROTOCOL.md R3): in
+//     the fence's own session it is (a session reads its own writes), but the replay
+//     survives a session expiry on purpose, and a new session may land on a server that
+//     lags the fence: then sync() first.
 //  3. Replay the segments after our commit index up to the tail.
 // The core then truncates anything of ours past the tail and appends its no-op.
 import type { Clock } from '../common/clock.js';
@@ -29,6 +32,8 @@ export interface TakeoverOptions {
   readonly address: string;
   readonly request: TakeoverRequest;
   readonly leaseDurationMs: number;
+  /** The clock drift bound this node assumes (published with the lease). */
+  readonly driftBound: number;
   /** Bound on the whole replay phase (after a successful fence). */
   readonly replayDeadlineMs: number;
   /**
@@ -36,8 +41,12 @@ export interface TakeoverOptions {
    * one round trip; if they are stale it fails and is retried once with fresh reads.
    */
   readonly known?: { readonly epochTerm: number; readonly epochLeader: NodeId; readonly epochVersion: number; readonly leaderExists: boolean };
+  /** Called as soon as the fence succeeded, before the replay: the term's lease starts there. */
+  readonly onFenced?: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
   /** Test-only fault: read the tail before fencing (the bug the simulator must catch). */
   readonly unsafeReadTailBeforeFence?: boolean;
+  /** Test-only fault: read the tail on a new session without sync() (the broken build tail-without-sync). */
+  readonly unsafeTailWithoutSync?: boolean;
 }
 
 export type TakeoverOutcome =
@@ -46,9 +55,20 @@ export type TakeoverOutcome =
       readonly result: Extract<TakeoverResult, { ok: true }>;
       readonly epochVersion: number;
       readonly tailVersion: number;
+      /** The tail record's segmentFirstIndex: the mirror's first segment links back to it. */
+      readonly tailSegmentFirstIndex: number;
       readonly leaseValidUntil: number;
+      /** The same bound on the wall clock (a VM stop freezes the monotonic one). */
+      readonly leaseValidUntilWall: number;
+      /** When the fence succeeded (clock.now()): splits the take-over into fence and replay for metrics. */
+      readonly fencedAt: number;
     }
-  | { readonly ok: false; readonly result: Extract<TakeoverResult, { ok: false }> };
+  | {
+      readonly ok: false;
+      readonly result: Extract<TakeoverResult, { ok: false }>;
+      /** Set when ZooKeeper holds less than this node knows was committed: it lost data. */
+      readonly zkDataLost?: string;
+    };
 
 export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   const { zk, paths } = o;
@@ -65,28 +85,48 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   if (fence.kind === 'leaseMoved') return fence.outcome;
   if (fence.kind === 'stale') return failed(0, '', 'fence refused twice');
   if (fence.kind === 'failed') return fence.outcome;
-  const { term, sentAt, epochVersion } = fence;
+  const { term, sentAt, sentAtWall, epochVersion, sessionId } = fence;
   o.logger.info({ term, epochVersion, previousLeader: fence.previousLeader }, 'fenced ZooKeeper: epoch is ours');
+  const fencedAt = o.clock.now();
+  o.onFenced?.({ term, epochVersion, leaseValidUntil: sentAt + o.leaseDurationMs, leaseValidUntilWall: sentAtWall + o.leaseDurationMs });
 
   // 2 and 3. Read the tail, then replay. We hold the epoch now; keep trying for a bound.
   const deadline = o.clock.now() + o.replayDeadlineMs;
   let lastError = '';
   for (let attempt = 0; o.clock.now() < deadline; attempt++) {
+    // A read in another session than the fence's may come from a server behind it.
+    const readSession = zk.sessionId;
     try {
+      if (readSession !== sessionId && !o.unsafeTailWithoutSync) await zk.sync(paths.root);
       const tail = early ?? (await readTail(zk, paths));
       early = null;
+      if (zk.sessionId !== readSession && !o.unsafeTailWithoutSync) throw new ZkError('SESSION_EXPIRED', paths.tail, 'the session changed while reading the tail; reading again');
+      if (tail.lastIndex < o.request.commit) {
+        // Every entry up to our commit index is committed, so ZooKeeper held it. A tail below
+        // it, read fresh after the fence, means ZooKeeper lost data: never truncate
+        // committed entries to match it.
+        o.logger.error({ term, zkTail: tail.lastIndex, commit: o.request.commit }, "ZooKeeper's tail is below this node's commit index: ZooKeeper lost data; not leading");
+        const why = `ZooKeeper's tail ${tail.lastIndex} is below this node's commit index ${o.request.commit}: ZooKeeper has lost committed data`;
+        return { ...failed(term, o.selfId, why), zkDataLost: why } as TakeoverOutcome;
+      }
       const entries: Entry[] = await readCommittedEntries(zk, paths, o.request.commit, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
       return {
         ok: true,
         result: { ok: true, term, entries, zkLastIndex: tail.lastIndex },
         epochVersion,
         tailVersion: tail.version,
+        tailSegmentFirstIndex: tail.segmentFirstIndex,
         leaseValidUntil: sentAt + o.leaseDurationMs,
+        leaseValidUntilWall: sentAtWall + o.leaseDurationMs,
+        fencedAt,
       };
     } catch (err) {
       lastError = (err as Error).message;
-      if (err instanceof ZkError && !outcomeUnknown(err.code) && err.code !== 'NOT_CONNECTED') break;
-      if (!(err instanceof ZkError)) break;
+      // A read that failed after the session changed (a segment missing, a list that ends
+      // early) may only show a server behind the fence: sync and read again.
+      const sessionChanged = zk.sessionId !== readSession && !o.unsafeTailWithoutSync;
+      if (!sessionChanged && err instanceof ZkError && !outcomeUnknown(err.code) && err.code !== 'NOT_CONNECTED') break;
+      if (!sessionChanged && !(err instanceof ZkError)) break;
       await new Promise<void>((resolve) => o.clock.setTimeout(resolve, Math.min(200, 10 * 2 ** attempt)));
     }
   }
@@ -95,7 +135,17 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
 }
 
 type FenceAttempt =
-  | { readonly kind: 'ok'; readonly term: number; readonly epochVersion: number; readonly sentAt: number; readonly previousLeader: NodeId }
+  | {
+      readonly kind: 'ok';
+      readonly term: number;
+      readonly epochVersion: number;
+      readonly sentAt: number;
+      /** sentAt on the wall clock. */
+      readonly sentAtWall: number;
+      readonly previousLeader: NodeId;
+      /** The session the fence ran in (reads in it see the fence). */
+      readonly sessionId: string;
+    }
   | { readonly kind: 'stale' }
   /** The lease was touched after the version we checked: the leader is alive (or just handed over). */
   | { readonly kind: 'leaseMoved'; readonly outcome: TakeoverOutcome }
@@ -122,11 +172,13 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
   const ops: ZkOp[] = [
     { type: 'check', path: paths.lease, version: o.request.leaseVersion },
     { type: 'setData', path: paths.epoch, data: encodeEpoch({ term, leaderId: o.selfId }), version: epoch.version },
-    { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId: o.selfId, seq: 0 }), version: -1 },
+    { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId: o.selfId, seq: 0, durationMs: o.leaseDurationMs, driftBound: o.driftBound }), version: -1 },
   ];
   if (leaderExists) ops.push({ type: 'delete', path: paths.leader, version: -1 });
   ops.push({ type: 'create', path: paths.leader, data: encodeLeader({ id: o.selfId, term, address: o.address }), mode: 'ephemeral' });
   const sentAt = o.clock.now();
+  const sentAtWall = o.clock.wallNow();
+  const sessionId = zk.sessionId;
   try {
     await zk.multi(ops);
   } catch (err) {
@@ -137,17 +189,22 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
       const outcome = await failedAfterReading(o, `fence refused (${code}${failedOpName(err, ops)})`);
       return leaseMoved ? { kind: 'leaseMoved', outcome } : { kind: 'failed', outcome };
     }
-    // Unknown outcome: the epoch tells whether our fence happened.
-    const now = await zk.getData(paths.epoch).catch(() => null);
+    // Unknown outcome: the epoch tells whether our fence happened (read fresh: the session
+    // may be new, and on a lagging server).
+    const now = await zk
+      .sync(paths.root)
+      .then(() => zk.getData(paths.epoch))
+      .catch(() => null);
     if (!now) return { kind: 'failed', outcome: failed(epoch.term, epoch.leaderId, `fence outcome unknown (${code}) and the epoch is unreadable`) };
     const after = decodeEpoch(paths.epoch, now.data);
     if (!(after.term === term && after.leaderId === o.selfId)) {
       return { kind: 'failed', outcome: failed(after.term, after.leaderId, `fence lost (${code})`) };
     }
     o.logger.info({ term }, 'fence outcome was unknown; the epoch shows it succeeded');
-    return { kind: 'ok', term, epochVersion: now.stat.version, sentAt, previousLeader: epoch.leaderId };
+    // Not known to be in the fence's session: the tail read will sync first.
+    return { kind: 'ok', term, epochVersion: now.stat.version, sentAt, sentAtWall, previousLeader: epoch.leaderId, sessionId: '' };
   }
-  return { kind: 'ok', term, epochVersion: epoch.version + 1, sentAt, previousLeader: epoch.leaderId };
+  return { kind: 'ok', term, epochVersion: epoch.version + 1, sentAt, sentAtWall, previousLeader: epoch.leaderId, sessionId };
 }
 
 async function readTail(zk: ZkSession, paths: ClusterPaths): Promise<{ lastIndex: number; segmentFirstIndex: number; version: number }> {

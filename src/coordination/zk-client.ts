@@ -25,7 +25,12 @@
 //   its close path) and never answers; waiting a whole session timeout there lets the
 //   session expire although the server came back in time.
 // - Session expiry is survived: 'expired' is emitted, then a brand-new client (a new
-//   session, new sessionId) is started, and 'connected' follows once it is up. Watches
+//   session, new sessionId) is started, and 'connected' follows once it is up.
+// - A session nobody can resume is given up: after no contact for 1.5 session timeouts the
+//   servers have expired it if they know it at all, yet the library would keep offering it
+//   forever. A server that lost its data (restarted on an empty dataDir) never answers: it
+//   refuses a client that has seen a zxid ahead of its own. So the session is treated as
+//   expired locally and a new one (which has seen nothing) is started. Watches
 //   set on the expired session are lost and never fire; callers re-read and re-watch
 //   after 'connected'.
 // - multi() refuses version 0 (the library turns it into -1) and reports which op failed.
@@ -48,6 +53,7 @@ import {
   type ZkWatchEventType,
   type ZkWatcher,
 } from './zk-api.js';
+import type { ZkAclAccess, ZkAclEntry } from './zk-acl.js';
 import { isLocallyGenerated, zkErrorFromNative } from './zk-native-errors.js';
 import { dropEstablishedConnection, establishedSocket, liveSocket, managerState, managerStates } from './zk-native-internals.js';
 import { addOps, isValidVersion, multiFailure, multiResults, nativeCreateMode, validateMultiOps } from './zk-native-multi.js';
@@ -113,7 +119,7 @@ const watchTypes: ReadonlyMap<number, ZkWatchEventType> = new Map([
 const retireBoundMs = 10_000;
 const retirePollMs = 50;
 
-export class NodeZkSession implements ZkSession {
+export class NodeZkSession implements ZkSession, ZkAclAccess {
   readonly connectString: string;
   private readonly requestedSessionTimeoutMs: number;
   private readonly requestTimeoutMs: number;
@@ -135,6 +141,8 @@ export class NodeZkSession implements ZkSession {
 
   // Watchdog state (clock.now() milliseconds).
   private lastHeardAt: number;
+  /** When the live session last lost contact (null while connected or without a session). */
+  private lostContactAt: number | null = null;
   /** The TCP-connected socket seen waiting for its handshake, and since when. */
   private handshakeWait: { readonly socket: object; readonly since: number } | null = null;
   private probe: object | null = null;
@@ -289,6 +297,28 @@ export class NodeZkSession implements ZkSession {
           if (err) reply.fail(err);
           else reply.ok(undefined);
         });
+    });
+  }
+
+  // ---- ACLs (see zk-acl.ts) ------------------------------------------------------------
+
+  getAcl(path: string): Promise<ZkAclEntry[]> {
+    return this.request<ZkAclEntry[]>('getAcl', path, (client, reply) => {
+      client.getACL(path, (err, acls) => {
+        if (err) reply.fail(err);
+        else reply.ok(acls.map((a) => ({ scheme: a.id.scheme, id: a.id.id, perms: a.permission })));
+      });
+    });
+  }
+
+  setAcl(path: string, acl: readonly ZkAclEntry[]): Promise<void> {
+    if (acl.length === 0) return Promise.reject(new ZkError('BAD_ARGUMENTS', path, `ZooKeeper setAcl ${path}: an empty ACL would lock everyone out`));
+    return this.request<void>('setAcl', path, (client, reply) => {
+      const native = acl.map((e) => new zookeeper.ACL(e.perms, new zookeeper.Id(e.scheme, e.id)));
+      client.setACL(path, native, -1, (err) => {
+        if (err) reply.fail(err);
+        else reply.ok(undefined);
+      });
     });
   }
 
@@ -454,6 +484,7 @@ export class NodeZkSession implements ZkSession {
   }
 
   private onConnected(): void {
+    this.lostContactAt = null;
     const client = this.connection.client;
     this.currentSessionId = sessionIdHex(client.getSessionId());
     this.negotiatedTimeoutMs = client.getSessionTimeout();
@@ -466,12 +497,14 @@ export class NodeZkSession implements ZkSession {
   private onDisconnected(reason: string): void {
     this.probe = null;
     if (this.currentState !== 'connected') return;
+    this.lostContactAt = this.clock.now();
     this.logger.warn({ sessionId: this.currentSessionId, reason }, 'ZooKeeper disconnected');
     this.failAll('CONNECTION_LOSS', `${reason} before the reply; the request may or may not have taken effect`);
     this.setState('disconnected');
   }
 
   private onExpired(): void {
+    this.lostContactAt = null;
     const old = this.connection;
     this.logger.warn({ sessionId: this.currentSessionId }, 'ZooKeeper session expired; starting a new session');
     this.failAll('SESSION_EXPIRED', 'the session expired before the reply; the request may or may not have taken effect');
@@ -535,6 +568,15 @@ export class NodeZkSession implements ZkSession {
       } else if (silentMs >= Math.floor(this.negotiatedTimeoutMs / 3) && this.probe === null) {
         this.sendProbe();
       }
+      return;
+    }
+    // A session out of contact for longer than the servers keep it is gone: start anew.
+    if (this.currentState === 'disconnected' && this.lostContactAt !== null && now - this.lostContactAt >= this.negotiatedTimeoutMs * 1.5) {
+      this.logger.warn(
+        { sessionId: this.currentSessionId, outOfContactMs: Math.round(now - this.lostContactAt) },
+        'ZooKeeper: the session could not be resumed within 1.5 session timeouts (the servers have expired it, or lost their data); starting a new session',
+      );
+      this.onExpired();
       return;
     }
     // Only a TCP-connected socket waits for the session handshake; sockets still

@@ -94,6 +94,8 @@ declare module 'node-zookeeper-client' {
       exists(path: string, watcher: Watcher, callback: (error: Exception | null, stat: Stat | null) => void): void;
       getChildren(path: string, callback: (error: Exception | null, children: string[], stat: Stat) => void): void;
       getChildren(path: string, watcher: Watcher, callback: (error: Exception | null, children: string[], stat: Stat) => void): void;
+      getACL(path: string, callback: (error: Exception | null, acls: ACL[], stat: Stat) => void): void;
+      setACL(path: string, acls: ACL[], version: number, callback: (error: Exception | null, stat: Stat) => void): void;
       transaction(): Transaction;
       on(event: 'state', listener: (state: State) => void): this;
       removeListener(event: 'state', listener: (state: State) => void): this;
@@ -104,9 +106,14 @@ declare module 'node-zookeeper-client' {
     function createClient(connectionString: string, options?: ClientOptions): Client;
 
     const ACL: {
+      new (permission: number, id: Id): ACL;
       readonly OPEN_ACL_UNSAFE: ACL[];
       readonly CREATOR_ALL_ACL: ACL[];
       readonly READ_ACL_UNSAFE: ACL[];
+    };
+
+    const Id: {
+      new (scheme: string, id: string): Id;
     };
 
     const CreateMode: {

@@ -1,9 +1,12 @@
 // The core's settings, all in ticks. The driver turns milliseconds into ticks; see
 // notes/timing.md for the rule that binds the lease window to the leader's lease.
+import { CHAIN_BYTES } from './chain.js';
 import type { NodeId } from './types.js';
 
 export interface CoreConfig {
   readonly id: NodeId;
+  /** The chain value before the cluster's first entry (chain.ts genesisChain). */
+  readonly genesis: Uint8Array;
   /** The other voter, or '' while the cluster has only this one. */
   readonly peer: NodeId;
   /** A follower that hears no leader for a random time in [min, 2*min) starts a pre-vote. */
@@ -21,6 +24,8 @@ export interface CoreConfig {
   readonly maxInflightAppends: number;
   /** Bound on the data bytes of one AppendEntries message (at least one entry is always sent). */
   readonly maxAppendBytes: number;
+  /** Bound on one entry's data: a peer message with a larger entry is dropped. */
+  readonly maxEntryBytes: number;
   /**
    * Bound on the entry data bytes of all AppendEntries in flight (the first message always
    * goes). Equal to maxAppendBytes, a follower catching up gets one full message at a time.
@@ -35,6 +40,11 @@ export interface CoreConfig {
   readonly candidateTimeoutTicks: number;
   /** A leadership transfer not done within this many ticks is given up. */
   readonly transferTimeoutTicks: number;
+  /**
+   * TEST-ONLY FAULT (the broken build commit-without-term): a heartbeat's commit index moves
+   * a follower's over whatever its log holds, without the term check of PROTOCOL.md R2.
+   */
+  readonly unsafeCommitWithoutTerm?: boolean;
 }
 
 export const defaultCoreTicks = {
@@ -44,6 +54,7 @@ export const defaultCoreTicks = {
   leaseWindowTicks: 13,
   maxInflightAppends: 8,
   maxAppendBytes: 256 << 10,
+  maxEntryBytes: 1 << 20,
   maxInflightBytes: 256 << 10,
   appendStallHeartbeats: 25,
   candidateTimeoutTicks: 1000,
@@ -53,6 +64,7 @@ export const defaultCoreTicks = {
 export function validateCoreConfig(c: CoreConfig): string[] {
   const problems: string[] = [];
   if (!c.id) problems.push('id must not be empty');
+  if (c.genesis.length !== CHAIN_BYTES) problems.push(`genesis must be ${CHAIN_BYTES} bytes`);
   if (c.peer === c.id) problems.push('peer must differ from id');
   if (c.electionTimeoutTicks < 2) problems.push('electionTimeoutTicks must be >= 2');
   if (c.heartbeatTicks < 1 || c.heartbeatTicks >= c.electionTimeoutTicks) {
@@ -62,6 +74,7 @@ export function validateCoreConfig(c: CoreConfig): string[] {
   if (c.leaseWindowTicks < 1) problems.push('leaseWindowTicks must be >= 1');
   if (c.maxInflightAppends < 1) problems.push('maxInflightAppends must be >= 1');
   if (c.maxAppendBytes < 1) problems.push('maxAppendBytes must be >= 1');
+  if (c.maxEntryBytes < 1) problems.push('maxEntryBytes must be >= 1');
   if (c.maxInflightBytes < 1) problems.push('maxInflightBytes must be >= 1');
   if (c.appendStallHeartbeats < 1) problems.push('appendStallHeartbeats must be >= 1');
   if (c.candidateTimeoutTicks < 1) problems.push('candidateTimeoutTicks must be >= 1');

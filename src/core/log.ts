@@ -1,10 +1,27 @@
-// The in-memory Raft log: the entries after the last snapshot point.
+// The in-memory Raft log: the entries after the last snapshot point, each with its chain
+// value (chain.ts).
 //
 // Invariants (asserted where they can break):
 //   snapshot.index + 1 === firstIndex()          entries[0].index when not empty
 //   entries[k].index === firstIndex() + k          contiguous, no gaps
 //   entries[k].term <= entries[k + 1].term         terms never decrease along the log
-import { type Entry, type SnapshotMeta, noSnapshot } from './types.js';
+//   entries[k].chain === chainNext(chain of k-1, entries[k])   (checked when appended)
+import { chainHex, chainNext, sameChain } from './chain.js';
+import type { ChainedEntry, Entry, SnapshotMeta } from './types.js';
+
+/**
+ * An entry carried a chain value that does not follow from its predecessor's and its own
+ * content: it was forged, corrupted, or belongs to another history. Nothing was changed.
+ */
+export class ChainMismatchError extends Error {
+  constructor(
+    readonly index: number,
+    message: string,
+  ) {
+    super(`hash chain broken at index ${index}: ${message}`);
+    this.name = 'ChainMismatchError';
+  }
+}
 
 export class CoreInvariantError extends Error {
   constructor(message: string) {
@@ -26,9 +43,10 @@ export function invariant(condition: boolean, message: string): asserts conditio
 
 export class RaftLog {
   private snapshot: SnapshotMeta;
-  private entries: Entry[];
+  private entries: ChainedEntry[];
 
-  constructor(snapshot: SnapshotMeta = noSnapshot, entries: readonly Entry[] = []) {
+  /** `snapshot`: the point the log starts after (index 0 with the cluster's genesis chain for a whole log). */
+  constructor(snapshot: SnapshotMeta, entries: readonly Entry[] = []) {
     this.snapshot = snapshot;
     this.entries = [];
     if (entries.length > 0) {
@@ -65,9 +83,38 @@ export class RaftLog {
     return e?.term;
   }
 
-  entry(index: number): Entry | undefined {
+  entry(index: number): ChainedEntry | undefined {
     if (index <= this.snapshot.index) return undefined;
     return this.entries[index - this.snapshot.index - 1];
+  }
+
+  /** The chain value at index: the snapshot's at its index, the entry's after it; undefined when compacted away or beyond the end. */
+  chain(index: number): Uint8Array | undefined {
+    if (index === this.snapshot.index) return this.snapshot.chain;
+    return this.entry(index)?.chain;
+  }
+
+  lastChain(): Uint8Array {
+    return this.entries[this.entries.length - 1]?.chain ?? this.snapshot.chain;
+  }
+
+  /**
+   * Chains `entries` (contiguous, the first right after `prevIndex`) onto the chain value at
+   * prevIndex given by `prev`: each gets its chain value, and one that carries a different
+   * value is refused (ChainMismatchError). Changes nothing.
+   */
+  static chainFrom(prev: Uint8Array, entries: readonly Entry[]): ChainedEntry[] {
+    const out: ChainedEntry[] = [];
+    let chain = prev;
+    for (const e of entries) {
+      const next = chainNext(chain, e);
+      if (e.chain && !sameChain(e.chain, next)) {
+        throw new ChainMismatchError(e.index, `the entry carries ${chainHex(e.chain)}, its content after ${chainHex(chain)} gives ${chainHex(next)}`);
+      }
+      out.push(e.chain ? (e as ChainedEntry) : { ...e, chain: next });
+      chain = next;
+    }
+    return out;
   }
 
   /** Whether the log holds an entry (or the snapshot point) at index with term. */
@@ -76,11 +123,18 @@ export class RaftLog {
     return t !== undefined && t === term;
   }
 
+  /** Whether the log holds exactly `e` at its index: same term and, when e carries one, same chain value. */
+  holds(e: Entry): boolean {
+    const mine = this.entry(e.index);
+    if (!mine || mine.term !== e.term) return false;
+    return !e.chain || sameChain(mine.chain, e.chain);
+  }
+
   /** Entries in [lo, hi) that are held in memory, at most maxBytes of data (at least one entry). */
-  slice(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
+  slice(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): ChainedEntry[] {
     const from = Math.max(lo, this.firstIndex());
     const to = Math.min(hi, this.lastIndex() + 1);
-    const out: Entry[] = [];
+    const out: ChainedEntry[] = [];
     let bytes = 0;
     for (let i = from; i < to; i++) {
       const e = this.entries[i - this.snapshot.index - 1]!;
@@ -91,13 +145,22 @@ export class RaftLog {
     return out;
   }
 
-  /** Appends entries that start exactly at lastIndex() + 1. */
+  /**
+   * Appends entries that start exactly at lastIndex() + 1, chaining each onto the last. An
+   * entry that carries a chain value that does not follow is refused (ChainMismatchError)
+   * and nothing is appended.
+   */
   appendContiguous(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    let last = this.lastIndex();
+    let lastTerm = this.lastTerm();
     for (const e of entries) {
-      invariant(e.index === this.lastIndex() + 1, `append of index ${e.index} after ${this.lastIndex()}`);
-      invariant(e.term >= this.lastTerm(), `append of term ${e.term} after term ${this.lastTerm()}`);
-      this.entries.push(e);
+      invariant(e.index === last + 1, `append of index ${e.index} after ${last}`);
+      invariant(e.term >= lastTerm, `append of term ${e.term} after term ${lastTerm}`);
+      last = e.index;
+      lastTerm = e.term;
     }
+    for (const e of RaftLog.chainFrom(this.lastChain(), entries)) this.entries.push(e);
   }
 
   /** Removes every entry with index >= from. Compacted entries cannot be removed. */
@@ -114,23 +177,31 @@ export class RaftLog {
   findConflict(entries: readonly Entry[]): number {
     for (const e of entries) {
       if (e.index <= this.snapshot.index) continue;
-      if (!this.matchTerm(e.index, e.term)) return e.index;
+      if (!this.holds(e)) return e.index;
     }
     return 0;
   }
 
   /**
    * Merges entries into the log the Raft way: entries already present are skipped, the
-   * first conflicting one truncates the log from there, the rest are appended.
-   * Returns the lowest index written (0 when nothing changed).
+   * first conflicting one truncates the log from there, the rest are appended. The entries
+   * must be contiguous and start at or before lastIndex() + 1; those the snapshot covers are
+   * skipped. They are chained onto this log's chain value before their first index and
+   * checked first: a chain value that does not follow throws ChainMismatchError with the
+   * log unchanged. Returns the lowest index written (0 when nothing changed).
    */
   merge(entries: readonly Entry[]): number {
-    const conflict = this.findConflict(entries);
+    const fresh = entries.filter((e) => e.index > this.snapshot.index);
+    if (fresh.length === 0) return 0;
+    const prev = this.chain(fresh[0]!.index - 1);
+    invariant(prev !== undefined, `merge of entries from ${fresh[0]!.index} into a log ending at ${this.lastIndex()}`);
+    const chained = RaftLog.chainFrom(prev, fresh);
+    const conflict = this.findConflict(chained);
     if (conflict === 0) return 0;
     if (conflict <= this.lastIndex()) this.truncateFrom(conflict);
-    const first = entries.findIndex((e) => e.index === conflict);
+    const first = chained.findIndex((e) => e.index === conflict);
     invariant(first >= 0, `conflict index ${conflict} not among merged entries`);
-    this.appendContiguous(entries.slice(first));
+    this.appendContiguous(chained.slice(first));
     return conflict;
   }
 
@@ -163,9 +234,9 @@ export class RaftLog {
   compact(index: number): void {
     if (index <= this.snapshot.index) return;
     invariant(index <= this.lastIndex(), `compact to ${index} beyond last ${this.lastIndex()}`);
-    const term = this.term(index)!;
+    const e = this.entry(index)!;
     this.entries = this.entries.slice(index - this.snapshot.index);
-    this.snapshot = { index, term };
+    this.snapshot = { index, term: e.term, chain: e.chain };
   }
 
   /** Replaces the whole log with a snapshot point (an installed snapshot). */

@@ -16,6 +16,12 @@ export interface AppendEntries extends Base {
   readonly type: 'append';
   readonly prevLogIndex: number;
   readonly prevLogTerm: number;
+  /**
+   * The leader's chain value at prevLogIndex (chain.ts). Always sent; a follower that holds
+   * prevLogIndex with prevLogTerm must hold this chain value there too. (Optional only so
+   * hand-built test messages may leave it out.)
+   */
+  readonly prevLogChain?: Uint8Array;
   readonly entries: readonly Entry[];
   readonly leaderCommit: number;
 }
@@ -39,11 +45,25 @@ export interface Heartbeat extends Base {
   readonly type: 'heartbeat';
   /** min(leader's commit, what this follower is known to hold). */
   readonly commit: number;
+  /**
+   * The term of the leader's entry at `commit` (0 when commit is 0). A commit index always
+   * travels with it (PROTOCOL.md R2): a follower whose entry there has another term holds
+   * something else at that index and must not commit it.
+   */
+  readonly commitTerm: number;
+  /** The leader's chain value at `commit` (always sent; optional for hand-built test messages). */
+  readonly commitChain?: Uint8Array;
 }
 
 export interface HeartbeatReply extends Base {
   readonly type: 'heartbeatReply';
   readonly lastIndex: number;
+  /**
+   * How far the follower has matched this leader's log in this term and process life. Below
+   * what the leader believes (the follower restarted), the leader sends an empty
+   * AppendEntries at its match so the follower can verify it and commit again.
+   */
+  readonly leaderMatch: number;
 }
 
 export interface Vote extends Base {

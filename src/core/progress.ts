@@ -102,6 +102,18 @@ export class Progress {
   }
 
   /**
+   * What the follower acknowledged may be gone (it restarted, or rejected a probe at or
+   * below its match). Keep probing where we are (next), but trust no match until a probe
+   * succeeds again.
+   */
+  forgetMatch(): void {
+    this.match = 0;
+    this.state = 'probe';
+    this.clearInflight();
+    this.stalledHeartbeats = 0;
+  }
+
+  /**
    * The follower's log ends before what we believed it matched: it lost entries (a
    * corrupt or torn local WAL, a wiped disk). Forget what we knew and probe from its end.
    */
@@ -117,6 +129,11 @@ export class Progress {
   private clearInflight(): void {
     this.inflight.length = 0;
     this.inflightBytes = 0;
+  }
+
+  /** Nothing in flight (replicate state). */
+  idle(): boolean {
+    return this.inflight.length === 0;
   }
 
   /** Whether the follower's match is still unknown up to next - 1 (an empty probe would tell). */

@@ -16,7 +16,7 @@
 //   znode has not changed for the lease window.
 import type { CoreConfig } from './config.js';
 import { validateCoreConfig } from './config.js';
-import { RaftLog, dataBytes, invariant } from './log.js';
+import { ChainMismatchError, RaftLog, dataBytes, invariant } from './log.js';
 import type {
   AppendEntries,
   AppendEntriesReply,
@@ -28,9 +28,11 @@ import type {
   VoteRejection,
   VoteReply,
 } from './messages.js';
+import { checkPeerMessage } from './message-checks.js';
 import { Progress } from './progress.js';
 import type { RandomSource } from './random.js';
-import { type Entry, EntryType, type HardState, type NodeId, type SnapshotMeta, emptyHardState, noSnapshot } from './types.js';
+import { chainHex, sameChain } from './chain.js';
+import { type ChainedEntry, type Entry, EntryType, type HardState, type NodeId, type SnapshotMeta, emptyHardState } from './types.js';
 
 export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
 
@@ -65,8 +67,6 @@ export type TakeoverResult =
       readonly entries: readonly Entry[];
       /** ZooKeeper's tail: the last committed index. */
       readonly zkLastIndex: number;
-      /** Set when ZooKeeper's log starts after this node's log: the snapshot to load first. */
-      readonly snapshot?: SnapshotMeta;
     }
   | {
       readonly ok: false;
@@ -91,21 +91,30 @@ export interface Ready {
   readonly hardState?: HardState;
   /** Local WAL: write a truncation mark at this index before `entries` (entries >= it are void). */
   readonly truncateFrom?: number;
-  /** Local WAL: entries to append, ascending and contiguous. */
-  readonly entries: readonly Entry[];
+  /** Local WAL: entries to append, ascending and contiguous, with their chain values. */
+  readonly entries: readonly ChainedEntry[];
   readonly messages: readonly Message[];
   /** Committed entries to apply to the state machine, in order. */
-  readonly committed: readonly Entry[];
-  /** Leader: entries to mirror to ZooKeeper, in order, contiguous with what was handed out before. */
-  readonly toMirror: readonly Entry[];
+  readonly committed: readonly ChainedEntry[];
+  /** Leader: entries to mirror to ZooKeeper, in order, contiguous with what was handed out before (with chain values). */
+  readonly toMirror: readonly ChainedEntry[];
   readonly takeover?: TakeoverRequest;
   readonly leadershipLost?: LeadershipLost;
   /** Leader, during a transfer: stop touching the lease now and serve no lease read. */
   readonly relinquishLease?: boolean;
   /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
   readonly resumeLease?: boolean;
-  /** Load this snapshot into the state machine before applying `committed`. */
-  readonly restoreSnapshot?: SnapshotMeta;
+  /**
+   * This node's committed log disagrees with the leader's or ZooKeeper's at `index` (the
+   * hash chain says so): its state cannot be trusted. It takes no more messages; the node
+   * must stop serving and rebuild from ZooKeeper. Handed out once.
+   */
+  readonly diverged?: Divergence;
+}
+
+export interface Divergence {
+  readonly index: number;
+  readonly reason: string;
 }
 
 export interface RestoredState {
@@ -143,11 +152,21 @@ export class RaftCore {
   private readonly log: RaftLog;
 
   private term: number;
-  private vote: NodeId;
   private role: Role = 'follower';
   private leaderId: NodeId = '';
   private commit: number;
   private applied: number;
+  /**
+   * Follower: every entry up to here is known to equal the current leader's, because an
+   * AppendEntries of this leader, in this term and in this process's life, matched or wrote
+   * it. The commit index moves only over such entries, or over entries read from ZooKeeper
+   * (PROTOCOL.md R2): after a restart the log may hold an old suffix at indexes the leader
+   * believes this node acknowledged, and a commit index alone would commit that suffix.
+   */
+  private leaderMatch = 0;
+
+  /** The highest term ZooKeeper's epoch was seen at (bounds the terms peer messages may carry). */
+  private epochTerm = 0;
 
   /** Ticks since this node started: the core's only notion of time. */
   private ticks = 0;
@@ -164,6 +183,8 @@ export class RaftCore {
   /** The lease znode version last seen and the tick it was first seen at. */
   private leaseVersion = -1;
   private leaseObservedTick = 0;
+  /** How long the lease must stay unchanged before a take-over (see observeLease). */
+  private leaseWindowTicks: number;
 
   // Leader state.
   private progress: Progress | null = null;
@@ -195,7 +216,11 @@ export class RaftCore {
    * before the take-over it asked for has even started.
    */
   private handedOverBy: NodeId = '';
-  private pendingSnapshot: SnapshotMeta | undefined;
+  /** Set once a committed entry turns out to differ from the leader's or ZooKeeper's. */
+  private divergence: Divergence | null = null;
+  private divergenceReported = false;
+  /** Why the message being stepped was dropped after the checks passed (a chain that does not verify). */
+  private lateDrop: string | null = null;
 
   constructor(config: CoreConfig, random: RandomSource, restored: RestoredState = {}) {
     const problems = validateCoreConfig(config);
@@ -205,16 +230,16 @@ export class RaftCore {
     this.peer = config.peer;
     this.random = random;
     const hs = restored.hardState ?? emptyHardState;
-    const snapshot = restored.snapshot ?? noSnapshot;
+    const snapshot = restored.snapshot ?? { index: 0, term: 0, chain: config.genesis };
     this.log = new RaftLog(snapshot, restored.entries ?? []);
     this.term = Math.max(hs.term, snapshot.term);
-    this.vote = hs.vote;
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
     this.unstableFrom = this.log.lastIndex() + 1;
     this.persistedLast = this.log.lastIndex();
     this.prevSoft = this.softState();
     this.prevHard = this.hardState();
+    this.leaseWindowTicks = config.leaseWindowTicks;
     this.resetElectionTimer();
   }
 
@@ -255,13 +280,32 @@ export class RaftCore {
     }
   }
 
-  step(m: Message): void {
-    if (m.to !== this.id) return;
+  /**
+   * Takes one peer message. A message that fails the checks of message-checks.ts is dropped
+   * whole, before it touches anything; the reason is returned for the caller to log
+   * ('ignore': not for us, nothing worth saying). Returns null when it was taken.
+   */
+  step(m: Message): string | null {
+    const problem = checkPeerMessage(m, {
+      self: this.id,
+      peer: this.peer,
+      role: this.role,
+      knownTerm: Math.max(this.term, this.epochTerm),
+      lastIndex: this.log.lastIndex(),
+      maxEntryBytes: this.cfg.maxEntryBytes,
+    });
+    if (problem !== null) return problem;
+    if (this.divergence) return 'this node has diverged and takes no more messages';
+    this.lateDrop = null;
+    this.stepChecked(m);
+    return this.lateDrop;
+  }
+
+  private stepChecked(m: Message): void {
     if (m.type === 'unreachable') {
       this.onUnreachable(m.from);
       return;
     }
-    if (m.from !== this.peer) return; // not a voter of this cluster
     if (m.term > this.term) {
       const hypothetical = m.type === 'vote' || (m.type === 'voteReply' && m.granted);
       if (!hypothetical) {
@@ -340,16 +384,24 @@ export class RaftCore {
     }
   }
 
-  /** A follower saw the lease znode at `version`. Any change restarts the lease window. */
-  observeLease(version: number): void {
+  /**
+   * A follower saw the lease znode at `version`. Any change restarts the lease window.
+   * `windowTicks` is the wait the lease's holder requires, derived from the duration it
+   * published (PROTOCOL.md R6); the configured window is a floor, never a substitute.
+   * The caller must have run every tick owed up to now first, so that the observation is
+   * stamped no earlier than it happened.
+   */
+  observeLease(version: number, windowTicks = 0): void {
     if (version !== this.leaseVersion) {
       this.leaseVersion = version;
       this.leaseObservedTick = this.ticks;
     }
+    this.leaseWindowTicks = Math.max(this.cfg.leaseWindowTicks, windowTicks);
   }
 
   /** The epoch znode says `leaderId` holds `term`. */
   observeEpoch(term: number, leaderId: NodeId): void {
+    if (term > this.epochTerm) this.epochTerm = term;
     if (term > this.term) {
       if (leaderId === this.id) {
         // Our own fence, whose result is still on its way, or a term of an earlier life
@@ -376,8 +428,8 @@ export class RaftCore {
 
   /** Follower: committed entries read from ZooKeeper (when the leader cannot reach us). */
   committedFromZk(entries: readonly Entry[], zkLastIndex: number): void {
-    if (this.role === 'leader' || this.role === 'candidate') return;
-    this.mergeCommitted(entries);
+    if (this.role === 'leader' || this.role === 'candidate' || this.divergence) return;
+    if (!this.mergeCommitted(entries)) return;
     const reach = Math.min(zkLastIndex, this.log.lastIndex());
     if (reach > this.commit) this.commit = reach;
   }
@@ -395,15 +447,7 @@ export class RaftCore {
     // equal ours when the epoch watch told us of our own fence before this result came.)
     if (r.term < this.term) return;
     invariant(!(this.role === 'leader' && r.term === this.term), `take-over result for term ${r.term}, which this node already leads`);
-    if (r.snapshot && r.snapshot.index > this.log.lastIndex()) {
-      this.log.restore(r.snapshot);
-      this.markUnstable(r.snapshot.index + 1);
-      this.persistedLast = r.snapshot.index;
-      this.commit = r.snapshot.index;
-      this.applied = r.snapshot.index;
-      this.pendingSnapshot = r.snapshot;
-    }
-    this.mergeCommitted(r.entries);
+    if (this.divergence || !this.mergeCommitted(r.entries)) return;
     if (this.log.lastIndex() > r.zkLastIndex) {
       // Never committed: ZooKeeper's log is frozen by our fence and ends at its tail.
       invariant(r.zkLastIndex >= this.commit, `zk tail ${r.zkLastIndex} below commit ${this.commit}`);
@@ -443,12 +487,6 @@ export class RaftCore {
     if (this.role === 'leader') this.progress = peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
   }
 
-  /** The state machine holds everything up to index in a snapshot: drop those entries from memory. */
-  compact(index: number): void {
-    invariant(index <= this.applied, `compact to ${index} beyond applied ${this.applied}`);
-    this.log.compact(index);
-  }
-
   // --------------------------------------------------------------- outputs
 
   hasReady(): boolean {
@@ -462,7 +500,7 @@ export class RaftCore {
       this.pendingLeadershipLost !== undefined ||
       this.pendingRelinquish ||
       this.pendingResume ||
-      this.pendingSnapshot !== undefined ||
+      (this.divergence !== null && !this.divergenceReported) ||
       !sameSoft(this.prevSoft, this.softState()) ||
       !sameHard(this.prevHard, this.hardState())
     );
@@ -479,7 +517,7 @@ export class RaftCore {
     this.unstableFrom = this.log.lastIndex() + 1;
     this.persistedLast = this.log.lastIndex();
 
-    let toMirror: Entry[] = [];
+    let toMirror: ChainedEntry[] = [];
     if (this.role === 'leader' && this.mirrorNext <= this.log.lastIndex()) {
       toMirror = this.log.slice(this.mirrorNext, this.log.lastIndex() + 1);
       this.mirrorNext = this.log.lastIndex() + 1;
@@ -500,8 +538,9 @@ export class RaftCore {
       ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
       ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
-      ...(this.pendingSnapshot ? { restoreSnapshot: this.pendingSnapshot } : {}),
+      ...(this.divergence && !this.divergenceReported ? { diverged: this.divergence } : {}),
     };
+    if (this.divergence) this.divergenceReported = true;
     this.prevSoft = soft;
     this.prevHard = hard;
     this.outbox = [];
@@ -509,7 +548,6 @@ export class RaftCore {
     this.pendingLeadershipLost = undefined;
     this.pendingRelinquish = false;
     this.pendingResume = false;
-    this.pendingSnapshot = undefined;
     return rd;
   }
 
@@ -518,12 +556,20 @@ export class RaftCore {
   }
 
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.commit };
+    return { term: this.term, commit: this.commit };
   }
 
   /** The commit index alone (hot paths: cheaper than status()). */
   commitIndex(): number {
     return this.commit;
+  }
+
+  /**
+   * Ticks since this node last heard from a leader (accepted its AppendEntries, heartbeat
+   * or TimeoutNow, or learned of it), Infinity if it never did. Read by health and metrics.
+   */
+  ticksSinceLeaderContact(): number {
+    return this.ticks - this.lastLeaderContactTick;
   }
 
   /** Whether a leadership transfer is under way. */
@@ -564,12 +610,8 @@ export class RaftCore {
   private becomeFollower(term: number, leaderId: NodeId): void {
     invariant(term >= this.term, `term going back from ${this.term} to ${term}`);
     if (this.role === 'leader') this.dropLeaderState(term > this.term ? `term ${term} seen` : 'stepped down');
-    if (term > this.term) {
-      this.term = term;
-      this.vote = leaderId;
-    } else if (leaderId && !this.vote) {
-      this.vote = leaderId;
-    }
+    if (term !== this.term || leaderId !== this.leaderId) this.leaderMatch = 0;
+    if (term > this.term) this.term = term;
     this.role = 'follower';
     this.leaderId = leaderId;
     this.handedOverBy = '';
@@ -607,7 +649,7 @@ export class RaftCore {
     if (this.preVoteOutcome === 'pending' || this.preVoteOutcome === 'rejected') return;
     // Ticks are counted from the tick before the observation, so one more is needed to be
     // sure a whole window of real time has passed since it.
-    if (this.ticks - this.leaseObservedTick < this.cfg.leaseWindowTicks + 1) return;
+    if (this.ticks - this.leaseObservedTick < this.leaseWindowTicks + 1) return;
     this.becomeCandidate(false);
   }
 
@@ -621,7 +663,6 @@ export class RaftCore {
   private becomeLeader(term: number): void {
     invariant(term >= this.term && this.role !== 'leader', `leader of term ${term} from ${this.role} of term ${this.term}`);
     this.term = term;
-    this.vote = this.id;
     this.role = 'leader';
     this.leaderId = this.id;
     this.handedOverBy = '';
@@ -668,11 +709,33 @@ export class RaftCore {
     invariant(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
     if (this.role !== 'follower' || this.leaderId !== m.from) this.becomeFollower(m.term, m.from);
     this.heardFromLeader();
+    // Where we hold the leader's prevLogIndex with its term, we must hold its chain value too.
+    if (m.prevLogChain && this.log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
+      const mine = this.log.chain(m.prevLogIndex);
+      if (mine && !sameChain(mine, m.prevLogChain)) {
+        if (m.prevLogIndex <= this.commit) {
+          this.diverge(m.prevLogIndex, `the leader's chain at ${m.prevLogIndex} is ${chainHex(m.prevLogChain)}, our committed entry's is ${chainHex(mine)}`);
+          return;
+        }
+        // An uncommitted entry of the same term but other content (corrupt, or forged):
+        // have the leader start again from our commit index.
+        this.rejectAppend(m, m.prevLogIndex, this.commit);
+        return;
+      }
+    }
     let prevIndex = m.prevLogIndex;
     let prevTerm = m.prevLogTerm;
     let entries = m.entries;
     if (prevIndex < this.commit) {
-      // Everything up to our commit index is committed, so it matches the leader's log.
+      // Everything up to our commit index is committed, so it must equal the leader's log;
+      // the chain values the leader sent for those entries say whether it does.
+      for (const e of entries) {
+        if (e.index > this.commit) break;
+        if (e.chain && !this.log.holds(e)) {
+          this.diverge(e.index, `the leader's entry ${e.index} differs from our committed one`);
+          return;
+        }
+      }
       entries = entries.filter((e) => e.index > this.commit);
       prevIndex = this.commit;
       prevTerm = this.log.term(this.commit) ?? 0;
@@ -682,12 +745,24 @@ export class RaftCore {
       this.rejectAppend(m, prevIndex);
       return;
     }
-    const written = this.log.merge(entries);
+    let written: number;
+    try {
+      written = this.log.merge(entries);
+    } catch (err) {
+      if (!(err instanceof ChainMismatchError)) throw err;
+      // The message's entries do not chain onto what it says precedes them: corrupt or
+      // forged. Nothing was changed; drop it (the leader resends what is not acknowledged).
+      this.lateDrop = err.message;
+      return;
+    }
     if (written > 0) {
       invariant(written > this.commit, `append would overwrite committed entry ${written}`);
       this.markUnstable(written);
     }
     const lastNew = prevIndex + entries.length;
+    // Everything up to lastNew now equals the leader's log (the consistency check held at
+    // prevIndex, and the rest was just written or matched).
+    if (lastNew > this.leaderMatch) this.leaderMatch = lastNew;
     const newCommit = Math.min(m.leaderCommit, lastNew);
     if (newCommit > this.commit) this.commit = newCommit;
     this.reply(m, {
@@ -704,10 +779,11 @@ export class RaftCore {
     });
   }
 
-  private rejectAppend(m: AppendEntries, prevIndex: number): void {
+  /** `shortAt`: answer as if the log ended there (the leader then resumes after it). */
+  private rejectAppend(m: AppendEntries, prevIndex: number, shortAt?: number): void {
     let xTerm = 0;
     let xIndex = 0;
-    if (prevIndex <= this.log.lastIndex() && this.log.term(prevIndex) !== undefined) {
+    if (shortAt === undefined && prevIndex <= this.log.lastIndex() && this.log.term(prevIndex) !== undefined) {
       const found = this.log.firstIndexOfTermAtOrBefore(prevIndex);
       xTerm = found.term;
       xIndex = found.index;
@@ -722,7 +798,7 @@ export class RaftCore {
       rejectedIndex: prevIndex,
       xTerm,
       xIndex,
-      xLen: this.log.lastIndex(),
+      xLen: shortAt ?? this.log.lastIndex(),
     });
   }
 
@@ -730,9 +806,33 @@ export class RaftCore {
     invariant(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
     if (this.role !== 'follower' || this.leaderId !== m.from) this.becomeFollower(m.term, m.from);
     this.heardFromLeader();
-    const newCommit = Math.min(m.commit, this.log.lastIndex());
-    if (newCommit > this.commit) this.commit = newCommit;
-    this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex() });
+    this.commitFromHeartbeat(m);
+    this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex(), leaderMatch: this.leaderMatch });
+  }
+
+  /**
+   * A heartbeat's commit index moves ours only over entries matched with this leader in
+   * this term (leaderMatch), and only when our entry at its index has the term it names.
+   */
+  private commitFromHeartbeat(m: Heartbeat): void {
+    if (this.cfg.unsafeCommitWithoutTerm) {
+      // TEST-ONLY FAULT: the old rule, which trusts the leader's idea of what we hold.
+      const c = Math.min(m.commit, this.log.lastIndex());
+      if (c > this.commit) this.commit = c;
+      return;
+    }
+    const newCommit = Math.min(m.commit, this.leaderMatch);
+    if (newCommit <= this.commit) return;
+    if (m.commit <= this.leaderMatch) {
+      if (!this.log.matchTerm(m.commit, m.commitTerm)) return;
+      const mine = this.log.chain(m.commit);
+      if (m.commitChain && mine && !sameChain(mine, m.commitChain)) {
+        // An entry we matched with this leader now differs from its: our log changed under us.
+        this.diverge(m.commit, `the leader's chain at its commit index ${m.commit} is ${chainHex(m.commitChain)}, ours ${chainHex(mine)}`);
+        return;
+      }
+    }
+    this.commit = newCommit;
   }
 
   private onTimeoutNow(m: TimeoutNow): void {
@@ -740,7 +840,7 @@ export class RaftCore {
     this.heardFromLeader();
     // The leader stopped touching its lease before it sent this: no need to wait it out,
     // and the version it left is the one to fence against.
-    if (m.leaseVersion > 0) this.observeLease(Math.max(m.leaseVersion, this.leaseVersion));
+    if (m.leaseVersion > 0) this.observeLease(Math.max(m.leaseVersion, this.leaseVersion), this.leaseWindowTicks);
     this.becomeCandidate(true);
     this.handedOverBy = m.from;
   }
@@ -750,12 +850,36 @@ export class RaftCore {
     this.lastLeaderContactTick = this.ticks;
   }
 
-  private mergeCommitted(entries: readonly Entry[]): void {
+  /** Merges committed entries (from ZooKeeper). Returns false when they do not chain onto our committed log: divergence. */
+  private mergeCommitted(entries: readonly Entry[]): boolean {
     const fresh = entries.filter((e) => e.index > this.commit);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return true;
     invariant(fresh[0]!.index <= this.log.lastIndex() + 1, `committed entries start at ${fresh[0]!.index}, log ends at ${this.log.lastIndex()}`);
-    const written = this.log.merge(fresh);
-    if (written > 0) this.markUnstable(written);
+    let written: number;
+    try {
+      written = this.log.merge(fresh);
+    } catch (err) {
+      if (!(err instanceof ChainMismatchError)) throw err;
+      this.diverge(err.index, `ZooKeeper's committed entries do not chain onto this node's committed log (${err.message})`);
+      return false;
+    }
+    if (written > 0) {
+      this.markUnstable(written);
+      if (this.leaderMatch >= written) this.leaderMatch = written - 1;
+    }
+    return true;
+  }
+
+  /**
+   * A committed entry differs from the leader's or ZooKeeper's: this node's state cannot be
+   * trusted. It stops leading and taking messages; the driver stops serving and rebuilds.
+   */
+  private diverge(index: number, reason: string): void {
+    if (this.divergence) return;
+    this.divergence = { index, reason };
+    if (this.role === 'leader') this.dropLeaderState(`diverged at ${index}`);
+    this.role = 'follower';
+    this.leaderId = '';
   }
 
   // ---------------------------------------------------------------- votes
@@ -846,6 +970,7 @@ export class RaftCore {
       term: this.term,
       prevLogIndex,
       prevLogTerm,
+      prevLogChain: this.log.chain(prevLogIndex)!,
       entries,
       leaderCommit: this.commit,
     });
@@ -856,7 +981,8 @@ export class RaftCore {
   private sendHeartbeat(): void {
     const pr = this.progress;
     if (!pr || this.leaseLapsed) return;
-    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit: Math.min(pr.match, this.commit) });
+    const commit = Math.min(pr.match, this.commit);
+    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit) ?? 0, commitChain: this.log.chain(commit) ?? new Uint8Array(0) });
   }
 
   private onAppendReply(m: AppendEntriesReply): void {
@@ -870,7 +996,13 @@ export class RaftCore {
     }
     // A rejection for an AppendEntries we have already moved past is stale.
     if (pr.state === 'probe' && m.rejectedIndex !== pr.next - 1) return;
-    if (m.rejectedIndex <= pr.match) return;
+    if (m.rejectedIndex <= pr.match) {
+      // Pipelined appends behind one that failed are rejected too: stale.
+      if (pr.state === 'replicate') return;
+      // The answer to our current probe, at or below what the follower acknowledged: it no
+      // longer holds what it acknowledged (a lost or replaced disk). Forget the match.
+      pr.forgetMatch();
+    }
     let next: number;
     if (m.xTerm === 0) {
       next = m.xLen + 1; // the follower's log is too short
@@ -896,14 +1028,23 @@ export class RaftCore {
     // onUnreachable; this is the slower net under it.)
     if (pr.state === 'replicate' && pr.noteHeartbeat(m.lastIndex, this.cfg.appendStallHeartbeats)) pr.becomeProbe();
     if (pr.match < this.log.lastIndex() || m.lastIndex < this.log.lastIndex()) this.sendAppends();
+    else if (pr.state === 'replicate' && pr.idle() && m.leaderMatch < Math.min(pr.match, this.commit)) {
+      // The follower no longer vouches for what it matched (it restarted): probe at its
+      // match, so it can verify its log there and commit again.
+      pr.forgetMatch();
+      this.sendAppends();
+    }
   }
 
   private onUnreachable(peer: NodeId): void {
     if (peer !== this.peer) return;
     if (this.role === 'leader' && this.progress) {
-      // What was in flight is lost. Probe again once the peer answers a heartbeat, not at
-      // once: a dead peer would otherwise be hammered with calls that fail immediately.
+      // What was in flight is lost, and the peer may have restarted with less than it
+      // acknowledged: forget the match and probe at it (one round trip if it is still
+      // there). Probe once the peer answers a heartbeat, not at once: a dead peer would
+      // otherwise be hammered with calls that fail immediately.
       this.progress.becomeProbe();
+      this.progress.forgetMatch();
       this.progress.probeSent = true;
     } else if (this.role === 'precandidate' && this.preVoteOutcome === 'pending') {
       this.preVoteOutcome = 'unreachable';
@@ -940,7 +1081,7 @@ export class RaftCore {
   private answerStale(m: Message): void {
     // Tell a deposed leader (or an old candidate) about the newer term.
     if (m.type === 'append') this.rejectAppend(m, m.prevLogIndex);
-    else if (m.type === 'heartbeat') this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex() });
+    else if (m.type === 'heartbeat') this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex(), leaderMatch: 0 });
     else if (m.type === 'vote') this.reply(m, { type: 'voteReply', from: this.id, to: m.from, term: this.term, granted: false, preVote: m.preVote, reason: 'stale-term' });
   }
 
@@ -962,5 +1103,5 @@ function sameSoft(a: SoftState, b: SoftState): boolean {
 }
 
 function sameHard(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+  return a.term === b.term && a.commit === b.commit;
 }

@@ -353,6 +353,7 @@ export namespace duoraft {
             constructor(properties?: duoraft.client.RegisterSessionRequest.$Properties);
             $unknowns?: Uint8Array[];
             timeoutMs: number;
+            clientNonce: Uint8Array;
             static create(properties: duoraft.client.RegisterSessionRequest.$Shape): duoraft.client.RegisterSessionRequest & duoraft.client.RegisterSessionRequest.$Shape;
             static create(properties?: duoraft.client.RegisterSessionRequest.$Properties): duoraft.client.RegisterSessionRequest;
             static encode(message: duoraft.client.RegisterSessionRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -363,6 +364,7 @@ export namespace duoraft {
         namespace RegisterSessionRequest {
             interface $Properties {
                 timeoutMs?: (number|null);
+                clientNonce?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.RegisterSessionRequest.$Properties;
@@ -945,6 +947,7 @@ export namespace duoraft {
             constructor(properties?: duoraft.kv.RegisterSession.$Properties);
             $unknowns?: Uint8Array[];
             timeoutMs: number;
+            clientNonce: Uint8Array;
             static create(properties: duoraft.kv.RegisterSession.$Shape): duoraft.kv.RegisterSession & duoraft.kv.RegisterSession.$Shape;
             static create(properties?: duoraft.kv.RegisterSession.$Properties): duoraft.kv.RegisterSession;
             static encode(message: duoraft.kv.RegisterSession.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -955,6 +958,7 @@ export namespace duoraft {
         namespace RegisterSession {
             interface $Properties {
                 timeoutMs?: (number|null);
+                clientNonce?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.kv.RegisterSession.$Properties;
@@ -1053,6 +1057,7 @@ export namespace duoraft {
             prevLogTerm: number;
             entries: duoraft.wal.Entry.$Properties[];
             leaderCommit: number;
+            prevLogChain: Uint8Array;
             static create(properties: duoraft.peer.AppendEntriesRequest.$Shape): duoraft.peer.AppendEntriesRequest & duoraft.peer.AppendEntriesRequest.$Shape;
             static create(properties?: duoraft.peer.AppendEntriesRequest.$Properties): duoraft.peer.AppendEntriesRequest;
             static encode(message: duoraft.peer.AppendEntriesRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1070,6 +1075,7 @@ export namespace duoraft {
                 prevLogTerm?: (number|null);
                 entries?: (duoraft.wal.Entry.$Properties[]|null);
                 leaderCommit?: (number|null);
+                prevLogChain?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.AppendEntriesRequest.$Properties;
@@ -1126,6 +1132,8 @@ export namespace duoraft {
             to: string;
             term: number;
             commit: number;
+            commitTerm: number;
+            commitChain: Uint8Array;
             static create(properties: duoraft.peer.HeartbeatRequest.$Shape): duoraft.peer.HeartbeatRequest & duoraft.peer.HeartbeatRequest.$Shape;
             static create(properties?: duoraft.peer.HeartbeatRequest.$Properties): duoraft.peer.HeartbeatRequest;
             static encode(message: duoraft.peer.HeartbeatRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1140,6 +1148,8 @@ export namespace duoraft {
                 to?: (string|null);
                 term?: (number|null);
                 commit?: (number|null);
+                commitTerm?: (number|null);
+                commitChain?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.HeartbeatRequest.$Properties;
@@ -1156,6 +1166,7 @@ export namespace duoraft {
             term: number;
             lastIndex: number;
             noReply: boolean;
+            leaderMatch: number;
             static create(properties: duoraft.peer.HeartbeatResponse.$Shape): duoraft.peer.HeartbeatResponse & duoraft.peer.HeartbeatResponse.$Shape;
             static create(properties?: duoraft.peer.HeartbeatResponse.$Properties): duoraft.peer.HeartbeatResponse;
             static encode(message: duoraft.peer.HeartbeatResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1170,6 +1181,7 @@ export namespace duoraft {
                 term?: (number|null);
                 lastIndex?: (number|null);
                 noReply?: (boolean|null);
+                leaderMatch?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.HeartbeatResponse.$Properties;
@@ -1377,6 +1389,7 @@ export namespace duoraft {
             term: number;
             type: duoraft.wal.EntryType;
             data: Uint8Array;
+            chain: Uint8Array;
             static create(properties: duoraft.wal.Entry.$Shape): duoraft.wal.Entry & duoraft.wal.Entry.$Shape;
             static create(properties?: duoraft.wal.Entry.$Properties): duoraft.wal.Entry;
             static encode(message: duoraft.wal.Entry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1390,6 +1403,7 @@ export namespace duoraft {
                 term?: (number|null);
                 type?: (duoraft.wal.EntryType|null);
                 data?: (Uint8Array|null);
+                chain?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.Entry.$Properties;
@@ -1429,6 +1443,7 @@ export namespace duoraft {
             lastIndex: number;
             crc32c: number;
             body: Uint8Array;
+            prevFirstIndex: number;
             static create(properties: duoraft.wal.Segment.$Shape): duoraft.wal.Segment & duoraft.wal.Segment.$Shape;
             static create(properties?: duoraft.wal.Segment.$Properties): duoraft.wal.Segment;
             static encode(message: duoraft.wal.Segment.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1444,9 +1459,212 @@ export namespace duoraft {
                 lastIndex?: (number|null);
                 crc32c?: (number|null);
                 body?: (Uint8Array|null);
+                prevFirstIndex?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.Segment.$Properties;
+        }
+
+        interface IWalHead extends duoraft.wal.WalHead.$Properties {
+        }
+
+        class WalHead {
+            constructor(properties?: duoraft.wal.WalHead.$Properties);
+            $unknowns?: Uint8Array[];
+            firstSegmentIndex: number;
+            snapshotIndex: number;
+            static create(properties: duoraft.wal.WalHead.$Shape): duoraft.wal.WalHead & duoraft.wal.WalHead.$Shape;
+            static create(properties?: duoraft.wal.WalHead.$Properties): duoraft.wal.WalHead;
+            static encode(message: duoraft.wal.WalHead.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.WalHead & duoraft.wal.WalHead.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WalHead {
+            interface $Properties {
+                firstSegmentIndex?: (number|null);
+                snapshotIndex?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.WalHead.$Properties;
+        }
+
+        interface ISnapshotUpload extends duoraft.wal.SnapshotUpload.$Properties {
+        }
+
+        class SnapshotUpload {
+            constructor(properties?: duoraft.wal.SnapshotUpload.$Properties);
+            $unknowns?: Uint8Array[];
+            nodeId: string;
+            epochVersion: number;
+            startedAtMs: number;
+            static create(properties: duoraft.wal.SnapshotUpload.$Shape): duoraft.wal.SnapshotUpload & duoraft.wal.SnapshotUpload.$Shape;
+            static create(properties?: duoraft.wal.SnapshotUpload.$Properties): duoraft.wal.SnapshotUpload;
+            static encode(message: duoraft.wal.SnapshotUpload.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotUpload & duoraft.wal.SnapshotUpload.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotUpload {
+            interface $Properties {
+                nodeId?: (string|null);
+                epochVersion?: (number|null);
+                startedAtMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotUpload.$Properties;
+        }
+
+        interface ISnapshotChunk extends duoraft.wal.SnapshotChunk.$Properties {
+        }
+
+        class SnapshotChunk {
+            constructor(properties?: duoraft.wal.SnapshotChunk.$Properties);
+            $unknowns?: Uint8Array[];
+            formatVersion: number;
+            snapshotIndex: number;
+            number: number;
+            crc32c: number;
+            data: Uint8Array;
+            static create(properties: duoraft.wal.SnapshotChunk.$Shape): duoraft.wal.SnapshotChunk & duoraft.wal.SnapshotChunk.$Shape;
+            static create(properties?: duoraft.wal.SnapshotChunk.$Properties): duoraft.wal.SnapshotChunk;
+            static encode(message: duoraft.wal.SnapshotChunk.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotChunk & duoraft.wal.SnapshotChunk.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotChunk {
+            interface $Properties {
+                formatVersion?: (number|null);
+                snapshotIndex?: (number|null);
+                number?: (number|null);
+                crc32c?: (number|null);
+                data?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotChunk.$Properties;
+        }
+
+        interface ISnapshotManifestBody extends duoraft.wal.SnapshotManifestBody.$Properties {
+        }
+
+        class SnapshotManifestBody {
+            constructor(properties?: duoraft.wal.SnapshotManifestBody.$Properties);
+            $unknowns?: Uint8Array[];
+            index: number;
+            term: number;
+            chain: Uint8Array;
+            sizeBytes: number;
+            sha256: Uint8Array;
+            chunkCount: number;
+            chunkBytes: number;
+            madeBy: string;
+            madeAtMs: number;
+            epochVersion: number;
+            nextSegmentFirstIndex: number;
+            static create(properties: duoraft.wal.SnapshotManifestBody.$Shape): duoraft.wal.SnapshotManifestBody & duoraft.wal.SnapshotManifestBody.$Shape;
+            static create(properties?: duoraft.wal.SnapshotManifestBody.$Properties): duoraft.wal.SnapshotManifestBody;
+            static encode(message: duoraft.wal.SnapshotManifestBody.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotManifestBody & duoraft.wal.SnapshotManifestBody.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotManifestBody {
+            interface $Properties {
+                index?: (number|null);
+                term?: (number|null);
+                chain?: (Uint8Array|null);
+                sizeBytes?: (number|null);
+                sha256?: (Uint8Array|null);
+                chunkCount?: (number|null);
+                chunkBytes?: (number|null);
+                madeBy?: (string|null);
+                madeAtMs?: (number|null);
+                epochVersion?: (number|null);
+                nextSegmentFirstIndex?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotManifestBody.$Properties;
+        }
+
+        interface ISnapshotManifest extends duoraft.wal.SnapshotManifest.$Properties {
+        }
+
+        class SnapshotManifest {
+            constructor(properties?: duoraft.wal.SnapshotManifest.$Properties);
+            $unknowns?: Uint8Array[];
+            formatVersion: number;
+            crc32c: number;
+            body: Uint8Array;
+            static create(properties: duoraft.wal.SnapshotManifest.$Shape): duoraft.wal.SnapshotManifest & duoraft.wal.SnapshotManifest.$Shape;
+            static create(properties?: duoraft.wal.SnapshotManifest.$Properties): duoraft.wal.SnapshotManifest;
+            static encode(message: duoraft.wal.SnapshotManifest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotManifest & duoraft.wal.SnapshotManifest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotManifest {
+            interface $Properties {
+                formatVersion?: (number|null);
+                crc32c?: (number|null);
+                body?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotManifest.$Properties;
+        }
+
+        interface ISealed extends duoraft.wal.Sealed.$Properties {
+        }
+
+        class Sealed {
+            constructor(properties?: duoraft.wal.Sealed.$Properties);
+            $unknowns?: Uint8Array[];
+            kind: string;
+            formatVersion: number;
+            crc32c: number;
+            body: Uint8Array;
+            static create(properties: duoraft.wal.Sealed.$Shape): duoraft.wal.Sealed & duoraft.wal.Sealed.$Shape;
+            static create(properties?: duoraft.wal.Sealed.$Properties): duoraft.wal.Sealed;
+            static encode(message: duoraft.wal.Sealed.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.Sealed & duoraft.wal.Sealed.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Sealed {
+            interface $Properties {
+                kind?: (string|null);
+                formatVersion?: (number|null);
+                crc32c?: (number|null);
+                body?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.Sealed.$Properties;
+        }
+
+        interface IClusterIdentity extends duoraft.wal.ClusterIdentity.$Properties {
+        }
+
+        class ClusterIdentity {
+            constructor(properties?: duoraft.wal.ClusterIdentity.$Properties);
+            $unknowns?: Uint8Array[];
+            cluster: string;
+            clusterId: string;
+            createdAtMs: number;
+            static create(properties: duoraft.wal.ClusterIdentity.$Shape): duoraft.wal.ClusterIdentity & duoraft.wal.ClusterIdentity.$Shape;
+            static create(properties?: duoraft.wal.ClusterIdentity.$Properties): duoraft.wal.ClusterIdentity;
+            static encode(message: duoraft.wal.ClusterIdentity.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.ClusterIdentity & duoraft.wal.ClusterIdentity.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ClusterIdentity {
+            interface $Properties {
+                cluster?: (string|null);
+                clusterId?: (string|null);
+                createdAtMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.ClusterIdentity.$Properties;
         }
 
         interface IEpochRecord extends duoraft.wal.EpochRecord.$Properties {
@@ -1508,6 +1726,8 @@ export namespace duoraft {
             term: number;
             leaderId: string;
             seq: number;
+            durationMs: number;
+            driftBoundPpm: number;
             static create(properties: duoraft.wal.LeaseRecord.$Shape): duoraft.wal.LeaseRecord & duoraft.wal.LeaseRecord.$Shape;
             static create(properties?: duoraft.wal.LeaseRecord.$Properties): duoraft.wal.LeaseRecord;
             static encode(message: duoraft.wal.LeaseRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1520,6 +1740,8 @@ export namespace duoraft {
                 term?: (number|null);
                 leaderId?: (string|null);
                 seq?: (number|null);
+                durationMs?: (number|null);
+                driftBoundPpm?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.LeaseRecord.$Properties;
@@ -1610,7 +1832,6 @@ export namespace duoraft {
             constructor(properties?: duoraft.wal.HardState.$Properties);
             $unknowns?: Uint8Array[];
             term: number;
-            vote: string;
             commit: number;
             static create(properties: duoraft.wal.HardState.$Shape): duoraft.wal.HardState & duoraft.wal.HardState.$Shape;
             static create(properties?: duoraft.wal.HardState.$Properties): duoraft.wal.HardState;
@@ -1622,7 +1843,6 @@ export namespace duoraft {
         namespace HardState {
             interface $Properties {
                 term?: (number|null);
-                vote?: (string|null);
                 commit?: (number|null);
                 $unknowns?: Uint8Array[];
             }
@@ -1649,6 +1869,716 @@ export namespace duoraft {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.Truncation.$Properties;
+        }
+    }
+
+    namespace snapshot {
+
+        interface IHeader extends duoraft.snapshot.Header.$Properties {
+        }
+
+        class Header {
+            constructor(properties?: duoraft.snapshot.Header.$Properties);
+            $unknowns?: Uint8Array[];
+            index: number;
+            term: number;
+            chain: Uint8Array;
+            cluster: string;
+            lastStampMs: number;
+            keyCount: number;
+            sessionCount: number;
+            expiryCount: number;
+            static create(properties: duoraft.snapshot.Header.$Shape): duoraft.snapshot.Header & duoraft.snapshot.Header.$Shape;
+            static create(properties?: duoraft.snapshot.Header.$Properties): duoraft.snapshot.Header;
+            static encode(message: duoraft.snapshot.Header.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Header & duoraft.snapshot.Header.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Header {
+            interface $Properties {
+                index?: (number|null);
+                term?: (number|null);
+                chain?: (Uint8Array|null);
+                cluster?: (string|null);
+                lastStampMs?: (number|null);
+                keyCount?: (number|null);
+                sessionCount?: (number|null);
+                expiryCount?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.Header.$Properties;
+        }
+
+        interface IKeyValueBatch extends duoraft.snapshot.KeyValueBatch.$Properties {
+        }
+
+        class KeyValueBatch {
+            constructor(properties?: duoraft.snapshot.KeyValueBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            pairs: duoraft.snapshot.KeyValue.$Properties[];
+            static create(properties: duoraft.snapshot.KeyValueBatch.$Shape): duoraft.snapshot.KeyValueBatch & duoraft.snapshot.KeyValueBatch.$Shape;
+            static create(properties?: duoraft.snapshot.KeyValueBatch.$Properties): duoraft.snapshot.KeyValueBatch;
+            static encode(message: duoraft.snapshot.KeyValueBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.KeyValueBatch & duoraft.snapshot.KeyValueBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeyValueBatch {
+            interface $Properties {
+                pairs?: (duoraft.snapshot.KeyValue.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.KeyValueBatch.$Properties;
+        }
+
+        interface IKeyValue extends duoraft.snapshot.KeyValue.$Properties {
+        }
+
+        class KeyValue {
+            constructor(properties?: duoraft.snapshot.KeyValue.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            value: Uint8Array;
+            static create(properties: duoraft.snapshot.KeyValue.$Shape): duoraft.snapshot.KeyValue & duoraft.snapshot.KeyValue.$Shape;
+            static create(properties?: duoraft.snapshot.KeyValue.$Properties): duoraft.snapshot.KeyValue;
+            static encode(message: duoraft.snapshot.KeyValue.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.KeyValue & duoraft.snapshot.KeyValue.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeyValue {
+            interface $Properties {
+                key?: (string|null);
+                value?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.KeyValue.$Properties;
+        }
+
+        interface ISessionBatch extends duoraft.snapshot.SessionBatch.$Properties {
+        }
+
+        class SessionBatch {
+            constructor(properties?: duoraft.snapshot.SessionBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            sessions: duoraft.snapshot.Session.$Properties[];
+            static create(properties: duoraft.snapshot.SessionBatch.$Shape): duoraft.snapshot.SessionBatch & duoraft.snapshot.SessionBatch.$Shape;
+            static create(properties?: duoraft.snapshot.SessionBatch.$Properties): duoraft.snapshot.SessionBatch;
+            static encode(message: duoraft.snapshot.SessionBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.SessionBatch & duoraft.snapshot.SessionBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SessionBatch {
+            interface $Properties {
+                sessions?: (duoraft.snapshot.Session.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              sessions?: duoraft.snapshot.Session.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface ISession extends duoraft.snapshot.Session.$Properties {
+        }
+
+        class Session {
+            constructor(properties?: duoraft.snapshot.Session.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            timeoutMs: number;
+            lastActiveMs: number;
+            nonce: Uint8Array;
+            forgottenBelow: number;
+            results: duoraft.snapshot.RememberedResult.$Properties[];
+            static create(properties: duoraft.snapshot.Session.$Shape): duoraft.snapshot.Session & duoraft.snapshot.Session.$Shape;
+            static create(properties?: duoraft.snapshot.Session.$Properties): duoraft.snapshot.Session;
+            static encode(message: duoraft.snapshot.Session.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Session & duoraft.snapshot.Session.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Session {
+            interface $Properties {
+                id?: (number|null);
+                timeoutMs?: (number|null);
+                lastActiveMs?: (number|null);
+                nonce?: (Uint8Array|null);
+                forgottenBelow?: (number|null);
+                results?: (duoraft.snapshot.RememberedResult.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              id?: number|null;
+              timeoutMs?: number|null;
+              lastActiveMs?: number|null;
+              nonce?: Uint8Array|null;
+              forgottenBelow?: number|null;
+              results?: duoraft.snapshot.RememberedResult.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IRememberedResult extends duoraft.snapshot.RememberedResult.$Properties {
+        }
+
+        class RememberedResult {
+            constructor(properties?: duoraft.snapshot.RememberedResult.$Properties);
+            $unknowns?: Uint8Array[];
+            sequence: number;
+            result?: (duoraft.snapshot.Result.$Properties|null);
+            static create(properties: duoraft.snapshot.RememberedResult.$Shape): duoraft.snapshot.RememberedResult & duoraft.snapshot.RememberedResult.$Shape;
+            static create(properties?: duoraft.snapshot.RememberedResult.$Properties): duoraft.snapshot.RememberedResult;
+            static encode(message: duoraft.snapshot.RememberedResult.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.RememberedResult & duoraft.snapshot.RememberedResult.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RememberedResult {
+            interface $Properties {
+                sequence?: (number|null);
+                result?: (duoraft.snapshot.Result.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              sequence?: number|null;
+              result?: duoraft.snapshot.Result.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IResult extends duoraft.snapshot.Result.$Properties {
+        }
+
+        class Result {
+            constructor(properties?: duoraft.snapshot.Result.$Properties);
+            $unknowns?: Uint8Array[];
+            put?: (duoraft.snapshot.PutDone.$Properties|null);
+            delete?: (duoraft.snapshot.DeleteDone.$Properties|null);
+            incr?: (duoraft.snapshot.IncrDone.$Properties|null);
+            cas?: (duoraft.snapshot.CasDone.$Properties|null);
+            session?: (duoraft.snapshot.SessionOpened.$Properties|null);
+            keepAlive?: (duoraft.snapshot.KeepAliveDone.$Properties|null);
+            noop?: (duoraft.snapshot.NoopDone.$Properties|null);
+            failure?: (duoraft.snapshot.Failure.$Properties|null);
+            outcome?: ("put"|"delete"|"incr"|"cas"|"session"|"keepAlive"|"noop"|"failure");
+            static create(properties: duoraft.snapshot.Result.$Shape): duoraft.snapshot.Result & duoraft.snapshot.Result.$Shape;
+            static create(properties?: duoraft.snapshot.Result.$Properties): duoraft.snapshot.Result;
+            static encode(message: duoraft.snapshot.Result.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Result & duoraft.snapshot.Result.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Result {
+            interface $Properties {
+                put?: (duoraft.snapshot.PutDone.$Properties|null);
+                "delete"?: (duoraft.snapshot.DeleteDone.$Properties|null);
+                incr?: (duoraft.snapshot.IncrDone.$Properties|null);
+                cas?: (duoraft.snapshot.CasDone.$Properties|null);
+                session?: (duoraft.snapshot.SessionOpened.$Properties|null);
+                keepAlive?: (duoraft.snapshot.KeepAliveDone.$Properties|null);
+                noop?: (duoraft.snapshot.NoopDone.$Properties|null);
+                failure?: (duoraft.snapshot.Failure.$Properties|null);
+                outcome?: ("put"|"delete"|"incr"|"cas"|"session"|"keepAlive"|"noop"|"failure");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              put?: duoraft.snapshot.PutDone.$Shape|null;
+              "delete"?: duoraft.snapshot.DeleteDone.$Shape|null;
+              incr?: duoraft.snapshot.IncrDone.$Shape|null;
+              cas?: duoraft.snapshot.CasDone.$Shape|null;
+              session?: duoraft.snapshot.SessionOpened.$Shape|null;
+              keepAlive?: duoraft.snapshot.KeepAliveDone.$Shape|null;
+              noop?: duoraft.snapshot.NoopDone.$Shape|null;
+              failure?: duoraft.snapshot.Failure.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ outcome?: undefined; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "put"; put: duoraft.snapshot.PutDone.$Shape; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "delete"; put?: null; "delete": duoraft.snapshot.DeleteDone.$Shape; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "incr"; put?: null; "delete"?: null; incr: duoraft.snapshot.IncrDone.$Shape; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "cas"; put?: null; "delete"?: null; incr?: null; cas: duoraft.snapshot.CasDone.$Shape; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "session"; put?: null; "delete"?: null; incr?: null; cas?: null; session: duoraft.snapshot.SessionOpened.$Shape; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "keepAlive"; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive: duoraft.snapshot.KeepAliveDone.$Shape; noop?: null; failure?: null }|{ outcome?: "noop"; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop: duoraft.snapshot.NoopDone.$Shape; failure?: null }|{ outcome?: "failure"; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure: duoraft.snapshot.Failure.$Shape })
+            );
+        }
+
+        interface IPutDone extends duoraft.snapshot.PutDone.$Properties {
+        }
+
+        class PutDone {
+            constructor(properties?: duoraft.snapshot.PutDone.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: duoraft.snapshot.PutDone.$Shape): duoraft.snapshot.PutDone & duoraft.snapshot.PutDone.$Shape;
+            static create(properties?: duoraft.snapshot.PutDone.$Properties): duoraft.snapshot.PutDone;
+            static encode(message: duoraft.snapshot.PutDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.PutDone & duoraft.snapshot.PutDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutDone {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.PutDone.$Properties;
+        }
+
+        interface IDeleteDone extends duoraft.snapshot.DeleteDone.$Properties {
+        }
+
+        class DeleteDone {
+            constructor(properties?: duoraft.snapshot.DeleteDone.$Properties);
+            $unknowns?: Uint8Array[];
+            deleted: boolean;
+            static create(properties: duoraft.snapshot.DeleteDone.$Shape): duoraft.snapshot.DeleteDone & duoraft.snapshot.DeleteDone.$Shape;
+            static create(properties?: duoraft.snapshot.DeleteDone.$Properties): duoraft.snapshot.DeleteDone;
+            static encode(message: duoraft.snapshot.DeleteDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.DeleteDone & duoraft.snapshot.DeleteDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteDone {
+            interface $Properties {
+                deleted?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.DeleteDone.$Properties;
+        }
+
+        interface IIncrDone extends duoraft.snapshot.IncrDone.$Properties {
+        }
+
+        class IncrDone {
+            constructor(properties?: duoraft.snapshot.IncrDone.$Properties);
+            $unknowns?: Uint8Array[];
+            value: number;
+            static create(properties: duoraft.snapshot.IncrDone.$Shape): duoraft.snapshot.IncrDone & duoraft.snapshot.IncrDone.$Shape;
+            static create(properties?: duoraft.snapshot.IncrDone.$Properties): duoraft.snapshot.IncrDone;
+            static encode(message: duoraft.snapshot.IncrDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.IncrDone & duoraft.snapshot.IncrDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace IncrDone {
+            interface $Properties {
+                value?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.IncrDone.$Properties;
+        }
+
+        interface ICasDone extends duoraft.snapshot.CasDone.$Properties {
+        }
+
+        class CasDone {
+            constructor(properties?: duoraft.snapshot.CasDone.$Properties);
+            $unknowns?: Uint8Array[];
+            succeeded: boolean;
+            current: Uint8Array;
+            currentAbsent: boolean;
+            static create(properties: duoraft.snapshot.CasDone.$Shape): duoraft.snapshot.CasDone & duoraft.snapshot.CasDone.$Shape;
+            static create(properties?: duoraft.snapshot.CasDone.$Properties): duoraft.snapshot.CasDone;
+            static encode(message: duoraft.snapshot.CasDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.CasDone & duoraft.snapshot.CasDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CasDone {
+            interface $Properties {
+                succeeded?: (boolean|null);
+                current?: (Uint8Array|null);
+                currentAbsent?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.CasDone.$Properties;
+        }
+
+        interface ISessionOpened extends duoraft.snapshot.SessionOpened.$Properties {
+        }
+
+        class SessionOpened {
+            constructor(properties?: duoraft.snapshot.SessionOpened.$Properties);
+            $unknowns?: Uint8Array[];
+            sessionId: number;
+            timeoutMs: number;
+            static create(properties: duoraft.snapshot.SessionOpened.$Shape): duoraft.snapshot.SessionOpened & duoraft.snapshot.SessionOpened.$Shape;
+            static create(properties?: duoraft.snapshot.SessionOpened.$Properties): duoraft.snapshot.SessionOpened;
+            static encode(message: duoraft.snapshot.SessionOpened.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.SessionOpened & duoraft.snapshot.SessionOpened.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SessionOpened {
+            interface $Properties {
+                sessionId?: (number|null);
+                timeoutMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.SessionOpened.$Properties;
+        }
+
+        interface IKeepAliveDone extends duoraft.snapshot.KeepAliveDone.$Properties {
+        }
+
+        class KeepAliveDone {
+            constructor(properties?: duoraft.snapshot.KeepAliveDone.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: duoraft.snapshot.KeepAliveDone.$Shape): duoraft.snapshot.KeepAliveDone & duoraft.snapshot.KeepAliveDone.$Shape;
+            static create(properties?: duoraft.snapshot.KeepAliveDone.$Properties): duoraft.snapshot.KeepAliveDone;
+            static encode(message: duoraft.snapshot.KeepAliveDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.KeepAliveDone & duoraft.snapshot.KeepAliveDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeepAliveDone {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.KeepAliveDone.$Properties;
+        }
+
+        interface INoopDone extends duoraft.snapshot.NoopDone.$Properties {
+        }
+
+        class NoopDone {
+            constructor(properties?: duoraft.snapshot.NoopDone.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: duoraft.snapshot.NoopDone.$Shape): duoraft.snapshot.NoopDone & duoraft.snapshot.NoopDone.$Shape;
+            static create(properties?: duoraft.snapshot.NoopDone.$Properties): duoraft.snapshot.NoopDone;
+            static encode(message: duoraft.snapshot.NoopDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.NoopDone & duoraft.snapshot.NoopDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace NoopDone {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.NoopDone.$Properties;
+        }
+
+        enum FailureCode {
+            FAILURE_UNSPECIFIED = 0,
+            FAILURE_NOT_INTEGER = 1,
+            FAILURE_OVERFLOW = 2,
+            FAILURE_BAD_COMMAND = 3,
+            FAILURE_SESSION_EXPIRED = 4,
+            FAILURE_STALE_SEQUENCE = 5
+        }
+
+        interface IFailure extends duoraft.snapshot.Failure.$Properties {
+        }
+
+        class Failure {
+            constructor(properties?: duoraft.snapshot.Failure.$Properties);
+            $unknowns?: Uint8Array[];
+            code: duoraft.snapshot.FailureCode;
+            message: string;
+            static create(properties: duoraft.snapshot.Failure.$Shape): duoraft.snapshot.Failure & duoraft.snapshot.Failure.$Shape;
+            static create(properties?: duoraft.snapshot.Failure.$Properties): duoraft.snapshot.Failure;
+            static encode(message: duoraft.snapshot.Failure.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Failure & duoraft.snapshot.Failure.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Failure {
+            interface $Properties {
+                code?: (duoraft.snapshot.FailureCode|null);
+                message?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.Failure.$Properties;
+        }
+
+        interface IExpiryBatch extends duoraft.snapshot.ExpiryBatch.$Properties {
+        }
+
+        class ExpiryBatch {
+            constructor(properties?: duoraft.snapshot.ExpiryBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            expiries: duoraft.snapshot.Expiry.$Properties[];
+            static create(properties: duoraft.snapshot.ExpiryBatch.$Shape): duoraft.snapshot.ExpiryBatch & duoraft.snapshot.ExpiryBatch.$Shape;
+            static create(properties?: duoraft.snapshot.ExpiryBatch.$Properties): duoraft.snapshot.ExpiryBatch;
+            static encode(message: duoraft.snapshot.ExpiryBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.ExpiryBatch & duoraft.snapshot.ExpiryBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ExpiryBatch {
+            interface $Properties {
+                expiries?: (duoraft.snapshot.Expiry.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.ExpiryBatch.$Properties;
+        }
+
+        interface IExpiry extends duoraft.snapshot.Expiry.$Properties {
+        }
+
+        class Expiry {
+            constructor(properties?: duoraft.snapshot.Expiry.$Properties);
+            $unknowns?: Uint8Array[];
+            sessionId: number;
+            index: number;
+            static create(properties: duoraft.snapshot.Expiry.$Shape): duoraft.snapshot.Expiry & duoraft.snapshot.Expiry.$Shape;
+            static create(properties?: duoraft.snapshot.Expiry.$Properties): duoraft.snapshot.Expiry;
+            static encode(message: duoraft.snapshot.Expiry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Expiry & duoraft.snapshot.Expiry.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Expiry {
+            interface $Properties {
+                sessionId?: (number|null);
+                index?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.Expiry.$Properties;
+        }
+
+        interface IFooter extends duoraft.snapshot.Footer.$Properties {
+        }
+
+        class Footer {
+            constructor(properties?: duoraft.snapshot.Footer.$Properties);
+            $unknowns?: Uint8Array[];
+            keyCount: number;
+            sessionCount: number;
+            expiryCount: number;
+            recordCount: number;
+            bodySha256: Uint8Array;
+            static create(properties: duoraft.snapshot.Footer.$Shape): duoraft.snapshot.Footer & duoraft.snapshot.Footer.$Shape;
+            static create(properties?: duoraft.snapshot.Footer.$Properties): duoraft.snapshot.Footer;
+            static encode(message: duoraft.snapshot.Footer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Footer & duoraft.snapshot.Footer.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Footer {
+            interface $Properties {
+                keyCount?: (number|null);
+                sessionCount?: (number|null);
+                expiryCount?: (number|null);
+                recordCount?: (number|null);
+                bodySha256?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.Footer.$Properties;
+        }
+    }
+}
+
+export namespace etcdserverpb {
+
+    interface IResponseHeader extends etcdserverpb.ResponseHeader.$Properties {
+    }
+
+    class ResponseHeader {
+        constructor(properties?: etcdserverpb.ResponseHeader.$Properties);
+        $unknowns?: Uint8Array[];
+        clusterId: number;
+        memberId: number;
+        revision: number;
+        raftTerm: number;
+        static create(properties: etcdserverpb.ResponseHeader.$Shape): etcdserverpb.ResponseHeader & etcdserverpb.ResponseHeader.$Shape;
+        static create(properties?: etcdserverpb.ResponseHeader.$Properties): etcdserverpb.ResponseHeader;
+        static encode(message: etcdserverpb.ResponseHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.ResponseHeader & etcdserverpb.ResponseHeader.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace ResponseHeader {
+        interface $Properties {
+            clusterId?: (number|null);
+            memberId?: (number|null);
+            revision?: (number|null);
+            raftTerm?: (number|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.ResponseHeader.$Properties;
+    }
+
+    interface IPutRequest extends etcdserverpb.PutRequest.$Properties {
+    }
+
+    class PutRequest {
+        constructor(properties?: etcdserverpb.PutRequest.$Properties);
+        $unknowns?: Uint8Array[];
+        key: Uint8Array;
+        value: Uint8Array;
+        static create(properties: etcdserverpb.PutRequest.$Shape): etcdserverpb.PutRequest & etcdserverpb.PutRequest.$Shape;
+        static create(properties?: etcdserverpb.PutRequest.$Properties): etcdserverpb.PutRequest;
+        static encode(message: etcdserverpb.PutRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.PutRequest & etcdserverpb.PutRequest.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace PutRequest {
+        interface $Properties {
+            key?: (Uint8Array|null);
+            value?: (Uint8Array|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.PutRequest.$Properties;
+    }
+
+    interface IPutResponse extends etcdserverpb.PutResponse.$Properties {
+    }
+
+    class PutResponse {
+        constructor(properties?: etcdserverpb.PutResponse.$Properties);
+        $unknowns?: Uint8Array[];
+        header?: (etcdserverpb.ResponseHeader.$Properties|null);
+        static create(properties: etcdserverpb.PutResponse.$Shape): etcdserverpb.PutResponse & etcdserverpb.PutResponse.$Shape;
+        static create(properties?: etcdserverpb.PutResponse.$Properties): etcdserverpb.PutResponse;
+        static encode(message: etcdserverpb.PutResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.PutResponse & etcdserverpb.PutResponse.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace PutResponse {
+        interface $Properties {
+            header?: (etcdserverpb.ResponseHeader.$Properties|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.PutResponse.$Properties;
+    }
+
+    interface IStatusRequest extends etcdserverpb.StatusRequest.$Properties {
+    }
+
+    class StatusRequest {
+        constructor(properties?: etcdserverpb.StatusRequest.$Properties);
+        $unknowns?: Uint8Array[];
+        static create(properties: etcdserverpb.StatusRequest.$Shape): etcdserverpb.StatusRequest & etcdserverpb.StatusRequest.$Shape;
+        static create(properties?: etcdserverpb.StatusRequest.$Properties): etcdserverpb.StatusRequest;
+        static encode(message: etcdserverpb.StatusRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.StatusRequest & etcdserverpb.StatusRequest.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace StatusRequest {
+        interface $Properties {
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.StatusRequest.$Properties;
+    }
+
+    interface IStatusResponse extends etcdserverpb.StatusResponse.$Properties {
+    }
+
+    class StatusResponse {
+        constructor(properties?: etcdserverpb.StatusResponse.$Properties);
+        $unknowns?: Uint8Array[];
+        header?: (etcdserverpb.ResponseHeader.$Properties|null);
+        version: string;
+        leader: number;
+        raftIndex: number;
+        raftTerm: number;
+        static create(properties: etcdserverpb.StatusResponse.$Shape): etcdserverpb.StatusResponse & etcdserverpb.StatusResponse.$Shape;
+        static create(properties?: etcdserverpb.StatusResponse.$Properties): etcdserverpb.StatusResponse;
+        static encode(message: etcdserverpb.StatusResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): etcdserverpb.StatusResponse & etcdserverpb.StatusResponse.$Shape;
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace StatusResponse {
+        interface $Properties {
+            header?: (etcdserverpb.ResponseHeader.$Properties|null);
+            version?: (string|null);
+            leader?: (number|null);
+            raftIndex?: (number|null);
+            raftTerm?: (number|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = etcdserverpb.StatusResponse.$Properties;
+    }
+}
+
+export namespace grpc {
+
+    namespace health {
+
+        namespace v1 {
+
+            interface IHealthCheckRequest extends grpc.health.v1.HealthCheckRequest.$Properties {
+            }
+
+            class HealthCheckRequest {
+                constructor(properties?: grpc.health.v1.HealthCheckRequest.$Properties);
+                $unknowns?: Uint8Array[];
+                service: string;
+                static create(properties: grpc.health.v1.HealthCheckRequest.$Shape): grpc.health.v1.HealthCheckRequest & grpc.health.v1.HealthCheckRequest.$Shape;
+                static create(properties?: grpc.health.v1.HealthCheckRequest.$Properties): grpc.health.v1.HealthCheckRequest;
+                static encode(message: grpc.health.v1.HealthCheckRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.health.v1.HealthCheckRequest & grpc.health.v1.HealthCheckRequest.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace HealthCheckRequest {
+                interface $Properties {
+                    service?: (string|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = grpc.health.v1.HealthCheckRequest.$Properties;
+            }
+
+            interface IHealthCheckResponse extends grpc.health.v1.HealthCheckResponse.$Properties {
+            }
+
+            class HealthCheckResponse {
+                constructor(properties?: grpc.health.v1.HealthCheckResponse.$Properties);
+                $unknowns?: Uint8Array[];
+                status: grpc.health.v1.HealthCheckResponse.ServingStatus;
+                static create(properties: grpc.health.v1.HealthCheckResponse.$Shape): grpc.health.v1.HealthCheckResponse & grpc.health.v1.HealthCheckResponse.$Shape;
+                static create(properties?: grpc.health.v1.HealthCheckResponse.$Properties): grpc.health.v1.HealthCheckResponse;
+                static encode(message: grpc.health.v1.HealthCheckResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.health.v1.HealthCheckResponse & grpc.health.v1.HealthCheckResponse.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace HealthCheckResponse {
+                interface $Properties {
+                    status?: (grpc.health.v1.HealthCheckResponse.ServingStatus|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = grpc.health.v1.HealthCheckResponse.$Properties;
+
+                enum ServingStatus {
+                    UNKNOWN = 0,
+                    SERVING = 1,
+                    NOT_SERVING = 2,
+                    SERVICE_UNKNOWN = 3
+                }
+            }
+
+            class Health extends $protobuf.rpc.Service {
+                constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+                static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): Health;
+                check: grpc.health.v1.Health.Check;
+                watch: grpc.health.v1.Health.Watch;
+            }
+
+            namespace Health {
+                type CheckCallback = (error: (Error|null), response?: grpc.health.v1.HealthCheckResponse) => void;
+                type Check = {
+                  (request: grpc.health.v1.IHealthCheckRequest, callback: grpc.health.v1.Health.CheckCallback): void;
+                  (request: grpc.health.v1.IHealthCheckRequest): Promise<grpc.health.v1.HealthCheckResponse>;
+                  readonly name: "Check";
+                  readonly path: "/grpc.health.v1.Health/Check";
+                  readonly requestType: "HealthCheckRequest";
+                  readonly responseType: "HealthCheckResponse";
+                  readonly requestStream: undefined;
+                  readonly responseStream: undefined;
+                };
+                type WatchCallback = (error: (Error|null), response?: grpc.health.v1.HealthCheckResponse) => void;
+                type Watch = {
+                  (request: grpc.health.v1.IHealthCheckRequest, callback: grpc.health.v1.Health.WatchCallback): void;
+                  (request: grpc.health.v1.IHealthCheckRequest): Promise<grpc.health.v1.HealthCheckResponse>;
+                  readonly name: "Watch";
+                  readonly path: "/grpc.health.v1.Health/Watch";
+                  readonly requestType: "HealthCheckRequest";
+                  readonly responseType: "HealthCheckResponse";
+                  readonly requestStream: undefined;
+                  readonly responseStream: true;
+                };
+            }
         }
     }
 }

@@ -1,7 +1,21 @@
 // duoraft bench: closed-loop loads against a cluster, and the standard suite behind the
-// README's performance table (it starts its own ZooKeeper and voters).
+// README's performance table (it starts its own ZooKeeper and voters; the network parts
+// put the voters in namespaces, bench-netns.ts; --compare etcd runs the same writer loads
+// and failovers against a three-member etcd in the same run, etcd/etcd-bench.ts).
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { connect, type DuoraftClient, type ReadConsistency } from '../client/client.js';
+import {
+  benchLatencyLoss,
+  benchPartitionLeader,
+  benchPartitionVoters,
+  type LatencyLossResult,
+  type PartitionLeaderResult,
+  type PartitionVotersResult,
+} from './bench-netns.js';
+import { EtcdCluster, etcdVersion } from './etcd/etcd-cluster.js';
+import { type EtcdFailoverResult, type EtcdLoadResult, runEtcdFailovers, runEtcdWriteLoad } from './etcd/etcd-bench.js';
+import { netnsSupport } from './netns/support.js';
 import { killLeaderAndMeasure, percentile } from './failover.js';
 import { ProcessCluster } from './process-cluster.js';
 import { WriteLoad } from './write-load.js';
@@ -32,6 +46,8 @@ export interface LoadResult {
   readonly opsPerSecond: number;
   readonly errors: number;
   readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
+  /** CPU the load generator (this process) used, in % of one core. */
+  readonly clientCpuPercent: number;
 }
 
 /** Runs one closed-loop load: `concurrency` callers, each issuing its next op when the last one answers. */
@@ -44,6 +60,7 @@ export async function runLoad(c: DuoraftClient, spec: LoadSpec): Promise<LoadRes
   const latencies: number[] = [];
   let errors = 0;
   let ops = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const end = started + spec.durationMs;
   const caller = async (w: number): Promise<void> => {
@@ -63,6 +80,7 @@ export async function runLoad(c: DuoraftClient, spec: LoadSpec): Promise<LoadRes
   };
   await Promise.all(Array.from({ length: spec.concurrency }, (_, w) => caller(w)));
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   const r = (x: number): number => Math.round(x * 100) / 100;
   return {
     workload: spec.workload,
@@ -74,10 +92,16 @@ export async function runLoad(c: DuoraftClient, spec: LoadSpec): Promise<LoadRes
     opsPerSecond: Math.round(ops / seconds),
     errors,
     latencyMs: { p50: r(percentile(latencies, 50)), p90: r(percentile(latencies, 90)), p99: r(percentile(latencies, 99)), max: r(percentile(latencies, 100)) },
+    clientCpuPercent: Math.round(((used.user + used.system) / 1000 / (seconds * 1000)) * 100),
   };
 }
 
-export type SuitePart = 'latency' | 'throughput' | 'reads' | 'transfer' | 'failover';
+export const LOOPBACK_PARTS = ['latency', 'throughput', 'reads', 'transfer', 'failover'] as const;
+export const NETNS_PARTS = ['netns-partition-leader', 'netns-partition-voters', 'netns-latency-loss'] as const;
+export const SUITE_PARTS = [...LOOPBACK_PARTS, ...NETNS_PARTS] as const;
+export type SuitePart = (typeof SUITE_PARTS)[number];
+/** How long the voters stay cut off from each other in netns-partition-voters. */
+export const PARTITION_VOTERS_SECONDS = 30;
 
 export interface SuiteOptions {
   /** Which measurements to run (default: all). */
@@ -86,13 +110,18 @@ export interface SuiteOptions {
   readonly nodeArgs?: readonly string[];
   readonly failovers: number;
   readonly durationMs: number;
+  /** netns-latency-loss: how long, in minutes. */
+  readonly netnsMinutes: number;
+  /** Also measure a three-member etcd with the same loads (latency, throughput, failover parts). */
+  readonly compareEtcd: boolean;
   readonly env: ZooKeeperEnv;
   readonly print: (line: string) => void;
   readonly json: boolean;
 }
 
 export interface SuiteResult {
-  readonly machine: { readonly cpus: number; readonly node: string };
+  /** loadAverage: the 1-minute load average at the start and the end (this machine is shared: above ~0.5 others were busy). */
+  readonly machine: { readonly cpus: number; readonly node: string; readonly loadAverage?: readonly [number, number] };
   readonly singleWriter?: LoadResult;
   readonly writers64?: LoadResult;
   readonly readers64?: readonly LoadResult[];
@@ -110,6 +139,18 @@ export interface SuiteResult {
     readonly acknowledged: number;
     readonly lost: number;
   };
+  readonly netnsPartitionLeader?: PartitionLeaderResult;
+  readonly netnsPartitionVoters?: PartitionVotersResult;
+  readonly netnsLatencyLoss?: LatencyLossResult;
+  /** Why the network parts did not run, when they were wanted and could not. */
+  readonly netnsSkipped?: string;
+  readonly etcd?: {
+    readonly version: string;
+    readonly members: number;
+    readonly singleWriter?: EtcdLoadResult;
+    readonly writers64?: EtcdLoadResult;
+    readonly failover?: EtcdFailoverResult;
+  };
 }
 
 /** Acknowledged writes of a load that a linearizable read does not find with their value. */
@@ -122,9 +163,101 @@ async function countLost(c: DuoraftClient, load: WriteLoad): Promise<number> {
   return lost;
 }
 
-/** The standard suite: its own ZooKeeper and two voters, then each measurement in turn. */
+type PartResults = Omit<SuiteResult, 'machine'>;
+
+/** The standard suite: each wanted part in turn, then (with --compare etcd) the same loads against etcd. */
 export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   const say = o.json ? (): void => undefined : o.print;
+  const want = (p: SuitePart): boolean => !o.only || o.only.includes(p);
+  const loadAtStart = loadavg()[0] ?? 0;
+  let result: PartResults = {};
+  if (LOOPBACK_PARTS.some(want)) result = { ...result, ...(await runLoopbackParts(o, want, say)) };
+  if (NETNS_PARTS.some(want)) result = { ...result, ...(await runNetnsParts(o, want, say)) };
+  if (o.compareEtcd && (want('latency') || want('throughput') || want('failover'))) result = { ...result, etcd: await runEtcdParts(o, want, say) };
+  const r = (x: number): number => Math.round(x * 100) / 100;
+  const full: SuiteResult = { machine: { cpus: cpus().length, node: process.version, loadAverage: [r(loadAtStart), r(loadavg()[0] ?? 0)] }, ...result };
+  printComparison(full, say);
+  if (o.json) o.print(JSON.stringify(full));
+  return full;
+}
+
+/** Ratios of ours to etcd's, measured in this run. */
+function printComparison(r: SuiteResult, say: (line: string) => void): void {
+  const e = r.etcd;
+  if (!e) return;
+  say(`compared with etcd ${e.version} (${e.members} members), same run:`);
+  if (r.writers64 && e.writers64) say(`  64 writers: ${r.writers64.opsPerSecond}/s vs ${e.writers64.opsPerSecond}/s = ${(r.writers64.opsPerSecond / e.writers64.opsPerSecond).toFixed(2)}x`);
+  if (r.singleWriter && e.singleWriter) say(`  1 writer p50: ${r.singleWriter.latencyMs.p50} ms vs ${e.singleWriter.latencyMs.p50} ms = ${(r.singleWriter.latencyMs.p50 / e.singleWriter.latencyMs.p50).toFixed(2)}x`);
+  if (r.failover && e.failover) say(`  failover downtime p50: ${r.failover.downtimeMs.p50} ms vs ${e.failover.downtimeMs.p50} ms = ${(r.failover.downtimeMs.p50 / e.failover.downtimeMs.p50).toFixed(2)}x`);
+}
+
+/** The network parts, each on its own namespaced cluster; skipped with the reason where namespaces cannot be made. */
+async function runNetnsParts(o: SuiteOptions, want: (p: SuitePart) => boolean, say: (line: string) => void): Promise<PartResults> {
+  const support = await netnsSupport();
+  if (!support.ok) {
+    say(`network parts skipped: ${support.reason}`);
+    return { netnsSkipped: support.reason };
+  }
+  const ctx = { env: o.env, nodeArgs: o.nodeArgs ?? [], say };
+  let out: PartResults = {};
+  if (want('netns-partition-leader')) {
+    say(`netns: the leader silently cut off from its follower and ZooKeeper, ${o.failovers} times under 4 writers...`);
+    const p = await benchPartitionLeader(ctx, o.failovers);
+    say(`  follower serving writes after p50 ${p.downtimeMs.p50} ms, p99 ${p.downtimeMs.p99} ms, max ${p.downtimeMs.max} ms; ${p.acknowledged} writes acknowledged, ${p.lost} lost`);
+    out = { ...out, netnsPartitionLeader: p };
+  }
+  if (want('netns-partition-voters')) {
+    say(`netns: the voters silently cut off from each other for ${PARTITION_VOTERS_SECONDS} s under 4 writers...`);
+    const p = await benchPartitionVoters(ctx, PARTITION_VOTERS_SECONDS);
+    say(`  ${p.leaderChanges} leader changes; ${p.acknowledged} writes acknowledged meanwhile, longest gap ${p.longestGapMs} ms; ${p.lost} lost`);
+    out = { ...out, netnsPartitionVoters: p };
+  }
+  if (want('netns-latency-loss')) {
+    say(`netns: 5 ± 2 ms on every link and 1 % loss for ${o.netnsMinutes} min under 4 writers...`);
+    const p = await benchLatencyLoss(ctx, Math.round(o.netnsMinutes * 60));
+    say(`  ${p.falseFailovers} false failovers; ${p.writesPerSecond} writes/s, p50 ${p.writeLatencyMs.p50} ms, p99 ${p.writeLatencyMs.p99} ms; ${p.lost} lost`);
+    out = { ...out, netnsLatencyLoss: p };
+  }
+  return out;
+}
+
+/** etcd 3.4, three members on loopback: the single writer, the 64 writers and the failovers, as for ours. */
+async function runEtcdParts(o: SuiteOptions, want: (p: SuitePart) => boolean, say: (line: string) => void): Promise<NonNullable<SuiteResult['etcd']>> {
+  say('etcd: starting three members...');
+  const cluster = await EtcdCluster.start();
+  try {
+    let out: NonNullable<SuiteResult['etcd']> = { version: etcdVersion(), members: cluster.names().length };
+    // Warm up, as for ours.
+    await runEtcdWriteLoad(cluster, 8, ETCD_CONNECTIONS, 2000);
+    if (want('latency')) {
+      say('etcd: single writer, 256-byte values...');
+      const singleWriter = await runEtcdWriteLoad(cluster, 1, 1, o.durationMs);
+      say(`  ${singleWriter.opsPerSecond}/s, p50 ${singleWriter.latencyMs.p50} ms, p99 ${singleWriter.latencyMs.p99} ms`);
+      out = { ...out, singleWriter };
+    }
+    if (want('throughput')) {
+      say(`etcd: 64 concurrent writers, 256-byte values (${ETCD_CONNECTIONS} connections)...`);
+      const writers64 = await runEtcdWriteLoad(cluster, 64, ETCD_CONNECTIONS, o.durationMs);
+      say(`  ${writers64.opsPerSecond}/s, p50 ${writers64.latencyMs.p50} ms, p99 ${writers64.latencyMs.p99} ms (load generator ${writers64.clientCpuPercent} % of a core)`);
+      out = { ...out, writers64 };
+    }
+    if (want('failover')) {
+      say(`etcd: failover, ${o.failovers} SIGKILLs of the leader under 4 writers...`);
+      const failover = await runEtcdFailovers(cluster, o.failovers, say);
+      say(`  downtime p50 ${failover.downtimeMs.p50} ms, p99 ${failover.downtimeMs.p99} ms`);
+      out = { ...out, failover };
+    }
+    return out;
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** etcd's best of 1, 4 and 16 connections for 64 writers on this machine (notes/results.md). */
+const ETCD_CONNECTIONS = 4;
+
+/** The parts on loopback: its own ZooKeeper and two voters, then each measurement in turn. */
+async function runLoopbackParts(o: SuiteOptions, want: (p: SuitePart) => boolean, say: (line: string) => void): Promise<PartResults> {
   const zk = await startZooKeeper({ env: o.env });
   let cluster: ProcessCluster | null = null;
   let c: DuoraftClient | null = null;
@@ -132,12 +265,11 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: 'bench', logLevel: 'warn', nodeArgs: o.nodeArgs ?? [] });
     const client = await connect({ zk: zk.connectString, cluster: 'bench', deadlineMs: 30_000 });
     c = client;
-    const want = (p: SuitePart): boolean => !o.only || o.only.includes(p);
     const load = (workload: Workload, concurrency: number, consistency: ReadConsistency, keys: number): Promise<LoadResult> =>
       runLoad(client, { workload, concurrency, valueBytes: 256, durationMs: o.durationMs, consistency, readRatio: workload === 'read' ? 1 : 0, keys });
     // Warm up (JIT, connections), then measure.
     await runLoad(c, { workload: 'write', concurrency: 8, valueBytes: 256, durationMs: 2000, consistency: 'linearizable', readRatio: 0, keys: 1000 });
-    let result: SuiteResult = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
+    let result: PartResults = {};
     if (want('latency')) {
       say('single writer, 256-byte values...');
       const singleWriter = await load('write', 1, 'linearizable', 1000);
@@ -214,7 +346,6 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
       say(`  downtime p50 ${failover.downtimeMs.p50} ms, p99 ${failover.downtimeMs.p99} ms; ${failover.acknowledged} writes acknowledged, ${lost} lost`);
       result = { ...result, failover };
     }
-    if (o.json) o.print(JSON.stringify(result));
     return result;
   } finally {
     await c?.close();

@@ -8,8 +8,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { KvClient, kvService } from '../server/kv-service.js';
+import { type ClientSecurity, memberChannelSecurity } from '../transport/channel-security.js';
 import { childProcesses, type TrackedChild } from './child-processes.js';
 import { freePorts } from './free-port.js';
 import { type ProxyCutMode, startTcpProxy, type TcpProxy } from './tcp-proxy.js';
@@ -23,13 +23,39 @@ export interface ProcessClusterOptions {
   readonly workDir?: string;
   /** A TCP proxy in front of each node's peer address. */
   readonly peerProxies?: boolean;
-  /** Each node reaches ZooKeeper through its own TCP proxy. */
+  /** Each node reaches ZooKeeper through its own TCP proxies (one per server of the connect string). */
   readonly zkProxies?: boolean;
   /** Extra arguments for every `duoraft node` (timing flags, faults). */
   readonly nodeArgs?: readonly string[];
+  /** Test only: run a deliberately broken build (src/server/broken-builds.ts) instead of duoraft node. */
+  readonly brokenBuild?: string;
+  /** Extra arguments for one node (its own TLS certificate, say). */
+  readonly nodeArgsFor?: (id: string) => readonly string[];
+  /** How the cluster's own status calls authenticate (needed when the nodes run with TLS). */
+  readonly clientSecurity?: ClientSecurity;
   readonly logLevel?: string;
   /** Wait for a leader after starting (default true). */
   readonly waitForLeader?: boolean;
+  /** Nodes placed elsewhere than loopback (network namespaces): their addresses and launcher, by id. */
+  readonly placement?: ReadonlyMap<string, NodePlacement>;
+  /** Called with every line a node writes (stdout and stderr), from its first start on. */
+  readonly onLine?: (id: string, line: string) => void;
+}
+
+/** Where a node runs and the addresses it uses, when not simply on loopback. */
+export interface NodePlacement {
+  readonly listen: string;
+  /** What clients use (and what acknowledgements name: `by`). */
+  readonly advertise: string;
+  readonly peerAdvertise: string;
+  readonly zk: string;
+  /** The harness's own status calls go here, past whatever faults the clients' path suffers. */
+  readonly statusAddress: string;
+  /**
+   * A command prefix that runs the node elsewhere and execs it in place (`ip netns exec
+   * NAME`), so the pid the harness signals is the node's own.
+   */
+  readonly launcher: readonly string[];
 }
 
 export interface MemberView {
@@ -44,12 +70,16 @@ export interface MemberView {
 export interface NodeHandle {
   readonly id: string;
   readonly port: number;
-  /** Where clients reach it (direct). */
+  /** Where clients reach it (its advertised address). */
   readonly address: string;
+  /** Where the harness asks it for its status (the same as address on loopback). */
+  readonly statusAddress: string;
+  readonly placement: NodePlacement | null;
   readonly dataDir: string;
   readonly logFile: string;
   readonly peerProxy: TcpProxy | null;
-  readonly zkProxy: TcpProxy | null;
+  /** One per ZooKeeper server, in connect-string order (empty without zkProxies). */
+  readonly zkProxies: readonly TcpProxy[];
   child: TrackedChild | null;
   log: WriteStream | null;
   starts: number;
@@ -57,6 +87,8 @@ export interface NodeHandle {
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const duoraftBin = join(repoRoot, 'bin', 'duoraft.js');
+/** The test-only entry that runs a node with a deliberately broken build. */
+const brokenNodeEntry = join(repoRoot, 'dist', 'cli', 'broken-node.js');
 
 export class ProcessCluster {
   readonly nodes = new Map<string, NodeHandle>();
@@ -73,23 +105,28 @@ export class ProcessCluster {
     const c = new ProcessCluster(options, workDir);
     c.ownsWorkDir = options.workDir === undefined;
     try {
-      const ids = options.ids ?? ['a', 'b'];
+      const ids = options.ids ?? (options.placement ? [...options.placement.keys()] : ['a', 'b']);
+      if (options.placement && (options.peerProxies || options.zkProxies)) throw new Error('placed nodes take no TCP proxies: their faults are the network\'s');
       const ports = await freePorts(ids.length);
-      const [zkHost, zkPortText] = firstZkServer(options.zk);
+      const zkServers = zkServersOf(options.zk);
       for (const [k, id] of ids.entries()) {
         const port = ports[k]!;
+        const placement = options.placement?.get(id) ?? null;
         const peerProxy = options.peerProxies ? await startTcpProxy({ host: '127.0.0.1', port }) : null;
-        const zkProxy = options.zkProxies ? await startTcpProxy({ host: zkHost, port: Number(zkPortText) }) : null;
+        const zkProxies: TcpProxy[] = [];
+        if (options.zkProxies) for (const server of zkServers) zkProxies.push(await startTcpProxy(server));
         const dataDir = join(workDir, id);
         await mkdir(dataDir, { recursive: true });
         c.nodes.set(id, {
           id,
           port,
-          address: `127.0.0.1:${port}`,
+          address: placement?.advertise ?? `127.0.0.1:${port}`,
+          statusAddress: placement?.statusAddress ?? `127.0.0.1:${port}`,
+          placement,
           dataDir,
           logFile: join(workDir, `${id}.log`),
           peerProxy,
-          zkProxy,
+          zkProxies,
           child: null,
           log: null,
           starts: 0,
@@ -118,25 +155,35 @@ export class ProcessCluster {
   startNode(id: string): void {
     const n = this.node(id);
     if (n.child?.running()) throw new Error(`node ${id} is already running`);
-    const zk = n.zkProxy ? n.zkProxy.address : this.options.zk;
+    const p = n.placement;
+    const zk = p ? p.zk : n.zkProxies.length > 0 ? n.zkProxies.map((proxy) => proxy.address).join(',') + chrootOf(this.options.zk) : this.options.zk;
     const args = [
-      duoraftBin,
+      ...(this.options.brokenBuild ? [brokenNodeEntry, '--broken', this.options.brokenBuild] : [duoraftBin]),
       'node',
       '--id', id,
       '--cluster', this.options.cluster,
       '--zk', zk,
-      '--listen', n.address,
+      '--listen', p ? p.listen : n.address,
       '--data', n.dataDir,
       '--log-level', this.options.logLevel ?? 'info',
+      ...(p ? ['--advertise', p.advertise, '--peer-advertise', p.peerAdvertise] : []),
       ...(n.peerProxy ? ['--peer-advertise', n.peerProxy.address] : []),
       ...(this.options.nodeArgs ?? []),
+      ...(this.options.nodeArgsFor?.(id) ?? []),
     ];
     n.log?.end();
     n.log = createWriteStream(n.logFile, { flags: 'a' });
     n.log.write(`--- start ${++n.starts} ---\n`);
-    const child = childProcesses.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...prefix] = [...(p?.launcher ?? []), process.execPath];
+    const child = childProcesses.spawn(command!, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.child.stdout?.pipe(n.log, { end: false });
     child.child.stderr?.pipe(n.log, { end: false });
+    const onLine = this.options.onLine;
+    if (onLine) {
+      for (const stream of [child.child.stdout, child.child.stderr]) {
+        if (stream) splitLines(stream, (line) => onLine(id, line));
+      }
+    }
     n.child = child;
   }
 
@@ -205,14 +252,15 @@ export class ProcessCluster {
     for (const n of this.nodes.values()) n.peerProxy?.heal();
   }
 
+  /** Cuts the node off from every ZooKeeper server. */
   cutZk(id: string, mode: ProxyCutMode = 'reset'): void {
-    const p = this.node(id).zkProxy;
-    if (!p) throw new Error('cluster started without zkProxies');
-    p.cut(mode);
+    const proxies = this.node(id).zkProxies;
+    if (proxies.length === 0) throw new Error('cluster started without zkProxies');
+    for (const p of proxies) p.cut(mode);
   }
 
   healZk(id: string): void {
-    this.node(id).zkProxy?.heal();
+    for (const p of this.node(id).zkProxies) p.heal();
   }
 
   /** One member's own view (Status RPC), or null when it does not answer. */
@@ -221,7 +269,8 @@ export class ProcessCluster {
     if (!n.child?.running()) return null;
     let client = this.statusClients.get(id);
     if (!client) {
-      client = new KvClient(n.address, grpc.credentials.createInsecure());
+      const security = memberChannelSecurity(this.options.cluster, this.options.clientSecurity ?? {}, n.statusAddress);
+      client = new KvClient(n.statusAddress, security.credentials, security.options);
       this.statusClients.set(id, client);
     }
     const def = kvService.status;
@@ -294,14 +343,43 @@ export class ProcessCluster {
       }
       n.log?.end();
       await n.peerProxy?.close();
-      await n.zkProxy?.close();
+      for (const p of n.zkProxies) await p.close();
     }
     if (this.ownsWorkDir) await rm(this.workDir, { recursive: true, force: true });
   }
 }
 
-function firstZkServer(connect: string): [string, string] {
-  const first = connect.split(',')[0] ?? '';
-  const i = first.lastIndexOf(':');
-  return [first.slice(0, i), first.slice(i + 1).split('/')[0] ?? ''];
+/** The servers of a connect string 'h1:p1,h2:p2[/chroot]'. */
+function zkServersOf(connect: string): Array<{ host: string; port: number }> {
+  const hosts = connect.split('/')[0] ?? '';
+  return hosts
+    .split(',')
+    .filter((h) => h.trim() !== '')
+    .map((hostPort) => {
+      const i = hostPort.lastIndexOf(':');
+      return { host: hostPort.slice(0, i).trim(), port: Number(hostPort.slice(i + 1)) };
+    });
+}
+
+/** '/chroot' of a connect string, or ''. */
+function chrootOf(connect: string): string {
+  const i = connect.indexOf('/');
+  return i === -1 ? '' : connect.slice(i);
+}
+
+/** Calls onLine for every complete line of a text stream. A partial line waits (bounded) for its end. */
+function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  const maxPartial = 1 << 20;
+  let partial = '';
+  stream.on('data', (chunk: Buffer | string) => {
+    const text = partial + chunk.toString();
+    const lines = text.split('\n');
+    partial = lines.pop() ?? '';
+    // A line longer than the bound is passed on in pieces rather than held without limit.
+    if (partial.length > maxPartial) {
+      lines.push(partial);
+      partial = '';
+    }
+    for (const line of lines) if (line !== '') onLine(line);
+  });
 }

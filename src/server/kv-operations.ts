@@ -87,7 +87,8 @@ export async function execRegisterSession(
   ref: DriverRef,
   req: duoraft.client.RegisterSessionRequest.$Properties,
 ): Promise<duoraft.client.RegisterSessionResponse.$Properties> {
-  const a = await driverOf(ref).submit({ kind: 'registerSession', timeoutMs: req.timeoutMs ?? 0 });
+  const nonce = req.clientNonce;
+  const a = await driverOf(ref).submit({ kind: 'registerSession', timeoutMs: req.timeoutMs ?? 0, ...(nonce && nonce.length > 0 ? { nonce } : {}) });
   resultError(a.result);
   if (!(a.result.ok && a.result.kind === 'session')) throw new Error('session registration answered with something else');
   return { sessionId: a.result.sessionId, timeoutMs: a.result.timeoutMs };

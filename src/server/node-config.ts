@@ -1,6 +1,8 @@
 // A voter's settings, with the timing rule checked up front (notes/timing.md).
 import { ConfigError } from '../common/errors.js';
+import { HOST_PORT_FORMAT, parseHostPort } from '../common/host-port.js';
 import { isValidClusterName, isValidMemberId } from '../coordination/layout.js';
+import { genesisChain } from '../core/chain.js';
 import type { CoreConfig } from '../core/config.js';
 import { DEFAULT_MAX_VALUE_BYTES, HARD_MAX_VALUE_BYTES } from '../statemachine/limits.js';
 
@@ -75,6 +77,13 @@ export interface TestFaults {
   readonly ackBeforeCommit?: boolean;
   /** Read the tail before fencing during a take-over. */
   readonly readTailBeforeFence?: boolean;
+  /**
+   * The old rule of issue 9's first hole: a follower answers AppendEntries before its WAL is
+   * durable, and a heartbeat's commit index moves its own without the term check (R1, R2).
+   */
+  readonly commitWithoutTerm?: boolean;
+  /** The old rule of issue 9's second hole: read ZooKeeper's tail on a new session without sync(), and accept any tail (R3). */
+  readonly tailWithoutSync?: boolean;
 }
 
 export interface NodeConfig {
@@ -92,12 +101,23 @@ export interface NodeConfig {
 }
 
 export function validateNodeConfig(c: NodeConfig): void {
+  const problems = nodeConfigProblems(c);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+}
+
+/**
+ * Every problem of a configuration, one message each (empty when it is valid). The
+ * messages name the fields of NodeConfig (leaseDurationMs, ...); the CLI adds its flags.
+ */
+export function nodeConfigProblems(c: NodeConfig): string[] {
   const problems: string[] = [];
   if (!isValidMemberId(c.id)) problems.push(`invalid id ${JSON.stringify(c.id)}: use 1-64 letters, digits, '.', '_' or '-'`);
   if (!isValidClusterName(c.cluster)) problems.push(`invalid cluster name ${JSON.stringify(c.cluster)}`);
-  if (!/^[^:\s]+:\d{1,5}$/.test(c.advertise)) problems.push(`invalid advertise address ${JSON.stringify(c.advertise)}: expected HOST:PORT`);
-  if (c.peerAdvertise !== undefined && !/^[^:\s]+:\d{1,5}$/.test(c.peerAdvertise)) {
-    problems.push(`invalid peer advertise address ${JSON.stringify(c.peerAdvertise)}: expected HOST:PORT`);
+  const advertise = parseHostPort(c.advertise);
+  if ('problem' in advertise) problems.push(`invalid advertise address ${JSON.stringify(c.advertise)}: ${advertise.problem} (expected ${HOST_PORT_FORMAT})`);
+  const peerAdvertise = c.peerAdvertise === undefined ? null : parseHostPort(c.peerAdvertise);
+  if (peerAdvertise !== null && 'problem' in peerAdvertise) {
+    problems.push(`invalid peer advertise address ${JSON.stringify(c.peerAdvertise)}: ${peerAdvertise.problem} (expected ${HOST_PORT_FORMAT})`);
   }
   if (c.voters) {
     if (c.voters.length !== 2 || c.voters[0] === c.voters[1]) problems.push('--voters takes exactly two different ids');
@@ -133,11 +153,11 @@ export function validateNodeConfig(c: NodeConfig): void {
   for (const k of ['maxPendingProposals', 'maxPendingReads', 'maxInflightMultis', 'requestTimeoutMs'] as const) {
     if (!(Number.isInteger(l[k]) && l[k] > 0)) problems.push(`${k} must be a positive integer`);
   }
-  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return problems;
 }
 
 /** The core's tick-based settings from the millisecond ones. */
-export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
+export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): CoreConfig {
   const t = c.timing;
   const ticks = (ms: number): number => Math.max(1, Math.ceil(ms / t.tickMs));
   return {
@@ -150,7 +170,12 @@ export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
     maxInflightAppends: 8,
     // 256 KiB: a follower far behind stores one message in a few ms, so heartbeats and the
     // lease are never stuck behind a megabyte of entries.
+    // The cluster's log starts from a genesis value of its identity: a log of another
+    // cluster, or of an earlier life of this one (ZooKeeper's tree lost and recreated),
+    // never matches this one.
+    genesis: genesisChain(clusterId),
     maxAppendBytes: 256 << 10,
+    maxEntryBytes: c.limits.maxSegmentBytes,
     // One full message in flight at a time (see Progress): a follower far behind gets each
     // message at the connection's whole bandwidth, in order, well within its deadline.
     maxInflightBytes: 256 << 10,
@@ -158,5 +183,6 @@ export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
     appendStallHeartbeats: 25,
     candidateTimeoutTicks: ticks(30_000),
     transferTimeoutTicks: ticks(Math.max(1000, 4 * t.leaseWindowMs)),
+    ...(c.faults?.commitWithoutTerm ? { unsafeCommitWithoutTerm: true } : {}),
   };
 }

@@ -2,14 +2,22 @@
 //
 // The loop is etcd's: something happens (a tick, a peer message, a ZooKeeper answer, a
 // client write) -> the core is told -> on the next turn of the event loop processReady()
-// drains core.ready() and carries it out: persist to the local WAL, mirror to ZooKeeper,
-// send to the peer, apply committed entries, answer clients, start a take-over.
+// drains core.ready() and carries it out by handing each part its share:
 //
-// Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal),
-// so the deterministic simulator runs this very code with simulated parts.
+//   wal-sync.ts        the local WAL: paced fsyncs, and replies held until durable
+//   leadership.ts      a leader's term: the WAL mirror (commit point) and the lease
+//   takeover-runner.ts fence, read the tail, replay
+//   catch-up.ts        a follower its leader does not feed reads ZooKeeper's log
+//   ephemerals.ts      the leader and member znodes, restored after every new session
+//   cluster-watches.ts epoch, lease, leader, config and peer znodes, told to the core
+//
+// The driver itself keeps the loop, the client-facing API and the state machine.
+// Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal), so
+// the deterministic simulator runs this very code with simulated parts.
 import type { Clock, TimerHandle } from '../common/clock.js';
 import {
   BusyError,
+  CorruptWalError,
   type DuoraftError,
   InvalidArgumentError,
   type LeaderHint,
@@ -18,30 +26,35 @@ import {
   UnknownOutcomeError,
 } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { ensureClusterTree } from '../coordination/cluster-init.js';
+import { ensureClusterTree, FRESH_NODE, type LocalClusterView, randomClusterId } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
-import { LeaseKeeper } from '../coordination/lease.js';
 import { peerOf, registerMember, registerVoter } from '../coordination/membership.js';
-import { decodeConfig, decodeEpoch, decodeLeader, decodeMember, decodeTail, encodeLeader, type MemberRecord } from '../coordination/records.js';
-import { takeOver } from '../coordination/takeover.js';
-import { WalMirror } from '../coordination/wal-mirror.js';
+import { type ClusterIdentity, decodeIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
 import { ZkError } from '../coordination/zk-api.js';
-import { readCommittedEntries } from '../coordination/zk-log-reader.js';
-import { ZnodeWatch } from '../coordination/znode-watch.js';
 import type { Entry, NodeId } from '../core/types.js';
 import type { Message, TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
-import { RaftCore, type LeadershipLost, type Ready, type Role, type SoftState, type TakeoverRequest } from '../core/raft.js';
+import { type Divergence, RaftCore, type LeadershipLost, type Ready, type Role, type SoftState } from '../core/raft.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
 import { encodeCommand, type KvCommand, validateCommand, validateKey, type WriteContext } from '../statemachine/command.js';
 import { KvStore } from '../statemachine/kv-store.js';
-import type { PeerTransport } from '../transport/transport.js';
+import type { MessageSender, PeerTransport } from '../transport/transport.js';
+import { WarningThrottle } from '../common/warning-throttle.js';
 import { AppliedWaiters } from './applied-waiters.js';
+import { FollowerCatchUp } from './catch-up.js';
+import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './cluster-watches.js';
+import { Ephemerals } from './ephemerals.js';
+import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
+import type { LeaseKeeper } from '../coordination/lease.js';
 import { type NodeConfig, coreConfigFor, validateNodeConfig } from './node-config.js';
+import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
 import { ReadIndexQueue } from './read-index.js';
+import { TakeoverRunner } from './takeover-runner.js';
+import { type NodeTelemetry, noTelemetry } from './telemetry.js';
+import { WalSync } from './wal-sync.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 
@@ -72,34 +85,36 @@ export interface NodeDriverDeps {
   readonly transport: PeerTransport;
   readonly wal: LocalWal;
   readonly recovery: WalRecovery;
+  /**
+   * The node cannot go on with this state (its committed log diverged from the leader's or
+   * ZooKeeper's): it has stopped serving; the owner should set its data aside and restart it
+   * to rebuild from ZooKeeper. Default: only logged.
+   */
+  readonly onFatal?: (reason: string, what: FatalKind) => void;
+  /** What this node knows of the cluster from its data folder (default: a fresh node). */
+  readonly local?: LocalClusterView;
+  /** Told what the node's parts do (metrics, src/server/telemetry.ts). Default: nobody. */
+  readonly telemetry?: NodeTelemetry;
 }
 
-/** What this node needs to lead the term it fenced. */
-interface Leadership {
-  readonly term: number;
-  readonly epochVersion: number;
-  readonly tailVersion: number;
-  readonly tailLastIndex: number;
-  readonly leaseValidUntil: number;
-}
+/**
+ * 'diverged': the local state cannot be trusted: set it aside and rebuild from ZooKeeper.
+ * 'zk-data-lost': ZooKeeper lost the cluster's data: keep the local data (restore-zk needs it).
+ */
+export type FatalKind = 'diverged' | 'zk-data-lost';
 
 /** Bound on catch-up ticks run at once after the event loop was blocked. */
 const MAX_CATCHUP_TICKS = 50;
 /** Bound on ready() rounds per turn of the event loop; more work reschedules itself. */
 const MAX_READY_ROUNDS = 16;
-/** Segments read per round when a follower catches up from ZooKeeper. */
-const CATCHUP_SEGMENTS = 64;
-/**
- * A follower whose commit index has not moved for this long looks at ZooKeeper's tail, and
- * if it is behind, reads the committed entries from there. The normal path is the leader's
- * AppendEntries; this is the safety net for a follower the leader cannot feed fast enough
- * (a replacement with an empty disk) or at all (a broken peer channel).
- */
-const STALL_CHECK_MS = 1000;
-/** How far behind ZooKeeper's tail a stalled follower must be before it reads from there. */
-const STALL_FAR_BEHIND = 1000;
 /** How long a request waits for a take-over under way to finish. */
 const TAKEOVER_HOLD_MS = 2000;
+/** A follower's replies wait for its local WAL at most this pace (ms between fsyncs). */
+const REPLY_SYNC_INTERVAL_MS = 2;
+/** How a local log that starts past index 1 is named in its error (the driver sees no file names). */
+const MEMORY_OR_FILE = 'the local WAL';
+/** Bound on replies waiting for the local WAL. */
+const MAX_REPLIES_WAITING = 4096;
 
 export class NodeDriver {
   readonly id: NodeId;
@@ -115,6 +130,14 @@ export class NodeDriver {
   private readonly proposals: PendingProposals;
   private readonly appliedWaiters: AppliedWaiters;
   private readonly reads: ReadIndexQueue;
+  private readonly walSync: WalSync;
+  private readonly takeovers: TakeoverRunner;
+  private readonly ephemerals: Ephemerals;
+  /** Refused peer messages: one warning per kind per 10 s, with a count of the rest. */
+  private readonly refused: WarningThrottle;
+  private readonly telemetry: NodeTelemetry;
+  private catchUp: FollowerCatchUp | null = null;
+  private watches: ClusterWatches | null = null;
 
   private soft: SoftState;
   private peer: NodeId = '';
@@ -122,38 +145,33 @@ export class NodeDriver {
   private readonly addresses = new Map<NodeId, string>();
   private leaderZnode: { id: NodeId; address: string } | null = null;
   /** The epoch znode as the watch last saw it: lets a take-over fence in one round trip. */
-  private epochSeen: { term: number; leaderId: NodeId; version: number } | null = null;
+  private epochSeen: EpochSeen | null = null;
   private leaderZnodeExists = true;
   /** Callers waiting for the role to change (a take-over to finish), bounded. */
   private roleWaiters: Array<() => void> = [];
   private wasTransferring = false;
-  private leadership: Leadership | null = null;
-  private mirror: WalMirror | null = null;
-  private lease: LeaseKeeper | null = null;
-  private takeoverRunning = false;
+  /** What the last successful take-over established, until the core leads that term. */
+  private fencedTerm: FencedTerm | null = null;
+  private leading: LeaderTerm | null = null;
+  /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
+  private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
   private lastStamp = 0;
+  /** Set when the node stopped because its state cannot be trusted. */
+  private fatalReason: string | null = null;
 
   private scheduled = false;
   private stopped = false;
   private tickTimer: TimerHandle | null = null;
   private tickOrigin = 0;
   private ticksDone = 0;
-  private walSyncing = false;
-  private walSyncAgain = false;
-  private walSyncTimer: TimerHandle | null = null;
-  private stallTimer: TimerHandle | null = null;
-  private commitAtStallCheck = -1;
-  private lastWalSync = Number.NEGATIVE_INFINITY;
-
-  private readonly watches: ZnodeWatch[] = [];
-  private peerWatch: ZnodeWatch | null = null;
-  private tailWatch: ZnodeWatch | null = null;
-  private catchingUp = false;
   private unsubscribeZk: (() => void) | null = null;
   private pauseMonitor: PauseMonitor | null = null;
-  private sawExpiry = false;
 
-  private constructor(deps: NodeDriverDeps, voters: readonly NodeId[]) {
+  private constructor(
+    private readonly deps: NodeDriverDeps,
+    voters: readonly NodeId[],
+    readonly identity: ClusterIdentity,
+  ) {
     validateNodeConfig(deps.config);
     this.cfg = deps.config;
     this.id = deps.config.id;
@@ -165,21 +183,24 @@ export class NodeDriver {
     this.paths = new ClusterPaths(deps.config.cluster);
     this.peer = peerOf(voters, this.id);
     const rec = deps.recovery;
+    const first = rec.entries[0];
+    if (first && first.index > 1) {
+      // Nothing can stand for entries 1..first-1 (no snapshot covers them): the state
+      // machine would start from nothing at that index, which is wrong data, not a restart.
+      throw new CorruptWalError(MEMORY_OR_FILE, 0, `the local log starts at index ${first.index}, and nothing holds the entries before it`);
+    }
     const restored = {
       ...(rec.hardState ? { hardState: rec.hardState } : {}),
-      ...(rec.entries.length > 0 && rec.entries[0]!.index > 1
-        ? { snapshot: { index: rec.entries[0]!.index - 1, term: 0 } }
-        : {}),
       entries: rec.entries,
     };
-    this.core = new RaftCore(coreConfigFor(deps.config, this.peer), deps.random, restored);
+    this.core = new RaftCore(coreConfigFor(deps.config, this.peer, identity.clusterId), deps.random, restored);
     this.soft = this.core.softState();
     this.addresses.set(this.id, deps.config.advertise);
     this.proposals = new PendingProposals(deps.clock, deps.config.limits.maxPendingProposals);
     this.appliedWaiters = new AppliedWaiters(deps.clock, deps.config.limits.maxPendingReads, () => this.kv.applied());
     this.reads = new ReadIndexQueue(
       {
-        canServeReads: () => this.core.committedInCurrentTerm() && this.mirror !== null,
+        canServeReads: () => this.core.committedInCurrentTerm() && this.leading !== null,
         isLeader: () => this.soft.role === 'leader',
         commitIndex: () => this.core.commitIndex(),
         confirmLeadership: () => this.confirmLeadership(),
@@ -188,20 +209,56 @@ export class NodeDriver {
       deps.clock,
       deps.config.limits.maxPendingReads,
     );
-    // The restored log may begin after index 1 (compacted WAL): the state machine then
-    // starts from there. (Snapshots restore it fully; until then this only happens in tests.)
-    this.kv.resetApplied(this.core.status().applied);
+    this.refused = new WarningThrottle(deps.logger, deps.clock);
+    this.telemetry = deps.telemetry ?? noTelemetry;
+    this.walSync = new WalSync({
+      wal: deps.wal,
+      clock: deps.clock,
+      logger: deps.logger,
+      intervalMs: deps.config.limits.walSyncIntervalMs,
+      urgentIntervalMs: Math.min(REPLY_SYNC_INTERVAL_MS, deps.config.limits.walSyncIntervalMs),
+      maxWaiting: MAX_REPLIES_WAITING,
+      observer: this.telemetry,
+    });
+    const common = { zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger };
+    this.takeovers = new TakeoverRunner({
+      ...common,
+      config: deps.config,
+      selfId: this.id,
+      observer: this.telemetry,
+      onDone: (result, fenced) => {
+        if (fenced) this.fencedTerm = fenced;
+        this.core.takeoverResult(result);
+        this.schedule();
+      },
+      onFenced: (f) => this.startTermLease(f),
+      onZkDataLost: (reason) => {
+        this.log.error({ reason }, 'ZooKeeper lost committed data: this node stops serving and keeps its data for duoraft admin restore-zk');
+        this.fail(reason, 'zk-data-lost');
+      },
+    });
+    this.ephemerals = new Ephemerals({
+      ...common,
+      selfId: this.id,
+      address: deps.config.advertise,
+      member: this.memberRecord(),
+      onFenced: (term, reason) => this.fenced(term, reason),
+    });
   }
 
   /** Creates the cluster tree if needed, registers this voter and starts the loop. */
   static async start(deps: NodeDriverDeps): Promise<NodeDriver> {
     validateNodeConfig(deps.config);
     const paths = new ClusterPaths(deps.config.cluster);
-    const state = await ensureClusterTree(deps.zk, paths);
+    const state = await ensureClusterTree(deps.zk, paths, deps.local ?? FRESH_NODE, () => ({
+      cluster: deps.config.cluster,
+      clusterId: randomClusterId(),
+      createdAtMs: Math.floor(deps.clock.wallNow()),
+    }));
     const voters = await registerVoter(deps.zk, paths, deps.config.id, deps.config.voters);
-    const d = new NodeDriver(deps, voters);
+    const d = new NodeDriver(deps, voters, state.identity);
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
-    d.core.observeLease(state.leaseVersion);
+    d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
     await registerMember(deps.zk, paths, d.memberRecord());
     d.begin();
@@ -217,13 +274,22 @@ export class NodeDriver {
    */
   async submit(command: KvCommand, ctx?: WriteContext): Promise<Applied> {
     validateCommand(command, this.cfg.limits.maxValueBytes, ctx);
-    if (this.stopped) throw new UnavailableError('this member is shutting down');
+    if (this.stopped) throw this.stoppedError();
     await this.waitWhileUnsettled();
-    if (this.soft.role !== 'leader' || !this.mirror) throw new NotLeaderError(this.hint());
-    if (this.proposals.isFull()) throw new BusyError(20, this.hint());
+    if (this.soft.role !== 'leader' || !this.leading) throw new NotLeaderError(this.hint());
+    // Entries of proposals that timed out stay in the mirror's queue: bound it too.
+    if (this.proposals.isFull() || this.leading.mirrorBacklog() >= this.cfg.limits.maxPendingProposals) throw new BusyError(20, this.hint());
     const stamp = Math.max(this.lastStamp, this.kv.lastStampMs(), Math.floor(this.clock.wallNow()));
     this.lastStamp = stamp;
-    const r = this.core.propose([encodeCommand(command, stamp, ctx)]);
+    const data = encodeCommand(command, stamp, ctx);
+    // One entry must fit one segment znode, well below ZooKeeper's jute.maxbuffer (R5):
+    // refused here, before it is in the log, it can do no harm and a retry is refused too.
+    if (data.length + SEGMENT_ENTRY_OVERHEAD_BYTES > this.cfg.limits.maxSegmentBytes) {
+      throw new InvalidArgumentError(
+        `the command encodes to ${data.length} bytes; one log entry holds at most ${this.cfg.limits.maxSegmentBytes - SEGMENT_ENTRY_OVERHEAD_BYTES} bytes (a cas carries two values): use smaller values`,
+      );
+    }
+    const r = this.core.propose([data]);
     if (!r.ok) {
       throw r.reason === 'transferring'
         ? new NotLeaderError(this.hint(), 'leadership is being transferred; retry shortly')
@@ -239,7 +305,7 @@ export class NodeDriver {
   async read(key: string, consistency: Consistency, minIndex = 0): Promise<ReadResult> {
     validateKey(key);
     if (!Number.isSafeInteger(minIndex) || minIndex < 0) throw new InvalidArgumentError('minIndex must be a non-negative integer');
-    if (this.stopped) throw new UnavailableError('this member is shutting down');
+    if (this.stopped) throw this.stoppedError();
     const timeout = this.cfg.limits.requestTimeoutMs;
     if (consistency === 'stale') {
       await this.appliedWaiters.waitFor(minIndex, timeout);
@@ -247,7 +313,7 @@ export class NodeDriver {
     }
     await this.waitWhileUnsettled();
     if (this.soft.role !== 'leader') throw new NotLeaderError(this.hint());
-    if (consistency === 'lease' && this.lease?.holds() && this.core.committedInCurrentTerm()) {
+    if (consistency === 'lease' && this.leading?.leaseHolds() && this.core.committedInCurrentTerm()) {
       // No other leader can commit while our lease holds (notes/timing.md): the commit
       // index now is the latest committed state.
       await this.appliedWaiters.waitFor(this.core.commitIndex(), timeout);
@@ -256,6 +322,10 @@ export class NodeDriver {
     const readIndex = await this.reads.request(timeout);
     await this.appliedWaiters.waitFor(readIndex, timeout);
     return this.readLocal(key);
+  }
+
+  private stoppedError(): UnavailableError {
+    return new UnavailableError(this.fatalReason ? `this member stopped serving: ${this.fatalReason}; it rebuilds from ZooKeeper when restarted` : 'this member is shutting down');
   }
 
   /**
@@ -267,15 +337,20 @@ export class NodeDriver {
     const deadline = this.clock.now() + TAKEOVER_HOLD_MS;
     const unsettled = (): boolean => this.soft.role === 'candidate' || (this.soft.role === 'leader' && this.core.isTransferring());
     while (unsettled() && !this.stopped && this.clock.now() < deadline) {
-      if (this.roleWaiters.length >= this.cfg.limits.maxPendingProposals) throw new BusyError(20, this.hint(), 'too many requests waiting for a take-over');
-      await new Promise<void>((resolve) => {
-        const timer = this.clock.setTimeout(resolve, Math.max(1, deadline - this.clock.now()));
-        this.roleWaiters.push(() => {
-          timer.cancel();
-          resolve();
-        });
-      });
+      await this.waitForRoleChange(deadline, 'too many requests waiting for a take-over');
     }
+  }
+
+  /** Waits until the role changes or the deadline passes (bounded number of waiters). */
+  private waitForRoleChange(deadline: number, busyMessage: string): Promise<void> {
+    if (this.roleWaiters.length >= this.cfg.limits.maxPendingProposals) return Promise.reject(new BusyError(20, this.hint(), busyMessage));
+    return new Promise<void>((resolve) => {
+      const timer = this.clock.setTimeout(resolve, Math.max(1, deadline - this.clock.now()));
+      this.roleWaiters.push(() => {
+        timer.cancel();
+        resolve();
+      });
+    });
   }
 
   status(): MemberStatus {
@@ -290,6 +365,32 @@ export class NodeDriver {
       leaderId: s.leaderId,
       address: this.cfg.advertise,
     };
+  }
+
+  /** Read-only figures for metrics and health (node-figures.ts). */
+  figures(): NodeFigures {
+    const s = this.core.status();
+    return {
+      role: s.role,
+      term: s.term,
+      leaderId: s.leaderId,
+      commitIndex: s.commit,
+      appliedIndex: this.kv.applied(),
+      lastIndex: s.lastIndex,
+      pendingProposals: this.proposals.size(),
+      mirrorBacklog: this.leading?.mirrorBacklog() ?? 0,
+      leaseHolds: this.leading?.leaseHolds() ?? false,
+      committedInTerm: this.core.committedInCurrentTerm(),
+      transferring: s.transferring,
+      leaderContactAgeMs: this.leaderContactAgeMs(),
+      zkConnected: this.zk.state === 'connected',
+      stopped: this.stopped,
+      fatalReason: this.fatalReason,
+    };
+  }
+
+  private leaderContactAgeMs(): number {
+    return this.core.ticksSinceLeaderContact() * this.cfg.timing.tickMs;
   }
 
   /** Role, term and leader as the core sees them right now (for log lines). */
@@ -311,13 +412,7 @@ export class NodeDriver {
     this.schedule();
     const deadline = this.clock.now() + timeoutMs;
     while (this.soft.role === 'leader' && this.core.isTransferring() && this.clock.now() < deadline && !this.stopped) {
-      await new Promise<void>((resolve) => {
-        const timer = this.clock.setTimeout(resolve, Math.max(1, deadline - this.clock.now()));
-        this.roleWaiters.push(() => {
-          timer.cancel();
-          resolve();
-        });
-      });
+      await this.waitForRoleChange(deadline, 'too many requests waiting for a transfer');
     }
     if (this.soft.role === 'leader') {
       this.core.abortTransfer();
@@ -341,11 +436,12 @@ export class NodeDriver {
     this.stopped = true;
     this.tickTimer?.cancel();
     this.pauseMonitor?.stop();
-    this.walSyncTimer?.cancel();
-    this.stallTimer?.cancel();
-    for (const w of this.watches) w.stop();
-    this.peerWatch?.stop();
-    this.tailWatch?.stop();
+    this.walSync.stop();
+    this.catchUp?.stop();
+    this.watches?.stop();
+    this.ephemerals.stop();
+    this.takeovers.stop();
+    this.termLease?.keeper.stop();
     this.unsubscribeZk?.();
     this.stopLeading();
     const shutting = (): DuoraftError => new UnavailableError('this member is shutting down');
@@ -365,17 +461,40 @@ export class NodeDriver {
       kv: this.kv,
       softState: this.core.softState(),
       entryAt: (index) => this.core.entryAt(index),
-      leaseHolds: this.lease?.holds() ?? false,
+      leaseHolds: this.leading?.leaseHolds() ?? false,
     };
   }
 
   // ------------------------------------------------------------- the loop
 
   private begin(): void {
-    this.scheduleStallCheck();
-    this.transport.setHandler((m: Message) => {
+    this.tickOrigin = this.clock.now();
+    const common = { zk: this.zk, paths: this.paths, clock: this.clock, logger: this.log };
+    this.catchUp = new FollowerCatchUp({
+      ...common,
+      host: {
+        commitIndex: () => this.core.commitIndex(),
+        role: () => this.soft.role,
+        committedFromZk: (entries, zkLastIndex) => {
+          if (this.stopped) return;
+          this.core.committedFromZk(entries, zkLastIndex);
+          this.schedule();
+        },
+      },
+    });
+    this.transport.setHandler((m: Message, sender: MessageSender) => {
       if (this.stopped) return;
-      this.core.step(m);
+      if (sender.kind === 'verified' && sender.id !== m.from) {
+        this.refused.warn('sender', { claimed: m.from, proven: sender.id, type: m.type }, 'peer message refused: its from is not the voter its certificate names');
+        this.telemetry.peerRefused(m.type, 'sender');
+        return;
+      }
+      this.catchUpTicks();
+      const problem = this.core.step(m);
+      if (problem !== null && problem !== 'ignore') {
+        this.refused.warn(`peer:${m.type}`, { from: m.from, type: m.type, term: m.term, reason: problem }, 'peer message refused');
+        this.telemetry.peerRefused(m.type, 'invalid');
+      }
       this.schedule();
     });
     this.transport.onPeerDisconnected((id) => {
@@ -393,9 +512,8 @@ export class NodeDriver {
       onStall: (ms) => this.onStall(ms),
     });
     this.pauseMonitor.start();
-    this.startWatches();
-    if (this.peer) this.watchPeer(this.peer);
-    this.tickOrigin = this.clock.now();
+    this.watches = new ClusterWatches({ ...common, handlers: this.watchHandlers() });
+    if (this.peer) this.watches.watchPeer(this.peer);
     this.scheduleTick();
     this.schedule();
   }
@@ -417,67 +535,92 @@ export class NodeDriver {
 
   private onTickTimer(): void {
     if (this.stopped) return;
-    const tickMs = this.cfg.timing.tickMs;
-    // Ticks count real elapsed time: after a stall, catch up (bounded), never run ahead.
-    const owed = Math.floor((this.clock.now() - this.tickOrigin) / tickMs) - this.ticksDone;
-    const run = Math.min(Math.max(owed, 0), MAX_CATCHUP_TICKS);
-    for (let i = 0; i < run; i++) this.core.tick();
-    this.ticksDone += owed > MAX_CATCHUP_TICKS ? owed : run;
-    if (run > 0) this.schedule();
+    this.catchUpTicks();
     this.reads.kick();
     this.failWritesOfLongLapse();
     this.scheduleTick();
   }
 
+  /**
+   * Ticks count real elapsed time: runs every tick owed up to now, never runs ahead. Called
+   * by the tick timer and before every input that the core stamps with its tick count (a
+   * lease or epoch observation, a peer message): after an event-loop stall, an observation
+   * queued behind the stall must not be stamped with a tick from before it, or the lease
+   * window would be credited with time that passed before the observation (notes/timing.md).
+   * A stall longer than MAX_CATCHUP_TICKS ticks counts as that many: the window is then
+   * credited with less time than passed, never more.
+   */
+  private catchUpTicks(): void {
+    if (this.stopped) return;
+    const owed = Math.floor((this.clock.now() - this.tickOrigin) / this.cfg.timing.tickMs) - this.ticksDone;
+    if (owed <= 0) return;
+    const run = Math.min(owed, MAX_CATCHUP_TICKS);
+    for (let i = 0; i < run; i++) this.core.tick();
+    this.ticksDone += owed;
+    this.schedule();
+  }
+
+  /** The lease window the holder of `record` requires, in ticks (0: it published none). */
+  private leaseWindowTicks(record: LeaseRecord): number {
+    if (record.durationMs <= 0) return 0;
+    return Math.ceil(leaseWindowFor(record, this.cfg.timing.driftBound) / this.cfg.timing.tickMs);
+  }
+
   private processReady(): void {
-    let walDirty = false;
     for (let round = 0; round < MAX_READY_ROUNDS && this.core.hasReady(); round++) {
-      const rd = this.core.ready();
-      walDirty = this.carryOut(rd) || walDirty;
+      this.carryOut(this.core.ready());
     }
     // A transfer that ended (or was given up) releases the requests held meanwhile.
     const transferring = this.soft.role === 'leader' && this.core.isTransferring();
     if (this.wasTransferring && !transferring) this.wakeRoleWaiters();
     this.wasTransferring = transferring;
     if (this.core.hasReady()) this.schedule();
-    if (walDirty) this.syncWal();
     this.reads.kick();
   }
 
-  /** Does what one Ready asks. Returns whether the local WAL was written. */
-  private carryOut(rd: Ready): boolean {
+  /** Does what one Ready asks. */
+  private carryOut(rd: Ready): void {
+    if (rd.diverged) this.onDiverged(rd.diverged);
     if (rd.leadershipLost) this.onLeadershipLost(rd.leadershipLost);
     if (rd.softState) this.onSoftState(rd.softState);
-    let walDirty = false;
+    let walWritten = false;
     if (rd.truncateFrom !== undefined) {
       this.wal.truncateFrom(rd.truncateFrom);
-      walDirty = true;
+      walWritten = true;
     }
     if (rd.entries.length > 0) {
       this.wal.appendEntries(rd.entries);
-      walDirty = true;
+      walWritten = true;
     }
     if (rd.hardState) {
       this.wal.setHardState(rd.hardState);
-      walDirty = true;
+      walWritten = true;
     }
+    if (walWritten) this.walSync.written();
     let handOver: TimeoutNow | null = null;
-    if (rd.resumeLease && this.leadership && this.soft.role === 'leader') {
-      this.log.warn({ term: this.leadership.term }, 'leadership transfer given up: taking the lease back');
-      this.startLease(this.leadership, this.clock.now());
-    }
+    if (rd.resumeLease && this.soft.role === 'leader') this.leading?.resumeLease();
     if (rd.toMirror.length > 0) {
-      this.mirror?.enqueue(rd.toMirror);
+      this.leading?.mirrorEntries(rd.toMirror);
       if (this.cfg.faults?.ackBeforeCommit) this.proposals.ackEarly(rd.toMirror.map((e) => e.index));
     }
     for (const m of rd.messages) {
       if (m.type === 'timeoutNow') handOver = m;
+      else if (this.mustBeDurableFirst(m)) this.walSync.afterDurable(() => this.transport.send(m));
       else this.transport.send(m);
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
     if (rd.committed.length > 0) this.apply(rd.committed);
-    if (rd.takeover) this.startTakeover(rd.takeover);
-    return walDirty;
+    if (rd.takeover) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists });
+  }
+
+  /**
+   * A follower's replies tell the leader what it holds; the leader builds its match index
+   * and the commit index it sends on them. So they leave only once everything written to the
+   * local WAL before them is durable (PROTOCOL.md R1: persist, then send).
+   */
+  private mustBeDurableFirst(m: Message): boolean {
+    if (m.type !== 'appendReply' && m.type !== 'heartbeatReply') return false;
+    return !this.cfg.faults?.commitWithoutTerm;
   }
 
   /**
@@ -487,10 +630,10 @@ export class NodeDriver {
    * transfer timed out) its fence fails.
    */
   private async handOver(timeoutNow: TimeoutNow | null): Promise<void> {
-    const lease = this.lease;
-    if (lease) await lease.revoke();
+    const leading = this.leading;
+    const leaseVersion = leading ? await leading.relinquishLease() : 0;
     if (!timeoutNow || this.stopped) return;
-    this.transport.send({ ...timeoutNow, leaseVersion: lease?.lastVersion() ?? 0 });
+    this.transport.send({ ...timeoutNow, leaseVersion });
   }
 
   private apply(entries: readonly Entry[]): void {
@@ -501,47 +644,12 @@ export class NodeDriver {
     this.appliedWaiters.notify(this.kv.applied());
   }
 
-  /** Asks for an fsync of the local WAL: at most one runs at a time, paced by walSyncIntervalMs. */
-  private syncWal(): void {
-    if (this.walSyncing || this.walSyncTimer) {
-      this.walSyncAgain = true;
-      return;
-    }
-    const wait = this.lastWalSync + this.cfg.limits.walSyncIntervalMs - this.clock.now();
-    if (wait > 0) {
-      this.walSyncTimer = this.clock.setTimeout(() => {
-        this.walSyncTimer = null;
-        this.runWalSync();
-      }, wait);
-      return;
-    }
-    this.runWalSync();
-  }
-
-  private runWalSync(): void {
-    if (this.stopped) return;
-    this.walSyncing = true;
-    this.walSyncAgain = false;
-    this.lastWalSync = this.clock.now();
-    this.wal.sync().then(
-      () => {
-        this.walSyncing = false;
-        if (this.walSyncAgain && !this.stopped) this.syncWal();
-      },
-      (err: unknown) => {
-        this.walSyncing = false;
-        // The local WAL is not on the commit path; a broken disk makes restarts slow, not
-        // unsafe. Say it loudly.
-        this.log.error({ err: (err as Error).message }, 'local WAL sync failed');
-      },
-    );
-  }
-
   // ------------------------------------------------------------ leadership
 
   private onSoftState(s: SoftState): void {
     const prev = this.soft;
     this.soft = s;
+    this.telemetry.roleChanged(prev, s, this.leaderContactAgeMs());
     if (prev.role !== s.role) this.wakeRoleWaiters();
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
@@ -550,7 +658,12 @@ export class NodeDriver {
     if (s.role === 'leader' && (prev.role !== 'leader' || prev.term !== s.term)) this.startLeading(s.term);
     if (s.role !== 'leader') this.reads.failAll(() => new NotLeaderError(this.hint()));
     // A follower that hears no leader keeps itself current from ZooKeeper (L2).
-    this.setCatchingUp(s.role === 'precandidate');
+    this.catchUp?.followTail(s.role === 'precandidate');
+    // A lease started at a fence whose take-over did not end in leading it: stop it.
+    if (this.termLease && s.role !== 'candidate' && !(s.role === 'leader' && s.term === this.termLease.term)) {
+      this.termLease.keeper.stop();
+      this.termLease = null;
+    }
   }
 
   private wakeRoleWaiters(): void {
@@ -560,77 +673,87 @@ export class NodeDriver {
     for (const w of waiters) w();
   }
 
+  /** The fence succeeded: touch the lease from now on, through the replay (see startTermLease). */
+  private startTermLease(f: { term: number; epochVersion: number; leaseValidUntil: number; leaseValidUntilWall: number }): void {
+    if (this.stopped) return;
+    this.termLease?.keeper.stop();
+    const keeper = startTermLease({
+      zk: this.zk,
+      paths: this.paths,
+      clock: this.clock,
+      logger: this.log,
+      config: this.cfg,
+      selfId: this.id,
+      term: f.term,
+      epochVersion: f.epochVersion,
+      validUntil: f.leaseValidUntil,
+      validUntilWall: f.leaseValidUntilWall,
+      host: this.leaderHost(),
+      isClosed: () => this.stopped || (this.termLease?.keeper !== keeper && this.leading?.term !== f.term),
+      onLapsed: () => this.telemetry.leaseLapsed(),
+    });
+    this.termLease = { term: f.term, keeper };
+  }
+
+  private leaderHost(): LeaderHost {
+    return {
+      mirrorCommitted: (t, lastIndex) => {
+        if (this.stopped) return;
+        this.core.mirrorCommitted(t, lastIndex);
+        if (this.core.committedInCurrentTerm()) this.telemetry.committedInTerm(t);
+        this.schedule();
+      },
+      fenced: (t, reason) => this.fenced(t, reason),
+      leaseExpired: (t) => {
+        this.core.leaseExpired(t);
+        this.schedule();
+      },
+      leaseRenewed: (t) => {
+        this.core.leaseRenewed(t);
+        this.schedule();
+      },
+    };
+  }
+
   private startLeading(term: number): void {
-    const l = this.leadership;
-    if (!l || l.term !== term) {
+    const f = this.fencedTerm;
+    if (!f || f.term !== term) {
       this.log.error({ term }, 'became leader without the fence details: stepping down');
       this.core.mirrorFenced(term);
       this.schedule();
       return;
     }
-    this.mirror = new WalMirror({
+    const earlyLease = this.termLease?.term === term ? this.termLease.keeper : undefined;
+    this.termLease = null;
+    this.leading = new LeaderTerm({
       zk: this.zk,
       paths: this.paths,
       clock: this.clock,
       logger: this.log,
-      term,
-      epochVersion: l.epochVersion,
-      tailVersion: l.tailVersion,
-      tailLastIndex: l.tailLastIndex,
-      maxInflight: this.cfg.limits.maxInflightMultis,
-      maxBatchBytes: this.cfg.limits.maxSegmentBytes,
-      maxQueuedEntries: this.cfg.limits.maxPendingProposals * 2 + 16,
-      onCommitted: (lastIndex) => {
-        if (this.stopped) return;
-        this.core.mirrorCommitted(term, lastIndex);
-        this.schedule();
-      },
-      onFenced: (reason) => {
-        this.log.warn({ term, reason }, 'fenced: another node took over');
-        this.core.mirrorFenced(term);
-        this.schedule();
-      },
+      config: this.cfg,
+      selfId: this.id,
+      fenced: f,
+      observer: this.telemetry,
+      host: this.leaderHost(),
+      ...(earlyLease ? { lease: earlyLease } : {}),
     });
-    this.startLease(l, l.leaseValidUntil);
-    this.log.info({ term, epochVersion: l.epochVersion, zkTail: l.tailLastIndex }, 'leading');
-  }
-
-  private startLease(l: Leadership, validUntil: number): void {
-    const term = l.term;
-    this.lease?.stop();
-    this.lease = new LeaseKeeper({
-      zk: this.zk,
-      paths: this.paths,
-      clock: this.clock,
-      logger: this.log,
-      term,
-      leaderId: this.id,
-      epochVersion: l.epochVersion,
-      intervalMs: this.cfg.timing.leaseIntervalMs,
-      durationMs: this.cfg.timing.leaseDurationMs,
-      initialValidUntil: validUntil,
-      onExpired: () => {
-        this.core.leaseExpired(term);
-        this.schedule();
-      },
-      onRenewed: () => {
-        this.core.leaseRenewed(term);
-        this.schedule();
-      },
-      onFenced: (reason) => {
-        this.log.warn({ term, reason }, 'fenced (lease): another node took over');
-        this.core.mirrorFenced(term);
-        this.schedule();
-      },
-    });
+    this.ephemerals.setLeaderClaim({ term, epochVersion: f.epochVersion });
+    this.log.info({ term, epochVersion: f.epochVersion, zkTail: f.tailLastIndex }, 'leading');
   }
 
   private stopLeading(): void {
-    this.mirror?.close();
-    this.mirror = null;
-    this.lease?.stop();
-    this.lease = null;
-    this.leadership = null;
+    this.leading?.close();
+    this.leading = null;
+    this.fencedTerm = null;
+    this.ephemerals.setLeaderClaim(null);
+  }
+
+  /** The term `term` cannot go on (another node fenced us, or a persistent error). */
+  private fenced(term: number, reason: string): void {
+    if (this.stopped) return;
+    this.log.warn({ term, reason }, 'stepping down');
+    this.core.mirrorFenced(term);
+    this.schedule();
   }
 
   /**
@@ -639,9 +762,9 @@ export class NodeDriver {
    * still commit, if ZooKeeper comes back and nobody fenced us).
    */
   private failWritesOfLongLapse(): void {
-    if (!this.lease || this.proposals.size() === 0) return;
-    if (this.lease.lapsedForMs() < 2 * this.cfg.timing.leaseWindowMs) return;
-    this.proposals.failAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
+    if (!this.leading || this.proposals.size() === 0) return;
+    if (this.leading.leaseLapsedForMs() < 2 * this.cfg.timing.leaseWindowMs) return;
+    this.proposals.rejectAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
   }
 
   /** The event loop stalled for `ms`: the lease may not be trusted, and after a long stall neither may leadership. */
@@ -654,8 +777,49 @@ export class NodeDriver {
       this.core.abdicate(`event loop stalled for ${Math.round(ms)} ms`);
       this.schedule();
     } else {
-      this.lease?.lapseNow();
+      this.leading?.lapseLease();
     }
+  }
+
+  /** A committed entry differs from the leader's or ZooKeeper's: stop serving, let the owner rebuild. */
+  private onDiverged(d: Divergence): void {
+    const reason = `this node's committed log diverged at index ${d.index}: ${d.reason}`;
+    this.log.error({ index: d.index, reason: d.reason }, 'diverged: this node stops serving and must rebuild from ZooKeeper');
+    this.fail(reason, 'diverged');
+  }
+
+  /** Stops serving for good and tells the owner (once). */
+  private fail(reason: string, what: FatalKind): void {
+    if (this.fatalReason !== null || this.stopped) return;
+    this.fatalReason = reason;
+    void this.stop().then(() => this.deps.onFatal?.(reason, what));
+  }
+
+  /**
+   * The cluster root's identity as the watch read it (null: the znode is gone). Anything but
+   * ours, confirmed by a fresh read after sync(), means ZooKeeper lost the cluster's data.
+   */
+  private onIdentity(seen: ClusterIdentity | null): void {
+    if (seen && seen.clusterId === this.identity.clusterId) return;
+    const paths = this.paths;
+    void this.zk
+      .sync(paths.root)
+      .then(() => this.zk.getData(paths.root))
+      .then(
+        (r) => decodeIdentity(paths.root, r.data),
+        (err: unknown) => (err instanceof ZkError && err.code === 'NO_NODE' ? null : Promise.reject(err)),
+      )
+      .then(
+        (now) => {
+          if (now && now.clusterId === this.identity.clusterId) return;
+          const reason = now
+            ? `ZooKeeper's tree of this cluster now has identity ${now.clusterId}, not ${this.identity.clusterId}: it was lost and recreated`
+            : `ZooKeeper's tree of this cluster (${paths.root}) is gone: ZooKeeper lost its data`;
+          this.log.error({ reason }, 'ZooKeeper lost the cluster: this node stops serving and keeps its data for duoraft admin restore-zk');
+          this.fail(reason, 'zk-data-lost');
+        },
+        (err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not confirm the cluster identity; the watch reads again'),
+      );
   }
 
   private onLeadershipLost(l: LeadershipLost): void {
@@ -664,68 +828,9 @@ export class NodeDriver {
   }
 
   private async confirmLeadership(): Promise<void> {
-    const l = this.leadership;
-    if (!l || this.soft.role !== 'leader') throw new NotLeaderError(this.hint());
-    try {
-      await this.zk.multi([{ type: 'check', path: this.paths.epoch, version: l.epochVersion }]);
-    } catch (err) {
-      if (err instanceof ZkError && err.code === 'BAD_VERSION') {
-        this.core.mirrorFenced(l.term);
-        this.schedule();
-      }
-      throw err;
-    }
-  }
-
-  private startTakeover(req: TakeoverRequest): void {
-    if (this.takeoverRunning) {
-      this.log.warn('take-over requested while one is running; ignored');
-      return;
-    }
-    this.takeoverRunning = true;
-    const started = this.clock.now();
-    this.log.info({ term: req.term, leaseVersion: req.leaseVersion, commit: req.commit, transfer: req.transfer }, 'taking over: fencing ZooKeeper');
-    takeOver({
-      zk: this.zk,
-      paths: this.paths,
-      clock: this.clock,
-      logger: this.log,
-      selfId: this.id,
-      address: this.cfg.advertise,
-      request: req,
-      ...(this.epochSeen ? { known: { epochTerm: this.epochSeen.term, epochLeader: this.epochSeen.leaderId, epochVersion: this.epochSeen.version, leaderExists: this.leaderZnodeExists } } : {}),
-      leaseDurationMs: this.cfg.timing.leaseDurationMs,
-      replayDeadlineMs: 5000,
-      ...(this.cfg.faults?.readTailBeforeFence ? { unsafeReadTailBeforeFence: true } : {}),
-    })
-      .then((outcome) => {
-        this.takeoverRunning = false;
-        if (this.stopped) return;
-        if (outcome.ok) {
-          this.leadership = {
-            term: outcome.result.term,
-            epochVersion: outcome.epochVersion,
-            tailVersion: outcome.tailVersion,
-            tailLastIndex: outcome.result.zkLastIndex,
-            leaseValidUntil: outcome.leaseValidUntil,
-          };
-          this.log.info(
-            { term: outcome.result.term, replayed: outcome.result.entries.length, zkTail: outcome.result.zkLastIndex, ms: Math.round(this.clock.now() - started) },
-            'take-over done',
-          );
-        } else {
-          this.log.info({ reason: outcome.result.reason, epochTerm: outcome.result.epochTerm }, 'take-over failed');
-        }
-        this.core.takeoverResult(outcome.result);
-        this.schedule();
-      })
-      .catch((err: unknown) => {
-        this.takeoverRunning = false;
-        if (this.stopped) return;
-        this.log.warn({ err: (err as Error).message }, 'take-over failed');
-        this.core.takeoverResult({ ok: false, epochTerm: 0, epochLeader: '', reason: (err as Error).message });
-        this.schedule();
-      });
+    const leading = this.leading;
+    if (!leading || this.soft.role !== 'leader') throw new NotLeaderError(this.hint());
+    await leading.confirm();
   }
 
   // -------------------------------------------------------------- ZooKeeper
@@ -733,180 +838,55 @@ export class NodeDriver {
   private onZkState(s: ZkConnectionState): void {
     if (this.stopped) return;
     this.core.setZkConnected(s === 'connected');
-    if (s === 'expired') {
-      this.sawExpiry = true;
-      this.log.warn('ZooKeeper session expired: ephemeral znodes are gone');
-    }
-    if (s === 'connected' && this.sawExpiry) {
-      this.sawExpiry = false;
-      void this.restoreEphemerals();
-    }
+    if (s === 'expired') this.log.warn('ZooKeeper session expired: ephemeral znodes are gone');
     this.schedule();
   }
 
-  /** After a session expiry: publish our address again, and (if leading) the leader znode. */
-  private async restoreEphemerals(): Promise<void> {
-    try {
-      await registerMember(this.zk, this.paths, this.memberRecord());
-      const l = this.leadership;
-      if (l && this.soft.role === 'leader') {
-        await this.zk.multi([
-          { type: 'check', path: this.paths.epoch, version: l.epochVersion },
-          { type: 'create', path: this.paths.leader, data: encodeLeader({ id: this.id, term: l.term, address: this.cfg.advertise }), mode: 'ephemeral' },
-        ]);
-      }
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not restore ephemeral znodes after session expiry');
-      if (err instanceof ZkError && err.code === 'BAD_VERSION' && this.leadership) {
-        this.core.mirrorFenced(this.leadership.term);
+  private watchHandlers(): ClusterWatchHandlers {
+    return {
+      onIdentity: (seen) => this.onIdentity(seen),
+      onEpoch: (e) => {
+        this.catchUpTicks();
+        this.epochSeen = e;
+        this.core.observeEpoch(e.term, e.leaderId);
         this.schedule();
-      }
-    }
-  }
-
-  private startWatches(): void {
-    const common = { zk: this.zk, clock: this.clock, logger: this.log };
-    this.watches.push(
-      new ZnodeWatch({
-        ...common,
-        path: this.paths.epoch,
-        onChange: (st) => {
-          if (!st.exists) return;
-          const e = decodeEpoch(this.paths.epoch, st.data);
-          this.epochSeen = { term: e.term, leaderId: e.leaderId, version: st.stat.version };
-          this.core.observeEpoch(e.term, e.leaderId);
+      },
+      onLease: (version, record) => {
+        this.catchUpTicks();
+        this.core.observeLease(version, this.leaseWindowTicks(record));
+        this.schedule();
+      },
+      onLeaderZnode: (record, stat) => {
+        const before = this.leaderZnode;
+        this.leaderZnodeExists = record !== null;
+        this.leaderZnode = record ? { id: record.id, address: record.address } : null;
+        if (record) this.addresses.set(record.id, record.address);
+        this.ephemerals.leaderZnodeSeen(stat?.ephemeralOwner ?? null, record?.id ?? null, record?.term ?? 0);
+        if (!record && before && before.id === this.soft.leaderId && this.soft.role === 'follower') {
+          this.log.info({ leader: before.id }, 'leader znode vanished: suspecting the leader');
+          this.core.suspectLeader();
           this.schedule();
-        },
-      }),
-      new ZnodeWatch({
-        ...common,
-        path: this.paths.lease,
-        statOnly: true,
-        onChange: (st) => {
-          if (!st.exists) return;
-          this.core.observeLease(st.stat.version);
+        }
+      },
+      onVoters: (voters) => {
+        const peer = peerOf(voters, this.id);
+        if (peer && peer !== this.peer) {
+          this.log.info({ peer }, 'the other voter is known');
+          this.peer = peer;
+          this.core.setPeer(peer);
+          this.watches?.watchPeer(peer);
           this.schedule();
-        },
-      }),
-      new ZnodeWatch({
-        ...common,
-        path: this.paths.leader,
-        onChange: (st) => {
-          const before = this.leaderZnode;
-          this.leaderZnodeExists = st.exists;
-          this.leaderZnode = st.exists ? (({ id, address }) => ({ id, address }))(decodeLeader(this.paths.leader, st.data)) : null;
-          if (this.leaderZnode) this.addresses.set(this.leaderZnode.id, this.leaderZnode.address);
-          if (!st.exists && before && before.id === this.soft.leaderId && this.soft.role === 'follower') {
-            this.log.info({ leader: before.id }, 'leader znode vanished: suspecting the leader');
-            this.core.suspectLeader();
-            this.schedule();
-          }
-        },
-      }),
-      new ZnodeWatch({
-        ...common,
-        path: this.paths.config,
-        onChange: (st) => {
-          if (!st.exists) return;
-          const peer = peerOf(decodeConfig(this.paths.config, st.data).voters, this.id);
-          if (peer && peer !== this.peer) {
-            this.log.info({ peer }, 'the other voter is known');
-            this.peer = peer;
-            this.core.setPeer(peer);
-            this.watchPeer(peer);
-            this.schedule();
-          }
-        },
-      }),
-    );
-  }
-
-  private watchPeer(peer: NodeId): void {
-    this.peerWatch?.stop();
-    this.peerWatch = new ZnodeWatch({
-      zk: this.zk,
-      clock: this.clock,
-      logger: this.log,
-      path: this.paths.member(peer),
-      onChange: (st) => {
-        if (!st.exists) return; // keep the last known address: the peer may be restarting
-        const m = decodeMember(this.paths.member(peer), st.data);
-        const peerAddress = m.peerAddress || m.address;
-        this.addresses.set(peer, m.address);
+        }
+      },
+      onPeerMember: (peer, address, peerAddress) => {
+        this.addresses.set(peer, address);
         if (this.peerAddress !== peerAddress) {
           this.peerAddress = peerAddress;
           this.transport.setPeerAddress(peer, peerAddress);
-          this.log.info({ peer, address: m.address, peerAddress }, 'peer address');
+          this.log.info({ peer, address, peerAddress }, 'peer address');
         }
       },
-    });
-  }
-
-  /** Follower without a leader: follow the committed log in ZooKeeper directly. */
-  private setCatchingUp(on: boolean): void {
-    if (on === (this.tailWatch !== null)) return;
-    if (!on) {
-      this.tailWatch?.stop();
-      this.tailWatch = null;
-      return;
-    }
-    this.tailWatch = new ZnodeWatch({
-      zk: this.zk,
-      clock: this.clock,
-      logger: this.log,
-      path: this.paths.tail,
-      onChange: (st) => {
-        if (!st.exists) return;
-        const t = decodeTail(this.paths.tail, st.data);
-        void this.catchUpTo(t.lastIndex, t.segmentFirstIndex);
-      },
-    });
-  }
-
-  private scheduleStallCheck(): void {
-    this.stallTimer = this.clock.setTimeout(() => {
-      if (this.stopped) return;
-      void this.checkFollowerStall().finally(() => {
-        if (!this.stopped) this.scheduleStallCheck();
-      });
-    }, STALL_CHECK_MS);
-  }
-
-  /** Follower: no commit progress since the last check; if ZooKeeper is ahead, read from it. */
-  private async checkFollowerStall(): Promise<void> {
-    const commit = this.core.commitIndex();
-    const stalled = commit === this.commitAtStallCheck;
-    this.commitAtStallCheck = commit;
-    if (!stalled || this.soft.role !== 'follower' || this.catchingUp) return;
-    try {
-      const { data } = await this.zk.getData(this.paths.tail);
-      const t = decodeTail(this.paths.tail, data);
-      // Far behind only: a follower a few entries short is being fed by its leader.
-      if (t.lastIndex - this.core.commitIndex() < STALL_FAR_BEHIND) return;
-      this.log.info({ commit, zkTail: t.lastIndex }, 'commit index stalled behind ZooKeeper: catching up from ZooKeeper');
-      await this.catchUpTo(t.lastIndex, t.segmentFirstIndex, true);
-    } catch (err) {
-      this.log.debug({ err: (err as Error).message }, 'stall check could not read the tail; the next check retries');
-    }
-  }
-
-  private async catchUpTo(zkLastIndex: number, tailSegmentFirstIndex: number, once = false): Promise<void> {
-    if (this.catchingUp) return;
-    this.catchingUp = true;
-    try {
-      for (let round = 0; round < 1000 && !this.stopped && (once || this.tailWatch); round++) {
-        const from = this.core.commitIndex();
-        if (from >= zkLastIndex || this.soft.role === 'leader' || this.soft.role === 'candidate') return;
-        const entries = await readCommittedEntries(this.zk, this.paths, from, zkLastIndex, { maxSegments: CATCHUP_SEGMENTS, tailSegmentFirstIndex });
-        if (entries.length === 0) return;
-        this.core.committedFromZk(entries, entries[entries.length - 1]!.index);
-        this.schedule();
-      }
-    } catch (err) {
-      this.log.debug({ err: (err as Error).message }, 'catch-up from ZooKeeper failed; the next tail change retries');
-    } finally {
-      this.catchingUp = false;
-    }
+    };
   }
 
   private memberRecord(): MemberRecord {

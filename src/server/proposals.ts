@@ -94,12 +94,7 @@ export class PendingProposals {
     }
   }
 
-  /** Rejects everything with the given error. */
-  failAll(error: () => DuoraftError): void {
-    this.rejectAll(error);
-  }
-
-  /** Rejects everything (shutdown). */
+  /** Rejects everything waiting (shutdown, or a lease lapsed too long). */
   rejectAll(error: () => DuoraftError): void {
     for (const p of this.byIndex.values()) {
       p.timer.cancel();

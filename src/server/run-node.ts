@@ -1,23 +1,36 @@
 // The composition root: the one place where the real parts are wired together. It
 // connects to ZooKeeper, opens the local WAL (rebuilding from ZooKeeper if it is corrupt),
-// starts the gRPC server for peers and clients, and starts the node driver.
+// starts the gRPC server for peers and clients (with TLS and client authentication when
+// configured: see notes/security.md) with the gRPC health service beside the client
+// service, the metrics endpoint when asked for (--metrics), and starts the node driver.
 import { randomInt } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { CorruptWalError, ZkUnavailableError } from '../common/errors.js';
+import { ConfigError, CorruptWalError, ZkUnavailableError } from '../common/errors.js';
+import { formatHostPort, HOST_PORT_FORMAT, type HostPort, parseHostPort } from '../common/host-port.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { connectZk } from '../coordination/zk-client.js';
-import type { ZkSession } from '../coordination/zk-api.js';
+import { ClusterPaths } from '../coordination/layout.js';
+import { warnWorldWritable } from '../coordination/zk-acl.js';
+import { connectZk, type NodeZkSession } from '../coordination/zk-client.js';
+import { ChainMismatchError } from '../core/log.js';
 import { SeededRandom } from '../core/random.js';
 import { openFileWal } from '../storage/file-wal.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
+import { validateToken } from '../transport/client-token.js';
 import { GrpcPeerTransport } from '../transport/grpc-peer-transport.js';
 import { peerServerOptions } from '../transport/peer-service.js';
+import { clientAuthInterceptor, serverCredentials } from '../transport/server-security.js';
+import { checkTlsMaterial, type TlsMaterial } from '../transport/tls-material.js';
 import { type DriverRef, kvHandlers } from './client-handlers.js';
+import { HealthMonitor } from './health-monitor.js';
+import { HEALTH_SERVICE_PATH_PREFIX, healthHandlers, healthService } from './health-service.js';
+import { NodeMetrics } from './metrics.js';
+import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { kvService } from './kv-service.js';
-import { NodeDriver } from './node-driver.js';
-import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, validateNodeConfig } from './node-config.js';
+import { type FatalKind, NodeDriver } from './node-driver.js';
+import { readIdentity, writeIdentity } from './identity-file.js';
+import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, nodeConfigProblems } from './node-config.js';
 import { realClock } from '../common/real-clock.js';
 
 export interface RunNodeOptions {
@@ -41,17 +54,40 @@ export interface RunNodeOptions {
   readonly zkConnectTimeoutMs?: number;
   readonly zkSessionTimeoutMs?: number;
   readonly zkAuth?: { readonly user: string; readonly password: string };
+  /**
+   * This voter's certificate and key and the cluster CA (PEM contents): TLS for clients,
+   * mutual TLS between the voters, and client certificates signed by the CA authenticate
+   * clients. The certificate must name this voter (SAN URI duoraft://CLUSTER/voter/ID).
+   */
+  readonly tls?: TlsMaterial;
+  /** The cluster token: a client presenting it is authenticated too (needs tls). */
+  readonly clientToken?: string;
   /** Seed of the election-timeout randomness (default: random). */
   readonly seed?: number;
+  /** host:port to serve Prometheus metrics on (http://HOST:PORT/metrics); absent: no metrics. */
+  readonly metrics?: string;
 }
 
 export interface RunningNode {
   readonly driver: NodeDriver;
   readonly address: string;
+  /** Where /metrics is served (as bound), when metrics are on. */
+  readonly metricsAddress: string | null;
   readonly logger: Logger;
   /** Stops everything; with transfer, a leader first hands over to its follower. */
   stop(options?: { transfer?: boolean }): Promise<void>;
+  /**
+   * Resolves (with the reason) if the node stopped because its state cannot be trusted (its
+   * committed log diverged). Its local WAL has been set aside by then: started again on the
+   * same data folder, it rebuilds from ZooKeeper and its peer.
+   */
+  readonly fatal: Promise<{ readonly reason: string; readonly what: FatalKind }>;
 }
+
+/** How often health looks at the node's figures for a flip to tell watchers (Check looks afresh). */
+const HEALTH_POLL_MS = 50;
+/** Bound on health Watch streams at once. */
+const MAX_HEALTH_WATCHERS = 64;
 
 export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
   const ref: DriverRef = { current: null };
@@ -64,42 +100,70 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     },
   });
   // Validate what can be validated before touching anything.
+  const problems = runNodeOptionProblems(o);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
   const timing = { ...defaultTiming, ...o.timing };
   const limits = { ...defaultLimits, ...o.limits };
-  validateNodeConfig({
-    id: o.id,
-    cluster: o.cluster,
-    advertise: o.advertise ?? o.listen.replace(/:0$/, ':1'),
-    ...(o.voters ? { voters: o.voters } : {}),
-    timing,
-    limits,
+  const tls = o.tls ?? null;
+  if (tls !== null) checkTlsMaterial(tls, { voter: { cluster: o.cluster, id: o.id } });
+  if (o.clientToken !== undefined) {
+    if (tls === null) throw new ConfigError('a client token needs TLS (--tls-cert, --tls-key, --tls-ca): without it the token would travel in clear text');
+    validateToken(o.clientToken, 'the client token');
+  }
+  // The health service answers probes without credentials (health-service.ts says why that tells nothing).
+  const clientAuth = clientAuthInterceptor({ certificates: tls !== null, token: o.clientToken ?? null, openPaths: [HEALTH_SERVICE_PATH_PREFIX] }, logger, realClock);
+  logger.info(
+    tls === null
+      ? { tls: false, clientAuth: 'none' }
+      : { tls: true, peers: 'mutual TLS', clientAuth: o.clientToken === undefined ? 'certificate' : 'certificate or token' },
+    tls === null ? 'transport security: none (plaintext; anyone who reaches the port can act as a client or as the peer)' : 'transport security: TLS',
+  );
+
+  const metrics = o.metrics !== undefined ? new NodeMetrics({ nodeId: o.id, cluster: o.cluster, clock: realClock, processMetrics: true }) : null;
+  const health = new HealthMonitor({
+    figures: () => ref.current?.figures() ?? null,
+    rules: { electionTimeoutMs: timing.electionTimeoutMs },
+    clock: realClock,
+    logger,
+    intervalMs: HEALTH_POLL_MS,
+    maxWatchers: MAX_HEALTH_WATCHERS,
   });
-
-  const server = new grpc.Server(peerServerOptions);
-  server.addService(kvService, kvHandlers(ref, logger, realClock));
-  const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger });
+  metrics?.attach({ figures: () => ref.current?.figures() ?? null, health: () => health.current() });
+  const server = new grpc.Server({ ...peerServerOptions, ...(clientAuth ? { interceptors: [clientAuth] } : {}) });
+  server.addService(kvService, kvHandlers(ref, logger, realClock, metrics ?? undefined));
+  server.addService(healthService, healthHandlers(health));
+  const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger, tls, ...(o.voters ? { voters: o.voters } : {}) });
   transport.addToServer(server);
-  const port = await bind(server, o.listen);
-  const host = o.listen.slice(0, o.listen.lastIndexOf(':'));
-  const address = o.advertise ?? `${host}:${port}`;
+  const port = await bind(server, o.listen, serverCredentials(tls));
+  const address = o.advertise ?? formatHostPort(listenHost(o.listen), port);
+  health.start();
 
-  let zk: ZkSession | null = null;
+  let zk: NodeZkSession | null = null;
   let wal: LocalWal | null = null;
+  let metricsServer: MetricsServer | null = null;
   try {
+    if (metrics && o.metrics !== undefined) {
+      metricsServer = await startMetricsServer(metricsListen(o.metrics), metrics, logger);
+      logger.info({ metrics: `http://${metricsServer.address}/metrics` }, 'serving metrics');
+    }
     zk = connectZk({
       connectString: o.zk,
       sessionTimeoutMs: o.zkSessionTimeoutMs ?? 4000,
       logger,
       ...(o.zkAuth ? { auth: o.zkAuth } : {}),
     });
+    metrics?.followZk(zk);
     const connectTimeout = o.zkConnectTimeoutMs ?? 15_000;
     try {
       await zk.waitConnected(connectTimeout);
     } catch (err) {
       throw new ZkUnavailableError(`ZooKeeper at ${o.zk} did not answer within ${connectTimeout} ms; is it running?`, { cause: err });
     }
-    const opened = await openWal(join(o.dataDir, 'wal'), logger);
+    const walDir = join(o.dataDir, 'wal');
+    let opened = await openWal(walDir, logger);
     wal = opened.wal;
+    const recordedIdentity = await readIdentity(o.dataDir);
+    const holdsData = opened.recovery.entries.length > 0 || (opened.recovery.hardState?.commit ?? 0) > 0;
     const config: NodeConfig = {
       id: o.id,
       cluster: o.cluster,
@@ -110,41 +174,135 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       limits,
       ...(o.faults ? { faults: o.faults } : {}),
     };
-    const driver = await NodeDriver.start({
+    let resolveFatal: (f: { reason: string; what: FatalKind }) => void = () => undefined;
+    const fatal = new Promise<{ reason: string; what: FatalKind }>((resolve) => {
+      resolveFatal = resolve;
+    });
+    const deps = {
       config,
       clock: realClock,
       random: new SeededRandom(o.seed ?? randomInt(2 ** 31)),
       logger,
       zk,
       transport,
-      wal,
-      recovery: opened.recovery,
-    });
+      ...(metrics ? { telemetry: metrics } : {}),
+      local: { identity: recordedIdentity, holdsData },
+      onFatal: (reason: string, what: FatalKind): void => {
+        // A diverged node's log is set aside (it rebuilds from ZooKeeper when restarted);
+        // when ZooKeeper lost the cluster, the local data is what restore-zk needs: keep it.
+        if (what !== 'diverged') {
+          resolveFatal({ reason, what });
+          return;
+        }
+        void setAside(walDir, 'diverged', logger).then(
+          () => resolveFatal({ reason, what }),
+          () => resolveFatal({ reason, what }),
+        );
+      },
+    };
+    let driver: NodeDriver;
+    try {
+      driver = await NodeDriver.start({ ...deps, wal, recovery: opened.recovery });
+    } catch (err) {
+      if (!(err instanceof ChainMismatchError)) throw err;
+      // The local log does not chain: corrupt in a way its records' checksums missed. Set it
+      // aside and rebuild from ZooKeeper and the peer, as for any corrupt WAL.
+      logger.error({ dir: walDir, err: err.message }, 'the local WAL breaks the hash chain; rebuilding this node from ZooKeeper and its peer');
+      await wal.close();
+      await setAside(walDir, 'corrupt', logger);
+      opened = await openWal(walDir, logger);
+      wal = opened.wal;
+      driver = await NodeDriver.start({ ...deps, wal, recovery: opened.recovery });
+    }
     ref.current = driver;
+    if (!recordedIdentity) await writeIdentity(o.dataDir, driver.identity);
     const zkSession = zk;
+    if (o.zkAuth) {
+      // The tree exists now; say so if parts of it are open to everyone.
+      warnWorldWritable(zkSession, new ClusterPaths(o.cluster), logger).catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, 'could not read the ACLs of /duoraft and the cluster tree');
+      });
+    }
     let stopping: Promise<void> | null = null;
+    const metricsOn = metricsServer;
     return {
       driver,
       address,
+      metricsAddress: metricsOn?.address ?? null,
       logger,
+      fatal,
       stop: (options = {}) => {
         stopping ??= (async () => {
           await driver.stop(options);
+          // Watchers hear NOT_SERVING, then their streams end (the server can shut down).
+          health.stop();
           await transport.close();
           await shutdownServer(server);
           await zkSession.close();
+          await metricsOn?.close();
+          metrics?.close();
           logger.flush();
         })();
         return stopping;
       },
     };
   } catch (err) {
+    health.stop();
     await wal?.close().catch(() => undefined);
     await zk?.close().catch(() => undefined);
     await transport.close();
     await shutdownServer(server);
+    await metricsServer?.close();
+    metrics?.close();
     throw err;
   }
+}
+
+/**
+ * Every problem of these options that can be found without touching anything (the
+ * listen address, and NodeConfig's rules with the defaults filled in); empty if none.
+ */
+export function runNodeOptionProblems(o: RunNodeOptions): string[] {
+  const problems: string[] = [];
+  const listen = parseHostPort(o.listen, { allowPortZero: true });
+  if ('problem' in listen) problems.push(`invalid listen address ${JSON.stringify(o.listen)}: ${listen.problem} (expected ${HOST_PORT_FORMAT})`);
+  if (o.metrics !== undefined) {
+    const metrics = parseHostPort(o.metrics, { allowPortZero: true });
+    if ('problem' in metrics) problems.push(`invalid metrics address ${JSON.stringify(o.metrics)}: ${metrics.problem} (expected ${HOST_PORT_FORMAT})`);
+  }
+  // Before binding, a listen port of 0 stands for the port the system will pick.
+  const advertise = o.advertise ?? ('problem' in listen ? '' : formatHostPort(listen.host, listen.port === 0 ? 1 : listen.port));
+  const configProblems = nodeConfigProblems({
+    id: o.id,
+    cluster: o.cluster,
+    advertise,
+    ...(o.peerAdvertise !== undefined ? { peerAdvertise: o.peerAdvertise } : {}),
+    ...(o.voters ? { voters: o.voters } : {}),
+    timing: { ...defaultTiming, ...o.timing },
+    limits: { ...defaultLimits, ...o.limits },
+  });
+  // A bad listen address is reported once, not again as the advertise address it implies.
+  return [...problems, ...configProblems.filter((p) => advertise !== '' || !p.startsWith('invalid advertise address'))];
+}
+
+/** The metrics address, checked by runNodeOptionProblems before anything starts. */
+function metricsListen(text: string): HostPort {
+  const parsed = parseHostPort(text, { allowPortZero: true });
+  if ('problem' in parsed) throw new ConfigError(`invalid metrics address ${JSON.stringify(text)}: ${parsed.problem}`);
+  return parsed;
+}
+
+function listenHost(listen: string): string {
+  const parsed = parseHostPort(listen, { allowPortZero: true });
+  return 'problem' in parsed ? listen.slice(0, listen.lastIndexOf(':')) : parsed.host;
+}
+
+/** Moves a WAL folder aside (kept for inspection) and leaves an empty one in its place. */
+async function setAside(dir: string, why: string, logger: Logger): Promise<void> {
+  const aside = `${dir}.${why}-${Date.now()}`;
+  await rename(dir, aside);
+  await mkdir(dir, { recursive: true });
+  logger.warn({ movedTo: aside }, 'local WAL set aside');
 }
 
 /** Opens the local WAL. A corrupt one is moved aside: the node then rebuilds from ZooKeeper and its peer. */
@@ -153,6 +311,13 @@ async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; re
   try {
     const opened = await openFileWal(dir, { logger });
     for (const w of opened.recovery.warnings) logger.warn({ dir }, w);
+    const first = opened.recovery.entries[0];
+    if (first && first.index > 1) {
+      // Compacted with nothing to stand for what was dropped: rebuild rather than start a
+      // state machine from nothing at that index.
+      await opened.wal.close();
+      throw new CorruptWalError(dir, 0, `the log starts at index ${first.index} and nothing holds the entries before it`);
+    }
     return opened;
   } catch (err) {
     if (!(err instanceof CorruptWalError)) throw err;
@@ -164,9 +329,9 @@ async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; re
   }
 }
 
-function bind(server: grpc.Server, listen: string): Promise<number> {
+function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(listen, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 

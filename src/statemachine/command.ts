@@ -8,7 +8,7 @@ export type KvCommand =
   | { readonly kind: 'delete'; readonly key: string }
   | { readonly kind: 'incr'; readonly key: string; readonly delta: number }
   | { readonly kind: 'cas'; readonly key: string; readonly expected: Uint8Array | null; readonly value: Uint8Array }
-  | { readonly kind: 'registerSession'; readonly timeoutMs: number }
+  | { readonly kind: 'registerSession'; readonly timeoutMs: number; readonly nonce?: Uint8Array }
   | { readonly kind: 'keepAlive' };
 
 /** Exactly-once: which session a write belongs to and where it stands in it. */
@@ -29,6 +29,9 @@ export interface StampedCommand {
 /** Bounds on session timeouts a client may ask for. */
 export const MIN_SESSION_TIMEOUT_MS = 1000;
 export const MAX_SESSION_TIMEOUT_MS = 3_600_000;
+
+/** Bound on a session registration's nonce. */
+export const MAX_SESSION_NONCE_BYTES = 32;
 
 const encoder = new TextEncoder();
 
@@ -65,6 +68,7 @@ export function validateCommand(c: KvCommand, maxValueBytes: number, ctx?: Write
       if (!(Number.isSafeInteger(c.timeoutMs) && c.timeoutMs >= MIN_SESSION_TIMEOUT_MS && c.timeoutMs <= MAX_SESSION_TIMEOUT_MS)) {
         throw new InvalidArgumentError(`session timeout must be ${MIN_SESSION_TIMEOUT_MS}..${MAX_SESSION_TIMEOUT_MS} ms`);
       }
+      if (c.nonce && c.nonce.length > MAX_SESSION_NONCE_BYTES) throw new InvalidArgumentError(`a session nonce holds at most ${MAX_SESSION_NONCE_BYTES} bytes`);
       break;
     case 'keepAlive':
       break;
@@ -95,7 +99,7 @@ export function encodeCommand(c: KvCommand, stampMs: number, ctx?: WriteContext)
         cas: { key: c.key, expected: c.expected ?? new Uint8Array(0), expectAbsent: c.expected === null, value: c.value },
       }).finish();
     case 'registerSession':
-      return pb.kv.Command.encode({ ...base, registerSession: { timeoutMs: c.timeoutMs } }).finish();
+      return pb.kv.Command.encode({ ...base, registerSession: { timeoutMs: c.timeoutMs, clientNonce: c.nonce ?? new Uint8Array(0) } }).finish();
     case 'keepAlive':
       return pb.kv.Command.encode({ ...base, keepAlive: {} }).finish();
   }
@@ -125,7 +129,10 @@ export function decodeCommand(data: Uint8Array): StampedCommand | null {
       value: m.cas.value ?? new Uint8Array(0),
     });
   }
-  if (m.registerSession) return withCtx({ kind: 'registerSession', timeoutMs: m.registerSession.timeoutMs ?? 0 });
+  if (m.registerSession) {
+    const nonce = m.registerSession.clientNonce;
+    return withCtx({ kind: 'registerSession', timeoutMs: m.registerSession.timeoutMs ?? 0, ...(nonce && nonce.length > 0 ? { nonce } : {}) });
+  }
   if (m.keepAlive) return withCtx({ kind: 'keepAlive' });
   return null;
 }

@@ -6,12 +6,16 @@
 // deleted, a torn tail of the last segment is cut off, and a last segment too
 // short to hold its header is deleted. Everything else that is wrong throws
 // CorruptWalError naming the file and offset; the node then rebuilds from ZooKeeper.
+// The sync mark (sync-mark.ts) tells a torn record written after the last sync from
+// synced data that is gone, and how many entries that was (wal-loss-report.ts).
 import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CorruptWalError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { WalRecovery } from './local-wal.js';
 import { scanSegment } from './segment-scan.js';
+import { readSyncMark } from './sync-mark.js';
+import { reportLoss, type TornCut } from './wal-loss-report.js';
 import { fsyncDir, isTempSegmentFileName, parseSegmentFileName } from './segment-files.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES } from './wal-record.js';
 import { WalReplay } from './wal-replay.js';
@@ -42,6 +46,7 @@ export async function recoverWalDir(dir: string, logger: Logger): Promise<FileWa
     logger.warn(fields, message);
   };
 
+  const mark = await readSyncMark(dir);
   const names = await readdir(dir);
   const temps = names.filter(isTempSegmentFileName);
   for (const name of temps) {
@@ -58,6 +63,7 @@ export async function recoverWalDir(dir: string, logger: Logger): Promise<FileWa
   const replay = new WalReplay();
   const segments: RecoveredSegment[] = [];
   let hardStateSequence = 0;
+  let torn: TornCut | null = null;
 
   for (const [position, { name, sequence }] of found.entries()) {
     const path = join(dir, name);
@@ -94,16 +100,23 @@ export async function recoverWalDir(dir: string, logger: Logger): Promise<FileWa
     if (scan.tornTail !== null) {
       size = scan.tornTail.offset;
       await cutFile(path, size);
-      warn(`cut torn tail of ${path} at offset ${size} (${bytes.length - size} bytes dropped): ${scan.tornTail.reason}`, {
-        file: path,
-        offset: size,
-        droppedBytes: bytes.length - size,
-      });
+      torn = { path, offset: size, droppedBytes: bytes.length - size, reason: scan.tornTail.reason };
     }
     segments.push({ sequence, path, size, maxEntryIndex });
   }
 
-  return { recovery: replay.result(warnings), segments, hardStateSequence };
+  const recovered = replay.result([]);
+  const lastIndex = recovered.entries.at(-1)?.index ?? 0;
+  const loss = reportLoss(mark, { segments, lastIndex, torn });
+  if (loss !== null) {
+    warn(loss.message, {
+      ...(torn ? { file: torn.path, offset: torn.offset, droppedBytes: torn.droppedBytes } : {}),
+      lostEntries: loss.lostEntries,
+      lostBytes: loss.lostBytes,
+      lastIndex,
+    });
+  }
+  return { recovery: { ...recovered, warnings }, segments, hardStateSequence };
 }
 
 async function ensureDir(dir: string): Promise<void> {

@@ -19,6 +19,7 @@ import { recoverWalDir, type RecoveredSegment } from './file-wal-recovery.js';
 import type { LocalWal, WalRecovery } from './local-wal.js';
 import { LogBounds } from './log-bounds.js';
 import { createSegmentFile, fsyncDir, isTempSegmentFileName, parseSegmentFileName, writeFully } from './segment-files.js';
+import { SYNC_MARK_FILE_NAME, SyncMarkWriter } from './sync-mark.js';
 import { encodeWalRecord, SEGMENT_HEADER_BYTES, type WalRecord } from './wal-record.js';
 
 export interface FileWalOptions {
@@ -61,7 +62,18 @@ export async function openFileWal(dir: string, options: FileWalOptions = {}): Pr
     { dir, segments: segments.length, entries: recovery.entries.length, warnings: recovery.warnings.length },
     'local WAL recovered',
   );
-  const wal = new FileWal(dir, segmentBytes, logger, segments, handle, LogBounds.of(recovery.entries), recovery.hardState, hardStateSequence);
+  const bounds = LogBounds.of(recovery.entries);
+  // The mark now describes what recovery kept (a cut, a loss, or an older WAL without
+  // one), so the next recovery compares against this and not against what is gone.
+  let mark: SyncMarkWriter;
+  try {
+    mark = await SyncMarkWriter.open(dir);
+    await mark.writeDurably({ sequence: last.sequence, size: last.size, lastIndex: bounds.lastIndex });
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  const wal = new FileWal(dir, segmentBytes, logger, segments, handle, mark, bounds, recovery.hardState, hardStateSequence);
   return { wal, recovery };
 }
 
@@ -78,7 +90,7 @@ export async function wipeWalDir(dir: string): Promise<number> {
     if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return 0;
     throw err;
   }
-  const walFiles = names.filter((name) => parseSegmentFileName(name) !== null || isTempSegmentFileName(name));
+  const walFiles = names.filter((name) => parseSegmentFileName(name) !== null || isTempSegmentFileName(name) || name === SYNC_MARK_FILE_NAME);
   for (const name of walFiles) await unlink(join(dir, name));
   if (walFiles.length > 0) await fsyncDir(dir);
   return walFiles.length;
@@ -120,6 +132,7 @@ class FileWal implements LocalWal {
     private readonly logger: Logger,
     segments: readonly RecoveredSegment[],
     private activeHandle: FileHandle,
+    private readonly mark: SyncMarkWriter,
     private readonly bounds: LogBounds,
     private hardState: HardState | null,
     /** The segment holding the last hard state record written, 0 if none. */
@@ -150,7 +163,7 @@ class FileWal implements LocalWal {
   setHardState(hs: HardState): void {
     this.assertWritable();
     this.bufferRecord({ kind: 'hardState', hardState: hs });
-    this.hardState = { term: hs.term, vote: hs.vote, commit: hs.commit };
+    this.hardState = { term: hs.term, commit: hs.commit };
     this.pendingHasHardState = true;
   }
 
@@ -200,6 +213,7 @@ class FileWal implements LocalWal {
         await this.exclusive(async () => {
           this.state = 'closed';
           await this.activeHandle.close();
+          await this.mark.close();
         });
       }
     })();
@@ -260,6 +274,8 @@ class FileWal implements LocalWal {
     const bytes = this.pendingBytes;
     const maxEntryIndex = this.pendingMaxEntryIndex;
     const hasHardState = this.pendingHasHardState;
+    // Everything buffered so far is in `frames`: the log's end after this flush.
+    const lastIndex = this.bounds.lastIndex;
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingMaxEntryIndex = 0;
@@ -274,6 +290,8 @@ class FileWal implements LocalWal {
       segment.size += bytes;
       if (maxEntryIndex > segment.maxEntryIndex) segment.maxEntryIndex = maxEntryIndex;
       if (hasHardState) this.hardStateSequence = segment.sequence;
+      // Only now, with the data durable, may the mark say so (sync-mark.ts).
+      await this.mark.write({ sequence: segment.sequence, size: segment.size, lastIndex });
     } catch (err) {
       throw this.fail(err, 'write to the local WAL failed');
     }

@@ -99,7 +99,7 @@ export class MemoryWal implements LocalWal {
   setHardState(hs: HardState): void {
     this.assertOpen();
     this.write({ kind: 'hardState', hardState: hs });
-    this.hardState = { term: hs.term, vote: hs.vote, commit: hs.commit };
+    this.hardState = { term: hs.term, commit: hs.commit };
   }
 
   sync(): Promise<void> {

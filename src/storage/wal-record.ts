@@ -69,7 +69,6 @@ export function entryProblem(entry: Entry): string | null {
 export function hardStateProblem(hs: HardState): string | null {
   if (!isCount(hs.term)) return `hard state term ${hs.term} is not a non-negative safe integer`;
   if (!isCount(hs.commit)) return `hard state commit ${hs.commit} is not a non-negative safe integer`;
-  if (typeof hs.vote !== 'string') return 'hard state vote is not a string';
   return null;
 }
 
@@ -128,6 +127,7 @@ function encodePayload(record: WalRecord): { type: RecordType; payload: Uint8Arr
         term: entry.term,
         type: toProtoEntryType(entry.type),
         data: entry.data,
+        ...(entry.chain ? { chain: entry.chain } : {}),
       }).finish();
       return { type: RecordType.Entry, payload };
     }
@@ -140,7 +140,7 @@ function encodePayload(record: WalRecord): { type: RecordType; payload: Uint8Arr
       const hs = record.hardState;
       const problem = hardStateProblem(hs);
       if (problem) throw new InvalidArgumentError(problem);
-      const payload = pb.wal.HardState.encode({ term: hs.term, vote: hs.vote, commit: hs.commit }).finish();
+      const payload = pb.wal.HardState.encode({ term: hs.term, commit: hs.commit }).finish();
       return { type: RecordType.HardState, payload };
     }
   }
@@ -198,7 +198,8 @@ function decodePayload(type: RecordType, payload: Uint8Array): WalRecord | strin
       if (entryType === null) return `unknown entry type ${String(m.type)}`;
       // Copy the data: the decoded bytes are a view into the whole segment buffer,
       // which would otherwise stay in memory as long as one entry does.
-      const entry: Entry = { index: uint64(m.index), term: uint64(m.term), type: entryType, data: new Uint8Array(m.data) };
+      const chain = m.chain && m.chain.length > 0 ? { chain: new Uint8Array(m.chain) } : {};
+      const entry: Entry = { index: uint64(m.index), term: uint64(m.term), type: entryType, data: new Uint8Array(m.data), ...chain };
       return entryProblem(entry) ?? { kind: 'entry', entry };
     }
     case RecordType.Truncate: {
@@ -208,7 +209,7 @@ function decodePayload(type: RecordType, payload: Uint8Array): WalRecord | strin
     }
     case RecordType.HardState: {
       const m = pb.wal.HardState.decode(payload);
-      const hardState: HardState = { term: uint64(m.term), vote: m.vote, commit: uint64(m.commit) };
+      const hardState: HardState = { term: uint64(m.term), commit: uint64(m.commit) };
       return hardStateProblem(hardState) ?? { kind: 'hardState', hardState };
     }
   }

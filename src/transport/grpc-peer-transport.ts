@@ -13,15 +13,25 @@
 // calls wait for the core, each for at most replyTimeoutMs; after that, and for every
 // foreign or malformed request, the call is answered with no_reply (the caller drops it).
 //
+// Authentication. With TLS material (mutual TLS between the voters), every incoming call
+// must come with a certificate signed by the cluster CA that names another voter of this
+// cluster (SAN URI duoraft://CLUSTER/voter/ID; one of `voters` when those are known), and
+// the request's `from` must be that voter. Anything else is refused with UNAUTHENTICATED
+// or PERMISSION_DENIED before it is decoded further, with one rate-limited warning; the
+// handler is told who proved to be the sender (MessageSender). Our own calls insist that
+// the peer's certificate names the voter we mean to reach.
+//
 // Reentrancy. Messages that send() itself produces ('unreachable' for a peer without an
 // address or over its bound) and disconnect notices are delivered on a later turn via
 // Clock#defer, so the handler never runs inside the driver's own call to send().
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { type AppendEntries, type Heartbeat, type Message, type TimeoutNow, type Unreachable, type Vote, isRequest } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
+import { peerChannelSecurity } from './channel-security.js';
+import { classifyTlsFailure, oneLine, speaksTls } from './connection-diagnosis.js';
 import { type ConnectionState, PeerChannel } from './peer-channel.js';
 import {
   MalformedPeerMessageError,
@@ -42,7 +52,10 @@ import {
 } from './peer-codec.js';
 import { type PeerHandlers, type PeerMethod, type Received, peerService } from './peer-service.js';
 import { PendingCalls, type ReplyMessage, type ReplyType } from './pending-calls.js';
-import type { PeerTransport } from './transport.js';
+import { voterIdOf } from './tls-identity.js';
+import type { TlsMaterial } from './tls-material.js';
+import type { MessageSender, PeerTransport } from './transport.js';
+import { WarningThrottle } from '../common/warning-throttle.js';
 
 export interface RequestTimeouts {
   /** AppendEntries deadline (default 2000 ms): bodies can be large. */
@@ -69,6 +82,20 @@ export interface GrpcPeerTransportOptions {
   readonly replyTimeoutMs?: number;
   /** Incoming calls that may wait for the core at once; more are answered with no_reply (default 4096). */
   readonly maxPendingReplies?: number;
+  /**
+   * This voter's certificate and key and the cluster CA: mutual TLS with the peer (the
+   * server hosting the service must use serverCredentials(tls)). Absent or null: plaintext,
+   * and senders are 'unverified'.
+   */
+  readonly tls?: TlsMaterial | null;
+  /** The voters, when fixed by configuration: with TLS, a certificate naming another voter is refused. */
+  readonly voters?: readonly NodeId[];
+}
+
+/** Why a peer call is refused, and the gRPC status that says so. */
+interface Refusal {
+  readonly code: grpc.status.UNAUTHENTICATED | grpc.status.PERMISSION_DENIED;
+  readonly why: string;
 }
 
 type RequestMessage = AppendEntries | Heartbeat | Vote | TimeoutNow;
@@ -92,6 +119,9 @@ interface PeerLink {
   channel: PeerChannel | null;
 }
 
+const LOCAL: MessageSender = { kind: 'local' };
+const UNVERIFIED: MessageSender = { kind: 'unverified' };
+
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isFinite(v) || v <= 0) throw new ConfigError(`${name} must be a positive number, got ${String(value)}`);
@@ -114,7 +144,12 @@ export class GrpcPeerTransport implements PeerTransport {
   /** Our calls in flight, per peer (kept across address changes, so the bound holds). */
   private readonly outstanding = new Map<NodeId, Set<grpc.ClientUnaryCall>>();
   private readonly disconnectListeners: Array<(id: NodeId) => void> = [];
-  private handler: ((m: Message) => void) | null = null;
+  private handler: ((m: Message, sender: MessageSender) => void) | null = null;
+  private readonly tls: TlsMaterial | null;
+  private readonly voters: readonly NodeId[] | null;
+  private readonly warnings: WarningThrottle;
+  /** Per peer address, whether it speaks TLS: asked once, when a plaintext call there fails to connect. */
+  private readonly tlsProbes = new Map<string, Promise<boolean>>();
   private closed = false;
 
   /** Throws ConfigError for an empty selfId or cluster, or a non-positive timeout or bound. */
@@ -125,6 +160,12 @@ export class GrpcPeerTransport implements PeerTransport {
     this.cluster = options.cluster;
     this.clock = options.clock;
     this.logger = options.logger;
+    this.tls = options.tls ?? null;
+    if (this.tls !== null && (this.tls.cert === undefined || this.tls.key === undefined)) {
+      throw new ConfigError('mutual TLS between the voters needs this voter\'s certificate and key');
+    }
+    this.voters = options.voters ?? null;
+    this.warnings = new WarningThrottle(this.logger, this.clock);
     const t = options.requestTimeoutMs ?? {};
     this.timeouts = {
       append: positive('requestTimeoutMs.append', t.append, 2000),
@@ -174,7 +215,7 @@ export class GrpcPeerTransport implements PeerTransport {
     }
   }
 
-  setHandler(handler: (m: Message) => void): void {
+  setHandler(handler: (m: Message, sender: MessageSender) => void): void {
     this.handler = handler;
   }
 
@@ -187,6 +228,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const link = this.peers.get(id);
     if (link?.address === address) return;
     link?.channel?.close();
+    if (link) this.tlsProbes.delete(link.address);
     if (address === '') this.peers.delete(id);
     else this.peers.set(id, { address, channel: null });
     this.logger.info({ peer: id, address, previous: link?.address ?? '' }, 'peer address set');
@@ -283,8 +325,23 @@ export class GrpcPeerTransport implements PeerTransport {
       this.logger.warn({ rpc: route.name, remote: call.getPeer(), reason }, 'refused a peer request; answered no_reply');
       respond(route.noReply);
     };
+    const deny = (refusal: Refusal): void => {
+      this.warnings.warn(`peer-denied-${refusal.code}`, { rpc: route.name, remote: call.getPeer(), reason: refusal.why }, 'refused a peer call that did not prove it comes from the other voter');
+      if (answered) return;
+      answered = true;
+      try {
+        callback({ code: refusal.code, details: refusal.why });
+      } catch (err) {
+        this.logger.warn({ err, rpc: route.name }, 'could not answer a peer call');
+      }
+    };
     if (this.closed) {
       respond(route.noReply);
+      return;
+    }
+    const sender = this.authenticate(call);
+    if ('why' in sender) {
+      deny(sender);
       return;
     }
     const received = call.request;
@@ -303,6 +360,10 @@ export class GrpcPeerTransport implements PeerTransport {
       refuse(err instanceof MalformedPeerMessageError ? err.message : `cannot convert: ${errorSummary(err)}`);
       return;
     }
+    if (sender.kind === 'verified' && m.from !== sender.id) {
+      deny({ code: grpc.status.PERMISSION_DENIED, why: `the certificate names voter ${JSON.stringify(sender.id)} but the request claims to come from ${JSON.stringify(m.from)}` });
+      return;
+    }
     if (m.to !== this.selfId) {
       refuse(`addressed to ${JSON.stringify(m.to)}, not to ${JSON.stringify(this.selfId)}`);
       return;
@@ -312,7 +373,7 @@ export class GrpcPeerTransport implements PeerTransport {
     this.channelFor(m.from);
 
     if (route.expects === null) {
-      this.deliver(m);
+      this.deliver(m, sender);
       respond(route.empty);
       return;
     }
@@ -328,7 +389,24 @@ export class GrpcPeerTransport implements PeerTransport {
     }
     // The caller gave up (deadline, cancel): nobody waits for the answer any more.
     call.on('cancelled', () => this.pending.forget(rpcId));
-    if (!this.deliver({ ...m, rpcId })) this.pending.abandon(rpcId);
+    if (!this.deliver({ ...m, rpcId }, sender)) this.pending.abandon(rpcId);
+  }
+
+  /** Who the caller proved to be: unverified without TLS, else the voter its certificate names, or why it is refused. */
+  private authenticate(call: grpc.ServerUnaryCall<unknown, unknown>): MessageSender | Refusal {
+    if (this.tls === null) return { kind: 'unverified' };
+    // grpc-js exposes the certificate only when it verified against the CA.
+    const cert = call.getAuthContext().sslPeerCertificate;
+    if (cert === undefined) {
+      return { code: grpc.status.UNAUTHENTICATED, why: 'the peer service needs a client certificate signed by the cluster CA (mutual TLS between the voters)' };
+    }
+    const who = voterIdOf(cert.subjectaltname, this.cluster);
+    if ('problem' in who) return { code: grpc.status.PERMISSION_DENIED, why: who.problem };
+    if (who.id === this.selfId) return { code: grpc.status.PERMISSION_DENIED, why: `the certificate names this voter itself (${JSON.stringify(who.id)})` };
+    if (this.voters !== null && !this.voters.includes(who.id)) {
+      return { code: grpc.status.PERMISSION_DENIED, why: `the certificate names voter ${JSON.stringify(who.id)}, which is not one of ${this.voters.join(', ')}` };
+    }
+    return { kind: 'verified', id: who.id };
   }
 
   /** Answers the pending call a core reply belongs to. */
@@ -384,7 +462,8 @@ export class GrpcPeerTransport implements PeerTransport {
       if (this.closed) return;
       if (err || response === undefined) {
         this.logger.debug({ peer, type: m.type, code: err?.code, details: err?.details }, 'peer call failed; unreachable');
-        this.deliver(this.unreachable(peer));
+        if (err) this.diagnose(peer, channel.address, err);
+        this.deliver(this.unreachable(peer), LOCAL);
         return;
       }
       let reply: Message | null;
@@ -392,20 +471,50 @@ export class GrpcPeerTransport implements PeerTransport {
         reply = toReply(response);
       } catch (e) {
         this.logger.warn({ peer, type: m.type, reason: errorSummary(e) }, 'malformed response from peer; treated as unreachable');
-        this.deliver(this.unreachable(peer));
+        this.deliver(this.unreachable(peer), LOCAL);
         return;
       }
       if (reply === null) return;
       if (reply.from !== peer || reply.to !== this.selfId) {
         this.logger.warn({ peer, type: m.type, from: reply.from, to: reply.to }, 'response from or to the wrong node; treated as unreachable');
-        this.deliver(this.unreachable(peer));
+        this.deliver(this.unreachable(peer), LOCAL);
         return;
       }
-      this.deliver(reply);
+      // With TLS the channel checked that the peer's certificate names `peer`.
+      this.deliver(reply, this.tls === null ? UNVERIFIED : { kind: 'verified', id: peer });
     };
     const deadline = Date.now() + this.timeouts[m.type];
     call = channel.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, { deadline }, onDone);
     if (!done) inFlight.add(call);
+  }
+
+  /**
+   * Says once in a while, clearly, when a call failed because the two voters' security
+   * settings differ (one with TLS, one without; a certificate the other refuses): to the
+   * core such a peer is merely unreachable, and nothing else would tell the operator why.
+   */
+  private diagnose(peer: NodeId, address: string, err: grpc.ServiceError): void {
+    const fields = { peer, address };
+    if (err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED) {
+      this.warnings.warn('peer-refused-us', { ...fields, reason: err.details }, 'the peer refused this voter\'s call: its certificate (--tls-cert) must be signed by the cluster CA and name this voter');
+      return;
+    }
+    if (err.code !== grpc.status.UNAVAILABLE) return;
+    if (this.tls !== null) {
+      const kind = classifyTlsFailure(err.details);
+      if (kind === 'speaks-plaintext') this.warnings.warn('peer-plaintext', fields, 'the peer does not speak TLS: every voter needs the same --tls-cert/--tls-key/--tls-ca settings');
+      else if (kind === 'certificate') this.warnings.warn('peer-certificate', { ...fields, reason: oneLine(err.details) }, 'the peer\'s certificate was refused: it must be signed by the cluster CA and name that voter');
+      return;
+    }
+    if (!err.details.includes('Failed to connect')) return;
+    let probe = this.tlsProbes.get(address);
+    if (!probe) {
+      probe = speaksTls(address, 1000);
+      this.tlsProbes.set(address, probe);
+    }
+    void probe.then((tls) => {
+      if (tls && !this.closed) this.warnings.warn('peer-requires-tls', fields, 'the peer requires TLS but this voter runs without it: every voter needs the same --tls-cert/--tls-key/--tls-ca settings');
+    });
   }
 
   /** The channel to `peer`, created on first use; null when its address is unknown or unusable. */
@@ -417,6 +526,7 @@ export class GrpcPeerTransport implements PeerTransport {
       const channel: PeerChannel = new PeerChannel({
         peerId: peer,
         address: link.address,
+        security: peerChannelSecurity(this.cluster, peer, this.tls, link.address),
         clock: this.clock,
         logger: this.logger,
         onDisconnected: () => this.clock.defer(() => this.peerDisconnected(peer, channel)),
@@ -448,11 +558,11 @@ export class GrpcPeerTransport implements PeerTransport {
   }
 
   /** Hands m to the handler now. False when it could not (no handler, closed, or the handler threw). */
-  private deliver(m: Message): boolean {
+  private deliver(m: Message, sender: MessageSender): boolean {
     const handler = this.handler;
     if (this.closed || !handler) return false;
     try {
-      handler(m);
+      handler(m, sender);
       return true;
     } catch (err) {
       this.logger.error({ err, type: m.type, from: m.from }, 'message handler threw');
@@ -460,7 +570,8 @@ export class GrpcPeerTransport implements PeerTransport {
     }
   }
 
+  /** Delivers a message the transport made itself ('unreachable') on a later turn. */
   private deliverLater(m: Message): void {
-    this.clock.defer(() => this.deliver(m));
+    this.clock.defer(() => this.deliver(m, LOCAL));
   }
 }

@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { NodeId } from '../core/types.js';
+import type { ChannelSecurity } from './channel-security.js';
 import { MAX_PEER_MESSAGE_BYTES, PeerClient } from './peer-service.js';
 
 /** The longest timeout Node's timers accept; grpc-js uses it as "never". */
@@ -56,6 +57,8 @@ export interface PeerChannelOptions {
   readonly address: string;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Plaintext or mutual TLS (see channel-security.ts). */
+  readonly security: ChannelSecurity;
   /** Called each time an established (READY) connection is lost. */
   readonly onDisconnected: () => void;
 }
@@ -79,7 +82,7 @@ export class PeerChannel {
     this.clock = options.clock;
     this.logger = options.logger;
     this.onDisconnected = options.onDisconnected;
-    this.client = new PeerClient(options.address, grpc.credentials.createInsecure(), peerChannelOptions);
+    this.client = new PeerClient(options.address, options.security.credentials, { ...peerChannelOptions, ...options.security.options });
     this.channel = this.client.getChannel();
     this.watchFrom(this.channel.getConnectivityState(true));
   }

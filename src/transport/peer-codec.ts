@@ -9,6 +9,7 @@
 //
 // The cluster name is not part of the core's messages: encoders take it as an argument,
 // and the transport compares a request's `cluster` field itself.
+import { CHAIN_BYTES } from '../core/chain.js';
 import { InvalidArgumentError } from '../common/errors.js';
 import { type duoraft, pb } from '../common/proto.js';
 import type {
@@ -107,10 +108,18 @@ function entryTypeFromProto(protoType: string, field: string, value: unknown): E
 }
 
 function entryToProto(e: Entry): EntryProto {
-  return { index: e.index, term: e.term, type: entryTypeToProto(e.type), data: e.data };
+  return { index: e.index, term: e.term, type: entryTypeToProto(e.type), data: e.data, ...(e.chain ? { chain: e.chain } : {}) };
 }
 
-function entryFromProto(protoType: string, field: string, p: { index?: unknown; term?: unknown; type?: unknown; data?: unknown }): Entry {
+/** A chain value: exactly CHAIN_BYTES bytes (a copy, not a view into the frame). */
+function chainFromProto(protoType: string, field: string, value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== CHAIN_BYTES) {
+    throw new MalformedPeerMessageError(protoType, `${field} is not a ${CHAIN_BYTES}-byte chain value`);
+  }
+  return new Uint8Array(value);
+}
+
+function entryFromProto(protoType: string, field: string, p: { index?: unknown; term?: unknown; type?: unknown; data?: unknown; chain?: unknown }): Entry {
   const index = uint(protoType, `${field}.index`, p.index);
   const term = uint(protoType, `${field}.term`, p.term);
   if (index < 1) throw new MalformedPeerMessageError(protoType, `${field}.index is 0`);
@@ -118,9 +127,10 @@ function entryFromProto(protoType: string, field: string, p: { index?: unknown; 
   const type = entryTypeFromProto(protoType, `${field}.type`, p.type);
   const data: unknown = p.data ?? new Uint8Array(0);
   if (!(data instanceof Uint8Array)) throw new MalformedPeerMessageError(protoType, `${field}.data is not bytes`);
+  const chain = chainFromProto(protoType, `${field}.chain`, p.chain);
   // Copy: the decoded bytes are a view into the whole received frame, which would
   // otherwise stay in memory as long as one entry of it does.
-  return { index, term, type, data: new Uint8Array(data) };
+  return { index, term, type, data: new Uint8Array(data), chain };
 }
 
 /**
@@ -163,6 +173,7 @@ export function encodeAppend(m: AppendEntries, cluster: string): AppendEntriesRe
     prevLogTerm: m.prevLogTerm,
     entries: m.entries.map(entryToProto),
     leaderCommit: m.leaderCommit,
+    ...(m.prevLogChain ? { prevLogChain: m.prevLogChain } : {}),
   };
 }
 
@@ -176,18 +187,27 @@ export function decodeAppend(p: AppendEntriesRequestProto): AppendEntries {
   if (prevLogIndex === 0 && prevLogTerm !== 0) throw new MalformedPeerMessageError(t, `prev_log_index is 0 but prev_log_term is ${prevLogTerm}`);
   const entries = entriesFromProto(t, p.entries, prevLogIndex, prevLogTerm, term);
   const leaderCommit = uint(t, 'leader_commit', p.leaderCommit);
-  return { type: 'append', from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit };
+  const prevLogChain = chainFromProto(t, 'prev_log_chain', p.prevLogChain);
+  return { type: 'append', from, to, term, prevLogIndex, prevLogTerm, prevLogChain, entries, leaderCommit };
 }
 
 export function encodeHeartbeat(m: Heartbeat, cluster: string): HeartbeatRequestProto {
-  return { cluster, from: m.from, to: m.to, term: m.term, commit: m.commit };
+  return { cluster, from: m.from, to: m.to, term: m.term, commit: m.commit, commitTerm: m.commitTerm, ...(m.commitChain ? { commitChain: m.commitChain } : {}) };
 }
 
 /** The core message of a received HeartbeatRequest (without rpcId). Throws MalformedPeerMessageError. */
 export function decodeHeartbeat(p: HeartbeatRequestProto): Heartbeat {
   const t = 'HeartbeatRequest';
   const { from, to, term } = envelope(t, p);
-  return { type: 'heartbeat', from, to, term, commit: uint(t, 'commit', p.commit) };
+  return {
+    type: 'heartbeat',
+    from,
+    to,
+    term,
+    commit: uint(t, 'commit', p.commit),
+    commitTerm: uint(t, 'commit_term', p.commitTerm),
+    commitChain: chainFromProto(t, 'commit_chain', p.commitChain),
+  };
 }
 
 export function encodeVote(m: Vote, cluster: string): RequestVoteRequestProto {
@@ -262,13 +282,13 @@ export function decodeAppendReply(p: AppendEntriesResponseProto): AppendEntriesR
 }
 
 export function encodeHeartbeatReply(m: HeartbeatReply): HeartbeatResponseProto {
-  return { from: m.from, to: m.to, term: m.term, lastIndex: m.lastIndex };
+  return { from: m.from, to: m.to, term: m.term, lastIndex: m.lastIndex, leaderMatch: m.leaderMatch };
 }
 
 /** The core reply of a received HeartbeatResponse (no_reply unset). Throws MalformedPeerMessageError. */
 export function decodeHeartbeatReply(p: HeartbeatResponseProto): HeartbeatReply {
   const t = 'HeartbeatResponse';
-  return { type: 'heartbeatReply', ...envelope(t, p), lastIndex: uint(t, 'last_index', p.lastIndex) };
+  return { type: 'heartbeatReply', ...envelope(t, p), lastIndex: uint(t, 'last_index', p.lastIndex), leaderMatch: uint(t, 'leader_match', p.leaderMatch) };
 }
 
 const voteRejections: ReadonlySet<string> = new Set<VoteRejection>(['', 'is-leader', 'leader-alive', 'stale-term', 'log-behind']);

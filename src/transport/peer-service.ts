@@ -9,6 +9,9 @@ import * as grpc from '@grpc/grpc-js';
 import { type ProtoCodec, type Received, type RequestOf, type ResponseOf, type UnaryMethod, unaryMethod } from '../common/grpc-unary.js';
 import { type duoraft, pb } from '../common/proto.js';
 
+/** Every Peer method's path starts with this (the client-auth interceptor lets them through to the transport's own check). */
+export const PEER_SERVICE_PATH_PREFIX = '/duoraft.peer.Peer/';
+
 /** The largest peer message either side sends or accepts (grpc-js servers default to 4 MiB). */
 export const MAX_PEER_MESSAGE_BYTES = 16 * 1024 * 1024;
 

@@ -3,11 +3,29 @@
 import type { Message } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
 
+/**
+ * What the transport can prove about who sent a delivered message. With mutual TLS the
+ * transport already refuses a request whose `from` differs from the voter its certificate
+ * names, so a 'verified' message always has m.from === sender.id; the driver (or core)
+ * checks it again and refuses a `from` that is not its known peer.
+ */
+export type MessageSender =
+  /** Mutual TLS: the caller's certificate, signed by the cluster CA, names this voter (for a reply: the peer we called proved it is this voter). */
+  | { readonly kind: 'verified'; readonly id: NodeId }
+  /** Plaintext transport: `from` is only what the sender claims. */
+  | { readonly kind: 'unverified' }
+  /** Made by the transport itself ('unreachable'). */
+  | { readonly kind: 'local' };
+
 export interface PeerTransport {
   /** Sends a core message to m.to. Requests become RPCs; a reply (m.rpcId set) answers the pending call it belongs to. Never throws; failures come back as 'unreachable' messages. */
   send(m: Message): void;
-  /** Where every incoming message goes: requests from the peer (with rpcId), replies to our requests, and 'unreachable' (from = the peer, to = us) when a request of ours failed. */
-  setHandler(handler: (m: Message) => void): void;
+  /**
+   * Where every incoming message goes: requests from the peer (with rpcId), replies to our
+   * requests, and 'unreachable' (from = the peer, to = us) when a request of ours failed.
+   * `sender` says what the transport could prove about who sent it.
+   */
+  setHandler(handler: (m: Message, sender: MessageSender) => void): void;
   /** Where peer `id` can be reached (host:port); replaces an earlier address (closing the old channel). '' forgets it. */
   setPeerAddress(id: NodeId, address: string): void;
   /** Called when an established connection to a peer breaks (its process died or the link was cut): lets a follower suspect its leader at once instead of waiting for missed heartbeats. */

@@ -106,7 +106,7 @@ function follower(lastIndex: number) {
     if (m.type === 'append') {
       transport.send({ ...base, type: 'appendReply', success: true, matchIndex: m.prevLogIndex + m.entries.length, rejectedIndex: 0, xTerm: 0, xIndex: 0, xLen: lastIndex });
     } else if (m.type === 'heartbeat') {
-      transport.send({ ...base, type: 'heartbeatReply', lastIndex });
+      transport.send({ ...base, type: 'heartbeatReply', lastIndex, leaderMatch: 0 });
     } else if (m.type === 'vote') {
       transport.send({ ...base, type: 'voteReply', granted: false, preVote: m.preVote, reason: 'leader-alive' });
     }
@@ -114,7 +114,7 @@ function follower(lastIndex: number) {
 }
 
 function heartbeat(from: NodeId, to: NodeId, term = 1): Heartbeat {
-  return { type: 'heartbeat', from, to, term, commit: 0 };
+  return { type: 'heartbeat', from, to, term, commit: 0, commitTerm: 0, commitChain: chainValue(0) };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -142,6 +142,11 @@ function disconnectOf(transport: GrpcPeerTransport, peer: NodeId, timeoutMs: num
   });
 }
 
+/** A made-up 16-byte chain value (the transport carries it; the core checks it). */
+function chainValue(n: number): Uint8Array {
+  return Uint8Array.from({ length: 16 }, (_, i) => (n * 7 + i) & 0xff);
+}
+
 describe('GrpcPeerTransport request and reply', () => {
   it('carries an append to the peer with an rpcId, and its reply back', async () => {
     const a = await startNode('a');
@@ -155,10 +160,11 @@ describe('GrpcPeerTransport request and reply', () => {
       term: 3,
       prevLogIndex: 41,
       prevLogTerm: 2,
+      prevLogChain: chainValue(41),
       entries: [
-        { index: 42, term: 3, type: EntryType.Noop, data: new Uint8Array(0) },
-        { index: 43, term: 3, type: EntryType.Normal, data: Uint8Array.from({ length: 1000 }, (_, i) => i & 0xff) },
-        { index: 44, term: 3, type: EntryType.Normal, data: Uint8Array.of(1, 2, 3) },
+        { index: 42, term: 3, type: EntryType.Noop, data: new Uint8Array(0), chain: chainValue(42) },
+        { index: 43, term: 3, type: EntryType.Normal, data: Uint8Array.from({ length: 1000 }, (_, i) => i & 0xff), chain: chainValue(43) },
+        { index: 44, term: 3, type: EntryType.Normal, data: Uint8Array.of(1, 2, 3), chain: chainValue(44) },
       ],
       leaderCommit: 41,
     };
@@ -184,7 +190,7 @@ describe('GrpcPeerTransport request and reply', () => {
     b.transport.send(vote);
     a.transport.send(heartbeat('a', 'b', 4));
 
-    expect(await a.inbox.waitFor((m) => m.type === 'heartbeatReply')).toEqual({ type: 'heartbeatReply', from: 'b', to: 'a', term: 4, lastIndex: 7 });
+    expect(await a.inbox.waitFor((m) => m.type === 'heartbeatReply')).toEqual({ type: 'heartbeatReply', from: 'b', to: 'a', term: 4, lastIndex: 7, leaderMatch: 0 });
     expect(await b.inbox.waitFor((m) => m.type === 'voteReply')).toEqual({
       type: 'voteReply',
       from: 'a',
@@ -221,7 +227,7 @@ describe('GrpcPeerTransport request and reply', () => {
     const request = await b.inbox.waitFor((m) => m.type === 'heartbeat');
     await sleep(400);
     // Too late: the call was already answered with no_reply.
-    b.transport.send({ type: 'heartbeatReply', from: 'b', to: 'a', term: 1, lastIndex: 0, rpcId: request.rpcId });
+    b.transport.send({ type: 'heartbeatReply', from: 'b', to: 'a', term: 1, lastIndex: 0, leaderMatch: 0, rpcId: request.rpcId });
     await sleep(200);
     expect(a.inbox.messages).toEqual([]);
   });
@@ -431,6 +437,7 @@ describe('GrpcPeerTransport disconnect detection', () => {
           to: 'a',
           term: round + 1,
           lastIndex: 0,
+          leaderMatch: 0,
         });
         expect(a.transport.peerConnectionState('b')).toBe('READY');
 

@@ -2,6 +2,7 @@
 // acknowledged after a fault" for its downtime. Kept apart from the history so downtime is
 // measured for every fault, also after the history cap.
 import { performance } from 'node:perf_hooks';
+import { GapMeter } from './gap-meter.js';
 
 export interface WriteAck {
   /** performance.now() when the acknowledgement arrived. */
@@ -24,6 +25,8 @@ export class AckTracker {
   private readonly writeBuckets: number[] = [];
   private waiters: Waiter[] = [];
   readonly origin = performance.now();
+  /** Every acknowledged write, for the longest write gap of each fault. */
+  readonly writeGaps = new GapMeter();
 
   /** Any acknowledged operation (reads included), for the throughput chart. */
   onAck(at: number, isWrite: boolean): void {
@@ -38,6 +41,7 @@ export class AckTracker {
   }
 
   onWriteAck(ack: WriteAck): void {
+    this.writeGaps.record(ack.at);
     if (this.waiters.length === 0) return;
     const still: Waiter[] = [];
     for (const w of this.waiters) {
@@ -49,13 +53,15 @@ export class AckTracker {
 
   /**
    * The first write acknowledged after `after` that shows writes flow again: a call made
-   * after the fault, or one answered by a member other than `suspect` (so an answer the
-   * old leader sent just before it died or stalled, still in flight, does not count).
+   * after the fault took effect, or one answered by a member other than `suspect` (so an
+   * answer the old leader sent just before it died or stalled, still in flight, does not
+   * count). `callsFrom` says when the fault took effect (default: `after`); a fault that
+   * takes a while to apply (nftables rules) returns Infinity until it has.
    */
-  firstWriteAfter(after: number, suspect: string): { readonly ack: Promise<WriteAck>; cancel(): void } {
+  firstWriteAfter(after: number, suspect: string, callsFrom: () => number = () => after): { readonly ack: Promise<WriteAck>; cancel(): void } {
     let waiter: Waiter | undefined;
     const ack = new Promise<WriteAck>((resolve) => {
-      waiter = { accept: (a) => a.at > after && (a.call > after || (a.by !== null && a.by !== suspect)), resolve };
+      waiter = { accept: (a) => a.at > after && (a.call > callsFrom() || (a.by !== null && a.by !== suspect)), resolve };
       this.waiters.push(waiter);
     });
     return {

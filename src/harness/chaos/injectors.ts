@@ -1,21 +1,48 @@
 // Injecting one planned fault into a ProcessCluster: the harmful step happens at once
-// (SIGKILL, SIGSTOP, a cut proxy); the rest of the fault's timeline (restart, SIGCONT, heal)
-// runs in `finished`. Only processes the cluster started are ever signalled.
+// (SIGKILL, SIGSTOP, a cut proxy, packets dropped or delayed in the namespaces); the rest
+// of the fault's timeline (restart, SIGCONT, heal) runs in `finished`. Only processes the
+// cluster started are ever signalled.
+import { linkName, type NetFaults } from '../netns/faults.js';
 import type { ProcessCluster } from '../process-cluster.js';
 import { waitForRunState } from '../process-state.js';
+import type { FaultEnv } from './fault-env.js';
 import type { FaultPlan } from './schedule.js';
+import { injectTakeoverFault } from './takeover-faults.js';
 import { sleep } from './time.js';
+import { injectZkServerFault } from './zk-server-faults.js';
 
 export interface Injected {
   /** The node the fault hit (for cut-link: the leader, whose link to its follower was cut). */
   readonly target: string;
   /** Resolves when the fault is over: the node restarted, resumed or reconnected. */
   readonly finished: Promise<void>;
+  /** What the fault found out as it ran (which server it hit, where an expiry landed); read once finished. */
+  readonly observed?: Readonly<Record<string, number | string>>;
 }
 
-export async function injectFault(cluster: ProcessCluster, plan: FaultPlan, roles: { readonly leader: string; readonly follower: string }): Promise<Injected> {
+export async function injectFault(
+  cluster: ProcessCluster,
+  plan: FaultPlan,
+  roles: { readonly leader: string; readonly follower: string },
+  net: NetFaults | null,
+  env?: FaultEnv,
+): Promise<Injected> {
   const target = plan.target === 'leader' ? roles.leader : roles.follower;
+  const needNet = (): NetFaults => {
+    if (net === null) throw new Error(`${plan.kind} needs the voters in network namespaces (--net netns)`);
+    return net;
+  };
   switch (plan.kind) {
+    case 'kill-zk':
+    case 'pause-zk': {
+      if (!env?.ensemble) throw new Error(`${plan.kind} needs a ZooKeeper ensemble (--zk-ensemble 3)`);
+      return injectZkServerFault(cluster, env.ensemble, env.zkTargets, plan, env.recoveryTimeoutMs);
+    }
+    case 'expire-session':
+    case 'kill-follower-after-failover': {
+      if (!env) throw new Error(`${plan.kind} needs the nodes' log watch (FaultEnv)`);
+      return injectTakeoverFault(cluster, plan, roles, env, net);
+    }
     case 'kill-leader':
     case 'kill-follower':
     case 'wipe-restart': {
@@ -42,6 +69,34 @@ export async function injectFault(cluster: ProcessCluster, plan: FaultPlan, role
       cluster.cutZk(target, plan.mode);
       const finished = sleep(plan.cutMs).then(() => cluster.healZk(target));
       return { target, finished };
+    }
+    case 'partition-voters': {
+      const n = needNet();
+      await n.cutVoters();
+      return { target, finished: sleep(plan.cutMs).then(() => n.healVoters()) };
+    }
+    case 'partition-leader': {
+      const n = needNet();
+      await n.isolate(target);
+      return { target, finished: sleep(plan.cutMs).then(() => n.rejoin(target)) };
+    }
+    case 'partition-clients': {
+      const n = needNet();
+      await n.cutFromClients(target);
+      return { target, finished: sleep(plan.cutMs).then(() => n.rejoin(target)) };
+    }
+    case 'latency': {
+      const n = needNet();
+      const links =
+        plan.links === 'all' ? n.links() : plan.links === 'peer' ? cluster.ids().map((id) => linkName('peer', id)) : [linkName(plan.links, target)];
+      await n.setLatency({ latencyMs: plan.latencyMs, jitterMs: plan.jitterMs }, links);
+      return { target, finished: sleep(plan.cutMs).then(() => n.setLatency({ latencyMs: 0, jitterMs: 0 }, links)) };
+    }
+    case 'loss': {
+      const n = needNet();
+      const ids = plan.scope === 'all' ? cluster.ids() : [target];
+      await n.setLoss(plan.percent, ids);
+      return { target, finished: sleep(plan.cutMs).then(() => n.setLoss(0, ids)) };
     }
   }
 }

@@ -3,9 +3,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { percentile } from '../failover.js';
 import type { DuplicatedCounter, LostDetail } from './checks.js';
-import type { FaultKind } from './fault-kinds.js';
+import { type FaultKind, type NetMode, NO_FAILOVER_NEEDED } from './fault-kinds.js';
 import type { OpCounts } from './recorder.js';
 import type { FaultDurations, TargetRole } from './schedule.js';
+import type { WriteGapSummary } from './write-gaps.js';
 
 export interface FailoverRecord {
   readonly index: number;
@@ -21,8 +22,16 @@ export interface FailoverRecord {
   readonly downtimeMs: number;
   readonly leaderBefore: string;
   readonly leaderAfter: string;
+  /** New leaders from the injection until the next fault (fences of the epoch znode in ZooKeeper). */
+  readonly leaderChanges: number;
   /** From the injection until the cluster was whole again (follower caught up). */
   readonly recoveredMs: number;
+  /**
+   * The longest stretch without an acknowledged write between the injection and "whole
+   * again": for duoraft's clients, and for a bare ZooKeeper client writing beside them
+   * (runs with --zk-ensemble; see write-gaps.ts).
+   */
+  readonly writeGap?: { readonly duoraftMs: number; readonly zkClientMs: number };
 }
 
 export interface DowntimeStats {
@@ -46,10 +55,13 @@ export interface ChaosResult {
     readonly thinkMs: number;
     readonly nodeArgs: readonly string[];
     readonly maxRecordedOps: number;
+    readonly net: NetMode;
   };
   readonly failovers: readonly FailoverRecord[];
   readonly downtime: DowntimeStats & { readonly byKind: Partial<Record<FaultKind, DowntimeStats>> };
   readonly ops: OpCounts;
+  /** Changes of leader during faults that need none (latency, loss, a partition the leader survives, ...) or before the first fault. */
+  readonly falseFailovers: number;
   /** Acknowledged writes not found at the end (write-once keys + missing increments). */
   readonly lost: number;
   readonly lostDetail: LostDetail;
@@ -69,6 +81,15 @@ export interface ChaosResult {
   readonly throughput: ReadonlyArray<{ readonly t: number; readonly acks: number; readonly writes: number }>;
   /** Why the run stopped early (the cluster did not recover in time, ...), if it did. */
   readonly error?: string;
+  /** ZooKeeper servers the run started (1: standalone). */
+  readonly zkServers?: number;
+  /** Longest write gaps per kind, duoraft beside a bare ZooKeeper client (runs with --zk-ensemble). */
+  readonly writeGaps?: WriteGapSummary;
+}
+
+/** Leader changes during faults after which the old leader could have stayed. */
+export function countFalseFailovers(failovers: readonly FailoverRecord[], beforeFirstFault: number): number {
+  return beforeFirstFault + failovers.filter((f) => NO_FAILOVER_NEEDED.has(f.kind)).reduce((sum, f) => sum + f.leaderChanges, 0);
 }
 
 export function downtimeStats(values: readonly number[]): DowntimeStats {

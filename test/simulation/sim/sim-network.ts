@@ -5,7 +5,7 @@
 import type { Message } from '../../../src/core/messages.js';
 import { isRequest } from '../../../src/core/messages.js';
 import type { NodeId } from '../../../src/core/types.js';
-import type { PeerTransport } from '../../../src/transport/transport.js';
+import type { MessageSender, PeerTransport } from '../../../src/transport/transport.js';
 import type { SimScheduler } from '../sim-scheduler.js';
 import type { NodeGate } from './node-gate.js';
 
@@ -135,7 +135,7 @@ function linkKey(a: NodeId, b: NodeId): string {
 
 /** One incarnation's PeerTransport: everything it receives goes through its gate. */
 export class SimTransport implements PeerTransport {
-  private handler: (m: Message) => void = () => undefined;
+  private handler: (m: Message, sender: MessageSender) => void = () => undefined;
   private readonly disconnectListeners: Array<(id: NodeId) => void> = [];
   private closed = false;
 
@@ -150,7 +150,7 @@ export class SimTransport implements PeerTransport {
     this.net.send(this, m);
   }
 
-  setHandler(handler: (m: Message) => void): void {
+  setHandler(handler: (m: Message, sender: MessageSender) => void): void {
     this.handler = handler;
   }
 
@@ -167,11 +167,12 @@ export class SimTransport implements PeerTransport {
   }
 
   receive(m: Message): void {
-    this.gate.deliver(() => this.handler(m));
+    // The simulated network models a plaintext one: `from` is the sender's claim.
+    this.gate.deliver(() => this.handler(m, { kind: 'unverified' }));
   }
 
   receiveUnreachable(peer: NodeId): void {
-    this.gate.deliver(() => this.handler({ type: 'unreachable', from: peer, to: this.id, term: 0 }));
+    this.gate.deliver(() => this.handler({ type: 'unreachable', from: peer, to: this.id, term: 0 }, { kind: 'local' }));
   }
 
   receiveDisconnect(peer: NodeId): void {

@@ -1,8 +1,11 @@
 import { RaftCore, SeededRandom, defaultCoreTicks, EntryType } from '../../../src/core/index.js';
 import type { CoreConfig, Entry, Message, Ready, RestoredState } from '../../../src/core/index.js';
 
+/** The genesis chain value of the tests' cluster. */
+export const testGenesis = new Uint8Array(16);
+
 export function config(id: string, peer: string, overrides: Partial<CoreConfig> = {}): CoreConfig {
-  return { ...defaultCoreTicks, id, peer, ...overrides };
+  return { ...defaultCoreTicks, genesis: testGenesis, id, peer, ...overrides };
 }
 
 export function core(id: string, peer: string, restored: RestoredState = {}, overrides: Partial<CoreConfig> = {}, seed = 1): RaftCore {

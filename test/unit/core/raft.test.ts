@@ -8,7 +8,7 @@ import { config, core, entries, entry, logOf, makeLeader, messagesOf, tickN, tic
 
 describe('election (duoraft: pre-vote, lease window, fence)', () => {
   it('a follower that hears no leader for its election timeout sends a pre-vote for term+1', () => {
-    const a = core('a', 'b', { hardState: { term: 3, vote: 'b', commit: 0 } });
+    const a = core('a', 'b', { hardState: { term: 3, commit: 0 } });
     let votes: ReturnType<typeof messagesOf<'vote'>> = [];
     for (let t = 0; t < 20 && votes.length === 0; t++) {
       a.tick();
@@ -54,7 +54,7 @@ describe('election (duoraft: pre-vote, lease window, fence)', () => {
   });
 
   it('the take-over request carries the lease version to check and the commit index to replay from', () => {
-    const a = core('a', 'b', { hardState: { term: 2, vote: 'b', commit: 2 }, entries: logOf([1, 2, 2]) });
+    const a = core('a', 'b', { hardState: { term: 2, commit: 2 }, entries: logOf([1, 2, 2]) });
     a.observeLease(5);
     const rd = tickUntilTakeover(a);
     expect(rd?.takeover).toEqual({ term: 2, leaseVersion: 5, commit: 2, transfer: false });
@@ -98,8 +98,8 @@ describe('election (duoraft: pre-vote, lease window, fence)', () => {
   });
 
   it('a follower that heard its leader recently rejects a pre-vote (leader stickiness)', () => {
-    const b = core('b', 'a', { hardState: { term: 1, vote: 'x', commit: 0 } });
-    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0 });
+    const b = core('b', 'a', { hardState: { term: 1, commit: 0 } });
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, commitTerm: 0 });
     b.ready();
     b.step({ type: 'vote', from: 'a', to: 'b', term: 2, lastLogIndex: 0, lastLogTerm: 0, preVote: true, transfer: false });
     expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'leader-alive' });
@@ -126,31 +126,35 @@ describe('election restriction (§5.4.1, against the committed prefix)', () => {
     ({ type: 'vote', from: 'a', to: 'b', term: 9, lastLogIndex, lastLogTerm, preVote: true, transfer: false }) as const;
 
   it('rejects a candidate whose log lacks an entry we know is committed', () => {
-    const b = core('b', 'a', { hardState: { term: 3, vote: '', commit: 4 }, entries: logOf([1, 1, 2, 3, 3]) });
+    const b = core('b', 'a', { hardState: { term: 3, commit: 4 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.observeEpoch(8, ''); // the candidate's term comes from the epoch
     b.step(voteFrom(3, 2));
     expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'log-behind' });
   });
 
   it('grants a candidate that holds every committed entry even if it lacks our uncommitted ones', () => {
-    const b = core('b', 'a', { hardState: { term: 3, vote: '', commit: 3 }, entries: logOf([1, 1, 2, 3, 3]) });
+    const b = core('b', 'a', { hardState: { term: 3, commit: 3 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.observeEpoch(8, ''); // the candidate's term comes from the epoch
     b.step(voteFrom(3, 2));
     expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: true, term: 9 });
   });
 
   it('grants a candidate with a higher last term even if its log is shorter', () => {
-    const b = core('b', 'a', { hardState: { term: 3, vote: '', commit: 5 }, entries: logOf([1, 1, 2, 3, 3]) });
+    const b = core('b', 'a', { hardState: { term: 3, commit: 5 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.observeEpoch(8, ''); // the candidate's term comes from the epoch
     b.step(voteFrom(2, 4));
     expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: true });
   });
 
   it('rejects a pre-vote for a term that is not above ours', () => {
-    const b = core('b', 'a', { hardState: { term: 9, vote: '', commit: 0 } });
+    const b = core('b', 'a', { hardState: { term: 9, commit: 0 } });
     b.step(voteFrom(0, 0));
     expect(messagesOf(b.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'stale-term', term: 9 });
   });
 
   it('the node that rejected for log-behind campaigns itself right away', () => {
-    const b = core('b', 'a', { hardState: { term: 3, vote: '', commit: 4 }, entries: logOf([1, 1, 2, 3, 3]) });
+    const b = core('b', 'a', { hardState: { term: 3, commit: 4 }, entries: logOf([1, 1, 2, 3, 3]) });
+    b.observeEpoch(8, ''); // the candidate's term comes from the epoch
     b.step(voteFrom(3, 2));
     b.ready();
     b.tick();
@@ -165,6 +169,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
 
   it('accepts entries whose previous entry matches, and replies with the match index', () => {
     const b = core('b', 'a', { entries: logOf([1, 1]) });
+    b.observeEpoch(2, '');
     b.step(append(2, 1, entries([3, 3], [4, 3])));
     const rd = b.ready();
     expect(messagesOf(rd, 'appendReply')[0]).toMatchObject({ success: true, matchIndex: 4 });
@@ -174,6 +179,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
 
   it('rejects entries whose previous entry is missing or differs', () => {
     const b = core('b', 'a', { entries: logOf([1, 1]) });
+    b.observeEpoch(2, '');
     b.step(append(2, 2, entries([3, 3])));
     expect(messagesOf(b.ready(), 'appendReply')[0]).toMatchObject({ success: false, rejectedIndex: 2 });
     b.step(append(5, 3, entries([6, 3])));
@@ -181,7 +187,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
   });
 
   it('truncates a conflicting suffix and appends the leader entries, with a truncation mark for the WAL', () => {
-    const b = core('b', 'a', { hardState: { term: 2, vote: '', commit: 2 }, entries: logOf([1, 1, 2, 2, 2]) });
+    const b = core('b', 'a', { hardState: { term: 2, commit: 2 }, entries: logOf([1, 1, 2, 2, 2]) });
     b.step(append(2, 1, entries([3, 2], [4, 3])));
     const rd = b.ready();
     expect(rd.truncateFrom).toBe(4);
@@ -193,6 +199,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
 
   it('keeps entries that already match and does not truncate on a duplicate or reordered append', () => {
     const b = core('b', 'a', { entries: logOf([1, 1, 3, 3]) });
+    b.observeEpoch(2, '');
     b.step(append(1, 1, entries([2, 1])));
     const rd = b.ready();
     expect(rd.truncateFrom).toBeUndefined();
@@ -202,6 +209,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
 
   it('commits up to min(leaderCommit, last new entry)', () => {
     const b = core('b', 'a', { entries: logOf([1, 1, 9, 9]) });
+    b.observeEpoch(2, '');
     b.step(append(2, 1, [], 4));
     const rd = b.ready();
     // Entries 3 and 4 were not confirmed by this message: they may be a stale leader's.
@@ -210,7 +218,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
   });
 
   it('never overwrites a committed entry: appends before the commit index are trimmed', () => {
-    const b = core('b', 'a', { hardState: { term: 3, vote: '', commit: 3 }, entries: logOf([1, 2, 3]) });
+    const b = core('b', 'a', { hardState: { term: 3, commit: 3 }, entries: logOf([1, 2, 3]) });
     b.step(append(1, 1, entries([2, 2], [3, 3], [4, 3]), 4));
     const rd = b.ready();
     expect(messagesOf(rd, 'appendReply')[0]).toMatchObject({ success: true, matchIndex: 4 });
@@ -224,7 +232,7 @@ describe('fast backup with XTerm, XIndex, XLen', () => {
   const leaderTerms = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
 
   function leaderWith(terms: number[]) {
-    const l = core('a', 'b', { hardState: { term: 6, vote: 'a', commit: terms.length }, entries: logOf(terms) });
+    const l = core('a', 'b', { hardState: { term: 6, commit: terms.length }, entries: logOf(terms) });
     const rd = makeLeader(l, 7, [], terms.length);
     return { leader: l, first: rd.messages };
   }
@@ -250,7 +258,8 @@ describe('fast backup with XTerm, XIndex, XLen', () => {
   it('case 1: the leader does not have XTerm: next = XIndex', () => {
     const leader = leaderWith(leaderTerms);
     // Follower terms [1,1,1,2,2,2]: term 2 never existed on the leader.
-    const follower = core('b', 'a', { hardState: { term: 2, vote: '', commit: 3 }, entries: logOf([1, 1, 1, 2, 2, 2]) });
+    const follower = core('b', 'a', { hardState: { term: 2, commit: 3 }, entries: logOf([1, 1, 1, 2, 2, 2]) });
+    follower.observeEpoch(6, '');
     const prevs = probe(leader, follower);
     // Probe at prev 10 (too short: XLen 6 -> next 7), prev 6 conflicts with XTerm 2,
     // which the leader lacks -> next = XIndex 4, prev 3 matches.
@@ -262,7 +271,8 @@ describe('fast backup with XTerm, XIndex, XLen', () => {
   it('case 2: the leader has XTerm: next = its last entry of XTerm + 1', () => {
     const leader = leaderWith(leaderTerms);
     // Follower has term 4 at 4..7; the leader's last term-4 entry is 5.
-    const follower = core('b', 'a', { hardState: { term: 4, vote: '', commit: 3 }, entries: logOf([1, 1, 1, 4, 4, 4, 4]) });
+    const follower = core('b', 'a', { hardState: { term: 4, commit: 3 }, entries: logOf([1, 1, 1, 4, 4, 4, 4]) });
+    follower.observeEpoch(6, '');
     const prevs = probe(leader, follower);
     // prev 10 too short (XLen 7 -> next 8); prev 7 has XTerm 4 from XIndex 4; the
     // leader's last term-4 entry is 5 -> next 6, prev 5 matches.
@@ -273,7 +283,8 @@ describe('fast backup with XTerm, XIndex, XLen', () => {
 
   it('case 3: the follower log is too short: next = XLen + 1', () => {
     const leader = leaderWith(leaderTerms);
-    const follower = core('b', 'a', { hardState: { term: 4, vote: '', commit: 3 }, entries: logOf([1, 1, 1, 4]) });
+    const follower = core('b', 'a', { hardState: { term: 4, commit: 3 }, entries: logOf([1, 1, 1, 4]) });
+    follower.observeEpoch(6, '');
     const prevs = probe(leader, follower);
     expect(prevs).toEqual([10, 4]);
     expect(follower.status().lastIndex).toBe(11);
@@ -281,6 +292,7 @@ describe('fast backup with XTerm, XIndex, XLen', () => {
 
   it('the follower reports XTerm, XIndex and XLen', () => {
     const f = core('b', 'a', { entries: logOf([1, 1, 1, 2, 2, 2]) });
+    f.observeEpoch(6, '');
     f.step({ type: 'append', from: 'a', to: 'b', term: 7, prevLogIndex: 5, prevLogTerm: 4, entries: [], leaderCommit: 0 });
     expect(messagesOf(f.ready(), 'appendReply')[0]).toMatchObject({ success: false, rejectedIndex: 5, xTerm: 2, xIndex: 4, xLen: 6 });
     f.step({ type: 'append', from: 'a', to: 'b', term: 7, prevLogIndex: 9, prevLogTerm: 4, entries: [], leaderCommit: 0 });
@@ -296,7 +308,7 @@ describe('stepping down on a higher term (§5.1)', () => {
     expect(a.propose([new Uint8Array([1]), new Uint8Array([2])])).toEqual({ ok: true, firstIndex: 2, term: 1 });
     const rd = a.ready();
     expect(rd.toMirror.map((e) => e.index)).toEqual([2, 3]);
-    a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 2, commit: 0 });
+    a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 2, commit: 0, commitTerm: 0 });
     const after = a.ready();
     expect(a.softState()).toEqual({ role: 'follower', term: 2, leaderId: 'b' });
     expect(after.leadershipLost).toMatchObject({ term: 1, commit: 1, sentToMirror: 3 });
@@ -305,14 +317,15 @@ describe('stepping down on a higher term (§5.1)', () => {
   });
 
   it('a follower adopts a higher term from an append and records its leader', () => {
-    const b = core('b', 'a', { hardState: { term: 1, vote: '', commit: 0 } });
+    const b = core('b', 'a', { hardState: { term: 1, commit: 0 } });
+    b.observeEpoch(4, 'x'); // the epoch watch saw term 4; the leader of 5 is faster
     b.step({ type: 'append', from: 'a', to: 'b', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 });
     expect(b.softState()).toEqual({ role: 'follower', term: 5, leaderId: 'a' });
-    expect(b.ready().hardState).toMatchObject({ term: 5, vote: 'a' });
+    expect(b.ready().hardState).toMatchObject({ term: 5 });
   });
 
   it('a message from a lower term is answered with our term and changes nothing', () => {
-    const b = core('b', 'a', { hardState: { term: 5, vote: '', commit: 0 } });
+    const b = core('b', 'a', { hardState: { term: 5, commit: 0 } });
     b.step({ type: 'append', from: 'a', to: 'b', term: 3, prevLogIndex: 0, prevLogTerm: 0, entries: [entry(1, 3)], leaderCommit: 1 });
     const rd = b.ready();
     expect(messagesOf(rd, 'appendReply')[0]).toMatchObject({ success: false, term: 5 });
@@ -451,7 +464,7 @@ describe('commit only through the commit point (duoraft)', () => {
 describe('take-over replay (duoraft: fence, then replay ZooKeeper)', () => {
   it('merges ZooKeeper entries, drops local entries past its tail, then appends the no-op', () => {
     // Local log: 1..5 where 4,5 (term 2) were never committed; ZooKeeper holds 1..4 with 4 of term 3.
-    const a = core('a', 'b', { hardState: { term: 3, vote: 'b', commit: 2 }, entries: logOf([1, 1, 2, 2, 2]) });
+    const a = core('a', 'b', { hardState: { term: 3, commit: 2 }, entries: logOf([1, 1, 2, 2, 2]) });
     const rd = tickUntilTakeover(a);
     expect(rd?.takeover?.commit).toBe(2);
     a.takeoverResult({ ok: true, term: 4, entries: entries([3, 2], [4, 3]), zkLastIndex: 4 });
@@ -474,7 +487,7 @@ describe('take-over replay (duoraft: fence, then replay ZooKeeper)', () => {
 
 describe('follower catch-up from ZooKeeper (L2: link cut, lease alive)', () => {
   it('commits entries read from ZooKeeper and keeps the leader entries after them', () => {
-    const b = core('b', 'a', { hardState: { term: 1, vote: 'a', commit: 1 }, entries: logOf([1, 1, 1]) });
+    const b = core('b', 'a', { hardState: { term: 1, commit: 1 }, entries: logOf([1, 1, 1]) });
     expect(b.ready().committed.map((e) => e.index)).toEqual([1]);
     b.committedFromZk(entries([2, 1], [3, 1], [4, 1]), 4);
     const rd = b.ready();
@@ -483,7 +496,7 @@ describe('follower catch-up from ZooKeeper (L2: link cut, lease alive)', () => {
   });
 
   it('replaces a stale uncommitted suffix that conflicts with ZooKeeper', () => {
-    const b = core('b', 'a', { hardState: { term: 2, vote: 'a', commit: 1 }, entries: logOf([1, 1, 1]) });
+    const b = core('b', 'a', { hardState: { term: 2, commit: 1 }, entries: logOf([1, 1, 1]) });
     b.committedFromZk(entries([2, 2]), 2);
     const rd = b.ready();
     expect(rd.truncateFrom).toBe(2);
@@ -492,7 +505,7 @@ describe('follower catch-up from ZooKeeper (L2: link cut, lease alive)', () => {
   });
 
   it('stays a pre-candidate (no take-over) while the lease keeps changing', () => {
-    const b = core('b', 'a', { hardState: { term: 1, vote: 'a', commit: 0 } });
+    const b = core('b', 'a', { hardState: { term: 1, commit: 0 } });
     for (let t = 0; t < 200; t++) {
       if (t % 2 === 0) b.observeLease(t);
       b.tick();
@@ -657,7 +670,7 @@ describe('leadership transfer', () => {
     // Separate calls: the TimeoutNow is handled first, a heartbeat and an append the leader
     // sent earlier right after it, before the driver has collected the take-over.
     b.step({ ...tn, leaseVersion: 42 });
-    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: tn.term, commit: 1 });
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: tn.term, commit: 1, commitTerm: 1 });
     b.step({ type: 'append', from: 'a', to: 'b', term: tn.term, prevLogIndex: 1, prevLogTerm: 1, entries: [], leaderCommit: 1 });
     expect(b.softState().role).toBe('candidate');
     expect(b.ready().takeover).toMatchObject({ transfer: true, leaseVersion: 42 });

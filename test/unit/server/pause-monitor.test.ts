@@ -1,37 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock, TimerHandle } from '../../../src/common/clock.js';
 import { PauseMonitor } from '../../../src/server/pause-monitor.js';
-
-/** A clock whose timers fire only when the test advances time (and late when it jumps). */
-class ManualClock implements Clock {
-  private t = 0;
-  private timers: Array<{ at: number; fn: () => void; live: boolean }> = [];
-  now(): number {
-    return this.t;
-  }
-  wallNow(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer = { at: this.t + ms, fn, live: true };
-    this.timers.push(timer);
-    return { cancel: () => { timer.live = false; } };
-  }
-  defer(fn: () => void): void {
-    this.setTimeout(fn, 0);
-  }
-  /** Jumps to `to` in one go (a stall), then runs what became due. */
-  jump(to: number): void {
-    this.t = to;
-    const due = this.timers.filter((x) => x.live && x.at <= to);
-    this.timers = this.timers.filter((x) => !due.includes(x));
-    for (const x of due) x.fn();
-  }
-  /** Advances smoothly, firing timers on time. */
-  run(until: number, step: number): void {
-    while (this.t < until) this.jump(this.t + step);
-  }
-}
+import { ManualClock } from './manual-clock.js';
 
 describe('pause monitor', () => {
   it('reports a stall with its length, and nothing while the loop runs on time', () => {
@@ -57,5 +26,32 @@ describe('pause monitor', () => {
     m.start();
     clock.jump(10 + 49);
     expect(stalls).toEqual([]);
+  });
+});
+
+describe('pause monitor: a stop only the wall clock saw (issue 9, hole 6)', () => {
+  it('reports a VM stop during which the monotonic clock stood still', () => {
+    const clock = new ManualClock();
+    const stalls: number[] = [];
+    const m = new PauseMonitor({ clock, intervalMs: 10, thresholdMs: 50, onStall: (ms) => stalls.push(ms) });
+    m.start();
+    clock.run(100, 10);
+    clock.wallAhead += 5000; // stopped for 5 s: performance.now() did not move
+    clock.run(120, 10);
+    expect(stalls).toHaveLength(1);
+    expect(stalls[0]).toBeGreaterThanOrEqual(5000);
+    m.stop();
+  });
+
+  it('ignores a wall clock stepped back', () => {
+    const clock = new ManualClock();
+    const stalls: number[] = [];
+    const m = new PauseMonitor({ clock, intervalMs: 10, thresholdMs: 50, onStall: (ms) => stalls.push(ms) });
+    m.start();
+    clock.run(100, 10);
+    clock.wallAhead -= 5000;
+    clock.run(300, 10);
+    expect(stalls).toEqual([]);
+    m.stop();
   });
 });

@@ -155,4 +155,29 @@ describe('sessions: expiry in log time', () => {
       expect(a.sessions.expiredAt(id)).toBe(b.sessions.expiredAt(id));
     }
   });
+
+  it('a retried registration (same nonce) gets the same session, not a second one (issue 9, hole 7)', () => {
+    const log = new Log();
+    const nonce = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    const first = log.add({ kind: 'registerSession', timeoutMs: 10_000, nonce }, 0);
+    log.add({ kind: 'registerSession', timeoutMs: 10_000, nonce }, 10); // the retry after an unknown outcome
+    log.add({ kind: 'registerSession', timeoutMs: 10_000, nonce: new Uint8Array([9]) }, 20);
+    log.add({ kind: 'registerSession', timeoutMs: 10_000 }, 30); // no nonce: never deduplicated
+    const { store, results } = applyAll(log);
+    expect(results[0]).toEqual({ ok: true, kind: 'session', sessionId: first, timeoutMs: 10_000 });
+    expect(results[1]).toEqual({ ok: true, kind: 'session', sessionId: first, timeoutMs: 10_000 });
+    expect(results[2]).toMatchObject({ sessionId: 3 });
+    expect(results[3]).toMatchObject({ sessionId: 4 });
+    expect(store.sessions.size()).toBe(3);
+  });
+
+  it('a nonce is forgotten with its expired session: a registration after that opens a new one', () => {
+    const log = new Log();
+    const nonce = new Uint8Array([7]);
+    log.add({ kind: 'registerSession', timeoutMs: 1_000, nonce }, 0);
+    log.add({ kind: 'put', key: 'x', value: enc('1') }, 5_000); // log time passes: the session expires
+    const again = log.add({ kind: 'registerSession', timeoutMs: 1_000, nonce }, 5_001);
+    const { results } = applyAll(log);
+    expect(results[2]).toMatchObject({ sessionId: again });
+  });
 });

@@ -81,7 +81,8 @@ describe('file WAL layout', () => {
     const { wal, recovery } = await openFileWal(nested);
     openWals.push(wal);
     expect(recovery).toEqual({ hardState: null, entries: [], warnings: [] });
-    expect(await readdir(nested)).toEqual(['wal-0000000000000001.log']);
+    // The segment, and the sync mark that says what the last sync made durable.
+    expect((await readdir(nested)).sort()).toEqual(['wal-0000000000000001.log', 'wal-synced.mark']);
     expect((await stat(join(nested, 'wal-0000000000000001.log'))).size).toBe(SEGMENT_HEADER_BYTES);
   });
 
@@ -99,7 +100,7 @@ describe('file WAL layout', () => {
       wal.appendEntries(entries(i, i + 4, 1 + Math.floor(i / 50)));
       await wal.sync();
     }
-    wal.setHardState({ term: 4, vote: 'b', commit: 190 });
+    wal.setHardState({ term: 4, commit: 190 });
     await wal.close();
 
     const files = await segmentFiles();
@@ -112,7 +113,7 @@ describe('file WAL layout', () => {
     const expected: Entry[] = [];
     for (let i = 1; i <= 200; i += 5) expected.push(...entries(i, i + 4, 1 + Math.floor(i / 50)));
     expect(summary(recovery.entries)).toEqual(summary(expected));
-    expect(recovery.hardState).toEqual({ term: 4, vote: 'b', commit: 190 });
+    expect(recovery.hardState).toEqual({ term: 4, commit: 190 });
     expect(recovery.warnings).toEqual([]);
   });
 
@@ -306,7 +307,7 @@ function recordOffsetsOfFile(bytes: Buffer): number[] {
 describe('file WAL compaction', () => {
   it('deletes whole old segments, keeps the later entries and the hard state', async () => {
     const { wal } = await open({ segmentBytes: 256 });
-    wal.setHardState({ term: 3, vote: 'a', commit: 95 });
+    wal.setHardState({ term: 3, commit: 95 });
     for (let i = 1; i <= 100; i += 5) {
       wal.appendEntries(entries(i, i + 4, 3));
       await wal.sync();
@@ -322,7 +323,7 @@ describe('file WAL compaction', () => {
     await wal.close();
 
     const { wal: reopened, recovery } = await open({ segmentBytes: 256 });
-    expect(recovery.hardState).toEqual({ term: 3, vote: 'a', commit: 95 });
+    expect(recovery.hardState).toEqual({ term: 3, commit: 95 });
     const first = recovery.entries[0]?.index ?? 0;
     expect(first).toBeGreaterThan(1);
     expect(first).toBeLessThanOrEqual(61);
@@ -333,7 +334,7 @@ describe('file WAL compaction', () => {
     expect(await segmentFiles()).toHaveLength(1);
     await reopened.close();
     const last = await open({ segmentBytes: 256 });
-    expect(last.recovery.hardState).toEqual({ term: 3, vote: 'a', commit: 95 });
+    expect(last.recovery.hardState).toEqual({ term: 3, commit: 95 });
     expect(last.recovery.warnings).toEqual([]);
     // The one segment left is the one the hard state was rewritten into, after entry 100.
     expect(last.recovery.entries).toEqual([]);

@@ -11,16 +11,16 @@ describe('MemoryWal', () => {
   it('loses what was not synced in a crash', async () => {
     const wal = new MemoryWal();
     wal.appendEntries(entries(1, 3, 1));
-    wal.setHardState({ term: 1, vote: 'a', commit: 2 });
+    wal.setHardState({ term: 1, commit: 2 });
     await wal.sync();
     wal.appendEntries(entries(4, 5, 1));
-    wal.setHardState({ term: 2, vote: 'b', commit: 5 });
+    wal.setHardState({ term: 2, commit: 5 });
     expect(wal.recordCount).toBe(7);
     expect(wal.durableRecordCount).toBe(4);
 
     const recovery = wal.crash();
     expect(summary(recovery.entries)).toEqual(summary(entries(1, 3, 1)));
-    expect(recovery.hardState).toEqual({ term: 1, vote: 'a', commit: 2 });
+    expect(recovery.hardState).toEqual({ term: 1, commit: 2 });
     expect(recovery.warnings).toEqual([]);
     expect(wal.recordCount).toBe(4);
   });
@@ -62,15 +62,15 @@ describe('MemoryWal', () => {
   it('holds hard state and truncation records to the same rule: unsynced ones are lost, a torn one is cut', async () => {
     const wal = new MemoryWal();
     wal.appendEntries(entries(1, 4, 1));
-    wal.setHardState({ term: 1, vote: 'a', commit: 3 });
+    wal.setHardState({ term: 1, commit: 3 });
     await wal.sync();
     // A newer term and commit, and a truncation that overwrites entries 3-4: none synced.
-    wal.setHardState({ term: 2, vote: 'b', commit: 4 });
+    wal.setHardState({ term: 2, commit: 4 });
     wal.truncateFrom(3);
     wal.appendEntries([entry(3, 2)]);
 
     const torn = wal.crash({ tornTail: true });
-    expect(torn.hardState).toEqual({ term: 1, vote: 'a', commit: 3 });
+    expect(torn.hardState).toEqual({ term: 1, commit: 3 });
     expect(summary(torn.entries)).toEqual(summary(entries(1, 4, 1)));
     expect(torn.warnings).toHaveLength(1);
     expect(torn.warnings[0]).toMatch(/^cut torn tail of memory-wal/);
@@ -106,13 +106,13 @@ describe('MemoryWal', () => {
 
   it('compacts a prefix of covered entries, keeping the hard state', async () => {
     const wal = new MemoryWal();
-    wal.setHardState({ term: 1, vote: 'a', commit: 8 });
+    wal.setHardState({ term: 1, commit: 8 });
     wal.appendEntries(entries(1, 10, 1));
     await wal.compact(6);
     // The hard state was written again after entry 10; entries 1..6 went.
     expect(wal.recordCount).toBe(5);
     const recovery = wal.crash();
-    expect(recovery.hardState).toEqual({ term: 1, vote: 'a', commit: 8 });
+    expect(recovery.hardState).toEqual({ term: 1, commit: 8 });
     expect(summary(recovery.entries)).toEqual(summary(entries(7, 10, 1)));
   });
 
@@ -132,7 +132,7 @@ describe('MemoryWal', () => {
       for (let i = 1; i <= 20; i += 4) {
         wal.appendEntries(entries(i, i + 3, i));
         if (i % 8 === 1) await wal.sync();
-        wal.setHardState({ term: i, vote: `n${i}`, commit: i });
+        wal.setHardState({ term: i, commit: i });
       }
       return wal.crash({ tornTail: true });
     }

@@ -15,7 +15,7 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 
 const a = encodeWalRecord({ kind: 'truncate', fromIndex: 1 });
 const b = encodeWalRecord({ kind: 'truncate', fromIndex: 2 });
-const c = encodeWalRecord({ kind: 'hardState', hardState: { term: 3, vote: 'c', commit: 3 } });
+const c = encodeWalRecord({ kind: 'hardState', hardState: { term: 3, commit: 3 } });
 
 function scanError(bytes: Uint8Array, isLast: boolean): CorruptWalError {
   try {

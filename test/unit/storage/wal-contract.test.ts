@@ -58,12 +58,12 @@ describe.each([
 
   it('recovers entries and the last hard state exactly', async () => {
     const { wal, restart } = await makeSubject();
-    wal.setHardState({ term: 1, vote: 'a', commit: 0 });
+    wal.setHardState({ term: 1, commit: 0 });
     wal.appendEntries([{ index: 1, term: 1, type: EntryType.Noop, data: new Uint8Array(0) }, ...entries(2, 5, 1)]);
-    wal.setHardState({ term: 2, vote: 'b', commit: 4 });
+    wal.setHardState({ term: 2, commit: 4 });
     await wal.sync();
     const { recovery } = await restart();
-    expect(recovery.hardState).toEqual({ term: 2, vote: 'b', commit: 4 });
+    expect(recovery.hardState).toEqual({ term: 2, commit: 4 });
     expect(recovery.entries.map((e) => e.type)).toEqual([EntryType.Noop, EntryType.Normal, EntryType.Normal, EntryType.Normal, EntryType.Normal]);
     expect(summary(recovery.entries)).toEqual([[1, 1, ''], ...summary(entries(2, 5, 1))]);
     expect(recovery.warnings).toEqual([]);
@@ -113,20 +113,20 @@ describe.each([
     await wal.close();
     await wal.close(); // idempotent
     expect(() => wal.appendEntries([entry(1, 1)])).toThrow(UnavailableError);
-    expect(() => wal.setHardState({ term: 1, vote: '', commit: 0 })).toThrow(UnavailableError);
+    expect(() => wal.setHardState({ term: 1, commit: 0 })).toThrow(UnavailableError);
     await expect(wal.sync()).rejects.toThrow(UnavailableError);
   });
 
   it('keeps the entries above the compaction point and the hard state', async () => {
     const { wal, restart } = await makeSubject();
-    wal.setHardState({ term: 1, vote: 'a', commit: 30 });
+    wal.setHardState({ term: 1, commit: 30 });
     for (let i = 1; i <= 40; i += 10) {
       wal.appendEntries(entries(i, i + 9, 1));
       await wal.sync();
     }
     await wal.compact(30);
     const { recovery } = await restart();
-    expect(recovery.hardState).toEqual({ term: 1, vote: 'a', commit: 30 });
+    expect(recovery.hardState).toEqual({ term: 1, commit: 30 });
     const last = recovery.entries.at(-1);
     expect(last?.index).toBe(40);
     // Whatever compaction kept is contiguous and includes everything above 30.

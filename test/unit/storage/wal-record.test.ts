@@ -47,8 +47,8 @@ describe('WAL record framing', () => {
   it('round-trips truncation marks and hard states (including the empty one)', () => {
     expect(roundTrip({ kind: 'truncate', fromIndex: 6 })).toEqual({ kind: 'truncate', fromIndex: 6 });
     for (const hardState of [
-      { term: 5, vote: 'node-a', commit: 17 },
-      { term: 0, vote: '', commit: 0 },
+      { term: 5, commit: 17 },
+      { term: 0, commit: 0 },
     ]) {
       expect(roundTrip({ kind: 'hardState', hardState })).toEqual({ kind: 'hardState', hardState });
     }
@@ -72,14 +72,14 @@ describe('WAL record framing', () => {
 
   it('reads records back to back at their offsets', () => {
     const a = encodeWalRecord({ kind: 'truncate', fromIndex: 3 });
-    const b = encodeWalRecord({ kind: 'hardState', hardState: { term: 2, vote: 'x', commit: 1 } });
+    const b = encodeWalRecord({ kind: 'hardState', hardState: { term: 2, commit: 1 } });
     const both = new Uint8Array(a.length + b.length);
     both.set(a, 0);
     both.set(b, a.length);
     const first = decodeWalRecord(both, 0);
     expect(first.kind === 'ok' ? first.end : -1).toBe(a.length);
     const second = decodeWalRecord(both, a.length);
-    expect(second).toEqual({ kind: 'ok', record: { kind: 'hardState', hardState: { term: 2, vote: 'x', commit: 1 } }, end: both.length });
+    expect(second).toEqual({ kind: 'ok', record: { kind: 'hardState', hardState: { term: 2, commit: 1 } }, end: both.length });
   });
 
   it('reports a flipped payload byte as a checksum mismatch', () => {
@@ -91,7 +91,7 @@ describe('WAL record framing', () => {
   });
 
   it('reports cut-short records as incomplete', () => {
-    const frame = encodeWalRecord({ kind: 'hardState', hardState: { term: 2, vote: 'x', commit: 1 } });
+    const frame = encodeWalRecord({ kind: 'hardState', hardState: { term: 2, commit: 1 } });
     expect(decodeWalRecord(frame.subarray(0, 5), 0).kind).toBe('incomplete');
     expect(decodeWalRecord(frame.subarray(0, frame.length - 1), 0).kind).toBe('incomplete');
   });
@@ -126,7 +126,7 @@ describe('WAL record framing', () => {
     expect(() => encodeWalRecord({ kind: 'entry', entry: { index: 1, term: 1.5, type: EntryType.Normal, data: new Uint8Array() } })).toThrow(
       InvalidArgumentError,
     );
-    expect(() => encodeWalRecord({ kind: 'hardState', hardState: { term: -1, vote: '', commit: 0 } })).toThrow(InvalidArgumentError);
+    expect(() => encodeWalRecord({ kind: 'hardState', hardState: { term: -1, commit: 0 } })).toThrow(InvalidArgumentError);
     expect(() =>
       encodeWalRecord({ kind: 'entry', entry: { index: 1, term: 1, type: EntryType.Normal, data: new Uint8Array(MAX_RECORD_BYTES) } }),
     ).toThrow(/exceeds the limit/);

@@ -49,7 +49,7 @@ describe('GrpcPeerTransport without a network', () => {
     const t = transport(clock);
     const got: Message[] = [];
     t.setHandler((m) => got.push(m));
-    t.send({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0 });
+    t.send({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, commitTerm: 0 });
     expect(got).toEqual([]);
     clock.flush();
     expect(got).toEqual([{ type: 'unreachable', from: 'b', to: 'a', term: 0 }]);
@@ -63,8 +63,8 @@ describe('GrpcPeerTransport without a network', () => {
       throw new Error('handler bug');
     });
     expect(() => t.send({ type: 'unreachable', from: 'a', to: 'b', term: 0 })).not.toThrow();
-    expect(() => t.send({ type: 'heartbeatReply', from: 'a', to: 'b', term: 1, lastIndex: 0 })).not.toThrow();
-    expect(() => t.send({ type: 'heartbeatReply', from: 'a', to: 'b', term: 1, lastIndex: 0, rpcId: 12345 })).not.toThrow();
+    expect(() => t.send({ type: 'heartbeatReply', from: 'a', to: 'b', term: 1, lastIndex: 0, leaderMatch: 0 })).not.toThrow();
+    expect(() => t.send({ type: 'heartbeatReply', from: 'a', to: 'b', term: 1, lastIndex: 0, leaderMatch: 0, rpcId: 12345 })).not.toThrow();
     expect(() => t.send({ type: 'vote', from: 'a', to: 'b', term: 1, lastLogIndex: 0, lastLogTerm: 0, preVote: true, transfer: false })).not.toThrow();
     expect(() => clock.flush()).not.toThrow();
     await t.close();
@@ -78,7 +78,7 @@ describe('GrpcPeerTransport without a network', () => {
     t.setPeerAddress('a', '127.0.0.1:1');
     expect(t.peerConnectionState('a')).toBe('NONE');
     await t.close();
-    t.send({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0 });
+    t.send({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, commitTerm: 0 });
     clock.flush();
     expect(got).toEqual([]);
   });

@@ -29,8 +29,11 @@ function wire<P, D>(type: { encode(m: P): { finish(): Uint8Array }; decode(b: Ui
 
 const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
 
+/** A made-up chain value (the codec only carries it; the core checks it). */
+const chainOf = (n: number): Uint8Array => Uint8Array.from({ length: 16 }, (_, i) => (n * 31 + i) & 0xff);
+
 function entry(index: number, term: number, data: Uint8Array = binary, type: EntryType = EntryType.Normal): Entry {
-  return { index, term, type, data };
+  return { index, term, type, data, chain: chainOf(index) };
 }
 
 const append: AppendEntries = {
@@ -42,6 +45,7 @@ const append: AppendEntries = {
   prevLogTerm: 6,
   entries: [entry(42, 7, new Uint8Array(0), EntryType.Noop), entry(43, 7, binary), entry(44, 7, Uint8Array.of(0, 0, 0xff))],
   leaderCommit: 40,
+  prevLogChain: chainOf(41),
 };
 
 describe('peer codec: requests round trip', () => {
@@ -56,7 +60,7 @@ describe('peer codec: requests round trip', () => {
   });
 
   it('AppendEntries with no entries and all-zero fields (heartbeat-like probe)', () => {
-    const probe: AppendEntries = { type: 'append', from: 'a', to: 'b', term: 0, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 };
+    const probe: AppendEntries = { type: 'append', from: 'a', to: 'b', term: 0, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, prevLogChain: chainOf(0) };
     expect(decodeAppend(wire(pb.peer.AppendEntriesRequest, encodeAppend(probe, 'c1')))).toEqual(probe);
   });
 
@@ -74,11 +78,11 @@ describe('peer codec: requests round trip', () => {
 
   it('the cluster name travels in the request', () => {
     expect(wire(pb.peer.AppendEntriesRequest, encodeAppend(append, 'c1')).cluster).toBe('c1');
-    expect(wire(pb.peer.HeartbeatRequest, encodeHeartbeat({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0 }, 'c2')).cluster).toBe('c2');
+    expect(wire(pb.peer.HeartbeatRequest, encodeHeartbeat({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, commitTerm: 0 }, 'c2')).cluster).toBe('c2');
   });
 
   it('Heartbeat', () => {
-    const m: Heartbeat = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 17 };
+    const m: Heartbeat = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 17, commitTerm: 1, commitChain: chainOf(17) };
     expect(decodeHeartbeat(wire(pb.peer.HeartbeatRequest, encodeHeartbeat(m, 'c1')))).toEqual(m);
   });
 
@@ -95,7 +99,7 @@ describe('peer codec: requests round trip', () => {
   });
 
   it('does not carry rpcId: that is the receiving transport’s', () => {
-    const withId: Heartbeat = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 1, rpcId: 99 };
+    const withId: Heartbeat = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 1, commitTerm: 1, commitChain: chainOf(1), rpcId: 99 };
     expect(decodeHeartbeat(wire(pb.peer.HeartbeatRequest, encodeHeartbeat(withId, 'c1'))).rpcId).toBeUndefined();
   });
 });
@@ -109,7 +113,7 @@ describe('peer codec: replies round trip', () => {
   });
 
   it('Heartbeat', () => {
-    const m: HeartbeatReply = { type: 'heartbeatReply', from: 'b', to: 'a', term: 3, lastIndex: 12 };
+    const m: HeartbeatReply = { type: 'heartbeatReply', from: 'b', to: 'a', term: 3, lastIndex: 12, leaderMatch: 0 };
     expect(decodeHeartbeatReply(wire(pb.peer.HeartbeatResponse, encodeHeartbeatReply(m)))).toEqual(m);
   });
 
@@ -123,7 +127,7 @@ describe('peer codec: replies round trip', () => {
   });
 
   it('encoders leave no_reply unset', () => {
-    const m: HeartbeatReply = { type: 'heartbeatReply', from: 'b', to: 'a', term: 3, lastIndex: 12 };
+    const m: HeartbeatReply = { type: 'heartbeatReply', from: 'b', to: 'a', term: 3, lastIndex: 12, leaderMatch: 0 };
     expect(wire(pb.peer.HeartbeatResponse, encodeHeartbeatReply(m)).noReply).toBe(false);
   });
 });
@@ -166,9 +170,10 @@ describe('peer codec: malformed messages are rejected', () => {
   });
 
   it('entry terms that go down, start below prev_log_term or exceed the message term', () => {
-    rejects(() => decodeWire({ ...good, entries: [{ index: 42, term: 7 }, { index: 43, term: 6 }] }), 'lower than the term 7');
-    rejects(() => decodeWire({ ...good, entries: [{ index: 42, term: 5 }] }), 'lower than the term 6');
-    rejects(() => decodeWire({ ...good, entries: [{ index: 42, term: 8 }] }), 'higher than the message term 7');
+    const c = (n: number): Uint8Array => chainOf(n);
+    rejects(() => decodeWire({ ...good, entries: [{ index: 42, term: 7, chain: c(42) }, { index: 43, term: 6, chain: c(43) }] }), 'lower than the term 7');
+    rejects(() => decodeWire({ ...good, entries: [{ index: 42, term: 5, chain: c(42) }] }), 'lower than the term 6');
+    rejects(() => decodeWire({ ...good, entries: [{ index: 42, term: 8, chain: c(42) }] }), 'higher than the message term 7');
     rejects(() => decodeWire({ ...good, prevLogTerm: 8, entries: [] }), 'prev_log_term 8 is higher');
   });
 
@@ -176,6 +181,13 @@ describe('peer codec: malformed messages are rejected', () => {
     rejects(() => decodeWire({ ...good, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 0, term: 1 }] }), 'entries[0].index is 0');
     rejects(() => decodeWire({ ...good, entries: [{ index: 42, term: 0 }] }), 'entries[0].term is 0');
     rejects(() => decodeWire({ ...good, entries: [{ index: 42, term: 7, type: 5 as duoraft.wal.EntryType }] }), 'unknown entry type 5');
+  });
+
+  it('a missing or malformed chain value (entries, prev_log_chain, commit_chain)', () => {
+    rejects(() => decodeWire({ ...good, entries: [{ index: 42, term: 7 }] }), 'entries[0].chain is not a 16-byte chain value');
+    rejects(() => decodeWire({ ...good, entries: [{ index: 42, term: 7, chain: new Uint8Array(15) }] }), 'entries[0].chain is not a 16-byte chain value');
+    rejects(() => decodeWire({ ...good, prevLogChain: new Uint8Array(0) }), 'prev_log_chain is not a 16-byte chain value');
+    rejects(() => decodeHeartbeat(wire(pb.peer.HeartbeatRequest, { cluster: 'c1', from: 'a', to: 'b', term: 1, commit: 0 })), 'commit_chain');
   });
 
   it('prev_log_term without prev_log_index', () => {

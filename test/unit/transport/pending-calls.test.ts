@@ -49,7 +49,7 @@ function recordingCall(expects: PendingCall['expects'] = 'heartbeatReply', calle
   };
 }
 
-const heartbeatReply = (rpcId: number, to = 'a'): ReplyMessage => ({ type: 'heartbeatReply', from: 'b', to, term: 1, lastIndex: 0, rpcId });
+const heartbeatReply = (rpcId: number, to = 'a'): ReplyMessage => ({ type: 'heartbeatReply', from: 'b', to, term: 1, lastIndex: 0, leaderMatch: 0, rpcId });
 
 describe('PendingCalls', () => {
   it('hands out increasing rpcIds and answers a call with the matching reply', () => {

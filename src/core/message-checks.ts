@@ -1,0 +1,78 @@
+// Checks every peer message before it touches the core's state (PROTOCOL.md R7). A message
+// that fails is dropped whole, with a reason the driver logs (rate-limited); none of them can
+// trip an invariant of the core, adopt an absurd term, or write a malformed entry.
+//
+// What the checks know: who the other voter is, the highest term this node knows of (its
+// own, or the epoch ZooKeeper showed it), and its own log. Terms come only from fencing
+// ZooKeeper's epoch, one at a time, so no honest message carries a term more than one above
+// the highest this node has seen: the new leader's first heartbeat can arrive before the
+// epoch watch does, two fences in a row cannot happen unseen for long.
+import type { Message } from './messages.js';
+import { EntryType, type NodeId } from './types.js';
+
+export interface MessageCheckContext {
+  readonly self: NodeId;
+  readonly peer: NodeId;
+  readonly role: 'follower' | 'precandidate' | 'candidate' | 'leader';
+  /** The highest term this node knows: its own, or the epoch it observed. */
+  readonly knownTerm: number;
+  /** Last index of this node's log. */
+  readonly lastIndex: number;
+  /** Bound on one entry's data (what a segment can hold). */
+  readonly maxEntryBytes: number;
+}
+
+/** Bound on the entries of one AppendEntries (the leader sends at most 256 KiB of data). */
+export const MAX_ENTRIES_PER_APPEND = 65_536;
+
+const isIndex = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+
+/** Why `m` must be dropped, or null when it may be stepped. 'ignore' drops silently (not for us). */
+export function checkPeerMessage(m: Message, c: MessageCheckContext): string | null {
+  if (m.to !== c.self) return 'ignore';
+  if (m.type === 'unreachable') return m.from === c.peer ? null : 'ignore';
+  if (m.from !== c.peer) return `from ${JSON.stringify(m.from)}, which is not the other voter of this cluster (${c.peer || 'none yet'})`;
+  if (!isIndex(m.term)) return `term ${m.term} is not a non-negative integer`;
+  if (m.term > c.knownTerm + 1) return `term ${m.term} is more than one above the highest term known here (${c.knownTerm}); terms come only from ZooKeeper's epoch`;
+  switch (m.type) {
+    case 'append': {
+      if (!isIndex(m.prevLogIndex) || !isIndex(m.prevLogTerm) || !isIndex(m.leaderCommit)) return 'an index or term is not a non-negative integer';
+      if (m.prevLogTerm > m.term) return `previous entry's term ${m.prevLogTerm} above the message's term ${m.term}`;
+      if (m.term === c.knownTerm && c.role === 'leader') return `claims to lead term ${m.term}, which this node leads`;
+      if (m.entries.length > MAX_ENTRIES_PER_APPEND) return `${m.entries.length} entries in one message (at most ${MAX_ENTRIES_PER_APPEND})`;
+      let prevTerm = m.prevLogTerm;
+      for (let k = 0; k < m.entries.length; k++) {
+        const e = m.entries[k]!;
+        if (e.index !== m.prevLogIndex + 1 + k) return `entry ${k} has index ${e.index}, expected ${m.prevLogIndex + 1 + k}`;
+        if (!isIndex(e.term) || e.term < prevTerm || e.term > m.term) return `entry ${e.index} has term ${e.term} (previous ${prevTerm}, message ${m.term})`;
+        if (e.type !== EntryType.Normal && e.type !== EntryType.Noop) return `entry ${e.index} has an unknown type`;
+        if (e.data.length > c.maxEntryBytes) return `entry ${e.index} holds ${e.data.length} bytes (at most ${c.maxEntryBytes})`;
+        prevTerm = e.term;
+      }
+      return null;
+    }
+    case 'heartbeat':
+      if (!isIndex(m.commit) || !isIndex(m.commitTerm)) return 'commit or commit term is not a non-negative integer';
+      if (m.commitTerm > m.term) return `commit term ${m.commitTerm} above the message's term ${m.term}`;
+      if (m.term === c.knownTerm && c.role === 'leader') return `claims to lead term ${m.term}, which this node leads`;
+      return null;
+    case 'timeoutNow':
+      if (!isIndex(m.leaseVersion)) return 'lease version is not a non-negative integer';
+      return null;
+    case 'vote':
+      if (!isIndex(m.lastLogIndex) || !isIndex(m.lastLogTerm)) return 'last log index or term is not a non-negative integer';
+      if (m.lastLogTerm > m.term) return `last log term ${m.lastLogTerm} above the message's term ${m.term}`;
+      return null;
+    case 'appendReply':
+      if (![m.matchIndex, m.rejectedIndex, m.xTerm, m.xIndex, m.xLen].every(isIndex)) return 'an index is not a non-negative integer';
+      // A follower can only have matched what we sent, and we sent only what our log holds.
+      if (m.success && m.matchIndex > c.lastIndex) return `acknowledges index ${m.matchIndex}, beyond this log's last index ${c.lastIndex}`;
+      if (m.xTerm > m.term) return `hint term ${m.xTerm} above the message's term ${m.term}`;
+      return null;
+    case 'heartbeatReply':
+      if (!isIndex(m.lastIndex) || !isIndex(m.leaderMatch)) return 'an index is not a non-negative integer';
+      return null;
+    case 'voteReply':
+      return null;
+  }
+}

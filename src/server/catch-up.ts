@@ -1,0 +1,136 @@
+// A follower that its leader does not feed keeps itself current from ZooKeeper's log.
+//
+// Two cases (the normal path is the leader's AppendEntries):
+// - No leader is heard (the core is a pre-candidate, e.g. the link between the voters is
+//   cut while the leader lives on, L2): follow `tail` with a watch and read every new
+//   segment as it is committed.
+// - The commit index has not moved for a while although ZooKeeper is far ahead (a
+//   replacement with an empty disk the leader cannot feed fast enough, or a broken peer
+//   channel): read the committed entries from ZooKeeper, a bounded number of segments at a
+//   time.
+// Entries read from ZooKeeper are committed by definition, so the core may merge them and
+// move its commit index over them (PROTOCOL.md R2).
+import type { Clock, TimerHandle } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import type { ClusterPaths } from '../coordination/layout.js';
+import { decodeTail } from '../coordination/records.js';
+import type { ZkSession } from '../coordination/zk-api.js';
+import { readCommittedEntries } from '../coordination/zk-log-reader.js';
+import { ZnodeWatch } from '../coordination/znode-watch.js';
+import type { Role } from '../core/raft.js';
+import type { Entry } from '../core/types.js';
+
+export interface CatchUpHost {
+  commitIndex(): number;
+  role(): Role;
+  /** Committed entries read from ZooKeeper, ascending, up to zkLastIndex. */
+  committedFromZk(entries: readonly Entry[], zkLastIndex: number): void;
+}
+
+export interface FollowerCatchUpOptions {
+  readonly zk: ZkSession;
+  readonly paths: ClusterPaths;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly host: CatchUpHost;
+}
+
+/** Segments read per round. */
+const SEGMENTS_PER_ROUND = 64;
+/** Bound on rounds of one catch-up (each reads SEGMENTS_PER_ROUND segments). */
+const MAX_ROUNDS = 1000;
+/** How often a follower checks whether its commit index is stalled. */
+const STALL_CHECK_MS = 1000;
+/** How far behind ZooKeeper's tail a stalled follower must be before it reads from there. */
+const STALL_FAR_BEHIND = 1000;
+
+export class FollowerCatchUp {
+  private readonly o: FollowerCatchUpOptions;
+  private tailWatch: ZnodeWatch | null = null;
+  private stallTimer: TimerHandle | null = null;
+  private commitAtStallCheck = -1;
+  private running = false;
+  private stopped = false;
+
+  constructor(options: FollowerCatchUpOptions) {
+    this.o = options;
+    this.scheduleStallCheck();
+  }
+
+  /** Follow ZooKeeper's tail (no leader is heard) or stop following it. */
+  followTail(on: boolean): void {
+    if (this.stopped || on === (this.tailWatch !== null)) return;
+    if (!on) {
+      this.tailWatch?.stop();
+      this.tailWatch = null;
+      return;
+    }
+    const { zk, clock, logger, paths } = this.o;
+    this.tailWatch = new ZnodeWatch({
+      zk,
+      clock,
+      logger,
+      path: paths.tail,
+      onChange: (st) => {
+        if (!st.exists) return;
+        const t = decodeTail(paths.tail, st.data);
+        void this.catchUpTo(t.lastIndex, t.segmentFirstIndex, false);
+      },
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stallTimer?.cancel();
+    this.tailWatch?.stop();
+    this.tailWatch = null;
+  }
+
+  private scheduleStallCheck(): void {
+    this.stallTimer = this.o.clock.setTimeout(() => {
+      if (this.stopped) return;
+      void this.checkStall().finally(() => {
+        if (!this.stopped) this.scheduleStallCheck();
+      });
+    }, STALL_CHECK_MS);
+  }
+
+  /** No commit progress since the last check: if ZooKeeper is far ahead, read from it. */
+  private async checkStall(): Promise<void> {
+    const { host, zk, paths, logger } = this.o;
+    const commit = host.commitIndex();
+    const stalled = commit === this.commitAtStallCheck;
+    this.commitAtStallCheck = commit;
+    if (!stalled || host.role() !== 'follower' || this.running) return;
+    try {
+      const { data } = await zk.getData(paths.tail);
+      const t = decodeTail(paths.tail, data);
+      // Far behind only: a follower a few entries short is being fed by its leader.
+      if (t.lastIndex - host.commitIndex() < STALL_FAR_BEHIND) return;
+      logger.info({ commit, zkTail: t.lastIndex }, 'commit index stalled behind ZooKeeper: catching up from ZooKeeper');
+      await this.catchUpTo(t.lastIndex, t.segmentFirstIndex, true);
+    } catch (err) {
+      logger.debug({ err: (err as Error).message }, 'stall check could not read the tail; the next check retries');
+    }
+  }
+
+  private async catchUpTo(zkLastIndex: number, tailSegmentFirstIndex: number, once: boolean): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const { host, zk, paths } = this.o;
+    try {
+      for (let round = 0; round < MAX_ROUNDS && !this.stopped && (once || this.tailWatch); round++) {
+        const from = host.commitIndex();
+        const role = host.role();
+        if (from >= zkLastIndex || role === 'leader' || role === 'candidate') return;
+        const entries = await readCommittedEntries(zk, paths, from, zkLastIndex, { maxSegments: SEGMENTS_PER_ROUND, tailSegmentFirstIndex });
+        if (entries.length === 0 || this.stopped) return;
+        host.committedFromZk(entries, entries[entries.length - 1]!.index);
+      }
+    } catch (err) {
+      this.o.logger.debug({ err: (err as Error).message }, 'catch-up from ZooKeeper failed; the next tail change retries');
+    } finally {
+      this.running = false;
+    }
+  }
+}

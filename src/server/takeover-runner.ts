@@ -1,0 +1,130 @@
+// Runs the take-over the core asks for (fence, read the tail, replay; see
+// src/coordination/takeover.ts) and reports its result, one at a time.
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import type { ClusterPaths } from '../coordination/layout.js';
+import { takeOver } from '../coordination/takeover.js';
+import type { ZkSession } from '../coordination/zk-api.js';
+import type { TakeoverRequest, TakeoverResult } from '../core/raft.js';
+import type { NodeId } from '../core/types.js';
+import type { EpochSeen } from './cluster-watches.js';
+import type { FencedTerm } from './leadership.js';
+import type { NodeConfig } from './node-config.js';
+
+/** Bound on the replay phase of a take-over (after a successful fence). */
+const REPLAY_DEADLINE_MS = 5000;
+
+export interface TakeoverRunnerOptions {
+  readonly zk: ZkSession;
+  readonly paths: ClusterPaths;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: NodeConfig;
+  readonly selfId: NodeId;
+  /** The result for the core, and on success what the new term needs. */
+  readonly onDone: (result: TakeoverResult, fenced: FencedTerm | null) => void;
+  /** ZooKeeper holds less than this node knows was committed. */
+  readonly onZkDataLost: (reason: string) => void;
+  /** The fence succeeded (the replay follows): the term's lease starts now. */
+  readonly onFenced: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
+  /** Told how each take-over went (metrics); nothing by default. */
+  readonly observer?: TakeoverObserver;
+}
+
+/** One take-over, as metrics see it. */
+export interface TakeoverSample {
+  /** The leader handed over (TimeoutNow), rather than this node suspecting it. */
+  readonly transfer: boolean;
+  readonly ok: boolean;
+  /** From the start to the fence's success (null when it did not fence). */
+  readonly fenceMs: number | null;
+  /** From the fence to the replayed log (null when it did not fence). */
+  readonly replayMs: number | null;
+}
+
+export interface TakeoverObserver {
+  takeoverDone(sample: TakeoverSample): void;
+}
+
+/** What the watches last saw: lets the fence go out in one round trip. */
+export interface KnownCluster {
+  readonly epoch: EpochSeen | null;
+  readonly leaderZnodeExists: boolean;
+}
+
+export class TakeoverRunner {
+  private readonly o: TakeoverRunnerOptions;
+  private running = false;
+  private stopped = false;
+
+  constructor(options: TakeoverRunnerOptions) {
+    this.o = options;
+  }
+
+  start(req: TakeoverRequest, known: KnownCluster): void {
+    const { logger, clock, config } = this.o;
+    if (this.running) {
+      logger.warn('take-over requested while one is running; ignored');
+      return;
+    }
+    this.running = true;
+    const started = clock.now();
+    logger.info({ term: req.term, leaseVersion: req.leaseVersion, commit: req.commit, transfer: req.transfer }, 'taking over: fencing ZooKeeper');
+    const epoch = known.epoch;
+    takeOver({
+      zk: this.o.zk,
+      paths: this.o.paths,
+      clock,
+      logger,
+      selfId: this.o.selfId,
+      address: config.advertise,
+      request: req,
+      ...(epoch ? { known: { epochTerm: epoch.term, epochLeader: epoch.leaderId, epochVersion: epoch.version, leaderExists: known.leaderZnodeExists } } : {}),
+      leaseDurationMs: config.timing.leaseDurationMs,
+      driftBound: config.timing.driftBound,
+      replayDeadlineMs: REPLAY_DEADLINE_MS,
+      onFenced: (f) => {
+        if (!this.stopped) this.o.onFenced(f);
+      },
+      ...(config.faults?.readTailBeforeFence ? { unsafeReadTailBeforeFence: true } : {}),
+      ...(config.faults?.tailWithoutSync ? { unsafeTailWithoutSync: true } : {}),
+    })
+      .then((outcome) => {
+        this.running = false;
+        if (this.stopped) return;
+        if (!outcome.ok) {
+          if (outcome.zkDataLost) this.o.onZkDataLost(outcome.zkDataLost);
+          logger.info({ reason: outcome.result.reason, epochTerm: outcome.result.epochTerm }, 'take-over failed');
+          this.o.observer?.takeoverDone({ transfer: req.transfer, ok: false, fenceMs: null, replayMs: null });
+          this.o.onDone(outcome.result, null);
+          return;
+        }
+        this.o.observer?.takeoverDone({ transfer: req.transfer, ok: true, fenceMs: outcome.fencedAt - started, replayMs: clock.now() - outcome.fencedAt });
+        logger.info(
+          { term: outcome.result.term, replayed: outcome.result.entries.length, zkTail: outcome.result.zkLastIndex, ms: Math.round(clock.now() - started) },
+          'take-over done',
+        );
+        this.o.onDone(outcome.result, {
+          term: outcome.result.term,
+          epochVersion: outcome.epochVersion,
+          tailVersion: outcome.tailVersion,
+          tailLastIndex: outcome.result.zkLastIndex,
+          tailSegmentFirstIndex: outcome.tailSegmentFirstIndex,
+          leaseValidUntil: outcome.leaseValidUntil,
+          leaseValidUntilWall: outcome.leaseValidUntilWall,
+        });
+      })
+      .catch((err: unknown) => {
+        this.running = false;
+        if (this.stopped) return;
+        const reason = (err as Error).message;
+        logger.warn({ err: reason }, 'take-over failed');
+        this.o.observer?.takeoverDone({ transfer: req.transfer, ok: false, fenceMs: null, replayMs: null });
+        this.o.onDone({ ok: false, epochTerm: 0, epochLeader: '', reason }, null);
+      });
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}

@@ -1,0 +1,72 @@
+// Issue 11, defect 2 and build point 2: peer messages are checked before they touch state.
+// Before, one Heartbeat with term 2^53 - 1 crashed the leader ("entry N has term
+// 9007199254740992") and left the epoch at a term every later start refused; a term of 999
+// was adopted as it came.
+import { describe, expect, it } from 'vitest';
+import { core, logOf, makeLeader, messagesOf } from './helpers.js';
+
+function leaderOfTerm3(): ReturnType<typeof core> {
+  const a = core('a', 'b', { hardState: { term: 2, commit: 2 }, entries: logOf([1, 2]) });
+  a.observeEpoch(2, 'b');
+  a.observeLease(1);
+  makeLeader(a, 3, [], 2);
+  return a;
+}
+
+describe('peer messages are checked before they touch state (R7)', () => {
+  it('a heartbeat with term 2^53 - 1 is refused by the leader: no crash, no new term', () => {
+    const a = leaderOfTerm3();
+    const r = a.step({ type: 'heartbeat', from: 'b', to: 'a', term: Number.MAX_SAFE_INTEGER, commit: 0, commitTerm: 0 });
+    expect(r).toMatch(/more than one above the highest term known here \(3\)/);
+    expect(a.softState()).toEqual({ role: 'leader', term: 3, leaderId: 'a' });
+    expect(() => a.ready()).not.toThrow();
+  });
+
+  it('an append with term 999 is refused by a follower of term 2', () => {
+    const b = core('b', 'a', { hardState: { term: 2, commit: 0 } });
+    const r = b.step({ type: 'append', from: 'a', to: 'b', term: 999, prevLogIndex: 0, prevLogTerm: 0, entries: logOf([999]), leaderCommit: 1 });
+    expect(r).toMatch(/term 999/);
+    expect(b.softState().term).toBe(2);
+    expect(b.commitIndex()).toBe(0);
+  });
+
+  it('one term above what is known is taken: the new leader may be faster than the epoch watch', () => {
+    const b = core('b', 'a', { hardState: { term: 2, commit: 0 } });
+    expect(b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 0, commitTerm: 0 })).toBeNull();
+    expect(b.softState()).toEqual({ role: 'follower', term: 3, leaderId: 'a' });
+  });
+
+  it('a message claiming to lead the term this node leads is refused (it used to trip an invariant)', () => {
+    const a = leaderOfTerm3();
+    expect(a.step({ type: 'append', from: 'b', to: 'a', term: 3, prevLogIndex: 3, prevLogTerm: 3, entries: [], leaderCommit: 3 })).toMatch(/claims to lead term 3/);
+    expect(a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 3, commit: 3, commitTerm: 3 })).toMatch(/claims to lead term 3/);
+    expect(a.softState().role).toBe('leader');
+  });
+
+  it('a message from anyone but the other voter is refused', () => {
+    const b = core('b', 'a');
+    expect(b.step({ type: 'heartbeat', from: 'mallory', to: 'b', term: 1, commit: 0, commitTerm: 0 })).toMatch(/not the other voter/);
+    expect(b.step({ type: 'heartbeat', from: 'a', to: 'someone-else', term: 1, commit: 0, commitTerm: 0 })).toBe('ignore');
+  });
+
+  it('malformed entries are refused whole: wrong indexes, terms going back, unknown types, oversized data', () => {
+    const b = core('b', 'a', { hardState: { term: 2, commit: 0 }, entries: logOf([1, 2]) });
+    const base = { type: 'append' as const, from: 'a', to: 'b', term: 2, prevLogIndex: 2, prevLogTerm: 2, leaderCommit: 0 };
+    expect(b.step({ ...base, entries: [{ ...logOf([2, 2, 2])[2]!, index: 4 }] })).toMatch(/index 4, expected 3/);
+    expect(b.step({ ...base, entries: logOf([1, 2, 1]).slice(2) })).toMatch(/has term 1/);
+    expect(b.step({ ...base, entries: [{ ...logOf([2, 2, 2])[2]!, type: 7 as never }] })).toMatch(/unknown type/);
+    expect(b.step({ ...base, entries: [{ ...logOf([2, 2, 2])[2]!, data: new Uint8Array((1 << 20) + 1) }] })).toMatch(/bytes/);
+    expect(b.step({ ...base, entries: [], prevLogTerm: 3 })).toMatch(/above the message's term/);
+    expect(b.step({ ...base, entries: [], prevLogIndex: -1 })).toMatch(/not a non-negative integer/);
+    expect(b.status().lastIndex).toBe(2);
+  });
+
+  it('a reply acknowledging entries this leader never had is refused (it would corrupt the match)', () => {
+    const a = leaderOfTerm3();
+    const last = a.status().lastIndex;
+    const r = a.step({ type: 'appendReply', from: 'b', to: 'a', term: 3, success: true, matchIndex: last + 100, rejectedIndex: 0, xTerm: 0, xIndex: 0, xLen: 0 });
+    expect(r).toMatch(/beyond this log's last index/);
+    expect(a.status().follower?.match ?? 0).toBeLessThanOrEqual(last);
+    expect(messagesOf(a.ready(), 'append').length).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -1,0 +1,85 @@
+// PROTOCOL.md R1: a follower's reply leaves only once what it claims is durable.
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/common/logger.js';
+import { EntryType } from '../../../src/core/types.js';
+import { WalSync } from '../../../src/server/wal-sync.js';
+import { MemoryWal } from '../../../src/storage/memory-wal.js';
+import { ManualClock } from './manual-clock.js';
+
+const entry = (index: number) => ({ index, term: 1, type: EntryType.Normal, data: new Uint8Array([index]) });
+
+function setup(intervalMs = 20, urgentIntervalMs = 2) {
+  const clock = new ManualClock();
+  const completions: Array<() => void> = [];
+  // fsyncs complete only when the test says so
+  const wal = new MemoryWal({ scheduleSync: (complete) => completions.push(complete) });
+  const sync = new WalSync({ wal, clock, logger: silentLogger, intervalMs, urgentIntervalMs, maxWaiting: 4 });
+  return { clock, wal, sync, completions };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('WalSync', () => {
+  it('holds a reply until the fsync that covers the writes before it completes', async () => {
+    const { clock, wal, sync, completions } = setup();
+    wal.appendEntries([entry(1)]);
+    sync.written();
+    const sent: string[] = [];
+    sync.afterDurable(() => sent.push('reply'));
+    expect(sent).toEqual([]);
+    expect(completions.length).toBe(1); // the first fsync starts at once
+    // A crash now loses entry 1, and the reply never left.
+    expect(wal.durableRecordCount).toBe(0);
+    completions.shift()!();
+    await settle();
+    expect(sent).toEqual(['reply']);
+    expect(wal.durableRecordCount).toBe(1);
+    clock.jump(100);
+  });
+
+  it('a reply after writes that arrived during an fsync waits for the next one', async () => {
+    const { clock, wal, sync, completions } = setup();
+    wal.appendEntries([entry(1)]);
+    sync.written();
+    wal.appendEntries([entry(2)]);
+    sync.written();
+    const sent: string[] = [];
+    sync.afterDurable(() => sent.push('after-2'));
+    completions.shift()!(); // covers entry 1 only (the fsync started before entry 2)
+    await settle();
+    expect(sent).toEqual([]);
+    clock.jump(clock.now() + 2); // the urgent pace, not the 20 ms one, because a reply waits
+    expect(completions.length).toBe(1);
+    completions.shift()!();
+    await settle();
+    expect(sent).toEqual(['after-2']);
+  });
+
+  it('sends at once when nothing is pending, and paces fsyncs when no reply waits', async () => {
+    const { clock, wal, sync, completions } = setup();
+    const sent: string[] = [];
+    sync.afterDurable(() => sent.push('now'));
+    expect(sent).toEqual(['now']);
+    wal.appendEntries([entry(1)]);
+    sync.written();
+    completions.shift()!();
+    await settle();
+    wal.appendEntries([entry(2)]);
+    sync.written();
+    clock.jump(clock.now() + 5);
+    expect(completions.length).toBe(0); // paced: at most one fsync per 20 ms
+    clock.jump(clock.now() + 20);
+    expect(completions.length).toBe(1);
+  });
+
+  it('bounds the replies waiting: the oldest are dropped, like lost replies', async () => {
+    const { wal, sync, completions } = setup();
+    wal.appendEntries([entry(1)]);
+    sync.written();
+    const sent: number[] = [];
+    for (let k = 0; k < 6; k++) sync.afterDurable(() => sent.push(k));
+    completions.shift()!();
+    await settle();
+    expect(sent).toEqual([2, 3, 4, 5]);
+  });
+});
