@@ -2,6 +2,7 @@
 // fault schedule printed. Runs only when scripts/sim.mjs sets SIM_SEED or SIM_SEEDS.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { parseBrokenBuilds } from '../../src/server/broken-builds.js';
 import { faultMixes } from './sim/fault-schedule.js';
 import { runSimulation } from './sim/run.js';
 import { describeFailures, runSeeds } from './sim/seeds.js';
@@ -9,10 +10,7 @@ import { describeFailures, runSeeds } from './sim/seeds.js';
 const env = process.env;
 const mix = faultMixes.find((m) => m === (env['SIM_MIX'] ?? 'all'));
 if (mix === undefined) throw new Error(`--mix ${env['SIM_MIX']}: not one of ${faultMixes.join(', ')}`);
-const broken = {
-  ...(env['SIM_BROKEN'] === 'ack-before-commit' ? { ackBeforeCommit: true } : {}),
-  ...(env['SIM_BROKEN'] === 'read-tail-before-fence' ? { readTailBeforeFence: true } : {}),
-};
+const broken = env['SIM_BROKEN'] !== undefined ? parseBrokenBuilds(env['SIM_BROKEN']) : {};
 const zkSessions = env['SIM_ZK_SESSIONS'];
 if (zkSessions !== undefined && zkSessions !== 'local' && zkSessions !== 'global') throw new Error(`--zk-sessions ${zkSessions}: local or global`);
 const options = {
