@@ -1100,7 +1100,7 @@ export class RaftCore {
     // onUnreachable; this is the slower net under it.)
     if (pr.state === 'replicate' && pr.noteHeartbeat(m.lastIndex, this.cfg.appendStallHeartbeats)) pr.becomeProbe();
     if (pr.match < this.log.lastIndex() || m.lastIndex < this.log.lastIndex()) this.sendAppends();
-    else if (pr.state === 'replicate' && pr.idle() && m.leaderMatch < Math.min(pr.match, this.commit)) {
+    else if (pr.state === 'replicate' && pr.idle() && m.leaderMatch < Math.min(pr.match, this.commit) && !this.cfg.unsafeCommitWithoutTerm) {
       // The follower no longer vouches for what it matched (it restarted): probe at its
       // match, so it can verify its log there and commit again.
       pr.forgetMatch();
@@ -1116,7 +1116,9 @@ export class RaftCore {
       // there). Probe once the peer answers a heartbeat, not at once: a dead peer would
       // otherwise be hammered with calls that fail immediately.
       this.progress.becomeProbe();
-      this.progress.forgetMatch();
+      // TEST-ONLY FAULT unsafeCommitWithoutTerm: the old rule kept the match of a peer that
+      // may have restarted with less.
+      if (!this.cfg.unsafeCommitWithoutTerm) this.progress.forgetMatch();
       this.progress.probeSent = true;
     } else if (this.role === 'precandidate' && this.preVoteOutcome === 'pending') {
       this.preVoteOutcome = 'unreachable';
