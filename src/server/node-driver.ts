@@ -328,7 +328,18 @@ export class NodeDriver {
     const got = await zkStore.fetchNewest((m, chunks) =>
       s.storage.receive({ point: m.point, sizeBytes: m.sizeBytes, sha256: Buffer.from(m.sha256).toString('hex'), source: `ZooKeeper snapshot ${m.point.index}` }, chunks),
     );
-    if (!got) return null;
+    if (!got) {
+      const found = await zkStore.scan();
+      if (found.length > 0) {
+        // Snapshots exist, so ZooKeeper's log may be compacted behind them: without one this
+        // node cannot rebuild the state, and it must not lead with less than the cluster has.
+        deps.logger.error(
+          { snapshots: found.map((d) => ({ index: d.index, state: d.state })) },
+          'empty data folder and no usable snapshot in ZooKeeper (each is corrupt or incomplete): this node cannot rebuild the state from ZooKeeper and serves nothing until its peer, started on its own data folder, sends it a snapshot; or restore ZooKeeper from a backup',
+        );
+      }
+      return null;
+    }
     const loaded = await s.storage.load(got.result);
     deps.logger.info({ index: loaded.point.index, bytes: got.result.sizeBytes, ms: Math.round(deps.clock.now() - started) }, 'empty data folder: rebuilt from the newest snapshot in ZooKeeper');
     return { saved: got.result, loaded };
