@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DuoraftClient } from '../../src/client/client.js';
 import { ProcessCluster } from '../../src/harness/process-cluster.js';
 import { type LocalZooKeeper, startZooKeeper } from '../../src/harness/zk-launcher.js';
-import { client, missingKeys, uniqueCluster } from './helpers.js';
+import { client, DirectMember, missingKeys, uniqueCluster } from './helpers.js';
+import { SessionMember } from './session-member.js';
 
 let zk: LocalZooKeeper;
 
@@ -164,6 +165,50 @@ describe('snapshots, compaction and rebuilding (issue 10)', () => {
       expect(log).toMatch(/"from":"ZooKeeper"[^\n]*"msg":"snapshot installed"/);
       cluster.healPeerLinks();
       expect(await missingKeys(c, keys)).toEqual([]);
+    } finally {
+      await c.close();
+      await cluster.stop();
+    }
+  });
+  it('exactly-once across snapshots: a write retried after a snapshot and a failover, and after a rebuild from ZooKeeper, takes effect once', async () => {
+    const name = uniqueCluster('once');
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, nodeArgs: SNAPSHOT_ARGS });
+    const c = await client(zk.connectString, name);
+    try {
+      const first = await cluster.waitForLeader(10_000);
+      const m1 = new SessionMember(cluster.node(first).address);
+      const session = await m1.register(600_000);
+      expect(await m1.incr('c', 10, { sessionId: session, sequence: 1, firstOutstanding: 1 })).toMatchObject({ value: 10 });
+      m1.close();
+      // Enough writes that snapshots cover the incr and the log holding it is compacted:
+      // the session's record of sequence 1 survives only in the snapshots.
+      await writeKeys(c, 'k', 300);
+      expect((await zkSnapshots(name)).every((m) => m.point.index > 2)).toBe(true);
+      await cluster.kill(first);
+      const second = await cluster.waitForLeader(10_000, { not: first });
+      const m2 = new SessionMember(cluster.node(second).address);
+      try {
+        expect(await m2.incr('c', 10, { sessionId: session, sequence: 1, firstOutstanding: 1 })).toMatchObject({ value: 10 });
+        expect(await m2.incr('c', 10, { sessionId: session, sequence: 2, firstOutstanding: 2 })).toMatchObject({ value: 20 });
+      } finally {
+        m2.close();
+      }
+      await writeKeys(c, 'more', 250);
+      // Both disks gone: the session table comes back from ZooKeeper's snapshot alone.
+      for (const id of cluster.ids()) if (cluster.running(id)) await cluster.kill(id);
+      for (const id of cluster.ids()) await wipe(cluster, id);
+      cluster.startNode(second);
+      await cluster.waitForLeader(20_000);
+      const m3 = new SessionMember(cluster.node(second).address);
+      try {
+        expect(await m3.incr('c', 10, { sessionId: session, sequence: 2, firstOutstanding: 2 })).toMatchObject({ value: 20 });
+        expect(await m3.incr('c', 10, { sessionId: session, sequence: 3, firstOutstanding: 3 })).toMatchObject({ value: 30 });
+      } finally {
+        m3.close();
+      }
+      const direct = new DirectMember(cluster.node(second).address);
+      expect(await direct.get('c', 'linearizable')).toMatchObject({ found: true, value: '30' });
+      direct.close();
     } finally {
       await c.close();
       await cluster.stop();
