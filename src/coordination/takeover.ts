@@ -95,7 +95,9 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         o.logger.error({ term, zkTail: tail.lastIndex, commit: o.request.commit }, "ZooKeeper's tail is below this node's commit index: ZooKeeper lost data; not leading");
         return failed(term, o.selfId, `ZooKeeper's tail ${tail.lastIndex} is below this node's commit index ${o.request.commit}: ZooKeeper has lost committed data`);
       }
-      const entries: Entry[] = await readCommittedEntries(zk, paths, o.request.commit, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
+      // From our commit index itself: the core checks that ZooKeeper's entry there is ours
+      // (our commit index may rest on a forged message; issue 11 defect 1).
+      const entries: Entry[] = await readCommittedEntries(zk, paths, Math.max(0, o.request.commit - 1), tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
       return {
         ok: true,
         result: { ok: true, term, entries, zkLastIndex: tail.lastIndex },
