@@ -11,6 +11,7 @@ import { casSettings, getSettings, incrSettings, kvCommandSpecs, putSettings, tr
 import { type NodeArgs, nodeCommand, nodeSpec } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
+import { fuzzCommand } from './fuzz-command.js';
 import { secureZkCommand } from './secure-zk-command.js';
 
 /** Runs a command handler: a failure becomes one line on stderr and exit code 1. */
@@ -132,6 +133,7 @@ export async function main(argv: string[]): Promise<void> {
         .demandCommand(1, 'name an admin command'),
     );
   parser = extraCommands(parser, run);
+  parser = fuzzCommand(parser, run);
   await parser.parseAsync();
 }
 
