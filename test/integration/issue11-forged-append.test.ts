@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DuoraftError } from '../../src/common/errors.js';
 import { connectZk, type NodeZkSession } from '../../src/coordination/zk-client.js';
 import { sendForgedAppend } from '../../src/harness/fuzz/forgery.js';
+import { encodePeerRequest, PeerCaller } from '../../src/harness/fuzz/peer-caller.js';
 import { ZkLogView } from '../../src/harness/fuzz/zk-log-view.js';
 import { ProcessCluster } from '../../src/harness/process-cluster.js';
 import { makeTestCertificates, readCertificateFiles } from '../../src/harness/test-certificates.js';
@@ -233,6 +234,46 @@ describe('issue 11 defect 1: a forged AppendEntries in plaintext', () => {
       await cluster.waitForApplied(last, 10_000);
       expect(await staleAt(cluster, leader, 'real1')).toBe('v2');
       expect(await staleAt(cluster, follower, 'real1')).toBe('v2');
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('found by the fuzz suite: a forged append with the next term and a wrong chain value at a committed index, sent to the leader, crashes nothing and loses nothing', async () => {
+    // The leader adopts the next term (messages may run one term ahead of the epoch), finds the
+    // forged prevLogChain differs from its committed entry and takes itself for diverged. On main
+    // it then crashed ("UnavailableError: the local WAL is closed": the driver went on writing
+    // the Ready after stopping) instead of stopping cleanly.
+    const name = uniqueCluster('forge-diverge');
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name });
+    try {
+      const leader = await cluster.waitForLeader(10_000);
+      const follower = cluster.ids().find((id) => id !== leader)!;
+      await cluster.waitForApplied(await putAt(cluster, leader, 'real1', 'v1'), 10_000);
+      const view = new ZkLogView(session, name);
+      const s = await view.state();
+      const tail = await view.entry(s.tailIndex);
+      const caller = new PeerCaller(cluster.node(leader).address);
+      const outcome = await caller.call(
+        'AppendEntries',
+        encodePeerRequest('AppendEntries', { cluster: name, from: follower, to: leader, term: s.term + 1, prevLogIndex: tail.index, prevLogTerm: tail.term, prevLogChain: new Uint8Array(16), entries: [], leaderCommit: tail.index }),
+        500,
+      );
+      caller.close();
+      process.stdout.write(`fuzz finding: forged append to the leader answered ${outcome.code === 0 ? (outcome.noReply ? 'no_reply' : 'a reply') : `gRPC ${outcome.code}`}\n`);
+      await sleep(1000);
+      const deadline = Date.now() + 30_000;
+      let now = '';
+      while (Date.now() < deadline && now === '') {
+        for (const id of cluster.ids()) if (!cluster.running(id)) cluster.startNode(id);
+        now = await cluster.waitForLeader(3000).catch(() => '');
+      }
+      expect(now).not.toBe('');
+      expect(await readReal1(cluster, now)).toBe('v1');
+      for (const id of cluster.ids()) {
+        const log = await readFile(cluster.node(id).logFile, 'utf8');
+        expect(log, id).not.toMatch(/^\s+at \S.*:\d+:\d+\)?$|Uncaught|invariant broken/m);
+      }
     } finally {
       await cluster.stop();
     }
