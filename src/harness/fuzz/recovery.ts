@@ -18,7 +18,8 @@ export type Recovery =
   | { readonly ok: false; readonly restarts: readonly NodeRestart[]; readonly problem: string; readonly ms: number };
 
 const MAX_RESTARTS_PER_NODE = 4;
-const TRY_MS = 5000;
+// Short tries: a node that stops while we wait is restarted at the next one.
+const TRY_MS = 1500;
 
 /** The typed failure line its last process left (in the last 16 KiB of the log, after the last start marker). */
 async function lastFailureLine(file: string): Promise<string> {
