@@ -44,11 +44,11 @@ describe('found by the fuzz suite', () => {
       const writers = Array.from({ length: 12 }, (_, k) => new Writer(c, `w${k}`));
       await sleep(500);
       let rewrites = 0;
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < 15; i++) {
         const now = await session.getData(paths.tail);
         const r = await session.setData(paths.tail, now.data, now.stat.version).catch(() => null);
         if (r) rewrites++;
-        await sleep(25);
+        await sleep(40);
       }
       await sleep(1000);
       const reports = await Promise.all(writers.map((w) => w.stop()));
