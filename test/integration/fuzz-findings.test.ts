@@ -41,14 +41,14 @@ describe('found by the fuzz suite', () => {
     try {
       await cluster.waitForLeader(10_000);
       // Concurrent writers: the leader keeps several multis in flight.
-      const writers = Array.from({ length: 12 }, (_, k) => new Writer(c, `w${k}`));
+      const writers = Array.from({ length: 24 }, (_, k) => new Writer(c, `w${k}`));
       await sleep(500);
       let rewrites = 0;
-      for (let i = 0; i < 15; i++) {
+      for (let i = 0; i < 20; i++) {
         const now = await session.getData(paths.tail);
         const r = await session.setData(paths.tail, now.data, now.stat.version).catch(() => null);
         if (r) rewrites++;
-        await sleep(40);
+        await sleep(25);
       }
       await sleep(1000);
       const reports = await Promise.all(writers.map((w) => w.stop()));
