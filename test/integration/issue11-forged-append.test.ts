@@ -65,12 +65,18 @@ async function readReal1(cluster: ProcessCluster, id: string): Promise<string> {
   }
 }
 
+/** A put at `id`, retried (10 s at most) while it is refused without being done (a lease lapse on a busy machine, say). */
 async function putAt(cluster: ProcessCluster, id: string, key: string, value: string): Promise<number> {
   const direct = new DirectMember(cluster.node(id).address);
   try {
-    const r = await direct.put(key, value);
-    if (isError(r)) throw new Error(`put ${key} at ${id}: ${r.code} ${r.message}`);
-    return r.index;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const r = await direct.put(key, value);
+      if (!isError(r)) return r.index;
+      const notDone = r.code === 'NOT_LEADER' || r.code === 'BUSY' || r.code === 'UNAVAILABLE';
+      if (!notDone || Date.now() > deadline) throw new Error(`put ${key} at ${id}: ${r.code} ${r.message}`);
+      await sleep(50);
+    }
   } finally {
     direct.close();
   }
