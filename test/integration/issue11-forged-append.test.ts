@@ -158,47 +158,37 @@ describe('issue 11 defect 1: a forged AppendEntries in plaintext', () => {
     }
   });
 
-  it('the leader is SIGKILLed before it writes again: the follower does not lead with FORGED; once the old leader is back the replicas agree', async () => {
+  it('the leader is SIGKILLed before it writes again: the follower alone serves again (without FORGED); the old leader back, the replicas agree', async () => {
+    // Either voter alone keeps the cluster writable: here the survivor holds a forged entry it
+    // counted as committed, beyond ZooKeeper's tail. On main it takes that for ZooKeeper having
+    // lost data and never leads (fencing again and again, a new term each time), nor does it
+    // stop to rebuild; and once the old leader is back, it refuses its pre-votes ("log-behind").
     const name = uniqueCluster('forge-idle');
     const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name });
+    const view = new ZkLogView(session, name);
     try {
       const leader = await cluster.waitForLeader(10_000);
       const follower = cluster.ids().find((id) => id !== leader)!;
       await cluster.waitForApplied(await putAt(cluster, leader, 'real1', 'v1'), 10_000);
       const forged = await forge(cluster, name, leader, follower);
-      process.stdout.write(`defect 1 (idle): forged entry ${forged.index} ${forged.accepted ? 'accepted' : 'refused'}\n`);
+      const termBefore = (await view.state()).term;
       await cluster.kill(leader);
-      // Whoever leads next (the follower alone, or the old leader once restarted) answers v1.
-      await sleep(1500);
-      const alone = await cluster.memberStatus(follower);
-      process.stdout.write(`defect 1 (idle): with the leader down, the follower is ${JSON.stringify(alone)}\n`);
-      if (alone?.role === 'leader') expect(await readReal1(cluster, follower)).toBe('v1');
-      cluster.startNode(leader);
-      const deadline = Date.now() + 30_000;
-      let now = '';
-      while (Date.now() < deadline) {
+      // The follower alone must serve again (restarted if it stops to rebuild).
+      const deadline = Date.now() + 20_000;
+      let alone = '';
+      while (Date.now() < deadline && alone === '') {
         await restartIfStopped(cluster, follower);
-        try {
-          now = await cluster.waitForLeader(3000);
-          break;
-        } catch {
-          // the follower may be stopping to rebuild
-        }
+        alone = await cluster.waitForLeader(2000).catch(() => '');
       }
-      expect(now, `no leader 30 s after the old leader restarted: ${JSON.stringify(await cluster.statuses())}`).not.toBe('');
-      expect(await readReal1(cluster, now)).toBe('v1');
-      const last = await putAt(cluster, now, 'after', 'restart');
-      const other = cluster.ids().find((id) => id !== now)!;
-      const until = Date.now() + 30_000;
-      for (;;) {
-        await restartIfStopped(cluster, other);
-        try {
-          await waitRejoined(cluster, other, now, 3000);
-          break;
-        } catch (err) {
-          if (Date.now() > until) throw err;
-        }
-      }
+      const termAfter = (await view.state()).term;
+      process.stdout.write(
+        `defect 1 (idle): forged entry ${forged.index} ${forged.accepted ? 'accepted' : 'refused'}; with the leader down: ${alone ? `${alone} leads` : `no leader in 20 s, ${JSON.stringify(await cluster.memberStatus(follower))}`}; epoch term ${termBefore} -> ${termAfter}\n`,
+      );
+      expect(alone, 'the follower alone never served again').toBe(follower);
+      expect(await readReal1(cluster, follower)).toBe('v1');
+      const last = await putAt(cluster, follower, 'after', 'restart');
+      cluster.startNode(leader);
+      await waitRejoined(cluster, leader, follower, 20_000);
       await cluster.waitForApplied(last, 10_000);
       expect(await staleAt(cluster, leader, 'real1')).toBe('v1');
       expect(await staleAt(cluster, follower, 'real1')).toBe('v1');
