@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Makes a fresh checkout ready to run: checks Node and Java, installs ZooKeeper (and
-// openssl, for the TLS tests) when it is missing (Debian's package, as root), and installs the npm dependencies when
+// openssl, for the TLS tests, and shellcheck, for the deployment test) when it is missing (Debian's package, as root), and installs the npm dependencies when
 // node_modules is missing or older than package-lock.json. Safe to run again: it does
 // only what is missing. Plain Node, no dependencies, so it runs before `npm ci`.
 //
@@ -57,6 +57,13 @@ if (!process.env.JAVA_HOME && !has('java')) {
 // The TLS tests make their certificates with openssl (Debian's package; usually present).
 if (!has('openssl', ['version'])) {
   if (!aptInstall(['openssl']) || !has('openssl', ['version'])) fail('openssl is not installed (the TLS tests need it): `apt-get install -y openssl`');
+}
+
+// The deployment test (test/integration/deploy-files.test.ts) runs shellcheck on the
+// scripts under docker/ (Debian's package). Without it that part skips and says why, so
+// a machine where it cannot be installed still runs everything else.
+if (!has('shellcheck', ['--version'])) {
+  if (!aptInstall(['shellcheck']) || !has('shellcheck', ['--version'])) say('shellcheck is not installed and could not be: the deployment test skips its shellcheck part (as root: apt-get install -y shellcheck)');
 }
 
 const wants = new Set(process.argv.slice(2));

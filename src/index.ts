@@ -11,6 +11,7 @@ export {
   UnavailableError,
   SessionExpiredError,
   ZkUnavailableError,
+  CorruptSnapshotError,
   ConfigError,
   UnauthenticatedError,
   PermissionDeniedError,

@@ -13,13 +13,17 @@ import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
 import { fuzzCommand } from './fuzz-command.js';
 import { secureZkCommand } from './secure-zk-command.js';
+import { watchSpec, withWatchCommand } from './watch-command.js';
+import { type HealthArgs, healthCommand, healthSettings, healthSpec } from './health-command.js';
 
-/** Runs a command handler: a failure becomes one line on stderr and exit code 1. */
-function run<A>(fn: (args: A) => Promise<void>): (args: A) => Promise<void> {
+/**
+ * Runs a command handler: a failure becomes one line on stderr and exit code 1. A handler
+ * may return its own exit code (health: 1 when the member is not serving).
+ */
+function run<A>(fn: (args: A) => Promise<void | number>): (args: A) => Promise<void> {
   return async (args: A) => {
     try {
-      await fn(args);
-      process.exitCode = 0;
+      process.exitCode = (await fn(args)) ?? 0;
     } catch (err) {
       process.stderr.write(`${failureLine(err)}\n`);
       process.exitCode = EXIT_FAILED;
@@ -34,7 +38,7 @@ function exitWithProblems(err: ConfigProblemsError): never {
 }
 
 /** The spec of every command whose flags the schema checks, by command path. */
-const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec]]);
+const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec], ['watch', watchSpec], ['health', healthSpec]]);
 
 const common = Object.keys(commonSettings);
 
@@ -115,6 +119,13 @@ export async function main(argv: string[]): Promise<void> {
         ),
       run((a) => casCommand(a as unknown as CommonArgs & { key: string; a: string; b?: string; absent: boolean })),
     )
+    .command(
+      'health',
+      'ask one member whether it can do its role (gRPC health Check): prints SERVING or NOT_SERVING, exit 0 only when SERVING',
+      // Its --timeout is its own (a shorter default): declared again so --help says so.
+      (y) => declareSettings(y, healthSettings, { skip: common.filter((flag) => flag !== 'timeout') }),
+      run((a) => healthCommand(a as unknown as HealthArgs)),
+    )
     .command('status', 'show every member: role, term, commit and applied index, leader, address', (y) => y, run((a) => statusCommand(a)))
     .command('admin', 'administration', (y) =>
       y
@@ -132,7 +143,7 @@ export async function main(argv: string[]): Promise<void> {
         )
         .demandCommand(1, 'name an admin command'),
     );
-  parser = extraCommands(parser, run);
+  parser = withWatchCommand(extraCommands(parser, run), run);
   parser = fuzzCommand(parser, run);
   await parser.parseAsync();
 }

@@ -134,7 +134,13 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('failovers', { type: 'number', default: 12, describe: 'how many faults in all (the kinds take turns); with --minutes, at least this many' })
         .option('minutes', { type: 'number', default: 0, describe: 'a soak: go on injecting faults until this many minutes have passed' })
         .option('recovery-timeout-ms', { type: 'number', default: 30_000, describe: 'fail when writes do not resume, or the cluster is not whole again, within this long after a fault' })
-        .option('kinds', { type: 'string', describe: 'comma list of fault kinds (default: kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart; with --net netns partition-voters, partition-leader, partition-clients, latency, loss instead of the two cuts)' })
+        .option('kinds', {
+          type: 'string',
+          describe:
+            'comma list of fault kinds (default: kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart, kill-follower-after-failover; ' +
+            'with --zk-ensemble also kill-zk, pause-zk, expire-session; with --net netns kill-leader, kill-follower, pause-leader, wipe-restart, partition-voters, partition-leader, partition-clients, latency, loss)',
+        })
+        .option('zk-ensemble', { type: 'number', default: 1, describe: 'ZooKeeper servers to start on loopback: 1 (standalone) or an ensemble of 3, 5 or 7, whose servers kill-zk and pause-zk kill and stop (not with --net netns)' })
         .option('net', { type: 'string', default: 'loopback', choices: ['loopback', 'netns'], describe: 'netns: each voter in its own network namespace, with packet-level faults (root, ip, nft)' })
         .option('clients', { type: 'number', default: 8, describe: 'concurrent clients, each with its own connection' })
         .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
@@ -154,6 +160,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           out: string;
           'keep-logs': boolean;
           'think-ms': number;
+          'zk-ensemble': number;
           broken?: string;
         },
       ) => {
@@ -167,8 +174,9 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           failovers: a.failovers,
           minutes: a.minutes,
           recoveryTimeoutMs: a['recovery-timeout-ms'],
-          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds, net) : chaos.defaultKinds(net),
+          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds, net) : chaos.defaultKinds(net, a['zk-ensemble']),
           net,
+          zkServers: a['zk-ensemble'],
           clients: a.clients,
           outDir: a.out,
           keepLogs: a['keep-logs'],

@@ -3,7 +3,9 @@
 // (config/settings.ts), resolved and checked before anything starts.
 import { isAbsolute, resolve } from 'node:path';
 import type { TestFaults } from '../server/node-config.js';
-import { UnavailableError } from '../common/errors.js';
+import { defaultSnapshotPolicy } from '../server/snapshotter.js';
+import { UnavailableError, ZkDataLostError } from '../common/errors.js';
+import type { FatalKind } from '../server/node-driver.js';
 import { runNode, runNodeOptionProblems, type RunNodeOptions } from '../server/run-node.js';
 import type { CommandSpec } from './config/command-config.js';
 import { nodeSettings, type NodeValues } from './config/settings.js';
@@ -20,6 +22,7 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
     listen: v.listen,
     ...(v.advertise !== undefined ? { advertise: v.advertise } : {}),
     ...(v['peer-advertise'] !== undefined ? { peerAdvertise: v['peer-advertise'] } : {}),
+    ...(v.metrics !== undefined ? { metrics: v.metrics } : {}),
     dataDir: isAbsolute(v.data) ? v.data : resolve(v.data),
     ...(v.voters ? { voters: v.voters } : {}),
     timing: {
@@ -35,6 +38,12 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
       maxValueBytes: v['max-value-bytes'],
       walSyncIntervalMs: v['wal-sync-interval-ms'],
       maxPendingProposals: v['max-pending-proposals'],
+    },
+    snapshotPolicy: {
+      ...defaultSnapshotPolicy,
+      everyEntries: v['snapshot-every-entries'],
+      everyBytes: v['snapshot-every-bytes'],
+      retainEntries: v['snapshot-retain-entries'],
     },
     logLevel: v['log-level'],
     zkConnectTimeoutMs: v['zk-connect-timeout'],
@@ -70,8 +79,8 @@ export function injectTestFaults(faults: TestFaults): void {
 
 export async function nodeCommand(args: NodeArgs): Promise<void> {
   const node = await runNode({ ...nodeOptionsFrom(args), ...(await nodeSecurityOf(args)), ...(testFaults ? { faults: testFaults } : {}) });
-  node.logger.info({ address: node.address }, 'serving');
-  let fatalReason: string | null = null;
+  node.logger.info({ address: node.address, ...(node.metricsAddress !== null ? { metrics: `http://${node.metricsAddress}/metrics` } : {}) }, 'serving');
+  let fatal: { reason: string; what: FatalKind } | null = null;
   await new Promise<void>((done) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -87,13 +96,17 @@ export async function nodeCommand(args: NodeArgs): Promise<void> {
     process.once('SIGINT', onSignal);
     // A node whose state cannot be trusted stops; its WAL is set aside, and a supervisor's
     // restart rebuilds it from ZooKeeper. Exit non-zero so the supervisor does restart it.
-    void node.fatal.then((reason) => {
+    void node.fatal.then((f) => {
       if (stopping) return;
       stopping = true;
-      fatalReason = reason;
-      node.logger.error({ reason }, 'stopped: restart this node to rebuild it from ZooKeeper');
+      fatal = f;
+      node.logger.error({ reason: f.reason }, f.what === 'diverged' ? 'stopped: restart this node to rebuild it from ZooKeeper' : 'stopped: ZooKeeper lost the cluster');
       node.stop().then(done, () => done());
     });
   });
-  if (fatalReason !== null) throw new UnavailableError(`${fatalReason}; its local WAL was set aside: restart it to rebuild from ZooKeeper`);
+  if (fatal !== null) {
+    const f: { reason: string; what: FatalKind } = fatal;
+    if (f.what === 'zk-data-lost') throw new ZkDataLostError(f.reason);
+    throw new UnavailableError(`${f.reason}; its local WAL was set aside: restart it to rebuild from ZooKeeper`);
+  }
 }

@@ -520,7 +520,7 @@ function withDeadline(e: DuoraftError, method: string): DuoraftError {
 }
 
 /** The TLS material and token of the options, checked (ConfigError for a file that is not what it should be). */
-function clientSecurity(o: ConnectOptions): ClientSecurity {
+export function clientSecurity(o: Pick<ConnectOptions, 'tls' | 'token'>): ClientSecurity {
   const pem = (v: string | Uint8Array): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v));
   let tls: ClientSecurity['tls'];
   if (o.tls) {

@@ -9,7 +9,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { BusyError } from '../common/errors.js';
 import type { duoraft } from '../common/proto.js';
-import { type KvClient, kvService } from '../server/kv-service.js';
+import { type KvClient, MAX_PIPELINE_BATCH_OPS, kvService } from '../server/kv-service.js';
 
 export type PipelinedOp =
   | { readonly put: duoraft.client.PutRequest.$Properties }
@@ -89,10 +89,11 @@ export class PipelineConnection {
   private flush(): void {
     this.flushing = false;
     if (this.queued.length === 0) return;
-    const batch = this.queued;
+    const queued = this.queued;
     this.queued = [];
     const s = this.open();
-    s.write({ requests: batch });
+    // A member refuses batches of more than MAX_PIPELINE_BATCH_OPS operations.
+    for (let at = 0; at < queued.length; at += MAX_PIPELINE_BATCH_OPS) s.write({ requests: queued.slice(at, at + MAX_PIPELINE_BATCH_OPS) });
   }
 
   private open(): NonNullable<PipelineConnection['stream']> {

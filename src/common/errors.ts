@@ -13,10 +13,14 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'CORRUPT_WAL'
   | 'CORRUPT_ZNODE'
+  | 'CORRUPT_SNAPSHOT'
   | 'ZK_UNAVAILABLE'
+  | 'ZK_DATA_LOST'
   | 'CONFIG'
   | 'UNAUTHENTICATED'
-  | 'PERMISSION_DENIED';
+  | 'PERMISSION_DENIED'
+  | 'COMPACTED'
+  | 'FENCED';
 
 export class DuoraftError extends Error {
   readonly code: ErrorCode;
@@ -118,6 +122,40 @@ export class CorruptZnodeError extends DuoraftError {
   }
 }
 
+/**
+ * A snapshot file (or snapshot bytes received for one) failed its checks: framing,
+ * checksums, digest, counts, or it is not the snapshot it claims to be. It was not loaded
+ * (nothing of it reached a live store) and a local file was set aside; use the previous
+ * snapshot, or fetch one from ZooKeeper or the other voter.
+ */
+export class CorruptSnapshotError extends DuoraftError {
+  readonly file: string;
+  /** Byte offset of the bad part, or -1 when the problem is with the file as a whole. */
+  readonly offset: number;
+
+  constructor(file: string, offset: number, reason: string, options?: { cause?: unknown }) {
+    const where = offset >= 0 ? ` at offset ${offset}` : '';
+    super('CORRUPT_SNAPSHOT', `corrupt snapshot ${file}${where}: ${reason}`, false, options);
+    this.file = file;
+    this.offset = offset;
+  }
+}
+
+/**
+ * ZooKeeper has no tree for this cluster, or one of another identity, while this node holds
+ * the cluster's data: ZooKeeper's data was lost (and maybe recreated empty). What it lacked
+ * may include acknowledged writes; the node serves nothing rather than guess.
+ */
+export class ZkDataLostError extends DuoraftError {
+  constructor(message: string) {
+    super(
+      'ZK_DATA_LOST',
+      `${message}. This node serves nothing and keeps its data. Stop the nodes, run \`duoraft admin restore-zk\` with the data folder of the most advanced node (it shows what may be lost before it writes anything), then start them again`,
+      false,
+    );
+  }
+}
+
 /** ZooKeeper could not be reached. */
 export class ZkUnavailableError extends DuoraftError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -148,5 +186,40 @@ export class UnauthenticatedError extends DuoraftError {
 export class PermissionDeniedError extends DuoraftError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('PERMISSION_DENIED', message, false, options);
+  }
+}
+
+/**
+ * The entries asked for were compacted out of ZooKeeper: a snapshot holds them now. Load
+ * the newest complete snapshot (at index >= snapshotIndex), then read the entries after it.
+ */
+export class CompactedError extends DuoraftError {
+  /** The first index asked for. */
+  readonly wantedIndex: number;
+  /** The first index ZooKeeper's log still holds (the oldest segment's first index). */
+  readonly firstAvailableIndex: number;
+  /** The snapshot that allowed the compaction (0 if unknown). */
+  readonly snapshotIndex: number;
+
+  constructor(wantedIndex: number, firstAvailableIndex: number, snapshotIndex: number) {
+    super(
+      'COMPACTED',
+      `entry ${wantedIndex} was compacted out of ZooKeeper (its log starts at index ${firstAvailableIndex}` +
+        `${snapshotIndex > 0 ? `, covered by the snapshot at index ${snapshotIndex}` : ''}): load the newest snapshot first, then read the entries after it`,
+      false,
+    );
+    this.wantedIndex = wantedIndex;
+    this.firstAvailableIndex = firstAvailableIndex;
+    this.snapshotIndex = snapshotIndex;
+  }
+}
+
+/** A write that checks the epoch was refused: another node took over. Stop acting as leader. */
+export class EpochFencedError extends DuoraftError {
+  readonly epochVersion: number;
+
+  constructor(epochVersion: number, what: string) {
+    super('FENCED', `${what} refused: the epoch moved past version ${epochVersion} (another node leads); stop acting as leader`, false);
+    this.epochVersion = epochVersion;
   }
 }

@@ -4,29 +4,69 @@
 // their versions start at 1: node-zookeeper-client turns a version of 0 in a multi op
 // into -1 ("any version"), which would silently disable the fencing check (see
 // notes/zookeeper.md). Every versioned check duoraft makes is therefore against >= 1.
-import { CorruptZnodeError, UnauthenticatedError } from '../common/errors.js';
+import { randomBytes } from 'node:crypto';
+import { CorruptZnodeError, UnauthenticatedError, ZkDataLostError } from '../common/errors.js';
 import type { ZkOp, ZkSession } from './zk-api.js';
 import { ZkError } from './zk-api.js';
 import type { ClusterPaths } from './layout.js';
-import { decodeConfig, decodeEpoch, decodeLease, decodeTail, encodeConfig, encodeEpoch, encodeLease, encodeTail, type LeaseRecord } from './records.js';
+import {
+  type ClusterIdentity,
+  decodeConfig,
+  decodeEpoch,
+  decodeIdentity,
+  decodeLease,
+  decodeTail,
+  encodeConfig,
+  encodeEpoch,
+  encodeIdentity,
+  encodeLease,
+  encodeTail,
+  type LeaseRecord,
+} from './records.js';
 
 const EMPTY = new Uint8Array(0);
 
 export interface ClusterState {
+  readonly identity: ClusterIdentity;
   readonly epoch: { readonly term: number; readonly leaderId: string; readonly version: number };
   readonly tail: { readonly lastIndex: number; readonly term: number; readonly version: number };
   readonly leaseVersion: number;
   readonly lease: LeaseRecord;
 }
 
+/** What a node that starts knows of the cluster from its own data folder. */
+export interface LocalClusterView {
+  /** The identity recorded in its data folder (null: none yet). */
+  readonly identity: ClusterIdentity | null;
+  /** Whether it holds data of the cluster (a log, a commit index, a snapshot). */
+  readonly holdsData: boolean;
+}
+
+/** A node that knows nothing of the cluster (a fresh data folder, or the simulator). */
+export const FRESH_NODE: LocalClusterView = { identity: null, holdsData: false };
+
 /**
- * Creates the tree if missing and reads it. A tree (or /duoraft) protected by other
- * ZooKeeper credentials, or by some while this node has none, is UNAUTHENTICATED with
- * what to do, not a bare NO_AUTH.
+ * Creates the tree if missing and reads it. Only a node that holds no data of the cluster
+ * and has no identity on record may create it: for any other, a missing tree (or one of
+ * another identity) means ZooKeeper lost its data, and it is ZkDataLostError, never an
+ * empty tree to serve from. A tree (or /duoraft) protected by other ZooKeeper credentials,
+ * or by some while this node has none, is UNAUTHENTICATED with what to do, not a bare
+ * NO_AUTH.
  */
-export async function ensureClusterTree(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
+export async function ensureClusterTree(
+  zk: ZkSession,
+  paths: ClusterPaths,
+  local: LocalClusterView = FRESH_NODE,
+  newIdentity: () => ClusterIdentity = () => ({ cluster: paths.cluster, clusterId: randomClusterId(), createdAtMs: 0 }),
+): Promise<ClusterState> {
   try {
-    return await createOrReadClusterTree(zk, paths);
+    const state = await createOrReadClusterTree(zk, paths, local, newIdentity);
+    if (local.identity && local.identity.clusterId !== state.identity.clusterId) {
+      throw new ZkDataLostError(
+        `ZooKeeper's tree of cluster ${JSON.stringify(paths.cluster)} has identity ${state.identity.clusterId}, but this node's data belongs to identity ${local.identity.clusterId}: the tree was lost and recreated`,
+      );
+    }
+    return state;
   } catch (err) {
     if (!(err instanceof ZkError && err.code === 'NO_AUTH')) throw err;
     throw new UnauthenticatedError(
@@ -38,14 +78,24 @@ export async function ensureClusterTree(zk: ZkSession, paths: ClusterPaths): Pro
   }
 }
 
-async function createOrReadClusterTree(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
+/** 128 random bits as 32 hex digits. */
+export function randomClusterId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+async function createOrReadClusterTree(zk: ZkSession, paths: ClusterPaths, local: LocalClusterView, newIdentity: () => ClusterIdentity): Promise<ClusterState> {
   await createIfMissing(zk, '/duoraft');
   if ((await zk.exists(paths.root)) === null) {
+    if (local.identity || local.holdsData) {
+      throw new ZkDataLostError(
+        `ZooKeeper has no tree for cluster ${JSON.stringify(paths.cluster)} at ${paths.root}, but this node holds its data${local.identity ? ` (identity ${local.identity.clusterId})` : ''}`,
+      );
+    }
     const epoch = encodeEpoch({ term: 0, leaderId: '' });
     const tail = encodeTail({ term: 0, lastIndex: 0, segmentFirstIndex: 0 });
     const lease = encodeLease({ term: 0, leaderId: '', seq: 0, durationMs: 0, driftBound: 0 });
     const ops: ZkOp[] = [
-      { type: 'create', path: paths.root, data: EMPTY, mode: 'persistent' },
+      { type: 'create', path: paths.root, data: encodeIdentity(newIdentity()), mode: 'persistent' },
       { type: 'create', path: paths.epoch, data: epoch, mode: 'persistent' },
       { type: 'setData', path: paths.epoch, data: epoch, version: -1 },
       { type: 'create', path: paths.tail, data: tail, mode: 'persistent' },
@@ -69,6 +119,7 @@ async function createOrReadClusterTree(zk: ZkSession, paths: ClusterPaths): Prom
 
 /** Reads and validates epoch, tail, lease and config. Throws CorruptZnodeError for anything off. */
 export async function readClusterState(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
+  const identity = decodeIdentity(paths.root, (await readRequired(zk, paths.root)).data);
   for (const p of [paths.members, paths.wal, paths.snapshots]) {
     if ((await zk.exists(p)) === null) throw new CorruptZnodeError(p, 'missing: the cluster tree is incomplete');
   }
@@ -90,6 +141,7 @@ export async function readClusterState(zk: ZkSession, paths: ClusterPaths): Prom
     if (version < 1) throw new CorruptZnodeError(path, `version ${version}: expected >= 1 (not created by duoraft)`);
   }
   return {
+    identity,
     epoch: { term: epoch.term, leaderId: epoch.leaderId, version: e.version },
     tail: { lastIndex: tail.lastIndex, term: tail.term, version: t.version },
     leaseVersion: l.version,

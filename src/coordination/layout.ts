@@ -29,6 +29,36 @@ export function parseSegmentName(name: string): number | null {
   return Number.isSafeInteger(n) && n > 0 ? n : null;
 }
 
+/** Snapshot directories are named by their index, zero-padded like segments. */
+export function snapshotName(index: number): string {
+  return String(index).padStart(INDEX_DIGITS, '0');
+}
+
+/** The index a snapshot directory name stands for, or null for anything else. */
+export function parseSnapshotName(name: string): number | null {
+  if (name.length !== INDEX_DIGITS || !/^\d+$/.test(name)) return null;
+  const n = Number(name);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+const CHUNK_PREFIX = 'chunk-';
+const CHUNK_DIGITS = 6;
+/** Chunk numbers a name can carry (6 digits). */
+export const MAX_SNAPSHOT_CHUNKS = 10 ** CHUNK_DIGITS;
+export const SNAPSHOT_MANIFEST_NAME = 'manifest';
+
+export function chunkName(n: number): string {
+  return CHUNK_PREFIX + String(n).padStart(CHUNK_DIGITS, '0');
+}
+
+/** The number a chunk name stands for, or null for anything else. */
+export function parseChunkName(name: string): number | null {
+  if (!name.startsWith(CHUNK_PREFIX)) return null;
+  const digits = name.slice(CHUNK_PREFIX.length);
+  if (digits.length !== CHUNK_DIGITS || !/^\d+$/.test(digits)) return null;
+  return Number(digits);
+}
+
 export class ClusterPaths {
   readonly root: string;
   readonly epoch: string;
@@ -63,7 +93,16 @@ export class ClusterPaths {
     return `${this.wal}/${segmentName(firstIndex)}`;
   }
 
+  /** The directory of the snapshot at index: its data is a SnapshotUpload record. */
   snapshot(index: number): string {
-    return `${this.snapshots}/${String(index).padStart(INDEX_DIGITS, '0')}`;
+    return `${this.snapshots}/${snapshotName(index)}`;
+  }
+
+  snapshotChunk(index: number, n: number): string {
+    return `${this.snapshot(index)}/${chunkName(n)}`;
+  }
+
+  snapshotManifest(index: number): string {
+    return `${this.snapshot(index)}/${SNAPSHOT_MANIFEST_NAME}`;
   }
 }

@@ -67,8 +67,25 @@ export interface SegmentRecord {
   readonly term: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
+  /**
+   * The first index of the segment before this one (its last index is firstIndex - 1).
+   * 0: none (firstIndex is 1) or unknown (written before back-links existed, or by a
+   * mirror that did not know where the tail's segment starts).
+   */
+  readonly prevFirstIndex: number;
   readonly entries: readonly ChainedEntry[];
 }
+
+/** Where the log kept in ZooKeeper starts: the data of the wal znode. */
+export interface WalHeadRecord {
+  /** The first index of the oldest segment still present; entries before it are gone. */
+  readonly firstSegmentIndex: number;
+  /** The snapshot whose manifest allowed the last compaction (0: never compacted). */
+  readonly snapshotIndex: number;
+}
+
+/** What an empty wal znode (a cluster never compacted) means: the log starts at segment 1. */
+export const UNCOMPACTED_WAL_HEAD: WalHeadRecord = { firstSegmentIndex: 1, snapshotIndex: 0 };
 
 function decodeWith<T>(path: string, data: Uint8Array, decode: (d: Uint8Array) => T): T {
   try {
@@ -85,15 +102,15 @@ function check(path: string, ok: boolean, reason: string): void {
 /** The format of the sealed small records (Sealed in proto/wal.proto). */
 export const SEALED_FORMAT_VERSION = 1;
 
-type SealedKind = 'epoch' | 'tail' | 'lease' | 'leader' | 'member' | 'config';
+export type SealedKind = 'identity' | 'epoch' | 'tail' | 'lease' | 'leader' | 'member' | 'config' | 'wal-head' | 'snapshot-upload';
 
 /** Wraps a record's bytes with its kind, format version and checksum. */
-function seal(kind: SealedKind, body: Uint8Array): Uint8Array {
+export function seal(kind: SealedKind, body: Uint8Array): Uint8Array {
   return pb.wal.Sealed.encode({ kind, formatVersion: SEALED_FORMAT_VERSION, crc32c: crc32c(body), body }).finish();
 }
 
 /** The body of a sealed record of `kind`, verified; anything else is CorruptZnodeError naming the path. */
-function unseal(path: string, kind: SealedKind, data: Uint8Array): Uint8Array {
+export function unseal(path: string, kind: SealedKind, data: Uint8Array): Uint8Array {
   if (data.length === 0) throw new CorruptZnodeError(path, `empty: expected a sealed ${kind} record`);
   const m = decodeWith(path, data, (d) => pb.wal.Sealed.decode(d));
   check(path, m.kind === kind, `holds a ${JSON.stringify(m.kind ?? '')} record, expected ${kind}`);
@@ -101,6 +118,26 @@ function unseal(path: string, kind: SealedKind, data: Uint8Array): Uint8Array {
   const body = m.body ?? new Uint8Array(0);
   check(path, crc32c(body) === m.crc32c, `checksum mismatch in the ${kind} record`);
   return body;
+}
+
+export interface ClusterIdentity {
+  readonly cluster: string;
+  /** 32 hex digits. */
+  readonly clusterId: string;
+  readonly createdAtMs: number;
+}
+
+const CLUSTER_ID = /^[0-9a-f]{32}$/;
+
+export function encodeIdentity(r: ClusterIdentity): Uint8Array {
+  return seal('identity', pb.wal.ClusterIdentity.encode({ cluster: r.cluster, clusterId: r.clusterId, createdAtMs: r.createdAtMs }).finish());
+}
+
+export function decodeIdentity(path: string, data: Uint8Array): ClusterIdentity {
+  const m = decodeWith(path, unseal(path, 'identity', data), (d) => pb.wal.ClusterIdentity.decode(d));
+  const r = { cluster: m.cluster ?? '', clusterId: m.clusterId ?? '', createdAtMs: m.createdAtMs ?? 0 };
+  check(path, CLUSTER_ID.test(r.clusterId), 'the cluster identity is not 32 hex digits');
+  return r;
 }
 
 export function encodeEpoch(r: EpochRecord): Uint8Array {
@@ -198,10 +235,14 @@ function toProtoEntry(e: ChainedEntry): { index: number; term: number; type: num
   return { index: e.index, term: e.term, type: e.type === EntryType.Noop ? 1 : 0, data: e.data, chain: e.chain };
 }
 
-export function encodeSegment(term: number, entries: readonly ChainedEntry[]): Uint8Array {
+/** prevFirstIndex: the first index of the segment before this one, 0 when unknown (see SegmentRecord). */
+export function encodeSegment(term: number, entries: readonly ChainedEntry[], prevFirstIndex = 0): Uint8Array {
   const first = entries[0];
   const last = entries[entries.length - 1];
   if (!first || !last) throw new Error('a segment needs at least one entry');
+  if (!(Number.isSafeInteger(prevFirstIndex) && prevFirstIndex >= 0 && prevFirstIndex < first.index)) {
+    throw new Error(`a segment from ${first.index} cannot follow one from ${prevFirstIndex}`);
+  }
   const body = pb.wal.EntryBatch.encode({ entries: entries.map(toProtoEntry) }).finish();
   return pb.wal.Segment.encode({
     formatVersion: SEGMENT_FORMAT_VERSION,
@@ -210,6 +251,7 @@ export function encodeSegment(term: number, entries: readonly ChainedEntry[]): U
     lastIndex: last.index,
     crc32c: crc32c(body),
     body,
+    prevFirstIndex,
   }).finish();
 }
 
@@ -234,5 +276,22 @@ export function decodeSegment(path: string, data: Uint8Array): SegmentRecord {
     check(path, e.term > 0 && e.term <= (m.term ?? 0), `entry ${e.index} has term ${e.term} in a segment of term ${m.term}`);
     check(path, e.chain.length === CHAIN_BYTES, `entry ${e.index} has no chain value`);
   });
-  return { term: m.term ?? 0, firstIndex, lastIndex, entries };
+  const prevFirstIndex = m.prevFirstIndex ?? 0;
+  check(path, Number.isSafeInteger(prevFirstIndex) && prevFirstIndex < firstIndex, `back-link to ${prevFirstIndex} not before the segment's first index ${firstIndex}`);
+  return { term: m.term ?? 0, firstIndex, lastIndex, prevFirstIndex, entries };
+}
+
+export function encodeWalHead(r: WalHeadRecord): Uint8Array {
+  return seal('wal-head', pb.wal.WalHead.encode({ firstSegmentIndex: r.firstSegmentIndex, snapshotIndex: r.snapshotIndex }).finish());
+}
+
+/** The wal znode's data; empty means never compacted (cluster-init creates it empty). */
+export function decodeWalHead(path: string, data: Uint8Array): WalHeadRecord {
+  if (data.length === 0) return UNCOMPACTED_WAL_HEAD;
+  const m = decodeWith(path, unseal(path, 'wal-head', data), (d) => pb.wal.WalHead.decode(d));
+  const r = { firstSegmentIndex: m.firstSegmentIndex ?? 0, snapshotIndex: m.snapshotIndex ?? 0 };
+  check(path, Number.isSafeInteger(r.firstSegmentIndex) && r.firstSegmentIndex >= 1, `bad first segment index ${r.firstSegmentIndex}`);
+  // The segment holding snapshotIndex + 1 is never deleted, so the head is at most there.
+  check(path, Number.isSafeInteger(r.snapshotIndex) && r.firstSegmentIndex <= r.snapshotIndex + 1, `head ${r.firstSegmentIndex} past the snapshot at ${r.snapshotIndex}`);
+  return r;
 }

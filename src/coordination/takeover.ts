@@ -21,6 +21,7 @@ import type { ClusterPaths } from './layout.js';
 import { decodeEpoch, decodeTail, encodeEpoch, encodeLeader, encodeLease } from './records.js';
 import type { ZkOp, ZkSession } from './zk-api.js';
 import { ZkError, outcomeUnknown } from './zk-api.js';
+import { CompactedError } from '../common/errors.js';
 import { readCommittedEntries } from './zk-log-reader.js';
 
 export interface TakeoverOptions {
@@ -41,6 +42,13 @@ export interface TakeoverOptions {
    * one round trip; if they are stale it fails and is retried once with fresh reads.
    */
   readonly known?: { readonly epochTerm: number; readonly epochLeader: NodeId; readonly epochVersion: number; readonly leaderExists: boolean };
+  /**
+   * The entries from `wanted` on were compacted behind a snapshot: load it (into the state
+   * machine and the core) and resolve with the index it covers, or null when none could be.
+   */
+  readonly loadSnapshot?: (wanted: number) => Promise<number | null>;
+  /** Called as soon as the fence succeeded, before the replay: the term's lease starts there. */
+  readonly onFenced?: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
   /** Test-only fault: read the tail before fencing (the bug the simulator must catch). */
   readonly unsafeReadTailBeforeFence?: boolean;
   /** Test-only fault: read the tail on a new session without sync() (the broken build tail-without-sync). */
@@ -53,11 +61,20 @@ export type TakeoverOutcome =
       readonly result: Extract<TakeoverResult, { ok: true }>;
       readonly epochVersion: number;
       readonly tailVersion: number;
+      /** The tail record's segmentFirstIndex: the mirror's first segment links back to it. */
+      readonly tailSegmentFirstIndex: number;
       readonly leaseValidUntil: number;
       /** The same bound on the wall clock (a VM stop freezes the monotonic one). */
       readonly leaseValidUntilWall: number;
+      /** When the fence succeeded (clock.now()): splits the take-over into fence and replay for metrics. */
+      readonly fencedAt: number;
     }
-  | { readonly ok: false; readonly result: Extract<TakeoverResult, { ok: false }> };
+  | {
+      readonly ok: false;
+      readonly result: Extract<TakeoverResult, { ok: false }>;
+      /** Set when ZooKeeper holds less than this node knows was committed: it lost data. */
+      readonly zkDataLost?: string;
+    };
 
 export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   const { zk, paths } = o;
@@ -76,10 +93,15 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   if (fence.kind === 'failed') return fence.outcome;
   const { term, sentAt, sentAtWall, epochVersion, sessionId } = fence;
   o.logger.info({ term, epochVersion, previousLeader: fence.previousLeader }, 'fenced ZooKeeper: epoch is ours');
+  const fencedAt = o.clock.now();
+  o.onFenced?.({ term, epochVersion, leaseValidUntil: sentAt + o.leaseDurationMs, leaseValidUntilWall: sentAtWall + o.leaseDurationMs });
 
   // 2 and 3. Read the tail, then replay. We hold the epoch now; keep trying for a bound.
   const deadline = o.clock.now() + o.replayDeadlineMs;
   let lastError = '';
+  // Where the replay starts: the node's commit index, or a snapshot it loaded meanwhile.
+  let from = o.request.commit;
+  let snapshotLoads = 0;
   for (let attempt = 0; o.clock.now() < deadline; attempt++) {
     // A read in another session than the fence's may come from a server behind it.
     const readSession = zk.sessionId;
@@ -88,26 +110,41 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
       const tail = early ?? (await readTail(zk, paths));
       early = null;
       if (zk.sessionId !== readSession && !o.unsafeTailWithoutSync) throw new ZkError('SESSION_EXPIRED', paths.tail, 'the session changed while reading the tail; reading again');
-      if (tail.lastIndex < o.request.commit) {
+      if (tail.lastIndex < from) {
         // Every entry up to our commit index is committed, so ZooKeeper held it. A tail below
         // it, read fresh after the fence, means ZooKeeper lost data: never truncate
         // committed entries to match it.
         o.logger.error({ term, zkTail: tail.lastIndex, commit: o.request.commit }, "ZooKeeper's tail is below this node's commit index: ZooKeeper lost data; not leading");
-        return failed(term, o.selfId, `ZooKeeper's tail ${tail.lastIndex} is below this node's commit index ${o.request.commit}: ZooKeeper has lost committed data`);
+        const why = `ZooKeeper's tail ${tail.lastIndex} is below this node's commit index ${o.request.commit}: ZooKeeper has lost committed data`;
+        return { ...failed(term, o.selfId, why), zkDataLost: why } as TakeoverOutcome;
       }
-      // From our commit index itself: the core checks that ZooKeeper's entry there is ours
-      // (our commit index may rest on a forged message; issue 11 defect 1).
-      const entries: Entry[] = await readCommittedEntries(zk, paths, Math.max(0, o.request.commit - 1), tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
+      // From our commit index itself (unless a snapshot moved the start): the core checks that
+      // ZooKeeper's entry there is ours (our commit index may rest on a forged message; issue
+      // 11 defect 1). One chain value proves the whole prefix.
+      const start = from === o.request.commit ? Math.max(0, from - 1) : from;
+      const entries: Entry[] = await readCommittedEntries(zk, paths, start, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
       return {
         ok: true,
         result: { ok: true, term, entries, zkLastIndex: tail.lastIndex },
         epochVersion,
         tailVersion: tail.version,
+        tailSegmentFirstIndex: tail.segmentFirstIndex,
         leaseValidUntil: sentAt + o.leaseDurationMs,
         leaseValidUntilWall: sentAtWall + o.leaseDurationMs,
+        fencedAt,
       };
     } catch (err) {
       lastError = (err as Error).message;
+      // The log after our commit index was compacted behind a snapshot: load it, and replay
+      // from there (bounded: the snapshot only moves forward).
+      if (err instanceof CompactedError && o.loadSnapshot && snapshotLoads++ < 3) {
+        const loaded = await o.loadSnapshot(err.wantedIndex);
+        if (loaded !== null && loaded > from) {
+          o.logger.info({ term, snapshot: loaded }, 'replaying after the snapshot loaded from ZooKeeper');
+          from = loaded;
+          continue;
+        }
+      }
       // A read that failed after the session changed (a segment missing, a list that ends
       // early) may only show a server behind the fence: sync and read again.
       const sessionChanged = zk.sessionId !== readSession && !o.unsafeTailWithoutSync;

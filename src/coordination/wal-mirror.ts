@@ -3,7 +3,7 @@
 // Every batch of entries goes to ZooKeeper in one multi:
 //
 //   multi( check(epoch, E),                                 -- still the leader we were elected as
-//          create(wal/seg-<firstIndex>, segment),           -- the entries
+//          create(wal/seg-<firstIndex>, segment),           -- the entries, linking back to the previous segment
 //          setData(tail, {term, lastIndex}, expected V+k) ) -- chained: no gaps, no forks
 //
 // and the entries are committed exactly when it succeeds. Batches are pipelined: up to
@@ -50,6 +50,12 @@ export interface WalMirrorOptions {
   /** The tail znode as read after the fence: its version and last index. */
   readonly tailVersion: number;
   readonly tailLastIndex: number;
+  /**
+   * The tail record's segmentFirstIndex: where the segment holding tailLastIndex starts.
+   * The first segment of this term links back to it (see zk-segment-walk.ts); absent or 0,
+   * that one back-link is unknown and readers walk forwards around it.
+   */
+  readonly tailSegmentFirstIndex?: number;
   /** Bound on multis in flight. */
   readonly maxInflight: number;
   /** Bound on the entry data of one segment (a multi must stay under ZooKeeper's 1 MB jute.maxbuffer). */
@@ -64,12 +70,31 @@ export interface WalMirrorOptions {
   readonly onFailed: (reason: string) => void;
   /** Test-only fault (the broken build tail-without-sync): accept any tail while the epoch is unchanged. */
   readonly unsafeAcceptAnyTail?: boolean;
+  /** Told of every append multi's answer (metrics); nothing by default. */
+  readonly observer?: MirrorObserver;
+}
+
+/** One append multi, as metrics see it. */
+export interface MirrorMultiSample {
+  readonly entries: number;
+  /** The segment znode's size. */
+  readonly bytes: number;
+  /** From sending the multi to its answer. */
+  readonly ms: number;
+  readonly ok: boolean;
+}
+
+/** What the mirror tells an observer: read-only samples, never a say in what it does. */
+export interface MirrorObserver {
+  mirrorMulti(sample: MirrorMultiSample): void;
 }
 
 interface Batch {
   readonly entries: readonly ChainedEntry[];
   readonly firstIndex: number;
   readonly lastIndex: number;
+  /** The first index of the segment before this batch's (its back-link; 0: unknown). */
+  readonly prevFirstIndex: number;
   readonly expectedTailVersion: number;
   /** The first index of the batch in flight before this one, whose segment must exist (null: none in flight). */
   readonly afterSegment: number | null;
@@ -94,6 +119,8 @@ export class WalMirror {
   private committed: number;
   /** The tail znode version our chain left at `committed`. */
   private committedVersion: number;
+  /** The first index of the last segment sent (or of the tail's): the next one links back to it. */
+  private lastSegmentFirst: number;
   private fruitlessResolutions = 0;
   private resolving = false;
   private closed = false;
@@ -105,6 +132,8 @@ export class WalMirror {
     this.lastEnqueued = options.tailLastIndex;
     this.committed = options.tailLastIndex;
     this.committedVersion = options.tailVersion;
+    const tailFirst = options.tailSegmentFirstIndex ?? 0;
+    this.lastSegmentFirst = tailFirst <= options.tailLastIndex ? tailFirst : 0;
   }
 
   /** Entries to commit, contiguous with everything enqueued before. */
@@ -165,16 +194,18 @@ export class WalMirror {
       entries,
       firstIndex: entries[0]!.index,
       lastIndex: entries[entries.length - 1]!.index,
+      prevFirstIndex: this.lastSegmentFirst,
       expectedTailVersion: this.nextTailVersion,
       afterSegment: this.inflight.length > 0 ? this.inflight[this.inflight.length - 1]!.firstIndex : null,
     };
     this.nextTailVersion++;
+    this.lastSegmentFirst = batch.firstIndex;
     return batch;
   }
 
   private send(batch: Batch): void {
     const { paths, term, epochVersion } = this.o;
-    const segment = encodeSegment(term, batch.entries);
+    const segment = encodeSegment(term, batch.entries, batch.prevFirstIndex);
     if (segment.length > MAX_SEGMENT_ZNODE_BYTES) {
       // Entries are bounded when they are proposed, so this is a bug; ZooKeeper would drop
       // the connection over it again and again.
@@ -194,11 +225,15 @@ export class WalMirror {
       },
     ];
     const generation = this.generation;
+    const sentAt = this.o.clock.now();
+    const observe = (ok: boolean): void => this.o.observer?.mirrorMulti({ entries: batch.entries.length, bytes: segment.length, ms: this.o.clock.now() - sentAt, ok });
     this.o.zk.multi(ops).then(
       () => {
+        observe(true);
         if (generation === this.generation) this.onSuccess(batch);
       },
       (err: unknown) => {
+        observe(false);
         if (generation === this.generation) this.onFailure(batch, err);
       },
     );
@@ -276,7 +311,7 @@ export class WalMirror {
           this.fail(`ZooKeeper refused the batch from index ${this.committed + 1} ${this.fruitlessResolutions} times in a row`);
           return;
         }
-        this.rebuildAfter(tail.lastIndex, version);
+        this.rebuildAfter(tail.lastIndex, version, tail.segmentFirstIndex);
         this.resolving = false;
         this.pump();
         return;
@@ -303,8 +338,8 @@ export class WalMirror {
     return this.inflight.some((b) => b.expectedTailVersion + 1 === version && b.lastIndex === lastIndex);
   }
 
-  /** Everything up to zkLastIndex is committed; what follows goes back to the queue. */
-  private rebuildAfter(zkLastIndex: number, tailVersion: number): void {
+  /** Everything up to zkLastIndex (in the segment from tailSegmentFirst) is committed; what follows goes back to the queue. */
+  private rebuildAfter(zkLastIndex: number, tailVersion: number, tailSegmentFirst: number): void {
     const retry = this.inflight.flatMap((b) => b.entries).filter((e) => e.index > zkLastIndex);
     this.inflight = [];
     // Replies to multis of the old generation (a reply that came after its timeout) are ignored.
@@ -312,6 +347,7 @@ export class WalMirror {
     this.queue = [...retry, ...this.queue.filter((e) => e.index > zkLastIndex)];
     this.nextTailVersion = tailVersion;
     this.committedVersion = tailVersion;
+    this.lastSegmentFirst = tailSegmentFirst;
     if (zkLastIndex > this.committed) {
       this.committed = zkLastIndex;
       this.fruitlessResolutions = 0;

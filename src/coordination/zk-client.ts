@@ -25,7 +25,12 @@
 //   its close path) and never answers; waiting a whole session timeout there lets the
 //   session expire although the server came back in time.
 // - Session expiry is survived: 'expired' is emitted, then a brand-new client (a new
-//   session, new sessionId) is started, and 'connected' follows once it is up. Watches
+//   session, new sessionId) is started, and 'connected' follows once it is up.
+// - A session nobody can resume is given up: after no contact for 1.5 session timeouts the
+//   servers have expired it if they know it at all, yet the library would keep offering it
+//   forever. A server that lost its data (restarted on an empty dataDir) never answers: it
+//   refuses a client that has seen a zxid ahead of its own. So the session is treated as
+//   expired locally and a new one (which has seen nothing) is started. Watches
 //   set on the expired session are lost and never fire; callers re-read and re-watch
 //   after 'connected'.
 // - multi() refuses version 0 (the library turns it into -1) and reports which op failed.
@@ -136,6 +141,8 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
 
   // Watchdog state (clock.now() milliseconds).
   private lastHeardAt: number;
+  /** When the live session last lost contact (null while connected or without a session). */
+  private lostContactAt: number | null = null;
   /** The TCP-connected socket seen waiting for its handshake, and since when. */
   private handshakeWait: { readonly socket: object; readonly since: number } | null = null;
   private probe: object | null = null;
@@ -477,6 +484,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
   }
 
   private onConnected(): void {
+    this.lostContactAt = null;
     const client = this.connection.client;
     this.currentSessionId = sessionIdHex(client.getSessionId());
     this.negotiatedTimeoutMs = client.getSessionTimeout();
@@ -489,12 +497,14 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
   private onDisconnected(reason: string): void {
     this.probe = null;
     if (this.currentState !== 'connected') return;
+    this.lostContactAt = this.clock.now();
     this.logger.warn({ sessionId: this.currentSessionId, reason }, 'ZooKeeper disconnected');
     this.failAll('CONNECTION_LOSS', `${reason} before the reply; the request may or may not have taken effect`);
     this.setState('disconnected');
   }
 
   private onExpired(): void {
+    this.lostContactAt = null;
     const old = this.connection;
     this.logger.warn({ sessionId: this.currentSessionId }, 'ZooKeeper session expired; starting a new session');
     this.failAll('SESSION_EXPIRED', 'the session expired before the reply; the request may or may not have taken effect');
@@ -558,6 +568,15 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
       } else if (silentMs >= Math.floor(this.negotiatedTimeoutMs / 3) && this.probe === null) {
         this.sendProbe();
       }
+      return;
+    }
+    // A session out of contact for longer than the servers keep it is gone: start anew.
+    if (this.currentState === 'disconnected' && this.lostContactAt !== null && now - this.lostContactAt >= this.negotiatedTimeoutMs * 1.5) {
+      this.logger.warn(
+        { sessionId: this.currentSessionId, outOfContactMs: Math.round(now - this.lostContactAt) },
+        'ZooKeeper: the session could not be resumed within 1.5 session timeouts (the servers have expired it, or lost their data); starting a new session',
+      );
+      this.onExpired();
       return;
     }
     // Only a TCP-connected socket waits for the session handshake; sockets still

@@ -1,29 +1,39 @@
 // Reads committed entries back from the segment znodes under wal/.
 //
-// Segment names carry their first index, so the segments covering (afterIndex, upTo]
-// are found from one getChildren and read in parallel (bounded). The result is checked
-// to be contiguous and to start right after afterIndex; a hole means a corrupt tree.
+// The segments are found along their chain (zk-segment-walk.ts), never by listing wal/:
+// the cost of a read is the segments between where it starts and what it returns, not the
+// length of the history. The result is checked to be contiguous and to start right after
+// afterIndex; a hole means a corrupt tree (CorruptZnodeError), entries that compaction
+// already removed mean "load a snapshot first" (CompactedError).
 import { CorruptZnodeError } from '../common/errors.js';
 import type { Entry } from '../core/types.js';
 import type { ClusterPaths } from './layout.js';
-import { parseSegmentName } from './layout.js';
-import { decodeSegment } from './records.js';
 import type { ZkSession } from './zk-api.js';
-
-/** Bound on segment reads in flight at once. */
-const READ_CONCURRENCY = 16;
+import { SegmentWalk } from './zk-segment-walk.js';
 
 export interface ReadOptions {
   /** Bound on the number of segments one call reads (the caller asks again for the rest). */
   readonly maxSegments?: number;
   /**
    * The first index of the segment holding `upTo` (the tail record names it). When the
-   * entries wanted all lie in it, only that znode is read: no getChildren over wal/.
+   * entries wanted all lie in it, only that znode is read; otherwise a walk backwards may
+   * start there. Absent: the tail record is read when a walk needs it.
    */
   readonly tailSegmentFirstIndex?: number;
+  /**
+   * The first index of a segment known to start at or before afterIndex + 1: a snapshot
+   * manifest's nextSegmentFirstIndex after loading that snapshot. The read walks forwards
+   * from it. A hint that names a segment compacted since is ignored.
+   */
+  readonly startSegmentFirstIndex?: number;
 }
 
-/** Committed entries in (afterIndex, upTo], ascending and contiguous (possibly fewer with maxSegments). */
+/**
+ * Committed entries in (afterIndex, upTo], ascending and contiguous (possibly fewer with
+ * maxSegments; a read that stops early ends at a segment's end, so the next one starts
+ * exactly at a segment: one getData finds it). Throws CompactedError when afterIndex + 1
+ * was compacted away, CorruptZnodeError for a broken log.
+ */
 export async function readCommittedEntries(
   zk: ZkSession,
   paths: ClusterPaths,
@@ -32,37 +42,12 @@ export async function readCommittedEntries(
   options: ReadOptions = {},
 ): Promise<Entry[]> {
   if (upTo <= afterIndex) return [];
-  const tailFirst = options.tailSegmentFirstIndex ?? 0;
-  if (tailFirst > 0 && tailFirst <= afterIndex + 1) {
-    const path = paths.segment(tailFirst);
-    const seg = decodeSegment(path, (await zk.getData(path)).data);
-    if (seg.firstIndex !== tailFirst || seg.lastIndex < upTo) throw new CorruptZnodeError(path, `does not end at the tail's index ${upTo}`);
-    return seg.entries.filter((e) => e.index > afterIndex && e.index <= upTo);
-  }
-  const names = await zk.getChildren(paths.wal);
-  const firsts = names
-    .map((n) => parseSegmentName(n))
-    .filter((f): f is number => f !== null)
-    .sort((a, b) => a - b);
-  // Segment k covers [firsts[k], firsts[k+1] - 1]; the last one ends at its header's lastIndex.
-  const wanted: number[] = [];
-  for (let k = 0; k < firsts.length; k++) {
-    const first = firsts[k]!;
-    const nextFirst = firsts[k + 1];
-    if (first > upTo) break;
-    if (nextFirst !== undefined && nextFirst - 1 <= afterIndex) continue;
-    wanted.push(first);
-  }
-  if (wanted.length === 0 || wanted[0]! > afterIndex + 1) {
-    throw new CorruptZnodeError(paths.wal, `no segment holds index ${afterIndex + 1} (tail says ${upTo})`);
-  }
-  const limited = options.maxSegments ? wanted.slice(0, options.maxSegments) : wanted;
-  const segments = await mapBounded(limited, READ_CONCURRENCY, async (first) => {
-    const path = paths.segment(first);
-    const { data } = await zk.getData(path);
-    const seg = decodeSegment(path, data);
-    if (seg.firstIndex !== first) throw new CorruptZnodeError(path, `holds first index ${seg.firstIndex}`);
-    return seg;
+  const walk = new SegmentWalk(zk, paths);
+  const segments = await walk.segmentsFrom(afterIndex + 1, {
+    upTo,
+    ...(options.maxSegments !== undefined ? { maxSegments: Math.max(1, options.maxSegments) } : {}),
+    ...(options.tailSegmentFirstIndex !== undefined ? { tailSegmentFirstIndex: options.tailSegmentFirstIndex } : {}),
+    ...(options.startSegmentFirstIndex !== undefined ? { startHint: options.startSegmentFirstIndex } : {}),
   });
   const out: Entry[] = [];
   let expect = afterIndex + 1;
@@ -75,21 +60,11 @@ export async function readCommittedEntries(
       expect++;
     }
   }
-  if (!options.maxSegments && expect !== upTo + 1) {
-    throw new CorruptZnodeError(paths.wal, `segments end at ${expect - 1}, tail says ${upTo}`);
+  const complete = expect === upTo + 1;
+  const stoppedEarly = options.maxSegments !== undefined && segments.length >= options.maxSegments;
+  if (!complete && !stoppedEarly) {
+    const last = segments[segments.length - 1];
+    throw new CorruptZnodeError(last ? paths.segment(last.firstIndex) : paths.wal, `segments end at ${expect - 1}, the tail says ${upTo}`);
   }
-  return out;
-}
-
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
   return out;
 }

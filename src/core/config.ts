@@ -26,6 +26,8 @@ export interface CoreConfig {
   readonly maxAppendBytes: number;
   /** Bound on one entry's data: a peer message with a larger entry is dropped. */
   readonly maxEntryBytes: number;
+  /** Bound on the committed entries one Ready hands out to apply. */
+  readonly maxCommittedPerReady: number;
   /**
    * Bound on the entry data bytes of all AppendEntries in flight (the first message always
    * goes). Equal to maxAppendBytes, a follower catching up gets one full message at a time.
@@ -55,6 +57,7 @@ export const defaultCoreTicks = {
   maxInflightAppends: 8,
   maxAppendBytes: 256 << 10,
   maxEntryBytes: 1 << 20,
+  maxCommittedPerReady: 1024,
   maxInflightBytes: 256 << 10,
   appendStallHeartbeats: 25,
   candidateTimeoutTicks: 1000,
@@ -75,6 +78,7 @@ export function validateCoreConfig(c: CoreConfig): string[] {
   if (c.maxInflightAppends < 1) problems.push('maxInflightAppends must be >= 1');
   if (c.maxAppendBytes < 1) problems.push('maxAppendBytes must be >= 1');
   if (c.maxEntryBytes < 1) problems.push('maxEntryBytes must be >= 1');
+  if (c.maxCommittedPerReady < 1) problems.push('maxCommittedPerReady must be >= 1');
   if (c.maxInflightBytes < 1) problems.push('maxInflightBytes must be >= 1');
   if (c.appendStallHeartbeats < 1) problems.push('appendStallHeartbeats must be >= 1');
   if (c.candidateTimeoutTicks < 1) problems.push('candidateTimeoutTicks must be >= 1');

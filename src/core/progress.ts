@@ -4,6 +4,8 @@
 //            a time, moving `next` back with the fast-backup hints until one succeeds.
 // replicate: `match` is known; AppendEntries are pipelined, at most maxInflight messages
 //            and maxInflightBytes of entry data at once (the first message always goes).
+// snapshot:  the follower needs entries this log has compacted away: it is being sent a
+//            snapshot (by the driver); nothing else is sent until that ends.
 //
 // Why a byte bound: each AppendEntries is its own call, and calls in flight share one
 // HTTP/2 connection and its flow-control window. Eight 256 KiB messages to a follower far
@@ -16,7 +18,7 @@
 // Invariant: 0 <= match < next.
 import { invariant } from './log.js';
 
-export type ProgressState = 'probe' | 'replicate';
+export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
 export class Progress {
   match = 0;
@@ -39,6 +41,7 @@ export class Progress {
 
   /** Whether another AppendEntries may be sent now. */
   canSend(): boolean {
+    if (this.state === 'snapshot') return false;
     if (this.state === 'probe') return !this.probeSent;
     return this.inflight.length < this.maxInflight && this.inflightBytes < this.maxInflightBytes;
   }
@@ -129,6 +132,26 @@ export class Progress {
   private clearInflight(): void {
     this.inflight.length = 0;
     this.inflightBytes = 0;
+  }
+
+  /** The follower needs a snapshot: stop sending until snapshotDone(). */
+  becomeSnapshot(): void {
+    this.state = 'snapshot';
+    this.probeSent = false;
+    this.clearInflight();
+    this.stalledHeartbeats = 0;
+  }
+
+  /**
+   * The snapshot transfer ended: installed at `index` (probe right after it: the follower
+   * verifies the point, then replication resumes), or failed (null: probe where we were;
+   * the need is found again and a new transfer starts).
+   */
+  snapshotDone(index: number | null): void {
+    this.state = 'probe';
+    this.probeSent = false;
+    if (index !== null && index + 1 > this.next) this.next = index + 1;
+    if (index !== null) this.match = 0;
   }
 
   /** Nothing in flight (replicate state). */

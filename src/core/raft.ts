@@ -110,6 +110,20 @@ export interface Ready {
    * must stop serving and rebuild from ZooKeeper. Handed out once.
    */
   readonly diverged?: Divergence;
+  /** Leader: the follower is behind this log's compaction point: send it a snapshot, then call snapshotSent(). */
+  readonly snapshotNeeded?: SnapshotNeeded;
+  /**
+   * Follower: a snapshot was installed at this point (installSnapshot): the local WAL must
+   * hold nothing before it. Write a truncation from 1 before `entries`.
+   */
+  readonly logReset?: SnapshotMeta;
+}
+
+export interface SnapshotNeeded {
+  /** The follower that needs it. */
+  readonly peer: NodeId;
+  /** The oldest entry this log still holds: the snapshot must reach at least just before it. */
+  readonly firstIndex: number;
 }
 
 export interface Divergence {
@@ -216,6 +230,10 @@ export class RaftCore {
    * before the take-over it asked for has even started.
    */
   private handedOverBy: NodeId = '';
+  /** Leader: the follower that needs a snapshot, until ready() hands that out. */
+  private pendingSnapshotFor: NodeId = '';
+  /** Follower: a snapshot was installed; the local WAL must start over after this point. */
+  private pendingLogReset: SnapshotMeta | undefined;
   /** Set once a committed entry turns out to differ from the leader's or ZooKeeper's. */
   private divergence: Divergence | null = null;
   private divergenceReported = false;
@@ -459,6 +477,47 @@ export class RaftCore {
     this.becomeLeader(r.term);
   }
 
+  /**
+   * The state machine holds everything up to `index` in a durable snapshot: drop those
+   * entries from memory (a leader keeps what its follower may still need by passing a lower
+   * index). Never beyond what was applied.
+   */
+  compact(index: number): void {
+    invariant(index <= this.applied, `compact to ${index} beyond applied ${this.applied}`);
+    this.log.compact(index);
+  }
+
+  /** The point this log starts after (the compaction point). */
+  compactedTo(): SnapshotMeta {
+    return this.log.snapshotMeta();
+  }
+
+  /**
+   * Follower: the driver loaded a snapshot at `point` into the state machine (from the
+   * leader or ZooKeeper: committed state either way). The log starts over after it. Refused
+   * (false) when it brings nothing new (point at or below the commit index) or while this
+   * node leads. A candidate may install one: its take-over then replays from there.
+   */
+  installSnapshot(point: SnapshotMeta): boolean {
+    if (this.role === 'leader' || this.divergence) return false;
+    if (point.index <= this.commit) return false;
+    this.log.restore(point);
+    this.commit = point.index;
+    this.applied = point.index;
+    this.unstableFrom = point.index + 1;
+    this.persistedLast = point.index;
+    this.leaderMatch = 0;
+    this.pendingLogReset = point;
+    return true;
+  }
+
+  /** Leader: the snapshot transfer to `peer` ended: installed at `index`, or failed (null). */
+  snapshotSent(peer: NodeId, index: number | null): void {
+    const pr = this.progress;
+    if (this.role !== 'leader' || !pr || peer !== this.peer || pr.state !== 'snapshot') return;
+    pr.snapshotDone(index);
+  }
+
   /** Leader: hand leadership to the follower once it is caught up. */
   transferLeadership(): boolean {
     if (this.role !== 'leader' || !this.peer || this.transferring) return false;
@@ -501,6 +560,8 @@ export class RaftCore {
       this.pendingRelinquish ||
       this.pendingResume ||
       (this.divergence !== null && !this.divergenceReported) ||
+      this.pendingSnapshotFor !== '' ||
+      this.pendingLogReset !== undefined ||
       !sameSoft(this.prevSoft, this.softState()) ||
       !sameHard(this.prevHard, this.hardState())
     );
@@ -522,9 +583,12 @@ export class RaftCore {
       toMirror = this.log.slice(this.mirrorNext, this.log.lastIndex() + 1);
       this.mirrorNext = this.log.lastIndex() + 1;
     }
-    const committed = this.commit > this.applied ? this.log.slice(this.applied + 1, this.commit + 1) : [];
-    invariant(committed.length === this.commit - this.applied, `committed entries ${this.applied + 1}..${this.commit} not all in memory`);
-    this.applied = this.commit;
+    // At most maxCommittedPerReady at a time: a restart (or a long catch-up) may have a great
+    // many to apply, and the driver applies one Ready per step of its loop.
+    const applyTo = Math.min(this.commit, this.applied + this.cfg.maxCommittedPerReady);
+    const committed = applyTo > this.applied ? this.log.slice(this.applied + 1, applyTo + 1) : [];
+    invariant(committed.length === applyTo - this.applied, `committed entries ${this.applied + 1}..${applyTo} not all in memory`);
+    this.applied = applyTo;
 
     const rd: Ready = {
       ...(sameSoft(this.prevSoft, soft) ? {} : { softState: soft }),
@@ -539,7 +603,11 @@ export class RaftCore {
       ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
       ...(this.divergence && !this.divergenceReported ? { diverged: this.divergence } : {}),
+      ...(this.pendingSnapshotFor ? { snapshotNeeded: { peer: this.pendingSnapshotFor, firstIndex: this.log.firstIndex() } } : {}),
+      ...(this.pendingLogReset ? { logReset: this.pendingLogReset } : {}),
     };
+    this.pendingSnapshotFor = '';
+    this.pendingLogReset = undefined;
     if (this.divergence) this.divergenceReported = true;
     this.prevSoft = soft;
     this.prevHard = hard;
@@ -562,6 +630,14 @@ export class RaftCore {
   /** The commit index alone (hot paths: cheaper than status()). */
   commitIndex(): number {
     return this.commit;
+  }
+
+  /**
+   * Ticks since this node last heard from a leader (accepted its AppendEntries, heartbeat
+   * or TimeoutNow, or learned of it), Infinity if it never did. Read by health and metrics.
+   */
+  ticksSinceLeaderContact(): number {
+    return this.ticks - this.lastLeaderContactTick;
   }
 
   /** Whether a leadership transfer is under way. */
@@ -593,7 +669,7 @@ export class RaftCore {
   }
 
   /** Read access for the driver (replay bounds, stale reads). */
-  entryAt(index: number): Entry | undefined {
+  entryAt(index: number): ChainedEntry | undefined {
     return this.log.entry(index);
   }
 
@@ -961,8 +1037,10 @@ export class RaftCore {
     const prevLogIndex = pr.next - 1;
     const prevLogTerm = this.log.term(prevLogIndex);
     if (prevLogTerm === undefined) {
-      // The follower needs entries this log no longer holds: it catches up from
-      // ZooKeeper (snapshot and segments), then probing resumes.
+      // The follower needs entries this log no longer holds: it gets a snapshot (the
+      // driver sends it, from this node or from ZooKeeper), then probing resumes.
+      pr.becomeSnapshot();
+      this.pendingSnapshotFor = this.peer;
       return false;
     }
     const entries = pr.state === 'probe' ? [] : this.log.slice(pr.next, this.log.lastIndex() + 1, this.cfg.maxAppendBytes);

@@ -1443,6 +1443,7 @@ export namespace duoraft {
             lastIndex: number;
             crc32c: number;
             body: Uint8Array;
+            prevFirstIndex: number;
             static create(properties: duoraft.wal.Segment.$Shape): duoraft.wal.Segment & duoraft.wal.Segment.$Shape;
             static create(properties?: duoraft.wal.Segment.$Properties): duoraft.wal.Segment;
             static encode(message: duoraft.wal.Segment.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1458,9 +1459,158 @@ export namespace duoraft {
                 lastIndex?: (number|null);
                 crc32c?: (number|null);
                 body?: (Uint8Array|null);
+                prevFirstIndex?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.Segment.$Properties;
+        }
+
+        interface IWalHead extends duoraft.wal.WalHead.$Properties {
+        }
+
+        class WalHead {
+            constructor(properties?: duoraft.wal.WalHead.$Properties);
+            $unknowns?: Uint8Array[];
+            firstSegmentIndex: number;
+            snapshotIndex: number;
+            static create(properties: duoraft.wal.WalHead.$Shape): duoraft.wal.WalHead & duoraft.wal.WalHead.$Shape;
+            static create(properties?: duoraft.wal.WalHead.$Properties): duoraft.wal.WalHead;
+            static encode(message: duoraft.wal.WalHead.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.WalHead & duoraft.wal.WalHead.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WalHead {
+            interface $Properties {
+                firstSegmentIndex?: (number|null);
+                snapshotIndex?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.WalHead.$Properties;
+        }
+
+        interface ISnapshotUpload extends duoraft.wal.SnapshotUpload.$Properties {
+        }
+
+        class SnapshotUpload {
+            constructor(properties?: duoraft.wal.SnapshotUpload.$Properties);
+            $unknowns?: Uint8Array[];
+            nodeId: string;
+            epochVersion: number;
+            startedAtMs: number;
+            static create(properties: duoraft.wal.SnapshotUpload.$Shape): duoraft.wal.SnapshotUpload & duoraft.wal.SnapshotUpload.$Shape;
+            static create(properties?: duoraft.wal.SnapshotUpload.$Properties): duoraft.wal.SnapshotUpload;
+            static encode(message: duoraft.wal.SnapshotUpload.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotUpload & duoraft.wal.SnapshotUpload.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotUpload {
+            interface $Properties {
+                nodeId?: (string|null);
+                epochVersion?: (number|null);
+                startedAtMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotUpload.$Properties;
+        }
+
+        interface ISnapshotChunk extends duoraft.wal.SnapshotChunk.$Properties {
+        }
+
+        class SnapshotChunk {
+            constructor(properties?: duoraft.wal.SnapshotChunk.$Properties);
+            $unknowns?: Uint8Array[];
+            formatVersion: number;
+            snapshotIndex: number;
+            number: number;
+            crc32c: number;
+            data: Uint8Array;
+            static create(properties: duoraft.wal.SnapshotChunk.$Shape): duoraft.wal.SnapshotChunk & duoraft.wal.SnapshotChunk.$Shape;
+            static create(properties?: duoraft.wal.SnapshotChunk.$Properties): duoraft.wal.SnapshotChunk;
+            static encode(message: duoraft.wal.SnapshotChunk.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotChunk & duoraft.wal.SnapshotChunk.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotChunk {
+            interface $Properties {
+                formatVersion?: (number|null);
+                snapshotIndex?: (number|null);
+                number?: (number|null);
+                crc32c?: (number|null);
+                data?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotChunk.$Properties;
+        }
+
+        interface ISnapshotManifestBody extends duoraft.wal.SnapshotManifestBody.$Properties {
+        }
+
+        class SnapshotManifestBody {
+            constructor(properties?: duoraft.wal.SnapshotManifestBody.$Properties);
+            $unknowns?: Uint8Array[];
+            index: number;
+            term: number;
+            chain: Uint8Array;
+            sizeBytes: number;
+            sha256: Uint8Array;
+            chunkCount: number;
+            chunkBytes: number;
+            madeBy: string;
+            madeAtMs: number;
+            epochVersion: number;
+            nextSegmentFirstIndex: number;
+            static create(properties: duoraft.wal.SnapshotManifestBody.$Shape): duoraft.wal.SnapshotManifestBody & duoraft.wal.SnapshotManifestBody.$Shape;
+            static create(properties?: duoraft.wal.SnapshotManifestBody.$Properties): duoraft.wal.SnapshotManifestBody;
+            static encode(message: duoraft.wal.SnapshotManifestBody.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotManifestBody & duoraft.wal.SnapshotManifestBody.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotManifestBody {
+            interface $Properties {
+                index?: (number|null);
+                term?: (number|null);
+                chain?: (Uint8Array|null);
+                sizeBytes?: (number|null);
+                sha256?: (Uint8Array|null);
+                chunkCount?: (number|null);
+                chunkBytes?: (number|null);
+                madeBy?: (string|null);
+                madeAtMs?: (number|null);
+                epochVersion?: (number|null);
+                nextSegmentFirstIndex?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotManifestBody.$Properties;
+        }
+
+        interface ISnapshotManifest extends duoraft.wal.SnapshotManifest.$Properties {
+        }
+
+        class SnapshotManifest {
+            constructor(properties?: duoraft.wal.SnapshotManifest.$Properties);
+            $unknowns?: Uint8Array[];
+            formatVersion: number;
+            crc32c: number;
+            body: Uint8Array;
+            static create(properties: duoraft.wal.SnapshotManifest.$Shape): duoraft.wal.SnapshotManifest & duoraft.wal.SnapshotManifest.$Shape;
+            static create(properties?: duoraft.wal.SnapshotManifest.$Properties): duoraft.wal.SnapshotManifest;
+            static encode(message: duoraft.wal.SnapshotManifest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.SnapshotManifest & duoraft.wal.SnapshotManifest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotManifest {
+            interface $Properties {
+                formatVersion?: (number|null);
+                crc32c?: (number|null);
+                body?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.SnapshotManifest.$Properties;
         }
 
         interface ISealed extends duoraft.wal.Sealed.$Properties {
@@ -1489,6 +1639,32 @@ export namespace duoraft {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.Sealed.$Properties;
+        }
+
+        interface IClusterIdentity extends duoraft.wal.ClusterIdentity.$Properties {
+        }
+
+        class ClusterIdentity {
+            constructor(properties?: duoraft.wal.ClusterIdentity.$Properties);
+            $unknowns?: Uint8Array[];
+            cluster: string;
+            clusterId: string;
+            createdAtMs: number;
+            static create(properties: duoraft.wal.ClusterIdentity.$Shape): duoraft.wal.ClusterIdentity & duoraft.wal.ClusterIdentity.$Shape;
+            static create(properties?: duoraft.wal.ClusterIdentity.$Properties): duoraft.wal.ClusterIdentity;
+            static encode(message: duoraft.wal.ClusterIdentity.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.wal.ClusterIdentity & duoraft.wal.ClusterIdentity.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ClusterIdentity {
+            interface $Properties {
+                cluster?: (string|null);
+                clusterId?: (string|null);
+                createdAtMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.wal.ClusterIdentity.$Properties;
         }
 
         interface IEpochRecord extends duoraft.wal.EpochRecord.$Properties {
@@ -1695,6 +1871,497 @@ export namespace duoraft {
             type $Shape = duoraft.wal.Truncation.$Properties;
         }
     }
+
+    namespace snapshot {
+
+        interface IHeader extends duoraft.snapshot.Header.$Properties {
+        }
+
+        class Header {
+            constructor(properties?: duoraft.snapshot.Header.$Properties);
+            $unknowns?: Uint8Array[];
+            index: number;
+            term: number;
+            chain: Uint8Array;
+            cluster: string;
+            lastStampMs: number;
+            keyCount: number;
+            sessionCount: number;
+            expiryCount: number;
+            static create(properties: duoraft.snapshot.Header.$Shape): duoraft.snapshot.Header & duoraft.snapshot.Header.$Shape;
+            static create(properties?: duoraft.snapshot.Header.$Properties): duoraft.snapshot.Header;
+            static encode(message: duoraft.snapshot.Header.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Header & duoraft.snapshot.Header.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Header {
+            interface $Properties {
+                index?: (number|null);
+                term?: (number|null);
+                chain?: (Uint8Array|null);
+                cluster?: (string|null);
+                lastStampMs?: (number|null);
+                keyCount?: (number|null);
+                sessionCount?: (number|null);
+                expiryCount?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.Header.$Properties;
+        }
+
+        interface IKeyValueBatch extends duoraft.snapshot.KeyValueBatch.$Properties {
+        }
+
+        class KeyValueBatch {
+            constructor(properties?: duoraft.snapshot.KeyValueBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            pairs: duoraft.snapshot.KeyValue.$Properties[];
+            static create(properties: duoraft.snapshot.KeyValueBatch.$Shape): duoraft.snapshot.KeyValueBatch & duoraft.snapshot.KeyValueBatch.$Shape;
+            static create(properties?: duoraft.snapshot.KeyValueBatch.$Properties): duoraft.snapshot.KeyValueBatch;
+            static encode(message: duoraft.snapshot.KeyValueBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.KeyValueBatch & duoraft.snapshot.KeyValueBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeyValueBatch {
+            interface $Properties {
+                pairs?: (duoraft.snapshot.KeyValue.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.KeyValueBatch.$Properties;
+        }
+
+        interface IKeyValue extends duoraft.snapshot.KeyValue.$Properties {
+        }
+
+        class KeyValue {
+            constructor(properties?: duoraft.snapshot.KeyValue.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            value: Uint8Array;
+            static create(properties: duoraft.snapshot.KeyValue.$Shape): duoraft.snapshot.KeyValue & duoraft.snapshot.KeyValue.$Shape;
+            static create(properties?: duoraft.snapshot.KeyValue.$Properties): duoraft.snapshot.KeyValue;
+            static encode(message: duoraft.snapshot.KeyValue.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.KeyValue & duoraft.snapshot.KeyValue.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeyValue {
+            interface $Properties {
+                key?: (string|null);
+                value?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.KeyValue.$Properties;
+        }
+
+        interface ISessionBatch extends duoraft.snapshot.SessionBatch.$Properties {
+        }
+
+        class SessionBatch {
+            constructor(properties?: duoraft.snapshot.SessionBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            sessions: duoraft.snapshot.Session.$Properties[];
+            static create(properties: duoraft.snapshot.SessionBatch.$Shape): duoraft.snapshot.SessionBatch & duoraft.snapshot.SessionBatch.$Shape;
+            static create(properties?: duoraft.snapshot.SessionBatch.$Properties): duoraft.snapshot.SessionBatch;
+            static encode(message: duoraft.snapshot.SessionBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.SessionBatch & duoraft.snapshot.SessionBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SessionBatch {
+            interface $Properties {
+                sessions?: (duoraft.snapshot.Session.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              sessions?: duoraft.snapshot.Session.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface ISession extends duoraft.snapshot.Session.$Properties {
+        }
+
+        class Session {
+            constructor(properties?: duoraft.snapshot.Session.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            timeoutMs: number;
+            lastActiveMs: number;
+            nonce: Uint8Array;
+            forgottenBelow: number;
+            results: duoraft.snapshot.RememberedResult.$Properties[];
+            static create(properties: duoraft.snapshot.Session.$Shape): duoraft.snapshot.Session & duoraft.snapshot.Session.$Shape;
+            static create(properties?: duoraft.snapshot.Session.$Properties): duoraft.snapshot.Session;
+            static encode(message: duoraft.snapshot.Session.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Session & duoraft.snapshot.Session.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Session {
+            interface $Properties {
+                id?: (number|null);
+                timeoutMs?: (number|null);
+                lastActiveMs?: (number|null);
+                nonce?: (Uint8Array|null);
+                forgottenBelow?: (number|null);
+                results?: (duoraft.snapshot.RememberedResult.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              id?: number|null;
+              timeoutMs?: number|null;
+              lastActiveMs?: number|null;
+              nonce?: Uint8Array|null;
+              forgottenBelow?: number|null;
+              results?: duoraft.snapshot.RememberedResult.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IRememberedResult extends duoraft.snapshot.RememberedResult.$Properties {
+        }
+
+        class RememberedResult {
+            constructor(properties?: duoraft.snapshot.RememberedResult.$Properties);
+            $unknowns?: Uint8Array[];
+            sequence: number;
+            result?: (duoraft.snapshot.Result.$Properties|null);
+            static create(properties: duoraft.snapshot.RememberedResult.$Shape): duoraft.snapshot.RememberedResult & duoraft.snapshot.RememberedResult.$Shape;
+            static create(properties?: duoraft.snapshot.RememberedResult.$Properties): duoraft.snapshot.RememberedResult;
+            static encode(message: duoraft.snapshot.RememberedResult.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.RememberedResult & duoraft.snapshot.RememberedResult.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RememberedResult {
+            interface $Properties {
+                sequence?: (number|null);
+                result?: (duoraft.snapshot.Result.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              sequence?: number|null;
+              result?: duoraft.snapshot.Result.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IResult extends duoraft.snapshot.Result.$Properties {
+        }
+
+        class Result {
+            constructor(properties?: duoraft.snapshot.Result.$Properties);
+            $unknowns?: Uint8Array[];
+            put?: (duoraft.snapshot.PutDone.$Properties|null);
+            delete?: (duoraft.snapshot.DeleteDone.$Properties|null);
+            incr?: (duoraft.snapshot.IncrDone.$Properties|null);
+            cas?: (duoraft.snapshot.CasDone.$Properties|null);
+            session?: (duoraft.snapshot.SessionOpened.$Properties|null);
+            keepAlive?: (duoraft.snapshot.KeepAliveDone.$Properties|null);
+            noop?: (duoraft.snapshot.NoopDone.$Properties|null);
+            failure?: (duoraft.snapshot.Failure.$Properties|null);
+            outcome?: ("put"|"delete"|"incr"|"cas"|"session"|"keepAlive"|"noop"|"failure");
+            static create(properties: duoraft.snapshot.Result.$Shape): duoraft.snapshot.Result & duoraft.snapshot.Result.$Shape;
+            static create(properties?: duoraft.snapshot.Result.$Properties): duoraft.snapshot.Result;
+            static encode(message: duoraft.snapshot.Result.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Result & duoraft.snapshot.Result.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Result {
+            interface $Properties {
+                put?: (duoraft.snapshot.PutDone.$Properties|null);
+                "delete"?: (duoraft.snapshot.DeleteDone.$Properties|null);
+                incr?: (duoraft.snapshot.IncrDone.$Properties|null);
+                cas?: (duoraft.snapshot.CasDone.$Properties|null);
+                session?: (duoraft.snapshot.SessionOpened.$Properties|null);
+                keepAlive?: (duoraft.snapshot.KeepAliveDone.$Properties|null);
+                noop?: (duoraft.snapshot.NoopDone.$Properties|null);
+                failure?: (duoraft.snapshot.Failure.$Properties|null);
+                outcome?: ("put"|"delete"|"incr"|"cas"|"session"|"keepAlive"|"noop"|"failure");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              put?: duoraft.snapshot.PutDone.$Shape|null;
+              "delete"?: duoraft.snapshot.DeleteDone.$Shape|null;
+              incr?: duoraft.snapshot.IncrDone.$Shape|null;
+              cas?: duoraft.snapshot.CasDone.$Shape|null;
+              session?: duoraft.snapshot.SessionOpened.$Shape|null;
+              keepAlive?: duoraft.snapshot.KeepAliveDone.$Shape|null;
+              noop?: duoraft.snapshot.NoopDone.$Shape|null;
+              failure?: duoraft.snapshot.Failure.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ outcome?: undefined; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "put"; put: duoraft.snapshot.PutDone.$Shape; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "delete"; put?: null; "delete": duoraft.snapshot.DeleteDone.$Shape; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "incr"; put?: null; "delete"?: null; incr: duoraft.snapshot.IncrDone.$Shape; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "cas"; put?: null; "delete"?: null; incr?: null; cas: duoraft.snapshot.CasDone.$Shape; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "session"; put?: null; "delete"?: null; incr?: null; cas?: null; session: duoraft.snapshot.SessionOpened.$Shape; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "keepAlive"; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive: duoraft.snapshot.KeepAliveDone.$Shape; noop?: null; failure?: null }|{ outcome?: "noop"; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop: duoraft.snapshot.NoopDone.$Shape; failure?: null }|{ outcome?: "failure"; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure: duoraft.snapshot.Failure.$Shape })
+            );
+        }
+
+        interface IPutDone extends duoraft.snapshot.PutDone.$Properties {
+        }
+
+        class PutDone {
+            constructor(properties?: duoraft.snapshot.PutDone.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: duoraft.snapshot.PutDone.$Shape): duoraft.snapshot.PutDone & duoraft.snapshot.PutDone.$Shape;
+            static create(properties?: duoraft.snapshot.PutDone.$Properties): duoraft.snapshot.PutDone;
+            static encode(message: duoraft.snapshot.PutDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.PutDone & duoraft.snapshot.PutDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutDone {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.PutDone.$Properties;
+        }
+
+        interface IDeleteDone extends duoraft.snapshot.DeleteDone.$Properties {
+        }
+
+        class DeleteDone {
+            constructor(properties?: duoraft.snapshot.DeleteDone.$Properties);
+            $unknowns?: Uint8Array[];
+            deleted: boolean;
+            static create(properties: duoraft.snapshot.DeleteDone.$Shape): duoraft.snapshot.DeleteDone & duoraft.snapshot.DeleteDone.$Shape;
+            static create(properties?: duoraft.snapshot.DeleteDone.$Properties): duoraft.snapshot.DeleteDone;
+            static encode(message: duoraft.snapshot.DeleteDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.DeleteDone & duoraft.snapshot.DeleteDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteDone {
+            interface $Properties {
+                deleted?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.DeleteDone.$Properties;
+        }
+
+        interface IIncrDone extends duoraft.snapshot.IncrDone.$Properties {
+        }
+
+        class IncrDone {
+            constructor(properties?: duoraft.snapshot.IncrDone.$Properties);
+            $unknowns?: Uint8Array[];
+            value: number;
+            static create(properties: duoraft.snapshot.IncrDone.$Shape): duoraft.snapshot.IncrDone & duoraft.snapshot.IncrDone.$Shape;
+            static create(properties?: duoraft.snapshot.IncrDone.$Properties): duoraft.snapshot.IncrDone;
+            static encode(message: duoraft.snapshot.IncrDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.IncrDone & duoraft.snapshot.IncrDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace IncrDone {
+            interface $Properties {
+                value?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.IncrDone.$Properties;
+        }
+
+        interface ICasDone extends duoraft.snapshot.CasDone.$Properties {
+        }
+
+        class CasDone {
+            constructor(properties?: duoraft.snapshot.CasDone.$Properties);
+            $unknowns?: Uint8Array[];
+            succeeded: boolean;
+            current: Uint8Array;
+            currentAbsent: boolean;
+            static create(properties: duoraft.snapshot.CasDone.$Shape): duoraft.snapshot.CasDone & duoraft.snapshot.CasDone.$Shape;
+            static create(properties?: duoraft.snapshot.CasDone.$Properties): duoraft.snapshot.CasDone;
+            static encode(message: duoraft.snapshot.CasDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.CasDone & duoraft.snapshot.CasDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CasDone {
+            interface $Properties {
+                succeeded?: (boolean|null);
+                current?: (Uint8Array|null);
+                currentAbsent?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.CasDone.$Properties;
+        }
+
+        interface ISessionOpened extends duoraft.snapshot.SessionOpened.$Properties {
+        }
+
+        class SessionOpened {
+            constructor(properties?: duoraft.snapshot.SessionOpened.$Properties);
+            $unknowns?: Uint8Array[];
+            sessionId: number;
+            timeoutMs: number;
+            static create(properties: duoraft.snapshot.SessionOpened.$Shape): duoraft.snapshot.SessionOpened & duoraft.snapshot.SessionOpened.$Shape;
+            static create(properties?: duoraft.snapshot.SessionOpened.$Properties): duoraft.snapshot.SessionOpened;
+            static encode(message: duoraft.snapshot.SessionOpened.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.SessionOpened & duoraft.snapshot.SessionOpened.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SessionOpened {
+            interface $Properties {
+                sessionId?: (number|null);
+                timeoutMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.SessionOpened.$Properties;
+        }
+
+        interface IKeepAliveDone extends duoraft.snapshot.KeepAliveDone.$Properties {
+        }
+
+        class KeepAliveDone {
+            constructor(properties?: duoraft.snapshot.KeepAliveDone.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: duoraft.snapshot.KeepAliveDone.$Shape): duoraft.snapshot.KeepAliveDone & duoraft.snapshot.KeepAliveDone.$Shape;
+            static create(properties?: duoraft.snapshot.KeepAliveDone.$Properties): duoraft.snapshot.KeepAliveDone;
+            static encode(message: duoraft.snapshot.KeepAliveDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.KeepAliveDone & duoraft.snapshot.KeepAliveDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeepAliveDone {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.KeepAliveDone.$Properties;
+        }
+
+        interface INoopDone extends duoraft.snapshot.NoopDone.$Properties {
+        }
+
+        class NoopDone {
+            constructor(properties?: duoraft.snapshot.NoopDone.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: duoraft.snapshot.NoopDone.$Shape): duoraft.snapshot.NoopDone & duoraft.snapshot.NoopDone.$Shape;
+            static create(properties?: duoraft.snapshot.NoopDone.$Properties): duoraft.snapshot.NoopDone;
+            static encode(message: duoraft.snapshot.NoopDone.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.NoopDone & duoraft.snapshot.NoopDone.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace NoopDone {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.NoopDone.$Properties;
+        }
+
+        enum FailureCode {
+            FAILURE_UNSPECIFIED = 0,
+            FAILURE_NOT_INTEGER = 1,
+            FAILURE_OVERFLOW = 2,
+            FAILURE_BAD_COMMAND = 3,
+            FAILURE_SESSION_EXPIRED = 4,
+            FAILURE_STALE_SEQUENCE = 5
+        }
+
+        interface IFailure extends duoraft.snapshot.Failure.$Properties {
+        }
+
+        class Failure {
+            constructor(properties?: duoraft.snapshot.Failure.$Properties);
+            $unknowns?: Uint8Array[];
+            code: duoraft.snapshot.FailureCode;
+            message: string;
+            static create(properties: duoraft.snapshot.Failure.$Shape): duoraft.snapshot.Failure & duoraft.snapshot.Failure.$Shape;
+            static create(properties?: duoraft.snapshot.Failure.$Properties): duoraft.snapshot.Failure;
+            static encode(message: duoraft.snapshot.Failure.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Failure & duoraft.snapshot.Failure.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Failure {
+            interface $Properties {
+                code?: (duoraft.snapshot.FailureCode|null);
+                message?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.Failure.$Properties;
+        }
+
+        interface IExpiryBatch extends duoraft.snapshot.ExpiryBatch.$Properties {
+        }
+
+        class ExpiryBatch {
+            constructor(properties?: duoraft.snapshot.ExpiryBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            expiries: duoraft.snapshot.Expiry.$Properties[];
+            static create(properties: duoraft.snapshot.ExpiryBatch.$Shape): duoraft.snapshot.ExpiryBatch & duoraft.snapshot.ExpiryBatch.$Shape;
+            static create(properties?: duoraft.snapshot.ExpiryBatch.$Properties): duoraft.snapshot.ExpiryBatch;
+            static encode(message: duoraft.snapshot.ExpiryBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.ExpiryBatch & duoraft.snapshot.ExpiryBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ExpiryBatch {
+            interface $Properties {
+                expiries?: (duoraft.snapshot.Expiry.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.ExpiryBatch.$Properties;
+        }
+
+        interface IExpiry extends duoraft.snapshot.Expiry.$Properties {
+        }
+
+        class Expiry {
+            constructor(properties?: duoraft.snapshot.Expiry.$Properties);
+            $unknowns?: Uint8Array[];
+            sessionId: number;
+            index: number;
+            static create(properties: duoraft.snapshot.Expiry.$Shape): duoraft.snapshot.Expiry & duoraft.snapshot.Expiry.$Shape;
+            static create(properties?: duoraft.snapshot.Expiry.$Properties): duoraft.snapshot.Expiry;
+            static encode(message: duoraft.snapshot.Expiry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Expiry & duoraft.snapshot.Expiry.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Expiry {
+            interface $Properties {
+                sessionId?: (number|null);
+                index?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.Expiry.$Properties;
+        }
+
+        interface IFooter extends duoraft.snapshot.Footer.$Properties {
+        }
+
+        class Footer {
+            constructor(properties?: duoraft.snapshot.Footer.$Properties);
+            $unknowns?: Uint8Array[];
+            keyCount: number;
+            sessionCount: number;
+            expiryCount: number;
+            recordCount: number;
+            bodySha256: Uint8Array;
+            static create(properties: duoraft.snapshot.Footer.$Shape): duoraft.snapshot.Footer & duoraft.snapshot.Footer.$Shape;
+            static create(properties?: duoraft.snapshot.Footer.$Properties): duoraft.snapshot.Footer;
+            static encode(message: duoraft.snapshot.Footer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.snapshot.Footer & duoraft.snapshot.Footer.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Footer {
+            interface $Properties {
+                keyCount?: (number|null);
+                sessionCount?: (number|null);
+                expiryCount?: (number|null);
+                recordCount?: (number|null);
+                bodySha256?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.snapshot.Footer.$Properties;
+        }
+    }
 }
 
 export namespace etcdserverpb {
@@ -1821,5 +2488,97 @@ export namespace etcdserverpb {
             $unknowns?: Uint8Array[];
         }
         type $Shape = etcdserverpb.StatusResponse.$Properties;
+    }
+}
+
+export namespace grpc {
+
+    namespace health {
+
+        namespace v1 {
+
+            interface IHealthCheckRequest extends grpc.health.v1.HealthCheckRequest.$Properties {
+            }
+
+            class HealthCheckRequest {
+                constructor(properties?: grpc.health.v1.HealthCheckRequest.$Properties);
+                $unknowns?: Uint8Array[];
+                service: string;
+                static create(properties: grpc.health.v1.HealthCheckRequest.$Shape): grpc.health.v1.HealthCheckRequest & grpc.health.v1.HealthCheckRequest.$Shape;
+                static create(properties?: grpc.health.v1.HealthCheckRequest.$Properties): grpc.health.v1.HealthCheckRequest;
+                static encode(message: grpc.health.v1.HealthCheckRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.health.v1.HealthCheckRequest & grpc.health.v1.HealthCheckRequest.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace HealthCheckRequest {
+                interface $Properties {
+                    service?: (string|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = grpc.health.v1.HealthCheckRequest.$Properties;
+            }
+
+            interface IHealthCheckResponse extends grpc.health.v1.HealthCheckResponse.$Properties {
+            }
+
+            class HealthCheckResponse {
+                constructor(properties?: grpc.health.v1.HealthCheckResponse.$Properties);
+                $unknowns?: Uint8Array[];
+                status: grpc.health.v1.HealthCheckResponse.ServingStatus;
+                static create(properties: grpc.health.v1.HealthCheckResponse.$Shape): grpc.health.v1.HealthCheckResponse & grpc.health.v1.HealthCheckResponse.$Shape;
+                static create(properties?: grpc.health.v1.HealthCheckResponse.$Properties): grpc.health.v1.HealthCheckResponse;
+                static encode(message: grpc.health.v1.HealthCheckResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.health.v1.HealthCheckResponse & grpc.health.v1.HealthCheckResponse.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace HealthCheckResponse {
+                interface $Properties {
+                    status?: (grpc.health.v1.HealthCheckResponse.ServingStatus|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = grpc.health.v1.HealthCheckResponse.$Properties;
+
+                enum ServingStatus {
+                    UNKNOWN = 0,
+                    SERVING = 1,
+                    NOT_SERVING = 2,
+                    SERVICE_UNKNOWN = 3
+                }
+            }
+
+            class Health extends $protobuf.rpc.Service {
+                constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+                static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): Health;
+                check: grpc.health.v1.Health.Check;
+                watch: grpc.health.v1.Health.Watch;
+            }
+
+            namespace Health {
+                type CheckCallback = (error: (Error|null), response?: grpc.health.v1.HealthCheckResponse) => void;
+                type Check = {
+                  (request: grpc.health.v1.IHealthCheckRequest, callback: grpc.health.v1.Health.CheckCallback): void;
+                  (request: grpc.health.v1.IHealthCheckRequest): Promise<grpc.health.v1.HealthCheckResponse>;
+                  readonly name: "Check";
+                  readonly path: "/grpc.health.v1.Health/Check";
+                  readonly requestType: "HealthCheckRequest";
+                  readonly responseType: "HealthCheckResponse";
+                  readonly requestStream: undefined;
+                  readonly responseStream: undefined;
+                };
+                type WatchCallback = (error: (Error|null), response?: grpc.health.v1.HealthCheckResponse) => void;
+                type Watch = {
+                  (request: grpc.health.v1.IHealthCheckRequest, callback: grpc.health.v1.Health.WatchCallback): void;
+                  (request: grpc.health.v1.IHealthCheckRequest): Promise<grpc.health.v1.HealthCheckResponse>;
+                  readonly name: "Watch";
+                  readonly path: "/grpc.health.v1.Health/Watch";
+                  readonly requestType: "HealthCheckRequest";
+                  readonly responseType: "HealthCheckResponse";
+                  readonly requestStream: undefined;
+                  readonly responseStream: true;
+                };
+            }
+        }
     }
 }

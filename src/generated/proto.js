@@ -10136,6 +10136,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [lastIndex] Segment lastIndex
              * @property {number|null} [crc32c] Segment crc32c
              * @property {Uint8Array|null} [body] Segment body
+             * @property {number|null} [prevFirstIndex] Segment prevFirstIndex
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -10216,6 +10217,14 @@ export const duoraft = $root.duoraft = (() => {
             Segment.prototype.body = $util.newBuffer([]);
 
             /**
+             * Segment prevFirstIndex.
+             * @member {number} prevFirstIndex
+             * @memberof duoraft.wal.Segment
+             * @instance
+             */
+            Segment.prototype.prevFirstIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new Segment instance using the specified properties.
              * @function create
              * @memberof duoraft.wal.Segment
@@ -10259,6 +10268,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.crc32c);
                 if (message.body != null && $Object.hasOwnProperty.call(message, "body") && message.body.length)
                     writer.uint32(/* id 6, wireType 2 =*/50).bytes(message.body);
+                if (message.prevFirstIndex != null && $Object.hasOwnProperty.call(message, "prevFirstIndex") && (typeof message.prevFirstIndex === "object" ? message.prevFirstIndex.low || message.prevFirstIndex.high : message.prevFirstIndex !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.prevFirstIndex);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10357,6 +10368,15 @@ export const duoraft = $root.duoraft = (() => {
                                 delete message.body;
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.prevFirstIndex = value;
+                            else
+                                delete message.prevFirstIndex;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -10389,6 +10409,1216 @@ export const duoraft = $root.duoraft = (() => {
             };
 
             return Segment;
+        })();
+
+        wal.WalHead = (function() {
+
+            /**
+             * Properties of a WalHead.
+             * @typedef {Object} duoraft.wal.WalHead.$Properties
+             * @property {number|null} [firstSegmentIndex] WalHead firstSegmentIndex
+             * @property {number|null} [snapshotIndex] WalHead snapshotIndex
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a WalHead.
+             * @memberof duoraft.wal
+             * @interface IWalHead
+             * @augments duoraft.wal.WalHead.$Properties
+             * @deprecated Use duoraft.wal.WalHead.$Properties instead.
+             */
+
+            /**
+             * Shape of a WalHead.
+             * @typedef {duoraft.wal.WalHead.$Properties} duoraft.wal.WalHead.$Shape
+             */
+
+            /**
+             * Constructs a new WalHead.
+             * @memberof duoraft.wal
+             * @classdesc Represents a WalHead.
+             * @constructor
+             * @param {duoraft.wal.WalHead.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const WalHead = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * WalHead firstSegmentIndex.
+             * @member {number} firstSegmentIndex
+             * @memberof duoraft.wal.WalHead
+             * @instance
+             */
+            WalHead.prototype.firstSegmentIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * WalHead snapshotIndex.
+             * @member {number} snapshotIndex
+             * @memberof duoraft.wal.WalHead
+             * @instance
+             */
+            WalHead.prototype.snapshotIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new WalHead instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.WalHead
+             * @static
+             * @param {duoraft.wal.WalHead.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.WalHead} WalHead instance
+             * @type {{
+             *   (properties: duoraft.wal.WalHead.$Shape): duoraft.wal.WalHead & duoraft.wal.WalHead.$Shape;
+             *   (properties?: duoraft.wal.WalHead.$Properties): duoraft.wal.WalHead;
+             * }}
+             */
+            WalHead.create = function(properties) {
+                return new WalHead(properties);
+            };
+
+            /**
+             * Encodes the specified WalHead message. Does not implicitly {@link duoraft.wal.WalHead.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.WalHead
+             * @static
+             * @param {duoraft.wal.WalHead.$Properties} message WalHead message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            WalHead.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.firstSegmentIndex != null && $Object.hasOwnProperty.call(message, "firstSegmentIndex") && (typeof message.firstSegmentIndex === "object" ? message.firstSegmentIndex.low || message.firstSegmentIndex.high : message.firstSegmentIndex !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.firstSegmentIndex);
+                if (message.snapshotIndex != null && $Object.hasOwnProperty.call(message, "snapshotIndex") && (typeof message.snapshotIndex === "object" ? message.snapshotIndex.low || message.snapshotIndex.high : message.snapshotIndex !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.snapshotIndex);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a WalHead message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.WalHead
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.WalHead & duoraft.wal.WalHead.$Shape} WalHead
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            WalHead.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.WalHead();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.firstSegmentIndex = value;
+                            else
+                                delete message.firstSegmentIndex;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.snapshotIndex = value;
+                            else
+                                delete message.snapshotIndex;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for WalHead
+             * @function getTypeUrl
+             * @memberof duoraft.wal.WalHead
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            WalHead.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.WalHead";
+            };
+
+            return WalHead;
+        })();
+
+        wal.SnapshotUpload = (function() {
+
+            /**
+             * Properties of a SnapshotUpload.
+             * @typedef {Object} duoraft.wal.SnapshotUpload.$Properties
+             * @property {string|null} [nodeId] SnapshotUpload nodeId
+             * @property {number|null} [epochVersion] SnapshotUpload epochVersion
+             * @property {number|null} [startedAtMs] SnapshotUpload startedAtMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotUpload.
+             * @memberof duoraft.wal
+             * @interface ISnapshotUpload
+             * @augments duoraft.wal.SnapshotUpload.$Properties
+             * @deprecated Use duoraft.wal.SnapshotUpload.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotUpload.
+             * @typedef {duoraft.wal.SnapshotUpload.$Properties} duoraft.wal.SnapshotUpload.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotUpload.
+             * @memberof duoraft.wal
+             * @classdesc Represents a SnapshotUpload.
+             * @constructor
+             * @param {duoraft.wal.SnapshotUpload.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotUpload = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotUpload nodeId.
+             * @member {string} nodeId
+             * @memberof duoraft.wal.SnapshotUpload
+             * @instance
+             */
+            SnapshotUpload.prototype.nodeId = "";
+
+            /**
+             * SnapshotUpload epochVersion.
+             * @member {number} epochVersion
+             * @memberof duoraft.wal.SnapshotUpload
+             * @instance
+             */
+            SnapshotUpload.prototype.epochVersion = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotUpload startedAtMs.
+             * @member {number} startedAtMs
+             * @memberof duoraft.wal.SnapshotUpload
+             * @instance
+             */
+            SnapshotUpload.prototype.startedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new SnapshotUpload instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.SnapshotUpload
+             * @static
+             * @param {duoraft.wal.SnapshotUpload.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.SnapshotUpload} SnapshotUpload instance
+             * @type {{
+             *   (properties: duoraft.wal.SnapshotUpload.$Shape): duoraft.wal.SnapshotUpload & duoraft.wal.SnapshotUpload.$Shape;
+             *   (properties?: duoraft.wal.SnapshotUpload.$Properties): duoraft.wal.SnapshotUpload;
+             * }}
+             */
+            SnapshotUpload.create = function(properties) {
+                return new SnapshotUpload(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotUpload message. Does not implicitly {@link duoraft.wal.SnapshotUpload.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.SnapshotUpload
+             * @static
+             * @param {duoraft.wal.SnapshotUpload.$Properties} message SnapshotUpload message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotUpload.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.nodeId != null && $Object.hasOwnProperty.call(message, "nodeId") && message.nodeId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.nodeId);
+                if (message.epochVersion != null && $Object.hasOwnProperty.call(message, "epochVersion") && (typeof message.epochVersion === "object" ? message.epochVersion.low || message.epochVersion.high : message.epochVersion !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.epochVersion);
+                if (message.startedAtMs != null && $Object.hasOwnProperty.call(message, "startedAtMs") && (typeof message.startedAtMs === "object" ? message.startedAtMs.low || message.startedAtMs.high : message.startedAtMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.startedAtMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotUpload message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.SnapshotUpload
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.SnapshotUpload & duoraft.wal.SnapshotUpload.$Shape} SnapshotUpload
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotUpload.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.SnapshotUpload();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.nodeId = value;
+                            else
+                                delete message.nodeId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.epochVersion = value;
+                            else
+                                delete message.epochVersion;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.startedAtMs = value;
+                            else
+                                delete message.startedAtMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotUpload
+             * @function getTypeUrl
+             * @memberof duoraft.wal.SnapshotUpload
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotUpload.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.SnapshotUpload";
+            };
+
+            return SnapshotUpload;
+        })();
+
+        wal.SnapshotChunk = (function() {
+
+            /**
+             * Properties of a SnapshotChunk.
+             * @typedef {Object} duoraft.wal.SnapshotChunk.$Properties
+             * @property {number|null} [formatVersion] SnapshotChunk formatVersion
+             * @property {number|null} [snapshotIndex] SnapshotChunk snapshotIndex
+             * @property {number|null} [number] SnapshotChunk number
+             * @property {number|null} [crc32c] SnapshotChunk crc32c
+             * @property {Uint8Array|null} [data] SnapshotChunk data
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotChunk.
+             * @memberof duoraft.wal
+             * @interface ISnapshotChunk
+             * @augments duoraft.wal.SnapshotChunk.$Properties
+             * @deprecated Use duoraft.wal.SnapshotChunk.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotChunk.
+             * @typedef {duoraft.wal.SnapshotChunk.$Properties} duoraft.wal.SnapshotChunk.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotChunk.
+             * @memberof duoraft.wal
+             * @classdesc Represents a SnapshotChunk.
+             * @constructor
+             * @param {duoraft.wal.SnapshotChunk.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotChunk = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotChunk formatVersion.
+             * @member {number} formatVersion
+             * @memberof duoraft.wal.SnapshotChunk
+             * @instance
+             */
+            SnapshotChunk.prototype.formatVersion = 0;
+
+            /**
+             * SnapshotChunk snapshotIndex.
+             * @member {number} snapshotIndex
+             * @memberof duoraft.wal.SnapshotChunk
+             * @instance
+             */
+            SnapshotChunk.prototype.snapshotIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotChunk number.
+             * @member {number} number
+             * @memberof duoraft.wal.SnapshotChunk
+             * @instance
+             */
+            SnapshotChunk.prototype.number = 0;
+
+            /**
+             * SnapshotChunk crc32c.
+             * @member {number} crc32c
+             * @memberof duoraft.wal.SnapshotChunk
+             * @instance
+             */
+            SnapshotChunk.prototype.crc32c = 0;
+
+            /**
+             * SnapshotChunk data.
+             * @member {Uint8Array} data
+             * @memberof duoraft.wal.SnapshotChunk
+             * @instance
+             */
+            SnapshotChunk.prototype.data = $util.newBuffer([]);
+
+            /**
+             * Creates a new SnapshotChunk instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.SnapshotChunk
+             * @static
+             * @param {duoraft.wal.SnapshotChunk.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.SnapshotChunk} SnapshotChunk instance
+             * @type {{
+             *   (properties: duoraft.wal.SnapshotChunk.$Shape): duoraft.wal.SnapshotChunk & duoraft.wal.SnapshotChunk.$Shape;
+             *   (properties?: duoraft.wal.SnapshotChunk.$Properties): duoraft.wal.SnapshotChunk;
+             * }}
+             */
+            SnapshotChunk.create = function(properties) {
+                return new SnapshotChunk(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotChunk message. Does not implicitly {@link duoraft.wal.SnapshotChunk.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.SnapshotChunk
+             * @static
+             * @param {duoraft.wal.SnapshotChunk.$Properties} message SnapshotChunk message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotChunk.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.formatVersion != null && $Object.hasOwnProperty.call(message, "formatVersion") && message.formatVersion !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.formatVersion);
+                if (message.snapshotIndex != null && $Object.hasOwnProperty.call(message, "snapshotIndex") && (typeof message.snapshotIndex === "object" ? message.snapshotIndex.low || message.snapshotIndex.high : message.snapshotIndex !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.snapshotIndex);
+                if (message.number != null && $Object.hasOwnProperty.call(message, "number") && message.number !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.number);
+                if (message.crc32c != null && $Object.hasOwnProperty.call(message, "crc32c") && message.crc32c !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.crc32c);
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotChunk message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.SnapshotChunk
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.SnapshotChunk & duoraft.wal.SnapshotChunk.$Shape} SnapshotChunk
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotChunk.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.SnapshotChunk();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.formatVersion = value;
+                            else
+                                delete message.formatVersion;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.snapshotIndex = value;
+                            else
+                                delete message.snapshotIndex;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.number = value;
+                            else
+                                delete message.number;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.crc32c = value;
+                            else
+                                delete message.crc32c;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.data = value;
+                            else
+                                delete message.data;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotChunk
+             * @function getTypeUrl
+             * @memberof duoraft.wal.SnapshotChunk
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotChunk.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.SnapshotChunk";
+            };
+
+            return SnapshotChunk;
+        })();
+
+        wal.SnapshotManifestBody = (function() {
+
+            /**
+             * Properties of a SnapshotManifestBody.
+             * @typedef {Object} duoraft.wal.SnapshotManifestBody.$Properties
+             * @property {number|null} [index] SnapshotManifestBody index
+             * @property {number|null} [term] SnapshotManifestBody term
+             * @property {Uint8Array|null} [chain] SnapshotManifestBody chain
+             * @property {number|null} [sizeBytes] SnapshotManifestBody sizeBytes
+             * @property {Uint8Array|null} [sha256] SnapshotManifestBody sha256
+             * @property {number|null} [chunkCount] SnapshotManifestBody chunkCount
+             * @property {number|null} [chunkBytes] SnapshotManifestBody chunkBytes
+             * @property {string|null} [madeBy] SnapshotManifestBody madeBy
+             * @property {number|null} [madeAtMs] SnapshotManifestBody madeAtMs
+             * @property {number|null} [epochVersion] SnapshotManifestBody epochVersion
+             * @property {number|null} [nextSegmentFirstIndex] SnapshotManifestBody nextSegmentFirstIndex
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotManifestBody.
+             * @memberof duoraft.wal
+             * @interface ISnapshotManifestBody
+             * @augments duoraft.wal.SnapshotManifestBody.$Properties
+             * @deprecated Use duoraft.wal.SnapshotManifestBody.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotManifestBody.
+             * @typedef {duoraft.wal.SnapshotManifestBody.$Properties} duoraft.wal.SnapshotManifestBody.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotManifestBody.
+             * @memberof duoraft.wal
+             * @classdesc Represents a SnapshotManifestBody.
+             * @constructor
+             * @param {duoraft.wal.SnapshotManifestBody.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotManifestBody = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotManifestBody index.
+             * @member {number} index
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotManifestBody term.
+             * @member {number} term
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotManifestBody chain.
+             * @member {Uint8Array} chain
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.chain = $util.newBuffer([]);
+
+            /**
+             * SnapshotManifestBody sizeBytes.
+             * @member {number} sizeBytes
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.sizeBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotManifestBody sha256.
+             * @member {Uint8Array} sha256
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.sha256 = $util.newBuffer([]);
+
+            /**
+             * SnapshotManifestBody chunkCount.
+             * @member {number} chunkCount
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.chunkCount = 0;
+
+            /**
+             * SnapshotManifestBody chunkBytes.
+             * @member {number} chunkBytes
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.chunkBytes = 0;
+
+            /**
+             * SnapshotManifestBody madeBy.
+             * @member {string} madeBy
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.madeBy = "";
+
+            /**
+             * SnapshotManifestBody madeAtMs.
+             * @member {number} madeAtMs
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.madeAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotManifestBody epochVersion.
+             * @member {number} epochVersion
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.epochVersion = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotManifestBody nextSegmentFirstIndex.
+             * @member {number} nextSegmentFirstIndex
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @instance
+             */
+            SnapshotManifestBody.prototype.nextSegmentFirstIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new SnapshotManifestBody instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @static
+             * @param {duoraft.wal.SnapshotManifestBody.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.SnapshotManifestBody} SnapshotManifestBody instance
+             * @type {{
+             *   (properties: duoraft.wal.SnapshotManifestBody.$Shape): duoraft.wal.SnapshotManifestBody & duoraft.wal.SnapshotManifestBody.$Shape;
+             *   (properties?: duoraft.wal.SnapshotManifestBody.$Properties): duoraft.wal.SnapshotManifestBody;
+             * }}
+             */
+            SnapshotManifestBody.create = function(properties) {
+                return new SnapshotManifestBody(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotManifestBody message. Does not implicitly {@link duoraft.wal.SnapshotManifestBody.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @static
+             * @param {duoraft.wal.SnapshotManifestBody.$Properties} message SnapshotManifestBody message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotManifestBody.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.index);
+                if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.term);
+                if (message.chain != null && $Object.hasOwnProperty.call(message, "chain") && message.chain.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.chain);
+                if (message.sizeBytes != null && $Object.hasOwnProperty.call(message, "sizeBytes") && (typeof message.sizeBytes === "object" ? message.sizeBytes.low || message.sizeBytes.high : message.sizeBytes !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.sizeBytes);
+                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.sha256);
+                if (message.chunkCount != null && $Object.hasOwnProperty.call(message, "chunkCount") && message.chunkCount !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.chunkCount);
+                if (message.chunkBytes != null && $Object.hasOwnProperty.call(message, "chunkBytes") && message.chunkBytes !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.chunkBytes);
+                if (message.madeBy != null && $Object.hasOwnProperty.call(message, "madeBy") && message.madeBy !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.madeBy);
+                if (message.madeAtMs != null && $Object.hasOwnProperty.call(message, "madeAtMs") && (typeof message.madeAtMs === "object" ? message.madeAtMs.low || message.madeAtMs.high : message.madeAtMs !== 0))
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.madeAtMs);
+                if (message.epochVersion != null && $Object.hasOwnProperty.call(message, "epochVersion") && (typeof message.epochVersion === "object" ? message.epochVersion.low || message.epochVersion.high : message.epochVersion !== 0))
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.epochVersion);
+                if (message.nextSegmentFirstIndex != null && $Object.hasOwnProperty.call(message, "nextSegmentFirstIndex") && (typeof message.nextSegmentFirstIndex === "object" ? message.nextSegmentFirstIndex.low || message.nextSegmentFirstIndex.high : message.nextSegmentFirstIndex !== 0))
+                    writer.uint32(/* id 11, wireType 0 =*/88).uint64(message.nextSegmentFirstIndex);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotManifestBody message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.SnapshotManifestBody & duoraft.wal.SnapshotManifestBody.$Shape} SnapshotManifestBody
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotManifestBody.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.SnapshotManifestBody();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.term = value;
+                            else
+                                delete message.term;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.chain = value;
+                            else
+                                delete message.chain;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sizeBytes = value;
+                            else
+                                delete message.sizeBytes;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sha256 = value;
+                            else
+                                delete message.sha256;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.chunkCount = value;
+                            else
+                                delete message.chunkCount;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.chunkBytes = value;
+                            else
+                                delete message.chunkBytes;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.madeBy = value;
+                            else
+                                delete message.madeBy;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.madeAtMs = value;
+                            else
+                                delete message.madeAtMs;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.epochVersion = value;
+                            else
+                                delete message.epochVersion;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.nextSegmentFirstIndex = value;
+                            else
+                                delete message.nextSegmentFirstIndex;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotManifestBody
+             * @function getTypeUrl
+             * @memberof duoraft.wal.SnapshotManifestBody
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotManifestBody.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.SnapshotManifestBody";
+            };
+
+            return SnapshotManifestBody;
+        })();
+
+        wal.SnapshotManifest = (function() {
+
+            /**
+             * Properties of a SnapshotManifest.
+             * @typedef {Object} duoraft.wal.SnapshotManifest.$Properties
+             * @property {number|null} [formatVersion] SnapshotManifest formatVersion
+             * @property {number|null} [crc32c] SnapshotManifest crc32c
+             * @property {Uint8Array|null} [body] SnapshotManifest body
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotManifest.
+             * @memberof duoraft.wal
+             * @interface ISnapshotManifest
+             * @augments duoraft.wal.SnapshotManifest.$Properties
+             * @deprecated Use duoraft.wal.SnapshotManifest.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotManifest.
+             * @typedef {duoraft.wal.SnapshotManifest.$Properties} duoraft.wal.SnapshotManifest.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotManifest.
+             * @memberof duoraft.wal
+             * @classdesc Represents a SnapshotManifest.
+             * @constructor
+             * @param {duoraft.wal.SnapshotManifest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotManifest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotManifest formatVersion.
+             * @member {number} formatVersion
+             * @memberof duoraft.wal.SnapshotManifest
+             * @instance
+             */
+            SnapshotManifest.prototype.formatVersion = 0;
+
+            /**
+             * SnapshotManifest crc32c.
+             * @member {number} crc32c
+             * @memberof duoraft.wal.SnapshotManifest
+             * @instance
+             */
+            SnapshotManifest.prototype.crc32c = 0;
+
+            /**
+             * SnapshotManifest body.
+             * @member {Uint8Array} body
+             * @memberof duoraft.wal.SnapshotManifest
+             * @instance
+             */
+            SnapshotManifest.prototype.body = $util.newBuffer([]);
+
+            /**
+             * Creates a new SnapshotManifest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.SnapshotManifest
+             * @static
+             * @param {duoraft.wal.SnapshotManifest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.SnapshotManifest} SnapshotManifest instance
+             * @type {{
+             *   (properties: duoraft.wal.SnapshotManifest.$Shape): duoraft.wal.SnapshotManifest & duoraft.wal.SnapshotManifest.$Shape;
+             *   (properties?: duoraft.wal.SnapshotManifest.$Properties): duoraft.wal.SnapshotManifest;
+             * }}
+             */
+            SnapshotManifest.create = function(properties) {
+                return new SnapshotManifest(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotManifest message. Does not implicitly {@link duoraft.wal.SnapshotManifest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.SnapshotManifest
+             * @static
+             * @param {duoraft.wal.SnapshotManifest.$Properties} message SnapshotManifest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotManifest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.formatVersion != null && $Object.hasOwnProperty.call(message, "formatVersion") && message.formatVersion !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.formatVersion);
+                if (message.crc32c != null && $Object.hasOwnProperty.call(message, "crc32c") && message.crc32c !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.crc32c);
+                if (message.body != null && $Object.hasOwnProperty.call(message, "body") && message.body.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.body);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotManifest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.SnapshotManifest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.SnapshotManifest & duoraft.wal.SnapshotManifest.$Shape} SnapshotManifest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotManifest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.SnapshotManifest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.formatVersion = value;
+                            else
+                                delete message.formatVersion;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.crc32c = value;
+                            else
+                                delete message.crc32c;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.body = value;
+                            else
+                                delete message.body;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotManifest
+             * @function getTypeUrl
+             * @memberof duoraft.wal.SnapshotManifest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotManifest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.SnapshotManifest";
+            };
+
+            return SnapshotManifest;
         })();
 
         wal.Sealed = (function() {
@@ -10615,6 +11845,212 @@ export const duoraft = $root.duoraft = (() => {
             };
 
             return Sealed;
+        })();
+
+        wal.ClusterIdentity = (function() {
+
+            /**
+             * Properties of a ClusterIdentity.
+             * @typedef {Object} duoraft.wal.ClusterIdentity.$Properties
+             * @property {string|null} [cluster] ClusterIdentity cluster
+             * @property {string|null} [clusterId] ClusterIdentity clusterId
+             * @property {number|null} [createdAtMs] ClusterIdentity createdAtMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ClusterIdentity.
+             * @memberof duoraft.wal
+             * @interface IClusterIdentity
+             * @augments duoraft.wal.ClusterIdentity.$Properties
+             * @deprecated Use duoraft.wal.ClusterIdentity.$Properties instead.
+             */
+
+            /**
+             * Shape of a ClusterIdentity.
+             * @typedef {duoraft.wal.ClusterIdentity.$Properties} duoraft.wal.ClusterIdentity.$Shape
+             */
+
+            /**
+             * Constructs a new ClusterIdentity.
+             * @memberof duoraft.wal
+             * @classdesc Represents a ClusterIdentity.
+             * @constructor
+             * @param {duoraft.wal.ClusterIdentity.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ClusterIdentity = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ClusterIdentity cluster.
+             * @member {string} cluster
+             * @memberof duoraft.wal.ClusterIdentity
+             * @instance
+             */
+            ClusterIdentity.prototype.cluster = "";
+
+            /**
+             * ClusterIdentity clusterId.
+             * @member {string} clusterId
+             * @memberof duoraft.wal.ClusterIdentity
+             * @instance
+             */
+            ClusterIdentity.prototype.clusterId = "";
+
+            /**
+             * ClusterIdentity createdAtMs.
+             * @member {number} createdAtMs
+             * @memberof duoraft.wal.ClusterIdentity
+             * @instance
+             */
+            ClusterIdentity.prototype.createdAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ClusterIdentity instance using the specified properties.
+             * @function create
+             * @memberof duoraft.wal.ClusterIdentity
+             * @static
+             * @param {duoraft.wal.ClusterIdentity.$Properties=} [properties] Properties to set
+             * @returns {duoraft.wal.ClusterIdentity} ClusterIdentity instance
+             * @type {{
+             *   (properties: duoraft.wal.ClusterIdentity.$Shape): duoraft.wal.ClusterIdentity & duoraft.wal.ClusterIdentity.$Shape;
+             *   (properties?: duoraft.wal.ClusterIdentity.$Properties): duoraft.wal.ClusterIdentity;
+             * }}
+             */
+            ClusterIdentity.create = function(properties) {
+                return new ClusterIdentity(properties);
+            };
+
+            /**
+             * Encodes the specified ClusterIdentity message. Does not implicitly {@link duoraft.wal.ClusterIdentity.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.wal.ClusterIdentity
+             * @static
+             * @param {duoraft.wal.ClusterIdentity.$Properties} message ClusterIdentity message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ClusterIdentity.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster") && message.cluster !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cluster);
+                if (message.clusterId != null && $Object.hasOwnProperty.call(message, "clusterId") && message.clusterId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.clusterId);
+                if (message.createdAtMs != null && $Object.hasOwnProperty.call(message, "createdAtMs") && (typeof message.createdAtMs === "object" ? message.createdAtMs.low || message.createdAtMs.high : message.createdAtMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.createdAtMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ClusterIdentity message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.wal.ClusterIdentity
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.wal.ClusterIdentity & duoraft.wal.ClusterIdentity.$Shape} ClusterIdentity
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ClusterIdentity.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.wal.ClusterIdentity();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cluster = value;
+                            else
+                                delete message.cluster;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.clusterId = value;
+                            else
+                                delete message.clusterId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdAtMs = value;
+                            else
+                                delete message.createdAtMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for ClusterIdentity
+             * @function getTypeUrl
+             * @memberof duoraft.wal.ClusterIdentity
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ClusterIdentity.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.wal.ClusterIdentity";
+            };
+
+            return ClusterIdentity;
         })();
 
         wal.EpochRecord = (function() {
@@ -12230,6 +13666,3586 @@ export const duoraft = $root.duoraft = (() => {
         return wal;
     })();
 
+    duoraft.snapshot = (function() {
+
+        /**
+         * Namespace snapshot.
+         * @memberof duoraft
+         * @namespace
+         */
+        const snapshot = {};
+
+        snapshot.Header = (function() {
+
+            /**
+             * Properties of a Header.
+             * @typedef {Object} duoraft.snapshot.Header.$Properties
+             * @property {number|null} [index] Header index
+             * @property {number|null} [term] Header term
+             * @property {Uint8Array|null} [chain] Header chain
+             * @property {string|null} [cluster] Header cluster
+             * @property {number|null} [lastStampMs] Header lastStampMs
+             * @property {number|null} [keyCount] Header keyCount
+             * @property {number|null} [sessionCount] Header sessionCount
+             * @property {number|null} [expiryCount] Header expiryCount
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Header.
+             * @memberof duoraft.snapshot
+             * @interface IHeader
+             * @augments duoraft.snapshot.Header.$Properties
+             * @deprecated Use duoraft.snapshot.Header.$Properties instead.
+             */
+
+            /**
+             * Shape of a Header.
+             * @typedef {duoraft.snapshot.Header.$Properties} duoraft.snapshot.Header.$Shape
+             */
+
+            /**
+             * Constructs a new Header.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a Header.
+             * @constructor
+             * @param {duoraft.snapshot.Header.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Header = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Header index.
+             * @member {number} index
+             * @memberof duoraft.snapshot.Header
+             * @instance
+             */
+            Header.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Header term.
+             * @member {number} term
+             * @memberof duoraft.snapshot.Header
+             * @instance
+             */
+            Header.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Header chain.
+             * @member {Uint8Array} chain
+             * @memberof duoraft.snapshot.Header
+             * @instance
+             */
+            Header.prototype.chain = $util.newBuffer([]);
+
+            /**
+             * Header cluster.
+             * @member {string} cluster
+             * @memberof duoraft.snapshot.Header
+             * @instance
+             */
+            Header.prototype.cluster = "";
+
+            /**
+             * Header lastStampMs.
+             * @member {number} lastStampMs
+             * @memberof duoraft.snapshot.Header
+             * @instance
+             */
+            Header.prototype.lastStampMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Header keyCount.
+             * @member {number} keyCount
+             * @memberof duoraft.snapshot.Header
+             * @instance
+             */
+            Header.prototype.keyCount = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Header sessionCount.
+             * @member {number} sessionCount
+             * @memberof duoraft.snapshot.Header
+             * @instance
+             */
+            Header.prototype.sessionCount = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Header expiryCount.
+             * @member {number} expiryCount
+             * @memberof duoraft.snapshot.Header
+             * @instance
+             */
+            Header.prototype.expiryCount = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Header instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.Header
+             * @static
+             * @param {duoraft.snapshot.Header.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.Header} Header instance
+             * @type {{
+             *   (properties: duoraft.snapshot.Header.$Shape): duoraft.snapshot.Header & duoraft.snapshot.Header.$Shape;
+             *   (properties?: duoraft.snapshot.Header.$Properties): duoraft.snapshot.Header;
+             * }}
+             */
+            Header.create = function(properties) {
+                return new Header(properties);
+            };
+
+            /**
+             * Encodes the specified Header message. Does not implicitly {@link duoraft.snapshot.Header.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.Header
+             * @static
+             * @param {duoraft.snapshot.Header.$Properties} message Header message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Header.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.index);
+                if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.term);
+                if (message.chain != null && $Object.hasOwnProperty.call(message, "chain") && message.chain.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.chain);
+                if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster") && message.cluster !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.cluster);
+                if (message.lastStampMs != null && $Object.hasOwnProperty.call(message, "lastStampMs") && (typeof message.lastStampMs === "object" ? message.lastStampMs.low || message.lastStampMs.high : message.lastStampMs !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.lastStampMs);
+                if (message.keyCount != null && $Object.hasOwnProperty.call(message, "keyCount") && (typeof message.keyCount === "object" ? message.keyCount.low || message.keyCount.high : message.keyCount !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.keyCount);
+                if (message.sessionCount != null && $Object.hasOwnProperty.call(message, "sessionCount") && (typeof message.sessionCount === "object" ? message.sessionCount.low || message.sessionCount.high : message.sessionCount !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.sessionCount);
+                if (message.expiryCount != null && $Object.hasOwnProperty.call(message, "expiryCount") && (typeof message.expiryCount === "object" ? message.expiryCount.low || message.expiryCount.high : message.expiryCount !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.expiryCount);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Header message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.Header
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.Header & duoraft.snapshot.Header.$Shape} Header
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Header.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.Header();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.term = value;
+                            else
+                                delete message.term;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.chain = value;
+                            else
+                                delete message.chain;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cluster = value;
+                            else
+                                delete message.cluster;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.lastStampMs = value;
+                            else
+                                delete message.lastStampMs;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.keyCount = value;
+                            else
+                                delete message.keyCount;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionCount = value;
+                            else
+                                delete message.sessionCount;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.expiryCount = value;
+                            else
+                                delete message.expiryCount;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Header
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.Header
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Header.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.Header";
+            };
+
+            return Header;
+        })();
+
+        snapshot.KeyValueBatch = (function() {
+
+            /**
+             * Properties of a KeyValueBatch.
+             * @typedef {Object} duoraft.snapshot.KeyValueBatch.$Properties
+             * @property {Array.<duoraft.snapshot.KeyValue.$Properties>|null} [pairs] KeyValueBatch pairs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a KeyValueBatch.
+             * @memberof duoraft.snapshot
+             * @interface IKeyValueBatch
+             * @augments duoraft.snapshot.KeyValueBatch.$Properties
+             * @deprecated Use duoraft.snapshot.KeyValueBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a KeyValueBatch.
+             * @typedef {duoraft.snapshot.KeyValueBatch.$Properties} duoraft.snapshot.KeyValueBatch.$Shape
+             */
+
+            /**
+             * Constructs a new KeyValueBatch.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a KeyValueBatch.
+             * @constructor
+             * @param {duoraft.snapshot.KeyValueBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const KeyValueBatch = function (properties) {
+                this.pairs = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * KeyValueBatch pairs.
+             * @member {Array.<duoraft.snapshot.KeyValue.$Properties>} pairs
+             * @memberof duoraft.snapshot.KeyValueBatch
+             * @instance
+             */
+            KeyValueBatch.prototype.pairs = $util.emptyArray;
+
+            /**
+             * Creates a new KeyValueBatch instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.KeyValueBatch
+             * @static
+             * @param {duoraft.snapshot.KeyValueBatch.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.KeyValueBatch} KeyValueBatch instance
+             * @type {{
+             *   (properties: duoraft.snapshot.KeyValueBatch.$Shape): duoraft.snapshot.KeyValueBatch & duoraft.snapshot.KeyValueBatch.$Shape;
+             *   (properties?: duoraft.snapshot.KeyValueBatch.$Properties): duoraft.snapshot.KeyValueBatch;
+             * }}
+             */
+            KeyValueBatch.create = function(properties) {
+                return new KeyValueBatch(properties);
+            };
+
+            /**
+             * Encodes the specified KeyValueBatch message. Does not implicitly {@link duoraft.snapshot.KeyValueBatch.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.KeyValueBatch
+             * @static
+             * @param {duoraft.snapshot.KeyValueBatch.$Properties} message KeyValueBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            KeyValueBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.pairs != null && message.pairs.length)
+                    for (let i = 0; i < message.pairs.length; ++i)
+                        $root.duoraft.snapshot.KeyValue.encode(message.pairs[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a KeyValueBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.KeyValueBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.KeyValueBatch & duoraft.snapshot.KeyValueBatch.$Shape} KeyValueBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            KeyValueBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.KeyValueBatch();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.pairs && message.pairs.length))
+                                message.pairs = [];
+                            message.pairs.push($root.duoraft.snapshot.KeyValue.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for KeyValueBatch
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.KeyValueBatch
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            KeyValueBatch.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.KeyValueBatch";
+            };
+
+            return KeyValueBatch;
+        })();
+
+        snapshot.KeyValue = (function() {
+
+            /**
+             * Properties of a KeyValue.
+             * @typedef {Object} duoraft.snapshot.KeyValue.$Properties
+             * @property {string|null} [key] KeyValue key
+             * @property {Uint8Array|null} [value] KeyValue value
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a KeyValue.
+             * @memberof duoraft.snapshot
+             * @interface IKeyValue
+             * @augments duoraft.snapshot.KeyValue.$Properties
+             * @deprecated Use duoraft.snapshot.KeyValue.$Properties instead.
+             */
+
+            /**
+             * Shape of a KeyValue.
+             * @typedef {duoraft.snapshot.KeyValue.$Properties} duoraft.snapshot.KeyValue.$Shape
+             */
+
+            /**
+             * Constructs a new KeyValue.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a KeyValue.
+             * @constructor
+             * @param {duoraft.snapshot.KeyValue.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const KeyValue = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * KeyValue key.
+             * @member {string} key
+             * @memberof duoraft.snapshot.KeyValue
+             * @instance
+             */
+            KeyValue.prototype.key = "";
+
+            /**
+             * KeyValue value.
+             * @member {Uint8Array} value
+             * @memberof duoraft.snapshot.KeyValue
+             * @instance
+             */
+            KeyValue.prototype.value = $util.newBuffer([]);
+
+            /**
+             * Creates a new KeyValue instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.KeyValue
+             * @static
+             * @param {duoraft.snapshot.KeyValue.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.KeyValue} KeyValue instance
+             * @type {{
+             *   (properties: duoraft.snapshot.KeyValue.$Shape): duoraft.snapshot.KeyValue & duoraft.snapshot.KeyValue.$Shape;
+             *   (properties?: duoraft.snapshot.KeyValue.$Properties): duoraft.snapshot.KeyValue;
+             * }}
+             */
+            KeyValue.create = function(properties) {
+                return new KeyValue(properties);
+            };
+
+            /**
+             * Encodes the specified KeyValue message. Does not implicitly {@link duoraft.snapshot.KeyValue.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.KeyValue
+             * @static
+             * @param {duoraft.snapshot.KeyValue.$Properties} message KeyValue message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            KeyValue.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.value != null && $Object.hasOwnProperty.call(message, "value") && message.value.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.value);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a KeyValue message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.KeyValue
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.KeyValue & duoraft.snapshot.KeyValue.$Shape} KeyValue
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            KeyValue.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.KeyValue();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.value = value;
+                            else
+                                delete message.value;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for KeyValue
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.KeyValue
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            KeyValue.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.KeyValue";
+            };
+
+            return KeyValue;
+        })();
+
+        snapshot.SessionBatch = (function() {
+
+            /**
+             * Properties of a SessionBatch.
+             * @typedef {Object} duoraft.snapshot.SessionBatch.$Properties
+             * @property {Array.<duoraft.snapshot.Session.$Properties>|null} [sessions] SessionBatch sessions
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SessionBatch.
+             * @memberof duoraft.snapshot
+             * @interface ISessionBatch
+             * @augments duoraft.snapshot.SessionBatch.$Properties
+             * @deprecated Use duoraft.snapshot.SessionBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a SessionBatch.
+             * @typedef {{
+             *   sessions?: Array.<duoraft.snapshot.Session.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} duoraft.snapshot.SessionBatch.$Shape
+             */
+
+            /**
+             * Constructs a new SessionBatch.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a SessionBatch.
+             * @constructor
+             * @param {duoraft.snapshot.SessionBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SessionBatch = function (properties) {
+                this.sessions = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SessionBatch sessions.
+             * @member {Array.<duoraft.snapshot.Session.$Properties>} sessions
+             * @memberof duoraft.snapshot.SessionBatch
+             * @instance
+             */
+            SessionBatch.prototype.sessions = $util.emptyArray;
+
+            /**
+             * Creates a new SessionBatch instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.SessionBatch
+             * @static
+             * @param {duoraft.snapshot.SessionBatch.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.SessionBatch} SessionBatch instance
+             * @type {{
+             *   (properties: duoraft.snapshot.SessionBatch.$Shape): duoraft.snapshot.SessionBatch & duoraft.snapshot.SessionBatch.$Shape;
+             *   (properties?: duoraft.snapshot.SessionBatch.$Properties): duoraft.snapshot.SessionBatch;
+             * }}
+             */
+            SessionBatch.create = function(properties) {
+                return new SessionBatch(properties);
+            };
+
+            /**
+             * Encodes the specified SessionBatch message. Does not implicitly {@link duoraft.snapshot.SessionBatch.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.SessionBatch
+             * @static
+             * @param {duoraft.snapshot.SessionBatch.$Properties} message SessionBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SessionBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessions != null && message.sessions.length)
+                    for (let i = 0; i < message.sessions.length; ++i)
+                        $root.duoraft.snapshot.Session.encode(message.sessions[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SessionBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.SessionBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.SessionBatch & duoraft.snapshot.SessionBatch.$Shape} SessionBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SessionBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.SessionBatch();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.sessions && message.sessions.length))
+                                message.sessions = [];
+                            message.sessions.push($root.duoraft.snapshot.Session.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SessionBatch
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.SessionBatch
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SessionBatch.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.SessionBatch";
+            };
+
+            return SessionBatch;
+        })();
+
+        snapshot.Session = (function() {
+
+            /**
+             * Properties of a Session.
+             * @typedef {Object} duoraft.snapshot.Session.$Properties
+             * @property {number|null} [id] Session id
+             * @property {number|null} [timeoutMs] Session timeoutMs
+             * @property {number|null} [lastActiveMs] Session lastActiveMs
+             * @property {Uint8Array|null} [nonce] Session nonce
+             * @property {number|null} [forgottenBelow] Session forgottenBelow
+             * @property {Array.<duoraft.snapshot.RememberedResult.$Properties>|null} [results] Session results
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Session.
+             * @memberof duoraft.snapshot
+             * @interface ISession
+             * @augments duoraft.snapshot.Session.$Properties
+             * @deprecated Use duoraft.snapshot.Session.$Properties instead.
+             */
+
+            /**
+             * Shape of a Session.
+             * @typedef {{
+             *   id?: number|null;
+             *   timeoutMs?: number|null;
+             *   lastActiveMs?: number|null;
+             *   nonce?: Uint8Array|null;
+             *   forgottenBelow?: number|null;
+             *   results?: Array.<duoraft.snapshot.RememberedResult.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} duoraft.snapshot.Session.$Shape
+             */
+
+            /**
+             * Constructs a new Session.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a Session.
+             * @constructor
+             * @param {duoraft.snapshot.Session.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Session = function (properties) {
+                this.results = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Session id.
+             * @member {number} id
+             * @memberof duoraft.snapshot.Session
+             * @instance
+             */
+            Session.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Session timeoutMs.
+             * @member {number} timeoutMs
+             * @memberof duoraft.snapshot.Session
+             * @instance
+             */
+            Session.prototype.timeoutMs = 0;
+
+            /**
+             * Session lastActiveMs.
+             * @member {number} lastActiveMs
+             * @memberof duoraft.snapshot.Session
+             * @instance
+             */
+            Session.prototype.lastActiveMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Session nonce.
+             * @member {Uint8Array} nonce
+             * @memberof duoraft.snapshot.Session
+             * @instance
+             */
+            Session.prototype.nonce = $util.newBuffer([]);
+
+            /**
+             * Session forgottenBelow.
+             * @member {number} forgottenBelow
+             * @memberof duoraft.snapshot.Session
+             * @instance
+             */
+            Session.prototype.forgottenBelow = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Session results.
+             * @member {Array.<duoraft.snapshot.RememberedResult.$Properties>} results
+             * @memberof duoraft.snapshot.Session
+             * @instance
+             */
+            Session.prototype.results = $util.emptyArray;
+
+            /**
+             * Creates a new Session instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.Session
+             * @static
+             * @param {duoraft.snapshot.Session.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.Session} Session instance
+             * @type {{
+             *   (properties: duoraft.snapshot.Session.$Shape): duoraft.snapshot.Session & duoraft.snapshot.Session.$Shape;
+             *   (properties?: duoraft.snapshot.Session.$Properties): duoraft.snapshot.Session;
+             * }}
+             */
+            Session.create = function(properties) {
+                return new Session(properties);
+            };
+
+            /**
+             * Encodes the specified Session message. Does not implicitly {@link duoraft.snapshot.Session.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.Session
+             * @static
+             * @param {duoraft.snapshot.Session.$Properties} message Session message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Session.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && (typeof message.id === "object" ? message.id.low || message.id.high : message.id !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.id);
+                if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && message.timeoutMs !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.timeoutMs);
+                if (message.lastActiveMs != null && $Object.hasOwnProperty.call(message, "lastActiveMs") && (typeof message.lastActiveMs === "object" ? message.lastActiveMs.low || message.lastActiveMs.high : message.lastActiveMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.lastActiveMs);
+                if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce") && message.nonce.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.nonce);
+                if (message.forgottenBelow != null && $Object.hasOwnProperty.call(message, "forgottenBelow") && (typeof message.forgottenBelow === "object" ? message.forgottenBelow.low || message.forgottenBelow.high : message.forgottenBelow !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.forgottenBelow);
+                if (message.results != null && message.results.length)
+                    for (let i = 0; i < message.results.length; ++i)
+                        $root.duoraft.snapshot.RememberedResult.encode(message.results[i], writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Session message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.Session
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.Session & duoraft.snapshot.Session.$Shape} Session
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Session.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.Session();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.timeoutMs = value;
+                            else
+                                delete message.timeoutMs;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.lastActiveMs = value;
+                            else
+                                delete message.lastActiveMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.nonce = value;
+                            else
+                                delete message.nonce;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.forgottenBelow = value;
+                            else
+                                delete message.forgottenBelow;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.results && message.results.length))
+                                message.results = [];
+                            message.results.push($root.duoraft.snapshot.RememberedResult.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Session
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.Session
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Session.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.Session";
+            };
+
+            return Session;
+        })();
+
+        snapshot.RememberedResult = (function() {
+
+            /**
+             * Properties of a RememberedResult.
+             * @typedef {Object} duoraft.snapshot.RememberedResult.$Properties
+             * @property {number|null} [sequence] RememberedResult sequence
+             * @property {duoraft.snapshot.Result.$Properties|null} [result] RememberedResult result
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RememberedResult.
+             * @memberof duoraft.snapshot
+             * @interface IRememberedResult
+             * @augments duoraft.snapshot.RememberedResult.$Properties
+             * @deprecated Use duoraft.snapshot.RememberedResult.$Properties instead.
+             */
+
+            /**
+             * Shape of a RememberedResult.
+             * @typedef {{
+             *   sequence?: number|null;
+             *   result?: duoraft.snapshot.Result.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} duoraft.snapshot.RememberedResult.$Shape
+             */
+
+            /**
+             * Constructs a new RememberedResult.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a RememberedResult.
+             * @constructor
+             * @param {duoraft.snapshot.RememberedResult.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RememberedResult = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RememberedResult sequence.
+             * @member {number} sequence
+             * @memberof duoraft.snapshot.RememberedResult
+             * @instance
+             */
+            RememberedResult.prototype.sequence = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RememberedResult result.
+             * @member {duoraft.snapshot.Result.$Properties|null|undefined} result
+             * @memberof duoraft.snapshot.RememberedResult
+             * @instance
+             */
+            RememberedResult.prototype.result = null;
+
+            /**
+             * Creates a new RememberedResult instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.RememberedResult
+             * @static
+             * @param {duoraft.snapshot.RememberedResult.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.RememberedResult} RememberedResult instance
+             * @type {{
+             *   (properties: duoraft.snapshot.RememberedResult.$Shape): duoraft.snapshot.RememberedResult & duoraft.snapshot.RememberedResult.$Shape;
+             *   (properties?: duoraft.snapshot.RememberedResult.$Properties): duoraft.snapshot.RememberedResult;
+             * }}
+             */
+            RememberedResult.create = function(properties) {
+                return new RememberedResult(properties);
+            };
+
+            /**
+             * Encodes the specified RememberedResult message. Does not implicitly {@link duoraft.snapshot.RememberedResult.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.RememberedResult
+             * @static
+             * @param {duoraft.snapshot.RememberedResult.$Properties} message RememberedResult message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RememberedResult.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sequence != null && $Object.hasOwnProperty.call(message, "sequence") && (typeof message.sequence === "object" ? message.sequence.low || message.sequence.high : message.sequence !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.sequence);
+                if (message.result != null && $Object.hasOwnProperty.call(message, "result"))
+                    $root.duoraft.snapshot.Result.encode(message.result, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RememberedResult message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.RememberedResult
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.RememberedResult & duoraft.snapshot.RememberedResult.$Shape} RememberedResult
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RememberedResult.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.RememberedResult();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sequence = value;
+                            else
+                                delete message.sequence;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.result = $root.duoraft.snapshot.Result.decode(reader, reader.size(), $undefined, _depth + 1, message.result);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RememberedResult
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.RememberedResult
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RememberedResult.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.RememberedResult";
+            };
+
+            return RememberedResult;
+        })();
+
+        snapshot.Result = (function() {
+
+            /**
+             * Properties of a Result.
+             * @typedef {Object} duoraft.snapshot.Result.$Properties
+             * @property {duoraft.snapshot.PutDone.$Properties|null} [put] Result put
+             * @property {duoraft.snapshot.DeleteDone.$Properties|null} ["delete"] Result delete
+             * @property {duoraft.snapshot.IncrDone.$Properties|null} [incr] Result incr
+             * @property {duoraft.snapshot.CasDone.$Properties|null} [cas] Result cas
+             * @property {duoraft.snapshot.SessionOpened.$Properties|null} [session] Result session
+             * @property {duoraft.snapshot.KeepAliveDone.$Properties|null} [keepAlive] Result keepAlive
+             * @property {duoraft.snapshot.NoopDone.$Properties|null} [noop] Result noop
+             * @property {duoraft.snapshot.Failure.$Properties|null} [failure] Result failure
+             * @property {"put"|"delete"|"incr"|"cas"|"session"|"keepAlive"|"noop"|"failure"} [outcome] Result outcome
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Result.
+             * @memberof duoraft.snapshot
+             * @interface IResult
+             * @augments duoraft.snapshot.Result.$Properties
+             * @deprecated Use duoraft.snapshot.Result.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a Result.
+             * @typedef {{
+             *   put?: duoraft.snapshot.PutDone.$Shape|null;
+             *   "delete"?: duoraft.snapshot.DeleteDone.$Shape|null;
+             *   incr?: duoraft.snapshot.IncrDone.$Shape|null;
+             *   cas?: duoraft.snapshot.CasDone.$Shape|null;
+             *   session?: duoraft.snapshot.SessionOpened.$Shape|null;
+             *   keepAlive?: duoraft.snapshot.KeepAliveDone.$Shape|null;
+             *   noop?: duoraft.snapshot.NoopDone.$Shape|null;
+             *   failure?: duoraft.snapshot.Failure.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ outcome?: undefined; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "put"; put: duoraft.snapshot.PutDone.$Shape; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "delete"; put?: null; "delete": duoraft.snapshot.DeleteDone.$Shape; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "incr"; put?: null; "delete"?: null; incr: duoraft.snapshot.IncrDone.$Shape; cas?: null; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "cas"; put?: null; "delete"?: null; incr?: null; cas: duoraft.snapshot.CasDone.$Shape; session?: null; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "session"; put?: null; "delete"?: null; incr?: null; cas?: null; session: duoraft.snapshot.SessionOpened.$Shape; keepAlive?: null; noop?: null; failure?: null }|{ outcome?: "keepAlive"; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive: duoraft.snapshot.KeepAliveDone.$Shape; noop?: null; failure?: null }|{ outcome?: "noop"; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop: duoraft.snapshot.NoopDone.$Shape; failure?: null }|{ outcome?: "failure"; put?: null; "delete"?: null; incr?: null; cas?: null; session?: null; keepAlive?: null; noop?: null; failure: duoraft.snapshot.Failure.$Shape })
+             * )} duoraft.snapshot.Result.$Shape
+             */
+
+            /**
+             * Constructs a new Result.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a Result.
+             * @constructor
+             * @param {duoraft.snapshot.Result.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Result = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Result put.
+             * @member {duoraft.snapshot.PutDone.$Properties|null|undefined} put
+             * @memberof duoraft.snapshot.Result
+             * @instance
+             */
+            Result.prototype.put = null;
+
+            /**
+             * Result delete.
+             * @member {duoraft.snapshot.DeleteDone.$Properties|null|undefined} delete
+             * @memberof duoraft.snapshot.Result
+             * @instance
+             */
+            Result.prototype["delete"] = null;
+
+            /**
+             * Result incr.
+             * @member {duoraft.snapshot.IncrDone.$Properties|null|undefined} incr
+             * @memberof duoraft.snapshot.Result
+             * @instance
+             */
+            Result.prototype.incr = null;
+
+            /**
+             * Result cas.
+             * @member {duoraft.snapshot.CasDone.$Properties|null|undefined} cas
+             * @memberof duoraft.snapshot.Result
+             * @instance
+             */
+            Result.prototype.cas = null;
+
+            /**
+             * Result session.
+             * @member {duoraft.snapshot.SessionOpened.$Properties|null|undefined} session
+             * @memberof duoraft.snapshot.Result
+             * @instance
+             */
+            Result.prototype.session = null;
+
+            /**
+             * Result keepAlive.
+             * @member {duoraft.snapshot.KeepAliveDone.$Properties|null|undefined} keepAlive
+             * @memberof duoraft.snapshot.Result
+             * @instance
+             */
+            Result.prototype.keepAlive = null;
+
+            /**
+             * Result noop.
+             * @member {duoraft.snapshot.NoopDone.$Properties|null|undefined} noop
+             * @memberof duoraft.snapshot.Result
+             * @instance
+             */
+            Result.prototype.noop = null;
+
+            /**
+             * Result failure.
+             * @member {duoraft.snapshot.Failure.$Properties|null|undefined} failure
+             * @memberof duoraft.snapshot.Result
+             * @instance
+             */
+            Result.prototype.failure = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * Result outcome.
+             * @member {"put"|"delete"|"incr"|"cas"|"session"|"keepAlive"|"noop"|"failure"|undefined} outcome
+             * @memberof duoraft.snapshot.Result
+             * @instance
+             */
+            $Object.defineProperty(Result.prototype, "outcome", {
+                get: $util.oneOfGetter($oneOfFields = ["put", "delete", "incr", "cas", "session", "keepAlive", "noop", "failure"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new Result instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.Result
+             * @static
+             * @param {duoraft.snapshot.Result.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.Result} Result instance
+             * @type {{
+             *   (properties: duoraft.snapshot.Result.$Shape): duoraft.snapshot.Result & duoraft.snapshot.Result.$Shape;
+             *   (properties?: duoraft.snapshot.Result.$Properties): duoraft.snapshot.Result;
+             * }}
+             */
+            Result.create = function(properties) {
+                return new Result(properties);
+            };
+
+            /**
+             * Encodes the specified Result message. Does not implicitly {@link duoraft.snapshot.Result.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.Result
+             * @static
+             * @param {duoraft.snapshot.Result.$Properties} message Result message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Result.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.put != null && $Object.hasOwnProperty.call(message, "put"))
+                    $root.duoraft.snapshot.PutDone.encode(message.put, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message["delete"] != null && $Object.hasOwnProperty.call(message, "delete"))
+                    $root.duoraft.snapshot.DeleteDone.encode(message["delete"], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.incr != null && $Object.hasOwnProperty.call(message, "incr"))
+                    $root.duoraft.snapshot.IncrDone.encode(message.incr, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.cas != null && $Object.hasOwnProperty.call(message, "cas"))
+                    $root.duoraft.snapshot.CasDone.encode(message.cas, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
+                    $root.duoraft.snapshot.SessionOpened.encode(message.session, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.keepAlive != null && $Object.hasOwnProperty.call(message, "keepAlive"))
+                    $root.duoraft.snapshot.KeepAliveDone.encode(message.keepAlive, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.noop != null && $Object.hasOwnProperty.call(message, "noop"))
+                    $root.duoraft.snapshot.NoopDone.encode(message.noop, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                if (message.failure != null && $Object.hasOwnProperty.call(message, "failure"))
+                    $root.duoraft.snapshot.Failure.encode(message.failure, writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Result message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.Result
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.Result & duoraft.snapshot.Result.$Shape} Result
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Result.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.Result();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.put = $root.duoraft.snapshot.PutDone.decode(reader, reader.size(), $undefined, _depth + 1, message.put);
+                            message.outcome = "put";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message["delete"] = $root.duoraft.snapshot.DeleteDone.decode(reader, reader.size(), $undefined, _depth + 1, message["delete"]);
+                            message.outcome = "delete";
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.incr = $root.duoraft.snapshot.IncrDone.decode(reader, reader.size(), $undefined, _depth + 1, message.incr);
+                            message.outcome = "incr";
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.cas = $root.duoraft.snapshot.CasDone.decode(reader, reader.size(), $undefined, _depth + 1, message.cas);
+                            message.outcome = "cas";
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.session = $root.duoraft.snapshot.SessionOpened.decode(reader, reader.size(), $undefined, _depth + 1, message.session);
+                            message.outcome = "session";
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            message.keepAlive = $root.duoraft.snapshot.KeepAliveDone.decode(reader, reader.size(), $undefined, _depth + 1, message.keepAlive);
+                            message.outcome = "keepAlive";
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            message.noop = $root.duoraft.snapshot.NoopDone.decode(reader, reader.size(), $undefined, _depth + 1, message.noop);
+                            message.outcome = "noop";
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            message.failure = $root.duoraft.snapshot.Failure.decode(reader, reader.size(), $undefined, _depth + 1, message.failure);
+                            message.outcome = "failure";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Result
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.Result
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Result.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.Result";
+            };
+
+            return Result;
+        })();
+
+        snapshot.PutDone = (function() {
+
+            /**
+             * Properties of a PutDone.
+             * @typedef {Object} duoraft.snapshot.PutDone.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PutDone.
+             * @memberof duoraft.snapshot
+             * @interface IPutDone
+             * @augments duoraft.snapshot.PutDone.$Properties
+             * @deprecated Use duoraft.snapshot.PutDone.$Properties instead.
+             */
+
+            /**
+             * Shape of a PutDone.
+             * @typedef {duoraft.snapshot.PutDone.$Properties} duoraft.snapshot.PutDone.$Shape
+             */
+
+            /**
+             * Constructs a new PutDone.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a PutDone.
+             * @constructor
+             * @param {duoraft.snapshot.PutDone.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PutDone = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new PutDone instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.PutDone
+             * @static
+             * @param {duoraft.snapshot.PutDone.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.PutDone} PutDone instance
+             * @type {{
+             *   (properties: duoraft.snapshot.PutDone.$Shape): duoraft.snapshot.PutDone & duoraft.snapshot.PutDone.$Shape;
+             *   (properties?: duoraft.snapshot.PutDone.$Properties): duoraft.snapshot.PutDone;
+             * }}
+             */
+            PutDone.create = function(properties) {
+                return new PutDone(properties);
+            };
+
+            /**
+             * Encodes the specified PutDone message. Does not implicitly {@link duoraft.snapshot.PutDone.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.PutDone
+             * @static
+             * @param {duoraft.snapshot.PutDone.$Properties} message PutDone message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PutDone.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PutDone message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.PutDone
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.PutDone & duoraft.snapshot.PutDone.$Shape} PutDone
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PutDone.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.PutDone();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for PutDone
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.PutDone
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PutDone.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.PutDone";
+            };
+
+            return PutDone;
+        })();
+
+        snapshot.DeleteDone = (function() {
+
+            /**
+             * Properties of a DeleteDone.
+             * @typedef {Object} duoraft.snapshot.DeleteDone.$Properties
+             * @property {boolean|null} [deleted] DeleteDone deleted
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeleteDone.
+             * @memberof duoraft.snapshot
+             * @interface IDeleteDone
+             * @augments duoraft.snapshot.DeleteDone.$Properties
+             * @deprecated Use duoraft.snapshot.DeleteDone.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeleteDone.
+             * @typedef {duoraft.snapshot.DeleteDone.$Properties} duoraft.snapshot.DeleteDone.$Shape
+             */
+
+            /**
+             * Constructs a new DeleteDone.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a DeleteDone.
+             * @constructor
+             * @param {duoraft.snapshot.DeleteDone.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DeleteDone = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeleteDone deleted.
+             * @member {boolean} deleted
+             * @memberof duoraft.snapshot.DeleteDone
+             * @instance
+             */
+            DeleteDone.prototype.deleted = false;
+
+            /**
+             * Creates a new DeleteDone instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.DeleteDone
+             * @static
+             * @param {duoraft.snapshot.DeleteDone.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.DeleteDone} DeleteDone instance
+             * @type {{
+             *   (properties: duoraft.snapshot.DeleteDone.$Shape): duoraft.snapshot.DeleteDone & duoraft.snapshot.DeleteDone.$Shape;
+             *   (properties?: duoraft.snapshot.DeleteDone.$Properties): duoraft.snapshot.DeleteDone;
+             * }}
+             */
+            DeleteDone.create = function(properties) {
+                return new DeleteDone(properties);
+            };
+
+            /**
+             * Encodes the specified DeleteDone message. Does not implicitly {@link duoraft.snapshot.DeleteDone.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.DeleteDone
+             * @static
+             * @param {duoraft.snapshot.DeleteDone.$Properties} message DeleteDone message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeleteDone.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.deleted != null && $Object.hasOwnProperty.call(message, "deleted") && message.deleted !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.deleted);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeleteDone message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.DeleteDone
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.DeleteDone & duoraft.snapshot.DeleteDone.$Shape} DeleteDone
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeleteDone.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.DeleteDone();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.deleted = value;
+                            else
+                                delete message.deleted;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for DeleteDone
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.DeleteDone
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DeleteDone.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.DeleteDone";
+            };
+
+            return DeleteDone;
+        })();
+
+        snapshot.IncrDone = (function() {
+
+            /**
+             * Properties of an IncrDone.
+             * @typedef {Object} duoraft.snapshot.IncrDone.$Properties
+             * @property {number|null} [value] IncrDone value
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an IncrDone.
+             * @memberof duoraft.snapshot
+             * @interface IIncrDone
+             * @augments duoraft.snapshot.IncrDone.$Properties
+             * @deprecated Use duoraft.snapshot.IncrDone.$Properties instead.
+             */
+
+            /**
+             * Shape of an IncrDone.
+             * @typedef {duoraft.snapshot.IncrDone.$Properties} duoraft.snapshot.IncrDone.$Shape
+             */
+
+            /**
+             * Constructs a new IncrDone.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents an IncrDone.
+             * @constructor
+             * @param {duoraft.snapshot.IncrDone.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const IncrDone = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * IncrDone value.
+             * @member {number} value
+             * @memberof duoraft.snapshot.IncrDone
+             * @instance
+             */
+            IncrDone.prototype.value = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * Creates a new IncrDone instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.IncrDone
+             * @static
+             * @param {duoraft.snapshot.IncrDone.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.IncrDone} IncrDone instance
+             * @type {{
+             *   (properties: duoraft.snapshot.IncrDone.$Shape): duoraft.snapshot.IncrDone & duoraft.snapshot.IncrDone.$Shape;
+             *   (properties?: duoraft.snapshot.IncrDone.$Properties): duoraft.snapshot.IncrDone;
+             * }}
+             */
+            IncrDone.create = function(properties) {
+                return new IncrDone(properties);
+            };
+
+            /**
+             * Encodes the specified IncrDone message. Does not implicitly {@link duoraft.snapshot.IncrDone.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.IncrDone
+             * @static
+             * @param {duoraft.snapshot.IncrDone.$Properties} message IncrDone message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            IncrDone.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.value != null && $Object.hasOwnProperty.call(message, "value") && (typeof message.value === "object" ? message.value.low || message.value.high : message.value !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).sint64(message.value);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an IncrDone message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.IncrDone
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.IncrDone & duoraft.snapshot.IncrDone.$Shape} IncrDone
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            IncrDone.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.IncrDone();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.sint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.value = value;
+                            else
+                                delete message.value;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for IncrDone
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.IncrDone
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            IncrDone.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.IncrDone";
+            };
+
+            return IncrDone;
+        })();
+
+        snapshot.CasDone = (function() {
+
+            /**
+             * Properties of a CasDone.
+             * @typedef {Object} duoraft.snapshot.CasDone.$Properties
+             * @property {boolean|null} [succeeded] CasDone succeeded
+             * @property {Uint8Array|null} [current] CasDone current
+             * @property {boolean|null} [currentAbsent] CasDone currentAbsent
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CasDone.
+             * @memberof duoraft.snapshot
+             * @interface ICasDone
+             * @augments duoraft.snapshot.CasDone.$Properties
+             * @deprecated Use duoraft.snapshot.CasDone.$Properties instead.
+             */
+
+            /**
+             * Shape of a CasDone.
+             * @typedef {duoraft.snapshot.CasDone.$Properties} duoraft.snapshot.CasDone.$Shape
+             */
+
+            /**
+             * Constructs a new CasDone.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a CasDone.
+             * @constructor
+             * @param {duoraft.snapshot.CasDone.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CasDone = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CasDone succeeded.
+             * @member {boolean} succeeded
+             * @memberof duoraft.snapshot.CasDone
+             * @instance
+             */
+            CasDone.prototype.succeeded = false;
+
+            /**
+             * CasDone current.
+             * @member {Uint8Array} current
+             * @memberof duoraft.snapshot.CasDone
+             * @instance
+             */
+            CasDone.prototype.current = $util.newBuffer([]);
+
+            /**
+             * CasDone currentAbsent.
+             * @member {boolean} currentAbsent
+             * @memberof duoraft.snapshot.CasDone
+             * @instance
+             */
+            CasDone.prototype.currentAbsent = false;
+
+            /**
+             * Creates a new CasDone instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.CasDone
+             * @static
+             * @param {duoraft.snapshot.CasDone.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.CasDone} CasDone instance
+             * @type {{
+             *   (properties: duoraft.snapshot.CasDone.$Shape): duoraft.snapshot.CasDone & duoraft.snapshot.CasDone.$Shape;
+             *   (properties?: duoraft.snapshot.CasDone.$Properties): duoraft.snapshot.CasDone;
+             * }}
+             */
+            CasDone.create = function(properties) {
+                return new CasDone(properties);
+            };
+
+            /**
+             * Encodes the specified CasDone message. Does not implicitly {@link duoraft.snapshot.CasDone.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.CasDone
+             * @static
+             * @param {duoraft.snapshot.CasDone.$Properties} message CasDone message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CasDone.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.succeeded != null && $Object.hasOwnProperty.call(message, "succeeded") && message.succeeded !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.succeeded);
+                if (message.current != null && $Object.hasOwnProperty.call(message, "current") && message.current.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.current);
+                if (message.currentAbsent != null && $Object.hasOwnProperty.call(message, "currentAbsent") && message.currentAbsent !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.currentAbsent);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CasDone message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.CasDone
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.CasDone & duoraft.snapshot.CasDone.$Shape} CasDone
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CasDone.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.CasDone();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.succeeded = value;
+                            else
+                                delete message.succeeded;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.current = value;
+                            else
+                                delete message.current;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.currentAbsent = value;
+                            else
+                                delete message.currentAbsent;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for CasDone
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.CasDone
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CasDone.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.CasDone";
+            };
+
+            return CasDone;
+        })();
+
+        snapshot.SessionOpened = (function() {
+
+            /**
+             * Properties of a SessionOpened.
+             * @typedef {Object} duoraft.snapshot.SessionOpened.$Properties
+             * @property {number|null} [sessionId] SessionOpened sessionId
+             * @property {number|null} [timeoutMs] SessionOpened timeoutMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SessionOpened.
+             * @memberof duoraft.snapshot
+             * @interface ISessionOpened
+             * @augments duoraft.snapshot.SessionOpened.$Properties
+             * @deprecated Use duoraft.snapshot.SessionOpened.$Properties instead.
+             */
+
+            /**
+             * Shape of a SessionOpened.
+             * @typedef {duoraft.snapshot.SessionOpened.$Properties} duoraft.snapshot.SessionOpened.$Shape
+             */
+
+            /**
+             * Constructs a new SessionOpened.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a SessionOpened.
+             * @constructor
+             * @param {duoraft.snapshot.SessionOpened.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SessionOpened = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SessionOpened sessionId.
+             * @member {number} sessionId
+             * @memberof duoraft.snapshot.SessionOpened
+             * @instance
+             */
+            SessionOpened.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SessionOpened timeoutMs.
+             * @member {number} timeoutMs
+             * @memberof duoraft.snapshot.SessionOpened
+             * @instance
+             */
+            SessionOpened.prototype.timeoutMs = 0;
+
+            /**
+             * Creates a new SessionOpened instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.SessionOpened
+             * @static
+             * @param {duoraft.snapshot.SessionOpened.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.SessionOpened} SessionOpened instance
+             * @type {{
+             *   (properties: duoraft.snapshot.SessionOpened.$Shape): duoraft.snapshot.SessionOpened & duoraft.snapshot.SessionOpened.$Shape;
+             *   (properties?: duoraft.snapshot.SessionOpened.$Properties): duoraft.snapshot.SessionOpened;
+             * }}
+             */
+            SessionOpened.create = function(properties) {
+                return new SessionOpened(properties);
+            };
+
+            /**
+             * Encodes the specified SessionOpened message. Does not implicitly {@link duoraft.snapshot.SessionOpened.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.SessionOpened
+             * @static
+             * @param {duoraft.snapshot.SessionOpened.$Properties} message SessionOpened message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SessionOpened.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.sessionId);
+                if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && message.timeoutMs !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.timeoutMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SessionOpened message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.SessionOpened
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.SessionOpened & duoraft.snapshot.SessionOpened.$Shape} SessionOpened
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SessionOpened.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.SessionOpened();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.timeoutMs = value;
+                            else
+                                delete message.timeoutMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SessionOpened
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.SessionOpened
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SessionOpened.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.SessionOpened";
+            };
+
+            return SessionOpened;
+        })();
+
+        snapshot.KeepAliveDone = (function() {
+
+            /**
+             * Properties of a KeepAliveDone.
+             * @typedef {Object} duoraft.snapshot.KeepAliveDone.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a KeepAliveDone.
+             * @memberof duoraft.snapshot
+             * @interface IKeepAliveDone
+             * @augments duoraft.snapshot.KeepAliveDone.$Properties
+             * @deprecated Use duoraft.snapshot.KeepAliveDone.$Properties instead.
+             */
+
+            /**
+             * Shape of a KeepAliveDone.
+             * @typedef {duoraft.snapshot.KeepAliveDone.$Properties} duoraft.snapshot.KeepAliveDone.$Shape
+             */
+
+            /**
+             * Constructs a new KeepAliveDone.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a KeepAliveDone.
+             * @constructor
+             * @param {duoraft.snapshot.KeepAliveDone.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const KeepAliveDone = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new KeepAliveDone instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.KeepAliveDone
+             * @static
+             * @param {duoraft.snapshot.KeepAliveDone.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.KeepAliveDone} KeepAliveDone instance
+             * @type {{
+             *   (properties: duoraft.snapshot.KeepAliveDone.$Shape): duoraft.snapshot.KeepAliveDone & duoraft.snapshot.KeepAliveDone.$Shape;
+             *   (properties?: duoraft.snapshot.KeepAliveDone.$Properties): duoraft.snapshot.KeepAliveDone;
+             * }}
+             */
+            KeepAliveDone.create = function(properties) {
+                return new KeepAliveDone(properties);
+            };
+
+            /**
+             * Encodes the specified KeepAliveDone message. Does not implicitly {@link duoraft.snapshot.KeepAliveDone.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.KeepAliveDone
+             * @static
+             * @param {duoraft.snapshot.KeepAliveDone.$Properties} message KeepAliveDone message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            KeepAliveDone.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a KeepAliveDone message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.KeepAliveDone
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.KeepAliveDone & duoraft.snapshot.KeepAliveDone.$Shape} KeepAliveDone
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            KeepAliveDone.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.KeepAliveDone();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for KeepAliveDone
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.KeepAliveDone
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            KeepAliveDone.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.KeepAliveDone";
+            };
+
+            return KeepAliveDone;
+        })();
+
+        snapshot.NoopDone = (function() {
+
+            /**
+             * Properties of a NoopDone.
+             * @typedef {Object} duoraft.snapshot.NoopDone.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a NoopDone.
+             * @memberof duoraft.snapshot
+             * @interface INoopDone
+             * @augments duoraft.snapshot.NoopDone.$Properties
+             * @deprecated Use duoraft.snapshot.NoopDone.$Properties instead.
+             */
+
+            /**
+             * Shape of a NoopDone.
+             * @typedef {duoraft.snapshot.NoopDone.$Properties} duoraft.snapshot.NoopDone.$Shape
+             */
+
+            /**
+             * Constructs a new NoopDone.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a NoopDone.
+             * @constructor
+             * @param {duoraft.snapshot.NoopDone.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const NoopDone = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new NoopDone instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.NoopDone
+             * @static
+             * @param {duoraft.snapshot.NoopDone.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.NoopDone} NoopDone instance
+             * @type {{
+             *   (properties: duoraft.snapshot.NoopDone.$Shape): duoraft.snapshot.NoopDone & duoraft.snapshot.NoopDone.$Shape;
+             *   (properties?: duoraft.snapshot.NoopDone.$Properties): duoraft.snapshot.NoopDone;
+             * }}
+             */
+            NoopDone.create = function(properties) {
+                return new NoopDone(properties);
+            };
+
+            /**
+             * Encodes the specified NoopDone message. Does not implicitly {@link duoraft.snapshot.NoopDone.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.NoopDone
+             * @static
+             * @param {duoraft.snapshot.NoopDone.$Properties} message NoopDone message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NoopDone.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a NoopDone message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.NoopDone
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.NoopDone & duoraft.snapshot.NoopDone.$Shape} NoopDone
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NoopDone.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.NoopDone();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for NoopDone
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.NoopDone
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            NoopDone.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.NoopDone";
+            };
+
+            return NoopDone;
+        })();
+
+        /**
+         * FailureCode enum.
+         * @name duoraft.snapshot.FailureCode
+         * @enum {number}
+         * @property {number} FAILURE_UNSPECIFIED=0 FAILURE_UNSPECIFIED value
+         * @property {number} FAILURE_NOT_INTEGER=1 FAILURE_NOT_INTEGER value
+         * @property {number} FAILURE_OVERFLOW=2 FAILURE_OVERFLOW value
+         * @property {number} FAILURE_BAD_COMMAND=3 FAILURE_BAD_COMMAND value
+         * @property {number} FAILURE_SESSION_EXPIRED=4 FAILURE_SESSION_EXPIRED value
+         * @property {number} FAILURE_STALE_SEQUENCE=5 FAILURE_STALE_SEQUENCE value
+         */
+        snapshot.FailureCode = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "FAILURE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "FAILURE_NOT_INTEGER"] = 1;
+            values[valuesById[2] = "FAILURE_OVERFLOW"] = 2;
+            values[valuesById[3] = "FAILURE_BAD_COMMAND"] = 3;
+            values[valuesById[4] = "FAILURE_SESSION_EXPIRED"] = 4;
+            values[valuesById[5] = "FAILURE_STALE_SEQUENCE"] = 5;
+            return values;
+        })();
+
+        snapshot.Failure = (function() {
+
+            /**
+             * Properties of a Failure.
+             * @typedef {Object} duoraft.snapshot.Failure.$Properties
+             * @property {duoraft.snapshot.FailureCode|null} [code] Failure code
+             * @property {string|null} [message] Failure message
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Failure.
+             * @memberof duoraft.snapshot
+             * @interface IFailure
+             * @augments duoraft.snapshot.Failure.$Properties
+             * @deprecated Use duoraft.snapshot.Failure.$Properties instead.
+             */
+
+            /**
+             * Shape of a Failure.
+             * @typedef {duoraft.snapshot.Failure.$Properties} duoraft.snapshot.Failure.$Shape
+             */
+
+            /**
+             * Constructs a new Failure.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a Failure.
+             * @constructor
+             * @param {duoraft.snapshot.Failure.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Failure = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Failure code.
+             * @member {duoraft.snapshot.FailureCode} code
+             * @memberof duoraft.snapshot.Failure
+             * @instance
+             */
+            Failure.prototype.code = 0;
+
+            /**
+             * Failure message.
+             * @member {string} message
+             * @memberof duoraft.snapshot.Failure
+             * @instance
+             */
+            Failure.prototype.message = "";
+
+            /**
+             * Creates a new Failure instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.Failure
+             * @static
+             * @param {duoraft.snapshot.Failure.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.Failure} Failure instance
+             * @type {{
+             *   (properties: duoraft.snapshot.Failure.$Shape): duoraft.snapshot.Failure & duoraft.snapshot.Failure.$Shape;
+             *   (properties?: duoraft.snapshot.Failure.$Properties): duoraft.snapshot.Failure;
+             * }}
+             */
+            Failure.create = function(properties) {
+                return new Failure(properties);
+            };
+
+            /**
+             * Encodes the specified Failure message. Does not implicitly {@link duoraft.snapshot.Failure.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.Failure
+             * @static
+             * @param {duoraft.snapshot.Failure.$Properties} message Failure message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Failure.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.code != null && $Object.hasOwnProperty.call(message, "code") && message.code !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.code);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.message);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Failure message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.Failure
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.Failure & duoraft.snapshot.Failure.$Shape} Failure
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Failure.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.Failure();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.code = value;
+                            else
+                                delete message.code;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.message = value;
+                            else
+                                delete message.message;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Failure
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.Failure
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Failure.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.Failure";
+            };
+
+            return Failure;
+        })();
+
+        snapshot.ExpiryBatch = (function() {
+
+            /**
+             * Properties of an ExpiryBatch.
+             * @typedef {Object} duoraft.snapshot.ExpiryBatch.$Properties
+             * @property {Array.<duoraft.snapshot.Expiry.$Properties>|null} [expiries] ExpiryBatch expiries
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an ExpiryBatch.
+             * @memberof duoraft.snapshot
+             * @interface IExpiryBatch
+             * @augments duoraft.snapshot.ExpiryBatch.$Properties
+             * @deprecated Use duoraft.snapshot.ExpiryBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of an ExpiryBatch.
+             * @typedef {duoraft.snapshot.ExpiryBatch.$Properties} duoraft.snapshot.ExpiryBatch.$Shape
+             */
+
+            /**
+             * Constructs a new ExpiryBatch.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents an ExpiryBatch.
+             * @constructor
+             * @param {duoraft.snapshot.ExpiryBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ExpiryBatch = function (properties) {
+                this.expiries = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ExpiryBatch expiries.
+             * @member {Array.<duoraft.snapshot.Expiry.$Properties>} expiries
+             * @memberof duoraft.snapshot.ExpiryBatch
+             * @instance
+             */
+            ExpiryBatch.prototype.expiries = $util.emptyArray;
+
+            /**
+             * Creates a new ExpiryBatch instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.ExpiryBatch
+             * @static
+             * @param {duoraft.snapshot.ExpiryBatch.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.ExpiryBatch} ExpiryBatch instance
+             * @type {{
+             *   (properties: duoraft.snapshot.ExpiryBatch.$Shape): duoraft.snapshot.ExpiryBatch & duoraft.snapshot.ExpiryBatch.$Shape;
+             *   (properties?: duoraft.snapshot.ExpiryBatch.$Properties): duoraft.snapshot.ExpiryBatch;
+             * }}
+             */
+            ExpiryBatch.create = function(properties) {
+                return new ExpiryBatch(properties);
+            };
+
+            /**
+             * Encodes the specified ExpiryBatch message. Does not implicitly {@link duoraft.snapshot.ExpiryBatch.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.ExpiryBatch
+             * @static
+             * @param {duoraft.snapshot.ExpiryBatch.$Properties} message ExpiryBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ExpiryBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.expiries != null && message.expiries.length)
+                    for (let i = 0; i < message.expiries.length; ++i)
+                        $root.duoraft.snapshot.Expiry.encode(message.expiries[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an ExpiryBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.ExpiryBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.ExpiryBatch & duoraft.snapshot.ExpiryBatch.$Shape} ExpiryBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ExpiryBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.ExpiryBatch();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.expiries && message.expiries.length))
+                                message.expiries = [];
+                            message.expiries.push($root.duoraft.snapshot.Expiry.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for ExpiryBatch
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.ExpiryBatch
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ExpiryBatch.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.ExpiryBatch";
+            };
+
+            return ExpiryBatch;
+        })();
+
+        snapshot.Expiry = (function() {
+
+            /**
+             * Properties of an Expiry.
+             * @typedef {Object} duoraft.snapshot.Expiry.$Properties
+             * @property {number|null} [sessionId] Expiry sessionId
+             * @property {number|null} [index] Expiry index
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Expiry.
+             * @memberof duoraft.snapshot
+             * @interface IExpiry
+             * @augments duoraft.snapshot.Expiry.$Properties
+             * @deprecated Use duoraft.snapshot.Expiry.$Properties instead.
+             */
+
+            /**
+             * Shape of an Expiry.
+             * @typedef {duoraft.snapshot.Expiry.$Properties} duoraft.snapshot.Expiry.$Shape
+             */
+
+            /**
+             * Constructs a new Expiry.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents an Expiry.
+             * @constructor
+             * @param {duoraft.snapshot.Expiry.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Expiry = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Expiry sessionId.
+             * @member {number} sessionId
+             * @memberof duoraft.snapshot.Expiry
+             * @instance
+             */
+            Expiry.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Expiry index.
+             * @member {number} index
+             * @memberof duoraft.snapshot.Expiry
+             * @instance
+             */
+            Expiry.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Expiry instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.Expiry
+             * @static
+             * @param {duoraft.snapshot.Expiry.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.Expiry} Expiry instance
+             * @type {{
+             *   (properties: duoraft.snapshot.Expiry.$Shape): duoraft.snapshot.Expiry & duoraft.snapshot.Expiry.$Shape;
+             *   (properties?: duoraft.snapshot.Expiry.$Properties): duoraft.snapshot.Expiry;
+             * }}
+             */
+            Expiry.create = function(properties) {
+                return new Expiry(properties);
+            };
+
+            /**
+             * Encodes the specified Expiry message. Does not implicitly {@link duoraft.snapshot.Expiry.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.Expiry
+             * @static
+             * @param {duoraft.snapshot.Expiry.$Properties} message Expiry message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Expiry.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.sessionId);
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.index);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an Expiry message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.Expiry
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.Expiry & duoraft.snapshot.Expiry.$Shape} Expiry
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Expiry.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.Expiry();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Expiry
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.Expiry
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Expiry.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.Expiry";
+            };
+
+            return Expiry;
+        })();
+
+        snapshot.Footer = (function() {
+
+            /**
+             * Properties of a Footer.
+             * @typedef {Object} duoraft.snapshot.Footer.$Properties
+             * @property {number|null} [keyCount] Footer keyCount
+             * @property {number|null} [sessionCount] Footer sessionCount
+             * @property {number|null} [expiryCount] Footer expiryCount
+             * @property {number|null} [recordCount] Footer recordCount
+             * @property {Uint8Array|null} [bodySha256] Footer bodySha256
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Footer.
+             * @memberof duoraft.snapshot
+             * @interface IFooter
+             * @augments duoraft.snapshot.Footer.$Properties
+             * @deprecated Use duoraft.snapshot.Footer.$Properties instead.
+             */
+
+            /**
+             * Shape of a Footer.
+             * @typedef {duoraft.snapshot.Footer.$Properties} duoraft.snapshot.Footer.$Shape
+             */
+
+            /**
+             * Constructs a new Footer.
+             * @memberof duoraft.snapshot
+             * @classdesc Represents a Footer.
+             * @constructor
+             * @param {duoraft.snapshot.Footer.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Footer = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Footer keyCount.
+             * @member {number} keyCount
+             * @memberof duoraft.snapshot.Footer
+             * @instance
+             */
+            Footer.prototype.keyCount = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Footer sessionCount.
+             * @member {number} sessionCount
+             * @memberof duoraft.snapshot.Footer
+             * @instance
+             */
+            Footer.prototype.sessionCount = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Footer expiryCount.
+             * @member {number} expiryCount
+             * @memberof duoraft.snapshot.Footer
+             * @instance
+             */
+            Footer.prototype.expiryCount = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Footer recordCount.
+             * @member {number} recordCount
+             * @memberof duoraft.snapshot.Footer
+             * @instance
+             */
+            Footer.prototype.recordCount = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Footer bodySha256.
+             * @member {Uint8Array} bodySha256
+             * @memberof duoraft.snapshot.Footer
+             * @instance
+             */
+            Footer.prototype.bodySha256 = $util.newBuffer([]);
+
+            /**
+             * Creates a new Footer instance using the specified properties.
+             * @function create
+             * @memberof duoraft.snapshot.Footer
+             * @static
+             * @param {duoraft.snapshot.Footer.$Properties=} [properties] Properties to set
+             * @returns {duoraft.snapshot.Footer} Footer instance
+             * @type {{
+             *   (properties: duoraft.snapshot.Footer.$Shape): duoraft.snapshot.Footer & duoraft.snapshot.Footer.$Shape;
+             *   (properties?: duoraft.snapshot.Footer.$Properties): duoraft.snapshot.Footer;
+             * }}
+             */
+            Footer.create = function(properties) {
+                return new Footer(properties);
+            };
+
+            /**
+             * Encodes the specified Footer message. Does not implicitly {@link duoraft.snapshot.Footer.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.snapshot.Footer
+             * @static
+             * @param {duoraft.snapshot.Footer.$Properties} message Footer message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Footer.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.keyCount != null && $Object.hasOwnProperty.call(message, "keyCount") && (typeof message.keyCount === "object" ? message.keyCount.low || message.keyCount.high : message.keyCount !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.keyCount);
+                if (message.sessionCount != null && $Object.hasOwnProperty.call(message, "sessionCount") && (typeof message.sessionCount === "object" ? message.sessionCount.low || message.sessionCount.high : message.sessionCount !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionCount);
+                if (message.expiryCount != null && $Object.hasOwnProperty.call(message, "expiryCount") && (typeof message.expiryCount === "object" ? message.expiryCount.low || message.expiryCount.high : message.expiryCount !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.expiryCount);
+                if (message.recordCount != null && $Object.hasOwnProperty.call(message, "recordCount") && (typeof message.recordCount === "object" ? message.recordCount.low || message.recordCount.high : message.recordCount !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.recordCount);
+                if (message.bodySha256 != null && $Object.hasOwnProperty.call(message, "bodySha256") && message.bodySha256.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.bodySha256);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Footer message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.snapshot.Footer
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.snapshot.Footer & duoraft.snapshot.Footer.$Shape} Footer
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Footer.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.snapshot.Footer();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.keyCount = value;
+                            else
+                                delete message.keyCount;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionCount = value;
+                            else
+                                delete message.sessionCount;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.expiryCount = value;
+                            else
+                                delete message.expiryCount;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.recordCount = value;
+                            else
+                                delete message.recordCount;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.bodySha256 = value;
+                            else
+                                delete message.bodySha256;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Footer
+             * @function getTypeUrl
+             * @memberof duoraft.snapshot.Footer
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Footer.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.snapshot.Footer";
+            };
+
+            return Footer;
+        })();
+
+        return snapshot;
+    })();
+
     return duoraft;
 })();
 
@@ -13204,6 +18220,509 @@ export const etcdserverpb = $root.etcdserverpb = (() => {
     })();
 
     return etcdserverpb;
+})();
+
+export const grpc = $root.grpc = (() => {
+
+    /**
+     * Namespace grpc.
+     * @exports grpc
+     * @namespace
+     */
+    const grpc = {};
+
+    grpc.health = (function() {
+
+        /**
+         * Namespace health.
+         * @memberof grpc
+         * @namespace
+         */
+        const health = {};
+
+        health.v1 = (function() {
+
+            /**
+             * Namespace v1.
+             * @memberof grpc.health
+             * @namespace
+             */
+            const v1 = {};
+
+            v1.HealthCheckRequest = (function() {
+
+                /**
+                 * Properties of a HealthCheckRequest.
+                 * @typedef {Object} grpc.health.v1.HealthCheckRequest.$Properties
+                 * @property {string|null} [service] HealthCheckRequest service
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a HealthCheckRequest.
+                 * @memberof grpc.health.v1
+                 * @interface IHealthCheckRequest
+                 * @augments grpc.health.v1.HealthCheckRequest.$Properties
+                 * @deprecated Use grpc.health.v1.HealthCheckRequest.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a HealthCheckRequest.
+                 * @typedef {grpc.health.v1.HealthCheckRequest.$Properties} grpc.health.v1.HealthCheckRequest.$Shape
+                 */
+
+                /**
+                 * Constructs a new HealthCheckRequest.
+                 * @memberof grpc.health.v1
+                 * @classdesc Represents a HealthCheckRequest.
+                 * @constructor
+                 * @param {grpc.health.v1.HealthCheckRequest.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const HealthCheckRequest = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * HealthCheckRequest service.
+                 * @member {string} service
+                 * @memberof grpc.health.v1.HealthCheckRequest
+                 * @instance
+                 */
+                HealthCheckRequest.prototype.service = "";
+
+                /**
+                 * Creates a new HealthCheckRequest instance using the specified properties.
+                 * @function create
+                 * @memberof grpc.health.v1.HealthCheckRequest
+                 * @static
+                 * @param {grpc.health.v1.HealthCheckRequest.$Properties=} [properties] Properties to set
+                 * @returns {grpc.health.v1.HealthCheckRequest} HealthCheckRequest instance
+                 * @type {{
+                 *   (properties: grpc.health.v1.HealthCheckRequest.$Shape): grpc.health.v1.HealthCheckRequest & grpc.health.v1.HealthCheckRequest.$Shape;
+                 *   (properties?: grpc.health.v1.HealthCheckRequest.$Properties): grpc.health.v1.HealthCheckRequest;
+                 * }}
+                 */
+                HealthCheckRequest.create = function(properties) {
+                    return new HealthCheckRequest(properties);
+                };
+
+                /**
+                 * Encodes the specified HealthCheckRequest message. Does not implicitly {@link grpc.health.v1.HealthCheckRequest.verify|verify} messages.
+                 * @function encode
+                 * @memberof grpc.health.v1.HealthCheckRequest
+                 * @static
+                 * @param {grpc.health.v1.HealthCheckRequest.$Properties} message HealthCheckRequest message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                HealthCheckRequest.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.service != null && $Object.hasOwnProperty.call(message, "service") && message.service !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.service);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a HealthCheckRequest message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof grpc.health.v1.HealthCheckRequest
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {grpc.health.v1.HealthCheckRequest & grpc.health.v1.HealthCheckRequest.$Shape} HealthCheckRequest
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                HealthCheckRequest.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.grpc.health.v1.HealthCheckRequest();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.service = value;
+                                else
+                                    delete message.service;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Gets the type url for HealthCheckRequest
+                 * @function getTypeUrl
+                 * @memberof grpc.health.v1.HealthCheckRequest
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                HealthCheckRequest.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/grpc.health.v1.HealthCheckRequest";
+                };
+
+                return HealthCheckRequest;
+            })();
+
+            v1.HealthCheckResponse = (function() {
+
+                /**
+                 * Properties of a HealthCheckResponse.
+                 * @typedef {Object} grpc.health.v1.HealthCheckResponse.$Properties
+                 * @property {grpc.health.v1.HealthCheckResponse.ServingStatus|null} [status] HealthCheckResponse status
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a HealthCheckResponse.
+                 * @memberof grpc.health.v1
+                 * @interface IHealthCheckResponse
+                 * @augments grpc.health.v1.HealthCheckResponse.$Properties
+                 * @deprecated Use grpc.health.v1.HealthCheckResponse.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a HealthCheckResponse.
+                 * @typedef {grpc.health.v1.HealthCheckResponse.$Properties} grpc.health.v1.HealthCheckResponse.$Shape
+                 */
+
+                /**
+                 * Constructs a new HealthCheckResponse.
+                 * @memberof grpc.health.v1
+                 * @classdesc Represents a HealthCheckResponse.
+                 * @constructor
+                 * @param {grpc.health.v1.HealthCheckResponse.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const HealthCheckResponse = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * HealthCheckResponse status.
+                 * @member {grpc.health.v1.HealthCheckResponse.ServingStatus} status
+                 * @memberof grpc.health.v1.HealthCheckResponse
+                 * @instance
+                 */
+                HealthCheckResponse.prototype.status = 0;
+
+                /**
+                 * Creates a new HealthCheckResponse instance using the specified properties.
+                 * @function create
+                 * @memberof grpc.health.v1.HealthCheckResponse
+                 * @static
+                 * @param {grpc.health.v1.HealthCheckResponse.$Properties=} [properties] Properties to set
+                 * @returns {grpc.health.v1.HealthCheckResponse} HealthCheckResponse instance
+                 * @type {{
+                 *   (properties: grpc.health.v1.HealthCheckResponse.$Shape): grpc.health.v1.HealthCheckResponse & grpc.health.v1.HealthCheckResponse.$Shape;
+                 *   (properties?: grpc.health.v1.HealthCheckResponse.$Properties): grpc.health.v1.HealthCheckResponse;
+                 * }}
+                 */
+                HealthCheckResponse.create = function(properties) {
+                    return new HealthCheckResponse(properties);
+                };
+
+                /**
+                 * Encodes the specified HealthCheckResponse message. Does not implicitly {@link grpc.health.v1.HealthCheckResponse.verify|verify} messages.
+                 * @function encode
+                 * @memberof grpc.health.v1.HealthCheckResponse
+                 * @static
+                 * @param {grpc.health.v1.HealthCheckResponse.$Properties} message HealthCheckResponse message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                HealthCheckResponse.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.status != null && $Object.hasOwnProperty.call(message, "status") && message.status !== 0)
+                        writer.uint32(/* id 1, wireType 0 =*/8).int32(message.status);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a HealthCheckResponse message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof grpc.health.v1.HealthCheckResponse
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {grpc.health.v1.HealthCheckResponse & grpc.health.v1.HealthCheckResponse.$Shape} HealthCheckResponse
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                HealthCheckResponse.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.grpc.health.v1.HealthCheckResponse();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.int32())
+                                    message.status = value;
+                                else
+                                    delete message.status;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Gets the type url for HealthCheckResponse
+                 * @function getTypeUrl
+                 * @memberof grpc.health.v1.HealthCheckResponse
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                HealthCheckResponse.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/grpc.health.v1.HealthCheckResponse";
+                };
+
+                /**
+                 * ServingStatus enum.
+                 * @name grpc.health.v1.HealthCheckResponse.ServingStatus
+                 * @enum {number}
+                 * @property {number} UNKNOWN=0 UNKNOWN value
+                 * @property {number} SERVING=1 SERVING value
+                 * @property {number} NOT_SERVING=2 NOT_SERVING value
+                 * @property {number} SERVICE_UNKNOWN=3 SERVICE_UNKNOWN value
+                 */
+                HealthCheckResponse.ServingStatus = (function() {
+                    const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                    values[valuesById[0] = "UNKNOWN"] = 0;
+                    values[valuesById[1] = "SERVING"] = 1;
+                    values[valuesById[2] = "NOT_SERVING"] = 2;
+                    values[valuesById[3] = "SERVICE_UNKNOWN"] = 3;
+                    return values;
+                })();
+
+                return HealthCheckResponse;
+            })();
+
+            v1.Health = (function() {
+
+                /**
+                 * Constructs a new Health service.
+                 * @memberof grpc.health.v1
+                 * @classdesc Represents a Health
+                 * @extends $protobuf.rpc.Service
+                 * @constructor
+                 * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+                 * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+                 * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+                 */
+                const Health = function(rpcImpl, requestDelimited, responseDelimited) {
+                    $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+                };
+
+                $Object.defineProperty(Health.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: Health, writable: true, enumerable: false, configurable: true });
+
+                /**
+                 * Creates new Health service using the specified rpc implementation.
+                 * @function create
+                 * @memberof grpc.health.v1.Health
+                 * @static
+                 * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+                 * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+                 * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+                 * @returns {Health} RPC service. Useful where requests and/or responses are streamed.
+                 */
+                Health.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                    return new this(rpcImpl, requestDelimited, responseDelimited);
+                };
+
+                /**
+                 * Callback as used by {@link grpc.health.v1.Health#check}.
+                 * @memberof grpc.health.v1.Health
+                 * @typedef CheckCallback
+                 * @type {function}
+                 * @param {Error|null} error Error, if any
+                 * @param {grpc.health.v1.HealthCheckResponse} [response] HealthCheckResponse
+                 */
+
+                /**
+                 * Calls Check.
+                 * @memberof grpc.health.v1.Health
+                 * @typedef Check
+                 * @type {{
+                 *   (request: grpc.health.v1.IHealthCheckRequest, callback: grpc.health.v1.Health.CheckCallback): void;
+                 *   (request: grpc.health.v1.IHealthCheckRequest): Promise<grpc.health.v1.HealthCheckResponse>;
+                 *   readonly name: "Check";
+                 *   readonly path: "/grpc.health.v1.Health/Check";
+                 *   readonly requestType: "HealthCheckRequest";
+                 *   readonly responseType: "HealthCheckResponse";
+                 *   readonly requestStream: undefined;
+                 *   readonly responseStream: undefined;
+                 * }}
+                 */
+
+                /**
+                 * Calls Check.
+                 * @name grpc.health.v1.Health#check
+                 * @type {grpc.health.v1.Health.Check}
+                 */
+                $Object.defineProperties(Health.prototype.check = function(request, callback) {
+                    return $protobuf.rpc.Service.prototype.rpcCall.call(this, Health.prototype.check, $root.grpc.health.v1.HealthCheckRequest, $root.grpc.health.v1.HealthCheckResponse, request, callback);
+                }, {
+                    name: { value: "Check" },
+                    path: { value: "/grpc.health.v1.Health/Check" },
+                    requestType: { value: "HealthCheckRequest" },
+                    responseType: { value: "HealthCheckResponse" },
+                    requestStream: { value: $undefined },
+                    responseStream: { value: $undefined }
+                });
+
+                /**
+                 * Callback as used by {@link grpc.health.v1.Health#watch}.
+                 * @memberof grpc.health.v1.Health
+                 * @typedef WatchCallback
+                 * @type {function}
+                 * @param {Error|null} error Error, if any
+                 * @param {grpc.health.v1.HealthCheckResponse} [response] HealthCheckResponse
+                 */
+
+                /**
+                 * Calls Watch.
+                 * @memberof grpc.health.v1.Health
+                 * @typedef Watch
+                 * @type {{
+                 *   (request: grpc.health.v1.IHealthCheckRequest, callback: grpc.health.v1.Health.WatchCallback): void;
+                 *   (request: grpc.health.v1.IHealthCheckRequest): Promise<grpc.health.v1.HealthCheckResponse>;
+                 *   readonly name: "Watch";
+                 *   readonly path: "/grpc.health.v1.Health/Watch";
+                 *   readonly requestType: "HealthCheckRequest";
+                 *   readonly responseType: "HealthCheckResponse";
+                 *   readonly requestStream: undefined;
+                 *   readonly responseStream: true;
+                 * }}
+                 */
+
+                /**
+                 * Calls Watch.
+                 * @name grpc.health.v1.Health#watch
+                 * @type {grpc.health.v1.Health.Watch}
+                 */
+                $Object.defineProperties(Health.prototype.watch = function(request, callback) {
+                    return $protobuf.rpc.Service.prototype.rpcCall.call(this, Health.prototype.watch, $root.grpc.health.v1.HealthCheckRequest, $root.grpc.health.v1.HealthCheckResponse, request, callback);
+                }, {
+                    name: { value: "Watch" },
+                    path: { value: "/grpc.health.v1.Health/Watch" },
+                    requestType: { value: "HealthCheckRequest" },
+                    responseType: { value: "HealthCheckResponse" },
+                    requestStream: { value: $undefined },
+                    responseStream: { value: true }
+                });
+
+                return Health;
+            })();
+
+            return v1;
+        })();
+
+        return health;
+    })();
+
+    return grpc;
 })();
 
 export {

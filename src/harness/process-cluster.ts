@@ -23,7 +23,7 @@ export interface ProcessClusterOptions {
   readonly workDir?: string;
   /** A TCP proxy in front of each node's peer address. */
   readonly peerProxies?: boolean;
-  /** Each node reaches ZooKeeper through its own TCP proxy. */
+  /** Each node reaches ZooKeeper through its own TCP proxies (one per server of the connect string). */
   readonly zkProxies?: boolean;
   /** Extra arguments for every `duoraft node` (timing flags, faults). */
   readonly nodeArgs?: readonly string[];
@@ -38,6 +38,8 @@ export interface ProcessClusterOptions {
   readonly waitForLeader?: boolean;
   /** Nodes placed elsewhere than loopback (network namespaces): their addresses and launcher, by id. */
   readonly placement?: ReadonlyMap<string, NodePlacement>;
+  /** Called with every line a node writes (stdout and stderr), from its first start on. */
+  readonly onLine?: (id: string, line: string) => void;
 }
 
 /** Where a node runs and the addresses it uses, when not simply on loopback. */
@@ -76,7 +78,8 @@ export interface NodeHandle {
   readonly dataDir: string;
   readonly logFile: string;
   readonly peerProxy: TcpProxy | null;
-  readonly zkProxy: TcpProxy | null;
+  /** One per ZooKeeper server, in connect-string order (empty without zkProxies). */
+  readonly zkProxies: readonly TcpProxy[];
   child: TrackedChild | null;
   log: WriteStream | null;
   starts: number;
@@ -105,12 +108,13 @@ export class ProcessCluster {
       const ids = options.ids ?? (options.placement ? [...options.placement.keys()] : ['a', 'b']);
       if (options.placement && (options.peerProxies || options.zkProxies)) throw new Error('placed nodes take no TCP proxies: their faults are the network\'s');
       const ports = await freePorts(ids.length);
-      const [zkHost, zkPortText] = firstZkServer(options.zk);
+      const zkServers = zkServersOf(options.zk);
       for (const [k, id] of ids.entries()) {
         const port = ports[k]!;
         const placement = options.placement?.get(id) ?? null;
         const peerProxy = options.peerProxies ? await startTcpProxy({ host: '127.0.0.1', port }) : null;
-        const zkProxy = options.zkProxies ? await startTcpProxy({ host: zkHost, port: Number(zkPortText) }) : null;
+        const zkProxies: TcpProxy[] = [];
+        if (options.zkProxies) for (const server of zkServers) zkProxies.push(await startTcpProxy(server));
         const dataDir = join(workDir, id);
         await mkdir(dataDir, { recursive: true });
         c.nodes.set(id, {
@@ -122,7 +126,7 @@ export class ProcessCluster {
           dataDir,
           logFile: join(workDir, `${id}.log`),
           peerProxy,
-          zkProxy,
+          zkProxies,
           child: null,
           log: null,
           starts: 0,
@@ -152,7 +156,7 @@ export class ProcessCluster {
     const n = this.node(id);
     if (n.child?.running()) throw new Error(`node ${id} is already running`);
     const p = n.placement;
-    const zk = p ? p.zk : n.zkProxy ? n.zkProxy.address : this.options.zk;
+    const zk = p ? p.zk : n.zkProxies.length > 0 ? n.zkProxies.map((proxy) => proxy.address).join(',') + chrootOf(this.options.zk) : this.options.zk;
     const args = [
       ...(this.options.brokenBuild ? [brokenNodeEntry, '--broken', this.options.brokenBuild] : [duoraftBin]),
       'node',
@@ -174,6 +178,12 @@ export class ProcessCluster {
     const child = childProcesses.spawn(command!, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.child.stdout?.pipe(n.log, { end: false });
     child.child.stderr?.pipe(n.log, { end: false });
+    const onLine = this.options.onLine;
+    if (onLine) {
+      for (const stream of [child.child.stdout, child.child.stderr]) {
+        if (stream) splitLines(stream, (line) => onLine(id, line));
+      }
+    }
     n.child = child;
   }
 
@@ -242,14 +252,15 @@ export class ProcessCluster {
     for (const n of this.nodes.values()) n.peerProxy?.heal();
   }
 
+  /** Cuts the node off from every ZooKeeper server. */
   cutZk(id: string, mode: ProxyCutMode = 'reset'): void {
-    const p = this.node(id).zkProxy;
-    if (!p) throw new Error('cluster started without zkProxies');
-    p.cut(mode);
+    const proxies = this.node(id).zkProxies;
+    if (proxies.length === 0) throw new Error('cluster started without zkProxies');
+    for (const p of proxies) p.cut(mode);
   }
 
   healZk(id: string): void {
-    this.node(id).zkProxy?.heal();
+    for (const p of this.node(id).zkProxies) p.heal();
   }
 
   /** One member's own view (Status RPC), or null when it does not answer. */
@@ -332,14 +343,43 @@ export class ProcessCluster {
       }
       n.log?.end();
       await n.peerProxy?.close();
-      await n.zkProxy?.close();
+      for (const p of n.zkProxies) await p.close();
     }
     if (this.ownsWorkDir) await rm(this.workDir, { recursive: true, force: true });
   }
 }
 
-function firstZkServer(connect: string): [string, string] {
-  const first = connect.split(',')[0] ?? '';
-  const i = first.lastIndexOf(':');
-  return [first.slice(0, i), first.slice(i + 1).split('/')[0] ?? ''];
+/** The servers of a connect string 'h1:p1,h2:p2[/chroot]'. */
+function zkServersOf(connect: string): Array<{ host: string; port: number }> {
+  const hosts = connect.split('/')[0] ?? '';
+  return hosts
+    .split(',')
+    .filter((h) => h.trim() !== '')
+    .map((hostPort) => {
+      const i = hostPort.lastIndexOf(':');
+      return { host: hostPort.slice(0, i).trim(), port: Number(hostPort.slice(i + 1)) };
+    });
+}
+
+/** '/chroot' of a connect string, or ''. */
+function chrootOf(connect: string): string {
+  const i = connect.indexOf('/');
+  return i === -1 ? '' : connect.slice(i);
+}
+
+/** Calls onLine for every complete line of a text stream. A partial line waits (bounded) for its end. */
+function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  const maxPartial = 1 << 20;
+  let partial = '';
+  stream.on('data', (chunk: Buffer | string) => {
+    const text = partial + chunk.toString();
+    const lines = text.split('\n');
+    partial = lines.pop() ?? '';
+    // A line longer than the bound is passed on in pieces rather than held without limit.
+    if (partial.length > maxPartial) {
+      lines.push(partial);
+      partial = '';
+    }
+    for (const line of lines) if (line !== '') onLine(line);
+  });
 }

@@ -49,7 +49,7 @@ export interface LocalEnsemble {
 const pollMs = 50;
 
 /** Polls until every running member serves and exactly one is the leader. */
-async function waitForQuorum(members: readonly EnsembleMember[], timeoutMs: number): Promise<void> {
+export async function waitForQuorum(members: readonly EnsembleMember[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let modes: Array<string | null> = [];
   for (;;) {

@@ -8,8 +8,12 @@ import type { TestFaults } from './node-config.js';
 export const BROKEN_BUILDS = {
   /** Answer a write when it is handed to ZooKeeper, before the multi returns (S2). */
   'ack-before-commit': { ackBeforeCommit: true },
-  /** Read ZooKeeper's tail before fencing during a take-over (S3). */
-  'read-tail-before-fence': { readTailBeforeFence: true },
+  /**
+   * Read ZooKeeper's tail before fencing during a take-over (S3). Since issue 9 the WAL
+   * mirror also refuses a tail its own chain cannot have left, which would catch the stale
+   * read later; the build takes that check away too, as the code it brings back had neither.
+   */
+  'read-tail-before-fence': { readTailBeforeFence: true, tailWithoutSync: true },
   /** Issue 9 hole 1: replies before the WAL is durable, and heartbeat commits without the term check (S3). */
   'commit-without-term': { commitWithoutTerm: true },
   /** Issue 9 hole 2: the tail read on a new session without sync(), and any tail accepted (S3). */

@@ -11,6 +11,7 @@
 // Entries read from ZooKeeper are committed by definition, so the core may merge them and
 // move its commit index over them (PROTOCOL.md R2).
 import type { Clock, TimerHandle } from '../common/clock.js';
+import { CompactedError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterPaths } from '../coordination/layout.js';
 import { decodeTail } from '../coordination/records.js';
@@ -25,6 +26,8 @@ export interface CatchUpHost {
   role(): Role;
   /** Committed entries read from ZooKeeper, ascending, up to zkLastIndex. */
   committedFromZk(entries: readonly Entry[], zkLastIndex: number): void;
+  /** ZooKeeper no longer holds index `wanted` (compacted behind a snapshot): load the snapshot. Resolves true once installed. */
+  needsSnapshot(wanted: number): Promise<boolean>;
 }
 
 export interface FollowerCatchUpOptions {
@@ -128,6 +131,12 @@ export class FollowerCatchUp {
         host.committedFromZk(entries, entries[entries.length - 1]!.index);
       }
     } catch (err) {
+      if (err instanceof CompactedError) {
+        this.o.logger.info({ wanted: err.wantedIndex, zkStartsAt: err.firstAvailableIndex }, 'the entries this follower needs are compacted in ZooKeeper: loading the snapshot');
+        this.running = false;
+        if (await host.needsSnapshot(err.wantedIndex)) await this.catchUpTo(zkLastIndex, tailSegmentFirstIndex, once);
+        return;
+      }
       this.o.logger.debug({ err: (err as Error).message }, 'catch-up from ZooKeeper failed; the next tail change retries');
     } finally {
       this.running = false;

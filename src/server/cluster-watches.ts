@@ -5,7 +5,17 @@
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterPaths } from '../coordination/layout.js';
-import { decodeConfig, decodeEpoch, decodeLeader, decodeLease, decodeMember, type LeaderRecord, type LeaseRecord } from '../coordination/records.js';
+import {
+  type ClusterIdentity,
+  decodeConfig,
+  decodeEpoch,
+  decodeIdentity,
+  decodeLeader,
+  decodeLease,
+  decodeMember,
+  type LeaderRecord,
+  type LeaseRecord,
+} from '../coordination/records.js';
 import type { ZkSession, ZkStat } from '../coordination/zk-api.js';
 import { ZnodeWatch } from '../coordination/znode-watch.js';
 import type { NodeId } from '../core/types.js';
@@ -17,6 +27,8 @@ export interface EpochSeen {
 }
 
 export interface ClusterWatchHandlers {
+  /** The cluster root's identity (null: the root znode is gone). */
+  onIdentity(identity: ClusterIdentity | null): void;
   onEpoch(epoch: EpochSeen): void;
   onLease(version: number, record: LeaseRecord): void;
   /** The leader znode as now read (null: it does not exist). */
@@ -46,6 +58,11 @@ export class ClusterWatches {
     const { zk, clock, logger, paths, handlers } = options;
     const common = { zk, clock, logger };
     this.watches.push(
+      new ZnodeWatch({
+        ...common,
+        path: paths.root,
+        onChange: (st) => handlers.onIdentity(st.exists ? decodeIdentity(paths.root, st.data) : null),
+      }),
       new ZnodeWatch({
         ...common,
         path: paths.epoch,

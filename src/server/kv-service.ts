@@ -3,8 +3,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { type duoraft, pb } from '../common/proto.js';
 import { asBuffer, type Received, type RequestOf, type ResponseOf, unaryMethod } from '../common/grpc-unary.js';
+import { countTopLevelField } from '../common/wire-scan.js';
 
 const SERVICE = 'duoraft.client.Kv';
+
+/** Bound on the operations of one Pipeline batch message (the client library splits larger flushes). */
+export const MAX_PIPELINE_BATCH_OPS = 1024;
 
 type ReqBatch = duoraft.client.PipelineRequestBatch;
 type ReqBatchOut = duoraft.client.PipelineRequestBatch.$Properties;
@@ -23,6 +27,10 @@ const pipeline: PipelineMethod = {
   responseStream: true,
   requestSerialize: (m) => asBuffer(pb.client.PipelineRequestBatch.encode(m).finish()),
   requestDeserialize: (bytes) => {
+    // Counted before decoding: the decoder would allocate an object per operation first.
+    if (countTopLevelField(bytes, 1, MAX_PIPELINE_BATCH_OPS) > MAX_PIPELINE_BATCH_OPS) {
+      return { ok: false, reason: `a pipeline batch holds at most ${MAX_PIPELINE_BATCH_OPS} operations; send larger loads in several batches` };
+    }
     try {
       return { ok: true, request: pb.client.PipelineRequestBatch.decode(bytes) };
     } catch (err) {

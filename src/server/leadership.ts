@@ -5,7 +5,7 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterPaths } from '../coordination/layout.js';
 import { LeaseKeeper } from '../coordination/lease.js';
-import { WalMirror } from '../coordination/wal-mirror.js';
+import { type MirrorObserver, WalMirror } from '../coordination/wal-mirror.js';
 import type { ZkSession } from '../coordination/zk-api.js';
 import { ZkError } from '../coordination/zk-api.js';
 import type { ChainedEntry, NodeId } from '../core/types.js';
@@ -17,6 +17,8 @@ export interface FencedTerm {
   readonly epochVersion: number;
   readonly tailVersion: number;
   readonly tailLastIndex: number;
+  /** The first index of the segment holding the tail (the back-link of our first segment). */
+  readonly tailSegmentFirstIndex: number;
   /** The lease the fence multi itself started (by this node's clock). */
   readonly leaseValidUntil: number;
   /** The same on the wall clock. */
@@ -41,6 +43,70 @@ export interface LeaderTermOptions {
   readonly selfId: NodeId;
   readonly fenced: FencedTerm;
   readonly host: LeaderHost;
+  /** The lease started at the fence (startTermLease), if one runs for this term. */
+  readonly lease?: LeaseKeeper;
+  /** Told of the mirror's multis and of lease lapses (metrics); nothing by default. */
+  readonly observer?: LeaderTermObserver;
+}
+
+export interface TermLeaseOptions {
+  readonly zk: ZkSession;
+  readonly paths: ClusterPaths;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: NodeConfig;
+  readonly selfId: NodeId;
+  readonly term: number;
+  readonly epochVersion: number;
+  /** The lease the fence multi started (it touched the lease), on both clocks. */
+  readonly validUntil: number;
+  readonly validUntilWall: number;
+  readonly host: LeaderHost;
+  /** Callbacks are dropped once this says true. */
+  readonly isClosed: () => boolean;
+  /** Told when the lease lapses (metrics). */
+  readonly onLapsed?: () => void;
+}
+
+/**
+ * The lease of a fenced term. It starts at the fence, not when the take-over is done: the
+ * other voter watches the lease, and a replay that takes longer than its window must not
+ * look like a dead leader (each would fence the other in turn, for ever).
+ */
+export function startTermLease(o: TermLeaseOptions): LeaseKeeper {
+  const { zk, paths, clock, logger, config, selfId, host, term, isClosed } = o;
+  return new LeaseKeeper({
+    zk,
+    paths,
+    clock,
+    logger,
+    term,
+    leaderId: selfId,
+    epochVersion: o.epochVersion,
+    intervalMs: config.timing.leaseIntervalMs,
+    durationMs: config.timing.leaseDurationMs,
+    driftBound: config.timing.driftBound,
+    initialValidUntil: o.validUntil,
+    initialValidUntilWall: o.validUntilWall,
+    onExpired: () => {
+      if (isClosed()) return;
+      o.onLapsed?.();
+      host.leaseExpired(term);
+    },
+    onRenewed: () => {
+      if (!isClosed()) host.leaseRenewed(term);
+    },
+    onFenced: (reason) => {
+      if (isClosed()) return;
+      logger.warn({ term, reason }, 'fenced (lease): another node took over');
+      host.fenced(term, reason);
+    },
+  });
+}
+
+export interface LeaderTermObserver extends MirrorObserver {
+  /** No lease touch succeeded in time: the lease lapsed (it may be renewed later). */
+  leaseLapsed(): void;
 }
 
 export class LeaderTerm {
@@ -66,6 +132,7 @@ export class LeaderTerm {
       epochVersion: fenced.epochVersion,
       tailVersion: fenced.tailVersion,
       tailLastIndex: fenced.tailLastIndex,
+      tailSegmentFirstIndex: fenced.tailSegmentFirstIndex,
       maxInflight: config.limits.maxInflightMultis,
       maxBatchBytes: config.limits.maxSegmentBytes,
       maxQueuedEntries: config.limits.maxPendingProposals * 2 + 16,
@@ -81,8 +148,9 @@ export class LeaderTerm {
         if (!this.closed) host.fenced(term, reason);
       },
       ...(config.faults?.tailWithoutSync ? { unsafeAcceptAnyTail: true } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
-    this.lease = this.newLease(fenced.leaseValidUntil, fenced.leaseValidUntilWall);
+    this.lease = options.lease ?? this.newLease(fenced.leaseValidUntil, fenced.leaseValidUntilWall);
   }
 
   /** Entries to commit through ZooKeeper, contiguous with everything handed over before. */
@@ -144,32 +212,14 @@ export class LeaderTerm {
   }
 
   private newLease(validUntil: number, validUntilWall: number): LeaseKeeper {
-    const { zk, paths, clock, logger, config, selfId, host } = this.o;
-    const term = this.term;
-    return new LeaseKeeper({
-      zk,
-      paths,
-      clock,
-      logger,
-      term,
-      leaderId: selfId,
+    return startTermLease({
+      ...this.o,
+      term: this.term,
       epochVersion: this.epochVersion,
-      intervalMs: config.timing.leaseIntervalMs,
-      durationMs: config.timing.leaseDurationMs,
-      driftBound: config.timing.driftBound,
-      initialValidUntil: validUntil,
-      initialValidUntilWall: validUntilWall,
-      onExpired: () => {
-        if (!this.closed) host.leaseExpired(term);
-      },
-      onRenewed: () => {
-        if (!this.closed) host.leaseRenewed(term);
-      },
-      onFenced: (reason) => {
-        if (this.closed) return;
-        logger.warn({ term, reason }, 'fenced (lease): another node took over');
-        host.fenced(term, reason);
-      },
+      validUntil,
+      validUntilWall,
+      isClosed: () => this.closed,
+      onLapsed: () => this.o.observer?.leaseLapsed(),
     });
   }
 }

@@ -157,7 +157,7 @@ export function nodeConfigProblems(c: NodeConfig): string[] {
 }
 
 /** The core's tick-based settings from the millisecond ones. */
-export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
+export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): CoreConfig {
   const t = c.timing;
   const ticks = (ms: number): number => Math.max(1, Math.ceil(ms / t.tickMs));
   return {
@@ -170,11 +170,13 @@ export function coreConfigFor(c: NodeConfig, peer: string): CoreConfig {
     maxInflightAppends: 8,
     // 256 KiB: a follower far behind stores one message in a few ms, so heartbeats and the
     // lease are never stuck behind a megabyte of entries.
-    // The cluster's log starts from a genesis value of its own: a log of another cluster
+    // The cluster's log starts from a genesis value of its identity: a log of another
+    // cluster, or of an earlier life of this one (ZooKeeper's tree lost and recreated),
     // never matches this one.
-    genesis: genesisChain(c.cluster),
+    genesis: genesisChain(clusterId),
     maxAppendBytes: 256 << 10,
     maxEntryBytes: c.limits.maxSegmentBytes,
+    maxCommittedPerReady: 1024,
     // One full message in flight at a time (see Progress): a follower far behind gets each
     // message at the connection's whole bandwidth, in order, well within its deadline.
     maxInflightBytes: 256 << 10,

@@ -26,11 +26,12 @@ import {
   UnknownOutcomeError,
 } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { ensureClusterTree } from '../coordination/cluster-init.js';
+import { ensureClusterTree, FRESH_NODE, type LocalClusterView, randomClusterId } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { peerOf, registerMember, registerVoter } from '../coordination/membership.js';
-import { type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
+import { type ClusterIdentity, decodeIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
+import { ZkError } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
 import type { Message, TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
@@ -44,13 +45,22 @@ import { AppliedWaiters } from './applied-waiters.js';
 import { FollowerCatchUp } from './catch-up.js';
 import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './cluster-watches.js';
 import { Ephemerals } from './ephemerals.js';
-import { type FencedTerm, LeaderTerm } from './leadership.js';
+import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
+import type { LeaseKeeper } from '../coordination/lease.js';
 import { type NodeConfig, coreConfigFor, validateNodeConfig } from './node-config.js';
+import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
 import { ReadIndexQueue } from './read-index.js';
 import { TakeoverRunner } from './takeover-runner.js';
+import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
+import { defaultSnapshotPolicy, type SnapshotPolicy, Snapshotter, type SnapshotterHost } from './snapshotter.js';
+import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
+import type { SnapshotStorage } from '../storage/snapshot-storage.js';
+import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
+import type { SavedSnapshot } from '../storage/snapshot-store.js';
+import type { LoadedSnapshot } from '../statemachine/snapshot-loader.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 
@@ -86,8 +96,29 @@ export interface NodeDriverDeps {
    * ZooKeeper's): it has stopped serving; the owner should set its data aside and restart it
    * to rebuild from ZooKeeper. Default: only logged.
    */
-  readonly onFatal?: (reason: string) => void;
+  readonly onFatal?: (reason: string, what: FatalKind) => void;
+  /** What this node knows of the cluster from its data folder (default: a fresh node). */
+  readonly local?: LocalClusterView;
+  /** Told what the node's parts do (metrics, src/server/telemetry.ts). Default: nobody. */
+  readonly telemetry?: NodeTelemetry;
+  /** Snapshots: where they are kept, and the one the state machine starts from (default: in memory, none). */
+  readonly snapshots?: NodeSnapshots;
 }
+
+export interface NodeSnapshots {
+  readonly storage: SnapshotStorage;
+  /** The newest local snapshot, loaded: the state machine starts from it. */
+  readonly initial?: { readonly saved: SavedSnapshot; readonly loaded: LoadedSnapshot };
+  readonly policy?: SnapshotPolicy;
+  /** Use ZooKeeper for snapshots (publish as leader, fetch when behind). Default true. */
+  readonly useZooKeeper?: boolean;
+}
+
+/**
+ * 'diverged': the local state cannot be trusted: set it aside and rebuild from ZooKeeper.
+ * 'zk-data-lost': ZooKeeper lost the cluster's data: keep the local data (restore-zk needs it).
+ */
+export type FatalKind = 'diverged' | 'zk-data-lost';
 
 /** Bound on catch-up ticks run at once after the event loop was blocked. */
 const MAX_CATCHUP_TICKS = 50;
@@ -99,6 +130,8 @@ const TAKEOVER_HOLD_MS = 2000;
 const REPLY_SYNC_INTERVAL_MS = 2;
 /** How a local log that starts past index 1 is named in its error (the driver sees no file names). */
 const MEMORY_OR_FILE = 'the local WAL';
+/** A follower that needs a snapshot is probed again after this long. */
+const SNAPSHOT_PROBE_AGAIN_MS = 1000;
 /** Bound on replies waiting for the local WAL. */
 const MAX_REPLIES_WAITING = 4096;
 
@@ -112,7 +145,9 @@ export class NodeDriver {
   private readonly wal: LocalWal;
   private readonly paths: ClusterPaths;
   private readonly core: RaftCore;
-  private readonly kv = new KvStore();
+  /** The state machine (replaced when a snapshot is installed). */
+  private kv: KvStore;
+  private readonly snapshotter: Snapshotter;
   private readonly proposals: PendingProposals;
   private readonly appliedWaiters: AppliedWaiters;
   private readonly reads: ReadIndexQueue;
@@ -121,6 +156,7 @@ export class NodeDriver {
   private readonly ephemerals: Ephemerals;
   /** Refused peer messages: one warning per kind per 10 s, with a count of the rest. */
   private readonly refused: WarningThrottle;
+  private readonly telemetry: NodeTelemetry;
   private catchUp: FollowerCatchUp | null = null;
   private watches: ClusterWatches | null = null;
 
@@ -138,7 +174,11 @@ export class NodeDriver {
   /** What the last successful take-over established, until the core leads that term. */
   private fencedTerm: FencedTerm | null = null;
   private leading: LeaderTerm | null = null;
+  /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
+  private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
   private lastStamp = 0;
+  /** Leader: probing a follower that needs a snapshot resumes when this fires. */
+  private snapshotWait: TimerHandle | null = null;
   /** Set when the node stopped because its state cannot be trusted. */
   private fatalReason: string | null = null;
 
@@ -153,6 +193,7 @@ export class NodeDriver {
   private constructor(
     private readonly deps: NodeDriverDeps,
     voters: readonly NodeId[],
+    readonly identity: ClusterIdentity,
   ) {
     validateNodeConfig(deps.config);
     this.cfg = deps.config;
@@ -165,17 +206,22 @@ export class NodeDriver {
     this.paths = new ClusterPaths(deps.config.cluster);
     this.peer = peerOf(voters, this.id);
     const rec = deps.recovery;
-    const first = rec.entries[0];
-    if (first && first.index > 1) {
-      // Nothing can stand for entries 1..first-1 (no snapshot covers them): the state
-      // machine would start from nothing at that index, which is wrong data, not a restart.
-      throw new CorruptWalError(MEMORY_OR_FILE, 0, `the local log starts at index ${first.index}, and nothing holds the entries before it`);
+    const initial = deps.snapshots?.initial;
+    const after = initial ? initial.loaded.point.index : 0;
+    const first = rec.entries.find((e) => e.index > after);
+    if (first && first.index > after + 1) {
+      // Nothing can stand for the entries between the snapshot (or index 1) and the log's
+      // first: the state machine would skip them, which is wrong data, not a restart.
+      throw new CorruptWalError(MEMORY_OR_FILE, 0, `the local log resumes at index ${first.index}, but the snapshot it starts from covers only up to ${after}`);
     }
+    this.kv = initial?.loaded.store ?? new KvStore();
     const restored = {
       ...(rec.hardState ? { hardState: rec.hardState } : {}),
-      entries: rec.entries,
+      ...(initial ? { snapshot: initial.loaded.point } : {}),
+      // The local WAL keeps whole segment files: entries the snapshot covers may still be there.
+      entries: rec.entries.filter((e) => e.index > after),
     };
-    this.core = new RaftCore(coreConfigFor(deps.config, this.peer), deps.random, restored);
+    this.core = new RaftCore(coreConfigFor(deps.config, this.peer, identity.clusterId), deps.random, restored);
     this.soft = this.core.softState();
     this.addresses.set(this.id, deps.config.advertise);
     this.proposals = new PendingProposals(deps.clock, deps.config.limits.maxPendingProposals);
@@ -192,6 +238,7 @@ export class NodeDriver {
       deps.config.limits.maxPendingReads,
     );
     this.refused = new WarningThrottle(deps.logger, deps.clock);
+    this.telemetry = deps.telemetry ?? noTelemetry;
     this.walSync = new WalSync({
       wal: deps.wal,
       clock: deps.clock,
@@ -199,17 +246,35 @@ export class NodeDriver {
       intervalMs: deps.config.limits.walSyncIntervalMs,
       urgentIntervalMs: Math.min(REPLY_SYNC_INTERVAL_MS, deps.config.limits.walSyncIntervalMs),
       maxWaiting: MAX_REPLIES_WAITING,
+      observer: this.telemetry,
     });
     const common = { zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger };
     this.takeovers = new TakeoverRunner({
       ...common,
       config: deps.config,
       selfId: this.id,
+      observer: this.telemetry,
       onDone: (result, fenced) => {
         if (fenced) this.fencedTerm = fenced;
         this.core.takeoverResult(result);
         this.schedule();
       },
+      onFenced: (f) => this.startTermLease(f),
+      loadSnapshot: async (wanted) => ((await this.snapshotter.installFromZk(wanted)) ? this.core.commitIndex() : null),
+      onZkDataLost: (reason) => {
+        this.log.error({ reason }, 'ZooKeeper lost committed data: this node stops serving and keeps its data for duoraft admin restore-zk');
+        this.fail(reason, 'zk-data-lost');
+      },
+    });
+    const storage = deps.snapshots?.storage ?? new MemorySnapshotStore({ cluster: deps.config.cluster });
+    this.snapshotter = new Snapshotter({
+      storage,
+      zk: deps.snapshots?.useZooKeeper === false ? null : new ZkSnapshotStore({ zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger, nodeId: this.id }),
+      host: this.snapshotHost(),
+      policy: deps.snapshots?.policy ?? defaultSnapshotPolicy,
+      clock: deps.clock,
+      logger: deps.logger,
+      initial: initial?.saved ?? null,
     });
     this.ephemerals = new Ephemerals({
       ...common,
@@ -224,9 +289,14 @@ export class NodeDriver {
   static async start(deps: NodeDriverDeps): Promise<NodeDriver> {
     validateNodeConfig(deps.config);
     const paths = new ClusterPaths(deps.config.cluster);
-    const state = await ensureClusterTree(deps.zk, paths);
+    const state = await ensureClusterTree(deps.zk, paths, deps.local ?? FRESH_NODE, () => ({
+      cluster: deps.config.cluster,
+      clusterId: randomClusterId(),
+      createdAtMs: Math.floor(deps.clock.wallNow()),
+    }));
     const voters = await registerVoter(deps.zk, paths, deps.config.id, deps.config.voters);
-    const d = new NodeDriver(deps, voters);
+    const rebuilt = await NodeDriver.rebuildFromZk(deps, paths, state.tail.lastIndex);
+    const d = new NodeDriver(rebuilt ? { ...deps, snapshots: { ...deps.snapshots!, initial: rebuilt } } : deps, voters, state.identity);
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
     d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
@@ -234,6 +304,27 @@ export class NodeDriver {
     d.begin();
     d.log.info({ voters, peer: d.peer, epoch: state.epoch, tail: state.tail }, 'node started');
     return d;
+  }
+
+  /**
+   * A node with nothing of its own (an empty data folder) whose cluster has taken writes
+   * starts from the newest complete snapshot in ZooKeeper, then replays or receives only
+   * what follows it (PROTOCOL.md section 8). Null: nothing to rebuild from, or the node has
+   * its own state.
+   */
+  private static async rebuildFromZk(deps: NodeDriverDeps, paths: ClusterPaths, zkTail: number): Promise<{ saved: SavedSnapshot; loaded: LoadedSnapshot } | null> {
+    const s = deps.snapshots;
+    if (!s || s.initial || s.useZooKeeper === false || zkTail === 0) return null;
+    if (deps.recovery.entries.length > 0 || (deps.recovery.hardState?.commit ?? 0) > 0) return null;
+    const zkStore = new ZkSnapshotStore({ zk: deps.zk, paths, clock: deps.clock, logger: deps.logger, nodeId: deps.config.id });
+    const started = deps.clock.now();
+    const got = await zkStore.fetchNewest((m, chunks) =>
+      s.storage.receive({ point: m.point, sizeBytes: m.sizeBytes, sha256: Buffer.from(m.sha256).toString('hex'), source: `ZooKeeper snapshot ${m.point.index}` }, chunks),
+    );
+    if (!got) return null;
+    const loaded = await s.storage.load(got.result);
+    deps.logger.info({ index: loaded.point.index, bytes: got.result.sizeBytes, ms: Math.round(deps.clock.now() - started) }, 'empty data folder: rebuilt from the newest snapshot in ZooKeeper');
+    return { saved: got.result, loaded };
   }
 
   // ------------------------------------------------------------ client API
@@ -337,6 +428,32 @@ export class NodeDriver {
     };
   }
 
+  /** Read-only figures for metrics and health (node-figures.ts). */
+  figures(): NodeFigures {
+    const s = this.core.status();
+    return {
+      role: s.role,
+      term: s.term,
+      leaderId: s.leaderId,
+      commitIndex: s.commit,
+      appliedIndex: this.kv.applied(),
+      lastIndex: s.lastIndex,
+      pendingProposals: this.proposals.size(),
+      mirrorBacklog: this.leading?.mirrorBacklog() ?? 0,
+      leaseHolds: this.leading?.leaseHolds() ?? false,
+      committedInTerm: this.core.committedInCurrentTerm(),
+      transferring: s.transferring,
+      leaderContactAgeMs: this.leaderContactAgeMs(),
+      zkConnected: this.zk.state === 'connected',
+      stopped: this.stopped,
+      fatalReason: this.fatalReason,
+    };
+  }
+
+  private leaderContactAgeMs(): number {
+    return this.core.ticksSinceLeaderContact() * this.cfg.timing.tickMs;
+  }
+
   /** Role, term and leader as the core sees them right now (for log lines). */
   softStateNow(): SoftState {
     return this.core.softState();
@@ -385,6 +502,9 @@ export class NodeDriver {
     this.watches?.stop();
     this.ephemerals.stop();
     this.takeovers.stop();
+    this.termLease?.keeper.stop();
+    this.snapshotter.stop();
+    this.snapshotWait?.cancel();
     this.unsubscribeZk?.();
     this.stopLeading();
     const shutting = (): DuoraftError => new UnavailableError('this member is shutting down');
@@ -423,18 +543,21 @@ export class NodeDriver {
           this.core.committedFromZk(entries, zkLastIndex);
           this.schedule();
         },
+        needsSnapshot: (wanted) => this.snapshotter.installFromZk(wanted),
       },
     });
     this.transport.setHandler((m: Message, sender: MessageSender) => {
       if (this.stopped) return;
       if (sender.kind === 'verified' && sender.id !== m.from) {
         this.refused.warn('sender', { claimed: m.from, proven: sender.id, type: m.type }, 'peer message refused: its from is not the voter its certificate names');
+        this.telemetry.peerRefused(m.type, 'sender');
         return;
       }
       this.catchUpTicks();
       const problem = this.core.step(m);
       if (problem !== null && problem !== 'ignore') {
         this.refused.warn(`peer:${m.type}`, { from: m.from, type: m.type, term: m.term, reason: problem }, 'peer message refused');
+        this.telemetry.peerRefused(m.type, 'invalid');
       }
       this.schedule();
     });
@@ -532,6 +655,11 @@ export class NodeDriver {
     if (rd.leadershipLost) this.onLeadershipLost(rd.leadershipLost);
     if (rd.softState) this.onSoftState(rd.softState);
     let walWritten = false;
+    if (rd.logReset) {
+      // A snapshot was installed (its file is durable already): the local log starts over.
+      this.wal.truncateFrom(1);
+      walWritten = true;
+    }
     if (rd.truncateFrom !== undefined) {
       this.wal.truncateFrom(rd.truncateFrom);
       walWritten = true;
@@ -558,6 +686,7 @@ export class NodeDriver {
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
     if (rd.committed.length > 0) this.apply(rd.committed);
+    if (rd.snapshotNeeded) this.sendSnapshot(rd.snapshotNeeded.peer);
     if (rd.takeover) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists });
   }
 
@@ -569,6 +698,22 @@ export class NodeDriver {
   private mustBeDurableFirst(m: Message): boolean {
     if (m.type !== 'appendReply' && m.type !== 'heartbeatReply') return false;
     return !this.cfg.faults?.commitWithoutTerm;
+  }
+
+  /**
+   * Leader: the follower is behind this log's compaction point. It gets the newest snapshot
+   * in ZooKeeper on its own (its catch-up finds the entries compacted); the leader gives it
+   * the time, then probes again.
+   */
+  private sendSnapshot(peer: NodeId): void {
+    if (this.snapshotWait) return;
+    this.log.info({ peer, compactedTo: this.core.compactedTo().index }, 'the follower needs entries compacted here: it loads a snapshot');
+    this.snapshotWait = this.clock.setTimeout(() => {
+      this.snapshotWait = null;
+      if (this.stopped) return;
+      this.core.snapshotSent(peer, null);
+      this.schedule();
+    }, SNAPSHOT_PROBE_AGAIN_MS);
   }
 
   /**
@@ -590,6 +735,34 @@ export class NodeDriver {
       this.proposals.applied(e.index, e.term, result);
     }
     this.appliedWaiters.notify(this.kv.applied());
+    this.snapshotter.noteApplied(entries);
+  }
+
+  private snapshotHost(): SnapshotterHost {
+    return {
+      kv: () => this.kv,
+      pointAt: (index) => {
+        const e = this.core.entryAt(index);
+        const at = this.core.compactedTo();
+        if (e) return { index, term: e.term, chain: e.chain };
+        if (at.index === index) return at;
+        throw new Error(`no entry at the applied index ${index} (the log starts after ${at.index})`);
+      },
+      compactLocal: async (memoryIndex, walIndex) => {
+        if (this.stopped) return;
+        const upTo = Math.min(memoryIndex, this.kv.applied());
+        if (upTo > this.core.compactedTo().index) this.core.compact(upTo);
+        await this.wal.compact(walIndex);
+      },
+      leaderEpochVersion: () => (this.soft.role === 'leader' && this.leading ? this.leading.epochVersion : null),
+      install: (point, store) => {
+        if (this.stopped || !this.core.installSnapshot(point)) return false;
+        this.kv = store;
+        this.appliedWaiters.notify(this.kv.applied());
+        this.schedule();
+        return true;
+      },
+    };
   }
 
   // ------------------------------------------------------------ leadership
@@ -597,6 +770,7 @@ export class NodeDriver {
   private onSoftState(s: SoftState): void {
     const prev = this.soft;
     this.soft = s;
+    this.telemetry.roleChanged(prev, s, this.leaderContactAgeMs());
     if (prev.role !== s.role) this.wakeRoleWaiters();
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
@@ -606,6 +780,11 @@ export class NodeDriver {
     if (s.role !== 'leader') this.reads.failAll(() => new NotLeaderError(this.hint()));
     // A follower that hears no leader keeps itself current from ZooKeeper (L2).
     this.catchUp?.followTail(s.role === 'precandidate');
+    // A lease started at a fence whose take-over did not end in leading it: stop it.
+    if (this.termLease && s.role !== 'candidate' && !(s.role === 'leader' && s.term === this.termLease.term)) {
+      this.termLease.keeper.stop();
+      this.termLease = null;
+    }
   }
 
   private wakeRoleWaiters(): void {
@@ -613,6 +792,48 @@ export class NodeDriver {
     const waiters = this.roleWaiters;
     this.roleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /** The fence succeeded: touch the lease from now on, through the replay (see startTermLease). */
+  private startTermLease(f: { term: number; epochVersion: number; leaseValidUntil: number; leaseValidUntilWall: number }): void {
+    if (this.stopped) return;
+    this.termLease?.keeper.stop();
+    const keeper = startTermLease({
+      zk: this.zk,
+      paths: this.paths,
+      clock: this.clock,
+      logger: this.log,
+      config: this.cfg,
+      selfId: this.id,
+      term: f.term,
+      epochVersion: f.epochVersion,
+      validUntil: f.leaseValidUntil,
+      validUntilWall: f.leaseValidUntilWall,
+      host: this.leaderHost(),
+      isClosed: () => this.stopped || (this.termLease?.keeper !== keeper && this.leading?.term !== f.term),
+      onLapsed: () => this.telemetry.leaseLapsed(),
+    });
+    this.termLease = { term: f.term, keeper };
+  }
+
+  private leaderHost(): LeaderHost {
+    return {
+      mirrorCommitted: (t, lastIndex) => {
+        if (this.stopped) return;
+        this.core.mirrorCommitted(t, lastIndex);
+        if (this.core.committedInCurrentTerm()) this.telemetry.committedInTerm(t);
+        this.schedule();
+      },
+      fenced: (t, reason) => this.fenced(t, reason),
+      leaseExpired: (t) => {
+        this.core.leaseExpired(t);
+        this.schedule();
+      },
+      leaseRenewed: (t) => {
+        this.core.leaseRenewed(t);
+        this.schedule();
+      },
+    };
   }
 
   private startLeading(term: number): void {
@@ -623,6 +844,8 @@ export class NodeDriver {
       this.schedule();
       return;
     }
+    const earlyLease = this.termLease?.term === term ? this.termLease.keeper : undefined;
+    this.termLease = null;
     this.leading = new LeaderTerm({
       zk: this.zk,
       paths: this.paths,
@@ -631,22 +854,9 @@ export class NodeDriver {
       config: this.cfg,
       selfId: this.id,
       fenced: f,
-      host: {
-        mirrorCommitted: (t, lastIndex) => {
-          if (this.stopped) return;
-          this.core.mirrorCommitted(t, lastIndex);
-          this.schedule();
-        },
-        fenced: (t, reason) => this.fenced(t, reason),
-        leaseExpired: (t) => {
-          this.core.leaseExpired(t);
-          this.schedule();
-        },
-        leaseRenewed: (t) => {
-          this.core.leaseRenewed(t);
-          this.schedule();
-        },
-      },
+      observer: this.telemetry,
+      host: this.leaderHost(),
+      ...(earlyLease ? { lease: earlyLease } : {}),
     });
     this.ephemerals.setLeaderClaim({ term, epochVersion: f.epochVersion });
     this.log.info({ term, epochVersion: f.epochVersion, zkTail: f.tailLastIndex }, 'leading');
@@ -696,8 +906,41 @@ export class NodeDriver {
   private onDiverged(d: Divergence): void {
     const reason = `this node's committed log diverged at index ${d.index}: ${d.reason}`;
     this.log.error({ index: d.index, reason: d.reason }, 'diverged: this node stops serving and must rebuild from ZooKeeper');
+    this.fail(reason, 'diverged');
+  }
+
+  /** Stops serving for good and tells the owner (once). */
+  private fail(reason: string, what: FatalKind): void {
+    if (this.fatalReason !== null || this.stopped) return;
     this.fatalReason = reason;
-    void this.stop().then(() => this.deps.onFatal?.(reason));
+    void this.stop().then(() => this.deps.onFatal?.(reason, what));
+  }
+
+  /**
+   * The cluster root's identity as the watch read it (null: the znode is gone). Anything but
+   * ours, confirmed by a fresh read after sync(), means ZooKeeper lost the cluster's data.
+   */
+  private onIdentity(seen: ClusterIdentity | null): void {
+    if (seen && seen.clusterId === this.identity.clusterId) return;
+    const paths = this.paths;
+    void this.zk
+      .sync(paths.root)
+      .then(() => this.zk.getData(paths.root))
+      .then(
+        (r) => decodeIdentity(paths.root, r.data),
+        (err: unknown) => (err instanceof ZkError && err.code === 'NO_NODE' ? null : Promise.reject(err)),
+      )
+      .then(
+        (now) => {
+          if (now && now.clusterId === this.identity.clusterId) return;
+          const reason = now
+            ? `ZooKeeper's tree of this cluster now has identity ${now.clusterId}, not ${this.identity.clusterId}: it was lost and recreated`
+            : `ZooKeeper's tree of this cluster (${paths.root}) is gone: ZooKeeper lost its data`;
+          this.log.error({ reason }, 'ZooKeeper lost the cluster: this node stops serving and keeps its data for duoraft admin restore-zk');
+          this.fail(reason, 'zk-data-lost');
+        },
+        (err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not confirm the cluster identity; the watch reads again'),
+      );
   }
 
   private onLeadershipLost(l: LeadershipLost): void {
@@ -722,6 +965,7 @@ export class NodeDriver {
 
   private watchHandlers(): ClusterWatchHandlers {
     return {
+      onIdentity: (seen) => this.onIdentity(seen),
       onEpoch: (e) => {
         this.catchUpTicks();
         this.epochSeen = e;

@@ -1,13 +1,14 @@
 // The composition root: the one place where the real parts are wired together. It
 // connects to ZooKeeper, opens the local WAL (rebuilding from ZooKeeper if it is corrupt),
 // starts the gRPC server for peers and clients (with TLS and client authentication when
-// configured: see notes/security.md), and starts the node driver.
+// configured: see notes/security.md) with the gRPC health service beside the client
+// service, the metrics endpoint when asked for (--metrics), and starts the node driver.
 import { randomInt } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError, CorruptWalError, ZkUnavailableError } from '../common/errors.js';
-import { formatHostPort, HOST_PORT_FORMAT, parseHostPort } from '../common/host-port.js';
+import { formatHostPort, HOST_PORT_FORMAT, type HostPort, parseHostPort } from '../common/host-port.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { warnWorldWritable } from '../coordination/zk-acl.js';
@@ -22,8 +23,15 @@ import { peerServerOptions } from '../transport/peer-service.js';
 import { clientAuthInterceptor, serverCredentials } from '../transport/server-security.js';
 import { checkTlsMaterial, type TlsMaterial } from '../transport/tls-material.js';
 import { type DriverRef, kvHandlers } from './client-handlers.js';
+import { HealthMonitor } from './health-monitor.js';
+import { HEALTH_SERVICE_PATH_PREFIX, healthHandlers, healthService } from './health-service.js';
+import { NodeMetrics } from './metrics.js';
+import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { kvService } from './kv-service.js';
-import { NodeDriver } from './node-driver.js';
+import { type FatalKind, NodeDriver } from './node-driver.js';
+import { readIdentity, writeIdentity } from './identity-file.js';
+import type { SnapshotPolicy } from './snapshotter.js';
+import { openLocalSnapshotStore } from '../storage/snapshot-store.js';
 import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, nodeConfigProblems } from './node-config.js';
 import { realClock } from '../common/real-clock.js';
 
@@ -56,13 +64,19 @@ export interface RunNodeOptions {
   readonly tls?: TlsMaterial;
   /** The cluster token: a client presenting it is authenticated too (needs tls). */
   readonly clientToken?: string;
+  /** When to snapshot (default: defaultSnapshotPolicy). */
+  readonly snapshotPolicy?: SnapshotPolicy;
   /** Seed of the election-timeout randomness (default: random). */
   readonly seed?: number;
+  /** host:port to serve Prometheus metrics on (http://HOST:PORT/metrics); absent: no metrics. */
+  readonly metrics?: string;
 }
 
 export interface RunningNode {
   readonly driver: NodeDriver;
   readonly address: string;
+  /** Where /metrics is served (as bound), when metrics are on. */
+  readonly metricsAddress: string | null;
   readonly logger: Logger;
   /** Stops everything; with transfer, a leader first hands over to its follower. */
   stop(options?: { transfer?: boolean }): Promise<void>;
@@ -71,8 +85,13 @@ export interface RunningNode {
    * committed log diverged). Its local WAL has been set aside by then: started again on the
    * same data folder, it rebuilds from ZooKeeper and its peer.
    */
-  readonly fatal: Promise<string>;
+  readonly fatal: Promise<{ readonly reason: string; readonly what: FatalKind }>;
 }
+
+/** How often health looks at the node's figures for a flip to tell watchers (Check looks afresh). */
+const HEALTH_POLL_MS = 50;
+/** Bound on health Watch streams at once. */
+const MAX_HEALTH_WATCHERS = 64;
 
 export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
   const ref: DriverRef = { current: null };
@@ -95,7 +114,8 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     if (tls === null) throw new ConfigError('a client token needs TLS (--tls-cert, --tls-key, --tls-ca): without it the token would travel in clear text');
     validateToken(o.clientToken, 'the client token');
   }
-  const clientAuth = clientAuthInterceptor({ certificates: tls !== null, token: o.clientToken ?? null }, logger, realClock);
+  // The health service answers probes without credentials (health-service.ts says why that tells nothing).
+  const clientAuth = clientAuthInterceptor({ certificates: tls !== null, token: o.clientToken ?? null, openPaths: [HEALTH_SERVICE_PATH_PREFIX] }, logger, realClock);
   logger.info(
     tls === null
       ? { tls: false, clientAuth: 'none' }
@@ -103,22 +123,40 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     tls === null ? 'transport security: none (plaintext; anyone who reaches the port can act as a client or as the peer)' : 'transport security: TLS',
   );
 
+  const metrics = o.metrics !== undefined ? new NodeMetrics({ nodeId: o.id, cluster: o.cluster, clock: realClock, processMetrics: true }) : null;
+  const health = new HealthMonitor({
+    figures: () => ref.current?.figures() ?? null,
+    rules: { electionTimeoutMs: timing.electionTimeoutMs },
+    clock: realClock,
+    logger,
+    intervalMs: HEALTH_POLL_MS,
+    maxWatchers: MAX_HEALTH_WATCHERS,
+  });
+  metrics?.attach({ figures: () => ref.current?.figures() ?? null, health: () => health.current() });
   const server = new grpc.Server({ ...peerServerOptions, ...(clientAuth ? { interceptors: [clientAuth] } : {}) });
-  server.addService(kvService, kvHandlers(ref, logger, realClock));
+  server.addService(kvService, kvHandlers(ref, logger, realClock, metrics ?? undefined));
+  server.addService(healthService, healthHandlers(health));
   const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger, tls, ...(o.voters ? { voters: o.voters } : {}) });
   transport.addToServer(server);
   const port = await bind(server, o.listen, serverCredentials(tls));
   const address = o.advertise ?? formatHostPort(listenHost(o.listen), port);
+  health.start();
 
   let zk: NodeZkSession | null = null;
   let wal: LocalWal | null = null;
+  let metricsServer: MetricsServer | null = null;
   try {
+    if (metrics && o.metrics !== undefined) {
+      metricsServer = await startMetricsServer(metricsListen(o.metrics), metrics, logger);
+      logger.info({ metrics: `http://${metricsServer.address}/metrics` }, 'serving metrics');
+    }
     zk = connectZk({
       connectString: o.zk,
       sessionTimeoutMs: o.zkSessionTimeoutMs ?? 4000,
       logger,
       ...(o.zkAuth ? { auth: o.zkAuth } : {}),
     });
+    metrics?.followZk(zk);
     const connectTimeout = o.zkConnectTimeoutMs ?? 15_000;
     try {
       await zk.waitConnected(connectTimeout);
@@ -128,6 +166,12 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     const walDir = join(o.dataDir, 'wal');
     let opened = await openWal(walDir, logger);
     wal = opened.wal;
+    const recordedIdentity = await readIdentity(o.dataDir);
+    // Snapshots in DATA/snapshots: the newest one that verifies is what the state machine
+    // starts from (the WAL then holds what follows it).
+    const snapshotStore = await openLocalSnapshotStore({ dir: join(o.dataDir, 'snapshots'), cluster: o.cluster, logger });
+    const newest = await snapshotStore.loadNewest();
+    const holdsData = newest !== null || opened.recovery.entries.length > 0 || (opened.recovery.hardState?.commit ?? 0) > 0;
     const config: NodeConfig = {
       id: o.id,
       cluster: o.cluster,
@@ -138,9 +182,9 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       limits,
       ...(o.faults ? { faults: o.faults } : {}),
     };
-    let reportFatal: (reason: string) => void = () => undefined;
-    const fatal = new Promise<string>((resolve) => {
-      reportFatal = resolve;
+    let resolveFatal: (f: { reason: string; what: FatalKind }) => void = () => undefined;
+    const fatal = new Promise<{ reason: string; what: FatalKind }>((resolve) => {
+      resolveFatal = resolve;
     });
     const deps = {
       config,
@@ -149,11 +193,27 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       logger,
       zk,
       transport,
-      onFatal: (reason: string): void => {
-        void setAside(walDir, 'diverged', logger).then(
-          () => reportFatal(reason),
-          () => reportFatal(reason),
-        );
+      ...(metrics ? { telemetry: metrics } : {}),
+      local: { identity: recordedIdentity, holdsData },
+      snapshots: {
+        storage: snapshotStore,
+        ...(newest ? { initial: { saved: newest.saved, loaded: newest } } : {}),
+        ...(o.snapshotPolicy ? { policy: o.snapshotPolicy } : {}),
+      },
+      onFatal: (reason: string, what: FatalKind): void => {
+        // A diverged node's log is set aside (it rebuilds from ZooKeeper when restarted);
+        // when ZooKeeper lost the cluster, the local data is what restore-zk needs: keep it.
+        if (what !== 'diverged') {
+          resolveFatal({ reason, what });
+          return;
+        }
+        // Its snapshots may hold the diverged state too: set them aside as well.
+        void setAside(walDir, 'diverged', logger)
+          .then(() => setAside(join(o.dataDir, 'snapshots'), 'diverged', logger))
+          .then(
+            () => resolveFatal({ reason, what }),
+            () => resolveFatal({ reason, what }),
+          );
       },
     };
     let driver: NodeDriver;
@@ -171,6 +231,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       driver = await NodeDriver.start({ ...deps, wal, recovery: opened.recovery });
     }
     ref.current = driver;
+    if (!recordedIdentity) await writeIdentity(o.dataDir, driver.identity);
     const zkSession = zk;
     if (o.zkAuth) {
       // The tree exists now; say so if parts of it are open to everyone.
@@ -179,27 +240,36 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       });
     }
     let stopping: Promise<void> | null = null;
+    const metricsOn = metricsServer;
     return {
       driver,
       address,
+      metricsAddress: metricsOn?.address ?? null,
       logger,
       fatal,
       stop: (options = {}) => {
         stopping ??= (async () => {
           await driver.stop(options);
+          // Watchers hear NOT_SERVING, then their streams end (the server can shut down).
+          health.stop();
           await transport.close();
           await shutdownServer(server);
           await zkSession.close();
+          await metricsOn?.close();
+          metrics?.close();
           logger.flush();
         })();
         return stopping;
       },
     };
   } catch (err) {
+    health.stop();
     await wal?.close().catch(() => undefined);
     await zk?.close().catch(() => undefined);
     await transport.close();
     await shutdownServer(server);
+    await metricsServer?.close();
+    metrics?.close();
     throw err;
   }
 }
@@ -212,6 +282,10 @@ export function runNodeOptionProblems(o: RunNodeOptions): string[] {
   const problems: string[] = [];
   const listen = parseHostPort(o.listen, { allowPortZero: true });
   if ('problem' in listen) problems.push(`invalid listen address ${JSON.stringify(o.listen)}: ${listen.problem} (expected ${HOST_PORT_FORMAT})`);
+  if (o.metrics !== undefined) {
+    const metrics = parseHostPort(o.metrics, { allowPortZero: true });
+    if ('problem' in metrics) problems.push(`invalid metrics address ${JSON.stringify(o.metrics)}: ${metrics.problem} (expected ${HOST_PORT_FORMAT})`);
+  }
   // Before binding, a listen port of 0 stands for the port the system will pick.
   const advertise = o.advertise ?? ('problem' in listen ? '' : formatHostPort(listen.host, listen.port === 0 ? 1 : listen.port));
   const configProblems = nodeConfigProblems({
@@ -227,10 +301,23 @@ export function runNodeOptionProblems(o: RunNodeOptions): string[] {
   return [...problems, ...configProblems.filter((p) => advertise !== '' || !p.startsWith('invalid advertise address'))];
 }
 
+/** The metrics address, checked by runNodeOptionProblems before anything starts. */
+function metricsListen(text: string): HostPort {
+  const parsed = parseHostPort(text, { allowPortZero: true });
+  if ('problem' in parsed) throw new ConfigError(`invalid metrics address ${JSON.stringify(text)}: ${parsed.problem}`);
+  return parsed;
+}
+
 function listenHost(listen: string): string {
   const parsed = parseHostPort(listen, { allowPortZero: true });
   return 'problem' in parsed ? listen.slice(0, listen.lastIndexOf(':')) : parsed.host;
 }
+
+/**
+ * Local WAL segment files roll at this size: a snapshot lets whole files go, so they must be
+ * small against the snapshot interval (8 MiB of log by default).
+ */
+const WAL_SEGMENT_BYTES = 4 * 1024 * 1024;
 
 /** Moves a WAL folder aside (kept for inspection) and leaves an empty one in its place. */
 async function setAside(dir: string, why: string, logger: Logger): Promise<void> {
@@ -244,7 +331,7 @@ async function setAside(dir: string, why: string, logger: Logger): Promise<void>
 async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; recovery: WalRecovery }> {
   await mkdir(dir, { recursive: true });
   try {
-    const opened = await openFileWal(dir, { logger });
+    const opened = await openFileWal(dir, { logger, segmentBytes: WAL_SEGMENT_BYTES });
     for (const w of opened.recovery.warnings) logger.warn({ dir }, w);
     const first = opened.recovery.entries[0];
     if (first && first.index > 1) {
@@ -260,7 +347,7 @@ async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; re
     logger.error({ file: err.file, offset: err.offset, movedTo: aside }, `${err.message}; rebuilding this node from ZooKeeper and its peer`);
     await rename(dir, aside);
     await mkdir(dir, { recursive: true });
-    return openFileWal(dir, { logger });
+    return openFileWal(dir, { logger, segmentBytes: WAL_SEGMENT_BYTES });
   }
 }
 

@@ -23,6 +23,29 @@ export interface TakeoverRunnerOptions {
   readonly selfId: NodeId;
   /** The result for the core, and on success what the new term needs. */
   readonly onDone: (result: TakeoverResult, fenced: FencedTerm | null) => void;
+  /** ZooKeeper holds less than this node knows was committed. */
+  readonly onZkDataLost: (reason: string) => void;
+  /** The replay needs entries compacted behind a snapshot: load it; the index it covers, or null. */
+  readonly loadSnapshot: (wanted: number) => Promise<number | null>;
+  /** The fence succeeded (the replay follows): the term's lease starts now. */
+  readonly onFenced: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
+  /** Told how each take-over went (metrics); nothing by default. */
+  readonly observer?: TakeoverObserver;
+}
+
+/** One take-over, as metrics see it. */
+export interface TakeoverSample {
+  /** The leader handed over (TimeoutNow), rather than this node suspecting it. */
+  readonly transfer: boolean;
+  readonly ok: boolean;
+  /** From the start to the fence's success (null when it did not fence). */
+  readonly fenceMs: number | null;
+  /** From the fence to the replayed log (null when it did not fence). */
+  readonly replayMs: number | null;
+}
+
+export interface TakeoverObserver {
+  takeoverDone(sample: TakeoverSample): void;
 }
 
 /** What the watches last saw: lets the fence go out in one round trip. */
@@ -62,6 +85,10 @@ export class TakeoverRunner {
       leaseDurationMs: config.timing.leaseDurationMs,
       driftBound: config.timing.driftBound,
       replayDeadlineMs: REPLAY_DEADLINE_MS,
+      onFenced: (f) => {
+        if (!this.stopped) this.o.onFenced(f);
+      },
+      loadSnapshot: (wanted) => this.o.loadSnapshot(wanted),
       ...(config.faults?.readTailBeforeFence ? { unsafeReadTailBeforeFence: true } : {}),
       ...(config.faults?.tailWithoutSync ? { unsafeTailWithoutSync: true } : {}),
     })
@@ -69,10 +96,13 @@ export class TakeoverRunner {
         this.running = false;
         if (this.stopped) return;
         if (!outcome.ok) {
+          if (outcome.zkDataLost) this.o.onZkDataLost(outcome.zkDataLost);
           logger.info({ reason: outcome.result.reason, epochTerm: outcome.result.epochTerm }, 'take-over failed');
+          this.o.observer?.takeoverDone({ transfer: req.transfer, ok: false, fenceMs: null, replayMs: null });
           this.o.onDone(outcome.result, null);
           return;
         }
+        this.o.observer?.takeoverDone({ transfer: req.transfer, ok: true, fenceMs: outcome.fencedAt - started, replayMs: clock.now() - outcome.fencedAt });
         logger.info(
           { term: outcome.result.term, replayed: outcome.result.entries.length, zkTail: outcome.result.zkLastIndex, ms: Math.round(clock.now() - started) },
           'take-over done',
@@ -82,6 +112,7 @@ export class TakeoverRunner {
           epochVersion: outcome.epochVersion,
           tailVersion: outcome.tailVersion,
           tailLastIndex: outcome.result.zkLastIndex,
+          tailSegmentFirstIndex: outcome.tailSegmentFirstIndex,
           leaseValidUntil: outcome.leaseValidUntil,
           leaseValidUntilWall: outcome.leaseValidUntilWall,
         });
@@ -91,6 +122,7 @@ export class TakeoverRunner {
         if (this.stopped) return;
         const reason = (err as Error).message;
         logger.warn({ err: reason }, 'take-over failed');
+        this.o.observer?.takeoverDone({ transfer: req.transfer, ok: false, fenceMs: null, replayMs: null });
         this.o.onDone({ ok: false, epochTerm: 0, epochLeader: '', reason }, null);
       });
   }

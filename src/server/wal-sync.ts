@@ -26,6 +26,12 @@ export interface WalSyncOptions {
   readonly urgentIntervalMs: number;
   /** Bound on callbacks waiting for durability; beyond it the oldest are dropped (like lost replies). */
   readonly maxWaiting: number;
+  /** Told how long each fsync took (metrics); nothing by default. */
+  readonly observer?: WalSyncObserver;
+}
+
+export interface WalSyncObserver {
+  walSynced(ms: number, ok: boolean): void;
 }
 
 /** After a failed fsync, the next try waits this long (a broken disk must not spin the loop). */
@@ -111,9 +117,11 @@ export class WalSync {
     this.syncing = true;
     this.lastSyncStart = this.o.clock.now();
     const target = this.writeSeq;
+    const started = this.lastSyncStart;
     this.o.wal.sync().then(
       () => {
         this.syncing = false;
+        this.o.observer?.walSynced(this.o.clock.now() - started, true);
         if (this.stopped) return;
         this.durableSeq = Math.max(this.durableSeq, target);
         this.release();
@@ -121,6 +129,7 @@ export class WalSync {
       },
       (err: unknown) => {
         this.syncing = false;
+        this.o.observer?.walSynced(this.o.clock.now() - started, false);
         // The local WAL is not on the commit path; a broken disk makes restarts slow, not
         // unsafe. Replies that wait for it stay held (the leader sees a follower that does
         // not answer, and ZooKeeper keeps the log). Say it loudly.

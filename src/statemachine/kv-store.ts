@@ -11,7 +11,8 @@
 // same indexes, so every replica expires it at the same index.
 import { type Entry, EntryType } from '../core/types.js';
 import { decodeCommand, type KvCommand, type StampedCommand } from './command.js';
-import { SessionTable } from './sessions.js';
+import { ABSENT, CopyOnWriteView } from './copy-on-write.js';
+import { SessionTable, type SessionTableView } from './sessions.js';
 
 export type KvResult =
   | { readonly ok: true; readonly kind: 'put' }
@@ -32,12 +33,81 @@ const encoder = new TextEncoder();
 /** The integers incr accepts; the linearizability checker's model uses the same rule. */
 const INTEGER = /^-?[0-9]+$/;
 
+/**
+ * A frozen view of the whole state machine as of one applied index, while applying goes
+ * on (copy-on-write): what a snapshot is serialized from. Opening it costs O(1) (plus a
+ * copy of at most 1,024 remembered expiries); the first change of each key or session
+ * afterwards saves the view's value. Close it when done (the snapshot writer does), or
+ * every later change keeps saving old values.
+ */
+export interface StateView {
+  /** The applied index the view shows. */
+  readonly index: number;
+  readonly lastStampMs: number;
+  readonly keyCount: number;
+  /** Hands out every (key, value) of the view once, in slices. Values are never changed in place. */
+  readonly keys: CopyOnWriteView<string, Uint8Array>;
+  readonly sessions: SessionTableView;
+  close(): void;
+}
+
+/** What a snapshot loader hands to KvStore.restore: parts nobody else holds. */
+export interface RestoredState {
+  readonly data: Map<string, Uint8Array>;
+  readonly sessions: SessionTable;
+  readonly appliedIndex: number;
+  readonly lastStampMs: number;
+}
+
 export class KvStore {
-  private readonly data = new Map<string, Uint8Array>();
-  readonly sessions = new SessionTable();
-  private appliedIndex = 0;
+  private readonly data: Map<string, Uint8Array>;
+  readonly sessions: SessionTable;
+  private appliedIndex: number;
   /** The log time of the last applied command: a new leader stamps at or after it. */
-  private lastStamp = 0;
+  private lastStamp: number;
+  /** The open snapshot view's key part, if any. */
+  private view: CopyOnWriteView<string, Uint8Array> | null = null;
+
+  /** An empty store, or (from KvStore.restore) one holding a loaded snapshot's state. */
+  constructor(restored?: RestoredState) {
+    this.data = restored?.data ?? new Map();
+    this.sessions = restored?.sessions ?? new SessionTable();
+    this.appliedIndex = restored?.appliedIndex ?? 0;
+    this.lastStamp = restored?.lastStampMs ?? 0;
+  }
+
+  /** A store holding a loaded snapshot's state (the loader built `state` for it alone). */
+  static restore(state: RestoredState): KvStore {
+    return new KvStore(state);
+  }
+
+  /**
+   * Opens a frozen view of the state as of now (the applied index), for a snapshot. One
+   * at a time: throws if one is open. The caller closes it (writeSnapshot and
+   * LocalSnapshotStore.save do, when done or failed).
+   */
+  openView(): StateView {
+    if (this.viewOpen()) throw new Error('state machine: a snapshot view is already open');
+    const keys = new CopyOnWriteView<string, Uint8Array>(this.data, (_, value) => value);
+    const sessions = this.sessions.openView();
+    this.view = keys;
+    return {
+      index: this.appliedIndex,
+      lastStampMs: this.lastStamp,
+      keyCount: this.data.size,
+      keys,
+      sessions,
+      close: () => {
+        keys.close();
+        sessions.sessions.close();
+      },
+    };
+  }
+
+  /** Whether a snapshot view is open (it makes every first change of a key save the old value). */
+  viewOpen(): boolean {
+    return this.view !== null && !this.view.isClosed();
+  }
 
   /** Applies the next committed entry. Entries must come in index order. */
   apply(entry: Entry): KvResult {
@@ -111,18 +181,40 @@ export class KvStore {
     return this.data.entries();
   }
 
+  /** Every change of the map goes through here and remove(), so an open view sees it first. */
+  private set(key: string, value: Uint8Array): void {
+    this.saveForView(key);
+    this.data.set(key, value);
+  }
+
+  private remove(key: string): boolean {
+    if (!this.data.has(key)) return false;
+    this.saveForView(key);
+    return this.data.delete(key);
+  }
+
+  private saveForView(key: string): void {
+    const view = this.view;
+    if (view === null) return;
+    if (view.isClosed()) {
+      this.view = null;
+      return;
+    }
+    if (view.wants(key)) view.save(key, this.data.get(key) ?? ABSENT);
+  }
+
   private execute(c: Exclude<KvCommand, { kind: 'registerSession' } | { kind: 'keepAlive' }>): KvResult {
     switch (c.kind) {
       case 'put':
-        this.data.set(c.key, c.value);
+        this.set(c.key, c.value);
         return { ok: true, kind: 'put' };
       case 'delete':
-        return { ok: true, kind: 'delete', deleted: this.data.delete(c.key) };
+        return { ok: true, kind: 'delete', deleted: this.remove(c.key) };
       case 'cas': {
         const current = this.data.get(c.key) ?? null;
         const matches = c.expected === null ? current === null : current !== null && equalBytes(current, c.expected);
         if (!matches) return { ok: true, kind: 'cas', succeeded: false, current };
-        this.data.set(c.key, c.value);
+        this.set(c.key, c.value);
         return { ok: true, kind: 'cas', succeeded: true, current: null };
       }
       case 'incr': {
@@ -139,7 +231,7 @@ export class KvStore {
         if (!Number.isSafeInteger(next)) {
           return { ok: false, code: 'overflow', message: `incr of ${JSON.stringify(c.key)} leaves the safe integer range` };
         }
-        this.data.set(c.key, encoder.encode(String(next)));
+        this.set(c.key, encoder.encode(String(next)));
         return { ok: true, kind: 'incr', value: next };
       }
     }

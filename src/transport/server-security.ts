@@ -10,6 +10,8 @@
 // - Client (everything else, so a method added later is covered too): a verified
 //   certificate, or the cluster token when one is set. Refused calls end with
 //   UNAUTHENTICATED before the handler runs.
+// - Open paths the composition root names (the gRPC health service: probes cannot present
+//   credentials; see src/server/health-service.ts for why that tells nothing): no check.
 // A plaintext caller never gets that far: the TLS server drops its connection.
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
@@ -59,6 +61,8 @@ export interface ClientAuthPolicy {
   readonly certificates: boolean;
   /** The cluster token, if any: presenting it also authenticates. */
   readonly token: string | null;
+  /** Method path prefixes served without credentials (still over TLS). */
+  readonly openPaths?: readonly string[];
 }
 
 /** Why the call is refused, or null when it may proceed. */
@@ -79,8 +83,10 @@ export function clientAuthInterceptor(policy: ClientAuthPolicy, logger: Logger, 
   if (!policy.certificates && policy.token === null) return null;
   const tokens = policy.token === null ? null : new TokenCheck(policy.token);
   const warnings = new WarningThrottle(logger, clock);
+  const open = policy.openPaths ?? [];
   return (method, call) => {
     if (method.path.startsWith(PEER_SERVICE_PATH_PREFIX)) return new grpc.ServerInterceptingCall(call);
+    if (open.some((prefix) => method.path.startsWith(prefix))) return new grpc.ServerInterceptingCall(call);
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         const why = refusal(policy, tokens, call, metadata);

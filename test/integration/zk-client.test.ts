@@ -7,6 +7,8 @@ import { connectZk, type ZkClientOptions } from '../../src/coordination/zk-clien
 import { expireSessionForTest } from '../../src/harness/zk-expire.js';
 import { startEnsemble, startZooKeeper, type LocalEnsemble, type LocalZooKeeper } from '../../src/harness/zk-launcher.js';
 import { startTcpProxy, type TcpProxy } from '../../src/harness/tcp-proxy.js';
+import { armSessionClose } from '../../src/harness/zk-session-closer.js';
+import { zkSessionPassword } from '../../src/harness/zk-session-password.js';
 import { zkContractSuite } from '../contract/zk-contract-suite.js';
 import { bytes, expectZkError, recordStates, text, waitFor } from '../contract/zk-contract-helpers.js';
 
@@ -159,6 +161,30 @@ describe('real ZooKeeper only', () => {
       await reader.sync('/ensemble');
       expect(text((await reader.getData('/ensemble')).data)).toBe('after');
       expect(await ensemble.leader()).not.toBeNull();
+    });
+
+    it("closes another client's session from a second server, knowing only its id (the chaos run's expire-session)", async () => {
+      const live = ensemble.servers.filter((m) => m.pid !== -1);
+      const [home, other] = [live[0]!, live[1]!];
+      const s = connectZk({ connectString: home.connectString, sessionTimeoutMs: 4_000 });
+      sessions.push(s);
+      await s.waitConnected(10_000);
+      // ZooKeeper derives the password from the id: what a node logs is enough.
+      expect(zkSessionPassword(s.sessionId)).toEqual(s.sessionCredentials()!.password);
+      await s.create('/closer-ephemeral', bytes('mine'), 'ephemeral');
+      const states = recordStates(s);
+      const oldId = s.sessionId;
+      const closer = await armSessionClose(other.host, other.port);
+      const verdict = await closer.fire(oldId, s.sessionTimeoutMs, 5_000);
+      expect(['closed', 'dropped']).toContain(verdict);
+      await waitFor(() => states.includes('expired'), 10_000, 'the expiry');
+      await s.waitConnected(10_000);
+      expect(s.sessionId).not.toBe(oldId);
+      await s.sync('/');
+      expect(await s.exists('/closer-ephemeral')).toBeNull();
+      // A closed session cannot be resumed again.
+      const again = await armSessionClose(other.host, other.port);
+      expect(await again.fire(oldId, s.sessionTimeoutMs, 5_000)).toBe('gone');
     });
   });
 

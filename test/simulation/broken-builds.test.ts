@@ -1,17 +1,18 @@
 // Issue 4 acceptance: a deliberately broken build is caught by the simulator. The faults
 // are switched on through the node's test-only options (TestFaults).
+import { BROKEN_BUILDS } from '../../src/server/broken-builds.js';
 import { describe, expect, it } from 'vitest';
 import { describeFailures, runSeeds } from './sim/seeds.js';
 
 describe('the simulator catches broken builds', () => {
   it('acknowledging a write before the ZooKeeper multi returns (S2)', async () => {
-    const r = await runSeeds(1, 10, { brokenBuild: { ackBeforeCommit: true } });
+    const r = await runSeeds(1, 10, { brokenBuild: BROKEN_BUILDS['ack-before-commit'] });
     expect(r.failures.length).toBeGreaterThan(0);
     expect(r.failures.some((f) => f.violations.some((v) => v.startsWith('S2')))).toBe(true);
   }, 300_000);
 
   it('reading the tail before fencing (S3), under sudden slowdowns of the leader link to ZooKeeper', async () => {
-    const r = await runSeeds(1, 40, { brokenBuild: { readTailBeforeFence: true }, faultMix: 'slow-leader-zk' });
+    const r = await runSeeds(1, 40, { brokenBuild: BROKEN_BUILDS['read-tail-before-fence'], faultMix: 'slow-leader-zk' });
     expect(r.failures.length).toBeGreaterThan(0);
     expect(r.failures.some((f) => f.violations.some((v) => v.startsWith('S3') || v.startsWith('S2') || v.startsWith('S4')))).toBe(true);
   }, 300_000);

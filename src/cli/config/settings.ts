@@ -8,6 +8,7 @@
 // takes it, to nodeSettings if only the node does; then read it in the command that
 // uses it (node-command.ts, kv-commands.ts). Help, validation, the environment, the
 // config file and config check need nothing more.
+import { defaultSnapshotPolicy } from '../../server/snapshotter.js';
 import { isValidClusterName, isValidMemberId } from '../../coordination/layout.js';
 import { defaultLimits, defaultTiming } from '../../server/node-config.js';
 import { HARD_MAX_VALUE_BYTES } from '../../statemachine/limits.js';
@@ -94,6 +95,7 @@ export const nodeSettings = {
   listen: addressSetting({ describe: 'address to serve peers and clients on', required: true, allowPortZero: true }),
   advertise: addressSetting({ describe: 'address clients (and the peer) use to reach this node (default: --listen)' }),
   'peer-advertise': addressSetting({ describe: 'address the other voter uses to reach this node (default: --advertise)' }),
+  metrics: addressSetting({ describe: 'serve Prometheus metrics on http://HOST:PORT/metrics (default: off; port 0 picks one)', allowPortZero: true }),
   data: textSetting({ describe: 'data folder (local WAL)', required: true, accepts: 'a folder name' }),
   voters: listSetting({
     describe: 'fix the two voters (default: the first two nodes to start)',
@@ -144,8 +146,28 @@ export const nodeSettings = {
     default: defaultLimits.maxPendingProposals,
     fields: ['maxPendingProposals'],
   }),
-  // Test-only faults that break a safety rule on purpose: from the command line only,
-  // so that no environment or file can switch one on by accident.
+  'snapshot-every-entries': integerSetting({
+    describe: 'take a snapshot of the state machine after this many applied entries',
+    min: 100,
+    max: 100_000_000,
+    default: defaultSnapshotPolicy.everyEntries,
+    fields: ['everyEntries'],
+  }),
+  'snapshot-every-bytes': integerSetting({
+    describe: 'or after this many bytes of applied entries, whichever comes first',
+    min: 64 * 1024,
+    max: 1024 * 1024 * 1024,
+    unit: 'bytes',
+    default: defaultSnapshotPolicy.everyBytes,
+    fields: ['everyBytes'],
+  }),
+  'snapshot-retain-entries': integerSetting({
+    describe: 'entries kept in memory before a snapshot, for a follower slightly behind',
+    min: 0,
+    max: 10_000_000,
+    default: defaultSnapshotPolicy.retainEntries,
+    fields: ['retainEntries'],
+  }),
 } as const;
 
 export type CommonSettings = typeof commonSettings;

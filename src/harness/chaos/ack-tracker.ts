@@ -2,6 +2,7 @@
 // acknowledged after a fault" for its downtime. Kept apart from the history so downtime is
 // measured for every fault, also after the history cap.
 import { performance } from 'node:perf_hooks';
+import { GapMeter } from './gap-meter.js';
 
 export interface WriteAck {
   /** performance.now() when the acknowledgement arrived. */
@@ -24,6 +25,8 @@ export class AckTracker {
   private readonly writeBuckets: number[] = [];
   private waiters: Waiter[] = [];
   readonly origin = performance.now();
+  /** Every acknowledged write, for the longest write gap of each fault. */
+  readonly writeGaps = new GapMeter();
 
   /** Any acknowledged operation (reads included), for the throughput chart. */
   onAck(at: number, isWrite: boolean): void {
@@ -38,6 +41,7 @@ export class AckTracker {
   }
 
   onWriteAck(ack: WriteAck): void {
+    this.writeGaps.record(ack.at);
     if (this.waiters.length === 0) return;
     const still: Waiter[] = [];
     for (const w of this.waiters) {

@@ -6,7 +6,10 @@ import { ALL_FAULT_KINDS } from './fault-kinds.js';
 import type { ChaosResult } from './result.js';
 
 /** One color per fault kind, the same in both charts. */
-const KIND_COLORS = ['#d62728', '#ff7f0e', '#9467bd', '#2ca02c', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#1f77b4', '#393b79'];
+const KIND_COLORS = [
+  '#d62728', '#ff7f0e', '#9467bd', '#2ca02c', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#1f77b4',
+  '#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173',
+];
 const kindScale = { domain: [...ALL_FAULT_KINDS], range: KIND_COLORS };
 
 /** Labels above each fault line get unreadable beyond this many faults; the legend names the kinds then. */

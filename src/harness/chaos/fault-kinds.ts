@@ -1,5 +1,6 @@
 // The faults a chaos run injects, by name. Each kind is one way a two-voter cluster can be
-// hurt with real processes: a crash, a stall, a partition, or the loss of a disk. Two
+// hurt with real processes: a crash, a stall, a partition, the loss of a disk, or trouble
+// in ZooKeeper itself (a server dies or stalls, a session expires in a take-over). Two
 // families of network faults: on loopback, TCP proxies cut single connections (reset or
 // blackhole); with --net netns, the voters sit in network namespaces and the faults are
 // packets dropped by nftables and delays added on the path (src/harness/netns).
@@ -9,23 +10,50 @@ export const PROCESS_FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leade
 export const PROXY_FAULT_KINDS = ['cut-link', 'cut-zk'] as const;
 export const NETNS_FAULT_KINDS = ['partition-voters', 'partition-leader', 'partition-clients', 'latency', 'loss'] as const;
 
-/** The loopback run's kinds, in their historical order (the schedule of a seed depends on it). */
-export const FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leader', 'cut-link', 'cut-zk', 'wipe-restart'] as const;
-export const ALL_FAULT_KINDS = [...FAULT_KINDS, ...NETNS_FAULT_KINDS] as const;
+/**
+ * The loopback run's kinds, in their historical order (the schedule of a seed depends on
+ * it); kill-follower-after-failover came last.
+ */
+export const FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leader', 'cut-link', 'cut-zk', 'wipe-restart', 'kill-follower-after-failover'] as const;
+
+/**
+ * Kinds aimed at ZooKeeper: added to the default with --zk-ensemble. kill-zk and pause-zk
+ * need an ensemble (one server of three may die); expire-session runs on one server too.
+ */
+export const ZK_FAULT_KINDS = ['kill-zk', 'pause-zk', 'expire-session'] as const;
+
+export const ALL_FAULT_KINDS = [...FAULT_KINDS, ...ZK_FAULT_KINDS, ...NETNS_FAULT_KINDS] as const;
 
 export type FaultKind = (typeof ALL_FAULT_KINDS)[number];
 export type NetMode = 'loopback' | 'netns';
 
-/** Kinds after which no change of leader is needed: a new leader then is a false failover. */
-export const NO_FAILOVER_NEEDED: ReadonlySet<FaultKind> = new Set<FaultKind>(['kill-follower', 'cut-link', 'partition-voters', 'partition-clients', 'latency', 'loss']);
+/** Kinds that kill or stop a ZooKeeper server: the run needs a quorum that survives it. */
+export const ENSEMBLE_ONLY_KINDS: readonly FaultKind[] = ['kill-zk', 'pause-zk'];
+
+/**
+ * Kinds after which no change of leader is needed: a new leader then is a false failover.
+ * A ZooKeeper server that dies or stalls leaves both voters healthy: whoever led can lead
+ * on once the ensemble serves again, so a change there is counted too.
+ */
+export const NO_FAILOVER_NEEDED: ReadonlySet<FaultKind> = new Set<FaultKind>([
+  'kill-follower',
+  'cut-link',
+  'partition-voters',
+  'partition-clients',
+  'latency',
+  'loss',
+  'kill-zk',
+  'pause-zk',
+]);
 
 export function isFaultKind(s: string): s is FaultKind {
   return (ALL_FAULT_KINDS as readonly string[]).includes(s);
 }
 
-/** The kinds a run uses when none are named. */
-export function defaultKinds(net: NetMode): readonly FaultKind[] {
-  return net === 'netns' ? [...PROCESS_FAULT_KINDS, ...NETNS_FAULT_KINDS] : FAULT_KINDS;
+/** The kinds a run uses when none are named: in namespaces the packet-level kinds; with an ensemble, the ZooKeeper kinds too. */
+export function defaultKinds(net: NetMode, zkServers = 1): readonly FaultKind[] {
+  if (net === 'netns') return [...PROCESS_FAULT_KINDS, ...NETNS_FAULT_KINDS];
+  return zkServers > 1 ? [...FAULT_KINDS, ...ZK_FAULT_KINDS] : FAULT_KINDS;
 }
 
 /** Parses a comma list such as "kill-leader,cut-link"; duplicates are dropped, order is kept. */
@@ -42,14 +70,27 @@ export function parseFaultKinds(list: string, net: NetMode = 'loopback'): FaultK
   return kinds;
 }
 
-/** Proxy cuts need the loopback cluster's proxies; packet-level faults need namespaces. */
+/**
+ * Proxy cuts need the loopback cluster's proxies; packet-level faults need namespaces;
+ * kill-zk and pause-zk need an ensemble, which only a loopback run starts (the namespace
+ * harness relays one ZooKeeper server).
+ */
 export function checkKindsForNet(kinds: readonly FaultKind[], net: NetMode): void {
-  const wrong =
-    net === 'netns' ? kinds.filter((k) => (PROXY_FAULT_KINDS as readonly string[]).includes(k)) : kinds.filter((k) => (NETNS_FAULT_KINDS as readonly string[]).includes(k));
-  if (wrong.length === 0) return;
-  throw new InvalidArgumentError(
-    net === 'netns'
-      ? `${wrong.join(', ')} ${wrong.length > 1 ? 'cut' : 'cuts'} TCP proxies, which a --net netns run does not have: use partition-voters or partition-leader`
-      : `${wrong.join(', ')} ${wrong.length > 1 ? 'need' : 'needs'} the voters in network namespaces: add --net netns (root, ip and nft)`,
-  );
+  const among = (list: readonly string[]): FaultKind[] => kinds.filter((k) => list.includes(k));
+  if (net === 'netns') {
+    const proxy = among(PROXY_FAULT_KINDS);
+    if (proxy.length > 0) {
+      throw new InvalidArgumentError(`${proxy.join(', ')} ${proxy.length > 1 ? 'cut' : 'cuts'} TCP proxies, which a --net netns run does not have: use partition-voters or partition-leader`);
+    }
+    const ensemble = among(ENSEMBLE_ONLY_KINDS);
+    if (ensemble.length > 0) {
+      throw new InvalidArgumentError(
+        `${ensemble.join(' and ')} ${ensemble.length > 1 ? 'stop a ZooKeeper server and need' : 'stops a ZooKeeper server and needs'} an ensemble, ` +
+          'which a --net netns run does not have (it relays one ZooKeeper server): run it on loopback with --zk-ensemble 3',
+      );
+    }
+    return;
+  }
+  const packet = among(NETNS_FAULT_KINDS);
+  if (packet.length > 0) throw new InvalidArgumentError(`${packet.join(', ')} ${packet.length > 1 ? 'need' : 'needs'} the voters in network namespaces: add --net netns (root, ip and nft)`);
 }

@@ -4,6 +4,8 @@ import { performance } from 'node:perf_hooks';
 import type { NetFaults } from '../netns/faults.js';
 import type { ProcessCluster } from '../process-cluster.js';
 import type { AckTracker } from './ack-tracker.js';
+import type { FaultEnv } from './fault-env.js';
+import type { GapMeter } from './gap-meter.js';
 import { injectFault } from './injectors.js';
 import type { FailoverRecord } from './result.js';
 import { type FaultPlan, planDetail } from './schedule.js';
@@ -20,6 +22,10 @@ export interface FaultStepContext {
   readonly recoveryTimeoutMs: number;
   /** Called just before the injection, so calls made from then on use fresh keys. */
   readonly beforeInjection: (plan: FaultPlan) => void;
+  /** ZooKeeper servers and the nodes' log lines, for the kinds that need them. */
+  readonly env?: FaultEnv;
+  /** The longest write gap per fault: duoraft's clients, and a bare ZooKeeper client beside them. */
+  readonly gaps?: { readonly duoraft: GapMeter; readonly zkClient: GapMeter };
 }
 
 export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: Settled): Promise<{ record: FailoverRecord; settled: Settled }> {
@@ -32,8 +38,10 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
   // other member acknowledges shows that writes flow again.
   let appliedAt = Number.POSITIVE_INFINITY;
   const resumed = acks.firstWriteAfter(startedAt, cluster.node(before.leader).address, () => appliedAt);
+  ctx.gaps?.duoraft.open(startedAt);
+  ctx.gaps?.zkClient.open(startedAt);
   try {
-    const injected = await injectFault(cluster, plan, before, ctx.net);
+    const injected = await injectFault(cluster, plan, before, ctx.net, ctx.env);
     appliedAt = performance.now();
     const what = `${name} on ${injected.target}`;
     const ack = withTimeout(resumed.ack, ctx.recoveryTimeoutMs, `${what}: no write was acknowledged within ${ctx.recoveryTimeoutMs} ms`);
@@ -44,18 +52,20 @@ export async function runFault(ctx: FaultStepContext, plan: FaultPlan, before: S
     if (acked.status === 'rejected') throw acked.reason;
     const settled = await waitSettled(cluster, ctx.recoveryTimeoutMs, `after ${what}`);
     const recoveredAt = performance.now();
+    const gaps = ctx.gaps;
     const record: FailoverRecord = {
       index: plan.index,
       kind: plan.kind,
       target: injected.target,
       targetRole: plan.target,
-      detail: planDetail(plan),
+      detail: { ...planDetail(plan), ...injected.observed },
       startedAt: Math.round(startedAt - acks.origin),
       downtimeMs: Math.round((acked.value.at - startedAt) * 10) / 10,
       leaderBefore: before.leader,
       leaderAfter: settled.leader,
       leaderChanges: 0, // counted by the run, up to the next fault (run.ts)
       recoveredMs: Math.round(recoveredAt - startedAt),
+      ...(gaps ? { writeGap: { duoraftMs: gaps.duoraft.close(recoveredAt), zkClientMs: gaps.zkClient.close(recoveredAt) } } : {}),
     };
     return { record, settled };
   } finally {

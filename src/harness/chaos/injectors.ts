@@ -5,14 +5,19 @@
 import { linkName, type NetFaults } from '../netns/faults.js';
 import type { ProcessCluster } from '../process-cluster.js';
 import { waitForRunState } from '../process-state.js';
+import type { FaultEnv } from './fault-env.js';
 import type { FaultPlan } from './schedule.js';
+import { injectTakeoverFault } from './takeover-faults.js';
 import { sleep } from './time.js';
+import { injectZkServerFault } from './zk-server-faults.js';
 
 export interface Injected {
   /** The node the fault hit (for cut-link: the leader, whose link to its follower was cut). */
   readonly target: string;
   /** Resolves when the fault is over: the node restarted, resumed or reconnected. */
   readonly finished: Promise<void>;
+  /** What the fault found out as it ran (which server it hit, where an expiry landed); read once finished. */
+  readonly observed?: Readonly<Record<string, number | string>>;
 }
 
 export async function injectFault(
@@ -20,6 +25,7 @@ export async function injectFault(
   plan: FaultPlan,
   roles: { readonly leader: string; readonly follower: string },
   net: NetFaults | null,
+  env?: FaultEnv,
 ): Promise<Injected> {
   const target = plan.target === 'leader' ? roles.leader : roles.follower;
   const needNet = (): NetFaults => {
@@ -27,6 +33,16 @@ export async function injectFault(
     return net;
   };
   switch (plan.kind) {
+    case 'kill-zk':
+    case 'pause-zk': {
+      if (!env?.ensemble) throw new Error(`${plan.kind} needs a ZooKeeper ensemble (--zk-ensemble 3)`);
+      return injectZkServerFault(cluster, env.ensemble, env.zkTargets, plan, env.recoveryTimeoutMs);
+    }
+    case 'expire-session':
+    case 'kill-follower-after-failover': {
+      if (!env) throw new Error(`${plan.kind} needs the nodes' log watch (FaultEnv)`);
+      return injectTakeoverFault(cluster, plan, roles, env, net);
+    }
     case 'kill-leader':
     case 'kill-follower':
     case 'wipe-restart': {

@@ -2,7 +2,7 @@
 // the run loop can trust every number.
 import { InvalidArgumentError } from '../../common/errors.js';
 import type { ZooKeeperEnv } from '../zk-java.js';
-import { checkKindsForNet, FAULT_KINDS, type FaultKind, type NetMode } from './fault-kinds.js';
+import { checkKindsForNet, ENSEMBLE_ONLY_KINDS, FAULT_KINDS, type FaultKind, type NetMode } from './fault-kinds.js';
 import { DEFAULT_DURATIONS, type FaultDurations } from './schedule.js';
 
 export interface ChaosOptions {
@@ -37,6 +37,10 @@ export interface ChaosOptions {
   /** Keep the nodes' logs and data in outDir/cluster instead of a temp folder that is removed. */
   readonly keepLogs: boolean;
   readonly env: ZooKeeperEnv;
+  /** ZooKeeper servers: 1 runs one standalone server; 3 (or 5, 7) an ensemble on loopback, which kill-zk and pause-zk need. */
+  readonly zkServers: number;
+  /** With an ensemble, a bare ZooKeeper client writes beside the voters with this pause between writes (ms). */
+  readonly zkProbeIntervalMs: number;
   /** Progress lines (not called with --json). */
   readonly print: (line: string) => void;
   readonly json: boolean;
@@ -58,8 +62,13 @@ export const CHAOS_DEFAULTS = {
   recoveryTimeoutMs: 30_000,
   clientDeadlineMs: 10_000,
   keepLogs: false,
+  zkServers: 1,
+  zkProbeIntervalMs: 5,
   json: false,
 } as const;
+
+/** Ensemble sizes a run accepts: odd, so that one server down leaves a quorum. */
+export const ZK_ENSEMBLE_SIZES: readonly number[] = [1, 3, 5, 7];
 
 /** At most this many clients share a key, so each key's history stays small enough to check. */
 export const CLIENTS_PER_KEY_GROUP = 8;
@@ -84,5 +93,17 @@ export function validateChaosOptions(o: ChaosOptions): void {
   if (!(o.maxRecordedOps >= 1)) problems.push('the recorded-operation cap must be >= 1');
   if (!(o.recoveryTimeoutMs > 0 && o.clientDeadlineMs > 0)) problems.push('timeouts must be positive');
   if (o.outDir.trim() === '') problems.push('--out must name a folder');
+  if (!ZK_ENSEMBLE_SIZES.includes(o.zkServers)) problems.push(`--zk-ensemble must be one of ${ZK_ENSEMBLE_SIZES.join(', ')} (1: one standalone server)`);
+  if (o.net === 'netns' && o.zkServers > 1) {
+    // The namespace harness relays one ZooKeeper server per voter link; an ensemble there
+    // would need a relay and a ZooKeeper cut per server (not built).
+    problems.push('--zk-ensemble runs on loopback only: a --net netns run relays one ZooKeeper server (drop --zk-ensemble, or --net netns)');
+  }
+  const needEnsemble = o.kinds.filter((k) => ENSEMBLE_ONLY_KINDS.includes(k));
+  // With --net netns, checkKindsForNet said already why these kinds do not run there.
+  if (needEnsemble.length > 0 && o.zkServers < 3 && o.net !== 'netns') {
+    problems.push(`${needEnsemble.join(' and ')} ${needEnsemble.length > 1 ? 'stop a ZooKeeper server and need' : 'stops a ZooKeeper server and needs'} an ensemble: add --zk-ensemble 3`);
+  }
+  if (!(o.zkProbeIntervalMs >= 1 && o.zkProbeIntervalMs <= 1_000)) problems.push('the ZooKeeper probe interval must be in 1..1000 ms');
   if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
 }

@@ -5,6 +5,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { downtimeHistogramSpec, renderSvg, throughputSpec } from './charts.js';
 import { type ChaosResult, failures } from './result.js';
+import { writeGapHtml } from './write-gaps.js';
 
 export async function writeReport(outDir: string, r: ChaosResult): Promise<string> {
   const [throughput, histogram] = await Promise.all([renderSvg(throughputSpec(r)), renderSvg(downtimeHistogramSpec(r))]);
@@ -31,7 +32,8 @@ export function reportHtml(r: ChaosResult, throughputSvg: string, histogramSvg: 
   const faultRows = r.failovers.map(
     (f) =>
       `<tr><td>${f.index}</td><td>${esc(f.kind)}</td><td>${esc(f.target)} (${f.targetRole})</td><td>${esc(detailText(f.detail))}</td>` +
-      `<td>${(f.startedAt / 1000).toFixed(2)}</td><td>${f.downtimeMs.toFixed(1)}</td><td>${f.recoveredMs.toFixed(0)}</td><td>${esc(f.leaderBefore)} &rarr; ${esc(f.leaderAfter)}</td></tr>`,
+      `<td>${(f.startedAt / 1000).toFixed(2)}</td><td>${f.downtimeMs.toFixed(1)}</td><td>${f.recoveredMs.toFixed(0)}</td><td>${esc(f.leaderBefore)} &rarr; ${esc(f.leaderAfter)}</td><td>${f.leaderChanges}</td>` +
+      `<td>${f.writeGap ? `${f.writeGap.duoraftMs} | ${f.writeGap.zkClientMs}` : ''}</td></tr>`,
   );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>duoraft chaos run, seed ${r.seed}</title>
@@ -47,7 +49,7 @@ pre { background: #f7f7f7; padding: 10px; overflow-x: auto; font-size: 12px; }
 </style></head><body>
 <h1>duoraft chaos run</h1>
 <p>seed ${r.seed}, started ${esc(r.startedAt)}, ${(r.durationMs / 1000).toFixed(1)} s, ${r.failovers.length} faults
-(${esc(r.options.kinds.join(', '))}), ${r.options.clients} clients${r.options.nodeArgs.length > 0 ? `, node arguments <code>${esc(r.options.nodeArgs.join(' '))}</code>` : ''}.</p>
+(${esc(r.options.kinds.join(', '))}), ${r.options.clients} clients${r.options.net === 'netns' ? ', voters in network namespaces' : ''}${(r.zkServers ?? 1) > 1 ? `, a ZooKeeper ensemble of ${r.zkServers}` : ''}${r.options.nodeArgs.length > 0 ? `, node arguments <code>${esc(r.options.nodeArgs.join(' '))}</code>` : ''}.</p>
 ${verdict}
 <h2>Checks</h2>
 <table><tr><th>check</th><th>result</th></tr>
@@ -70,8 +72,11 @@ leader before it), as the clients saw it; for faults that need no new leader it 
 ${kinds.join('\n')}
 </table>
 <div class="chart">${histogramSvg}</div>
+<p>Leader changes (fences of the epoch znode, from each injection up to the next): ${r.failovers.reduce((n, f) => n + f.leaderChanges, 0)} in all,
+${r.falseFailovers} of them during faults that need none (or before the first fault).</p>
+${writeGapHtml(r, esc)}
 <h2>Faults</h2>
-<table><tr><th>#</th><th>kind</th><th>target</th><th>parameters</th><th>at (s)</th><th>downtime (ms)</th><th>recovered (ms)</th><th>leader</th></tr>
+<table><tr><th>#</th><th>kind</th><th>target</th><th>parameters</th><th>at (s)</th><th>downtime (ms)</th><th>recovered (ms)</th><th>leader</th><th>leader changes</th><th>write gap ms (duoraft | ZooKeeper client)</th></tr>
 ${faultRows.join('\n')}
 </table>
 </body></html>

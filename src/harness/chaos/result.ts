@@ -6,6 +6,7 @@ import type { DuplicatedCounter, LostDetail } from './checks.js';
 import { type FaultKind, type NetMode, NO_FAILOVER_NEEDED } from './fault-kinds.js';
 import type { OpCounts } from './recorder.js';
 import type { FaultDurations, TargetRole } from './schedule.js';
+import type { WriteGapSummary } from './write-gaps.js';
 
 export interface FailoverRecord {
   readonly index: number;
@@ -25,6 +26,12 @@ export interface FailoverRecord {
   readonly leaderChanges: number;
   /** From the injection until the cluster was whole again (follower caught up). */
   readonly recoveredMs: number;
+  /**
+   * The longest stretch without an acknowledged write between the injection and "whole
+   * again": for duoraft's clients, and for a bare ZooKeeper client writing beside them
+   * (runs with --zk-ensemble; see write-gaps.ts).
+   */
+  readonly writeGap?: { readonly duoraftMs: number; readonly zkClientMs: number };
 }
 
 export interface DowntimeStats {
@@ -74,6 +81,10 @@ export interface ChaosResult {
   readonly throughput: ReadonlyArray<{ readonly t: number; readonly acks: number; readonly writes: number }>;
   /** Why the run stopped early (the cluster did not recover in time, ...), if it did. */
   readonly error?: string;
+  /** ZooKeeper servers the run started (1: standalone). */
+  readonly zkServers?: number;
+  /** Longest write gaps per kind, duoraft beside a bare ZooKeeper client (runs with --zk-ensemble). */
+  readonly writeGaps?: WriteGapSummary;
 }
 
 /** Leader changes during faults after which the old leader could have stayed. */

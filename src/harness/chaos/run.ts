@@ -9,8 +9,11 @@ import { LeaderChangeCounter } from '../leader-changes.js';
 import { NetnsCluster } from '../netns/cluster.js';
 import { requireNetns } from '../netns/support.js';
 import { ProcessCluster } from '../process-cluster.js';
-import { startZooKeeper } from '../zk-launcher.js';
 import { CheckedLoad, type LoadVerdict } from './checked-load.js';
+import { startChaosZooKeeper } from './chaos-zookeeper.js';
+import type { FaultEnv } from './fault-env.js';
+import { GapMeter } from './gap-meter.js';
+import { NodeLogWatch } from './node-log-watch.js';
 import { runFault } from './fault-step.js';
 import { type ChaosOptions, validateChaosOptions } from './options.js';
 import { writeReport } from './report.js';
@@ -18,11 +21,16 @@ import { type ChaosResult, countFalseFailovers, type FailoverRecord, failures, s
 import { type FaultPlan, planFaults } from './schedule.js';
 import { waitSettled } from './settle.js';
 import { sleep } from './time.js';
+import { summarizeWriteGaps, writeGapLines } from './write-gaps.js';
+import { ZkTargetPicker } from './zk-server-faults.js';
+import { ZkWriteProbe, type ZkWriteProbeStats } from './zk-write-probe.js';
 
 const CLUSTER_NAME = 'chaos';
 const PROGRESS_EVERY_MS = 10_000;
 /** Faults planned for a soak; it stops on time long before these run out. */
 const SOAK_PLAN = 100_000;
+/** The bare ZooKeeper client's session timeout: duoraft node's default (--zk-session-timeout). */
+const PROBE_SESSION_TIMEOUT_MS = 4_000;
 
 export interface ChaosRun {
   readonly result: ChaosResult;
@@ -61,8 +69,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   // A kept cluster folder from an earlier run would restart old nodes against a new
   // ZooKeeper: start from nothing.
   if (o.keepLogs) await rm(join(o.outDir, 'cluster'), { recursive: true, force: true });
-  say('starting ZooKeeper...');
-  const zk = await startZooKeeper({ env: o.env });
+  say(o.zkServers > 1 ? `starting a ZooKeeper ensemble of ${o.zkServers}...` : 'starting ZooKeeper...');
+  const zk = await startChaosZooKeeper(o.zkServers, o.env);
+  // The voters' log lines, for the faults aimed at a moment inside a take-over.
+  const watch = new NodeLogWatch();
+  const zkClientGaps = new GapMeter();
+  let probe: ZkWriteProbe | null = null;
+  let probeStats: ZkWriteProbeStats | null = null;
   let placed: NetnsCluster | null = null;
   let cluster: ProcessCluster | null = null;
   let load: CheckedLoad | null = null;
@@ -70,7 +83,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   let ticker: NodeJS.Timeout | undefined;
   try {
     say(`  ZooKeeper serving at ${zk.connectString}; starting two voters...`);
-    const common = { zk: zk.connectString, cluster: CLUSTER_NAME, nodeArgs: o.nodeArgs, ...(o.brokenBuild ? { brokenBuild: o.brokenBuild } : {}), logLevel: 'info', ...(o.keepLogs ? { workDir: join(o.outDir, 'cluster') } : {}) };
+    const common = {
+      zk: zk.connectString,
+      cluster: CLUSTER_NAME,
+      nodeArgs: o.nodeArgs,
+      ...(o.brokenBuild ? { brokenBuild: o.brokenBuild } : {}),
+      logLevel: 'info',
+      ...(o.keepLogs ? { workDir: join(o.outDir, 'cluster') } : {}),
+      onLine: (id: string, line: string): void => watch.onLine(id, line),
+    };
     if (o.net === 'netns') {
       placed = await NetnsCluster.start(common);
       cluster = placed.cluster;
@@ -97,6 +118,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       say(`  ... ${n.acknowledged} operations acknowledged, ${n.unknown} unknown, ${n.recorded} recorded`);
     }, PROGRESS_EVERY_MS);
     ticker.unref();
+    if (zk.ensemble !== null) {
+      probe = await ZkWriteProbe.start({ connectString: zk.connectString, sessionTimeoutMs: PROBE_SESSION_TIMEOUT_MS, intervalMs: o.zkProbeIntervalMs, meter: zkClientGaps, connectTimeoutMs: o.recoveryTimeoutMs });
+      say(`  a bare ZooKeeper client writes beside the voters (one multi every ~${o.zkProbeIntervalMs} ms)`);
+    }
+    const env: FaultEnv = { watch, ensemble: zk.ensemble, zkServers: () => zk.servers(), zkTargets: new ZkTargetPicker(), recoveryTimeoutMs: o.recoveryTimeoutMs };
 
     try {
       const fencesAtStart = await counter.fences();
@@ -110,6 +136,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
         total: o.minutes > 0 ? 0 : plans.length,
         recoveryTimeoutMs: o.recoveryTimeoutMs,
         beforeInjection: (plan: FaultPlan): void => running.setGeneration(plan.index),
+        env,
+        ...(probe !== null ? { gaps: { duoraft: running.acks.writeGaps, zkClient: zkClientGaps } } : {}),
       };
       for (const plan of plans) {
         if (soakEnd > 0 && performance.now() >= soakEnd && plan.index > o.failovers) break;
@@ -123,7 +151,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
         failovers.push(f);
         say(
           `fault ${f.index}${o.minutes > 0 ? '' : `/${plans.length}`}: ${f.kind} on ${f.target} (${f.targetRole}) ${detailWords(f.detail)}-> ` +
-            `downtime ${f.downtimeMs.toFixed(0)} ms; leader ${f.leaderBefore} -> ${f.leaderAfter}; ${f.leaderChanges} leader change(s); whole again after ${f.recoveredMs} ms`,
+            `downtime ${f.downtimeMs.toFixed(0)} ms; leader ${f.leaderBefore} -> ${f.leaderAfter}; ${f.leaderChanges} leader change(s); whole again after ${f.recoveredMs} ms` +
+            (f.writeGap ? `; longest write gap ${f.writeGap.duoraftMs} ms (bare ZooKeeper client ${f.writeGap.zkClientMs} ms)` : ''),
         );
       }
     } catch (err) {
@@ -146,6 +175,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     say(`stopping early: ${error}`);
   } finally {
     clearInterval(ticker);
+    if (probe !== null) probeStats = await probe.stop().catch(() => probe?.stats() ?? null);
     await load?.close();
     await counter?.close().catch(() => undefined);
     if (placed) await placed.stop();
@@ -156,7 +186,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   // The checks run with every process stopped: they are CPU-bound.
   const verdict: LoadVerdict | null = load?.verdict() ?? null;
   say(`checking the history (${verdict?.ops.recorded ?? 0} operations)...`);
-  const result = chaosResult(o, startedIso, Math.round(performance.now() - origin), failovers, changesBeforeFirstFault, verdict, load, error);
+  const result: ChaosResult = {
+    ...chaosResult(o, startedIso, Math.round(performance.now() - origin), failovers, changesBeforeFirstFault, verdict, load, error),
+    zkServers: o.zkServers,
+    ...(probeStats !== null ? { writeGaps: summarizeWriteGaps(failovers, probeStats) } : {}),
+  };
   const resultPath = await writeResult(o.outDir, result);
   const reportPath = await writeReport(o.outDir, result);
   printSummary(say, result, resultPath, reportPath);
@@ -213,8 +247,9 @@ function printSummary(say: (line: string) => void, r: ChaosResult, resultPath: s
   say('');
   say(`operations:    ${r.ops.total} (${r.ops.acknowledged} acknowledged, ${r.ops.unknown} unknown outcome, ${r.ops.failed} failed); ${r.ops.recorded} recorded${r.ops.historyCapped ? ' (cap reached)' : ''}`);
   say(`downtime:      p50 ${r.downtime.p50} ms, p99 ${r.downtime.p99} ms, max ${r.downtime.max} ms over ${r.failovers.length} faults`);
-  for (const [kind, s] of Object.entries(r.downtime.byKind)) say(`  ${kind.padEnd(17)} ${s.count} faults, p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`);
+  for (const [kind, s] of Object.entries(r.downtime.byKind)) say(`  ${kind.padEnd(28)} ${s.count} faults, p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`);
   say(`leader changes: ${r.failovers.reduce((n, f) => n + f.leaderChanges, 0)}, of them ${r.falseFailovers} during faults that need none`);
+  if (r.writeGaps !== undefined) for (const line of writeGapLines(r.writeGaps)) say(line);
   say(`lost:          ${r.lost}`);
   say(`duplicated:    ${r.duplicated}`);
   const lin = r.violation !== undefined ? 'NO: violation found' : r.linearizabilityUnknown ? 'unknown: the checker ran out of budget (not a violation; exit code unaffected)' : 'yes';

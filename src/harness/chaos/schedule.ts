@@ -5,10 +5,13 @@
 import { SeededRandom } from '../../core/random.js';
 import type { ProxyCutMode } from '../tcp-proxy.js';
 import type { FaultKind } from './fault-kinds.js';
+import { EXPIRY_STAGES, KILL_AFTER_FAILOVER_DELAY_MS, type TakeoverFaultPlan } from './takeover-faults.js';
+import { ZK_PAUSE_MS, type ZkServerFaultPlan } from './zk-server-faults.js';
 
-export type TargetRole = 'leader' | 'follower';
+/** A voter by role, or (for kill-zk and pause-zk) a ZooKeeper server by its role in the ensemble. */
+export type TargetRole = 'leader' | 'follower' | 'zk-leader' | 'zk-follower';
 
-interface PlanBase {
+export interface PlanBase {
   /** 1-based position in the run. */
   readonly index: number;
   readonly target: TargetRole;
@@ -22,7 +25,9 @@ export type FaultPlan =
   | (PlanBase & { readonly kind: 'cut-link' | 'cut-zk'; readonly cutMs: number; readonly mode: ProxyCutMode })
   | (PlanBase & { readonly kind: 'partition-voters' | 'partition-leader' | 'partition-clients'; readonly cutMs: number })
   | (PlanBase & { readonly kind: 'latency'; readonly cutMs: number; readonly latencyMs: number; readonly jitterMs: number; readonly links: LatencyScope })
-  | (PlanBase & { readonly kind: 'loss'; readonly cutMs: number; readonly percent: number; readonly scope: LossScope });
+  | (PlanBase & { readonly kind: 'loss'; readonly cutMs: number; readonly percent: number; readonly scope: LossScope })
+  | ZkServerFaultPlan
+  | TakeoverFaultPlan;
 
 /** Which links a latency fault slows: all of them, the leader's to ZooKeeper or to the clients, or both peer links. */
 export type LatencyScope = 'all' | 'zk' | 'peer' | 'client';
@@ -42,9 +47,11 @@ export const CUT_MS: readonly [number, number] = [1000, 3000];
 export interface FaultDurations {
   readonly pauseMs: readonly [number, number];
   readonly cutMs: readonly [number, number];
+  /** How long pause-zk stops a ZooKeeper server (default ZK_PAUSE_MS). */
+  readonly zkPauseMs?: readonly [number, number];
 }
 
-export const DEFAULT_DURATIONS: FaultDurations = { pauseMs: PAUSE_MS, cutMs: CUT_MS };
+export const DEFAULT_DURATIONS: FaultDurations = { pauseMs: PAUSE_MS, cutMs: CUT_MS, zkPauseMs: ZK_PAUSE_MS };
 
 /** An integer in [lo, hi]. */
 export function between(rng: SeededRandom, range: readonly [number, number]): number {
@@ -79,6 +86,12 @@ export function planFaults(
   const order: FaultKind[] = [];
   while (order.length < count) order.push(...shuffled(rng, kinds));
   let wipes = 0;
+  // ZooKeeper faults alternate between the ensemble's leader and a follower; expiries
+  // cycle through the take-over's stages; the old leader is deposed by a pause or a cut.
+  let zkKills = 0;
+  let zkPauses = 0;
+  let expiries = 0;
+  let deposals = 0;
   return order.slice(0, count).map((kind, k): FaultPlan => {
     const base = { index: k + 1, steadyMs: between(rng, steadyRange) };
     switch (kind) {
@@ -96,6 +109,21 @@ export function planFaults(
         return { ...base, kind, target: 'leader', cutMs: between(rng, durations.cutMs), mode: rng.nextInt(2) === 0 ? 'reset' : 'blackhole' };
       case 'cut-zk':
         return { ...base, kind, target: 'leader', cutMs: between(rng, durations.cutMs), mode: rng.nextInt(2) === 0 ? 'reset' : 'blackhole' };
+      case 'kill-zk':
+        return { ...base, kind, target: zkKills++ % 2 === 0 ? 'zk-leader' : 'zk-follower', restartDelayMs: between(rng, RESTART_DELAY_MS) };
+      case 'pause-zk':
+        return { ...base, kind, target: zkPauses++ % 2 === 0 ? 'zk-leader' : 'zk-follower', pauseMs: between(rng, durations.zkPauseMs ?? ZK_PAUSE_MS) };
+      case 'expire-session':
+        return { ...base, kind, target: 'follower', stage: EXPIRY_STAGES[expiries++ % EXPIRY_STAGES.length]!, restartDelayMs: between(rng, RESTART_DELAY_MS) };
+      case 'kill-follower-after-failover':
+        return {
+          ...base,
+          kind,
+          target: 'leader',
+          depose: deposals++ % 2 === 0 ? 'pause' : 'cut-zk',
+          killDelayMs: between(rng, KILL_AFTER_FAILOVER_DELAY_MS),
+          restartDelayMs: between(rng, RESTART_DELAY_MS),
+        };
       case 'partition-voters':
       case 'partition-leader':
       case 'partition-clients':
@@ -123,6 +151,14 @@ export function planDetail(p: FaultPlan): Record<string, number | string> {
     case 'cut-link':
     case 'cut-zk':
       return { cutMs: p.cutMs, mode: p.mode };
+    case 'kill-zk':
+      return { restartDelayMs: p.restartDelayMs };
+    case 'pause-zk':
+      return { pauseMs: p.pauseMs };
+    case 'expire-session':
+      return { stage: p.stage, restartDelayMs: p.restartDelayMs };
+    case 'kill-follower-after-failover':
+      return { depose: p.depose, killDelayMs: p.killDelayMs, restartDelayMs: p.restartDelayMs };
     case 'partition-voters':
     case 'partition-leader':
     case 'partition-clients':

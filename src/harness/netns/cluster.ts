@@ -31,6 +31,8 @@ export interface NetnsClusterOptions {
   readonly brokenBuild?: string;
   readonly logLevel?: string;
   readonly waitForLeader?: boolean;
+  /** Every line a node writes (as ProcessCluster takes it): the take-over faults aim by them. */
+  readonly onLine?: (id: string, line: string) => void;
 }
 
 export class NetnsCluster {
@@ -94,6 +96,7 @@ export class NetnsCluster {
         ...(o.brokenBuild !== undefined ? { brokenBuild: o.brokenBuild } : {}),
         ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
         ...(o.waitForLeader !== undefined ? { waitForLeader: o.waitForLeader } : {}),
+        ...(o.onLine !== undefined ? { onLine: o.onLine } : {}),
       };
       cluster = await ProcessCluster.start(options);
       return new NetnsCluster(cluster, new NetFaults(network, firewalls, relays, relayAddresses), network, relays);

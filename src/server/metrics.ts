@@ -1,0 +1,312 @@
+// The node's Prometheus metrics: the one module that knows prom-client.
+//
+// Two kinds of input, neither of which lets metrics change what the node does:
+// - figures the node holds (role, term, indexes, queues, lease; node-figures.ts), read
+//   when /metrics is scraped;
+// - events the parts emit as they work (telemetry.ts: the WAL mirror's multis, fsyncs,
+//   take-overs, refused peer messages; client-op-observer.ts: every client operation;
+//   the ZooKeeper session's state changes), counted and timed here.
+// Every series carries the labels node and cluster. Names, units and the questions
+// they answer: README "Metrics and dashboard"; docker/grafana/duoraft-dashboard.json uses them.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Clock } from '../common/clock.js';
+import type { MirrorMultiSample } from '../coordination/wal-mirror.js';
+import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
+import type { Role, SoftState } from '../core/raft.js';
+import type { ClientOpKind, ClientOpObserver } from './client-op-observer.js';
+import { FailoverTimeline, type TakeoverKind, type TakeoverPhase } from './failover-timeline.js';
+import type { HealthVerdict } from './health.js';
+import type { FiguresSource, NodeFigures } from './node-figures.js';
+import type { TakeoverSample } from './takeover-runner.js';
+import type { NodeTelemetry, PeerRefusal } from './telemetry.js';
+
+export interface NodeMetricsOptions {
+  readonly nodeId: string;
+  readonly cluster: string;
+  readonly clock: Clock;
+  /** Also export the process's own metrics (CPU, memory, event-loop delay, GC): prom-client's defaults. */
+  readonly processMetrics?: boolean;
+}
+
+/** What metrics read when scraped. */
+export interface MetricsSources {
+  readonly figures: FiguresSource;
+  readonly health: () => HealthVerdict;
+}
+
+/** The part of a ZooKeeper session metrics follow. */
+export type ZkStateSource = Pick<ZkSession, 'state' | 'onStateChange'>;
+
+const ROLES: readonly Role[] = ['follower', 'precandidate', 'candidate', 'leader'];
+const TAKEOVER_KINDS: readonly TakeoverKind[] = ['failover', 'transfer', 'election'];
+const TAKEOVER_PHASES: readonly TakeoverPhase[] = ['detect', 'lease_wait', 'fence', 'replay', 'first_commit'];
+/** The kinds a BUSY answer can come to (writes, and the session entries that are writes too). */
+const WRITE_KINDS: readonly ClientOpKind[] = ['put', 'delete', 'incr', 'cas', 'register_session', 'keep_alive'];
+const ZK_STATES: readonly ZkConnectionState[] = ['connected', 'disconnected', 'expired', 'closed'];
+
+/** Latencies from 0.25 ms (a local fsync, a fast multi) to 10 s (a client's whole deadline). */
+const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
+/** Failovers and their phases: tens to hundreds of ms normally, seconds when something is wrong. */
+const FAILOVER_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2, 5, 10];
+const BATCH_ENTRY_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+const BATCH_BYTE_BUCKETS = [256, 1024, 4096, 16_384, 65_536, 262_144, 786_432];
+
+const seconds = (ms: number): number => ms / 1000;
+
+export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
+  readonly registry = new Registry();
+  private readonly timeline: FailoverTimeline;
+  private sources: MetricsSources | null = null;
+  private zkState: ZkConnectionState | null = null;
+  /** Whether the session was ever connected: the first connect is no reconnect. */
+  private zkWasConnected = false;
+  private unsubscribeZk: (() => void) | null = null;
+
+  // ---------------------------------------------------------------- events
+  private readonly zkMultiSeconds: Histogram<'outcome'>;
+  private readonly zkMultiEntries: Histogram;
+  private readonly zkMultiBytes: Histogram;
+  private readonly clientSeconds: Histogram<'kind' | 'code'>;
+  private readonly clientBusy: Counter<'kind'>;
+  private readonly takeovers: Counter<'kind' | 'outcome'>;
+  private readonly failoverSeconds: Histogram<'kind'>;
+  private readonly phaseSeconds: Histogram<'kind' | 'phase'>;
+  private readonly leaseLapses: Counter;
+  private readonly fsyncSeconds: Histogram<'outcome'>;
+  private readonly zkExpiries: Counter;
+  private readonly zkReconnects: Counter;
+  private readonly peerRefusals: Counter<'type' | 'why'>;
+
+  constructor(o: NodeMetricsOptions) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ node: o.nodeId, cluster: o.cluster });
+    if (o.processMetrics) collectDefaultMetrics({ register: this.registry });
+    const figure = (f: (n: NodeFigures) => number): (() => number | null) => () => {
+      const n = this.sources?.figures() ?? null;
+      return n === null ? null : f(n);
+    };
+
+    // ---- the node's state, read at each scrape
+    const roleNow = (): Role | null => this.sources?.figures()?.role ?? null;
+    new Gauge({
+      name: 'duoraft_role',
+      help: 'The Raft role: 1 for the current one, 0 for the others (all 0 while starting)',
+      labelNames: ['role'],
+      registers,
+      collect() {
+        const role = roleNow();
+        for (const r of ROLES) this.set({ role: r }, r === role ? 1 : 0);
+      },
+    });
+    this.figureGauge('duoraft_term', 'The current term (moves at each take-over)', figure((n) => n.term));
+    this.figureGauge('duoraft_commit_index', 'The highest log index known committed (in ZooKeeper)', figure((n) => n.commitIndex));
+    this.figureGauge('duoraft_applied_index', 'The highest log index applied to the key-value state machine', figure((n) => n.appliedIndex));
+    this.figureGauge('duoraft_last_index', 'The last index of the local log', figure((n) => n.lastIndex));
+    this.figureGauge('duoraft_pending_proposals', 'Client writes waiting for their entry to commit and apply (BUSY beyond --max-pending-proposals)', figure((n) => n.pendingProposals));
+    this.figureGauge('duoraft_mirror_backlog_entries', 'Leader: entries handed to the WAL mirror and not yet known to be in ZooKeeper', figure((n) => n.mirrorBacklog));
+    this.figureGauge('duoraft_lease_holds', 'Leader: 1 while its ZooKeeper lease holds', figure((n) => (n.leaseHolds ? 1 : 0)));
+    this.figureGauge(
+      'duoraft_leader_contact_age_seconds',
+      'Follower: since it last heard from its leader (+Inf: never; 0 on the leader)',
+      figure((n) => (n.role === 'leader' ? 0 : seconds(n.leaderContactAgeMs))),
+    );
+    this.figureGauge('duoraft_serving', 'Health: 1 while the member can do its role (the gRPC health service says SERVING)', () => {
+      const h = this.sources?.health();
+      return h === undefined ? null : h.serving ? 1 : 0;
+    });
+
+    // ---- the WAL mirror's multis (the commit point)
+    this.zkMultiSeconds = new Histogram({
+      name: 'duoraft_zk_multi_duration_seconds',
+      help: "Leader: one WAL append multi to ZooKeeper, from sending it to its answer (the commit point's latency)",
+      labelNames: ['outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.zkMultiEntries = new Histogram({ name: 'duoraft_zk_multi_entries', help: 'Leader: log entries in one WAL append multi (group commit)', buckets: BATCH_ENTRY_BUCKETS, registers });
+    this.zkMultiBytes = new Histogram({ name: 'duoraft_zk_multi_bytes', help: 'Leader: size of the segment znode of one WAL append multi', buckets: BATCH_BYTE_BUCKETS, registers });
+
+    // ---- clients
+    this.clientSeconds = new Histogram({
+      name: 'duoraft_client_request_duration_seconds',
+      help: 'One client operation, from its arrival to its answer, by kind and outcome code (OK, NOT_LEADER, BUSY, ...)',
+      labelNames: ['kind', 'code'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.clientBusy = new Counter({ name: 'duoraft_client_busy_total', help: 'Client operations answered BUSY (too many writes pending, or too many pipelined)', labelNames: ['kind'], registers });
+
+    // ---- take-overs
+    this.takeovers = new Counter({
+      name: 'duoraft_takeovers_total',
+      help: 'Take-overs this node ran: kind failover (the leader went quiet), transfer (handed over), election (no leader before); outcome ok or failed',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.failoverSeconds = new Histogram({
+      name: 'duoraft_failover_duration_seconds',
+      help: "A successful take-over, from the old leader's last word (a transfer: its TimeoutNow) to the new term's first commit",
+      labelNames: ['kind'],
+      buckets: FAILOVER_BUCKETS,
+      registers,
+    });
+    this.phaseSeconds = new Histogram({
+      name: 'duoraft_takeover_phase_duration_seconds',
+      help: 'The phases of a successful take-over: detect, lease_wait, fence, replay, first_commit',
+      labelNames: ['kind', 'phase'],
+      buckets: FAILOVER_BUCKETS,
+      registers,
+    });
+    this.leaseLapses = new Counter({ name: 'duoraft_lease_lapses_total', help: 'Leader: times its lease lapsed (no touch succeeded in time; ZooKeeper slow or unreachable)', registers });
+
+    // ---- the local WAL
+    this.fsyncSeconds = new Histogram({ name: 'duoraft_wal_fsync_duration_seconds', help: 'One fsync of the local WAL', labelNames: ['outcome'], buckets: LATENCY_BUCKETS, registers });
+
+    // ---- the ZooKeeper session
+    const zkStateNow = (): ZkConnectionState | null => this.zkState;
+    new Gauge({
+      name: 'duoraft_zk_session_state',
+      help: 'The ZooKeeper session: 1 for the current state, 0 for the others',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const state = zkStateNow();
+        for (const s of ZK_STATES) this.set({ state: s }, s === state ? 1 : 0);
+      },
+    });
+    this.zkExpiries = new Counter({ name: 'duoraft_zk_session_expiries_total', help: 'ZooKeeper sessions that expired (ephemeral znodes lost; a new session follows)', registers });
+    this.zkReconnects = new Counter({ name: 'duoraft_zk_reconnects_total', help: 'Connections to ZooKeeper made again after a disconnection or an expiry', registers });
+
+    // ---- peers
+    this.peerRefusals = new Counter({
+      name: 'duoraft_peer_messages_refused_total',
+      help: "Peer messages refused: why=invalid (failed the core's checks) or sender (not the voter its certificate names)",
+      labelNames: ['type', 'why'],
+      registers,
+    });
+
+    // ---- snapshots: reserved. The snapshotter (snapshotter.ts, being written) registers its
+    // figures here: duoraft_snapshot_duration_seconds, duoraft_snapshot_bytes,
+    // duoraft_snapshot_index, duoraft_snapshot_installs_total.
+
+    // ---- listeners: reserved. The listener feed (listener-feed.ts, being written) registers
+    // its figures here: duoraft_listeners, duoraft_listener_lag_entries.
+
+    this.zeroKnownSeries();
+    this.timeline = new FailoverTimeline(o.clock, {
+      takeover: (kind: TakeoverKind, ok: boolean) => this.takeovers.inc({ kind, outcome: ok ? 'ok' : 'failed' }),
+      phase: (kind: TakeoverKind, phase: TakeoverPhase, ms: number) => this.phaseSeconds.observe({ kind, phase }, seconds(ms)),
+      failover: (kind: TakeoverKind, ms: number) => this.failoverSeconds.observe({ kind }, seconds(ms)),
+    });
+  }
+
+  /** Where the figures come from, once the node runs (until then they are absent). */
+  attach(sources: MetricsSources): void {
+    this.sources = sources;
+  }
+
+  /** Follows the session's state changes (until close()). */
+  followZk(zk: ZkStateSource): void {
+    this.unsubscribeZk?.();
+    this.zkState = zk.state;
+    this.zkWasConnected = zk.state === 'connected';
+    this.unsubscribeZk = zk.onStateChange((state) => this.zkStateChanged(state));
+  }
+
+  /** The exposition text of every series. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  close(): void {
+    this.unsubscribeZk?.();
+    this.unsubscribeZk = null;
+    this.sources = null;
+    this.registry.clear();
+  }
+
+  // ------------------------------------------------------------ telemetry
+
+  mirrorMulti(s: MirrorMultiSample): void {
+    this.zkMultiSeconds.observe({ outcome: s.ok ? 'ok' : 'error' }, seconds(s.ms));
+    if (!s.ok) return;
+    this.zkMultiEntries.observe(s.entries);
+    this.zkMultiBytes.observe(s.bytes);
+  }
+
+  walSynced(ms: number, ok: boolean): void {
+    this.fsyncSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds(ms));
+  }
+
+  leaseLapsed(): void {
+    this.leaseLapses.inc();
+  }
+
+  peerRefused(type: string, why: PeerRefusal): void {
+    this.peerRefusals.inc({ type, why });
+  }
+
+  roleChanged(prev: SoftState, next: SoftState, leaderContactAgeMs: number): void {
+    this.timeline.roleChanged(prev, next, leaderContactAgeMs);
+  }
+
+  takeoverDone(sample: TakeoverSample): void {
+    this.timeline.takeoverDone(sample);
+  }
+
+  committedInTerm(term: number): void {
+    this.timeline.committedInTerm(term);
+  }
+
+  clientOp(kind: ClientOpKind, ms: number, code: string): void {
+    this.clientSeconds.observe({ kind, code }, seconds(ms));
+    if (code === 'BUSY') this.clientBusy.inc({ kind });
+  }
+
+  // -------------------------------------------------------------- helpers
+
+  private zkStateChanged(state: ZkConnectionState): void {
+    const before = this.zkState;
+    this.zkState = state;
+    if (state === 'expired') this.zkExpiries.inc();
+    if (state === 'connected' && before !== 'connected') {
+      if (this.zkWasConnected) this.zkReconnects.inc();
+      this.zkWasConnected = true;
+    }
+  }
+
+  /**
+   * Creates the series of rare events at 0, so that the first failover, lapse or BUSY shows
+   * as an increase: Prometheus cannot tell how much a series that appears at 1 increased.
+   * (Client latencies are not: kinds times codes would be many series, and they are frequent.)
+   */
+  private zeroKnownSeries(): void {
+    for (const kind of TAKEOVER_KINDS) {
+      for (const outcome of ['ok', 'failed']) this.takeovers.inc({ kind, outcome }, 0);
+      this.failoverSeconds.zero({ kind });
+      for (const phase of TAKEOVER_PHASES) this.phaseSeconds.zero({ kind, phase });
+    }
+    for (const outcome of ['ok', 'error']) {
+      this.zkMultiSeconds.zero({ outcome });
+      this.fsyncSeconds.zero({ outcome });
+    }
+    for (const kind of WRITE_KINDS) this.clientBusy.inc({ kind }, 0);
+  }
+
+  private figureGauge(name: string, help: string, read: () => number | null): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const v = read();
+        if (v === null) this.reset();
+        else this.set(v);
+      },
+    });
+  }
+}
