@@ -44,7 +44,7 @@ describe('found by the fuzz suite', () => {
       const writers = Array.from({ length: 24 }, (_, k) => new Writer(c, `w${k}`));
       await sleep(500);
       let rewrites = 0;
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < 40; i++) {
         const now = await session.getData(paths.tail);
         const r = await session.setData(paths.tail, now.data, now.stat.version).catch(() => null);
         if (r) rewrites++;
