@@ -119,7 +119,11 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         const why = `ZooKeeper's tail ${tail.lastIndex} is below this node's commit index ${o.request.commit}: ZooKeeper has lost committed data`;
         return { ...failed(term, o.selfId, why), zkDataLost: why } as TakeoverOutcome;
       }
-      const entries: Entry[] = await readCommittedEntries(zk, paths, from, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
+      // From our commit index itself (unless a snapshot moved the start): the core checks that
+      // ZooKeeper's entry there is ours (our commit index may rest on a forged message; issue
+      // 11 defect 1). One chain value proves the whole prefix.
+      const start = from === o.request.commit ? Math.max(0, from - 1) : from;
+      const entries: Entry[] = await readCommittedEntries(zk, paths, start, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
       return {
         ok: true,
         result: { ok: true, term, entries, zkLastIndex: tail.lastIndex },

@@ -920,6 +920,17 @@ export class RaftCore {
 
   /** Merges committed entries (from ZooKeeper). Returns false when they do not chain onto our committed log: divergence. */
   private mergeCommitted(entries: readonly Entry[]): boolean {
+    // Entries up to our commit index must be exactly ours: our commit index may rest on a
+    // message that lied (a forged AppendEntries in plaintext, issue 11 defect 1). The take-over
+    // replay starts at our commit index itself, and one entry is enough: equal chain values
+    // there mean equal logs up to there.
+    for (const e of entries) {
+      if (e.index > this.commit) break;
+      if (e.chain && this.log.chain(e.index) !== undefined && !this.log.holds(e)) {
+        this.diverge(e.index, `ZooKeeper's committed entry ${e.index} differs from the one this node counted as committed`);
+        return false;
+      }
+    }
     const fresh = entries.filter((e) => e.index > this.commit);
     if (fresh.length === 0) return true;
     invariant(fresh[0]!.index <= this.log.lastIndex() + 1, `committed entries start at ${fresh[0]!.index}, log ends at ${this.log.lastIndex()}`);

@@ -658,9 +658,11 @@ export class NodeDriver {
   }
 
   private processReady(): void {
-    for (let round = 0; round < MAX_READY_ROUNDS && this.core.hasReady(); round++) {
+    for (let round = 0; round < MAX_READY_ROUNDS && !this.stopped && this.core.hasReady(); round++) {
       this.carryOut(this.core.ready());
     }
+    // A divergence stopped the node: its WAL is closed, nothing more may be carried out.
+    if (this.stopped) return;
     // A transfer that ended (or was given up) releases the requests held meanwhile.
     const transferring = this.soft.role === 'leader' && this.core.isTransferring();
     if (this.wasTransferring && !transferring) this.wakeRoleWaiters();
@@ -671,7 +673,12 @@ export class NodeDriver {
 
   /** Does what one Ready asks. */
   private carryOut(rd: Ready): void {
-    if (rd.diverged) this.onDiverged(rd.diverged);
+    if (rd.diverged) {
+      // Nothing else of this Ready may happen: the node's state cannot be trusted, and
+      // stopping closes the WAL the rest would write to.
+      this.onDiverged(rd.diverged);
+      return;
+    }
     if (rd.leadershipLost) this.onLeadershipLost(rd.leadershipLost);
     if (rd.softState) this.onSoftState(rd.softState);
     let walWritten = false;
