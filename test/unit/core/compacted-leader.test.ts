@@ -30,7 +30,7 @@ function heartbeatsOf(b: RaftCore, ticks: number): ReturnType<typeof messagesOf<
 }
 
 describe('a leader whose log starts after a snapshot', () => {
-  it('sends heartbeats a follower can decode while it knows no match of the follower (commit 0, the genesis chain)', () => {
+  it('sends heartbeats a follower can decode while it knows no match of the follower (never a compacted commit: main names the compaction point)', () => {
     const b = compactedLeader();
     const hbs = heartbeatsOf(b, 20);
     expect(hbs.length).toBeGreaterThan(0);

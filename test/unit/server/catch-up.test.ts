@@ -38,9 +38,11 @@ async function stallOnce(commitAt: number, tail: number, snapshotReaches: number
     commitIndex: () => commit,
     role: (): Role => 'follower',
     committedFromZk: () => undefined,
-    needsSnapshot: async (wanted: number) => {
-      asked.push(wanted);
-      if (snapshotReaches === null || snapshotReaches < wanted) return false;
+    // The contract: load a snapshot that reaches at least firstAvailable - 1.
+    needsSnapshot: async (_wanted: number, firstAvailable: number) => {
+      const reach = firstAvailable - 1;
+      asked.push(reach);
+      if (snapshotReaches === null || snapshotReaches < reach) return false;
       commit = snapshotReaches;
       return true;
     },
