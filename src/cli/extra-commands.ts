@@ -151,6 +151,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('keep-logs', { type: 'boolean', default: false, describe: 'keep the nodes\' logs and data in OUT/cluster' })
         .option('think-ms', { type: 'number', default: 2, describe: 'pause between two calls of one client (ms)' })
         .option('node-args', { type: 'string', describe: 'extra arguments for every node, e.g. "--snapshot-every-entries 2000"' })
+        .option('zk-data-bound-mib', { type: 'number', default: 64, describe: 'fail when the cluster keeps more than this in ZooKeeper (wal/ and snapshots/, sampled every 15 s)' })
         .option('broken', { type: 'string', hidden: true, describe: 'test only: run a deliberately broken build (see src/cli/broken-node.ts)' }),
     run(
       async (
@@ -167,11 +168,13 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           'think-ms': number;
           'zk-ensemble': number;
           'node-args'?: string;
+          'zk-data-bound-mib': number;
           broken?: string;
         },
       ) => {
         // Loaded on demand: the charting libraries take a while to load, and every other
         // command (a node restarting in a failover among them) would pay for it.
+        if (!(a['zk-data-bound-mib'] > 0)) throw new InvalidArgumentError('--zk-data-bound-mib must be positive');
         const chaos = await import('../harness/chaos/index.js');
         const net = a.net === 'netns' ? 'netns' : 'loopback';
         const { result, failures } = await chaos.runChaos({
@@ -188,6 +191,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           keepLogs: a['keep-logs'],
           thinkMs: a['think-ms'],
           nodeArgs: a['node-args'] ? a['node-args'].split(' ').filter(Boolean) : [],
+          zkDataBoundBytes: Math.round(a['zk-data-bound-mib'] * 1024 * 1024),
           ...(a.broken ? { brokenBuild: brokenBuildNames(a.broken) } : {}),
           env: zooKeeperEnv(),
           print: printLine,
