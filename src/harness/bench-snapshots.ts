@@ -17,6 +17,8 @@
 //
 // The stall and rebuild parts share one cluster (the state is loaded once); the failover
 // and restart parts share another (the history is written once).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { realClock } from '../common/real-clock.js';
 import { silentLogger } from '../common/logger.js';
@@ -54,6 +56,8 @@ export interface SnapshotBenchOptions {
   readonly stallMs?: number;
   /** snapshot-rebuild and snapshot-restart: repetitions (default 3). */
   readonly repeats?: number;
+  /** Keep the nodes' data and logs in DIR/<cluster> (default: a temp folder, removed). */
+  readonly keepLogsIn?: string;
   readonly say: (line: string) => void;
 }
 
@@ -162,7 +166,9 @@ async function withCluster<T>(o: SnapshotBenchOptions, name: string, body: (c: {
   let cluster: ProcessCluster | null = null;
   let client: DuoraftClient | null = null;
   try {
-    cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, logLevel: 'info', nodeArgs: o.nodeArgs, onLine: (id, line) => timeline.onLine(id, line) });
+    const workDir = o.keepLogsIn === undefined ? {} : { workDir: join(o.keepLogsIn, name) };
+    if (workDir.workDir !== undefined) await mkdir(workDir.workDir, { recursive: true });
+    cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, logLevel: 'info', nodeArgs: o.nodeArgs, onLine: (id, line) => timeline.onLine(id, line), ...workDir });
     client = await connect({ zk: zk.connectString, cluster: name, deadlineMs: 30_000 });
     return await body({ cluster, client, timeline, zk: zk.connectString });
   } finally {
@@ -499,19 +505,25 @@ async function measureRestarts(
 }
 
 /**
- * From `t0` (the process start) until `id` follows the leader and has applied what that
- * leader had committed when it was first seen after t0 (the other voter, which takes over
- * when `id` led).
+ * From `t0` (the process start) until the cluster is whole with `id` in it: one voter leads
+ * and the other follows it, and both have applied what the leader had committed when it
+ * was first seen after t0. Usually `id` follows the other voter (which took over when `id`
+ * led); on a loaded machine `id` may take over instead (the live leader's lease looked
+ * lapsed through a stall), which counts the same: the restart is done when both agree.
  */
 async function waitCaughtUp(cluster: ProcessCluster, id: string, t0: number, timeoutMs: number): Promise<{ ms: number; target: number }> {
   const deadline = t0 + timeoutMs;
   let target: number | null = null;
   let last = '';
+  const other = cluster.ids().find((x) => x !== id)!;
   while (performance.now() < deadline) {
-    const other = cluster.ids().find((x) => x !== id)!;
     const [o, s] = await Promise.all([cluster.memberStatus(other, 500), cluster.memberStatus(id, 500)]);
-    if (target === null && o?.role === 'leader') target = o.commitIndex;
-    if (target !== null && s && s.role === 'follower' && s.leaderId === other && s.appliedIndex >= target) return { ms: r1(performance.now() - t0), target };
+    const leader = o?.role === 'leader' ? o : s?.role === 'leader' ? s : null;
+    if (target === null && leader) target = leader.commitIndex;
+    const follower = leader === o ? s : o;
+    if (target !== null && leader && follower && follower.role === 'follower' && follower.leaderId === leader.id && follower.appliedIndex >= target && leader.appliedIndex >= target) {
+      return { ms: r1(performance.now() - t0), target };
+    }
     last = JSON.stringify({ other: o, self: s });
     await sleep(10);
   }
