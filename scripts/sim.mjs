@@ -3,7 +3,11 @@
 //   npm run sim -- --seed N                      replay one seed, printing its fault schedule
 //   npm run sim -- --seeds 100000 [--from 1] [--workers 2]
 //                                                run many seeds, split over worker processes
-//   options: --mix slow-leader-zk, --broken ack-before-commit|read-tail-before-fence
+//   options: --mix slow-leader-zk|expire-in-takeover|expire-after-fence|kill-deposed-leader,
+//            --broken NAME[,NAME] (src/server/broken-builds.ts: ack-before-commit,
+//            read-tail-before-fence, commit-without-term, tail-without-sync),
+//            --zk-sessions local|global (default: drawn per seed),
+//            --log [level] (with --seed: the nodes' log lines, with virtual time t)
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +22,8 @@ const vitest = join(root, 'node_modules', '.bin', 'vitest');
 const base = { ...process.env };
 if (opt('mix')) base.SIM_MIX = opt('mix');
 if (opt('broken')) base.SIM_BROKEN = opt('broken');
+if (opt('zk-sessions')) base.SIM_ZK_SESSIONS = opt('zk-sessions');
+if (args.includes('--log')) base.SIM_LOG = opt('log') && !opt('log').startsWith('--') ? opt('log') : 'info';
 
 function run(env) {
   return new Promise((resolve) => {
@@ -42,6 +48,6 @@ if (opt('seed') !== undefined) {
   );
   process.exit(codes.some((c) => c !== 0) ? 1 : 0);
 } else {
-  process.stderr.write('usage: npm run sim -- --seed N | --seeds COUNT [--from N] [--workers K] [--mix slow-leader-zk] [--broken ack-before-commit|read-tail-before-fence]\n');
+  process.stderr.write('usage: npm run sim -- --seed N | --seeds COUNT [--from N] [--workers K] [--mix slow-leader-zk|expire-in-takeover|expire-after-fence|kill-deposed-leader] [--broken ack-before-commit|read-tail-before-fence|commit-without-term|tail-without-sync] [--zk-sessions local|global] [--log [level]]\n');
   process.exit(2);
 }

@@ -11,6 +11,7 @@ import { casSettings, getSettings, incrSettings, kvCommandSpecs, putSettings, tr
 import { type NodeArgs, nodeCommand, nodeSpec } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
+import { fuzzCommand } from './fuzz-command.js';
 import { secureZkCommand } from './secure-zk-command.js';
 import { watchSpec, withWatchCommand } from './watch-command.js';
 import { type HealthArgs, healthCommand, healthSettings, healthSpec } from './health-command.js';
@@ -167,6 +168,7 @@ export async function main(argv: string[]): Promise<void> {
         .demandCommand(1, 'name an admin command'),
     );
   parser = withWatchCommand(extraCommands(parser, run), run);
+  parser = fuzzCommand(parser, run);
   await parser.parseAsync();
 }
 

@@ -43,10 +43,11 @@ export interface TakeoverOptions {
    */
   readonly known?: { readonly epochTerm: number; readonly epochLeader: NodeId; readonly epochVersion: number; readonly leaderExists: boolean };
   /**
-   * The entries from `wanted` on were compacted behind a snapshot: load it (into the state
-   * machine and the core) and resolve with the index it covers, or null when none could be.
+   * The entries before ZooKeeper's first were compacted behind a snapshot: load one that
+   * covers at least `minIndex` (into the state machine and the core) and resolve with the
+   * index it covers, or null when none could be.
    */
-  readonly loadSnapshot?: (wanted: number) => Promise<number | null>;
+  readonly loadSnapshot?: (minIndex: number) => Promise<number | null>;
   /** Called as soon as the fence succeeded, before the replay: the term's lease starts there. */
   readonly onFenced?: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
   /** Test-only fault: read the tail before fencing (the bug the simulator must catch). */
@@ -118,7 +119,11 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         const why = `ZooKeeper's tail ${tail.lastIndex} is below this node's commit index ${o.request.commit}: ZooKeeper has lost committed data`;
         return { ...failed(term, o.selfId, why), zkDataLost: why } as TakeoverOutcome;
       }
-      const entries: Entry[] = await readCommittedEntries(zk, paths, from, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
+      // From our commit index itself (unless a snapshot moved the start): the core checks that
+      // ZooKeeper's entry there is ours (our commit index may rest on a forged message; issue
+      // 11 defect 1). One chain value proves the whole prefix.
+      const start = from === o.request.commit ? Math.max(0, from - 1) : from;
+      const entries: Entry[] = await readCommittedEntries(zk, paths, start, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
       return {
         ok: true,
         result: { ok: true, term, entries, zkLastIndex: tail.lastIndex },
@@ -134,7 +139,8 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
       // The log after our commit index was compacted behind a snapshot: load it, and replay
       // from there (bounded: the snapshot only moves forward).
       if (err instanceof CompactedError && o.loadSnapshot && snapshotLoads++ < 3) {
-        const loaded = await o.loadSnapshot(err.wantedIndex);
+        // A snapshot bridges the gap only if it reaches the entry before ZooKeeper's first.
+        const loaded = await o.loadSnapshot(Math.max(err.wantedIndex, err.firstAvailableIndex - 1));
         if (loaded !== null && loaded > from) {
           o.logger.info({ term, snapshot: loaded }, 'replaying after the snapshot loaded from ZooKeeper');
           from = loaded;

@@ -9,7 +9,12 @@
 // and the entries are committed exactly when it succeeds. Batches are pipelined: up to
 // maxInflight multis are outstanding, each expecting the tail version the previous one
 // will produce. ZooKeeper runs one session's requests in order, so if one fails every
-// later one fails too, and the log in ZooKeeper never has a gap.
+// later one fails too, and the log in ZooKeeper never has a gap. Versions alone do not
+// ensure that: a write to the tail by anyone else moves its version by one, and then the
+// multi expecting V fails while the next, expecting V+1, succeeds (the fuzz suite found
+// it). So a multi sent behind another also checks that the other's segment exists:
+//
+//   multi( check(epoch, E), check(wal/seg-<previous batch's firstIndex>), create(...), setData(...) )
 //
 // A multi that ends without a definite answer (connection loss, timeout) may or may not
 // have happened. The mirror then stops sending, waits for every outstanding reply, and
@@ -91,6 +96,8 @@ interface Batch {
   /** The first index of the segment before this batch's (its back-link; 0: unknown). */
   readonly prevFirstIndex: number;
   readonly expectedTailVersion: number;
+  /** The first index of the batch in flight before this one, whose segment must exist (null: none in flight). */
+  readonly afterSegment: number | null;
 }
 
 const RESOLVE_BACKOFF_MIN_MS = 5;
@@ -189,6 +196,7 @@ export class WalMirror {
       lastIndex: entries[entries.length - 1]!.index,
       prevFirstIndex: this.lastSegmentFirst,
       expectedTailVersion: this.nextTailVersion,
+      afterSegment: this.inflight.length > 0 ? this.inflight[this.inflight.length - 1]!.firstIndex : null,
     };
     this.nextTailVersion++;
     this.lastSegmentFirst = batch.firstIndex;
@@ -206,6 +214,8 @@ export class WalMirror {
     }
     const ops: ZkOp[] = [
       { type: 'check', path: paths.epoch, version: epochVersion },
+      // Version -1: the segment of the batch before must merely exist (see the top).
+      ...(batch.afterSegment !== null ? [{ type: 'check' as const, path: paths.segment(batch.afterSegment), version: -1 }] : []),
       { type: 'create', path: paths.segment(batch.firstIndex), data: segment, mode: 'persistent' },
       {
         type: 'setData',

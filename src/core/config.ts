@@ -44,7 +44,8 @@ export interface CoreConfig {
   readonly transferTimeoutTicks: number;
   /**
    * TEST-ONLY FAULT (the broken build commit-without-term): a heartbeat's commit index moves
-   * a follower's over whatever its log holds, without the term check of PROTOCOL.md R2.
+   * a follower's over whatever its log holds, without the term check of PROTOCOL.md R2, and
+   * the leader keeps the match of a peer that may have restarted with less (no vouching).
    */
   readonly unsafeCommitWithoutTerm?: boolean;
 }

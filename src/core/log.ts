@@ -77,8 +77,9 @@ export class RaftLog {
    * and undefined when the index is compacted away or beyond the end.
    */
   term(index: number): number | undefined {
-    if (index === 0) return 0;
     if (index === this.snapshot.index) return this.snapshot.term;
+    // Below the snapshot point (index 0 included, once the log was compacted): gone.
+    if (index < this.snapshot.index) return undefined;
     const e = this.entry(index);
     return e?.term;
   }
@@ -132,6 +133,8 @@ export class RaftLog {
 
   /** Entries in [lo, hi) that are held in memory, at most maxBytes of data (at least one entry). */
   slice(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): ChainedEntry[] {
+    // Asking for compacted entries is a bug of the caller (it must send a snapshot instead).
+    invariant(lo >= this.firstIndex() || lo >= hi, `slice from ${lo}, but the log starts at ${this.firstIndex()}`);
     const from = Math.max(lo, this.firstIndex());
     const to = Math.min(hi, this.lastIndex() + 1);
     const out: ChainedEntry[] = [];

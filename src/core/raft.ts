@@ -920,6 +920,17 @@ export class RaftCore {
 
   /** Merges committed entries (from ZooKeeper). Returns false when they do not chain onto our committed log: divergence. */
   private mergeCommitted(entries: readonly Entry[]): boolean {
+    // Entries up to our commit index must be exactly ours: our commit index may rest on a
+    // message that lied (a forged AppendEntries in plaintext, issue 11 defect 1). The take-over
+    // replay starts at our commit index itself, and one entry is enough: equal chain values
+    // there mean equal logs up to there.
+    for (const e of entries) {
+      if (e.index > this.commit) break;
+      if (e.chain && this.log.chain(e.index) !== undefined && !this.log.holds(e)) {
+        this.diverge(e.index, `ZooKeeper's committed entry ${e.index} differs from the one this node counted as committed`);
+        return false;
+      }
+    }
     const fresh = entries.filter((e) => e.index > this.commit);
     if (fresh.length === 0) return true;
     invariant(fresh[0]!.index <= this.log.lastIndex() + 1, `committed entries start at ${fresh[0]!.index}, log ends at ${this.log.lastIndex()}`);
@@ -1051,8 +1062,10 @@ export class RaftCore {
   private sendHeartbeat(): void {
     const pr = this.progress;
     if (!pr || this.leaseLapsed) return;
-    const commit = Math.min(pr.match, this.commit);
-    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit) ?? 0, commitChain: this.log.chain(commit) ?? new Uint8Array(0) });
+    // The follower's known match, but never below the compaction point (the chain value of a
+    // compacted index is gone; everything up to that point is committed anyway).
+    const commit = Math.max(Math.min(pr.match, this.commit), this.log.snapshotMeta().index);
+    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit)!, commitChain: this.log.chain(commit)! });
   }
 
   private onAppendReply(m: AppendEntriesReply): void {
@@ -1098,7 +1111,7 @@ export class RaftCore {
     // onUnreachable; this is the slower net under it.)
     if (pr.state === 'replicate' && pr.noteHeartbeat(m.lastIndex, this.cfg.appendStallHeartbeats)) pr.becomeProbe();
     if (pr.match < this.log.lastIndex() || m.lastIndex < this.log.lastIndex()) this.sendAppends();
-    else if (pr.state === 'replicate' && pr.idle() && m.leaderMatch < Math.min(pr.match, this.commit)) {
+    else if (pr.state === 'replicate' && pr.idle() && m.leaderMatch < Math.min(pr.match, this.commit) && !this.cfg.unsafeCommitWithoutTerm) {
       // The follower no longer vouches for what it matched (it restarted): probe at its
       // match, so it can verify its log there and commit again.
       pr.forgetMatch();
@@ -1114,7 +1127,9 @@ export class RaftCore {
       // there). Probe once the peer answers a heartbeat, not at once: a dead peer would
       // otherwise be hammered with calls that fail immediately.
       this.progress.becomeProbe();
-      this.progress.forgetMatch();
+      // TEST-ONLY FAULT unsafeCommitWithoutTerm: the old rule kept the match of a peer that
+      // may have restarted with less.
+      if (!this.cfg.unsafeCommitWithoutTerm) this.progress.forgetMatch();
       this.progress.probeSent = true;
     } else if (this.role === 'precandidate' && this.preVoteOutcome === 'pending') {
       this.preVoteOutcome = 'unreachable';

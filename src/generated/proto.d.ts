@@ -1426,6 +1426,156 @@ export namespace duoraft {
             type $Shape = duoraft.peer.TimeoutNowResponse.$Properties;
         }
 
+        interface ISnapshotPointProto extends duoraft.peer.SnapshotPointProto.$Properties {
+        }
+
+        class SnapshotPointProto {
+            constructor(properties?: duoraft.peer.SnapshotPointProto.$Properties);
+            $unknowns?: Uint8Array[];
+            index: number;
+            term: number;
+            chain: Uint8Array;
+            static create(properties: duoraft.peer.SnapshotPointProto.$Shape): duoraft.peer.SnapshotPointProto & duoraft.peer.SnapshotPointProto.$Shape;
+            static create(properties?: duoraft.peer.SnapshotPointProto.$Properties): duoraft.peer.SnapshotPointProto;
+            static encode(message: duoraft.peer.SnapshotPointProto.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.peer.SnapshotPointProto & duoraft.peer.SnapshotPointProto.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotPointProto {
+            interface $Properties {
+                index?: (number|null);
+                term?: (number|null);
+                chain?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.peer.SnapshotPointProto.$Properties;
+        }
+
+        interface IInstallSnapshotRequest extends duoraft.peer.InstallSnapshotRequest.$Properties {
+        }
+
+        class InstallSnapshotRequest {
+            constructor(properties?: duoraft.peer.InstallSnapshotRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            cluster: string;
+            from: string;
+            to: string;
+            term: number;
+            point?: (duoraft.peer.SnapshotPointProto.$Properties|null);
+            sizeBytes: number;
+            sha256: string;
+            static create(properties: duoraft.peer.InstallSnapshotRequest.$Shape): duoraft.peer.InstallSnapshotRequest & duoraft.peer.InstallSnapshotRequest.$Shape;
+            static create(properties?: duoraft.peer.InstallSnapshotRequest.$Properties): duoraft.peer.InstallSnapshotRequest;
+            static encode(message: duoraft.peer.InstallSnapshotRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.peer.InstallSnapshotRequest & duoraft.peer.InstallSnapshotRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace InstallSnapshotRequest {
+            interface $Properties {
+                cluster?: (string|null);
+                from?: (string|null);
+                to?: (string|null);
+                term?: (number|null);
+                point?: (duoraft.peer.SnapshotPointProto.$Properties|null);
+                sizeBytes?: (number|null);
+                sha256?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.peer.InstallSnapshotRequest.$Properties;
+        }
+
+        interface IInstallSnapshotResponse extends duoraft.peer.InstallSnapshotResponse.$Properties {
+        }
+
+        class InstallSnapshotResponse {
+            constructor(properties?: duoraft.peer.InstallSnapshotResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            from: string;
+            to: string;
+            term: number;
+            installed: boolean;
+            index: number;
+            reason: string;
+            static create(properties: duoraft.peer.InstallSnapshotResponse.$Shape): duoraft.peer.InstallSnapshotResponse & duoraft.peer.InstallSnapshotResponse.$Shape;
+            static create(properties?: duoraft.peer.InstallSnapshotResponse.$Properties): duoraft.peer.InstallSnapshotResponse;
+            static encode(message: duoraft.peer.InstallSnapshotResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.peer.InstallSnapshotResponse & duoraft.peer.InstallSnapshotResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace InstallSnapshotResponse {
+            interface $Properties {
+                from?: (string|null);
+                to?: (string|null);
+                term?: (number|null);
+                installed?: (boolean|null);
+                index?: (number|null);
+                reason?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.peer.InstallSnapshotResponse.$Properties;
+        }
+
+        interface ISnapshotChunkRequest extends duoraft.peer.SnapshotChunkRequest.$Properties {
+        }
+
+        class SnapshotChunkRequest {
+            constructor(properties?: duoraft.peer.SnapshotChunkRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            cluster: string;
+            from: string;
+            to: string;
+            index: number;
+            sha256: string;
+            offset: number;
+            maxBytes: number;
+            static create(properties: duoraft.peer.SnapshotChunkRequest.$Shape): duoraft.peer.SnapshotChunkRequest & duoraft.peer.SnapshotChunkRequest.$Shape;
+            static create(properties?: duoraft.peer.SnapshotChunkRequest.$Properties): duoraft.peer.SnapshotChunkRequest;
+            static encode(message: duoraft.peer.SnapshotChunkRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.peer.SnapshotChunkRequest & duoraft.peer.SnapshotChunkRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotChunkRequest {
+            interface $Properties {
+                cluster?: (string|null);
+                from?: (string|null);
+                to?: (string|null);
+                index?: (number|null);
+                sha256?: (string|null);
+                offset?: (number|null);
+                maxBytes?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.peer.SnapshotChunkRequest.$Properties;
+        }
+
+        interface ISnapshotChunkResponse extends duoraft.peer.SnapshotChunkResponse.$Properties {
+        }
+
+        class SnapshotChunkResponse {
+            constructor(properties?: duoraft.peer.SnapshotChunkResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            data: Uint8Array;
+            error: string;
+            static create(properties: duoraft.peer.SnapshotChunkResponse.$Shape): duoraft.peer.SnapshotChunkResponse & duoraft.peer.SnapshotChunkResponse.$Shape;
+            static create(properties?: duoraft.peer.SnapshotChunkResponse.$Properties): duoraft.peer.SnapshotChunkResponse;
+            static encode(message: duoraft.peer.SnapshotChunkResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.peer.SnapshotChunkResponse & duoraft.peer.SnapshotChunkResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotChunkResponse {
+            interface $Properties {
+                data?: (Uint8Array|null);
+                error?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.peer.SnapshotChunkResponse.$Properties;
+        }
+
         class Peer extends $protobuf.rpc.Service {
             constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
             static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): Peer;
@@ -1433,6 +1583,8 @@ export namespace duoraft {
             requestVote: duoraft.peer.Peer.RequestVote;
             heartbeat: duoraft.peer.Peer.Heartbeat;
             timeoutNow: duoraft.peer.Peer.TimeoutNow;
+            installSnapshot: duoraft.peer.Peer.InstallSnapshot;
+            snapshotChunk: duoraft.peer.Peer.SnapshotChunk;
         }
 
         namespace Peer {
@@ -1477,6 +1629,28 @@ export namespace duoraft {
               readonly path: "/duoraft.peer.Peer/TimeoutNow";
               readonly requestType: "TimeoutNowRequest";
               readonly responseType: "TimeoutNowResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type InstallSnapshotCallback = (error: (Error|null), response?: duoraft.peer.InstallSnapshotResponse) => void;
+            type InstallSnapshot = {
+              (request: duoraft.peer.IInstallSnapshotRequest, callback: duoraft.peer.Peer.InstallSnapshotCallback): void;
+              (request: duoraft.peer.IInstallSnapshotRequest): Promise<duoraft.peer.InstallSnapshotResponse>;
+              readonly name: "InstallSnapshot";
+              readonly path: "/duoraft.peer.Peer/InstallSnapshot";
+              readonly requestType: "InstallSnapshotRequest";
+              readonly responseType: "InstallSnapshotResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type SnapshotChunkCallback = (error: (Error|null), response?: duoraft.peer.SnapshotChunkResponse) => void;
+            type SnapshotChunk = {
+              (request: duoraft.peer.ISnapshotChunkRequest, callback: duoraft.peer.Peer.SnapshotChunkCallback): void;
+              (request: duoraft.peer.ISnapshotChunkRequest): Promise<duoraft.peer.SnapshotChunkResponse>;
+              readonly name: "SnapshotChunk";
+              readonly path: "/duoraft.peer.Peer/SnapshotChunk";
+              readonly requestType: "SnapshotChunkRequest";
+              readonly responseType: "SnapshotChunkResponse";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };

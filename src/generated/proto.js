@@ -10336,6 +10336,1233 @@ export const duoraft = $root.duoraft = (() => {
             return TimeoutNowResponse;
         })();
 
+        peer.SnapshotPointProto = (function() {
+
+            /**
+             * Properties of a SnapshotPointProto.
+             * @typedef {Object} duoraft.peer.SnapshotPointProto.$Properties
+             * @property {number|null} [index] SnapshotPointProto index
+             * @property {number|null} [term] SnapshotPointProto term
+             * @property {Uint8Array|null} [chain] SnapshotPointProto chain
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotPointProto.
+             * @memberof duoraft.peer
+             * @interface ISnapshotPointProto
+             * @augments duoraft.peer.SnapshotPointProto.$Properties
+             * @deprecated Use duoraft.peer.SnapshotPointProto.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotPointProto.
+             * @typedef {duoraft.peer.SnapshotPointProto.$Properties} duoraft.peer.SnapshotPointProto.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotPointProto.
+             * @memberof duoraft.peer
+             * @classdesc Represents a SnapshotPointProto.
+             * @constructor
+             * @param {duoraft.peer.SnapshotPointProto.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotPointProto = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotPointProto index.
+             * @member {number} index
+             * @memberof duoraft.peer.SnapshotPointProto
+             * @instance
+             */
+            SnapshotPointProto.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotPointProto term.
+             * @member {number} term
+             * @memberof duoraft.peer.SnapshotPointProto
+             * @instance
+             */
+            SnapshotPointProto.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotPointProto chain.
+             * @member {Uint8Array} chain
+             * @memberof duoraft.peer.SnapshotPointProto
+             * @instance
+             */
+            SnapshotPointProto.prototype.chain = $util.newBuffer([]);
+
+            /**
+             * Creates a new SnapshotPointProto instance using the specified properties.
+             * @function create
+             * @memberof duoraft.peer.SnapshotPointProto
+             * @static
+             * @param {duoraft.peer.SnapshotPointProto.$Properties=} [properties] Properties to set
+             * @returns {duoraft.peer.SnapshotPointProto} SnapshotPointProto instance
+             * @type {{
+             *   (properties: duoraft.peer.SnapshotPointProto.$Shape): duoraft.peer.SnapshotPointProto & duoraft.peer.SnapshotPointProto.$Shape;
+             *   (properties?: duoraft.peer.SnapshotPointProto.$Properties): duoraft.peer.SnapshotPointProto;
+             * }}
+             */
+            SnapshotPointProto.create = function(properties) {
+                return new SnapshotPointProto(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotPointProto message. Does not implicitly {@link duoraft.peer.SnapshotPointProto.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.peer.SnapshotPointProto
+             * @static
+             * @param {duoraft.peer.SnapshotPointProto.$Properties} message SnapshotPointProto message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotPointProto.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.index);
+                if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.term);
+                if (message.chain != null && $Object.hasOwnProperty.call(message, "chain") && message.chain.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.chain);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotPointProto message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.peer.SnapshotPointProto
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.peer.SnapshotPointProto & duoraft.peer.SnapshotPointProto.$Shape} SnapshotPointProto
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotPointProto.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.peer.SnapshotPointProto();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.term = value;
+                            else
+                                delete message.term;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.chain = value;
+                            else
+                                delete message.chain;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotPointProto
+             * @function getTypeUrl
+             * @memberof duoraft.peer.SnapshotPointProto
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotPointProto.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.peer.SnapshotPointProto";
+            };
+
+            return SnapshotPointProto;
+        })();
+
+        peer.InstallSnapshotRequest = (function() {
+
+            /**
+             * Properties of an InstallSnapshotRequest.
+             * @typedef {Object} duoraft.peer.InstallSnapshotRequest.$Properties
+             * @property {string|null} [cluster] InstallSnapshotRequest cluster
+             * @property {string|null} [from] InstallSnapshotRequest from
+             * @property {string|null} [to] InstallSnapshotRequest to
+             * @property {number|null} [term] InstallSnapshotRequest term
+             * @property {duoraft.peer.SnapshotPointProto.$Properties|null} [point] InstallSnapshotRequest point
+             * @property {number|null} [sizeBytes] InstallSnapshotRequest sizeBytes
+             * @property {string|null} [sha256] InstallSnapshotRequest sha256
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an InstallSnapshotRequest.
+             * @memberof duoraft.peer
+             * @interface IInstallSnapshotRequest
+             * @augments duoraft.peer.InstallSnapshotRequest.$Properties
+             * @deprecated Use duoraft.peer.InstallSnapshotRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an InstallSnapshotRequest.
+             * @typedef {duoraft.peer.InstallSnapshotRequest.$Properties} duoraft.peer.InstallSnapshotRequest.$Shape
+             */
+
+            /**
+             * Constructs a new InstallSnapshotRequest.
+             * @memberof duoraft.peer
+             * @classdesc Represents an InstallSnapshotRequest.
+             * @constructor
+             * @param {duoraft.peer.InstallSnapshotRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const InstallSnapshotRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * InstallSnapshotRequest cluster.
+             * @member {string} cluster
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @instance
+             */
+            InstallSnapshotRequest.prototype.cluster = "";
+
+            /**
+             * InstallSnapshotRequest from.
+             * @member {string} from
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @instance
+             */
+            InstallSnapshotRequest.prototype.from = "";
+
+            /**
+             * InstallSnapshotRequest to.
+             * @member {string} to
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @instance
+             */
+            InstallSnapshotRequest.prototype.to = "";
+
+            /**
+             * InstallSnapshotRequest term.
+             * @member {number} term
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @instance
+             */
+            InstallSnapshotRequest.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * InstallSnapshotRequest point.
+             * @member {duoraft.peer.SnapshotPointProto.$Properties|null|undefined} point
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @instance
+             */
+            InstallSnapshotRequest.prototype.point = null;
+
+            /**
+             * InstallSnapshotRequest sizeBytes.
+             * @member {number} sizeBytes
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @instance
+             */
+            InstallSnapshotRequest.prototype.sizeBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * InstallSnapshotRequest sha256.
+             * @member {string} sha256
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @instance
+             */
+            InstallSnapshotRequest.prototype.sha256 = "";
+
+            /**
+             * Creates a new InstallSnapshotRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @static
+             * @param {duoraft.peer.InstallSnapshotRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.peer.InstallSnapshotRequest} InstallSnapshotRequest instance
+             * @type {{
+             *   (properties: duoraft.peer.InstallSnapshotRequest.$Shape): duoraft.peer.InstallSnapshotRequest & duoraft.peer.InstallSnapshotRequest.$Shape;
+             *   (properties?: duoraft.peer.InstallSnapshotRequest.$Properties): duoraft.peer.InstallSnapshotRequest;
+             * }}
+             */
+            InstallSnapshotRequest.create = function(properties) {
+                return new InstallSnapshotRequest(properties);
+            };
+
+            /**
+             * Encodes the specified InstallSnapshotRequest message. Does not implicitly {@link duoraft.peer.InstallSnapshotRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @static
+             * @param {duoraft.peer.InstallSnapshotRequest.$Properties} message InstallSnapshotRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            InstallSnapshotRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster") && message.cluster !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cluster);
+                if (message.from != null && $Object.hasOwnProperty.call(message, "from") && message.from !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.from);
+                if (message.to != null && $Object.hasOwnProperty.call(message, "to") && message.to !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.to);
+                if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.term);
+                if (message.point != null && $Object.hasOwnProperty.call(message, "point"))
+                    $root.duoraft.peer.SnapshotPointProto.encode(message.point, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.sizeBytes != null && $Object.hasOwnProperty.call(message, "sizeBytes") && (typeof message.sizeBytes === "object" ? message.sizeBytes.low || message.sizeBytes.high : message.sizeBytes !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.sizeBytes);
+                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256 !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.sha256);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an InstallSnapshotRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.peer.InstallSnapshotRequest & duoraft.peer.InstallSnapshotRequest.$Shape} InstallSnapshotRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            InstallSnapshotRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.peer.InstallSnapshotRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cluster = value;
+                            else
+                                delete message.cluster;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.from = value;
+                            else
+                                delete message.from;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.to = value;
+                            else
+                                delete message.to;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.term = value;
+                            else
+                                delete message.term;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.point = $root.duoraft.peer.SnapshotPointProto.decode(reader, reader.size(), $undefined, _depth + 1, message.point);
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sizeBytes = value;
+                            else
+                                delete message.sizeBytes;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sha256 = value;
+                            else
+                                delete message.sha256;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for InstallSnapshotRequest
+             * @function getTypeUrl
+             * @memberof duoraft.peer.InstallSnapshotRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            InstallSnapshotRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.peer.InstallSnapshotRequest";
+            };
+
+            return InstallSnapshotRequest;
+        })();
+
+        peer.InstallSnapshotResponse = (function() {
+
+            /**
+             * Properties of an InstallSnapshotResponse.
+             * @typedef {Object} duoraft.peer.InstallSnapshotResponse.$Properties
+             * @property {string|null} [from] InstallSnapshotResponse from
+             * @property {string|null} [to] InstallSnapshotResponse to
+             * @property {number|null} [term] InstallSnapshotResponse term
+             * @property {boolean|null} [installed] InstallSnapshotResponse installed
+             * @property {number|null} [index] InstallSnapshotResponse index
+             * @property {string|null} [reason] InstallSnapshotResponse reason
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an InstallSnapshotResponse.
+             * @memberof duoraft.peer
+             * @interface IInstallSnapshotResponse
+             * @augments duoraft.peer.InstallSnapshotResponse.$Properties
+             * @deprecated Use duoraft.peer.InstallSnapshotResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of an InstallSnapshotResponse.
+             * @typedef {duoraft.peer.InstallSnapshotResponse.$Properties} duoraft.peer.InstallSnapshotResponse.$Shape
+             */
+
+            /**
+             * Constructs a new InstallSnapshotResponse.
+             * @memberof duoraft.peer
+             * @classdesc Represents an InstallSnapshotResponse.
+             * @constructor
+             * @param {duoraft.peer.InstallSnapshotResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const InstallSnapshotResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * InstallSnapshotResponse from.
+             * @member {string} from
+             * @memberof duoraft.peer.InstallSnapshotResponse
+             * @instance
+             */
+            InstallSnapshotResponse.prototype.from = "";
+
+            /**
+             * InstallSnapshotResponse to.
+             * @member {string} to
+             * @memberof duoraft.peer.InstallSnapshotResponse
+             * @instance
+             */
+            InstallSnapshotResponse.prototype.to = "";
+
+            /**
+             * InstallSnapshotResponse term.
+             * @member {number} term
+             * @memberof duoraft.peer.InstallSnapshotResponse
+             * @instance
+             */
+            InstallSnapshotResponse.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * InstallSnapshotResponse installed.
+             * @member {boolean} installed
+             * @memberof duoraft.peer.InstallSnapshotResponse
+             * @instance
+             */
+            InstallSnapshotResponse.prototype.installed = false;
+
+            /**
+             * InstallSnapshotResponse index.
+             * @member {number} index
+             * @memberof duoraft.peer.InstallSnapshotResponse
+             * @instance
+             */
+            InstallSnapshotResponse.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * InstallSnapshotResponse reason.
+             * @member {string} reason
+             * @memberof duoraft.peer.InstallSnapshotResponse
+             * @instance
+             */
+            InstallSnapshotResponse.prototype.reason = "";
+
+            /**
+             * Creates a new InstallSnapshotResponse instance using the specified properties.
+             * @function create
+             * @memberof duoraft.peer.InstallSnapshotResponse
+             * @static
+             * @param {duoraft.peer.InstallSnapshotResponse.$Properties=} [properties] Properties to set
+             * @returns {duoraft.peer.InstallSnapshotResponse} InstallSnapshotResponse instance
+             * @type {{
+             *   (properties: duoraft.peer.InstallSnapshotResponse.$Shape): duoraft.peer.InstallSnapshotResponse & duoraft.peer.InstallSnapshotResponse.$Shape;
+             *   (properties?: duoraft.peer.InstallSnapshotResponse.$Properties): duoraft.peer.InstallSnapshotResponse;
+             * }}
+             */
+            InstallSnapshotResponse.create = function(properties) {
+                return new InstallSnapshotResponse(properties);
+            };
+
+            /**
+             * Encodes the specified InstallSnapshotResponse message. Does not implicitly {@link duoraft.peer.InstallSnapshotResponse.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.peer.InstallSnapshotResponse
+             * @static
+             * @param {duoraft.peer.InstallSnapshotResponse.$Properties} message InstallSnapshotResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            InstallSnapshotResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.from != null && $Object.hasOwnProperty.call(message, "from") && message.from !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.from);
+                if (message.to != null && $Object.hasOwnProperty.call(message, "to") && message.to !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.to);
+                if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.term);
+                if (message.installed != null && $Object.hasOwnProperty.call(message, "installed") && message.installed !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.installed);
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.index);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.reason);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an InstallSnapshotResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.peer.InstallSnapshotResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.peer.InstallSnapshotResponse & duoraft.peer.InstallSnapshotResponse.$Shape} InstallSnapshotResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            InstallSnapshotResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.peer.InstallSnapshotResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.from = value;
+                            else
+                                delete message.from;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.to = value;
+                            else
+                                delete message.to;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.term = value;
+                            else
+                                delete message.term;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.installed = value;
+                            else
+                                delete message.installed;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for InstallSnapshotResponse
+             * @function getTypeUrl
+             * @memberof duoraft.peer.InstallSnapshotResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            InstallSnapshotResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.peer.InstallSnapshotResponse";
+            };
+
+            return InstallSnapshotResponse;
+        })();
+
+        peer.SnapshotChunkRequest = (function() {
+
+            /**
+             * Properties of a SnapshotChunkRequest.
+             * @typedef {Object} duoraft.peer.SnapshotChunkRequest.$Properties
+             * @property {string|null} [cluster] SnapshotChunkRequest cluster
+             * @property {string|null} [from] SnapshotChunkRequest from
+             * @property {string|null} [to] SnapshotChunkRequest to
+             * @property {number|null} [index] SnapshotChunkRequest index
+             * @property {string|null} [sha256] SnapshotChunkRequest sha256
+             * @property {number|null} [offset] SnapshotChunkRequest offset
+             * @property {number|null} [maxBytes] SnapshotChunkRequest maxBytes
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotChunkRequest.
+             * @memberof duoraft.peer
+             * @interface ISnapshotChunkRequest
+             * @augments duoraft.peer.SnapshotChunkRequest.$Properties
+             * @deprecated Use duoraft.peer.SnapshotChunkRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotChunkRequest.
+             * @typedef {duoraft.peer.SnapshotChunkRequest.$Properties} duoraft.peer.SnapshotChunkRequest.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotChunkRequest.
+             * @memberof duoraft.peer
+             * @classdesc Represents a SnapshotChunkRequest.
+             * @constructor
+             * @param {duoraft.peer.SnapshotChunkRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotChunkRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotChunkRequest cluster.
+             * @member {string} cluster
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @instance
+             */
+            SnapshotChunkRequest.prototype.cluster = "";
+
+            /**
+             * SnapshotChunkRequest from.
+             * @member {string} from
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @instance
+             */
+            SnapshotChunkRequest.prototype.from = "";
+
+            /**
+             * SnapshotChunkRequest to.
+             * @member {string} to
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @instance
+             */
+            SnapshotChunkRequest.prototype.to = "";
+
+            /**
+             * SnapshotChunkRequest index.
+             * @member {number} index
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @instance
+             */
+            SnapshotChunkRequest.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotChunkRequest sha256.
+             * @member {string} sha256
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @instance
+             */
+            SnapshotChunkRequest.prototype.sha256 = "";
+
+            /**
+             * SnapshotChunkRequest offset.
+             * @member {number} offset
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @instance
+             */
+            SnapshotChunkRequest.prototype.offset = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotChunkRequest maxBytes.
+             * @member {number} maxBytes
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @instance
+             */
+            SnapshotChunkRequest.prototype.maxBytes = 0;
+
+            /**
+             * Creates a new SnapshotChunkRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @static
+             * @param {duoraft.peer.SnapshotChunkRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.peer.SnapshotChunkRequest} SnapshotChunkRequest instance
+             * @type {{
+             *   (properties: duoraft.peer.SnapshotChunkRequest.$Shape): duoraft.peer.SnapshotChunkRequest & duoraft.peer.SnapshotChunkRequest.$Shape;
+             *   (properties?: duoraft.peer.SnapshotChunkRequest.$Properties): duoraft.peer.SnapshotChunkRequest;
+             * }}
+             */
+            SnapshotChunkRequest.create = function(properties) {
+                return new SnapshotChunkRequest(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotChunkRequest message. Does not implicitly {@link duoraft.peer.SnapshotChunkRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @static
+             * @param {duoraft.peer.SnapshotChunkRequest.$Properties} message SnapshotChunkRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotChunkRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster") && message.cluster !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cluster);
+                if (message.from != null && $Object.hasOwnProperty.call(message, "from") && message.from !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.from);
+                if (message.to != null && $Object.hasOwnProperty.call(message, "to") && message.to !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.to);
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.index);
+                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256 !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.sha256);
+                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset") && (typeof message.offset === "object" ? message.offset.low || message.offset.high : message.offset !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.offset);
+                if (message.maxBytes != null && $Object.hasOwnProperty.call(message, "maxBytes") && message.maxBytes !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.maxBytes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotChunkRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.peer.SnapshotChunkRequest & duoraft.peer.SnapshotChunkRequest.$Shape} SnapshotChunkRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotChunkRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.peer.SnapshotChunkRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cluster = value;
+                            else
+                                delete message.cluster;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.from = value;
+                            else
+                                delete message.from;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.to = value;
+                            else
+                                delete message.to;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sha256 = value;
+                            else
+                                delete message.sha256;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.offset = value;
+                            else
+                                delete message.offset;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxBytes = value;
+                            else
+                                delete message.maxBytes;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotChunkRequest
+             * @function getTypeUrl
+             * @memberof duoraft.peer.SnapshotChunkRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotChunkRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.peer.SnapshotChunkRequest";
+            };
+
+            return SnapshotChunkRequest;
+        })();
+
+        peer.SnapshotChunkResponse = (function() {
+
+            /**
+             * Properties of a SnapshotChunkResponse.
+             * @typedef {Object} duoraft.peer.SnapshotChunkResponse.$Properties
+             * @property {Uint8Array|null} [data] SnapshotChunkResponse data
+             * @property {string|null} [error] SnapshotChunkResponse error
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotChunkResponse.
+             * @memberof duoraft.peer
+             * @interface ISnapshotChunkResponse
+             * @augments duoraft.peer.SnapshotChunkResponse.$Properties
+             * @deprecated Use duoraft.peer.SnapshotChunkResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotChunkResponse.
+             * @typedef {duoraft.peer.SnapshotChunkResponse.$Properties} duoraft.peer.SnapshotChunkResponse.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotChunkResponse.
+             * @memberof duoraft.peer
+             * @classdesc Represents a SnapshotChunkResponse.
+             * @constructor
+             * @param {duoraft.peer.SnapshotChunkResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotChunkResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SnapshotChunkResponse data.
+             * @member {Uint8Array} data
+             * @memberof duoraft.peer.SnapshotChunkResponse
+             * @instance
+             */
+            SnapshotChunkResponse.prototype.data = $util.newBuffer([]);
+
+            /**
+             * SnapshotChunkResponse error.
+             * @member {string} error
+             * @memberof duoraft.peer.SnapshotChunkResponse
+             * @instance
+             */
+            SnapshotChunkResponse.prototype.error = "";
+
+            /**
+             * Creates a new SnapshotChunkResponse instance using the specified properties.
+             * @function create
+             * @memberof duoraft.peer.SnapshotChunkResponse
+             * @static
+             * @param {duoraft.peer.SnapshotChunkResponse.$Properties=} [properties] Properties to set
+             * @returns {duoraft.peer.SnapshotChunkResponse} SnapshotChunkResponse instance
+             * @type {{
+             *   (properties: duoraft.peer.SnapshotChunkResponse.$Shape): duoraft.peer.SnapshotChunkResponse & duoraft.peer.SnapshotChunkResponse.$Shape;
+             *   (properties?: duoraft.peer.SnapshotChunkResponse.$Properties): duoraft.peer.SnapshotChunkResponse;
+             * }}
+             */
+            SnapshotChunkResponse.create = function(properties) {
+                return new SnapshotChunkResponse(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotChunkResponse message. Does not implicitly {@link duoraft.peer.SnapshotChunkResponse.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.peer.SnapshotChunkResponse
+             * @static
+             * @param {duoraft.peer.SnapshotChunkResponse.$Properties} message SnapshotChunkResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotChunkResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.data);
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.error);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SnapshotChunkResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.peer.SnapshotChunkResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.peer.SnapshotChunkResponse & duoraft.peer.SnapshotChunkResponse.$Shape} SnapshotChunkResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotChunkResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.peer.SnapshotChunkResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.data = value;
+                            else
+                                delete message.data;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.error = value;
+                            else
+                                delete message.error;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SnapshotChunkResponse
+             * @function getTypeUrl
+             * @memberof duoraft.peer.SnapshotChunkResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotChunkResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.peer.SnapshotChunkResponse";
+            };
+
+            return SnapshotChunkResponse;
+        })();
+
         peer.Peer = (function() {
 
             /**
@@ -10528,6 +11755,88 @@ export const duoraft = $root.duoraft = (() => {
                 path: { value: "/duoraft.peer.Peer/TimeoutNow" },
                 requestType: { value: "TimeoutNowRequest" },
                 responseType: { value: "TimeoutNowResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link duoraft.peer.Peer#installSnapshot}.
+             * @memberof duoraft.peer.Peer
+             * @typedef InstallSnapshotCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.peer.InstallSnapshotResponse} [response] InstallSnapshotResponse
+             */
+
+            /**
+             * Calls InstallSnapshot.
+             * @memberof duoraft.peer.Peer
+             * @typedef InstallSnapshot
+             * @type {{
+             *   (request: duoraft.peer.IInstallSnapshotRequest, callback: duoraft.peer.Peer.InstallSnapshotCallback): void;
+             *   (request: duoraft.peer.IInstallSnapshotRequest): Promise<duoraft.peer.InstallSnapshotResponse>;
+             *   readonly name: "InstallSnapshot";
+             *   readonly path: "/duoraft.peer.Peer/InstallSnapshot";
+             *   readonly requestType: "InstallSnapshotRequest";
+             *   readonly responseType: "InstallSnapshotResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls InstallSnapshot.
+             * @name duoraft.peer.Peer#installSnapshot
+             * @type {duoraft.peer.Peer.InstallSnapshot}
+             */
+            $Object.defineProperties(Peer.prototype.installSnapshot = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Peer.prototype.installSnapshot, $root.duoraft.peer.InstallSnapshotRequest, $root.duoraft.peer.InstallSnapshotResponse, request, callback);
+            }, {
+                name: { value: "InstallSnapshot" },
+                path: { value: "/duoraft.peer.Peer/InstallSnapshot" },
+                requestType: { value: "InstallSnapshotRequest" },
+                responseType: { value: "InstallSnapshotResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link duoraft.peer.Peer#snapshotChunk}.
+             * @memberof duoraft.peer.Peer
+             * @typedef SnapshotChunkCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.peer.SnapshotChunkResponse} [response] SnapshotChunkResponse
+             */
+
+            /**
+             * Calls SnapshotChunk.
+             * @memberof duoraft.peer.Peer
+             * @typedef SnapshotChunk
+             * @type {{
+             *   (request: duoraft.peer.ISnapshotChunkRequest, callback: duoraft.peer.Peer.SnapshotChunkCallback): void;
+             *   (request: duoraft.peer.ISnapshotChunkRequest): Promise<duoraft.peer.SnapshotChunkResponse>;
+             *   readonly name: "SnapshotChunk";
+             *   readonly path: "/duoraft.peer.Peer/SnapshotChunk";
+             *   readonly requestType: "SnapshotChunkRequest";
+             *   readonly responseType: "SnapshotChunkResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls SnapshotChunk.
+             * @name duoraft.peer.Peer#snapshotChunk
+             * @type {duoraft.peer.Peer.SnapshotChunk}
+             */
+            $Object.defineProperties(Peer.prototype.snapshotChunk = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Peer.prototype.snapshotChunk, $root.duoraft.peer.SnapshotChunkRequest, $root.duoraft.peer.SnapshotChunkResponse, request, callback);
+            }, {
+                name: { value: "SnapshotChunk" },
+                path: { value: "/duoraft.peer.Peer/SnapshotChunk" },
+                requestType: { value: "SnapshotChunkRequest" },
+                responseType: { value: "SnapshotChunkResponse" },
                 requestStream: { value: $undefined },
                 responseStream: { value: $undefined }
             });

@@ -15,6 +15,11 @@
 // mid-stream, so their protocol state is unusable; heal() resets them (both sides) so
 // clients reconnect through the healed link rather than hang on a corrupted stream.
 // Connections that survived untouched keep flowing.
+//
+// Independently of the mode, hold() stops forwarding without losing or closing anything
+// (a stalled link: the bytes wait in the socket buffers, and TCP flow control pushes back
+// on the senders), and release() lets them through in order. retarget() sends new
+// connections elsewhere (current ones stay where they are).
 import net from 'node:net';
 import { silentLogger, type Logger } from '../common/logger.js';
 
@@ -42,8 +47,16 @@ export interface TcpProxy {
   readonly mode: ProxyMode;
   /** Connections currently held by the proxy (forwarding or blackholed). */
   readonly connectionCount: number;
+  /** Whether forwarding is held (hold() without release()). */
+  readonly held: boolean;
   cut(mode: ProxyCutMode): void;
   heal(): void;
+  /** Stops forwarding on every connection, current and new, without dropping or closing anything. */
+  hold(): void;
+  /** Forwards again what hold() kept waiting, in order. */
+  release(): void;
+  /** New connections go to `target` from now on. */
+  retarget(target: TcpProxyTarget): void;
   close(): Promise<void>;
 }
 
@@ -65,11 +78,22 @@ function reset(socket: net.Socket | null): void {
   }
 }
 
-export function startTcpProxy(target: TcpProxyTarget, options: TcpProxyOptions = {}): Promise<TcpProxy> {
+export function startTcpProxy(initialTarget: TcpProxyTarget, options: TcpProxyOptions = {}): Promise<TcpProxy> {
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger ?? silentLogger;
   const links = new Set<Link>();
   let mode: ProxyMode = 'open';
+  let held = false;
+  let target = initialTarget;
+
+  /** Reads from both sides of a link again (after a hold), unless back-pressure paused one. */
+  const flow = (link: Link): void => {
+    if (link.blackholed) return;
+    const up = link.upstream;
+    if (up === null || up.connecting) return; // the connect handler resumes the client
+    if (!up.writableNeedDrain) link.client.resume();
+    if (!link.client.writableNeedDrain) up.resume();
+  };
 
   const drop = (link: Link): void => {
     reset(link.client);
@@ -85,7 +109,7 @@ export function startTcpProxy(target: TcpProxyTarget, options: TcpProxyOptions =
       if (!out.write(chunk)) {
         src.pause();
         out.once('drain', () => {
-          if (!link.blackholed) src.resume();
+          if (!link.blackholed && !held) src.resume();
         });
       }
     });
@@ -137,8 +161,11 @@ export function startTcpProxy(target: TcpProxyTarget, options: TcpProxyOptions =
     forward(link, upstream, () => link.client);
     onClose(link, client, () => link.upstream);
     onClose(link, upstream, () => link.client);
+    if (held) upstream.pause();
     upstream.once('connect', () => {
-      if (!link.blackholed) client.resume();
+      if (link.blackholed || held) return; // release() lets it flow
+      client.resume();
+      upstream.resume();
     });
   });
 
@@ -160,7 +187,7 @@ export function startTcpProxy(target: TcpProxyTarget, options: TcpProxyOptions =
         return;
       }
       const port = address.port;
-      logger.debug({ port, target }, 'tcp proxy listening');
+      logger.debug({ port, target: initialTarget }, 'tcp proxy listening');
       let closed = false;
       resolve({
         host,
@@ -171,6 +198,27 @@ export function startTcpProxy(target: TcpProxyTarget, options: TcpProxyOptions =
         },
         get connectionCount() {
           return links.size;
+        },
+        get held() {
+          return held;
+        },
+        hold() {
+          if (closed) throw new Error('tcp proxy is closed');
+          held = true;
+          for (const link of links) {
+            link.client.pause();
+            link.upstream?.pause();
+          }
+          logger.debug({ port }, 'tcp proxy holds');
+        },
+        release() {
+          if (closed || !held) return;
+          held = false;
+          for (const link of links) flow(link);
+          logger.debug({ port }, 'tcp proxy released');
+        },
+        retarget(next: TcpProxyTarget) {
+          target = next;
         },
         cut(how: ProxyCutMode) {
           if (closed) throw new Error('tcp proxy is closed');

@@ -1,11 +1,19 @@
 // A ZooKeeper ensemble on loopback: N QuorumPeerMain JVMs with distinct free client,
 // peer and election ports, one temp directory each (zoo.cfg, data/myid, server.log)
 // under one root that stop() removes.
+//
+// With proxiedQuorumLinks, each server reaches the others' quorum (peer) ports through
+// TCP proxies of its own: its zoo.cfg names a proxy's port for every other server (its
+// own line keeps its real port, which it binds). A follower's link to its leader then runs
+// through a proxy that can be held: the follower falls behind and serves stale reads,
+// as a real follower does behind a slow network or a stalled leader. Election ports stay
+// direct.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../common/logger.js';
 import { freePorts } from './free-port.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { findZooKeeperJar, javaExecutable } from './zk-java.js';
 import { serverMode } from './zk-four-letter.js';
 import { quorumMainClass, renderZooCfg, ZooKeeperServerProcess } from './zk-server-process.js';
@@ -35,6 +43,13 @@ export interface EnsembleMember {
   logTail(lines?: number): string;
 }
 
+export interface EnsembleOptions extends ZooKeeperTuning {
+  /** Route every server's links to the others' quorum ports through proxies (see above), for holdQuorumLinks. */
+  readonly proxiedQuorumLinks?: boolean;
+  /** More zoo.cfg lines for every server (for example ['localSessionsEnabled', 'true']). */
+  readonly extraConfig?: ReadonlyArray<readonly [string, string | number]>;
+}
+
 export interface LocalEnsemble {
   readonly provider: 'local';
   /** 'host:p1,host:p2,host:p3' */
@@ -42,6 +57,12 @@ export interface LocalEnsemble {
   readonly servers: readonly EnsembleMember[];
   /** The member that currently reports Mode: leader, or null. */
   leader(): Promise<EnsembleMember | null>;
+  /**
+   * Holds every quorum link member `id` opened to another server (with proxiedQuorumLinks):
+   * nothing passes either way and nothing is closed. A follower held this way falls behind
+   * its leader (which drops it after syncLimit ticks: 2 s here). Returns the release.
+   */
+  holdQuorumLinks(id: number): () => void;
   /** Stops every member and removes the directories. Idempotent. */
   stop(): Promise<void>;
 }
@@ -64,7 +85,7 @@ export async function waitForQuorum(members: readonly EnsembleMember[], timeoutM
   }
 }
 
-export async function startEnsemble(size = 3, options: ZooKeeperTuning = {}): Promise<LocalEnsemble> {
+export async function startEnsemble(size = 3, options: EnsembleOptions = {}): Promise<LocalEnsemble> {
   if (!Number.isInteger(size) || size < 1) throw new Error(`ensemble size must be a positive integer, got ${size}`);
   const logger = options.logger ?? silentLogger;
   const installation = findZooKeeperJar(options.env ?? {});
@@ -75,10 +96,23 @@ export async function startEnsemble(size = 3, options: ZooKeeperTuning = {}): Pr
   const startTimeoutMs = options.startTimeoutMs ?? defaultTuning.startTimeoutMs;
   const ids = Array.from({ length: size }, (_, i) => i + 1);
   const clientPort = (id: number): number => ports[(id - 1) * 3];
-  const peerLines: Array<[string, string]> = ids.map((id) => [
-    `server.${id}`,
-    `${host}:${ports[(id - 1) * 3 + 1]}:${ports[(id - 1) * 3 + 2]}`,
-  ]);
+  const quorumPort = (id: number): number => ports[(id - 1) * 3 + 1];
+  const electionPort = (id: number): number => ports[(id - 1) * 3 + 2];
+  /** quorumProxies.get(from)?.get(to): the proxy `from` reaches `to`'s quorum port through. */
+  const quorumProxies = new Map<number, Map<number, TcpProxy>>();
+  const closeProxies = async (): Promise<void> => {
+    await Promise.all([...quorumProxies.values()].flatMap((m) => [...m.values()]).map((p) => p.close()));
+  };
+  if (options.proxiedQuorumLinks) {
+    for (const from of ids) {
+      const mine = new Map<number, TcpProxy>();
+      quorumProxies.set(from, mine);
+      for (const to of ids) if (to !== from) mine.set(to, await startTcpProxy({ host, port: quorumPort(to) }, { host, logger }));
+    }
+  }
+  /** The server lines as server `from` sees them. */
+  const peerLines = (from: number): Array<[string, string]> =>
+    ids.map((to) => [`server.${to}`, `${host}:${quorumProxies.get(from)?.get(to)?.port ?? quorumPort(to)}:${electionPort(to)}`]);
 
   const processes: ZooKeeperServerProcess[] = [];
   const members: EnsembleMember[] = ids.map((id) => {
@@ -95,7 +129,8 @@ export async function startEnsemble(size = 3, options: ZooKeeperTuning = {}): Pr
         // Ticks: 20 × 200 ms for a follower to connect and sync, 10 × 200 ms to stay in sync.
         ['initLimit', 20],
         ['syncLimit', 10],
-        ...peerLines,
+        ...(options.extraConfig ?? []).map(([k, v]): [string, string | number] => [k, v]),
+        ...peerLines(id),
       ]),
     );
     const logFile = path.join(dir, 'server.log');
@@ -140,6 +175,7 @@ export async function startEnsemble(size = 3, options: ZooKeeperTuning = {}): Pr
     if (stopped) return;
     stopped = true;
     await Promise.all(processes.map((p) => p.stop()));
+    await closeProxies();
     fs.rmSync(root, { recursive: true, force: true });
   };
 
@@ -149,6 +185,7 @@ export async function startEnsemble(size = 3, options: ZooKeeperTuning = {}): Pr
     await waitForQuorum(members, startTimeoutMs);
   } catch (err) {
     await Promise.all(processes.map((p) => p.kill()));
+    await closeProxies();
     throw err;
   }
   logger.info({ connectString: members.map((m) => m.connectString).join(','), root }, 'local ZooKeeper ensemble serving');
@@ -160,6 +197,14 @@ export async function startEnsemble(size = 3, options: ZooKeeperTuning = {}): Pr
     async leader() {
       for (const m of members) if (m.pid !== -1 && (await m.mode()) === 'leader') return m;
       return null;
+    },
+    holdQuorumLinks(id: number) {
+      const proxies = quorumProxies.get(id);
+      if (!proxies) throw new Error(`holdQuorumLinks(${id}): start the ensemble with proxiedQuorumLinks (and an id in 1..${size})`);
+      for (const p of proxies.values()) p.hold();
+      return () => {
+        for (const p of proxies.values()) p.release();
+      };
     },
     stop,
   };

@@ -8,7 +8,7 @@ export {
   type ZooKeeperInstance,
   type ZooKeeperTuning,
 } from './zk-standalone.js';
-export { startEnsemble, type EnsembleMember, type LocalEnsemble } from './zk-ensemble.js';
+export { startEnsemble, type EnsembleMember, type EnsembleOptions, type LocalEnsemble } from './zk-ensemble.js';
 export {
   DockerUnavailableError,
   dockerEngineAnswers,

@@ -26,8 +26,12 @@ export interface CatchUpHost {
   role(): Role;
   /** Committed entries read from ZooKeeper, ascending, up to zkLastIndex. */
   committedFromZk(entries: readonly Entry[], zkLastIndex: number): void;
-  /** ZooKeeper no longer holds index `wanted` (compacted behind a snapshot): load the snapshot. Resolves true once installed. */
-  needsSnapshot(wanted: number): Promise<boolean>;
+  /**
+   * ZooKeeper no longer holds index `wanted` (compacted behind a snapshot; its log starts at
+   * `firstAvailable`): load a snapshot that reaches at least `firstAvailable - 1`. Resolves
+   * true once this node's commit index bridges the gap (installed here or by another path).
+   */
+  needsSnapshot(wanted: number, firstAvailable: number): Promise<boolean>;
 }
 
 export interface FollowerCatchUpOptions {
@@ -53,6 +57,8 @@ export class FollowerCatchUp {
   private stallTimer: TimerHandle | null = null;
   private commitAtStallCheck = -1;
   private running = false;
+  /** A snapshot is being loaded because ZooKeeper's log was compacted past this node: one at a time. */
+  private snapshotPending = false;
   private stopped = false;
 
   constructor(options: FollowerCatchUpOptions) {
@@ -132,9 +138,15 @@ export class FollowerCatchUp {
       }
     } catch (err) {
       if (err instanceof CompactedError) {
+        if (this.snapshotPending) return;
+        this.snapshotPending = true;
         this.o.logger.info({ wanted: err.wantedIndex, zkStartsAt: err.firstAvailableIndex }, 'the entries this follower needs are compacted in ZooKeeper: loading the snapshot');
         this.running = false;
-        if (await host.needsSnapshot(err.wantedIndex)) await this.catchUpTo(zkLastIndex, tailSegmentFirstIndex, once);
+        try {
+          if (await host.needsSnapshot(err.wantedIndex, err.firstAvailableIndex)) await this.catchUpTo(zkLastIndex, tailSegmentFirstIndex, once);
+        } finally {
+          this.snapshotPending = false;
+        }
         return;
       }
       this.o.logger.debug({ err: (err as Error).message }, 'catch-up from ZooKeeper failed; the next tail change retries');

@@ -14,7 +14,7 @@
 // The driver itself keeps the loop, the client-facing API and the state machine.
 // Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal), so
 // the deterministic simulator runs this very code with simulated parts.
-import type { Clock, TimerHandle } from '../common/clock.js';
+import { type Clock, type TimerHandle, sleep } from '../common/clock.js';
 import {
   BusyError,
   CorruptWalError,
@@ -136,8 +136,15 @@ const TAKEOVER_HOLD_MS = 2000;
 const REPLY_SYNC_INTERVAL_MS = 2;
 /** How a local log that starts past index 1 is named in its error (the driver sees no file names). */
 const MEMORY_OR_FILE = 'the local WAL';
-/** A follower that needs a snapshot is probed again after this long. */
+/** A follower behind ZooKeeper's compaction point waits this long for its leader's offer before it loads ZooKeeper's snapshot. */
+const SNAPSHOT_ZK_GRACE_MS = 1000;
+/** A follower that needs a snapshot and did not get it is probed again after this long. */
 const SNAPSHOT_PROBE_AGAIN_MS = 1000;
+/** Bound on one snapshot offer: the follower pulls, verifies and loads the whole snapshot in it. */
+const SNAPSHOT_OFFER_TIMEOUT_MS = 120_000;
+/** What a follower pulls per call, and how long one call may take. */
+const SNAPSHOT_RANGE_BYTES = 1 << 20;
+const SNAPSHOT_RANGE_TIMEOUT_MS = 10_000;
 /** Bound on replies waiting for the local WAL. */
 const MAX_REPLIES_WAITING = 4096;
 
@@ -183,8 +190,8 @@ export class NodeDriver {
   /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
   private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
   private lastStamp = 0;
-  /** Leader: probing a follower that needs a snapshot resumes when this fires. */
-  private snapshotWait: TimerHandle | null = null;
+  /** Leader: a snapshot is being offered to the follower (one at a time). */
+  private snapshotOffering = false;
   /** Set when the node stopped because its state cannot be trusted. */
   private fatalReason: string | null = null;
 
@@ -328,7 +335,18 @@ export class NodeDriver {
     const got = await zkStore.fetchNewest((m, chunks) =>
       s.storage.receive({ point: m.point, sizeBytes: m.sizeBytes, sha256: Buffer.from(m.sha256).toString('hex'), source: `ZooKeeper snapshot ${m.point.index}` }, chunks),
     );
-    if (!got) return null;
+    if (!got) {
+      const found = await zkStore.scan();
+      if (found.length > 0) {
+        // Snapshots exist, so ZooKeeper's log may be compacted behind them: without one this
+        // node cannot rebuild the state, and it must not lead with less than the cluster has.
+        deps.logger.error(
+          { snapshots: found.map((d) => ({ index: d.index, state: d.state })) },
+          'empty data folder and no usable snapshot in ZooKeeper (each is corrupt or incomplete): this node cannot rebuild the state from ZooKeeper and serves nothing until its peer, started on its own data folder, sends it a snapshot; or restore ZooKeeper from a backup',
+        );
+      }
+      return null;
+    }
     const loaded = await s.storage.load(got.result);
     deps.logger.info({ index: loaded.point.index, bytes: got.result.sizeBytes, ms: Math.round(deps.clock.now() - started) }, 'empty data folder: rebuilt from the newest snapshot in ZooKeeper');
     return { saved: got.result, loaded };
@@ -528,7 +546,6 @@ export class NodeDriver {
     this.takeovers.stop();
     this.termLease?.keeper.stop();
     this.snapshotter.stop();
-    this.snapshotWait?.cancel();
     this.unsubscribeZk?.();
     this.stopLeading();
     const shutting = (): DuoraftError => new UnavailableError('this member is shutting down');
@@ -567,7 +584,16 @@ export class NodeDriver {
           this.core.committedFromZk(entries, zkLastIndex);
           this.schedule();
         },
-        needsSnapshot: (wanted) => this.snapshotter.installFromZk(wanted),
+        // The leader's copy is preferred (it offers what this node lacks, without loading
+        // ZooKeeper): wait a moment for its offer, then load ZooKeeper's if still needed.
+        needsSnapshot: async (_wanted, firstAvailable) => {
+          await sleep(this.clock, SNAPSHOT_ZK_GRACE_MS);
+          if (this.stopped) return false;
+          // The leader's offer may have bridged the gap during the grace period.
+          if (this.core.commitIndex() + 1 >= firstAvailable) return true;
+          if (this.snapshotter.status().installing) return false;
+          return this.snapshotter.installFromZk(firstAvailable - 1);
+        },
       },
     });
     this.transport.setHandler((m: Message, sender: MessageSender) => {
@@ -585,6 +611,7 @@ export class NodeDriver {
       }
       this.schedule();
     });
+    this.serveSnapshots();
     this.transport.onPeerDisconnected((id) => {
       if (!this.stopped && id === this.soft.leaderId && this.soft.role !== 'leader') {
         this.log.info({ peer: id }, 'connection to the leader broke: suspecting it');
@@ -655,9 +682,11 @@ export class NodeDriver {
   }
 
   private processReady(): void {
-    for (let round = 0; round < MAX_READY_ROUNDS && this.core.hasReady(); round++) {
+    for (let round = 0; round < MAX_READY_ROUNDS && !this.stopped && this.core.hasReady(); round++) {
       this.carryOut(this.core.ready());
     }
+    // A divergence stopped the node: its WAL is closed, nothing more may be carried out.
+    if (this.stopped) return;
     // A transfer that ended (or was given up) releases the requests held meanwhile.
     const transferring = this.soft.role === 'leader' && this.core.isTransferring();
     if (this.wasTransferring && !transferring) this.wakeRoleWaiters();
@@ -668,7 +697,12 @@ export class NodeDriver {
 
   /** Does what one Ready asks. */
   private carryOut(rd: Ready): void {
-    if (rd.diverged) this.onDiverged(rd.diverged);
+    if (rd.diverged) {
+      // Nothing else of this Ready may happen: the node's state cannot be trusted, and
+      // stopping closes the WAL the rest would write to.
+      this.onDiverged(rd.diverged);
+      return;
+    }
     if (rd.leadershipLost) this.onLeadershipLost(rd.leadershipLost);
     if (rd.softState) this.onSoftState(rd.softState);
     let walWritten = false;
@@ -718,19 +752,72 @@ export class NodeDriver {
   }
 
   /**
-   * Leader: the follower is behind this log's compaction point. It gets the newest snapshot
-   * in ZooKeeper on its own (its catch-up finds the entries compacted); the leader gives it
-   * the time, then probes again.
+   * Leader: the follower is behind this log's compaction point. Offer it this node's newest
+   * snapshot (it pulls the bytes over the link between the voters and installs them); where
+   * that cannot be done, or fails, the follower loads the newest snapshot in ZooKeeper on its
+   * own (its catch-up finds the entries compacted), and the leader probes again a little later.
    */
   private sendSnapshot(peer: NodeId): void {
-    if (this.snapshotWait) return;
-    this.log.info({ peer, compactedTo: this.core.compactedTo().index }, 'the follower needs entries compacted here: it loads a snapshot');
-    this.snapshotWait = this.clock.setTimeout(() => {
-      this.snapshotWait = null;
-      if (this.stopped) return;
-      this.core.snapshotSent(peer, null);
+    if (this.snapshotOffering) return;
+    const saved = this.snapshotter.newest();
+    const transfer = this.transport.snapshots;
+    const term = this.soft.term;
+    this.log.info({ peer, compactedTo: this.core.compactedTo().index, offering: saved?.point.index ?? null }, 'the follower needs entries compacted here: it gets a snapshot');
+    const done = (index: number | null): void => {
+      this.snapshotOffering = false;
+      if (this.stopped || this.soft.role !== 'leader' || this.soft.term !== term) return;
+      this.core.snapshotSent(peer, index);
       this.schedule();
-    }, SNAPSHOT_PROBE_AGAIN_MS);
+    };
+    this.snapshotOffering = true;
+    if (!saved || !transfer) {
+      this.clock.setTimeout(() => done(null), SNAPSHOT_PROBE_AGAIN_MS);
+      return;
+    }
+    transfer.offer({ from: this.id, to: peer, term, point: saved.point, sizeBytes: saved.sizeBytes, sha256: saved.sha256 }, SNAPSHOT_OFFER_TIMEOUT_MS).then(
+      (r) => {
+        if (!r.installed) this.log.info({ peer, reason: r.reason }, 'the follower did not install the snapshot offered');
+        done(r.installed ? r.index : null);
+      },
+      (err: unknown) => {
+        this.log.info({ peer, err: (err as Error).message }, 'offering a snapshot to the follower failed; probing again shortly');
+        this.clock.setTimeout(() => done(null), SNAPSHOT_PROBE_AGAIN_MS);
+      },
+    );
+  }
+
+  /** Snapshots between the voters: as follower, install what the leader offers; as leader, serve its ranges. */
+  private serveSnapshots(): void {
+    const transfer = this.transport.snapshots;
+    if (!transfer) return;
+    transfer.serve({
+      onOffer: async (offer) => {
+        const commit = (): number => this.core.commitIndex();
+        if (this.stopped || this.soft.role === 'leader' || offer.from !== this.soft.leaderId || offer.term !== this.soft.term) {
+          return { installed: false, index: commit(), reason: `not a follower of ${offer.from} in term ${offer.term}` };
+        }
+        if (offer.point.index <= commit()) return { installed: true, index: commit(), reason: 'already past it' };
+        const transferStarted = this.clock.now();
+        const chunks = Snapshotter.pull(
+          (offset) => transfer.readRange(offer.from, { index: offer.point.index, sha256: offer.sha256, offset, maxBytes: SNAPSHOT_RANGE_BYTES }, SNAPSHOT_RANGE_TIMEOUT_MS),
+          offer.sizeBytes,
+          this.clock,
+        );
+        let installed = false;
+        try {
+          installed = await this.snapshotter.installFromChunks({ point: offer.point, sizeBytes: offer.sizeBytes, sha256: offer.sha256, source: `voter ${offer.from}` }, chunks);
+        } catch (err) {
+          this.log.warn({ from: offer.from, err: (err as Error).message }, 'the snapshot from the leader failed: loading the one in ZooKeeper instead');
+          installed = await this.snapshotter.installFromZk(offer.point.index);
+        }
+        this.log.info({ from: offer.from, index: commit(), installed, ms: Math.round(this.clock.now() - transferStarted) }, 'snapshot offer handled');
+        return { installed, index: commit(), reason: installed ? '' : 'could not install it' };
+      },
+      onRange: (from, range) => {
+        if (from !== this.peer || this.soft.role !== 'leader') return Promise.reject(new Error('not the leader of this voter'));
+        return this.snapshotter.readRange(range.index, range.sha256, range.offset, range.maxBytes);
+      },
+    });
   }
 
   /**

@@ -31,6 +31,7 @@ import { kvService } from './kv-service.js';
 import { type FatalKind, NodeDriver } from './node-driver.js';
 import { readIdentity, writeIdentity } from './identity-file.js';
 import type { SnapshotPolicy } from './snapshotter.js';
+import { isTransientZkError, retryWhileZkUnavailable, waitForZooKeeper } from './startup-retry.js';
 import { openLocalSnapshotStore } from '../storage/snapshot-store.js';
 import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, nodeConfigProblems } from './node-config.js';
 import { realClock } from '../common/real-clock.js';
@@ -52,7 +53,7 @@ export interface RunNodeOptions {
   readonly limits?: Partial<LimitsConfig>;
   readonly faults?: TestFaults;
   readonly logLevel?: string;
-  /** How long to wait for ZooKeeper at start before giving up with a clear error. */
+  /** How long to wait for ZooKeeper at start before giving up with a clear error (absent or 0: as long as it takes). */
   readonly zkConnectTimeoutMs?: number;
   readonly zkSessionTimeoutMs?: number;
   readonly zkAuth?: { readonly user: string; readonly password: string };
@@ -157,11 +158,14 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       ...(o.zkAuth ? { auth: o.zkAuth } : {}),
     });
     metrics?.followZk(zk);
-    const connectTimeout = o.zkConnectTimeoutMs ?? 15_000;
+    // By default a node waits for ZooKeeper as long as it takes, and a ZooKeeper lost while
+    // it starts is waited for again (startup-retry.ts); --zk-connect-timeout bounds both.
+    const giveUpAfterMs = o.zkConnectTimeoutMs ?? 0;
+    const retry = { zk, clock: realClock, logger, giveUpAfterMs };
     try {
-      await zk.waitConnected(connectTimeout);
+      await waitForZooKeeper('starting', retry);
     } catch (err) {
-      throw new ZkUnavailableError(`ZooKeeper at ${o.zk} did not answer within ${connectTimeout} ms; is it running?`, { cause: err });
+      throw new ZkUnavailableError(`ZooKeeper at ${o.zk} did not answer within ${giveUpAfterMs} ms; is it running?`, { cause: err });
     }
     const walDir = join(o.dataDir, 'wal');
     let opened = await openWal(walDir, logger);
@@ -216,9 +220,13 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
           );
       },
     };
+    const startDriver = (w: LocalWal, recovery: WalRecovery): Promise<NodeDriver> =>
+      retryWhileZkUnavailable('starting', () => NodeDriver.start({ ...deps, wal: w, recovery }), retry).catch((err: unknown) => {
+        throw isTransientZkError(err) ? new ZkUnavailableError(`ZooKeeper at ${o.zk} was lost while starting and did not come back within ${giveUpAfterMs} ms`, { cause: err }) : err;
+      });
     let driver: NodeDriver;
     try {
-      driver = await NodeDriver.start({ ...deps, wal, recovery: opened.recovery });
+      driver = await startDriver(wal, opened.recovery);
     } catch (err) {
       if (!(err instanceof ChainMismatchError)) throw err;
       // The local log does not chain: corrupt in a way its records' checksums missed. Set it
@@ -228,7 +236,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       await setAside(walDir, 'corrupt', logger);
       opened = await openWal(walDir, logger);
       wal = opened.wal;
-      driver = await NodeDriver.start({ ...deps, wal, recovery: opened.recovery });
+      driver = await startDriver(wal, opened.recovery);
     }
     ref.current = driver;
     if (!recordedIdentity) await writeIdentity(o.dataDir, driver.identity);

@@ -116,6 +116,8 @@ export interface SnapshotStatus {
 
 /** After a failed snapshot (a full disk, say), the next try waits this long. */
 const RETRY_AFTER_FAILURE_MS = 5_000;
+/** Failed range reads in a row a pull survives (each resumes where the last one stopped). */
+const MAX_RANGE_FAILURES = 3;
 /** Bytes read at a time when a snapshot is uploaded. */
 const UPLOAD_READ_BYTES = 1 << 20;
 /** A new leader counts ZooKeeper this long after it starts leading (not in the take-over's rush). */
@@ -329,9 +331,37 @@ export class Snapshotter {
     return this.installing;
   }
 
-  /** The newest local snapshot's bytes (for the leader to stream to its follower). */
-  chunksOf(s: SavedSnapshot, chunkBytes: number): AsyncIterable<Uint8Array> {
-    return this.o.storage.chunks(s, chunkBytes);
+  /**
+   * Leader: a range of a snapshot it offered (the follower pulls it). Only the newest local
+   * snapshot is served, and only when the follower names it exactly.
+   */
+  readRange(index: number, sha256: string, offset: number, maxBytes: number): Promise<Uint8Array> {
+    const s = this.newestSaved;
+    if (!s || s.point.index !== index || s.sha256 !== sha256) return Promise.reject(new Error(`snapshot ${index} is not the one this node serves (it has ${s?.point.index ?? 'none'})`));
+    return this.o.storage.readRange(s, offset, maxBytes);
+  }
+
+  /**
+   * A follower pulls a snapshot its leader offered, range by range (resuming at the offset
+   * where a failed read stopped, a bounded number of times), for installFromChunks.
+   */
+  static async *pull(read: (offset: number) => Promise<Uint8Array>, sizeBytes: number, clock: Clock): AsyncGenerator<Uint8Array> {
+    let offset = 0;
+    let failures = 0;
+    while (offset < sizeBytes) {
+      let data: Uint8Array;
+      try {
+        data = await read(offset);
+      } catch (err) {
+        if (++failures > MAX_RANGE_FAILURES) throw err;
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, 100 * failures));
+        continue;
+      }
+      if (data.length === 0) throw new Error(`the snapshot ended at ${offset} of ${sizeBytes} bytes`);
+      failures = 0;
+      offset += data.length;
+      yield data;
+    }
   }
 
   private async installSaved(saved: SavedSnapshot, from: string): Promise<boolean> {

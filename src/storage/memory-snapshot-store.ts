@@ -51,6 +51,12 @@ export class MemorySnapshotStore implements SnapshotStorage {
     for (let at = 0; at < f.bytes.length; at += chunkBytes) yield f.bytes.subarray(at, Math.min(f.bytes.length, at + chunkBytes));
   }
 
+  async readRange(s: SavedSnapshot, offset: number, length: number): Promise<Uint8Array> {
+    const f = this.files.get(s.point.index);
+    if (!f) throw new CorruptSnapshotError(s.file, 0, 'no longer held');
+    return Uint8Array.from(f.bytes.subarray(offset, Math.min(f.bytes.length, offset + length)));
+  }
+
   async receive(expected: ExpectedSnapshot, chunks: AsyncIterable<Uint8Array>): Promise<SavedSnapshot> {
     const parts: Uint8Array[] = [];
     let size = 0;

@@ -13,6 +13,8 @@ export interface SnapshotStorage {
   newest(): Promise<SavedSnapshot | null>;
   /** A snapshot's bytes in chunks of `chunkBytes`, checked against its SHA-256 at the end. */
   chunks(s: SavedSnapshot, chunkBytes: number): AsyncIterable<Uint8Array>;
+  /** Bytes [offset, offset + length) of a snapshot (fewer at its end). */
+  readRange(s: SavedSnapshot, offset: number, length: number): Promise<Uint8Array>;
   /** Writes a snapshot from incoming chunks; visible only once it verified. */
   receive(expected: ExpectedSnapshot, chunks: AsyncIterable<Uint8Array>): Promise<SavedSnapshot>;
   /** Loads one into a fresh state machine, in slices. */

@@ -203,6 +203,28 @@ export class LocalSnapshotStore {
   }
 
   /**
+   * Bytes [offset, offset + length) of a snapshot (fewer at its end): what the leader serves
+   * to a follower pulling the snapshot range by range. The receiver checks the whole.
+   */
+  async readRange(s: SavedSnapshot, offset: number, length: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !chunkSizeOk(length)) throw new InvalidArgumentError(`bad range ${offset}+${length}`);
+    const handle = await this.openExisting(s);
+    try {
+      const n = Math.max(0, Math.min(length, s.sizeBytes - offset));
+      const buf = new Uint8Array(n);
+      let at = 0;
+      while (at < n) {
+        const { bytesRead } = await handle.read(buf, at, n - at, offset + at);
+        if (bytesRead === 0) throw await this.corrupt(s.file, offset + at, `ends before its ${s.sizeBytes} bytes`);
+        at += bytesRead;
+      }
+      return buf;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
    * Writes a snapshot from `chunks`: it must be `expected.sizeBytes` bytes with SHA-256
    * `expected.sha256`, a well-formed snapshot of this cluster at `expected.point`. It is
    * checked in a temp file and only then renamed into place; on any failure nothing is

@@ -24,6 +24,7 @@
 // Reentrancy. Messages that send() itself produces ('unreachable' for a peer without an
 // address or over its bound) and disconnect notices are delivered on a later turn via
 // Clock#defer, so the handler never runs inside the driver's own call to send().
+import { GrpcSnapshotTransfer } from './grpc-snapshot-transfer.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
 import { ConfigError } from '../common/errors.js';
@@ -151,6 +152,8 @@ export class GrpcPeerTransport implements PeerTransport {
   /** Per peer address, whether it speaks TLS: asked once, when a plaintext call there fails to connect. */
   private readonly tlsProbes = new Map<string, Promise<boolean>>();
   private closed = false;
+  /** Snapshots between the voters, over this transport's channels and checks. */
+  readonly snapshots: GrpcSnapshotTransfer;
 
   /** Throws ConfigError for an empty selfId or cluster, or a non-positive timeout or bound. */
   constructor(options: GrpcPeerTransportOptions) {
@@ -179,6 +182,20 @@ export class GrpcPeerTransport implements PeerTransport {
     this.pending = new PendingCalls(this.clock, replyTimeoutMs, maxPending, (rpcId, call) => {
       this.logger.debug({ rpcId, peer: call.caller, expects: call.expects }, 'core did not reply in time; answered no_reply');
     });
+    this.snapshots = new GrpcSnapshotTransfer(
+      {
+        selfId: this.selfId,
+        cluster: this.cluster,
+        logger: this.logger,
+        unary: (peer, method, request, timeoutMs) => this.unaryTo(peer, method, request, timeoutMs),
+        callerOf: (call) => {
+          const who = this.authenticate(call);
+          if ('why' in who) return who;
+          return { id: who.kind === 'verified' ? who.id : null };
+        },
+      },
+      peerService,
+    );
   }
 
   // ------------------------------------------------------------ PeerTransport
@@ -302,6 +319,8 @@ export class GrpcPeerTransport implements PeerTransport {
           noReply: { noReply: true },
           empty: {},
         }),
+      installSnapshot: (call, callback) => this.snapshots.handleOffer(call, callback),
+      snapshotChunk: (call, callback) => this.snapshots.handleRange(call, callback),
     };
     server.addService(peerService, handlers);
   }
@@ -514,6 +533,23 @@ export class GrpcPeerTransport implements PeerTransport {
     }
     void probe.then((tls) => {
       if (tls && !this.closed) this.warnings.warn('peer-requires-tls', fields, 'the peer requires TLS but this voter runs without it: every voter needs the same --tls-cert/--tls-key/--tls-ca settings');
+    });
+  }
+
+  /** For the snapshot transfer: one unary call to `peer` on its channel. */
+  private unaryTo<ReqOut, ResIn>(
+    peer: NodeId,
+    method: { path: string; requestSerialize: (v: ReqOut) => Buffer; responseDeserialize: (b: Buffer) => ResIn },
+    request: ReqOut,
+    timeoutMs: number,
+  ): Promise<ResIn> {
+    const channel = this.channelFor(peer);
+    if (!channel || this.closed) return Promise.reject(new Error(`no channel to ${peer}`));
+    return new Promise<ResIn>((resolve, reject) => {
+      channel.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, { deadline: Date.now() + timeoutMs }, (err, res) => {
+        if (err || res === undefined) reject(err ?? new Error('no response'));
+        else resolve(res);
+      });
     });
   }
 

@@ -54,14 +54,19 @@ export type AppendEntriesMethod = MethodOf<Peer['AppendEntriesRequest'], Peer['A
 export type HeartbeatMethod = MethodOf<Peer['HeartbeatRequest'], Peer['HeartbeatResponse']>;
 export type RequestVoteMethod = MethodOf<Peer['RequestVoteRequest'], Peer['RequestVoteResponse']>;
 export type TimeoutNowMethod = MethodOf<Peer['TimeoutNowRequest'], Peer['TimeoutNowResponse']>;
+export type InstallSnapshotMethod = MethodOf<Peer['InstallSnapshotRequest'], Peer['InstallSnapshotResponse']>;
+export type SnapshotChunkMethod = MethodOf<Peer['SnapshotChunkRequest'], Peer['SnapshotChunkResponse']>;
 
 const appendEntries: AppendEntriesMethod = peerMethod('AppendEntries', pb.peer.AppendEntriesRequest, pb.peer.AppendEntriesResponse);
 const heartbeat: HeartbeatMethod = peerMethod('Heartbeat', pb.peer.HeartbeatRequest, pb.peer.HeartbeatResponse);
 const requestVote: RequestVoteMethod = peerMethod('RequestVote', pb.peer.RequestVoteRequest, pb.peer.RequestVoteResponse);
 const timeoutNow: TimeoutNowMethod = peerMethod('TimeoutNow', pb.peer.TimeoutNowRequest, pb.peer.TimeoutNowResponse);
 
+const installSnapshot: InstallSnapshotMethod = peerMethod('InstallSnapshot', pb.peer.InstallSnapshotRequest, pb.peer.InstallSnapshotResponse);
+const snapshotChunk: SnapshotChunkMethod = peerMethod('SnapshotChunk', pb.peer.SnapshotChunkRequest, pb.peer.SnapshotChunkResponse);
+
 /** The service definition, for grpc.Server#addService and the client constructor. */
-export const peerService = { appendEntries, heartbeat, requestVote, timeoutNow } as const;
+export const peerService = { appendEntries, heartbeat, requestVote, timeoutNow, installSnapshot, snapshotChunk } as const;
 
 /** A client class for the Peer service. Calls go through Client#makeUnaryRequest with the typed definitions above. */
 export const PeerClient = grpc.makeGenericClientConstructor(peerService, 'duoraft.peer.Peer');

@@ -1,5 +1,6 @@
 // What the node driver needs from the network to let its Raft core talk to the peer.
 // The gRPC implementation is GrpcPeerTransport; the simulator passes messages directly.
+import type { SnapshotTransfer } from './snapshot-transfer.js';
 import type { Message } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
 
@@ -32,4 +33,6 @@ export interface PeerTransport {
   onPeerDisconnected(listener: (id: NodeId) => void): void;
   /** Closes every connection, answers the peer's pending calls with no_reply and stops all timers. Later sends are dropped. */
   close(): Promise<void>;
+  /** Snapshots between the voters; absent where the transport carries none (the follower then loads them from ZooKeeper). */
+  readonly snapshots?: SnapshotTransfer;
 }

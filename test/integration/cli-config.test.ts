@@ -60,7 +60,7 @@ describe('numeric flags: refused with the flag and its range, exit 2, nothing st
     const data = join(work, 'never-created');
     const r = await runCli(['node', '--id', 'a', '--listen', '127.0.0.1:0', '--data', data, '--zk-session-timeout', '-5', '--zk-connect-timeout', 'abc']);
     expect(configProblems(r)).toEqual([
-      '--zk-connect-timeout must be an integer from 100 to 600000 (ms), not "abc"',
+      '--zk-connect-timeout must be an integer from 0 to 600000 (ms), not "abc"',
       '--zk-session-timeout must be an integer from 1000 to 600000 (ms), not "-5"',
     ]);
     expect(existsSync(data)).toBe(false);

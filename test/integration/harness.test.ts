@@ -240,6 +240,52 @@ describe('TCP proxy', () => {
     fresh.socket.destroy();
   });
 
+  it('hold() stops forwarding both ways without losing or closing anything; release() delivers what waited, in order', async () => {
+    const conn = await connect();
+    await roundTrip(conn, 'before');
+    proxy.hold();
+    expect(proxy.held).toBe(true);
+    conn.socket.write('held-1');
+    conn.socket.write('held-2');
+    const late = await connect(); // accepted while held: connected, nothing forwarded
+    late.socket.write('late');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(conn.received()).toBe('before');
+    expect(late.received()).toBe('');
+    expect(conn.ended()).toBeNull();
+    expect(late.ended()).toBeNull();
+
+    proxy.release();
+    expect(proxy.held).toBe(false);
+    await waitUntil(() => conn.received() === 'beforeheld-1held-2' && late.received() === 'late', 2_000, 'what waited');
+    await roundTrip(conn, 'after');
+    conn.socket.destroy();
+    late.socket.destroy();
+  });
+
+  it('retarget() sends new connections to another target; current ones stay where they are', async () => {
+    const upper = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', (d: Buffer) => socket.write(d.toString().toUpperCase()));
+    });
+    await new Promise<void>((resolve) => upper.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const address = upper.address();
+      if (address === null || typeof address === 'string') throw new Error('no port');
+      const before = await connect();
+      proxy.retarget({ host: '127.0.0.1', port: address.port });
+      const after = await connect();
+      after.socket.write('moved');
+      await waitUntil(() => after.received() === 'MOVED', 2_000, 'the new target to answer');
+      await roundTrip(before, 'stayed'); // still the echo server
+      before.socket.destroy();
+      after.socket.destroy();
+    } finally {
+      proxy.retarget({ host: '127.0.0.1', port: echoPort });
+      await new Promise<void>((resolve) => upper.close(() => resolve()));
+    }
+  });
+
   it('close() ends every connection and stops listening', async () => {
     const conn = await connect();
     await roundTrip(conn, 'last');

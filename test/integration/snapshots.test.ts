@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DuoraftClient } from '../../src/client/client.js';
 import { ProcessCluster } from '../../src/harness/process-cluster.js';
 import { type LocalZooKeeper, startZooKeeper } from '../../src/harness/zk-launcher.js';
-import { client, missingKeys, uniqueCluster } from './helpers.js';
+import { client, DirectMember, missingKeys, uniqueCluster } from './helpers.js';
+import { SessionMember } from './session-member.js';
 
 let zk: LocalZooKeeper;
 
@@ -111,8 +112,8 @@ describe('snapshots, compaction and rebuilding (issue 10)', () => {
     }
   });
 
-  it('a follower down while the leader compacted past its log catches up', async () => {
-    const name = uniqueCluster('behind');
+  it('a follower down while the leader compacted past its log catches up from the leader (a snapshot streamed between the voters)', async () => {
+    const name = uniqueCluster('behind-leader');
     const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, nodeArgs: SNAPSHOT_ARGS });
     const c = await client(zk.connectString, name);
     try {
@@ -123,12 +124,91 @@ describe('snapshots, compaction and rebuilding (issue 10)', () => {
       const keys = await writeKeys(c, 'k', 500);
       cluster.startNode(follower);
       const last = (await c.put('last', 'x')).index;
-      await cluster.waitForApplied(last, 30_000);
-      const direct = await cluster.memberStatus(follower);
-      expect(direct?.appliedIndex).toBeGreaterThanOrEqual(last);
+      await cluster.waitForApplied(last, 30_000).catch(async (err: unknown) => {
+        for (const id of [follower, leader]) {
+          process.stdout.write(`--- ${id}\n` + (await readFile(cluster.node(id).logFile, 'utf8')).split('\n').filter((l) => /offer|install|follower needs|range|snapshot/i.test(l) && !/saved|taken|uploaded|published|pruned|removed|compacted/.test(l)).slice(0, 30).join('\n') + '\n');
+        }
+        throw err;
+      });
       expect(await missingKeys(c, keys)).toEqual([]);
-      // It could not be fed from the log (compacted on the leader and in ZooKeeper): it loaded a snapshot.
-      expect(await readFile(cluster.node(follower).logFile, 'utf8')).toMatch(/snapshot installed/);
+      const log = await readFile(cluster.node(follower).logFile, 'utf8');
+      if (!new RegExp(`"from":"voter ${leader}"[^\\n]*"msg":"snapshot installed"`).test(log)) {
+        process.stdout.write(log.split('\n').filter((l) => /snapshot|compact/i.test(l)).join('\n') + '\n---leader---\n');
+        process.stdout.write((await readFile(cluster.node(leader).logFile, 'utf8')).split('\n').filter((l) => /snapshot|compact/i.test(l)).join('\n'));
+      }
+      expect(log).toMatch(new RegExp(`"from":"voter ${leader}"[^\\n]*"msg":"snapshot installed"`));
+    } finally {
+      await c.close();
+      await cluster.stop();
+    }
+  });
+
+  it('a follower behind the compaction point that cannot reach its leader catches up from ZooKeeper', async () => {
+    const name = uniqueCluster('behind-zk');
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, nodeArgs: SNAPSHOT_ARGS, peerProxies: true });
+    const c = await client(zk.connectString, name);
+    try {
+      const leader = await cluster.waitForLeader(10_000);
+      const follower = cluster.ids().find((id) => id !== leader)!;
+      await writeKeys(c, 'early', 20);
+      await cluster.kill(follower);
+      const keys = await writeKeys(c, 'k', 500);
+      // The link between the voters is cut (both still reach ZooKeeper): the leader cannot
+      // feed the restarted follower, which follows ZooKeeper's log and finds it compacted.
+      cluster.cutPeerLinks('reset');
+      cluster.startNode(follower);
+      const last = (await c.put('last', 'x')).index;
+      const deadline = Date.now() + 30_000;
+      while (((await cluster.memberStatus(follower))?.appliedIndex ?? 0) < last && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect((await cluster.memberStatus(follower))?.appliedIndex).toBeGreaterThanOrEqual(last);
+      const log = await readFile(cluster.node(follower).logFile, 'utf8');
+      expect(log).toMatch(/"from":"ZooKeeper"[^\n]*"msg":"snapshot installed"/);
+      cluster.healPeerLinks();
+      expect(await missingKeys(c, keys)).toEqual([]);
+    } finally {
+      await c.close();
+      await cluster.stop();
+    }
+  });
+  it('exactly-once across snapshots: a write retried after a snapshot and a failover, and after a rebuild from ZooKeeper, takes effect once', async () => {
+    const name = uniqueCluster('once');
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, nodeArgs: SNAPSHOT_ARGS });
+    const c = await client(zk.connectString, name);
+    try {
+      const first = await cluster.waitForLeader(10_000);
+      const m1 = new SessionMember(cluster.node(first).address);
+      const session = await m1.register(600_000);
+      expect(await m1.incr('c', 10, { sessionId: session, sequence: 1, firstOutstanding: 1 })).toMatchObject({ value: 10 });
+      m1.close();
+      // Enough writes that snapshots cover the incr and the log holding it is compacted:
+      // the session's record of sequence 1 survives only in the snapshots.
+      await writeKeys(c, 'k', 300);
+      expect((await zkSnapshots(name)).every((m) => m.point.index > 2)).toBe(true);
+      await cluster.kill(first);
+      const second = await cluster.waitForLeader(10_000, { not: first });
+      const m2 = new SessionMember(cluster.node(second).address);
+      try {
+        expect(await m2.incr('c', 10, { sessionId: session, sequence: 1, firstOutstanding: 1 })).toMatchObject({ value: 10 });
+        expect(await m2.incr('c', 10, { sessionId: session, sequence: 2, firstOutstanding: 2 })).toMatchObject({ value: 20 });
+      } finally {
+        m2.close();
+      }
+      await writeKeys(c, 'more', 250);
+      // Both disks gone: the session table comes back from ZooKeeper's snapshot alone.
+      for (const id of cluster.ids()) if (cluster.running(id)) await cluster.kill(id);
+      for (const id of cluster.ids()) await wipe(cluster, id);
+      cluster.startNode(second);
+      await cluster.waitForLeader(20_000);
+      const m3 = new SessionMember(cluster.node(second).address);
+      try {
+        expect(await m3.incr('c', 10, { sessionId: session, sequence: 2, firstOutstanding: 2 })).toMatchObject({ value: 20 });
+        expect(await m3.incr('c', 10, { sessionId: session, sequence: 3, firstOutstanding: 3 })).toMatchObject({ value: 30 });
+      } finally {
+        m3.close();
+      }
+      const direct = new DirectMember(cluster.node(second).address);
+      expect(await direct.get('c', 'linearizable')).toMatchObject({ found: true, value: '30' });
+      direct.close();
     } finally {
       await c.close();
       await cluster.stop();

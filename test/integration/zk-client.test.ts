@@ -1,6 +1,8 @@
 // The real ZkSession (node-zookeeper-client) against real ZooKeeper servers: the
-// shared contract, plus what only a real network can show (fail-fast while the server
-// is down, unknown outcomes, the read timeout, an ensemble losing a member, a cut link).
+// shared contracts (one server; and an ensemble of three whose follower-to-leader links
+// can be held, to show what a lagging follower returns), plus what only a real network
+// can show (fail-fast while the server is down, unknown outcomes, the read timeout, an
+// ensemble losing a member, a cut link).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ZkError, outcomeUnknown, type ZkSession } from '../../src/coordination/zk-api.js';
 import { connectZk, type ZkClientOptions } from '../../src/coordination/zk-client.js';
@@ -10,6 +12,7 @@ import { startTcpProxy, type TcpProxy } from '../../src/harness/tcp-proxy.js';
 import { armSessionClose } from '../../src/harness/zk-session-closer.js';
 import { zkSessionPassword } from '../../src/harness/zk-session-password.js';
 import { zkContractSuite } from '../contract/zk-contract-suite.js';
+import { zkEnsembleContractSuite, type ZkEnsembleFixture } from '../contract/zk-ensemble-contract-suite.js';
 import { bytes, expectZkError, recordStates, text, waitFor } from '../contract/zk-contract-helpers.js';
 
 const env = { ZOOKEEPER_HOME: process.env['ZOOKEEPER_HOME'], JAVA_HOME: process.env['JAVA_HOME'] };
@@ -128,15 +131,20 @@ describe('real ZooKeeper only', () => {
   });
 
   describe('an ensemble of three', () => {
-    let ensemble: LocalEnsemble;
-    beforeAll(async () => {
-      ensemble = await startEnsemble(3, { forceSync: false, env });
-    });
+    // One ensemble for both: the contract cases first (they need its first leader), then
+    // the leader is killed.
+    let started: Promise<LocalEnsemble> | null = null;
+    const shared = (): Promise<LocalEnsemble> => (started ??= startEnsemble(3, { forceSync: false, env, proxiedQuorumLinks: true }));
     afterAll(async () => {
-      await ensemble?.stop();
+      await (await started)?.stop();
     });
 
+    zkEnsembleContractSuite('three real servers, follower-to-leader links through proxies that can be held', { localSessions: false }, async () =>
+      ensembleFixture(await shared()),
+    );
+
     it('keeps serving after its leader is killed', async () => {
+      const ensemble = await shared();
       const s = await open(ensemble.connectString);
       await s.create('/ensemble', bytes('before'), 'persistent');
       const leader = await ensemble.leader();
@@ -164,6 +172,7 @@ describe('real ZooKeeper only', () => {
     });
 
     it("closes another client's session from a second server, knowing only its id (the chaos run's expire-session)", async () => {
+      const ensemble = await shared();
       const live = ensemble.servers.filter((m) => m.pid !== -1);
       const [home, other] = [live[0]!, live[1]!];
       const s = connectZk({ connectString: home.connectString, sessionTimeoutMs: 4_000 });
@@ -185,6 +194,25 @@ describe('real ZooKeeper only', () => {
       // A closed session cannot be resumed again.
       const again = await armSessionClose(other.host, other.port);
       expect(await again.fire(oldId, s.sessionTimeoutMs, 5_000)).toBe('gone');
+    });
+  });
+
+  describe('an ensemble of three with local sessions', () => {
+    let ensemble: LocalEnsemble | null = null;
+    afterAll(async () => {
+      await ensemble?.stop();
+    });
+    zkEnsembleContractSuite('three real servers with localSessionsEnabled, follower-to-leader links through proxies', { localSessions: true }, async () => {
+      ensemble = await startEnsemble(3, {
+        forceSync: false,
+        env,
+        proxiedQuorumLinks: true,
+        extraConfig: [
+          ['localSessionsEnabled', 'true'],
+          ['localSessionsUpgradingEnabled', 'true'],
+        ],
+      });
+      return ensembleFixture(ensemble);
     });
   });
 
@@ -231,4 +259,52 @@ describe('real ZooKeeper only', () => {
 
 function empty(): Uint8Array {
   return new Uint8Array(0);
+}
+
+/**
+ * The ensemble contract's fixture on real servers: each session reaches its one server
+ * through a TCP proxy of its own (so it can be moved: retarget, reset); a follower is
+ * held behind its leader by holding its quorum links.
+ */
+function ensembleFixture(ensemble: LocalEnsemble): ZkEnsembleFixture {
+  const proxies = new Map<ZkSession, TcpProxy>();
+  const member = (server: number): LocalEnsemble['servers'][number] => {
+    const m = ensemble.servers[server];
+    if (!m) throw new Error(`no server ${server}`);
+    return m;
+  };
+  const start = async (server: number): Promise<ZkSession> => {
+    const m = member(server);
+    const proxy = await startTcpProxy({ host: m.host, port: m.port });
+    const session = connectZk({ connectString: proxy.address, sessionTimeoutMs: 4_000 });
+    proxies.set(session, proxy);
+    return session;
+  };
+  return {
+    async followers() {
+      const leader = await ensemble.leader();
+      const followers = ensemble.servers.map((m, i) => ({ m, i })).filter(({ m }) => m !== leader);
+      if (!leader || followers.length < 2) throw new Error('the ensemble has no leader and two followers');
+      return [followers[0]!.i, followers[1]!.i] as const;
+    },
+    async openOn(server) {
+      const session = await start(server);
+      await session.waitConnected(10_000);
+      return session;
+    },
+    startOn: start,
+    hold: (server) => Promise.resolve(ensemble.holdQuorumLinks(member(server).id)),
+    moveTo(session, server) {
+      const proxy = proxies.get(session);
+      if (!proxy) throw new Error('moveTo: not a session of this fixture');
+      const m = member(server);
+      proxy.retarget({ host: m.host, port: m.port });
+      proxy.cut('reset');
+      proxy.heal();
+    },
+    sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    async teardown() {
+      await Promise.all([...proxies.values()].map((p) => p.close()));
+    },
+  };
 }

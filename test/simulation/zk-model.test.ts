@@ -156,7 +156,7 @@ describe('ZkModel connection loss with unknown outcome', () => {
 
   it('a request that times out was applied if it reached the server, else with the loss probability at the timeout', async () => {
     // Each way takes 2 s: the request lands at 2 s, its reply would come at 4 s, the timeout is at 3 s.
-    const slow = setup(9, { latencyMs: [2_000, 2_000], requestTimeoutMs: 3_000, sessionTimeoutMs: 20_000 });
+    const slow = setup(9, { latencyMs: [2_000, 2_000], requestTimeoutMs: 3_000, sessionTimeoutMs: 20_000, handshakeTimeoutMs: 10_000 });
     const s1 = await open(slow.sched, slow.model, 'slow');
     slow.model.setApplyOnLossProbability(0);
     expect(await drive(slow.sched, outcomeOf(s1.create('/landed', empty, 'persistent')))).toBe('TIMEOUT');
@@ -167,7 +167,7 @@ describe('ZkModel connection loss with unknown outcome', () => {
       [0, false],
       [1, true],
     ] as const) {
-      const slower = setup(10, { latencyMs: [4_000, 4_000], requestTimeoutMs: 3_000, sessionTimeoutMs: 20_000 });
+      const slower = setup(10, { latencyMs: [4_000, 4_000], requestTimeoutMs: 3_000, sessionTimeoutMs: 20_000, handshakeTimeoutMs: 10_000 });
       slower.model.setApplyOnLossProbability(p);
       const s2 = await open(slower.sched, slower.model, 'slower');
       const started = slower.sched.now();
@@ -510,5 +510,114 @@ describe('ZkModel matches measured real-server details', () => {
       { type: 'deleted', path: '/j/c' },
       { type: 'childrenChanged', path: '/j' },
     ]);
+  });
+});
+
+describe('ZkModel ensemble', () => {
+  it('every server applies the leader\'s transactions in order: after a busy run with lags and holds, all trees equal the leader\'s', async () => {
+    const { sched, model } = setup(31, { servers: 3, followerLagMs: [0, 40] });
+    const sessions = await Promise.all(['a', 'b', 'c', 'd'].map((n) => open(sched, model, n)));
+    await drive(sched, sessions[0]!.create('/busy', empty, 'persistent'));
+    sched.schedule(50, () => model.holdServer(1));
+    sched.schedule(400, () => model.releaseServer(1));
+    sched.schedule(300, () => model.holdServer(2));
+    sched.schedule(700, () => model.releaseServer(2));
+    sched.schedule(200, () => model.disconnect('b'));
+    sched.schedule(500, () => model.expire('c'));
+    const pending: Array<Promise<unknown>> = [];
+    for (let round = 0; round < 30; round++) {
+      sessions.forEach((s, i) => {
+        pending.push(s.create(`/busy/${i}-`, bytes(`${round}`), i % 2 === 0 ? 'persistent_sequential' : 'ephemeral_sequential').catch(() => null));
+        pending.push(s.setData('/busy', bytes(`${i}-${round}`), -1).catch(() => null));
+        pending.push(s.getChildren('/busy').catch(() => null));
+      });
+      await sched.runUntil(sched.now() + 30);
+    }
+    await drive(sched, Promise.all(pending));
+    await sched.runUntil(sched.now() + 5_000);
+    const leader = [...model.snapshot()].map(([p, z]) => `${p} v${z.version} c${z.cversion} z${z.mzxid} ${z.ephemeralOwner} ${[...z.data].join(',')}`);
+    expect(leader.length).toBeGreaterThan(50);
+    for (const server of [1, 2]) expect(model.lastZxidOf(server)).toBe(model.lastZxid());
+    // Each follower answers from its own tree: a read on each agrees with the leader.
+    for (const server of [0, 1, 2]) {
+      const s = model.connect(`check-${server}`, { servers: [server] });
+      await drive(sched, s.waitConnected(5_000));
+      expect((await drive(sched, s.getChildren('/busy'))).length).toBe(model.childrenOf('/busy')!.length);
+      expect((await drive(sched, s.getData('/busy'))).stat.mzxid).toBe(model.znode('/busy')!.mzxid);
+    }
+  });
+
+  it('a write forwarded through a server the session has left since is never applied (the leader refuses a moved session\'s request)', async () => {
+    const { sched, model } = setup(32, { servers: 3 });
+    const s = model.connect('mover', { servers: [1] });
+    await drive(sched, s.waitConnected(5_000));
+    await drive(sched, s.create('/moved', bytes('0'), 'persistent'));
+    model.holdServer(1);
+    const stranded = outcomeOf(s.setData('/moved', bytes('stranded'), -1)); // forwarded: waits on the held link
+    await sched.runUntil(sched.now() + 20);
+    model.reroute('mover', [2]);
+    expect(await drive(sched, stranded)).toBe('CONNECTION_LOSS');
+    await drive(sched, s.waitConnected(5_000));
+    model.releaseServer(1); // the stranded write reaches the leader now, after the session moved
+    await sched.runUntil(sched.now() + 100);
+    expect(new TextDecoder().decode(model.dataOf('/moved')!)).toBe('0');
+    await drive(sched, s.setData('/moved', bytes('1'), -1));
+    expect(new TextDecoder().decode(model.dataOf('/moved')!)).toBe('1');
+  });
+
+  it('a session learns of its expiry only when its own server applies it: late on a held follower, where it still reads meanwhile', async () => {
+    const { sched, model } = setup(33, { servers: 3 });
+    const s = model.connect('late-news', { servers: [2] });
+    await drive(sched, s.waitConnected(5_000));
+    await drive(sched, s.create('/eph', empty, 'ephemeral'));
+    const states = recordStates(s);
+    model.holdServer(2);
+    model.expire('late-news');
+    expect(model.snapshot().has('/eph')).toBe(false); // gone at the leader at once
+    await sched.runUntil(sched.now() + 500);
+    expect(states).toEqual([]); // its server has not applied the expiry
+    expect(await drive(sched, s.exists('/eph'))).not.toBeNull(); // and still shows the ephemeral
+    model.releaseServer(2);
+    const renewed = new Promise<void>((resolve) => s.onStateChange((state) => state === 'connected' && resolve()));
+    await drive(sched, renewed);
+    expect(states).toEqual(['disconnected', 'expired', 'connected']);
+  });
+
+  it('an unanswered handshake is given up after the wrapper\'s handshake timeout, and the next server is tried', async () => {
+    // A seed whose client tries a follower first (the order is a seeded shuffle).
+    for (let seed = 34; ; seed++) {
+      const { sched, model } = setup(seed, { servers: 3, sessionTimeoutMs: 4_000 });
+      model.holdServer(1);
+      model.holdServer(2);
+      const s = model.connect('patient');
+      const first = model.serverOf('patient');
+      if (first === 0) continue;
+      // A new session must reach the leader: on a held follower it waits, and the client
+      // gives up after max(250, 4000 / 3 / 3) = 444 ms.
+      const started = sched.now();
+      await drive(sched, s.waitConnected(5_000));
+      expect(model.serverOf('patient')).toBe(0);
+      expect(sched.now() - started).toBeGreaterThanOrEqual(444);
+      return;
+    }
+  });
+
+  it('with local sessions, a new session answers at once from its server\'s state; creating an ephemeral upgrades it (a createSession transaction)', async () => {
+    const { sched, model } = setup(35, { servers: 3, localSessions: true });
+    const writer = model.connect('writer', { servers: [0] });
+    await drive(sched, writer.waitConnected(5_000));
+    await drive(sched, writer.create('/l', bytes('old'), 'persistent'));
+    await sched.runUntil(sched.now() + 50);
+    model.holdServer(1);
+    await drive(sched, writer.setData('/l', bytes('new'), -1));
+    const zxidBefore = model.lastZxid();
+    const local = model.connect('local', { servers: [1] });
+    await drive(sched, local.waitConnected(5_000));
+    expect(model.lastZxid()).toBe(zxidBefore); // no transaction made it
+    expect(new TextDecoder().decode((await drive(sched, local.getData('/l'))).data)).toBe('old');
+    model.releaseServer(1);
+    await drive(sched, local.create('/l-eph', empty, 'ephemeral'));
+    expect(model.lastZxid()).toBe(zxidBefore + 2n); // the upgrade, then the create
+    expect(model.znode('/l-eph')?.ephemeralOwner).toBe(local.sessionId);
   });
 });

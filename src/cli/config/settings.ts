@@ -117,11 +117,11 @@ export const nodeSettings = {
     check: (ids) => ids.length === 2 && ids[0] !== ids[1] && ids.every(isValidMemberId),
   }),
   'zk-connect-timeout': integerSetting({
-    describe: 'give up starting if ZooKeeper does not answer within this long',
-    min: 100,
+    describe: 'give up starting if ZooKeeper does not answer within this long (0: wait as long as it takes, retrying with backoff)',
+    min: 0,
     max: 600_000,
     unit: ms,
-    default: 15_000,
+    default: 0,
   }),
   'zk-session-timeout': integerSetting({
     describe: 'ZooKeeper session timeout asked for (the server may negotiate another within its min/maxSessionTimeout)',

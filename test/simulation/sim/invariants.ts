@@ -4,12 +4,16 @@
 //   S3  ZooKeeper's log is gapless, and every entry a node holds at or below its commit
 //       index is ZooKeeper's entry at that index; every state machine applies that prefix.
 // S4 (linearizability) and S5 (exactly-once) are checked on the history at the end.
+// Liveness, after every event too: a leader holding its lease has its leader znode
+// (leader-znode-liveness.ts).
 import { ClusterPaths, parseSegmentName } from '../../../src/coordination/layout.js';
 import { decodeSegment, decodeTail } from '../../../src/coordination/records.js';
 import type { Entry } from '../../../src/core/types.js';
+import type { NodeDriver } from '../../../src/server/node-driver.js';
 import { decodeCommand } from '../../../src/statemachine/command.js';
 import { KvStore } from '../../../src/statemachine/kv-store.js';
 import type { ZkModel } from '../zk-model.js';
+import { LeaderZnodeLiveness } from './leader-znode-liveness.js';
 import type { AckRecord } from './sim-client.js';
 import type { SimNode } from './sim-node.js';
 
@@ -89,23 +93,30 @@ function sameEntry(a: Entry, b: Entry): boolean {
   return true;
 }
 
+/** What a running node shows (NodeDriver.inspect()), read once per event for every check. */
+export type NodeView = ReturnType<NodeDriver['inspect']>;
+
 export class InvariantChecker {
   readonly violations: string[] = [];
   private readonly leaderOfTerm = new Map<number, string>();
   private readonly checkedUpTo = new Map<string, number>();
   private acksChecked = 0;
   readonly zk: ZkLogView;
+  private readonly leaderZnode: LeaderZnodeLiveness;
 
   constructor(model: ZkModel, cluster: string) {
     this.zk = new ZkLogView(model, cluster);
+    this.leaderZnode = new LeaderZnodeLiveness(model, cluster);
   }
 
-  /** Checks S1 and S3 on every running node, and S2 on new acknowledgements. */
-  step(nodes: Iterable<SimNode>, acks: readonly AckRecord[], now: number): void {
-    for (const n of nodes) {
-      const d = n.driver;
-      if (!d || n.state === 'down') continue;
-      const v = d.inspect();
+  /** Checks S1 and S3 on every running node, S2 on new acknowledgements, and the leader znode's liveness. */
+  step(nodes: readonly SimNode[], acks: readonly AckRecord[], now: number): void {
+    const views = nodes.map((n) => (n.driver && n.state !== 'down' ? n.driver.inspect() : null));
+    this.leaderZnode.step(nodes, views, now, (message) => this.fail(message));
+    for (let k = 0; k < nodes.length; k++) {
+      const n = nodes[k]!;
+      const v = views[k];
+      if (!v) continue;
       // S1
       if (v.softState.role === 'leader') {
         const other = this.leaderOfTerm.get(v.softState.term);
@@ -122,8 +133,9 @@ export class InvariantChecker {
           const mine = v.entryAt(i);
           if (!mine) continue; // compacted away (or not kept in memory)
           const theirs = this.zk.entry(i);
-          if (!theirs) this.fail(`S3: ${n.id} committed index ${i} that ZooKeeper does not hold (t=${now})`);
-          else if (!sameEntry(mine, theirs)) this.fail(`S3: ${n.id} holds a different entry at committed index ${i} (term ${mine.term} vs ZooKeeper's ${theirs.term}) (t=${now})`);
+          const who = `${n.id} (${v.softState.role} of term ${v.softState.term}, incarnation ${n.sessionName})`;
+          if (!theirs) this.fail(`S3: ${who} committed index ${i} that ZooKeeper does not hold (t=${now})`);
+          else if (!sameEntry(mine, theirs)) this.fail(`S3: ${who} holds a different entry at committed index ${i} (term ${mine.term} vs ZooKeeper's ${theirs.term}) (t=${now})`);
         }
         this.checkedUpTo.set(n.id, commit);
       }
@@ -147,7 +159,7 @@ export class InvariantChecker {
   }
 
   /** At the end, with everything caught up: ZooKeeper's log is gapless and every state machine equals its replay. */
-  final(nodes: Iterable<SimNode>): void {
+  final(nodes: readonly SimNode[]): void {
     this.zk.refresh(this.violations);
     this.zk.fullScan(this.violations);
     const tail = this.zk.tail();

@@ -1,12 +1,15 @@
 // One simulated run from a seed: two real node drivers on simulated parts, clients, and a
 // fault schedule drawn from the seed. A safety phase with faults, then a healed liveness
-// phase. S1-S3 are checked after every event; S4 (linearizability) and S5 (exactly-once)
-// on the history at the end. The same seed replays the same run.
+// phase. S1-S3 and the leader znode's liveness are checked after every event; S4
+// (linearizability) and S5 (exactly-once) on the history at the end. The same seed
+// replays the same run.
 import { checkLinearizable } from '../../../src/harness/checker/index.js';
 import type { Operation } from '../../../src/harness/checker/history.js';
+import type { Logger } from '../../../src/common/logger.js';
 import type { TestFaults } from '../../../src/server/node-config.js';
 import { SimScheduler } from '../sim-scheduler.js';
 import { ZkModel } from '../zk-model.js';
+import { type FaultMix, scheduleFaults } from './fault-schedule.js';
 import { InvariantChecker } from './invariants.js';
 import { type AckRecord, SimClient } from './sim-client.js';
 import { SimNetwork } from './sim-network.js';
@@ -21,16 +24,20 @@ export interface SimOptions {
   readonly clients?: number;
   /** Test-only faults of the build under test (the broken builds the simulator must catch). */
   readonly brokenBuild?: TestFaults;
+  /** Which faults (default 'all'; the others aim at one window: fault-schedule.ts). */
+  readonly faultMix?: FaultMix;
   /**
-   * 'all' (default): every kind of fault. 'slow-leader-zk': only sudden slowdowns of the
-   * leader's link to ZooKeeper by about one lease window, the schedule under which a
-   * take-over races with the old leader's late appends.
+   * Whether ZooKeeper runs with local sessions (localSessionsEnabled: a new session is
+   * answered by its server before the ensemble ordered its creation, so it can read older
+   * state than its client saw). Default: drawn from the seed, half the seeds each way.
    */
-  readonly faultMix?: 'all' | 'slow-leader-zk';
+  readonly zkLocalSessions?: boolean;
   /** Bound on events (a runaway guard). */
   readonly maxEvents?: number;
   /** Print the fault schedule and each violation as it happens. */
   readonly trace?: (line: string) => void;
+  /** The nodes' loggers (default silent), given the node id and the virtual clock: for reading a replayed seed. */
+  readonly nodeLogger?: (id: string, now: () => number) => Logger;
 }
 
 export interface SimResult {
@@ -43,9 +50,15 @@ export interface SimResult {
   readonly ops: { readonly acked: number; readonly unknown: number; readonly failed: number };
   readonly linearizable: boolean | 'unknown';
   readonly leaderTerms: number;
+  /** Whether ZooKeeper ran with local sessions in this run. */
+  readonly zkLocalSessions: boolean;
+  /** What the clients saw (for reading a failure). */
+  readonly history: readonly Operation[];
 }
 
 const CLUSTER = 'sim';
+/** ZooKeeper servers in the ensemble (0 leads; 1 and 2 follow, and can be held). */
+const ZK_SERVERS = 3;
 const KEYS = ['k0', 'k1', 'k2', 'k3'];
 const COUNTERS = ['c0', 'c1'];
 
@@ -56,7 +69,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const livenessMs = o.livenessMs ?? 2500;
   const end = faultMs + livenessMs;
   const trace = o.trace ?? ((): void => undefined);
-  const model = new ZkModel(sched, { latencyMs: [1, 3], sessionTimeoutMs: 4000, requestTimeoutMs: 3000 });
+  const localSessions = o.zkLocalSessions ?? rnd.nextInt(2) === 0;
+  const model = new ZkModel(sched, { servers: ZK_SERVERS, localSessions, latencyMs: [1, 3], sessionTimeoutMs: 4000, requestTimeoutMs: 3000 });
   model.setApplyOnLossProbability(0.5);
   const net = new SimNetwork(sched);
   const nodes = new Map<string, SimNode>();
@@ -71,15 +85,20 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         net,
         wallOffsetMs: 1_700_000_000_000 + rnd.nextInt(2000) - 1000,
         ...(o.brokenBuild ? { faults: o.brokenBuild } : {}),
+        ...(o.nodeLogger ? { logger: o.nodeLogger(id, () => sched.now()) } : {}),
       }),
     );
   }
   for (const n of nodes.values()) n.start();
+  const nodeList = [...nodes.values()];
 
   const history: Operation[] = [];
   const acks: AckRecord[] = [];
   let opId = 0;
-  const clients = Array.from({ length: o.clients ?? 3 }, (_, k) => new SimClient(k, sched, nodes, history, acks, () => ++opId));
+  const clients = Array.from(
+    { length: o.clients ?? 3 },
+    (_, k) => new SimClient(k, sched, nodes, history, acks, () => ++opId, model.connect(`client-${k}`), CLUSTER),
+  );
   const counters = new Map<string, { acked: number; maybe: number }>(COUNTERS.map((c) => [c, { acked: 0, maybe: 0 }]));
   let clientsRunning = true;
   const livenessStart = faultMs + 1500; // after healing, give the cluster time to settle
@@ -115,109 +134,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     faults.push(line);
     trace(line);
   };
-  const pick = <T>(xs: readonly T[]): T => xs[rnd.nextInt(xs.length)]!;
-  const injectFault = (): void => {
-    if (sched.now() >= faultMs) return;
-    if (o.faultMix === 'slow-leader-zk') {
-      const leader = [...nodes.values()].find((n) => n.driver?.inspect().softState.role === 'leader');
-      if (!leader) return;
-      const extra = 140 + rnd.nextInt(60);
-      note(`${leader.id}'s (the leader's) link to ZooKeeper slows by ${extra} ms`);
-      leader.slowZk(extra);
-      sched.schedule(400, () => leader.slowZk(0));
-      return;
-    }
-    const node = pick([...nodes.values()]);
-    const kind = rnd.nextInt(11);
-    switch (kind) {
-      case 0:
-      case 1: {
-        const wipe = rnd.nextInt(4) === 0;
-        const tornTail = !wipe && rnd.nextInt(2) === 0;
-        note(`crash ${node.id}${wipe ? ' (disk lost)' : tornTail ? ' (torn tail)' : ''}`);
-        node.crash({ wipe, tornTail });
-        sched.schedule(50 + rnd.nextInt(800), () => {
-          if (node.state === 'down') {
-            note(`restart ${node.id}`);
-            node.start();
-          }
-        });
-        break;
-      }
-      case 2: {
-        const ms = 20 + rnd.nextInt(1500);
-        note(`pause ${node.id} for ${ms} ms`);
-        node.pause();
-        sched.schedule(ms, () => {
-          note(`resume ${node.id}`);
-          node.resume();
-        });
-        break;
-      }
-      case 3: {
-        const ms = 100 + rnd.nextInt(1500);
-        note(`cut link a-b for ${ms} ms`);
-        net.cutLink('a', 'b');
-        sched.schedule(ms, () => net.healLink('a', 'b'));
-        break;
-      }
-      case 4: {
-        const ms = 100 + rnd.nextInt(2500);
-        note(`cut ${node.id} from ZooKeeper for ${ms} ms`);
-        node.cutZk();
-        sched.schedule(ms, () => node.healZk());
-        break;
-      }
-      case 5:
-        note(`ZooKeeper connection loss at ${node.id}`);
-        if (node.sessionName) model.disconnect(node.sessionName);
-        break;
-      case 6:
-        note(`ZooKeeper session of ${node.id} expired`);
-        if (node.sessionName) model.expire(node.sessionName);
-        break;
-      case 7: {
-        const ms = 200 + rnd.nextInt(1000);
-        net.faults.drop = 0.05 + rnd.nextFloat() * 0.3;
-        note(`drop ${(net.faults.drop * 100).toFixed(0)}% of peer messages for ${ms} ms`);
-        sched.schedule(ms, () => {
-          net.faults.drop = 0;
-        });
-        break;
-      }
-      case 8: {
-        const ms = 200 + rnd.nextInt(1000);
-        net.faults.latencyMs = [1, 20 + rnd.nextInt(200)];
-        note(`peer messages delayed and reordered (up to ${net.faults.latencyMs[1]} ms) for ${ms} ms`);
-        sched.schedule(ms, () => {
-          net.faults.latencyMs = [1, 3];
-        });
-        break;
-      }
-      case 9: {
-        const extra = 100 + rnd.nextInt(500);
-        const ms = 200 + rnd.nextInt(1500);
-        note(`${node.id}'s link to ZooKeeper slows by ${extra} ms for ${ms} ms`);
-        node.slowZk(extra);
-        sched.schedule(ms, () => node.slowZk(0));
-        break;
-      }
-      default:
-        break; // a quiet interval
-    }
-  };
-  const scheduleFaults = (): void => {
-    sched.schedule(100 + rnd.nextInt(500), () => {
-      injectFault();
-      if (sched.now() < faultMs) scheduleFaults();
-    });
-  };
-  scheduleFaults();
+  const aimed = scheduleFaults({ sched, model, net, nodes: nodeList, faultMs, mix: o.faultMix ?? 'all', zkServers: ZK_SERVERS, cluster: CLUSTER, note });
   // Heal everything for the liveness phase.
   sched.schedule(faultMs, () => {
     note('heal: all faults end');
     net.healAll();
     net.faults.latencyMs = [1, 3];
+    for (let server = 1; server < ZK_SERVERS; server++) model.releaseServer(server);
     for (const n of nodes.values()) {
       n.healZk();
       if (n.state === 'paused') n.resume();
@@ -233,11 +156,15 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   while (events < maxEvents && sched.nextAt() <= end) {
     await sched.step();
     events++;
-    checker.step(nodes.values(), acks, sched.now());
+    aimed.afterEvent();
+    checker.step(nodeList, acks, sched.now());
     if (checker.violations.length > 0) break;
   }
   clientsRunning = false;
   const violations = [...checker.violations];
+  // Stopped early: what the clients had under way is recorded as unknown, so the history
+  // checked below holds every operation that may have taken effect.
+  if (violations.length > 0) for (const c of clients) c.abandon();
   if (violations.length === 0) {
     // Let the clients finish what they are doing, then compare everything.
     const settleEnd = sched.now() + 8000;
@@ -249,10 +176,10 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     while (!done && events < maxEvents && sched.nextAt() <= settleEnd) {
       await sched.step();
       events++;
-      checker.step(nodes.values(), acks, sched.now());
+      checker.step(nodeList, acks, sched.now());
     }
     await sched.runUntil(sched.now() + 300, 100_000);
-    checker.final(nodes.values());
+    checker.final(nodeList);
     violations.push(...checker.violations);
     // Liveness: the healed cluster has a leader and served every request of the healed phase.
     const leaders = [...nodes.values()].filter((n) => n.driver?.inspect().softState.role === 'leader');
@@ -289,5 +216,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     ops,
     linearizable,
     leaderTerms: new Set(faults).size,
+    zkLocalSessions: localSessions,
+    history,
   };
 }

@@ -1,12 +1,19 @@
 // A simulated client: one operation at a time against the simulated voters, the way the
-// client library behaves (NOT_LEADER hints, retries with the same session and sequence,
-// a deadline), recording each operation for the linearizability checker.
+// client library behaves (it finds the leader through the `leader` znode with the real
+// LeaderDiscovery over its own ZooKeeper session, follows NOT_LEADER hints, retries with
+// the same session and sequence, has a deadline), recording each operation for the
+// linearizability checker. Like the real client, it has no other way to find the
+// leader: a leader whose znode is missing is not found.
+import { LeaderDiscovery } from '../../../src/client/leader-discovery.js';
 import { DuoraftError, NotLeaderError } from '../../../src/common/errors.js';
+import { silentLogger } from '../../../src/common/logger.js';
+import { ClusterPaths } from '../../../src/coordination/layout.js';
+import type { ZkSession } from '../../../src/coordination/zk-api.js';
 import type { KvCommand, WriteContext } from '../../../src/statemachine/command.js';
 import type { Applied } from '../../../src/server/proposals.js';
 import type { KvInput, KvOutput, Operation } from '../../../src/harness/checker/history.js';
-import type { SimScheduler } from '../sim-scheduler.js';
-import type { SimNode } from './sim-node.js';
+import { SimClock, type SimScheduler } from '../sim-scheduler.js';
+import { simAddress, type SimNode } from './sim-node.js';
 
 /** What a client saw of one write: the answer, or that its outcome stayed unknown. */
 export type WriteOutcome = { readonly kind: 'done'; readonly applied: Applied } | { readonly kind: 'unknown' } | { readonly kind: 'failed'; readonly why: string };
@@ -26,6 +33,8 @@ export interface AckRecord {
 }
 
 const ATTEMPT_TIMEOUT_MS = 600;
+/** The real client's longest wait for the leader znode to change before looking again. */
+const DISCOVERY_WAIT_MS = 100;
 const OP_DEADLINE_MS = 4000;
 const SESSION_TIMEOUT_MS = 60_000;
 const decoder = new TextDecoder();
@@ -34,7 +43,12 @@ const encoder = new TextEncoder();
 export class SimClient {
   private sessionId = 0;
   private nextSeq = 1;
-  private guess: string;
+  /** The node the last NOT_LEADER pointed at, tried before the leader znode's. */
+  private hinted: string | null = null;
+  private readonly discovery: LeaderDiscovery;
+  private readonly byAddress = new Map<string, string>();
+  /** The operation under way. */
+  private pending: { readonly key: string; readonly input: KvInput; readonly call: number } | null = null;
   readonly stats: ClientStats = { acked: 0, unknown: 0, failed: 0 };
 
   constructor(
@@ -44,8 +58,11 @@ export class SimClient {
     private readonly history: Operation[],
     private readonly acks: AckRecord[],
     private readonly nextOpId: () => number,
+    zk: ZkSession,
+    cluster: string,
   ) {
-    this.guess = [...nodes.keys()][clientId % nodes.size]!;
+    for (const id of nodes.keys()) this.byAddress.set(simAddress(id), id);
+    this.discovery = new LeaderDiscovery(zk, new ClusterPaths(cluster), new SimClock(sched), silentLogger);
   }
 
   // ------------------------------------------------------------- operations
@@ -91,13 +108,13 @@ export class SimClient {
     await this.record(key, { kind: 'get' }, async () => {
       const deadline = this.sched.now() + OP_DEADLINE_MS;
       while (this.sched.now() < deadline) {
-        const node = this.nodes.get(this.guess)!;
+        const node = await this.target();
+        if (!node) continue;
         try {
           const r = await this.withTimeout(node.call((d) => d.read(key, consistency)));
           return r.found ? { kind: 'get', found: true, value: decoder.decode(r.value) } : { kind: 'get', found: false };
         } catch (err) {
-          this.redirect(err);
-          await this.pause();
+          await this.redirect(node, err);
         }
       }
       return 'unknown'; // a read without an answer constrains nothing
@@ -109,7 +126,11 @@ export class SimClient {
   /** Records one operation around `run`, which returns its output, 'unknown' or 'failed'. */
   private async record(key: string, input: KvInput, run: () => Promise<KvOutput | 'unknown' | 'failed'>): Promise<void> {
     const call = this.sched.now();
+    const pending = { key, input, call };
+    this.pending = pending;
     const out = await run();
+    if (this.pending !== pending) return; // abandoned: already recorded as unknown
+    this.pending = null;
     const id = this.nextOpId();
     if (out === 'failed') {
       this.stats.failed++;
@@ -124,6 +145,19 @@ export class SimClient {
     this.history.push({ id, client: this.clientId, key, call, ret: this.sched.now(), input, output: out });
   }
 
+  /**
+   * The run stops (a violation was found) with an operation still under way: it is
+   * recorded with an unknown outcome (it may have taken effect; a state that shows it
+   * must still check out against the history).
+   */
+  abandon(): void {
+    const p = this.pending;
+    if (p === null) return;
+    this.pending = null;
+    this.stats.unknown++;
+    this.history.push({ id: this.nextOpId(), client: this.clientId, key: p.key, call: p.call, ret: null, input: p.input, output: null });
+  }
+
   /** A write under the session, retried with the same sequence until answered or the deadline. */
   private async write(cmd: KvCommand): Promise<WriteOutcome> {
     const deadline = this.sched.now() + OP_DEADLINE_MS;
@@ -132,7 +166,8 @@ export class SimClient {
       if (!this.sessionId && !(await this.register(deadline))) return sawUnknown ? { kind: 'unknown' } : { kind: 'failed', why: 'no session' };
       const ctx: WriteContext = { sessionId: this.sessionId, sequence: this.nextSeq, firstOutstanding: this.nextSeq };
       while (this.sched.now() < deadline) {
-        const node = this.nodes.get(this.guess)!;
+        const node = await this.target();
+        if (!node) continue;
         try {
           const applied = await this.withTimeout(node.call((d) => d.submit(cmd, ctx)));
           if (!applied.result.ok && applied.result.code === 'session_expired') throw new SessionGone();
@@ -150,8 +185,7 @@ export class SimClient {
           else if (!(err instanceof DuoraftError) || (err.code !== 'NOT_LEADER' && err.code !== 'BUSY' && err.code !== 'UNAVAILABLE')) {
             if (!sawUnknown) return { kind: 'failed', why: String(err) };
           }
-          this.redirect(err);
-          await this.pause();
+          await this.redirect(node, err);
         }
       }
       if (this.sched.now() >= deadline) break;
@@ -162,7 +196,8 @@ export class SimClient {
 
   private async register(deadline: number): Promise<boolean> {
     while (this.sched.now() < deadline) {
-      const node = this.nodes.get(this.guess)!;
+      const node = await this.target();
+      if (!node) continue;
       try {
         const a = await this.withTimeout(node.call((d) => d.submit({ kind: 'registerSession', timeoutMs: SESSION_TIMEOUT_MS })));
         if (a.result.ok && a.result.kind === 'session') {
@@ -170,25 +205,40 @@ export class SimClient {
           return true;
         }
       } catch (err) {
-        this.redirect(err);
-        await this.pause();
+        await this.redirect(node, err);
       }
     }
     return false;
   }
 
-  private redirect(err: unknown): void {
-    const ids = [...this.nodes.keys()];
-    if (err instanceof NotLeaderError && err.leaderId && this.nodes.has(err.leaderId) && err.leaderId !== this.guess) {
-      this.guess = err.leaderId;
-      return;
-    }
-    // Anything else: try the other node next.
-    this.guess = ids[(ids.indexOf(this.guess) + 1) % ids.length]!;
+  /**
+   * Where to send the next attempt, as the real client picks it: the node the last
+   * NOT_LEADER named, else the one the leader znode names, else (after waiting a little
+   * for the znode to change) nobody yet.
+   */
+  private async target(): Promise<SimNode | null> {
+    if (this.hinted) return this.nodes.get(this.hinted) ?? null;
+    const named = this.named();
+    if (named) return named;
+    await this.discovery.changed(DISCOVERY_WAIT_MS);
+    return this.named();
   }
 
-  private pause(): Promise<void> {
-    return new Promise((r) => this.sched.schedule(5 + this.sched.random.nextInt(20), r));
+  private named(): SimNode | null {
+    const leader = this.discovery.current();
+    const id = leader ? this.byAddress.get(leader.address) : undefined;
+    return id ? (this.nodes.get(id) ?? null) : null;
+  }
+
+  /** After a failed attempt at `node`: follow a NOT_LEADER hint at once; else wait a little (or for the leader znode to change). */
+  private async redirect(node: SimNode, err: unknown): Promise<void> {
+    const hint = err instanceof NotLeaderError ? (this.byAddress.get(err.leaderAddress) ?? (this.nodes.has(err.leaderId) ? err.leaderId : undefined)) : undefined;
+    if (hint !== undefined && hint !== node.id) {
+      this.hinted = hint;
+      return;
+    }
+    this.hinted = null;
+    await this.discovery.changed(5 + this.sched.random.nextInt(20));
   }
 
   private withTimeout<T>(p: Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 // A simulated voter: the real NodeDriver (and so the real core, WAL mirror, lease, fence
 // and replay) on simulated parts: virtual clock, simulated network, the ZooKeeper model,
-// an in-memory WAL that loses what was not synced when the process dies.
+// an in-memory WAL with heavy-tailed fsync latency that loses what was not synced when
+// the process dies.
 import { UnavailableError } from '../../../src/common/errors.js';
 import { silentLogger, type Logger } from '../../../src/common/logger.js';
 import { SeededRandom } from '../../../src/core/random.js';
@@ -11,6 +12,7 @@ import type { LocalWal, WalRecovery } from '../../../src/storage/local-wal.js';
 import { MemoryWal } from '../../../src/storage/memory-wal.js';
 import type { SimScheduler } from '../sim-scheduler.js';
 import type { ZkModel } from '../zk-model.js';
+import { fsyncLatencyMs } from './disk-latency.js';
 import { GatedZkSession } from './gated-zk.js';
 import { NodeGate } from './node-gate.js';
 import type { SimNetwork } from './sim-network.js';
@@ -71,6 +73,11 @@ class IncarnationWal implements LocalWal {
 
 export type SimNodeState = 'down' | 'starting' | 'up' | 'paused';
 
+/** The address a simulated node advertises (clients find it in the leader znode). */
+export function simAddress(id: string): string {
+  return `${id}.sim:7000`;
+}
+
 export class SimNode {
   readonly id: string;
   private readonly o: SimNodeOptions;
@@ -104,8 +111,9 @@ export class SimNode {
   }
 
   private newWal(): MemoryWal {
-    // fsync takes 0-2 ms of virtual time.
-    return new MemoryWal({ scheduleSync: (complete) => this.o.sched.schedule(this.o.sched.random.nextInt(3), complete) });
+    // fsync takes milliseconds, with a heavy tail to hundreds (disk-latency.ts). A crash
+    // keeps only what a completed sync covered (MemoryWal.crash).
+    return new MemoryWal({ scheduleSync: (complete) => this.o.sched.schedule(fsyncLatencyMs(this.o.sched.random), complete) });
   }
 
   /** Starts a new incarnation (the driver is up once it registered in ZooKeeper). */
@@ -122,7 +130,7 @@ export class SimNode {
     const config: NodeConfig = {
       id: this.id,
       cluster: this.o.cluster,
-      advertise: `${this.id}.sim:7000`,
+      advertise: simAddress(this.id),
       voters: ['a', 'b'],
       timing: defaultTiming,
       limits: { ...defaultLimits, maxPendingProposals: 256 },

@@ -2,8 +2,9 @@
 // them: a reply; TIMEOUT after the request timeout; whatever the connection's end says
 // (CONNECTION_LOSS, SESSION_EXPIRED). Each settles once.
 //
-// Whether a request whose reply never came was applied is decided here, honestly for a
-// FIFO connection: one that reached the server was applied; one still travelling when
+// Whether a request whose reply never came reached its server is decided here, honestly
+// for a FIFO connection: one that reached the server was handled there (a write is then
+// applied, unless its session moved or ended before the leader got it); one still travelling when
 // its connection dropped reached the server with the apply-on-loss probability, in
 // issue order, and the first one lost loses the rest (a broken stream loses a suffix);
 // one still travelling at its timeout lands at that moment with the same probability,
@@ -12,7 +13,6 @@ import type { TimerHandle } from '../../../src/common/clock.js';
 import { ZkError, type ZkErrorCode, type ZkOp } from '../../../src/coordination/zk-api.js';
 import type { Link } from './link.js';
 import type { ModelRequest, ReplyOutcome, ReplyValue, ServerReply } from './requests.js';
-import type { ModelServer } from './server.js';
 import type { ClientNetwork } from './session-network.js';
 
 type Settlement = { readonly reply: ServerReply } | { readonly error: ZkError };
@@ -39,10 +39,7 @@ export class InFlightRequests {
   /** Insertion order is issue order. */
   private readonly entries = new Map<number, Entry>();
 
-  constructor(
-    private readonly server: ModelServer,
-    private readonly net: ClientNetwork,
-  ) {}
+  constructor(private readonly net: ClientNetwork) {}
 
   /**
    * Sends `request` on `link`. Resolves with `accept(value)` of a successful reply
@@ -95,7 +92,7 @@ export class InFlightRequests {
       if (!this.net.appliedAnyway()) return;
       entry.travel.cancel();
       entry.travel = null;
-      this.server.receive(link, id, entry.request);
+      link.server.receive(link, id, entry.request);
     }
   }
 
@@ -122,7 +119,7 @@ export class InFlightRequests {
     this.entries.set(id, entry);
     entry.travel = link.toServer(() => {
       entry.travel = null;
-      this.server.receive(link, id, request);
+      link.server.receive(link, id, request);
     });
     return id;
   }
@@ -135,7 +132,7 @@ export class InFlightRequests {
     if (entry.travel !== null) {
       entry.travel.cancel();
       entry.travel = null;
-      if (this.net.appliedAnyway()) this.server.receive(entry.link, id, entry.request);
+      if (this.net.appliedAnyway()) entry.link.server.receive(entry.link, id, entry.request);
     }
     entry.settle({ error });
   }

@@ -1,4 +1,4 @@
-// One client connection to the model server: two FIFO directions with a random latency
+// One client connection to one server of the model ensemble: two FIFO directions with a random latency
 // per message, like a TCP connection. Whatever is sent after something else arrives
 // after it, so the server applies one session's requests in the order they were issued
 // and the client receives replies and watch notifications in the order the server sent
@@ -9,9 +9,16 @@
 import type { TimerHandle } from '../../../src/common/clock.js';
 import type { ZkWatchEvent } from '../../../src/coordination/zk-api.js';
 import type { SimScheduler } from '../sim-scheduler.js';
-import type { ServerReply } from './requests.js';
+import type { ModelRequest, ServerReply } from './requests.js';
 
 export type HandshakeAnswer = { readonly kind: 'connected'; readonly sessionId: string } | { readonly kind: 'expired' };
+
+/** The server a connection goes to: it takes the client's requests (the handshake travels on its own). */
+export interface LinkServerEnd {
+  /** The server's index in the ensemble. */
+  readonly index: number;
+  receive(link: Link, requestId: number, request: ModelRequest): void;
+}
 
 /** What the client end of a connection receives. */
 export interface LinkClientEnd {
@@ -56,6 +63,7 @@ export class Link {
   constructor(
     private readonly net: LinkNetwork,
     private readonly client: LinkClientEnd,
+    readonly server: LinkServerEnd,
   ) {
     const now = net.sched.now();
     this.lastArrivalAt = now;

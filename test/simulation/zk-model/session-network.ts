@@ -7,6 +7,8 @@ export interface ClientNetwork extends LinkNetwork {
   readonly requestTimeoutMs: number;
   /** Pause before a reconnect attempt after the connection dropped. */
   reconnectDelay(): number;
+  /** The wrapper's handshake timeout when set explicitly (else derived from the session timeout). */
+  readonly handshakeTimeoutMs?: number;
   /** Whether a request that was still travelling when its connection dropped (or it timed out) reached the server anyway. */
   appliedAnyway(): boolean;
   /** Whether the client called `clientName` cannot reach the server now. */

@@ -1,6 +1,12 @@
 // The client end of the model: a ZkSession that behaves like the real wrapper
-// (zk-client.ts over node-zookeeper-client) on top of the model server and links.
+// (zk-client.ts over node-zookeeper-client) on top of the model ensemble and links.
 //
+// - It is given the servers of its connect string, shuffled as the library shuffles
+//   them, and each new connection goes to the next one (round robin): a connection
+//   that drops moves the session to another server. A server that is behind the last
+//   zxid this client saw refuses it (closes the connection), and it tries the next one.
+//   A handshake left unanswered (a server whose link to the leader is held) is given up
+//   after the wrapper's handshake timeout, and the next server is tried.
 // - Requests are refused with NOT_CONNECTED unless connected (never sent), and with
 //   CLOSED after close(). The wrapper's and the library's argument checks refuse the
 //   same arguments with BAD_ARGUMENTS. What becomes of a sent request: in-flight.ts.
@@ -14,6 +20,8 @@
 //   thirds of the session timeout after it last heard from the server.
 // - close() is graceful: it goes after the requests already sent; the server ends the
 //   session (its ephemerals go). Bounded by requestTimeoutMs, like the wrapper.
+// - A session expiry starts a brand-new client (the wrapper does so): the servers are
+//   shuffled again, and the last zxid seen starts over at 0.
 import type { TimerHandle } from '../../../src/common/clock.js';
 import {
   ZkError,
@@ -31,8 +39,8 @@ import { badVersionArgument, dataProblem, isValidVersion, multiPathProblem, mult
 import { InFlightRequests } from './in-flight.js';
 import { Link, type HandshakeAnswer, type LinkClientEnd } from './link.js';
 import { clientPathProblem } from './paths.js';
+import type { Ensemble } from './ensemble.js';
 import type { ModelRequest, ReplyValue, ServerReply } from './requests.js';
-import type { ModelServer } from './server.js';
 import type { ClientNetwork } from './session-network.js';
 
 export interface ModelSessionControl {
@@ -58,13 +66,20 @@ export class ModelZkSession implements ZkSession, ModelSessionControl, LinkClien
   private readonly listeners = new Set<(state: ZkConnectionState) => void>();
   private readonly watches = new ClientWatches();
   private closing: Promise<void> | null = null;
+  /** The connect string's servers, in the order this client tries them. */
+  private order: number[] = [];
+  private nextServer = 0;
+  /** The wrapper's bound on an unanswered handshake, armed while one is in progress. */
+  private handshakeTimer: TimerHandle | null = null;
 
   constructor(
     readonly name: string,
-    private readonly server: ModelServer,
+    private readonly ensemble: Ensemble,
     private readonly net: ClientNetwork,
+    private servers: readonly number[],
   ) {
-    this.inFlight = new InFlightRequests(server, net);
+    this.inFlight = new InFlightRequests(net);
+    this.shuffleServers();
     this.startHandshake();
   }
 
@@ -77,7 +92,12 @@ export class ModelZkSession implements ZkSession, ModelSessionControl, LinkClien
   }
 
   get sessionTimeoutMs(): number {
-    return this.server.sessionTimeoutMs;
+    return this.ensemble.sessionTimeoutMs;
+  }
+
+  /** The server the current connection (or handshake) goes to, or -1. */
+  get server(): number {
+    return this.link?.server.index ?? -1;
   }
 
   /** Whether a connection (or a handshake) is in progress. */
@@ -221,8 +241,8 @@ export class ModelZkSession implements ZkSession, ModelSessionControl, LinkClien
     this.inFlight.landPrefixByChance(link);
     this.inFlight.loseTravelling(link);
     link.silence();
-    this.server.linkSilenced(link);
-    const timeoutMs = this.server.sessionTimeoutMs;
+    this.ensemble.linkSilenced(link);
+    const timeoutMs = this.ensemble.sessionTimeoutMs;
     const readTimeoutMs = Math.floor((timeoutMs * 2) / 3);
     const now = this.net.sched.now();
     const noticeAt = link.lastHeardByClient(now, Math.floor(timeoutMs / 3)) + readTimeoutMs;
@@ -230,6 +250,14 @@ export class ModelZkSession implements ZkSession, ModelSessionControl, LinkClien
       this.readTimeout = null;
       if (this.link === link) this.connectionGone(link);
     });
+  }
+
+  /** From now on the client connects only to `servers` (a new connect string); its connection drops now and goes there. */
+  reroute(servers: readonly number[]): void {
+    this.servers = [...servers];
+    this.shuffleServers();
+    const link = this.link;
+    if (link !== null) this.connectionGone(link);
   }
 
   /** The partition that kept this client away healed. A connection still silent is reset (both ends see it). */
@@ -247,6 +275,8 @@ export class ModelZkSession implements ZkSession, ModelSessionControl, LinkClien
 
   answered(link: Link, answer: HandshakeAnswer): void {
     if (link !== this.link) return;
+    this.handshakeTimer?.cancel();
+    this.handshakeTimer = null;
     if (answer.kind === 'connected') {
       this.resumeId = answer.sessionId;
       this.currentSessionId = answer.sessionId;
@@ -258,6 +288,7 @@ export class ModelZkSession implements ZkSession, ModelSessionControl, LinkClien
     this.link = null;
     this.resumeId = '';
     this.lastZxidSeen = 0n;
+    this.shuffleServers();
     this.watches.clear();
     this.inFlight.failAll('SESSION_EXPIRED', 'the session expired before the reply; the request may or may not have taken effect');
     this.setState('expired');
@@ -267,7 +298,7 @@ export class ModelZkSession implements ZkSession, ModelSessionControl, LinkClien
 
   replied(link: Link, requestId: number, reply: ServerReply): void {
     if (link !== this.link) return;
-    this.lastZxidSeen = reply.zxid;
+    if (reply.zxid > this.lastZxidSeen) this.lastZxidSeen = reply.zxid;
     this.inFlight.replied(requestId, reply);
   }
 
@@ -335,10 +366,33 @@ export class ModelZkSession implements ZkSession, ModelSessionControl, LinkClien
     // This client's own view of the network: its extra latency (a slow link) applies to it alone.
     const net = this.net;
     const name = this.name;
-    const link = new Link({ sched: net.sched, latency: () => net.latency() + net.extraLatency(name) }, this);
+    const server = this.ensemble.servers[this.order[this.nextServer % this.order.length]!]!;
+    this.nextServer = (this.nextServer + 1) % this.order.length;
+    const link = new Link({ sched: net.sched, latency: () => net.latency() + net.extraLatency(name) }, this, server);
     this.link = link;
     const resumeId = this.resumeId;
-    link.toServer(() => this.server.handshake(link, this.name, resumeId, this.watches.paths(), this.lastZxidSeen));
+    const watches = this.watches.paths();
+    const lastZxidSeen = this.lastZxidSeen;
+    link.toServer(() => server.handshake(link, this.name, resumeId, watches, lastZxidSeen));
+    // The wrapper's handshake timeout: a third of the session timeout shared among the
+    // servers, at least 250 ms (zk-client.ts).
+    const handshakeTimeoutMs = net.handshakeTimeoutMs ?? Math.max(250, Math.floor(this.ensemble.sessionTimeoutMs / 3 / this.order.length));
+    this.handshakeTimer?.cancel();
+    this.handshakeTimer = net.sched.schedule(handshakeTimeoutMs, () => {
+      this.handshakeTimer = null;
+      if (this.link === link && !link.silent) this.connectionGone(link);
+    });
+  }
+
+  /** Shuffles the connect string's servers, as the library does when a client is made. */
+  private shuffleServers(): void {
+    const order = [...this.servers];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = this.net.sched.random.nextInt(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    this.order = order;
+    this.nextServer = 0;
   }
 
   private scheduleReconnect(): void {
@@ -359,7 +413,9 @@ export class ModelZkSession implements ZkSession, ModelSessionControl, LinkClien
     this.link = null;
     this.readTimeout?.cancel();
     this.readTimeout = null;
-    this.server.linkClosed(link);
+    this.handshakeTimer?.cancel();
+    this.handshakeTimer = null;
+    this.ensemble.linkClosed(link);
     this.inFlight.failAll('CONNECTION_LOSS', 'the connection to ZooKeeper was lost before the reply; the request may or may not have taken effect');
     if (this.currentState === 'closed') return;
     if (this.currentState === 'connected') this.setState('disconnected');

@@ -1,5 +1,7 @@
-// The znode tree of the model server: znodes, stats, and the ops of create, setData,
-// delete and check with ZooKeeper's checks in ZooKeeper's order. Ops of one multi apply
+// The znode tree of a model server: znodes, stats, and the ops of create, setData,
+// delete and check with ZooKeeper's checks in ZooKeeper's order. Data arrays are never
+// modified once given (the client copies what it sends; reads hand out copies), so the
+// servers of an ensemble share them. Ops of one multi apply
 // one after the other (a later op sees an earlier one's effect, as on the real server)
 // and are undone together when one fails, so a multi is all or nothing.
 //
@@ -136,6 +138,12 @@ export class ZnodeTree {
     return pending.changes;
   }
 
+  /** One znode as a snapshot (its data is the tree's own: do not modify it), or null. */
+  znode(path: string): ZnodeSnapshot | null {
+    const node = this.nodes.get(path);
+    return node ? { data: node.data, version: node.version, cversion: reportedCversion(node), ephemeralOwner: node.ephemeralOwner, mzxid: node.mzxid } : null;
+  }
+
   snapshot(): Map<string, ZnodeSnapshot> {
     const out = new Map<string, ZnodeSnapshot>();
     for (const [path, node] of this.nodes) {
@@ -173,7 +181,7 @@ export class ZnodeTree {
     const name = nameOf(created);
     const before = { childrenCreated: parent.childrenCreated, pzxid: parent.pzxid };
     this.nodes.set(created, {
-      data: new Uint8Array(data),
+      data,
       version: 0,
       childrenCreated: 0,
       ephemeralOwner: isEphemeral(mode) ? owner : '',
@@ -200,7 +208,7 @@ export class ZnodeTree {
     if (!node) return fail('NO_NODE');
     if (!versionMatches(node.version, version)) return fail('BAD_VERSION');
     const before = { data: node.data, version: node.version, mzxid: node.mzxid };
-    node.data = new Uint8Array(data);
+    node.data = data;
     node.version += 1;
     node.mzxid = zxid;
     pending.undo.push(() => {

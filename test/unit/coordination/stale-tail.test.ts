@@ -37,7 +37,10 @@ function clusterOfA(): ScriptedZk {
   zk.put(paths.lease, encodeLease({ term: 1, leaderId: 'a', seq: 9, durationMs: 110, driftBound: 0.05 }), 10);
   zk.put(paths.leader, encodeLeader({ id: 'a', term: 1, address: 'a:1' }), 0, 'aaaa');
   zk.put(paths.segment(1), encodeSegment(1, [e(1, 1), e(2, 1), e(3, 1)]), 0);
-  zk.put(paths.segment(4), encodeSegment(1, [e(4, 1), e(5, 1)]), 0);
+  // Linking back to segment 1, as the leader writes them, and the wal znode (empty: never
+  // compacted), as cluster-init makes it: a replay from the commit index (3) walks back to it.
+  zk.put(paths.segment(4), encodeSegment(1, [e(4, 1), e(5, 1)], 1), 0);
+  zk.put(paths.wal, new Uint8Array(0), 0);
   zk.put(paths.tail, encodeTail({ term: 1, lastIndex: 5, segmentFirstIndex: 4 }), 6);
   return zk;
 }
@@ -72,7 +75,8 @@ describe('take-over on a new session (R3)', () => {
     if (!out.ok) return;
     expect(out.result.zkLastIndex).toBe(5);
     expect(out.tailVersion).toBe(6);
-    expect(out.result.entries.map((x) => x.index)).toEqual([4, 5]);
+    // From the commit index itself (3): the core checks that entry is its own.
+    expect(out.result.entries.map((x) => x.index)).toEqual([3, 4, 5]);
   });
 
   it('the broken build (tail-without-sync) reads the stale tail: the failure this test exists to catch', async () => {

@@ -122,3 +122,23 @@ describe('a follower checks the chain before it merges', () => {
     expect(b.commitIndex()).toBe(2);
   });
 });
+
+describe('issue 11 defect 1 at a take-over', () => {
+  it('a committed entry that ZooKeeper holds otherwise is a divergence, found by the replay that starts at the commit index', () => {
+    const leaderLog = chained(logOf([1, 2, 2]));
+    // Our commit index 3 rests on a forged append: our entry 3 is not the leader's.
+    const own = chained([...logOf([1, 2]), { index: 3, term: 2, type: EntryType.Normal, data: text('put real1=FORGED') }]);
+    const b = core('b', 'a', { hardState: { term: 2, commit: 3 }, entries: own });
+    b.takeoverResult({ ok: true, term: 3, entries: [leaderLog[2]!], zkLastIndex: 3 });
+    expect(b.ready().diverged).toMatchObject({ index: 3 });
+    expect(b.status().role).toBe('follower');
+  });
+
+  it('the same replay of our own entry changes nothing: we lead', () => {
+    const log = chained(logOf([1, 2, 2]));
+    const b = core('b', 'a', { hardState: { term: 2, commit: 3 }, entries: log });
+    b.takeoverResult({ ok: true, term: 3, entries: [log[2]!], zkLastIndex: 3 });
+    expect(b.status().role).toBe('leader');
+    expect(b.ready().diverged).toBeUndefined();
+  });
+});

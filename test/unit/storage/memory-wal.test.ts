@@ -59,6 +59,23 @@ describe('MemoryWal', () => {
     expect(summary(again.entries)).toEqual([...summary(entries(1, 3, 1)), ...summary([entry(4, 2)])]);
   });
 
+  it('holds hard state and truncation records to the same rule: unsynced ones are lost, a torn one is cut', async () => {
+    const wal = new MemoryWal();
+    wal.appendEntries(entries(1, 4, 1));
+    wal.setHardState({ term: 1, commit: 3 });
+    await wal.sync();
+    // A newer term and commit, and a truncation that overwrites entries 3-4: none synced.
+    wal.setHardState({ term: 2, commit: 4 });
+    wal.truncateFrom(3);
+    wal.appendEntries([entry(3, 2)]);
+
+    const torn = wal.crash({ tornTail: true });
+    expect(torn.hardState).toEqual({ term: 1, commit: 3 });
+    expect(summary(torn.entries)).toEqual(summary(entries(1, 4, 1)));
+    expect(torn.warnings).toHaveLength(1);
+    expect(torn.warnings[0]).toMatch(/^cut torn tail of memory-wal/);
+  });
+
   it('reports what recovery would see without changing anything', async () => {
     const wal = new MemoryWal();
     wal.appendEntries(entries(1, 2, 1));

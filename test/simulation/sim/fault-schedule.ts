@@ -1,0 +1,247 @@
+// The fault schedule of a simulated run, drawn from the seed: every 100-600 virtual ms
+// until faultMs, one fault (or a quiet interval), chosen at random. See notes/simulation.md
+// for the kinds. Returns the aimed faults (aimed-faults.ts), which the run must poke after
+// every event.
+import { ClusterPaths } from '../../../src/coordination/layout.js';
+import { decodeEpoch } from '../../../src/coordination/records.js';
+import type { SimScheduler } from '../sim-scheduler.js';
+import type { ZkModel } from '../zk-model.js';
+import { AimedFaults } from './aimed-faults.js';
+import type { SimNetwork } from './sim-network.js';
+import type { SimNode } from './sim-node.js';
+
+/**
+ * 'all': every kind. The others schedule one kind only, to aim many seeds at one window:
+ * 'slow-leader-zk': sudden slowdowns of the leader's link to ZooKeeper by about one lease
+ * window (a take-over races the old leader's late appends); 'expire-in-takeover': a
+ * take-over that loses its session (kind 11); 'expire-after-fence': kind 11 always with a
+ * held ZooKeeper follower and the expiry right after the fence lands (the take-over reads
+ * the tail on a new session; with local sessions it may land on the held follower);
+ * 'kill-deposed-leader': the old leader killed just after it follows the new one (kind 12).
+ */
+export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'expire-after-fence' | 'kill-deposed-leader';
+
+export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'expire-after-fence', 'kill-deposed-leader'];
+
+export interface FaultScheduleContext {
+  readonly sched: SimScheduler;
+  readonly model: ZkModel;
+  readonly net: SimNetwork;
+  readonly nodes: readonly SimNode[];
+  /** Faults start until this virtual time. */
+  readonly faultMs: number;
+  readonly mix: FaultMix;
+  /** Servers in the ZooKeeper ensemble (0 leads). */
+  readonly zkServers: number;
+  readonly cluster: string;
+  /** Records (and traces) one line of the schedule. */
+  readonly note: (line: string) => void;
+}
+
+export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
+  const { sched, model, net, nodes, faultMs, mix, zkServers, note } = ctx;
+  const epochPath = new ClusterPaths(ctx.cluster).epoch;
+  const rnd = sched.random;
+  const pick = <T>(xs: readonly T[]): T => xs[rnd.nextInt(xs.length)]!;
+  const leaderNow = (): SimNode | undefined => nodes.find((n) => n.state === 'up' && n.driver?.inspect().softState.role === 'leader');
+  const restartLater = (node: SimNode, ms: number): void => {
+    sched.schedule(ms, () => {
+      if (node.state === 'down') {
+        note(`restart ${node.id}`);
+        node.start();
+      }
+    });
+  };
+  const aimed = new AimedFaults(sched, nodes, {
+    expireSession: (n, delayMs, why) => {
+      const name = n.sessionName;
+      sched.schedule(delayMs, () => {
+        note(`ZooKeeper session of ${n.id} expired, ${why}`);
+        model.expire(name);
+      });
+    },
+    epoch: () => {
+      const z = model.znode(epochPath);
+      return z === null ? null : { mzxid: z.mzxid, leaderId: decodeEpoch(epochPath, z.data).leaderId };
+    },
+    kill: (n, delayMs) => {
+      sched.schedule(delayMs, () => {
+        if (n.state === 'down') return;
+        note(`crash ${n.id}, ${delayMs} ms after it started following the new leader`);
+        n.crash({ wipe: false, tornTail: rnd.nextInt(2) === 0 });
+        restartLater(n, 50 + rnd.nextInt(300));
+      });
+    },
+  });
+  const injectFault = (): void => {
+    if (sched.now() >= faultMs) return;
+    if (mix === 'slow-leader-zk') {
+      const leader = nodes.find((n) => n.driver?.inspect().softState.role === 'leader');
+      if (!leader) return;
+      const extra = 140 + rnd.nextInt(60);
+      note(`${leader.id}'s (the leader's) link to ZooKeeper slows by ${extra} ms`);
+      leader.slowZk(extra);
+      sched.schedule(400, () => leader.slowZk(0));
+      return;
+    }
+    const node = pick(nodes);
+    const kind = mix === 'expire-in-takeover' || mix === 'expire-after-fence' ? 11 : mix === 'kill-deposed-leader' ? 12 : rnd.nextInt(14);
+    switch (kind) {
+      case 0:
+      case 1: {
+        const wipe = rnd.nextInt(4) === 0;
+        const tornTail = !wipe && rnd.nextInt(2) === 0;
+        note(`crash ${node.id}${wipe ? ' (disk lost)' : tornTail ? ' (torn tail)' : ''}`);
+        node.crash({ wipe, tornTail });
+        sched.schedule(50 + rnd.nextInt(800), () => {
+          if (node.state === 'down') {
+            note(`restart ${node.id}`);
+            node.start();
+          }
+        });
+        break;
+      }
+      case 2: {
+        const ms = 20 + rnd.nextInt(1500);
+        note(`pause ${node.id} for ${ms} ms`);
+        node.pause();
+        sched.schedule(ms, () => {
+          note(`resume ${node.id}`);
+          node.resume();
+        });
+        break;
+      }
+      case 3: {
+        const ms = 100 + rnd.nextInt(1500);
+        note(`cut link a-b for ${ms} ms`);
+        net.cutLink('a', 'b');
+        sched.schedule(ms, () => net.healLink('a', 'b'));
+        break;
+      }
+      case 4: {
+        const ms = 100 + rnd.nextInt(2500);
+        note(`cut ${node.id} from ZooKeeper for ${ms} ms`);
+        node.cutZk();
+        sched.schedule(ms, () => node.healZk());
+        break;
+      }
+      case 5:
+        note(`ZooKeeper connection loss at ${node.id}`);
+        if (node.sessionName) model.disconnect(node.sessionName);
+        break;
+      case 6:
+        note(`ZooKeeper session of ${node.id} expired`);
+        if (node.sessionName) model.expire(node.sessionName);
+        break;
+      case 7: {
+        const ms = 200 + rnd.nextInt(1000);
+        net.faults.drop = 0.05 + rnd.nextFloat() * 0.3;
+        note(`drop ${(net.faults.drop * 100).toFixed(0)}% of peer messages for ${ms} ms`);
+        sched.schedule(ms, () => {
+          net.faults.drop = 0;
+        });
+        break;
+      }
+      case 8: {
+        const ms = 200 + rnd.nextInt(1000);
+        net.faults.latencyMs = [1, 20 + rnd.nextInt(200)];
+        note(`peer messages delayed and reordered (up to ${net.faults.latencyMs[1]} ms) for ${ms} ms`);
+        sched.schedule(ms, () => {
+          net.faults.latencyMs = [1, 3];
+        });
+        break;
+      }
+      case 9: {
+        const extra = 100 + rnd.nextInt(500);
+        const ms = 200 + rnd.nextInt(1500);
+        note(`${node.id}'s link to ZooKeeper slows by ${extra} ms for ${ms} ms`);
+        node.slowZk(extra);
+        sched.schedule(ms, () => node.slowZk(0));
+        break;
+      }
+      case 10: {
+        // A ZooKeeper follower falls behind: its link to the ZooKeeper leader is held. It
+        // keeps answering its sessions from what it has (stale reads, late watches) and
+        // holds their writes, syncs and handshakes until released.
+        const follower = 1 + rnd.nextInt(zkServers - 1);
+        if (model.isServerHeld(follower)) break;
+        const ms = 100 + rnd.nextInt(1400);
+        note(`ZooKeeper server ${follower} (a follower) falls behind its leader for ${ms} ms`);
+        model.holdServer(follower);
+        sched.schedule(ms, () => model.releaseServer(follower));
+        break;
+      }
+      case 11: {
+        // A take-over with a session expiry aimed at it: the leader stops (paused or
+        // killed), and the other node's session expires as it takes over (N ms after it
+        // became candidate, or N ms after its fence landed: then it reads the tail on a new
+        // session). Half the time a ZooKeeper follower is held from a little before the
+        // leader stops, so that it misses the old leader's last appends: a new session
+        // that lands there (with local sessions) reads an old tail.
+        const leader = leaderNow();
+        if (!leader) break;
+        const aimAtFence = mix === 'expire-after-fence';
+        const afterFence = aimAtFence || rnd.nextInt(2) === 0;
+        const delayMs = afterFence ? rnd.nextInt(8) : rnd.nextInt(30);
+        if (afterFence) aimed.expireAfterNextFence(delayMs);
+        else aimed.expireAtNextTakeover(delayMs);
+        const aim = afterFence ? `${delayMs} ms after its fence lands` : `${delayMs} ms into its take-over`;
+        let lead = 0;
+        if (aimAtFence || rnd.nextInt(2) === 0) {
+          const follower = 1 + rnd.nextInt(zkServers - 1);
+          if (!model.isServerHeld(follower)) {
+            const ms = 300 + rnd.nextInt(1000);
+            lead = rnd.nextInt(aimAtFence ? 10 : 30);
+            note(`ZooKeeper server ${follower} (a follower) falls behind its leader for ${ms} ms`);
+            model.holdServer(follower);
+            sched.schedule(ms, () => model.releaseServer(follower));
+          }
+        }
+        const paused = rnd.nextInt(2) === 0;
+        const ms = paused ? 300 + rnd.nextInt(900) : 300 + rnd.nextInt(600);
+        sched.schedule(lead, () => {
+          if (leader.state !== 'up') return;
+          if (paused) {
+            note(`pause ${leader.id} (the leader) for ${ms} ms; the next take-over loses its session ${aim}`);
+            leader.pause();
+            sched.schedule(ms, () => {
+              note(`resume ${leader.id}`);
+              leader.resume();
+            });
+          } else {
+            note(`crash ${leader.id} (the leader); the next take-over loses its session ${aim}`);
+            leader.crash({ wipe: false, tornTail: false });
+            restartLater(leader, ms);
+          }
+        });
+        break;
+      }
+      case 12: {
+        // The leader is cut off from ZooKeeper (its writes stop landing there while it
+        // keeps appending locally), the follower takes over, and the old leader is killed
+        // shortly after it starts following: just after the new leader's appends
+        // overwrote its unreplicated suffix.
+        const leader = leaderNow();
+        if (!leader) break;
+        const term = leader.driver?.inspect().softState.term ?? 0;
+        const delayMs = rnd.nextInt(40);
+        const ms = 400 + rnd.nextInt(800);
+        note(`cut ${leader.id} (the leader) from ZooKeeper for ${ms} ms; it is killed ${delayMs} ms after it follows the new leader`);
+        leader.cutZk();
+        sched.schedule(ms, () => leader.healZk());
+        aimed.killWhenDeposed(leader, term, delayMs);
+        break;
+      }
+      default:
+        break; // a quiet interval
+    }
+  };
+  const next = (): void => {
+    sched.schedule(100 + rnd.nextInt(500), () => {
+      injectFault();
+      if (sched.now() < faultMs) next();
+    });
+  };
+  next();
+  return aimed;
+}
