@@ -6,8 +6,9 @@
 // overwrites them with --writers writers for --seconds, counting the cluster's znodes from
 // ZooKeeper (inspectZk) every --sample-ms all along. Prints the largest and the last count,
 // the modes the leader went through, the snapshots it took and published, the writes and
-// how many were refused (ZK_BUDGET_EXCEEDED). Also: how many ZooKeeper bytes a write costs
-// in wal/ (segment bytes per write), from the counts before and after the fill.
+// how many were refused (ZK_BUDGET_EXCEEDED). Also: how many ZooKeeper bytes an entry costs
+// in wal/ after the fill (wal/ bytes over the entries it holds, from the first segment to the
+// tail, so that a compaction during the fill does not skew it).
 // Needs `npm run build` first.
 //   node scripts/zk-budget-soak.mjs [--keys 40000] [--value-bytes 256] [--writers 16] [--seconds 60]
 //        [--sample-ms 250] [--node-args "--zk-budget-bytes 67108864"] [--json]
@@ -61,7 +62,6 @@ const value = (n) => `${n}:`.padEnd(valueBytes, 'x');
 
 try {
   // Fill, one writer per slice of keys.
-  const before = await count();
   let filled = 0;
   const fillStarted = Date.now();
   await Promise.all(
@@ -123,7 +123,7 @@ try {
     writers,
     seconds,
     nodeArgs,
-    fill: { writes: filled, ms: fillMs, walBytesPerWrite: Math.round((afterFill.wal.dataBytes - before.wal.dataBytes) / filled) },
+    fill: { writes: filled, ms: fillMs, walBytesPerEntry: Math.round(afterFill.wal.dataBytes / Math.max(1, afterFill.wal.tailLastIndex - afterFill.wal.firstSegmentIndex + 1)) },
     writes,
     writesPerSecond: Math.round(writes / seconds),
     refused: Object.fromEntries(refused),
@@ -139,7 +139,7 @@ try {
   else {
     const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
     console.log(`${keys} keys of ${valueBytes} B, ${writers} writers, ${seconds} s, node args: ${nodeArgs.join(' ') || '(defaults)'}`);
-    console.log(`fill: ${filled} writes in ${fillMs} ms, ${result.fill.walBytesPerWrite} bytes of wal/ per write`);
+    console.log(`fill: ${filled} writes in ${fillMs} ms, ${result.fill.walBytesPerEntry} bytes of wal/ per entry`);
     console.log(`overwrite: ${writes} writes (${result.writesPerSecond}/s), refused ${JSON.stringify(result.refused)}`);
     console.log(`ZooKeeper (wal + snapshots), ${samples.length} samples: max ${mib(max.u.budgetBytes)} (wal ${mib(max.u.wal.dataBytes)} in ${max.u.wal.segments} segments, snapshots ${JSON.stringify(result.max.snapshots)}), last ${mib(last.u.budgetBytes)}, budget ${mib(budgetBytes)}`);
     console.log(`leader ${leader?.id}: snapshot ${mib(leader?.snapshotBytes ?? 0)}, ${result.leader.snapshotsTaken} taken, ${result.leader.published} published, ${result.leader.overLines} over-budget lines; modes sampled ${JSON.stringify(result.modes)}`);
