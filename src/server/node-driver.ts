@@ -55,7 +55,8 @@ import { ReadIndexQueue } from './read-index.js';
 import { TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
-import { defaultSnapshotPolicy, type SnapshotPolicy, Snapshotter, type SnapshotterHost } from './snapshotter.js';
+import { defaultSnapshotPolicy, type SnapshotPolicy, type SnapshotTaken, Snapshotter, type SnapshotterHost } from './snapshotter.js';
+import { withWalBytesCounted, type ZkBudgetStatus } from './zk-budget.js';
 import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
@@ -80,6 +81,11 @@ export interface MemberStatus {
   readonly lastIndex: number;
   readonly leaderId: NodeId;
   readonly address: string;
+  /** The newest local snapshot (0: none) and its file's size. */
+  readonly snapshotIndex: number;
+  readonly snapshotBytes: number;
+  /** Leader, once counted: what the cluster keeps in ZooKeeper against its budget. */
+  readonly zkBudget: ZkBudgetStatus | null;
 }
 
 export interface NodeDriverDeps {
@@ -282,6 +288,7 @@ export class NodeDriver {
       clock: deps.clock,
       logger: deps.logger,
       initial: initial?.saved ?? null,
+      observer: this.telemetry,
     });
     this.ephemerals = new Ephemerals({
       ...common,
@@ -434,6 +441,7 @@ export class NodeDriver {
 
   status(): MemberStatus {
     const s = this.core.status();
+    const snap = this.snapshotter.status();
     return {
       id: this.id,
       role: s.role,
@@ -443,7 +451,20 @@ export class NodeDriver {
       lastIndex: s.lastIndex,
       leaderId: s.leaderId,
       address: this.cfg.advertise,
+      snapshotIndex: snap.index,
+      snapshotBytes: snap.sizeBytes,
+      zkBudget: s.role === 'leader' ? this.snapshotter.zkBudget() : null,
     };
+  }
+
+  /** duoraft admin snapshot: a snapshot now (published to ZooKeeper when this node leads). */
+  takeSnapshot(): Promise<SnapshotTaken> {
+    return this.snapshotter.takeAndPublish();
+  }
+
+  /** Leader: the state is too large for the ZooKeeper budget, so writes that add data are refused. */
+  zkBudgetRefusesGrowth(): boolean {
+    return this.soft.role === 'leader' && this.snapshotter.refusesGrowth();
   }
 
   /** Read-only figures for metrics and health (node-figures.ts). */
@@ -465,6 +486,9 @@ export class NodeDriver {
       zkConnected: this.zk.state === 'connected',
       stopped: this.stopped,
       fatalReason: this.fatalReason,
+      snapshotIndex: this.snapshotter.status().index,
+      snapshotBytes: this.snapshotter.status().sizeBytes,
+      zkBudget: s.role === 'leader' ? this.snapshotter.zkBudget() : null,
     };
   }
 
@@ -934,7 +958,8 @@ export class NodeDriver {
       config: this.cfg,
       selfId: this.id,
       fenced: f,
-      observer: this.telemetry,
+      // The segments it appends are counted against the ZooKeeper budget too.
+      observer: withWalBytesCounted(this.telemetry, (bytes) => this.snapshotter.walAppended(bytes)),
       host: this.leaderHost(),
       ...(earlyLease ? { lease: earlyLease } : {}),
     });
