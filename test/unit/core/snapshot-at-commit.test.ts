@@ -56,4 +56,14 @@ describe('a take-over by a node whose commit index is its snapshot point', () =>
     expect(b.ready().diverged).toBeUndefined();
     expect(b.status().lastIndex).toBe(7);
   });
+
+  it("still a divergence when ZooKeeper's entry at the snapshot point is not the one the snapshot covers", () => {
+    const log = chained(logOf([1, 1, 1, 1, 1]));
+    const other = chained(logOf([1, 1, 1, 1, 2]));
+    const b = core('b', 'a', { hardState: { term: 1, commit: 5 }, snapshot: { index: 5, term: 1, chain: log[4]!.chain }, entries: [] });
+    b.ready();
+    expect(tickUntilTakeover(b)?.takeover).toBeDefined();
+    b.takeoverResult({ ok: true, term: 3, entries: [other[4]!], zkLastIndex: 5 });
+    expect(b.ready().diverged).toMatchObject({ index: 5 });
+  });
 });
