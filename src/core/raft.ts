@@ -799,7 +799,7 @@ export class RaftCore {
       // the chain values the leader sent for those entries say whether it does.
       for (const e of entries) {
         if (e.index > this.commit) break;
-        if (e.chain && !this.log.holds(e)) {
+        if (this.differsFromCommitted(e)) {
           this.diverge(e.index, `the leader's entry ${e.index} differs from our committed one`);
           return;
         }
@@ -918,6 +918,18 @@ export class RaftCore {
     this.lastLeaderContactTick = this.ticks;
   }
 
+  /**
+   * Whether `e` (at or below our commit index) provably differs from what we committed there.
+   * At the snapshot point we hold no entry, only its term and chain value: compare those.
+   * Below it nothing is left to compare (the snapshot point's chain value covers it).
+   */
+  private differsFromCommitted(e: Entry): boolean {
+    if (!e.chain) return false;
+    const mine = this.log.chain(e.index);
+    if (mine === undefined) return false;
+    return this.log.term(e.index) !== e.term || !sameChain(mine, e.chain);
+  }
+
   /** Merges committed entries (from ZooKeeper). Returns false when they do not chain onto our committed log: divergence. */
   private mergeCommitted(entries: readonly Entry[]): boolean {
     // Entries up to our commit index must be exactly ours: our commit index may rest on a
@@ -926,7 +938,7 @@ export class RaftCore {
     // there mean equal logs up to there.
     for (const e of entries) {
       if (e.index > this.commit) break;
-      if (e.chain && this.log.chain(e.index) !== undefined && !this.log.holds(e)) {
+      if (this.differsFromCommitted(e)) {
         this.diverge(e.index, `ZooKeeper's committed entry ${e.index} differs from the one this node counted as committed`);
         return false;
       }

@@ -314,7 +314,14 @@ export class NodeDriver {
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
     d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
-    await registerMember(deps.zk, paths, d.memberRecord());
+    try {
+      await registerMember(deps.zk, paths, d.memberRecord());
+    } catch (err) {
+      // The caller may try the whole start again (startup-retry.ts): leave nothing of this
+      // attempt behind (its Ephemerals is subscribed to the session already).
+      d.ephemerals.stop();
+      throw err;
+    }
     d.begin();
     d.log.info({ voters, peer: d.peer, epoch: state.epoch, tail: state.tail }, 'node started');
     return d;
