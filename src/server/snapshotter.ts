@@ -197,6 +197,7 @@ export class Snapshotter {
 
   /** Takes a snapshot now (duoraft admin snapshot); resolves once it is durable locally. */
   takeNow(): Promise<SavedSnapshot> {
+    if (this.installing && !this.taking) return Promise.reject(new UnavailableError('this member is installing a snapshot; try again when it is done'));
     return this.taking ?? this.take();
   }
 
@@ -398,11 +399,18 @@ export class Snapshotter {
       this.budget.markGrowth();
       try {
         const saved = await this.o.storage.save(point, kv.openView());
-        this.newestSaved = saved;
         this.lastError = '';
         const ms = Math.round(this.o.clock.now() - started);
         this.o.logger.info({ index, bytes: saved.sizeBytes, ms }, 'snapshot taken');
         this.observer.snapshotTaken({ ok: true, ms, bytes: saved.sizeBytes, index });
+        // A snapshot installed while this one was written is newer: it stays the one this
+        // node offers and builds on (offering the older one would send a follower that
+        // needs more a snapshot that cannot help it, again and again).
+        if (this.newestSaved && this.newestSaved.point.index >= saved.point.index) {
+          this.o.logger.info({ index, newest: this.newestSaved.point.index }, 'a newer snapshot was installed meanwhile: this one is kept locally only');
+          return saved;
+        }
+        this.newestSaved = saved;
         await this.o.storage.prune(this.o.policy.keep);
         await this.o.host.compactLocal(Math.max(0, index - this.o.policy.retainEntries), index);
         this.publishOf = { index, outcome: this.publish(saved, false) };
