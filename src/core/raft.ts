@@ -511,6 +511,18 @@ export class RaftCore {
     return true;
   }
 
+  /**
+   * A snapshot whose point is exactly this node's commit index (ZooKeeper compacted its log
+   * through it): it installs nothing, but its term and chain prove the node's committed
+   * prefix the way ZooKeeper's entry there would have (a take-over's replay checks that
+   * entry). False when they differ or the point is elsewhere.
+   */
+  confirmsCommitPoint(point: SnapshotMeta): boolean {
+    if (this.divergence || point.index !== this.commit || point.index === 0) return false;
+    const mine = this.log.chain(point.index);
+    return mine !== undefined && this.log.term(point.index) === point.term && sameChain(mine, point.chain);
+  }
+
   /** Leader: the snapshot transfer to `peer` ended: installed at `index`, or failed (null). */
   snapshotSent(peer: NodeId, index: number | null): void {
     const pr = this.progress;

@@ -280,7 +280,15 @@ export class NodeDriver {
         this.schedule();
       },
       onFenced: (f) => this.startTermLease(f),
-      loadSnapshot: async (wanted) => ((await this.snapshotter.installFromZk(wanted)) ? this.core.commitIndex() : null),
+      loadSnapshot: async (wanted) => {
+        if (await this.snapshotter.installFromZk(wanted)) return this.core.commitIndex();
+        // ZooKeeper compacted through exactly our commit index, and the newest snapshot did not
+        // serve: a complete snapshot's point there still proves our entry (review 10).
+        const commit = this.core.commitIndex();
+        if (wanted !== commit) return null;
+        const point = await this.snapshotter.zkPointAt(commit).catch(() => null);
+        return point !== null && this.core.confirmsCommitPoint(point) ? commit : null;
+      },
       onZkDataLost: (reason) => {
         this.log.error({ reason }, 'ZooKeeper lost committed data: this node stops serving and keeps its data for duoraft admin restore-zk');
         this.fail(reason, 'zk-data-lost');

@@ -314,6 +314,14 @@ export class Snapshotter {
     return this.installing;
   }
 
+  /** The point of a complete snapshot in ZooKeeper at exactly `index` (its manifest only), or null. */
+  async zkPointAt(index: number): Promise<SnapshotPoint | null> {
+    const zk = this.o.zk;
+    if (!zk) return null;
+    const m = (await zk.list()).find((x) => x.point.index === index);
+    return m ? m.point : null;
+  }
+
   /**
    * Installs a snapshot whose bytes come from `chunks` (the leader's, pulled over the link
    * between the voters), verified against what was announced.

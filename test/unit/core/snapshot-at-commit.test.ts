@@ -67,3 +67,15 @@ describe('a take-over by a node whose commit index is its snapshot point', () =>
     expect(b.ready().diverged).toMatchObject({ index: 5 });
   });
 });
+
+describe('confirmsCommitPoint: a snapshot point at the commit index proves the committed prefix', () => {
+  it('true for the same term and chain at the commit index, false for another chain, term or index', () => {
+    const log = chained(logOf([1, 1, 1, 1, 1]));
+    const b = core('b', 'a', { hardState: { term: 1, commit: 5 }, entries: log });
+    b.ready();
+    expect(b.confirmsCommitPoint({ index: 5, term: 1, chain: log[4]!.chain })).toBe(true);
+    expect(b.confirmsCommitPoint({ index: 5, term: 1, chain: log[3]!.chain })).toBe(false);
+    expect(b.confirmsCommitPoint({ index: 5, term: 2, chain: log[4]!.chain })).toBe(false);
+    expect(b.confirmsCommitPoint({ index: 4, term: 1, chain: log[3]!.chain })).toBe(false);
+  });
+});
