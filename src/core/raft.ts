@@ -1129,6 +1129,17 @@ export class RaftCore {
       pr.resetTo(m.lastIndex);
     }
     if (pr.state === 'probe') pr.probeSent = false;
+    const compactedTo = this.log.snapshotMeta().index;
+    if (pr.state === 'snapshot' && m.lastIndex >= compactedTo && m.lastIndex !== pr.selfRecoveredAt) {
+      // The follower we wait on for a snapshot is back within this log on its own (it
+      // loaded one from ZooKeeper and read ZooKeeper's log after it): probe right after its
+      // last entry now. Waiting for the transfer to end first (a second) lets the log move
+      // on and be compacted past the follower again under a steady load, over and over.
+      pr.selfRecoveredAt = m.lastIndex;
+      pr.snapshotDone(Math.min(m.lastIndex, this.log.lastIndex()));
+      this.sendAppends();
+      return;
+    }
     // AppendEntries can be lost without a word (a dropped packet). When the follower
     // lags what we sent and its match has not moved for appendStallHeartbeats heartbeats,
     // start over from its match. (A failed or timed-out call is reported at once through
