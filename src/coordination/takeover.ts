@@ -57,7 +57,13 @@ export interface TakeoverOptions {
   readonly onFenced?: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
   /** Test-only fault: read the tail before fencing (the bug the simulator must catch). */
   readonly unsafeReadTailBeforeFence?: boolean;
-  /** Test-only fault: read the tail on a new session without sync() (the broken build tail-without-sync). */
+  /**
+   * Test-only fault (the broken build tail-without-sync): the take-over as it was before
+   * PROTOCOL.md R3. The tail (and, after a fence of unknown outcome, the epoch) is read on
+   * whatever session is current without sync(), a change of session under the read goes
+   * unnoticed, and a tail below the commit index is handed to the core like any other (the
+   * core's own assertion then refuses it, and the runner reports a failed take-over).
+   */
   readonly unsafeTailWithoutSync?: boolean;
 }
 
@@ -119,7 +125,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
       const tail = early ?? (await readTail(zk, paths));
       early = null;
       if (zk.sessionId !== readSession && !o.unsafeTailWithoutSync) throw new ZkError('SESSION_EXPIRED', paths.tail, 'the session changed while reading the tail; reading again');
-      if (tail.lastIndex < from) {
+      if (tail.lastIndex < from && !o.unsafeTailWithoutSync) {
         // Every entry up to our commit index is committed, so ZooKeeper held it. A tail below
         // it, read fresh after the fence, means ZooKeeper lost data: never truncate
         // committed entries to match it.
@@ -231,10 +237,7 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
     }
     // Unknown outcome: the epoch tells whether our fence happened (read fresh: the session
     // may be new, and on a lagging server).
-    const now = await zk
-      .sync(paths.root)
-      .then(() => zk.getData(paths.epoch))
-      .catch(() => null);
+    const now = await (o.unsafeTailWithoutSync ? Promise.resolve() : zk.sync(paths.root)).then(() => zk.getData(paths.epoch)).catch(() => null);
     if (!now) return { kind: 'failed', outcome: failed(epoch.term, epoch.leaderId, `fence outcome unknown (${code}) and the epoch is unreadable`) };
     const after = decodeEpoch(paths.epoch, now.data);
     if (!(after.term === term && after.leaderId === o.selfId)) {
