@@ -219,6 +219,7 @@ export function kvHandlers(ref: DriverRef, log: Logger, clock: Clock, observer: 
           leaderId: s.leaderId,
           address: s.address,
           lastIndex: s.lastIndex,
+          ...(s.listener ? { listener: s.listener } : {}),
         },
       };
     }),

@@ -22,7 +22,7 @@ import { GrpcPeerTransport } from '../transport/grpc-peer-transport.js';
 import { peerServerOptions } from '../transport/peer-service.js';
 import { clientAuthInterceptor, serverCredentials } from '../transport/server-security.js';
 import { checkTlsMaterial, type TlsMaterial } from '../transport/tls-material.js';
-import { type DriverRef, kvHandlers } from './client-handlers.js';
+import { kvHandlers } from './client-handlers.js';
 import { HealthMonitor } from './health-monitor.js';
 import { HEALTH_SERVICE_PATH_PREFIX, healthHandlers, healthService } from './health-service.js';
 import { NodeMetrics } from './metrics.js';
@@ -95,7 +95,7 @@ const HEALTH_POLL_MS = 50;
 const MAX_HEALTH_WATCHERS = 64;
 
 export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
-  const ref: DriverRef = { current: null };
+  const ref: { current: NodeDriver | null } = { current: null };
   const logger = createLogger('duoraft', {
     level: o.logLevel ?? 'info',
     // Every line says which node, in which term and role, it comes from.
