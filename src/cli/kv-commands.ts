@@ -109,8 +109,9 @@ export async function statusCommand(args: CommonArgs): Promise<void> {
     printJson(members);
     return;
   }
+  const listeners = members.some((m) => m.upstream !== undefined);
   printTable(
-    members.map((m) => ({ ...m })),
-    ['id', 'role', 'term', 'commitIndex', 'appliedIndex', 'leaderId', 'address'],
+    members.map((m) => ({ ...m, upstream: m.upstream ?? '', depth: m.depth ?? '', lagEntries: m.lagEntries ?? '', lagMs: m.lagMs ?? '' })),
+    ['id', 'role', 'term', 'commitIndex', 'appliedIndex', 'leaderId', 'address', ...(listeners ? ['upstream', 'depth', 'lagEntries', 'lagMs'] : [])],
   );
 }

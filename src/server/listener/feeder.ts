@@ -64,8 +64,6 @@ interface Subscription {
   readonly since: number;
   /** The next index to send. */
   next: number;
-  /** The chain value the listener holds at from_index - 1 (checked once that index is known here). */
-  prevChain: Uint8Array | null;
   lastSentAt: number;
   /** Set while the stream's buffer is full: when that started. */
   blockedSince: number | null;
@@ -166,13 +164,23 @@ export class ListenerFeeder {
     const old = this.subs.get(id);
     if (old) this.end(old, 'replaced by a new subscription of the same listener', false);
     if (this.subs.size >= this.o.fanout) return refuse(`full: already feeding ${this.subs.size} listeners (fanout ${this.o.fanout})`);
+    // The listener's log must be a prefix of this one: compare the chain value where it
+    // ends, when this member still knows it (otherwise the listener checks the first entry
+    // it gets against its own chain, which proves the same).
+    const prev = req.prevChain && req.prevChain.length > 0 ? req.prevChain : null;
+    const mine = this.o.source.chainAt(from - 1);
+    if (prev && mine && !sameChain(prev, mine)) return refuse(`the listener's log differs from this member's at index ${from - 1} (${chainHex(prev)} there, ${chainHex(mine)} here)`);
+    if (!mine && from - 1 < this.o.source.committedIndex() && !this.o.source.entryAt(from)) {
+      call.write({ endReason: `index ${from} is no longer held here`, compacted: true });
+      call.end();
+      return;
+    }
     const now = this.o.clock.now();
     const s: Subscription = {
       listenerId: id,
       call,
       since: now,
       next: from,
-      prevChain: req.prevChain && req.prevChain.length > 0 ? req.prevChain : null,
       lastSentAt: Number.NEGATIVE_INFINITY,
       blockedSince: null,
       ended: false,
@@ -217,19 +225,6 @@ export class ListenerFeeder {
     if (s.blockedSince !== null) {
       if (now - s.blockedSince > DRAIN_TIMEOUT_HEARTBEATS * this.heartbeatMs) this.end(s, 'the listener does not read its stream (heartbeats fail)', false);
       return;
-    }
-    if (s.prevChain) {
-      const mine = src.chainAt(s.next - 1);
-      if (mine) {
-        if (!sameChain(mine, s.prevChain)) {
-          this.end(s, `the listener's log differs from this member's at index ${s.next - 1} (${chainHex(s.prevChain)} there, ${chainHex(mine)} here)`, false);
-          return;
-        }
-        s.prevChain = null;
-      } else if (s.next - 1 < src.committedIndex() && !src.entryAt(s.next)) {
-        this.end(s, `index ${s.next} is no longer held here`, true);
-        return;
-      }
     }
     const commit = src.committedIndex();
     let batches = 0;
@@ -284,4 +279,26 @@ export class ListenerFeeder {
       // The stream is gone already.
     }
   }
+}
+
+/**
+ * The ListenerFeed service for a server that starts before its feeder exists (the feeder
+ * needs the running member): until then a probe says "starting" and a Subscribe ends at once.
+ */
+export function feedHandlersOf(ref: { readonly current: ListenerFeeder | null }): ListenerFeedHandlers {
+  return {
+    probe: (call, cb) => {
+      if (ref.current) return ref.current.handlers().probe(call, cb);
+      cb(null, { canFeed: false, reason: 'starting' });
+    },
+    subscribe: (call) => {
+      if (ref.current) return ref.current.handlers().subscribe(call);
+      call.write({ endReason: 'starting' });
+      call.end();
+    },
+    drop: (call, cb) => {
+      if (ref.current) return ref.current.handlers().drop(call, cb);
+      cb(null, { dropped: false });
+    },
+  };
 }

@@ -39,6 +39,7 @@ export class ListenerLog {
   private window: ChainedEntry[] = [];
   private windowBytes = 0;
   private readonly o: ListenerLogOptions;
+  private readonly appliedHooks: Array<(entries: readonly Entry[]) => void> = [];
 
   constructor(o: ListenerLogOptions) {
     this.o = o;
@@ -48,6 +49,15 @@ export class ListenerLog {
     if (o.store.applied() !== o.point.index) throw new Error(`listener log: store applied ${o.store.applied()} but the point is ${o.point.index}`);
     const replay = (o.replay ?? []).filter((e) => e.index > o.point.index);
     if (replay.length > 0) this.applyChecked(replay, 'the local WAL', false);
+  }
+
+  /** Calls `hook` with every batch applied from now on; returns the unsubscribe. */
+  onApplied(hook: (entries: readonly Entry[]) => void): () => void {
+    this.appliedHooks.push(hook);
+    return () => {
+      const i = this.appliedHooks.indexOf(hook);
+      if (i >= 0) this.appliedHooks.splice(i, 1);
+    };
   }
 
   store(): KvStore {
@@ -138,6 +148,7 @@ export class ListenerLog {
       this.o.wal.setHardState({ term: this.term, commit: last.index });
       this.o.onWritten?.();
     }
+    for (const h of this.appliedHooks) h(chained);
   }
 
   private remember(e: ChainedEntry): void {

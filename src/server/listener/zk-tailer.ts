@@ -12,9 +12,7 @@ import type { ClusterPaths } from '../../coordination/layout.js';
 import { decodeTail } from '../../coordination/records.js';
 import type { ZkSession } from '../../coordination/zk-api.js';
 import { readCommittedEntries } from '../../coordination/zk-log-reader.js';
-import { ZkSnapshotStore } from '../../coordination/zk-snapshot-store.js';
 import { ZnodeWatch } from '../../coordination/znode-watch.js';
-import type { SnapshotStorage } from '../../storage/snapshot-storage.js';
 import type { ListenerLog } from './listener-log.js';
 
 /** Segments read per round, and rounds per catch-up (then the next tail change goes on). */
@@ -26,9 +24,12 @@ export interface ZkTailerOptions {
   readonly paths: ClusterPaths;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly selfId: string;
   readonly log: ListenerLog;
-  readonly snapshots: SnapshotStorage;
+  /**
+   * ZooKeeper no longer holds the entries after the applied index: load its newest snapshot
+   * if it reaches `minIndex` (the snapshotter's installFromZk); true once installed.
+   */
+  readonly loadSnapshot: (minIndex: number) => Promise<boolean>;
   /** ZooKeeper's tail as last read (for lag figures). */
   readonly onTail: (lastIndex: number) => void;
 }
@@ -119,28 +120,12 @@ export class ZkTailer {
         entries = await readCommittedEntries(zk, paths, from, lastIndex, { maxSegments: SEGMENTS_PER_ROUND, tailSegmentFirstIndex: segment });
       } catch (err) {
         if (!(err instanceof CompactedError)) throw err;
-        if (!(await this.loadSnapshot(err.firstAvailableIndex - 1))) throw err;
+        this.o.logger.info({ applied: log.applied(), zkStartsAt: err.firstAvailableIndex }, 'ZooKeeper compacted the entries this listener needs: loading its newest snapshot');
+        if (!(await this.o.loadSnapshot(err.firstAvailableIndex - 1))) throw err;
         continue;
       }
       if (entries.length === 0 || this.stopped) return;
       log.accept(entries, 'ZooKeeper');
     }
-  }
-
-  /** Loads ZooKeeper's newest snapshot if it reaches `minIndex`; true once installed. */
-  private async loadSnapshot(minIndex: number): Promise<boolean> {
-    const { zk, paths, clock, logger, selfId, snapshots, log } = this.o;
-    const store = new ZkSnapshotStore({ zk, paths, clock, logger, nodeId: selfId });
-    logger.info({ applied: log.applied(), minIndex }, 'ZooKeeper compacted the entries this listener needs: loading its newest snapshot');
-    const got = await store.fetchNewest((m, chunks) => {
-      if (m.point.index < minIndex) return Promise.resolve(null);
-      return snapshots.receive({ point: m.point, sizeBytes: m.sizeBytes, sha256: Buffer.from(m.sha256).toString('hex'), source: `ZooKeeper snapshot ${m.point.index}` }, chunks);
-    });
-    if (!got?.result) return false;
-    const loaded = await snapshots.load(got.result);
-    log.installSnapshot(loaded.point, loaded.store);
-    await snapshots.prune(2);
-    logger.info({ index: loaded.point.index }, 'listener loaded a snapshot from ZooKeeper');
-    return true;
   }
 }
