@@ -25,6 +25,14 @@ afterAll(async () => {
   await zk?.stop();
 });
 
+/** With KEEP_DIR set, a test's logs and data folders stay there (for reading a failure). */
+async function keptDir(name: string): Promise<{ workDir?: string }> {
+  const root = process.env.KEEP_DIR;
+  if (!root) return {};
+  await mkdir(`${root}/${name}`, { recursive: true });
+  return { workDir: `${root}/${name}` };
+}
+
 const LISTENER_ARGS = ['--role', 'listener'];
 
 function listenerArgs(...ids: string[]): (id: string) => readonly string[] {
@@ -94,7 +102,7 @@ describe('listeners (issue 13)', () => {
       cluster: name,
       ids: ['a', 'b', 'l1', 'l2', 'l3'],
       deferred: ['l1', 'l2', 'l3'],
-      ...(process.env.KEEP_DIR ? { workDir: process.env.KEEP_DIR } : {}),
+      ...(await keptDir(name)),
       nodeArgs: ['--listener-fanout', '1'],
       nodeArgsFor: listenerArgs('l1', 'l2', 'l3'),
     });
@@ -130,7 +138,7 @@ describe('listeners (issue 13)', () => {
 
   it('when its upstream becomes leader, and when its upstream is killed, a listener moves (to the other voter, then to ZooKeeper) and loses no entry', async () => {
     const name = uniqueCluster('move');
-    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, ids: ['a', 'b', 'l1'], deferred: ['l1'], nodeArgsFor: listenerArgs('l1') });
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, ids: ['a', 'b', 'l1'], deferred: ['l1'], nodeArgsFor: listenerArgs('l1'), ...(await keptDir(name)) });
     const c = await client(zk.connectString, name);
     try {
       await cluster.waitForLeader(20_000);
@@ -169,7 +177,7 @@ describe('listeners (issue 13)', () => {
 
   it('a listener never causes or wins an election, even with both voters down', async () => {
     const name = uniqueCluster('noelect');
-    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, ids: ['a', 'b', 'l1'], deferred: ['l1'], nodeArgsFor: listenerArgs('l1') });
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, ids: ['a', 'b', 'l1'], deferred: ['l1'], nodeArgsFor: listenerArgs('l1'), ...(await keptDir(name)) });
     const c = await client(zk.connectString, name);
     const session = connectZk({ connectString: zk.connectString });
     const paths = new ClusterPaths(name);
@@ -206,7 +214,7 @@ describe('listeners (issue 13)', () => {
 
   it('promotion: refused while the voter is alive; with the voter destroyed the listener is promoted, and the cluster then survives SIGKILL of either voter with nothing lost', async () => {
     const name = uniqueCluster('promote');
-    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, ids: ['a', 'b', 'l1'], deferred: ['l1'], nodeArgsFor: listenerArgs('l1') });
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, ids: ['a', 'b', 'l1'], deferred: ['l1'], nodeArgsFor: listenerArgs('l1'), ...(await keptDir(name)) });
     const c = await client(zk.connectString, name);
     const session = connectZk({ connectString: zk.connectString });
     const paths = new ClusterPaths(name);
@@ -228,9 +236,12 @@ describe('listeners (issue 13)', () => {
       const second = await writeKeys(c, 'q', 50);
       // Its session expires within the session timeout (4 s); until then promotion is refused.
       const started = Date.now();
+      let accepted = 0;
       await waitFor('promotion accepted', 20_000, async () => {
         try {
-          return await promoteListener(session, paths, { listener: 'l1', replace: 'b', clock: realClock });
+          const change = await promoteListener(session, paths, { listener: 'l1', replace: 'b', clock: realClock });
+          accepted = Date.now();
+          return change;
         } catch (err) {
           if (err instanceof PromotionRefusedError && err.retryable) return null;
           throw err;
@@ -244,7 +255,8 @@ describe('listeners (issue 13)', () => {
         const s = await cluster.memberStatus('l1');
         return s && (s.role === 'follower' || s.role === 'leader');
       });
-      console.log(`promotion accepted after ${Date.now() - started} ms; l1 a voter after ${Date.now() - started} ms`);
+      // Printed, not asserted (numbers come from benchmarks): b's session expiry dominates the first.
+      console.log(`promotion accepted ${accepted - started} ms after b was killed; l1 a voter ${Date.now() - accepted} ms after that`);
       const third = await writeKeys(c, 'r', 50);
       await cluster.waitForApplied(third.last, 20_000);
       // SIGKILL a: l1 takes over, nothing lost.
