@@ -143,9 +143,15 @@ describe('listeners (issue 13)', () => {
     try {
       await cluster.waitForLeader(20_000);
       cluster.startNode('l1');
-      const first = await waitListener(cluster, 'l1', { depth: 1 });
-      const upstream = first.listener!.upstream;
+      await waitListener(cluster, 'l1', { depth: 1 });
       const writer = new Writer(c, 'w');
+      // An administrator drops it: with the leader not allowed to feed it and the follower
+      // avoided for a while, it reads ZooKeeper, then goes back to the follower.
+      const dropped = await cli(['admin', 'drop-listener', 'l1', '--zk', zk.connectString, '--cluster', name]);
+      expect(dropped.stdout).toMatch(/dropped l1/);
+      await waitFor('l1 reading ZooKeeper after the drop', 10_000, async () => (await cluster.memberStatus('l1'))?.listener?.upstream === 'zookeeper');
+      const first = await waitListener(cluster, 'l1', { depth: 1 }, 20_000);
+      const upstream = first.listener!.upstream;
       await sleep(300);
       // Its upstream becomes leader: it drops l1, which moves to the other voter.
       const r = await c.transferLeadership(upstream);
@@ -278,6 +284,32 @@ describe('listeners (issue 13)', () => {
       expect(await readFile(cluster.node('b').logFile, 'utf8')).toMatch(/already has two voters/);
     } finally {
       await session.close();
+      await c.close();
+      await cluster.stop();
+    }
+  });
+});
+
+describe('demotion (issue 13)', () => {
+  it('a demoted voter continues as a listener; the cluster keeps serving with one voter; the last voter cannot be demoted', async () => {
+    const name = uniqueCluster('demote');
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, ids: ['a', 'b'], ...(await keptDir(name)) });
+    const c = await client(zk.connectString, name);
+    try {
+      const leader = await cluster.waitForLeader(20_000);
+      const other = leader === 'a' ? 'b' : 'a';
+      const before = await writeKeys(c, 'd', 30);
+      const r = await cli(['admin', 'demote', other, '--zk', zk.connectString, '--cluster', name]);
+      expect(r.code).toBe(0);
+      // It stops as a voter and starts again as a listener (reading ZooKeeper: the leader feeds no one).
+      await waitFor(`${other} a listener`, 20_000, async () => (await cluster.memberStatus(other))?.role === 'listener');
+      const after = await writeKeys(c, 'e', 30);
+      await waitListener(cluster, other, { applied: after.last });
+      expect(await missingAt(cluster.node(other).address, [...before.keys, ...after.keys])).toEqual([]);
+      const last = await cli(['admin', 'demote', leader, '--zk', zk.connectString, '--cluster', name]);
+      expect(last.code).toBe(1);
+      expect(last.stderr).toMatch(/PROMOTION_REFUSED.*only voter/);
+    } finally {
       await c.close();
       await cluster.stop();
     }
