@@ -72,7 +72,9 @@ export class ListenerRunner {
     this.timer?.cancel();
     this.link?.close('the listener is stopping');
     this.link = null;
-    this.o.tailer.stop();
+    this.upstream = null;
+    // The tailer stays usable (a promoted listener catches up with it); its owner stops it.
+    this.o.tailer.follow(false);
   }
 
   /** The leader as last read from ZooKeeper (for NOT_LEADER hints). */

@@ -75,6 +75,8 @@ export interface RunningListener {
 const WAL_SEGMENT_BYTES = 4 * 1024 * 1024;
 const WAL_SYNC_INTERVAL_MS = 20;
 const TREE_WAIT_LOG_MS = 5000;
+/** A promoted listener tries this many times (1 s apart) to read ZooKeeper's log to its tail. */
+const PROMOTION_CATCH_UP_ATTEMPTS = 30;
 
 export async function runListener(o: ListenerOptions): Promise<RunningListener> {
   const paths = new ClusterPaths(o.cluster);
@@ -227,6 +229,7 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
         ephemerals.stop();
         f.stop();
         r.stop();
+        tailer.stop();
         m.stop();
         for (const s of stopParts) s();
         await opened.wal.close();
@@ -242,7 +245,17 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
       logger.warn('promoted to voter: catching up to ZooKeeper\'s tail before starting as a voter');
       r.stop();
       f.dropAll('this listener was promoted to voter');
-      const tail = await tailer.catchUpToTail();
+      let tail = -1;
+      for (let attempt = 1; tail < 0; attempt++) {
+        try {
+          tail = await tailer.catchUpToTail();
+        } catch (err) {
+          // ZooKeeper unreachable: a voter could not fence either; keep trying (bounded).
+          if (attempt >= PROMOTION_CATCH_UP_ATTEMPTS) throw err;
+          logger.warn({ attempt, err: (err as Error).message }, 'catching up after the promotion failed; trying again');
+          await sleep(clock, 1000);
+        }
+      }
       await new Promise<void>((resolve) => walSync.afterDurable(resolve));
       logger.warn({ applied: log.applied(), zkTail: tail }, 'caught up: restarting as a voter');
       await stopAll();
@@ -258,7 +271,8 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
       onChange: (to) => {
         if (to === 'voter') {
           promoted().catch((err: unknown) => {
-            logger.error({ err: (err as Error).message }, 'could not catch up after the promotion; stopping (a restart continues as a voter)');
+            // Starting as a voter is still safe: its take-over fences, then replays ZooKeeper.
+            logger.error({ err: (err as Error).message }, 'could not catch up to ZooKeeper\'s tail after the promotion; starting as a voter, which catches up from ZooKeeper and its peer');
             void stopAll().then(() => resolveRole('voter'));
           });
         } else {
