@@ -56,7 +56,9 @@ export async function benchListeners(o: { env: ZooKeeperEnv; nodeArgs: readonly 
     cluster = await ProcessCluster.start({
       zk: zk.connectString,
       cluster: 'bench-listeners',
-      logLevel: 'warn',
+      // BENCH_KEEP_DIR=folder keeps the members' logs (at info) there, to see why a listener moved.
+      logLevel: process.env.BENCH_KEEP_DIR ? 'info' : 'warn',
+      ...(process.env.BENCH_KEEP_DIR ? { workDir: process.env.BENCH_KEEP_DIR } : {}),
       ids,
       deferred: ['l1', 'l2', 'l3'],
       // Fanout 1 makes the three listeners a chain: depths 1, 2 and 3.
