@@ -122,6 +122,21 @@ describe('listeners (issue 13)', () => {
       const during = await writeKeys(c, 'during', 200);
       for (const id of ['l1', 'l2', 'l3']) await waitListener(cluster, id, { applied: during.last });
       for (const id of ['l1', 'l2', 'l3']) expect(await missingAt(cluster.node(id).address, [...before.keys, ...during.keys])).toEqual([]);
+      // Kill the middle listener: the one below it moves up (l1 has room again); restarted,
+      // l2 resumes from its own WAL and its recorded upstreams, and catches up.
+      const appliedBefore = (await cluster.memberStatus('l2'))!.appliedIndex;
+      await cluster.kill('l2');
+      const moved = await waitListener(cluster, 'l3', { depth: 2 });
+      expect(moved.listener?.upstream).toBe('l1');
+      const recorded = JSON.parse(await readFile(`${cluster.node('l2').dataDir}/listener-upstreams.json`, 'utf8')) as { upstreams: Array<{ id: string }> };
+      expect(recorded.upstreams.map((u) => u.id)).toEqual(expect.arrayContaining(['a', 'b', 'l1']));
+      const afterKill = await writeKeys(c, 'after', 50);
+      cluster.startNode('l2');
+      await waitListener(cluster, 'l2', { depth: 3, applied: afterKill.last });
+      const l2log = await readFile(cluster.node('l2').logFile, 'utf8');
+      const loaded = l2log.split('\n').filter((l) => l.includes('"listener log loaded"')).map((l) => JSON.parse(l) as { applied: number });
+      expect(loaded.at(-1)?.applied).toBeGreaterThanOrEqual(appliedBefore);
+      expect(await missingAt(cluster.node('l2').address, [...before.keys, ...during.keys, ...afterKill.keys])).toEqual([]);
       // A listener answers a write with NOT_LEADER and the leader's address.
       const refused = await new DirectMember(cluster.node('l3').address).put('x', 'y');
       expect('code' in refused && refused.code).toBe('NOT_LEADER');
