@@ -10,6 +10,7 @@ import { promoteListener } from '../../src/coordination/listener-config.js';
 import { decodeConfig, decodeEpoch } from '../../src/coordination/records.js';
 import { connectZk } from '../../src/coordination/zk-client.js';
 import { type MemberView, ProcessCluster } from '../../src/harness/process-cluster.js';
+import { connect } from '../../src/client/client.js';
 import { type LocalZooKeeper, startZooKeeper } from '../../src/harness/zk-launcher.js';
 import { client, DirectMember, missingKeys, sleep, uniqueCluster, Writer } from './helpers.js';
 import { duoraftBin } from '../../src/harness/process-cluster.js';
@@ -137,6 +138,14 @@ describe('listeners (issue 13)', () => {
       const loaded = l2log.split('\n').filter((l) => l.includes('"listener log loaded"')).map((l) => JSON.parse(l) as { applied: number });
       expect(loaded.at(-1)?.applied).toBeGreaterThanOrEqual(appliedBefore);
       expect(await missingAt(cluster.node('l2').address, [...before.keys, ...during.keys, ...afterKill.keys])).toEqual([]);
+      // duoraft status shows the listeners with upstream, depth and lag.
+      const st = await cli(['status', '--json', '--zk', zk.connectString, '--cluster', name]);
+      const rows = JSON.parse(st.stdout) as Array<{ id: string; role: string; upstream?: string; depth?: number; lagEntries?: number; lagMs?: number }>;
+      // (After the restart above: l1 at depth 1, l3 below it, l2 below l3.)
+      const l2row = rows.find((m) => m.id === 'l2');
+      expect(l2row).toMatchObject({ role: 'listener', upstream: 'l3', depth: 3 });
+      expect(typeof l2row?.lagEntries === 'number' && typeof l2row.lagMs === 'number').toBe(true);
+      expect(rows.find((m) => m.role === 'leader')?.upstream).toBeUndefined();
       // A listener answers a write with NOT_LEADER and the leader's address.
       const refused = await new DirectMember(cluster.node('l3').address).put('x', 'y');
       expect('code' in refused && refused.code).toBe('NOT_LEADER');
@@ -218,9 +227,18 @@ describe('listeners (issue 13)', () => {
       expect(await session.exists(paths.leader)).toBeNull();
       const s = await cluster.memberStatus('l1');
       expect(s?.role).toBe('listener');
-      // It still serves what it holds, saying which index it reflects.
+      // It still serves what it holds, saying which index it reflects; the client library
+      // pointed at listeners reads there (read-your-writes with minIndex).
       const r = await new DirectMember(cluster.node('l1').address).get('k-3', 'stale');
       expect('found' in r && r.found && r.value === 'value-3' && r.index >= last).toBe(true);
+      const reader = await connect({ zk: zk.connectString, cluster: name, deadlineMs: 5000, staleReadsFrom: 'listener' });
+      try {
+        const got = await reader.get('k-7', { consistency: 'stale', minIndex: last });
+        expect(new TextDecoder().decode(got.value)).toBe('value-7');
+        expect(got.index).toBeGreaterThanOrEqual(last);
+      } finally {
+        await reader.close();
+      }
       // A voter back takes over; the term it fenced names a voter.
       cluster.startNode('a');
       await cluster.waitForLeader(20_000, { not: 'b' });
