@@ -342,6 +342,12 @@ describe('demotion (issue 13)', () => {
       const after = await writeKeys(c, 'e', 30);
       await waitListener(cluster, other, { applied: after.last });
       expect(await missingAt(cluster.node(other).address, [...before.keys, ...after.keys])).toEqual([]);
+      // Started again as a voter, the demoted member is refused: only promotion makes a voter.
+      await cluster.kill(other);
+      cluster.startNode(other);
+      const exit = await cluster.exitOf(other, 20_000);
+      expect(exit?.code).not.toBe(0);
+      expect(await readFile(cluster.node(other).logFile, 'utf8')).toMatch(/is a listener of cluster .*start it with --role listener/);
       const last = await cli(['admin', 'demote', leader, '--zk', zk.connectString, '--cluster', name]);
       expect(last.code).toBe(1);
       expect(last.stderr).toMatch(/PROMOTION_REFUSED.*only voter/);
