@@ -41,6 +41,8 @@ export interface ChaosOptions {
   readonly zkServers: number;
   /** With an ensemble, a bare ZooKeeper client writes beside the voters with this pause between writes (ms). */
   readonly zkProbeIntervalMs: number;
+  /** Listeners beside the voters (issue 13): kill-listener and kill-upstream aim at them, and their final state is checked. */
+  readonly listeners: number;
   /** Progress lines (not called with --json). */
   readonly print: (line: string) => void;
   readonly json: boolean;
@@ -64,6 +66,7 @@ export const CHAOS_DEFAULTS = {
   keepLogs: false,
   zkServers: 1,
   zkProbeIntervalMs: 5,
+  listeners: 0,
   json: false,
 } as const;
 
@@ -82,6 +85,9 @@ export function validateChaosOptions(o: ChaosOptions): void {
     if (!(r[0] >= 200 && r[1] >= r[0] && r[1] <= 600_000)) problems.push(`${name} durations must be [min, max] with 200 <= min <= max <= 600000 ms`);
   }
   if (o.kinds.length === 0) problems.push('--kinds must name at least one fault kind');
+  if (!(Number.isSafeInteger(o.listeners) && o.listeners >= 0 && o.listeners <= 8)) problems.push('--listeners must be an integer in 0..8');
+  const forListeners = o.kinds.filter((k) => k === 'kill-listener' || k === 'kill-upstream');
+  if (forListeners.length > 0 && o.listeners === 0) problems.push(`${forListeners.join(', ')} ${forListeners.length > 1 ? 'need' : 'needs'} listeners: add --listeners N`);
   try {
     checkKindsForNet(o.kinds, o.net);
   } catch (err) {
