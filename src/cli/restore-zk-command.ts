@@ -29,7 +29,7 @@ export const restoreZkSettings = {
   'data-dir': textSetting({ describe: "the data folder of the most advanced node (its --data), stopped; only read", accepts: 'a folder name', required: true, flagOnly }),
   'compare-data-dir': textSetting({ describe: "the other node's data folder: its hash chain is compared with --data-dir's before anything is written", accepts: 'a folder name', flagOnly }),
   yes: booleanSetting({ describe: 'write without asking', default: false, flagOnly }),
-  force: booleanSetting({ describe: 'restore although the folders disagree, the other holds more, or ZooKeeper holds a tree of another identity with data (check by hand first)', default: false, flagOnly }),
+  force: booleanSetting({ describe: 'restore although the folders disagree, the other holds more, ZooKeeper holds a tree of another identity with data, or a live tree (to rewrite segments that do not verify); check by hand first', default: false, flagOnly }),
   voters: listSetting({
     describe: 'the voters the config znode names (default: none; the first two nodes to start register, as on a new cluster)',
     accepts: 'ID1,ID2: two different voter ids',

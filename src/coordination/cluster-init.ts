@@ -34,7 +34,7 @@ const EMPTY = new Uint8Array(0);
 export interface ClusterState {
   readonly identity: ClusterIdentity;
   readonly epoch: { readonly term: number; readonly leaderId: string; readonly version: number };
-  readonly tail: { readonly lastIndex: number; readonly term: number; readonly version: number };
+  readonly tail: { readonly lastIndex: number; readonly term: number; readonly version: number; readonly segmentFirstIndex: number };
   readonly leaseVersion: number;
   readonly lease: LeaseRecord;
 }
@@ -182,7 +182,7 @@ export async function readClusterState(zk: ZkSession, paths: ClusterPaths): Prom
   return {
     identity,
     epoch: { term: epoch.term, leaderId: epoch.leaderId, version: e.version },
-    tail: { lastIndex: tail.lastIndex, term: tail.term, version: t.version },
+    tail: { lastIndex: tail.lastIndex, term: tail.term, version: t.version, segmentFirstIndex: tail.segmentFirstIndex },
     leaseVersion: l.version,
     lease,
   };

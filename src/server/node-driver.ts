@@ -55,6 +55,7 @@ import { ReadIndexQueue } from './read-index.js';
 import { TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
+import { checkZkLogAtStart } from './zk-log-check.js';
 import { defaultSnapshotPolicy, type SnapshotPolicy, Snapshotter, type SnapshotterHost } from './snapshotter.js';
 import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
@@ -103,6 +104,8 @@ export interface NodeDriverDeps {
   readonly telemetry?: NodeTelemetry;
   /** Snapshots: where they are kept, and the one the state machine starts from (default: in memory, none). */
   readonly snapshots?: NodeSnapshots;
+  /** Verify the segments of wal/ this node depends on before it starts (zk-log-check.ts). Default true. */
+  readonly verifyZkLogAtStart?: boolean;
 }
 
 export interface NodeSnapshots {
@@ -303,6 +306,18 @@ export class NodeDriver {
     }));
     const voters = await registerVoter(deps.zk, paths, deps.config.id, deps.config.voters);
     const rebuilt = await NodeDriver.rebuildFromZk(deps, paths, state.tail.lastIndex);
+    if (deps.verifyZkLogAtStart !== false) {
+      const snapshotIndex = (rebuilt ?? deps.snapshots?.initial)?.loaded.point.index ?? 0;
+      await checkZkLogAtStart({
+        zk: deps.zk,
+        paths,
+        clock: deps.clock,
+        logger: deps.logger,
+        clusterId: state.identity.clusterId,
+        fromIndex: Math.max(deps.recovery.hardState?.commit ?? 0, snapshotIndex),
+        tail: state.tail,
+      });
+    }
     const d = new NodeDriver(rebuilt ? { ...deps, snapshots: { ...deps.snapshots!, initial: rebuilt } } : deps, voters, state.identity);
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
     d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));

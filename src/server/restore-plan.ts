@@ -91,6 +91,7 @@ export function decideRestore(i: RestoreInputs): RestoreDecision {
     throw new RestoreRefusedError('nodes-registered', `${who} in ZooKeeper: nodes are running against it. Stop the nodes first (every voter and listener of the cluster), then run restore-zk again`);
   }
   let replaces: string | null = null;
+  let lostFromTree: string | null = null;
   let treeTerm = 0;
   if (tree.kind === 'unreadable') {
     if (!force) throw new RestoreRefusedError('foreign-tree', `ZooKeeper holds a tree at the cluster's root whose identity does not verify (${tree.problem}): it may belong to something else; ${forceHint} (the tree is deleted first)`);
@@ -109,15 +110,21 @@ export function decideRestore(i: RestoreInputs): RestoreDecision {
     if (tree.restoring) replaces = 'a restore that did not finish (the restoring marker is there)';
     else if (tree.state === null) replaces = `a partial tree of this identity (${tree.problem})`;
     else if (tree.state.tail.lastIndex >= folder.commitIndex) {
-      throw new RestoreRefusedError(
-        'nothing-to-restore',
-        `ZooKeeper holds a live tree of this cluster (identity ${id}) whose tail (index ${tree.state.tail.lastIndex}) is at or beyond this folder's commit index ${folder.commitIndex}: it lost nothing this folder knows. Start the nodes; they catch up from it`,
-      );
+      if (!force) {
+        throw new RestoreRefusedError(
+          'nothing-to-restore',
+          `ZooKeeper holds a live tree of this cluster (identity ${id}) whose tail (index ${tree.state.tail.lastIndex}) is at or beyond this folder's commit index ${folder.commitIndex}: it lost nothing this folder knows. Start the nodes; they catch up from it ` +
+            `(to rewrite a tree whose segments do not verify, CORRUPT_ZNODE at start, run again with --force)`,
+        );
+      }
+      replaces = `a live tree of this identity (tail at index ${tree.state.tail.lastIndex}), replaced because of --force`;
+      if (tree.state.tail.lastIndex > folder.lastIndex) lostFromTree = `--force: ZooKeeper's entries ${folder.lastIndex + 1}..${tree.state.tail.lastIndex} are not in this folder and are lost.`;
     } else replaces = `a tree of this identity whose tail (index ${tree.state.tail.lastIndex}) is below this folder's commit index ${folder.commitIndex}: ZooKeeper lost data`;
   }
   const mayBeLost = [
     `Writes ZooKeeper acknowledged after index ${folder.lastIndex} (this folder's last) cannot be known from this folder: they are lost unless another node's folder holds them${other ? '' : ' (compare with --compare-data-dir)'}.`,
   ];
+  if (lostFromTree) mayBeLost.push(lostFromTree);
   if (folder.lastIndex > folder.commitIndex) {
     mayBeLost.push(`Entries ${folder.commitIndex + 1}..${folder.lastIndex} are in this folder but not known to have been committed: the restore commits them (a client that got no answer for one may find it applied).`);
   }

@@ -61,7 +61,11 @@ describe('decideRestore', () => {
   });
 
   it('refuses a live tree of the same identity that holds everything the folder knows committed', () => {
-    expect(refusal({ folder: folder({ commit: 10, last: 12 }), other: null, tree: liveTree(10), force: true })).toBe('nothing-to-restore');
+    expect(refusal({ folder: folder({ commit: 10, last: 12 }), other: null, tree: liveTree(10), force: false })).toBe('nothing-to-restore');
+    // --force rewrites it (a tree whose segments do not verify), saying what only ZooKeeper held.
+    const forced = decideRestore({ folder: folder({ commit: 10, last: 12 }), other: null, tree: liveTree(15), force: true });
+    expect(forced.replaces).toContain('--force');
+    expect(forced.mayBeLost.join('\n')).toContain("ZooKeeper's entries 13..15 are not in this folder and are lost");
     // A tail below the commit index: ZooKeeper lost data; the tree is replaced.
     const d = decideRestore({ folder: folder({ commit: 10, last: 12, maxTerm: 2 }), other: null, tree: liveTree(4, { epochTerm: 6 }), force: false });
     expect(d.replaces).toContain('below this folder\'s commit index');
