@@ -88,8 +88,13 @@ export function randomClusterId(): string {
   return randomBytes(16).toString('hex');
 }
 
-async function createOrReadClusterTree(zk: ZkSession, paths: ClusterPaths, local: LocalClusterView, newIdentity: () => ClusterIdentity): Promise<ClusterState> {
+/** The parent of every cluster's tree; created by the first node (or restore) that needs it. */
+export async function createParentIfMissing(zk: ZkSession): Promise<void> {
   await createIfMissing(zk, '/duoraft');
+}
+
+async function createOrReadClusterTree(zk: ZkSession, paths: ClusterPaths, local: LocalClusterView, newIdentity: () => ClusterIdentity): Promise<ClusterState> {
+  await createParentIfMissing(zk);
   if ((await zk.exists(paths.root)) === null) {
     if (local.identity || local.holdsData) {
       throw new ZkDataLostError(

@@ -17,7 +17,7 @@ import type { Clock } from '../common/clock.js';
 import { UnavailableError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { ChainedEntry } from '../core/types.js';
-import { clusterTreeOps, readClusterState, type ClusterState } from './cluster-init.js';
+import { clusterTreeOps, createParentIfMissing, readClusterState, type ClusterState } from './cluster-init.js';
 import type { ClusterPaths } from './layout.js';
 import { decodeIdentity, type ClusterIdentity } from './records.js';
 import { WalMirror } from './wal-mirror.js';
@@ -162,6 +162,8 @@ export async function writeRestoredTree(o: RestoreWriteOptions, tree: RestoredTr
   const { zk, paths } = o;
   const first = tree.entries[0]?.index ?? (tree.snapshot ? tree.snapshot.point.index + 1 : 1);
   const snapshotIndex = tree.snapshot?.point.index ?? 0;
+  // A ZooKeeper that lost everything has no /duoraft either.
+  await createParentIfMissing(zk);
   await zk.multi(
     clusterTreeOps(paths, {
       identity: tree.identity,
