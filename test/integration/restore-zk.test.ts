@@ -9,6 +9,7 @@
 import { cp, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readClusterState } from '../../src/coordination/cluster-init.js';
 import { ClusterPaths } from '../../src/coordination/layout.js';
 import { connectZk, type NodeZkSession } from '../../src/coordination/zk-client.js';
 import { ProcessCluster } from '../../src/harness/process-cluster.js';
@@ -40,8 +41,9 @@ async function writeKeys(cluster: ProcessCluster, from: number, count: number, a
         i++;
         continue;
       }
-      // Refused without being done (a lease lapse on a busy machine): try again.
-      if (r.code !== 'NOT_LEADER' && r.code !== 'BUSY' && r.code !== 'UNAVAILABLE') throw new Error(`put k${i}: ${r.code} ${r.message}`);
+      // Refused (a lease lapse on a busy machine) or lost in a failover: put the same value
+      // again (a put of the same value twice is the same write).
+      if (!['NOT_LEADER', 'BUSY', 'UNAVAILABLE', 'UNKNOWN_OUTCOME', 'TIMEOUT'].includes(r.code)) throw new Error(`put k${i}: ${r.code} ${r.message}`);
       await sleep(50);
     }
   } finally {
@@ -113,6 +115,10 @@ describe('ZooKeeper data lost: duoraft admin restore-zk', () => {
       session = connectZk({ connectString: zk.connectString });
       await session.waitConnected(10_000);
 
+      // A copy of the leader's folder as it stopped, for a restore into an empty chroot below.
+      const copy = join(cluster.workDir, 'leader-copy');
+      await cp(cluster.node(leader).dataDir, copy, { recursive: true });
+
       // A corrupt copy of the leader's folder: refused, nothing written.
       const corrupt = join(cluster.workDir, 'corrupt-copy');
       await cp(cluster.node(leader).dataDir, corrupt, { recursive: true });
@@ -183,6 +189,15 @@ describe('ZooKeeper data lost: duoraft admin restore-zk', () => {
       const live = await restore(name, ['--data-dir', cluster.node(follower).dataDir, '--yes']);
       expect(live.code).toBe(1);
       expect(live.stderr).toMatch(/RESTORE_REFUSED: members .* are registered/);
+
+      // Into a ZooKeeper (here a chroot) without even /duoraft: the restore creates it, and the
+      // tree reads back whole.
+      await session.create('/elsewhere', new Uint8Array(), 'persistent');
+      const chrooted = await runCli(['admin', 'restore-zk', '--zk', `${zk.connectString}/elsewhere`, '--cluster', name, '--data-dir', copy, '--yes'], { timeoutMs: 60_000 });
+      expect(chrooted.code, chrooted.stderr).toBe(0);
+      const state = await readClusterState(await chrootSession(`${zk.connectString}/elsewhere`), paths);
+      expect(state.tail.lastIndex).toBeGreaterThanOrEqual(KEYS);
+      expect(await session.exists(`/elsewhere${paths.restoring}`)).toBeNull();
     } finally {
       await session?.close();
       await fresh?.stop();
@@ -190,6 +205,18 @@ describe('ZooKeeper data lost: duoraft admin restore-zk', () => {
     }
   });
 });
+
+const opened: NodeZkSession[] = [];
+afterAll(async () => {
+  for (const s of opened) await s.close();
+});
+
+async function chrootSession(connectString: string): Promise<NodeZkSession> {
+  const s = connectZk({ connectString });
+  opened.push(s);
+  await s.waitConnected(10_000);
+  return s;
+}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
