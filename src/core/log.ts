@@ -124,13 +124,8 @@ export class RaftLog {
     return t !== undefined && t === term;
   }
 
-  /**
-   * Whether the log holds exactly `e` at its index: same term and, when e carries one, same
-   * chain value. At the snapshot's index the snapshot point answers (a node rebuilt from a
-   * snapshot has its commit index there, and a replay from the commit index reads that entry).
-   */
+  /** Whether the log holds exactly `e` at its index: same term and, when e carries one, same chain value. */
   holds(e: Entry): boolean {
-    if (e.index === this.snapshot.index) return e.term === this.snapshot.term && (!e.chain || sameChain(this.snapshot.chain, e.chain));
     const mine = this.entry(e.index);
     if (!mine || mine.term !== e.term) return false;
     return !e.chain || sameChain(mine.chain, e.chain);

@@ -799,8 +799,7 @@ export class RaftCore {
       // the chain values the leader sent for those entries say whether it does.
       for (const e of entries) {
         if (e.index > this.commit) break;
-        // Below our snapshot nothing is left to compare (the entry at the snapshot's index is).
-        if (e.chain && this.log.chain(e.index) !== undefined && !this.log.holds(e)) {
+        if (e.chain && !this.log.holds(e)) {
           this.diverge(e.index, `the leader's entry ${e.index} differs from our committed one`);
           return;
         }

@@ -142,28 +142,3 @@ describe('issue 11 defect 1 at a take-over', () => {
     expect(b.ready().diverged).toBeUndefined();
   });
 });
-
-describe('a commit index at the snapshot point (a node rebuilt from a snapshot)', () => {
-  const log = chained(logOf([1, 2, 2, 2, 2]));
-  const atSnapshot = (): ReturnType<typeof core> =>
-    core('b', 'a', { hardState: { term: 2, commit: 3 }, snapshot: { index: 3, term: 2, chain: log[2]!.chain }, entries: [] });
-
-  it("ZooKeeper's entry at the snapshot's index with the snapshot's chain value is ours: the take-over leads", () => {
-    const b = atSnapshot();
-    b.takeoverResult({ ok: true, term: 3, entries: log.slice(2), zkLastIndex: 5 });
-    expect(b.ready().diverged).toBeUndefined();
-    expect(b.status().role).toBe('leader');
-  });
-
-  it('the same entry from a catch-up read of ZooKeeper merges; one with another chain value there is a divergence', () => {
-    const b = atSnapshot();
-    b.committedFromZk(log.slice(2), 5);
-    expect(b.ready().diverged).toBeUndefined();
-    expect(b.commitIndex()).toBe(5);
-    const c = atSnapshot();
-    const other = chained([...logOf([1, 2]), { index: 3, term: 2, type: EntryType.Normal, data: text('other') }, ...logOf([1, 2, 2, 2, 2]).slice(3)]);
-    c.committedFromZk(other.slice(2), 5);
-    expect(c.ready().diverged).toMatchObject({ index: 3 });
-  });
-});
-
