@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'PERMISSION_DENIED'
   | 'COMPACTED'
   | 'FENCED'
+  | 'ZK_BUDGET_EXCEEDED'
   | 'RESTORE_REFUSED';
 
 export class DuoraftError extends Error {
@@ -222,6 +223,18 @@ export class EpochFencedError extends DuoraftError {
   constructor(epochVersion: number, what: string) {
     super('FENCED', `${what} refused: the epoch moved past version ${epochVersion} (another node leads); stop acting as leader`, false);
     this.epochVersion = epochVersion;
+  }
+}
+
+/**
+ * The cluster's state is too large for what it may keep in ZooKeeper (--zk-budget-bytes):
+ * the leader refuses writes that add data (put, incr, cas) rather than fill ZooKeeper.
+ * Deletes still pass. Retrying unchanged fails again: delete keys (then `duoraft admin
+ * snapshot` re-checks at once), or raise --zk-budget-bytes on both voters (notes/snapshots.md).
+ */
+export class ZkBudgetExceededError extends DuoraftError {
+  constructor(message: string) {
+    super('ZK_BUDGET_EXCEEDED', message, false);
   }
 }
 

@@ -47,6 +47,11 @@ export interface TakeoverOptions {
    * covers at least `minIndex` (into the state machine and the core) and resolve with the
    * index it covers, or null when none could be.
    */
+  /**
+   * Loads ZooKeeper's snapshot reaching at least `minIndex` and returns the commit index it
+   * leaves (null: none). Returning the request's commit index itself means a snapshot's
+   * point there matched this node's entry (nothing was installed).
+   */
   readonly loadSnapshot?: (minIndex: number) => Promise<number | null>;
   /** Called as soon as the fence succeeded, before the replay: the term's lease starts there. */
   readonly onFenced?: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
@@ -103,6 +108,9 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   // Where the replay starts: the node's commit index, or a snapshot it loaded meanwhile.
   let from = o.request.commit;
   let snapshotLoads = 0;
+  // The entry at our commit index was proven by a snapshot's point instead of ZooKeeper's
+  // entry (ZooKeeper compacted its log exactly through it).
+  let commitProven = false;
   for (let attempt = 0; o.clock.now() < deadline; attempt++) {
     // A read in another session than the fence's may come from a server behind it.
     const readSession = zk.sessionId;
@@ -122,7 +130,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
       // From our commit index itself (unless a snapshot moved the start): the core checks that
       // ZooKeeper's entry there is ours (our commit index may rest on a forged message; issue
       // 11 defect 1). One chain value proves the whole prefix.
-      const start = from === o.request.commit ? Math.max(0, from - 1) : from;
+      const start = from === o.request.commit && !commitProven ? Math.max(0, from - 1) : from;
       const entries: Entry[] = await readCommittedEntries(zk, paths, start, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
       return {
         ok: true,
@@ -144,6 +152,13 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         if (loaded !== null && loaded > from) {
           o.logger.info({ term, snapshot: loaded }, 'replaying after the snapshot loaded from ZooKeeper');
           from = loaded;
+          continue;
+        }
+        // ZooKeeper's log starts right after our commit index and a snapshot's point there
+        // matched our entry (term and chain): that proves the prefix; replay after it.
+        if (loaded !== null && loaded === from && from === o.request.commit && !commitProven) {
+          o.logger.info({ term, commit: from }, "ZooKeeper's snapshot at this node's commit index confirms its entry there; replaying after it");
+          commitProven = true;
           continue;
         }
       }
