@@ -13,6 +13,7 @@ import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
 import { fuzzCommand } from './fuzz-command.js';
 import { secureZkCommand } from './secure-zk-command.js';
+import { type RestoreZkArgs, restoreZkCommand, restoreZkSettings, restoreZkSpec } from './restore-zk-command.js';
 import { watchSpec, withWatchCommand } from './watch-command.js';
 import { type HealthArgs, healthCommand, healthSettings, healthSpec } from './health-command.js';
 import { type SnapshotArgs, snapshotCommand, snapshotSettings, snapshotSpec } from './snapshot-command.js';
@@ -40,7 +41,7 @@ function exitWithProblems(err: ConfigProblemsError): never {
 }
 
 /** The spec of every command whose flags the schema checks, by command path. */
-const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec], ['watch', watchSpec], ['health', healthSpec], ['admin snapshot', snapshotSpec], ['zk inspect', zkInspectSpec]]);
+const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec], ['watch', watchSpec], ['health', healthSpec], ['admin snapshot', snapshotSpec], ['zk inspect', zkInspectSpec], ['admin restore-zk', restoreZkSpec]]);
 
 const common = Object.keys(commonSettings);
 
@@ -164,6 +165,12 @@ export async function main(argv: string[]): Promise<void> {
           'give /duoraft and the cluster tree the owner-only ACL of --zk-user/--zk-password (for a tree created without credentials)',
           (z) => z,
           run((a) => secureZkCommand(a)),
+        )
+        .command(
+          'restore-zk',
+          "re-seed ZooKeeper from a stopped node's data folder after ZooKeeper lost the cluster (ZK_DATA_LOST): verifies the folder, shows what may be lost, asks, writes",
+          (z) => declareSettings(z, restoreZkSettings, { skip: common }),
+          run((a) => restoreZkCommand(a as unknown as RestoreZkArgs)),
         )
         .demandCommand(1, 'name an admin command'),
     );

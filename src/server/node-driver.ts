@@ -55,6 +55,7 @@ import { ReadIndexQueue } from './read-index.js';
 import { TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
+import { checkZkLogAtStart } from './zk-log-check.js';
 import { defaultSnapshotPolicy, type SnapshotPolicy, type SnapshotTaken, Snapshotter, type SnapshotterHost } from './snapshotter.js';
 import { withWalBytesCounted, type ZkBudgetStatus } from './zk-budget.js';
 import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
@@ -109,6 +110,8 @@ export interface NodeDriverDeps {
   readonly telemetry?: NodeTelemetry;
   /** Snapshots: where they are kept, and the one the state machine starts from (default: in memory, none). */
   readonly snapshots?: NodeSnapshots;
+  /** Verify the segments of wal/ this node depends on before it starts (zk-log-check.ts). Default true. */
+  readonly verifyZkLogAtStart?: boolean;
 }
 
 export interface NodeSnapshots {
@@ -326,6 +329,18 @@ export class NodeDriver {
     const voters = await registerVoter(deps.zk, paths, deps.config.id, deps.config.voters);
     const rebuild = await NodeDriver.rebuildFromZk(deps, paths, state.tail.lastIndex);
     const rebuilt = rebuild && 'saved' in rebuild ? rebuild : null;
+    if (deps.verifyZkLogAtStart !== false) {
+      const snapshotIndex = (rebuilt ?? deps.snapshots?.initial)?.loaded.point.index ?? 0;
+      await checkZkLogAtStart({
+        zk: deps.zk,
+        paths,
+        clock: deps.clock,
+        logger: deps.logger,
+        clusterId: state.identity.clusterId,
+        fromIndex: Math.max(deps.recovery.hardState?.commit ?? 0, snapshotIndex),
+        tail: state.tail,
+      });
+    }
     const d = new NodeDriver(rebuilt ? { ...deps, snapshots: { ...deps.snapshots!, initial: rebuilt } } : deps, voters, state.identity);
     if (rebuild && 'unusable' in rebuild) d.cannotLeadReason = rebuild.unusable;
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
