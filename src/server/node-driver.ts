@@ -56,6 +56,8 @@ import { TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
 import { checkZkLogAtStart } from './zk-log-check.js';
+import { rebuildFromZk } from './rebuild-from-zk.js';
+import { VoterSnapshotExchange } from './voter-snapshot-exchange.js';
 import { defaultSnapshotPolicy, type SnapshotPolicy, type SnapshotTaken, Snapshotter, type SnapshotterHost } from './snapshotter.js';
 import { withWalBytesCounted, type ZkBudgetStatus } from './zk-budget.js';
 import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
@@ -141,13 +143,6 @@ const REPLY_SYNC_INTERVAL_MS = 2;
 const MEMORY_OR_FILE = 'the local WAL';
 /** A follower behind ZooKeeper's compaction point waits this long for its leader's offer before it loads ZooKeeper's snapshot. */
 const SNAPSHOT_ZK_GRACE_MS = 1000;
-/** A follower that needs a snapshot and did not get it is probed again after this long. */
-const SNAPSHOT_PROBE_AGAIN_MS = 1000;
-/** Bound on one snapshot offer: the follower pulls, verifies and loads the whole snapshot in it. */
-const SNAPSHOT_OFFER_TIMEOUT_MS = 120_000;
-/** What a follower pulls per call, and how long one call may take. */
-const SNAPSHOT_RANGE_BYTES = 1 << 20;
-const SNAPSHOT_RANGE_TIMEOUT_MS = 10_000;
 /** Bound on replies waiting for the local WAL. */
 const MAX_REPLIES_WAITING = 4096;
 
@@ -193,8 +188,8 @@ export class NodeDriver {
   /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
   private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
   private lastStamp = 0;
-  /** Leader: the term whose snapshot offer to the follower is under way (one per term at a time). */
-  private snapshotOfferTerm: number | null = null;
+  /** Snapshots between the voters: offering (leader) and installing (follower). */
+  private readonly voterSnapshots: VoterSnapshotExchange;
   /**
    * Set when this node started empty and ZooKeeper holds no snapshot it can use: until one
    * arrives from the peer it must not fence (each fence would rewrite the lease and delay
@@ -308,6 +303,24 @@ export class NodeDriver {
       initial: initial?.saved ?? null,
       observer: this.telemetry,
     });
+    this.voterSnapshots = new VoterSnapshotExchange({
+      host: {
+        id: this.id,
+        peer: () => this.peer,
+        soft: () => this.soft,
+        stopped: () => this.stopped,
+        commitIndex: () => this.core.commitIndex(),
+        compactedTo: () => this.core.compactedTo().index,
+        snapshotSent: (peer, index) => {
+          this.core.snapshotSent(peer, index);
+          this.schedule();
+        },
+      },
+      transfer: deps.transport.snapshots,
+      snapshotter: this.snapshotter,
+      clock: deps.clock,
+      logger: deps.logger,
+    });
     this.ephemerals = new Ephemerals({
       ...common,
       selfId: this.id,
@@ -327,7 +340,7 @@ export class NodeDriver {
       createdAtMs: Math.floor(deps.clock.wallNow()),
     }));
     const voters = await registerVoter(deps.zk, paths, deps.config.id, deps.config.voters);
-    const rebuild = await NodeDriver.rebuildFromZk(deps, paths, state.tail.lastIndex);
+    const rebuild = await rebuildFromZk({ zk: deps.zk, clock: deps.clock, logger: deps.logger, nodeId: deps.config.id, recovery: deps.recovery, snapshots: deps.snapshots }, paths, state.tail.lastIndex);
     const rebuilt = rebuild && 'saved' in rebuild ? rebuild : null;
     if (deps.verifyZkLogAtStart !== false) {
       const snapshotIndex = (rebuilt ?? deps.snapshots?.initial)?.loaded.point.index ?? 0;
@@ -357,43 +370,6 @@ export class NodeDriver {
     d.begin();
     d.log.info({ voters, peer: d.peer, epoch: state.epoch, tail: state.tail }, 'node started');
     return d;
-  }
-
-  /**
-   * A node with nothing of its own (an empty data folder) whose cluster has taken writes
-   * starts from the newest complete snapshot in ZooKeeper, then replays or receives only
-   * what follows it (PROTOCOL.md section 8). Null: nothing to rebuild from, or the node has
-   * its own state; `unusable`: ZooKeeper has snapshots but none this node can use.
-   */
-  private static async rebuildFromZk(
-    deps: NodeDriverDeps,
-    paths: ClusterPaths,
-    zkTail: number,
-  ): Promise<{ saved: SavedSnapshot; loaded: LoadedSnapshot } | { unusable: string } | null> {
-    const s = deps.snapshots;
-    if (!s || s.initial || s.useZooKeeper === false || zkTail === 0) return null;
-    if (deps.recovery.entries.length > 0 || (deps.recovery.hardState?.commit ?? 0) > 0) return null;
-    const zkStore = new ZkSnapshotStore({ zk: deps.zk, paths, clock: deps.clock, logger: deps.logger, nodeId: deps.config.id });
-    const started = deps.clock.now();
-    const got = await zkStore.fetchNewest((m, chunks) =>
-      s.storage.receive({ point: m.point, sizeBytes: m.sizeBytes, sha256: Buffer.from(m.sha256).toString('hex'), source: `ZooKeeper snapshot ${m.point.index}` }, chunks),
-    );
-    if (!got) {
-      const found = await zkStore.scan();
-      if (found.length > 0) {
-        // Snapshots exist, so ZooKeeper's log may be compacted behind them: without one this
-        // node cannot rebuild the state, and it must not lead with less than the cluster has.
-        deps.logger.error(
-          { snapshots: found.map((d) => ({ index: d.index, state: d.state })) },
-          'empty data folder and no usable snapshot in ZooKeeper (each is corrupt or incomplete): this node cannot rebuild the state from ZooKeeper and serves nothing until its peer, started on its own data folder, sends it a snapshot; or restore ZooKeeper from a backup',
-        );
-        return { unusable: 'empty data folder and no usable snapshot in ZooKeeper' };
-      }
-      return null;
-    }
-    const loaded = await s.storage.load(got.result);
-    deps.logger.info({ index: loaded.point.index, bytes: got.result.sizeBytes, ms: Math.round(deps.clock.now() - started) }, 'empty data folder: rebuilt from the newest snapshot in ZooKeeper');
-    return { saved: got.result, loaded };
   }
 
   // ------------------------------------------------------------ client API
@@ -655,7 +631,7 @@ export class NodeDriver {
       }
       this.schedule();
     });
-    this.serveSnapshots();
+    this.voterSnapshots.serve();
     this.transport.onPeerDisconnected((id) => {
       if (!this.stopped && id === this.soft.leaderId && this.soft.role !== 'leader') {
         this.log.info({ peer: id }, 'connection to the leader broke: suspecting it');
@@ -781,7 +757,7 @@ export class NodeDriver {
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
     if (rd.committed.length > 0) this.apply(rd.committed);
-    if (rd.snapshotNeeded) this.sendSnapshot(rd.snapshotNeeded.peer);
+    if (rd.snapshotNeeded) this.voterSnapshots.offer(rd.snapshotNeeded.peer);
     if (rd.takeover) {
       if (this.mayLead()) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists });
       else this.clock.setTimeout(() => this.refuseTakeover(), 0);
@@ -813,76 +789,6 @@ export class NodeDriver {
   private mustBeDurableFirst(m: Message): boolean {
     if (m.type !== 'appendReply' && m.type !== 'heartbeatReply') return false;
     return !this.cfg.faults?.commitWithoutTerm;
-  }
-
-  /**
-   * Leader: the follower is behind this log's compaction point. Offer it this node's newest
-   * snapshot (it pulls the bytes over the link between the voters and installs them); where
-   * that cannot be done, or fails, the follower loads the newest snapshot in ZooKeeper on its
-   * own (its catch-up finds the entries compacted), and the leader probes again a little later.
-   */
-  private sendSnapshot(peer: NodeId): void {
-    const term = this.soft.term;
-    // An offer of an earlier term may still run (up to its timeout): it must not hold up this term's.
-    if (this.snapshotOfferTerm === term) return;
-    const saved = this.snapshotter.newest();
-    const transfer = this.transport.snapshots;
-    this.log.info({ peer, compactedTo: this.core.compactedTo().index, offering: saved?.point.index ?? null }, 'the follower needs entries compacted here: it gets a snapshot');
-    const done = (index: number | null): void => {
-      if (this.snapshotOfferTerm === term) this.snapshotOfferTerm = null;
-      if (this.stopped || this.soft.role !== 'leader' || this.soft.term !== term) return;
-      this.core.snapshotSent(peer, index);
-      this.schedule();
-    };
-    this.snapshotOfferTerm = term;
-    if (!saved || !transfer) {
-      this.clock.setTimeout(() => done(null), SNAPSHOT_PROBE_AGAIN_MS);
-      return;
-    }
-    transfer.offer({ from: this.id, to: peer, term, point: saved.point, sizeBytes: saved.sizeBytes, sha256: saved.sha256 }, SNAPSHOT_OFFER_TIMEOUT_MS).then(
-      (r) => {
-        if (!r.installed) this.log.info({ peer, reason: r.reason }, 'the follower did not install the snapshot offered');
-        done(r.installed ? r.index : null);
-      },
-      (err: unknown) => {
-        this.log.info({ peer, err: (err as Error).message }, 'offering a snapshot to the follower failed; probing again shortly');
-        this.clock.setTimeout(() => done(null), SNAPSHOT_PROBE_AGAIN_MS);
-      },
-    );
-  }
-
-  /** Snapshots between the voters: as follower, install what the leader offers; as leader, serve its ranges. */
-  private serveSnapshots(): void {
-    const transfer = this.transport.snapshots;
-    if (!transfer) return;
-    transfer.serve({
-      onOffer: async (offer) => {
-        const commit = (): number => this.core.commitIndex();
-        if (this.stopped || this.soft.role === 'leader' || offer.from !== this.soft.leaderId || offer.term !== this.soft.term) {
-          return { installed: false, index: commit(), reason: `not a follower of ${offer.from} in term ${offer.term}` };
-        }
-        if (offer.point.index <= commit()) return { installed: true, index: commit(), reason: 'already past it' };
-        const transferStarted = this.clock.now();
-        const chunks = Snapshotter.pull(
-          (offset) => transfer.readRange(offer.from, { index: offer.point.index, sha256: offer.sha256, offset, maxBytes: SNAPSHOT_RANGE_BYTES }, SNAPSHOT_RANGE_TIMEOUT_MS),
-          offer.sizeBytes,
-          this.clock,
-        );
-        let installed = false;
-        try {
-          installed = await this.snapshotter.installFromChunks({ point: offer.point, sizeBytes: offer.sizeBytes, sha256: offer.sha256, source: `voter ${offer.from}` }, chunks);
-        } catch (err) {
-          this.log.warn({ from: offer.from, err: (err as Error).message }, 'the snapshot from the leader failed: loading the one in ZooKeeper instead');
-          installed = await this.snapshotter.installFromZk(offer.point.index);
-        }
-        this.log.info({ from: offer.from, index: commit(), installed, ms: Math.round(this.clock.now() - transferStarted) }, 'snapshot offer handled');
-        return { installed, index: commit(), reason: installed ? '' : 'could not install it' };
-      },
-      onRange: (from, range) => {
-        if (from !== this.peer || this.soft.role !== 'leader') return Promise.reject(new Error('not the leader of this voter'));
-        return this.snapshotter.readRange(range.index, range.sha256, range.offset, range.maxBytes);
-      },
-    });
   }
 
   /**
