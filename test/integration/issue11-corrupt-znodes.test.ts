@@ -46,8 +46,10 @@ async function writeKeys(cluster: ProcessCluster): Promise<Map<string, string>> 
         i++;
         continue;
       }
-      // Refused without being done (a lease lapse on a busy machine): try again.
-      if (r.code !== 'NOT_LEADER' && r.code !== 'BUSY' && r.code !== 'UNAVAILABLE') throw new Error(`put k${i}: ${r.code} ${r.message}`);
+      // Refused without being done (a lease lapse on a busy machine), or its outcome unknown
+      // (the lease lapsed with it in flight): put the same value again; the key counts as
+      // acknowledged only once a put of it is.
+      if (r.code !== 'NOT_LEADER' && r.code !== 'BUSY' && r.code !== 'UNAVAILABLE' && r.code !== 'UNKNOWN_OUTCOME') throw new Error(`put k${i}: ${r.code} ${r.message}`);
       await sleep(50);
     }
   } finally {
@@ -101,16 +103,26 @@ async function waitExited(cluster: ProcessCluster, id: string, timeoutMs: number
   return exit?.code ?? null;
 }
 
+/**
+ * Every acknowledged key reads back with its value through the leader. A read the leader
+ * could not serve at that moment (NOT_LEADER while it confirms its lease on a loaded machine,
+ * or a change of leader) is asked again, of the leader then, for a bounded time; an answer
+ * is never excused.
+ */
 async function expectAllRead(cluster: ProcessCluster, acked: ReadonlyMap<string, string>): Promise<void> {
-  const leader = await cluster.waitForLeader(20_000);
-  const direct = new DirectMember(cluster.node(leader).address);
-  try {
-    for (const [key, value] of acked) {
-      const r = await direct.get(key, 'linearizable');
+  const deadline = Date.now() + 30_000;
+  for (const [key, value] of acked) {
+    for (;;) {
+      const leader = await cluster.waitForLeader(20_000);
+      const direct = new DirectMember(cluster.node(leader).address);
+      const r = await direct.get(key, 'linearizable').finally(() => direct.close());
+      if (!('found' in r) && r.retryable && Date.now() < deadline) {
+        await sleep(100);
+        continue;
+      }
       expect(r, key).toMatchObject({ found: true, value });
+      break;
     }
-  } finally {
-    direct.close();
   }
 }
 
