@@ -9,6 +9,7 @@ import { AppliedWaiters } from '../applied-waiters.js';
 import type { KvMember, ListenerStatusView } from '../kv-operations.js';
 import type { Consistency, MemberStatus, ReadResult } from '../node-driver.js';
 import type { Applied } from '../proposals.js';
+import type { SnapshotTaken } from '../snapshotter.js';
 import type { ListenerLog } from './listener-log.js';
 
 export interface ListenerMemberOptions {
@@ -72,6 +73,12 @@ export class ListenerMember implements KvMember {
       lastIndex: applied,
       leaderId: this.o.leaderHint().leaderId,
       address: this.o.address,
+      // Not reported for a listener (its own snapshots, taken on its schedule, are never
+      // uploaded), and only the leader counts ZooKeeper's budget: zeros and null, as for a
+      // voter that has no snapshot yet.
+      snapshotIndex: 0,
+      snapshotBytes: 0,
+      zkBudget: null,
       listener: this.o.listenerStatus(),
     };
   }
@@ -86,6 +93,15 @@ export class ListenerMember implements KvMember {
 
   transferLeadership(): Promise<boolean> {
     return Promise.reject(new NotLeaderError(this.o.leaderHint(), `${this.id} is a listener; ask the leader`));
+  }
+
+  takeSnapshot(): Promise<SnapshotTaken> {
+    return Promise.reject(new UnavailableError(`${this.id} is a listener: it snapshots on its own schedule only; ask a voter (or the leader, which also publishes it)`));
+  }
+
+  /** Never: a listener refuses every write with NOT_LEADER before the budget matters. */
+  zkBudgetRefusesGrowth(): boolean {
+    return false;
   }
 
   private hintText(): string {
