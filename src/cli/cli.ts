@@ -7,7 +7,8 @@ import { configMiddleware, ConfigProblemsError, declareSettings, type CommandSpe
 import { commonSettings, nodeSettings } from './config/settings.js';
 import { configCheckCommand } from './config-command.js';
 import { casCommand, delCommand, getCommand, incrCommand, putCommand, statusCommand, transferLeaderCommand } from './kv-commands.js';
-import { casSettings, getSettings, incrSettings, kvCommandSpecs, putSettings, transferSettings } from './kv-settings.js';
+import { casSettings, getSettings, incrSettings, kvCommandSpecs, promoteSettings, putSettings, transferSettings } from './kv-settings.js';
+import { demoteCommand, dropListenerCommand, promoteCommand } from './listener-commands.js';
 import { type NodeArgs, nodeCommand, nodeSpec } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
@@ -165,6 +166,24 @@ export async function main(argv: string[]): Promise<void> {
           'give /duoraft and the cluster tree the owner-only ACL of --zk-user/--zk-password (for a tree created without credentials)',
           (z) => z,
           run((a) => secureZkCommand(a)),
+        )
+        .command(
+          'promote <listener>',
+          'make a listener a voter in place of a dead voter (--replace VOTER): one compare-and-set on the config znode, refused while that voter is alive',
+          (z) => declareSettings(z.positional('listener', { type: 'string', demandOption: true }), promoteSettings, { skip: common }),
+          run((a) => promoteCommand(a as unknown as CommonArgs & { listener: string; replace?: string })),
+        )
+        .command(
+          'demote <id>',
+          'make a voter a listener (the cluster keeps its other voter); refused for the last voter',
+          (z) => z.positional('id', { type: 'string', demandOption: true }),
+          run((a) => demoteCommand(a as CommonArgs & { id: string })),
+        )
+        .command(
+          'drop-listener <id>',
+          'make the member that feeds listener ID drop it (the listener then chooses its upstream again)',
+          (z) => z.positional('id', { type: 'string', demandOption: true }),
+          run((a) => dropListenerCommand(a as CommonArgs & { id: string })),
         )
         .command(
           'restore-zk',

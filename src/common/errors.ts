@@ -22,7 +22,9 @@ export type ErrorCode =
   | 'COMPACTED'
   | 'FENCED'
   | 'ZK_BUDGET_EXCEEDED'
-  | 'RESTORE_REFUSED';
+  | 'RESTORE_REFUSED'
+  | 'LISTENER_FEED'
+  | 'PROMOTION_REFUSED';
 
 export class DuoraftError extends Error {
   readonly code: ErrorCode;
@@ -267,5 +269,27 @@ export class RestoreRefusedError extends DuoraftError {
     message: string,
   ) {
     super('RESTORE_REFUSED', `${message}; nothing was written to ZooKeeper`, false);
+  }
+}
+
+/**
+ * What an upstream sent a listener does not continue the listener's committed log (a gap,
+ * a chain value that does not follow). Nothing of it was applied: the listener drops that
+ * upstream and chooses another (or reads ZooKeeper's log).
+ */
+export class ListenerFeedError extends DuoraftError {
+  constructor(message: string) {
+    super('LISTENER_FEED', message, true);
+  }
+}
+
+/**
+ * `duoraft admin promote` (or demote) refused, and nothing changed: the voter to replace is
+ * alive, the listener is unknown or not caught up, or the configuration moved meanwhile.
+ * The message says which and what to do.
+ */
+export class PromotionRefusedError extends DuoraftError {
+  constructor(message: string, retryable = false) {
+    super('PROMOTION_REFUSED', message, retryable);
   }
 }

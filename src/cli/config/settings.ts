@@ -106,6 +106,17 @@ export const nodeSettings = {
     accepts: `a voter id (${NAME_RULE})`,
     check: isValidMemberId,
   }),
+  role: choiceSetting({
+    describe: 'voter, or listener: never votes or leads, is fed the committed log by a follower or another listener, serves stale reads (the config znode decides once it is promoted or demoted)',
+    choices: ['voter', 'listener'],
+    default: 'voter',
+  }),
+  'listener-fanout': integerSetting({
+    describe: 'feed at most this many listeners (followers and fed listeners feed them; the leader never does)',
+    min: 1,
+    max: 64,
+    default: 2,
+  }),
   listen: addressSetting({ describe: 'address to serve peers and clients on', required: true, allowPortZero: true }),
   advertise: addressSetting({ describe: 'address clients (and the peer) use to reach this node (default: --listen)' }),
   'peer-advertise': addressSetting({ describe: 'address the other voter uses to reach this node (default: --advertise)' }),
