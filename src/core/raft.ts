@@ -206,10 +206,13 @@ export class RaftCore {
   private transferring = false;
   /**
    * The lease could not be renewed in time (ZooKeeper slow or unreachable). The leader
-   * keeps its term but takes no writes, stops heartbeating (so its follower may move) and
-   * no longer objects to pre-votes, until a renewal succeeds or it is fenced.
+   * keeps its term but takes no writes, until a renewal succeeds or it is fenced; after
+   * lapseSilenceTicks it also stops heartbeating and objecting to pre-votes (silent()), so
+   * its follower may move.
    */
   private leaseLapsed = false;
+  /** Ticks since the lease lapsed; past lapseSilenceTicks the lapsed leader falls silent. */
+  private lapsedTicks = 0;
   private transferElapsed = 0;
   private timeoutNowSent = false;
 
@@ -288,8 +291,9 @@ export class RaftCore {
         if (this.candidateElapsed >= this.cfg.candidateTimeoutTicks) this.becomeFollower(this.term, '');
         return;
       case 'leader':
+        if (this.leaseLapsed) this.lapsedTicks++;
         this.heartbeatElapsed++;
-        if (this.heartbeatElapsed >= this.cfg.heartbeatTicks && !this.leaseLapsed) {
+        if (this.heartbeatElapsed >= this.cfg.heartbeatTicks && !this.silent()) {
           this.heartbeatElapsed = 0;
           this.sendHeartbeat();
         }
@@ -391,7 +395,19 @@ export class RaftCore {
    * ZooKeeper would otherwise cause a needless failover): it lapses (see leaseLapsed).
    */
   leaseExpired(term: number): void {
-    if (this.role === 'leader' && term === this.term) this.leaseLapsed = true;
+    if (this.role !== 'leader' || term !== this.term || this.leaseLapsed) return;
+    this.leaseLapsed = true;
+    this.lapsedTicks = 0;
+  }
+
+  /**
+   * A leader lapsed for longer than lapseSilenceTicks: it sends no heartbeat and objects to
+   * no pre-vote, so that its follower's election timer runs and it can take over (a leader
+   * cut off from ZooKeeper). Before that, the heartbeats tell the follower the leader is
+   * alive while one ZooKeeper connection recovers from a lost packet.
+   */
+  private silent(): boolean {
+    return this.leaseLapsed && this.lapsedTicks >= this.cfg.lapseSilenceTicks;
   }
 
   /** A lease renewal of the leader of `term` succeeded after it had lapsed. */
@@ -965,7 +981,7 @@ export class RaftCore {
 
   private onVote(m: Vote): void {
     let reason: VoteRejection = '';
-    if (!m.transfer && this.role === 'leader' && !this.leaseLapsed) reason = 'is-leader';
+    if (!m.transfer && this.role === 'leader' && !this.silent()) reason = 'is-leader';
     else if (m.term <= this.term) reason = 'stale-term';
     else if (!m.transfer && this.leaderAlive()) reason = 'leader-alive';
     else if (!this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm, this.commit)) reason = 'log-behind';
@@ -987,7 +1003,7 @@ export class RaftCore {
 
   /** Leader stickiness: we lead, or heard from a leader within the minimum election timeout. */
   private leaderAlive(): boolean {
-    if (this.role === 'leader') return !this.leaseLapsed;
+    if (this.role === 'leader') return !this.silent();
     return this.leaderId !== '' && this.ticks - this.lastLeaderContactTick < this.cfg.electionTimeoutTicks;
   }
 
@@ -1061,7 +1077,7 @@ export class RaftCore {
 
   private sendHeartbeat(): void {
     const pr = this.progress;
-    if (!pr || this.leaseLapsed) return;
+    if (!pr || this.silent()) return;
     // The follower's known match, but never below the compaction point (the chain value of a
     // compacted index is gone; everything up to that point is committed anyway).
     const commit = Math.max(Math.min(pr.match, this.commit), this.log.snapshotMeta().index);

@@ -968,18 +968,18 @@ export class NodeDriver {
     this.proposals.rejectAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
   }
 
-  /** The event loop stalled for `ms`: the lease may not be trusted, and after a long stall neither may leadership. */
+  /**
+   * The event loop stalled for `ms`: the lease may not be trusted. However long the stall,
+   * the leader does not step down for it: a stall is no evidence that the follower took
+   * over (on a loaded machine both processes stall together), and if it did, the next touch
+   * or multi finds the epoch moved and fences this term. Stepping down anyway turned every
+   * machine-wide stall of 300 ms into a change of leader that no fault called for.
+   */
   private onStall(ms: number): void {
     if (this.stopped) return;
     const leading = this.soft.role === 'leader';
     this.log.warn({ stalledMs: Math.round(ms), leading }, 'event loop stalled');
-    if (!leading) return;
-    if (ms >= this.cfg.timing.pauseStepDownMs) {
-      this.core.abdicate(`event loop stalled for ${Math.round(ms)} ms`);
-      this.schedule();
-    } else {
-      this.leading?.lapseLease();
-    }
+    if (leading) this.leading?.lapseLease();
   }
 
   /** A committed entry differs from the leader's or ZooKeeper's: stop serving, let the owner rebuild. */
