@@ -206,9 +206,9 @@ export class RaftCore {
   private transferring = false;
   /**
    * The lease could not be renewed in time (ZooKeeper slow or unreachable). The leader
-   * keeps its term but takes no writes, until a renewal succeeds or it is fenced; after
-   * lapseSilenceTicks it also stops heartbeating and objecting to pre-votes (silent()), so
-   * its follower may move.
+   * keeps its term (the driver serves no lease read) until a renewal succeeds or it is
+   * fenced; after lapseSilenceTicks it also stops taking writes, heartbeating and objecting
+   * to pre-votes (silent()), so its follower may move.
    */
   private leaseLapsed = false;
   /** Ticks since the lease lapsed; past lapseSilenceTicks the lapsed leader falls silent. */
@@ -371,7 +371,9 @@ export class RaftCore {
   propose(data: readonly Uint8Array[]): ProposeResult {
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderId: this.leaderId };
     if (this.transferring) return { ok: false, reason: 'transferring', leaderId: this.leaderId };
-    if (this.leaseLapsed) return { ok: false, reason: 'lease-lapsed', leaderId: '' };
+    // A lapsed leader still takes writes (they commit only through ZooKeeper's epoch check,
+    // lapsed or not); once silent it sends its clients away.
+    if (this.silent()) return { ok: false, reason: 'lease-lapsed', leaderId: '' };
     const firstIndex = this.log.lastIndex() + 1;
     const entries: Entry[] = data.map((d, k) => ({ index: firstIndex + k, term: this.term, type: EntryType.Normal, data: d }));
     this.appendOwn(entries);
@@ -401,10 +403,10 @@ export class RaftCore {
   }
 
   /**
-   * A leader lapsed for longer than lapseSilenceTicks: it sends no heartbeat and objects to
-   * no pre-vote, so that its follower's election timer runs and it can take over (a leader
-   * cut off from ZooKeeper). Before that, the heartbeats tell the follower the leader is
-   * alive while one ZooKeeper connection recovers from a lost packet.
+   * A leader lapsed for longer than lapseSilenceTicks: it takes no write, sends nothing and
+   * objects to no pre-vote, so that its follower's election timer runs and it can take over
+   * (a leader cut off from ZooKeeper). Before that, the heartbeats tell the follower the
+   * leader is alive while one ZooKeeper connection recovers from a lost packet.
    */
   private silent(): boolean {
     return this.leaseLapsed && this.lapsedTicks >= this.cfg.lapseSilenceTicks;
@@ -1027,7 +1029,7 @@ export class RaftCore {
   }
 
   private wantsToSendAppend(): boolean {
-    if (this.leaseLapsed) return false;
+    if (this.silent()) return false;
     const pr = this.progress;
     return pr !== null && pr.canSend() && (pr.next <= this.log.lastIndex() || pr.needsProbe());
   }
@@ -1035,8 +1037,8 @@ export class RaftCore {
   /** Sends AppendEntries while the follower's window allows and entries are waiting. */
   private sendAppends(): void {
     const pr = this.progress;
-    // A lapsed leader stays quiet so that its follower's election timer can run.
-    if (!pr || !this.peer || this.leaseLapsed) return;
+    // A silent leader stays quiet so that its follower's election timer can run.
+    if (!pr || !this.peer || this.silent()) return;
     // In probe state an empty AppendEntries learns where the follower's log matches even
     // when there is nothing new to send.
     while (pr.canSend() && (pr.next <= this.log.lastIndex() || pr.needsProbe())) {

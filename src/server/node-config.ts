@@ -25,14 +25,18 @@ export interface TimingConfig {
   readonly pauseLeaseMs: number;
 }
 
+// Why these numbers (notes/timing.md): a SIGKILLed leader is noticed at once (its
+// connection breaks), so a failover costs the lease window plus ~25 ms; W = 70 ms is the
+// smallest window the lease rule allows for D = 60 ms. Silence alone (a stalled or cut-off
+// leader) is only trusted after the longer election timeout.
 export const defaultTiming: TimingConfig = {
   tickMs: 10,
   heartbeatMs: 20,
-  electionTimeoutMs: 60,
+  electionTimeoutMs: 150,
   preVoteTimeoutMs: 30,
   leaseIntervalMs: 20,
-  leaseDurationMs: 110,
-  leaseWindowMs: 150,
+  leaseDurationMs: 60,
+  leaseWindowMs: 70,
   driftBound: 0.05,
   pauseLeaseMs: 50,
 };
@@ -151,6 +155,20 @@ export function nodeConfigProblems(c: NodeConfig): string[] {
   return problems;
 }
 
+/**
+ * How long a leader whose lease lapsed keeps heartbeating, objecting to pre-votes and
+ * taking writes before it falls silent (and fails the writes it holds): longer than TCP
+ * takes to resend a lone lost segment on the ZooKeeper connection (its minimum RTO and
+ * tail-loss probe are ~200 ms, whatever the path's RTT), short against a real cut from
+ * ZooKeeper. Two lease windows where those are longer.
+ */
+export function lapseSilenceMs(t: TimingConfig): number {
+  return Math.max(2 * t.leaseWindowMs, TCP_LOSS_RECOVERY_MS);
+}
+
+/** Linux resends a lone lost segment after ~200 ms (TCP_RTO_MIN, also the tail-loss probe's floor), plus margin. */
+const TCP_LOSS_RECOVERY_MS = 300;
+
 /** The core's tick-based settings from the millisecond ones. */
 export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): CoreConfig {
   const t = c.timing;
@@ -162,9 +180,7 @@ export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): C
     heartbeatTicks: ticks(t.heartbeatMs),
     preVoteTimeoutTicks: ticks(t.preVoteTimeoutMs),
     leaseWindowTicks: ticks(t.leaseWindowMs),
-    // Two lease windows: longer than TCP takes to resend a lone lost segment (~200 ms) on
-    // the ZooKeeper connection after the lapse, short against a real cut from ZooKeeper.
-    lapseSilenceTicks: ticks(2 * t.leaseWindowMs),
+    lapseSilenceTicks: ticks(lapseSilenceMs(t)),
     maxInflightAppends: 8,
     // 256 KiB: a follower far behind stores one message in a few ms, so heartbeats and the
     // lease are never stuck behind a megabyte of entries.

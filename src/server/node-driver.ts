@@ -47,7 +47,7 @@ import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './clu
 import { Ephemerals } from './ephemerals.js';
 import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
 import type { LeaseKeeper } from '../coordination/lease.js';
-import { type NodeConfig, coreConfigFor, validateNodeConfig } from './node-config.js';
+import { type NodeConfig, coreConfigFor, lapseSilenceMs, validateNodeConfig } from './node-config.js';
 import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
@@ -958,13 +958,13 @@ export class NodeDriver {
   }
 
   /**
-   * A lease lapsed for two lease windows means the follower may well have taken over:
-   * waiting writes are told their outcome is unknown so their clients move on (they may
-   * still commit, if ZooKeeper comes back and nobody fenced us).
+   * A lease lapsed until the leader fell silent (lapseSilenceMs) means the follower may
+   * well take over: waiting writes are told their outcome is unknown so their clients move
+   * on (they may still commit, if ZooKeeper comes back and nobody fenced us).
    */
   private failWritesOfLongLapse(): void {
     if (!this.leading || this.proposals.size() === 0) return;
-    if (this.leading.leaseLapsedForMs() < 2 * this.cfg.timing.leaseWindowMs) return;
+    if (this.leading.leaseLapsedForMs() < lapseSilenceMs(this.cfg.timing)) return;
     this.proposals.rejectAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
   }
 

@@ -381,10 +381,14 @@ describe('lapsed lease (ZooKeeper slow or unreachable)', () => {
     return sent;
   }
 
-  it('keeps its term but refuses writes', () => {
+  it('keeps its term and takes writes (the epoch check in ZooKeeper decides them) until it falls silent, then refuses them', () => {
     const { a } = lapsedLeader();
     expect(a.softState().role).toBe('leader');
-    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: false, reason: 'lease-lapsed' });
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
+    expect(messagesOf(a.ready(), 'append')).toHaveLength(1);
+    tickN(a, silence);
+    expect(a.softState().role).toBe('leader');
+    expect(a.propose([new Uint8Array([2])])).toMatchObject({ ok: false, reason: 'lease-lapsed' });
   });
 
   it('keeps heartbeating for lapseSilenceTicks, so a lapse from one lost packet to ZooKeeper does not start an election', () => {
