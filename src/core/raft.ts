@@ -199,6 +199,8 @@ export class RaftCore {
   private leaseObservedTick = 0;
   /** How long the lease must stay unchanged before a take-over (see observeLease). */
   private leaseWindowTicks: number;
+  /** The leader is suspected on evidence (its connection broke), not from silence alone. */
+  private suspectedOnEvidence = false;
 
   // Leader state.
   private progress: Progress | null = null;
@@ -459,7 +461,9 @@ export class RaftCore {
 
   /** Something outside the core says the leader is gone (its znode vanished, its process refused us). */
   suspectLeader(): void {
-    if (this.role === 'follower') this.electionElapsed = this.randomizedElectionTimeout;
+    if (this.role !== 'follower') return;
+    this.electionElapsed = this.randomizedElectionTimeout;
+    this.suspectedOnEvidence = true;
   }
 
   /** Follower: committed entries read from ZooKeeper (when the leader cannot reach us). */
@@ -701,6 +705,7 @@ export class RaftCore {
     this.role = 'follower';
     this.leaderId = leaderId;
     this.handedOverBy = '';
+    this.suspectedOnEvidence = false;
     if (leaderId) this.lastLeaderContactTick = this.ticks;
     // A take-over not yet handed out is no longer wanted (one handed out reports back).
     this.pendingTakeover = undefined;
@@ -734,8 +739,10 @@ export class RaftCore {
     if (this.role !== 'precandidate' || !this.zkConnected) return;
     if (this.preVoteOutcome === 'pending' || this.preVoteOutcome === 'rejected') return;
     // Ticks are counted from the tick before the observation, so one more is needed to be
-    // sure a whole window of real time has passed since it.
-    if (this.ticks - this.leaseObservedTick < this.leaseWindowTicks + 1) return;
+    // sure a whole window of real time has passed since it. Silence alone asks for a longer
+    // quiet lease (silenceLeaseWindowTicks): liveness, not safety.
+    const window = this.suspectedOnEvidence ? this.leaseWindowTicks : Math.max(this.leaseWindowTicks, this.cfg.silenceLeaseWindowTicks);
+    if (this.ticks - this.leaseObservedTick < window + 1) return;
     this.becomeCandidate(false);
   }
 
@@ -933,6 +940,7 @@ export class RaftCore {
 
   private heardFromLeader(): void {
     this.electionElapsed = 0;
+    this.suspectedOnEvidence = false;
     this.lastLeaderContactTick = this.ticks;
   }
 

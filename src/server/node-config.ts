@@ -26,17 +26,17 @@ export interface TimingConfig {
 }
 
 // Why these numbers (notes/timing.md): a SIGKILLed leader is noticed at once (its
-// connection breaks), so a failover costs the lease window plus ~25 ms; W = 70 ms is the
-// smallest window the lease rule allows for D = 60 ms. Silence alone (a stalled or cut-off
-// leader) is only trusted after the longer election timeout.
+// connection breaks), so a failover costs about the lease window plus ~35 ms; W = 60 ms is
+// the smallest whole-tick window the lease rule allows for D = 50 ms (52.5 < 57). Silence
+// alone (a stalled or cut-off leader) is only trusted after the longer election timeout.
 export const defaultTiming: TimingConfig = {
   tickMs: 10,
   heartbeatMs: 20,
   electionTimeoutMs: 150,
   preVoteTimeoutMs: 30,
   leaseIntervalMs: 20,
-  leaseDurationMs: 60,
-  leaseWindowMs: 70,
+  leaseDurationMs: 50,
+  leaseWindowMs: 60,
   driftBound: 0.05,
   pauseLeaseMs: 50,
 };
@@ -181,6 +181,8 @@ export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): C
     preVoteTimeoutTicks: ticks(t.preVoteTimeoutMs),
     leaseWindowTicks: ticks(t.leaseWindowMs),
     lapseSilenceTicks: ticks(lapseSilenceMs(t)),
+    // Silence alone: the lease quiet for an election timeout too (notes/timing.md).
+    silenceLeaseWindowTicks: ticks(t.electionTimeoutMs),
     maxInflightAppends: 8,
     // 256 KiB: a follower far behind stores one message in a few ms, so heartbeats and the
     // lease are never stuck behind a megabyte of entries.

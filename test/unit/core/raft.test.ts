@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { EntryType, RaftCore, SeededRandom, defaultCoreTicks } from '../../../src/core/index.js';
 import type { AppendEntries, CoreConfig, Message } from '../../../src/core/index.js';
-import { config, core, entries, entry, logOf, makeLeader, messagesOf, tickN, tickUntilTakeover } from './helpers.js';
+import { config, core, entries, entry, logOf, makeLeader, messagesOf, testGenesis, tickN, tickUntilTakeover } from './helpers.js';
 
 describe('election (duoraft: pre-vote, lease window, fence)', () => {
   it('a follower that hears no leader for its election timeout sends a pre-vote for term+1', () => {
@@ -51,6 +51,43 @@ describe('election (duoraft: pre-vote, lease window, fence)', () => {
     // Window of 13 ticks (+1 for tick granularity) counted from the change seen at tick 12.
     expect(requested).toBeGreaterThanOrEqual(12 + 14);
     expect(a.softState().role).toBe('candidate');
+  });
+
+  it('from silence alone it waits for the lease to be quiet for silenceLeaseWindowTicks; on a broken connection only for the lease window', () => {
+    const cfg = { leaseWindowTicks: 6, silenceLeaseWindowTicks: 15, electionTimeoutTicks: 10 };
+    /** Ticks from the lease observation at tick 0 until the core asks for a take-over. */
+    function ticksToTakeover(evidence: boolean): number {
+      const a = core('a', 'b', {}, cfg);
+      a.observeEpoch(1, 'b');
+      a.observeLease(7);
+      if (evidence) a.suspectLeader();
+      for (let t = 1; t <= 100; t++) {
+        a.tick();
+        const rd = a.ready();
+        for (const m of messagesOf(rd, 'vote')) a.step({ type: 'unreachable', from: m.to, to: 'a', term: 0 });
+        if (rd.takeover || a.ready().takeover) return t;
+      }
+      return -1;
+    }
+    expect(ticksToTakeover(true)).toBe(6 + 1);
+    expect(ticksToTakeover(false)).toBe(15 + 1);
+  });
+
+  it('hearing the leader again clears the evidence: a later suspicion from silence waits the longer window', () => {
+    const a = core('a', 'b', {}, { leaseWindowTicks: 6, silenceLeaseWindowTicks: 40, electionTimeoutTicks: 10 });
+    a.observeEpoch(1, 'b');
+    a.suspectLeader();
+    expect(a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 1, commit: 0, commitTerm: 0, commitChain: testGenesis })).toBeNull();
+    a.ready();
+    a.observeLease(7);
+    let requested = -1;
+    for (let t = 1; t <= 100 && requested < 0; t++) {
+      a.tick();
+      const rd = a.ready();
+      for (const m of messagesOf(rd, 'vote')) a.step({ type: 'unreachable', from: m.to, to: 'a', term: 0 });
+      if (rd.takeover || a.ready().takeover) requested = t;
+    }
+    expect(requested).toBe(40 + 1);
   });
 
   it('the take-over request carries the lease version to check and the commit index to replay from', () => {

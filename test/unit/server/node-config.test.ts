@@ -23,6 +23,6 @@ describe('timing defaults', () => {
   });
 
   it('a window below what the published duration requires is refused, naming the rule', () => {
-    expect(nodeConfigProblems(config({ ...defaultTiming, leaseWindowMs: 65 })).join('; ')).toMatch(/lease rule broken/);
+    expect(nodeConfigProblems(config({ ...defaultTiming, leaseWindowMs: 55 })).join('; ')).toMatch(/lease rule broken/);
   });
 });
