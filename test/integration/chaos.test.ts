@@ -28,7 +28,7 @@ describe('duoraft chaos, bounded', () => {
       kinds: CI_KINDS,
       clients: 8,
       // Shorter steady spells and faults than the command's defaults (still well past the
-      // 150 ms lease window, so each pause and cut forces a take-over), and a lighter load:
+      // lease window and the silence timeout, so each pause and cut can force a take-over), and a lighter load:
       // 120 faults must fit in CI's time, and without snapshots a wiped node fetches the
       // whole log, which grows with every write.
       steadyMs: [150, 400],

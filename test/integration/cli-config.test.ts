@@ -117,7 +117,7 @@ describe('duoraft config check', () => {
     expect(out.settings['listen']).toEqual({ value: '[::1]:7001', source: 'file', where: file });
     expect(out.settings['voters']).toEqual({ value: ['a', 'b'], source: 'file', where: file });
     expect(out.settings['zk-password']).toEqual({ value: '(redacted)', source: 'file', where: file });
-    expect(out.settings['lease-window-ms']).toEqual({ value: 150, source: 'default' });
+    expect(out.settings['lease-window-ms']).toEqual({ value: 60, source: 'default' });
     expect(out.settings['advertise']).toEqual({ value: null, source: 'unset' });
     expect(out.ignoredEnvironment).toEqual(['DUORAFT_TYPO']);
 
