@@ -3,7 +3,7 @@
 //   npm run sim -- --seed N                      replay one seed, printing its fault schedule
 //   npm run sim -- --seeds 100000 [--from 1] [--workers 2]
 //                                                run many seeds, split over worker processes
-//   options: --mix slow-leader-zk|expire-in-takeover|expire-after-fence|kill-deposed-leader,
+//   options: --mix slow-leader-zk|expire-in-takeover|expire-after-fence|kill-deposed-leader|stale-tail-takeover,
 //            --broken NAME[,NAME] (src/server/broken-builds.ts: ack-before-commit,
 //            read-tail-before-fence, commit-without-term, tail-without-sync),
 //            --zk-sessions local|global (default: drawn per seed),
@@ -48,6 +48,6 @@ if (opt('seed') !== undefined) {
   );
   process.exit(codes.some((c) => c !== 0) ? 1 : 0);
 } else {
-  process.stderr.write('usage: npm run sim -- --seed N | --seeds COUNT [--from N] [--workers K] [--mix slow-leader-zk|expire-in-takeover|expire-after-fence|kill-deposed-leader] [--broken ack-before-commit|read-tail-before-fence|commit-without-term|tail-without-sync] [--zk-sessions local|global] [--log [level]]\n');
+  process.stderr.write('usage: npm run sim -- --seed N | --seeds COUNT [--from N] [--workers K] [--mix slow-leader-zk|expire-in-takeover|expire-after-fence|kill-deposed-leader|stale-tail-takeover] [--broken ack-before-commit|read-tail-before-fence|commit-without-term|tail-without-sync] [--zk-sessions local|global] [--log [level]]\n');
   process.exit(2);
 }

@@ -13,8 +13,11 @@ import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
 import { fuzzCommand } from './fuzz-command.js';
 import { secureZkCommand } from './secure-zk-command.js';
+import { type RestoreZkArgs, restoreZkCommand, restoreZkSettings, restoreZkSpec } from './restore-zk-command.js';
 import { watchSpec, withWatchCommand } from './watch-command.js';
 import { type HealthArgs, healthCommand, healthSettings, healthSpec } from './health-command.js';
+import { type SnapshotArgs, snapshotCommand, snapshotSettings, snapshotSpec } from './snapshot-command.js';
+import { type ZkInspectArgs, zkInspectCommand, zkInspectSettings, zkInspectSpec } from './zk-inspect-command.js';
 
 /**
  * Runs a command handler: a failure becomes one line on stderr and exit code 1. A handler
@@ -38,7 +41,7 @@ function exitWithProblems(err: ConfigProblemsError): never {
 }
 
 /** The spec of every command whose flags the schema checks, by command path. */
-const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec], ['watch', watchSpec], ['health', healthSpec]]);
+const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec], ['watch', watchSpec], ['health', healthSpec], ['admin snapshot', snapshotSpec], ['zk inspect', zkInspectSpec], ['admin restore-zk', restoreZkSpec]]);
 
 const common = Object.keys(commonSettings);
 
@@ -126,7 +129,22 @@ export async function main(argv: string[]): Promise<void> {
       (y) => declareSettings(y, healthSettings, { skip: common.filter((flag) => flag !== 'timeout') }),
       run((a) => healthCommand(a as unknown as HealthArgs)),
     )
-    .command('status', 'show every member: role, term, commit and applied index, leader, address', (y) => y, run((a) => statusCommand(a)))
+    .command(
+      'status',
+      "show every member: role, term, commit and applied index, newest snapshot, leader, address; and what ZooKeeper holds against its budget",
+      (y) => y,
+      run((a) => statusCommand(a)),
+    )
+    .command('zk', 'what the cluster keeps in ZooKeeper', (y) =>
+      y
+        .command(
+          'inspect',
+          "the cluster's znodes with counts and sizes (epoch, leader, lease, tail, segments, snapshots, sessions) and the total against --zk-budget-bytes; needs no running node",
+          (z) => declareSettings(z, zkInspectSettings, { skip: common }),
+          run((a) => zkInspectCommand(a as unknown as ZkInspectArgs)),
+        )
+        .demandCommand(1, 'name a zk command'),
+    )
     .command('admin', 'administration', (y) =>
       y
         .command(
@@ -136,10 +154,23 @@ export async function main(argv: string[]): Promise<void> {
           run((a) => transferLeaderCommand(a as unknown as CommonArgs & { to?: string })),
         )
         .command(
+          'snapshot',
+          'a member (the leader, or --address) takes a snapshot now; prints its index and size (the leader also uploads it to ZooKeeper)',
+          // Its --timeout is its own (a longer default): declared again so --help says so.
+          (z) => declareSettings(z, snapshotSettings, { skip: common.filter((flag) => flag !== 'timeout') }),
+          run((a) => snapshotCommand(a as unknown as SnapshotArgs)),
+        )
+        .command(
           'secure-zk',
           'give /duoraft and the cluster tree the owner-only ACL of --zk-user/--zk-password (for a tree created without credentials)',
           (z) => z,
           run((a) => secureZkCommand(a)),
+        )
+        .command(
+          'restore-zk',
+          "re-seed ZooKeeper from a stopped node's data folder after ZooKeeper lost the cluster (ZK_DATA_LOST): verifies the folder, shows what may be lost, asks, writes",
+          (z) => declareSettings(z, restoreZkSettings, { skip: common }),
+          run((a) => restoreZkCommand(a as unknown as RestoreZkArgs)),
         )
         .demandCommand(1, 'name an admin command'),
     );

@@ -66,6 +66,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('only', { type: 'string', describe: `--suite: comma list of ${SUITE_PARTS.join(', ')}` })
         .option('compare', { type: 'string', choices: ['etcd'], describe: '--suite: also run the writer loads and failovers against a three-member etcd 3.4' })
         .option('netns-minutes', { type: 'number', default: 5, describe: '--suite: length of netns-latency-loss' })
+        .option('history-writes', { type: 'number', default: 1_000_000, describe: '--suite: writes the cluster takes before snapshot-restart and the second half of snapshot-failover' })
         .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' }),
     run(
       async (
@@ -82,6 +83,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           only?: string;
           compare?: string;
           'netns-minutes': number;
+          'history-writes': number;
           'node-args'?: string;
         },
       ) => {
@@ -92,18 +94,20 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           const parts = a.only ? a.only.split(',').map((p) => p.trim()) : undefined;
           if (parts?.some((p) => !(SUITE_PARTS as readonly string[]).includes(p))) throw new InvalidArgumentError(`--only takes ${SUITE_PARTS.join(', ')}`);
           if (!(a['netns-minutes'] > 0)) throw new InvalidArgumentError('--netns-minutes must be positive');
+          if (!(Number.isSafeInteger(a['history-writes']) && a['history-writes'] >= 1)) throw new InvalidArgumentError('--history-writes must be a positive integer');
           const r = await runSuite({
             failovers: a.failovers,
             durationMs: a.duration * 1000,
             netnsMinutes: a['netns-minutes'],
             compareEtcd: a.compare === 'etcd',
+            historyWrites: a['history-writes'],
             env: zooKeeperEnv(),
             print: printLine,
             json: a.json,
             ...(parts ? { only: parts as SuitePart[] } : {}),
             ...(a['node-args'] ? { nodeArgs: a['node-args'].split(' ').filter(Boolean) } : {}),
           });
-          const lost = (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0) + (r.netnsPartitionLeader?.lost ?? 0) + (r.netnsPartitionVoters?.lost ?? 0) + (r.netnsLatencyLoss?.lost ?? 0);
+          const lost = (r.snapshots?.failover?.lost ?? 0) + (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0) + (r.netnsPartitionLeader?.lost ?? 0) + (r.netnsPartitionVoters?.lost ?? 0) + (r.netnsLatencyLoss?.lost ?? 0);
           if (lost > 0) throw new Error(`${lost} acknowledged writes were lost`);
           return;
         }
@@ -137,8 +141,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('kinds', {
           type: 'string',
           describe:
-            'comma list of fault kinds (default: kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart, kill-follower-after-failover; ' +
-            'with --zk-ensemble also kill-zk, pause-zk, expire-session; with --net netns kill-leader, kill-follower, pause-leader, wipe-restart, partition-voters, partition-leader, partition-clients, latency, loss)',
+            'comma list of fault kinds (default: kill-leader, kill-follower, pause-leader, cut-link, cut-zk, wipe-restart, kill-follower-after-failover, restart-both, wipe-both; ' +
+            'with --zk-ensemble also kill-zk, pause-zk, expire-session; with --net netns kill-leader, kill-follower, pause-leader, wipe-restart, partition-voters, partition-leader, partition-clients, latency, loss, restart-both, wipe-both)',
         })
         .option('zk-ensemble', { type: 'number', default: 1, describe: 'ZooKeeper servers to start on loopback: 1 (standalone) or an ensemble of 3, 5 or 7, whose servers kill-zk and pause-zk kill and stop (not with --net netns)' })
         .option('net', { type: 'string', default: 'loopback', choices: ['loopback', 'netns'], describe: 'netns: each voter in its own network namespace, with packet-level faults (root, ip, nft)' })
@@ -146,6 +150,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
         .option('keep-logs', { type: 'boolean', default: false, describe: 'keep the nodes\' logs and data in OUT/cluster' })
         .option('think-ms', { type: 'number', default: 2, describe: 'pause between two calls of one client (ms)' })
+        .option('node-args', { type: 'string', describe: 'extra arguments for every node, e.g. "--snapshot-every-entries 2000"' })
+        .option('zk-data-bound-mib', { type: 'number', default: 64, describe: 'fail when the cluster keeps more than this in ZooKeeper (wal/ and snapshots/, sampled every 15 s)' })
         .option('broken', { type: 'string', hidden: true, describe: 'test only: run a deliberately broken build (see src/cli/broken-node.ts)' }),
     run(
       async (
@@ -161,11 +167,14 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           'keep-logs': boolean;
           'think-ms': number;
           'zk-ensemble': number;
+          'node-args'?: string;
+          'zk-data-bound-mib': number;
           broken?: string;
         },
       ) => {
         // Loaded on demand: the charting libraries take a while to load, and every other
         // command (a node restarting in a failover among them) would pay for it.
+        if (!(a['zk-data-bound-mib'] > 0)) throw new InvalidArgumentError('--zk-data-bound-mib must be positive');
         const chaos = await import('../harness/chaos/index.js');
         const net = a.net === 'netns' ? 'netns' : 'loopback';
         const { result, failures } = await chaos.runChaos({
@@ -181,7 +190,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           outDir: a.out,
           keepLogs: a['keep-logs'],
           thinkMs: a['think-ms'],
-          nodeArgs: [],
+          nodeArgs: a['node-args'] ? a['node-args'].split(' ').filter(Boolean) : [],
+          zkDataBoundBytes: Math.round(a['zk-data-bound-mib'] * 1024 * 1024),
           ...(a.broken ? { brokenBuild: brokenBuildNames(a.broken) } : {}),
           env: zooKeeperEnv(),
           print: printLine,

@@ -1,5 +1,6 @@
 // duoraft put | get | del | incr | status: client commands.
-import { connect, type DuoraftClient, type ReadConsistency } from '../client/client.js';
+import { connect, type DuoraftClient, type MemberStatusView, type ReadConsistency } from '../client/client.js';
+import { formatBytes } from '../server/zk-budget.js';
 import { readFile } from 'node:fs/promises';
 import { HARD_MAX_VALUE_BYTES } from '../statemachine/limits.js';
 import type { CommonArgs } from './common-options.js';
@@ -110,7 +111,21 @@ export async function statusCommand(args: CommonArgs): Promise<void> {
     return;
   }
   printTable(
-    members.map((m) => ({ ...m })),
-    ['id', 'role', 'term', 'commitIndex', 'appliedIndex', 'leaderId', 'address'],
+    members.map((m) => ({ ...m, snapshot: m.snapshotIndex, zkBudget: '' })),
+    ['id', 'role', 'term', 'commitIndex', 'appliedIndex', 'snapshot', 'leaderId', 'address'],
   );
+  printLine(budgetLine(members));
+}
+
+/** The line under the status table: what the cluster keeps in ZooKeeper, as its leader counts it. */
+export function budgetLine(members: readonly MemberStatusView[]): string {
+  const leader = members.find((m) => m.role === 'leader');
+  if (!leader) return 'ZooKeeper budget: no leader to count it (duoraft zk inspect counts it from ZooKeeper)';
+  const b = leader.zkBudget;
+  if (!b) return `ZooKeeper budget: not counted yet by leader ${leader.id} (it counts within seconds of its first writes; duoraft zk inspect counts it now)`;
+  const percent = Math.round((100 * b.usedBytes) / b.budgetBytes);
+  const used = `${formatBytes(b.usedBytes)} of ${formatBytes(b.budgetBytes)} (${percent}%; wal/ ${formatBytes(b.walBytes)}, snapshots ${formatBytes(b.snapshotBytes)}), counted by leader ${leader.id}`;
+  if (b.over) return `ZooKeeper budget: OVER: ${used}; put, incr and cas are refused: ${b.reason}`;
+  if (b.mode === 'tight') return `ZooKeeper budget: ${used}; tight: ${b.reason}`;
+  return `ZooKeeper budget: ${used}`;
 }

@@ -43,6 +43,7 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
       everyEntries: v['snapshot-every-entries'],
       everyBytes: v['snapshot-every-bytes'],
       retainEntries: v['snapshot-retain-entries'],
+      zkBudgetBytes: v['zk-budget-bytes'],
     },
     logLevel: v['log-level'],
     zkConnectTimeoutMs: v['zk-connect-timeout'],

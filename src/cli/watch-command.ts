@@ -14,6 +14,7 @@ import { declareSettings } from './config/command-config.js';
 import { booleanSetting, integerSetting } from './config/setting.js';
 import { commonSettings } from './config/settings.js';
 import { printJson, printLine } from './output.js';
+import { clientSecurityOf } from './security-options.js';
 
 const flagOnly = true;
 const ms = 'ms';
@@ -32,13 +33,9 @@ export const watchSettings = {
   'dry-run': booleanSetting({ describe: 'check the options and print them, without connecting', default: false, flagOnly }),
 } as const;
 
-/** The load's clients are the chaos run's, which connect without TLS or ZooKeeper credentials. */
-function watchRules(v: Readonly<Record<string, unknown>>): string[] {
-  const secured = ['tls-ca', 'tls-cert', 'tls-key', 'token-file', 'token', 'zk-user', 'zk-password'].filter((flag) => v[flag] !== undefined);
-  return secured.length === 0 ? [] : [`duoraft watch runs against clusters without TLS and ZooKeeper credentials only; it was given --${secured.join(', --')}`];
-}
-
-export const watchSpec: CommandSpec = { schema: watchSettings, rules: watchRules };
+// The load's clients take the same TLS, token and ZooKeeper credentials as every client
+// command (README, Security): the compose deployment's TLS override runs it on a TLS cluster.
+export const watchSpec: CommandSpec = { schema: watchSettings };
 
 type WatchArgs = CommonArgs & {
   clients: number;
@@ -64,8 +61,9 @@ export function withWatchCommand(parser: Argv<CommonArgs>, run: Runner): Argv<Co
   );
 }
 
-function optionsOf(a: WatchArgs): WatchOptions {
+function optionsOf(a: WatchArgs, security?: WatchOptions['security']): WatchOptions {
   return {
+    ...(security ? { security } : {}),
     zk: a.zk,
     cluster: a.cluster,
     clients: a.clients,
@@ -80,16 +78,20 @@ function optionsOf(a: WatchArgs): WatchOptions {
 }
 
 async function watch(a: WatchArgs): Promise<void> {
-  const o = optionsOf(a);
+  // Reading the TLS files and the token checks them, also in a dry run.
+  const o = optionsOf(a, await clientSecurityOf(a));
   if (a['dry-run']) {
-    if (a.json) printJson({ valid: true, options: { ...o, durationS: a.duration, progressMs: a['progress-ms'] } });
+    const { security, ...shown } = o;
+    const secured = { tls: security?.tls !== undefined, clientCertificate: security?.tls?.cert !== undefined, token: security?.token !== undefined, zkAuth: security?.zkAuth !== undefined };
+    if (a.json) printJson({ valid: true, options: { ...shown, security: secured, durationS: a.duration, progressMs: a['progress-ms'] } });
     else printLine(`duoraft watch: options valid: ${o.clients} clients on cluster ${o.cluster} at ${o.zk}, write gaps from ${o.gapMs} ms, ${a.duration > 0 ? `${a.duration} s` : 'until SIGTERM'} (dry run: nothing started)`);
     return;
   }
   const say = (line: string, json: Record<string, unknown>): void => (a.json ? printJson(json) : printLine(line));
+  const { security: _credentials, ...shown } = o;
   say(`duoraft watch: ${o.clients} clients on cluster ${o.cluster} at ${o.zk}; reporting every stretch of ${o.gapMs} ms or more without an acknowledged write`, {
     event: 'start',
-    options: o,
+    options: shown,
   });
   const stop = stopSignal(a.duration);
   try {

@@ -91,6 +91,52 @@ export interface MemberStatusView {
   readonly appliedIndex: number;
   readonly leaderId: string;
   readonly address: string;
+  /** The member's newest local snapshot (0: none) and its size. */
+  readonly snapshotIndex: number;
+  readonly snapshotBytes: number;
+  /** The leader's count of what the cluster keeps in ZooKeeper (null elsewhere, or not counted yet). */
+  readonly zkBudget: ZkBudgetView | null;
+}
+
+/** What the cluster keeps in ZooKeeper against its budget (--zk-budget-bytes), as the leader counts it. */
+export interface ZkBudgetView {
+  readonly usedBytes: number;
+  readonly budgetBytes: number;
+  readonly walBytes: number;
+  readonly snapshotBytes: number;
+  /** The state is too large for the budget: put, incr and cas are refused (ZK_BUDGET_EXCEEDED). */
+  readonly over: boolean;
+  /** normal, tight (wal/ compacted through the newest snapshot) or over. */
+  readonly mode: string;
+  readonly reason: string;
+  readonly countedMsAgo: number;
+}
+
+/** A snapshot taken by `takeSnapshot`. */
+export interface SnapshotTakenView {
+  readonly memberId: string;
+  readonly address: string;
+  readonly index: number;
+  readonly term: number;
+  readonly sizeBytes: number;
+  readonly tookMs: number;
+  /** The upload to ZooKeeper: 'published', 'not-leader', 'over-budget' or 'failed: why'. */
+  readonly publish: string;
+  readonly zkBudget: ZkBudgetView | null;
+}
+
+function budgetView(b: { usedBytes?: number | null; budgetBytes?: number | null; walBytes?: number | null; snapshotBytes?: number | null; over?: boolean | null; mode?: string | null; reason?: string | null; countedMsAgo?: number | null } | null | undefined): ZkBudgetView | null {
+  if (!b || !b.budgetBytes) return null;
+  return {
+    usedBytes: b.usedBytes ?? 0,
+    budgetBytes: b.budgetBytes,
+    walBytes: b.walBytes ?? 0,
+    snapshotBytes: b.snapshotBytes ?? 0,
+    over: b.over ?? false,
+    mode: b.mode ?? '',
+    reason: b.reason ?? '',
+    countedMsAgo: b.countedMsAgo ?? 0,
+  };
 }
 
 type Kv = typeof kvService;
@@ -283,15 +329,52 @@ export class DuoraftClient {
             appliedIndex: s?.appliedIndex ?? 0,
             leaderId: s?.leaderId ?? '',
             address: m.address,
+            snapshotIndex: s?.snapshotIndex ?? 0,
+            snapshotBytes: s?.snapshotBytes ?? 0,
+            zkBudget: budgetView(s?.zkBudget),
           };
         } catch (err) {
           // Wrong credentials are not an unreachable member: say so.
           const refused = await this.securityFailure(err, m.address);
           if (refused) throw refused;
-          return { id: m.id, role: 'unreachable', term: 0, commitIndex: 0, appliedIndex: 0, leaderId: '', address: m.address };
+          return { id: m.id, role: 'unreachable', term: 0, commitIndex: 0, appliedIndex: 0, leaderId: '', address: m.address, snapshotIndex: 0, snapshotBytes: 0, zkBudget: null };
         }
       }),
     );
+  }
+
+  /**
+   * Has a member take a snapshot now: the one at `address`, or the leader. The leader also
+   * uploads it to ZooKeeper and compacts the log there (within the budget). One attempt, with
+   * the whole deadline: a large state takes seconds to write and upload.
+   */
+  async takeSnapshot(options: { address?: string; deadlineMs?: number } = {}): Promise<SnapshotTakenView> {
+    if (this.closed) throw new UnavailableError('client is closed');
+    const deadlineMs = options.deadlineMs ?? this.deadlineMs;
+    const address = options.address ?? (await this.pickTarget(false, Math.min(deadlineMs, 5000)));
+    if (!address) throw new UnavailableError('no leader is known: give the member with --address');
+    let r: ResponseInOf<Kv['takeSnapshot']>;
+    try {
+      r = await this.attempt(address, 'takeSnapshot', {}, deadlineMs);
+    } catch (err) {
+      const refused = await this.securityFailure(err, address);
+      if (refused) throw refused;
+      const e = err as { code?: unknown; details?: unknown; message?: unknown };
+      if (e.code === grpc.status.DEADLINE_EXCEEDED) throw new TimeoutError(`${address} did not answer within ${deadlineMs} ms; the snapshot may still complete (see its log)`);
+      throw new UnavailableError(`cannot reach ${address}: ${String(e.details ?? e.message ?? err)}`);
+    }
+    const e = fromWireError(r.error);
+    if (e) throw e;
+    return {
+      memberId: r.memberId ?? '',
+      address,
+      index: r.index ?? 0,
+      term: r.term ?? 0,
+      sizeBytes: r.sizeBytes ?? 0,
+      tookMs: r.tookMs ?? 0,
+      publish: r.publish ?? '',
+      zkBudget: budgetView(r.zkBudget),
+    };
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@ import {
   UnauthenticatedError,
   UnavailableError,
   UnknownOutcomeError,
+  ZkBudgetExceededError,
 } from './errors.js';
 
 const Code = pb.client.ErrorCode;
@@ -38,6 +39,7 @@ export function toWireError(err: unknown): WireError {
       : err.code === 'INVALID_ARGUMENT' ? Code.INVALID_ARGUMENT
       : err.code === 'UNKNOWN_OUTCOME' ? Code.UNKNOWN_OUTCOME
       : err.code === 'UNAVAILABLE' || err.code === 'ZK_UNAVAILABLE' ? Code.UNAVAILABLE
+      : err.code === 'ZK_BUDGET_EXCEEDED' ? Code.ZK_BUDGET_EXCEEDED
       : Code.INTERNAL;
     return { ...base, code, message: err.message };
   }
@@ -73,6 +75,8 @@ export function fromWireError(e: DecodedWireError | null | undefined): DuoraftEr
       return new UnknownOutcomeError(message);
     case Code.UNAVAILABLE:
       return new UnavailableError(message);
+    case Code.ZK_BUDGET_EXCEEDED:
+      return new ZkBudgetExceededError(message);
     default:
       return new DuoraftError('INTERNAL', message || 'internal error', false);
   }

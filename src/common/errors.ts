@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED'
   | 'COMPACTED'
-  | 'FENCED';
+  | 'FENCED'
+  | 'ZK_BUDGET_EXCEEDED'
+  | 'RESTORE_REFUSED';
 
 export class DuoraftError extends Error {
   readonly code: ErrorCode;
@@ -221,5 +223,49 @@ export class EpochFencedError extends DuoraftError {
   constructor(epochVersion: number, what: string) {
     super('FENCED', `${what} refused: the epoch moved past version ${epochVersion} (another node leads); stop acting as leader`, false);
     this.epochVersion = epochVersion;
+  }
+}
+
+/**
+ * The cluster's state is too large for what it may keep in ZooKeeper (--zk-budget-bytes):
+ * the leader refuses writes that add data (put, incr, cas) rather than fill ZooKeeper.
+ * Deletes still pass. Retrying unchanged fails again: delete keys (then `duoraft admin
+ * snapshot` re-checks at once), or raise --zk-budget-bytes on both voters (notes/snapshots.md).
+ */
+export class ZkBudgetExceededError extends DuoraftError {
+  constructor(message: string) {
+    super('ZK_BUDGET_EXCEEDED', message, false);
+  }
+}
+
+/** Why `duoraft admin restore-zk` wrote nothing (RestoreRefusedError.reason). */
+export type RestoreRefusal =
+  /** ZooKeeper holds a live tree of this cluster that holds everything this folder knows committed. */
+  | 'nothing-to-restore'
+  /** members/ or leader ephemerals exist: nodes are running against ZooKeeper. */
+  | 'nodes-registered'
+  /** The data folder cannot seed a cluster (no identity on record, nothing in it). */
+  | 'folder-unusable'
+  /** The two folders belong to different clusters. */
+  | 'other-identity'
+  /** The two folders' committed prefixes differ (a forged or diverged entry in one of them). */
+  | 'chains-disagree'
+  /** The other folder holds more: restoring from this one would lose what only it has. */
+  | 'other-folder-ahead'
+  /** ZooKeeper holds a tree of another identity with data, or one that cannot be read. */
+  | 'foreign-tree'
+  /** The operator did not confirm. */
+  | 'not-confirmed';
+
+/**
+ * duoraft admin restore-zk refused to write: the message says why and what to do (some
+ * refusals can be overridden with --force after checking by hand). Nothing was written.
+ */
+export class RestoreRefusedError extends DuoraftError {
+  constructor(
+    readonly reason: RestoreRefusal,
+    message: string,
+  ) {
+    super('RESTORE_REFUSED', `${message}; nothing was written to ZooKeeper`, false);
   }
 }

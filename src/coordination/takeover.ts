@@ -47,12 +47,23 @@ export interface TakeoverOptions {
    * covers at least `minIndex` (into the state machine and the core) and resolve with the
    * index it covers, or null when none could be.
    */
+  /**
+   * Loads ZooKeeper's snapshot reaching at least `minIndex` and returns the commit index it
+   * leaves (null: none). Returning the request's commit index itself means a snapshot's
+   * point there matched this node's entry (nothing was installed).
+   */
   readonly loadSnapshot?: (minIndex: number) => Promise<number | null>;
   /** Called as soon as the fence succeeded, before the replay: the term's lease starts there. */
   readonly onFenced?: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
   /** Test-only fault: read the tail before fencing (the bug the simulator must catch). */
   readonly unsafeReadTailBeforeFence?: boolean;
-  /** Test-only fault: read the tail on a new session without sync() (the broken build tail-without-sync). */
+  /**
+   * Test-only fault (the broken build tail-without-sync): the take-over as it was before
+   * PROTOCOL.md R3. The tail (and, after a fence of unknown outcome, the epoch) is read on
+   * whatever session is current without sync(), a change of session under the read goes
+   * unnoticed, and a tail below the commit index is handed to the core like any other (the
+   * core's own assertion then refuses it, and the runner reports a failed take-over).
+   */
   readonly unsafeTailWithoutSync?: boolean;
 }
 
@@ -103,6 +114,9 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   // Where the replay starts: the node's commit index, or a snapshot it loaded meanwhile.
   let from = o.request.commit;
   let snapshotLoads = 0;
+  // The entry at our commit index was proven by a snapshot's point instead of ZooKeeper's
+  // entry (ZooKeeper compacted its log exactly through it).
+  let commitProven = false;
   for (let attempt = 0; o.clock.now() < deadline; attempt++) {
     // A read in another session than the fence's may come from a server behind it.
     const readSession = zk.sessionId;
@@ -111,7 +125,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
       const tail = early ?? (await readTail(zk, paths));
       early = null;
       if (zk.sessionId !== readSession && !o.unsafeTailWithoutSync) throw new ZkError('SESSION_EXPIRED', paths.tail, 'the session changed while reading the tail; reading again');
-      if (tail.lastIndex < from) {
+      if (tail.lastIndex < from && !o.unsafeTailWithoutSync) {
         // Every entry up to our commit index is committed, so ZooKeeper held it. A tail below
         // it, read fresh after the fence, means ZooKeeper lost data: never truncate
         // committed entries to match it.
@@ -122,7 +136,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
       // From our commit index itself (unless a snapshot moved the start): the core checks that
       // ZooKeeper's entry there is ours (our commit index may rest on a forged message; issue
       // 11 defect 1). One chain value proves the whole prefix.
-      const start = from === o.request.commit ? Math.max(0, from - 1) : from;
+      const start = from === o.request.commit && !commitProven ? Math.max(0, from - 1) : from;
       const entries: Entry[] = await readCommittedEntries(zk, paths, start, tail.lastIndex, { tailSegmentFirstIndex: tail.segmentFirstIndex });
       return {
         ok: true,
@@ -144,6 +158,13 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
         if (loaded !== null && loaded > from) {
           o.logger.info({ term, snapshot: loaded }, 'replaying after the snapshot loaded from ZooKeeper');
           from = loaded;
+          continue;
+        }
+        // ZooKeeper's log starts right after our commit index and a snapshot's point there
+        // matched our entry (term and chain): that proves the prefix; replay after it.
+        if (loaded !== null && loaded === from && from === o.request.commit && !commitProven) {
+          o.logger.info({ term, commit: from }, "ZooKeeper's snapshot at this node's commit index confirms its entry there; replaying after it");
+          commitProven = true;
           continue;
         }
       }
@@ -216,10 +237,7 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
     }
     // Unknown outcome: the epoch tells whether our fence happened (read fresh: the session
     // may be new, and on a lagging server).
-    const now = await zk
-      .sync(paths.root)
-      .then(() => zk.getData(paths.epoch))
-      .catch(() => null);
+    const now = await (o.unsafeTailWithoutSync ? Promise.resolve() : zk.sync(paths.root)).then(() => zk.getData(paths.epoch)).catch(() => null);
     if (!now) return { kind: 'failed', outcome: failed(epoch.term, epoch.leaderId, `fence outcome unknown (${code}) and the epoch is unreadable`) };
     const after = decodeEpoch(paths.epoch, now.data);
     if (!(after.term === term && after.leaderId === o.selfId)) {

@@ -68,7 +68,14 @@ export interface WalMirrorOptions {
   readonly onFenced: (reason: string) => void;
   /** The term cannot go on (see above): step down. Nothing more will commit through this mirror. */
   readonly onFailed: (reason: string) => void;
-  /** Test-only fault (the broken build tail-without-sync): accept any tail while the epoch is unchanged. */
+  /**
+   * Test-only fault (the broken build tail-without-sync): resolve as before PROTOCOL.md R3
+   * and R5. It still syncs first (the old code did), but accepts any tail while the epoch is
+   * unchanged (no check of its term and version against our chain, none that the session
+   * stayed the same), and a tail beyond what it enqueued, or a batch refused again and
+   * again, is retried without end instead of ending the term: once enough entries were
+   * enqueued, a tail of the old leader's is taken as ours.
+   */
   readonly unsafeAcceptAnyTail?: boolean;
   /** Told of every append multi's answer (metrics); nothing by default. */
   readonly observer?: MirrorObserver;
@@ -287,7 +294,7 @@ export class WalMirror {
         // reconnect, can only succeed if it carries exactly the entries and tail version
         // we expect next, and then the next resolve counts it.)
         const session = this.o.zk.sessionId;
-        if (!this.o.unsafeAcceptAnyTail) await this.o.zk.sync(this.o.paths.root);
+        await this.o.zk.sync(this.o.paths.root);
         const tailRead = await this.o.zk.getData(this.o.paths.tail);
         const epochRead = await this.o.zk.getData(this.o.paths.epoch);
         if (this.closed) return;
@@ -304,10 +311,13 @@ export class WalMirror {
           return;
         }
         if (tail.lastIndex > this.lastEnqueued || tail.lastIndex < this.committed) {
-          this.fail(`tail at ${tail.lastIndex} outside our range ${this.committed}..${this.lastEnqueued}`);
+          const why = `tail at ${tail.lastIndex} outside our range ${this.committed}..${this.lastEnqueued}`;
+          // TEST-ONLY FAULT unsafeAcceptAnyTail: the old code read again until it fit.
+          if (this.o.unsafeAcceptAnyTail) throw new Error(why);
+          this.fail(why);
           return;
         }
-        if (tail.lastIndex === this.committed && this.inflight.length > 0 && ++this.fruitlessResolutions >= MAX_FRUITLESS_RESOLUTIONS) {
+        if (!this.o.unsafeAcceptAnyTail && tail.lastIndex === this.committed && this.inflight.length > 0 && ++this.fruitlessResolutions >= MAX_FRUITLESS_RESOLUTIONS) {
           this.fail(`ZooKeeper refused the batch from index ${this.committed + 1} ${this.fruitlessResolutions} times in a row`);
           return;
         }
@@ -317,7 +327,7 @@ export class WalMirror {
         return;
       } catch (err) {
         if (this.closed) return;
-        if (!(err instanceof ZkError) && ++errors >= MAX_RESOLVE_ERRORS) {
+        if (!this.o.unsafeAcceptAnyTail && !(err instanceof ZkError) && ++errors >= MAX_RESOLVE_ERRORS) {
           this.fail(`cannot resolve the outcome of our appends: ${(err as Error).message}`);
           return;
         }

@@ -38,6 +38,14 @@ export interface SnapshotUsage {
   readonly sizeBytes?: number;
 }
 
+/** A ZooKeeper session holding some of the cluster's ephemeral znodes (the leader's, the members'). */
+export interface SessionUsage {
+  /** The session id, hex. */
+  readonly session: string;
+  /** Its znodes, relative to the cluster's root ('leader', 'members/a'). */
+  readonly znodes: readonly string[];
+}
+
 export interface ZkUsage {
   readonly cluster: string;
   readonly groups: Readonly<Record<UsageGroup, GroupUsage>>;
@@ -52,6 +60,8 @@ export interface ZkUsage {
     readonly tailLastIndex: number;
   };
   readonly snapshots: readonly SnapshotUsage[];
+  /** The sessions owning the cluster's ephemeral znodes: one per live voter, normally. */
+  readonly sessions: readonly SessionUsage[];
   readonly totalZnodes: number;
   readonly totalDataBytes: number;
   /** What the ZooKeeper budget counts: wal/ and snapshots/ together. */
@@ -118,19 +128,33 @@ export async function inspectZk(zk: ZkSession, paths: ClusterPaths, o: InspectOp
     return t;
   };
   let complete = true;
+  const owners = new Map<string, string[]>();
+  const owned = (name: string, stat: ZkStat | null | undefined): void => {
+    if (!stat?.ephemeralOwner) return;
+    const list = owners.get(stat.ephemeralOwner) ?? [];
+    list.push(name);
+    owners.set(stat.ephemeralOwner, list);
+  };
 
   tally('root').add(await zk.exists(paths.root));
   const children = await zk.getChildren(paths.root);
   const singles = children.filter((c) => KNOWN.has(c) && !['members', 'wal', 'snapshots'].includes(c));
   const singleStats = await statAll(singles.map((c) => `${paths.root}/${c}`));
-  singles.forEach((c, k) => tally(KNOWN.get(c)!).add(singleStats[k] ?? null));
+  singles.forEach((c, k) => {
+    tally(KNOWN.get(c)!).add(singleStats[k] ?? null);
+    owned(c, singleStats[k]);
+  });
 
   // members/
   if (children.includes('members')) {
     const t = tally('members');
     t.add(await zk.exists(paths.members));
     const names = await zk.getChildren(paths.members).catch(noNodeAsEmpty);
-    for (const s of await statAll(names.map((n) => paths.member(n)))) t.add(s ?? null);
+    const stats = await statAll(names.map((n) => paths.member(n)));
+    stats.forEach((s, k) => {
+      t.add(s ?? null);
+      owned(`members/${names[k]!}`, s);
+    });
   }
 
   // wal/
@@ -231,6 +255,7 @@ export async function inspectZk(zk: ZkSession, paths: ClusterPaths, o: InspectOp
       tailLastIndex: tail.lastIndex,
     },
     snapshots,
+    sessions: [...owners].map(([session, znodes]) => ({ session, znodes: znodes.sort() })).sort((a, b) => a.session.localeCompare(b.session)),
     totalZnodes,
     totalDataBytes,
     budgetBytes: usage.wal.dataBytes + usage.snapshots.dataBytes,

@@ -12,6 +12,7 @@ import type { NodeId } from '../core/types.js';
 import type { ClusterPaths } from './layout.js';
 import type { ZkSession } from './zk-api.js';
 import type { EpochWriter } from './zk-epoch-multi.js';
+import { inspectZk, type ZkUsage } from './zk-inspect.js';
 import { DEFAULT_DOWNLOAD_READ_AHEAD, downloadSnapshot } from './zk-snapshot-download.js';
 import { listCompleteSnapshots, scanSnapshots, type SnapshotDir } from './zk-snapshot-list.js';
 import { DEFAULT_KEEP_SNAPSHOTS, DEFAULT_PARTIAL_GRACE_MS, pruneSnapshots, type PruneReport } from './zk-snapshot-prune.js';
@@ -92,8 +93,27 @@ export class ZkSnapshotStore {
     return downloadSnapshot(this.o.zk, this.o.paths, m, this.o.downloadReadAhead ?? DEFAULT_DOWNLOAD_READ_AHEAD);
   }
 
-  prune(epochVersion: number): Promise<PruneReport> {
-    return this.serially(() => this.pruneNow(epochVersion));
+  /** Keeps the newest `keep` complete snapshots (default: the store's) and removes the rest. */
+  prune(epochVersion: number, keep = this.keep): Promise<PruneReport> {
+    return this.serially(() => this.pruneNow(epochVersion, keep));
+  }
+
+  /** The chunk payload size uploads use. */
+  get chunkBytes(): number {
+    return this.o.chunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES;
+  }
+
+  /** The cluster's znodes with their sizes (see inspectZk); reads only. */
+  inspect(): Promise<ZkUsage> {
+    return inspectZk(this.o.zk, this.o.paths, { clock: this.o.clock });
+  }
+
+  /**
+   * Deletes every segment `covering` holds, in as many bounded calls as needed (at most
+   * MAX_COMPACTION_ROUNDS); null when nothing was to be done.
+   */
+  compactThrough(epochVersion: number, covering: ZkSnapshotManifest): Promise<CompactionReport | null> {
+    return this.serially(() => this.compactRounds(epochVersion, covering));
   }
 
   /** Deletes the segments `covering` holds (one bounded call; see compactWal). */
@@ -108,16 +128,9 @@ export class ZkSnapshotStore {
   publish(u: SnapshotUpload): Promise<PublishReport> {
     return this.serially(async () => {
       const manifest = await this.uploadNow(u);
-      const prune = await this.pruneNow(u.epochVersion);
+      const prune = await this.pruneNow(u.epochVersion, this.keep);
       const target = compactionTarget(await this.list(), this.keep);
-      let compaction: CompactionReport | null = null;
-      if (target) {
-        for (let round = 0; round < MAX_COMPACTION_ROUNDS; round++) {
-          const r = await compactWal(this.o, { epochVersion: u.epochVersion, covering: target });
-          compaction = compaction ? { ...r, deletedSegments: compaction.deletedSegments + r.deletedSegments, deletedBytes: compaction.deletedBytes + r.deletedBytes } : r;
-          if (!r.more) break;
-        }
-      }
+      const compaction = target ? await this.compactRounds(u.epochVersion, target) : null;
       return { manifest, prune, compaction };
     });
   }
@@ -157,9 +170,19 @@ export class ZkSnapshotStore {
     return uploadSnapshot({ ...this.o, chunkBytes: this.o.chunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES }, u);
   }
 
-  private pruneNow(epochVersion: number): Promise<PruneReport> {
+  private pruneNow(epochVersion: number, keep: number): Promise<PruneReport> {
     const w: EpochWriter = { zk: this.o.zk, paths: this.o.paths, clock: this.o.clock, epochVersion };
-    return pruneSnapshots(w, this.o.logger, { keep: this.keep, partialGraceMs: this.o.partialGraceMs ?? DEFAULT_PARTIAL_GRACE_MS });
+    return pruneSnapshots(w, this.o.logger, { keep: Math.max(1, keep), partialGraceMs: this.o.partialGraceMs ?? DEFAULT_PARTIAL_GRACE_MS });
+  }
+
+  private async compactRounds(epochVersion: number, covering: ZkSnapshotManifest): Promise<CompactionReport | null> {
+    let compaction: CompactionReport | null = null;
+    for (let round = 0; round < MAX_COMPACTION_ROUNDS; round++) {
+      const r = await compactWal(this.o, { epochVersion, covering });
+      compaction = compaction ? { ...r, deletedSegments: compaction.deletedSegments + r.deletedSegments, deletedBytes: compaction.deletedBytes + r.deletedBytes } : r;
+      if (!r.more) break;
+    }
+    return compaction;
   }
 
   /** Runs writes one after another: never two uploads, prunes or compactions at once. */

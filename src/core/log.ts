@@ -124,8 +124,13 @@ export class RaftLog {
     return t !== undefined && t === term;
   }
 
-  /** Whether the log holds exactly `e` at its index: same term and, when e carries one, same chain value. */
+  /**
+   * Whether the log holds exactly `e` at its index: same term and, when e carries one, same
+   * chain value. The snapshot point counts as held (its term and chain value are kept);
+   * below it nothing is.
+   */
   holds(e: Entry): boolean {
+    if (e.index === this.snapshot.index && e.index > 0) return this.snapshot.term === e.term && (!e.chain || sameChain(this.snapshot.chain, e.chain));
     const mine = this.entry(e.index);
     if (!mine || mine.term !== e.term) return false;
     return !e.chain || sameChain(mine.chain, e.chain);

@@ -26,6 +26,12 @@ export class Progress {
   state: ProgressState = 'probe';
   /** probe: an AppendEntries is outstanding; cleared by a heartbeat reply or a reply to it. */
   probeSent = false;
+  /**
+   * snapshot: the follower's last index at which we last stopped waiting because it came
+   * back within our log on its own (-1: never). Not again at the same index: a follower
+   * whose own suffix there conflicts would be probed at every heartbeat.
+   */
+  selfRecoveredAt = -1;
   /** replicate: each AppendEntries in flight (its last index and data bytes), ascending. */
   private readonly inflight: Array<{ readonly last: number; readonly bytes: number }> = [];
   private inflightBytes = 0;

@@ -533,6 +533,18 @@ export class RaftCore {
     return true;
   }
 
+  /**
+   * A snapshot whose point is exactly this node's commit index (ZooKeeper compacted its log
+   * through it): it installs nothing, but its term and chain prove the node's committed
+   * prefix the way ZooKeeper's entry there would have (a take-over's replay checks that
+   * entry). False when they differ or the point is elsewhere.
+   */
+  confirmsCommitPoint(point: SnapshotMeta): boolean {
+    if (this.divergence || point.index !== this.commit || point.index === 0) return false;
+    const mine = this.log.chain(point.index);
+    return mine !== undefined && this.log.term(point.index) === point.term && sameChain(mine, point.chain);
+  }
+
   /** Leader: the snapshot transfer to `peer` ended: installed at `index`, or failed (null). */
   snapshotSent(peer: NodeId, index: number | null): void {
     const pr = this.progress;
@@ -824,7 +836,7 @@ export class RaftCore {
       // the chain values the leader sent for those entries say whether it does.
       for (const e of entries) {
         if (e.index > this.commit) break;
-        if (e.chain && !this.log.holds(e)) {
+        if (this.differsFromCommitted(e)) {
           this.diverge(e.index, `the leader's entry ${e.index} differs from our committed one`);
           return;
         }
@@ -944,6 +956,18 @@ export class RaftCore {
     this.lastLeaderContactTick = this.ticks;
   }
 
+  /**
+   * Whether `e` (at or below our commit index) provably differs from what we committed there.
+   * At the snapshot point we hold no entry, only its term and chain value: compare those.
+   * Below it nothing is left to compare (the snapshot point's chain value covers it).
+   */
+  private differsFromCommitted(e: Entry): boolean {
+    if (!e.chain) return false;
+    const mine = this.log.chain(e.index);
+    if (mine === undefined) return false;
+    return this.log.term(e.index) !== e.term || !sameChain(mine, e.chain);
+  }
+
   /** Merges committed entries (from ZooKeeper). Returns false when they do not chain onto our committed log: divergence. */
   private mergeCommitted(entries: readonly Entry[]): boolean {
     // Entries up to our commit index must be exactly ours: our commit index may rest on a
@@ -952,7 +976,7 @@ export class RaftCore {
     // there mean equal logs up to there.
     for (const e of entries) {
       if (e.index > this.commit) break;
-      if (e.chain && this.log.chain(e.index) !== undefined && !this.log.holds(e)) {
+      if (this.differsFromCommitted(e)) {
         this.diverge(e.index, `ZooKeeper's committed entry ${e.index} differs from the one this node counted as committed`);
         return false;
       }
@@ -1131,6 +1155,17 @@ export class RaftCore {
       pr.resetTo(m.lastIndex);
     }
     if (pr.state === 'probe') pr.probeSent = false;
+    const compactedTo = this.log.snapshotMeta().index;
+    if (pr.state === 'snapshot' && m.lastIndex >= compactedTo && m.lastIndex !== pr.selfRecoveredAt) {
+      // The follower we wait on for a snapshot is back within this log on its own (it
+      // loaded one from ZooKeeper and read ZooKeeper's log after it): probe right after its
+      // last entry now. Waiting for the transfer to end first (a second) lets the log move
+      // on and be compacted past the follower again under a steady load, over and over.
+      pr.selfRecoveredAt = m.lastIndex;
+      pr.snapshotDone(Math.min(m.lastIndex, this.log.lastIndex()));
+      this.sendAppends();
+      return;
+    }
     // AppendEntries can be lost without a word (a dropped packet). When the follower
     // lags what we sent and its match has not moved for appendStallHeartbeats heartbeats,
     // start over from its match. (A failed or timed-out call is reported at once through

@@ -15,7 +15,8 @@ export namespace duoraft {
             INVALID_ARGUMENT = 5,
             UNKNOWN_OUTCOME = 6,
             UNAVAILABLE = 7,
-            INTERNAL = 8
+            INTERNAL = 8,
+            ZK_BUDGET_EXCEEDED = 9
         }
 
         interface IError extends duoraft.client.Error.$Properties {
@@ -510,6 +511,42 @@ export namespace duoraft {
             type $Shape = duoraft.client.StatusRequest.$Properties;
         }
 
+        interface IZkBudget extends duoraft.client.ZkBudget.$Properties {
+        }
+
+        class ZkBudget {
+            constructor(properties?: duoraft.client.ZkBudget.$Properties);
+            $unknowns?: Uint8Array[];
+            usedBytes: number;
+            budgetBytes: number;
+            walBytes: number;
+            snapshotBytes: number;
+            over: boolean;
+            mode: string;
+            reason: string;
+            countedMsAgo: number;
+            static create(properties: duoraft.client.ZkBudget.$Shape): duoraft.client.ZkBudget & duoraft.client.ZkBudget.$Shape;
+            static create(properties?: duoraft.client.ZkBudget.$Properties): duoraft.client.ZkBudget;
+            static encode(message: duoraft.client.ZkBudget.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.ZkBudget & duoraft.client.ZkBudget.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ZkBudget {
+            interface $Properties {
+                usedBytes?: (number|null);
+                budgetBytes?: (number|null);
+                walBytes?: (number|null);
+                snapshotBytes?: (number|null);
+                over?: (boolean|null);
+                mode?: (string|null);
+                reason?: (string|null);
+                countedMsAgo?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.ZkBudget.$Properties;
+        }
+
         interface IMemberStatus extends duoraft.client.MemberStatus.$Properties {
         }
 
@@ -524,6 +561,9 @@ export namespace duoraft {
             leaderId: string;
             address: string;
             lastIndex: number;
+            snapshotIndex: number;
+            snapshotBytes: number;
+            zkBudget?: (duoraft.client.ZkBudget.$Properties|null);
             static create(properties: duoraft.client.MemberStatus.$Shape): duoraft.client.MemberStatus & duoraft.client.MemberStatus.$Shape;
             static create(properties?: duoraft.client.MemberStatus.$Properties): duoraft.client.MemberStatus;
             static encode(message: duoraft.client.MemberStatus.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -541,6 +581,9 @@ export namespace duoraft {
                 leaderId?: (string|null);
                 address?: (string|null);
                 lastIndex?: (number|null);
+                snapshotIndex?: (number|null);
+                snapshotBytes?: (number|null);
+                zkBudget?: (duoraft.client.ZkBudget.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.MemberStatus.$Properties;
@@ -568,6 +611,62 @@ export namespace duoraft {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.StatusResponse.$Properties;
+        }
+
+        interface ITakeSnapshotRequest extends duoraft.client.TakeSnapshotRequest.$Properties {
+        }
+
+        class TakeSnapshotRequest {
+            constructor(properties?: duoraft.client.TakeSnapshotRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: duoraft.client.TakeSnapshotRequest.$Shape): duoraft.client.TakeSnapshotRequest & duoraft.client.TakeSnapshotRequest.$Shape;
+            static create(properties?: duoraft.client.TakeSnapshotRequest.$Properties): duoraft.client.TakeSnapshotRequest;
+            static encode(message: duoraft.client.TakeSnapshotRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.TakeSnapshotRequest & duoraft.client.TakeSnapshotRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TakeSnapshotRequest {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.TakeSnapshotRequest.$Properties;
+        }
+
+        interface ITakeSnapshotResponse extends duoraft.client.TakeSnapshotResponse.$Properties {
+        }
+
+        class TakeSnapshotResponse {
+            constructor(properties?: duoraft.client.TakeSnapshotResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            error?: (duoraft.client.Error.$Properties|null);
+            index: number;
+            term: number;
+            sizeBytes: number;
+            tookMs: number;
+            memberId: string;
+            publish: string;
+            zkBudget?: (duoraft.client.ZkBudget.$Properties|null);
+            static create(properties: duoraft.client.TakeSnapshotResponse.$Shape): duoraft.client.TakeSnapshotResponse & duoraft.client.TakeSnapshotResponse.$Shape;
+            static create(properties?: duoraft.client.TakeSnapshotResponse.$Properties): duoraft.client.TakeSnapshotResponse;
+            static encode(message: duoraft.client.TakeSnapshotResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.client.TakeSnapshotResponse & duoraft.client.TakeSnapshotResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TakeSnapshotResponse {
+            interface $Properties {
+                error?: (duoraft.client.Error.$Properties|null);
+                index?: (number|null);
+                term?: (number|null);
+                sizeBytes?: (number|null);
+                tookMs?: (number|null);
+                memberId?: (string|null);
+                publish?: (string|null);
+                zkBudget?: (duoraft.client.ZkBudget.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.client.TakeSnapshotResponse.$Properties;
         }
 
         interface IPipelineRequest extends duoraft.client.PipelineRequest.$Properties {
@@ -723,6 +822,7 @@ export namespace duoraft {
             keepAlive: duoraft.client.Kv.KeepAlive;
             status: duoraft.client.Kv.Status;
             transferLeadership: duoraft.client.Kv.TransferLeadership;
+            takeSnapshot: duoraft.client.Kv.TakeSnapshot;
             pipeline: duoraft.client.Kv.Pipeline;
         }
 
@@ -823,6 +923,17 @@ export namespace duoraft {
               readonly path: "/duoraft.client.Kv/TransferLeadership";
               readonly requestType: "TransferLeadershipRequest";
               readonly responseType: "TransferLeadershipResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type TakeSnapshotCallback = (error: (Error|null), response?: duoraft.client.TakeSnapshotResponse) => void;
+            type TakeSnapshot = {
+              (request: duoraft.client.ITakeSnapshotRequest, callback: duoraft.client.Kv.TakeSnapshotCallback): void;
+              (request: duoraft.client.ITakeSnapshotRequest): Promise<duoraft.client.TakeSnapshotResponse>;
+              readonly name: "TakeSnapshot";
+              readonly path: "/duoraft.client.Kv/TakeSnapshot";
+              readonly requestType: "TakeSnapshotRequest";
+              readonly responseType: "TakeSnapshotResponse";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };

@@ -40,6 +40,7 @@ export const duoraft = $root.duoraft = (() => {
          * @property {number} UNKNOWN_OUTCOME=6 UNKNOWN_OUTCOME value
          * @property {number} UNAVAILABLE=7 UNAVAILABLE value
          * @property {number} INTERNAL=8 INTERNAL value
+         * @property {number} ZK_BUDGET_EXCEEDED=9 ZK_BUDGET_EXCEEDED value
          */
         client.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -52,6 +53,7 @@ export const duoraft = $root.duoraft = (() => {
             values[valuesById[6] = "UNKNOWN_OUTCOME"] = 6;
             values[valuesById[7] = "UNAVAILABLE"] = 7;
             values[valuesById[8] = "INTERNAL"] = 8;
+            values[valuesById[9] = "ZK_BUDGET_EXCEEDED"] = 9;
             return values;
         })();
 
@@ -3866,6 +3868,312 @@ export const duoraft = $root.duoraft = (() => {
             return StatusRequest;
         })();
 
+        client.ZkBudget = (function() {
+
+            /**
+             * Properties of a ZkBudget.
+             * @typedef {Object} duoraft.client.ZkBudget.$Properties
+             * @property {number|null} [usedBytes] ZkBudget usedBytes
+             * @property {number|null} [budgetBytes] ZkBudget budgetBytes
+             * @property {number|null} [walBytes] ZkBudget walBytes
+             * @property {number|null} [snapshotBytes] ZkBudget snapshotBytes
+             * @property {boolean|null} [over] ZkBudget over
+             * @property {string|null} [mode] ZkBudget mode
+             * @property {string|null} [reason] ZkBudget reason
+             * @property {number|null} [countedMsAgo] ZkBudget countedMsAgo
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ZkBudget.
+             * @memberof duoraft.client
+             * @interface IZkBudget
+             * @augments duoraft.client.ZkBudget.$Properties
+             * @deprecated Use duoraft.client.ZkBudget.$Properties instead.
+             */
+
+            /**
+             * Shape of a ZkBudget.
+             * @typedef {duoraft.client.ZkBudget.$Properties} duoraft.client.ZkBudget.$Shape
+             */
+
+            /**
+             * Constructs a new ZkBudget.
+             * @memberof duoraft.client
+             * @classdesc Represents a ZkBudget.
+             * @constructor
+             * @param {duoraft.client.ZkBudget.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ZkBudget = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ZkBudget usedBytes.
+             * @member {number} usedBytes
+             * @memberof duoraft.client.ZkBudget
+             * @instance
+             */
+            ZkBudget.prototype.usedBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ZkBudget budgetBytes.
+             * @member {number} budgetBytes
+             * @memberof duoraft.client.ZkBudget
+             * @instance
+             */
+            ZkBudget.prototype.budgetBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ZkBudget walBytes.
+             * @member {number} walBytes
+             * @memberof duoraft.client.ZkBudget
+             * @instance
+             */
+            ZkBudget.prototype.walBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ZkBudget snapshotBytes.
+             * @member {number} snapshotBytes
+             * @memberof duoraft.client.ZkBudget
+             * @instance
+             */
+            ZkBudget.prototype.snapshotBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ZkBudget over.
+             * @member {boolean} over
+             * @memberof duoraft.client.ZkBudget
+             * @instance
+             */
+            ZkBudget.prototype.over = false;
+
+            /**
+             * ZkBudget mode.
+             * @member {string} mode
+             * @memberof duoraft.client.ZkBudget
+             * @instance
+             */
+            ZkBudget.prototype.mode = "";
+
+            /**
+             * ZkBudget reason.
+             * @member {string} reason
+             * @memberof duoraft.client.ZkBudget
+             * @instance
+             */
+            ZkBudget.prototype.reason = "";
+
+            /**
+             * ZkBudget countedMsAgo.
+             * @member {number} countedMsAgo
+             * @memberof duoraft.client.ZkBudget
+             * @instance
+             */
+            ZkBudget.prototype.countedMsAgo = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ZkBudget instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.ZkBudget
+             * @static
+             * @param {duoraft.client.ZkBudget.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.ZkBudget} ZkBudget instance
+             * @type {{
+             *   (properties: duoraft.client.ZkBudget.$Shape): duoraft.client.ZkBudget & duoraft.client.ZkBudget.$Shape;
+             *   (properties?: duoraft.client.ZkBudget.$Properties): duoraft.client.ZkBudget;
+             * }}
+             */
+            ZkBudget.create = function(properties) {
+                return new ZkBudget(properties);
+            };
+
+            /**
+             * Encodes the specified ZkBudget message. Does not implicitly {@link duoraft.client.ZkBudget.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.ZkBudget
+             * @static
+             * @param {duoraft.client.ZkBudget.$Properties} message ZkBudget message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ZkBudget.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.usedBytes != null && $Object.hasOwnProperty.call(message, "usedBytes") && (typeof message.usedBytes === "object" ? message.usedBytes.low || message.usedBytes.high : message.usedBytes !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.usedBytes);
+                if (message.budgetBytes != null && $Object.hasOwnProperty.call(message, "budgetBytes") && (typeof message.budgetBytes === "object" ? message.budgetBytes.low || message.budgetBytes.high : message.budgetBytes !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.budgetBytes);
+                if (message.walBytes != null && $Object.hasOwnProperty.call(message, "walBytes") && (typeof message.walBytes === "object" ? message.walBytes.low || message.walBytes.high : message.walBytes !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.walBytes);
+                if (message.snapshotBytes != null && $Object.hasOwnProperty.call(message, "snapshotBytes") && (typeof message.snapshotBytes === "object" ? message.snapshotBytes.low || message.snapshotBytes.high : message.snapshotBytes !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.snapshotBytes);
+                if (message.over != null && $Object.hasOwnProperty.call(message, "over") && message.over !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.over);
+                if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.mode);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.reason);
+                if (message.countedMsAgo != null && $Object.hasOwnProperty.call(message, "countedMsAgo") && (typeof message.countedMsAgo === "object" ? message.countedMsAgo.low || message.countedMsAgo.high : message.countedMsAgo !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.countedMsAgo);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ZkBudget message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.ZkBudget
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.ZkBudget & duoraft.client.ZkBudget.$Shape} ZkBudget
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ZkBudget.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.ZkBudget();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.usedBytes = value;
+                            else
+                                delete message.usedBytes;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.budgetBytes = value;
+                            else
+                                delete message.budgetBytes;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.walBytes = value;
+                            else
+                                delete message.walBytes;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.snapshotBytes = value;
+                            else
+                                delete message.snapshotBytes;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.over = value;
+                            else
+                                delete message.over;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.mode = value;
+                            else
+                                delete message.mode;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.countedMsAgo = value;
+                            else
+                                delete message.countedMsAgo;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for ZkBudget
+             * @function getTypeUrl
+             * @memberof duoraft.client.ZkBudget
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ZkBudget.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.ZkBudget";
+            };
+
+            return ZkBudget;
+        })();
+
         client.MemberStatus = (function() {
 
             /**
@@ -3879,6 +4187,9 @@ export const duoraft = $root.duoraft = (() => {
              * @property {string|null} [leaderId] MemberStatus leaderId
              * @property {string|null} [address] MemberStatus address
              * @property {number|null} [lastIndex] MemberStatus lastIndex
+             * @property {number|null} [snapshotIndex] MemberStatus snapshotIndex
+             * @property {number|null} [snapshotBytes] MemberStatus snapshotBytes
+             * @property {duoraft.client.ZkBudget.$Properties|null} [zkBudget] MemberStatus zkBudget
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3975,6 +4286,30 @@ export const duoraft = $root.duoraft = (() => {
             MemberStatus.prototype.lastIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * MemberStatus snapshotIndex.
+             * @member {number} snapshotIndex
+             * @memberof duoraft.client.MemberStatus
+             * @instance
+             */
+            MemberStatus.prototype.snapshotIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MemberStatus snapshotBytes.
+             * @member {number} snapshotBytes
+             * @memberof duoraft.client.MemberStatus
+             * @instance
+             */
+            MemberStatus.prototype.snapshotBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MemberStatus zkBudget.
+             * @member {duoraft.client.ZkBudget.$Properties|null|undefined} zkBudget
+             * @memberof duoraft.client.MemberStatus
+             * @instance
+             */
+            MemberStatus.prototype.zkBudget = null;
+
+            /**
              * Creates a new MemberStatus instance using the specified properties.
              * @function create
              * @memberof duoraft.client.MemberStatus
@@ -4022,6 +4357,12 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.address);
                 if (message.lastIndex != null && $Object.hasOwnProperty.call(message, "lastIndex") && (typeof message.lastIndex === "object" ? message.lastIndex.low || message.lastIndex.high : message.lastIndex !== 0))
                     writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.lastIndex);
+                if (message.snapshotIndex != null && $Object.hasOwnProperty.call(message, "snapshotIndex") && (typeof message.snapshotIndex === "object" ? message.snapshotIndex.low || message.snapshotIndex.high : message.snapshotIndex !== 0))
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.snapshotIndex);
+                if (message.snapshotBytes != null && $Object.hasOwnProperty.call(message, "snapshotBytes") && (typeof message.snapshotBytes === "object" ? message.snapshotBytes.low || message.snapshotBytes.high : message.snapshotBytes !== 0))
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.snapshotBytes);
+                if (message.zkBudget != null && $Object.hasOwnProperty.call(message, "zkBudget"))
+                    $root.duoraft.client.ZkBudget.encode(message.zkBudget, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4136,6 +4477,30 @@ export const duoraft = $root.duoraft = (() => {
                                 message.lastIndex = value;
                             else
                                 delete message.lastIndex;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.snapshotIndex = value;
+                            else
+                                delete message.snapshotIndex;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.snapshotBytes = value;
+                            else
+                                delete message.snapshotBytes;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            message.zkBudget = $root.duoraft.client.ZkBudget.decode(reader, reader.size(), $undefined, _depth + 1, message.zkBudget);
                             continue;
                         }
                     }
@@ -4350,6 +4715,449 @@ export const duoraft = $root.duoraft = (() => {
             };
 
             return StatusResponse;
+        })();
+
+        client.TakeSnapshotRequest = (function() {
+
+            /**
+             * Properties of a TakeSnapshotRequest.
+             * @typedef {Object} duoraft.client.TakeSnapshotRequest.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TakeSnapshotRequest.
+             * @memberof duoraft.client
+             * @interface ITakeSnapshotRequest
+             * @augments duoraft.client.TakeSnapshotRequest.$Properties
+             * @deprecated Use duoraft.client.TakeSnapshotRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a TakeSnapshotRequest.
+             * @typedef {duoraft.client.TakeSnapshotRequest.$Properties} duoraft.client.TakeSnapshotRequest.$Shape
+             */
+
+            /**
+             * Constructs a new TakeSnapshotRequest.
+             * @memberof duoraft.client
+             * @classdesc Represents a TakeSnapshotRequest.
+             * @constructor
+             * @param {duoraft.client.TakeSnapshotRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TakeSnapshotRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new TakeSnapshotRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.TakeSnapshotRequest
+             * @static
+             * @param {duoraft.client.TakeSnapshotRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.TakeSnapshotRequest} TakeSnapshotRequest instance
+             * @type {{
+             *   (properties: duoraft.client.TakeSnapshotRequest.$Shape): duoraft.client.TakeSnapshotRequest & duoraft.client.TakeSnapshotRequest.$Shape;
+             *   (properties?: duoraft.client.TakeSnapshotRequest.$Properties): duoraft.client.TakeSnapshotRequest;
+             * }}
+             */
+            TakeSnapshotRequest.create = function(properties) {
+                return new TakeSnapshotRequest(properties);
+            };
+
+            /**
+             * Encodes the specified TakeSnapshotRequest message. Does not implicitly {@link duoraft.client.TakeSnapshotRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.TakeSnapshotRequest
+             * @static
+             * @param {duoraft.client.TakeSnapshotRequest.$Properties} message TakeSnapshotRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TakeSnapshotRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a TakeSnapshotRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.TakeSnapshotRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.TakeSnapshotRequest & duoraft.client.TakeSnapshotRequest.$Shape} TakeSnapshotRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TakeSnapshotRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.TakeSnapshotRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for TakeSnapshotRequest
+             * @function getTypeUrl
+             * @memberof duoraft.client.TakeSnapshotRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TakeSnapshotRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.TakeSnapshotRequest";
+            };
+
+            return TakeSnapshotRequest;
+        })();
+
+        client.TakeSnapshotResponse = (function() {
+
+            /**
+             * Properties of a TakeSnapshotResponse.
+             * @typedef {Object} duoraft.client.TakeSnapshotResponse.$Properties
+             * @property {duoraft.client.Error.$Properties|null} [error] TakeSnapshotResponse error
+             * @property {number|null} [index] TakeSnapshotResponse index
+             * @property {number|null} [term] TakeSnapshotResponse term
+             * @property {number|null} [sizeBytes] TakeSnapshotResponse sizeBytes
+             * @property {number|null} [tookMs] TakeSnapshotResponse tookMs
+             * @property {string|null} [memberId] TakeSnapshotResponse memberId
+             * @property {string|null} [publish] TakeSnapshotResponse publish
+             * @property {duoraft.client.ZkBudget.$Properties|null} [zkBudget] TakeSnapshotResponse zkBudget
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TakeSnapshotResponse.
+             * @memberof duoraft.client
+             * @interface ITakeSnapshotResponse
+             * @augments duoraft.client.TakeSnapshotResponse.$Properties
+             * @deprecated Use duoraft.client.TakeSnapshotResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a TakeSnapshotResponse.
+             * @typedef {duoraft.client.TakeSnapshotResponse.$Properties} duoraft.client.TakeSnapshotResponse.$Shape
+             */
+
+            /**
+             * Constructs a new TakeSnapshotResponse.
+             * @memberof duoraft.client
+             * @classdesc Represents a TakeSnapshotResponse.
+             * @constructor
+             * @param {duoraft.client.TakeSnapshotResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TakeSnapshotResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * TakeSnapshotResponse error.
+             * @member {duoraft.client.Error.$Properties|null|undefined} error
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @instance
+             */
+            TakeSnapshotResponse.prototype.error = null;
+
+            /**
+             * TakeSnapshotResponse index.
+             * @member {number} index
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @instance
+             */
+            TakeSnapshotResponse.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * TakeSnapshotResponse term.
+             * @member {number} term
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @instance
+             */
+            TakeSnapshotResponse.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * TakeSnapshotResponse sizeBytes.
+             * @member {number} sizeBytes
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @instance
+             */
+            TakeSnapshotResponse.prototype.sizeBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * TakeSnapshotResponse tookMs.
+             * @member {number} tookMs
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @instance
+             */
+            TakeSnapshotResponse.prototype.tookMs = 0;
+
+            /**
+             * TakeSnapshotResponse memberId.
+             * @member {string} memberId
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @instance
+             */
+            TakeSnapshotResponse.prototype.memberId = "";
+
+            /**
+             * TakeSnapshotResponse publish.
+             * @member {string} publish
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @instance
+             */
+            TakeSnapshotResponse.prototype.publish = "";
+
+            /**
+             * TakeSnapshotResponse zkBudget.
+             * @member {duoraft.client.ZkBudget.$Properties|null|undefined} zkBudget
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @instance
+             */
+            TakeSnapshotResponse.prototype.zkBudget = null;
+
+            /**
+             * Creates a new TakeSnapshotResponse instance using the specified properties.
+             * @function create
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @static
+             * @param {duoraft.client.TakeSnapshotResponse.$Properties=} [properties] Properties to set
+             * @returns {duoraft.client.TakeSnapshotResponse} TakeSnapshotResponse instance
+             * @type {{
+             *   (properties: duoraft.client.TakeSnapshotResponse.$Shape): duoraft.client.TakeSnapshotResponse & duoraft.client.TakeSnapshotResponse.$Shape;
+             *   (properties?: duoraft.client.TakeSnapshotResponse.$Properties): duoraft.client.TakeSnapshotResponse;
+             * }}
+             */
+            TakeSnapshotResponse.create = function(properties) {
+                return new TakeSnapshotResponse(properties);
+            };
+
+            /**
+             * Encodes the specified TakeSnapshotResponse message. Does not implicitly {@link duoraft.client.TakeSnapshotResponse.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @static
+             * @param {duoraft.client.TakeSnapshotResponse.$Properties} message TakeSnapshotResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TakeSnapshotResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                    $root.duoraft.client.Error.encode(message.error, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.index);
+                if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.term);
+                if (message.sizeBytes != null && $Object.hasOwnProperty.call(message, "sizeBytes") && (typeof message.sizeBytes === "object" ? message.sizeBytes.low || message.sizeBytes.high : message.sizeBytes !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.sizeBytes);
+                if (message.tookMs != null && $Object.hasOwnProperty.call(message, "tookMs") && message.tookMs !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.tookMs);
+                if (message.memberId != null && $Object.hasOwnProperty.call(message, "memberId") && message.memberId !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.memberId);
+                if (message.publish != null && $Object.hasOwnProperty.call(message, "publish") && message.publish !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.publish);
+                if (message.zkBudget != null && $Object.hasOwnProperty.call(message, "zkBudget"))
+                    $root.duoraft.client.ZkBudget.encode(message.zkBudget, writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a TakeSnapshotResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.client.TakeSnapshotResponse & duoraft.client.TakeSnapshotResponse.$Shape} TakeSnapshotResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TakeSnapshotResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.client.TakeSnapshotResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.error = $root.duoraft.client.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.term = value;
+                            else
+                                delete message.term;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sizeBytes = value;
+                            else
+                                delete message.sizeBytes;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.tookMs = value;
+                            else
+                                delete message.tookMs;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.memberId = value;
+                            else
+                                delete message.memberId;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.publish = value;
+                            else
+                                delete message.publish;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            message.zkBudget = $root.duoraft.client.ZkBudget.decode(reader, reader.size(), $undefined, _depth + 1, message.zkBudget);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for TakeSnapshotResponse
+             * @function getTypeUrl
+             * @memberof duoraft.client.TakeSnapshotResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TakeSnapshotResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.client.TakeSnapshotResponse";
+            };
+
+            return TakeSnapshotResponse;
         })();
 
         client.PipelineRequest = (function() {
@@ -5670,6 +6478,47 @@ export const duoraft = $root.duoraft = (() => {
                 path: { value: "/duoraft.client.Kv/TransferLeadership" },
                 requestType: { value: "TransferLeadershipRequest" },
                 responseType: { value: "TransferLeadershipResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link duoraft.client.Kv#takeSnapshot}.
+             * @memberof duoraft.client.Kv
+             * @typedef TakeSnapshotCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.client.TakeSnapshotResponse} [response] TakeSnapshotResponse
+             */
+
+            /**
+             * Calls TakeSnapshot.
+             * @memberof duoraft.client.Kv
+             * @typedef TakeSnapshot
+             * @type {{
+             *   (request: duoraft.client.ITakeSnapshotRequest, callback: duoraft.client.Kv.TakeSnapshotCallback): void;
+             *   (request: duoraft.client.ITakeSnapshotRequest): Promise<duoraft.client.TakeSnapshotResponse>;
+             *   readonly name: "TakeSnapshot";
+             *   readonly path: "/duoraft.client.Kv/TakeSnapshot";
+             *   readonly requestType: "TakeSnapshotRequest";
+             *   readonly responseType: "TakeSnapshotResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls TakeSnapshot.
+             * @name duoraft.client.Kv#takeSnapshot
+             * @type {duoraft.client.Kv.TakeSnapshot}
+             */
+            $Object.defineProperties(Kv.prototype.takeSnapshot = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Kv.prototype.takeSnapshot, $root.duoraft.client.TakeSnapshotRequest, $root.duoraft.client.TakeSnapshotResponse, request, callback);
+            }, {
+                name: { value: "TakeSnapshot" },
+                path: { value: "/duoraft.client.Kv/TakeSnapshot" },
+                requestType: { value: "TakeSnapshotRequest" },
+                responseType: { value: "TakeSnapshotResponse" },
                 requestStream: { value: $undefined },
                 responseStream: { value: $undefined }
             });

@@ -13,6 +13,7 @@ import {
   type PartitionLeaderResult,
   type PartitionVotersResult,
 } from './bench-netns.js';
+import { runSnapshotParts, SNAPSHOT_PARTS, type SnapshotBenchResult, type SnapshotPart } from './bench-snapshots.js';
 import { EtcdCluster, etcdVersion } from './etcd/etcd-cluster.js';
 import { type EtcdFailoverResult, type EtcdLoadResult, runEtcdFailovers, runEtcdWriteLoad } from './etcd/etcd-bench.js';
 import { netnsSupport } from './netns/support.js';
@@ -98,7 +99,7 @@ export async function runLoad(c: DuoraftClient, spec: LoadSpec): Promise<LoadRes
 
 export const LOOPBACK_PARTS = ['latency', 'throughput', 'reads', 'transfer', 'failover'] as const;
 export const NETNS_PARTS = ['netns-partition-leader', 'netns-partition-voters', 'netns-latency-loss'] as const;
-export const SUITE_PARTS = [...LOOPBACK_PARTS, ...NETNS_PARTS] as const;
+export const SUITE_PARTS = [...LOOPBACK_PARTS, ...NETNS_PARTS, ...SNAPSHOT_PARTS] as const;
 export type SuitePart = (typeof SUITE_PARTS)[number];
 /** How long the voters stay cut off from each other in netns-partition-voters. */
 export const PARTITION_VOTERS_SECONDS = 30;
@@ -114,6 +115,8 @@ export interface SuiteOptions {
   readonly netnsMinutes: number;
   /** Also measure a three-member etcd with the same loads (latency, throughput, failover parts). */
   readonly compareEtcd: boolean;
+  /** The snapshot parts: writes of the history before snapshot-restart and the second failovers (default 1,000,000). */
+  readonly historyWrites?: number;
   readonly env: ZooKeeperEnv;
   readonly print: (line: string) => void;
   readonly json: boolean;
@@ -144,6 +147,8 @@ export interface SuiteResult {
   readonly netnsLatencyLoss?: LatencyLossResult;
   /** Why the network parts did not run, when they were wanted and could not. */
   readonly netnsSkipped?: string;
+  /** Issue 10's targets: snapshots under load, rebuild from ZooKeeper, restart and failover after a long history. */
+  readonly snapshots?: SnapshotBenchResult;
   readonly etcd?: {
     readonly version: string;
     readonly members: number;
@@ -173,6 +178,17 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   let result: PartResults = {};
   if (LOOPBACK_PARTS.some(want)) result = { ...result, ...(await runLoopbackParts(o, want, say)) };
   if (NETNS_PARTS.some(want)) result = { ...result, ...(await runNetnsParts(o, want, say)) };
+  if (SNAPSHOT_PARTS.some(want)) {
+    const snapshots = await runSnapshotParts({
+      want: (p: SnapshotPart) => want(p),
+      env: o.env,
+      nodeArgs: o.nodeArgs ?? [],
+      failovers: o.failovers,
+      ...(o.historyWrites !== undefined ? { historyWrites: o.historyWrites } : {}),
+      say,
+    });
+    result = { ...result, snapshots };
+  }
   if (o.compareEtcd && (want('latency') || want('throughput') || want('failover'))) result = { ...result, etcd: await runEtcdParts(o, want, say) };
   const r = (x: number): number => Math.round(x * 100) / 100;
   const full: SuiteResult = { machine: { cpus: cpus().length, node: process.version, loadAverage: [r(loadAtStart), r(loadavg()[0] ?? 0)] }, ...result };

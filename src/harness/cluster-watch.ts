@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { connect, type DuoraftClient } from '../client/client.js';
 import { TimeoutError } from '../common/errors.js';
 import { CheckedLoad, type LoadVerdict } from './chaos/index.js';
+import type { ClientCredentials } from './chaos/checked-load.js';
 import { type WriteGap, WriteGapFollower } from './write-gaps.js';
 
 export interface WatchOptions {
@@ -29,6 +30,8 @@ export interface WatchOptions {
   readonly generationMs: number;
   /** Give up when no write is acknowledged within this long of starting (ms). */
   readonly startTimeoutMs: number;
+  /** TLS, token and ZooKeeper credentials of the clients (default: none). */
+  readonly security?: ClientCredentials;
 }
 
 export interface WatchProgress {
@@ -88,6 +91,7 @@ export class ClusterWatch {
       thinkMs: o.thinkMs,
       clientDeadlineMs: o.clientDeadlineMs,
       maxRecordedOps: o.maxRecordedOps,
+      ...(o.security ? { security: o.security } : {}),
     });
     return new ClusterWatch(load, new WriteGapFollower(load.acks, o.gapMs, onGap), o.generationMs);
   }
@@ -132,7 +136,7 @@ async function waitWritable(o: WatchOptions, abort?: AbortSignal): Promise<void>
     if (left <= 0) throw new TimeoutError(`no write was acknowledged within ${o.startTimeoutMs} ms of starting (last: ${lastProblem}); is the cluster ${o.cluster} at ${o.zk} running?`);
     let client: DuoraftClient | null = null;
     try {
-      client = await connect({ zk: o.zk, cluster: o.cluster, deadlineMs: Math.max(1, Math.min(o.clientDeadlineMs, Math.round(left))), zkConnectTimeoutMs: Math.max(100, Math.min(5_000, Math.round(left))) });
+      client = await connect({ ...o.security, zk: o.zk, cluster: o.cluster, deadlineMs: Math.max(1, Math.min(o.clientDeadlineMs, Math.round(left))), zkConnectTimeoutMs: Math.max(100, Math.min(5_000, Math.round(left))) });
       await client.put(PROBE_KEY, String(Date.now()));
       return;
     } catch (err) {

@@ -233,12 +233,16 @@ export class ProcessCluster {
   /** Kills (if running) and starts the node again; with wipe, its data folder is emptied first. */
   async restart(id: string, options: { wipe?: boolean } = {}): Promise<void> {
     await this.kill(id);
-    if (options.wipe) {
-      const n = this.node(id);
-      await rm(n.dataDir, { recursive: true, force: true });
-      await mkdir(n.dataDir, { recursive: true });
-    }
+    if (options.wipe) await this.wipe(id);
     this.startNode(id);
+  }
+
+  /** Empties the data folder of a node that is not running (its disk is gone). */
+  async wipe(id: string): Promise<void> {
+    if (this.running(id)) throw new Error(`node ${id} is running: stop it before deleting its data folder`);
+    const n = this.node(id);
+    await rm(n.dataDir, { recursive: true, force: true });
+    await mkdir(n.dataDir, { recursive: true });
   }
 
   cutPeerLinks(mode: ProxyCutMode = 'reset'): void {

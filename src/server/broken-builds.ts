@@ -16,7 +16,11 @@ export const BROKEN_BUILDS = {
   'read-tail-before-fence': { readTailBeforeFence: true, tailWithoutSync: true },
   /** Issue 9 hole 1: replies before the WAL is durable, and heartbeat commits without the term check (S3). */
   'commit-without-term': { commitWithoutTerm: true },
-  /** Issue 9 hole 2: the tail read on a new session without sync(), and any tail accepted (S3). */
+  /**
+   * Issue 9 hole 2 (S3): the take-over reads the tail on a new session without sync(), and
+   * takes a tail below its commit index as any other (no ZooKeeper-lost-data refusal); the
+   * mirror takes any tail while the epoch is unchanged. Caught under --mix stale-tail-takeover.
+   */
   'tail-without-sync': { tailWithoutSync: true },
 } as const satisfies Record<string, TestFaults>;
 

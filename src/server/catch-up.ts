@@ -50,6 +50,16 @@ const MAX_ROUNDS = 1000;
 const STALL_CHECK_MS = 1000;
 /** How far behind ZooKeeper's tail a stalled follower must be before it reads from there. */
 const STALL_FAR_BEHIND = 1000;
+/**
+ * A stalled follower at least this far behind ZooKeeper's tail first loads ZooKeeper's
+ * newest snapshot if that lies at least this far ahead of it, then reads only the log after
+ * it. Reading the log is a getData per segment: under a steady load a follower reading tens
+ * of thousands of entries that way (a wiped node whose rebuild raced the leader's
+ * compaction, one restarted behind it) fell further behind with every round and never got
+ * back within the leader's log (seen in chaos runs at full load with small snapshot
+ * intervals).
+ */
+export const PREFER_SNAPSHOT_BEHIND = 4 * STALL_FAR_BEHIND;
 
 export class FollowerCatchUp {
   private readonly o: FollowerCatchUpOptions;
@@ -117,6 +127,16 @@ export class FollowerCatchUp {
       // Far behind only: a follower a few entries short is being fed by its leader.
       if (t.lastIndex - host.commitIndex() < STALL_FAR_BEHIND) return;
       logger.info({ commit, zkTail: t.lastIndex }, 'commit index stalled behind ZooKeeper: catching up from ZooKeeper');
+      if (t.lastIndex - commit >= PREFER_SNAPSHOT_BEHIND && !this.running) {
+        // A snapshot that reaches commit + PREFER_SNAPSHOT_BEHIND; resolves false (nothing
+        // loaded) when ZooKeeper's newest snapshot is not that far ahead.
+        this.running = true;
+        try {
+          await host.needsSnapshot(commit + 1, commit + PREFER_SNAPSHOT_BEHIND + 1);
+        } finally {
+          this.running = false;
+        }
+      }
       await this.catchUpTo(t.lastIndex, t.segmentFirstIndex, true);
     } catch (err) {
       logger.debug({ err: (err as Error).message }, 'stall check could not read the tail; the next check retries');

@@ -20,7 +20,9 @@ import {
   execPipelined,
   execPut,
   execRegisterSession,
+  execTakeSnapshot,
   execTransferLeadership,
+  wireBudget,
 } from './kv-operations.js';
 
 export type { DriverRef } from './kv-operations.js';
@@ -54,6 +56,7 @@ const unaryKinds: { readonly [K in Unary]: (req: RequestOf<Kv[K]>) => ClientOpKi
   registerSession: () => 'register_session',
   keepAlive: () => 'keep_alive',
   transferLeadership: () => 'transfer_leadership',
+  takeSnapshot: () => 'take_snapshot',
   status: () => 'status',
 };
 
@@ -207,6 +210,7 @@ export function kvHandlers(ref: DriverRef, log: Logger, clock: Clock, observer: 
     registerSession: handle(log, t, 'registerSession', (req) => execRegisterSession(ref, req)),
     keepAlive: handle(log, t, 'keepAlive', (req) => execKeepAlive(ref, req)),
     transferLeadership: handle(log, t, 'transferLeadership', (req) => execTransferLeadership(ref, req)),
+    takeSnapshot: handle(log, t, 'takeSnapshot', () => execTakeSnapshot(ref)),
     status: handle(log, t, 'status', async () => {
       const s = driverOf(ref).status();
       return {
@@ -219,6 +223,9 @@ export function kvHandlers(ref: DriverRef, log: Logger, clock: Clock, observer: 
           leaderId: s.leaderId,
           address: s.address,
           lastIndex: s.lastIndex,
+          snapshotIndex: s.snapshotIndex,
+          snapshotBytes: s.snapshotBytes,
+          zkBudget: s.zkBudget ? wireBudget(s.zkBudget) : null,
         },
       };
     }),

@@ -15,6 +15,7 @@ export type ClientOpKind =
   | 'register_session'
   | 'keep_alive'
   | 'transfer_leadership'
+  | 'take_snapshot'
   | 'status'
   | 'invalid';
 

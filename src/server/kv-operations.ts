@@ -1,13 +1,15 @@
 // The client operations, executed against the node driver. Shared by the unary RPCs and
 // the pipeline stream, so both answer exactly alike.
 import { toWireError } from '../common/error-codes.js';
-import { InvalidArgumentError, NotLeaderError, SessionExpiredError, TimeoutError, UnavailableError } from '../common/errors.js';
+import { InvalidArgumentError, NotLeaderError, SessionExpiredError, TimeoutError, UnavailableError, ZkBudgetExceededError } from '../common/errors.js';
 import { performance } from 'node:perf_hooks';
 import type { duoraft } from '../common/proto.js';
 import { pb } from '../common/proto.js';
 import type { WriteContext } from '../statemachine/command.js';
 import type { KvResult } from '../statemachine/kv-store.js';
 import type { Consistency, NodeDriver } from './node-driver.js';
+import type { SnapshotTaken } from './snapshotter.js';
+import type { ZkBudgetStatus } from './zk-budget.js';
 
 type PutRes = duoraft.client.PutResponse.$Properties;
 type GetRes = duoraft.client.GetResponse.$Properties;
@@ -49,8 +51,25 @@ function contextOf(ctx: duoraft.client.WriteContext.$Properties | null | undefin
   return { sessionId: ctx.sessionId, sequence: ctx.sequence ?? 0, firstOutstanding: ctx.firstOutstanding ?? 0 };
 }
 
+/**
+ * Writes that can add data (put, incr, cas) are refused while the leader finds the state too
+ * large for the ZooKeeper budget (zk-budget.ts): accepting them would fill ZooKeeper, since no
+ * snapshot can be published to compact its log. Deletes, session registrations and
+ * keep-alives pass: they are how clients get out (and are a few bytes each).
+ */
+function admitGrowth(d: NodeDriver): NodeDriver {
+  if (d.zkBudgetRefusesGrowth()) {
+    const b = d.status().zkBudget;
+    throw new ZkBudgetExceededError(
+      `the cluster's state is too large for its ZooKeeper budget (${b ? `${b.reason}` : 'see duoraft status'}): ` +
+        'put, incr and cas are refused; delete keys (then duoraft admin snapshot re-checks at once) or raise --zk-budget-bytes on both voters',
+    );
+  }
+  return d;
+}
+
 export async function execPut(ref: DriverRef, req: PutReq): Promise<PutRes> {
-  const a = await driverOf(ref).submit({ kind: 'put', key: req.key ?? '', value: req.value ?? new Uint8Array(0) }, contextOf(req.ctx));
+  const a = await admitGrowth(driverOf(ref)).submit({ kind: 'put', key: req.key ?? '', value: req.value ?? new Uint8Array(0) }, contextOf(req.ctx));
   resultError(a.result);
   return { index: a.index };
 }
@@ -69,14 +88,14 @@ export async function execDelete(ref: DriverRef, req: DeleteReq): Promise<Delete
 }
 
 export async function execIncr(ref: DriverRef, req: IncrReq): Promise<IncrRes> {
-  const a = await driverOf(ref).submit({ kind: 'incr', key: req.key ?? '', delta: req.delta ?? 0 }, contextOf(req.ctx));
+  const a = await admitGrowth(driverOf(ref)).submit({ kind: 'incr', key: req.key ?? '', delta: req.delta ?? 0 }, contextOf(req.ctx));
   resultError(a.result);
   return { value: a.result.ok && a.result.kind === 'incr' ? a.result.value : 0, index: a.index };
 }
 
 export async function execCas(ref: DriverRef, req: CasReq): Promise<CasRes> {
   const expected = req.expectAbsent ? null : (req.expected ?? new Uint8Array(0));
-  const a = await driverOf(ref).submit({ kind: 'cas', key: req.key ?? '', expected, value: req.value ?? new Uint8Array(0) }, contextOf(req.ctx));
+  const a = await admitGrowth(driverOf(ref)).submit({ kind: 'cas', key: req.key ?? '', expected, value: req.value ?? new Uint8Array(0) }, contextOf(req.ctx));
   resultError(a.result);
   if (!(a.result.ok && a.result.kind === 'cas')) throw new Error(`cas answered with ${a.result.ok ? a.result.kind : a.result.code}`);
   const current = a.result.current;
@@ -119,6 +138,41 @@ export async function execTransferLeadership(
   const ok = await d.transferLeadership(TRANSFER_TIMEOUT_MS);
   if (!ok) throw new TimeoutError(`leadership transfer to ${d.peerId()} did not finish within ${TRANSFER_TIMEOUT_MS} ms; ${d.id} still leads`);
   return { leaderId: d.status().leaderId || d.peerId(), tookMs: Math.round(performance.now() - started) };
+}
+
+/** The budget as the wire carries it. */
+export function wireBudget(b: ZkBudgetStatus): duoraft.client.ZkBudget.$Properties {
+  return {
+    usedBytes: b.usedBytes,
+    budgetBytes: b.budgetBytes,
+    walBytes: b.walBytes,
+    snapshotBytes: b.snapshotBytes,
+    over: b.over,
+    mode: b.mode,
+    reason: b.reason,
+    countedMsAgo: b.countedMsAgo,
+  };
+}
+
+/** duoraft admin snapshot: the member takes one now (the leader also publishes it). */
+export async function execTakeSnapshot(ref: DriverRef): Promise<duoraft.client.TakeSnapshotResponse.$Properties> {
+  const d = driverOf(ref);
+  let r: SnapshotTaken;
+  try {
+    r = await d.takeSnapshot();
+  } catch (err) {
+    if (err instanceof UnavailableError) throw err;
+    throw new UnavailableError(`${d.id} could not take a snapshot: ${(err as Error).message}; see its log (a full disk?)`);
+  }
+  return {
+    index: r.saved.point.index,
+    term: r.saved.point.term,
+    sizeBytes: r.saved.sizeBytes,
+    tookMs: r.tookMs,
+    memberId: d.id,
+    publish: r.publish,
+    zkBudget: r.zkBudget ? wireBudget(r.zkBudget) : null,
+  };
 }
 
 /** Runs one operation of a pipeline request; a failure becomes the response's in-band error. */

@@ -51,6 +51,7 @@ export const kvService = {
   keepAlive: unaryMethod(SERVICE, 'KeepAlive', pb.client.KeepAliveRequest, pb.client.KeepAliveResponse),
   status: unaryMethod(SERVICE, 'Status', pb.client.StatusRequest, pb.client.StatusResponse),
   transferLeadership: unaryMethod(SERVICE, 'TransferLeadership', pb.client.TransferLeadershipRequest, pb.client.TransferLeadershipResponse),
+  takeSnapshot: unaryMethod(SERVICE, 'TakeSnapshot', pb.client.TakeSnapshotRequest, pb.client.TakeSnapshotResponse),
   pipeline,
 } as const;
 

@@ -16,6 +16,7 @@ import type { Role, SoftState } from '../core/raft.js';
 import type { ClientOpKind, ClientOpObserver } from './client-op-observer.js';
 import { FailoverTimeline, type TakeoverKind, type TakeoverPhase } from './failover-timeline.js';
 import type { HealthVerdict } from './health.js';
+import type { SnapshotObserver } from './snapshotter.js';
 import type { FiguresSource, NodeFigures } from './node-figures.js';
 import type { TakeoverSample } from './takeover-runner.js';
 import type { NodeTelemetry, PeerRefusal } from './telemetry.js';
@@ -50,6 +51,9 @@ const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
 const FAILOVER_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2, 5, 10];
 const BATCH_ENTRY_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 const BATCH_BYTE_BUCKETS = [256, 1024, 4096, 16_384, 65_536, 262_144, 786_432];
+/** Taking, publishing a snapshot: milliseconds for a small state, seconds to a minute for a large one. */
+const SNAPSHOT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const PUBLISH_OUTCOMES: ReadonlyArray<Parameters<SnapshotObserver['snapshotPublished']>[0]['outcome']> = ['published', 'over_budget', 'fenced', 'failed'];
 
 const seconds = (ms: number): number => ms / 1000;
 
@@ -76,6 +80,10 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
   private readonly zkExpiries: Counter;
   private readonly zkReconnects: Counter;
   private readonly peerRefusals: Counter<'type' | 'why'>;
+  private readonly snapshotsTaken: Counter<'outcome'>;
+  private readonly snapshotSeconds: Histogram;
+  private readonly publishSeconds: Histogram<'outcome'>;
+  private readonly snapshotInstalls: Counter<'source' | 'outcome'>;
 
   constructor(o: NodeMetricsOptions) {
     const registers = [this.registry];
@@ -185,9 +193,32 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
       registers,
     });
 
-    // ---- snapshots: reserved. The snapshotter (snapshotter.ts, being written) registers its
-    // figures here: duoraft_snapshot_duration_seconds, duoraft_snapshot_bytes,
-    // duoraft_snapshot_index, duoraft_snapshot_installs_total.
+    // ---- snapshots (snapshotter.ts) and the ZooKeeper budget (zk-budget.ts)
+    this.snapshotsTaken = new Counter({ name: 'duoraft_snapshots_total', help: 'Local snapshots of the state machine taken (outcome ok) or failed', labelNames: ['outcome'], registers });
+    this.snapshotSeconds = new Histogram({ name: 'duoraft_snapshot_duration_seconds', help: 'Taking one local snapshot: writing the state in slices, fsync and rename', buckets: SNAPSHOT_BUCKETS, registers });
+    this.publishSeconds = new Histogram({
+      name: 'duoraft_snapshot_publish_duration_seconds',
+      help: 'Leader: publishing a snapshot to ZooKeeper (upload, prune, compaction of wal/); outcome published, over_budget (not uploaded), fenced or failed',
+      labelNames: ['outcome'],
+      buckets: SNAPSHOT_BUCKETS,
+      registers,
+    });
+    this.snapshotInstalls = new Counter({
+      name: 'duoraft_snapshot_installs_total',
+      help: 'Snapshots installed because the log this node needed was compacted: source zookeeper or leader; outcome ok or failed',
+      labelNames: ['source', 'outcome'],
+      registers,
+    });
+    this.figureGauge('duoraft_snapshot_index', 'The newest local snapshot: the log index it covers (0: none)', figure((n) => n.snapshotIndex));
+    this.figureGauge('duoraft_snapshot_bytes', "The newest local snapshot's file size", figure((n) => n.snapshotBytes));
+    const budget = (f: (b: NonNullable<NodeFigures['zkBudget']>) => number): (() => number | null) => () => {
+      const b = this.sources?.figures()?.zkBudget ?? null;
+      return b === null ? null : f(b);
+    };
+    this.figureGauge('duoraft_zk_budget_used_bytes', 'Leader: WAL segments and snapshots the cluster keeps in ZooKeeper (data bytes, tracked; counted again every minute)', budget((b) => b.usedBytes));
+    this.figureGauge('duoraft_zk_budget_limit_bytes', 'Leader: the ZooKeeper budget (--zk-budget-bytes)', budget((b) => b.budgetBytes));
+    this.figureGauge('duoraft_zk_budget_over', 'Leader: 1 while the state is too large for the ZooKeeper budget (writes that add data are refused)', budget((b) => (b.over ? 1 : 0)));
+    this.figureGauge('duoraft_zk_budget_tight', 'Leader: 1 while wal/ is compacted through the newest snapshot to stay within the budget', budget((b) => (b.mode === 'tight' ? 1 : 0)));
 
     // ---- listeners: reserved. The listener feed (listener-feed.ts, being written) registers
     // its figures here: duoraft_listeners, duoraft_listener_lag_entries.
@@ -262,6 +293,19 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
     this.timeline.committedInTerm(term);
   }
 
+  snapshotTaken(sample: Parameters<SnapshotObserver['snapshotTaken']>[0]): void {
+    this.snapshotsTaken.inc({ outcome: sample.ok ? 'ok' : 'failed' });
+    if (sample.ok) this.snapshotSeconds.observe(seconds(sample.ms));
+  }
+
+  snapshotPublished(sample: Parameters<SnapshotObserver['snapshotPublished']>[0]): void {
+    this.publishSeconds.observe({ outcome: sample.outcome }, seconds(sample.ms));
+  }
+
+  snapshotInstalled(sample: Parameters<SnapshotObserver['snapshotInstalled']>[0]): void {
+    this.snapshotInstalls.inc({ source: sample.source, outcome: sample.ok ? 'ok' : 'failed' });
+  }
+
   clientOp(kind: ClientOpKind, ms: number, code: string): void {
     this.clientSeconds.observe({ kind, code }, seconds(ms));
     if (code === 'BUSY') this.clientBusy.inc({ kind });
@@ -295,6 +339,11 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
       this.fsyncSeconds.zero({ outcome });
     }
     for (const kind of WRITE_KINDS) this.clientBusy.inc({ kind }, 0);
+    for (const outcome of ['ok', 'failed']) {
+      this.snapshotsTaken.inc({ outcome }, 0);
+      for (const source of ['zookeeper', 'leader']) this.snapshotInstalls.inc({ source, outcome }, 0);
+    }
+    for (const outcome of PUBLISH_OUTCOMES) this.publishSeconds.zero({ outcome });
   }
 
   private figureGauge(name: string, help: string, read: () => number | null): void {

@@ -55,7 +55,9 @@ import { ReadIndexQueue } from './read-index.js';
 import { TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
-import { defaultSnapshotPolicy, type SnapshotPolicy, Snapshotter, type SnapshotterHost } from './snapshotter.js';
+import { checkZkLogAtStart } from './zk-log-check.js';
+import { defaultSnapshotPolicy, type SnapshotPolicy, type SnapshotTaken, Snapshotter, type SnapshotterHost } from './snapshotter.js';
+import { withWalBytesCounted, type ZkBudgetStatus } from './zk-budget.js';
 import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
@@ -80,6 +82,11 @@ export interface MemberStatus {
   readonly lastIndex: number;
   readonly leaderId: NodeId;
   readonly address: string;
+  /** The newest local snapshot (0: none) and its file's size. */
+  readonly snapshotIndex: number;
+  readonly snapshotBytes: number;
+  /** Leader, once counted: what the cluster keeps in ZooKeeper against its budget. */
+  readonly zkBudget: ZkBudgetStatus | null;
 }
 
 export interface NodeDriverDeps {
@@ -103,6 +110,8 @@ export interface NodeDriverDeps {
   readonly telemetry?: NodeTelemetry;
   /** Snapshots: where they are kept, and the one the state machine starts from (default: in memory, none). */
   readonly snapshots?: NodeSnapshots;
+  /** Verify the segments of wal/ this node depends on before it starts (zk-log-check.ts). Default true. */
+  readonly verifyZkLogAtStart?: boolean;
 }
 
 export interface NodeSnapshots {
@@ -184,8 +193,15 @@ export class NodeDriver {
   /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
   private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
   private lastStamp = 0;
-  /** Leader: a snapshot is being offered to the follower (one at a time). */
-  private snapshotOffering = false;
+  /** Leader: the term whose snapshot offer to the follower is under way (one per term at a time). */
+  private snapshotOfferTerm: number | null = null;
+  /**
+   * Set when this node started empty and ZooKeeper holds no snapshot it can use: until one
+   * arrives from the peer it must not fence (each fence would rewrite the lease and delay
+   * the take-over of a healthy peer that comes back, and its replay could only fail).
+   */
+  private cannotLeadReason: string | null = null;
+  private cannotLeadLogged = false;
   /** Set when the node stopped because its state cannot be trusted. */
   private fatalReason: string | null = null;
 
@@ -267,7 +283,15 @@ export class NodeDriver {
         this.schedule();
       },
       onFenced: (f) => this.startTermLease(f),
-      loadSnapshot: async (wanted) => ((await this.snapshotter.installFromZk(wanted)) ? this.core.commitIndex() : null),
+      loadSnapshot: async (wanted) => {
+        if (await this.snapshotter.installFromZk(wanted)) return this.core.commitIndex();
+        // ZooKeeper compacted through exactly our commit index, and the newest snapshot did not
+        // serve: a complete snapshot's point there still proves our entry (review 10).
+        const commit = this.core.commitIndex();
+        if (wanted !== commit) return null;
+        const point = await this.snapshotter.zkPointAt(commit).catch(() => null);
+        return point !== null && this.core.confirmsCommitPoint(point) ? commit : null;
+      },
       onZkDataLost: (reason) => {
         this.log.error({ reason }, 'ZooKeeper lost committed data: this node stops serving and keeps its data for duoraft admin restore-zk');
         this.fail(reason, 'zk-data-lost');
@@ -282,6 +306,7 @@ export class NodeDriver {
       clock: deps.clock,
       logger: deps.logger,
       initial: initial?.saved ?? null,
+      observer: this.telemetry,
     });
     this.ephemerals = new Ephemerals({
       ...common,
@@ -302,12 +327,33 @@ export class NodeDriver {
       createdAtMs: Math.floor(deps.clock.wallNow()),
     }));
     const voters = await registerVoter(deps.zk, paths, deps.config.id, deps.config.voters);
-    const rebuilt = await NodeDriver.rebuildFromZk(deps, paths, state.tail.lastIndex);
+    const rebuild = await NodeDriver.rebuildFromZk(deps, paths, state.tail.lastIndex);
+    const rebuilt = rebuild && 'saved' in rebuild ? rebuild : null;
+    if (deps.verifyZkLogAtStart !== false) {
+      const snapshotIndex = (rebuilt ?? deps.snapshots?.initial)?.loaded.point.index ?? 0;
+      await checkZkLogAtStart({
+        zk: deps.zk,
+        paths,
+        clock: deps.clock,
+        logger: deps.logger,
+        clusterId: state.identity.clusterId,
+        fromIndex: Math.max(deps.recovery.hardState?.commit ?? 0, snapshotIndex),
+        tail: state.tail,
+      });
+    }
     const d = new NodeDriver(rebuilt ? { ...deps, snapshots: { ...deps.snapshots!, initial: rebuilt } } : deps, voters, state.identity);
+    if (rebuild && 'unusable' in rebuild) d.cannotLeadReason = rebuild.unusable;
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
     d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
-    await registerMember(deps.zk, paths, d.memberRecord());
+    try {
+      await registerMember(deps.zk, paths, d.memberRecord());
+    } catch (err) {
+      // The caller may try the whole start again (startup-retry.ts): leave nothing of this
+      // attempt behind (its Ephemerals is subscribed to the session already).
+      d.ephemerals.stop();
+      throw err;
+    }
     d.begin();
     d.log.info({ voters, peer: d.peer, epoch: state.epoch, tail: state.tail }, 'node started');
     return d;
@@ -317,9 +363,13 @@ export class NodeDriver {
    * A node with nothing of its own (an empty data folder) whose cluster has taken writes
    * starts from the newest complete snapshot in ZooKeeper, then replays or receives only
    * what follows it (PROTOCOL.md section 8). Null: nothing to rebuild from, or the node has
-   * its own state.
+   * its own state; `unusable`: ZooKeeper has snapshots but none this node can use.
    */
-  private static async rebuildFromZk(deps: NodeDriverDeps, paths: ClusterPaths, zkTail: number): Promise<{ saved: SavedSnapshot; loaded: LoadedSnapshot } | null> {
+  private static async rebuildFromZk(
+    deps: NodeDriverDeps,
+    paths: ClusterPaths,
+    zkTail: number,
+  ): Promise<{ saved: SavedSnapshot; loaded: LoadedSnapshot } | { unusable: string } | null> {
     const s = deps.snapshots;
     if (!s || s.initial || s.useZooKeeper === false || zkTail === 0) return null;
     if (deps.recovery.entries.length > 0 || (deps.recovery.hardState?.commit ?? 0) > 0) return null;
@@ -337,6 +387,7 @@ export class NodeDriver {
           { snapshots: found.map((d) => ({ index: d.index, state: d.state })) },
           'empty data folder and no usable snapshot in ZooKeeper (each is corrupt or incomplete): this node cannot rebuild the state from ZooKeeper and serves nothing until its peer, started on its own data folder, sends it a snapshot; or restore ZooKeeper from a backup',
         );
+        return { unusable: 'empty data folder and no usable snapshot in ZooKeeper' };
       }
       return null;
     }
@@ -434,6 +485,7 @@ export class NodeDriver {
 
   status(): MemberStatus {
     const s = this.core.status();
+    const snap = this.snapshotter.status();
     return {
       id: this.id,
       role: s.role,
@@ -443,7 +495,20 @@ export class NodeDriver {
       lastIndex: s.lastIndex,
       leaderId: s.leaderId,
       address: this.cfg.advertise,
+      snapshotIndex: snap.index,
+      snapshotBytes: snap.sizeBytes,
+      zkBudget: s.role === 'leader' ? this.snapshotter.zkBudget() : null,
     };
+  }
+
+  /** duoraft admin snapshot: a snapshot now (published to ZooKeeper when this node leads). */
+  takeSnapshot(): Promise<SnapshotTaken> {
+    return this.snapshotter.takeAndPublish();
+  }
+
+  /** Leader: the state is too large for the ZooKeeper budget, so writes that add data are refused. */
+  zkBudgetRefusesGrowth(): boolean {
+    return this.soft.role === 'leader' && this.snapshotter.refusesGrowth();
   }
 
   /** Read-only figures for metrics and health (node-figures.ts). */
@@ -465,6 +530,9 @@ export class NodeDriver {
       zkConnected: this.zk.state === 'connected',
       stopped: this.stopped,
       fatalReason: this.fatalReason,
+      snapshotIndex: this.snapshotter.status().index,
+      snapshotBytes: this.snapshotter.status().sizeBytes,
+      zkBudget: s.role === 'leader' ? this.snapshotter.zkBudget() : null,
     };
   }
 
@@ -714,7 +782,27 @@ export class NodeDriver {
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
     if (rd.committed.length > 0) this.apply(rd.committed);
     if (rd.snapshotNeeded) this.sendSnapshot(rd.snapshotNeeded.peer);
-    if (rd.takeover) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists });
+    if (rd.takeover) {
+      if (this.mayLead()) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists });
+      else this.clock.setTimeout(() => this.refuseTakeover(), 0);
+    }
+  }
+
+  /** False while this node holds nothing to lead with (cannotLeadReason) and no snapshot has arrived since. */
+  private mayLead(): boolean {
+    if (this.cannotLeadReason !== null && this.snapshotter.newest() !== null) this.cannotLeadReason = null;
+    return this.cannotLeadReason === null;
+  }
+
+  private refuseTakeover(): void {
+    if (this.stopped) return;
+    if (!this.cannotLeadLogged) {
+      this.cannotLeadLogged = true;
+      this.log.error({ reason: this.cannotLeadReason }, 'this node does not take over: it has no state to lead with (it waits for its peer to send a snapshot)');
+    }
+    const epoch = this.epochSeen;
+    this.core.takeoverResult({ ok: false, epochTerm: epoch?.term ?? 0, epochLeader: epoch?.leaderId ?? '', reason: this.cannotLeadReason ?? 'no state' });
+    this.schedule();
   }
 
   /**
@@ -734,18 +822,19 @@ export class NodeDriver {
    * own (its catch-up finds the entries compacted), and the leader probes again a little later.
    */
   private sendSnapshot(peer: NodeId): void {
-    if (this.snapshotOffering) return;
+    const term = this.soft.term;
+    // An offer of an earlier term may still run (up to its timeout): it must not hold up this term's.
+    if (this.snapshotOfferTerm === term) return;
     const saved = this.snapshotter.newest();
     const transfer = this.transport.snapshots;
-    const term = this.soft.term;
     this.log.info({ peer, compactedTo: this.core.compactedTo().index, offering: saved?.point.index ?? null }, 'the follower needs entries compacted here: it gets a snapshot');
     const done = (index: number | null): void => {
-      this.snapshotOffering = false;
+      if (this.snapshotOfferTerm === term) this.snapshotOfferTerm = null;
       if (this.stopped || this.soft.role !== 'leader' || this.soft.term !== term) return;
       this.core.snapshotSent(peer, index);
       this.schedule();
     };
-    this.snapshotOffering = true;
+    this.snapshotOfferTerm = term;
     if (!saved || !transfer) {
       this.clock.setTimeout(() => done(null), SNAPSHOT_PROBE_AGAIN_MS);
       return;
@@ -934,7 +1023,8 @@ export class NodeDriver {
       config: this.cfg,
       selfId: this.id,
       fenced: f,
-      observer: this.telemetry,
+      // The segments it appends are counted against the ZooKeeper budget too.
+      observer: withWalBytesCounted(this.telemetry, (bytes) => this.snapshotter.walAppended(bytes)),
       host: this.leaderHost(),
       ...(earlyLease ? { lease: earlyLease } : {}),
     });

@@ -3,6 +3,7 @@
 // node nor keep a reference into it.
 import type { Role } from '../core/raft.js';
 import type { NodeId } from '../core/types.js';
+import type { ZkBudgetStatus } from './zk-budget.js';
 
 export interface NodeFigures {
   readonly role: Role;
@@ -28,6 +29,11 @@ export interface NodeFigures {
   readonly stopped: boolean;
   /** Why it stopped serving, when its state could not be trusted (a divergence); null otherwise. */
   readonly fatalReason: string | null;
+  /** The newest local snapshot (0: none) and its file's size. */
+  readonly snapshotIndex: number;
+  readonly snapshotBytes: number;
+  /** Leader, once counted: what the cluster keeps in ZooKeeper against its budget. */
+  readonly zkBudget: ZkBudgetStatus | null;
 }
 
 /** Where readers get the figures: null until the node has started. */

@@ -168,13 +168,14 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       throw new ZkUnavailableError(`ZooKeeper at ${o.zk} did not answer within ${giveUpAfterMs} ms; is it running?`, { cause: err });
     }
     const walDir = join(o.dataDir, 'wal');
-    let opened = await openWal(walDir, logger);
-    wal = opened.wal;
-    const recordedIdentity = await readIdentity(o.dataDir);
     // Snapshots in DATA/snapshots: the newest one that verifies is what the state machine
-    // starts from (the WAL then holds what follows it).
+    // starts from (the WAL then holds what follows it, so it may start after index 1).
     const snapshotStore = await openLocalSnapshotStore({ dir: join(o.dataDir, 'snapshots'), cluster: o.cluster, logger });
     const newest = await snapshotStore.loadNewest();
+    const coveredThrough = newest?.point.index ?? 0;
+    let opened = await openWal(walDir, coveredThrough, logger);
+    wal = opened.wal;
+    const recordedIdentity = await readIdentity(o.dataDir);
     const holdsData = newest !== null || opened.recovery.entries.length > 0 || (opened.recovery.hardState?.commit ?? 0) > 0;
     const config: NodeConfig = {
       id: o.id,
@@ -234,7 +235,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       logger.error({ dir: walDir, err: err.message }, 'the local WAL breaks the hash chain; rebuilding this node from ZooKeeper and its peer');
       await wal.close();
       await setAside(walDir, 'corrupt', logger);
-      opened = await openWal(walDir, logger);
+      opened = await openWal(walDir, coveredThrough, logger);
       wal = opened.wal;
       driver = await startDriver(wal, opened.recovery);
     }
@@ -335,18 +336,22 @@ async function setAside(dir: string, why: string, logger: Logger): Promise<void>
   logger.warn({ movedTo: aside }, 'local WAL set aside');
 }
 
-/** Opens the local WAL. A corrupt one is moved aside: the node then rebuilds from ZooKeeper and its peer. */
-async function openWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; recovery: WalRecovery }> {
+/**
+ * Opens the local WAL. A corrupt one is moved aside: the node then rebuilds from ZooKeeper
+ * and its peer. `coveredThrough`: the index the newest local snapshot holds (0: none); a
+ * WAL compacted behind it starts after index 1 and is whole.
+ */
+async function openWal(dir: string, coveredThrough: number, logger: Logger): Promise<{ wal: LocalWal; recovery: WalRecovery }> {
   await mkdir(dir, { recursive: true });
   try {
     const opened = await openFileWal(dir, { logger, segmentBytes: WAL_SEGMENT_BYTES });
     for (const w of opened.recovery.warnings) logger.warn({ dir }, w);
     const first = opened.recovery.entries[0];
-    if (first && first.index > 1) {
+    if (first && first.index > coveredThrough + 1) {
       // Compacted with nothing to stand for what was dropped: rebuild rather than start a
       // state machine from nothing at that index.
       await opened.wal.close();
-      throw new CorruptWalError(dir, 0, `the log starts at index ${first.index} and nothing holds the entries before it`);
+      throw new CorruptWalError(dir, 0, `the log starts at index ${first.index} and nothing holds the entries before it (the newest local snapshot covers ${coveredThrough})`);
     }
     return opened;
   } catch (err) {

@@ -17,7 +17,7 @@
 // transfer from the leader failed. Either way it is verified (size, SHA-256, every record's
 // checksum, the point) before the state machine is swapped and the core told.
 import type { Clock, TimerHandle } from '../common/clock.js';
-import { EpochFencedError } from '../common/errors.js';
+import { EpochFencedError, UnavailableError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { SnapshotPoint } from '../common/snapshot-point.js';
 import type { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
@@ -26,6 +26,8 @@ import type { Entry } from '../core/types.js';
 import type { KvStore } from '../statemachine/kv-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import type { SavedSnapshot } from '../storage/snapshot-store.js';
+import { publishWithinBudget } from './budgeted-publish.js';
+import { budgetWantsSnapshot, formatBytes, snapshotZkBytes, stateTooLarge, ZkBudget, type ZkBudgetStatus } from './zk-budget.js';
 
 export interface SnapshotPolicy {
   /** Take a snapshot after this many applied entries. */
@@ -36,6 +38,12 @@ export interface SnapshotPolicy {
   readonly retainEntries: number;
   /** Snapshots kept locally (and in ZooKeeper). */
   readonly keep: number;
+  /**
+   * What the cluster may keep in ZooKeeper, WAL segments and snapshots together (data
+   * bytes). The leader snapshots and compacts to stay under it, and refuses writes that add
+   * data when the state alone is too large for it (zk-budget.ts, budgeted-publish.ts).
+   */
+  readonly zkBudgetBytes: number;
 }
 
 export const defaultSnapshotPolicy: SnapshotPolicy = {
@@ -43,7 +51,29 @@ export const defaultSnapshotPolicy: SnapshotPolicy = {
   everyBytes: 8 * 1024 * 1024,
   retainEntries: 5_000,
   keep: 2,
+  zkBudgetBytes: 64 * 1024 * 1024,
 };
+
+/** What the snapshotter tells an observer (metrics): told, never asked. */
+export interface SnapshotObserver {
+  /** A local snapshot was taken (ok) or failed; `bytes` is its file's size. */
+  snapshotTaken(sample: { readonly ok: boolean; readonly ms: number; readonly bytes: number; readonly index: number }): void;
+  /** The leader's publish to ZooKeeper ended: published, over_budget (not uploaded), fenced (deposed meanwhile) or failed. */
+  snapshotPublished(sample: { readonly outcome: 'published' | 'over_budget' | 'fenced' | 'failed'; readonly ms: number }): void;
+  /** An install ended: from ZooKeeper or from the leader, installed (ok) or not. */
+  snapshotInstalled(sample: { readonly source: 'zookeeper' | 'leader'; readonly ok: boolean }): void;
+}
+
+const noSnapshotObserver: SnapshotObserver = { snapshotTaken: () => undefined, snapshotPublished: () => undefined, snapshotInstalled: () => undefined };
+
+/** What `duoraft admin snapshot` gets back. */
+export interface SnapshotTaken {
+  readonly saved: SavedSnapshot;
+  readonly tookMs: number;
+  /** 'published', 'not-leader', 'over-budget', or 'failed: why'. */
+  readonly publish: string;
+  readonly zkBudget: ZkBudgetStatus | null;
+}
 
 export interface SnapshotterHost {
   /** The state machine now. */
@@ -71,6 +101,8 @@ export interface SnapshotterOptions {
   readonly logger: Logger;
   /** The newest local snapshot at start (it is what the state machine was loaded from). */
   readonly initial: SavedSnapshot | null;
+  /** Told about snapshots taken, published and installed (default: nobody). */
+  readonly observer?: SnapshotObserver;
 }
 
 export interface SnapshotStatus {
@@ -88,6 +120,10 @@ const RETRY_AFTER_FAILURE_MS = 5_000;
 const MAX_RANGE_FAILURES = 3;
 /** Bytes read at a time when a snapshot is uploaded. */
 const UPLOAD_READ_BYTES = 1 << 20;
+/** A new leader counts ZooKeeper this long after it starts leading (not in the take-over's rush). */
+const COUNT_AFTER_LEADING_MS = 2_000;
+/** While over budget, a snapshot is taken again this often (if anything was applied) to see whether deletes made room. */
+const OVER_RECHECK_MS = 30_000;
 
 export class Snapshotter {
   private readonly o: SnapshotterOptions;
@@ -98,24 +134,70 @@ export class Snapshotter {
   private installing: Promise<boolean> | null = null;
   private lastError = '';
   private notBefore = 0;
-  private publishing = false;
+  private publishing: Promise<string> | null = null;
   private retryTimer: TimerHandle | null = null;
   private stopped = false;
+  private readonly observer: SnapshotObserver;
+  /** The leader's count of what ZooKeeper holds (reset at every term). */
+  private readonly budget: ZkBudget;
+  /** The epoch version the budget's count belongs to (null: not leading). */
+  private budgetEpoch: number | null = null;
+  private leadingSince = 0;
+  private counting: Promise<void> | null = null;
+  private lastTakenAt = 0;
+  /** The publish started for the last snapshot taken. */
+  private publishOf: { readonly index: number; readonly outcome: Promise<string> } | null = null;
 
   constructor(options: SnapshotterOptions) {
     this.o = options;
     this.newestSaved = options.initial;
+    this.observer = options.observer ?? noSnapshotObserver;
+    this.budget = new ZkBudget(options.policy.zkBudgetBytes);
   }
 
-  /** Entries were applied: count them, and take a snapshot when the policy says so. */
+  /** Entries were applied: count them, and take a snapshot when the policy (or the ZooKeeper budget) says so. */
   noteApplied(entries: readonly Entry[]): void {
     this.entriesSince += entries.length;
     for (const e of entries) this.bytesSince += e.data.length;
-    if (this.entriesSince >= this.o.policy.everyEntries || this.bytesSince >= this.o.policy.everyBytes) this.maybeTake();
+    this.followLeadership();
+    if (this.entriesSince >= this.o.policy.everyEntries || this.bytesSince >= this.o.policy.everyBytes || this.budgetDue()) this.maybeTake();
+  }
+
+  /** Leader: bytes of a WAL segment its mirror appended to ZooKeeper (counted against the budget). */
+  walAppended(bytes: number): void {
+    if (this.budgetEpoch !== null) this.budget.walAppended(bytes);
+  }
+
+  /** Leader, once it has counted ZooKeeper: what the cluster keeps there against the budget. */
+  zkBudget(): ZkBudgetStatus | null {
+    this.followLeadership();
+    this.budgetDue(); // starts a count when one is due (an idle leader is counted when asked)
+    return this.budgetEpoch === null ? null : this.budget.status(this.o.clock.now());
+  }
+
+  /** Leader: the state is too large for the ZooKeeper budget; writes that add data are to be refused. */
+  refusesGrowth(): boolean {
+    return this.budgetEpoch !== null && this.budgetEpoch === this.o.host.leaderEpochVersion() && this.budget.over;
+  }
+
+  /**
+   * Takes a snapshot now (duoraft admin snapshot) and, on the leader, publishes it; resolves
+   * once it is durable locally and the publish is done or refused.
+   */
+  async takeAndPublish(): Promise<SnapshotTaken> {
+    if (this.stopped) throw new UnavailableError('this member is stopping');
+    if (this.installing) throw new UnavailableError('this member is installing a snapshot; try again when it is done');
+    const started = this.o.clock.now();
+    const saved = await (this.taking ?? this.take());
+    const tookMs = Math.round(this.o.clock.now() - started);
+    let publish = this.publishOf?.index === saved.point.index ? await this.publishOf.outcome : 'not-leader';
+    if (publish.startsWith('skipped')) publish = await this.publish(saved, true);
+    return { saved, tookMs, publish, zkBudget: this.zkBudget() };
   }
 
   /** Takes a snapshot now (duoraft admin snapshot); resolves once it is durable locally. */
   takeNow(): Promise<SavedSnapshot> {
+    if (this.installing && !this.taking) return Promise.reject(new UnavailableError('this member is installing a snapshot; try again when it is done'));
     return this.taking ?? this.take();
   }
 
@@ -126,6 +208,72 @@ export class Snapshotter {
   status(): SnapshotStatus {
     const s = this.newestSaved;
     return { index: s?.point.index ?? 0, sizeBytes: s?.sizeBytes ?? 0, taking: this.taking !== null, installing: this.installing !== null, lastError: this.lastError };
+  }
+
+  private observeInstall(install: Promise<boolean>, source: 'zookeeper' | 'leader'): void {
+    install.then(
+      (ok) => this.observer.snapshotInstalled({ source, ok }),
+      () => this.observer.snapshotInstalled({ source, ok: false }),
+    );
+  }
+
+  /** A new term (or the end of leading) starts the ZooKeeper count afresh. */
+  private followLeadership(): void {
+    const epoch = this.o.zk ? this.o.host.leaderEpochVersion() : null;
+    if (epoch === this.budgetEpoch) return;
+    this.budgetEpoch = epoch;
+    this.budget.reset();
+    this.leadingSince = this.o.clock.now();
+  }
+
+  /**
+   * Leader: a snapshot is due for the budget's sake (used + the next snapshot + the reserve
+   * reach the budget); while over, one every OVER_RECHECK_MS to see whether deletes made room.
+   * Starts the count of ZooKeeper when one is due.
+   */
+  private budgetDue(): boolean {
+    const zk = this.o.zk;
+    if (!zk || this.budgetEpoch === null || this.stopped) return false;
+    const now = this.o.clock.now();
+    if (!this.counting && !this.publishing && now - this.leadingSince >= COUNT_AFTER_LEADING_MS && this.budget.countDue(now)) {
+      void this.count(zk);
+    }
+    if (!this.budget.counted || this.publishing || this.taking) return false;
+    if (this.budget.over) return this.entriesSince > 0 && now - this.lastTakenAt >= OVER_RECHECK_MS;
+    if (this.bytesSince < Math.max(1, Math.floor(this.o.policy.everyBytes / 8))) return false;
+    const newest = this.newestSaved ? snapshotZkBytes(this.newestSaved.sizeBytes, zk.chunkBytes) : 0;
+    return budgetWantsSnapshot(this.budget.used(), newest + this.bytesSince, this.budget.reserve(), this.budget.budgetBytes);
+  }
+
+  /** Counts what ZooKeeper holds (bounded by inspectZk's deadline); never throws. */
+  private count(zk: ZkSnapshotStore): Promise<void> {
+    if (this.counting) return this.counting;
+    const epoch = this.budgetEpoch;
+    this.budget.countStarted();
+    this.counting = zk
+      .inspect()
+      .then(
+        (usage) => {
+          if (this.budgetEpoch !== epoch) return;
+          const firstCount = !this.budget.counted;
+          this.budget.countDone(usage, this.o.clock.now());
+          // A new leader learns from ZooKeeper whether the state is too large, before its
+          // first snapshot: the newest complete snapshot there is the state's size.
+          const newest = usage.snapshots.find((s) => s.state === 'complete');
+          if (firstCount && newest && stateTooLarge(newest.dataBytes, this.budget.reserve(), this.budget.budgetBytes)) {
+            this.budget.setMode('over', `the newest snapshot in ZooKeeper (index ${newest.index}) takes ${formatBytes(newest.dataBytes)}: two of them and the reserve do not fit in the ${formatBytes(this.budget.budgetBytes)} budget`);
+            this.logOver();
+          }
+        },
+        (err: unknown) => {
+          this.budget.countFailed();
+          this.o.logger.warn({ err: (err as Error).message }, 'could not count what ZooKeeper holds for the budget; trying again later');
+        },
+      )
+      .finally(() => {
+        this.counting = null;
+      });
+    return this.counting;
   }
 
   stop(): void {
@@ -162,7 +310,16 @@ export class Snapshotter {
         this.installing = null;
       }
     })();
+    this.observeInstall(this.installing, 'zookeeper');
     return this.installing;
+  }
+
+  /** The point of a complete snapshot in ZooKeeper at exactly `index` (its manifest only), or null. */
+  async zkPointAt(index: number): Promise<SnapshotPoint | null> {
+    const zk = this.o.zk;
+    if (!zk) return null;
+    const m = (await zk.list()).find((x) => x.point.index === index);
+    return m ? m.point : null;
   }
 
   /**
@@ -179,6 +336,7 @@ export class Snapshotter {
         this.installing = null;
       }
     })();
+    this.observeInstall(this.installing, 'leader');
     return this.installing;
   }
 
@@ -245,19 +403,31 @@ export class Snapshotter {
       const started = this.o.clock.now();
       this.entriesSince = 0;
       this.bytesSince = 0;
+      this.lastTakenAt = started;
+      this.budget.markGrowth();
       try {
         const saved = await this.o.storage.save(point, kv.openView());
-        this.newestSaved = saved;
         this.lastError = '';
-        this.o.logger.info({ index, bytes: saved.sizeBytes, ms: Math.round(this.o.clock.now() - started) }, 'snapshot taken');
+        const ms = Math.round(this.o.clock.now() - started);
+        this.o.logger.info({ index, bytes: saved.sizeBytes, ms }, 'snapshot taken');
+        this.observer.snapshotTaken({ ok: true, ms, bytes: saved.sizeBytes, index });
+        // A snapshot installed while this one was written is newer: it stays the one this
+        // node offers and builds on (offering the older one would send a follower that
+        // needs more a snapshot that cannot help it, again and again).
+        if (this.newestSaved && this.newestSaved.point.index >= saved.point.index) {
+          this.o.logger.info({ index, newest: this.newestSaved.point.index }, 'a newer snapshot was installed meanwhile: this one is kept locally only');
+          return saved;
+        }
+        this.newestSaved = saved;
         await this.o.storage.prune(this.o.policy.keep);
         await this.o.host.compactLocal(Math.max(0, index - this.o.policy.retainEntries), index);
-        this.publish(saved);
+        this.publishOf = { index, outcome: this.publish(saved, false) };
         return saved;
       } catch (err) {
         this.lastError = (err as Error).message;
         this.notBefore = this.o.clock.now() + RETRY_AFTER_FAILURE_MS;
         this.o.logger.error({ index, err: this.lastError }, 'taking a snapshot failed; trying again later');
+        this.observer.snapshotTaken({ ok: false, ms: Math.round(this.o.clock.now() - started), bytes: 0, index });
         throw err;
       }
     };
@@ -268,38 +438,79 @@ export class Snapshotter {
     return p;
   }
 
-  /** A leader uploads its snapshot to ZooKeeper (which then compacts wal/ behind it). */
-  private publish(saved: SavedSnapshot): void {
+  /**
+   * A leader uploads its snapshot to ZooKeeper, within the budget (budgeted-publish.ts),
+   * which then prunes and compacts wal/ behind it. Resolves with the outcome ('published',
+   * 'not-leader', 'over-budget', 'skipped: ...' or 'failed: ...'); never rejects. One at a
+   * time: with `wait`, after the one running; without, a snapshot taken meanwhile is not
+   * published (the next one is).
+   */
+  private publish(saved: SavedSnapshot, wait: boolean): Promise<string> {
     const zk = this.o.zk;
     const epochVersion = this.o.host.leaderEpochVersion();
-    if (!zk || epochVersion === null || this.publishing || this.stopped) return;
-    this.publishing = true;
+    if (!zk || epochVersion === null || this.stopped) return Promise.resolve('not-leader');
+    const running = this.publishing;
+    if (running) {
+      if (!wait) return Promise.resolve(`skipped: the publish of an earlier snapshot is still running`);
+      return running.then(() => (this.publishing ? 'skipped: another publish started meanwhile' : this.publish(saved, false)));
+    }
+    const p = this.publishNow(zk, saved, epochVersion).finally(() => {
+      this.publishing = null;
+    });
+    this.publishing = p;
+    return p;
+  }
+
+  private async publishNow(zk: ZkSnapshotStore, saved: SavedSnapshot, epochVersion: number): Promise<string> {
     const started = this.o.clock.now();
-    zk.publish({
-      point: saved.point,
-      sizeBytes: saved.sizeBytes,
-      sha256: new Uint8Array(Buffer.from(saved.sha256, 'hex')),
-      chunks: this.o.storage.chunks(saved, UPLOAD_READ_BYTES),
-      epochVersion,
-    }).then(
-      (r) => {
-        this.publishing = false;
+    const ms = (): number => Math.round(this.o.clock.now() - started);
+    const wasOver = this.budget.over;
+    const wasMode = this.budget.mode;
+    try {
+      this.followLeadership();
+      if (this.counting) await this.counting;
+      if (this.budget.countDue(this.o.clock.now())) await this.count(zk);
+      if (!this.budget.counted) throw new UnavailableError('ZooKeeper could not be counted for the budget; the next snapshot tries again');
+      const r = await publishWithinBudget(
+        zk,
+        this.budget,
+        { point: saved.point, sizeBytes: saved.sizeBytes, sha256: new Uint8Array(Buffer.from(saved.sha256, 'hex')), chunks: this.o.storage.chunks(saved, UPLOAD_READ_BYTES), epochVersion },
+        this.o.policy.keep,
+        this.o.logger,
+      );
+      this.budget.growthMeasured();
+      const used = this.budget.used();
+      this.observer.snapshotPublished({ outcome: r.outcome === 'published' ? 'published' : 'over_budget', ms: ms() });
+      if (r.outcome === 'published') {
         this.o.logger.info(
-          {
-            index: saved.point.index,
-            bytes: saved.sizeBytes,
-            ms: Math.round(this.o.clock.now() - started),
-            compactedSegments: r.compaction?.deletedSegments ?? 0,
-          },
+          { index: saved.point.index, bytes: saved.sizeBytes, ms: ms(), compactedSegments: r.compactedSegments, zkUsedBytes: used, zkBudgetBytes: this.budget.budgetBytes, mode: r.mode },
           'snapshot published to ZooKeeper',
         );
-      },
-      (err: unknown) => {
-        this.publishing = false;
-        if (err instanceof EpochFencedError) return; // no longer the leader: its successor publishes
-        this.lastError = (err as Error).message;
-        this.o.logger.warn({ index: saved.point.index, err: this.lastError }, 'publishing a snapshot to ZooKeeper failed; the next snapshot tries again');
-      },
+      }
+      if (r.mode === 'over') this.logOver();
+      else if (wasOver) this.o.logger.warn({ index: saved.point.index, zkUsedBytes: used, zkBudgetBytes: this.budget.budgetBytes }, 'ZooKeeper budget: the state fits again; writes that add data are accepted again');
+      else if (r.mode === 'tight' && wasMode !== 'tight') this.o.logger.warn({ zkUsedBytes: used, zkBudgetBytes: this.budget.budgetBytes, reason: r.reason }, 'ZooKeeper budget is tight');
+      return r.outcome;
+    } catch (err) {
+      this.budget.growthMeasured();
+      if (err instanceof EpochFencedError) {
+        // No longer the leader: its successor publishes.
+        this.observer.snapshotPublished({ outcome: 'fenced', ms: ms() });
+        return 'not-leader';
+      }
+      this.lastError = (err as Error).message;
+      this.observer.snapshotPublished({ outcome: 'failed', ms: ms() });
+      this.o.logger.warn({ index: saved.point.index, err: this.lastError }, 'publishing a snapshot to ZooKeeper failed; the next snapshot tries again');
+      return `failed: ${this.lastError}`;
+    }
+  }
+
+  /** The loud line, at every snapshot while the state is too large for the budget. */
+  private logOver(): void {
+    const s = this.budget.status(this.o.clock.now());
+    this.o.logger.error(
+      { zkUsedBytes: s?.usedBytes ?? 0, zkBudgetBytes: this.budget.budgetBytes, snapshotBytes: this.newestSaved?.sizeBytes ?? 0, reason: s?.reason ?? '' },
+      'ZooKeeper budget exceeded: the state is too large for --zk-budget-bytes; writes that add data (put, incr, cas) are refused until deletes shrink it or the budget is raised',
     );
   }
 }

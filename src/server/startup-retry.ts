@@ -30,6 +30,8 @@ const DEFAULT_INITIAL_BACKOFF_MS = 100;
 const DEFAULT_MAX_BACKOFF_MS = 2000;
 /** How long one wait for the connection lasts before the loop logs and waits again. */
 const CONNECT_WAIT_SLICE_MS = 5000;
+/** The first wait is short, so an operator learns at once what the node is waiting for. */
+const FIRST_CONNECT_WAIT_MS = 1000;
 
 /**
  * Waits until the session is connected: indefinitely by default, logging every few seconds
@@ -38,9 +40,10 @@ const CONNECT_WAIT_SLICE_MS = 5000;
 export async function waitForZooKeeper(what: string, o: StartupRetryOptions): Promise<void> {
   const started = o.clock.now();
   for (let attempt = 1; ; attempt++) {
-    const remaining = o.giveUpAfterMs ? o.giveUpAfterMs - (o.clock.now() - started) : CONNECT_WAIT_SLICE_MS;
+    const slice = attempt === 1 ? FIRST_CONNECT_WAIT_MS : CONNECT_WAIT_SLICE_MS;
+    const remaining = o.giveUpAfterMs ? o.giveUpAfterMs - (o.clock.now() - started) : slice;
     try {
-      await o.zk.waitConnected(Math.max(1, Math.min(CONNECT_WAIT_SLICE_MS, remaining)));
+      await o.zk.waitConnected(Math.max(1, Math.min(slice, remaining)));
       return;
     } catch (err) {
       const waited = Math.round(o.clock.now() - started);

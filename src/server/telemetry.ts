@@ -10,6 +10,7 @@
 import type { MirrorObserver } from '../coordination/wal-mirror.js';
 import type { SoftState } from '../core/raft.js';
 import type { LeaderTermObserver } from './leadership.js';
+import type { SnapshotObserver } from './snapshotter.js';
 import type { TakeoverObserver } from './takeover-runner.js';
 import type { WalSyncObserver } from './wal-sync.js';
 
@@ -26,7 +27,7 @@ export interface DriverObserver {
   committedInTerm(term: number): void;
 }
 
-export type NodeTelemetry = DriverObserver & LeaderTermObserver & MirrorObserver & TakeoverObserver & WalSyncObserver;
+export type NodeTelemetry = DriverObserver & LeaderTermObserver & MirrorObserver & TakeoverObserver & WalSyncObserver & SnapshotObserver;
 
 /** Listens to nothing: the default. */
 export const noTelemetry: NodeTelemetry = {
@@ -37,4 +38,7 @@ export const noTelemetry: NodeTelemetry = {
   mirrorMulti: () => undefined,
   takeoverDone: () => undefined,
   walSynced: () => undefined,
+  snapshotTaken: () => undefined,
+  snapshotPublished: () => undefined,
+  snapshotInstalled: () => undefined,
 };

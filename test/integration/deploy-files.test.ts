@@ -6,14 +6,15 @@
 // shellcheck clean; and the Dockerfile is multi-stage, builds inside the image, runs as a
 // non-root user with a health check, and its build context holds what it copies.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parseHostPort } from '../../src/common/host-port.js';
 import { runCli } from './cli-run.js';
-import { commandOf, type ComposeFile, composePath, configMounts, dockerDir, duoraftServices, environmentOf, readCompose, repoRoot } from './compose-file.js';
+import { commandOf, type ComposeFile, composePath, composeTlsPath, configMounts, mergeCompose, dockerDir, duoraftServices, environmentOf, readCompose, repoRoot } from './compose-file.js';
 
 const compose = readCompose();
 const voters = duoraftServices(compose).filter(([, s]) => commandOf(s)[0] === 'node');
@@ -30,10 +31,10 @@ function composeSchemaValidator(): (doc: unknown) => string[] {
   return (doc) => (validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`));
 }
 
-/** Runs duoraft with a service's command and environment, its config targets mapped to the files in docker/. */
-function runAsService(file: ComposeFile, name: string, args: readonly string[]): ReturnType<typeof runCli> {
+/** Runs duoraft with a service's command and environment, its config targets mapped to the files in docker/ (secrets to secretsDir). */
+function runAsService(file: ComposeFile, name: string, args: readonly string[], secretsDir?: string): ReturnType<typeof runCli> {
   const service = file.services[name]!;
-  const mounts = configMounts(file, service);
+  const mounts = configMounts(file, service, dockerDir, secretsDir);
   const onHost = (v: string): string => mounts.get(v) ?? v;
   const env = Object.fromEntries(Object.entries(environmentOf(service)).map(([k, v]) => [k, onHost(v)]));
   return runCli(args.map(onHost), { env });
@@ -67,9 +68,9 @@ function configCheckOfCompose(name: string): Promise<Record<string, CheckedSetti
   return checked;
 }
 
-async function configCheck(file: ComposeFile, name: string): Promise<Record<string, CheckedSetting>> {
+async function configCheck(file: ComposeFile, name: string, secretsDir?: string): Promise<Record<string, CheckedSetting>> {
   const [, ...flags] = commandOf(file.services[name]!);
-  const r = await runAsService(file, name, ['config', 'check', '--json', ...flags]);
+  const r = await runAsService(file, name, ['config', 'check', '--json', ...flags], secretsDir);
   expect(r.stderr, `config check of service ${name}`).toBe('');
   expect(r.code, `config check of service ${name}`).toBe(0);
   const out = JSON.parse(r.stdout.toString('utf8')) as { valid: boolean; settings: Record<string, CheckedSetting>; ignoredEnvironment: string[] };
@@ -113,6 +114,51 @@ describe('docker-compose.yml by the compose specification', () => {
     expect(commandOf(compose.services['load']!)[0]).toBe('watch');
     const text = readFileSync(composePath, 'utf8');
     expect(text).toMatch(/LISTENER SLOT \(issue 13/);
+  });
+});
+
+describe('docker-compose.tls.yml, the TLS override', () => {
+  const override = readCompose(composeTlsPath);
+  const merged = mergeCompose(compose, override);
+  const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+  it('is valid by the compose specification schema, alone and merged with docker-compose.yml', () => {
+    const validate = composeSchemaValidator();
+    expect(validate(override)).toEqual([]);
+    expect(validate(merged)).toEqual([]);
+  });
+
+  it('mounts only files docker/make-certs.sh makes, under the folder it tells the operator to use', () => {
+    const made = ['ca.crt', 'a.crt', 'a.key', 'b.crt', 'b.key', 'client.crt', 'client.key', 'token'];
+    const files = Object.values(override.secrets ?? {}).map((s) => s.file ?? '');
+    expect(files.sort()).toEqual(made.map((f) => `./tls/${f}`).sort());
+    expect(readFileSync(join(dockerDir, 'make-certs.sh'), 'utf8')).toContain('docker/make-certs.sh docker/tls');
+  });
+
+  it.skipIf(!hasOpenssl)('each voter: config check accepts it merged, TLS on from the environment, its own certificate; the clients present the client certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'duoraft-compose-tls-'));
+    try {
+      const made = spawnSync(join(dockerDir, 'make-certs.sh'), [join(dir, 'tls')], { encoding: 'utf8' });
+      expect(made.stderr).toBe('');
+      const secrets = join(dir, 'tls');
+      for (const [name] of voters) {
+        const settings = await configCheck(merged, name, secrets);
+        expect(settings['tls-ca']).toMatchObject({ value: join(secrets, 'ca.crt'), source: 'env' });
+        expect(settings['tls-cert']!.value).toBe(join(secrets, `${settings['id']!.value as string}.crt`));
+        expect(settings['tls-key']!.value).toBe(join(secrets, `${settings['id']!.value as string}.key`));
+        expect(settings['token-file']!.value).toBe(join(secrets, 'token'));
+      }
+      for (const name of ['load', 'client']) {
+        const env = environmentOf(merged.services[name]!);
+        expect(env['DUORAFT_TLS_CERT'], name).toBe('/run/secrets/client.crt');
+        expect(env['DUORAFT_TLS_CA'], name).toBe('/run/secrets/ca.crt');
+      }
+      const r = await runAsService(merged, 'load', [...commandOf(merged.services['load']!), '--dry-run', '--json'], secrets);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

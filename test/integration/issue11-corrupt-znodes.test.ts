@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterPaths } from '../../src/coordination/layout.js';
+import { decodeTail } from '../../src/coordination/records.js';
 import { connectZk, type NodeZkSession } from '../../src/coordination/zk-client.js';
 import { ProcessCluster } from '../../src/harness/process-cluster.js';
 import { type LocalZooKeeper, startZooKeeper } from '../../src/harness/zk-launcher.js';
@@ -112,6 +113,41 @@ async function expectAllRead(cluster: ProcessCluster, acked: ReadonlyMap<string,
     direct.close();
   }
 }
+
+describe('issue 11 point 4: a corrupt segment is found when a node starts', () => {
+  it('the tail\'s segment overwritten with garbage while both nodes are stopped: a node with its disk and a wiped one each stop with CORRUPT_ZNODE naming the segment and what to do; put back, every write is there', async () => {
+    const name = uniqueCluster('bad-segment');
+    const paths = new ClusterPaths(name);
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name });
+    try {
+      const acked = await writeKeys(cluster);
+      for (const id of cluster.ids()) await cluster.kill(id);
+      const tail = decodeTail(paths.tail, (await session.getData(paths.tail)).data);
+      const path = paths.segment(tail.segmentFirstIndex);
+      const original = await session.getData(path);
+      const garbage = new Uint8Array(original.data.length).map((_, k) => (k * 151 + 7) % 256);
+      await session.setData(path, garbage, -1);
+      await cluster.restart('a', { wipe: true });
+      cluster.startNode('b');
+      const codes = [await waitExited(cluster, 'a', 20_000), await waitExited(cluster, 'b', 20_000)];
+      expect(codes).toEqual([1, 1]);
+      for (const id of cluster.ids()) {
+        const log = await readFile(cluster.node(id).logFile, 'utf8');
+        const last = log.slice(log.lastIndexOf('--- start'));
+        expect(last, id).toContain(`duoraft: CORRUPT_ZNODE: corrupt znode ${path}`);
+        expect(last, id).toContain('duoraft admin restore-zk --force');
+        expect(last, id).not.toContain('"msg":"leading"');
+      }
+      expect((await session.getData(path)).data).toEqual(garbage);
+      await session.setData(path, original.data, -1);
+      cluster.startNode('a');
+      cluster.startNode('b');
+      await expectAllRead(cluster, acked);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
 
 describe('issue 11 defect 5: corrupt znodes', () => {
   for (const which of ['tail', 'epoch'] as const) {

@@ -8,6 +8,7 @@ import type { DuoraftClient } from '../../src/client/client.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { realClock } from '../../src/common/real-clock.js';
 import { ClusterPaths } from '../../src/coordination/layout.js';
+import { decodeEpoch } from '../../src/coordination/records.js';
 import type { ZkSession } from '../../src/coordination/zk-api.js';
 import { connectZk } from '../../src/coordination/zk-client.js';
 import type { ZkSnapshotManifest } from '../../src/coordination/zk-snapshot-records.js';
@@ -143,12 +144,23 @@ describe('snapshot integrity in ZooKeeper (issue 10 point 7)', () => {
       await withZk(async (s) => {
         for (const m of snapshots) await corruptChunk(s, name, m);
       });
+      const epochBefore = await withZk(async (s) => decodeEpoch('epoch', (await s.getData(new ClusterPaths(name).epoch)).data).term);
       const first = cluster.ids()[0]!;
       cluster.startNode(first);
       c = await client(zk.connectString, name, 3000);
       await expect(c.put('must-not-land', 'x')).rejects.toThrow();
-      const log = await readFile(cluster.node(first).logFile, 'utf8');
+      // A loaded machine may take a while to start the process: wait (bounded) for the line.
+      let log = '';
+      for (let i = 0; i < 100 && !/does not take over/.test(log); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        log = await readFile(cluster.node(first).logFile, 'utf8');
+      }
       expect(log).toMatch(/no usable snapshot in ZooKeeper/);
+      // It does not even try to lead: no fence moved the epoch (each would rewrite the lease
+      // and hold up the take-over of a healthy peer that comes back).
+      expect(log).toMatch(/does not take over: it has no state to lead with/);
+      const epochAfter = await withZk(async (s) => decodeEpoch('epoch', (await s.getData(new ClusterPaths(name).epoch)).data).term);
+      expect(epochAfter).toBe(epochBefore);
       const status = await cluster.memberStatus(first);
       expect(status?.role).not.toBe('leader');
       expect(status?.appliedIndex ?? 0).toBe(0);

@@ -81,6 +81,20 @@ export const commonSettings = {
   'zk-password': textSetting({ describe: 'ZooKeeper digest password', secret: true }),
 } as const;
 
+/**
+ * What the cluster may keep in ZooKeeper (WAL segments and snapshots, data bytes): the
+ * node's bound, and what `duoraft zk inspect` measures against (one config file can give
+ * both the same value).
+ */
+export const zkBudgetSetting = integerSetting({
+  describe: 'bound on what the cluster keeps in ZooKeeper (WAL segments and snapshots, data bytes); see notes/snapshots.md',
+  min: 1024 * 1024,
+  max: 64 * 1024 * 1024 * 1024,
+  unit: 'bytes',
+  default: defaultSnapshotPolicy.zkBudgetBytes,
+  fields: ['zkBudgetBytes'],
+});
+
 const timingMs = (describe: string, field: keyof typeof defaultTiming, min = 1): Setting<number, 'always'> =>
   integerSetting({ describe, min, max: 60_000, unit: ms, default: defaultTiming[field], fields: [field] });
 
@@ -160,6 +174,7 @@ export const nodeSettings = {
     default: defaultSnapshotPolicy.everyBytes,
     fields: ['everyBytes'],
   }),
+  'zk-budget-bytes': zkBudgetSetting,
   'snapshot-retain-entries': integerSetting({
     describe: 'entries kept in memory before a snapshot, for a follower slightly behind',
     min: 0,

@@ -8,7 +8,7 @@ import type { ChaosResult } from './result.js';
 /** One color per fault kind, the same in both charts. */
 const KIND_COLORS = [
   '#d62728', '#ff7f0e', '#9467bd', '#2ca02c', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#1f77b4',
-  '#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173',
+  '#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173', '#e7ba52', '#3182bd',
 ];
 const kindScale = { domain: [...ALL_FAULT_KINDS], range: KIND_COLORS };
 
@@ -103,5 +103,44 @@ export function downtimeHistogramSpec(r: ChaosResult): TopLevelSpec {
       y: { aggregate: 'count', type: 'quantitative', title: 'faults' },
       color: { field: 'kind', type: 'nominal', scale: kindScale, title: 'fault' },
     },
+  };
+}
+
+/**
+ * ZooKeeper's data over the run, in MiB: the whole tree (mntr, every second), the bytes the
+ * bound counts (wal/ and snapshots/, zk inspect, every 15 s), and the bound itself.
+ */
+export function zkDataSpec(r: ChaosResult): TopLevelSpec | null {
+  const z = r.zkData;
+  if (z === undefined || (z.tree.length === 0 && z.budget.length === 0)) return null;
+  const MiB = 1024 * 1024;
+  const seconds = r.durationMs / 1000;
+  const values = [
+    ...z.tree.map((s) => ({ t: s.t, series: 'whole tree (mntr)', mib: s.approximateDataBytes / MiB })),
+    ...z.budget.map((s) => ({ t: s.t, series: 'wal/ + snapshots/ (zk inspect)', mib: s.budgetBytes / MiB })),
+  ];
+  const top = Math.max(z.boundBytes, z.maxApproximateDataBytes, z.maxBudgetBytes) / MiB;
+  const x = { field: 't', type: 'quantitative' as const, title: 'seconds since the run started', scale: { domain: [0, Math.max(1, seconds)] } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `ZooKeeper's data (MiB); the dashed line is the bound (${(z.boundBytes / MiB).toFixed(0)} MiB)`,
+    width: Math.round(Math.min(2400, Math.max(900, seconds * 6))),
+    height: 220,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', strokeWidth: 1.5, point: z.budget.length <= 200 },
+        encoding: {
+          x,
+          y: { field: 'mib', type: 'quantitative', title: 'MiB', scale: { domain: [0, top * 1.05] } },
+          color: { field: 'series', type: 'nominal', title: 'what' },
+        },
+      },
+      {
+        data: { values: [{ mib: z.boundBytes / MiB }] },
+        mark: { type: 'rule', strokeDash: [6, 4], color: '#b00020' },
+        encoding: { y: { field: 'mib', type: 'quantitative' } },
+      },
+    ],
   };
 }

@@ -2,7 +2,7 @@
 // sessions on) running the op mix on fresh keys per generation, every call recorded; at the
 // end one linearizable read of every key the checks need, then the checks (lost,
 // duplicated, linearizable). The chaos run and the network-namespace tests both use it.
-import { connect, type DuoraftClient } from '../../client/client.js';
+import { connect, type ConnectOptions, type DuoraftClient } from '../../client/client.js';
 import { AckTracker } from './ack-tracker.js';
 import { ChaosClient } from './chaos-client.js';
 import { checkHistory, countLost, type DuplicatedCounter, findDuplicated, type LinearizabilityOutcome, type LostDetail } from './checks.js';
@@ -20,7 +20,12 @@ export interface CheckedLoadOptions {
   readonly thinkMs: number;
   readonly clientDeadlineMs: number;
   readonly maxRecordedOps: number;
+  /** TLS, token and ZooKeeper credentials for every connection (default: none). */
+  readonly security?: ClientCredentials;
 }
+
+/** How the load's clients authenticate: what a client command passes to connect(). */
+export type ClientCredentials = Pick<ConnectOptions, 'tls' | 'token' | 'zkAuth'>;
 
 export interface LoadVerdict {
   readonly ops: OpCounts;
@@ -50,7 +55,7 @@ export class CheckedLoad {
     try {
       for (let id = 0; id < o.clients; id++) {
         const retries = new RetryObserver();
-        const client = await connect({ zk: o.zk, cluster: o.cluster, deadlineMs: o.clientDeadlineMs, logger: retries.logger });
+        const client = await connect({ ...o.security, zk: o.zk, cluster: o.cluster, deadlineMs: o.clientDeadlineMs, logger: retries.logger });
         load.clients.push(
           new ChaosClient({
             id,
@@ -89,7 +94,7 @@ export class CheckedLoad {
 
   /** One linearizable read of every key the checks need (after stop(), with the cluster whole). */
   async readBack(): Promise<number> {
-    this.verifier ??= await connect({ zk: this.o.zk, cluster: this.o.cluster, deadlineMs: this.o.clientDeadlineMs });
+    this.verifier ??= await connect({ ...this.o.security, zk: this.o.zk, cluster: this.o.cluster, deadlineMs: this.o.clientDeadlineMs });
     const keys = finalKeys(this.recorder);
     this.finals = await readFinalState(this.verifier, this.recorder, keys, this.o.clients);
     return keys.length;

@@ -7,14 +7,20 @@
 import { InvalidArgumentError } from '../../common/errors.js';
 
 export const PROCESS_FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leader', 'wipe-restart'] as const;
+/**
+ * Both voters at once (issue 10): SIGKILLed together and restarted on their data
+ * (restart-both: local snapshots and WALs), or with both data folders deleted (wipe-both:
+ * the whole state comes back from ZooKeeper's snapshot and log alone).
+ */
+export const BOTH_VOTERS_FAULT_KINDS = ['restart-both', 'wipe-both'] as const;
 export const PROXY_FAULT_KINDS = ['cut-link', 'cut-zk'] as const;
 export const NETNS_FAULT_KINDS = ['partition-voters', 'partition-leader', 'partition-clients', 'latency', 'loss'] as const;
 
 /**
  * The loopback run's kinds, in their historical order (the schedule of a seed depends on
- * it); kill-follower-after-failover came last.
+ * it); kill-follower-after-failover came next, then the two kinds that hit both voters.
  */
-export const FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leader', 'cut-link', 'cut-zk', 'wipe-restart', 'kill-follower-after-failover'] as const;
+export const FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leader', 'cut-link', 'cut-zk', 'wipe-restart', 'kill-follower-after-failover', ...BOTH_VOTERS_FAULT_KINDS] as const;
 
 /**
  * Kinds aimed at ZooKeeper: added to the default with --zk-ensemble. kill-zk and pause-zk
@@ -52,7 +58,7 @@ export function isFaultKind(s: string): s is FaultKind {
 
 /** The kinds a run uses when none are named: in namespaces the packet-level kinds; with an ensemble, the ZooKeeper kinds too. */
 export function defaultKinds(net: NetMode, zkServers = 1): readonly FaultKind[] {
-  if (net === 'netns') return [...PROCESS_FAULT_KINDS, ...NETNS_FAULT_KINDS];
+  if (net === 'netns') return [...PROCESS_FAULT_KINDS, ...NETNS_FAULT_KINDS, ...BOTH_VOTERS_FAULT_KINDS];
   return zkServers > 1 ? [...FAULT_KINDS, ...ZK_FAULT_KINDS] : FAULT_KINDS;
 }
 

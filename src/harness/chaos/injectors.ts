@@ -51,6 +51,21 @@ export async function injectFault(
       const finished = sleep(plan.restartDelayMs).then(() => (wipe ? cluster.restart(target, { wipe: true }) : cluster.startNode(target)));
       return { target, finished };
     }
+    case 'restart-both':
+    case 'wipe-both': {
+      // Together: neither voter may outlive the other, or the survivor would just take over.
+      await Promise.all([cluster.kill(roles.leader), cluster.kill(roles.follower)]);
+      const wipe = plan.kind === 'wipe-both';
+      if (wipe) await Promise.all([cluster.wipe(roles.leader), cluster.wipe(roles.follower)]);
+      const [first, second] = plan.firstBack === 'leader' ? [roles.leader, roles.follower] : [roles.follower, roles.leader];
+      const finished = (async (): Promise<void> => {
+        await sleep(plan.restartDelayMs);
+        cluster.startNode(first);
+        await sleep(plan.staggerMs);
+        cluster.startNode(second);
+      })();
+      return { target: `${roles.leader}+${roles.follower}`, finished, observed: { firstBack: first } };
+    }
     case 'pause-leader': {
       const pid = cluster.pid(target);
       await cluster.pause(target);

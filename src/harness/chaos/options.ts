@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../../common/errors.js';
 import type { ZooKeeperEnv } from '../zk-java.js';
 import { checkKindsForNet, ENSEMBLE_ONLY_KINDS, FAULT_KINDS, type FaultKind, type NetMode } from './fault-kinds.js';
 import { DEFAULT_DURATIONS, type FaultDurations } from './schedule.js';
+import { DEFAULT_ZK_DATA_BOUND_BYTES } from './zk-data-sampler.js';
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -41,6 +42,8 @@ export interface ChaosOptions {
   readonly zkServers: number;
   /** With an ensemble, a bare ZooKeeper client writes beside the voters with this pause between writes (ms). */
   readonly zkProbeIntervalMs: number;
+  /** What the cluster may keep in ZooKeeper (wal/ and snapshots/); a sample above it fails the run. */
+  readonly zkDataBoundBytes: number;
   /** Progress lines (not called with --json). */
   readonly print: (line: string) => void;
   readonly json: boolean;
@@ -64,6 +67,7 @@ export const CHAOS_DEFAULTS = {
   keepLogs: false,
   zkServers: 1,
   zkProbeIntervalMs: 5,
+  zkDataBoundBytes: DEFAULT_ZK_DATA_BOUND_BYTES,
   json: false,
 } as const;
 
@@ -105,5 +109,6 @@ export function validateChaosOptions(o: ChaosOptions): void {
     problems.push(`${needEnsemble.join(' and ')} ${needEnsemble.length > 1 ? 'stop a ZooKeeper server and need' : 'stops a ZooKeeper server and needs'} an ensemble: add --zk-ensemble 3`);
   }
   if (!(o.zkProbeIntervalMs >= 1 && o.zkProbeIntervalMs <= 1_000)) problems.push('the ZooKeeper probe interval must be in 1..1000 ms');
+  if (!(Number.isSafeInteger(o.zkDataBoundBytes) && o.zkDataBoundBytes >= 1)) problems.push('the ZooKeeper data bound must be a positive number of bytes');
   if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
 }

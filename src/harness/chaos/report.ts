@@ -3,19 +3,24 @@
 // histogram, and a table of every fault.
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { downtimeHistogramSpec, renderSvg, throughputSpec } from './charts.js';
+import { downtimeHistogramSpec, renderSvg, throughputSpec, zkDataSpec } from './charts.js';
 import { type ChaosResult, failures } from './result.js';
 import { writeGapHtml } from './write-gaps.js';
 
 export async function writeReport(outDir: string, r: ChaosResult): Promise<string> {
-  const [throughput, histogram] = await Promise.all([renderSvg(throughputSpec(r)), renderSvg(downtimeHistogramSpec(r))]);
+  const zkSpec = zkDataSpec(r);
+  const [throughput, histogram, zkData] = await Promise.all([
+    renderSvg(throughputSpec(r)),
+    renderSvg(downtimeHistogramSpec(r)),
+    zkSpec === null ? Promise.resolve('') : renderSvg(zkSpec),
+  ]);
   await mkdir(outDir, { recursive: true });
   const path = join(outDir, 'report.html');
-  await writeFile(path, reportHtml(r, throughput, histogram));
+  await writeFile(path, reportHtml(r, throughput, histogram, zkData));
   return path;
 }
 
-export function reportHtml(r: ChaosResult, throughputSvg: string, histogramSvg: string): string {
+export function reportHtml(r: ChaosResult, throughputSvg: string, histogramSvg: string, zkDataSvg = ''): string {
   const failed = failures(r);
   const verdict = failed.length === 0 ? '<p class="pass">PASSED: nothing lost, nothing applied twice, the history is linearizable.</p>' : `<p class="fail">FAILED: ${esc(failed.join('; '))}</p>`;
   const linearizable = r.violation !== undefined ? 'no (violation found)' : r.linearizabilityUnknown ? 'unknown (checker budget ran out; not a violation)' : r.linearizable ? 'yes' : 'no';
@@ -24,6 +29,9 @@ export function reportHtml(r: ChaosResult, throughputSvg: string, histogramSvg: 
     ['duplicated applications', String(r.duplicated), r.duplicated === 0],
     ['linearizable', linearizable, r.violation === undefined],
     ['keys unreadable at the end', String(r.unreadableKeys.length), r.unreadableKeys.length === 0],
+    ...(r.zkData !== undefined
+      ? [['ZooKeeper data under its bound', `${mib(r.zkData.maxBudgetBytes)} at most of ${mib(r.zkData.boundBytes)} (${r.zkData.budget.length} samples)`, r.zkData.maxBudgetBytes <= r.zkData.boundBytes] as [string, string, boolean]]
+      : []),
   ];
   const ops = r.ops;
   const kinds = Object.entries(r.downtime.byKind).map(
@@ -64,6 +72,7 @@ ${r.violation !== undefined ? `<h3>Linearizability violation</h3><pre>${esc(r.vi
 ${r.error !== undefined ? `<h3>Run stopped early</h3><pre>${esc(r.error)}</pre>` : ''}
 <h2>Throughput</h2>
 <div class="chart">${throughputSvg}</div>
+${zkSection(r, zkDataSvg)}
 <h2>Failover downtime</h2>
 <p>All faults: p50 ${r.downtime.p50} ms, p99 ${r.downtime.p99} ms, max ${r.downtime.max} ms. Downtime is measured from the
 injection to the first write acknowledged after it (a call made after the fault, or answered by another member than the
@@ -81,6 +90,29 @@ ${faultRows.join('\n')}
 </table>
 </body></html>
 `;
+}
+
+function zkSection(r: ChaosResult, svg: string): string {
+  const a = r.snapshots;
+  const z = r.zkData;
+  if (a === undefined && z === undefined) return '';
+  const activity =
+    a === undefined
+      ? ''
+      : `<p>Snapshots (from the voters' logs): ${a.taken} taken (largest ${mib(a.largestBytes)}, slowest ${a.slowestTakeMs} ms), ${a.published} uploaded to ZooKeeper, ` +
+        `${a.compactedSegments} wal/ segments compacted behind them, ${a.installed} installed on a follower behind the compaction point (${a.installedFromZooKeeper} from ZooKeeper), ` +
+        `${a.rebuilt} empty data folders rebuilt from ZooKeeper; failures (retried by the node): ${a.failures.take} takes, ${a.failures.publish} publishes, ${a.failures.install} installs.</p>`;
+  const data =
+    z === undefined
+      ? ''
+      : `<p>Budgeted bytes (wal/ and snapshots/, as <code>duoraft zk inspect</code> counts them): at most ${mib(z.maxBudgetBytes)} of the ${mib(z.boundBytes)} bound ` +
+        `(${z.budget.length} samples, ${z.missedBudget} missed); ZooKeeper's whole tree (mntr zk_approximate_data_size): at most ${mib(z.maxApproximateDataBytes)} ` +
+        `(${z.tree.length} samples, ${z.missedTree} missed).</p>${svg !== '' ? `<div class="chart">${svg}</div>` : ''}`;
+  return `<h2>Snapshots and ZooKeeper's data</h2>\n${activity}\n${data}`;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(2)} MiB`;
 }
 
 function detailText(d: Readonly<Record<string, number | string>>): string {

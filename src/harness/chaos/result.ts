@@ -6,7 +6,9 @@ import type { DuplicatedCounter, LostDetail } from './checks.js';
 import { type FaultKind, type NetMode, NO_FAILOVER_NEEDED } from './fault-kinds.js';
 import type { OpCounts } from './recorder.js';
 import type { FaultDurations, TargetRole } from './schedule.js';
+import type { SnapshotActivitySummary } from './snapshot-activity.js';
 import type { WriteGapSummary } from './write-gaps.js';
+import type { ZkDataSummary } from './zk-data-sampler.js';
 
 export interface FailoverRecord {
   readonly index: number;
@@ -85,6 +87,10 @@ export interface ChaosResult {
   readonly zkServers?: number;
   /** Longest write gaps per kind, duoraft beside a bare ZooKeeper client (runs with --zk-ensemble). */
   readonly writeGaps?: WriteGapSummary;
+  /** Snapshots taken, published, installed and rebuilt from, as the voters logged them. */
+  readonly snapshots?: SnapshotActivitySummary;
+  /** ZooKeeper's data over the run: the whole tree every second (mntr), the budgeted bytes every 15 s (zk inspect). */
+  readonly zkData?: ZkDataSummary;
 }
 
 /** Leader changes during faults after which the old leader could have stayed. */
@@ -111,6 +117,9 @@ export function failures(r: ChaosResult): string[] {
   if (r.lost > 0) out.push(`${r.lost} acknowledged writes lost (${r.lostDetail.writeOnceKeys} write-once keys, ${r.lostDetail.counterIncrements} increments)`);
   if (r.duplicated > 0) out.push(`${r.duplicated} duplicate applications of increments on ${r.duplicatedCounters.length} counters`);
   if (r.violation !== undefined) out.push(`the history is not linearizable (key ${r.violation.key})`);
+  if (r.zkData !== undefined && r.zkData.maxBudgetBytes > r.zkData.boundBytes) {
+    out.push(`ZooKeeper held ${r.zkData.maxBudgetBytes} bytes of wal/ and snapshots/, over its bound of ${r.zkData.boundBytes}`);
+  }
   if (r.unreadableKeys.length > 0) out.push(`${r.unreadableKeys.length} keys could not be read back at the end`);
   return out;
 }

@@ -24,6 +24,8 @@ import { sleep } from './time.js';
 import { summarizeWriteGaps, writeGapLines } from './write-gaps.js';
 import { ZkTargetPicker } from './zk-server-faults.js';
 import { ZkWriteProbe, type ZkWriteProbeStats } from './zk-write-probe.js';
+import { SnapshotActivity } from './snapshot-activity.js';
+import { ZkDataSampler, type ZkDataSummary } from './zk-data-sampler.js';
 
 const CLUSTER_NAME = 'chaos';
 const PROGRESS_EVERY_MS = 10_000;
@@ -73,6 +75,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   const zk = await startChaosZooKeeper(o.zkServers, o.env);
   // The voters' log lines, for the faults aimed at a moment inside a take-over.
   const watch = new NodeLogWatch();
+  const snapshots = new SnapshotActivity();
+  let zkData: ZkDataSampler | null = null;
+  let zkDataSummary: ZkDataSummary | null = null;
   const zkClientGaps = new GapMeter();
   let probe: ZkWriteProbe | null = null;
   let probeStats: ZkWriteProbeStats | null = null;
@@ -90,7 +95,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       ...(o.brokenBuild ? { brokenBuild: o.brokenBuild } : {}),
       logLevel: 'info',
       ...(o.keepLogs ? { workDir: join(o.outDir, 'cluster') } : {}),
-      onLine: (id: string, line: string): void => watch.onLine(id, line),
+      onLine: (id: string, line: string): void => {
+        watch.onLine(id, line);
+        snapshots.onLine(line);
+      },
     };
     if (o.net === 'netns') {
       placed = await NetnsCluster.start(common);
@@ -102,6 +110,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     let settled = await waitSettled(cluster, o.recoveryTimeoutMs, 'start-up');
     say(`  leader ${settled.leader}; node logs in ${cluster.workDir}${o.keepLogs ? '' : ' (removed at the end; keep them with --keep-logs)'}`);
     counter = await LeaderChangeCounter.open(zk.connectString, CLUSTER_NAME);
+    zkData = await ZkDataSampler.start({ connectString: zk.connectString, cluster: CLUSTER_NAME, servers: () => zk.servers(), origin, boundBytes: o.zkDataBoundBytes });
 
     const running = await CheckedLoad.start({
       zk: zk.connectString,
@@ -176,6 +185,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   } finally {
     clearInterval(ticker);
     if (probe !== null) probeStats = await probe.stop().catch(() => probe?.stats() ?? null);
+    if (zkData !== null) zkDataSummary = await zkData.stop().catch(() => zkData?.summary() ?? null);
     await load?.close();
     await counter?.close().catch(() => undefined);
     if (placed) await placed.stop();
@@ -189,6 +199,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   const result: ChaosResult = {
     ...chaosResult(o, startedIso, Math.round(performance.now() - origin), failovers, changesBeforeFirstFault, verdict, load, error),
     zkServers: o.zkServers,
+    snapshots: snapshots.summary(),
+    ...(zkDataSummary !== null ? { zkData: zkDataSummary } : {}),
     ...(probeStats !== null ? { writeGaps: summarizeWriteGaps(failovers, probeStats) } : {}),
   };
   const resultPath = await writeResult(o.outDir, result);
@@ -248,6 +260,20 @@ function printSummary(say: (line: string) => void, r: ChaosResult, resultPath: s
   say(`operations:    ${r.ops.total} (${r.ops.acknowledged} acknowledged, ${r.ops.unknown} unknown outcome, ${r.ops.failed} failed); ${r.ops.recorded} recorded${r.ops.historyCapped ? ' (cap reached)' : ''}`);
   say(`downtime:      p50 ${r.downtime.p50} ms, p99 ${r.downtime.p99} ms, max ${r.downtime.max} ms over ${r.failovers.length} faults`);
   for (const [kind, s] of Object.entries(r.downtime.byKind)) say(`  ${kind.padEnd(28)} ${s.count} faults, p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`);
+  if (r.snapshots !== undefined) {
+    const a = r.snapshots;
+    say(
+      `snapshots:     ${a.taken} taken, ${a.published} uploaded to ZooKeeper (${a.compactedSegments} wal/ segments compacted), ` +
+        `${a.installed} installed (${a.installedFromZooKeeper} from ZooKeeper), ${a.rebuilt} empty data folders rebuilt from ZooKeeper`,
+    );
+  }
+  if (r.zkData !== undefined) {
+    const z = r.zkData;
+    say(
+      `ZooKeeper data: budgeted (wal/ + snapshots/) at most ${mib(z.maxBudgetBytes)} of the ${mib(z.boundBytes)} bound over ${z.budget.length} samples` +
+        `${z.withinBound ? '' : ' (OVER THE BOUND, or never sampled)'}; whole tree at most ${mib(z.maxApproximateDataBytes)} (mntr, ${z.tree.length} samples)`,
+    );
+  }
   say(`leader changes: ${r.failovers.reduce((n, f) => n + f.leaderChanges, 0)}, of them ${r.falseFailovers} during faults that need none`);
   if (r.writeGaps !== undefined) for (const line of writeGapLines(r.writeGaps)) say(line);
   say(`lost:          ${r.lost}`);
@@ -257,4 +283,8 @@ function printSummary(say: (line: string) => void, r: ChaosResult, resultPath: s
   if (r.violation !== undefined) say(r.violation.explanation);
   if (r.error !== undefined) say(`error:         ${r.error}`);
   say(`wrote ${resultPath} and ${reportPath}`);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(2)} MiB`;
 }

@@ -21,6 +21,13 @@ export interface PlanBase {
 
 export type FaultPlan =
   | (PlanBase & { readonly kind: 'kill-leader' | 'kill-follower' | 'wipe-restart'; readonly restartDelayMs: number })
+  | (PlanBase & {
+      readonly kind: 'restart-both' | 'wipe-both';
+      readonly restartDelayMs: number;
+      /** Which voter comes back first (by its role before the fault), and how long after it the other starts. */
+      readonly firstBack: 'leader' | 'follower';
+      readonly staggerMs: number;
+    })
   | (PlanBase & { readonly kind: 'pause-leader'; readonly pauseMs: number })
   | (PlanBase & { readonly kind: 'cut-link' | 'cut-zk'; readonly cutMs: number; readonly mode: ProxyCutMode })
   | (PlanBase & { readonly kind: 'partition-voters' | 'partition-leader' | 'partition-clients'; readonly cutMs: number })
@@ -40,6 +47,12 @@ export const LATENCY_MS: readonly [number, number] = [2, 20];
 export const LOSS_PERCENT: readonly [number, number] = [1, 5];
 
 export const RESTART_DELAY_MS: readonly [number, number] = [100, 600];
+/**
+ * restart-both and wipe-both: from the first voter's start to the second's. From 0 (both
+ * race for the term, both rebuilding at once) to longer than a rebuild of a small state
+ * (the first leads alone, then the second joins and catches up).
+ */
+export const BOTH_STAGGER_MS: readonly [number, number] = [0, 600];
 export const PAUSE_MS: readonly [number, number] = [500, 2500];
 export const CUT_MS: readonly [number, number] = [1000, 3000];
 
@@ -92,6 +105,7 @@ export function planFaults(
   let zkPauses = 0;
   let expiries = 0;
   let deposals = 0;
+  const bothDown = { 'restart-both': 0, 'wipe-both': 0 };
   return order.slice(0, count).map((kind, k): FaultPlan => {
     const base = { index: k + 1, steadyMs: between(rng, steadyRange) };
     switch (kind) {
@@ -102,6 +116,17 @@ export function planFaults(
       case 'wipe-restart':
         // Alternate, so both a leader and a follower lose their disk equally often.
         return { ...base, kind, target: wipes++ % 2 === 0 ? 'leader' : 'follower', restartDelayMs: between(rng, RESTART_DELAY_MS) };
+      case 'restart-both':
+      case 'wipe-both':
+        // Alternate per kind, so each sees the old leader and the old follower come back first equally often.
+        return {
+          ...base,
+          kind,
+          target: 'leader',
+          restartDelayMs: between(rng, RESTART_DELAY_MS),
+          firstBack: bothDown[kind]++ % 2 === 0 ? 'leader' : 'follower',
+          staggerMs: between(rng, BOTH_STAGGER_MS),
+        };
       case 'pause-leader':
         return { ...base, kind, target: 'leader', pauseMs: between(rng, durations.pauseMs) };
       case 'cut-link':
@@ -146,6 +171,9 @@ export function planDetail(p: FaultPlan): Record<string, number | string> {
     case 'kill-follower':
     case 'wipe-restart':
       return { restartDelayMs: p.restartDelayMs };
+    case 'restart-both':
+    case 'wipe-both':
+      return { restartDelayMs: p.restartDelayMs, firstBack: p.firstBack, staggerMs: p.staggerMs };
     case 'pause-leader':
       return { pauseMs: p.pauseMs };
     case 'cut-link':

@@ -5,6 +5,8 @@
 //   the fence's `leader` znode is an ephemeral of that session;
 // - a session expiry `delayMs` after a fence landed in ZooKeeper (the epoch names the
 //   node), before the take-over could read the tail: it reads it on a new session;
+// - a SIGKILL of the leader the moment one of its appends lands in ZooKeeper: it never
+//   learns the append committed, so neither does its follower;
 // - a SIGKILL of a deposed leader `delayMs` after it started following the new one: the
 //   new leader's appends have just overwritten its own unreplicated suffix, and what it
 //   acknowledged may not be on its disk yet.
@@ -18,8 +20,11 @@ interface Armed {
 }
 
 export interface AimedFaultActions {
-  expireSession(node: SimNode, delayMs: number, why: string): void;
+  /** Expires `node`'s session `delayMs` from now; `then` runs right after the expiry. */
+  expireSession(node: SimNode, delayMs: number, why: string, then?: () => void): void;
   kill(node: SimNode, delayMs: number): void;
+  /** The last index of ZooKeeper's tail as its leader has it (0: none). */
+  tailIndex(): number;
   /** The epoch znode as the ZooKeeper leader has it: its mzxid and the node it names. */
   epoch(): { readonly mzxid: bigint; readonly leaderId: string } | null;
 }
@@ -29,8 +34,9 @@ const ARMED_FOR_MS = 3000;
 
 export class AimedFaults {
   private expiry: Armed | null = null;
-  private expiryAtFence: (Armed & { readonly epochMzxid: bigint }) | null = null;
+  private expiryAtFence: (Armed & { readonly epochMzxid: bigint; readonly then?: () => void }) | null = null;
   private kill: (Armed & { readonly node: SimNode; readonly term: number }) | null = null;
+  private onAppend: { readonly past: number; readonly until: number; readonly fire: () => void } | null = null;
   /** Nodes that were candidates at the last look: a candidacy is aimed at when it starts. */
   private readonly candidates = new Set<string>();
 
@@ -48,8 +54,16 @@ export class AimedFaults {
   }
 
   /** The next fence that lands costs its node its session, `delayMs` after it landed. */
-  expireAfterNextFence(delayMs: number): void {
-    this.expiryAtFence = { delayMs, until: this.sched.now() + ARMED_FOR_MS, epochMzxid: this.act.epoch()?.mzxid ?? -1n };
+  expireAfterNextFence(delayMs: number, then?: () => void): void {
+    this.expiryAtFence = { delayMs, until: this.sched.now() + ARMED_FOR_MS, epochMzxid: this.act.epoch()?.mzxid ?? -1n, ...(then ? { then } : {}) };
+  }
+
+  /**
+   * The next time ZooKeeper's tail moves (within `forMs`), `fire` runs at once: in the same
+   * event, before the multi's reply can reach the node that sent it.
+   */
+  whenTailMoves(forMs: number, fire: () => void): void {
+    this.onAppend = { past: this.act.tailIndex(), until: this.sched.now() + forMs, fire };
   }
 
   /** `node`, leading `term` now, is killed `delayMs` after it follows a leader of a later term. */
@@ -62,6 +76,17 @@ export class AimedFaults {
     if (this.expiry !== null) this.checkExpiry(this.expiry);
     if (this.expiryAtFence !== null) this.checkFence(this.expiryAtFence);
     if (this.kill !== null) this.checkKill(this.kill);
+    if (this.onAppend !== null) this.checkTail(this.onAppend);
+  }
+
+  private checkTail(armed: { readonly past: number; readonly until: number; readonly fire: () => void }): void {
+    if (this.sched.now() > armed.until) {
+      this.onAppend = null;
+      return;
+    }
+    if (this.act.tailIndex() <= armed.past) return;
+    this.onAppend = null;
+    armed.fire();
   }
 
   private checkExpiry(armed: Armed): void {
@@ -82,7 +107,7 @@ export class AimedFaults {
     }
   }
 
-  private checkFence(armed: Armed & { readonly epochMzxid: bigint }): void {
+  private checkFence(armed: Armed & { readonly epochMzxid: bigint; readonly then?: () => void }): void {
     if (this.sched.now() > armed.until) {
       this.expiryAtFence = null;
       return;
@@ -91,7 +116,7 @@ export class AimedFaults {
     if (epoch === null || epoch.mzxid === armed.epochMzxid) return;
     this.expiryAtFence = null;
     const node = this.nodes.find((n) => n.id === epoch.leaderId);
-    if (node && node.state !== 'down') this.act.expireSession(node, armed.delayMs, `${armed.delayMs} ms after its fence landed`);
+    if (node && node.state !== 'down') this.act.expireSession(node, armed.delayMs, `${armed.delayMs} ms after its fence landed`, armed.then);
   }
 
   private checkKill(armed: Armed & { readonly node: SimNode; readonly term: number }): void {

@@ -3,7 +3,7 @@
 // for the kinds. Returns the aimed faults (aimed-faults.ts), which the run must poke after
 // every event.
 import { ClusterPaths } from '../../../src/coordination/layout.js';
-import { decodeEpoch } from '../../../src/coordination/records.js';
+import { decodeEpoch, decodeTail } from '../../../src/coordination/records.js';
 import type { SimScheduler } from '../sim-scheduler.js';
 import type { ZkModel } from '../zk-model.js';
 import { AimedFaults } from './aimed-faults.js';
@@ -17,11 +17,16 @@ import type { SimNode } from './sim-node.js';
  * take-over that loses its session (kind 11); 'expire-after-fence': kind 11 always with a
  * held ZooKeeper follower and the expiry right after the fence lands (the take-over reads
  * the tail on a new session; with local sessions it may land on the held follower);
- * 'kill-deposed-leader': the old leader killed just after it follows the new one (kind 12).
+ * 'kill-deposed-leader': the old leader killed just after it follows the new one (kind 12);
+ * 'stale-tail-takeover': a take-over that reads the tail on a new session, which may land
+ * on a ZooKeeper follower behind the fence (see below; local sessions).
  */
-export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'expire-after-fence' | 'kill-deposed-leader';
+export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'expire-after-fence' | 'kill-deposed-leader' | 'stale-tail-takeover';
 
-export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'expire-after-fence', 'kill-deposed-leader'];
+export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'expire-after-fence', 'kill-deposed-leader', 'stale-tail-takeover'];
+
+/** Mixes whose window exists only with local sessions (a new session answered by a lagging server at once). */
+export const localSessionMixes: readonly FaultMix[] = ['stale-tail-takeover'];
 
 export interface FaultScheduleContext {
   readonly sched: SimScheduler;
@@ -40,7 +45,8 @@ export interface FaultScheduleContext {
 
 export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
   const { sched, model, net, nodes, faultMs, mix, zkServers, note } = ctx;
-  const epochPath = new ClusterPaths(ctx.cluster).epoch;
+  const paths = new ClusterPaths(ctx.cluster);
+  const epochPath = paths.epoch;
   const rnd = sched.random;
   const pick = <T>(xs: readonly T[]): T => xs[rnd.nextInt(xs.length)]!;
   const leaderNow = (): SimNode | undefined => nodes.find((n) => n.state === 'up' && n.driver?.inspect().softState.role === 'leader');
@@ -53,16 +59,21 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
     });
   };
   const aimed = new AimedFaults(sched, nodes, {
-    expireSession: (n, delayMs, why) => {
+    expireSession: (n, delayMs, why, then) => {
       const name = n.sessionName;
       sched.schedule(delayMs, () => {
         note(`ZooKeeper session of ${n.id} expired, ${why}`);
         model.expire(name);
+        then?.();
       });
     },
     epoch: () => {
       const z = model.znode(epochPath);
       return z === null ? null : { mzxid: z.mzxid, leaderId: decodeEpoch(epochPath, z.data).leaderId };
+    },
+    tailIndex: () => {
+      const data = model.dataOf(paths.tail);
+      return data === null ? 0 : decodeTail(paths.tail, data).lastIndex;
     },
     kill: (n, delayMs) => {
       sched.schedule(delayMs, () => {
@@ -73,6 +84,55 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
       });
     },
   });
+  /**
+   * Issue 9 hole 2, aimed: a take-over whose tail read after a new session may come from a
+   * ZooKeeper follower that missed appends its node does not know were committed. A
+   * follower (not the one the other node's session is on) falls behind its leader; the
+   * voters' leader is killed the moment one of its appends lands in ZooKeeper (so neither
+   * voter learns that it committed); the other node's link to ZooKeeper is slow (its
+   * take-over starts before it read the tail as a pre-candidate, so its commit index stays
+   * below the lagging follower's tail); and its session expires right after its fence
+   * lands. Its new (local) session lands on the lagging follower a third of the time, and
+   * a tail read there before sync() is older than the fence: the old leader's last append
+   * is missing.
+   */
+  let staleTailBusyUntil = 0;
+  const staleTailTakeover = (): void => {
+    // One at a time: a second would kill the node taking over as its first append lands.
+    if (sched.now() < staleTailBusyUntil) return;
+    const leader = leaderNow();
+    const taker = nodes.find((n) => n !== leader && n.state === 'up');
+    if (!leader || !taker) return;
+    const busy = model.serverOf(taker.sessionName);
+    const free = Array.from({ length: zkServers - 1 }, (_, i) => i + 1).filter((s) => s !== busy && !model.isServerHeld(s));
+    if (free.length === 0) return;
+    const follower = pick(free);
+    const holdMs = 700 + rnd.nextInt(501);
+    const slowMs = 60 + rnd.nextInt(61);
+    const residualMs = rnd.nextInt(11);
+    const expireMs = rnd.nextInt(8);
+    staleTailBusyUntil = sched.now() + holdMs;
+    note(`ZooKeeper server ${follower} (a follower) falls behind its leader for ${holdMs} ms; ${leader.id} (the leader) is killed when its next append lands`);
+    model.holdServer(follower);
+    sched.schedule(holdMs, () => model.releaseServer(follower));
+    aimed.whenTailMoves(200, () => {
+      if (leader.state !== 'up') return;
+      note(`crash ${leader.id} (the leader) as its append lands; ${taker.id}'s link to ZooKeeper slows by ${slowMs} ms; its next take-over loses its session ${expireMs} ms after its fence lands (then it is ${residualMs} ms slow)`);
+      leader.crash({ wipe: false, tornTail: false });
+      // Back only after the follower caught up: meanwhile the taker's lease touches wait
+      // there, and a node back earlier would see the lease still and take over in turn.
+      restartLater(leader, holdMs + 100 + rnd.nextInt(400));
+      taker.slowZk(slowMs);
+      // From the expiry on the link is only a little slow: the new session connects while
+      // the take-over still retries its tail read every few ms (its backoff is short then).
+      const later = sched.schedule(1500, () => taker.slowZk(0));
+      aimed.expireAfterNextFence(expireMs, () => {
+        later.cancel();
+        taker.slowZk(residualMs);
+        sched.schedule(500, () => taker.slowZk(0));
+      });
+    });
+  };
   const injectFault = (): void => {
     if (sched.now() >= faultMs) return;
     if (mix === 'slow-leader-zk') {
@@ -82,6 +142,10 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
       note(`${leader.id}'s (the leader's) link to ZooKeeper slows by ${extra} ms`);
       leader.slowZk(extra);
       sched.schedule(400, () => leader.slowZk(0));
+      return;
+    }
+    if (mix === 'stale-tail-takeover') {
+      staleTailTakeover();
       return;
     }
     const node = pick(nodes);

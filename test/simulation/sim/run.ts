@@ -9,7 +9,7 @@ import type { Logger } from '../../../src/common/logger.js';
 import type { TestFaults } from '../../../src/server/node-config.js';
 import { SimScheduler } from '../sim-scheduler.js';
 import { ZkModel } from '../zk-model.js';
-import { type FaultMix, scheduleFaults } from './fault-schedule.js';
+import { type FaultMix, localSessionMixes, scheduleFaults } from './fault-schedule.js';
 import { InvariantChecker } from './invariants.js';
 import { type AckRecord, SimClient } from './sim-client.js';
 import { SimNetwork } from './sim-network.js';
@@ -29,7 +29,8 @@ export interface SimOptions {
   /**
    * Whether ZooKeeper runs with local sessions (localSessionsEnabled: a new session is
    * answered by its server before the ensemble ordered its creation, so it can read older
-   * state than its client saw). Default: drawn from the seed, half the seeds each way.
+   * state than its client saw). Default: drawn from the seed, half the seeds each way, except
+   * under a mix aimed at a window only local sessions have (always local then).
    */
   readonly zkLocalSessions?: boolean;
   /** Bound on events (a runaway guard). */
@@ -69,7 +70,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const livenessMs = o.livenessMs ?? 2500;
   const end = faultMs + livenessMs;
   const trace = o.trace ?? ((): void => undefined);
-  const localSessions = o.zkLocalSessions ?? rnd.nextInt(2) === 0;
+  // Drawn whenever not given (as before the mixes that imply it), so seeds replay as they did.
+  const localSessions = o.zkLocalSessions ?? (rnd.nextInt(2) === 0 || localSessionMixes.includes(o.faultMix ?? 'all'));
   const model = new ZkModel(sched, { servers: ZK_SERVERS, localSessions, latencyMs: [1, 3], sessionTimeoutMs: 4000, requestTimeoutMs: 3000 });
   model.setApplyOnLossProbability(0.5);
   const net = new SimNetwork(sched);

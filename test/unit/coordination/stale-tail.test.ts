@@ -104,6 +104,13 @@ describe('take-over on a new session (R3)', () => {
     expect(out.ok).toBe(false);
     if (out.ok) return;
     expect(out.result.reason).toMatch(/below this node's commit index 7/);
+    expect(out.zkDataLost).toMatch(/lost committed data/);
+  });
+
+  it('the broken build hands a tail below its commit index on to the core, as the code before R3 did (no ZooKeeper-lost-data refusal)', async () => {
+    const zk = clusterOfA();
+    const out = await takeOver(takeoverOptions(zk, 7, true));
+    expect(out.ok && out.result.zkLastIndex).toBe(5);
   });
 });
 

@@ -12,9 +12,19 @@ describe('fault kinds and networks', () => {
     expect(() => parseFaultKinds('partition-everything', 'netns')).toThrow(/unknown fault kind/);
   });
 
-  it('defaults to the process kinds plus the five network kinds in namespaces, and to the seven loopback kinds otherwise', () => {
-    expect(defaultKinds('netns')).toEqual(['kill-leader', 'kill-follower', 'pause-leader', 'wipe-restart', ...NETNS_FAULT_KINDS]);
-    expect(defaultKinds('loopback')).toEqual(['kill-leader', 'kill-follower', 'pause-leader', 'cut-link', 'cut-zk', 'wipe-restart', 'kill-follower-after-failover']);
+  it('defaults to the process kinds plus the five network kinds in namespaces, and to the nine loopback kinds otherwise', () => {
+    expect(defaultKinds('netns')).toEqual(['kill-leader', 'kill-follower', 'pause-leader', 'wipe-restart', ...NETNS_FAULT_KINDS, 'restart-both', 'wipe-both']);
+    expect(defaultKinds('loopback')).toEqual([
+      'kill-leader',
+      'kill-follower',
+      'pause-leader',
+      'cut-link',
+      'cut-zk',
+      'wipe-restart',
+      'kill-follower-after-failover',
+      'restart-both',
+      'wipe-both',
+    ]);
   });
 
   it('plans latency and loss within their ranges, the same for the same seed', () => {

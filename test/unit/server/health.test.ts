@@ -34,6 +34,9 @@ const leader: NodeFigures = {
   zkConnected: true,
   stopped: false,
   fatalReason: null,
+  snapshotIndex: 0,
+  snapshotBytes: 0,
+  zkBudget: null,
 };
 const follower: NodeFigures = { ...leader, role: 'follower', leaderId: 'a', leaseHolds: false, committedInTerm: false, leaderContactAgeMs: 15 };
 

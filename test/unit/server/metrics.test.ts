@@ -26,6 +26,9 @@ const baseFigures: NodeFigures = {
   zkConnected: true,
   stopped: false,
   fatalReason: null,
+  snapshotIndex: 0,
+  snapshotBytes: 0,
+  zkBudget: null,
 };
 
 /** A metrics module over a fake node whose figures the test sets. */
@@ -141,6 +144,42 @@ describe('NodeMetrics: events of the parts', () => {
     expect(await value(metrics, 'duoraft_lease_lapses_total')).toBe(2);
     expect(await value(metrics, 'duoraft_peer_messages_refused_total', { type: 'append', why: 'invalid' })).toBe(2);
     expect(await value(metrics, 'duoraft_peer_messages_refused_total', { type: 'vote', why: 'sender' })).toBe(1);
+  });
+
+  it('counts and times snapshots taken, publishes by outcome and installs by source; reads snapshot and budget figures', async () => {
+    const { metrics, set } = setup();
+    expect(await value(metrics, 'duoraft_snapshots_total', { outcome: 'failed' })).toBe(0);
+    expect(await value(metrics, 'duoraft_snapshot_installs_total', { source: 'leader', outcome: 'ok' })).toBe(0);
+    expect(await value(metrics, 'duoraft_snapshot_publish_duration_seconds_count', { outcome: 'over_budget' })).toBe(0);
+    metrics.snapshotTaken({ ok: true, ms: 40, bytes: 5000, index: 100 });
+    metrics.snapshotTaken({ ok: false, ms: 3, bytes: 0, index: 200 });
+    metrics.snapshotPublished({ outcome: 'published', ms: 300 });
+    metrics.snapshotPublished({ outcome: 'over_budget', ms: 20 });
+    metrics.snapshotInstalled({ source: 'zookeeper', ok: true });
+    metrics.snapshotInstalled({ source: 'leader', ok: false });
+    expect(await value(metrics, 'duoraft_snapshots_total', { outcome: 'ok' })).toBe(1);
+    expect(await value(metrics, 'duoraft_snapshots_total', { outcome: 'failed' })).toBe(1);
+    expect(await value(metrics, 'duoraft_snapshot_duration_seconds_count')).toBe(1);
+    expect(await value(metrics, 'duoraft_snapshot_duration_seconds_bucket', { le: '0.05' })).toBe(1);
+    expect(await value(metrics, 'duoraft_snapshot_publish_duration_seconds_sum', { outcome: 'published' })).toBeCloseTo(0.3, 6);
+    expect(await value(metrics, 'duoraft_snapshot_publish_duration_seconds_count', { outcome: 'over_budget' })).toBe(1);
+    expect(await value(metrics, 'duoraft_snapshot_installs_total', { source: 'zookeeper', outcome: 'ok' })).toBe(1);
+    expect(await value(metrics, 'duoraft_snapshot_installs_total', { source: 'leader', outcome: 'failed' })).toBe(1);
+
+    // Figures: the newest snapshot on every member; the budget only where it is counted (the leader).
+    set({ snapshotIndex: 100, snapshotBytes: 5000 });
+    expect(await value(metrics, 'duoraft_snapshot_index')).toBe(100);
+    expect(await value(metrics, 'duoraft_snapshot_bytes')).toBe(5000);
+    expect(await value(metrics, 'duoraft_zk_budget_limit_bytes')).toBe(0); // 0 where not counted (a follower)
+    const zkBudget = { budgetBytes: 2048, usedBytes: 1500, walBytes: 500, snapshotBytes: 1000, over: true, mode: 'over' as const, reason: 'r', countedMsAgo: 5 };
+    set({ role: 'leader', zkBudget });
+    expect(await value(metrics, 'duoraft_zk_budget_used_bytes')).toBe(1500);
+    expect(await value(metrics, 'duoraft_zk_budget_limit_bytes')).toBe(2048);
+    expect(await value(metrics, 'duoraft_zk_budget_over')).toBe(1);
+    expect(await value(metrics, 'duoraft_zk_budget_tight')).toBe(0);
+    set({ role: 'leader', zkBudget: { ...zkBudget, over: false, mode: 'tight' } });
+    expect(await value(metrics, 'duoraft_zk_budget_over')).toBe(0);
+    expect(await value(metrics, 'duoraft_zk_budget_tight')).toBe(1);
   });
 
   it('follows the ZooKeeper session: its state, expiries and reconnects (not the first connect)', async () => {

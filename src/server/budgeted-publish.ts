@@ -1,0 +1,107 @@
+// The leader's publish of a snapshot to ZooKeeper, kept within the budget
+// (--zk-budget-bytes; notes/snapshots.md, "The ZooKeeper budget").
+//
+// Every upload must fit with a reserve: the log keeps growing while it runs.
+//
+// Normal: upload, keep the newest two complete snapshots, compact wal/ through the older one
+// (the newest could turn out corrupt: the older one and the log after it still rebuild).
+// ZooKeeper then holds at most three snapshots (during an upload) and about two intervals
+// of log.
+//
+// Tight, when that does not fit: before the upload, if it would not fit, drop every snapshot
+// but the newest and compact wal/ through it; after the upload, if the next upload would
+// not fit, do the same through the one just uploaded. ZooKeeper then holds at most two
+// snapshots (during an upload) and about one interval of log. The price: between uploads a
+// single snapshot stands for the state in ZooKeeper; if it is corrupt, a node that needs
+// ZooKeeper alone cannot rebuild (it says so and serves nothing, issue 10 point 7).
+//
+// Over, when even that does not fit (the state alone, twice, is too large): the snapshot is
+// not uploaded, or it is but the next one will not fit; the caller refuses writes that add
+// data. ZooKeeper is never written past the budget by a publish.
+import type { Logger } from '../common/logger.js';
+import { compactionTarget, type ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
+import type { ZkSnapshotManifest } from '../coordination/zk-snapshot-records.js';
+import type { SnapshotUpload } from '../coordination/zk-snapshot-upload.js';
+import { type BudgetMode, formatBytes, mustTighten, snapshotZkBytes, stateTooLarge, type ZkBudget } from './zk-budget.js';
+
+/** What a publish needs of the snapshot store in ZooKeeper. */
+export type PublishingStore = Pick<ZkSnapshotStore, 'upload' | 'prune' | 'list' | 'compactThrough' | 'chunkBytes'>;
+
+export interface BudgetedPublishReport {
+  readonly outcome: 'published' | 'over-budget';
+  readonly mode: BudgetMode;
+  /** Why tight or over ('' when normal). */
+  readonly reason: string;
+  /** The uploaded snapshot's manifest (null when it was not uploaded). */
+  readonly manifest: ZkSnapshotManifest | null;
+  /** What the snapshot takes in ZooKeeper (an upper bound). */
+  readonly snapshotZkBytes: number;
+  readonly compactedSegments: number;
+  readonly removedSnapshots: number;
+}
+
+export async function publishWithinBudget(store: PublishingStore, budget: ZkBudget, u: SnapshotUpload, keep: number, logger: Logger): Promise<BudgetedPublishReport> {
+  const limit = budget.budgetBytes;
+  const incoming = snapshotZkBytes(u.sizeBytes, store.chunkBytes);
+  const reserve = budget.reserve();
+  const index = u.point.index;
+  let compactedSegments = 0;
+  let removedSnapshots = 0;
+  let tightened = false;
+  const tighten = async (): Promise<void> => {
+    const r = await keepOnlyNewest(store, budget, u.epochVersion);
+    compactedSegments += r.compactedSegments;
+    removedSnapshots += r.removedSnapshots;
+    tightened = true;
+  };
+
+  // The log grows while the upload runs: it must fit with the reserve for that.
+  const fits = (): boolean => budget.used() + incoming + reserve <= limit;
+  if (!fits()) await tighten();
+  if (!fits()) {
+    const reason =
+      `uploading snapshot ${index} (${formatBytes(incoming)}) would take ZooKeeper to ${formatBytes(budget.used() + incoming)} of its ` +
+      `${formatBytes(limit)} budget (${formatBytes(reserve)} kept for the log meanwhile), with only the newest snapshot kept and the log compacted through it; it stays local`;
+    budget.setMode('over', reason);
+    logger.debug({ index, used: budget.used(), incoming, limit }, 'zk budget: upload refused');
+    return { outcome: 'over-budget', mode: 'over', reason, manifest: null, snapshotZkBytes: incoming, compactedSegments, removedSnapshots };
+  }
+
+  const manifest = await store.upload(u);
+  budget.snapshotAdded(index, incoming);
+  const pruned = await store.prune(u.epochVersion, keep);
+  for (const r of pruned.removed) budget.snapshotRemoved(r.index);
+  removedSnapshots += pruned.removed.length;
+  const target = compactionTarget(await store.list(), keep);
+  if (target) {
+    const c = await store.compactThrough(u.epochVersion, target);
+    if (c) {
+      budget.walCompacted(c.deletedBytes);
+      compactedSegments += c.deletedSegments;
+    }
+  }
+  if (mustTighten(budget.used(), incoming, reserve, limit)) await tighten();
+
+  const tooLarge = stateTooLarge(incoming, reserve, limit);
+  const mode: BudgetMode = tooLarge ? 'over' : tightened ? 'tight' : 'normal';
+  const reason = tooLarge
+    ? `the state's snapshot takes ${formatBytes(incoming)} in ZooKeeper: two of them (the old one stays until the new one is complete) ` +
+      `and the ${formatBytes(reserve)} reserve for the log need ${formatBytes(2 * incoming + reserve)}, more than the ${formatBytes(limit)} budget`
+    : tightened
+      ? `two snapshots of ${formatBytes(incoming)} and two intervals of log do not fit in the ${formatBytes(limit)} budget: ` +
+        `wal/ is compacted through the newest snapshot, and only it is kept between uploads`
+      : '';
+  budget.setMode(mode, reason);
+  return { outcome: 'published', mode, reason, manifest, snapshotZkBytes: incoming, compactedSegments, removedSnapshots };
+}
+
+/** Drops every complete snapshot but the newest (and unfinished uploads), then compacts wal/ through it. */
+async function keepOnlyNewest(store: PublishingStore, budget: ZkBudget, epochVersion: number): Promise<{ compactedSegments: number; removedSnapshots: number }> {
+  const pruned = await store.prune(epochVersion, 1);
+  for (const r of pruned.removed) budget.snapshotRemoved(r.index);
+  const newest = (await store.list())[0];
+  if (!newest) return { compactedSegments: 0, removedSnapshots: pruned.removed.length };
+  const c = await store.compactThrough(epochVersion, newest);
+  if (c) budget.walCompacted(c.deletedBytes);
+  return { compactedSegments: c?.deletedSegments ?? 0, removedSnapshots: pruned.removed.length };
+}
