@@ -35,7 +35,6 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
       electionTimeoutMs: v['election-timeout-ms'],
       heartbeatMs: v['heartbeat-ms'],
       pauseLeaseMs: v['pause-lease-ms'],
-      pauseStepDownMs: v['pause-stepdown-ms'],
     },
     limits: {
       maxValueBytes: v['max-value-bytes'],

@@ -47,7 +47,7 @@ import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './clu
 import { Ephemerals } from './ephemerals.js';
 import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
 import type { LeaseKeeper } from '../coordination/lease.js';
-import { type NodeConfig, coreConfigFor, validateNodeConfig } from './node-config.js';
+import { type NodeConfig, coreConfigFor, lapseSilenceMs, validateNodeConfig } from './node-config.js';
 import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
@@ -954,28 +954,28 @@ export class NodeDriver {
   }
 
   /**
-   * A lease lapsed for two lease windows means the follower may well have taken over:
-   * waiting writes are told their outcome is unknown so their clients move on (they may
-   * still commit, if ZooKeeper comes back and nobody fenced us).
+   * A lease lapsed until the leader fell silent (lapseSilenceMs) means the follower may
+   * well take over: waiting writes are told their outcome is unknown so their clients move
+   * on (they may still commit, if ZooKeeper comes back and nobody fenced us).
    */
   private failWritesOfLongLapse(): void {
     if (!this.leading || this.proposals.size() === 0) return;
-    if (this.leading.leaseLapsedForMs() < 2 * this.cfg.timing.leaseWindowMs) return;
+    if (this.leading.leaseLapsedForMs() < lapseSilenceMs(this.cfg.timing)) return;
     this.proposals.rejectAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
   }
 
-  /** The event loop stalled for `ms`: the lease may not be trusted, and after a long stall neither may leadership. */
+  /**
+   * The event loop stalled for `ms`: the lease may not be trusted. However long the stall,
+   * the leader does not step down for it: a stall is no evidence that the follower took
+   * over (on a loaded machine both processes stall together), and if it did, the next touch
+   * or multi finds the epoch moved and fences this term. Stepping down anyway turned every
+   * machine-wide stall of 300 ms into a change of leader that no fault called for.
+   */
   private onStall(ms: number): void {
     if (this.stopped) return;
     const leading = this.soft.role === 'leader';
     this.log.warn({ stalledMs: Math.round(ms), leading }, 'event loop stalled');
-    if (!leading) return;
-    if (ms >= this.cfg.timing.pauseStepDownMs) {
-      this.core.abdicate(`event loop stalled for ${Math.round(ms)} ms`);
-      this.schedule();
-    } else {
-      this.leading?.lapseLease();
-    }
+    if (leading) this.leading?.lapseLease();
   }
 
   /** A committed entry differs from the leader's or ZooKeeper's: stop serving, let the owner rebuild. */

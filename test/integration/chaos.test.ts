@@ -38,9 +38,9 @@ describe('duoraft chaos, bounded', () => {
       kinds: CI_KINDS,
       clients: 8,
       // Shorter steady spells and faults than the command's defaults (still well past the
-      // 150 ms lease window, so each pause and cut forces a take-over), so that the faults
-      // fit in CI's time. Full load: no pause between a client's calls (with snapshots a
-      // wiped or restarted node's catch-up no longer grows with the history).
+      // lease window and the silence timeout, so each pause and cut can force a take-over),
+      // so that the faults fit in CI's time. Full load: no pause between a client's calls
+      // (with snapshots a wiped or restarted node's catch-up no longer grows with the history).
       steadyMs: [150, 400],
       durations: { pauseMs: [400, 1200], cutMs: [500, 1500] },
       thinkMs: 0,

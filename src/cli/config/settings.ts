@@ -147,7 +147,6 @@ export const nodeSettings = {
   'election-timeout-ms': timingMs('minimum election timeout', 'electionTimeoutMs'),
   'heartbeat-ms': timingMs('leader heartbeat interval', 'heartbeatMs'),
   'pause-lease-ms': timingMs('an event-loop stall this long ends the lease at once', 'pauseLeaseMs'),
-  'pause-stepdown-ms': timingMs('a stall this long makes the leader step down', 'pauseStepDownMs'),
   'max-value-bytes': integerSetting({
     describe: 'largest value accepted',
     min: 1,
