@@ -56,7 +56,7 @@ import { TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
 import { defaultSnapshotPolicy, type SnapshotPolicy, Snapshotter, type SnapshotterHost } from './snapshotter.js';
-import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
+import { ZkSnapshotStore, type ZkSnapshotStoreOptions } from '../coordination/zk-snapshot-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
 import type { SavedSnapshot } from '../storage/snapshot-store.js';
@@ -112,6 +112,12 @@ export interface NodeSnapshots {
   readonly policy?: SnapshotPolicy;
   /** Use ZooKeeper for snapshots (publish as leader, fetch when behind). Default true. */
   readonly useZooKeeper?: boolean;
+  /**
+   * Piece sizes of the transfers (defaults: ZooKeeper's chunk size and 1 MiB ranges). The
+   * simulator's states are a few hundred bytes: it passes small ones so that uploads,
+   * downloads and pulls between the voters take many pieces, each of which a fault can cut.
+   */
+  readonly pieces?: { readonly zkChunkBytes?: number; readonly rangeBytes?: number };
 }
 
 /**
@@ -276,7 +282,7 @@ export class NodeDriver {
     const storage = deps.snapshots?.storage ?? new MemorySnapshotStore({ cluster: deps.config.cluster });
     this.snapshotter = new Snapshotter({
       storage,
-      zk: deps.snapshots?.useZooKeeper === false ? null : new ZkSnapshotStore({ zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger, nodeId: this.id }),
+      zk: deps.snapshots?.useZooKeeper === false ? null : new ZkSnapshotStore({ ...NodeDriver.zkSnapshotOptions(deps), paths: this.paths }),
       host: this.snapshotHost(),
       policy: deps.snapshots?.policy ?? defaultSnapshotPolicy,
       clock: deps.clock,
@@ -313,6 +319,11 @@ export class NodeDriver {
     return d;
   }
 
+  private static zkSnapshotOptions(deps: NodeDriverDeps): Omit<ZkSnapshotStoreOptions, 'paths'> {
+    const chunkBytes = deps.snapshots?.pieces?.zkChunkBytes;
+    return { zk: deps.zk, clock: deps.clock, logger: deps.logger, nodeId: deps.config.id, ...(chunkBytes !== undefined ? { chunkBytes } : {}) };
+  }
+
   /**
    * A node with nothing of its own (an empty data folder) whose cluster has taken writes
    * starts from the newest complete snapshot in ZooKeeper, then replays or receives only
@@ -323,7 +334,7 @@ export class NodeDriver {
     const s = deps.snapshots;
     if (!s || s.initial || s.useZooKeeper === false || zkTail === 0) return null;
     if (deps.recovery.entries.length > 0 || (deps.recovery.hardState?.commit ?? 0) > 0) return null;
-    const zkStore = new ZkSnapshotStore({ zk: deps.zk, paths, clock: deps.clock, logger: deps.logger, nodeId: deps.config.id });
+    const zkStore = new ZkSnapshotStore({ ...NodeDriver.zkSnapshotOptions(deps), paths });
     const started = deps.clock.now();
     const got = await zkStore.fetchNewest((m, chunks) =>
       s.storage.receive({ point: m.point, sizeBytes: m.sizeBytes, sha256: Buffer.from(m.sha256).toString('hex'), source: `ZooKeeper snapshot ${m.point.index}` }, chunks),
@@ -775,7 +786,7 @@ export class NodeDriver {
         if (offer.point.index <= commit()) return { installed: true, index: commit(), reason: 'already past it' };
         const transferStarted = this.clock.now();
         const chunks = Snapshotter.pull(
-          (offset) => transfer.readRange(offer.from, { index: offer.point.index, sha256: offer.sha256, offset, maxBytes: SNAPSHOT_RANGE_BYTES }, SNAPSHOT_RANGE_TIMEOUT_MS),
+          (offset) => transfer.readRange(offer.from, { index: offer.point.index, sha256: offer.sha256, offset, maxBytes: this.deps.snapshots?.pieces?.rangeBytes ?? SNAPSHOT_RANGE_BYTES }, SNAPSHOT_RANGE_TIMEOUT_MS),
           offer.sizeBytes,
           this.clock,
         );
