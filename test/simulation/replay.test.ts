@@ -28,7 +28,7 @@ describe.runIf(env['SIM_SEED'] !== undefined)('replay one seed', () => {
   it(`seed ${env['SIM_SEED']}`, async () => {
     const seed = Number(env['SIM_SEED']);
     const r = await runSimulation({ ...options, seed, trace: (line) => process.stdout.write(`${line}\n`), ...(nodeLogger ? { nodeLogger } : {}) });
-    process.stdout.write(`${JSON.stringify({ seed, ok: r.ok, events: r.events, virtualMs: r.virtualMs, ops: r.ops, linearizable: r.linearizable, zkLocalSessions: r.zkLocalSessions })}\n`);
+    process.stdout.write(`${JSON.stringify({ seed, ok: r.ok, events: r.events, virtualMs: r.virtualMs, ops: r.ops, linearizable: r.linearizable, zkLocalSessions: r.zkLocalSessions, snapshotChecks: r.snapshotChecks })}\n`);
     for (const v of r.violations) process.stdout.write(`VIOLATION ${v}\n`);
     expect(r.violations).toEqual([]);
   }, 600_000);
