@@ -124,8 +124,13 @@ export class RaftLog {
     return t !== undefined && t === term;
   }
 
-  /** Whether the log holds exactly `e` at its index: same term and, when e carries one, same chain value. */
+  /**
+   * Whether the log holds exactly `e` at its index: same term and, when e carries one, same
+   * chain value. At the snapshot point the point stands for the entry it covers (a node
+   * restarted on a snapshot at its commit index has no entry there, and replays start there).
+   */
   holds(e: Entry): boolean {
+    if (e.index === this.snapshot.index && e.index > 0) return e.term === this.snapshot.term && (!e.chain || sameChain(this.snapshot.chain, e.chain));
     const mine = this.entry(e.index);
     if (!mine || mine.term !== e.term) return false;
     return !e.chain || sameChain(mine.chain, e.chain);

@@ -799,6 +799,8 @@ export class RaftCore {
       // the chain values the leader sent for those entries say whether it does.
       for (const e of entries) {
         if (e.index > this.commit) break;
+        // Entries a snapshot covers are no longer held to compare (the snapshot point is).
+        if (e.index < this.log.snapshotMeta().index) continue;
         if (e.chain && !this.log.holds(e)) {
           this.diverge(e.index, `the leader's entry ${e.index} differs from our committed one`);
           return;
