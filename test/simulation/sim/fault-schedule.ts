@@ -17,11 +17,13 @@ import type { SimNode } from './sim-node.js';
  * take-over that loses its session (kind 11); 'expire-after-fence': kind 11 always with a
  * held ZooKeeper follower and the expiry right after the fence lands (the take-over reads
  * the tail on a new session; with local sessions it may land on the held follower);
- * 'kill-deposed-leader': the old leader killed just after it follows the new one (kind 12).
+ * 'kill-deposed-leader': the old leader killed just after it follows the new one (kind 12);
+ * 'both-down': both nodes killed at once, half the time with both disks lost (wipe-both,
+ * restart-both).
  */
-export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'expire-after-fence' | 'kill-deposed-leader';
+export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'expire-after-fence' | 'kill-deposed-leader' | 'both-down';
 
-export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'expire-after-fence', 'kill-deposed-leader'];
+export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'expire-after-fence', 'kill-deposed-leader', 'both-down'];
 
 export interface FaultScheduleContext {
   readonly sched: SimScheduler;
@@ -82,6 +84,10 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
       note(`${leader.id}'s (the leader's) link to ZooKeeper slows by ${extra} ms`);
       leader.slowZk(extra);
       sched.schedule(400, () => leader.slowZk(0));
+      return;
+    }
+    if (mix === 'both-down') {
+      bothDown(rnd.nextInt(2) === 0);
       return;
     }
     const node = pick(nodes);
@@ -232,8 +238,25 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
         aimed.killWhenDeposed(leader, term, delayMs);
         break;
       }
-      default:
-        break; // a quiet interval
+      default: {
+        // The slot of the quiet interval, split three ways (so that the kinds above keep
+        // their draws): quiet, wipe-both, restart-both.
+        const which = rnd.nextInt(3);
+        if (which > 0) bothDown(which === 1);
+        break;
+      }
+    }
+  };
+  /**
+   * Both nodes SIGKILLed at once; with `wipe` both disks are lost too (WAL and snapshots):
+   * the first to start rebuilds from ZooKeeper's newest snapshot and log and leads, the
+   * other follows. Each restarts 50-850 ms later.
+   */
+  const bothDown = (wipe: boolean): void => {
+    note(wipe ? 'wipe-both: both nodes killed, both disks lost' : 'restart-both: both nodes killed');
+    for (const n of nodes) {
+      n.crash({ wipe, tornTail: !wipe && rnd.nextInt(2) === 0 });
+      restartLater(n, 50 + rnd.nextInt(800));
     }
   };
   const next = (): void => {
