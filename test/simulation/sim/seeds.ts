@@ -22,7 +22,8 @@ export async function runSeeds(from: number, count: number, base: Omit<SimOption
   let events = 0;
   let runs = 0;
   for (let seed = from; seed < from + count; seed++) {
-    const r = await runSimulation({ ...base, seed });
+    // An exception thrown out of a run (a node's code threw in an event) fails that seed.
+    const r = await runSimulation({ ...base, seed }).catch((err: unknown) => thrown(seed, err));
     runs++;
     ops += r.ops.acked + r.ops.unknown;
     events += r.events;
@@ -30,6 +31,24 @@ export async function runSeeds(from: number, count: number, base: Omit<SimOption
     if (untilFailure && failures.length > 0) break;
   }
   return { runs, failures, ops, events };
+}
+
+function thrown(seed: number, err: unknown): SimResult {
+  const message = err instanceof Error ? `${err.name}: ${err.message}\n${err.stack ?? ''}` : String(err);
+  return {
+    seed,
+    ok: false,
+    violations: [`exception: ${message}`],
+    faults: [],
+    events: 0,
+    virtualMs: 0,
+    ops: { acked: 0, unknown: 0, failed: 0 },
+    linearizable: 'unknown',
+    leaderTerms: 0,
+    zkLocalSessions: false,
+    history: [],
+    snapshotChecks: { loaded: 0, saved: 0, published: 0, compacted: 0 },
+  };
 }
 
 /** A readable account of failures: seed, replay command, first violations. */
