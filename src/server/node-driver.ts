@@ -227,6 +227,13 @@ export class NodeDriver {
       // first: the state machine would skip them, which is wrong data, not a restart.
       throw new CorruptWalError(MEMORY_OR_FILE, 0, `the local log resumes at index ${first.index}, but the snapshot it starts from covers only up to ${after}`);
     }
+    if (initial && first === undefined && rec.entries.length > 0) {
+      // Everything the WAL holds is inside the snapshot, and the WAL may end before the
+      // snapshot's index (the power went after the snapshot's fsyncs, before the WAL's paced
+      // fsync covered what it holds). The log resumes after the snapshot: start the WAL over,
+      // as after an installed one, or the next append would leave a gap the WAL refuses.
+      deps.wal.truncateFrom(1);
+    }
     this.kv = initial?.loaded.store ?? new KvStore();
     const restored = {
       ...(rec.hardState ? { hardState: rec.hardState } : {}),
