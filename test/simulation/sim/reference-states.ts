@@ -10,15 +10,6 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
 
-/**
- * Uint8Arrays (values, nonces, results' values) as hex inside JSON. The holder's own value
- * is looked at: a Buffer reaches a replacer already turned into {type, data} by its toJSON.
- */
-function bytesAsHex(this: unknown, key: string, value: unknown): unknown {
-  const original = (this as Record<string, unknown>)[key];
-  return original instanceof Uint8Array ? hex(original) : value;
-}
-
 /** A canonical text of everything a state machine holds. */
 export function canonicalState(kv: KvStore): string {
   const keys = [...kv.entries()].map(([k, v]) => `${k}=${hex(v)}`).sort();
@@ -27,10 +18,12 @@ export function canonicalState(kv: KvStore): string {
     .sort((a, b) => a - b)
     .map((id) => {
       const image = kv.sessions.get(id)!.image();
-      return { ...image, results: [...image.results].sort((a, b) => a[0] - b[0]) };
+      const results = [...image.results].sort((a, b) => a[0] - b[0]).map(([seq, r]) => [seq, r.ok && r.kind === 'cas' ? { ...r, current: r.current && hex(r.current) } : r]);
+      return { ...image, results };
     });
   const expiries = kv.sessions.expiryHistory();
-  return JSON.stringify({ applied: kv.applied(), lastStampMs: kv.lastStampMs(), keys, sessions, expiries }, bytesAsHex);
+  // Plain JSON: the only bytes inside (a cas result's current value) are hex already.
+  return JSON.stringify({ applied: kv.applied(), lastStampMs: kv.lastStampMs(), keys, sessions, expiries });
 }
 
 /** Where the first difference of two canonical states is (for a readable violation). */

@@ -81,8 +81,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   // that a follower a little behind already needs one; and pieces of a few hundred bytes,
   // so that a transfer takes many calls, each of which a fault can cut.
   const snapshotPolicy: SnapshotPolicy = {
-    everyEntries: 16 + rnd.nextInt(49),
-    everyBytes: 1024 + rnd.nextInt(7 * 1024),
+    everyEntries: 24 + rnd.nextInt(73),
+    everyBytes: 2048 + rnd.nextInt(6 * 1024),
     retainEntries: rnd.nextInt(3) === 0 ? 0 : rnd.nextInt(24),
     keep: 2,
   };
