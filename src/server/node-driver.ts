@@ -192,6 +192,12 @@ export class NodeDriver {
   private lastStamp = 0;
   /** Leader: a snapshot is being offered to the follower (one at a time). */
   private snapshotOffering = false;
+  /**
+   * Follower: the pull of a snapshot its leader offered, under way. It is abandoned once
+   * this node no longer follows that leader in that term: a take-over must not wait for a
+   * pull from the leader it deposes (a range read to a silent leader waits out its deadline).
+   */
+  private offerPull: { readonly term: number; readonly from: NodeId; readonly abandon: (why: string) => void } | null = null;
   /** Set when the node stopped because its state cannot be trusted. */
   private fatalReason: string | null = null;
 
@@ -280,7 +286,14 @@ export class NodeDriver {
         this.schedule();
       },
       onFenced: (f) => this.startTermLease(f),
-      loadSnapshot: async (wanted) => ((await this.snapshotter.installFromZk(wanted)) ? this.core.commitIndex() : null),
+      // An install under way may be the pull of the deposed leader's snapshot (abandoned as
+      // this node became candidate): once it ended, load ZooKeeper's.
+      loadSnapshot: async (wanted) => {
+        for (let attempt = 0; attempt < 2; attempt++) {
+          if (await this.snapshotter.installFromZk(wanted).catch(() => false)) return this.core.commitIndex();
+        }
+        return null;
+      },
       onZkDataLost: (reason) => {
         this.log.error({ reason }, 'ZooKeeper lost committed data: this node stops serving and keeps its data for duoraft admin restore-zk');
         this.fail(reason, 'zk-data-lost');
@@ -792,8 +805,19 @@ export class NodeDriver {
         }
         if (offer.point.index <= commit()) return { installed: true, index: commit(), reason: 'already past it' };
         const transferStarted = this.clock.now();
+        let abandon: (why: string) => void = () => undefined;
+        const abandoned = new Promise<never>((_, reject) => {
+          abandon = (why) => reject(new UnavailableError(why));
+        });
+        abandoned.catch(() => undefined);
+        const pull = { term: offer.term, from: offer.from, abandon };
+        this.offerPull = pull;
         const chunks = Snapshotter.pull(
-          (offset) => transfer.readRange(offer.from, { index: offer.point.index, sha256: offer.sha256, offset, maxBytes: this.deps.snapshots?.pieces?.rangeBytes ?? SNAPSHOT_RANGE_BYTES }, SNAPSHOT_RANGE_TIMEOUT_MS),
+          (offset) =>
+            Promise.race([
+              transfer.readRange(offer.from, { index: offer.point.index, sha256: offer.sha256, offset, maxBytes: this.deps.snapshots?.pieces?.rangeBytes ?? SNAPSHOT_RANGE_BYTES }, SNAPSHOT_RANGE_TIMEOUT_MS),
+              abandoned,
+            ]),
           offer.sizeBytes,
           this.clock,
         );
@@ -804,6 +828,7 @@ export class NodeDriver {
           this.log.warn({ from: offer.from, err: (err as Error).message }, 'the snapshot from the leader failed: loading the one in ZooKeeper instead');
           installed = await this.snapshotter.installFromZk(offer.point.index);
         }
+        if (this.offerPull === pull) this.offerPull = null;
         this.log.info({ from: offer.from, index: commit(), installed, ms: Math.round(this.clock.now() - transferStarted) }, 'snapshot offer handled');
         return { installed, index: commit(), reason: installed ? '' : 'could not install it' };
       },
@@ -872,6 +897,11 @@ export class NodeDriver {
     if (prev.role !== s.role) this.wakeRoleWaiters();
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
+    }
+    const pull = this.offerPull;
+    if (pull && (s.role === 'candidate' || s.role === 'leader' || s.term !== pull.term || (s.leaderId !== '' && s.leaderId !== pull.from))) {
+      this.offerPull = null;
+      pull.abandon(`no longer following ${pull.from} in term ${pull.term}: the snapshot it offered is not pulled further`);
     }
     if (prev.role === 'leader' && (s.role !== 'leader' || s.term !== prev.term)) this.stopLeading();
     if (s.role === 'leader' && (prev.role !== 'leader' || prev.term !== s.term)) this.startLeading(s.term);
