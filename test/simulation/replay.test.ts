@@ -39,7 +39,7 @@ describe.runIf(env['SIM_SEEDS'] !== undefined)('many seeds', () => {
     const from = Number(env['SIM_FROM'] ?? 1);
     const count = Number(env['SIM_SEEDS']);
     const r = await runSeeds(from, count, options);
-    process.stdout.write(`${JSON.stringify({ from, count, failures: r.failures.map((f) => f.seed), ops: r.ops, events: r.events })}\n`);
+    process.stdout.write(`${JSON.stringify({ from, count, failures: r.failures.map((f) => f.seed), ops: r.ops, events: r.events, snapshotChecks: r.snapshotChecks })}\n`);
     expect(r.failures.map((f) => f.seed), describeFailures(r.failures)).toEqual([]);
   }, 24 * 3600_000);
 });
