@@ -56,7 +56,7 @@ import { TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
 import { checkZkLogAtStart } from './zk-log-check.js';
-import { rebuildFromZk } from './rebuild-from-zk.js';
+import { rebuildFromZk, zkChunkBytesOf } from './rebuild-from-zk.js';
 import { VoterSnapshotExchange } from './voter-snapshot-exchange.js';
 import { defaultSnapshotPolicy, type SnapshotPolicy, type SnapshotTaken, Snapshotter, type SnapshotterHost } from './snapshotter.js';
 import { withWalBytesCounted, type ZkBudgetStatus } from './zk-budget.js';
@@ -123,6 +123,12 @@ export interface NodeSnapshots {
   readonly policy?: SnapshotPolicy;
   /** Use ZooKeeper for snapshots (publish as leader, fetch when behind). Default true. */
   readonly useZooKeeper?: boolean;
+  /**
+   * Piece sizes of the transfers (defaults: ZooKeeper's chunk size and 1 MiB ranges). The
+   * simulator's states are a few hundred bytes: it passes small ones so that uploads,
+   * downloads and pulls between the voters take many pieces, each of which a fault can cut.
+   */
+  readonly pieces?: { readonly zkChunkBytes?: number; readonly rangeBytes?: number };
 }
 
 /**
@@ -232,6 +238,13 @@ export class NodeDriver {
       // first: the state machine would skip them, which is wrong data, not a restart.
       throw new CorruptWalError(MEMORY_OR_FILE, 0, `the local log resumes at index ${first.index}, but the snapshot it starts from covers only up to ${after}`);
     }
+    if (initial && first === undefined && rec.entries.length > 0) {
+      // Everything the WAL holds is inside the snapshot, and the WAL may end before the
+      // snapshot's index (the power went after the snapshot's fsyncs, before the WAL's paced
+      // fsync covered what it holds). The log resumes after the snapshot: start the WAL over,
+      // as after an installed one, or the next append would leave a gap the WAL refuses.
+      deps.wal.truncateFrom(1);
+    }
     this.kv = initial?.loaded.store ?? new KvStore();
     const restored = {
       ...(rec.hardState ? { hardState: rec.hardState } : {}),
@@ -278,8 +291,12 @@ export class NodeDriver {
         this.schedule();
       },
       onFenced: (f) => this.startTermLease(f),
+      // An install under way may be the pull of the deposed leader's snapshot (abandoned as
+      // this node became candidate): once it ended, load ZooKeeper's.
       loadSnapshot: async (wanted) => {
-        if (await this.snapshotter.installFromZk(wanted)) return this.core.commitIndex();
+        for (let attempt = 0; attempt < 2; attempt++) {
+          if (await this.snapshotter.installFromZk(wanted).catch(() => false)) return this.core.commitIndex();
+        }
         // ZooKeeper compacted through exactly our commit index, and the newest snapshot did not
         // serve: a complete snapshot's point there still proves our entry (review 10).
         const commit = this.core.commitIndex();
@@ -295,7 +312,7 @@ export class NodeDriver {
     const storage = deps.snapshots?.storage ?? new MemorySnapshotStore({ cluster: deps.config.cluster });
     this.snapshotter = new Snapshotter({
       storage,
-      zk: deps.snapshots?.useZooKeeper === false ? null : new ZkSnapshotStore({ zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger, nodeId: this.id }),
+      zk: deps.snapshots?.useZooKeeper === false ? null : new ZkSnapshotStore({ zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger, nodeId: this.id, ...zkChunkBytesOf(deps.snapshots) }),
       host: this.snapshotHost(),
       policy: deps.snapshots?.policy ?? defaultSnapshotPolicy,
       clock: deps.clock,
@@ -320,6 +337,7 @@ export class NodeDriver {
       snapshotter: this.snapshotter,
       clock: deps.clock,
       logger: deps.logger,
+      ...(deps.snapshots?.pieces?.rangeBytes !== undefined ? { rangeBytes: deps.snapshots.pieces.rangeBytes } : {}),
     });
     this.ephemerals = new Ephemerals({
       ...common,
@@ -850,6 +868,7 @@ export class NodeDriver {
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
     }
+    this.voterSnapshots.followingChanged(s);
     if (prev.role === 'leader' && (s.role !== 'leader' || s.term !== prev.term)) this.stopLeading();
     if (s.role === 'leader' && (prev.role !== 'leader' || prev.term !== s.term)) this.startLeading(s.term);
     if (s.role !== 'leader') this.reads.failAll(() => new NotLeaderError(this.hint()));

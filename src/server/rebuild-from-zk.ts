@@ -34,7 +34,7 @@ export async function rebuildFromZk(deps: RebuildDeps, paths: ClusterPaths, zkTa
   const s = deps.snapshots;
   if (!s || s.initial || s.useZooKeeper === false || zkTail === 0) return null;
   if (deps.recovery.entries.length > 0 || (deps.recovery.hardState?.commit ?? 0) > 0) return null;
-  const zkStore = new ZkSnapshotStore({ zk: deps.zk, paths, clock: deps.clock, logger: deps.logger, nodeId: deps.nodeId });
+  const zkStore = new ZkSnapshotStore({ zk: deps.zk, paths, clock: deps.clock, logger: deps.logger, nodeId: deps.nodeId, ...zkChunkBytesOf(s) });
   const started = deps.clock.now();
   const got = await zkStore.fetchNewest((m, chunks) =>
     s.storage.receive({ point: m.point, sizeBytes: m.sizeBytes, sha256: Buffer.from(m.sha256).toString('hex'), source: `ZooKeeper snapshot ${m.point.index}` }, chunks),
@@ -53,4 +53,10 @@ export async function rebuildFromZk(deps: RebuildDeps, paths: ClusterPaths, zkTa
   const loaded = await s.storage.load(got.result);
   deps.logger.info({ index: loaded.point.index, bytes: got.result.sizeBytes, ms: Math.round(deps.clock.now() - started) }, 'empty data folder: rebuilt from the newest snapshot in ZooKeeper');
   return { saved: got.result, loaded };
+}
+
+/** The ZooKeeper chunk size the node's snapshot settings ask for (the simulator's small pieces), if any. */
+export function zkChunkBytesOf(s: NodeSnapshots | undefined): { chunkBytes?: number } {
+  const chunkBytes = s?.pieces?.zkChunkBytes;
+  return chunkBytes !== undefined ? { chunkBytes } : {};
 }

@@ -6,6 +6,7 @@
 // notes/snapshots.md ("Which source a follower uses"). Kept out of the driver: it changes
 // when the transfer protocol changes, not when the Raft loop does.
 import type { Clock } from '../common/clock.js';
+import { UnavailableError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { SoftState } from '../core/raft.js';
 import type { NodeId } from '../core/types.js';
@@ -48,6 +49,12 @@ export interface VoterSnapshotExchangeOptions {
 export class VoterSnapshotExchange {
   /** The term whose offer to the follower is under way: one per term at a time. */
   private offerTerm: number | null = null;
+  /**
+   * Follower: the pull of a snapshot its leader offered, under way. It is abandoned once this
+   * node no longer follows that leader in that term: a take-over must not wait for a pull from
+   * the leader it deposes (a range read to a silent leader waits out its deadline, three times).
+   */
+  private pull: { readonly term: number; readonly from: NodeId; readonly abandon: (why: string) => void } | null = null;
 
   constructor(private readonly o: VoterSnapshotExchangeOptions) {}
 
@@ -87,6 +94,15 @@ export class VoterSnapshotExchange {
     );
   }
 
+  /** The node's role, term or leader changed: a pull from a leader it no longer follows is abandoned. */
+  followingChanged(s: SoftState): void {
+    const pull = this.pull;
+    if (pull && (s.role === 'candidate' || s.role === 'leader' || s.term !== pull.term || (s.leaderId !== '' && s.leaderId !== pull.from))) {
+      this.pull = null;
+      pull.abandon(`no longer following ${pull.from} in term ${pull.term}: the snapshot it offered is not pulled further`);
+    }
+  }
+
   /** Answers offers (as follower of the offering leader in its term) and range reads (as leader of the asking voter). */
   serve(): void {
     const { host, snapshotter, clock, logger: log } = this.o;
@@ -102,8 +118,16 @@ export class VoterSnapshotExchange {
         }
         if (offer.point.index <= commit()) return { installed: true, index: commit(), reason: 'already past it' };
         const started = clock.now();
+        let abandon: (why: string) => void = () => undefined;
+        const abandoned = new Promise<never>((_, reject) => {
+          abandon = (why) => reject(new UnavailableError(why));
+        });
+        abandoned.catch(() => undefined);
+        const pull = { term: offer.term, from: offer.from, abandon };
+        this.pull = pull;
         const chunks = Snapshotter.pull(
-          (offset) => transfer.readRange(offer.from, { index: offer.point.index, sha256: offer.sha256, offset, maxBytes: rangeBytes }, RANGE_TIMEOUT_MS),
+          (offset) =>
+            Promise.race([transfer.readRange(offer.from, { index: offer.point.index, sha256: offer.sha256, offset, maxBytes: rangeBytes }, RANGE_TIMEOUT_MS), abandoned]),
           offer.sizeBytes,
           clock,
         );
@@ -114,6 +138,7 @@ export class VoterSnapshotExchange {
           log.warn({ from: offer.from, err: (err as Error).message }, 'the snapshot from the leader failed: loading the one in ZooKeeper instead');
           installed = await snapshotter.installFromZk(offer.point.index);
         }
+        if (this.pull === pull) this.pull = null;
         log.info({ from: offer.from, index: commit(), installed, ms: Math.round(clock.now() - started) }, 'snapshot offer handled');
         return { installed, index: commit(), reason: installed ? '' : 'could not install it' };
       },
