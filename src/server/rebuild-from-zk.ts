@@ -7,6 +7,7 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterPaths } from '../coordination/layout.js';
 import type { ZkSession } from '../coordination/zk-api.js';
+import { decodeWalHead } from '../coordination/records.js';
 import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
 import type { LoadedSnapshot } from '../statemachine/snapshot-loader.js';
 import type { WalRecovery } from '../storage/local-wal.js';
@@ -27,8 +28,9 @@ export type RebuildOutcome = { readonly saved: SavedSnapshot; readonly loaded: L
 
 /**
  * Null: nothing to rebuild from (ZooKeeper's log is empty or ZooKeeper snapshots are off), or
- * the node has its own state. `unusable`: snapshots exist but none verifies, so ZooKeeper's
- * log may be compacted behind them and this node must not lead with less than the cluster has.
+ * the node has its own state, or ZooKeeper's log was never compacted (it replays all of it).
+ * `unusable`: snapshots exist but none verifies and ZooKeeper's log was compacted behind one,
+ * so this node must not lead with less than the cluster has.
  */
 export async function rebuildFromZk(deps: RebuildDeps, paths: ClusterPaths, zkTail: number): Promise<RebuildOutcome | null> {
   const s = deps.snapshots;
@@ -40,6 +42,11 @@ export async function rebuildFromZk(deps: RebuildDeps, paths: ClusterPaths, zkTa
     s.storage.receive({ point: m.point, sizeBytes: m.sizeBytes, sha256: Buffer.from(m.sha256).toString('hex'), source: `ZooKeeper snapshot ${m.point.index}` }, chunks),
   );
   if (!got) {
+    // Nothing was compacted (the wal head still names segment 1): ZooKeeper's log holds every
+    // entry, so the node replays it like any fresh node and may lead. A partial directory (an
+    // upload under way, or one a crashed leader left) never has compaction behind it.
+    const head = decodeWalHead(paths.wal, (await deps.zk.getData(paths.wal)).data);
+    if (head.firstSegmentIndex === 1) return null;
     const found = await zkStore.scan();
     if (found.length > 0) {
       deps.logger.error(
