@@ -414,6 +414,18 @@ export class RaftCore {
     return this.leaseLapsed && this.lapsedTicks >= this.cfg.lapseSilenceTicks;
   }
 
+  /**
+   * A lease touch of the leader of `term` landed (an epoch-checked write), even one too late
+   * to renew the lease: ZooKeeper is slow, not unreachable, and this node still holds the
+   * epoch. Silence is for a leader cut off from ZooKeeper, so the count starts again; lease
+   * reads stay off until a touch lands in time (leaseRenewed). Without this, a touch round
+   * trip above the lease duration, steadily, stopped all writes while none could fail over
+   * (the lease version keeps moving, so the follower never sees it quiet).
+   */
+  leaseTouchLanded(term: number): void {
+    if (this.role === 'leader' && term === this.term && this.leaseLapsed) this.lapsedTicks = 0;
+  }
+
   /** A lease renewal of the leader of `term` succeeded after it had lapsed. */
   leaseRenewed(term: number): void {
     if (this.role === 'leader' && term === this.term && this.leaseLapsed) {

@@ -923,6 +923,7 @@ export class NodeDriver {
         this.core.leaseExpired(t);
         this.schedule();
       },
+      leaseTouchLanded: (t) => this.core.leaseTouchLanded(t),
       leaseRenewed: (t) => {
         this.core.leaseRenewed(t);
         this.schedule();

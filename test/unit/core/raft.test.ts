@@ -444,6 +444,20 @@ describe('lapsed lease (ZooKeeper slow or unreachable)', () => {
     expect(b.softState().role).not.toBe('follower');
   });
 
+  it('a ZooKeeper that is slow, not unreachable (touches land, too late to renew): never falls silent, keeps taking writes', () => {
+    const { a, b } = lapsedLeader();
+    for (let round = 0; round < 3; round++) {
+      expect(run(a, b, silence - 1)).toBeGreaterThan(0);
+      a.leaseTouchLanded(3);
+    }
+    expect(a.propose([new Uint8Array([7])])).toMatchObject({ ok: true });
+    expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
+    // A touch of another term does not count.
+    a.leaseTouchLanded(2);
+    run(a, b, silence);
+    expect(a.propose([new Uint8Array([8])])).toMatchObject({ ok: false, reason: 'lease-lapsed' });
+  });
+
   it('once silent, no longer objects to a pre-vote', () => {
     const { a } = lapsedLeader();
     tickN(a, silence);
