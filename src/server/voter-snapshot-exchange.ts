@@ -119,8 +119,12 @@ export class VoterSnapshotExchange {
         if (offer.point.index <= commit()) return { installed: true, index: commit(), reason: 'already past it' };
         const started = clock.now();
         let abandon: (why: string) => void = () => undefined;
+        let wasAbandoned = false;
         const abandoned = new Promise<never>((_, reject) => {
-          abandon = (why) => reject(new UnavailableError(why));
+          abandon = (why) => {
+            wasAbandoned = true;
+            reject(new UnavailableError(why));
+          };
         });
         abandoned.catch(() => undefined);
         const pull = { term: offer.term, from: offer.from, abandon };
@@ -135,8 +139,14 @@ export class VoterSnapshotExchange {
         try {
           installed = await snapshotter.installFromChunks({ point: offer.point, sizeBytes: offer.sizeBytes, sha256: offer.sha256, source: `voter ${offer.from}` }, chunks);
         } catch (err) {
-          log.warn({ from: offer.from, err: (err as Error).message }, 'the snapshot from the leader failed: loading the one in ZooKeeper instead');
-          installed = await snapshotter.installFromZk(offer.point.index);
+          // Abandoned because this node no longer follows that leader: a take-over (or a new
+          // leader) decides what to load; a download here would only compete with it.
+          if (wasAbandoned) {
+            log.info({ from: offer.from, err: (err as Error).message }, 'the snapshot pull was abandoned');
+          } else {
+            log.warn({ from: offer.from, err: (err as Error).message }, 'the snapshot from the leader failed: loading the one in ZooKeeper instead');
+            installed = await snapshotter.installFromZk(offer.point.index);
+          }
         }
         if (this.pull === pull) this.pull = null;
         log.info({ from: offer.from, index: commit(), installed, ms: Math.round(clock.now() - started) }, 'snapshot offer handled');
