@@ -152,7 +152,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('think-ms', { type: 'number', default: 2, describe: 'pause between two calls of one client (ms)' })
         .option('listeners', { type: 'number', default: 0, describe: 'run this many listeners beside the voters (0..8): adds the kinds kill-listener and kill-upstream, and checks their final state against the voters\'' })
         .option('node-args', { type: 'string', describe: 'extra arguments for every node, e.g. "--snapshot-every-entries 2000"' })
-        .option('zk-data-bound-mib', { type: 'number', default: 64, describe: 'fail when the cluster keeps more than this in ZooKeeper (wal/ and snapshots/, sampled every 15 s)' })
+        .option('zk-budget-bytes', { type: 'number', describe: 'the voters\' --zk-budget-bytes (default: theirs, 64 MiB); the run fails when the cluster keeps more in ZooKeeper (wal/ and snapshots/, sampled every 15 s)' })
         .option('broken', { type: 'string', hidden: true, describe: 'test only: run a deliberately broken build (see src/cli/broken-node.ts)' }),
     run(
       async (
@@ -170,13 +170,15 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           'zk-ensemble': number;
           listeners: number;
           'node-args'?: string;
-          'zk-data-bound-mib': number;
+          'zk-budget-bytes'?: number;
           broken?: string;
         },
       ) => {
         // Loaded on demand: the charting libraries take a while to load, and every other
         // command (a node restarting in a failover among them) would pay for it.
-        if (!(a['zk-data-bound-mib'] > 0)) throw new InvalidArgumentError('--zk-data-bound-mib must be positive');
+        const budget = a['zk-budget-bytes'];
+        if (budget !== undefined && !(Number.isSafeInteger(budget) && budget >= 1)) throw new InvalidArgumentError('--zk-budget-bytes must be a positive integer');
+        const nodeArgs = a['node-args'] ? a['node-args'].split(' ').filter(Boolean) : [];
         const chaos = await import('../harness/chaos/index.js');
         const net = a.net === 'netns' ? 'netns' : 'loopback';
         const { result, failures } = await chaos.runChaos({
@@ -193,8 +195,9 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           outDir: a.out,
           keepLogs: a['keep-logs'],
           thinkMs: a['think-ms'],
-          nodeArgs: a['node-args'] ? a['node-args'].split(' ').filter(Boolean) : [],
-          zkDataBoundBytes: Math.round(a['zk-data-bound-mib'] * 1024 * 1024),
+          // The voters keep to the budget; the run checks that they did.
+          nodeArgs: budget === undefined ? nodeArgs : [...nodeArgs, '--zk-budget-bytes', String(budget)],
+          ...(budget === undefined ? {} : { zkDataBoundBytes: budget }),
           ...(a.broken ? { brokenBuild: brokenBuildNames(a.broken) } : {}),
           env: zooKeeperEnv(),
           print: printLine,

@@ -7,6 +7,8 @@ import type { ZkSession } from './zk-api.js';
 import { ZkError } from './zk-api.js';
 
 const MAX_CAS_ATTEMPTS = 20;
+/** registerMember: create, or replace a previous process's znode, at most this many times. */
+const MAX_REGISTER_ATTEMPTS = 3;
 
 /**
  * Makes `id` a voter. The first two distinct ids to start fix the voters, unless
@@ -58,15 +60,26 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 export async function registerMember(zk: ZkSession, paths: ClusterPaths, record: MemberRecord): Promise<void> {
   const path = paths.member(record.id);
   const data = encodeMember(record);
-  try {
-    await zk.create(path, data, 'ephemeral');
-  } catch (err) {
-    if (!(err instanceof ZkError && err.code === 'NODE_EXISTS')) throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await zk.create(path, data, 'ephemeral');
+      return;
+    } catch (err) {
+      if (!(err instanceof ZkError && err.code === 'NODE_EXISTS')) throw err;
+    }
     // Left by a previous process of this member whose session has not expired yet.
-    await zk.multi([
-      { type: 'delete', path, version: -1 },
-      { type: 'create', path, data, mode: 'ephemeral' },
-    ]);
+    try {
+      await zk.multi([
+        { type: 'delete', path, version: -1 },
+        { type: 'create', path, data, mode: 'ephemeral' },
+      ]);
+      return;
+    } catch (err) {
+      // That session expired between the two calls, taking the znode with it (seen when both
+      // voters restart at once): create it again. Bounded: a znode that keeps coming back
+      // and going away is not this race.
+      if (!(err instanceof ZkError && err.code === 'NO_NODE') || attempt >= MAX_REGISTER_ATTEMPTS) throw err;
+    }
   }
 }
 

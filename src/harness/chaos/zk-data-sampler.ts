@@ -20,11 +20,12 @@ import { realClock } from '../../common/real-clock.js';
 import { ClusterPaths } from '../../coordination/layout.js';
 import { connectZk, type NodeZkSession } from '../../coordination/zk-client.js';
 import { inspectZk } from '../../coordination/zk-inspect.js';
+import { defaultSnapshotPolicy } from '../../server/snapshotter.js';
 import { fourLetterWord } from '../zk-four-letter.js';
 import type { ZkServerAddress } from './fault-env.js';
 
-/** The default bound on what a cluster keeps in ZooKeeper (issue 10 point 8). */
-export const DEFAULT_ZK_DATA_BOUND_BYTES = 64 * 1024 * 1024;
+/** The default bound on what a cluster keeps in ZooKeeper (issue 10 point 8): the node's own budget. */
+export const DEFAULT_ZK_DATA_BOUND_BYTES = defaultSnapshotPolicy.zkBudgetBytes;
 export const MNTR_INTERVAL_MS = 1_000;
 export const INSPECT_INTERVAL_MS = 15_000;
 /** Points kept per series before thinning. */
