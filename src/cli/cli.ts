@@ -7,12 +7,14 @@ import { configMiddleware, ConfigProblemsError, declareSettings, type CommandSpe
 import { commonSettings, nodeSettings } from './config/settings.js';
 import { configCheckCommand } from './config-command.js';
 import { casCommand, delCommand, getCommand, incrCommand, putCommand, statusCommand, transferLeaderCommand } from './kv-commands.js';
-import { casSettings, getSettings, incrSettings, kvCommandSpecs, putSettings, transferSettings } from './kv-settings.js';
+import { casSettings, getSettings, incrSettings, kvCommandSpecs, promoteSettings, putSettings, transferSettings } from './kv-settings.js';
+import { demoteCommand, dropListenerCommand, promoteCommand } from './listener-commands.js';
 import { type NodeArgs, nodeCommand, nodeSpec } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
 import { fuzzCommand } from './fuzz-command.js';
 import { secureZkCommand } from './secure-zk-command.js';
+import { type RestoreZkArgs, restoreZkCommand, restoreZkSettings, restoreZkSpec } from './restore-zk-command.js';
 import { watchSpec, withWatchCommand } from './watch-command.js';
 import { type HealthArgs, healthCommand, healthSettings, healthSpec } from './health-command.js';
 import { type SnapshotArgs, snapshotCommand, snapshotSettings, snapshotSpec } from './snapshot-command.js';
@@ -40,7 +42,7 @@ function exitWithProblems(err: ConfigProblemsError): never {
 }
 
 /** The spec of every command whose flags the schema checks, by command path. */
-const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec], ['watch', watchSpec], ['health', healthSpec], ['admin snapshot', snapshotSpec], ['zk inspect', zkInspectSpec]]);
+const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec], ['config check', nodeSpec], ['watch', watchSpec], ['health', healthSpec], ['admin snapshot', snapshotSpec], ['zk inspect', zkInspectSpec], ['admin restore-zk', restoreZkSpec]]);
 
 const common = Object.keys(commonSettings);
 
@@ -164,6 +166,30 @@ export async function main(argv: string[]): Promise<void> {
           'give /duoraft and the cluster tree the owner-only ACL of --zk-user/--zk-password (for a tree created without credentials)',
           (z) => z,
           run((a) => secureZkCommand(a)),
+        )
+        .command(
+          'promote <listener>',
+          'make a listener a voter in place of a dead voter (--replace VOTER): one compare-and-set on the config znode, refused while that voter is alive',
+          (z) => declareSettings(z.positional('listener', { type: 'string', demandOption: true }), promoteSettings, { skip: common }),
+          run((a) => promoteCommand(a as unknown as CommonArgs & { listener: string; replace?: string })),
+        )
+        .command(
+          'demote <id>',
+          'make a voter a listener (the cluster keeps its other voter); refused for the last voter',
+          (z) => z.positional('id', { type: 'string', demandOption: true }),
+          run((a) => demoteCommand(a as CommonArgs & { id: string })),
+        )
+        .command(
+          'drop-listener <id>',
+          'make the member that feeds listener ID drop it (the listener then chooses its upstream again)',
+          (z) => z.positional('id', { type: 'string', demandOption: true }),
+          run((a) => dropListenerCommand(a as CommonArgs & { id: string })),
+        )
+        .command(
+          'restore-zk',
+          "re-seed ZooKeeper from a stopped node's data folder after ZooKeeper lost the cluster (ZK_DATA_LOST): verifies the folder, shows what may be lost, asks, writes",
+          (z) => declareSettings(z, restoreZkSettings, { skip: common }),
+          run((a) => restoreZkCommand(a as unknown as RestoreZkArgs)),
         )
         .demandCommand(1, 'name an admin command'),
     );

@@ -150,6 +150,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('out', { type: 'string', default: 'chaos-out', describe: 'folder for result.json and report.html' })
         .option('keep-logs', { type: 'boolean', default: false, describe: 'keep the nodes\' logs and data in OUT/cluster' })
         .option('think-ms', { type: 'number', default: 2, describe: 'pause between two calls of one client (ms)' })
+        .option('listeners', { type: 'number', default: 0, describe: 'run this many listeners beside the voters (0..8): adds the kinds kill-listener and kill-upstream, and checks their final state against the voters\'' })
         .option('node-args', { type: 'string', describe: 'extra arguments for every node, e.g. "--snapshot-every-entries 2000"' })
         .option('zk-budget-bytes', { type: 'number', describe: 'the voters\' --zk-budget-bytes (default: theirs, 64 MiB); the run fails when the cluster keeps more in ZooKeeper (wal/ and snapshots/, sampled every 15 s)' })
         .option('broken', { type: 'string', hidden: true, describe: 'test only: run a deliberately broken build (see src/cli/broken-node.ts)' }),
@@ -167,6 +168,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           'keep-logs': boolean;
           'think-ms': number;
           'zk-ensemble': number;
+          listeners: number;
           'node-args'?: string;
           'zk-budget-bytes'?: number;
           broken?: string;
@@ -185,7 +187,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           failovers: a.failovers,
           minutes: a.minutes,
           recoveryTimeoutMs: a['recovery-timeout-ms'],
-          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds, net) : chaos.defaultKinds(net, a['zk-ensemble']),
+          kinds: a.kinds ? chaos.parseFaultKinds(a.kinds, net) : chaos.defaultKinds(net, a['zk-ensemble'], a.listeners),
+          listeners: a.listeners,
           net,
           zkServers: a['zk-ensemble'],
           clients: a.clients,

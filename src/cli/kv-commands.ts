@@ -110,9 +110,18 @@ export async function statusCommand(args: CommonArgs): Promise<void> {
     printJson(members);
     return;
   }
+  const listeners = members.some((m) => m.upstream !== undefined);
   printTable(
-    members.map((m) => ({ ...m, snapshot: m.snapshotIndex, zkBudget: '' })),
-    ['id', 'role', 'term', 'commitIndex', 'appliedIndex', 'snapshot', 'leaderId', 'address'],
+    members.map((m) => ({
+      ...m,
+      snapshot: m.snapshotIndex,
+      zkBudget: '',
+      upstream: m.upstream ?? '',
+      depth: m.depth ?? '',
+      lagEntries: m.lagEntries ?? '',
+      lagMs: m.lagMs ?? '',
+    })),
+    ['id', 'role', 'term', 'commitIndex', 'appliedIndex', 'snapshot', 'leaderId', 'address', ...(listeners ? ['upstream', 'depth', 'lagEntries', 'lagMs'] : [])],
   );
   printLine(budgetLine(members));
 }

@@ -74,6 +74,16 @@ function clientRules(own: (v: Readonly<Record<string, unknown>>) => string[] = (
   return (v) => [...securityProblems(v, 'client'), ...own(v)];
 }
 
+export const promoteSettings = {
+  ...commonSettings,
+  replace: textSetting({
+    describe: 'the voter to replace (needed when the cluster has two voters); refused while it is alive',
+    accepts: "a voter id (1-64 letters, digits, '.', '_' or '-')",
+    flagOnly,
+    check: isValidMemberId,
+  }),
+} as const;
+
 /** The client commands' specs, by command path. */
 export const kvCommandSpecs: ReadonlyMap<string, CommandSpec> = new Map<string, CommandSpec>([
   ['put', { schema: putSettings, positionals: ['key', 'value'], rules: clientRules(putRules) }],
@@ -84,4 +94,7 @@ export const kvCommandSpecs: ReadonlyMap<string, CommandSpec> = new Map<string, 
   ['status', { schema: commonSettings, rules: clientRules() }],
   ['admin transfer-leader', { schema: transferSettings, rules: clientRules() }],
   ['admin secure-zk', { schema: commonSettings, rules: clientRules() }],
+  ['admin promote', { schema: promoteSettings, positionals: ['listener'], rules: clientRules() }],
+  ['admin demote', { schema: commonSettings, positionals: ['id'], rules: clientRules() }],
+  ['admin drop-listener', { schema: commonSettings, positionals: ['id'], rules: clientRules() }],
 ]);

@@ -4,9 +4,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { TestFaults } from '../server/node-config.js';
 import { defaultSnapshotPolicy } from '../server/snapshotter.js';
-import { UnavailableError, ZkDataLostError } from '../common/errors.js';
+import { ConfigError, UnavailableError, ZkDataLostError } from '../common/errors.js';
 import type { FatalKind } from '../server/node-driver.js';
-import { runNode, runNodeOptionProblems, type RunNodeOptions } from '../server/run-node.js';
+import { runMember, runNodeOptionProblems, type RunNodeOptions } from '../server/run-node.js';
+import type { MemberRole } from '../server/listener/role-watch.js';
 import type { CommandSpec } from './config/command-config.js';
 import { nodeSettings, type NodeValues } from './config/settings.js';
 import { nodeSecurityOf, securityProblems } from './security-options.js';
@@ -24,6 +25,8 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
     ...(v['peer-advertise'] !== undefined ? { peerAdvertise: v['peer-advertise'] } : {}),
     ...(v.metrics !== undefined ? { metrics: v.metrics } : {}),
     dataDir: isAbsolute(v.data) ? v.data : resolve(v.data),
+    role: v.role === 'listener' ? 'listener' : 'voter',
+    listenerFanout: v['listener-fanout'],
     ...(v.voters ? { voters: v.voters } : {}),
     timing: {
       leaseWindowMs: v['lease-window-ms'],
@@ -32,7 +35,6 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
       electionTimeoutMs: v['election-timeout-ms'],
       heartbeatMs: v['heartbeat-ms'],
       pauseLeaseMs: v['pause-lease-ms'],
-      pauseStepDownMs: v['pause-stepdown-ms'],
     },
     limits: {
       maxValueBytes: v['max-value-bytes'],
@@ -79,35 +81,77 @@ export function injectTestFaults(faults: TestFaults): void {
 }
 
 export async function nodeCommand(args: NodeArgs): Promise<void> {
-  const node = await runNode({ ...nodeOptionsFrom(args), ...(await nodeSecurityOf(args)), ...(testFaults ? { faults: testFaults } : {}) });
-  node.logger.info({ address: node.address, ...(node.metricsAddress !== null ? { metrics: `http://${node.metricsAddress}/metrics` } : {}) }, 'serving');
-  let fatal: { reason: string; what: FatalKind } | null = null;
-  await new Promise<void>((done) => {
+  const base: RunNodeOptions = { ...nodeOptionsFrom(args), ...(await nodeSecurityOf(args)), ...(testFaults ? { faults: testFaults } : {}) };
+  let role = base.role ?? 'voter';
+  // A member whose role the cluster configuration changes (promoted, demoted) is stopped
+  // and started again in its new role, in this process, on the same port and data folder.
+  for (;;) {
+    // A voter started again after a role change takes its voters from ZooKeeper's config.
+    const options: RunNodeOptions = role === base.role ? base : withoutVoters({ ...base, role });
+    const outcome = await runUntilDone(options);
+    if (outcome.kind === 'stopped') return;
+    if (outcome.kind === 'fatal') {
+      const f = outcome.fatal;
+      if (f.what === 'zk-data-lost') throw new ZkDataLostError(f.reason);
+      throw new UnavailableError(`${f.reason}; its local WAL was set aside: restart it to rebuild from ZooKeeper`);
+    }
+    if (outcome.to === null) throw new ConfigError(`${base.id} is no longer a member of cluster ${base.cluster} (another member was promoted in its place): it stopped; do not start it again with this id`);
+    role = outcome.to;
+  }
+}
+
+function withoutVoters(o: RunNodeOptions): RunNodeOptions {
+  const { voters: _voters, ...rest } = o;
+  return rest;
+}
+
+type Outcome = { kind: 'stopped' } | { kind: 'fatal'; fatal: { reason: string; what: FatalKind } } | { kind: 'role'; to: MemberRole | null };
+
+/** Runs one member until a signal, a fatal stop or a role change. */
+async function runUntilDone(options: RunNodeOptions): Promise<Outcome> {
+  const node = await runMember(options);
+  node.logger.info({ role: node.role, address: node.address, ...(node.metricsAddress !== null ? { metrics: `http://${node.metricsAddress}/metrics` } : {}) }, 'serving');
+  return new Promise<Outcome>((done) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping) return;
       stopping = true;
       node.logger.info({ signal }, 'stopping: handing leadership over first if leading');
-      node.stop({ transfer: true }).then(done, (err: unknown) => {
-        node.logger.error({ err: (err as Error).message }, 'error while stopping');
-        done();
-      });
+      node.stop({ transfer: true }).then(
+        () => done({ kind: 'stopped' }),
+        (err: unknown) => {
+          node.logger.error({ err: (err as Error).message }, 'error while stopping');
+          done({ kind: 'stopped' });
+        },
+      );
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    const unlisten = (): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
     // A node whose state cannot be trusted stops; its WAL is set aside, and a supervisor's
     // restart rebuilds it from ZooKeeper. Exit non-zero so the supervisor does restart it.
     void node.fatal.then((f) => {
       if (stopping) return;
       stopping = true;
-      fatal = f;
+      unlisten();
       node.logger.error({ reason: f.reason }, f.what === 'diverged' ? 'stopped: restart this node to rebuild it from ZooKeeper' : 'stopped: ZooKeeper lost the cluster');
-      node.stop().then(done, () => done());
+      node.stop().then(
+        () => done({ kind: 'fatal', fatal: f }),
+        () => done({ kind: 'fatal', fatal: f }),
+      );
+    });
+    void node.roleChange.then((to) => {
+      if (stopping) return;
+      stopping = true;
+      unlisten();
+      node.logger.warn({ to: to ?? 'removed' }, 'the cluster configuration changed this member\'s role: stopping to start again in it');
+      node.stop().then(
+        () => done({ kind: 'role', to }),
+        () => done({ kind: 'role', to }),
+      );
     });
   });
-  if (fatal !== null) {
-    const f: { reason: string; what: FatalKind } = fatal;
-    if (f.what === 'zk-data-lost') throw new ZkDataLostError(f.reason);
-    throw new UnavailableError(`${f.reason}; its local WAL was set aside: restart it to rebuild from ZooKeeper`);
-  }
 }

@@ -63,6 +63,12 @@ export interface ConnectOptions {
   readonly token?: string;
   /** ZooKeeper digest credentials, for a cluster started with --zk-user/--zk-password. */
   readonly zkAuth?: { readonly user: string; readonly password: string };
+  /**
+   * Where stale reads go (they never go to the leader while another member answers):
+   * 'listener' prefers listeners (keeping reads off both voters), 'voter' the follower,
+   * 'any' (default) any member that does not lead.
+   */
+  readonly staleReadsFrom?: 'any' | 'listener' | 'voter';
 }
 
 /** PEM contents (not paths). */
@@ -91,6 +97,13 @@ export interface MemberStatusView {
   readonly appliedIndex: number;
   readonly leaderId: string;
   readonly address: string;
+  /** Listeners only: who feeds it ('zookeeper' when it reads ZooKeeper's log directly). */
+  readonly upstream?: string;
+  /** Listeners only: 1 when fed by a voter, n+1 when fed by a depth-n listener, 0 when reading ZooKeeper. */
+  readonly depth?: number;
+  /** Listeners only: entries it knows are committed and has not applied yet, and for how long it has been behind. */
+  readonly lagEntries?: number;
+  readonly lagMs?: number;
   /** The member's newest local snapshot (0: none) and its size. */
   readonly snapshotIndex: number;
   readonly snapshotBytes: number;
@@ -160,6 +173,8 @@ export class DuoraftClient {
   /** The last member that did not answer (stale reads avoid it). */
   private unreachable: string | null = null;
   private closed = false;
+  /** Round robin over the members stale reads may use. */
+  private staleTurn = 0;
 
   private constructor(
     private readonly zk: ZkSession,
@@ -168,6 +183,7 @@ export class DuoraftClient {
     private readonly logger: Logger,
     deadlineMs: number,
     private readonly security: ClientSecurity,
+    private readonly staleReadsFrom: 'any' | 'listener' | 'voter' = 'any',
   ) {
     this.deadlineMs = deadlineMs;
     this.discovery = new LeaderDiscovery(zk, new ClusterPaths(cluster), clock, logger);
@@ -196,7 +212,7 @@ export class DuoraftClient {
       await zk.close().catch(() => undefined);
       throw err;
     }
-    const c = new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000, security);
+    const c = new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000, security, o.staleReadsFrom ?? 'any');
     if (o.sessions !== false) c.session = new ClientSession(c.sessionTransport(), realClock, logger, o.sessionTimeoutMs ?? 30_000);
     void c.warmUp();
     return c;
@@ -332,6 +348,9 @@ export class DuoraftClient {
             snapshotIndex: s?.snapshotIndex ?? 0,
             snapshotBytes: s?.snapshotBytes ?? 0,
             zkBudget: budgetView(s?.zkBudget),
+            ...(s?.listener
+              ? { upstream: s.listener.upstream ?? '', depth: s.listener.depth ?? 0, lagEntries: s.listener.lagEntries ?? 0, lagMs: s.listener.lagMs ?? 0 }
+              : {}),
           };
         } catch (err) {
           // Wrong credentials are not an unreachable member: say so.
@@ -488,8 +507,12 @@ export class DuoraftClient {
       // Stale reads go to a follower when there is one, sparing the leader.
       const leaderId = this.discovery.current()?.id;
       const members = await this.discovery.membersCached().catch(() => []);
-      const follower = members.find((m) => m.id !== leaderId && m.address !== this.unreachable);
-      if (follower) return follower.address;
+      const usable = members.filter((m) => m.id !== leaderId && m.address !== this.unreachable);
+      const preferred = this.staleReadsFrom === 'any' ? usable : usable.filter((m) => m.kind === this.staleReadsFrom);
+      // Spread over the preferred members; fall back on any that does not lead.
+      const pool = preferred.length > 0 ? preferred : usable;
+      const pick = pool[this.staleTurn++ % Math.max(1, pool.length)];
+      if (pick) return pick.address;
     }
     if (this.hinted) return this.hinted;
     const leader = this.discovery.current();

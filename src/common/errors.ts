@@ -21,7 +21,10 @@ export type ErrorCode =
   | 'PERMISSION_DENIED'
   | 'COMPACTED'
   | 'FENCED'
-  | 'ZK_BUDGET_EXCEEDED';
+  | 'ZK_BUDGET_EXCEEDED'
+  | 'RESTORE_REFUSED'
+  | 'LISTENER_FEED'
+  | 'PROMOTION_REFUSED';
 
 export class DuoraftError extends Error {
   readonly code: ErrorCode;
@@ -234,5 +237,59 @@ export class EpochFencedError extends DuoraftError {
 export class ZkBudgetExceededError extends DuoraftError {
   constructor(message: string) {
     super('ZK_BUDGET_EXCEEDED', message, false);
+  }
+}
+
+/** Why `duoraft admin restore-zk` wrote nothing (RestoreRefusedError.reason). */
+export type RestoreRefusal =
+  /** ZooKeeper holds a live tree of this cluster that holds everything this folder knows committed. */
+  | 'nothing-to-restore'
+  /** members/ or leader ephemerals exist: nodes are running against ZooKeeper. */
+  | 'nodes-registered'
+  /** The data folder cannot seed a cluster (no identity on record, nothing in it). */
+  | 'folder-unusable'
+  /** The two folders belong to different clusters. */
+  | 'other-identity'
+  /** The two folders' committed prefixes differ (a forged or diverged entry in one of them). */
+  | 'chains-disagree'
+  /** The other folder holds more: restoring from this one would lose what only it has. */
+  | 'other-folder-ahead'
+  /** ZooKeeper holds a tree of another identity with data, or one that cannot be read. */
+  | 'foreign-tree'
+  /** The operator did not confirm. */
+  | 'not-confirmed';
+
+/**
+ * duoraft admin restore-zk refused to write: the message says why and what to do (some
+ * refusals can be overridden with --force after checking by hand). Nothing was written.
+ */
+export class RestoreRefusedError extends DuoraftError {
+  constructor(
+    readonly reason: RestoreRefusal,
+    message: string,
+  ) {
+    super('RESTORE_REFUSED', `${message}; nothing was written to ZooKeeper`, false);
+  }
+}
+
+/**
+ * What an upstream sent a listener does not continue the listener's committed log (a gap,
+ * a chain value that does not follow). Nothing of it was applied: the listener drops that
+ * upstream and chooses another (or reads ZooKeeper's log).
+ */
+export class ListenerFeedError extends DuoraftError {
+  constructor(message: string) {
+    super('LISTENER_FEED', message, true);
+  }
+}
+
+/**
+ * `duoraft admin promote` (or demote) refused, and nothing changed: the voter to replace is
+ * alive, the listener is unknown or not caught up, or the configuration moved meanwhile.
+ * The message says which and what to do.
+ */
+export class PromotionRefusedError extends DuoraftError {
+  constructor(message: string, retryable = false) {
+    super('PROMOTION_REFUSED', message, retryable);
   }
 }

@@ -11,6 +11,10 @@ import { ZkError } from './zk-api.js';
 import type { ClusterPaths } from './layout.js';
 import {
   type ClusterIdentity,
+  type ConfigRecord,
+  type EpochRecord,
+  type TailRecord,
+  type WalHeadRecord,
   decodeConfig,
   decodeEpoch,
   decodeIdentity,
@@ -21,6 +25,7 @@ import {
   encodeIdentity,
   encodeLease,
   encodeTail,
+  encodeWalHead,
   type LeaseRecord,
 } from './records.js';
 
@@ -29,7 +34,7 @@ const EMPTY = new Uint8Array(0);
 export interface ClusterState {
   readonly identity: ClusterIdentity;
   readonly epoch: { readonly term: number; readonly leaderId: string; readonly version: number };
-  readonly tail: { readonly lastIndex: number; readonly term: number; readonly version: number };
+  readonly tail: { readonly lastIndex: number; readonly term: number; readonly version: number; readonly segmentFirstIndex: number };
   readonly leaseVersion: number;
   readonly lease: LeaseRecord;
 }
@@ -83,30 +88,26 @@ export function randomClusterId(): string {
   return randomBytes(16).toString('hex');
 }
 
-async function createOrReadClusterTree(zk: ZkSession, paths: ClusterPaths, local: LocalClusterView, newIdentity: () => ClusterIdentity): Promise<ClusterState> {
+/** The parent of every cluster's tree; created by the first node (or restore) that needs it. */
+export async function createParentIfMissing(zk: ZkSession): Promise<void> {
   await createIfMissing(zk, '/duoraft');
+}
+
+async function createOrReadClusterTree(zk: ZkSession, paths: ClusterPaths, local: LocalClusterView, newIdentity: () => ClusterIdentity): Promise<ClusterState> {
+  await createParentIfMissing(zk);
   if ((await zk.exists(paths.root)) === null) {
     if (local.identity || local.holdsData) {
       throw new ZkDataLostError(
         `ZooKeeper has no tree for cluster ${JSON.stringify(paths.cluster)} at ${paths.root}, but this node holds its data${local.identity ? ` (identity ${local.identity.clusterId})` : ''}`,
       );
     }
-    const epoch = encodeEpoch({ term: 0, leaderId: '' });
-    const tail = encodeTail({ term: 0, lastIndex: 0, segmentFirstIndex: 0 });
-    const lease = encodeLease({ term: 0, leaderId: '', seq: 0, durationMs: 0, driftBound: 0 });
-    const ops: ZkOp[] = [
-      { type: 'create', path: paths.root, data: encodeIdentity(newIdentity()), mode: 'persistent' },
-      { type: 'create', path: paths.epoch, data: epoch, mode: 'persistent' },
-      { type: 'setData', path: paths.epoch, data: epoch, version: -1 },
-      { type: 'create', path: paths.tail, data: tail, mode: 'persistent' },
-      { type: 'setData', path: paths.tail, data: tail, version: -1 },
-      { type: 'create', path: paths.lease, data: lease, mode: 'persistent' },
-      { type: 'setData', path: paths.lease, data: lease, version: -1 },
-      { type: 'create', path: paths.config, data: encodeConfig({ voters: [], listeners: [] }), mode: 'persistent' },
-      { type: 'create', path: paths.members, data: EMPTY, mode: 'persistent' },
-      { type: 'create', path: paths.wal, data: EMPTY, mode: 'persistent' },
-      { type: 'create', path: paths.snapshots, data: EMPTY, mode: 'persistent' },
-    ];
+    const ops = clusterTreeOps(paths, {
+      identity: newIdentity(),
+      epoch: { term: 0, leaderId: '' },
+      tail: { term: 0, lastIndex: 0, segmentFirstIndex: 0 },
+      config: { voters: [], listeners: [] },
+      walHead: null,
+    });
     try {
       await zk.multi(ops);
     } catch (err) {
@@ -117,9 +118,52 @@ async function createOrReadClusterTree(zk: ZkSession, paths: ClusterPaths, local
   return readClusterState(zk, paths);
 }
 
+/** What a new tree starts with: a fresh cluster's (all zero), or what restore-zk seeds. */
+export interface TreeSeed {
+  readonly identity: ClusterIdentity;
+  readonly epoch: EpochRecord;
+  readonly tail: TailRecord;
+  readonly config: ConfigRecord;
+  /** The wal znode's head (null: empty data, a log never compacted that starts at 1). */
+  readonly walHead: WalHeadRecord | null;
+  /** Extra znodes created empty in the same multi (restore-zk's marker). */
+  readonly markers?: readonly string[];
+}
+
+/**
+ * The one multi that creates a cluster's tree, whole or not at all. epoch, tail and lease
+ * are created and setData'ed in it so their versions start at 1 (see the top). Used by a
+ * node creating its cluster and by duoraft admin restore-zk, so the two never differ.
+ */
+export function clusterTreeOps(paths: ClusterPaths, seed: TreeSeed): ZkOp[] {
+  const epoch = encodeEpoch(seed.epoch);
+  const tail = encodeTail(seed.tail);
+  const lease = encodeLease({ term: 0, leaderId: '', seq: 0, durationMs: 0, driftBound: 0 });
+  return [
+    { type: 'create', path: paths.root, data: encodeIdentity(seed.identity), mode: 'persistent' },
+    ...(seed.markers ?? []).map((path): ZkOp => ({ type: 'create', path, data: EMPTY, mode: 'persistent' })),
+    { type: 'create', path: paths.epoch, data: epoch, mode: 'persistent' },
+    { type: 'setData', path: paths.epoch, data: epoch, version: -1 },
+    { type: 'create', path: paths.tail, data: tail, mode: 'persistent' },
+    { type: 'setData', path: paths.tail, data: tail, version: -1 },
+    { type: 'create', path: paths.lease, data: lease, mode: 'persistent' },
+    { type: 'setData', path: paths.lease, data: lease, version: -1 },
+    { type: 'create', path: paths.config, data: encodeConfig(seed.config), mode: 'persistent' },
+    { type: 'create', path: paths.members, data: EMPTY, mode: 'persistent' },
+    { type: 'create', path: paths.wal, data: seed.walHead ? encodeWalHead(seed.walHead) : EMPTY, mode: 'persistent' },
+    { type: 'create', path: paths.snapshots, data: EMPTY, mode: 'persistent' },
+  ];
+}
+
 /** Reads and validates epoch, tail, lease and config. Throws CorruptZnodeError for anything off. */
 export async function readClusterState(zk: ZkSession, paths: ClusterPaths): Promise<ClusterState> {
   const identity = decodeIdentity(paths.root, (await readRequired(zk, paths.root)).data);
+  // A tree restore-zk is writing (or left half-written) holds less than the cluster had.
+  if ((await zk.exists(paths.restoring)) !== null) {
+    throw new ZkDataLostError(
+      `ZooKeeper's tree of cluster ${JSON.stringify(paths.cluster)} is being restored by duoraft admin restore-zk, or a restore was interrupted (${paths.restoring} exists): wait for it to finish, or run it again`,
+    );
+  }
   for (const p of [paths.members, paths.wal, paths.snapshots]) {
     if ((await zk.exists(p)) === null) throw new CorruptZnodeError(p, 'missing: the cluster tree is incomplete');
   }
@@ -143,7 +187,7 @@ export async function readClusterState(zk: ZkSession, paths: ClusterPaths): Prom
   return {
     identity,
     epoch: { term: epoch.term, leaderId: epoch.leaderId, version: e.version },
-    tail: { lastIndex: tail.lastIndex, term: tail.term, version: t.version },
+    tail: { lastIndex: tail.lastIndex, term: tail.term, version: t.version, segmentFirstIndex: tail.segmentFirstIndex },
     leaseVersion: l.version,
     lease,
   };

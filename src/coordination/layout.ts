@@ -69,6 +69,11 @@ export class ClusterPaths {
   readonly wal: string;
   readonly tail: string;
   readonly snapshots: string;
+  /**
+   * Exists while duoraft admin restore-zk writes the tree (and after a restore that was
+   * interrupted): a node refuses to start on such a tree (cluster-init.ts).
+   */
+  readonly restoring: string;
 
   constructor(readonly cluster: string) {
     if (!isValidClusterName(cluster)) {
@@ -83,6 +88,7 @@ export class ClusterPaths {
     this.wal = `${this.root}/wal`;
     this.tail = `${this.root}/tail`;
     this.snapshots = `${this.root}/snapshots`;
+    this.restoring = `${this.root}/restoring`;
   }
 
   member(id: string): string {

@@ -44,6 +44,8 @@ export interface LeaseKeeperOptions {
   readonly initialValidUntilWall: number;
   readonly onExpired: () => void;
   readonly onRenewed: () => void;
+  /** Every touch that landed, in time or not (ZooKeeper answered: it is reachable). */
+  readonly onLanded?: () => void;
   readonly onFenced: (reason: string) => void;
 }
 
@@ -174,6 +176,7 @@ export class LeaseKeeper {
             this.o.logger.info({ lapsedMs: Math.round(this.o.clock.now() - this.expiredAt) }, 'lease renewed after a lapse');
             this.o.onRenewed();
           }
+          this.o.onLanded?.();
         },
         (err: unknown) => {
           this.outstanding--;

@@ -18,6 +18,13 @@ export async function registerVoter(zk: ZkSession, paths: ClusterPaths, id: stri
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     const { data, stat } = await zk.getData(paths.config);
     const cfg = decodeConfig(paths.config, data);
+    if (cfg.listeners.includes(id) && !cfg.voters.includes(id)) {
+      // The config decides who votes (notes/listeners.md): a listener (or a demoted voter)
+      // becomes a voter only by `duoraft admin promote`, never by starting as one.
+      throw new ConfigError(
+        `${id} is a listener of cluster ${paths.cluster}: start it with --role listener, or make it a voter with duoraft admin promote ${id}${cfg.voters.length === 2 ? ' --replace VOTER' : ''}`,
+      );
+    }
     const voters = [...cfg.voters];
     let wanted: string[] | null = null;
     if (votersFlag) {

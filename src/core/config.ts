@@ -20,6 +20,24 @@ export interface CoreConfig {
    * ticks (observed locally). Must exceed the leader's lease by the drift bound.
    */
   readonly leaseWindowTicks: number;
+  /**
+   * A leader whose lease lapsed keeps heartbeating its follower (and objecting to its
+   * pre-votes) for this many ticks, then falls silent so the follower can take over.
+   * A lapse is often one lost packet on the leader's ZooKeeper connection (TCP recovers a
+   * lone lost segment only after ~200 ms); the direct link to the follower is a second,
+   * independent path that shows the leader alive meanwhile. Liveness only: the lapsed
+   * leader serves no lease read and takes no write either way (notes/timing.md).
+   */
+  readonly lapseSilenceTicks: number;
+  /**
+   * A follower that suspects its leader from silence alone (no heartbeat for its election
+   * timeout, no broken connection) also waits until the lease has been quiet this long, or
+   * leaseWindowTicks if that is longer. Liveness only (the lease rule needs
+   * leaseWindowTicks): silence is what a stalled leader, or one behind a silent cut from its
+   * follower, looks like, and a live leader's lease rarely stays quiet this long; evidence
+   * that the process is gone (suspectLeader) needs only the lease window.
+   */
+  readonly silenceLeaseWindowTicks: number;
   /** Bound on AppendEntries messages in flight to the follower. */
   readonly maxInflightAppends: number;
   /** Bound on the data bytes of one AppendEntries message (at least one entry is always sent). */
@@ -55,6 +73,8 @@ export const defaultCoreTicks = {
   heartbeatTicks: 2,
   preVoteTimeoutTicks: 3,
   leaseWindowTicks: 13,
+  lapseSilenceTicks: 30,
+  silenceLeaseWindowTicks: 15,
   maxInflightAppends: 8,
   maxAppendBytes: 256 << 10,
   maxEntryBytes: 1 << 20,
@@ -76,6 +96,8 @@ export function validateCoreConfig(c: CoreConfig): string[] {
   }
   if (c.preVoteTimeoutTicks < 1) problems.push('preVoteTimeoutTicks must be >= 1');
   if (c.leaseWindowTicks < 1) problems.push('leaseWindowTicks must be >= 1');
+  if (!(c.lapseSilenceTicks >= 0)) problems.push('lapseSilenceTicks must be >= 0');
+  if (!(c.silenceLeaseWindowTicks >= 0)) problems.push('silenceLeaseWindowTicks must be >= 0');
   if (c.maxInflightAppends < 1) problems.push('maxInflightAppends must be >= 1');
   if (c.maxAppendBytes < 1) problems.push('maxAppendBytes must be >= 1');
   if (c.maxEntryBytes < 1) problems.push('maxEntryBytes must be >= 1');

@@ -199,6 +199,8 @@ export class RaftCore {
   private leaseObservedTick = 0;
   /** How long the lease must stay unchanged before a take-over (see observeLease). */
   private leaseWindowTicks: number;
+  /** The leader is suspected on evidence (its connection broke), not from silence alone. */
+  private suspectedOnEvidence = false;
 
   // Leader state.
   private progress: Progress | null = null;
@@ -206,10 +208,13 @@ export class RaftCore {
   private transferring = false;
   /**
    * The lease could not be renewed in time (ZooKeeper slow or unreachable). The leader
-   * keeps its term but takes no writes, stops heartbeating (so its follower may move) and
-   * no longer objects to pre-votes, until a renewal succeeds or it is fenced.
+   * keeps its term (the driver serves no lease read) until a renewal succeeds or it is
+   * fenced; after lapseSilenceTicks it also stops taking writes, heartbeating and objecting
+   * to pre-votes (silent()), so its follower may move.
    */
   private leaseLapsed = false;
+  /** Ticks since the lease lapsed; past lapseSilenceTicks the lapsed leader falls silent. */
+  private lapsedTicks = 0;
   private transferElapsed = 0;
   private timeoutNowSent = false;
 
@@ -288,8 +293,9 @@ export class RaftCore {
         if (this.candidateElapsed >= this.cfg.candidateTimeoutTicks) this.becomeFollower(this.term, '');
         return;
       case 'leader':
+        if (this.leaseLapsed) this.lapsedTicks++;
         this.heartbeatElapsed++;
-        if (this.heartbeatElapsed >= this.cfg.heartbeatTicks && !this.leaseLapsed) {
+        if (this.heartbeatElapsed >= this.cfg.heartbeatTicks && !this.silent()) {
           this.heartbeatElapsed = 0;
           this.sendHeartbeat();
         }
@@ -367,7 +373,9 @@ export class RaftCore {
   propose(data: readonly Uint8Array[]): ProposeResult {
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderId: this.leaderId };
     if (this.transferring) return { ok: false, reason: 'transferring', leaderId: this.leaderId };
-    if (this.leaseLapsed) return { ok: false, reason: 'lease-lapsed', leaderId: '' };
+    // A lapsed leader still takes writes (they commit only through ZooKeeper's epoch check,
+    // lapsed or not); once silent it sends its clients away.
+    if (this.silent()) return { ok: false, reason: 'lease-lapsed', leaderId: '' };
     const firstIndex = this.log.lastIndex() + 1;
     const entries: Entry[] = data.map((d, k) => ({ index: firstIndex + k, term: this.term, type: EntryType.Normal, data: d }));
     this.appendOwn(entries);
@@ -391,7 +399,31 @@ export class RaftCore {
    * ZooKeeper would otherwise cause a needless failover): it lapses (see leaseLapsed).
    */
   leaseExpired(term: number): void {
-    if (this.role === 'leader' && term === this.term) this.leaseLapsed = true;
+    if (this.role !== 'leader' || term !== this.term || this.leaseLapsed) return;
+    this.leaseLapsed = true;
+    this.lapsedTicks = 0;
+  }
+
+  /**
+   * A leader lapsed for longer than lapseSilenceTicks: it takes no write, sends nothing and
+   * objects to no pre-vote, so that its follower's election timer runs and it can take over
+   * (a leader cut off from ZooKeeper). Before that, the heartbeats tell the follower the
+   * leader is alive while one ZooKeeper connection recovers from a lost packet.
+   */
+  private silent(): boolean {
+    return this.leaseLapsed && this.lapsedTicks >= this.cfg.lapseSilenceTicks;
+  }
+
+  /**
+   * A lease touch of the leader of `term` landed (an epoch-checked write), even one too late
+   * to renew the lease: ZooKeeper is slow, not unreachable, and this node still holds the
+   * epoch. Silence is for a leader cut off from ZooKeeper, so the count starts again; lease
+   * reads stay off until a touch lands in time (leaseRenewed). Without this, a touch round
+   * trip above the lease duration, steadily, stopped all writes while none could fail over
+   * (the lease version keeps moving, so the follower never sees it quiet).
+   */
+  leaseTouchLanded(term: number): void {
+    if (this.role === 'leader' && term === this.term && this.leaseLapsed) this.lapsedTicks = 0;
   }
 
   /** A lease renewal of the leader of `term` succeeded after it had lapsed. */
@@ -441,7 +473,9 @@ export class RaftCore {
 
   /** Something outside the core says the leader is gone (its znode vanished, its process refused us). */
   suspectLeader(): void {
-    if (this.role === 'follower') this.electionElapsed = this.randomizedElectionTimeout;
+    if (this.role !== 'follower') return;
+    this.electionElapsed = this.randomizedElectionTimeout;
+    this.suspectedOnEvidence = true;
   }
 
   /** Follower: committed entries read from ZooKeeper (when the leader cannot reach us). */
@@ -695,6 +729,7 @@ export class RaftCore {
     this.role = 'follower';
     this.leaderId = leaderId;
     this.handedOverBy = '';
+    this.suspectedOnEvidence = false;
     if (leaderId) this.lastLeaderContactTick = this.ticks;
     // A take-over not yet handed out is no longer wanted (one handed out reports back).
     this.pendingTakeover = undefined;
@@ -728,8 +763,10 @@ export class RaftCore {
     if (this.role !== 'precandidate' || !this.zkConnected) return;
     if (this.preVoteOutcome === 'pending' || this.preVoteOutcome === 'rejected') return;
     // Ticks are counted from the tick before the observation, so one more is needed to be
-    // sure a whole window of real time has passed since it.
-    if (this.ticks - this.leaseObservedTick < this.leaseWindowTicks + 1) return;
+    // sure a whole window of real time has passed since it. Silence alone asks for a longer
+    // quiet lease (silenceLeaseWindowTicks): liveness, not safety.
+    const window = this.suspectedOnEvidence ? this.leaseWindowTicks : Math.max(this.leaseWindowTicks, this.cfg.silenceLeaseWindowTicks);
+    if (this.ticks - this.leaseObservedTick < window + 1) return;
     this.becomeCandidate(false);
   }
 
@@ -927,6 +964,7 @@ export class RaftCore {
 
   private heardFromLeader(): void {
     this.electionElapsed = 0;
+    this.suspectedOnEvidence = false;
     this.lastLeaderContactTick = this.ticks;
   }
 
@@ -989,7 +1027,7 @@ export class RaftCore {
 
   private onVote(m: Vote): void {
     let reason: VoteRejection = '';
-    if (!m.transfer && this.role === 'leader' && !this.leaseLapsed) reason = 'is-leader';
+    if (!m.transfer && this.role === 'leader' && !this.silent()) reason = 'is-leader';
     else if (m.term <= this.term) reason = 'stale-term';
     else if (!m.transfer && this.leaderAlive()) reason = 'leader-alive';
     else if (!this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm, this.commit)) reason = 'log-behind';
@@ -1011,7 +1049,7 @@ export class RaftCore {
 
   /** Leader stickiness: we lead, or heard from a leader within the minimum election timeout. */
   private leaderAlive(): boolean {
-    if (this.role === 'leader') return !this.leaseLapsed;
+    if (this.role === 'leader') return !this.silent();
     return this.leaderId !== '' && this.ticks - this.lastLeaderContactTick < this.cfg.electionTimeoutTicks;
   }
 
@@ -1035,7 +1073,7 @@ export class RaftCore {
   }
 
   private wantsToSendAppend(): boolean {
-    if (this.leaseLapsed) return false;
+    if (this.silent()) return false;
     const pr = this.progress;
     return pr !== null && pr.canSend() && (pr.next <= this.log.lastIndex() || pr.needsProbe());
   }
@@ -1043,8 +1081,8 @@ export class RaftCore {
   /** Sends AppendEntries while the follower's window allows and entries are waiting. */
   private sendAppends(): void {
     const pr = this.progress;
-    // A lapsed leader stays quiet so that its follower's election timer can run.
-    if (!pr || !this.peer || this.leaseLapsed) return;
+    // A silent leader stays quiet so that its follower's election timer can run.
+    if (!pr || !this.peer || this.silent()) return;
     // In probe state an empty AppendEntries learns where the follower's log matches even
     // when there is nothing new to send.
     while (pr.canSend() && (pr.next <= this.log.lastIndex() || pr.needsProbe())) {
@@ -1085,7 +1123,7 @@ export class RaftCore {
 
   private sendHeartbeat(): void {
     const pr = this.progress;
-    if (!pr || this.leaseLapsed) return;
+    if (!pr || this.silent()) return;
     // The follower's known match, but never below the compaction point (the chain value of a
     // compacted index is gone; everything up to that point is committed anyway).
     const commit = Math.max(Math.min(pr.match, this.commit), this.log.snapshotMeta().index);

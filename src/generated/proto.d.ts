@@ -564,6 +564,7 @@ export namespace duoraft {
             snapshotIndex: number;
             snapshotBytes: number;
             zkBudget?: (duoraft.client.ZkBudget.$Properties|null);
+            listener?: (duoraft.listener.ListenerStatus.$Properties|null);
             static create(properties: duoraft.client.MemberStatus.$Shape): duoraft.client.MemberStatus & duoraft.client.MemberStatus.$Shape;
             static create(properties?: duoraft.client.MemberStatus.$Properties): duoraft.client.MemberStatus;
             static encode(message: duoraft.client.MemberStatus.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -584,6 +585,7 @@ export namespace duoraft {
                 snapshotIndex?: (number|null);
                 snapshotBytes?: (number|null);
                 zkBudget?: (duoraft.client.ZkBudget.$Properties|null);
+                listener?: (duoraft.listener.ListenerStatus.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.MemberStatus.$Properties;
@@ -947,6 +949,277 @@ export namespace duoraft {
               readonly responseType: "PipelineResponseBatch";
               readonly requestStream: true;
               readonly responseStream: true;
+            };
+        }
+    }
+
+    namespace listener {
+
+        interface IProbeRequest extends duoraft.listener.ProbeRequest.$Properties {
+        }
+
+        class ProbeRequest {
+            constructor(properties?: duoraft.listener.ProbeRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            cluster: string;
+            listenerId: string;
+            static create(properties: duoraft.listener.ProbeRequest.$Shape): duoraft.listener.ProbeRequest & duoraft.listener.ProbeRequest.$Shape;
+            static create(properties?: duoraft.listener.ProbeRequest.$Properties): duoraft.listener.ProbeRequest;
+            static encode(message: duoraft.listener.ProbeRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.listener.ProbeRequest & duoraft.listener.ProbeRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ProbeRequest {
+            interface $Properties {
+                cluster?: (string|null);
+                listenerId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.listener.ProbeRequest.$Properties;
+        }
+
+        interface IProbeResponse extends duoraft.listener.ProbeResponse.$Properties {
+        }
+
+        class ProbeResponse {
+            constructor(properties?: duoraft.listener.ProbeResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            canFeed: boolean;
+            reason: string;
+            depth: number;
+            listeners: number;
+            fanout: number;
+            path: string[];
+            commitIndex: number;
+            static create(properties: duoraft.listener.ProbeResponse.$Shape): duoraft.listener.ProbeResponse & duoraft.listener.ProbeResponse.$Shape;
+            static create(properties?: duoraft.listener.ProbeResponse.$Properties): duoraft.listener.ProbeResponse;
+            static encode(message: duoraft.listener.ProbeResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.listener.ProbeResponse & duoraft.listener.ProbeResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ProbeResponse {
+            interface $Properties {
+                id?: (string|null);
+                canFeed?: (boolean|null);
+                reason?: (string|null);
+                depth?: (number|null);
+                listeners?: (number|null);
+                fanout?: (number|null);
+                path?: (string[]|null);
+                commitIndex?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.listener.ProbeResponse.$Properties;
+        }
+
+        interface ISubscribeRequest extends duoraft.listener.SubscribeRequest.$Properties {
+        }
+
+        class SubscribeRequest {
+            constructor(properties?: duoraft.listener.SubscribeRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            cluster: string;
+            listenerId: string;
+            fromIndex: number;
+            prevChain: Uint8Array;
+            static create(properties: duoraft.listener.SubscribeRequest.$Shape): duoraft.listener.SubscribeRequest & duoraft.listener.SubscribeRequest.$Shape;
+            static create(properties?: duoraft.listener.SubscribeRequest.$Properties): duoraft.listener.SubscribeRequest;
+            static encode(message: duoraft.listener.SubscribeRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.listener.SubscribeRequest & duoraft.listener.SubscribeRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SubscribeRequest {
+            interface $Properties {
+                cluster?: (string|null);
+                listenerId?: (string|null);
+                fromIndex?: (number|null);
+                prevChain?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.listener.SubscribeRequest.$Properties;
+        }
+
+        interface IFeedEntry extends duoraft.listener.FeedEntry.$Properties {
+        }
+
+        class FeedEntry {
+            constructor(properties?: duoraft.listener.FeedEntry.$Properties);
+            $unknowns?: Uint8Array[];
+            index: number;
+            term: number;
+            type: number;
+            data: Uint8Array;
+            chain: Uint8Array;
+            static create(properties: duoraft.listener.FeedEntry.$Shape): duoraft.listener.FeedEntry & duoraft.listener.FeedEntry.$Shape;
+            static create(properties?: duoraft.listener.FeedEntry.$Properties): duoraft.listener.FeedEntry;
+            static encode(message: duoraft.listener.FeedEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.listener.FeedEntry & duoraft.listener.FeedEntry.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace FeedEntry {
+            interface $Properties {
+                index?: (number|null);
+                term?: (number|null);
+                type?: (number|null);
+                data?: (Uint8Array|null);
+                chain?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.listener.FeedEntry.$Properties;
+        }
+
+        interface IFeedBatch extends duoraft.listener.FeedBatch.$Properties {
+        }
+
+        class FeedBatch {
+            constructor(properties?: duoraft.listener.FeedBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            entries: duoraft.listener.FeedEntry.$Properties[];
+            upstreamCommit: number;
+            upstreamDepth: number;
+            path: string[];
+            endReason: string;
+            compacted: boolean;
+            static create(properties: duoraft.listener.FeedBatch.$Shape): duoraft.listener.FeedBatch & duoraft.listener.FeedBatch.$Shape;
+            static create(properties?: duoraft.listener.FeedBatch.$Properties): duoraft.listener.FeedBatch;
+            static encode(message: duoraft.listener.FeedBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.listener.FeedBatch & duoraft.listener.FeedBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace FeedBatch {
+            interface $Properties {
+                entries?: (duoraft.listener.FeedEntry.$Properties[]|null);
+                upstreamCommit?: (number|null);
+                upstreamDepth?: (number|null);
+                path?: (string[]|null);
+                endReason?: (string|null);
+                compacted?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.listener.FeedBatch.$Properties;
+        }
+
+        interface IDropRequest extends duoraft.listener.DropRequest.$Properties {
+        }
+
+        class DropRequest {
+            constructor(properties?: duoraft.listener.DropRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            listenerId: string;
+            static create(properties: duoraft.listener.DropRequest.$Shape): duoraft.listener.DropRequest & duoraft.listener.DropRequest.$Shape;
+            static create(properties?: duoraft.listener.DropRequest.$Properties): duoraft.listener.DropRequest;
+            static encode(message: duoraft.listener.DropRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.listener.DropRequest & duoraft.listener.DropRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DropRequest {
+            interface $Properties {
+                listenerId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.listener.DropRequest.$Properties;
+        }
+
+        interface IDropResponse extends duoraft.listener.DropResponse.$Properties {
+        }
+
+        class DropResponse {
+            constructor(properties?: duoraft.listener.DropResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            dropped: boolean;
+            static create(properties: duoraft.listener.DropResponse.$Shape): duoraft.listener.DropResponse & duoraft.listener.DropResponse.$Shape;
+            static create(properties?: duoraft.listener.DropResponse.$Properties): duoraft.listener.DropResponse;
+            static encode(message: duoraft.listener.DropResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.listener.DropResponse & duoraft.listener.DropResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DropResponse {
+            interface $Properties {
+                dropped?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.listener.DropResponse.$Properties;
+        }
+
+        interface IListenerStatus extends duoraft.listener.ListenerStatus.$Properties {
+        }
+
+        class ListenerStatus {
+            constructor(properties?: duoraft.listener.ListenerStatus.$Properties);
+            $unknowns?: Uint8Array[];
+            upstream: string;
+            depth: number;
+            knownCommit: number;
+            lagEntries: number;
+            lagMs: number;
+            static create(properties: duoraft.listener.ListenerStatus.$Shape): duoraft.listener.ListenerStatus & duoraft.listener.ListenerStatus.$Shape;
+            static create(properties?: duoraft.listener.ListenerStatus.$Properties): duoraft.listener.ListenerStatus;
+            static encode(message: duoraft.listener.ListenerStatus.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.listener.ListenerStatus & duoraft.listener.ListenerStatus.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListenerStatus {
+            interface $Properties {
+                upstream?: (string|null);
+                depth?: (number|null);
+                knownCommit?: (number|null);
+                lagEntries?: (number|null);
+                lagMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.listener.ListenerStatus.$Properties;
+        }
+
+        class ListenerFeed extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): ListenerFeed;
+            probe: duoraft.listener.ListenerFeed.Probe;
+            subscribe: duoraft.listener.ListenerFeed.Subscribe;
+            drop: duoraft.listener.ListenerFeed.Drop;
+        }
+
+        namespace ListenerFeed {
+            type ProbeCallback = (error: (Error|null), response?: duoraft.listener.ProbeResponse) => void;
+            type Probe = {
+              (request: duoraft.listener.IProbeRequest, callback: duoraft.listener.ListenerFeed.ProbeCallback): void;
+              (request: duoraft.listener.IProbeRequest): Promise<duoraft.listener.ProbeResponse>;
+              readonly name: "Probe";
+              readonly path: "/duoraft.listener.ListenerFeed/Probe";
+              readonly requestType: "ProbeRequest";
+              readonly responseType: "ProbeResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type SubscribeCallback = (error: (Error|null), response?: duoraft.listener.FeedBatch) => void;
+            type Subscribe = {
+              (request: duoraft.listener.ISubscribeRequest, callback: duoraft.listener.ListenerFeed.SubscribeCallback): void;
+              (request: duoraft.listener.ISubscribeRequest): Promise<duoraft.listener.FeedBatch>;
+              readonly name: "Subscribe";
+              readonly path: "/duoraft.listener.ListenerFeed/Subscribe";
+              readonly requestType: "SubscribeRequest";
+              readonly responseType: "FeedBatch";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+            type DropCallback = (error: (Error|null), response?: duoraft.listener.DropResponse) => void;
+            type Drop = {
+              (request: duoraft.listener.IDropRequest, callback: duoraft.listener.ListenerFeed.DropCallback): void;
+              (request: duoraft.listener.IDropRequest): Promise<duoraft.listener.DropResponse>;
+              readonly name: "Drop";
+              readonly path: "/duoraft.listener.ListenerFeed/Drop";
+              readonly requestType: "DropRequest";
+              readonly responseType: "DropResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
             };
         }
     }

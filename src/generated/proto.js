@@ -4190,6 +4190,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [snapshotIndex] MemberStatus snapshotIndex
              * @property {number|null} [snapshotBytes] MemberStatus snapshotBytes
              * @property {duoraft.client.ZkBudget.$Properties|null} [zkBudget] MemberStatus zkBudget
+             * @property {duoraft.listener.ListenerStatus.$Properties|null} [listener] MemberStatus listener
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4310,6 +4311,14 @@ export const duoraft = $root.duoraft = (() => {
             MemberStatus.prototype.zkBudget = null;
 
             /**
+             * MemberStatus listener.
+             * @member {duoraft.listener.ListenerStatus.$Properties|null|undefined} listener
+             * @memberof duoraft.client.MemberStatus
+             * @instance
+             */
+            MemberStatus.prototype.listener = null;
+
+            /**
              * Creates a new MemberStatus instance using the specified properties.
              * @function create
              * @memberof duoraft.client.MemberStatus
@@ -4363,6 +4372,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.snapshotBytes);
                 if (message.zkBudget != null && $Object.hasOwnProperty.call(message, "zkBudget"))
                     $root.duoraft.client.ZkBudget.encode(message.zkBudget, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                if (message.listener != null && $Object.hasOwnProperty.call(message, "listener"))
+                    $root.duoraft.listener.ListenerStatus.encode(message.listener, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4501,6 +4512,12 @@ export const duoraft = $root.duoraft = (() => {
                             if (wireType !== 2)
                                 break;
                             message.zkBudget = $root.duoraft.client.ZkBudget.decode(reader, reader.size(), $undefined, _depth + 1, message.zkBudget);
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            message.listener = $root.duoraft.listener.ListenerStatus.decode(reader, reader.size(), $undefined, _depth + 1, message.listener);
                             continue;
                         }
                     }
@@ -6568,6 +6585,1987 @@ export const duoraft = $root.duoraft = (() => {
         })();
 
         return client;
+    })();
+
+    duoraft.listener = (function() {
+
+        /**
+         * Namespace listener.
+         * @memberof duoraft
+         * @namespace
+         */
+        const listener = {};
+
+        listener.ProbeRequest = (function() {
+
+            /**
+             * Properties of a ProbeRequest.
+             * @typedef {Object} duoraft.listener.ProbeRequest.$Properties
+             * @property {string|null} [cluster] ProbeRequest cluster
+             * @property {string|null} [listenerId] ProbeRequest listenerId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ProbeRequest.
+             * @memberof duoraft.listener
+             * @interface IProbeRequest
+             * @augments duoraft.listener.ProbeRequest.$Properties
+             * @deprecated Use duoraft.listener.ProbeRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ProbeRequest.
+             * @typedef {duoraft.listener.ProbeRequest.$Properties} duoraft.listener.ProbeRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ProbeRequest.
+             * @memberof duoraft.listener
+             * @classdesc Represents a ProbeRequest.
+             * @constructor
+             * @param {duoraft.listener.ProbeRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ProbeRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ProbeRequest cluster.
+             * @member {string} cluster
+             * @memberof duoraft.listener.ProbeRequest
+             * @instance
+             */
+            ProbeRequest.prototype.cluster = "";
+
+            /**
+             * ProbeRequest listenerId.
+             * @member {string} listenerId
+             * @memberof duoraft.listener.ProbeRequest
+             * @instance
+             */
+            ProbeRequest.prototype.listenerId = "";
+
+            /**
+             * Creates a new ProbeRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.listener.ProbeRequest
+             * @static
+             * @param {duoraft.listener.ProbeRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.listener.ProbeRequest} ProbeRequest instance
+             * @type {{
+             *   (properties: duoraft.listener.ProbeRequest.$Shape): duoraft.listener.ProbeRequest & duoraft.listener.ProbeRequest.$Shape;
+             *   (properties?: duoraft.listener.ProbeRequest.$Properties): duoraft.listener.ProbeRequest;
+             * }}
+             */
+            ProbeRequest.create = function(properties) {
+                return new ProbeRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ProbeRequest message. Does not implicitly {@link duoraft.listener.ProbeRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.listener.ProbeRequest
+             * @static
+             * @param {duoraft.listener.ProbeRequest.$Properties} message ProbeRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ProbeRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster") && message.cluster !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cluster);
+                if (message.listenerId != null && $Object.hasOwnProperty.call(message, "listenerId") && message.listenerId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.listenerId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ProbeRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.listener.ProbeRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.listener.ProbeRequest & duoraft.listener.ProbeRequest.$Shape} ProbeRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ProbeRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.listener.ProbeRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cluster = value;
+                            else
+                                delete message.cluster;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.listenerId = value;
+                            else
+                                delete message.listenerId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for ProbeRequest
+             * @function getTypeUrl
+             * @memberof duoraft.listener.ProbeRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ProbeRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.listener.ProbeRequest";
+            };
+
+            return ProbeRequest;
+        })();
+
+        listener.ProbeResponse = (function() {
+
+            /**
+             * Properties of a ProbeResponse.
+             * @typedef {Object} duoraft.listener.ProbeResponse.$Properties
+             * @property {string|null} [id] ProbeResponse id
+             * @property {boolean|null} [canFeed] ProbeResponse canFeed
+             * @property {string|null} [reason] ProbeResponse reason
+             * @property {number|null} [depth] ProbeResponse depth
+             * @property {number|null} [listeners] ProbeResponse listeners
+             * @property {number|null} [fanout] ProbeResponse fanout
+             * @property {Array.<string>|null} [path] ProbeResponse path
+             * @property {number|null} [commitIndex] ProbeResponse commitIndex
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ProbeResponse.
+             * @memberof duoraft.listener
+             * @interface IProbeResponse
+             * @augments duoraft.listener.ProbeResponse.$Properties
+             * @deprecated Use duoraft.listener.ProbeResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ProbeResponse.
+             * @typedef {duoraft.listener.ProbeResponse.$Properties} duoraft.listener.ProbeResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ProbeResponse.
+             * @memberof duoraft.listener
+             * @classdesc Represents a ProbeResponse.
+             * @constructor
+             * @param {duoraft.listener.ProbeResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ProbeResponse = function (properties) {
+                this.path = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ProbeResponse id.
+             * @member {string} id
+             * @memberof duoraft.listener.ProbeResponse
+             * @instance
+             */
+            ProbeResponse.prototype.id = "";
+
+            /**
+             * ProbeResponse canFeed.
+             * @member {boolean} canFeed
+             * @memberof duoraft.listener.ProbeResponse
+             * @instance
+             */
+            ProbeResponse.prototype.canFeed = false;
+
+            /**
+             * ProbeResponse reason.
+             * @member {string} reason
+             * @memberof duoraft.listener.ProbeResponse
+             * @instance
+             */
+            ProbeResponse.prototype.reason = "";
+
+            /**
+             * ProbeResponse depth.
+             * @member {number} depth
+             * @memberof duoraft.listener.ProbeResponse
+             * @instance
+             */
+            ProbeResponse.prototype.depth = 0;
+
+            /**
+             * ProbeResponse listeners.
+             * @member {number} listeners
+             * @memberof duoraft.listener.ProbeResponse
+             * @instance
+             */
+            ProbeResponse.prototype.listeners = 0;
+
+            /**
+             * ProbeResponse fanout.
+             * @member {number} fanout
+             * @memberof duoraft.listener.ProbeResponse
+             * @instance
+             */
+            ProbeResponse.prototype.fanout = 0;
+
+            /**
+             * ProbeResponse path.
+             * @member {Array.<string>} path
+             * @memberof duoraft.listener.ProbeResponse
+             * @instance
+             */
+            ProbeResponse.prototype.path = $util.emptyArray;
+
+            /**
+             * ProbeResponse commitIndex.
+             * @member {number} commitIndex
+             * @memberof duoraft.listener.ProbeResponse
+             * @instance
+             */
+            ProbeResponse.prototype.commitIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ProbeResponse instance using the specified properties.
+             * @function create
+             * @memberof duoraft.listener.ProbeResponse
+             * @static
+             * @param {duoraft.listener.ProbeResponse.$Properties=} [properties] Properties to set
+             * @returns {duoraft.listener.ProbeResponse} ProbeResponse instance
+             * @type {{
+             *   (properties: duoraft.listener.ProbeResponse.$Shape): duoraft.listener.ProbeResponse & duoraft.listener.ProbeResponse.$Shape;
+             *   (properties?: duoraft.listener.ProbeResponse.$Properties): duoraft.listener.ProbeResponse;
+             * }}
+             */
+            ProbeResponse.create = function(properties) {
+                return new ProbeResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ProbeResponse message. Does not implicitly {@link duoraft.listener.ProbeResponse.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.listener.ProbeResponse
+             * @static
+             * @param {duoraft.listener.ProbeResponse.$Properties} message ProbeResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ProbeResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.canFeed != null && $Object.hasOwnProperty.call(message, "canFeed") && message.canFeed !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.canFeed);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.reason);
+                if (message.depth != null && $Object.hasOwnProperty.call(message, "depth") && message.depth !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.depth);
+                if (message.listeners != null && $Object.hasOwnProperty.call(message, "listeners") && message.listeners !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.listeners);
+                if (message.fanout != null && $Object.hasOwnProperty.call(message, "fanout") && message.fanout !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.fanout);
+                if (message.path != null && message.path.length)
+                    for (let i = 0; i < message.path.length; ++i)
+                        writer.uint32(/* id 7, wireType 2 =*/58).string(message.path[i]);
+                if (message.commitIndex != null && $Object.hasOwnProperty.call(message, "commitIndex") && (typeof message.commitIndex === "object" ? message.commitIndex.low || message.commitIndex.high : message.commitIndex !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.commitIndex);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ProbeResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.listener.ProbeResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.listener.ProbeResponse & duoraft.listener.ProbeResponse.$Shape} ProbeResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ProbeResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.listener.ProbeResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.canFeed = value;
+                            else
+                                delete message.canFeed;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.depth = value;
+                            else
+                                delete message.depth;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.listeners = value;
+                            else
+                                delete message.listeners;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.fanout = value;
+                            else
+                                delete message.fanout;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.path && message.path.length))
+                                message.path = [];
+                            message.path.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.commitIndex = value;
+                            else
+                                delete message.commitIndex;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for ProbeResponse
+             * @function getTypeUrl
+             * @memberof duoraft.listener.ProbeResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ProbeResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.listener.ProbeResponse";
+            };
+
+            return ProbeResponse;
+        })();
+
+        listener.SubscribeRequest = (function() {
+
+            /**
+             * Properties of a SubscribeRequest.
+             * @typedef {Object} duoraft.listener.SubscribeRequest.$Properties
+             * @property {string|null} [cluster] SubscribeRequest cluster
+             * @property {string|null} [listenerId] SubscribeRequest listenerId
+             * @property {number|null} [fromIndex] SubscribeRequest fromIndex
+             * @property {Uint8Array|null} [prevChain] SubscribeRequest prevChain
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SubscribeRequest.
+             * @memberof duoraft.listener
+             * @interface ISubscribeRequest
+             * @augments duoraft.listener.SubscribeRequest.$Properties
+             * @deprecated Use duoraft.listener.SubscribeRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a SubscribeRequest.
+             * @typedef {duoraft.listener.SubscribeRequest.$Properties} duoraft.listener.SubscribeRequest.$Shape
+             */
+
+            /**
+             * Constructs a new SubscribeRequest.
+             * @memberof duoraft.listener
+             * @classdesc Represents a SubscribeRequest.
+             * @constructor
+             * @param {duoraft.listener.SubscribeRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SubscribeRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SubscribeRequest cluster.
+             * @member {string} cluster
+             * @memberof duoraft.listener.SubscribeRequest
+             * @instance
+             */
+            SubscribeRequest.prototype.cluster = "";
+
+            /**
+             * SubscribeRequest listenerId.
+             * @member {string} listenerId
+             * @memberof duoraft.listener.SubscribeRequest
+             * @instance
+             */
+            SubscribeRequest.prototype.listenerId = "";
+
+            /**
+             * SubscribeRequest fromIndex.
+             * @member {number} fromIndex
+             * @memberof duoraft.listener.SubscribeRequest
+             * @instance
+             */
+            SubscribeRequest.prototype.fromIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SubscribeRequest prevChain.
+             * @member {Uint8Array} prevChain
+             * @memberof duoraft.listener.SubscribeRequest
+             * @instance
+             */
+            SubscribeRequest.prototype.prevChain = $util.newBuffer([]);
+
+            /**
+             * Creates a new SubscribeRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.listener.SubscribeRequest
+             * @static
+             * @param {duoraft.listener.SubscribeRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.listener.SubscribeRequest} SubscribeRequest instance
+             * @type {{
+             *   (properties: duoraft.listener.SubscribeRequest.$Shape): duoraft.listener.SubscribeRequest & duoraft.listener.SubscribeRequest.$Shape;
+             *   (properties?: duoraft.listener.SubscribeRequest.$Properties): duoraft.listener.SubscribeRequest;
+             * }}
+             */
+            SubscribeRequest.create = function(properties) {
+                return new SubscribeRequest(properties);
+            };
+
+            /**
+             * Encodes the specified SubscribeRequest message. Does not implicitly {@link duoraft.listener.SubscribeRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.listener.SubscribeRequest
+             * @static
+             * @param {duoraft.listener.SubscribeRequest.$Properties} message SubscribeRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SubscribeRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster") && message.cluster !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cluster);
+                if (message.listenerId != null && $Object.hasOwnProperty.call(message, "listenerId") && message.listenerId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.listenerId);
+                if (message.fromIndex != null && $Object.hasOwnProperty.call(message, "fromIndex") && (typeof message.fromIndex === "object" ? message.fromIndex.low || message.fromIndex.high : message.fromIndex !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.fromIndex);
+                if (message.prevChain != null && $Object.hasOwnProperty.call(message, "prevChain") && message.prevChain.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.prevChain);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SubscribeRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.listener.SubscribeRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.listener.SubscribeRequest & duoraft.listener.SubscribeRequest.$Shape} SubscribeRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SubscribeRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.listener.SubscribeRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cluster = value;
+                            else
+                                delete message.cluster;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.listenerId = value;
+                            else
+                                delete message.listenerId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.fromIndex = value;
+                            else
+                                delete message.fromIndex;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.prevChain = value;
+                            else
+                                delete message.prevChain;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SubscribeRequest
+             * @function getTypeUrl
+             * @memberof duoraft.listener.SubscribeRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SubscribeRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.listener.SubscribeRequest";
+            };
+
+            return SubscribeRequest;
+        })();
+
+        listener.FeedEntry = (function() {
+
+            /**
+             * Properties of a FeedEntry.
+             * @typedef {Object} duoraft.listener.FeedEntry.$Properties
+             * @property {number|null} [index] FeedEntry index
+             * @property {number|null} [term] FeedEntry term
+             * @property {number|null} [type] FeedEntry type
+             * @property {Uint8Array|null} [data] FeedEntry data
+             * @property {Uint8Array|null} [chain] FeedEntry chain
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a FeedEntry.
+             * @memberof duoraft.listener
+             * @interface IFeedEntry
+             * @augments duoraft.listener.FeedEntry.$Properties
+             * @deprecated Use duoraft.listener.FeedEntry.$Properties instead.
+             */
+
+            /**
+             * Shape of a FeedEntry.
+             * @typedef {duoraft.listener.FeedEntry.$Properties} duoraft.listener.FeedEntry.$Shape
+             */
+
+            /**
+             * Constructs a new FeedEntry.
+             * @memberof duoraft.listener
+             * @classdesc Represents a FeedEntry.
+             * @constructor
+             * @param {duoraft.listener.FeedEntry.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const FeedEntry = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * FeedEntry index.
+             * @member {number} index
+             * @memberof duoraft.listener.FeedEntry
+             * @instance
+             */
+            FeedEntry.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * FeedEntry term.
+             * @member {number} term
+             * @memberof duoraft.listener.FeedEntry
+             * @instance
+             */
+            FeedEntry.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * FeedEntry type.
+             * @member {number} type
+             * @memberof duoraft.listener.FeedEntry
+             * @instance
+             */
+            FeedEntry.prototype.type = 0;
+
+            /**
+             * FeedEntry data.
+             * @member {Uint8Array} data
+             * @memberof duoraft.listener.FeedEntry
+             * @instance
+             */
+            FeedEntry.prototype.data = $util.newBuffer([]);
+
+            /**
+             * FeedEntry chain.
+             * @member {Uint8Array} chain
+             * @memberof duoraft.listener.FeedEntry
+             * @instance
+             */
+            FeedEntry.prototype.chain = $util.newBuffer([]);
+
+            /**
+             * Creates a new FeedEntry instance using the specified properties.
+             * @function create
+             * @memberof duoraft.listener.FeedEntry
+             * @static
+             * @param {duoraft.listener.FeedEntry.$Properties=} [properties] Properties to set
+             * @returns {duoraft.listener.FeedEntry} FeedEntry instance
+             * @type {{
+             *   (properties: duoraft.listener.FeedEntry.$Shape): duoraft.listener.FeedEntry & duoraft.listener.FeedEntry.$Shape;
+             *   (properties?: duoraft.listener.FeedEntry.$Properties): duoraft.listener.FeedEntry;
+             * }}
+             */
+            FeedEntry.create = function(properties) {
+                return new FeedEntry(properties);
+            };
+
+            /**
+             * Encodes the specified FeedEntry message. Does not implicitly {@link duoraft.listener.FeedEntry.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.listener.FeedEntry
+             * @static
+             * @param {duoraft.listener.FeedEntry.$Properties} message FeedEntry message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            FeedEntry.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.index != null && $Object.hasOwnProperty.call(message, "index") && (typeof message.index === "object" ? message.index.low || message.index.high : message.index !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.index);
+                if (message.term != null && $Object.hasOwnProperty.call(message, "term") && (typeof message.term === "object" ? message.term.low || message.term.high : message.term !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.term);
+                if (message.type != null && $Object.hasOwnProperty.call(message, "type") && message.type !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.type);
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.data);
+                if (message.chain != null && $Object.hasOwnProperty.call(message, "chain") && message.chain.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.chain);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a FeedEntry message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.listener.FeedEntry
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.listener.FeedEntry & duoraft.listener.FeedEntry.$Shape} FeedEntry
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            FeedEntry.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.listener.FeedEntry();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.index = value;
+                            else
+                                delete message.index;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.term = value;
+                            else
+                                delete message.term;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.type = value;
+                            else
+                                delete message.type;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.data = value;
+                            else
+                                delete message.data;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.chain = value;
+                            else
+                                delete message.chain;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for FeedEntry
+             * @function getTypeUrl
+             * @memberof duoraft.listener.FeedEntry
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            FeedEntry.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.listener.FeedEntry";
+            };
+
+            return FeedEntry;
+        })();
+
+        listener.FeedBatch = (function() {
+
+            /**
+             * Properties of a FeedBatch.
+             * @typedef {Object} duoraft.listener.FeedBatch.$Properties
+             * @property {Array.<duoraft.listener.FeedEntry.$Properties>|null} [entries] FeedBatch entries
+             * @property {number|null} [upstreamCommit] FeedBatch upstreamCommit
+             * @property {number|null} [upstreamDepth] FeedBatch upstreamDepth
+             * @property {Array.<string>|null} [path] FeedBatch path
+             * @property {string|null} [endReason] FeedBatch endReason
+             * @property {boolean|null} [compacted] FeedBatch compacted
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a FeedBatch.
+             * @memberof duoraft.listener
+             * @interface IFeedBatch
+             * @augments duoraft.listener.FeedBatch.$Properties
+             * @deprecated Use duoraft.listener.FeedBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a FeedBatch.
+             * @typedef {duoraft.listener.FeedBatch.$Properties} duoraft.listener.FeedBatch.$Shape
+             */
+
+            /**
+             * Constructs a new FeedBatch.
+             * @memberof duoraft.listener
+             * @classdesc Represents a FeedBatch.
+             * @constructor
+             * @param {duoraft.listener.FeedBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const FeedBatch = function (properties) {
+                this.entries = [];
+                this.path = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * FeedBatch entries.
+             * @member {Array.<duoraft.listener.FeedEntry.$Properties>} entries
+             * @memberof duoraft.listener.FeedBatch
+             * @instance
+             */
+            FeedBatch.prototype.entries = $util.emptyArray;
+
+            /**
+             * FeedBatch upstreamCommit.
+             * @member {number} upstreamCommit
+             * @memberof duoraft.listener.FeedBatch
+             * @instance
+             */
+            FeedBatch.prototype.upstreamCommit = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * FeedBatch upstreamDepth.
+             * @member {number} upstreamDepth
+             * @memberof duoraft.listener.FeedBatch
+             * @instance
+             */
+            FeedBatch.prototype.upstreamDepth = 0;
+
+            /**
+             * FeedBatch path.
+             * @member {Array.<string>} path
+             * @memberof duoraft.listener.FeedBatch
+             * @instance
+             */
+            FeedBatch.prototype.path = $util.emptyArray;
+
+            /**
+             * FeedBatch endReason.
+             * @member {string} endReason
+             * @memberof duoraft.listener.FeedBatch
+             * @instance
+             */
+            FeedBatch.prototype.endReason = "";
+
+            /**
+             * FeedBatch compacted.
+             * @member {boolean} compacted
+             * @memberof duoraft.listener.FeedBatch
+             * @instance
+             */
+            FeedBatch.prototype.compacted = false;
+
+            /**
+             * Creates a new FeedBatch instance using the specified properties.
+             * @function create
+             * @memberof duoraft.listener.FeedBatch
+             * @static
+             * @param {duoraft.listener.FeedBatch.$Properties=} [properties] Properties to set
+             * @returns {duoraft.listener.FeedBatch} FeedBatch instance
+             * @type {{
+             *   (properties: duoraft.listener.FeedBatch.$Shape): duoraft.listener.FeedBatch & duoraft.listener.FeedBatch.$Shape;
+             *   (properties?: duoraft.listener.FeedBatch.$Properties): duoraft.listener.FeedBatch;
+             * }}
+             */
+            FeedBatch.create = function(properties) {
+                return new FeedBatch(properties);
+            };
+
+            /**
+             * Encodes the specified FeedBatch message. Does not implicitly {@link duoraft.listener.FeedBatch.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.listener.FeedBatch
+             * @static
+             * @param {duoraft.listener.FeedBatch.$Properties} message FeedBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            FeedBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.entries != null && message.entries.length)
+                    for (let i = 0; i < message.entries.length; ++i)
+                        $root.duoraft.listener.FeedEntry.encode(message.entries[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.upstreamCommit != null && $Object.hasOwnProperty.call(message, "upstreamCommit") && (typeof message.upstreamCommit === "object" ? message.upstreamCommit.low || message.upstreamCommit.high : message.upstreamCommit !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.upstreamCommit);
+                if (message.upstreamDepth != null && $Object.hasOwnProperty.call(message, "upstreamDepth") && message.upstreamDepth !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.upstreamDepth);
+                if (message.path != null && message.path.length)
+                    for (let i = 0; i < message.path.length; ++i)
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.path[i]);
+                if (message.endReason != null && $Object.hasOwnProperty.call(message, "endReason") && message.endReason !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.endReason);
+                if (message.compacted != null && $Object.hasOwnProperty.call(message, "compacted") && message.compacted !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.compacted);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a FeedBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.listener.FeedBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.listener.FeedBatch & duoraft.listener.FeedBatch.$Shape} FeedBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            FeedBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.listener.FeedBatch();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.entries && message.entries.length))
+                                message.entries = [];
+                            message.entries.push($root.duoraft.listener.FeedEntry.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.upstreamCommit = value;
+                            else
+                                delete message.upstreamCommit;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.upstreamDepth = value;
+                            else
+                                delete message.upstreamDepth;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.path && message.path.length))
+                                message.path = [];
+                            message.path.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.endReason = value;
+                            else
+                                delete message.endReason;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.compacted = value;
+                            else
+                                delete message.compacted;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for FeedBatch
+             * @function getTypeUrl
+             * @memberof duoraft.listener.FeedBatch
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            FeedBatch.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.listener.FeedBatch";
+            };
+
+            return FeedBatch;
+        })();
+
+        listener.DropRequest = (function() {
+
+            /**
+             * Properties of a DropRequest.
+             * @typedef {Object} duoraft.listener.DropRequest.$Properties
+             * @property {string|null} [listenerId] DropRequest listenerId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DropRequest.
+             * @memberof duoraft.listener
+             * @interface IDropRequest
+             * @augments duoraft.listener.DropRequest.$Properties
+             * @deprecated Use duoraft.listener.DropRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a DropRequest.
+             * @typedef {duoraft.listener.DropRequest.$Properties} duoraft.listener.DropRequest.$Shape
+             */
+
+            /**
+             * Constructs a new DropRequest.
+             * @memberof duoraft.listener
+             * @classdesc Represents a DropRequest.
+             * @constructor
+             * @param {duoraft.listener.DropRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DropRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DropRequest listenerId.
+             * @member {string} listenerId
+             * @memberof duoraft.listener.DropRequest
+             * @instance
+             */
+            DropRequest.prototype.listenerId = "";
+
+            /**
+             * Creates a new DropRequest instance using the specified properties.
+             * @function create
+             * @memberof duoraft.listener.DropRequest
+             * @static
+             * @param {duoraft.listener.DropRequest.$Properties=} [properties] Properties to set
+             * @returns {duoraft.listener.DropRequest} DropRequest instance
+             * @type {{
+             *   (properties: duoraft.listener.DropRequest.$Shape): duoraft.listener.DropRequest & duoraft.listener.DropRequest.$Shape;
+             *   (properties?: duoraft.listener.DropRequest.$Properties): duoraft.listener.DropRequest;
+             * }}
+             */
+            DropRequest.create = function(properties) {
+                return new DropRequest(properties);
+            };
+
+            /**
+             * Encodes the specified DropRequest message. Does not implicitly {@link duoraft.listener.DropRequest.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.listener.DropRequest
+             * @static
+             * @param {duoraft.listener.DropRequest.$Properties} message DropRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DropRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.listenerId != null && $Object.hasOwnProperty.call(message, "listenerId") && message.listenerId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.listenerId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DropRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.listener.DropRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.listener.DropRequest & duoraft.listener.DropRequest.$Shape} DropRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DropRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.listener.DropRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.listenerId = value;
+                            else
+                                delete message.listenerId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for DropRequest
+             * @function getTypeUrl
+             * @memberof duoraft.listener.DropRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DropRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.listener.DropRequest";
+            };
+
+            return DropRequest;
+        })();
+
+        listener.DropResponse = (function() {
+
+            /**
+             * Properties of a DropResponse.
+             * @typedef {Object} duoraft.listener.DropResponse.$Properties
+             * @property {boolean|null} [dropped] DropResponse dropped
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DropResponse.
+             * @memberof duoraft.listener
+             * @interface IDropResponse
+             * @augments duoraft.listener.DropResponse.$Properties
+             * @deprecated Use duoraft.listener.DropResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a DropResponse.
+             * @typedef {duoraft.listener.DropResponse.$Properties} duoraft.listener.DropResponse.$Shape
+             */
+
+            /**
+             * Constructs a new DropResponse.
+             * @memberof duoraft.listener
+             * @classdesc Represents a DropResponse.
+             * @constructor
+             * @param {duoraft.listener.DropResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DropResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DropResponse dropped.
+             * @member {boolean} dropped
+             * @memberof duoraft.listener.DropResponse
+             * @instance
+             */
+            DropResponse.prototype.dropped = false;
+
+            /**
+             * Creates a new DropResponse instance using the specified properties.
+             * @function create
+             * @memberof duoraft.listener.DropResponse
+             * @static
+             * @param {duoraft.listener.DropResponse.$Properties=} [properties] Properties to set
+             * @returns {duoraft.listener.DropResponse} DropResponse instance
+             * @type {{
+             *   (properties: duoraft.listener.DropResponse.$Shape): duoraft.listener.DropResponse & duoraft.listener.DropResponse.$Shape;
+             *   (properties?: duoraft.listener.DropResponse.$Properties): duoraft.listener.DropResponse;
+             * }}
+             */
+            DropResponse.create = function(properties) {
+                return new DropResponse(properties);
+            };
+
+            /**
+             * Encodes the specified DropResponse message. Does not implicitly {@link duoraft.listener.DropResponse.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.listener.DropResponse
+             * @static
+             * @param {duoraft.listener.DropResponse.$Properties} message DropResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DropResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.dropped != null && $Object.hasOwnProperty.call(message, "dropped") && message.dropped !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.dropped);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DropResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.listener.DropResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.listener.DropResponse & duoraft.listener.DropResponse.$Shape} DropResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DropResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.listener.DropResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.dropped = value;
+                            else
+                                delete message.dropped;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for DropResponse
+             * @function getTypeUrl
+             * @memberof duoraft.listener.DropResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DropResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.listener.DropResponse";
+            };
+
+            return DropResponse;
+        })();
+
+        listener.ListenerStatus = (function() {
+
+            /**
+             * Properties of a ListenerStatus.
+             * @typedef {Object} duoraft.listener.ListenerStatus.$Properties
+             * @property {string|null} [upstream] ListenerStatus upstream
+             * @property {number|null} [depth] ListenerStatus depth
+             * @property {number|null} [knownCommit] ListenerStatus knownCommit
+             * @property {number|null} [lagEntries] ListenerStatus lagEntries
+             * @property {number|null} [lagMs] ListenerStatus lagMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListenerStatus.
+             * @memberof duoraft.listener
+             * @interface IListenerStatus
+             * @augments duoraft.listener.ListenerStatus.$Properties
+             * @deprecated Use duoraft.listener.ListenerStatus.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListenerStatus.
+             * @typedef {duoraft.listener.ListenerStatus.$Properties} duoraft.listener.ListenerStatus.$Shape
+             */
+
+            /**
+             * Constructs a new ListenerStatus.
+             * @memberof duoraft.listener
+             * @classdesc Represents a ListenerStatus.
+             * @constructor
+             * @param {duoraft.listener.ListenerStatus.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListenerStatus = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ListenerStatus upstream.
+             * @member {string} upstream
+             * @memberof duoraft.listener.ListenerStatus
+             * @instance
+             */
+            ListenerStatus.prototype.upstream = "";
+
+            /**
+             * ListenerStatus depth.
+             * @member {number} depth
+             * @memberof duoraft.listener.ListenerStatus
+             * @instance
+             */
+            ListenerStatus.prototype.depth = 0;
+
+            /**
+             * ListenerStatus knownCommit.
+             * @member {number} knownCommit
+             * @memberof duoraft.listener.ListenerStatus
+             * @instance
+             */
+            ListenerStatus.prototype.knownCommit = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ListenerStatus lagEntries.
+             * @member {number} lagEntries
+             * @memberof duoraft.listener.ListenerStatus
+             * @instance
+             */
+            ListenerStatus.prototype.lagEntries = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ListenerStatus lagMs.
+             * @member {number} lagMs
+             * @memberof duoraft.listener.ListenerStatus
+             * @instance
+             */
+            ListenerStatus.prototype.lagMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ListenerStatus instance using the specified properties.
+             * @function create
+             * @memberof duoraft.listener.ListenerStatus
+             * @static
+             * @param {duoraft.listener.ListenerStatus.$Properties=} [properties] Properties to set
+             * @returns {duoraft.listener.ListenerStatus} ListenerStatus instance
+             * @type {{
+             *   (properties: duoraft.listener.ListenerStatus.$Shape): duoraft.listener.ListenerStatus & duoraft.listener.ListenerStatus.$Shape;
+             *   (properties?: duoraft.listener.ListenerStatus.$Properties): duoraft.listener.ListenerStatus;
+             * }}
+             */
+            ListenerStatus.create = function(properties) {
+                return new ListenerStatus(properties);
+            };
+
+            /**
+             * Encodes the specified ListenerStatus message. Does not implicitly {@link duoraft.listener.ListenerStatus.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.listener.ListenerStatus
+             * @static
+             * @param {duoraft.listener.ListenerStatus.$Properties} message ListenerStatus message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListenerStatus.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.upstream != null && $Object.hasOwnProperty.call(message, "upstream") && message.upstream !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.upstream);
+                if (message.depth != null && $Object.hasOwnProperty.call(message, "depth") && message.depth !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.depth);
+                if (message.knownCommit != null && $Object.hasOwnProperty.call(message, "knownCommit") && (typeof message.knownCommit === "object" ? message.knownCommit.low || message.knownCommit.high : message.knownCommit !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.knownCommit);
+                if (message.lagEntries != null && $Object.hasOwnProperty.call(message, "lagEntries") && (typeof message.lagEntries === "object" ? message.lagEntries.low || message.lagEntries.high : message.lagEntries !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.lagEntries);
+                if (message.lagMs != null && $Object.hasOwnProperty.call(message, "lagMs") && (typeof message.lagMs === "object" ? message.lagMs.low || message.lagMs.high : message.lagMs !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.lagMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListenerStatus message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.listener.ListenerStatus
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.listener.ListenerStatus & duoraft.listener.ListenerStatus.$Shape} ListenerStatus
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListenerStatus.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.listener.ListenerStatus();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.upstream = value;
+                            else
+                                delete message.upstream;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.depth = value;
+                            else
+                                delete message.depth;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.knownCommit = value;
+                            else
+                                delete message.knownCommit;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.lagEntries = value;
+                            else
+                                delete message.lagEntries;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.lagMs = value;
+                            else
+                                delete message.lagMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for ListenerStatus
+             * @function getTypeUrl
+             * @memberof duoraft.listener.ListenerStatus
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListenerStatus.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.listener.ListenerStatus";
+            };
+
+            return ListenerStatus;
+        })();
+
+        listener.ListenerFeed = (function() {
+
+            /**
+             * Constructs a new ListenerFeed service.
+             * @memberof duoraft.listener
+             * @classdesc Represents a ListenerFeed
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const ListenerFeed = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(ListenerFeed.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: ListenerFeed, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new ListenerFeed service using the specified rpc implementation.
+             * @function create
+             * @memberof duoraft.listener.ListenerFeed
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {ListenerFeed} RPC service. Useful where requests and/or responses are streamed.
+             */
+            ListenerFeed.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link duoraft.listener.ListenerFeed#probe}.
+             * @memberof duoraft.listener.ListenerFeed
+             * @typedef ProbeCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.listener.ProbeResponse} [response] ProbeResponse
+             */
+
+            /**
+             * Calls Probe.
+             * @memberof duoraft.listener.ListenerFeed
+             * @typedef Probe
+             * @type {{
+             *   (request: duoraft.listener.IProbeRequest, callback: duoraft.listener.ListenerFeed.ProbeCallback): void;
+             *   (request: duoraft.listener.IProbeRequest): Promise<duoraft.listener.ProbeResponse>;
+             *   readonly name: "Probe";
+             *   readonly path: "/duoraft.listener.ListenerFeed/Probe";
+             *   readonly requestType: "ProbeRequest";
+             *   readonly responseType: "ProbeResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Probe.
+             * @name duoraft.listener.ListenerFeed#probe
+             * @type {duoraft.listener.ListenerFeed.Probe}
+             */
+            $Object.defineProperties(ListenerFeed.prototype.probe = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ListenerFeed.prototype.probe, $root.duoraft.listener.ProbeRequest, $root.duoraft.listener.ProbeResponse, request, callback);
+            }, {
+                name: { value: "Probe" },
+                path: { value: "/duoraft.listener.ListenerFeed/Probe" },
+                requestType: { value: "ProbeRequest" },
+                responseType: { value: "ProbeResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link duoraft.listener.ListenerFeed#subscribe}.
+             * @memberof duoraft.listener.ListenerFeed
+             * @typedef SubscribeCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.listener.FeedBatch} [response] FeedBatch
+             */
+
+            /**
+             * Calls Subscribe.
+             * @memberof duoraft.listener.ListenerFeed
+             * @typedef Subscribe
+             * @type {{
+             *   (request: duoraft.listener.ISubscribeRequest, callback: duoraft.listener.ListenerFeed.SubscribeCallback): void;
+             *   (request: duoraft.listener.ISubscribeRequest): Promise<duoraft.listener.FeedBatch>;
+             *   readonly name: "Subscribe";
+             *   readonly path: "/duoraft.listener.ListenerFeed/Subscribe";
+             *   readonly requestType: "SubscribeRequest";
+             *   readonly responseType: "FeedBatch";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Subscribe.
+             * @name duoraft.listener.ListenerFeed#subscribe
+             * @type {duoraft.listener.ListenerFeed.Subscribe}
+             */
+            $Object.defineProperties(ListenerFeed.prototype.subscribe = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ListenerFeed.prototype.subscribe, $root.duoraft.listener.SubscribeRequest, $root.duoraft.listener.FeedBatch, request, callback);
+            }, {
+                name: { value: "Subscribe" },
+                path: { value: "/duoraft.listener.ListenerFeed/Subscribe" },
+                requestType: { value: "SubscribeRequest" },
+                responseType: { value: "FeedBatch" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
+            /**
+             * Callback as used by {@link duoraft.listener.ListenerFeed#drop}.
+             * @memberof duoraft.listener.ListenerFeed
+             * @typedef DropCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {duoraft.listener.DropResponse} [response] DropResponse
+             */
+
+            /**
+             * Calls Drop.
+             * @memberof duoraft.listener.ListenerFeed
+             * @typedef Drop
+             * @type {{
+             *   (request: duoraft.listener.IDropRequest, callback: duoraft.listener.ListenerFeed.DropCallback): void;
+             *   (request: duoraft.listener.IDropRequest): Promise<duoraft.listener.DropResponse>;
+             *   readonly name: "Drop";
+             *   readonly path: "/duoraft.listener.ListenerFeed/Drop";
+             *   readonly requestType: "DropRequest";
+             *   readonly responseType: "DropResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Drop.
+             * @name duoraft.listener.ListenerFeed#drop
+             * @type {duoraft.listener.ListenerFeed.Drop}
+             */
+            $Object.defineProperties(ListenerFeed.prototype.drop = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ListenerFeed.prototype.drop, $root.duoraft.listener.DropRequest, $root.duoraft.listener.DropResponse, request, callback);
+            }, {
+                name: { value: "Drop" },
+                path: { value: "/duoraft.listener.ListenerFeed/Drop" },
+                requestType: { value: "DropRequest" },
+                responseType: { value: "DropResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return ListenerFeed;
+        })();
+
+        return listener;
     })();
 
     duoraft.kv = (function() {

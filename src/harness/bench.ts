@@ -22,6 +22,10 @@ import { ProcessCluster } from './process-cluster.js';
 import { WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
+import { benchListeners, type ListenerBenchResult } from './bench-listeners.js';
+
+/** The write rate of the listener targets (issue 13). */
+const LISTENER_BENCH_RATE = 2000;
 
 export type Workload = 'write' | 'read' | 'mixed';
 
@@ -99,7 +103,9 @@ export async function runLoad(c: DuoraftClient, spec: LoadSpec): Promise<LoadRes
 
 export const LOOPBACK_PARTS = ['latency', 'throughput', 'reads', 'transfer', 'failover'] as const;
 export const NETNS_PARTS = ['netns-partition-leader', 'netns-partition-voters', 'netns-latency-loss'] as const;
-export const SUITE_PARTS = [...LOOPBACK_PARTS, ...NETNS_PARTS, ...SNAPSHOT_PARTS] as const;
+/** Issue 13's targets: listener apply lag at depth 1 and 3, and the leader's CPU per write with 0, 1 and 3 listeners (bench-listeners.ts). */
+export const LISTENER_PARTS = ['listeners'] as const;
+export const SUITE_PARTS = [...LOOPBACK_PARTS, ...NETNS_PARTS, ...SNAPSHOT_PARTS, ...LISTENER_PARTS] as const;
 export type SuitePart = (typeof SUITE_PARTS)[number];
 /** How long the voters stay cut off from each other in netns-partition-voters. */
 export const PARTITION_VOTERS_SECONDS = 30;
@@ -126,6 +132,7 @@ export interface SuiteResult {
   /** loadAverage: the 1-minute load average at the start and the end (this machine is shared: above ~0.5 others were busy). */
   readonly machine: { readonly cpus: number; readonly node: string; readonly loadAverage?: readonly [number, number] };
   readonly singleWriter?: LoadResult;
+  readonly listeners?: ListenerBenchResult;
   readonly writers64?: LoadResult;
   readonly readers64?: readonly LoadResult[];
   readonly transfer?: {
@@ -190,6 +197,9 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     result = { ...result, snapshots };
   }
   if (o.compareEtcd && (want('latency') || want('throughput') || want('failover'))) result = { ...result, etcd: await runEtcdParts(o, want, say) };
+  if (want('listeners')) {
+    result = { ...result, listeners: await benchListeners({ env: o.env, nodeArgs: o.nodeArgs ?? [], rate: LISTENER_BENCH_RATE, seconds: Math.max(5, Math.round(o.durationMs / 1000)), say }) };
+  }
   const r = (x: number): number => Math.round(x * 100) / 100;
   const full: SuiteResult = { machine: { cpus: cpus().length, node: process.version, loadAverage: [r(loadAtStart), r(loadavg()[0] ?? 0)] }, ...result };
   printComparison(full, say);

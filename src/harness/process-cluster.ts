@@ -34,6 +34,8 @@ export interface ProcessClusterOptions {
   /** How the cluster's own status calls authenticate (needed when the nodes run with TLS). */
   readonly clientSecurity?: ClientSecurity;
   readonly logLevel?: string;
+  /** Ids given a port and a data folder but not started (startNode starts them later). */
+  readonly deferred?: readonly string[];
   /** Wait for a leader after starting (default true). */
   readonly waitForLeader?: boolean;
   /** Nodes placed elsewhere than loopback (network namespaces): their addresses and launcher, by id. */
@@ -65,6 +67,8 @@ export interface MemberView {
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly leaderId: string;
+  /** Listeners only: who feeds it and how far behind it is. */
+  readonly listener?: { readonly upstream: string; readonly depth: number; readonly lagEntries: number; readonly lagMs: number };
 }
 
 export interface NodeHandle {
@@ -132,7 +136,7 @@ export class ProcessCluster {
           starts: 0,
         });
       }
-      for (const id of ids) c.startNode(id);
+      for (const id of ids) if (!options.deferred?.includes(id)) c.startNode(id);
       if (options.waitForLeader !== false) await c.waitForLeader(20_000);
       return c;
     } catch (err) {
@@ -290,6 +294,7 @@ export class ProcessCluster {
           commitIndex: m.commitIndex ?? 0,
           appliedIndex: m.appliedIndex ?? 0,
           leaderId: m.leaderId ?? '',
+          ...(m.listener ? { listener: { upstream: m.listener.upstream ?? '', depth: m.listener.depth ?? 0, lagEntries: m.listener.lagEntries ?? 0, lagMs: m.listener.lagMs ?? 0 } } : {}),
         });
       });
     });

@@ -7,7 +7,10 @@ import type { duoraft } from '../common/proto.js';
 import { pb } from '../common/proto.js';
 import type { WriteContext } from '../statemachine/command.js';
 import type { KvResult } from '../statemachine/kv-store.js';
-import type { Consistency, NodeDriver } from './node-driver.js';
+import type { LeaderHint } from '../common/errors.js';
+import type { Applied } from './proposals.js';
+import type { KvCommand } from '../statemachine/command.js';
+import type { Consistency, MemberStatus, ReadResult } from './node-driver.js';
 import type { SnapshotTaken } from './snapshotter.js';
 import type { ZkBudgetStatus } from './zk-budget.js';
 
@@ -23,12 +26,39 @@ type IncrReq = duoraft.client.IncrRequest.$Properties;
 type CasReq = duoraft.client.CasRequest.$Properties;
 type CasRes = duoraft.client.CasResponse.$Properties;
 
-/** Where the handlers find the driver: it starts after the server listens. */
-export interface DriverRef {
-  current: NodeDriver | null;
+/** A listener's own figures in its status (PROTOCOL.md section 9). */
+export interface ListenerStatusView {
+  readonly upstream: string;
+  readonly depth: number;
+  readonly knownCommit: number;
+  readonly lagEntries: number;
+  readonly lagMs: number;
 }
 
-export function driverOf(ref: DriverRef): NodeDriver {
+/**
+ * What the client service needs of a member: the node driver of a voter, or a listener
+ * (which answers writes and non-stale reads with NOT_LEADER and the leader's address).
+ */
+export interface KvMember {
+  readonly id: string;
+  submit(command: KvCommand, ctx?: WriteContext): Promise<Applied>;
+  read(key: string, consistency: Consistency, minIndex?: number): Promise<ReadResult>;
+  status(): Omit<MemberStatus, 'role'> & { readonly role: string; readonly listener?: ListenerStatusView };
+  hint(): LeaderHint;
+  peerId(): string;
+  transferLeadership(timeoutMs: number): Promise<boolean>;
+  /** duoraft admin snapshot: take one now (the leader also publishes it to ZooKeeper). */
+  takeSnapshot(): Promise<SnapshotTaken>;
+  /** The leader finds the state too large for the ZooKeeper budget: put, incr and cas are refused. */
+  zkBudgetRefusesGrowth(): boolean;
+}
+
+/** Where the handlers find the member: it starts after the server listens. */
+export interface DriverRef {
+  current: KvMember | null;
+}
+
+export function driverOf(ref: DriverRef): KvMember {
   if (!ref.current) throw new UnavailableError('this member is starting; retry shortly');
   return ref.current;
 }
@@ -57,7 +87,7 @@ function contextOf(ctx: duoraft.client.WriteContext.$Properties | null | undefin
  * snapshot can be published to compact its log. Deletes, session registrations and
  * keep-alives pass: they are how clients get out (and are a few bytes each).
  */
-function admitGrowth(d: NodeDriver): NodeDriver {
+function admitGrowth(d: KvMember): KvMember {
   if (d.zkBudgetRefusesGrowth()) {
     const b = d.status().zkBudget;
     throw new ZkBudgetExceededError(

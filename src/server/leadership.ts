@@ -32,6 +32,8 @@ export interface LeaderHost {
   fenced(term: number, reason: string): void;
   leaseExpired(term: number): void;
   leaseRenewed(term: number): void;
+  /** A lease touch of `term` landed, in time or not. */
+  leaseTouchLanded(term: number): void;
 }
 
 export interface LeaderTermOptions {
@@ -95,6 +97,9 @@ export function startTermLease(o: TermLeaseOptions): LeaseKeeper {
     },
     onRenewed: () => {
       if (!isClosed()) host.leaseRenewed(term);
+    },
+    onLanded: () => {
+      if (!isClosed()) host.leaseTouchLanded(term);
     },
     onFenced: (reason) => {
       if (isClosed()) return;

@@ -23,21 +23,22 @@ export interface TimingConfig {
   readonly driftBound: number;
   /** An event-loop stall this long ends the leader's lease at once (it must touch it again before lease reads). */
   readonly pauseLeaseMs: number;
-  /** A stall this long makes the leader step down (its follower may well have taken over). */
-  readonly pauseStepDownMs: number;
 }
 
+// Why these numbers (notes/timing.md): a SIGKILLed leader is noticed at once (its
+// connection breaks), so a failover costs about the lease window plus ~35 ms; W = 60 ms is
+// the smallest whole-tick window the lease rule allows for D = 50 ms (52.5 < 57). Silence
+// alone (a stalled or cut-off leader) is only trusted after the longer election timeout.
 export const defaultTiming: TimingConfig = {
   tickMs: 10,
   heartbeatMs: 20,
-  electionTimeoutMs: 60,
+  electionTimeoutMs: 150,
   preVoteTimeoutMs: 30,
   leaseIntervalMs: 20,
-  leaseDurationMs: 110,
-  leaseWindowMs: 150,
+  leaseDurationMs: 50,
+  leaseWindowMs: 60,
   driftBound: 0.05,
   pauseLeaseMs: 50,
-  pauseStepDownMs: 300,
 };
 
 export interface LimitsConfig {
@@ -134,7 +135,6 @@ export function nodeConfigProblems(c: NodeConfig): string[] {
     'leaseDurationMs',
     'leaseWindowMs',
     'pauseLeaseMs',
-    'pauseStepDownMs',
   ];
   for (const k of positive) if (!(t[k] > 0)) problems.push(`${k} must be positive`);
   if (!(t.driftBound >= 0 && t.driftBound < 0.5)) problems.push('driftBound must be in [0, 0.5)');
@@ -144,7 +144,6 @@ export function nodeConfigProblems(c: NodeConfig): string[] {
   if (!(t.leaseDurationMs * (1 + t.driftBound) < t.leaseWindowMs * (1 - t.driftBound))) {
     problems.push(`lease rule broken: leaseDurationMs*(1+drift) = ${(t.leaseDurationMs * (1 + t.driftBound)).toFixed(1)} must be below leaseWindowMs*(1-drift) = ${(t.leaseWindowMs * (1 - t.driftBound)).toFixed(1)}`);
   }
-  if (!(t.pauseLeaseMs <= t.pauseStepDownMs)) problems.push('pauseLeaseMs must not exceed pauseStepDownMs');
   if (!(t.leaseIntervalMs * 2 <= t.leaseDurationMs)) problems.push('leaseIntervalMs must be at most half of leaseDurationMs (a lost touch must not end the lease)');
   const l = c.limits;
   if (!(l.maxValueBytes > 0 && l.maxValueBytes <= HARD_MAX_VALUE_BYTES)) problems.push(`maxValueBytes must be in 1..${HARD_MAX_VALUE_BYTES}`);
@@ -155,6 +154,20 @@ export function nodeConfigProblems(c: NodeConfig): string[] {
   }
   return problems;
 }
+
+/**
+ * How long a leader whose lease lapsed keeps heartbeating, objecting to pre-votes and
+ * taking writes before it falls silent (and fails the writes it holds): longer than TCP
+ * takes to resend a lone lost segment on the ZooKeeper connection (its minimum RTO and
+ * tail-loss probe are ~200 ms, whatever the path's RTT), short against a real cut from
+ * ZooKeeper. Two lease windows where those are longer.
+ */
+export function lapseSilenceMs(t: TimingConfig): number {
+  return Math.max(2 * t.leaseWindowMs, TCP_LOSS_RECOVERY_MS);
+}
+
+/** Linux resends a lone lost segment after ~200 ms (TCP_RTO_MIN, also the tail-loss probe's floor), plus margin. */
+const TCP_LOSS_RECOVERY_MS = 300;
 
 /** The core's tick-based settings from the millisecond ones. */
 export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): CoreConfig {
@@ -167,6 +180,9 @@ export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): C
     heartbeatTicks: ticks(t.heartbeatMs),
     preVoteTimeoutTicks: ticks(t.preVoteTimeoutMs),
     leaseWindowTicks: ticks(t.leaseWindowMs),
+    lapseSilenceTicks: ticks(lapseSilenceMs(t)),
+    // Silence alone: the lease quiet for an election timeout too (notes/timing.md).
+    silenceLeaseWindowTicks: ticks(t.electionTimeoutMs),
     maxInflightAppends: 8,
     // 256 KiB: a follower far behind stores one message in a few ms, so heartbeats and the
     // lease are never stuck behind a megabyte of entries.

@@ -47,7 +47,7 @@ import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './clu
 import { Ephemerals } from './ephemerals.js';
 import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
 import type { LeaseKeeper } from '../coordination/lease.js';
-import { type NodeConfig, coreConfigFor, validateNodeConfig } from './node-config.js';
+import { type NodeConfig, coreConfigFor, lapseSilenceMs, validateNodeConfig } from './node-config.js';
 import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
@@ -55,6 +55,9 @@ import { ReadIndexQueue } from './read-index.js';
 import { TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
+import { checkZkLogAtStart } from './zk-log-check.js';
+import { rebuildFromZk, zkChunkBytesOf } from './rebuild-from-zk.js';
+import { VoterSnapshotExchange } from './voter-snapshot-exchange.js';
 import { defaultSnapshotPolicy, type SnapshotPolicy, type SnapshotTaken, Snapshotter, type SnapshotterHost } from './snapshotter.js';
 import { withWalBytesCounted, type ZkBudgetStatus } from './zk-budget.js';
 import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
@@ -109,6 +112,8 @@ export interface NodeDriverDeps {
   readonly telemetry?: NodeTelemetry;
   /** Snapshots: where they are kept, and the one the state machine starts from (default: in memory, none). */
   readonly snapshots?: NodeSnapshots;
+  /** Verify the segments of wal/ this node depends on before it starts (zk-log-check.ts). Default true. */
+  readonly verifyZkLogAtStart?: boolean;
 }
 
 export interface NodeSnapshots {
@@ -118,6 +123,12 @@ export interface NodeSnapshots {
   readonly policy?: SnapshotPolicy;
   /** Use ZooKeeper for snapshots (publish as leader, fetch when behind). Default true. */
   readonly useZooKeeper?: boolean;
+  /**
+   * Piece sizes of the transfers (defaults: ZooKeeper's chunk size and 1 MiB ranges). The
+   * simulator's states are a few hundred bytes: it passes small ones so that uploads,
+   * downloads and pulls between the voters take many pieces, each of which a fault can cut.
+   */
+  readonly pieces?: { readonly zkChunkBytes?: number; readonly rangeBytes?: number };
 }
 
 /**
@@ -138,13 +149,6 @@ const REPLY_SYNC_INTERVAL_MS = 2;
 const MEMORY_OR_FILE = 'the local WAL';
 /** A follower behind ZooKeeper's compaction point waits this long for its leader's offer before it loads ZooKeeper's snapshot. */
 const SNAPSHOT_ZK_GRACE_MS = 1000;
-/** A follower that needs a snapshot and did not get it is probed again after this long. */
-const SNAPSHOT_PROBE_AGAIN_MS = 1000;
-/** Bound on one snapshot offer: the follower pulls, verifies and loads the whole snapshot in it. */
-const SNAPSHOT_OFFER_TIMEOUT_MS = 120_000;
-/** What a follower pulls per call, and how long one call may take. */
-const SNAPSHOT_RANGE_BYTES = 1 << 20;
-const SNAPSHOT_RANGE_TIMEOUT_MS = 10_000;
 /** Bound on replies waiting for the local WAL. */
 const MAX_REPLIES_WAITING = 4096;
 
@@ -190,8 +194,8 @@ export class NodeDriver {
   /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
   private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
   private lastStamp = 0;
-  /** Leader: the term whose snapshot offer to the follower is under way (one per term at a time). */
-  private snapshotOfferTerm: number | null = null;
+  /** Snapshots between the voters: offering (leader) and installing (follower). */
+  private readonly voterSnapshots: VoterSnapshotExchange;
   /**
    * Set when this node started empty and ZooKeeper holds no snapshot it can use: until one
    * arrives from the peer it must not fence (each fence would rewrite the lease and delay
@@ -233,6 +237,13 @@ export class NodeDriver {
       // Nothing can stand for the entries between the snapshot (or index 1) and the log's
       // first: the state machine would skip them, which is wrong data, not a restart.
       throw new CorruptWalError(MEMORY_OR_FILE, 0, `the local log resumes at index ${first.index}, but the snapshot it starts from covers only up to ${after}`);
+    }
+    if (initial && first === undefined && rec.entries.length > 0) {
+      // Everything the WAL holds is inside the snapshot, and the WAL may end before the
+      // snapshot's index (the power went after the snapshot's fsyncs, before the WAL's paced
+      // fsync covered what it holds). The log resumes after the snapshot: start the WAL over,
+      // as after an installed one, or the next append would leave a gap the WAL refuses.
+      deps.wal.truncateFrom(1);
     }
     this.kv = initial?.loaded.store ?? new KvStore();
     const restored = {
@@ -280,8 +291,12 @@ export class NodeDriver {
         this.schedule();
       },
       onFenced: (f) => this.startTermLease(f),
+      // An install under way may be the pull of the deposed leader's snapshot (abandoned as
+      // this node became candidate): once it ended, load ZooKeeper's.
       loadSnapshot: async (wanted) => {
-        if (await this.snapshotter.installFromZk(wanted)) return this.core.commitIndex();
+        for (let attempt = 0; attempt < 2; attempt++) {
+          if (await this.snapshotter.installFromZk(wanted).catch(() => false)) return this.core.commitIndex();
+        }
         // ZooKeeper compacted through exactly our commit index, and the newest snapshot did not
         // serve: a complete snapshot's point there still proves our entry (review 10).
         const commit = this.core.commitIndex();
@@ -297,13 +312,32 @@ export class NodeDriver {
     const storage = deps.snapshots?.storage ?? new MemorySnapshotStore({ cluster: deps.config.cluster });
     this.snapshotter = new Snapshotter({
       storage,
-      zk: deps.snapshots?.useZooKeeper === false ? null : new ZkSnapshotStore({ zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger, nodeId: this.id }),
+      zk: deps.snapshots?.useZooKeeper === false ? null : new ZkSnapshotStore({ zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger, nodeId: this.id, ...zkChunkBytesOf(deps.snapshots) }),
       host: this.snapshotHost(),
       policy: deps.snapshots?.policy ?? defaultSnapshotPolicy,
       clock: deps.clock,
       logger: deps.logger,
       initial: initial?.saved ?? null,
       observer: this.telemetry,
+    });
+    this.voterSnapshots = new VoterSnapshotExchange({
+      host: {
+        id: this.id,
+        peer: () => this.peer,
+        soft: () => this.soft,
+        stopped: () => this.stopped,
+        commitIndex: () => this.core.commitIndex(),
+        compactedTo: () => this.core.compactedTo().index,
+        snapshotSent: (peer, index) => {
+          this.core.snapshotSent(peer, index);
+          this.schedule();
+        },
+      },
+      transfer: deps.transport.snapshots,
+      snapshotter: this.snapshotter,
+      clock: deps.clock,
+      logger: deps.logger,
+      ...(deps.snapshots?.pieces?.rangeBytes !== undefined ? { rangeBytes: deps.snapshots.pieces.rangeBytes } : {}),
     });
     this.ephemerals = new Ephemerals({
       ...common,
@@ -324,8 +358,20 @@ export class NodeDriver {
       createdAtMs: Math.floor(deps.clock.wallNow()),
     }));
     const voters = await registerVoter(deps.zk, paths, deps.config.id, deps.config.voters);
-    const rebuild = await NodeDriver.rebuildFromZk(deps, paths, state.tail.lastIndex);
+    const rebuild = await rebuildFromZk({ zk: deps.zk, clock: deps.clock, logger: deps.logger, nodeId: deps.config.id, recovery: deps.recovery, snapshots: deps.snapshots }, paths, state.tail.lastIndex);
     const rebuilt = rebuild && 'saved' in rebuild ? rebuild : null;
+    if (deps.verifyZkLogAtStart !== false) {
+      const snapshotIndex = (rebuilt ?? deps.snapshots?.initial)?.loaded.point.index ?? 0;
+      await checkZkLogAtStart({
+        zk: deps.zk,
+        paths,
+        clock: deps.clock,
+        logger: deps.logger,
+        clusterId: state.identity.clusterId,
+        fromIndex: Math.max(deps.recovery.hardState?.commit ?? 0, snapshotIndex),
+        tail: state.tail,
+      });
+    }
     const d = new NodeDriver(rebuilt ? { ...deps, snapshots: { ...deps.snapshots!, initial: rebuilt } } : deps, voters, state.identity);
     if (rebuild && 'unusable' in rebuild) d.cannotLeadReason = rebuild.unusable;
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
@@ -342,43 +388,6 @@ export class NodeDriver {
     d.begin();
     d.log.info({ voters, peer: d.peer, epoch: state.epoch, tail: state.tail }, 'node started');
     return d;
-  }
-
-  /**
-   * A node with nothing of its own (an empty data folder) whose cluster has taken writes
-   * starts from the newest complete snapshot in ZooKeeper, then replays or receives only
-   * what follows it (PROTOCOL.md section 8). Null: nothing to rebuild from, or the node has
-   * its own state; `unusable`: ZooKeeper has snapshots but none this node can use.
-   */
-  private static async rebuildFromZk(
-    deps: NodeDriverDeps,
-    paths: ClusterPaths,
-    zkTail: number,
-  ): Promise<{ saved: SavedSnapshot; loaded: LoadedSnapshot } | { unusable: string } | null> {
-    const s = deps.snapshots;
-    if (!s || s.initial || s.useZooKeeper === false || zkTail === 0) return null;
-    if (deps.recovery.entries.length > 0 || (deps.recovery.hardState?.commit ?? 0) > 0) return null;
-    const zkStore = new ZkSnapshotStore({ zk: deps.zk, paths, clock: deps.clock, logger: deps.logger, nodeId: deps.config.id });
-    const started = deps.clock.now();
-    const got = await zkStore.fetchNewest((m, chunks) =>
-      s.storage.receive({ point: m.point, sizeBytes: m.sizeBytes, sha256: Buffer.from(m.sha256).toString('hex'), source: `ZooKeeper snapshot ${m.point.index}` }, chunks),
-    );
-    if (!got) {
-      const found = await zkStore.scan();
-      if (found.length > 0) {
-        // Snapshots exist, so ZooKeeper's log may be compacted behind them: without one this
-        // node cannot rebuild the state, and it must not lead with less than the cluster has.
-        deps.logger.error(
-          { snapshots: found.map((d) => ({ index: d.index, state: d.state })) },
-          'empty data folder and no usable snapshot in ZooKeeper (each is corrupt or incomplete): this node cannot rebuild the state from ZooKeeper and serves nothing until its peer, started on its own data folder, sends it a snapshot; or restore ZooKeeper from a backup',
-        );
-        return { unusable: 'empty data folder and no usable snapshot in ZooKeeper' };
-      }
-      return null;
-    }
-    const loaded = await s.storage.load(got.result);
-    deps.logger.info({ index: loaded.point.index, bytes: got.result.sizeBytes, ms: Math.round(deps.clock.now() - started) }, 'empty data folder: rebuilt from the newest snapshot in ZooKeeper');
-    return { saved: got.result, loaded };
   }
 
   // ------------------------------------------------------------ client API
@@ -640,7 +649,7 @@ export class NodeDriver {
       }
       this.schedule();
     });
-    this.serveSnapshots();
+    this.voterSnapshots.serve();
     this.transport.onPeerDisconnected((id) => {
       if (!this.stopped && id === this.soft.leaderId && this.soft.role !== 'leader') {
         this.log.info({ peer: id }, 'connection to the leader broke: suspecting it');
@@ -766,7 +775,7 @@ export class NodeDriver {
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
     if (rd.committed.length > 0) this.apply(rd.committed);
-    if (rd.snapshotNeeded) this.sendSnapshot(rd.snapshotNeeded.peer);
+    if (rd.snapshotNeeded) this.voterSnapshots.offer(rd.snapshotNeeded.peer);
     if (rd.takeover) {
       if (this.mayLead()) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists });
       else this.clock.setTimeout(() => this.refuseTakeover(), 0);
@@ -798,76 +807,6 @@ export class NodeDriver {
   private mustBeDurableFirst(m: Message): boolean {
     if (m.type !== 'appendReply' && m.type !== 'heartbeatReply') return false;
     return !this.cfg.faults?.commitWithoutTerm;
-  }
-
-  /**
-   * Leader: the follower is behind this log's compaction point. Offer it this node's newest
-   * snapshot (it pulls the bytes over the link between the voters and installs them); where
-   * that cannot be done, or fails, the follower loads the newest snapshot in ZooKeeper on its
-   * own (its catch-up finds the entries compacted), and the leader probes again a little later.
-   */
-  private sendSnapshot(peer: NodeId): void {
-    const term = this.soft.term;
-    // An offer of an earlier term may still run (up to its timeout): it must not hold up this term's.
-    if (this.snapshotOfferTerm === term) return;
-    const saved = this.snapshotter.newest();
-    const transfer = this.transport.snapshots;
-    this.log.info({ peer, compactedTo: this.core.compactedTo().index, offering: saved?.point.index ?? null }, 'the follower needs entries compacted here: it gets a snapshot');
-    const done = (index: number | null): void => {
-      if (this.snapshotOfferTerm === term) this.snapshotOfferTerm = null;
-      if (this.stopped || this.soft.role !== 'leader' || this.soft.term !== term) return;
-      this.core.snapshotSent(peer, index);
-      this.schedule();
-    };
-    this.snapshotOfferTerm = term;
-    if (!saved || !transfer) {
-      this.clock.setTimeout(() => done(null), SNAPSHOT_PROBE_AGAIN_MS);
-      return;
-    }
-    transfer.offer({ from: this.id, to: peer, term, point: saved.point, sizeBytes: saved.sizeBytes, sha256: saved.sha256 }, SNAPSHOT_OFFER_TIMEOUT_MS).then(
-      (r) => {
-        if (!r.installed) this.log.info({ peer, reason: r.reason }, 'the follower did not install the snapshot offered');
-        done(r.installed ? r.index : null);
-      },
-      (err: unknown) => {
-        this.log.info({ peer, err: (err as Error).message }, 'offering a snapshot to the follower failed; probing again shortly');
-        this.clock.setTimeout(() => done(null), SNAPSHOT_PROBE_AGAIN_MS);
-      },
-    );
-  }
-
-  /** Snapshots between the voters: as follower, install what the leader offers; as leader, serve its ranges. */
-  private serveSnapshots(): void {
-    const transfer = this.transport.snapshots;
-    if (!transfer) return;
-    transfer.serve({
-      onOffer: async (offer) => {
-        const commit = (): number => this.core.commitIndex();
-        if (this.stopped || this.soft.role === 'leader' || offer.from !== this.soft.leaderId || offer.term !== this.soft.term) {
-          return { installed: false, index: commit(), reason: `not a follower of ${offer.from} in term ${offer.term}` };
-        }
-        if (offer.point.index <= commit()) return { installed: true, index: commit(), reason: 'already past it' };
-        const transferStarted = this.clock.now();
-        const chunks = Snapshotter.pull(
-          (offset) => transfer.readRange(offer.from, { index: offer.point.index, sha256: offer.sha256, offset, maxBytes: SNAPSHOT_RANGE_BYTES }, SNAPSHOT_RANGE_TIMEOUT_MS),
-          offer.sizeBytes,
-          this.clock,
-        );
-        let installed = false;
-        try {
-          installed = await this.snapshotter.installFromChunks({ point: offer.point, sizeBytes: offer.sizeBytes, sha256: offer.sha256, source: `voter ${offer.from}` }, chunks);
-        } catch (err) {
-          this.log.warn({ from: offer.from, err: (err as Error).message }, 'the snapshot from the leader failed: loading the one in ZooKeeper instead');
-          installed = await this.snapshotter.installFromZk(offer.point.index);
-        }
-        this.log.info({ from: offer.from, index: commit(), installed, ms: Math.round(this.clock.now() - transferStarted) }, 'snapshot offer handled');
-        return { installed, index: commit(), reason: installed ? '' : 'could not install it' };
-      },
-      onRange: (from, range) => {
-        if (from !== this.peer || this.soft.role !== 'leader') return Promise.reject(new Error('not the leader of this voter'));
-        return this.snapshotter.readRange(range.index, range.sha256, range.offset, range.maxBytes);
-      },
-    });
   }
 
   /**
@@ -929,6 +868,7 @@ export class NodeDriver {
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
     }
+    this.voterSnapshots.followingChanged(s);
     if (prev.role === 'leader' && (s.role !== 'leader' || s.term !== prev.term)) this.stopLeading();
     if (s.role === 'leader' && (prev.role !== 'leader' || prev.term !== s.term)) this.startLeading(s.term);
     if (s.role !== 'leader') this.reads.failAll(() => new NotLeaderError(this.hint()));
@@ -983,6 +923,7 @@ export class NodeDriver {
         this.core.leaseExpired(t);
         this.schedule();
       },
+      leaseTouchLanded: (t) => this.core.leaseTouchLanded(t),
       leaseRenewed: (t) => {
         this.core.leaseRenewed(t);
         this.schedule();
@@ -1033,28 +974,28 @@ export class NodeDriver {
   }
 
   /**
-   * A lease lapsed for two lease windows means the follower may well have taken over:
-   * waiting writes are told their outcome is unknown so their clients move on (they may
-   * still commit, if ZooKeeper comes back and nobody fenced us).
+   * A lease lapsed until the leader fell silent (lapseSilenceMs) means the follower may
+   * well take over: waiting writes are told their outcome is unknown so their clients move
+   * on (they may still commit, if ZooKeeper comes back and nobody fenced us).
    */
   private failWritesOfLongLapse(): void {
     if (!this.leading || this.proposals.size() === 0) return;
-    if (this.leading.leaseLapsedForMs() < 2 * this.cfg.timing.leaseWindowMs) return;
+    if (this.leading.leaseLapsedForMs() < lapseSilenceMs(this.cfg.timing)) return;
     this.proposals.rejectAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
   }
 
-  /** The event loop stalled for `ms`: the lease may not be trusted, and after a long stall neither may leadership. */
+  /**
+   * The event loop stalled for `ms`: the lease may not be trusted. However long the stall,
+   * the leader does not step down for it: a stall is no evidence that the follower took
+   * over (on a loaded machine both processes stall together), and if it did, the next touch
+   * or multi finds the epoch moved and fences this term. Stepping down anyway turned every
+   * machine-wide stall of 300 ms into a change of leader that no fault called for.
+   */
   private onStall(ms: number): void {
     if (this.stopped) return;
     const leading = this.soft.role === 'leader';
     this.log.warn({ stalledMs: Math.round(ms), leading }, 'event loop stalled');
-    if (!leading) return;
-    if (ms >= this.cfg.timing.pauseStepDownMs) {
-      this.core.abdicate(`event loop stalled for ${Math.round(ms)} ms`);
-      this.schedule();
-    } else {
-      this.leading?.lapseLease();
-    }
+    if (leading) this.leading?.lapseLease();
   }
 
   /** A committed entry differs from the leader's or ZooKeeper's: stop serving, let the owner rebuild. */

@@ -22,7 +22,7 @@ import { GrpcPeerTransport } from '../transport/grpc-peer-transport.js';
 import { peerServerOptions } from '../transport/peer-service.js';
 import { clientAuthInterceptor, serverCredentials } from '../transport/server-security.js';
 import { checkTlsMaterial, type TlsMaterial } from '../transport/tls-material.js';
-import { type DriverRef, kvHandlers } from './client-handlers.js';
+import { kvHandlers } from './client-handlers.js';
 import { HealthMonitor } from './health-monitor.js';
 import { HEALTH_SERVICE_PATH_PREFIX, healthHandlers, healthService } from './health-service.js';
 import { NodeMetrics } from './metrics.js';
@@ -35,6 +35,12 @@ import { isTransientZkError, retryWhileZkUnavailable, waitForZooKeeper } from '.
 import { openLocalSnapshotStore } from '../storage/snapshot-store.js';
 import { type LimitsConfig, type NodeConfig, type TestFaults, type TimingConfig, defaultLimits, defaultTiming, nodeConfigProblems } from './node-config.js';
 import { realClock } from '../common/real-clock.js';
+import { genesisChain } from '../core/chain.js';
+import { listenerFeedService } from '../transport/listener-feed-service.js';
+import { feedHandlersOf, ListenerFeeder } from './listener/feeder.js';
+import { type MemberRole, watchRole } from './listener/role-watch.js';
+import { runListener } from './listener/run-listener.js';
+import { voterFeedSource } from './listener/voter-feed-source.js';
 
 export interface RunNodeOptions {
   readonly id: string;
@@ -71,7 +77,13 @@ export interface RunNodeOptions {
   readonly seed?: number;
   /** host:port to serve Prometheus metrics on (http://HOST:PORT/metrics); absent: no metrics. */
   readonly metrics?: string;
+  /** voter (default) or listener (PROTOCOL.md section 9: never votes, fed the committed log). */
+  readonly role?: MemberRole;
+  /** Listeners this member feeds at most (default 2). */
+  readonly listenerFanout?: number;
 }
+
+export const DEFAULT_LISTENER_FANOUT = 2;
 
 export interface RunningNode {
   readonly driver: NodeDriver;
@@ -87,6 +99,55 @@ export interface RunningNode {
    * same data folder, it rebuilds from ZooKeeper and its peer.
    */
   readonly fatal: Promise<{ readonly reason: string; readonly what: FatalKind }>;
+  /**
+   * Resolves when the cluster configuration gives this voter another role: a listener
+   * (demoted) or none (replaced). Stop it, and start it again in that role (or not at all).
+   */
+  readonly roleChange: Promise<MemberRole | null>;
+}
+
+/** A running member of either role (what `duoraft node` supervises). */
+export interface RunningMember {
+  readonly role: MemberRole;
+  readonly address: string;
+  readonly metricsAddress: string | null;
+  readonly logger: Logger;
+  stop(options?: { transfer?: boolean }): Promise<void>;
+  /** Voters only (a listener's never resolves): see RunningNode.fatal. */
+  readonly fatal: Promise<{ readonly reason: string; readonly what: FatalKind }>;
+  /** The configuration gave this member another role (null: removed): stop it and start it in that role. */
+  readonly roleChange: Promise<MemberRole | null>;
+}
+
+/** Starts a voter or a listener, as o.role says. */
+export async function runMember(o: RunNodeOptions): Promise<RunningMember> {
+  if ((o.role ?? 'voter') === 'voter') return { role: 'voter', ...(await runNode(o)) };
+  if (o.tls || o.clientToken !== undefined) {
+    throw new ConfigError('listeners do not support TLS yet (their certificates would name a voter): run listeners on a cluster without --tls-*, or leave them out');
+  }
+  const l = await runListener({
+    id: o.id,
+    cluster: o.cluster,
+    zk: o.zk,
+    listen: o.listen,
+    ...(o.advertise !== undefined ? { advertise: o.advertise } : {}),
+    dataDir: o.dataDir,
+    ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
+    ...(o.zkConnectTimeoutMs !== undefined ? { zkConnectTimeoutMs: o.zkConnectTimeoutMs } : {}),
+    ...(o.zkSessionTimeoutMs !== undefined ? { zkSessionTimeoutMs: o.zkSessionTimeoutMs } : {}),
+    ...(o.zkAuth ? { zkAuth: o.zkAuth } : {}),
+    ...(o.snapshotPolicy ? { snapshotPolicy: o.snapshotPolicy } : {}),
+    fanout: o.listenerFanout ?? DEFAULT_LISTENER_FANOUT,
+  });
+  return {
+    role: 'listener',
+    address: l.address,
+    metricsAddress: null,
+    logger: l.logger,
+    stop: () => l.stop(),
+    fatal: new Promise(() => undefined),
+    roleChange: l.roleChange,
+  };
 }
 
 /** How often health looks at the node's figures for a flip to tell watchers (Check looks afresh). */
@@ -95,7 +156,7 @@ const HEALTH_POLL_MS = 50;
 const MAX_HEALTH_WATCHERS = 64;
 
 export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
-  const ref: DriverRef = { current: null };
+  const ref: { current: NodeDriver | null } = { current: null };
   const logger = createLogger('duoraft', {
     level: o.logLevel ?? 'info',
     // Every line says which node, in which term and role, it comes from.
@@ -139,6 +200,9 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
   server.addService(healthService, healthHandlers(health));
   const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger, tls, ...(o.voters ? { voters: o.voters } : {}) });
   transport.addToServer(server);
+  // Listeners are fed by followers (never by the leader): the feeder starts with the driver.
+  const feederRef: { current: ListenerFeeder | null } = { current: null };
+  server.addService(listenerFeedService, feedHandlersOf(feederRef));
   const port = await bind(server, o.listen, serverCredentials(tls));
   const address = o.advertise ?? formatHostPort(listenHost(o.listen), port);
   health.start();
@@ -241,6 +305,19 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     }
     ref.current = driver;
     if (!recordedIdentity) await writeIdentity(o.dataDir, driver.identity);
+    const feeder = new ListenerFeeder({
+      cluster: o.cluster,
+      source: voterFeedSource(driver, genesisChain(driver.identity.clusterId)),
+      clock: realClock,
+      logger,
+      fanout: o.listenerFanout ?? DEFAULT_LISTENER_FANOUT,
+    });
+    feederRef.current = feeder;
+    let resolveRole: (role: MemberRole | null) => void = () => undefined;
+    const roleChange = new Promise<MemberRole | null>((resolve) => {
+      resolveRole = resolve;
+    });
+    const roleWatch = watchRole({ zk, paths: new ClusterPaths(o.cluster), clock: realClock, logger, selfId: o.id, current: 'voter', onChange: (to) => resolveRole(to) });
     const zkSession = zk;
     if (o.zkAuth) {
       // The tree exists now; say so if parts of it are open to everyone.
@@ -256,8 +333,11 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       metricsAddress: metricsOn?.address ?? null,
       logger,
       fatal,
+      roleChange,
       stop: (options = {}) => {
         stopping ??= (async () => {
+          roleWatch.stop();
+          feeder.stop();
           await driver.stop(options);
           // Watchers hear NOT_SERVING, then their streams end (the server can shut down).
           health.stop();

@@ -4,11 +4,13 @@
 //
 // Repairs it makes, each with a warning: leftover temporary segment files are
 // deleted, a torn tail of the last segment is cut off, and a last segment too
-// short to hold its header is deleted. Everything else that is wrong throws
+// short to hold its header is deleted. With `repair: false` (duoraft admin restore-zk
+// reads a data folder it must not change) it reads the same and changes nothing: the
+// warnings say what a node's start would repair. Everything else that is wrong throws
 // CorruptWalError naming the file and offset; the node then rebuilds from ZooKeeper.
 // The sync mark (sync-mark.ts) tells a torn record written after the last sync from
 // synced data that is gone, and how many entries that was (wal-loss-report.ts).
-import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CorruptWalError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -38,8 +40,15 @@ export interface FileWalRecovery {
   readonly hardStateSequence: number;
 }
 
-export async function recoverWalDir(dir: string, logger: Logger): Promise<FileWalRecovery> {
-  await ensureDir(dir);
+export interface RecoverOptions {
+  /** Make the repairs above (default true); false: change nothing on disk, only report. */
+  readonly repair?: boolean;
+}
+
+export async function recoverWalDir(dir: string, logger: Logger, options: RecoverOptions = {}): Promise<FileWalRecovery> {
+  const repair = options.repair ?? true;
+  if (repair) await ensureDir(dir);
+  else if (!(await isDirectory(dir))) return { recovery: { hardState: null, entries: [], warnings: [`no WAL folder ${dir}`] }, segments: [], hardStateSequence: 0 };
   const warnings: string[] = [];
   const warn = (message: string, fields: Record<string, unknown>): void => {
     warnings.push(message);
@@ -50,10 +59,10 @@ export async function recoverWalDir(dir: string, logger: Logger): Promise<FileWa
   const names = await readdir(dir);
   const temps = names.filter(isTempSegmentFileName);
   for (const name of temps) {
-    await unlink(join(dir, name));
-    warn(`deleted unfinished segment file ${join(dir, name)}`, { file: join(dir, name) });
+    if (repair) await unlink(join(dir, name));
+    warn(`${repair ? 'deleted' : 'ignored'} unfinished segment file ${join(dir, name)}`, { file: join(dir, name) });
   }
-  if (temps.length > 0) await fsyncDir(dir);
+  if (temps.length > 0 && repair) await fsyncDir(dir);
 
   const found = names
     .map((name) => ({ name, sequence: parseSegmentFileName(name) }))
@@ -78,9 +87,11 @@ export async function recoverWalDir(dir: string, logger: Logger): Promise<FileWa
       // Segments are created by rename after their header is durable, so this
       // only happens on file systems that do not keep that order; nothing after the
       // header can have been acknowledged.
-      await unlink(path);
-      await fsyncDir(dir);
-      warn(`deleted last segment ${path}: ${bytes.length} bytes, shorter than its header`, { file: path, size: bytes.length });
+      if (repair) {
+        await unlink(path);
+        await fsyncDir(dir);
+      }
+      warn(`${repair ? 'deleted' : 'ignored'} last segment ${path}: ${bytes.length} bytes, shorter than its header`, { file: path, size: bytes.length });
       continue;
     }
     const header = decodeSegmentHeader(bytes);
@@ -99,7 +110,7 @@ export async function recoverWalDir(dir: string, logger: Logger): Promise<FileWa
     let size = bytes.length;
     if (scan.tornTail !== null) {
       size = scan.tornTail.offset;
-      await cutFile(path, size);
+      if (repair) await cutFile(path, size);
       torn = { path, offset: size, droppedBytes: bytes.length - size, reason: scan.tornTail.reason };
     }
     segments.push({ sequence, path, size, maxEntryIndex });
@@ -117,6 +128,15 @@ export async function recoverWalDir(dir: string, logger: Logger): Promise<FileWa
     });
   }
   return { recovery: { ...recovered, warnings }, segments, hardStateSequence };
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }
 
 async function ensureDir(dir: string): Promise<void> {

@@ -38,9 +38,9 @@ describe('duoraft chaos, bounded', () => {
       kinds: CI_KINDS,
       clients: 8,
       // Shorter steady spells and faults than the command's defaults (still well past the
-      // 150 ms lease window, so each pause and cut forces a take-over), so that the faults
-      // fit in CI's time. Full load: no pause between a client's calls (with snapshots a
-      // wiped or restarted node's catch-up no longer grows with the history).
+      // lease window and the silence timeout, so each pause and cut can force a take-over),
+      // so that the faults fit in CI's time. Full load: no pause between a client's calls
+      // (with snapshots a wiped or restarted node's catch-up no longer grows with the history).
       steadyMs: [150, 400],
       durations: { pauseMs: [400, 1200], cutMs: [500, 1500] },
       thinkMs: 0,
@@ -129,6 +129,44 @@ describe('duoraft chaos, bounded', () => {
       }
       // Both ways of deposing the leader ran.
       expect(new Set(r.failovers.map((f) => f.detail['depose']))).toEqual(new Set(['pause', 'cut-zk']));
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('with two listeners: kill-listener and kill-upstream, and every listener ends with the voters\' final state (issue 13)', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'duoraft-chaos-listeners-'));
+    try {
+      const run = await runChaos({
+        ...CHAOS_DEFAULTS,
+        seed: 20261213,
+        failovers: 6,
+        kinds: ['kill-listener', 'kill-upstream'],
+        listeners: 2,
+        clients: 8,
+        steadyMs: [150, 400],
+        thinkMs: 40,
+        recoveryTimeoutMs: 60_000,
+        outDir,
+        env: {},
+        print: quiet,
+        json: true,
+      });
+      const r = run.result;
+      process.stdout.write(
+        `listeners: ${r.failovers.length} faults (${r.failovers.map((f) => `${f.kind} ${f.target}`).join(', ')}); ` +
+          `${(r.listeners ?? []).map((l) => `${l.id} applied ${l.appliedIndex}, ${l.mismatches} differ`).join('; ')}\n`,
+      );
+      expect(run.failures).toEqual([]);
+      expect(r.lost).toBe(0);
+      expect(r.failovers.length).toBe(6);
+      expect(new Set(r.failovers.map((f) => f.kind))).toEqual(new Set(['kill-listener', 'kill-upstream']));
+      expect(r.listeners?.map((l) => l.id)).toEqual(['l1', 'l2']);
+      for (const l of r.listeners ?? []) {
+        expect(l.behind).toBeUndefined();
+        expect(l.mismatches).toBe(0);
+        expect(l.appliedIndex).toBeGreaterThan(100);
+      }
     } finally {
       await rm(outDir, { recursive: true, force: true });
     }

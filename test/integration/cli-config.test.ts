@@ -92,7 +92,7 @@ describe('numeric flags: refused with the flag and its range, exit 2, nothing st
     const r = await runCli(['node', '--id', 'a', '--listen', '127.0.0.1:0', '--data', join(work, 'x'), '--lease-duration-ms', '200', '--election-timeout-ms', '30']);
     expect(configProblems(r)).toEqual([
       'need tickMs <= heartbeatMs and 2*heartbeatMs <= electionTimeoutMs (set by --election-timeout-ms, --heartbeat-ms)',
-      'lease rule broken: leaseDurationMs*(1+drift) = 210.0 must be below leaseWindowMs*(1-drift) = 142.5 (set by --lease-window-ms, --lease-duration-ms)',
+      'lease rule broken: leaseDurationMs*(1+drift) = 210.0 must be below leaseWindowMs*(1-drift) = 57.0 (set by --lease-window-ms, --lease-duration-ms)',
     ]);
   });
 });
@@ -117,7 +117,7 @@ describe('duoraft config check', () => {
     expect(out.settings['listen']).toEqual({ value: '[::1]:7001', source: 'file', where: file });
     expect(out.settings['voters']).toEqual({ value: ['a', 'b'], source: 'file', where: file });
     expect(out.settings['zk-password']).toEqual({ value: '(redacted)', source: 'file', where: file });
-    expect(out.settings['lease-window-ms']).toEqual({ value: 150, source: 'default' });
+    expect(out.settings['lease-window-ms']).toEqual({ value: 60, source: 'default' });
     expect(out.settings['advertise']).toEqual({ value: null, source: 'unset' });
     expect(out.ignoredEnvironment).toEqual(['DUORAFT_TYPO']);
 

@@ -203,12 +203,12 @@ describe('metrics and health of a running cluster', () => {
     const other = cluster.ids().find((id) => id !== old)!;
     await healthBecomes(other, 'SERVING', 5000);
     // On a busy machine a leader's lease can lapse for a moment on its own (a ZooKeeper
-    // round trip slower than the 110 ms lease): health says so too. Start from SERVING.
+    // round trip slower than the 50 ms lease): health says so too. Start from SERVING.
     await healthBecomes(old, 'SERVING', 5000);
     const lapsesBefore = (await metric(old, 'duoraft_lease_lapses_total')) ?? 0;
     cluster.cutZk(old, 'reset');
     try {
-      // The lease lasts 110 ms after its last touch; the check polls every 20 ms.
+      // The lease lasts 50 ms after its last touch; the check polls every 20 ms.
       await healthBecomes(old, 'NOT_SERVING', 3000);
       expect(await metric(old, 'duoraft_lease_lapses_total')).toBeGreaterThan(lapsesBefore);
       expect(await metric(old, 'duoraft_zk_session_state', { state: 'connected' })).toBe(0);

@@ -10,6 +10,8 @@ describe('determinism', () => {
     expect(b.events).toBe(a.events);
     expect(b.ops).toEqual(a.ops);
     expect(b.virtualMs).toBe(a.virtualMs);
+    expect(b.snapshotChecks).toEqual(a.snapshotChecks);
+    expect(a.snapshotChecks.published).toBeGreaterThan(0);
     expect(a.faults.length).toBeGreaterThan(3);
     const c = await runSimulation({ seed: 4243 });
     expect(c.faults).not.toEqual(a.faults);

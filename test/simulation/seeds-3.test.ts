@@ -7,5 +7,9 @@ describe('simulation seeds 501..750', () => {
     const r = await runSeeds(501, 250);
     expect(r.failures.map((f) => f.seed), describeFailures(r.failures)).toEqual([]);
     expect(r.ops).toBeGreaterThan(250 * 100);
+    // Snapshots are taken, published, loaded (restarts, installs, rebuilds) and compacted behind in every batch.
+    expect(r.snapshotChecks.published).toBeGreaterThan(250 * 3);
+    expect(r.snapshotChecks.loaded).toBeGreaterThan(250);
+    expect(r.snapshotChecks.compacted).toBeGreaterThan(250 * 100);
   }, 600_000);
 });

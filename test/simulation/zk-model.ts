@@ -19,7 +19,7 @@
 // request-size.ts (limits), autorun.ts (driving the scheduler from real time).
 import type { Logger } from '../../src/common/logger.js';
 import { silentLogger } from '../../src/common/logger.js';
-import type { ZkSession } from '../../src/coordination/zk-api.js';
+import type { ZkOp, ZkSession } from '../../src/coordination/zk-api.js';
 import type { SimScheduler } from './sim-scheduler.js';
 import { Ensemble } from './zk-model/ensemble.js';
 import { ModelZkSession, type ModelSessionControl } from './zk-model/session.js';
@@ -146,6 +146,15 @@ export class ZkModel {
   }
 
   // ---- the leader's state, without a session (invariant checks) -----------------------
+
+  /**
+   * `observer` is told of every client write the ZooKeeper leader decides, before it is
+   * applied (the tree still shows what it replaces); the function it returns, if any, is
+   * told whether the write succeeded.
+   */
+  observeWrites(observer: (ops: readonly ZkOp[]) => ((ok: boolean) => void) | void): void {
+    this.ensemble.writeObserver = observer;
+  }
 
   /** The tree as a plain map path -> znode. Includes /zookeeper. */
   snapshot(): ReadonlyMap<string, ZnodeSnapshot> {

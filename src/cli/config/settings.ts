@@ -106,6 +106,17 @@ export const nodeSettings = {
     accepts: `a voter id (${NAME_RULE})`,
     check: isValidMemberId,
   }),
+  role: choiceSetting({
+    describe: 'voter, or listener: never votes or leads, is fed the committed log by a follower or another listener, serves stale reads (the config znode decides once it is promoted or demoted)',
+    choices: ['voter', 'listener'],
+    default: 'voter',
+  }),
+  'listener-fanout': integerSetting({
+    describe: 'feed at most this many listeners (followers and fed listeners feed them; the leader never does)',
+    min: 1,
+    max: 64,
+    default: 2,
+  }),
   listen: addressSetting({ describe: 'address to serve peers and clients on', required: true, allowPortZero: true }),
   advertise: addressSetting({ describe: 'address clients (and the peer) use to reach this node (default: --listen)' }),
   'peer-advertise': addressSetting({ describe: 'address the other voter uses to reach this node (default: --advertise)' }),
@@ -136,7 +147,6 @@ export const nodeSettings = {
   'election-timeout-ms': timingMs('minimum election timeout', 'electionTimeoutMs'),
   'heartbeat-ms': timingMs('leader heartbeat interval', 'heartbeatMs'),
   'pause-lease-ms': timingMs('an event-loop stall this long ends the lease at once', 'pauseLeaseMs'),
-  'pause-stepdown-ms': timingMs('a stall this long makes the leader step down', 'pauseStepDownMs'),
   'max-value-bytes': integerSetting({
     describe: 'largest value accepted',
     min: 1,

@@ -100,6 +100,11 @@ export class CheckedLoad {
     return keys.length;
   }
 
+  /** What readBack() read: key -> value (null: absent); the listeners' final state is compared with it. */
+  finalValues(): ReadonlyMap<string, string | null> {
+    return this.finals.values;
+  }
+
   /** The checks; CPU-bound, best run with the cluster stopped. */
   verdict(): LoadVerdict {
     const linearizability = checkHistory(this.recorder.history());

@@ -1,6 +1,7 @@
 // What the newer fault kinds need besides the voters: the ZooKeeper servers (to kill or
 // stop one, or to close a session on one) and the nodes' log lines (to aim at a moment
 // inside a take-over). The run builds one and hands it to every fault.
+import type { ProcessCluster } from '../process-cluster.js';
 import type { LocalEnsemble } from '../zk-ensemble.js';
 import type { NodeLogWatch } from './node-log-watch.js';
 import type { ZkTargetPicker } from './zk-server-faults.js';
@@ -22,4 +23,6 @@ export interface FaultEnv {
   readonly zkTargets: ZkTargetPicker;
   /** Bound of each wait inside a fault (a take-over to show, the ensemble to be whole). */
   readonly recoveryTimeoutMs: number;
+  /** The listeners, when the run has some (--listeners N): kill-listener and kill-upstream need them. */
+  readonly listeners?: ProcessCluster | null;
 }

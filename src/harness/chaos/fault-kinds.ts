@@ -28,7 +28,10 @@ export const FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leader', 'cut
  */
 export const ZK_FAULT_KINDS = ['kill-zk', 'pause-zk', 'expire-session'] as const;
 
-export const ALL_FAULT_KINDS = [...FAULT_KINDS, ...ZK_FAULT_KINDS, ...NETNS_FAULT_KINDS] as const;
+/** Kinds aimed at listeners (issue 13): a run with --listeners N adds them to its default. */
+export const LISTENER_FAULT_KINDS = ['kill-listener', 'kill-upstream'] as const;
+
+export const ALL_FAULT_KINDS = [...FAULT_KINDS, ...ZK_FAULT_KINDS, ...NETNS_FAULT_KINDS, ...LISTENER_FAULT_KINDS] as const;
 
 export type FaultKind = (typeof ALL_FAULT_KINDS)[number];
 export type NetMode = 'loopback' | 'netns';
@@ -43,6 +46,9 @@ export const ENSEMBLE_ONLY_KINDS: readonly FaultKind[] = ['kill-zk', 'pause-zk']
  */
 export const NO_FAILOVER_NEEDED: ReadonlySet<FaultKind> = new Set<FaultKind>([
   'kill-follower',
+  'kill-listener',
+  // The leader never feeds a listener: an upstream is a follower or a listener.
+  'kill-upstream',
   'cut-link',
   'partition-voters',
   'partition-clients',
@@ -57,9 +63,10 @@ export function isFaultKind(s: string): s is FaultKind {
 }
 
 /** The kinds a run uses when none are named: in namespaces the packet-level kinds; with an ensemble, the ZooKeeper kinds too. */
-export function defaultKinds(net: NetMode, zkServers = 1): readonly FaultKind[] {
-  if (net === 'netns') return [...PROCESS_FAULT_KINDS, ...NETNS_FAULT_KINDS, ...BOTH_VOTERS_FAULT_KINDS];
-  return zkServers > 1 ? [...FAULT_KINDS, ...ZK_FAULT_KINDS] : FAULT_KINDS;
+export function defaultKinds(net: NetMode, zkServers = 1, listeners = 0): readonly FaultKind[] {
+  const forListeners = listeners > 0 ? LISTENER_FAULT_KINDS : [];
+  if (net === 'netns') return [...PROCESS_FAULT_KINDS, ...NETNS_FAULT_KINDS, ...BOTH_VOTERS_FAULT_KINDS, ...forListeners];
+  return zkServers > 1 ? [...FAULT_KINDS, ...ZK_FAULT_KINDS, ...forListeners] : [...FAULT_KINDS, ...forListeners];
 }
 
 /** Parses a comma list such as "kill-leader,cut-link"; duplicates are dropped, order is kept. */

@@ -10,6 +10,7 @@ import type { FaultPlan } from './schedule.js';
 import { injectTakeoverFault } from './takeover-faults.js';
 import { sleep } from './time.js';
 import { injectZkServerFault } from './zk-server-faults.js';
+import { injectListenerFault } from './listener-faults.js';
 
 export interface Injected {
   /** The node the fault hit (for cut-link: the leader, whose link to its follower was cut). */
@@ -27,6 +28,10 @@ export async function injectFault(
   net: NetFaults | null,
   env?: FaultEnv,
 ): Promise<Injected> {
+  if (plan.kind === 'kill-listener' || plan.kind === 'kill-upstream') {
+    if (!env?.listeners) throw new Error(`${plan.kind} needs listeners (--listeners N)`);
+    return injectListenerFault(cluster, env.listeners, plan);
+  }
   const target = plan.target === 'leader' ? roles.leader : roles.follower;
   const needNet = (): NetFaults => {
     if (net === null) throw new Error(`${plan.kind} needs the voters in network namespaces (--net netns)`);

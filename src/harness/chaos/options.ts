@@ -42,6 +42,8 @@ export interface ChaosOptions {
   readonly zkServers: number;
   /** With an ensemble, a bare ZooKeeper client writes beside the voters with this pause between writes (ms). */
   readonly zkProbeIntervalMs: number;
+  /** Listeners beside the voters (issue 13): kill-listener and kill-upstream aim at them, and their final state is checked. */
+  readonly listeners: number;
   /** What the cluster may keep in ZooKeeper (wal/ and snapshots/); a sample above it fails the run. */
   readonly zkDataBoundBytes: number;
   /** Progress lines (not called with --json). */
@@ -67,6 +69,7 @@ export const CHAOS_DEFAULTS = {
   keepLogs: false,
   zkServers: 1,
   zkProbeIntervalMs: 5,
+  listeners: 0,
   zkDataBoundBytes: DEFAULT_ZK_DATA_BOUND_BYTES,
   json: false,
 } as const;
@@ -86,6 +89,9 @@ export function validateChaosOptions(o: ChaosOptions): void {
     if (!(r[0] >= 200 && r[1] >= r[0] && r[1] <= 600_000)) problems.push(`${name} durations must be [min, max] with 200 <= min <= max <= 600000 ms`);
   }
   if (o.kinds.length === 0) problems.push('--kinds must name at least one fault kind');
+  if (!(Number.isSafeInteger(o.listeners) && o.listeners >= 0 && o.listeners <= 8)) problems.push('--listeners must be an integer in 0..8');
+  const forListeners = o.kinds.filter((k) => k === 'kill-listener' || k === 'kill-upstream');
+  if (forListeners.length > 0 && o.listeners === 0) problems.push(`${forListeners.join(', ')} ${forListeners.length > 1 ? 'need' : 'needs'} listeners: add --listeners N`);
   try {
     checkKindsForNet(o.kinds, o.net);
   } catch (err) {

@@ -1,4 +1,5 @@
 // result.json: what a chaos run saw and what the checks found.
+import type { ListenerVerdict } from './listener-faults.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { percentile } from '../failover.js';
@@ -79,6 +80,8 @@ export interface ChaosResult {
   readonly checker: { readonly partitions: number; readonly steps: number; readonly ms: number; readonly unknownKeys: readonly string[] };
   /** Keys whose final read failed (the checks above could not cover them). */
   readonly unreadableKeys: readonly string[];
+  /** With --listeners N: each listener's final state against the voters' (issue 13). */
+  readonly listeners?: readonly ListenerVerdict[];
   /** Acknowledged operations per 250 ms: t in seconds since the run started. */
   readonly throughput: ReadonlyArray<{ readonly t: number; readonly acks: number; readonly writes: number }>;
   /** Why the run stopped early (the cluster did not recover in time, ...), if it did. */
@@ -121,6 +124,10 @@ export function failures(r: ChaosResult): string[] {
     out.push(`ZooKeeper held ${r.zkData.maxBudgetBytes} bytes of wal/ and snapshots/, over its bound of ${r.zkData.boundBytes}`);
   }
   if (r.unreadableKeys.length > 0) out.push(`${r.unreadableKeys.length} keys could not be read back at the end`);
+  for (const l of r.listeners ?? []) {
+    if (l.behind !== undefined) out.push(`listener ${l.id} did not catch up: ${l.behind}`);
+    if (l.mismatches > 0) out.push(`listener ${l.id} differs from the voters on ${l.mismatches} keys (${l.examples.join('; ')})`);
+  }
   return out;
 }
 

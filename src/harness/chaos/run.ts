@@ -23,6 +23,7 @@ import { waitSettled } from './settle.js';
 import { sleep } from './time.js';
 import { summarizeWriteGaps, writeGapLines } from './write-gaps.js';
 import { ZkTargetPicker } from './zk-server-faults.js';
+import { checkListeners, type ListenerVerdict, startChaosListeners } from './listener-faults.js';
 import { ZkWriteProbe, type ZkWriteProbeStats } from './zk-write-probe.js';
 import { SnapshotActivity } from './snapshot-activity.js';
 import { ZkDataSampler, type ZkDataSummary } from './zk-data-sampler.js';
@@ -83,6 +84,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   let probeStats: ZkWriteProbeStats | null = null;
   let placed: NetnsCluster | null = null;
   let cluster: ProcessCluster | null = null;
+  let listeners: ProcessCluster | null = null;
+  let listenerVerdicts: ListenerVerdict[] | null = null;
   let load: CheckedLoad | null = null;
   let counter: LeaderChangeCounter | null = null;
   let ticker: NodeJS.Timeout | undefined;
@@ -110,6 +113,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     let settled = await waitSettled(cluster, o.recoveryTimeoutMs, 'start-up');
     say(`  leader ${settled.leader}; node logs in ${cluster.workDir}${o.keepLogs ? '' : ' (removed at the end; keep them with --keep-logs)'}`);
     counter = await LeaderChangeCounter.open(zk.connectString, CLUSTER_NAME);
+    if (o.listeners > 0) {
+      listeners = await startChaosListeners({
+        zk: zk.connectString,
+        cluster: CLUSTER_NAME,
+        count: o.listeners,
+        nodeArgs: o.nodeArgs,
+        ...(o.keepLogs ? { workDir: join(o.outDir, 'cluster', 'listeners') } : {}),
+      });
+      say(`  ${o.listeners} listener(s) beside the voters: ${listeners.ids().join(', ')}`);
+    }
     zkData = await ZkDataSampler.start({ connectString: zk.connectString, cluster: CLUSTER_NAME, servers: () => zk.servers(), origin, boundBytes: o.zkDataBoundBytes });
 
     const running = await CheckedLoad.start({
@@ -131,7 +144,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       probe = await ZkWriteProbe.start({ connectString: zk.connectString, sessionTimeoutMs: PROBE_SESSION_TIMEOUT_MS, intervalMs: o.zkProbeIntervalMs, meter: zkClientGaps, connectTimeoutMs: o.recoveryTimeoutMs });
       say(`  a bare ZooKeeper client writes beside the voters (one multi every ~${o.zkProbeIntervalMs} ms)`);
     }
-    const env: FaultEnv = { watch, ensemble: zk.ensemble, zkServers: () => zk.servers(), zkTargets: new ZkTargetPicker(), recoveryTimeoutMs: o.recoveryTimeoutMs };
+    const env: FaultEnv = { watch, ensemble: zk.ensemble, zkServers: () => zk.servers(), zkTargets: new ZkTargetPicker(), recoveryTimeoutMs: o.recoveryTimeoutMs, listeners };
 
     try {
       const fencesAtStart = await counter.fences();
@@ -179,6 +192,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     });
     say('reading back every key the checks need...');
     await running.readBack();
+    if (listeners) {
+      say('comparing every listener\'s final state with the voters\'...');
+      listenerVerdicts = await checkListeners(cluster, listeners, running.finalValues(), o.recoveryTimeoutMs);
+      for (const l of listenerVerdicts) say(`  ${l.id}: applied ${l.appliedIndex}, ${l.behind ?? `${l.mismatches} keys differ`}`);
+    }
   } catch (err) {
     error ??= err instanceof Error ? err.message : String(err);
     say(`stopping early: ${error}`);
@@ -188,6 +206,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     if (zkData !== null) zkDataSummary = await zkData.stop().catch(() => zkData?.summary() ?? null);
     await load?.close();
     await counter?.close().catch(() => undefined);
+    await listeners?.stop();
     if (placed) await placed.stop();
     else await cluster?.stop();
     await zk.stop();
@@ -202,6 +221,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     snapshots: snapshots.summary(),
     ...(zkDataSummary !== null ? { zkData: zkDataSummary } : {}),
     ...(probeStats !== null ? { writeGaps: summarizeWriteGaps(failovers, probeStats) } : {}),
+    ...(listenerVerdicts !== null ? { listeners: listenerVerdicts } : {}),
   };
   const resultPath = await writeResult(o.outDir, result);
   const reportPath = await writeReport(o.outDir, result);

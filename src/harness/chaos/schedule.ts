@@ -9,7 +9,7 @@ import { EXPIRY_STAGES, KILL_AFTER_FAILOVER_DELAY_MS, type TakeoverFaultPlan } f
 import { ZK_PAUSE_MS, type ZkServerFaultPlan } from './zk-server-faults.js';
 
 /** A voter by role, or (for kill-zk and pause-zk) a ZooKeeper server by its role in the ensemble. */
-export type TargetRole = 'leader' | 'follower' | 'zk-leader' | 'zk-follower';
+export type TargetRole = 'leader' | 'follower' | 'zk-leader' | 'zk-follower' | 'listener';
 
 export interface PlanBase {
   /** 1-based position in the run. */
@@ -34,7 +34,9 @@ export type FaultPlan =
   | (PlanBase & { readonly kind: 'latency'; readonly cutMs: number; readonly latencyMs: number; readonly jitterMs: number; readonly links: LatencyScope })
   | (PlanBase & { readonly kind: 'loss'; readonly cutMs: number; readonly percent: number; readonly scope: LossScope })
   | ZkServerFaultPlan
-  | TakeoverFaultPlan;
+  | TakeoverFaultPlan
+  /** A listener (kill-listener), or the member feeding one (kill-upstream): `pick` chooses which listener. */
+  | (PlanBase & { readonly kind: 'kill-listener' | 'kill-upstream'; readonly restartDelayMs: number; readonly pick: number });
 
 /** Which links a latency fault slows: all of them, the leader's to ZooKeeper or to the clients, or both peer links. */
 export type LatencyScope = 'all' | 'zk' | 'peer' | 'client';
@@ -160,6 +162,9 @@ export function planFaults(
       }
       case 'loss':
         return { ...base, kind, target: 'leader', cutMs: between(rng, durations.cutMs), percent: between(rng, LOSS_PERCENT), scope: rng.nextInt(2) === 0 ? 'all' : 'leader' };
+      case 'kill-listener':
+      case 'kill-upstream':
+        return { ...base, kind, target: 'listener', restartDelayMs: between(rng, RESTART_DELAY_MS), pick: rng.nextInt(1 << 30) };
     }
   });
 }
@@ -195,5 +200,8 @@ export function planDetail(p: FaultPlan): Record<string, number | string> {
       return { cutMs: p.cutMs, latency: `${p.latencyMs}±${p.jitterMs} ms`, links: p.links };
     case 'loss':
       return { cutMs: p.cutMs, loss: `${p.percent} %`, at: p.scope };
+    case 'kill-listener':
+    case 'kill-upstream':
+      return { restartDelayMs: p.restartDelayMs, pick: p.pick };
   }
 }

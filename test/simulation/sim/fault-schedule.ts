@@ -19,11 +19,13 @@ import type { SimNode } from './sim-node.js';
  * the tail on a new session; with local sessions it may land on the held follower);
  * 'kill-deposed-leader': the old leader killed just after it follows the new one (kind 12);
  * 'stale-tail-takeover': a take-over that reads the tail on a new session, which may land
- * on a ZooKeeper follower behind the fence (see below; local sessions).
+ * on a ZooKeeper follower behind the fence (see below; local sessions);
+ * 'both-down': both nodes killed at once, half the time with both disks lost (wipe-both,
+ * restart-both).
  */
-export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'expire-after-fence' | 'kill-deposed-leader' | 'stale-tail-takeover';
+export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'expire-after-fence' | 'kill-deposed-leader' | 'stale-tail-takeover' | 'both-down';
 
-export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'expire-after-fence', 'kill-deposed-leader', 'stale-tail-takeover'];
+export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'expire-after-fence', 'kill-deposed-leader', 'stale-tail-takeover', 'both-down'];
 
 /** Mixes whose window exists only with local sessions (a new session answered by a lagging server at once). */
 export const localSessionMixes: readonly FaultMix[] = ['stale-tail-takeover'];
@@ -146,6 +148,10 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
     }
     if (mix === 'stale-tail-takeover') {
       staleTailTakeover();
+      return;
+    }
+    if (mix === 'both-down') {
+      bothDown(rnd.nextInt(2) === 0);
       return;
     }
     const node = pick(nodes);
@@ -296,8 +302,25 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
         aimed.killWhenDeposed(leader, term, delayMs);
         break;
       }
-      default:
-        break; // a quiet interval
+      default: {
+        // The slot of the quiet interval, split three ways (so that the kinds above keep
+        // their draws): quiet, wipe-both, restart-both.
+        const which = rnd.nextInt(3);
+        if (which > 0) bothDown(which === 1);
+        break;
+      }
+    }
+  };
+  /**
+   * Both nodes SIGKILLed at once; with `wipe` both disks are lost too (WAL and snapshots):
+   * the first to start rebuilds from ZooKeeper's newest snapshot and log and leads, the
+   * other follows. Each restarts 50-850 ms later.
+   */
+  const bothDown = (wipe: boolean): void => {
+    note(wipe ? 'wipe-both: both nodes killed, both disks lost' : 'restart-both: both nodes killed');
+    for (const n of nodes) {
+      n.crash({ wipe, tornTail: !wipe && rnd.nextInt(2) === 0 });
+      restartLater(n, 50 + rnd.nextInt(800));
     }
   };
   const next = (): void => {

@@ -3,7 +3,8 @@
 //   S2  an acknowledged write is in ZooKeeper (at its index, with its session and sequence);
 //   S3  ZooKeeper's log is gapless, and every entry a node holds at or below its commit
 //       index is ZooKeeper's entry at that index; every state machine applies that prefix.
-// S4 (linearizability) and S5 (exactly-once) are checked on the history at the end.
+// S4 (linearizability) and S5 (exactly-once) are checked on the history at the end;
+// what snapshots make checkable (P1-P3) in snapshot-invariants.ts.
 // Liveness, after every event too: a leader holding its lease has its leader znode
 // (leader-znode-liveness.ts).
 import { ClusterPaths, parseSegmentName } from '../../../src/coordination/layout.js';
@@ -11,18 +12,19 @@ import { decodeSegment, decodeTail } from '../../../src/coordination/records.js'
 import type { Entry } from '../../../src/core/types.js';
 import type { NodeDriver } from '../../../src/server/node-driver.js';
 import { decodeCommand } from '../../../src/statemachine/command.js';
-import { KvStore } from '../../../src/statemachine/kv-store.js';
 import type { ZkModel } from '../zk-model.js';
 import { LeaderZnodeLiveness } from './leader-znode-liveness.js';
 import type { AckRecord } from './sim-client.js';
 import type { SimNode } from './sim-node.js';
+import { canonicalState, firstDifference } from './reference-states.js';
+import { SnapshotInvariants } from './snapshot-invariants.js';
 
 /** ZooKeeper's log as the model holds it, parsed once per segment znode. */
 export class ZkLogView {
   private readonly paths: ClusterPaths;
   private readonly parsed = new Set<string>();
   private readonly entries = new Map<number, Entry>();
-  private lastIndex = 0;
+  private lastIndex_ = 0;
 
   constructor(
     private readonly model: ZkModel,
@@ -39,7 +41,7 @@ export class ZkLogView {
    */
   refresh(problems: string[]): void {
     for (;;) {
-      const path = this.paths.segment(this.lastIndex + 1);
+      const path = this.paths.segment(this.lastIndex_ + 1);
       const data = this.model.dataOf(path);
       if (data === null) return;
       if (!this.add(path, data, problems)) return;
@@ -63,7 +65,7 @@ export class ZkLogView {
       for (const e of entries) {
         if (this.entries.has(e.index)) problems.push(`S3: index ${e.index} is in two segments (${path})`);
         this.entries.set(e.index, e);
-        if (e.index > this.lastIndex) this.lastIndex = e.index;
+        if (e.index > this.lastIndex_) this.lastIndex_ = e.index;
       }
       return entries.length > 0;
     } catch (err) {
@@ -74,6 +76,11 @@ export class ZkLogView {
 
   entry(index: number): Entry | undefined {
     return this.entries.get(index);
+  }
+
+  /** The last index of ZooKeeper's log the checker has read. */
+  lastIndex(): number {
+    return this.lastIndex_;
   }
 
   /** The tail znode's last index (0 when absent). */
@@ -103,10 +110,13 @@ export class InvariantChecker {
   private acksChecked = 0;
   readonly zk: ZkLogView;
   private readonly leaderZnode: LeaderZnodeLiveness;
+  /** P1-P3 (snapshot-invariants.ts); the simulated nodes tell it what they load and save. */
+  readonly snapshots: SnapshotInvariants;
 
-  constructor(model: ZkModel, cluster: string) {
+  constructor(model: ZkModel, cluster: string, now: () => number) {
     this.zk = new ZkLogView(model, cluster);
     this.leaderZnode = new LeaderZnodeLiveness(model, cluster);
+    this.snapshots = new SnapshotInvariants(this.zk, model, cluster, (m) => this.fail(m), now);
   }
 
   /** Checks S1 and S3 on every running node, S2 on new acknowledgements, and the leader znode's liveness. */
@@ -158,25 +168,29 @@ export class InvariantChecker {
     }
   }
 
-  /** At the end, with everything caught up: ZooKeeper's log is gapless and every state machine equals its replay. */
-  final(nodes: readonly SimNode[]): void {
+  /**
+   * At the end, with everything settled: ZooKeeper's log is gapless; every node's state
+   * machine (keys, sessions, remembered results) equals ZooKeeper's log replayed up to
+   * the index it applied; and the leader has applied every acknowledged write (so each
+   * is in its state, whatever was compacted, wiped and rebuilt on the way).
+   */
+  final(nodes: readonly SimNode[], acks: readonly AckRecord[]): void {
     this.zk.refresh(this.violations);
     this.zk.fullScan(this.violations);
     const tail = this.zk.tail();
     for (let i = 1; i <= tail; i++) if (!this.zk.entry(i)) this.fail(`S3: ZooKeeper's log has a gap at ${i} (tail ${tail})`);
-    const replay = new KvStore();
-    for (let i = 1; i <= tail; i++) {
-      const e = this.zk.entry(i);
-      if (e) replay.apply(e);
-    }
     for (const n of nodes) {
       const d = n.driver;
-      if (!d) continue;
-      const kv = d.inspect().kv;
-      if (kv.applied() !== tail) continue; // not caught up: nothing to compare
-      const mine = [...kv.entries()].map(([k, v]) => `${k}=${Buffer.from(v).toString('hex')}`).sort().join(',');
-      const zk = [...replay.entries()].map(([k, v]) => `${k}=${Buffer.from(v).toString('hex')}`).sort().join(',');
-      if (mine !== zk) this.fail(`S3: ${n.id}'s state machine differs from ZooKeeper's log replayed`);
+      if (!d || n.state === 'down') continue;
+      const { kv, softState } = d.inspect();
+      const reference = this.snapshots.reference.at(kv.applied());
+      const mine = canonicalState(kv);
+      if (reference === null) this.fail(`S3: ${n.id} applied ${kv.applied()}, past ZooKeeper's log (tail ${tail})`);
+      else if (mine !== reference) this.fail(`S3: ${n.id}'s state machine differs from ZooKeeper's log replayed up to ${kv.applied()}, ${firstDifference(mine, reference)}`);
+      if (softState.role === 'leader') {
+        const missing = acks.find((a) => a.index > kv.applied());
+        if (missing) this.fail(`S2: the leader ${n.id} at the end has applied ${kv.applied()}, not the write acknowledged at index ${missing.index} (t=${missing.at})`);
+      }
     }
   }
 

@@ -7,6 +7,7 @@ import { checkLinearizable } from '../../../src/harness/checker/index.js';
 import type { Operation } from '../../../src/harness/checker/history.js';
 import type { Logger } from '../../../src/common/logger.js';
 import type { TestFaults } from '../../../src/server/node-config.js';
+import { defaultSnapshotPolicy, type SnapshotPolicy } from '../../../src/server/snapshotter.js';
 import { SimScheduler } from '../sim-scheduler.js';
 import { ZkModel } from '../zk-model.js';
 import { type FaultMix, localSessionMixes, scheduleFaults } from './fault-schedule.js';
@@ -55,6 +56,8 @@ export interface SimResult {
   readonly zkLocalSessions: boolean;
   /** What the clients saw (for reading a failure). */
   readonly history: readonly Operation[];
+  /** Snapshots checked (P1-P3): loaded by a node, made durable, published to ZooKeeper; segments compacted. */
+  readonly snapshotChecks: { readonly loaded: number; readonly saved: number; readonly published: number; readonly compacted: number };
 }
 
 const CLUSTER = 'sim';
@@ -75,6 +78,20 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const model = new ZkModel(sched, { servers: ZK_SERVERS, localSessions, latencyMs: [1, 3], sessionTimeoutMs: 4000, requestTimeoutMs: 3000 });
   model.setApplyOnLossProbability(0.5);
   const net = new SimNetwork(sched);
+  // Snapshots every few dozen entries (or a few KiB of them), so that a run takes, uploads,
+  // compacts behind, installs and rebuilds from them many times; a short in-memory tail, so
+  // that a follower a little behind already needs one; and pieces of a few hundred bytes,
+  // so that a transfer takes many calls, each of which a fault can cut.
+  const snapshotPolicy: SnapshotPolicy = {
+    everyEntries: 24 + rnd.nextInt(73),
+    everyBytes: 2048 + rnd.nextInt(6 * 1024),
+    retainEntries: rnd.nextInt(3) === 0 ? 0 : rnd.nextInt(24),
+    keep: 2,
+    // The model's ZooKeeper holds a few KiB: the budget never binds here (its unit tests cover it).
+    zkBudgetBytes: defaultSnapshotPolicy.zkBudgetBytes,
+  };
+  const snapshotPieces = { zkChunkBytes: 32 + rnd.nextInt(225), rangeBytes: 32 + rnd.nextInt(225) };
+  const checker = new InvariantChecker(model, CLUSTER, () => sched.now());
   const nodes = new Map<string, SimNode>();
   for (const id of ['a', 'b']) {
     nodes.set(
@@ -86,6 +103,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         model,
         net,
         wallOffsetMs: 1_700_000_000_000 + rnd.nextInt(2000) - 1000,
+        snapshotPolicy,
+        snapshotPieces,
+        snapshotObserver: checker.snapshots,
         ...(o.brokenBuild ? { faults: o.brokenBuild } : {}),
         ...(o.nodeLogger ? { logger: o.nodeLogger(id, () => sched.now()) } : {}),
       }),
@@ -152,7 +172,6 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     });
   });
 
-  const checker = new InvariantChecker(model, CLUSTER);
   const maxEvents = o.maxEvents ?? 2_000_000;
   let events = 0;
   while (events < maxEvents && sched.nextAt() <= end) {
@@ -181,7 +200,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       checker.step(nodeList, acks, sched.now());
     }
     await sched.runUntil(sched.now() + 300, 100_000);
-    checker.final(nodeList);
+    checker.final(nodeList, acks);
     violations.push(...checker.violations);
     // Liveness: the healed cluster has a leader and served every request of the healed phase.
     const leaders = [...nodes.values()].filter((n) => n.driver?.inspect().softState.role === 'leader');
@@ -220,5 +239,6 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     leaderTerms: new Set(faults).size,
     zkLocalSessions: localSessions,
     history,
+    snapshotChecks: { ...checker.snapshots.counts },
   };
 }

@@ -6,6 +6,8 @@ export interface SeedReport {
   readonly failures: readonly SimResult[];
   readonly ops: number;
   readonly events: number;
+  /** Snapshot checks over all runs (a check that never runs proves nothing). */
+  readonly snapshotChecks: { loaded: number; saved: number; published: number; compacted: number };
 }
 
 export function replayCommand(r: Pick<SimResult, 'seed'>, extra = ''): string {
@@ -21,15 +23,36 @@ export async function runSeeds(from: number, count: number, base: Omit<SimOption
   let ops = 0;
   let events = 0;
   let runs = 0;
+  const snapshotChecks = { loaded: 0, saved: 0, published: 0, compacted: 0 };
   for (let seed = from; seed < from + count; seed++) {
-    const r = await runSimulation({ ...base, seed });
+    // An exception thrown out of a run (a node's code threw in an event) fails that seed.
+    const r = await runSimulation({ ...base, seed }).catch((err: unknown) => thrown(seed, err));
     runs++;
     ops += r.ops.acked + r.ops.unknown;
     events += r.events;
+    for (const k of ['loaded', 'saved', 'published', 'compacted'] as const) snapshotChecks[k] += r.snapshotChecks[k];
     if (!r.ok) failures.push(r);
     if (untilFailure && failures.length > 0) break;
   }
-  return { runs, failures, ops, events };
+  return { runs, failures, ops, events, snapshotChecks };
+}
+
+function thrown(seed: number, err: unknown): SimResult {
+  const message = err instanceof Error ? `${err.name}: ${err.message}\n${err.stack ?? ''}` : String(err);
+  return {
+    seed,
+    ok: false,
+    violations: [`exception: ${message}`],
+    faults: [],
+    events: 0,
+    virtualMs: 0,
+    ops: { acked: 0, unknown: 0, failed: 0 },
+    linearizable: 'unknown',
+    leaderTerms: 0,
+    zkLocalSessions: false,
+    history: [],
+    snapshotChecks: { loaded: 0, saved: 0, published: 0, compacted: 0 },
+  };
 }
 
 /** A readable account of failures: seed, replay command, first violations. */

@@ -8,6 +8,7 @@ import type { NodeId } from '../../../src/core/types.js';
 import type { MessageSender, PeerTransport } from '../../../src/transport/transport.js';
 import type { SimScheduler } from '../sim-scheduler.js';
 import type { NodeGate } from './node-gate.js';
+import { SimSnapshotTransfer } from './sim-snapshot-transfer.js';
 
 export interface NetworkFaults {
   /** Probability that a message is lost. */
@@ -29,11 +30,19 @@ interface Pending {
   readonly timer: { cancel(): void };
 }
 
+/** A call of the snapshot service under way: it fails when its connection breaks. */
+interface PendingCall {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  fail(why: string): void;
+}
+
 export class SimNetwork {
   readonly faults: NetworkFaults = { drop: 0, latencyMs: [1, 3] };
   private readonly endpoints = new Map<NodeId, SimTransport>();
   private readonly cut = new Set<string>();
   private readonly pending = new Map<number, Pending>();
+  private readonly calls = new Map<number, PendingCall>();
   private nextRpc = 1;
 
   constructor(private readonly sched: SimScheduler) {}
@@ -49,10 +58,12 @@ export class SimNetwork {
   detach(id: NodeId): void {
     this.endpoints.delete(id);
     for (const other of this.endpoints.values()) if (other.id !== id) this.noticeDisconnect(other, id);
+    this.breakCalls((c) => c.from === id || c.to === id, `the connection to ${id} broke`);
   }
 
   cutLink(a: NodeId, b: NodeId): void {
     this.cut.add(linkKey(a, b));
+    this.breakCalls((c) => linkKey(c.from, c.to) === linkKey(a, b), 'the connection broke');
     // Like the TCP proxy in reset mode: both sides see the connection break.
     const ea = this.endpoints.get(a);
     const eb = this.endpoints.get(b);
@@ -112,6 +123,53 @@ export class SimNetwork {
     });
   }
 
+  /**
+   * A unary call of the snapshot service (InstallSnapshot, SnapshotChunk) from `from` to
+   * the current incarnation of `to`, run there by `serve` (through its gate). The same
+   * faults as the core's messages: a lost request or reply is noticed at the deadline, a
+   * cut link or a dead process fails the call when the broken connection is noticed, and
+   * latency varies per message. Resolves or rejects through the caller's gate.
+   */
+  call<T>(from: SimTransport, to: NodeId, deadlineMs: number, serve: (target: SimTransport) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const target = this.endpoints.get(to);
+      if (!target) {
+        this.sched.schedule(this.between(REFUSED_MS), () => from.deliver(() => reject(new Error(`${to} refused the connection`))));
+        return;
+      }
+      const id = this.nextRpc++;
+      const finish = (outcome: () => void): void => {
+        if (!this.calls.delete(id)) return;
+        timer.cancel();
+        from.deliver(outcome);
+      };
+      const timer = this.sched.schedule(deadlineMs, () => finish(() => reject(new Error(`deadline of ${deadlineMs} ms exceeded`))));
+      this.calls.set(id, {
+        from: from.id,
+        to,
+        fail: (why) => this.sched.schedule(this.between(DISCONNECT_NOTICE_MS), () => finish(() => reject(new Error(why)))),
+      });
+      if (this.lost(from.id, to)) return; // the deadline reports it
+      this.sched.schedule(this.latency(), () => {
+        if (this.endpoints.get(to) !== target || !this.calls.has(id)) return;
+        target.deliver(() => {
+          const answer = (outcome: () => void): void => {
+            if (this.lost(to, from.id)) return;
+            this.sched.schedule(this.latency(), () => finish(outcome));
+          };
+          serve(target).then(
+            (v) => answer(() => resolve(v)),
+            (e: unknown) => answer(() => reject(e)),
+          );
+        });
+      });
+    });
+  }
+
+  private breakCalls(involved: (c: PendingCall) => boolean, why: string): void {
+    for (const c of [...this.calls.values()]) if (involved(c)) c.fail(why);
+  }
+
   private lost(a: NodeId, b: NodeId): boolean {
     return this.cut.has(linkKey(a, b)) || this.sched.random.nextFloat() < this.faults.drop;
   }
@@ -138,12 +196,20 @@ export class SimTransport implements PeerTransport {
   private handler: (m: Message, sender: MessageSender) => void = () => undefined;
   private readonly disconnectListeners: Array<(id: NodeId) => void> = [];
   private closed = false;
+  readonly snapshots: SimSnapshotTransfer;
 
   constructor(
     readonly id: NodeId,
     private readonly gate: NodeGate,
     private readonly net: SimNetwork,
-  ) {}
+  ) {
+    this.snapshots = new SimSnapshotTransfer(this, net);
+  }
+
+  /** Runs fn in this process (now, after a pause, or never once it died). */
+  deliver(fn: () => void): void {
+    this.gate.deliver(fn);
+  }
 
   send(m: Message): void {
     if (this.closed || this.gate.state === 'dead') return;

@@ -1,7 +1,7 @@
 // A simulated voter: the real NodeDriver (and so the real core, WAL mirror, lease, fence
 // and replay) on simulated parts: virtual clock, simulated network, the ZooKeeper model,
 // an in-memory WAL with heavy-tailed fsync latency that loses what was not synced when
-// the process dies.
+// the process dies, and a snapshot directory that is as harsh (sim-snapshot-disk.ts).
 import { UnavailableError } from '../../../src/common/errors.js';
 import { silentLogger, type Logger } from '../../../src/common/logger.js';
 import { SeededRandom } from '../../../src/core/random.js';
@@ -10,12 +10,14 @@ import { type NodeConfig, defaultLimits, defaultTiming, type TestFaults } from '
 import { NodeDriver } from '../../../src/server/node-driver.js';
 import type { LocalWal, WalRecovery } from '../../../src/storage/local-wal.js';
 import { MemoryWal } from '../../../src/storage/memory-wal.js';
+import type { SnapshotPolicy } from '../../../src/server/snapshotter.js';
 import type { SimScheduler } from '../sim-scheduler.js';
 import type { ZkModel } from '../zk-model.js';
 import { fsyncLatencyMs } from './disk-latency.js';
 import { GatedZkSession } from './gated-zk.js';
 import { NodeGate } from './node-gate.js';
 import type { SimNetwork } from './sim-network.js';
+import { SimSnapshotDisk, SimSnapshotStore, type SnapshotObserver } from './sim-snapshot-disk.js';
 
 export interface SimNodeOptions {
   readonly id: string;
@@ -27,6 +29,12 @@ export interface SimNodeOptions {
   readonly logger?: Logger;
   /** Offset of this process's wall clock (clocks are not synchronized). */
   readonly wallOffsetMs: number;
+  /** When the node snapshots (small in the simulator, so that it happens many times per run). */
+  readonly snapshotPolicy: SnapshotPolicy;
+  /** Piece sizes of snapshot uploads, downloads and pulls (small: many pieces, each of which a fault can cut). */
+  readonly snapshotPieces: { readonly zkChunkBytes: number; readonly rangeBytes: number };
+  /** Told of every snapshot a process loads or makes durable (the invariant checker). */
+  readonly snapshotObserver?: SnapshotObserver;
 }
 
 /** The in-memory WAL as one incarnation sees it: after its death it writes nothing more. */
@@ -83,6 +91,7 @@ export class SimNode {
   private readonly o: SimNodeOptions;
   private wal: MemoryWal;
   private recovery: WalRecovery;
+  private snapshotDisk: SimSnapshotDisk;
   private incarnation = 0;
   private gate: NodeGate | null = null;
   private zkName = '';
@@ -96,6 +105,7 @@ export class SimNode {
     this.id = o.id;
     this.wal = this.newWal();
     this.recovery = { hardState: null, entries: [], warnings: [] };
+    this.snapshotDisk = new SimSnapshotDisk(o.sched, o.cluster);
   }
 
   get state(): SimNodeState {
@@ -137,8 +147,11 @@ export class SimNode {
       ...(this.o.faults ? { faults: this.o.faults } : {}),
     };
     const recovery = this.recovery;
+    const snapshots = new SimSnapshotStore(this.snapshotDisk, this.o.sched, gate, this.o.snapshotObserver ?? null);
     zk.waitConnected(5000)
-      .then(() =>
+      // As run-node.ts: the newest local snapshot is what the state machine starts from.
+      .then(() => snapshots.loadNewest())
+      .then((initial) =>
         NodeDriver.start({
           config,
           clock,
@@ -148,6 +161,7 @@ export class SimNode {
           transport,
           wal: new IncarnationWal(this.wal, gate),
           recovery,
+          snapshots: { storage: snapshots, policy: this.o.snapshotPolicy, pieces: this.o.snapshotPieces, ...(initial ? { initial } : {}) },
         }),
       )
       .then(
@@ -178,10 +192,13 @@ export class SimNode {
     this.gate = null;
     this.stateValue = 'down';
     if (o.wipe) {
+      // The disk is gone: its WAL and its snapshots.
       this.wal = this.newWal();
       this.recovery = { hardState: null, entries: [], warnings: [] };
+      this.snapshotDisk = new SimSnapshotDisk(this.o.sched, this.o.cluster);
     } else {
       this.recovery = this.wal.crash({ tornTail: o.tornTail });
+      this.snapshotDisk.crash();
     }
   }
 

@@ -83,6 +83,12 @@ export class Ensemble implements ReplicaEnsemble {
   /** Live sessions only: an id missing here has expired (or was closed). */
   private readonly sessions = new Map<string, EnsembleSession>();
   private sessionsCreated = 0n;
+  /**
+   * Told of every client write the leader decides, before it applies it (the tree still
+   * shows what the write replaces); what it returns is told whether the write succeeded.
+   * For invariant checks (what compaction deletes, what a manifest claims).
+   */
+  writeObserver: ((ops: readonly ZkOp[]) => ((ok: boolean) => void) | void) | null = null;
 
   constructor(
     private readonly sched: SimScheduler,
@@ -230,7 +236,9 @@ export class Ensemble implements ReplicaEnsemble {
         return;
       case 'multi': {
         const zxid = this.tree.nextZxid();
+        const observed = this.writeObserver?.(request.ops);
         const outcome = this.tree.apply(request.ops, sessionId, zxid);
+        if (observed) observed(outcome.ok);
         if (!outcome.ok) this.record(zxid, { kind: 'error' }, origin, failure(outcome.code, outcome.failedOp));
         else this.record(zxid, { kind: 'ops', ops: request.ops, owner: sessionId }, origin, { ok: true, value: { kind: 'multi', results: outcome.results } });
         return;
@@ -245,7 +253,9 @@ export class Ensemble implements ReplicaEnsemble {
               ? { type: 'setData', path: request.path, data: request.data, version: request.version }
               : { type: 'delete', path: request.path, version: request.version };
         const zxid = this.tree.nextZxid();
+        const observed = this.writeObserver?.([op]);
         const outcome = this.tree.apply([op], sessionId, zxid);
+        if (observed) observed(outcome.ok);
         if (!outcome.ok) {
           this.record(zxid, { kind: 'error' }, origin, failure(outcome.code));
           return;

@@ -127,11 +127,10 @@ describe('node rules', () => {
   });
 
   it('report the cross-field rules of NodeConfig with the flags that set them', () => {
-    const v = { ...valid.values, 'lease-interval-ms': 80, 'pause-lease-ms': 400, 'zk-user': 'u', 'tls-ca': 'ca.pem', 'tls-cert': 'a.pem' };
+    const v = { ...valid.values, 'lease-interval-ms': 80, 'zk-user': 'u', 'tls-ca': 'ca.pem', 'tls-cert': 'a.pem' };
     expect(nodeRules(v)).toEqual([
       '--zk-user and --zk-password go together (env DUORAFT_ZK_USER and DUORAFT_ZK_PASSWORD)',
       'a node with --tls-ca needs --tls-cert and --tls-key (its voter certificate)',
-      'pauseLeaseMs must not exceed pauseStepDownMs (set by --pause-lease-ms, --pause-stepdown-ms)',
       'leaseIntervalMs must be at most half of leaseDurationMs (a lost touch must not end the lease) (set by --lease-duration-ms, --lease-interval-ms)',
     ]);
   });

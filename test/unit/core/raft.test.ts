@@ -2,9 +2,9 @@
 // the Raft paper; "duoraft" rules come from notes/safety.md (ZooKeeper is the commit point
 // and the witness).
 import { describe, expect, it } from 'vitest';
-import { EntryType, RaftCore, SeededRandom } from '../../../src/core/index.js';
+import { EntryType, RaftCore, SeededRandom, defaultCoreTicks } from '../../../src/core/index.js';
 import type { AppendEntries, CoreConfig, Message } from '../../../src/core/index.js';
-import { config, core, entries, entry, logOf, makeLeader, messagesOf, tickN, tickUntilTakeover } from './helpers.js';
+import { config, core, entries, entry, logOf, makeLeader, messagesOf, testGenesis, tickN, tickUntilTakeover } from './helpers.js';
 
 describe('election (duoraft: pre-vote, lease window, fence)', () => {
   it('a follower that hears no leader for its election timeout sends a pre-vote for term+1', () => {
@@ -51,6 +51,43 @@ describe('election (duoraft: pre-vote, lease window, fence)', () => {
     // Window of 13 ticks (+1 for tick granularity) counted from the change seen at tick 12.
     expect(requested).toBeGreaterThanOrEqual(12 + 14);
     expect(a.softState().role).toBe('candidate');
+  });
+
+  it('from silence alone it waits for the lease to be quiet for silenceLeaseWindowTicks; on a broken connection only for the lease window', () => {
+    const cfg = { leaseWindowTicks: 6, silenceLeaseWindowTicks: 15, electionTimeoutTicks: 10 };
+    /** Ticks from the lease observation at tick 0 until the core asks for a take-over. */
+    function ticksToTakeover(evidence: boolean): number {
+      const a = core('a', 'b', {}, cfg);
+      a.observeEpoch(1, 'b');
+      a.observeLease(7);
+      if (evidence) a.suspectLeader();
+      for (let t = 1; t <= 100; t++) {
+        a.tick();
+        const rd = a.ready();
+        for (const m of messagesOf(rd, 'vote')) a.step({ type: 'unreachable', from: m.to, to: 'a', term: 0 });
+        if (rd.takeover || a.ready().takeover) return t;
+      }
+      return -1;
+    }
+    expect(ticksToTakeover(true)).toBe(6 + 1);
+    expect(ticksToTakeover(false)).toBe(15 + 1);
+  });
+
+  it('hearing the leader again clears the evidence: a later suspicion from silence waits the longer window', () => {
+    const a = core('a', 'b', {}, { leaseWindowTicks: 6, silenceLeaseWindowTicks: 40, electionTimeoutTicks: 10 });
+    a.observeEpoch(1, 'b');
+    a.suspectLeader();
+    expect(a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 1, commit: 0, commitTerm: 0, commitChain: testGenesis })).toBeNull();
+    a.ready();
+    a.observeLease(7);
+    let requested = -1;
+    for (let t = 1; t <= 100 && requested < 0; t++) {
+      a.tick();
+      const rd = a.ready();
+      for (const m of messagesOf(rd, 'vote')) a.step({ type: 'unreachable', from: m.to, to: 'a', term: 0 });
+      if (rd.takeover || a.ready().takeover) requested = t;
+    }
+    expect(requested).toBe(40 + 1);
   });
 
   it('the take-over request carries the lease version to check and the commit index to replay from', () => {
@@ -353,26 +390,23 @@ describe('stepping down on a higher term (§5.1)', () => {
 });
 
 describe('lapsed lease (ZooKeeper slow or unreachable)', () => {
+  const silence = defaultCoreTicks.lapseSilenceTicks;
+
   function lapsedLeader() {
     const a = core('a', 'b');
     const b = core('b', 'a');
-    for (const m of makeLeader(a, 3).messages) b.step(m);
+    b.observeEpoch(3, 'a');
+    for (const m of makeLeader(a, 3).messages) expect(b.step(m)).toBeNull();
     for (const r of b.ready().messages) a.step(r);
     a.ready();
     a.leaseExpired(3);
     return { a, b };
   }
 
-  it('keeps its term but refuses writes', () => {
-    const { a } = lapsedLeader();
-    expect(a.softState().role).toBe('leader');
-    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: false, reason: 'lease-lapsed' });
-  });
-
-  it('stops heartbeating, so the follower times out and can take over', () => {
-    const { a, b } = lapsedLeader();
+  /** Ticks both for n ticks, delivering a's messages to b (b's answers are dropped); returns how many a sent. */
+  function run(a: RaftCore, b: RaftCore, n: number): number {
     let sent = 0;
-    for (let t = 0; t < 30; t++) {
+    for (let t = 0; t < n; t++) {
       a.tick();
       for (const m of a.ready().messages) {
         sent++;
@@ -381,14 +415,62 @@ describe('lapsed lease (ZooKeeper slow or unreachable)', () => {
       b.tick();
       b.ready();
     }
-    expect(sent).toBe(0);
+    return sent;
+  }
+
+  it('keeps its term and takes writes (the epoch check in ZooKeeper decides them) until it falls silent, then refuses them', () => {
+    const { a } = lapsedLeader();
+    expect(a.softState().role).toBe('leader');
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
+    expect(messagesOf(a.ready(), 'append')).toHaveLength(1);
+    tickN(a, silence);
+    expect(a.softState().role).toBe('leader');
+    expect(a.propose([new Uint8Array([2])])).toMatchObject({ ok: false, reason: 'lease-lapsed' });
+  });
+
+  it('keeps heartbeating for lapseSilenceTicks, so a lapse from one lost packet to ZooKeeper does not start an election', () => {
+    const { a, b } = lapsedLeader();
+    expect(silence).toBeGreaterThan(2 * defaultCoreTicks.electionTimeoutTicks);
+    expect(run(a, b, silence - 1)).toBeGreaterThan(0);
+    expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
+    a.step({ type: 'vote', from: 'b', to: 'a', term: 4, lastLogIndex: 1, lastLogTerm: 3, preVote: true, transfer: false });
+    expect(messagesOf(a.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'is-leader' });
+  });
+
+  it('then falls silent, so the follower times out and can take over', () => {
+    const { a, b } = lapsedLeader();
+    run(a, b, silence);
+    expect(run(a, b, 3 * defaultCoreTicks.electionTimeoutTicks)).toBe(0);
     expect(b.softState().role).not.toBe('follower');
   });
 
-  it('no longer objects to a pre-vote', () => {
+  it('a ZooKeeper that is slow, not unreachable (touches land, too late to renew): never falls silent, keeps taking writes', () => {
+    const { a, b } = lapsedLeader();
+    for (let round = 0; round < 3; round++) {
+      expect(run(a, b, silence - 1)).toBeGreaterThan(0);
+      a.leaseTouchLanded(3);
+    }
+    expect(a.propose([new Uint8Array([7])])).toMatchObject({ ok: true });
+    expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
+    // A touch of another term does not count.
+    a.leaseTouchLanded(2);
+    run(a, b, silence);
+    expect(a.propose([new Uint8Array([8])])).toMatchObject({ ok: false, reason: 'lease-lapsed' });
+  });
+
+  it('once silent, no longer objects to a pre-vote', () => {
     const { a } = lapsedLeader();
+    tickN(a, silence);
     a.step({ type: 'vote', from: 'b', to: 'a', term: 4, lastLogIndex: 1, lastLogTerm: 3, preVote: true, transfer: false });
     expect(messagesOf(a.ready(), 'voteReply')[0]).toMatchObject({ granted: true });
+  });
+
+  it('a second expiry while lapsed does not restart the count', () => {
+    const { a } = lapsedLeader();
+    tickN(a, silence - 1);
+    a.leaseExpired(3);
+    const after = tickN(a, 2 * defaultCoreTicks.heartbeatTicks);
+    expect(after.flatMap((rd) => messagesOf(rd, 'heartbeat'))).toHaveLength(0);
   });
 
   it('resumes when a renewal succeeds', () => {

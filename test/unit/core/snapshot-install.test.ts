@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../../src/core/messages.js';
 import type { RaftCore } from '../../../src/core/raft.js';
+import type { Entry } from '../../../src/core/types.js';
 import { core, makeLeader, messagesOf } from './helpers.js';
 
 /** Delivers messages both ways until quiet; a snapshot the leader asks for is 'sent' by onNeed. */
@@ -84,5 +85,52 @@ describe('a follower behind the compaction point', () => {
     const b = core('b', 'a', { hardState: { term: 1, commit: 0 } });
     b.committedFromZk([], 0);
     expect(b.installSnapshot({ index: 0, term: 0, chain: new Uint8Array(16) })).toBe(false);
+  });
+});
+
+describe('a node restarted on a snapshot at its commit index', () => {
+  // Found by the simulator (seed 37 once it took snapshots): a node whose newest snapshot is
+  // at its commit index restarts with no entry there, only the snapshot point. The take-over
+  // replay (and the follower's catch-up from ZooKeeper) starts at the commit index itself and
+  // compares ZooKeeper's entry there with this node's: the snapshot point must count as
+  // holding it, or the node declares itself diverged and stops serving.
+  function restartedOnSnapshot(): { b: RaftCore; zk: Entry[] } {
+    const a = leaderWith(50);
+    const zk = Array.from({ length: 11 }, (_, k) => a.entryAt(40 + k)!);
+    const point = { index: 40, term: zk[0]!.term, chain: zk[0]!.chain! };
+    const b = core('b', 'a', { hardState: { term: 1, commit: 40 }, snapshot: point, entries: [] });
+    return { b, zk };
+  }
+
+  it('takes over, replaying from its commit index, without diverging', () => {
+    const { b, zk } = restartedOnSnapshot();
+    const rd = makeLeader(b, 2, zk, 50);
+    expect(rd.diverged).toBeUndefined();
+    expect(b.softState().role).toBe('leader');
+    expect(b.commitIndex()).toBe(50);
+  });
+
+  it('catches up from ZooKeeper, starting at its commit index, without diverging', () => {
+    const { b, zk } = restartedOnSnapshot();
+    b.committedFromZk(zk.slice(0, 6), 45);
+    expect(b.ready().diverged).toBeUndefined();
+    expect(b.commitIndex()).toBe(45);
+  });
+
+  it('takes a late append that starts inside its snapshot (a reordered message) without diverging', () => {
+    const { b, zk } = restartedOnSnapshot();
+    const a = leaderWith(50);
+    const m = { type: 'append' as const, from: 'a', to: 'b', term: 1, prevLogIndex: 35, prevLogTerm: 1, prevLogChain: a.entryAt(35)!.chain, entries: [35, 36, 37, 38, 39, 40, 41, 42].map((i) => a.entryAt(i + 1)!), leaderCommit: 45 };
+    expect(zk[0]!.chain).toEqual(a.entryAt(40)!.chain);
+    b.step(m);
+    expect(b.ready().diverged).toBeUndefined();
+    expect(b.status().lastIndex).toBe(43);
+  });
+
+  it('still diverges when ZooKeeper holds another entry at its snapshot index', () => {
+    const { b, zk } = restartedOnSnapshot();
+    const other = { ...zk[0]!, chain: new Uint8Array(16).fill(7) };
+    b.committedFromZk([other], 40);
+    expect(b.ready().diverged?.index).toBe(40);
   });
 });

@@ -368,10 +368,11 @@ describe('two cores in a harsh world keep S3 (review of issue 9)', () => {
   }, 600_000);
 
   it('finds the old rules of hole 1 (replies before durable, heartbeat commits without the term)', () => {
-    // About 1 seed in 1,000 hits the window; these three did when this was written (the
-    // runs are deterministic, but a change to the core may move them).
+    // A few seeds in 1,000 hit the window; these three did when this was last changed (the
+    // runs are deterministic, but a change to the core may move them: the silence window of
+    // issue 12 moved them from 580, 1886, 2630).
     const found: string[] = [];
-    for (const seed of [580, 1886, 2630]) {
+    for (const seed of [57, 129, 254]) {
       try {
         found.push(...runSeed(seed, 3000, { oldRules: true }));
       } catch (err) {

@@ -1,0 +1,304 @@
+// The upstream side of listeners: a follower (or a fed listener) pushes its committed
+// entries to at most `fanout` listeners over Subscribe streams (proto/listener.proto).
+//
+// It only ever reads committed entries (at or below its own commit index), so a listener
+// never has to truncate. Work is bounded: one pump every PUMP_MS handles every stream, each
+// stream gets at most MAX_BATCH_ENTRIES / MAX_BATCH_BYTES per message and at most
+// MAX_BATCHES_PER_PUMP messages per pump, and a stream whose buffer is full waits for it to
+// drain. A stream is ended (the listener then chooses again) when this member can no longer
+// feed (it became leader, or a listener that lost its own upstream), when the listener is
+// not reading (its buffer stayed full for DRAIN_TIMEOUT_MS: its heartbeats fail), when the
+// listener asks for entries no longer held here (compacted: it catches up from ZooKeeper),
+// or on an admin Drop.
+import type * as grpc from '@grpc/grpc-js';
+import type { Clock, TimerHandle } from '../../common/clock.js';
+import type { Received } from '../../common/grpc-unary.js';
+import type { Logger } from '../../common/logger.js';
+import type { duoraft } from '../../common/proto.js';
+import { chainHex, sameChain } from '../../core/chain.js';
+import type { ChainedEntry } from '../../core/types.js';
+import { isValidMemberId } from '../../coordination/layout.js';
+import { type ListenerFeedHandlers, toFeedEntry } from '../../transport/listener-feed-service.js';
+
+/** What a member that feeds listeners offers (a voter's view or a listener's log). */
+export interface FeedSource {
+  /** null when it may feed now; otherwise why not. */
+  cannotFeed(): string | null;
+  /** 0 for a voter, the listener's depth for a listener. */
+  depth(): number;
+  /** The members it is fed through, nearest first (empty for a voter). */
+  path(): readonly string[];
+  /** The highest index it holds that is known committed. */
+  committedIndex(): number;
+  /** A committed entry it still holds (undefined: compacted or not yet here). */
+  entryAt(index: number): ChainedEntry | undefined;
+  /** The chain value at `index` (the genesis value at 0), if known here. */
+  chainAt(index: number): Uint8Array | undefined;
+}
+
+export interface FeederOptions {
+  readonly cluster: string;
+  readonly source: FeedSource;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** At most this many listeners at once (--listener-fanout). */
+  readonly fanout: number;
+  /** Send a heartbeat when nothing was sent for this long. */
+  readonly heartbeatMs?: number;
+}
+
+export const DEFAULT_FEED_HEARTBEAT_MS = 500;
+const PUMP_MS = 5;
+const MAX_BATCH_ENTRIES = 512;
+const MAX_BATCH_BYTES = 256 << 10;
+const MAX_BATCHES_PER_PUMP = 8;
+/** A listener whose stream does not drain for this many heartbeats is dropped. */
+const DRAIN_TIMEOUT_HEARTBEATS = 6;
+
+type Batch = duoraft.listener.FeedBatch.$Properties;
+type SubscribeCall = grpc.ServerWritableStream<Received<duoraft.listener.SubscribeRequest>, Batch>;
+
+interface Subscription {
+  readonly listenerId: string;
+  readonly call: SubscribeCall;
+  readonly since: number;
+  /** The next index to send. */
+  next: number;
+  lastSentAt: number;
+  /** Set while the stream's buffer is full: when that started. */
+  blockedSince: number | null;
+  ended: boolean;
+}
+
+export interface FeederFigures {
+  readonly listeners: ReadonlyArray<{ readonly id: string; readonly nextIndex: number; readonly sinceMs: number }>;
+}
+
+export class ListenerFeeder {
+  private readonly o: FeederOptions;
+  private readonly subs = new Map<string, Subscription>();
+  private timer: TimerHandle | null = null;
+  private stopped = false;
+  private readonly heartbeatMs: number;
+
+  constructor(options: FeederOptions) {
+    this.o = options;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_FEED_HEARTBEAT_MS;
+  }
+
+  count(): number {
+    return this.subs.size;
+  }
+
+  figures(): FeederFigures {
+    const now = this.o.clock.now();
+    return { listeners: [...this.subs.values()].map((s) => ({ id: s.listenerId, nextIndex: s.next, sinceMs: Math.round(now - s.since) })) };
+  }
+
+  /** Ends one listener's stream (admin drop-listener). */
+  drop(listenerId: string, reason: string): boolean {
+    const s = this.subs.get(listenerId);
+    if (!s) return false;
+    this.end(s, reason, false);
+    return true;
+  }
+
+  /** Ends every stream (this member can no longer feed, or it stops). */
+  dropAll(reason: string): void {
+    for (const s of [...this.subs.values()]) this.end(s, reason, false);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+    this.dropAll('the upstream is shutting down');
+  }
+
+  handlers(): ListenerFeedHandlers {
+    return {
+      probe: (call, callback) => {
+        const r = call.request;
+        const reason = !r.ok ? r.reason : r.request.cluster !== this.o.cluster ? `this member belongs to cluster ${this.o.cluster}` : this.cannotFeed();
+        const src = this.o.source;
+        callback(null, {
+          id: '',
+          canFeed: reason === null,
+          reason: reason ?? '',
+          depth: src.depth(),
+          listeners: this.subs.size,
+          fanout: this.o.fanout,
+          path: [...src.path()],
+          commitIndex: src.committedIndex(),
+        });
+      },
+      subscribe: (call) => this.subscribe(call),
+      drop: (call, callback) => {
+        const r = call.request;
+        const dropped = r.ok ? this.drop(r.request.listenerId ?? '', 'dropped by an administrator (duoraft admin drop-listener)') : false;
+        callback(null, { dropped });
+      },
+    };
+  }
+
+  private cannotFeed(): string | null {
+    if (this.stopped) return 'shutting down';
+    return this.o.source.cannotFeed();
+  }
+
+  private subscribe(call: SubscribeCall): void {
+    const r = call.request;
+    const refuse = (reason: string): void => {
+      call.write({ endReason: reason });
+      call.end();
+    };
+    if (!r.ok) return refuse(r.reason);
+    const req = r.request;
+    const id = req.listenerId ?? '';
+    if (req.cluster !== this.o.cluster) return refuse(`this member belongs to cluster ${this.o.cluster}, not ${req.cluster}`);
+    if (!isValidMemberId(id)) return refuse(`invalid listener id ${JSON.stringify(id)}`);
+    const from = req.fromIndex ?? 0;
+    if (!Number.isSafeInteger(from) || from < 1) return refuse(`invalid from_index ${from}`);
+    const why = this.cannotFeed();
+    if (why !== null) return refuse(`cannot feed listeners: ${why}`);
+    const old = this.subs.get(id);
+    if (old) this.end(old, 'replaced by a new subscription of the same listener', false);
+    if (this.subs.size >= this.o.fanout) return refuse(`full: already feeding ${this.subs.size} listeners (fanout ${this.o.fanout})`);
+    // The listener's log must be a prefix of this one: compare the chain value where it
+    // ends, when this member still knows it (otherwise the listener checks the first entry
+    // it gets against its own chain, which proves the same).
+    const prev = req.prevChain && req.prevChain.length > 0 ? req.prevChain : null;
+    const mine = this.o.source.chainAt(from - 1);
+    if (prev && mine && !sameChain(prev, mine)) return refuse(`the listener's log differs from this member's at index ${from - 1} (${chainHex(prev)} there, ${chainHex(mine)} here)`);
+    if (!mine && from - 1 < this.o.source.committedIndex() && !this.o.source.entryAt(from)) {
+      call.write({ endReason: `index ${from} is no longer held here`, compacted: true });
+      call.end();
+      return;
+    }
+    const now = this.o.clock.now();
+    const s: Subscription = {
+      listenerId: id,
+      call,
+      since: now,
+      next: from,
+      lastSentAt: Number.NEGATIVE_INFINITY,
+      blockedSince: null,
+      ended: false,
+    };
+    this.subs.set(id, s);
+    const gone = (): void => {
+      if (s.ended) return;
+      s.ended = true;
+      if (this.subs.get(id) === s) this.subs.delete(id);
+      this.o.logger.info({ listener: id }, 'listener stream closed by the listener');
+    };
+    call.on('cancelled', gone);
+    call.on('error', gone);
+    call.on('close', gone);
+    this.o.logger.info({ listener: id, from }, 'feeding a listener');
+    this.ensurePump();
+    this.pumpOne(s);
+  }
+
+  private ensurePump(): void {
+    if (this.timer || this.stopped || this.subs.size === 0) return;
+    this.timer = this.o.clock.setTimeout(() => {
+      this.timer = null;
+      this.pump();
+      this.ensurePump();
+    }, PUMP_MS);
+  }
+
+  private pump(): void {
+    const why = this.cannotFeed();
+    if (why !== null) {
+      this.dropAll(`this member can no longer feed listeners: ${why}`);
+      return;
+    }
+    for (const s of [...this.subs.values()]) this.pumpOne(s);
+  }
+
+  private pumpOne(s: Subscription): void {
+    if (s.ended) return;
+    const now = this.o.clock.now();
+    const src = this.o.source;
+    if (s.blockedSince !== null) {
+      if (now - s.blockedSince > DRAIN_TIMEOUT_HEARTBEATS * this.heartbeatMs) this.end(s, 'the listener does not read its stream (heartbeats fail)', false);
+      return;
+    }
+    const commit = src.committedIndex();
+    let batches = 0;
+    while (s.next <= commit && batches < MAX_BATCHES_PER_PUMP && !s.ended) {
+      const entries: duoraft.listener.FeedEntry.$Properties[] = [];
+      let bytes = 0;
+      while (s.next <= commit && entries.length < MAX_BATCH_ENTRIES && bytes < MAX_BATCH_BYTES) {
+        const e = src.entryAt(s.next);
+        if (!e) break;
+        entries.push(toFeedEntry(e));
+        bytes += e.data.length + 40;
+        s.next++;
+      }
+      if (entries.length === 0) {
+        this.end(s, `index ${s.next} is no longer held here`, true);
+        return;
+      }
+      batches++;
+      if (!this.send(s, { entries, upstreamCommit: commit, upstreamDepth: src.depth(), path: [...src.path()] })) return;
+    }
+    if (batches === 0 && now - s.lastSentAt >= this.heartbeatMs) this.send(s, { upstreamCommit: commit, upstreamDepth: src.depth(), path: [...src.path()] });
+  }
+
+  /** Writes one message; false when the stream's buffer is full (it waits for 'drain'). */
+  private send(s: Subscription, batch: Batch): boolean {
+    s.lastSentAt = this.o.clock.now();
+    let ok = true;
+    try {
+      ok = s.call.write(batch);
+    } catch (err) {
+      this.end(s, `writing to the listener failed: ${(err as Error).message}`, false);
+      return false;
+    }
+    if (!ok) {
+      s.blockedSince = s.lastSentAt;
+      s.call.once('drain', () => {
+        s.blockedSince = null;
+      });
+    }
+    return ok;
+  }
+
+  private end(s: Subscription, reason: string, compacted: boolean): void {
+    if (s.ended) return;
+    s.ended = true;
+    if (this.subs.get(s.listenerId) === s) this.subs.delete(s.listenerId);
+    this.o.logger.info({ listener: s.listenerId, reason }, 'listener dropped');
+    try {
+      s.call.write({ endReason: reason, compacted });
+      s.call.end();
+    } catch {
+      // The stream is gone already.
+    }
+  }
+}
+
+/**
+ * The ListenerFeed service for a server that starts before its feeder exists (the feeder
+ * needs the running member): until then a probe says "starting" and a Subscribe ends at once.
+ */
+export function feedHandlersOf(ref: { readonly current: ListenerFeeder | null }): ListenerFeedHandlers {
+  return {
+    probe: (call, cb) => {
+      if (ref.current) return ref.current.handlers().probe(call, cb);
+      cb(null, { canFeed: false, reason: 'starting' });
+    },
+    subscribe: (call) => {
+      if (ref.current) return ref.current.handlers().subscribe(call);
+      call.write({ endReason: 'starting' });
+      call.end();
+    },
+    drop: (call, cb) => {
+      if (ref.current) return ref.current.handlers().drop(call, cb);
+      cb(null, { dropped: false });
+    },
+  };
+}

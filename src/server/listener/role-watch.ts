@@ -1,0 +1,57 @@
+// The config znode decides who votes (PROTOCOL.md section 3). A member follows it: a
+// listener that finds itself among the voters (promoted) becomes a voter, a voter that finds
+// itself among the listeners (demoted) becomes a listener, and a voter that is in neither
+// (replaced: promoted away while it was thought dead) stops.
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/logger.js';
+import type { ClusterPaths } from '../../coordination/layout.js';
+import { decodeConfig, type ConfigRecord } from '../../coordination/records.js';
+import type { ZkSession } from '../../coordination/zk-api.js';
+import { ZnodeWatch } from '../../coordination/znode-watch.js';
+
+export type MemberRole = 'voter' | 'listener';
+
+/** The role `id` has in `cfg` (null: neither a voter nor a listener). */
+export function roleIn(cfg: ConfigRecord, id: string): MemberRole | null {
+  if (cfg.voters.includes(id)) return 'voter';
+  if (cfg.listeners.includes(id)) return 'listener';
+  return null;
+}
+
+export interface RoleWatchOptions {
+  readonly zk: ZkSession;
+  readonly paths: ClusterPaths;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly selfId: string;
+  readonly current: MemberRole;
+  /** The config gives this member another role (null: removed). Called once. */
+  readonly onChange: (to: MemberRole | null) => void;
+}
+
+export function watchRole(o: RoleWatchOptions): { stop(): void } {
+  let told = false;
+  const watch = new ZnodeWatch({
+    zk: o.zk,
+    clock: o.clock,
+    logger: o.logger,
+    path: o.paths.config,
+    onChange: (st) => {
+      if (told || !st.exists) return;
+      let cfg: ConfigRecord;
+      try {
+        cfg = decodeConfig(o.paths.config, st.data);
+      } catch (err) {
+        o.logger.error({ err: (err as Error).message }, 'the config znode does not decode: keeping the current role');
+        return;
+      }
+      const role = roleIn(cfg, o.selfId);
+      // A voter not yet registered (the first start of a cluster) is in neither list yet.
+      if (role === o.current || (role === null && o.current === 'voter' && cfg.voters.length < 2)) return;
+      told = true;
+      o.logger.warn({ from: o.current, to: role ?? 'removed', voters: cfg.voters, listeners: cfg.listeners }, 'the cluster configuration changed this member\'s role');
+      o.onChange(role);
+    },
+  });
+  return { stop: () => watch.stop() };
+}

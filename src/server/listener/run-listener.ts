@@ -1,0 +1,362 @@
+// A listener's composition (called by the composition root, run-node.ts, for --role
+// listener): ZooKeeper session, data folder (local WAL, snapshots, identity, the list of
+// upstreams), the listener log, the upstream choice loop with its ZooKeeper fallback, the
+// feeder for listeners below it, and one gRPC server for clients (stale reads) and the
+// ListenerFeed service. It has no RaftCore: it never votes, never leads, never fences, and
+// nothing counts it (PROTOCOL.md section 9).
+import { mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { ConfigError, CorruptWalError, ListenerFeedError, ZkDataLostError, ZkUnavailableError } from '../../common/errors.js';
+import { formatHostPort, parseHostPort } from '../../common/host-port.js';
+import { createLogger, type Logger } from '../../common/logger.js';
+import { realClock } from '../../common/real-clock.js';
+import { sleep } from '../../common/clock.js';
+import { readClusterState } from '../../coordination/cluster-init.js';
+import { ClusterPaths } from '../../coordination/layout.js';
+import { registerListener } from '../../coordination/listener-config.js';
+import { CorruptZnodeError } from '../../common/errors.js';
+import { connectZk, type NodeZkSession } from '../../coordination/zk-client.js';
+import { genesisChain } from '../../core/chain.js';
+import type { Entry } from '../../core/types.js';
+import { openFileWal } from '../../storage/file-wal.js';
+import type { LocalWal, WalRecovery } from '../../storage/local-wal.js';
+import { openLocalSnapshotStore } from '../../storage/snapshot-store.js';
+import { KvStore } from '../../statemachine/kv-store.js';
+import { listenerFeedService } from '../../transport/listener-feed-service.js';
+import { peerServerOptions } from '../../transport/peer-service.js';
+import { ZkSnapshotStore } from '../../coordination/zk-snapshot-store.js';
+import { kvHandlers } from '../client-handlers.js';
+import { Ephemerals } from '../ephemerals.js';
+import { readIdentity, writeIdentity } from '../identity-file.js';
+import type { DriverRef } from '../kv-operations.js';
+import { kvService } from '../kv-service.js';
+import { defaultLimits } from '../node-config.js';
+import { defaultSnapshotPolicy, Snapshotter, type SnapshotPolicy } from '../snapshotter.js';
+import { isTransientZkError, waitForZooKeeper } from '../startup-retry.js';
+import { WalSync } from '../wal-sync.js';
+import { DEFAULT_FEED_HEARTBEAT_MS, feedHandlersOf, ListenerFeeder } from './feeder.js';
+import { ListenerLog } from './listener-log.js';
+import { ListenerMember } from './listener-member.js';
+import { ListenerRunner } from './listener-runner.js';
+import { type MemberRole, roleIn, watchRole } from './role-watch.js';
+import { readUpstreamList, writeUpstreamList } from './upstream-list-file.js';
+import { ZkTailer } from './zk-tailer.js';
+
+export interface ListenerOptions {
+  readonly id: string;
+  readonly cluster: string;
+  readonly zk: string;
+  readonly listen: string;
+  readonly advertise?: string;
+  readonly dataDir: string;
+  readonly logLevel?: string;
+  readonly zkConnectTimeoutMs?: number;
+  readonly zkSessionTimeoutMs?: number;
+  readonly zkAuth?: { readonly user: string; readonly password: string };
+  /** Listeners this one feeds at most. */
+  readonly fanout: number;
+  readonly snapshotPolicy?: SnapshotPolicy;
+  readonly feedHeartbeatMs?: number;
+}
+
+export interface RunningListener {
+  readonly address: string;
+  readonly logger: Logger;
+  readonly member: ListenerMember;
+  stop(): Promise<void>;
+  /**
+   * Resolves when the config znode makes this member a voter (promoted: it has caught up to
+   * ZooKeeper's tail and closed its data folder by then) or removes it (null).
+   */
+  readonly roleChange: Promise<MemberRole | null>;
+}
+
+const WAL_SEGMENT_BYTES = 4 * 1024 * 1024;
+const WAL_SYNC_INTERVAL_MS = 20;
+const TREE_WAIT_LOG_MS = 5000;
+/** A promoted listener tries this many times (1 s apart) to read ZooKeeper's log to its tail. */
+const PROMOTION_CATCH_UP_ATTEMPTS = 30;
+
+export async function runListener(o: ListenerOptions): Promise<RunningListener> {
+  const paths = new ClusterPaths(o.cluster);
+  const logger = createLogger('duoraft', { level: o.logLevel ?? 'info', mixin: () => ({ node: o.id, term: 0, role: 'listener' }) });
+  const clock = realClock;
+  const listen = parseHostPort(o.listen, { allowPortZero: true });
+  if ('problem' in listen) throw new ConfigError(`invalid listen address ${JSON.stringify(o.listen)}: ${listen.problem}`);
+  const memberRef: DriverRef = { current: null };
+  const server = new grpc.Server(peerServerOptions);
+  server.addService(kvService, kvHandlers(memberRef, logger, clock));
+  // The feed service answers once the listener runs (a probe before that: cannot feed).
+  const feederRef: { current: ListenerFeeder | null } = { current: null };
+  server.addService(listenerFeedService, feedHandlersOf(feederRef));
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(o.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const address = o.advertise ?? formatHostPort(listen.host, port);
+  const zk: NodeZkSession = connectZk({ connectString: o.zk, sessionTimeoutMs: o.zkSessionTimeoutMs ?? 4000, logger, ...(o.zkAuth ? { auth: o.zkAuth } : {}) });
+  let wal: LocalWal | null = null;
+  const stopParts: Array<() => void> = [];
+  try {
+    try {
+      await waitForZooKeeper('starting a listener', { zk, clock, logger, giveUpAfterMs: o.zkConnectTimeoutMs ?? 0 });
+    } catch (err) {
+      throw new ZkUnavailableError(`ZooKeeper at ${o.zk} did not answer; is it running?`, { cause: err });
+    }
+    // A listener never creates the cluster: it waits for the voters to.
+    const state = await waitForClusterTree(zk, paths, logger);
+    const recorded = await readIdentity(o.dataDir);
+    if (recorded && recorded.clusterId !== state.identity.clusterId) {
+      throw new ZkDataLostError(`ZooKeeper's tree of cluster ${o.cluster} has identity ${state.identity.clusterId}, but this listener's data belongs to ${recorded.clusterId}`);
+    }
+    if (!recorded) await writeIdentity(o.dataDir, state.identity);
+    const genesis = genesisChain(state.identity.clusterId);
+    const cfg = await registerListener(zk, paths, o.id).catch((err: unknown) => {
+      if (err instanceof ConfigError && (err.message.includes('is a voter'))) return null;
+      throw err;
+    });
+
+    const walDir = join(o.dataDir, 'wal');
+    const opened = await openListenerWal(walDir, logger);
+    wal = opened.wal;
+    const snapshots = await openLocalSnapshotStore({ dir: join(o.dataDir, 'snapshots'), cluster: o.cluster, logger });
+    const newest = await snapshots.loadNewest();
+    const start = newest ? { point: newest.point, store: newest.store } : { point: { index: 0, term: 0, chain: genesis }, store: new KvStore() };
+    const walSync = new WalSync({ wal, clock, logger, intervalMs: WAL_SYNC_INTERVAL_MS, urgentIntervalMs: WAL_SYNC_INTERVAL_MS, maxWaiting: 1024 });
+    stopParts.push(() => walSync.stop());
+    let member: ListenerMember | null = null;
+    let runner: ListenerRunner | null = null;
+    let snapshotter: Snapshotter | null = null;
+    const log = new ListenerLog({
+      wal,
+      logger,
+      store: start.store,
+      point: start.point,
+      replay: committedReplay(opened.recovery, start.point.index, logger),
+      onWritten: () => {
+        walSync.written();
+        member?.applied();
+        runner?.noteApplied();
+      },
+    });
+    logger.info({ applied: log.applied(), fromSnapshot: newest?.point.index ?? 0 }, 'listener log loaded');
+    snapshotter = new Snapshotter({
+      storage: snapshots,
+      zk: new ZkSnapshotStore({ zk, paths, clock, logger, nodeId: o.id }),
+      host: {
+        kv: () => log.store(),
+        pointAt: (index) => {
+          const chain = log.chainAt(index);
+          if (index !== log.applied() || !chain) throw new Error(`no snapshot point at ${index} (applied ${log.applied()})`);
+          return { index, term: log.appliedTerm(), chain };
+        },
+        compactLocal: async (_memoryIndex, walIndex) => {
+          await new Promise<void>((resolve) => walSync.afterDurable(resolve));
+          await opened.wal.compact(walIndex);
+        },
+        leaderEpochVersion: () => null,
+        install: (point, store) => {
+          log.installSnapshot(point, store);
+          return true;
+        },
+      },
+      policy: o.snapshotPolicy ?? defaultSnapshotPolicy,
+      clock,
+      logger,
+      initial: newest?.saved ?? null,
+    });
+    const snap = snapshotter;
+    stopParts.push(() => snap.stop());
+    const tailer = new ZkTailer({
+      zk,
+      paths,
+      clock,
+      logger,
+      log,
+      loadSnapshot: (minIndex) => snap.installFromZk(minIndex),
+      onTail: (index) => runner?.noteCommit(index),
+    });
+    const heartbeatMs = o.feedHeartbeatMs ?? DEFAULT_FEED_HEARTBEAT_MS;
+    runner = new ListenerRunner({
+      cluster: o.cluster,
+      selfId: o.id,
+      zk,
+      paths,
+      clock,
+      logger,
+      log,
+      tailer,
+      genesis,
+      heartbeatMs,
+      known: await readUpstreamList(o.dataDir, logger),
+      saveKnown: (list) => writeUpstreamList(o.dataDir, list),
+    });
+    const r = runner;
+    member = new ListenerMember({
+      id: o.id,
+      address,
+      clock,
+      log,
+      requestTimeoutMs: defaultLimits.requestTimeoutMs,
+      maxPendingReads: defaultLimits.maxPendingReads,
+      leaderHint: () => r.leaderHint(),
+      listenerStatus: () => r.status(),
+    });
+    const m = member;
+    memberRef.current = member;
+    const f = new ListenerFeeder({ cluster: o.cluster, source: runner.feedSource(), clock, logger, fanout: o.fanout, heartbeatMs });
+    feederRef.current = f;
+    // Snapshots as the log grows (the listener's own; it never uploads them).
+    const applyHook = log.onApplied((entries: readonly Entry[]) => snap.noteApplied(entries));
+    stopParts.push(applyHook);
+    const ephemerals = new Ephemerals({
+      zk,
+      paths,
+      clock,
+      logger,
+      selfId: o.id,
+      address,
+      member: { id: o.id, address, kind: 'listener' },
+      onFenced: () => undefined,
+    });
+    ephemerals.ensure();
+    let resolveRole: (role: MemberRole | null) => void = () => undefined;
+    const roleChange = new Promise<MemberRole | null>((resolve) => {
+      resolveRole = resolve;
+    });
+    let stopping: Promise<void> | null = null;
+    const stopAll = (): Promise<void> => {
+      stopping ??= (async () => {
+        roleWatch.stop();
+        ephemerals.stop();
+        f.stop();
+        r.stop();
+        tailer.stop();
+        m.stop();
+        for (const s of stopParts) s();
+        await opened.wal.close();
+        await shutdown(server);
+        await zk.close();
+        logger.flush();
+      })();
+      return stopping;
+    };
+    const promoted = async (): Promise<void> => {
+      // Before it may fence or vote, the promoted listener holds everything committed up to
+      // ZooKeeper's tail as of now (read after a sync), durably.
+      logger.warn('promoted to voter: catching up to ZooKeeper\'s tail before starting as a voter');
+      r.stop();
+      f.dropAll('this listener was promoted to voter');
+      let tail = -1;
+      for (let attempt = 1; tail < 0; attempt++) {
+        try {
+          tail = await tailer.catchUpToTail();
+        } catch (err) {
+          // ZooKeeper unreachable: a voter could not fence either; keep trying (bounded).
+          if (attempt >= PROMOTION_CATCH_UP_ATTEMPTS) throw err;
+          logger.warn({ attempt, err: (err as Error).message }, 'catching up after the promotion failed; trying again');
+          await sleep(clock, 1000);
+        }
+      }
+      await new Promise<void>((resolve) => walSync.afterDurable(resolve));
+      logger.warn({ applied: log.applied(), zkTail: tail }, 'caught up: restarting as a voter');
+      await stopAll();
+      resolveRole('voter');
+    };
+    const roleWatch = watchRole({
+      zk,
+      paths,
+      clock,
+      logger,
+      selfId: o.id,
+      current: 'listener',
+      onChange: (to) => {
+        if (to === 'voter') {
+          promoted().catch((err: unknown) => {
+            // Starting as a voter is still safe: its take-over fences, then replays ZooKeeper.
+            logger.error({ err: (err as Error).message }, 'could not catch up to ZooKeeper\'s tail after the promotion; starting as a voter, which catches up from ZooKeeper and its peer');
+            void stopAll().then(() => resolveRole('voter'));
+          });
+        } else {
+          void stopAll().then(() => resolveRole(to));
+        }
+      },
+    });
+    if (cfg === null || roleIn(cfg, o.id) === 'voter') logger.warn('this id is a voter in the cluster configuration: it starts as a voter');
+    runner.start();
+    logger.info({ address, applied: log.applied(), fanout: o.fanout }, 'listener started');
+    return { address, logger, member, stop: stopAll, roleChange };
+  } catch (err) {
+    for (const s of stopParts) s();
+    await wal?.close().catch(() => undefined);
+    await zk.close().catch(() => undefined);
+    await shutdown(server);
+    throw err;
+  }
+}
+
+/** Waits until the voters have created the cluster's tree (logging every few seconds). */
+async function waitForClusterTree(zk: NodeZkSession, paths: ClusterPaths, logger: Logger): ReturnType<typeof readClusterState> {
+  let lastLog = 0;
+  for (;;) {
+    try {
+      return await readClusterState(zk, paths);
+    } catch (err) {
+      const missing = err instanceof CorruptZnodeError && err.message.includes('missing');
+      if (!missing && !isTransientZkError(err)) throw err;
+      if (Date.now() - lastLog > TREE_WAIT_LOG_MS) {
+        lastLog = Date.now();
+        logger.warn({ err: (err as Error).message }, 'the cluster\'s tree is not in ZooKeeper yet (a listener never creates it): waiting for the voters');
+      }
+      await sleep(realClock, 200);
+    }
+  }
+}
+
+/**
+ * What the local WAL holds that is known committed and follows the starting point. A
+ * voter's WAL (a demoted voter) may hold entries past its commit index: those are not
+ * committed and are dropped here (the listener never applies an uncommitted entry).
+ */
+function committedReplay(recovery: WalRecovery, after: number, logger: Logger): Entry[] {
+  const commit = recovery.hardState?.commit ?? 0;
+  const entries = recovery.entries.filter((e) => e.index > after && e.index <= commit);
+  const first = entries[0];
+  if (first && first.index !== after + 1) {
+    logger.warn({ after, walStartsAt: first.index }, 'the local WAL does not continue the snapshot: ignoring it (the listener catches up from its upstream or ZooKeeper)');
+    return [];
+  }
+  return entries;
+}
+
+async function openListenerWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; recovery: WalRecovery }> {
+  await mkdir(dir, { recursive: true });
+  try {
+    const opened = await openFileWal(dir, { logger, segmentBytes: WAL_SEGMENT_BYTES });
+    for (const w of opened.recovery.warnings) logger.warn({ dir }, w);
+    const commit = opened.recovery.hardState?.commit ?? 0;
+    const last = opened.recovery.entries[opened.recovery.entries.length - 1];
+    // Entries past the commit index (a demoted voter's) were never known committed: drop them.
+    if (last && last.index > commit) opened.wal.truncateFrom(commit + 1);
+    return opened;
+  } catch (err) {
+    if (!(err instanceof CorruptWalError || err instanceof ListenerFeedError)) throw err;
+    const aside = `${dir}.corrupt-${Date.now()}`;
+    logger.error({ movedTo: aside, err: (err as Error).message }, 'the local WAL is corrupt: set aside; the listener catches up from its upstream or ZooKeeper');
+    await rename(dir, aside);
+    await mkdir(dir, { recursive: true });
+    return openFileWal(dir, { logger, segmentBytes: WAL_SEGMENT_BYTES });
+  }
+}
+
+function shutdown(server: grpc.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, 1000);
+    force.unref();
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,153 @@
+// The feeder an upstream runs: committed entries only, batched, heartbeats when idle, at
+// most `fanout` listeners, and every stream ended with a reason when it must be.
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../../src/common/logger.js';
+import type { duoraft } from '../../../../src/common/proto.js';
+import { chainNext, genesisChain } from '../../../../src/core/chain.js';
+import { type ChainedEntry, EntryType } from '../../../../src/core/types.js';
+import { type FeedSource, ListenerFeeder } from '../../../../src/server/listener/feeder.js';
+import { ManualClock } from '../manual-clock.js';
+
+const genesis = genesisChain('c');
+type Batch = duoraft.listener.FeedBatch.$Properties;
+
+function chained(n: number): ChainedEntry[] {
+  const out: ChainedEntry[] = [];
+  let prev = genesis;
+  for (let i = 1; i <= n; i++) {
+    const e = { index: i, term: 1, type: EntryType.Normal, data: new Uint8Array(10) };
+    prev = chainNext(prev, e);
+    out.push({ ...e, chain: prev });
+  }
+  return out;
+}
+
+class Source implements FeedSource {
+  leading = false;
+  commit = 0;
+  firstHeld = 1;
+  constructor(readonly log: ChainedEntry[]) {}
+  cannotFeed(): string | null {
+    return this.leading ? 'it leads' : null;
+  }
+  depth(): number {
+    return 0;
+  }
+  path(): readonly string[] {
+    return [];
+  }
+  committedIndex(): number {
+    return this.commit;
+  }
+  entryAt(i: number): ChainedEntry | undefined {
+    return i >= this.firstHeld && i <= this.log.length ? this.log[i - 1] : undefined;
+  }
+  chainAt(i: number): Uint8Array | undefined {
+    return i === 0 ? genesis : this.entryAt(i)?.chain;
+  }
+}
+
+/** A stand-in for the server stream grpc-js hands the handler. */
+class FakeCall extends EventEmitter {
+  readonly written: Batch[] = [];
+  ended = false;
+  constructor(readonly request: { ok: true; request: duoraft.listener.SubscribeRequest }) {
+    super();
+  }
+  write(b: Batch): boolean {
+    this.written.push(b);
+    return true;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  entries(): number[] {
+    return this.written.flatMap((b) => (b.entries ?? []).map((e) => e.index ?? 0));
+  }
+  endReason(): string {
+    return this.written.map((b) => b.endReason ?? '').find((r) => r !== '') ?? '';
+  }
+}
+
+function setup(fanout = 2): { clock: ManualClock; src: Source; feeder: ListenerFeeder; subscribe: (id: string, from: number, prev?: Uint8Array) => FakeCall } {
+  const clock = new ManualClock();
+  const src = new Source(chained(2000));
+  const feeder = new ListenerFeeder({ cluster: 'c', source: src, clock, logger: silentLogger, fanout, heartbeatMs: 500 });
+  const subscribe = (id: string, from: number, prev?: Uint8Array): FakeCall => {
+    const call = new FakeCall({ ok: true, request: { cluster: 'c', listenerId: id, fromIndex: from, prevChain: prev ?? new Uint8Array(0) } as duoraft.listener.SubscribeRequest });
+    feeder.handlers().subscribe(call as never);
+    return call;
+  };
+  return { clock, src, feeder, subscribe };
+}
+
+describe('listener feeder', () => {
+  it('sends committed entries only, in order, in batches, as the commit index moves', () => {
+    const { clock, src, subscribe } = setup();
+    src.commit = 3;
+    const call = subscribe('l1', 1, genesis);
+    expect(call.entries()).toEqual([1, 2, 3]);
+    src.commit = 1500;
+    clock.run(100, 5);
+    const got = call.entries();
+    expect(got.length).toBe(1500);
+    expect(got.every((v, i) => v === i + 1)).toBe(true);
+    // Batches are bounded.
+    expect(Math.max(...call.written.map((b) => (b.entries ?? []).length))).toBeLessThanOrEqual(512);
+  });
+
+  it('heartbeats an idle listener with its commit index', () => {
+    const { clock, src, subscribe } = setup();
+    src.commit = 2;
+    const call = subscribe('l1', 3);
+    const before = call.written.length;
+    clock.run(1600, 5);
+    const beats = call.written.slice(before);
+    expect(beats.length).toBeGreaterThanOrEqual(3);
+    expect(beats.every((b) => (b.entries ?? []).length === 0 && b.upstreamCommit === 2)).toBe(true);
+  });
+
+  it('at most fanout listeners; a third is refused with the reason', () => {
+    const { src, subscribe, feeder } = setup(2);
+    src.commit = 1;
+    subscribe('l1', 1);
+    subscribe('l2', 1);
+    const third = subscribe('l3', 1);
+    expect(third.ended).toBe(true);
+    expect(third.endReason()).toMatch(/full/);
+    expect(feeder.count()).toBe(2);
+  });
+
+  it('drops every listener once it leads, and refuses new ones while it does', () => {
+    const { clock, src, subscribe, feeder } = setup();
+    src.commit = 5;
+    const call = subscribe('l1', 1);
+    src.leading = true;
+    clock.run(20, 5);
+    expect(call.ended).toBe(true);
+    expect(call.endReason()).toMatch(/it leads/);
+    expect(feeder.count()).toBe(0);
+    expect(subscribe('l2', 1).endReason()).toMatch(/it leads/);
+  });
+
+  it('a listener asking for compacted entries is told so; one whose log differs is refused', () => {
+    const { src, subscribe } = setup();
+    src.commit = 100;
+    src.firstHeld = 50;
+    const behind = subscribe('l1', 10);
+    expect(behind.written.at(-1)?.compacted).toBe(true);
+    const wrong = subscribe('l2', 61, new Uint8Array(16).fill(1));
+    expect(wrong.endReason()).toMatch(/differs/);
+  });
+
+  it('admin drop ends that listener\'s stream only', () => {
+    const { src, subscribe, feeder } = setup();
+    src.commit = 1;
+    const a = subscribe('l1', 1);
+    const b = subscribe('l2', 1);
+    expect(feeder.drop('l1', 'dropped by an administrator')).toBe(true);
+    expect(a.ended && !b.ended).toBe(true);
+    expect(feeder.drop('l9', 'x')).toBe(false);
+  });
+});

@@ -1,0 +1,28 @@
+// The timing defaults of issue 12 (notes/timing.md): they keep the lease rule, and a lapsed
+// leader stays audible for longer than TCP takes to resend a lone lost segment.
+import { describe, expect, it } from 'vitest';
+import { type NodeConfig, coreConfigFor, defaultLimits, defaultTiming, lapseSilenceMs, nodeConfigProblems } from '../../../src/server/node-config.js';
+
+const config = (timing = defaultTiming): NodeConfig => ({ id: 'a', cluster: 'c', advertise: '127.0.0.1:1', timing, limits: defaultLimits });
+
+describe('timing defaults', () => {
+  it('keep the lease rule D(1+ρ) < W(1−ρ) and every other rule', () => {
+    const t = defaultTiming;
+    expect(t.leaseDurationMs * (1 + t.driftBound)).toBeLessThan(t.leaseWindowMs * (1 - t.driftBound));
+    expect(nodeConfigProblems(config())).toEqual([]);
+  });
+
+  it('a lapsed leader falls silent only after 300 ms (TCP resends a lone lost segment after ~200 ms), or two lease windows where longer', () => {
+    expect(lapseSilenceMs(defaultTiming)).toBe(300);
+    expect(lapseSilenceMs({ ...defaultTiming, leaseDurationMs: 300, leaseWindowMs: 400 })).toBe(800);
+    expect(coreConfigFor(config(), 'b', 'c').lapseSilenceTicks).toBe(300 / defaultTiming.tickMs);
+  });
+
+  it('silence is trusted later than a broken connection: the election timeout exceeds the lease window', () => {
+    expect(defaultTiming.electionTimeoutMs).toBeGreaterThan(defaultTiming.leaseWindowMs);
+  });
+
+  it('a window below what the published duration requires is refused, naming the rule', () => {
+    expect(nodeConfigProblems(config({ ...defaultTiming, leaseWindowMs: 55 })).join('; ')).toMatch(/lease rule broken/);
+  });
+});
