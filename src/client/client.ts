@@ -35,6 +35,9 @@ import { ClientSession, type SessionTransport } from './session.js';
 
 export type ReadConsistency = 'linearizable' | 'lease' | 'stale';
 
+/** Which members serve stale reads: every non-leader member (the default), only listeners, or only voters. */
+export type StaleReadTarget = 'any-member' | 'listener' | 'voter';
+
 export interface ConnectOptions {
   /** ZooKeeper connect string, host:port[,host:port...]. */
   readonly zk: string;
@@ -66,9 +69,9 @@ export interface ConnectOptions {
   /**
    * Where stale reads go (they never go to the leader while another member answers):
    * 'listener' prefers listeners (keeping reads off both voters), 'voter' the follower,
-   * 'any' (default) any member that does not lead.
+   * 'any-member' (default) any member that does not lead.
    */
-  readonly staleReadsFrom?: 'any' | 'listener' | 'voter';
+  readonly staleReadsFrom?: StaleReadTarget;
 }
 
 /** PEM contents (not paths). */
@@ -183,7 +186,7 @@ export class DuoraftClient {
     private readonly logger: Logger,
     deadlineMs: number,
     private readonly security: ClientSecurity,
-    private readonly staleReadsFrom: 'any' | 'listener' | 'voter' = 'any',
+    private readonly staleReadsFrom: StaleReadTarget = 'any-member',
   ) {
     this.deadlineMs = deadlineMs;
     this.discovery = new LeaderDiscovery(zk, new ClusterPaths(cluster), clock, logger);
@@ -212,7 +215,7 @@ export class DuoraftClient {
       await zk.close().catch(() => undefined);
       throw err;
     }
-    const c = new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000, security, o.staleReadsFrom ?? 'any');
+    const c = new DuoraftClient(zk, o.cluster, realClock, logger, o.deadlineMs ?? 10_000, security, o.staleReadsFrom ?? 'any-member');
     if (o.sessions !== false) c.session = new ClientSession(c.sessionTransport(), realClock, logger, o.sessionTimeoutMs ?? 30_000);
     void c.warmUp();
     return c;
@@ -508,7 +511,7 @@ export class DuoraftClient {
       const leaderId = this.discovery.current()?.id;
       const members = await this.discovery.membersCached().catch(() => []);
       const usable = members.filter((m) => m.id !== leaderId && m.address !== this.unreachable);
-      const preferred = this.staleReadsFrom === 'any' ? usable : usable.filter((m) => m.kind === this.staleReadsFrom);
+      const preferred = this.staleReadsFrom === 'any-member' ? usable : usable.filter((m) => m.kind === this.staleReadsFrom);
       // Spread over the preferred members; fall back on any that does not lead.
       const pool = preferred.length > 0 ? preferred : usable;
       const pick = pool[this.staleTurn++ % Math.max(1, pool.length)];
