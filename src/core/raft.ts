@@ -14,6 +14,7 @@
 // - A term is won by fencing ZooKeeper's epoch znode, not by votes. RequestVote is only
 //   a pre-vote ("would you object?"), and the take-over waits until the leader's lease
 //   znode has not changed for the lease window.
+import { LeaseLapse } from './lease-lapse.js';
 import type { CoreConfig } from './config.js';
 import { validateCoreConfig } from './config.js';
 import { ChainMismatchError, RaftLog, dataBytes, invariant } from './log.js';
@@ -206,15 +207,8 @@ export class RaftCore {
   private progress: Progress | null = null;
   private mirrorNext = 0;
   private transferring = false;
-  /**
-   * The lease could not be renewed in time (ZooKeeper slow or unreachable). The leader
-   * keeps its term (the driver serves no lease read) until a renewal succeeds or it is
-   * fenced; after lapseSilenceTicks it also stops taking writes, heartbeating and objecting
-   * to pre-votes (silent()), so its follower may move.
-   */
-  private leaseLapsed = false;
-  /** Ticks since the lease lapsed; past lapseSilenceTicks the lapsed leader falls silent. */
-  private lapsedTicks = 0;
+  /** The lease's lapse and the silence that follows it (lease-lapse.ts). */
+  private readonly lapse: LeaseLapse;
   private transferElapsed = 0;
   private timeoutNowSent = false;
 
@@ -252,6 +246,7 @@ export class RaftCore {
     this.id = config.id;
     this.peer = config.peer;
     this.random = random;
+    this.lapse = new LeaseLapse(config.lapseSilenceTicks);
     const hs = restored.hardState ?? emptyHardState;
     const snapshot = restored.snapshot ?? { index: 0, term: 0, chain: config.genesis };
     this.log = new RaftLog(snapshot, restored.entries ?? []);
@@ -293,7 +288,7 @@ export class RaftCore {
         if (this.candidateElapsed >= this.cfg.candidateTimeoutTicks) this.becomeFollower(this.term, '');
         return;
       case 'leader':
-        if (this.leaseLapsed) this.lapsedTicks++;
+        this.lapse.tick();
         this.heartbeatElapsed++;
         if (this.heartbeatElapsed >= this.cfg.heartbeatTicks && !this.silent()) {
           this.heartbeatElapsed = 0;
@@ -399,37 +394,28 @@ export class RaftCore {
    * ZooKeeper would otherwise cause a needless failover): it lapses (see leaseLapsed).
    */
   leaseExpired(term: number): void {
-    if (this.role !== 'leader' || term !== this.term || this.leaseLapsed) return;
-    this.leaseLapsed = true;
-    this.lapsedTicks = 0;
+    if (this.role === 'leader' && term === this.term) this.lapse.expired();
   }
 
-  /**
-   * A leader lapsed for longer than lapseSilenceTicks: it takes no write, sends nothing and
-   * objects to no pre-vote, so that its follower's election timer runs and it can take over
-   * (a leader cut off from ZooKeeper). Before that, the heartbeats tell the follower the
-   * leader is alive while one ZooKeeper connection recovers from a lost packet.
-   */
+  /** Lapsed long enough to fall silent (see LeaseLapse). */
   private silent(): boolean {
-    return this.leaseLapsed && this.lapsedTicks >= this.cfg.lapseSilenceTicks;
+    return this.lapse.silent;
   }
 
   /**
    * A lease touch of the leader of `term` landed (an epoch-checked write), even one too late
    * to renew the lease: ZooKeeper is slow, not unreachable, and this node still holds the
-   * epoch. Silence is for a leader cut off from ZooKeeper, so the count starts again; lease
-   * reads stay off until a touch lands in time (leaseRenewed). Without this, a touch round
-   * trip above the lease duration, steadily, stopped all writes while none could fail over
-   * (the lease version keeps moving, so the follower never sees it quiet).
+   * epoch. Without this, a touch round trip above the lease duration, steadily, stopped all
+   * writes while none could fail over (the lease version keeps moving, so the follower never
+   * sees it quiet).
    */
   leaseTouchLanded(term: number): void {
-    if (this.role === 'leader' && term === this.term && this.leaseLapsed) this.lapsedTicks = 0;
+    if (this.role === 'leader' && term === this.term) this.lapse.touchLanded();
   }
 
   /** A lease renewal of the leader of `term` succeeded after it had lapsed. */
   leaseRenewed(term: number): void {
-    if (this.role === 'leader' && term === this.term && this.leaseLapsed) {
-      this.leaseLapsed = false;
+    if (this.role === 'leader' && term === this.term && this.lapse.renewed()) {
       this.heartbeatElapsed = this.cfg.heartbeatTicks; // heartbeat at the next tick
     }
   }
@@ -703,7 +689,7 @@ export class RaftCore {
       lastIndex: this.log.lastIndex(),
       lastTerm: this.log.lastTerm(),
       transferring: this.transferring,
-      leaseLapsed: this.leaseLapsed,
+      leaseLapsed: this.lapse.isLapsed,
     };
     const pr = this.progress;
     return pr && this.role === 'leader' ? { ...base, follower: { id: this.peer, match: pr.match, next: pr.next, state: pr.state } } : base;
@@ -786,7 +772,7 @@ export class RaftCore {
     this.heartbeatElapsed = 0;
     this.transferring = false;
     this.timeoutNowSent = false;
-    this.leaseLapsed = false;
+    this.lapse.reset();
     this.progress = this.peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
     this.mirrorNext = this.log.lastIndex() + 1;
     invariant(this.commit === this.log.lastIndex(), `new leader holds uncommitted entries ${this.commit + 1}..${this.log.lastIndex()}`);
@@ -811,7 +797,7 @@ export class RaftCore {
     this.mirrorNext = 0;
     this.transferring = false;
     this.timeoutNowSent = false;
-    this.leaseLapsed = false;
+    this.lapse.reset();
   }
 
   private resetElectionTimer(): void {
