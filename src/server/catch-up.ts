@@ -17,7 +17,8 @@ import type { ClusterPaths } from '../coordination/layout.js';
 import { decodeTail } from '../coordination/records.js';
 import type { ZkSession } from '../coordination/zk-api.js';
 import { readCommittedEntries } from '../coordination/zk-log-reader.js';
-import { ZnodeWatch } from '../coordination/znode-watch.js';
+import type { ZnodeWatch } from '../coordination/znode-watch.js';
+import { watchTail } from '../coordination/tail-watch.js';
 import type { Role } from '../core/raft.js';
 import type { Entry } from '../core/types.js';
 
@@ -84,18 +85,7 @@ export class FollowerCatchUp {
       this.tailWatch = null;
       return;
     }
-    const { zk, clock, logger, paths } = this.o;
-    this.tailWatch = new ZnodeWatch({
-      zk,
-      clock,
-      logger,
-      path: paths.tail,
-      onChange: (st) => {
-        if (!st.exists) return;
-        const t = decodeTail(paths.tail, st.data);
-        void this.catchUpTo(t.lastIndex, t.segmentFirstIndex, false);
-      },
-    });
+    this.tailWatch = watchTail(this.o, (t) => void this.catchUpTo(t.lastIndex, t.segmentFirstIndex, false));
   }
 
   stop(): void {

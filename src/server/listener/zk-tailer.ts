@@ -12,7 +12,8 @@ import type { ClusterPaths } from '../../coordination/layout.js';
 import { decodeTail } from '../../coordination/records.js';
 import type { ZkSession } from '../../coordination/zk-api.js';
 import { readCommittedEntries } from '../../coordination/zk-log-reader.js';
-import { ZnodeWatch } from '../../coordination/znode-watch.js';
+import type { ZnodeWatch } from '../../coordination/znode-watch.js';
+import { watchTail } from '../../coordination/tail-watch.js';
 import type { ListenerLog } from './listener-log.js';
 
 /** Segments read per round, and rounds per catch-up (then the next tail change goes on). */
@@ -57,20 +58,11 @@ export class ZkTailer {
       this.watch = null;
       return;
     }
-    const { zk, clock, logger, paths } = this.o;
-    this.watch = new ZnodeWatch({
-      zk,
-      clock,
-      logger,
-      path: paths.tail,
-      onChange: (st) => {
-        if (!st.exists) return;
-        const t = decodeTail(paths.tail, st.data);
-        this.o.onTail(t.lastIndex);
-        void this.catchUpTo(t.lastIndex, t.segmentFirstIndex).catch((err: unknown) => {
-          this.o.logger.warn({ err: (err as Error).message }, 'reading ZooKeeper\'s log failed; the next tail change retries');
-        });
-      },
+    this.watch = watchTail(this.o, (t) => {
+      this.o.onTail(t.lastIndex);
+      void this.catchUpTo(t.lastIndex, t.segmentFirstIndex).catch((err: unknown) => {
+        this.o.logger.warn({ err: (err as Error).message }, 'reading ZooKeeper\'s log failed; the next tail change retries');
+      });
     });
   }
 
