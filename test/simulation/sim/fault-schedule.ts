@@ -140,10 +140,14 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
     if (mix === 'slow-leader-zk') {
       const leader = nodes.find((n) => n.driver?.inspect().softState.role === 'leader');
       if (!leader) return;
-      const extra = 140 + rnd.nextInt(60);
+      // Long enough that no lease touch lands for the lapse silence (300 ms) plus an election
+      // timeout (150 ms): the lapsed leader falls silent and the follower takes over while the
+      // old leader's appends are still on their way (a touch that lands late keeps a leader
+      // from falling silent, so a shorter slowdown no longer causes a failover at all).
+      const extra = 480 + rnd.nextInt(120);
       note(`${leader.id}'s (the leader's) link to ZooKeeper slows by ${extra} ms`);
       leader.slowZk(extra);
-      sched.schedule(400, () => leader.slowZk(0));
+      sched.schedule(900, () => leader.slowZk(0));
       return;
     }
     if (mix === 'stale-tail-takeover') {
