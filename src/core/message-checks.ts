@@ -2,11 +2,14 @@
 // that fails is dropped whole, with a reason the driver logs (rate-limited); none of them can
 // trip an invariant of the core, adopt an absurd term, or write a malformed entry.
 //
-// What the checks know: who the other voter is, the highest term this node knows of (its
-// own, or the epoch ZooKeeper showed it), and its own log. Terms come only from fencing
-// ZooKeeper's epoch, one at a time, so no honest message carries a term more than one above
-// the highest this node has seen: the new leader's first heartbeat can arrive before the
-// epoch watch does, two fences in a row cannot happen unseen for long.
+// What the checks know: who the other voter is, this node's term, the highest term ZooKeeper
+// vouched for here (the epoch seen, a term this node fenced or restarted with), and its own
+// log. Terms come only from fencing ZooKeeper's epoch, one at a time, so no honest message
+// carries a term more than one above the trusted term: the new leader's first heartbeat can
+// arrive before the epoch watch does, two fences in a row cannot happen unseen for long. A
+// (pre-)vote asks for the sender's term plus one, so it may be one higher still. The bound
+// is the trusted term, not this node's own: a term taken from a message must not raise it,
+// or forged messages could ratchet it up one step at a time.
 import type { Message } from './messages.js';
 import { EntryType, type NodeId } from './types.js';
 
@@ -14,8 +17,10 @@ export interface MessageCheckContext {
   readonly self: NodeId;
   readonly peer: NodeId;
   readonly role: 'follower' | 'precandidate' | 'candidate' | 'leader';
-  /** The highest term this node knows: its own, or the epoch it observed. */
-  readonly knownTerm: number;
+  /** This node's current term. */
+  readonly ownTerm: number;
+  /** The highest term ZooKeeper vouched for: the epoch seen, or a term this node fenced or restarted with. */
+  readonly trustedTerm: number;
   /** Last index of this node's log. */
   readonly lastIndex: number;
   /** Bound on one entry's data (what a segment can hold). */
@@ -33,12 +38,15 @@ export function checkPeerMessage(m: Message, c: MessageCheckContext): string | n
   if (m.type === 'unreachable') return m.from === c.peer ? null : 'ignore';
   if (m.from !== c.peer) return `from ${JSON.stringify(m.from)}, which is not the other voter of this cluster (${c.peer || 'none yet'})`;
   if (!isIndex(m.term)) return `term ${m.term} is not a non-negative integer`;
-  if (m.term > c.knownTerm + 1) return `term ${m.term} is more than one above the highest term known here (${c.knownTerm}); terms come only from ZooKeeper's epoch`;
+  const slack = m.type === 'vote' ? 2 : 1;
+  if (m.term > c.trustedTerm + slack) {
+    return `term ${m.term} is more than ${slack === 1 ? 'one' : 'two'} above the highest term ZooKeeper vouched for here (${c.trustedTerm}); terms come only from ZooKeeper's epoch`;
+  }
   switch (m.type) {
     case 'append': {
       if (!isIndex(m.prevLogIndex) || !isIndex(m.prevLogTerm) || !isIndex(m.leaderCommit)) return 'an index or term is not a non-negative integer';
       if (m.prevLogTerm > m.term) return `previous entry's term ${m.prevLogTerm} above the message's term ${m.term}`;
-      if (m.term === c.knownTerm && c.role === 'leader') return `claims to lead term ${m.term}, which this node leads`;
+      if (m.term === c.ownTerm && c.role === 'leader') return `claims to lead term ${m.term}, which this node leads`;
       if (m.entries.length > MAX_ENTRIES_PER_APPEND) return `${m.entries.length} entries in one message (at most ${MAX_ENTRIES_PER_APPEND})`;
       let prevTerm = m.prevLogTerm;
       for (let k = 0; k < m.entries.length; k++) {
@@ -54,7 +62,7 @@ export function checkPeerMessage(m: Message, c: MessageCheckContext): string | n
     case 'heartbeat':
       if (!isIndex(m.commit) || !isIndex(m.commitTerm)) return 'commit or commit term is not a non-negative integer';
       if (m.commitTerm > m.term) return `commit term ${m.commitTerm} above the message's term ${m.term}`;
-      if (m.term === c.knownTerm && c.role === 'leader') return `claims to lead term ${m.term}, which this node leads`;
+      if (m.term === c.ownTerm && c.role === 'leader') return `claims to lead term ${m.term}, which this node leads`;
       return null;
     case 'timeoutNow':
       if (!isIndex(m.leaseVersion)) return 'lease version is not a non-negative integer';

@@ -180,8 +180,14 @@ export class RaftCore {
    */
   private leaderMatch = 0;
 
-  /** The highest term ZooKeeper's epoch was seen at (bounds the terms peer messages may carry). */
-  private epochTerm = 0;
+  /**
+   * The highest term ZooKeeper vouched for: the epoch seen, a term this node fenced, or the
+   * term it restarted with. It bounds the terms peer messages may carry, and a term taken
+   * from a message never raises it: otherwise forged messages, each one term above the
+   * last, could ratchet this node's term past anything the real leader sends or accepts,
+   * and the two voters would refuse each other for good (found by the fuzz suite).
+   */
+  private trustedTerm = 0;
 
   /** Ticks since this node started: the core's only notion of time. */
   private ticks = 0;
@@ -251,6 +257,7 @@ export class RaftCore {
     const snapshot = restored.snapshot ?? { index: 0, term: 0, chain: config.genesis };
     this.log = new RaftLog(snapshot, restored.entries ?? []);
     this.term = Math.max(hs.term, snapshot.term);
+    this.trustedTerm = this.term;
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
     this.unstableFrom = this.log.lastIndex() + 1;
@@ -309,7 +316,8 @@ export class RaftCore {
       self: this.id,
       peer: this.peer,
       role: this.role,
-      knownTerm: Math.max(this.term, this.epochTerm),
+      ownTerm: this.term,
+      trustedTerm: this.trustedTerm,
       lastIndex: this.log.lastIndex(),
       maxEntryBytes: this.cfg.maxEntryBytes,
     });
@@ -437,7 +445,7 @@ export class RaftCore {
 
   /** The epoch znode says `leaderId` holds `term`. */
   observeEpoch(term: number, leaderId: NodeId): void {
-    if (term > this.epochTerm) this.epochTerm = term;
+    if (term > this.trustedTerm) this.trustedTerm = term;
     if (term > this.term) {
       if (leaderId === this.id) {
         // Our own fence, whose result is still on its way, or a term of an earlier life
@@ -474,6 +482,7 @@ export class RaftCore {
 
   takeoverResult(r: TakeoverResult): void {
     if (!r.ok) {
+      if (r.epochTerm > this.trustedTerm) this.trustedTerm = r.epochTerm;
       if (r.epochTerm > this.term) {
         this.becomeFollower(r.epochTerm, r.epochLeader === this.id ? '' : r.epochLeader);
       } else if (this.role === 'candidate') {
@@ -766,6 +775,8 @@ export class RaftCore {
   private becomeLeader(term: number): void {
     invariant(term >= this.term && this.role !== 'leader', `leader of term ${term} from ${this.role} of term ${this.term}`);
     this.term = term;
+    // Our own fence set ZooKeeper's epoch to it.
+    if (term > this.trustedTerm) this.trustedTerm = term;
     this.role = 'leader';
     this.leaderId = this.id;
     this.handedOverBy = '';

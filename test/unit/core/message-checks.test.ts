@@ -17,7 +17,7 @@ describe('peer messages are checked before they touch state (R7)', () => {
   it('a heartbeat with term 2^53 - 1 is refused by the leader: no crash, no new term', () => {
     const a = leaderOfTerm3();
     const r = a.step({ type: 'heartbeat', from: 'b', to: 'a', term: Number.MAX_SAFE_INTEGER, commit: 0, commitTerm: 0 });
-    expect(r).toMatch(/more than one above the highest term known here \(3\)/);
+    expect(r).toMatch(/more than one above the highest term ZooKeeper vouched for here \(3\)/);
     expect(a.softState()).toEqual({ role: 'leader', term: 3, leaderId: 'a' });
     expect(() => a.ready()).not.toThrow();
   });
@@ -68,5 +68,40 @@ describe('peer messages are checked before they touch state (R7)', () => {
     expect(r).toMatch(/beyond this log's last index/);
     expect(a.status().follower?.match ?? 0).toBeLessThanOrEqual(last);
     expect(messagesOf(a.ready(), 'append').length).toBeGreaterThanOrEqual(0);
+  });
+
+  it('forged messages cannot ratchet a follower\'s term: a taken term never raises the bound (CI fuzz seed 20261130)', () => {
+    // The fuzz suite sent b's follower plausible heartbeats one term up, again and again:
+    // term 8 was taken, then 9 (one above 8), so the follower refused the real leader's
+    // term-7 heartbeats and the leader dropped the follower's term-9 replies as absurd. The
+    // two never spoke again.
+    const b = core('b', 'a', { hardState: { term: 7, commit: 0 } });
+    b.observeEpoch(7, 'a');
+    expect(b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 8, commit: 0, commitTerm: 0 })).toBeNull();
+    expect(b.softState().term).toBe(8);
+    expect(b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 9, commit: 0, commitTerm: 0 })).toMatch(/term 9 is more than one above .* \(7\)/);
+    expect(b.step({ type: 'append', from: 'a', to: 'b', term: 9, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 })).toMatch(/term 9/);
+    expect(b.softState().term).toBe(8);
+    // A pre-vote asks for its sender's term plus one: a sender at 8 asks for 9.
+    expect(b.step({ type: 'vote', from: 'a', to: 'b', term: 9, lastLogIndex: 0, lastLogTerm: 0, preVote: true, transfer: false })).toBeNull();
+    expect(b.step({ type: 'vote', from: 'a', to: 'b', term: 10, lastLogIndex: 0, lastLogTerm: 0, preVote: true, transfer: false })).toMatch(/more than two above/);
+    // Once ZooKeeper's epoch says 9, term 9 is trusted and 10 may come.
+    b.observeEpoch(9, 'a');
+    expect(b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 10, commit: 0, commitTerm: 0 })).toBeNull();
+    expect(b.softState()).toEqual({ role: 'follower', term: 10, leaderId: 'a' });
+  });
+
+  it('the leader takes the reply of a follower one term up and steps down: the two voters find each other again', () => {
+    const a = leaderOfTerm3();
+    a.ready();
+    // b took term 4 from a forged message and answers a's heartbeats with it.
+    expect(a.step({ type: 'heartbeatReply', from: 'b', to: 'a', term: 4, lastIndex: 3, leaderMatch: 0 })).toBeNull();
+    expect(a.softState()).toEqual({ role: 'follower', term: 4, leaderId: '' });
+  });
+
+  it('a term this node fenced is trusted: its follower may then answer one above it', () => {
+    const a = leaderOfTerm3();
+    expect(a.step({ type: 'heartbeatReply', from: 'b', to: 'a', term: 5, lastIndex: 3, leaderMatch: 0 })).toMatch(/term 5 is more than one above .* \(3\)/);
+    expect(a.softState().role).toBe('leader');
   });
 });
