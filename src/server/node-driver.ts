@@ -251,6 +251,9 @@ export class NodeDriver {
       ...(initial ? { snapshot: initial.loaded.point } : {}),
       // The local WAL keeps whole segment files: entries the snapshot covers may still be there.
       entries: rec.entries.filter((e) => e.index > after),
+      // The saved term may have been taken from a (forged) message: trusted one below it,
+      // until the epoch read at start says more (RaftCore's trustedTerm).
+      ...(rec.hardState ? { trustedTerm: rec.hardState.term - 1 } : {}),
     };
     this.core = new RaftCore(coreConfigFor(deps.config, this.peer, identity.clusterId), deps.random, restored);
     this.soft = this.core.softState();
@@ -642,7 +645,7 @@ export class NodeDriver {
         return;
       }
       this.catchUpTicks();
-      const problem = this.core.step(m);
+      const problem = this.core.step(m, sender.kind === 'verified');
       if (problem !== null && problem !== 'ignore') {
         this.refused.warn(`peer:${m.type}`, { from: m.from, type: m.type, term: m.term, reason: problem }, 'peer message refused');
         this.telemetry.peerRefused(m.type, 'invalid');
