@@ -67,7 +67,13 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('compare', { type: 'string', choices: ['etcd'], describe: '--suite: also run the writer loads and failovers against a three-member etcd 3.4' })
         .option('netns-minutes', { type: 'number', default: 5, describe: '--suite: length of netns-latency-loss' })
         .option('history-writes', { type: 'number', default: 1_000_000, describe: '--suite: writes the cluster takes before snapshot-restart and the second half of snapshot-failover' })
-        .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' }),
+        .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' })
+        .option('zk-jvm', {
+          type: 'string',
+          default: 'production',
+          choices: ['production', 'test'],
+          describe: '--suite: how the JVM runs ZooKeeper: production (fixed heap, G1, full JIT) or test (quick start: serial GC, C1 only)',
+        }),
     run(
       async (
         a: CommonArgs & SecurityArgs & {
@@ -85,6 +91,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           'netns-minutes': number;
           'history-writes': number;
           'node-args'?: string;
+          'zk-jvm': string;
         },
       ) => {
         if (!(a.duration > 0 && a.concurrency >= 1 && a.keys >= 1 && a['value-bytes'] >= 0 && a['read-ratio'] >= 0 && a['read-ratio'] <= 1)) {
@@ -101,6 +108,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
             netnsMinutes: a['netns-minutes'],
             compareEtcd: a.compare === 'etcd',
             historyWrites: a['history-writes'],
+            zkJvm: a['zk-jvm'] === 'test' ? 'test' : 'production',
             env: zooKeeperEnv(),
             print: printLine,
             json: a.json,

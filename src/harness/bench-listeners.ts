@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { connect, type DuoraftClient } from '../client/client.js';
 import { percentile } from './failover.js';
 import { ProcessCluster } from './process-cluster.js';
-import type { ZooKeeperEnv } from './zk-java.js';
+import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 
 const POLL_MS = 2;
@@ -47,8 +47,8 @@ export interface ListenerBenchResult {
   readonly phases: readonly ListenerPhase[];
 }
 
-export async function benchListeners(o: { env: ZooKeeperEnv; nodeArgs: readonly string[]; rate: number; seconds: number; say: (line: string) => void }): Promise<ListenerBenchResult> {
-  const zk = await startZooKeeper({ env: o.env });
+export async function benchListeners(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJvmProfile; nodeArgs: readonly string[]; rate: number; seconds: number; say: (line: string) => void }): Promise<ListenerBenchResult> {
+  const zk = await startZooKeeper({ env: o.env, jvmProfile: o.zkJvm ?? 'production' });
   let cluster: ProcessCluster | null = null;
   let c: DuoraftClient | null = null;
   try {

@@ -32,7 +32,7 @@ import { killLeaderAndMeasure, percentile } from './failover.js';
 import { NodeTimeline } from './node-timeline.js';
 import { ProcessCluster } from './process-cluster.js';
 import { WriteLoad } from './write-load.js';
-import type { ZooKeeperEnv } from './zk-java.js';
+import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 
 export const SNAPSHOT_PARTS = ['snapshot-stall', 'snapshot-rebuild', 'snapshot-failover', 'snapshot-restart'] as const;
@@ -44,6 +44,7 @@ export const SNAPSHOT_TARGETS = { rebuildMs: 3_000, restartMs: 2_000, stallAdded
 export interface SnapshotBenchOptions {
   readonly want: (p: SnapshotPart) => boolean;
   readonly env: ZooKeeperEnv;
+  readonly zkJvm?: ZooKeeperJvmProfile;
   readonly nodeArgs: readonly string[];
   readonly failovers: number;
   /** Keys of the state (default 100,000) and their value size (default 256). */
@@ -187,7 +188,7 @@ export async function runSnapshotParts(o: SnapshotBenchOptions): Promise<Snapsho
 
 /** One ZooKeeper, two voters logging at info (their lines time the phases), a client. */
 async function withCluster<T>(o: SnapshotBenchOptions, name: string, body: (c: { cluster: ProcessCluster; client: DuoraftClient; timeline: NodeTimeline; zk: string }) => Promise<T>): Promise<T> {
-  const zk = await startZooKeeper({ env: o.env });
+  const zk = await startZooKeeper({ env: o.env, jvmProfile: o.zkJvm ?? 'production' });
   const timeline = new NodeTimeline();
   let cluster: ProcessCluster | null = null;
   let client: DuoraftClient | null = null;

@@ -20,7 +20,7 @@ import { netnsSupport } from './netns/support.js';
 import { killLeaderAndMeasure, percentile } from './failover.js';
 import { ProcessCluster } from './process-cluster.js';
 import { WriteLoad } from './write-load.js';
-import type { ZooKeeperEnv } from './zk-java.js';
+import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 import { benchListeners, type ListenerBenchResult } from './bench-listeners.js';
 
@@ -115,6 +115,8 @@ export interface SuiteOptions {
   readonly only?: readonly SuitePart[];
   /** Extra arguments for every node (for example timing flags). */
   readonly nodeArgs?: readonly string[];
+  /** How the JVM runs ZooKeeper (default 'production': the suite measures the cluster, not a test JVM's pauses). */
+  readonly zkJvm?: ZooKeeperJvmProfile;
   readonly failovers: number;
   readonly durationMs: number;
   /** netns-latency-loss: how long, in minutes. */
@@ -189,6 +191,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     const snapshots = await runSnapshotParts({
       want: (p: SnapshotPart) => want(p),
       env: o.env,
+      zkJvm: o.zkJvm ?? 'production',
       nodeArgs: o.nodeArgs ?? [],
       failovers: o.failovers,
       ...(o.historyWrites !== undefined ? { historyWrites: o.historyWrites } : {}),
@@ -198,7 +201,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   }
   if (o.compareEtcd && (want('latency') || want('throughput') || want('failover'))) result = { ...result, etcd: await runEtcdParts(o, want, say) };
   if (want('listeners')) {
-    result = { ...result, listeners: await benchListeners({ env: o.env, nodeArgs: o.nodeArgs ?? [], rate: LISTENER_BENCH_RATE, seconds: Math.max(5, Math.round(o.durationMs / 1000)), say }) };
+    result = { ...result, listeners: await benchListeners({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], rate: LISTENER_BENCH_RATE, seconds: Math.max(5, Math.round(o.durationMs / 1000)), say }) };
   }
   const r = (x: number): number => Math.round(x * 100) / 100;
   const full: SuiteResult = { machine: { cpus: cpus().length, node: process.version, loadAverage: [r(loadAtStart), r(loadavg()[0] ?? 0)] }, ...result };
@@ -224,7 +227,7 @@ async function runNetnsParts(o: SuiteOptions, want: (p: SuitePart) => boolean, s
     say(`network parts skipped: ${support.reason}`);
     return { netnsSkipped: support.reason };
   }
-  const ctx = { env: o.env, nodeArgs: o.nodeArgs ?? [], say };
+  const ctx = { env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], say };
   let out: PartResults = {};
   if (want('netns-partition-leader')) {
     say(`netns: the leader silently cut off from its follower and ZooKeeper, ${o.failovers} times under 4 writers...`);
@@ -284,7 +287,7 @@ const ETCD_CONNECTIONS = 4;
 
 /** The parts on loopback: its own ZooKeeper and two voters, then each measurement in turn. */
 async function runLoopbackParts(o: SuiteOptions, want: (p: SuitePart) => boolean, say: (line: string) => void): Promise<PartResults> {
-  const zk = await startZooKeeper({ env: o.env });
+  const zk = await startZooKeeper({ env: o.env, jvmProfile: o.zkJvm ?? 'production' });
   let cluster: ProcessCluster | null = null;
   let c: DuoraftClient | null = null;
   try {
