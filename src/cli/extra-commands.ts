@@ -10,8 +10,8 @@ function brokenBuildNames(list: string): string {
 import type { Argv } from 'yargs';
 import { connect } from '../client/client.js';
 import { InvalidArgumentError } from '../common/errors.js';
-import { runLoad, runSuite, SUITE_PARTS, type SuitePart, type Workload } from '../harness/bench.js';
-import { runDemo } from '../harness/demo.js';
+import type { Workload } from '../harness/bench.js';
+import { SUITE_PARTS, type SuitePart } from '../harness/suite-parts.js';
 import type { ZooKeeperEnv } from '../harness/zk-java.js';
 import type { CommonArgs } from './common-options.js';
 import { printJson, printLine } from './output.js';
@@ -38,6 +38,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('settle-ms', { type: 'number', default: 1500, describe: 'writes between failovers (ms)' })
         .option('keep-logs', { type: 'string', describe: 'keep the node logs in this folder (to read the failover timeline)' }),
     run(async (a: CommonArgs & { failovers: number; writers: number; 'settle-ms': number; 'keep-logs'?: string }) => {
+      // The harness loads only when a scenario runs: the node and the everyday commands start without it.
+      const { runDemo } = await import('../harness/demo.js');
       const result = await runDemo({
         ...(a['keep-logs'] ? { keepLogsIn: a['keep-logs'] } : {}),
         failovers: a.failovers,
@@ -102,6 +104,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           if (parts?.some((p) => !(SUITE_PARTS as readonly string[]).includes(p))) throw new InvalidArgumentError(`--only takes ${SUITE_PARTS.join(', ')}`);
           if (!(a['netns-minutes'] > 0)) throw new InvalidArgumentError('--netns-minutes must be positive');
           if (!(Number.isSafeInteger(a['history-writes']) && a['history-writes'] >= 1)) throw new InvalidArgumentError('--history-writes must be a positive integer');
+          const { runSuite } = await import('../harness/bench.js');
           const r = await runSuite({
             failovers: a.failovers,
             durationMs: a.duration * 1000,
@@ -121,6 +124,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         }
         const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout, ...(await clientSecurityOf(a)) });
         try {
+          const { runLoad } = await import('../harness/bench.js');
           const r = await runLoad(c, {
             workload: a.workload as Workload,
             concurrency: a.concurrency,

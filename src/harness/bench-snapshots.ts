@@ -35,8 +35,8 @@ import { WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 
-export const SNAPSHOT_PARTS = ['snapshot-stall', 'snapshot-rebuild', 'snapshot-failover', 'snapshot-restart'] as const;
-export type SnapshotPart = (typeof SNAPSHOT_PARTS)[number];
+import type { SnapshotPart } from './suite-parts.js';
+export { SNAPSHOT_PARTS, type SnapshotPart } from './suite-parts.js';
 
 /** The targets of issue 10, for the printed verdicts. */
 export const SNAPSHOT_TARGETS = { rebuildMs: 3_000, restartMs: 2_000, stallAddedP99Ms: 20, failoverRatio: 1.1 } as const;

@@ -13,7 +13,7 @@ import {
   type PartitionLeaderResult,
   type PartitionVotersResult,
 } from './bench-netns.js';
-import { runSnapshotParts, SNAPSHOT_PARTS, type SnapshotBenchResult, type SnapshotPart } from './bench-snapshots.js';
+import { runSnapshotParts, type SnapshotBenchResult, type SnapshotPart } from './bench-snapshots.js';
 import { EtcdCluster, etcdVersion } from './etcd/etcd-cluster.js';
 import { type EtcdFailoverResult, type EtcdLoadResult, runEtcdFailovers, runEtcdWriteLoad } from './etcd/etcd-bench.js';
 import { netnsSupport } from './netns/support.js';
@@ -101,12 +101,8 @@ export async function runLoad(c: DuoraftClient, spec: LoadSpec): Promise<LoadRes
   };
 }
 
-export const LOOPBACK_PARTS = ['latency', 'throughput', 'reads', 'transfer', 'failover'] as const;
-export const NETNS_PARTS = ['netns-partition-leader', 'netns-partition-voters', 'netns-latency-loss'] as const;
-/** Issue 13's targets: listener apply lag at depth 1 and 3, and the leader's CPU per write with 0, 1 and 3 listeners (bench-listeners.ts). */
-export const LISTENER_PARTS = ['listeners'] as const;
-export const SUITE_PARTS = [...LOOPBACK_PARTS, ...NETNS_PARTS, ...SNAPSHOT_PARTS, ...LISTENER_PARTS] as const;
-export type SuitePart = (typeof SUITE_PARTS)[number];
+import { LISTENER_PARTS, LOOPBACK_PARTS, NETNS_PARTS, SNAPSHOT_PARTS, SUITE_PARTS, type SuitePart } from './suite-parts.js';
+export { LISTENER_PARTS, LOOPBACK_PARTS, NETNS_PARTS, SUITE_PARTS, type SuitePart };
 /** How long the voters stay cut off from each other in netns-partition-voters. */
 export const PARTITION_VOTERS_SECONDS = 30;
 
