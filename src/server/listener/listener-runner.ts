@@ -19,7 +19,8 @@ import type { ListenerLog } from './listener-log.js';
 import type { ListenerStatusView } from '../kv-operations.js';
 import { chooseUpstream, rejection, type CandidateProbe } from './upstream-choice.js';
 import { type KnownUpstream, mergeUpstreams, sameUpstreams } from './upstream-list-file.js';
-import { type LinkEnd, probeUpstream, UpstreamLink } from './upstream-link.js';
+import { type LinkEnd, UpstreamLink } from './upstream-link.js';
+import type { FeedConnector } from './feed-connector.js';
 import type { ZkTailer } from './zk-tailer.js';
 
 const PROBE_TIMEOUT_MS = 500;
@@ -45,6 +46,8 @@ export interface ListenerRunnerOptions {
   readonly tailer: ZkTailer;
   readonly genesis: Uint8Array;
   readonly heartbeatMs: number;
+  /** How upstreams are probed and subscribed to (gRPC; the simulator's network in the simulator). */
+  readonly connector: FeedConnector;
   /** The upstreams on record at start. */
   readonly known: readonly KnownUpstream[];
   /** Records a changed list of upstreams (best effort). */
@@ -146,7 +149,7 @@ export class ListenerRunner {
       const candidates = await this.candidates();
       const now = this.o.clock.now();
       for (const [id, until] of this.avoid) if (until <= now) this.avoid.delete(id);
-      const probes = (await Promise.all(candidates.map((c) => probeUpstream(this.o.cluster, this.o.selfId, c.id, c.address, PROBE_TIMEOUT_MS)))).filter(
+      const probes = (await Promise.all(candidates.map((c) => this.o.connector.probe(this.o.cluster, this.o.selfId, c.id, c.address, PROBE_TIMEOUT_MS)))).filter(
         (p): p is CandidateProbe => p !== null,
       );
       if (this.stopped || this.link) return;
@@ -172,6 +175,7 @@ export class ListenerRunner {
         selfId: this.o.selfId,
         upstreamId: choice.id,
         address: choice.address,
+        connector: this.o.connector,
         clock: this.o.clock,
         logger: this.o.logger,
         heartbeatMs: this.o.heartbeatMs,
