@@ -176,6 +176,9 @@ export class ListenerFeeder {
     if (!Number.isSafeInteger(from) || from < 1) return refuse(`invalid from_index ${from}`);
     const why = this.cannotFeed();
     if (why !== null) return refuse(`cannot feed listeners: ${why}`);
+    // Checked again here, not only by the listener on a probe's answer that may be stale:
+    // a member fed through this listener must not feed it (a cycle feeds nobody anything new).
+    if (this.o.source.path().includes(id)) return refuse(`a cycle: this member is fed through ${id} (${this.o.source.path().join(' <- ')})`);
     const old = this.subs.get(id);
     if (old) this.end(old, 'replaced by a new subscription of the same listener', false);
     if (this.subs.size >= this.o.fanout) return refuse(`full: already feeding ${this.subs.size} listeners (fanout ${this.o.fanout})`);

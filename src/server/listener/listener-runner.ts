@@ -187,6 +187,9 @@ export class ListenerRunner {
           this.noteApplied();
         },
         onUpstreamCommit: (commit) => this.noteCommit(commit),
+        onUpstreamPath: (depth, path) => {
+          if (this.upstream?.id === choice.id) this.upstream = { id: choice.id, depth: depth + 1, path: [choice.id, ...path] };
+        },
         onEnd: (end) => this.linkEnded(choice.id, end),
       });
     } catch (err) {

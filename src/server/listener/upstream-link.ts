@@ -33,6 +33,12 @@ export interface UpstreamLinkOptions {
   readonly onEntries: (entries: readonly Entry[], upstreamCommit: number) => void;
   /** A heartbeat or batch told the upstream's commit index. */
   readonly onUpstreamCommit: (commit: number) => void;
+  /**
+   * Every batch and heartbeat says how the upstream is fed now (its depth and path): the
+   * listener's own depth and path follow it (a probe's answer may be stale by the time the
+   * stream opens, and the upstream may move later).
+   */
+  readonly onUpstreamPath: (depth: number, path: readonly string[]) => void;
   readonly onEnd: (end: LinkEnd) => void;
 }
 
@@ -90,6 +96,16 @@ export class UpstreamLink {
       }
     }
     if (b.upstreamCommit) this.o.onUpstreamCommit(b.upstreamCommit);
+    if (!b.endReason) {
+      const path = b.path ?? [];
+      // Fed through itself: a cycle formed (two listeners chose each other on stale probes,
+      // or an upstream moved below this listener). Nothing here is new: end it, choose again.
+      if (path.includes(this.o.selfId)) {
+        this.finish({ reason: `a cycle: ${this.o.upstreamId} is fed through this listener (${[this.o.upstreamId, ...path].join(' <- ')})`, compacted: false, byUpstream: false });
+        return;
+      }
+      this.o.onUpstreamPath(b.upstreamDepth ?? 0, path);
+    }
     if (b.endReason) this.finish({ reason: b.endReason, compacted: b.compacted === true, byUpstream: true });
   }
 
