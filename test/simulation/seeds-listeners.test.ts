@@ -13,6 +13,10 @@ describe('simulation seeds 1..40 with listeners', () => {
     expect(r.listenerChecks.listeners).toBeGreaterThanOrEqual(SEEDS * 2);
     expect(r.listenerChecks.streams).toBeGreaterThan(SEEDS * 2);
     expect(r.listenerChecks.entries).toBeGreaterThan(SEEDS * 500);
+    // Fed by a follower, by another listener, and reading ZooKeeper directly: each in many runs.
+    expect(r.listenerChecks.fedByVoter).toBeGreaterThan(SEEDS / 2);
+    expect(r.listenerChecks.fedByListener).toBeGreaterThan(SEEDS / 4);
+    expect(r.listenerChecks.fedByZooKeeper).toBeGreaterThan(SEEDS / 4);
     expect(r.ops).toBeGreaterThan(SEEDS * 100);
   }, 300_000);
 });

@@ -31,6 +31,8 @@ export class ListenerInvariants {
   private lastZxid = -1n;
   /** Entries the listeners applied and this checker compared with ZooKeeper's (a check that never runs proves nothing). */
   entriesChecked = 0;
+  /** Runs in which a listener was seen fed by a voter, by a listener, by ZooKeeper (0 or 1 each). */
+  readonly fedBy = { voter: 0, listener: 0, zookeeper: 0 };
 
   constructor(
     private readonly model: ZkModel,
@@ -75,6 +77,10 @@ export class ListenerInvariants {
     for (const l of listeners) {
       const parts = l.parts;
       if (!parts || l.state === 'down') continue;
+      const up = l.upstream();
+      if (up === 'zookeeper') this.fedBy.zookeeper = 1;
+      else if (this.ids.has(up)) this.fedBy.listener = 1;
+      else if (up !== '') this.fedBy.voter = 1;
       const applied = parts.log.applied();
       let from = this.checkedUpTo.get(l.id) ?? 0;
       if (applied < from) from = applied; // restarted with less

@@ -62,7 +62,15 @@ export interface SimResult {
   /** Snapshots checked (P1-P3): loaded by a node, made durable, published to ZooKeeper; segments compacted. */
   readonly snapshotChecks: { readonly loaded: number; readonly saved: number; readonly published: number; readonly compacted: number };
   /** Under --mix listeners: listeners run, feed streams opened, entries they applied that were checked against ZooKeeper (L3). */
-  readonly listenerChecks: { readonly listeners: number; readonly streams: number; readonly entries: number };
+  readonly listenerChecks: {
+    readonly listeners: number;
+    readonly streams: number;
+    readonly entries: number;
+    /** 1 when a listener was fed by a voter (a follower), by another listener, by ZooKeeper directly during the run. */
+    readonly fedByVoter: number;
+    readonly fedByListener: number;
+    readonly fedByZooKeeper: number;
+  };
 }
 
 const CLUSTER = 'sim';
@@ -307,6 +315,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     zkLocalSessions: localSessions,
     history,
     snapshotChecks: { ...checker.snapshots.counts },
-    listenerChecks: { listeners: listeners.length, streams: feed?.opened ?? 0, entries: listenerChecks.entriesChecked },
+    listenerChecks: {
+      listeners: listeners.length,
+      streams: feed?.opened ?? 0,
+      entries: listenerChecks.entriesChecked,
+      fedByVoter: listenerChecks.fedBy.voter,
+      fedByListener: listenerChecks.fedBy.listener,
+      fedByZooKeeper: listenerChecks.fedBy.zookeeper,
+    },
   };
 }
