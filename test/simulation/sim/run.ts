@@ -156,7 +156,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       }),
   );
   // Started a little after the voters (one started before the tree exists retries).
-  for (const l of listeners) sched.schedule(100 + rnd.nextInt(500), () => l.start());
+  for (const l of listeners) sched.schedule(100 + rnd.nextInt(500), () => l.state === 'down' && l.start());
 
   const history: Operation[] = [];
   const acks: AckRecord[] = [];
