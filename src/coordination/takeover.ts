@@ -110,6 +110,11 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   // 1. Fence.
   let fence = await tryFence(o, o.known ?? null);
   if (fence.kind === 'stale') fence = await tryFence(o, null);
+  // The config znode also lists the listeners: one registering between the fresh reads and
+  // the multi fails its config check. One more try, reading afresh (whether this node is
+  // still a voter among them); a second such failure ends the take-over (review 12).
+  if (fence.kind === 'configMoved') fence = await tryFence(o, null);
+  if (fence.kind === 'configMoved') return fence.outcome;
   // A moved lease means its holder touched it after the version we check: it is alive, or
   // it took back a lease it had handed over. Never re-read and retry here: that could depose
   // a leader that trusts its lease again.
@@ -208,6 +213,8 @@ type FenceAttempt =
   | { readonly kind: 'stale' }
   /** The lease was touched after the version we checked: the leader is alive (or just handed over). */
   | { readonly kind: 'leaseMoved'; readonly outcome: TakeoverOutcome }
+  /** Fresh reads, and the config moved between them and the multi (a listener registering shares the znode). */
+  | { readonly kind: 'configMoved'; readonly outcome: TakeoverOutcome }
   | { readonly kind: 'failed'; readonly outcome: TakeoverOutcome };
 
 /**
@@ -255,8 +262,9 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
     if (!outcomeUnknown(code)) {
       const leaseMoved = err instanceof ZkError && err.failedOp === 0;
       if (known && !leaseMoved) return { kind: 'stale' };
+      const configMoved = err instanceof ZkError && err.failedOp === 1;
       const outcome = await failedAfterReading(o, `fence refused (${code}${failedOpName(err, ops)})`);
-      return leaseMoved ? { kind: 'leaseMoved', outcome } : { kind: 'failed', outcome };
+      return leaseMoved ? { kind: 'leaseMoved', outcome } : configMoved ? { kind: 'configMoved', outcome } : { kind: 'failed', outcome };
     }
     // Unknown outcome: the epoch tells whether our fence happened (read fresh: the session
     // may be new, and on a lagging server).

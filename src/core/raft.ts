@@ -593,8 +593,27 @@ export class RaftCore {
   setPeer(peer: NodeId): void {
     invariant(peer !== this.id, 'peer equals self');
     if (peer === this.peer) return;
+    const old = this.peer;
     this.peer = peer;
-    if (this.role === 'leader') this.progress = peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
+    if (this.role === 'leader') {
+      this.progress = peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
+      // A transfer went to the old peer: it is over. If the lease was handed over, take it
+      // back (the old peer's take-over, if any, fails the fence's lease and config checks).
+      // Left alone, the leader refused every write as 'transferring' for good (review 12).
+      if (this.transferring) {
+        this.transferring = false;
+        if (this.timeoutNowSent) this.pendingResume = true;
+        this.timeoutNowSent = false;
+      }
+    } else {
+      // A removed peer is nobody's leader any more: clients are not sent to it.
+      if (old !== '' && this.leaderId === old) this.leaderId = '';
+      // A pre-vote asked of the old peer: with no peer left, none is needed.
+      if (this.role === 'precandidate' && this.preVoteOutcome === 'pending' && peer === '') {
+        this.preVoteOutcome = 'granted';
+        this.maybeStartTakeover();
+      }
+    }
   }
 
   // --------------------------------------------------------------- outputs
@@ -1220,8 +1239,7 @@ export class RaftCore {
   private tickTransfer(): void {
     this.transferElapsed++;
     const pr = this.progress;
-    if (!pr) return;
-    if (this.transferElapsed > this.cfg.transferTimeoutTicks) {
+    if (this.transferElapsed > this.cfg.transferTimeoutTicks || !pr) {
       // The follower did not catch up, or did not take over, in time: keep leading. If the
       // lease was handed over, take it back (a take-over still under way then fails its
       // lease check).

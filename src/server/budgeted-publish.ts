@@ -63,9 +63,10 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
     tightened = true;
   };
 
-  // The log grows while the upload runs. Room is made first when the upload and the reserve
-  // (twice what the last publish saw the log grow by) do not fit together.
-  if (budget.used() + incoming + reserve > limit) await tighten();
+  // The log grows while the upload runs. Room is made first when the upload does not fit
+  // with the reserve (twice what the last publish saw the log grow by, capped) or with one
+  // publish's log, whichever is more.
+  if (budget.used() + incoming + Math.max(reserve, budget.expectedGrowth()) > limit) await tighten();
   // The upload must leave room for what the log is expected to gain meanwhile.
   let excursion = '';
   if (budget.used() + incoming + budget.expectedGrowth() > limit) {

@@ -1,7 +1,7 @@
 // The client operations, executed against the node driver. Shared by the unary RPCs and
 // the pipeline stream, so both answer exactly alike.
 import { toWireError } from '../common/error-codes.js';
-import { InvalidArgumentError, NotLeaderError, SessionExpiredError, TimeoutError, UnavailableError, ZkBudgetExceededError } from '../common/errors.js';
+import { BusyError, InvalidArgumentError, NotLeaderError, SessionExpiredError, TimeoutError, UnavailableError, ZkBudgetExceededError } from '../common/errors.js';
 import { performance } from 'node:perf_hooks';
 import type { duoraft } from '../common/proto.js';
 import { pb } from '../common/proto.js';
@@ -51,6 +51,12 @@ export interface KvMember {
   takeSnapshot(): Promise<SnapshotTaken>;
   /** The leader finds the state too large for the ZooKeeper budget: put, incr and cas are refused. */
   zkBudgetRefusesGrowth(): boolean;
+  /**
+   * The leader's log outran its snapshots: ZooKeeper holds more than the budget and a quarter
+   * (zk-budget.ts, the ceiling). Put, incr and cas wait (BUSY, retryable) until a publish
+   * compacts it back; null when they may go on, else why.
+   */
+  zkBudgetCeiling(): string | null;
 }
 
 /** Where the handlers find the member: it starts after the server listens. */
@@ -95,8 +101,13 @@ function admitGrowth(d: KvMember): KvMember {
         'put, incr and cas are refused; delete keys (then duoraft admin snapshot re-checks at once) or raise --zk-budget-bytes on both voters',
     );
   }
+  const ceiling = d.zkBudgetCeiling();
+  if (ceiling !== null) throw new BusyError(ZK_CEILING_RETRY_MS, d.hint(), `busy: ${ceiling}; retry after ${ZK_CEILING_RETRY_MS} ms`);
   return d;
 }
+
+/** How soon a write refused at the ZooKeeper budget's ceiling is worth retrying (a publish takes a second or two). */
+const ZK_CEILING_RETRY_MS = 250;
 
 export async function execPut(ref: DriverRef, req: PutReq): Promise<PutRes> {
   const a = await admitGrowth(driverOf(ref)).submit({ kind: 'put', key: req.key ?? '', value: req.value ?? new Uint8Array(0) }, contextOf(req.ctx));

@@ -519,6 +519,11 @@ export class NodeDriver {
     return this.soft.role === 'leader' && this.snapshotter.refusesGrowth();
   }
 
+  /** Leader: ZooKeeper holds more than the budget's ceiling; writes that add data wait. */
+  zkBudgetCeiling(): string | null {
+    return this.soft.role === 'leader' ? this.snapshotter.ceilingReached() : null;
+  }
+
   /** Read-only figures for metrics and health (node-figures.ts). */
   figures(): NodeFigures {
     const s = this.core.status();

@@ -27,7 +27,7 @@ import type { KvStore } from '../statemachine/kv-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import type { SavedSnapshot } from '../storage/snapshot-store.js';
 import { publishWithinBudget } from './budgeted-publish.js';
-import { budgetWantsSnapshot, formatBytes, snapshotZkBytes, stateTooLarge, ZkBudget, type ZkBudgetStatus } from './zk-budget.js';
+import { budgetCeilingBytes, budgetWantsSnapshot, formatBytes, snapshotZkBytes, stateTooLarge, ZkBudget, type ZkBudgetStatus } from './zk-budget.js';
 
 export interface SnapshotPolicy {
   /** Take a snapshot after this many applied entries. */
@@ -124,6 +124,8 @@ const UPLOAD_READ_BYTES = 1 << 20;
 const COUNT_AFTER_LEADING_MS = 2_000;
 /** While over budget, a snapshot is taken again this often (if anything was applied) to see whether deletes made room. */
 const OVER_RECHECK_MS = 30_000;
+/** Past the budget's ceiling, how often a snapshot is retaken while none lands (a publish takes a second or two). */
+const CEILING_RETAKE_MS = 1_000;
 
 export class Snapshotter {
   private readonly o: SnapshotterOptions;
@@ -178,6 +180,25 @@ export class Snapshotter {
   /** Leader: the state is too large for the ZooKeeper budget; writes that add data are to be refused. */
   refusesGrowth(): boolean {
     return this.budgetEpoch !== null && this.budgetEpoch === this.o.host.leaderEpochVersion() && this.budget.over;
+  }
+
+  /**
+   * Leader: ZooKeeper holds more than the budget's ceiling (the log outran the snapshots, or
+   * publishes keep failing): why, for the writes that add data to wait on; else null. It
+   * lifts as soon as a publish compacts wal/ back under; the publish is under way, or due.
+   */
+  ceilingReached(): string | null {
+    if (this.budgetEpoch === null || this.budgetEpoch !== this.o.host.leaderEpochVersion() || !this.budget.counted) return null;
+    const used = this.budget.used();
+    const ceiling = budgetCeilingBytes(this.budget.budgetBytes);
+    if (used <= ceiling) return null;
+    // The writes waiting here are what applies nothing: the snapshot that lifts the wait is
+    // started from here when due (noteApplied, which starts the others, may not run again).
+    if (this.budgetDue()) this.maybeTake();
+    return (
+      `ZooKeeper holds ${formatBytes(used)}, over the ${formatBytes(ceiling)} ceiling of its ${formatBytes(this.budget.budgetBytes)} budget ` +
+      '(the log outran the snapshots); writes that add data wait until a snapshot is published and the log behind it compacted'
+    );
   }
 
   /**
@@ -239,6 +260,9 @@ export class Snapshotter {
       void this.count(zk);
     }
     if (!this.budget.counted || this.publishing || this.taking) return false;
+    // Past the ceiling writes wait: a snapshot now, whatever was applied since the last one
+    // (its publish may have failed), and again every CEILING_RETAKE_MS until one lands.
+    if (this.budget.used() > budgetCeilingBytes(this.budget.budgetBytes)) return now - this.lastTakenAt >= CEILING_RETAKE_MS;
     if (this.budget.over) return this.entriesSince > 0 && now - this.lastTakenAt >= OVER_RECHECK_MS;
     if (this.bytesSince < Math.max(1, Math.floor(this.o.policy.everyBytes / 8))) return false;
     const newest = this.newestSaved ? snapshotZkBytes(this.newestSaved.sizeBytes, zk.chunkBytes) : 0;

@@ -57,6 +57,15 @@ export function reserveBytes(budgetBytes: number, lastPublishGrowthBytes: number
   return Math.min(Math.floor(budgetBytes / 4), Math.max(Math.floor(budgetBytes / 16), 2 * lastPublishGrowthBytes));
 }
 
+/**
+ * Past this, writes that add data wait (BUSY) until a publish compacts the log: the bound on
+ * an excursion when the log outruns the snapshots or publishes keep failing. The budget and
+ * a quarter: an upload's ordinary excursion stays below it.
+ */
+export function budgetCeilingBytes(budgetBytes: number): number {
+  return budgetBytes + Math.floor(budgetBytes / 4);
+}
+
 /** The least room kept for the log, whatever the write rate: a sixteenth of the budget. */
 export function floorReserveBytes(budgetBytes: number): number {
   return reserveBytes(budgetBytes, 0);

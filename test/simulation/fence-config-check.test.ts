@@ -129,4 +129,30 @@ describe('the fence checks the config (a replaced voter cannot fence)', () => {
     if (!out.ok) expect(out.result.reason).toMatch(/b is not a voter/);
     expect(epochAndLeader(w)).toEqual({ epochLeader: 'a', term: 1, leaderZnode: 'a' });
   });
+
+  it('a listener registering between the fresh reads and the multi costs one more try, not the take-over (review 12)', async () => {
+    const w = await world(4);
+    // Twice: the fence with the watches' view is refused (stale), the fresh one too, once more it lands.
+    let interleaved = 0;
+    const b = w.b;
+    const racing = new Proxy(b, {
+      get(target, prop, receiver) {
+        if (prop === 'multi') {
+          return async (ops: Parameters<ZkSession['multi']>[0]) => {
+            if (interleaved < 2 && ops.some((op) => op.type === 'check' && op.path === paths.config)) {
+              interleaved++;
+              await registerListener(w.admin, paths, `l${interleaved + 1}`);
+            }
+            return target.multi(ops);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const out = await takeOverAsB({ ...w, b: racing }, 'watches');
+    expect(interleaved).toBe(2);
+    expect(out.ok).toBe(true);
+    expect(epochAndLeader(w)).toEqual({ epochLeader: 'b', term: 2, leaderZnode: 'b' });
+  });
 });

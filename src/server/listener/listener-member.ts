@@ -104,6 +104,11 @@ export class ListenerMember implements KvMember {
     return false;
   }
 
+  /** Never: a listener refuses every write with NOT_LEADER first. */
+  zkBudgetCeiling(): string | null {
+    return null;
+  }
+
   private hintText(): string {
     const h = this.o.leaderHint();
     return h.leaderId ? ` (${h.leaderId} at ${h.leaderAddress})` : '';

@@ -774,4 +774,27 @@ describe('leadership transfer', () => {
     expect(a.status().transferring).toBe(false);
     expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
   });
+
+  it('the peer it transferred to is demoted after the TimeoutNow: the transfer ends at once, the lease is taken back, writes go on (review 12)', () => {
+    const { a } = replicatingPair({});
+    a.mirrorCommitted(1, 1);
+    a.transferLeadership();
+    a.tick();
+    expect(a.ready().relinquishLease).toBe(true);
+    // `duoraft admin demote b` lands before b fences (b's fence then fails its config check).
+    a.setPeer('');
+    expect(a.status().transferring).toBe(false);
+    expect(a.ready().resumeLease).toBe(true);
+    expect(a.softState().role).toBe('leader');
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
+  });
+});
+
+describe('the other voter removed or replaced (config followed live)', () => {
+  it('a follower forgets a demoted peer as its leader (clients are not sent there)', () => {
+    const { b } = replicatingPair({});
+    expect(b.softState().leaderId).toBe('a');
+    b.setPeer('');
+    expect(b.softState().leaderId).toBe('');
+  });
 });

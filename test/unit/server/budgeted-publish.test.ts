@@ -12,7 +12,7 @@ import type { CompactionReport } from '../../../src/coordination/zk-wal-compacti
 import type { GroupUsage, UsageGroup } from '../../../src/coordination/zk-inspect.js';
 import type { PruneReport } from '../../../src/coordination/zk-snapshot-prune.js';
 import { publishWithinBudget, type PublishingStore } from '../../../src/server/budgeted-publish.js';
-import { budgetWantsSnapshot, snapshotZkBytes, ZkBudget } from '../../../src/server/zk-budget.js';
+import { budgetCeilingBytes, budgetWantsSnapshot, snapshotZkBytes, ZkBudget } from '../../../src/server/zk-budget.js';
 
 const MiB = 1024 * 1024;
 const SEGMENT_BYTES = 64 * 1024;
@@ -228,6 +228,35 @@ describe('publishWithinBudget: a state that fits is never refused, whatever the 
     expect(r.mode).not.toBe('over');
     expect(budget.over).toBe(false);
     expect(store.peak).toBeLessThanOrEqual(64 * MiB);
+  });
+
+  it('room is made first whenever the log one publish writes would not fit, even past the capped reserve (review 12)', async () => {
+    // 64 MiB; the last publish saw 20 MiB of log (the reserve is capped at 16); two snapshots
+    // of 10 and 4 of log held; 22 to upload. With the reserve alone nothing was tightened and
+    // the upload became an excursion that dropping the older snapshot would have avoided.
+    const store = new SizedStore();
+    const budget = countedBudget(store, 64 * MiB);
+    store.append(MiB);
+    await publishWithinBudget(store, budget, upload(store.lastIndex, 10 * MiB), 2, silentLogger);
+    store.append(MiB);
+    await publishWithinBudget(store, budget, upload(store.lastIndex, 10 * MiB), 2, silentLogger);
+    // What the last publish saw (its log has been compacted since): 20 MiB.
+    budget.markGrowth();
+    budget.walAppended(20 * MiB);
+    budget.growthMeasured();
+    budget.walCompacted(20 * MiB);
+    store.append(3 * MiB);
+    store.calls.length = 0;
+    expect(store.snapshots).toHaveLength(2);
+    expect(budget.reserve()).toBe(16 * MiB);
+    const r = await publishWithinBudget(store, budget, upload(store.lastIndex, 22 * MiB), 2, silentLogger);
+    expect(r.outcome).toBe('published');
+    expect(r.reason).not.toMatch(/outgrew the room/);
+    expect(store.calls[0]).toBe('prune 1');
+  });
+
+  it('the ceiling past which writes wait: the budget and a quarter', () => {
+    expect(budgetCeilingBytes(64 * MiB)).toBe(80 * MiB);
   });
 
   it('an excursion: the log since the newest snapshot outgrew the room, the state fits: uploaded anyway, then back under', async () => {
