@@ -204,6 +204,8 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
     memberRef.current = member;
     const f = new ListenerFeeder({ cluster: o.cluster, source: runner.feedSource(), clock, logger, fanout: o.fanout, heartbeatMs });
     feederRef.current = f;
+    // Listeners below are pushed what this one applied, on the next turn of the loop.
+    stopParts.push(log.onApplied(() => f.kick()));
     // Snapshots as the log grows (the listener's own; it never uploads them).
     const applyHook = log.onApplied((entries: readonly Entry[]) => snap.noteApplied(entries));
     stopParts.push(applyHook);
