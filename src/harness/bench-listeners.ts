@@ -1,20 +1,34 @@
 // duoraft bench --suite --only listeners: the targets of issue 13.
 // - Apply lag of listeners at depth 1 and depth 3 under an open-loop load of `rate`
-//   writes/s: for each acknowledged write, the time from its acknowledgement (commit, as
-//   the client sees it) until the listener reports an applied index at or past it. The
-//   listener is asked for its status every POLL_MS, so the figure is rounded up to the poll
-//   (plus one status call); a listener that applied before the ack arrived counts 0.
+//   writes/s: for each acknowledged write, the time from its acknowledgement (the client
+//   holding the leader's answer: after the leader's commit in ZooKeeper and its apply, so
+//   this is a little less than the lag behind the commit itself) until the listener applied
+//   it. The apply time is the listener's own (it keeps the last batches it applied with the
+//   time, on the machine's monotonic clock, which every process here shares; the bench reads
+//   them every TRACE_POLL_MS). Polling for the applied index instead (every 2 ms, as the first
+//   version did) added up to a poll and a status call to each figure, and 1,500 status calls
+//   a second to the machine under test.
 // - The leader's CPU per write (from /proc/<pid>/stat) with 0, 1 and 3 listeners, one
-//   phase of `seconds` each, in one run and on one cluster.
-import { readFileSync } from 'node:fs';
+//   phase of `seconds` each, in one run and on one cluster, after an unmeasured warm-up (the
+//   first measured phase otherwise pays the JIT's warm-up, and so does a listener just
+//   started); the follower's too (listeners'
+//   work lands there). A phase during which leadership moved is marked: its CPU figure
+//   mixes two processes.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connect, type DuoraftClient } from '../client/client.js';
+import { AppliedBatches, applyLags } from './apply-lag.js';
+import { machineMicros } from '../server/listener/apply-trace.js';
 import { percentile } from './failover.js';
 import { ProcessCluster } from './process-cluster.js';
 import type { ZooKeeperEnv } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 
-const POLL_MS = 2;
+/** The listeners keep their last 256 applied batches; polled this often, none is missed below 12,800 batches/s. */
+const TRACE_POLL_MS = 20;
+/** The unmeasured phase before the first measured one. */
+const WARM_UP_SECONDS = 3;
 /** Writes in flight at once (the open loop skips a tick's writes beyond it, and counts them). */
 const MAX_OUTSTANDING = 1024;
 const TICK_MS = 5;
@@ -26,6 +40,12 @@ export interface LagFigures {
   readonly depth: number;
   readonly depthChanges: number;
   readonly samples: number;
+  /** Acknowledged writes whose apply time is not known exactly (polls missed their batch) or that were not applied. */
+  readonly untraced: number;
+  /** Writes applied before the client saw their acknowledgement (counted as 0 ms). */
+  readonly beforeAck: number;
+  /** The upstreams it was fed by during the phase. */
+  readonly upstreams: readonly string[];
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
@@ -36,14 +56,20 @@ export interface ListenerPhase {
   readonly writes: number;
   readonly writesPerSecond: number;
   readonly skipped: number;
+  readonly leader: string;
   readonly leaderCpuMsPerThousandWrites: number;
+  readonly followerCpuMsPerThousandWrites: number;
+  /** The leader at the end of the phase differs from the one at its start (the CPU figures mix processes). */
+  readonly leaderChanged: boolean;
+  /** A listener was fed by the leader during the phase (must never happen). */
+  readonly fedByLeader: boolean;
   readonly lag: readonly LagFigures[];
 }
 
 export interface ListenerBenchResult {
   readonly rate: number;
   readonly seconds: number;
-  readonly pollMs: number;
+  readonly tracePollMs: number;
   readonly phases: readonly ListenerPhase[];
 }
 
@@ -68,29 +94,49 @@ export async function benchListeners(o: { env: ZooKeeperEnv; nodeArgs: readonly 
     const cl = cluster;
     c = await connect({ zk: zk.connectString, cluster: 'bench-listeners', deadlineMs: 30_000 });
     const phases: ListenerPhase[] = [];
-    const run = async (listeners: readonly string[]): Promise<ListenerPhase> => {
+    const run = async (listeners: readonly string[], seconds: number): Promise<ListenerPhase> => {
       const leader = await cl.waitForLeader(20_000);
-      const pid = cl.pid(leader);
-      if (pid === null) throw new Error('the leader has no process');
-      const phase = await openLoop(c!, cl, o.rate, o.seconds, listeners, pid);
-      o.say(
-        `  ${listeners.length} listeners: ${phase.writesPerSecond} writes/s, leader CPU ${phase.leaderCpuMsPerThousandWrites} ms per 1,000 writes` +
-          phase.lag.map((l) => `; ${l.listener} (depth ${l.depth}${l.depthChanges > 0 ? `, moved ${l.depthChanges}x` : ''}) lag p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms`).join(''),
-      );
+      const follower = ids.slice(0, 2).find((id) => id !== leader)!;
+      const leaderPid = cl.pid(leader);
+      const followerPid = cl.pid(follower);
+      if (leaderPid === null || followerPid === null) throw new Error('a voter has no process');
+      const phase = await openLoop(c!, cl, o.rate, seconds, listeners, { id: leader, pid: leaderPid }, followerPid);
       return phase;
     };
-    o.say(`listeners: open loop of ${o.rate} writes/s, ${o.seconds} s per phase, status polled every ${POLL_MS} ms`);
+    const say = (phase: ListenerPhase): void =>
+      o.say(
+        `  ${phase.listeners} listeners: ${phase.writesPerSecond} writes/s, CPU per 1,000 writes: leader ${phase.leaderCpuMsPerThousandWrites} ms, follower ${phase.followerCpuMsPerThousandWrites} ms` +
+          (phase.leaderChanged ? ' (LEADER CHANGED during the phase)' : '') +
+          (phase.fedByLeader ? ' (A LISTENER WAS FED BY THE LEADER)' : '') +
+          phase.lag
+            .map(
+              (l) =>
+                `; ${l.listener} (depth ${l.depth}${l.depthChanges > 0 ? `, moved ${l.depthChanges}x` : ''}, via ${l.upstreams.join('/')}) lag p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms` +
+                (l.untraced > 0 ? ` (${l.untraced} untraced)` : ''),
+            )
+            .join(''),
+      );
+    o.say(`listeners: open loop of ${o.rate} writes/s, ${o.seconds} s per phase after a ${WARM_UP_SECONDS} s warm-up, applies traced by the listeners (read every ${TRACE_POLL_MS} ms)`);
     await c.put('warm-up', 'x');
-    phases.push(await run([]));
+    await run([], WARM_UP_SECONDS);
+    const measure = async (listeners: readonly string[]): Promise<void> => {
+      const phase = await run(listeners, o.seconds);
+      say(phase);
+      phases.push(phase);
+    };
+    await measure([]);
     cl.startNode('l1');
     await waitDepth(cl, 'l1', 1);
-    phases.push(await run(['l1']));
+    // A listener process just started runs cold (JIT) for its first second or so under load.
+    await run([], WARM_UP_SECONDS);
+    await measure(['l1']);
     cl.startNode('l2');
     await waitDepth(cl, 'l2', 2);
     cl.startNode('l3');
     await waitDepth(cl, 'l3', 3);
-    phases.push(await run(['l1', 'l2', 'l3']));
-    return { rate: o.rate, seconds: o.seconds, pollMs: POLL_MS, phases };
+    await run([], WARM_UP_SECONDS);
+    await measure(['l1', 'l2', 'l3']);
+    return { rate: o.rate, seconds: o.seconds, tracePollMs: TRACE_POLL_MS, phases };
   } finally {
     await c?.close();
     await cluster?.stop();
@@ -115,22 +161,36 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
-async function openLoop(c: DuoraftClient, cluster: ProcessCluster, rate: number, seconds: number, listeners: readonly string[], leaderPid: number): Promise<ListenerPhase> {
-  const acks: Array<{ index: number; at: number }> = [];
-  const polls = new Map<string, Array<{ at: number; applied: number; depth: number }>>(listeners.map((l) => [l, []]));
+async function openLoop(
+  c: DuoraftClient,
+  cluster: ProcessCluster,
+  rate: number,
+  seconds: number,
+  listeners: readonly string[],
+  leader: { id: string; pid: number },
+  followerPid: number,
+): Promise<ListenerPhase> {
+  const acks: Array<{ index: number; atUs: number }> = [];
+  const traced = new Map<string, { batches: AppliedBatches; depths: number[]; upstreams: Set<string> }>(
+    listeners.map((l) => [l, { batches: new AppliedBatches(), depths: [], upstreams: new Set<string>() }]),
+  );
   let outstanding = 0;
   let skipped = 0;
   let n = 0;
   let polling = true;
   const pollers = listeners.map(async (id) => {
-    const out = polls.get(id)!;
+    const t = traced.get(id)!;
     while (polling) {
       const s = await cluster.memberStatus(id, 1000);
-      if (s) out.push({ at: performance.now(), applied: s.appliedIndex, depth: s.listener?.depth ?? -1 });
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      if (s?.listener) {
+        t.batches.add(s.listener.recentApplies);
+        t.depths.push(s.listener.depth);
+        t.upstreams.add(s.listener.upstream || '-');
+      }
+      await new Promise((r) => setTimeout(r, TRACE_POLL_MS));
     }
   });
-  const cpuBefore = cpuMs(leaderPid);
+  const cpuBefore = { leader: cpuMs(leader.pid), follower: cpuMs(followerPid) };
   const started = performance.now();
   const end = started + seconds * 1000;
   while (performance.now() < end) {
@@ -145,7 +205,7 @@ async function openLoop(c: DuoraftClient, cluster: ProcessCluster, rate: number,
       c.put(`lag-${n % 10_000}`, 'v').then(
         (r) => {
           outstanding--;
-          acks.push({ index: r.index, at: performance.now() });
+          acks.push({ index: r.index, atUs: machineMicros() });
         },
         () => {
           outstanding--;
@@ -157,31 +217,48 @@ async function openLoop(c: DuoraftClient, cluster: ProcessCluster, rate: number,
   const waitEnd = performance.now() + 10_000;
   while (outstanding > 0 && performance.now() < waitEnd) await new Promise((r) => setTimeout(r, 10));
   const elapsed = (performance.now() - started) / 1000;
-  const cpu = cpuMs(leaderPid) - cpuBefore;
+  const cpu = { leader: cpuMs(leader.pid) - cpuBefore.leader, follower: cpuMs(followerPid) - cpuBefore.follower };
+  const after = await cluster.memberStatus(leader.id, 1000);
   // Let the listeners catch up before the lag is computed.
   await new Promise((r) => setTimeout(r, 500));
   polling = false;
   await Promise.all(pollers);
+  const r = (x: number): number => Math.round(x * 10) / 10;
+  const keep = process.env.BENCH_KEEP_DIR;
   const lag: LagFigures[] = listeners.map((id) => {
-    const p = polls.get(id)!;
-    const lags: number[] = [];
-    let k = 0;
-    for (const a of [...acks].sort((x, y) => x.index - y.index)) {
-      while (k < p.length && p[k]!.applied < a.index) k++;
-      if (k >= p.length) break;
-      lags.push(Math.max(0, p[k]!.at - a.at));
+    const t = traced.get(id)!;
+    const samples = applyLags(acks, t.batches);
+    // BENCH_KEEP_DIR=folder: each write's ack and apply time, to see when the tail happens.
+    if (keep) {
+      const rows = acks.map((a) => `${a.index},${a.atUs},${t.batches.appliedAt(a.index) ?? ''}`);
+      writeFileSync(join(keep, `lag-${listeners.length}-${id}.csv`), `index,ackUs,appliedUs\n${rows.join('\n')}\n`);
     }
-    const r = (x: number): number => Math.round(x * 10) / 10;
     let changes = 0;
-    for (let i = 1; i < p.length; i++) if (p[i]!.depth !== p[i - 1]!.depth) changes++;
-    return { listener: id, depth: p[0]?.depth ?? -1, depthChanges: changes, samples: lags.length, p50: r(percentile(lags, 50)), p99: r(percentile(lags, 99)), max: r(percentile(lags, 100)) };
+    for (let i = 1; i < t.depths.length; i++) if (t.depths[i] !== t.depths[i - 1]) changes++;
+    return {
+      listener: id,
+      depth: t.depths[0] ?? -1,
+      depthChanges: changes,
+      samples: samples.lagsMs.length,
+      untraced: samples.untraced,
+      beforeAck: samples.beforeAck,
+      upstreams: [...t.upstreams],
+      p50: r(percentile(samples.lagsMs, 50)),
+      p99: r(percentile(samples.lagsMs, 99)),
+      max: r(percentile(samples.lagsMs, 100)),
+    };
   });
+  const perThousand = (ms: number): number => Math.round((ms / Math.max(1, acks.length)) * 1000 * 10) / 10;
   return {
     listeners: listeners.length,
     writes: acks.length,
     writesPerSecond: Math.round(acks.length / elapsed),
     skipped,
-    leaderCpuMsPerThousandWrites: Math.round((cpu / Math.max(1, acks.length)) * 1000 * 10) / 10,
+    leader: leader.id,
+    leaderCpuMsPerThousandWrites: perThousand(cpu.leader),
+    followerCpuMsPerThousandWrites: perThousand(cpu.follower),
+    leaderChanged: after?.role !== 'leader',
+    fedByLeader: lag.some((l) => l.upstreams.includes(leader.id)),
     lag,
   };
 }

@@ -35,6 +35,7 @@ import { defaultLimits } from '../node-config.js';
 import { defaultSnapshotPolicy, Snapshotter, type SnapshotPolicy } from '../snapshotter.js';
 import { isTransientZkError, waitForZooKeeper } from '../startup-retry.js';
 import { WalSync } from '../wal-sync.js';
+import { ApplyTrace } from './apply-trace.js';
 import { DEFAULT_FEED_HEARTBEAT_MS, feedHandlersOf, ListenerFeeder } from './feeder.js';
 import { ListenerLog } from './listener-log.js';
 import { ListenerMember } from './listener-member.js';
@@ -190,6 +191,8 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
       saveKnown: (list) => writeUpstreamList(o.dataDir, list),
     });
     const r = runner;
+    const trace = new ApplyTrace();
+    stopParts.push(log.onApplied((entries: readonly Entry[]) => trace.note(entries[entries.length - 1]?.index ?? log.applied())));
     member = new ListenerMember({
       id: o.id,
       address,
@@ -198,7 +201,7 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
       requestTimeoutMs: defaultLimits.requestTimeoutMs,
       maxPendingReads: defaultLimits.maxPendingReads,
       leaderHint: () => r.leaderHint(),
-      listenerStatus: () => r.status(),
+      listenerStatus: () => ({ ...r.status(), recentApplies: trace.recent() }),
     });
     const m = member;
     memberRef.current = member;
