@@ -49,6 +49,8 @@ export interface LagFigures {
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
+  /** Its own CPU per 1,000 writes (apply, local WAL, feeding the next). */
+  readonly cpuMsPerThousandWrites: number;
 }
 
 export interface ListenerPhase {
@@ -111,7 +113,7 @@ export async function benchListeners(o: { env: ZooKeeperEnv; nodeArgs: readonly 
           phase.lag
             .map(
               (l) =>
-                `; ${l.listener} (depth ${l.depth}${l.depthChanges > 0 ? `, moved ${l.depthChanges}x` : ''}, via ${l.upstreams.join('/')}) lag p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms` +
+                `; ${l.listener} (depth ${l.depth}${l.depthChanges > 0 ? `, moved ${l.depthChanges}x` : ''}, via ${l.upstreams.join('/')}) lag p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms, CPU ${l.cpuMsPerThousandWrites} ms` +
                 (l.untraced > 0 ? ` (${l.untraced} untraced)` : ''),
             )
             .join(''),
@@ -190,6 +192,12 @@ async function openLoop(
       await new Promise((r) => setTimeout(r, TRACE_POLL_MS));
     }
   });
+  const listenerPids = new Map(listeners.map((id) => [id, cluster.pid(id)]));
+  const listenerCpu = (id: string): number => {
+    const pid = listenerPids.get(id);
+    return pid ? cpuMs(pid) : 0;
+  };
+  const listenerCpuBefore = new Map(listeners.map((id) => [id, listenerCpu(id)]));
   const cpuBefore = { leader: cpuMs(leader.pid), follower: cpuMs(followerPid) };
   const started = performance.now();
   const end = started + seconds * 1000;
@@ -218,12 +226,14 @@ async function openLoop(
   while (outstanding > 0 && performance.now() < waitEnd) await new Promise((r) => setTimeout(r, 10));
   const elapsed = (performance.now() - started) / 1000;
   const cpu = { leader: cpuMs(leader.pid) - cpuBefore.leader, follower: cpuMs(followerPid) - cpuBefore.follower };
+  const listenerCpuMs = new Map(listeners.map((id) => [id, listenerCpu(id) - listenerCpuBefore.get(id)!]));
   const after = await cluster.memberStatus(leader.id, 1000);
   // Let the listeners catch up before the lag is computed.
   await new Promise((r) => setTimeout(r, 500));
   polling = false;
   await Promise.all(pollers);
   const r = (x: number): number => Math.round(x * 10) / 10;
+  const perThousand = (ms: number): number => Math.round((ms / Math.max(1, acks.length)) * 1000 * 10) / 10;
   const keep = process.env.BENCH_KEEP_DIR;
   const lag: LagFigures[] = listeners.map((id) => {
     const t = traced.get(id)!;
@@ -246,9 +256,9 @@ async function openLoop(
       p50: r(percentile(samples.lagsMs, 50)),
       p99: r(percentile(samples.lagsMs, 99)),
       max: r(percentile(samples.lagsMs, 100)),
+      cpuMsPerThousandWrites: perThousand(listenerCpuMs.get(id)!),
     };
   });
-  const perThousand = (ms: number): number => Math.round((ms / Math.max(1, acks.length)) * 1000 * 10) / 10;
   return {
     listeners: listeners.length,
     writes: acks.length,
