@@ -268,7 +268,8 @@ async function openLoop(
     leaderCpuMsPerThousandWrites: perThousand(cpu.leader),
     followerCpuMsPerThousandWrites: perThousand(cpu.follower),
     leaderChanged: after?.role !== 'leader',
-    fedByLeader: lag.some((l) => l.upstreams.includes(leader.id)),
+    // Only telling while the leader stayed the same (after a failover the old leader is a follower and may feed).
+    fedByLeader: after?.role === 'leader' && lag.some((l) => l.upstreams.includes(leader.id)),
     lag,
   };
 }
