@@ -105,7 +105,8 @@ export async function benchListeners(o: { env: ZooKeeperEnv; nodeArgs: readonly 
       const leaderPid = cl.pid(leader);
       const followerPid = cl.pid(follower);
       if (leaderPid === null || followerPid === null) throw new Error('a voter has no process');
-      const phase = await openLoop(c!, cl, o.rate, seconds, listeners, { id: leader, pid: leaderPid }, followerPid);
+      const term = (await cl.memberStatus(leader))?.term ?? -1;
+      const phase = await openLoop(c!, cl, o.rate, seconds, listeners, { id: leader, pid: leaderPid, term }, followerPid);
       return phase;
     };
     const say = (phase: ListenerPhase): void =>
@@ -188,7 +189,7 @@ async function openLoop(
   rate: number,
   seconds: number,
   listeners: readonly string[],
-  leader: { id: string; pid: number },
+  leader: { id: string; pid: number; term: number },
   followerPid: number,
 ): Promise<ListenerPhase> {
   const acks: Array<{ index: number; atUs: number }> = [];
@@ -286,9 +287,10 @@ async function openLoop(
     leader: leader.id,
     leaderCpuMsPerThousandWrites: perThousand(cpu.leader),
     followerCpuMsPerThousandWrites: perThousand(cpu.follower),
-    leaderChanged: after?.role !== 'leader',
+    // The same leader in the same term at the end: leadership never moved (a failover and back would show a new term).
+    leaderChanged: after?.role !== 'leader' || after.term !== leader.term,
     // Only telling while the leader stayed the same (after a failover the old leader is a follower and may feed).
-    fedByLeader: after?.role === 'leader' && lag.some((l) => l.upstreams.includes(leader.id)),
+    fedByLeader: after?.role === 'leader' && after.term === leader.term && lag.some((l) => l.upstreams.includes(leader.id)),
     lag,
   };
 }
