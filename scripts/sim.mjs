@@ -3,9 +3,9 @@
 //   npm run sim -- --seed N                      replay one seed, printing its fault schedule
 //   npm run sim -- --seeds 100000 [--from 1] [--workers 2]
 //                                                run many seeds, split over worker processes
-//   options: --mix slow-leader-zk|expire-in-takeover|expire-after-fence|kill-deposed-leader|stale-tail-takeover,
+//   options: --mix slow-leader-zk|expire-in-takeover|expire-after-fence|kill-deposed-leader|stale-tail-takeover|both-down|listeners,
 //            --broken NAME[,NAME] (src/server/broken-builds.ts: ack-before-commit,
-//            read-tail-before-fence, commit-without-term, tail-without-sync),
+//            read-tail-before-fence, commit-without-term, tail-without-sync, feed-uncommitted),
 //            --zk-sessions local|global (default: drawn per seed),
 //            --log [level] (with --seed: the nodes' log lines, with virtual time t)
 import { spawn } from 'node:child_process';

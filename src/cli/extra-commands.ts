@@ -10,8 +10,8 @@ function brokenBuildNames(list: string): string {
 import type { Argv } from 'yargs';
 import { connect } from '../client/client.js';
 import { InvalidArgumentError } from '../common/errors.js';
-import { runLoad, runSuite, SUITE_PARTS, type SuitePart, type Workload } from '../harness/bench.js';
-import { runDemo } from '../harness/demo.js';
+import type { Workload } from '../harness/bench.js';
+import { SUITE_PARTS, type SuitePart } from '../harness/suite-parts.js';
 import type { ZooKeeperEnv } from '../harness/zk-java.js';
 import type { CommonArgs } from './common-options.js';
 import { printJson, printLine } from './output.js';
@@ -38,6 +38,8 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('settle-ms', { type: 'number', default: 1500, describe: 'writes between failovers (ms)' })
         .option('keep-logs', { type: 'string', describe: 'keep the node logs in this folder (to read the failover timeline)' }),
     run(async (a: CommonArgs & { failovers: number; writers: number; 'settle-ms': number; 'keep-logs'?: string }) => {
+      // The harness loads only when a scenario runs: the node and the everyday commands start without it.
+      const { runDemo } = await import('../harness/demo.js');
       const result = await runDemo({
         ...(a['keep-logs'] ? { keepLogsIn: a['keep-logs'] } : {}),
         failovers: a.failovers,
@@ -67,7 +69,13 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('compare', { type: 'string', choices: ['etcd'], describe: '--suite: also run the writer loads and failovers against a three-member etcd 3.4' })
         .option('netns-minutes', { type: 'number', default: 5, describe: '--suite: length of netns-latency-loss' })
         .option('history-writes', { type: 'number', default: 1_000_000, describe: '--suite: writes the cluster takes before snapshot-restart and the second half of snapshot-failover' })
-        .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' }),
+        .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' })
+        .option('zk-jvm', {
+          type: 'string',
+          default: 'production',
+          choices: ['production', 'test'],
+          describe: '--suite: how the JVM runs ZooKeeper: production (fixed heap, G1, full JIT) or test (quick start: serial GC, C1 only)',
+        }),
     run(
       async (
         a: CommonArgs & SecurityArgs & {
@@ -85,6 +93,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           'netns-minutes': number;
           'history-writes': number;
           'node-args'?: string;
+          'zk-jvm': string;
         },
       ) => {
         if (!(a.duration > 0 && a.concurrency >= 1 && a.keys >= 1 && a['value-bytes'] >= 0 && a['read-ratio'] >= 0 && a['read-ratio'] <= 1)) {
@@ -95,12 +104,14 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           if (parts?.some((p) => !(SUITE_PARTS as readonly string[]).includes(p))) throw new InvalidArgumentError(`--only takes ${SUITE_PARTS.join(', ')}`);
           if (!(a['netns-minutes'] > 0)) throw new InvalidArgumentError('--netns-minutes must be positive');
           if (!(Number.isSafeInteger(a['history-writes']) && a['history-writes'] >= 1)) throw new InvalidArgumentError('--history-writes must be a positive integer');
+          const { runSuite } = await import('../harness/bench.js');
           const r = await runSuite({
             failovers: a.failovers,
             durationMs: a.duration * 1000,
             netnsMinutes: a['netns-minutes'],
             compareEtcd: a.compare === 'etcd',
             historyWrites: a['history-writes'],
+            zkJvm: a['zk-jvm'] === 'test' ? 'test' : 'production',
             env: zooKeeperEnv(),
             print: printLine,
             json: a.json,
@@ -113,6 +124,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         }
         const c = await connect({ zk: a.zk, cluster: a.cluster, deadlineMs: a.timeout, ...(await clientSecurityOf(a)) });
         try {
+          const { runLoad } = await import('../harness/bench.js');
           const r = await runLoad(c, {
             workload: a.workload as Workload,
             concurrency: a.concurrency,

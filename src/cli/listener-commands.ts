@@ -8,7 +8,7 @@ import { ClusterPaths, isValidMemberId } from '../coordination/layout.js';
 import { demoteVoter, promoteListener, readMembers } from '../coordination/listener-config.js';
 import type { ZkSession } from '../coordination/zk-api.js';
 import { connectZk } from '../coordination/zk-client.js';
-import { askDrop } from '../server/listener/upstream-link.js';
+import { askDrop } from '../server/listener/grpc-feed-connector.js';
 import type { CommonArgs } from './common-options.js';
 import { printJson, printLine } from './output.js';
 import { type SecurityArgs, zkAuthOf } from './security-options.js';

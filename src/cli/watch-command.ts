@@ -6,8 +6,8 @@
 // and prints the options without connecting (the deployment test runs it on the compose
 // file's command).
 import type { Argv } from 'yargs';
-import { ClusterWatch, WatchAbortedError, type WatchOptions, type WatchSummary } from '../harness/cluster-watch.js';
-import { type WriteGap } from '../harness/write-gaps.js';
+import type { ClusterWatch, WatchOptions, WatchSummary } from '../harness/cluster-watch.js';
+import type { WriteGap } from '../harness/write-gaps.js';
 import type { CommonArgs } from './common-options.js';
 import type { CommandSpec } from './config/command-config.js';
 import { declareSettings } from './config/command-config.js';
@@ -104,6 +104,8 @@ async function watch(a: WatchArgs): Promise<void> {
 async function watchUntilStopped(a: WatchArgs, o: WatchOptions, stopped: Promise<string>, say: (line: string, json: Record<string, unknown>) => void): Promise<void> {
   const starting = new AbortController();
   void stopped.then(() => starting.abort());
+  // Loaded here: the other commands, the node above all, start without the harness.
+  const { ClusterWatch, WatchAbortedError } = await import('../harness/cluster-watch.js');
   let w: ClusterWatch;
   try {
     w = await ClusterWatch.start(o, (gap) => say(gapLine(gap), { event: 'write-gap', ...gap }), starting.signal);

@@ -2,9 +2,12 @@
 //
 // The order matters:
 //  1. Fence: one multi that checks the lease version the core saw unchanged for the
-//     lease window, moves the epoch from (T, V) to (T+1, me), touches the lease (our lease
-//     starts now), and replaces the leader znode with our ephemeral one. If the old leader
-//     touched its lease after our last look, or anyone moved the epoch, it fails.
+//     lease window, checks the config version in which this node is a voter, moves the
+//     epoch from (T, V) to (T+1, me), touches the lease (our lease starts now), and
+//     replaces the leader znode with our ephemeral one. If the old leader touched its lease
+//     after our last look, anyone moved the epoch, or the config changed (a promotion may
+//     have replaced this node while it was thought dead), it fails. A node that the config
+//     does not name as a voter never sends it.
 //  2. Read the tail. The fence froze ZooKeeper's log: an append of the old leader still
 //     in flight fails its check(epoch). Reading before fencing would let one land after
 //     the read. The read must also be at least as fresh as the fence (PROTOCOL.md R3): in
@@ -18,7 +21,7 @@ import type { Logger } from '../common/logger.js';
 import type { TakeoverRequest, TakeoverResult } from '../core/raft.js';
 import type { Entry, NodeId } from '../core/types.js';
 import type { ClusterPaths } from './layout.js';
-import { decodeEpoch, decodeTail, encodeEpoch, encodeLeader, encodeLease } from './records.js';
+import { decodeConfig, decodeEpoch, decodeTail, encodeEpoch, encodeLeader, encodeLease } from './records.js';
 import type { ZkOp, ZkSession } from './zk-api.js';
 import { ZkError, outcomeUnknown } from './zk-api.js';
 import { CompactedError } from '../common/errors.js';
@@ -41,7 +44,17 @@ export interface TakeoverOptions {
    * The epoch and leader znode as this node's watches last saw them. The fence then needs
    * one round trip; if they are stale it fails and is retried once with fresh reads.
    */
-  readonly known?: { readonly epochTerm: number; readonly epochLeader: NodeId; readonly epochVersion: number; readonly leaderExists: boolean };
+  readonly known?: {
+    readonly epochTerm: number;
+    readonly epochLeader: NodeId;
+    readonly epochVersion: number;
+    readonly leaderExists: boolean;
+    /**
+     * The config znode's version as last seen, and whether it named this node a voter
+     * (absent: not seen yet; the fence then reads it).
+     */
+    readonly config?: { readonly version: number; readonly voter: boolean };
+  };
   /**
    * The entries before ZooKeeper's first were compacted behind a snapshot: load one that
    * covers at least `minIndex` (into the state machine and the core) and resolve with the
@@ -214,9 +227,19 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
     epoch = { term: e.term, leaderId: e.leaderId, version: epochRead.stat.version };
     leaderExists = (await zk.exists(paths.leader)) !== null;
   }
+  const config = known?.config ?? (await readVoterConfig(zk, paths, o.selfId));
+  // Not a voter in the config seen: never fence. A watch's look may be stale (then read
+  // again); a fresh read that says so is final for this take-over. Whatever was read, the
+  // multi's check(config) makes sure the config has not changed since.
+  if (!config.voter) {
+    if (known?.config) return { kind: 'stale' };
+    return { kind: 'failed', outcome: await failedAfterReading(o, `${o.selfId} is not a voter in the cluster configuration (config version ${config.version}): it may not fence`) };
+  }
   const term = Math.max(epoch.term, o.request.term) + 1;
   const ops: ZkOp[] = [
     { type: 'check', path: paths.lease, version: o.request.leaseVersion },
+    // The config this node is a voter in: a promotion that replaced it moves the version.
+    { type: 'check', path: paths.config, version: config.version },
     { type: 'setData', path: paths.epoch, data: encodeEpoch({ term, leaderId: o.selfId }), version: epoch.version },
     { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId: o.selfId, seq: 0, durationMs: o.leaseDurationMs, driftBound: o.driftBound }), version: -1 },
   ];
@@ -248,6 +271,12 @@ async function tryFence(o: TakeoverOptions, known: TakeoverOptions['known'] | nu
     return { kind: 'ok', term, epochVersion: now.stat.version, sentAt, sentAtWall, previousLeader: epoch.leaderId, sessionId: '' };
   }
   return { kind: 'ok', term, epochVersion: epoch.version + 1, sentAt, sentAtWall, previousLeader: epoch.leaderId, sessionId };
+}
+
+/** The config znode's version, and whether it names `selfId` a voter. */
+async function readVoterConfig(zk: ZkSession, paths: ClusterPaths, selfId: NodeId): Promise<{ version: number; voter: boolean }> {
+  const r = await zk.getData(paths.config);
+  return { version: r.stat.version, voter: decodeConfig(paths.config, r.data).voters.includes(selfId) };
 }
 
 async function readTail(zk: ZkSession, paths: ClusterPaths): Promise<{ lastIndex: number; segmentFirstIndex: number; version: number }> {

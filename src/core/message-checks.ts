@@ -9,7 +9,10 @@
 // arrive before the epoch watch does, two fences in a row cannot happen unseen for long. A
 // (pre-)vote asks for the sender's term plus one, so it may be one higher still. The bound
 // is the trusted term, not this node's own: a term taken from a message must not raise it,
-// or forged messages could ratchet it up one step at a time.
+// or forged messages could ratchet it up one step at a time. The price, in plaintext only:
+// a follower cut off from ZooKeeper that took term T+1 from the leader's heartbeat refuses
+// the T+2 of a second fence until its epoch watch catches up. A sender proven by mutual TLS
+// is honest, so there the node's own term counts too.
 import type { Message } from './messages.js';
 import { EntryType, type NodeId } from './types.js';
 
@@ -21,6 +24,12 @@ export interface MessageCheckContext {
   readonly ownTerm: number;
   /** The highest term ZooKeeper vouched for: the epoch seen, or a term this node fenced or restarted with. */
   readonly trustedTerm: number;
+  /**
+   * The transport proved the sender is the other voter (mutual TLS). Its messages are
+   * honest, so the bound is this node's own term as well: a follower cut off from ZooKeeper
+   * that took the leader's term from its heartbeat still follows that leader's next term.
+   */
+  readonly authenticated?: boolean;
   /** Last index of this node's log. */
   readonly lastIndex: number;
   /** Bound on one entry's data (what a segment can hold). */
@@ -38,9 +47,13 @@ export function checkPeerMessage(m: Message, c: MessageCheckContext): string | n
   if (m.type === 'unreachable') return m.from === c.peer ? null : 'ignore';
   if (m.from !== c.peer) return `from ${JSON.stringify(m.from)}, which is not the other voter of this cluster (${c.peer || 'none yet'})`;
   if (!isIndex(m.term)) return `term ${m.term} is not a non-negative integer`;
-  const slack = m.type === 'vote' ? 2 : 1;
-  if (m.term > c.trustedTerm + slack) {
-    return `term ${m.term} is more than ${slack === 1 ? 'one' : 'two'} above the highest term ZooKeeper vouched for here (${c.trustedTerm}); terms come only from ZooKeeper's epoch`;
+  // A (pre-)vote asks for its sender's term plus one, and a granted reply carries that term.
+  const asksNextTerm = m.type === 'vote' || (m.type === 'voteReply' && m.granted && m.term === c.ownTerm + 1);
+  const slack = asksNextTerm ? 2 : 1;
+  const base = c.authenticated === true ? Math.max(c.trustedTerm, c.ownTerm) : c.trustedTerm;
+  if (m.term > base + slack) {
+    const what = c.authenticated === true ? 'the highest term known here' : 'the highest term ZooKeeper vouched for here';
+    return `term ${m.term} is more than ${slack === 1 ? 'one' : 'two'} above ${what} (${base}); terms come only from ZooKeeper's epoch`;
   }
   switch (m.type) {
     case 'append': {

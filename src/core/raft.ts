@@ -136,6 +136,13 @@ export interface RestoredState {
   readonly hardState?: HardState;
   readonly snapshot?: SnapshotMeta;
   readonly entries?: readonly Entry[];
+  /**
+   * The highest term ZooKeeper vouched for, as far as the caller knows at start (default:
+   * the restored term). A node restarting on its own data passes one below its saved term:
+   * that term may have been taken from a message (see trustedTerm), and the epoch, observed
+   * before any peer message is taken, restores the rest.
+   */
+  readonly trustedTerm?: number;
 }
 
 export interface CoreStatus {
@@ -257,7 +264,7 @@ export class RaftCore {
     const snapshot = restored.snapshot ?? { index: 0, term: 0, chain: config.genesis };
     this.log = new RaftLog(snapshot, restored.entries ?? []);
     this.term = Math.max(hs.term, snapshot.term);
-    this.trustedTerm = this.term;
+    this.trustedTerm = Math.min(this.term, Math.max(snapshot.term, restored.trustedTerm ?? this.term));
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
     this.unstableFrom = this.log.lastIndex() + 1;
@@ -310,14 +317,17 @@ export class RaftCore {
    * Takes one peer message. A message that fails the checks of message-checks.ts is dropped
    * whole, before it touches anything; the reason is returned for the caller to log
    * ('ignore': not for us, nothing worth saying). Returns null when it was taken.
+   * `authenticated`: the transport proved the sender is the other voter (mutual TLS), so its
+   * term may be bounded by this node's own term rather than the trusted one.
    */
-  step(m: Message): string | null {
+  step(m: Message, authenticated = false): string | null {
     const problem = checkPeerMessage(m, {
       self: this.id,
       peer: this.peer,
       role: this.role,
       ownTerm: this.term,
       trustedTerm: this.trustedTerm,
+      authenticated,
       lastIndex: this.log.lastIndex(),
       maxEntryBytes: this.cfg.maxEntryBytes,
     });

@@ -22,7 +22,7 @@ import { AppliedBatches, applyLags } from './apply-lag.js';
 import { machineMicros } from '../server/listener/apply-trace.js';
 import { percentile } from './failover.js';
 import { ProcessCluster } from './process-cluster.js';
-import type { ZooKeeperEnv } from './zk-java.js';
+import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 
 /** The listeners keep their last 256 applied batches; polled this often, none is missed below 12,800 batches/s. */
@@ -78,8 +78,8 @@ export interface ListenerBenchResult {
   readonly phases: readonly ListenerPhase[];
 }
 
-export async function benchListeners(o: { env: ZooKeeperEnv; nodeArgs: readonly string[]; rate: number; seconds: number; say: (line: string) => void }): Promise<ListenerBenchResult> {
-  const zk = await startZooKeeper({ env: o.env });
+export async function benchListeners(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJvmProfile; nodeArgs: readonly string[]; rate: number; seconds: number; say: (line: string) => void }): Promise<ListenerBenchResult> {
+  const zk = await startZooKeeper({ env: o.env, jvmProfile: o.zkJvm ?? 'production' });
   let cluster: ProcessCluster | null = null;
   let c: DuoraftClient | null = null;
   try {

@@ -16,11 +16,12 @@ import { waitRejoined, percentile } from './failover.js';
 import { LeaderChangeCounter } from './leader-changes.js';
 import { NetnsCluster } from './netns/cluster.js';
 import { WriteLoad } from './write-load.js';
-import type { ZooKeeperEnv } from './zk-java.js';
+import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 
 export interface NetnsBenchContext {
   readonly env: ZooKeeperEnv;
+  readonly zkJvm?: ZooKeeperJvmProfile;
   readonly nodeArgs: readonly string[];
   readonly say: (line: string) => void;
 }
@@ -66,7 +67,7 @@ interface Rig {
 
 /** ZooKeeper, the namespaced cluster, a client, a running 4-writer load; torn down after fn, whatever happens. */
 async function withRig<T>(ctx: NetnsBenchContext, prefix: string, fn: (rig: Rig) => Promise<T>): Promise<T> {
-  const zk = await startZooKeeper({ env: ctx.env });
+  const zk = await startZooKeeper({ env: ctx.env, jvmProfile: ctx.zkJvm ?? 'production' });
   let nc: NetnsCluster | null = null;
   let client: DuoraftClient | null = null;
   let counter: LeaderChangeCounter | null = null;

@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { realClock } from '../common/real-clock.js';
 import { silentLogger } from '../common/logger.js';
 import { connect, type DuoraftClient } from '../client/client.js';
+import { DuoraftError } from '../common/errors.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { connectZk } from '../coordination/zk-client.js';
 import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
@@ -31,11 +32,11 @@ import { killLeaderAndMeasure, percentile } from './failover.js';
 import { NodeTimeline } from './node-timeline.js';
 import { ProcessCluster } from './process-cluster.js';
 import { WriteLoad } from './write-load.js';
-import type { ZooKeeperEnv } from './zk-java.js';
+import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 
-export const SNAPSHOT_PARTS = ['snapshot-stall', 'snapshot-rebuild', 'snapshot-failover', 'snapshot-restart'] as const;
-export type SnapshotPart = (typeof SNAPSHOT_PARTS)[number];
+import type { SnapshotPart } from './suite-parts.js';
+export { SNAPSHOT_PARTS, type SnapshotPart } from './suite-parts.js';
 
 /** The targets of issue 10, for the printed verdicts. */
 export const SNAPSHOT_TARGETS = { rebuildMs: 3_000, restartMs: 2_000, stallAddedP99Ms: 20, failoverRatio: 1.1 } as const;
@@ -43,6 +44,7 @@ export const SNAPSHOT_TARGETS = { rebuildMs: 3_000, restartMs: 2_000, stallAdded
 export interface SnapshotBenchOptions {
   readonly want: (p: SnapshotPart) => boolean;
   readonly env: ZooKeeperEnv;
+  readonly zkJvm?: ZooKeeperJvmProfile;
   readonly nodeArgs: readonly string[];
   readonly failovers: number;
   /** Keys of the state (default 100,000) and their value size (default 256). */
@@ -78,6 +80,30 @@ export interface LoadReport {
   readonly seconds: number;
   readonly perSecond: number;
   readonly errors: number;
+  /** Errors by code, with the first message of each: a count alone hid a load refused whole. */
+  readonly errorKinds: Readonly<Record<string, { readonly count: number; readonly first: string }>>;
+}
+
+function kindsOf(r: LoadReport): string {
+  const parts = Object.entries(r.errorKinds).map(([code, k]) => `${k.count} ${code} (first: ${k.first})`);
+  return parts.length === 0 ? '' : `: ${parts.join('; ')}`;
+}
+
+/** Counts errors by code and keeps the first message of each (bounded: one entry per code). */
+class ErrorTally {
+  readonly kinds: Record<string, { count: number; first: string }> = {};
+  total = 0;
+  add(err: unknown): void {
+    this.total++;
+    const code = err instanceof DuoraftError ? err.code : err instanceof Error ? err.name : 'unknown';
+    const k = this.kinds[code];
+    if (k) k.count++;
+    else this.kinds[code] = { count: 1, first: err instanceof Error ? err.message.slice(0, 300) : String(err).slice(0, 300) };
+  }
+  summary(): string {
+    const parts = Object.entries(this.kinds).map(([code, k]) => `${k.count} ${code} (first: ${k.first})`);
+    return parts.length === 0 ? '' : `; errors: ${parts.join('; ')}`;
+  }
 }
 
 export interface SnapshotStallResult {
@@ -92,6 +118,7 @@ export interface SnapshotStallResult {
   /** during.p99 - outside.p99. */
   readonly addedP99Ms: number;
   readonly errors: number;
+  readonly errorKinds: Readonly<Record<string, { readonly count: number; readonly first: string }>>;
 }
 
 export interface RebuildRound {
@@ -161,7 +188,7 @@ export async function runSnapshotParts(o: SnapshotBenchOptions): Promise<Snapsho
 
 /** One ZooKeeper, two voters logging at info (their lines time the phases), a client. */
 async function withCluster<T>(o: SnapshotBenchOptions, name: string, body: (c: { cluster: ProcessCluster; client: DuoraftClient; timeline: NodeTimeline; zk: string }) => Promise<T>): Promise<T> {
-  const zk = await startZooKeeper({ env: o.env });
+  const zk = await startZooKeeper({ env: o.env, jvmProfile: o.zkJvm ?? 'production' });
   const timeline = new NodeTimeline();
   let cluster: ProcessCluster | null = null;
   let client: DuoraftClient | null = null;
@@ -185,7 +212,7 @@ async function stateCluster(o: SnapshotBenchOptions): Promise<SnapshotBenchResul
   return withCluster(o, 'snapbench-state', async ({ cluster, client, timeline, zk }) => {
     o.say(`snapshots: loading ${keys.toLocaleString('en')} keys of ${valueBytes} bytes (${o.loadWriters ?? 128} writers)...`);
     const stateLoad = await writeKeys(client, keys, keys, valueBytes, o.loadWriters ?? 128);
-    o.say(`  ${stateLoad.writes} writes in ${stateLoad.seconds} s (${stateLoad.perSecond}/s, ${stateLoad.errors} errors)`);
+    o.say(`  ${stateLoad.writes} writes in ${stateLoad.seconds} s (${stateLoad.perSecond}/s, ${stateLoad.errors} errors)${kindsOf(stateLoad)}`);
     let out: SnapshotBenchResult = { stateLoad };
     if (o.want('snapshot-stall')) {
       const stall = await measureStall(client, timeline, keys, valueBytes, o.stallMs ?? 30_000, o.say);
@@ -217,7 +244,7 @@ async function historyCluster(o: SnapshotBenchOptions): Promise<SnapshotBenchRes
     const historyLoad = await writeKeys(client, historyWrites, keys, valueBytes, o.loadWriters ?? 128, (done, ms) => {
       o.say(`  ... ${done.toLocaleString('en')} writes, ${Math.round(done / (ms / 1000))}/s`);
     });
-    o.say(`  ${historyLoad.writes} writes in ${historyLoad.seconds} s (${historyLoad.perSecond}/s, ${historyLoad.errors} errors)`);
+    o.say(`  ${historyLoad.writes} writes in ${historyLoad.seconds} s (${historyLoad.perSecond}/s, ${historyLoad.errors} errors)${kindsOf(historyLoad)}`);
     let out: SnapshotBenchResult = { historyLoad };
     if (o.want('snapshot-failover')) {
       o.say(`snapshots: failover after ${historyWrites.toLocaleString('en')} writes, ${o.failovers} SIGKILLs of the leader under 4 writers...`);
@@ -263,7 +290,7 @@ export async function writeKeys(
   const padding = 'v'.repeat(Math.max(0, valueBytes - 12));
   let next = 0;
   let done = 0;
-  let errors = 0;
+  const errors = new ErrorTally();
   const started = performance.now();
   let lastReport = started;
   const writer = async (): Promise<void> => {
@@ -273,8 +300,8 @@ export async function writeKeys(
       const value = `${String(i).padStart(11, '0')}:${padding}`;
       try {
         await c.put(`k-${i % keys}`, value);
-      } catch {
-        errors++;
+      } catch (err) {
+        errors.add(err);
       }
       done++;
       const now = performance.now();
@@ -286,7 +313,7 @@ export async function writeKeys(
   };
   await Promise.all(Array.from({ length: writers }, () => writer()));
   const seconds = (performance.now() - started) / 1000;
-  return { writes: total, seconds: Math.round(seconds * 10) / 10, perSecond: Math.round(total / seconds), errors };
+  return { writes: total, seconds: Math.round(seconds * 10) / 10, perSecond: Math.round(total / seconds), errors: errors.total, errorKinds: errors.kinds };
 }
 
 /** Write latencies of 64 writers while snapshots come and go; split by whether a write overlapped one. */
@@ -296,7 +323,7 @@ async function measureStall(c: DuoraftClient, timeline: NodeTimeline, keys: numb
   const padding = 'w'.repeat(Math.max(0, valueBytes - 12));
   const starts: number[] = [];
   const ends: number[] = [];
-  let errors = 0;
+  const errors = new ErrorTally();
   const from = performance.now();
   const end = from + durationMs;
   const writer = async (w: number): Promise<void> => {
@@ -306,8 +333,8 @@ async function measureStall(c: DuoraftClient, timeline: NodeTimeline, keys: numb
         await c.put(`k-${(w * 7919 + n * 64) % keys}`, `${String(n).padStart(11, '0')}:${padding}`);
         starts.push(t);
         ends.push(performance.now());
-      } catch {
-        errors++;
+      } catch (err) {
+        errors.add(err);
       }
     }
   };
@@ -332,12 +359,13 @@ async function measureStall(c: DuoraftClient, timeline: NodeTimeline, keys: numb
     during: stats(during),
     outside: stats(outside),
     addedP99Ms: r1(percentile(during, 99) - percentile(outside, 99)),
-    errors,
+    errors: errors.total,
+    errorKinds: errors.kinds,
   };
   say(
     `  ${result.snapshots} snapshots of ${(result.stateBytes / 1e6).toFixed(1)} MB (taking and uploading: p50 ${result.snapshotMs.p50} ms, max ${result.snapshotMs.max} ms); ` +
       `writes during one: ${result.during.count}, p99 ${result.during.p99} ms; outside: ${result.outside.count}, p99 ${result.outside.p99} ms; ` +
-      `added p99 ${result.addedP99Ms} ms (target at most ${SNAPSHOT_TARGETS.stallAddedP99Ms} ms); ${errors} errors`,
+      `added p99 ${result.addedP99Ms} ms (target at most ${SNAPSHOT_TARGETS.stallAddedP99Ms} ms); ${errors.total} errors${errors.summary()}`,
   );
   return result;
 }

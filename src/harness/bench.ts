@@ -13,14 +13,14 @@ import {
   type PartitionLeaderResult,
   type PartitionVotersResult,
 } from './bench-netns.js';
-import { runSnapshotParts, SNAPSHOT_PARTS, type SnapshotBenchResult, type SnapshotPart } from './bench-snapshots.js';
+import { runSnapshotParts, type SnapshotBenchResult, type SnapshotPart } from './bench-snapshots.js';
 import { EtcdCluster, etcdVersion } from './etcd/etcd-cluster.js';
 import { type EtcdFailoverResult, type EtcdLoadResult, runEtcdFailovers, runEtcdWriteLoad } from './etcd/etcd-bench.js';
 import { netnsSupport } from './netns/support.js';
 import { killLeaderAndMeasure, percentile } from './failover.js';
 import { ProcessCluster } from './process-cluster.js';
 import { WriteLoad } from './write-load.js';
-import type { ZooKeeperEnv } from './zk-java.js';
+import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 import { benchListeners, type ListenerBenchResult } from './bench-listeners.js';
 
@@ -101,12 +101,8 @@ export async function runLoad(c: DuoraftClient, spec: LoadSpec): Promise<LoadRes
   };
 }
 
-export const LOOPBACK_PARTS = ['latency', 'throughput', 'reads', 'transfer', 'failover'] as const;
-export const NETNS_PARTS = ['netns-partition-leader', 'netns-partition-voters', 'netns-latency-loss'] as const;
-/** Issue 13's targets: listener apply lag at depth 1 and 3, and the leader's CPU per write with 0, 1 and 3 listeners (bench-listeners.ts). */
-export const LISTENER_PARTS = ['listeners'] as const;
-export const SUITE_PARTS = [...LOOPBACK_PARTS, ...NETNS_PARTS, ...SNAPSHOT_PARTS, ...LISTENER_PARTS] as const;
-export type SuitePart = (typeof SUITE_PARTS)[number];
+import { LISTENER_PARTS, LOOPBACK_PARTS, NETNS_PARTS, SNAPSHOT_PARTS, SUITE_PARTS, type SuitePart } from './suite-parts.js';
+export { LISTENER_PARTS, LOOPBACK_PARTS, NETNS_PARTS, SUITE_PARTS, type SuitePart };
 /** How long the voters stay cut off from each other in netns-partition-voters. */
 export const PARTITION_VOTERS_SECONDS = 30;
 
@@ -115,6 +111,8 @@ export interface SuiteOptions {
   readonly only?: readonly SuitePart[];
   /** Extra arguments for every node (for example timing flags). */
   readonly nodeArgs?: readonly string[];
+  /** How the JVM runs ZooKeeper (default 'production': the suite measures the cluster, not a test JVM's pauses). */
+  readonly zkJvm?: ZooKeeperJvmProfile;
   readonly failovers: number;
   readonly durationMs: number;
   /** netns-latency-loss: how long, in minutes. */
@@ -189,6 +187,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     const snapshots = await runSnapshotParts({
       want: (p: SnapshotPart) => want(p),
       env: o.env,
+      zkJvm: o.zkJvm ?? 'production',
       nodeArgs: o.nodeArgs ?? [],
       failovers: o.failovers,
       ...(o.historyWrites !== undefined ? { historyWrites: o.historyWrites } : {}),
@@ -198,7 +197,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   }
   if (o.compareEtcd && (want('latency') || want('throughput') || want('failover'))) result = { ...result, etcd: await runEtcdParts(o, want, say) };
   if (want('listeners')) {
-    result = { ...result, listeners: await benchListeners({ env: o.env, nodeArgs: o.nodeArgs ?? [], rate: LISTENER_BENCH_RATE, seconds: Math.max(5, Math.round(o.durationMs / 1000)), say }) };
+    result = { ...result, listeners: await benchListeners({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], rate: LISTENER_BENCH_RATE, seconds: Math.max(5, Math.round(o.durationMs / 1000)), say }) };
   }
   const r = (x: number): number => Math.round(x * 100) / 100;
   const full: SuiteResult = { machine: { cpus: cpus().length, node: process.version, loadAverage: [r(loadAtStart), r(loadavg()[0] ?? 0)] }, ...result };
@@ -224,7 +223,7 @@ async function runNetnsParts(o: SuiteOptions, want: (p: SuitePart) => boolean, s
     say(`network parts skipped: ${support.reason}`);
     return { netnsSkipped: support.reason };
   }
-  const ctx = { env: o.env, nodeArgs: o.nodeArgs ?? [], say };
+  const ctx = { env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], say };
   let out: PartResults = {};
   if (want('netns-partition-leader')) {
     say(`netns: the leader silently cut off from its follower and ZooKeeper, ${o.failovers} times under 4 writers...`);
@@ -284,7 +283,7 @@ const ETCD_CONNECTIONS = 4;
 
 /** The parts on loopback: its own ZooKeeper and two voters, then each measurement in turn. */
 async function runLoopbackParts(o: SuiteOptions, want: (p: SuitePart) => boolean, say: (line: string) => void): Promise<PartResults> {
-  const zk = await startZooKeeper({ env: o.env });
+  const zk = await startZooKeeper({ env: o.env, jvmProfile: o.zkJvm ?? 'production' });
   let cluster: ProcessCluster | null = null;
   let c: DuoraftClient | null = null;
   try {

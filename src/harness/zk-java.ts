@@ -85,15 +85,19 @@ export function javaExecutable(env: ZooKeeperEnv = {}): string {
 }
 
 /**
- * JVM flags for a small, fast-starting test server: a modest heap, the serial collector
- * and only the C1 compiler (ZooKeeper's work here is tiny; startup time dominates).
+ * How the JVM runs ZooKeeper. 'test': a small, fast-starting server (the serial collector,
+ * only the C1 compiler, a heap that starts small); ZooKeeper's work in most tests is tiny
+ * and startup time dominates. 'production': as ZooKeeper is run for real (a fixed heap, the
+ * G1 collector, the full JIT), for benchmarks that hold tens of MiB in ZooKeeper: there the
+ * serial collector's stop-the-world pauses over a growing heap are ZooKeeper's own stalls,
+ * not the cluster's.
  */
-export function javaArgs(installation: ZooKeeperInstallation, mainClass: string, configFile: string, heapMb = 512): string[] {
+export type ZooKeeperJvmProfile = 'test' | 'production';
+
+export function javaArgs(installation: ZooKeeperInstallation, mainClass: string, configFile: string, heapMb = 512, profile: ZooKeeperJvmProfile = 'test'): string[] {
+  const jvm = profile === 'production' ? [`-Xmx${heapMb}m`, `-Xms${heapMb}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20'] : [`-Xmx${heapMb}m`, '-Xms32m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
   return [
-    `-Xmx${heapMb}m`,
-    '-Xms32m',
-    '-XX:+UseSerialGC',
-    '-XX:TieredStopAtLevel=1',
+    ...jvm,
     '-Djava.net.preferIPv4Stack=true',
     '-Dzookeeper.admin.enableServer=false',
     '-Dorg.slf4j.simpleLogger.showDateTime=true',

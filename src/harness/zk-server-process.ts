@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import type { Logger } from '../common/logger.js';
 import { childProcesses, type TrackedChild } from './child-processes.js';
 import { waitForRunState } from './process-state.js';
-import { javaArgs, type ZooKeeperInstallation } from './zk-java.js';
+import { javaArgs, type ZooKeeperInstallation, type ZooKeeperJvmProfile } from './zk-java.js';
 import { waitUntilServing } from './zk-four-letter.js';
 
 export const standaloneMainClass = 'org.apache.zookeeper.server.ZooKeeperServerMain';
@@ -21,6 +21,7 @@ export interface ServerProcessSpec {
   readonly installation: ZooKeeperInstallation;
   readonly java: string;
   readonly heapMb?: number;
+  readonly jvmProfile?: ZooKeeperJvmProfile;
   readonly logger: Logger;
 }
 
@@ -115,7 +116,7 @@ export class ZooKeeperServerProcess {
     try {
       this.current = childProcesses.spawn(
         this.spec.java,
-        javaArgs(this.spec.installation, this.spec.mainClass, this.spec.configFile, this.spec.heapMb),
+        javaArgs(this.spec.installation, this.spec.mainClass, this.spec.configFile, this.spec.heapMb, this.spec.jvmProfile),
         { stdio: ['ignore', out, out] },
       );
     } finally {

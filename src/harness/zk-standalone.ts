@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { freePort } from './free-port.js';
-import { findZooKeeperJar, javaExecutable, type ZooKeeperEnv } from './zk-java.js';
+import { findZooKeeperJar, javaExecutable, type ZooKeeperEnv, type ZooKeeperJvmProfile } from './zk-java.js';
 import { serverMode } from './zk-four-letter.js';
 import { renderZooCfg, standaloneMainClass, ZooKeeperServerProcess } from './zk-server-process.js';
 
@@ -21,6 +21,8 @@ export interface ZooKeeperTuning {
   readonly forceSync?: boolean;
   /** JVM heap limit in MiB (default 512). */
   readonly heapMb?: number;
+  /** 'test' (default: quick to start) or 'production' (fixed heap, G1, full JIT; benchmarks). */
+  readonly jvmProfile?: ZooKeeperJvmProfile;
   /** How long to wait for the server to serve (default 30 s). */
   readonly startTimeoutMs?: number;
   /** ZOOKEEPER_HOME / JAVA_HOME as read by the caller. This module does not read process.env. */
@@ -111,6 +113,7 @@ export async function startZooKeeper(options: StartZooKeeperOptions = {}): Promi
     installation,
     java: javaExecutable(options.env ?? {}),
     ...(options.heapMb !== undefined ? { heapMb: options.heapMb } : {}),
+    ...(options.jvmProfile !== undefined ? { jvmProfile: options.jvmProfile } : {}),
     logger,
   });
   const startTimeoutMs = options.startTimeoutMs ?? defaultTuning.startTimeoutMs;

@@ -22,6 +22,12 @@ export const BROKEN_BUILDS = {
    * mirror takes any tail while the epoch is unchanged. Caught under --mix stale-tail-takeover.
    */
   'tail-without-sync': { tailWithoutSync: true },
+  /**
+   * Issue 13: a follower pushes its listeners the entries it holds past its commit index (an
+   * uncommitted suffix, which a take-over may cut). Caught by the listener checks under
+   * --mix listeners.
+   */
+  'feed-uncommitted': { feedUncommitted: true },
 } as const satisfies Record<string, TestFaults>;
 
 export type BrokenBuild = keyof typeof BROKEN_BUILDS;

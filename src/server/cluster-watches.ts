@@ -33,7 +33,8 @@ export interface ClusterWatchHandlers {
   onLease(version: number, record: LeaseRecord): void;
   /** The leader znode as now read (null: it does not exist). */
   onLeaderZnode(record: LeaderRecord | null, stat: ZkStat | null): void;
-  onVoters(voters: readonly NodeId[]): void;
+  /** The config znode as now read: its version and voters. */
+  onConfig(version: number, voters: readonly NodeId[]): void;
   /** The other voter published where it can be reached. */
   onPeerMember(peer: NodeId, address: string, peerAddress: string): void;
 }
@@ -93,17 +94,19 @@ export class ClusterWatches {
         path: paths.config,
         onChange: (st) => {
           if (!st.exists) return;
-          handlers.onVoters(decodeConfig(paths.config, st.data).voters);
+          handlers.onConfig(st.stat.version, decodeConfig(paths.config, st.data).voters);
         },
       }),
     );
   }
 
-  /** Watches the other voter's member znode (replacing the watch of an earlier peer). */
+  /** Watches the other voter's member znode (replacing the watch of an earlier peer; '' watches none). */
   watchPeer(peer: NodeId): void {
     if (this.stopped || peer === this.watchedPeer) return;
     this.peerWatch?.stop();
+    this.peerWatch = null;
     this.watchedPeer = peer;
+    if (peer === '') return;
     const { zk, clock, logger, paths, handlers } = this.o;
     this.peerWatch = new ZnodeWatch({
       zk,

@@ -85,6 +85,8 @@ export interface TestFaults {
   readonly commitWithoutTerm?: boolean;
   /** The old rule of issue 9's second hole: read ZooKeeper's tail on a new session without sync(), and accept any tail (R3). */
   readonly tailWithoutSync?: boolean;
+  /** A follower feeds its listeners every entry it holds, not only the committed ones (PROTOCOL.md section 9). */
+  readonly feedUncommitted?: boolean;
 }
 
 export interface NodeConfig {

@@ -28,7 +28,7 @@ import {
 import type { Logger } from '../common/logger.js';
 import { ensureClusterTree, FRESH_NODE, type LocalClusterView, randomClusterId } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
-import { peerOf, registerMember, registerVoter } from '../coordination/membership.js';
+import { registerMember, registerVoter } from '../coordination/membership.js';
 import { type ClusterIdentity, decodeIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
 import { ZkError } from '../coordination/zk-api.js';
@@ -65,6 +65,7 @@ import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
 import type { SavedSnapshot } from '../storage/snapshot-store.js';
 import type { LoadedSnapshot } from '../statemachine/snapshot-loader.js';
+import { VoterConfig } from './voter-config.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 
@@ -178,8 +179,8 @@ export class NodeDriver {
   private watches: ClusterWatches | null = null;
 
   private soft: SoftState;
-  private peer: NodeId = '';
-  private peerAddress = '';
+  /** Who the other voter is, followed live from the config znode (voter-config.ts). */
+  private readonly voterConfig: VoterConfig;
   private readonly addresses = new Map<NodeId, string>();
   private leaderZnode: { id: NodeId; address: string } | null = null;
   /** The epoch znode as the watch last saw it: lets a take-over fence in one round trip. */
@@ -228,7 +229,17 @@ export class NodeDriver {
     this.transport = deps.transport;
     this.wal = deps.wal;
     this.paths = new ClusterPaths(deps.config.cluster);
-    this.peer = peerOf(voters, this.id);
+    this.voterConfig = new VoterConfig(
+      this.id,
+      voters,
+      {
+        setCorePeer: (peer) => this.core.setPeer(peer),
+        setPeerAddress: (peer, address) => this.transport.setPeerAddress(peer, address),
+        watchPeerMember: (peer) => this.watches?.watchPeer(peer),
+        schedule: () => this.schedule(),
+      },
+      this.log,
+    );
     const rec = deps.recovery;
     const initial = deps.snapshots?.initial;
     const after = initial ? initial.loaded.point.index : 0;
@@ -251,8 +262,11 @@ export class NodeDriver {
       ...(initial ? { snapshot: initial.loaded.point } : {}),
       // The local WAL keeps whole segment files: entries the snapshot covers may still be there.
       entries: rec.entries.filter((e) => e.index > after),
+      // The saved term may have been taken from a (forged) message: trusted one below it,
+      // until the epoch read at start says more (RaftCore's trustedTerm).
+      ...(rec.hardState ? { trustedTerm: rec.hardState.term - 1 } : {}),
     };
-    this.core = new RaftCore(coreConfigFor(deps.config, this.peer, identity.clusterId), deps.random, restored);
+    this.core = new RaftCore(coreConfigFor(deps.config, this.voterConfig.peer(), identity.clusterId), deps.random, restored);
     this.soft = this.core.softState();
     this.addresses.set(this.id, deps.config.advertise);
     this.proposals = new PendingProposals(deps.clock, deps.config.limits.maxPendingProposals);
@@ -323,7 +337,7 @@ export class NodeDriver {
     this.voterSnapshots = new VoterSnapshotExchange({
       host: {
         id: this.id,
-        peer: () => this.peer,
+        peer: () => this.voterConfig.peer(),
         soft: () => this.soft,
         stopped: () => this.stopped,
         commitIndex: () => this.core.commitIndex(),
@@ -386,7 +400,7 @@ export class NodeDriver {
       throw err;
     }
     d.begin();
-    d.log.info({ voters, peer: d.peer, epoch: state.epoch, tail: state.tail }, 'node started');
+    d.log.info({ voters, peer: d.peerId(), epoch: state.epoch, tail: state.tail }, 'node started');
     return d;
   }
 
@@ -549,7 +563,7 @@ export class NodeDriver {
   async transferLeadership(timeoutMs: number): Promise<boolean> {
     if (this.soft.role !== 'leader') return true;
     if (!this.core.transferLeadership()) return false;
-    this.log.info({ to: this.peer }, 'transferring leadership');
+    this.log.info({ to: this.voterConfig.peer() }, 'transferring leadership');
     this.schedule();
     const deadline = this.clock.now() + timeoutMs;
     while (this.soft.role === 'leader' && this.core.isTransferring() && this.clock.now() < deadline && !this.stopped) {
@@ -564,13 +578,13 @@ export class NodeDriver {
   }
 
   peerId(): NodeId {
-    return this.peer;
+    return this.voterConfig.peer();
   }
 
   /** Stops the loop. With transfer, a leader first hands over to its follower (bounded). */
   async stop(options: { transfer?: boolean; transferTimeoutMs?: number } = {}): Promise<void> {
     if (this.stopped) return;
-    if (options.transfer && this.soft.role === 'leader' && this.peer) {
+    if (options.transfer && this.soft.role === 'leader' && this.voterConfig.peer()) {
       const ok = await this.transferLeadership(options.transferTimeoutMs ?? 3000);
       this.log.info({ transferred: ok }, ok ? 'leadership handed over before shutdown' : 'leadership transfer did not finish before shutdown');
     }
@@ -642,7 +656,7 @@ export class NodeDriver {
         return;
       }
       this.catchUpTicks();
-      const problem = this.core.step(m);
+      const problem = this.core.step(m, sender.kind === 'verified');
       if (problem !== null && problem !== 'ignore') {
         this.refused.warn(`peer:${m.type}`, { from: m.from, type: m.type, term: m.term, reason: problem }, 'peer message refused');
         this.telemetry.peerRefused(m.type, 'invalid');
@@ -666,7 +680,7 @@ export class NodeDriver {
     });
     this.pauseMonitor.start();
     this.watches = new ClusterWatches({ ...common, handlers: this.watchHandlers() });
-    if (this.peer) this.watches.watchPeer(this.peer);
+    if (this.voterConfig.peer()) this.watches.watchPeer(this.voterConfig.peer());
     this.scheduleTick();
     this.schedule();
   }
@@ -777,7 +791,7 @@ export class NodeDriver {
     if (rd.committed.length > 0) this.apply(rd.committed);
     if (rd.snapshotNeeded) this.voterSnapshots.offer(rd.snapshotNeeded.peer);
     if (rd.takeover) {
-      if (this.mayLead()) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists });
+      if (this.mayLead()) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists, config: this.voterConfig.configSeen() });
       else this.clock.setTimeout(() => this.refuseTakeover(), 0);
     }
   }
@@ -1085,23 +1099,10 @@ export class NodeDriver {
           this.schedule();
         }
       },
-      onVoters: (voters) => {
-        const peer = peerOf(voters, this.id);
-        if (peer && peer !== this.peer) {
-          this.log.info({ peer }, 'the other voter is known');
-          this.peer = peer;
-          this.core.setPeer(peer);
-          this.watches?.watchPeer(peer);
-          this.schedule();
-        }
-      },
+      onConfig: (version, voters) => this.voterConfig.onConfig(version, voters),
       onPeerMember: (peer, address, peerAddress) => {
         this.addresses.set(peer, address);
-        if (this.peerAddress !== peerAddress) {
-          this.peerAddress = peerAddress;
-          this.transport.setPeerAddress(peer, peerAddress);
-          this.log.info({ peer, address, peerAddress }, 'peer address');
-        }
+        this.voterConfig.onPeerMember(peer, peerAddress);
       },
     };
   }

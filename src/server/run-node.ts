@@ -309,7 +309,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     if (!recordedIdentity) await writeIdentity(o.dataDir, driver.identity);
     const feeder = new ListenerFeeder({
       cluster: o.cluster,
-      source: voterFeedSource(driver, genesisChain(driver.identity.clusterId)),
+      source: voterFeedSource(driver, genesisChain(driver.identity.clusterId), o.faults),
       clock: realClock,
       logger,
       fanout: o.listenerFanout ?? DEFAULT_LISTENER_FANOUT,

@@ -260,8 +260,8 @@ export class Snapshotter {
           // A new leader learns from ZooKeeper whether the state is too large, before its
           // first snapshot: the newest complete snapshot there is the state's size.
           const newest = usage.snapshots.find((s) => s.state === 'complete');
-          if (firstCount && newest && stateTooLarge(newest.dataBytes, this.budget.reserve(), this.budget.budgetBytes)) {
-            this.budget.setMode('over', `the newest snapshot in ZooKeeper (index ${newest.index}) takes ${formatBytes(newest.dataBytes)}: two of them and the reserve do not fit in the ${formatBytes(this.budget.budgetBytes)} budget`);
+          if (firstCount && newest && stateTooLarge(newest.dataBytes, this.budget.budgetBytes)) {
+            this.budget.setMode('over', `the newest snapshot in ZooKeeper (index ${newest.index}) takes ${formatBytes(newest.dataBytes)}: two of them and the least reserve for the log do not fit in the ${formatBytes(this.budget.budgetBytes)} budget`);
             this.logOver();
           }
         },

@@ -10,6 +10,7 @@ import type { NodeId } from '../core/types.js';
 import type { EpochSeen } from './cluster-watches.js';
 import type { FencedTerm } from './leadership.js';
 import type { NodeConfig } from './node-config.js';
+import type { ConfigSeen } from './voter-config.js';
 
 /** Bound on the replay phase of a take-over (after a successful fence). */
 const REPLAY_DEADLINE_MS = 5000;
@@ -52,6 +53,8 @@ export interface TakeoverObserver {
 export interface KnownCluster {
   readonly epoch: EpochSeen | null;
   readonly leaderZnodeExists: boolean;
+  /** The config znode's version as last seen, and whether it names this node a voter (the fence checks it). */
+  readonly config: ConfigSeen | null;
 }
 
 export class TakeoverRunner {
@@ -81,7 +84,9 @@ export class TakeoverRunner {
       selfId: this.o.selfId,
       address: config.advertise,
       request: req,
-      ...(epoch ? { known: { epochTerm: epoch.term, epochLeader: epoch.leaderId, epochVersion: epoch.version, leaderExists: known.leaderZnodeExists } } : {}),
+      ...(epoch
+        ? { known: { epochTerm: epoch.term, epochLeader: epoch.leaderId, epochVersion: epoch.version, leaderExists: known.leaderZnodeExists, ...(known.config ? { config: known.config } : {}) } }
+        : {}),
       leaseDurationMs: config.timing.leaseDurationMs,
       driftBound: config.timing.driftBound,
       replayDeadlineMs: REPLAY_DEADLINE_MS,

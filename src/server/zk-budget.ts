@@ -57,12 +57,19 @@ export function reserveBytes(budgetBytes: number, lastPublishGrowthBytes: number
   return Math.min(Math.floor(budgetBytes / 4), Math.max(Math.floor(budgetBytes / 16), 2 * lastPublishGrowthBytes));
 }
 
+/** The least room kept for the log, whatever the write rate: a sixteenth of the budget. */
+export function floorReserveBytes(budgetBytes: number): number {
+  return reserveBytes(budgetBytes, 0);
+}
+
 /**
  * The state alone is too large: two snapshots of this size (ZooKeeper must hold the old one
- * until the new one is complete) and the reserve do not fit in the budget.
+ * until the new one is complete) and the floor reserve do not fit in the budget. The floor,
+ * not the write-rate reserve: whether the state fits is a property of the state; a fast
+ * writer only makes snapshots come sooner (budgetWantsSnapshot), it never refuses writes.
  */
-export function stateTooLarge(snapshotBytes: number, reserve: number, budgetBytes: number): boolean {
-  return 2 * snapshotBytes + reserve > budgetBytes;
+export function stateTooLarge(snapshotBytes: number, budgetBytes: number): boolean {
+  return 2 * snapshotBytes + floorReserveBytes(budgetBytes) > budgetBytes;
 }
 
 /**
@@ -195,6 +202,11 @@ export class ZkBudget {
 
   reserve(): number {
     return reserveBytes(this.budgetBytes, this.lastGrowth);
+  }
+
+  /** What the log is expected to gain during one publish: as much as the last one (at least the floor). */
+  expectedGrowth(): number {
+    return Math.max(floorReserveBytes(this.budgetBytes), this.lastGrowth);
   }
 
   setMode(mode: BudgetMode, reason: string): void {

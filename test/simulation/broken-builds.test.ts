@@ -38,6 +38,14 @@ describe('the simulator catches broken builds', () => {
     expect(r.failures.some((f) => f.violations.some((v) => v.startsWith('S3') || v.startsWith('S2')))).toBe(true);
   }, 300_000);
 
+  it('issue 13: a follower that feeds its listeners an uncommitted suffix (L3), with listeners beside the voters', async () => {
+    // Stops at the first failure (seed 1 today; 6 of seeds 1-10 fail). The correct build's
+    // twin is seeds-listeners.test.ts.
+    const r = await runSeeds(1, 20, { brokenBuild: BROKEN_BUILDS['feed-uncommitted'], faultMix: 'listeners' }, true);
+    expect(r.failures.length).toBeGreaterThan(0);
+    expect(r.failures.some((f) => f.violations.some((v) => v.startsWith('L3')))).toBe(true);
+  }, 300_000);
+
   it('the correct build passes the stale-tail-takeover schedule', async () => {
     const r = await runSeeds(1, 100, { faultMix: 'stale-tail-takeover' });
     expect(r.failures.map((f) => f.seed), describeFailures(r.failures, ' --mix stale-tail-takeover')).toEqual([]);

@@ -16,4 +16,14 @@ describe('determinism', () => {
     const c = await runSimulation({ seed: 4243 });
     expect(c.faults).not.toEqual(a.faults);
   }, 120_000);
+
+  it('with listeners too (their feed network, faults and checks)', async () => {
+    const a = await runSimulation({ seed: 4242, faultMix: 'listeners' });
+    const b = await runSimulation({ seed: 4242, faultMix: 'listeners' });
+    expect(b.faults).toEqual(a.faults);
+    expect(b.events).toBe(a.events);
+    expect(b.ops).toEqual(a.ops);
+    expect(b.listenerChecks).toEqual(a.listenerChecks);
+    expect(a.listenerChecks.entries).toBeGreaterThan(0);
+  }, 120_000);
 });

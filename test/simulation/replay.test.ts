@@ -28,7 +28,7 @@ describe.runIf(env['SIM_SEED'] !== undefined)('replay one seed', () => {
   it(`seed ${env['SIM_SEED']}`, async () => {
     const seed = Number(env['SIM_SEED']);
     const r = await runSimulation({ ...options, seed, trace: (line) => process.stdout.write(`${line}\n`), ...(nodeLogger ? { nodeLogger } : {}) });
-    process.stdout.write(`${JSON.stringify({ seed, ok: r.ok, events: r.events, virtualMs: r.virtualMs, ops: r.ops, linearizable: r.linearizable, zkLocalSessions: r.zkLocalSessions, snapshotChecks: r.snapshotChecks })}\n`);
+    process.stdout.write(`${JSON.stringify({ seed, ok: r.ok, events: r.events, virtualMs: r.virtualMs, ops: r.ops, linearizable: r.linearizable, zkLocalSessions: r.zkLocalSessions, snapshotChecks: r.snapshotChecks, listenerChecks: r.listenerChecks })}\n`);
     for (const v of r.violations) process.stdout.write(`VIOLATION ${v}\n`);
     expect(r.violations).toEqual([]);
   }, 600_000);
@@ -39,7 +39,7 @@ describe.runIf(env['SIM_SEEDS'] !== undefined)('many seeds', () => {
     const from = Number(env['SIM_FROM'] ?? 1);
     const count = Number(env['SIM_SEEDS']);
     const r = await runSeeds(from, count, options);
-    process.stdout.write(`${JSON.stringify({ from, count, failures: r.failures.map((f) => f.seed), ops: r.ops, events: r.events, snapshotChecks: r.snapshotChecks })}\n`);
+    process.stdout.write(`${JSON.stringify({ from, count, failures: r.failures.map((f) => f.seed), ops: r.ops, events: r.events, snapshotChecks: r.snapshotChecks, listenerChecks: r.listenerChecks })}\n`);
     expect(r.failures.map((f) => f.seed), describeFailures(r.failures)).toEqual([]);
   }, 24 * 3600_000);
 });

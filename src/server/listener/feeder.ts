@@ -15,7 +15,6 @@
 // not reading (its buffer stayed full for DRAIN_TIMEOUT_MS: its heartbeats fail), when the
 // listener asks for entries no longer held here (compacted: it catches up from ZooKeeper),
 // or on an admin Drop.
-import type * as grpc from '@grpc/grpc-js';
 import type { Clock, TimerHandle } from '../../common/clock.js';
 import type { Received } from '../../common/grpc-unary.js';
 import type { Logger } from '../../common/logger.js';
@@ -65,7 +64,20 @@ const MAX_BATCHES_PER_PUMP = 8;
 const DRAIN_TIMEOUT_HEARTBEATS = 6;
 
 type Batch = duoraft.listener.FeedBatch.$Properties;
-type SubscribeCall = grpc.ServerWritableStream<Received<duoraft.listener.SubscribeRequest>, Batch>;
+
+/**
+ * The server side of one Subscribe stream, as the feeder uses it: a grpc-js
+ * ServerWritableStream is one; the simulator passes its own (test/simulation/sim).
+ */
+export interface FeedStream {
+  readonly request: Received<duoraft.listener.SubscribeRequest>;
+  /** false: the stream's buffer is full ('drain' follows). */
+  write(batch: Batch): boolean;
+  end(): void;
+  on(event: 'cancelled' | 'error' | 'close', listener: () => void): unknown;
+  once(event: 'drain', listener: () => void): unknown;
+}
+type SubscribeCall = FeedStream;
 
 interface Subscription {
   readonly listenerId: string;
@@ -141,21 +153,7 @@ export class ListenerFeeder {
 
   handlers(): ListenerFeedHandlers {
     return {
-      probe: (call, callback) => {
-        const r = call.request;
-        const reason = !r.ok ? r.reason : r.request.cluster !== this.o.cluster ? `this member belongs to cluster ${this.o.cluster}` : this.cannotFeed();
-        const src = this.o.source;
-        callback(null, {
-          id: '',
-          canFeed: reason === null,
-          reason: reason ?? '',
-          depth: src.depth(),
-          listeners: this.subs.size,
-          fanout: this.o.fanout,
-          path: [...src.path()],
-          commitIndex: src.committedIndex(),
-        });
-      },
+      probe: (call, callback) => callback(null, this.probeReply(call.request)),
       subscribe: (call) => this.subscribe(call),
       drop: (call, callback) => {
         const r = call.request;
@@ -165,12 +163,29 @@ export class ListenerFeeder {
     };
   }
 
+  /** The answer to a Probe: whether this member can feed now, and what it would offer. */
+  probeReply(r: Received<duoraft.listener.ProbeRequest>): duoraft.listener.ProbeResponse.$Properties {
+    const reason = !r.ok ? r.reason : r.request.cluster !== this.o.cluster ? `this member belongs to cluster ${this.o.cluster}` : this.cannotFeed();
+    const src = this.o.source;
+    return {
+      id: '',
+      canFeed: reason === null,
+      reason: reason ?? '',
+      depth: src.depth(),
+      listeners: this.subs.size,
+      fanout: this.o.fanout,
+      path: [...src.path()],
+      commitIndex: src.committedIndex(),
+    };
+  }
+
   private cannotFeed(): string | null {
     if (this.stopped) return 'shutting down';
     return this.o.source.cannotFeed();
   }
 
-  private subscribe(call: SubscribeCall): void {
+  /** One listener's Subscribe stream (from the gRPC service, or the simulator's). */
+  subscribe(call: SubscribeCall): void {
     const r = call.request;
     const refuse = (reason: string): void => {
       call.write({ endReason: reason });
@@ -185,6 +200,9 @@ export class ListenerFeeder {
     if (!Number.isSafeInteger(from) || from < 1) return refuse(`invalid from_index ${from}`);
     const why = this.cannotFeed();
     if (why !== null) return refuse(`cannot feed listeners: ${why}`);
+    // Checked again here, not only by the listener on a probe's answer that may be stale:
+    // a member fed through this listener must not feed it (a cycle feeds nobody anything new).
+    if (this.o.source.path().includes(id)) return refuse(`a cycle: this member is fed through ${id} (${this.o.source.path().join(' <- ')})`);
     const old = this.subs.get(id);
     if (old) this.end(old, 'replaced by a new subscription of the same listener', false);
     if (this.subs.size >= this.o.fanout) return refuse(`full: already feeding ${this.subs.size} listeners (fanout ${this.o.fanout})`);

@@ -11,7 +11,7 @@ import type { Clock, TimerHandle } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import type { ClusterPaths } from '../../coordination/layout.js';
 import { readMembers } from '../../coordination/listener-config.js';
-import { decodeLeader } from '../../coordination/records.js';
+import { decodeLeader, decodeTail } from '../../coordination/records.js';
 import { ZkError, type ZkSession } from '../../coordination/zk-api.js';
 import type { ChainedEntry } from '../../core/types.js';
 import type { FeedSource } from './feeder.js';
@@ -19,7 +19,8 @@ import type { ListenerLog } from './listener-log.js';
 import type { ListenerStatusView } from '../kv-operations.js';
 import { chooseUpstream, rejection, type CandidateProbe } from './upstream-choice.js';
 import { type KnownUpstream, mergeUpstreams, sameUpstreams } from './upstream-list-file.js';
-import { type LinkEnd, probeUpstream, UpstreamLink } from './upstream-link.js';
+import { type LinkEnd, UpstreamLink } from './upstream-link.js';
+import type { FeedConnector } from './feed-connector.js';
 import type { ZkTailer } from './zk-tailer.js';
 
 const PROBE_TIMEOUT_MS = 500;
@@ -33,6 +34,14 @@ const AVOID_MS = 3000;
  * tree below, as the bench showed (depth 2 and 3 dropped within 10 ms of depth 1 moving).
  */
 const FEED_GRACE_MS = 1500;
+/**
+ * An upstream whose commit index has not moved for this many heartbeats is compared with
+ * ZooKeeper's tail (one read): if the tail is ahead, the upstream is stuck behind (a
+ * follower waiting for a snapshot, cut from its leader) and the listener moves. Found by the
+ * simulator: a listener stayed on a follower that was stuck for over 10 s after the faults
+ * healed, heartbeats arriving, no entries. An idle cluster costs one read per period.
+ */
+const STALL_CHECK_HEARTBEATS = 4;
 
 export interface ListenerRunnerOptions {
   readonly cluster: string;
@@ -45,6 +54,8 @@ export interface ListenerRunnerOptions {
   readonly tailer: ZkTailer;
   readonly genesis: Uint8Array;
   readonly heartbeatMs: number;
+  /** How upstreams are probed and subscribed to (gRPC; the simulator's network in the simulator). */
+  readonly connector: FeedConnector;
   /** The upstreams on record at start. */
   readonly known: readonly KnownUpstream[];
   /** Records a changed list of upstreams (best effort). */
@@ -54,6 +65,10 @@ export interface ListenerRunnerOptions {
 export class ListenerRunner {
   private readonly o: ListenerRunnerOptions;
   private link: UpstreamLink | null = null;
+  /** The current link's upstream commit index as last heard, and as of the last stall check. */
+  private linkCommit = 0;
+  private linkCommitChecked = -1;
+  private stallTimer: TimerHandle | null = null;
   private upstream: { id: string; depth: number; path: readonly string[] } | null = null;
   /** The upstream last had, and when it was lost (for FEED_GRACE_MS). */
   private lost: { depth: number; path: readonly string[]; at: number } | null = null;
@@ -78,6 +93,7 @@ export class ListenerRunner {
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
+    this.stallTimer?.cancel();
     this.link?.close('the listener is stopping');
     this.link = null;
     this.upstream = null;
@@ -146,7 +162,7 @@ export class ListenerRunner {
       const candidates = await this.candidates();
       const now = this.o.clock.now();
       for (const [id, until] of this.avoid) if (until <= now) this.avoid.delete(id);
-      const probes = (await Promise.all(candidates.map((c) => probeUpstream(this.o.cluster, this.o.selfId, c.id, c.address, PROBE_TIMEOUT_MS)))).filter(
+      const probes = (await Promise.all(candidates.map((c) => this.o.connector.probe(this.o.cluster, this.o.selfId, c.id, c.address, PROBE_TIMEOUT_MS)))).filter(
         (p): p is CandidateProbe => p !== null,
       );
       if (this.stopped || this.link) return;
@@ -172,19 +188,28 @@ export class ListenerRunner {
         selfId: this.o.selfId,
         upstreamId: choice.id,
         address: choice.address,
+        connector: this.o.connector,
         clock: this.o.clock,
         logger: this.o.logger,
         heartbeatMs: this.o.heartbeatMs,
         fromIndex: this.o.log.applied() + 1,
         prevChain: this.o.log.chainAtApplied(),
         onEntries: (entries, upstreamCommit) => {
+          this.linkCommit = Math.max(this.linkCommit, upstreamCommit);
           this.noteCommit(upstreamCommit);
           this.o.log.accept(entries, `upstream ${choice.id}`);
           this.noteApplied();
         },
-        onUpstreamCommit: (commit) => this.noteCommit(commit),
+        onUpstreamCommit: (commit) => {
+          this.linkCommit = Math.max(this.linkCommit, commit);
+          this.noteCommit(commit);
+        },
+        onUpstreamPath: (depth, path) => {
+          if (this.upstream?.id === choice.id) this.upstream = { id: choice.id, depth: depth + 1, path: [choice.id, ...path] };
+        },
         onEnd: (end) => this.linkEnded(choice.id, end),
       });
+      this.armStallCheck(this.link, choice.id);
     } catch (err) {
       this.o.logger.warn({ err: (err as Error).message }, 'choosing an upstream failed; reading ZooKeeper\'s log meanwhile');
       this.upstream = null;
@@ -195,8 +220,43 @@ export class ListenerRunner {
     }
   }
 
+  /** Every STALL_CHECK_HEARTBEATS heartbeats while fed: has the upstream's commit moved? If not, is ZooKeeper ahead of it? */
+  private armStallCheck(link: UpstreamLink, upstreamId: string): void {
+    this.stallTimer?.cancel();
+    this.linkCommit = 0;
+    this.linkCommitChecked = -1;
+    const check = (): void => {
+      this.stallTimer = null;
+      if (this.stopped || this.link !== link) return;
+      if (this.linkCommit !== this.linkCommitChecked) {
+        this.linkCommitChecked = this.linkCommit;
+        this.stallTimer = this.o.clock.setTimeout(check, STALL_CHECK_HEARTBEATS * this.o.heartbeatMs);
+        return;
+      }
+      void this.o.zk.getData(this.o.paths.tail).then(
+        ({ data }) => {
+          if (this.stopped || this.link !== link) return;
+          const tail = decodeTail(this.o.paths.tail, data).lastIndex;
+          this.noteCommit(tail);
+          if (tail > Math.max(this.linkCommit, this.o.log.applied())) {
+            this.o.logger.info({ upstream: upstreamId, upstreamCommit: this.linkCommit, zkTail: tail }, 'the upstream is stuck behind ZooKeeper\'s tail: choosing another');
+            link.close(`${upstreamId} is stuck at ${this.linkCommit}, behind ZooKeeper's tail ${tail}`);
+            return;
+          }
+          this.stallTimer = this.o.clock.setTimeout(check, STALL_CHECK_HEARTBEATS * this.o.heartbeatMs);
+        },
+        () => {
+          if (!this.stopped && this.link === link) this.stallTimer = this.o.clock.setTimeout(check, STALL_CHECK_HEARTBEATS * this.o.heartbeatMs);
+        },
+      );
+    };
+    this.stallTimer = this.o.clock.setTimeout(check, STALL_CHECK_HEARTBEATS * this.o.heartbeatMs);
+  }
+
   private linkEnded(id: string, end: LinkEnd): void {
     this.link = null;
+    this.stallTimer?.cancel();
+    this.stallTimer = null;
     if (this.upstream) this.lost = { depth: this.upstream.depth, path: this.upstream.path, at: this.o.clock.now() };
     this.upstream = null;
     if (this.stopped) return;

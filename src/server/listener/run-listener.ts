@@ -18,31 +18,25 @@ import { registerListener } from '../../coordination/listener-config.js';
 import { CorruptZnodeError } from '../../common/errors.js';
 import { connectZk, type NodeZkSession } from '../../coordination/zk-client.js';
 import { genesisChain } from '../../core/chain.js';
-import type { Entry } from '../../core/types.js';
 import { openFileWal } from '../../storage/file-wal.js';
 import type { LocalWal, WalRecovery } from '../../storage/local-wal.js';
 import { openLocalSnapshotStore } from '../../storage/snapshot-store.js';
-import { KvStore } from '../../statemachine/kv-store.js';
 import { listenerFeedService } from '../../transport/listener-feed-service.js';
 import { peerServerOptions } from '../../transport/peer-service.js';
-import { ZkSnapshotStore } from '../../coordination/zk-snapshot-store.js';
 import { kvHandlers } from '../client-handlers.js';
-import { Ephemerals } from '../ephemerals.js';
 import { readIdentity, writeIdentity } from '../identity-file.js';
 import type { DriverRef } from '../kv-operations.js';
 import { kvService } from '../kv-service.js';
 import { defaultLimits } from '../node-config.js';
-import { defaultSnapshotPolicy, Snapshotter, type SnapshotPolicy } from '../snapshotter.js';
+import { defaultSnapshotPolicy, type SnapshotPolicy } from '../snapshotter.js';
 import { isTransientZkError, waitForZooKeeper } from '../startup-retry.js';
-import { WalSync } from '../wal-sync.js';
-import { ApplyTrace } from './apply-trace.js';
 import { DEFAULT_FEED_HEARTBEAT_MS, feedHandlersOf, ListenerFeeder } from './feeder.js';
-import { ListenerLog } from './listener-log.js';
-import { ListenerMember } from './listener-member.js';
-import { ListenerRunner } from './listener-runner.js';
+import type { ListenerMember } from './listener-member.js';
+import { grpcFeedConnector } from './grpc-feed-connector.js';
+import { listenerParts } from './listener-parts.js';
+import { ApplyTrace } from './apply-trace.js';
 import { type MemberRole, roleIn, watchRole } from './role-watch.js';
 import { readUpstreamList, writeUpstreamList } from './upstream-list-file.js';
-import { ZkTailer } from './zk-tailer.js';
 
 export interface ListenerOptions {
   readonly id: string;
@@ -74,7 +68,6 @@ export interface RunningListener {
 }
 
 const WAL_SEGMENT_BYTES = 4 * 1024 * 1024;
-const WAL_SYNC_INTERVAL_MS = 20;
 const TREE_WAIT_LOG_MS = 5000;
 /** A promoted listener tries this many times (1 s apart) to read ZooKeeper's log to its tail. */
 const PROMOTION_CATCH_UP_ATTEMPTS = 30;
@@ -120,109 +113,34 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
     wal = opened.wal;
     const snapshots = await openLocalSnapshotStore({ dir: join(o.dataDir, 'snapshots'), cluster: o.cluster, logger });
     const newest = await snapshots.loadNewest();
-    const start = newest ? { point: newest.point, store: newest.store } : { point: { index: 0, term: 0, chain: genesis }, store: new KvStore() };
-    const walSync = new WalSync({ wal, clock, logger, intervalMs: WAL_SYNC_INTERVAL_MS, urgentIntervalMs: WAL_SYNC_INTERVAL_MS, maxWaiting: 1024 });
-    stopParts.push(() => walSync.stop());
-    let member: ListenerMember | null = null;
-    let runner: ListenerRunner | null = null;
-    let snapshotter: Snapshotter | null = null;
-    const log = new ListenerLog({
-      wal,
-      logger,
-      store: start.store,
-      point: start.point,
-      replay: committedReplay(opened.recovery, start.point.index, logger),
-      onWritten: () => {
-        walSync.written();
-        member?.applied();
-        runner?.noteApplied();
-      },
-    });
-    logger.info({ applied: log.applied(), fromSnapshot: newest?.point.index ?? 0 }, 'listener log loaded');
-    snapshotter = new Snapshotter({
-      storage: snapshots,
-      zk: new ZkSnapshotStore({ zk, paths, clock, logger, nodeId: o.id }),
-      host: {
-        kv: () => log.store(),
-        pointAt: (index) => {
-          const chain = log.chainAt(index);
-          if (index !== log.applied() || !chain) throw new Error(`no snapshot point at ${index} (applied ${log.applied()})`);
-          return { index, term: log.appliedTerm(), chain };
-        },
-        compactLocal: async (_memoryIndex, walIndex) => {
-          await new Promise<void>((resolve) => walSync.afterDurable(resolve));
-          await opened.wal.compact(walIndex);
-        },
-        leaderEpochVersion: () => null,
-        install: (point, store) => {
-          log.installSnapshot(point, store);
-          return true;
-        },
-      },
-      policy: o.snapshotPolicy ?? defaultSnapshotPolicy,
-      clock,
-      logger,
-      initial: newest?.saved ?? null,
-    });
-    const snap = snapshotter;
-    stopParts.push(() => snap.stop());
-    const tailer = new ZkTailer({
-      zk,
-      paths,
-      clock,
-      logger,
-      log,
-      loadSnapshot: (minIndex) => snap.installFromZk(minIndex),
-      onTail: (index) => runner?.noteCommit(index),
-    });
-    const heartbeatMs = o.feedHeartbeatMs ?? DEFAULT_FEED_HEARTBEAT_MS;
-    runner = new ListenerRunner({
+    const parts = listenerParts({
+      // The bench reads each batch's apply time from the status (machine clock; the simulator passes none).
+      applyTrace: new ApplyTrace(),
+      id: o.id,
       cluster: o.cluster,
-      selfId: o.id,
+      address,
       zk,
       paths,
       clock,
       logger,
-      log,
-      tailer,
       genesis,
-      heartbeatMs,
+      wal,
+      recovery: opened.recovery,
+      snapshots,
+      newest,
+      snapshotPolicy: o.snapshotPolicy ?? defaultSnapshotPolicy,
+      fanout: o.fanout,
+      heartbeatMs: o.feedHeartbeatMs ?? DEFAULT_FEED_HEARTBEAT_MS,
+      connector: grpcFeedConnector,
       known: await readUpstreamList(o.dataDir, logger),
       saveKnown: (list) => writeUpstreamList(o.dataDir, list),
-    });
-    const r = runner;
-    const trace = new ApplyTrace();
-    stopParts.push(log.onApplied((entries: readonly Entry[]) => trace.note(entries[entries.length - 1]?.index ?? log.applied())));
-    member = new ListenerMember({
-      id: o.id,
-      address,
-      clock,
-      log,
       requestTimeoutMs: defaultLimits.requestTimeoutMs,
       maxPendingReads: defaultLimits.maxPendingReads,
-      leaderHint: () => r.leaderHint(),
-      listenerStatus: () => ({ ...r.status(), recentApplies: trace.recent() }),
     });
-    const m = member;
-    memberRef.current = member;
-    const f = new ListenerFeeder({ cluster: o.cluster, source: runner.feedSource(), clock, logger, fanout: o.fanout, heartbeatMs });
+    stopParts.push(() => parts.stop());
+    const { log, runner: r, tailer, feeder: f, member: m, walSync } = parts;
+    memberRef.current = m;
     feederRef.current = f;
-    // Listeners below are pushed what this one applied, on the next turn of the loop.
-    stopParts.push(log.onApplied(() => f.kick()));
-    // Snapshots as the log grows (the listener's own; it never uploads them).
-    const applyHook = log.onApplied((entries: readonly Entry[]) => snap.noteApplied(entries));
-    stopParts.push(applyHook);
-    const ephemerals = new Ephemerals({
-      zk,
-      paths,
-      clock,
-      logger,
-      selfId: o.id,
-      address,
-      member: { id: o.id, address, kind: 'listener' },
-      onFenced: () => undefined,
-    });
-    ephemerals.ensure();
     let resolveRole: (role: MemberRole | null) => void = () => undefined;
     const roleChange = new Promise<MemberRole | null>((resolve) => {
       resolveRole = resolve;
@@ -231,11 +149,6 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
     const stopAll = (): Promise<void> => {
       stopping ??= (async () => {
         roleWatch.stop();
-        ephemerals.stop();
-        f.stop();
-        r.stop();
-        tailer.stop();
-        m.stop();
         for (const s of stopParts) s();
         await opened.wal.close();
         await shutdown(server);
@@ -286,9 +199,9 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
       },
     });
     if (cfg === null || roleIn(cfg, o.id) === 'voter') logger.warn('this id is a voter in the cluster configuration: it starts as a voter');
-    runner.start();
+    parts.start();
     logger.info({ address, applied: log.applied(), fanout: o.fanout }, 'listener started');
-    return { address, logger, member, stop: stopAll, roleChange };
+    return { address, logger, member: m, stop: stopAll, roleChange };
   } catch (err) {
     for (const s of stopParts) s();
     await wal?.close().catch(() => undefined);
@@ -314,22 +227,6 @@ async function waitForClusterTree(zk: NodeZkSession, paths: ClusterPaths, logger
       await sleep(realClock, 200);
     }
   }
-}
-
-/**
- * What the local WAL holds that is known committed and follows the starting point. A
- * voter's WAL (a demoted voter) may hold entries past its commit index: those are not
- * committed and are dropped here (the listener never applies an uncommitted entry).
- */
-function committedReplay(recovery: WalRecovery, after: number, logger: Logger): Entry[] {
-  const commit = recovery.hardState?.commit ?? 0;
-  const entries = recovery.entries.filter((e) => e.index > after && e.index <= commit);
-  const first = entries[0];
-  if (first && first.index !== after + 1) {
-    logger.warn({ after, walStartsAt: first.index }, 'the local WAL does not continue the snapshot: ignoring it (the listener catches up from its upstream or ZooKeeper)');
-    return [];
-  }
-  return entries;
 }
 
 async function openListenerWal(dir: string, logger: Logger): Promise<{ wal: LocalWal; recovery: WalRecovery }> {

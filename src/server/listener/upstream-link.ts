@@ -3,16 +3,12 @@
 // committed log exactly (index and chain); a batch that does not ends the link. The link also
 // ends when the upstream ends the stream (it became leader, dropped us, compacted what we
 // need) or when nothing arrived for MISSED_HEARTBEATS heartbeat intervals.
-import * as grpc from '@grpc/grpc-js';
 import type { Clock, TimerHandle } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
-import type { duoraft } from '../../common/proto.js';
 import { EntryType, type Entry } from '../../core/types.js';
-import { ListenerFeedClient, type ListenerFeedClientInstance, listenerFeedService } from '../../transport/listener-feed-service.js';
-import type { CandidateProbe } from './upstream-choice.js';
+import type { FeedBatchIn, FeedConnector, FeedSubscription } from './feed-connector.js';
 
 const MISSED_HEARTBEATS = 4;
-const MAX_FEED_MESSAGE_BYTES = 64 << 20;
 
 export interface LinkEnd {
   readonly reason: string;
@@ -27,6 +23,7 @@ export interface UpstreamLinkOptions {
   readonly selfId: string;
   readonly upstreamId: string;
   readonly address: string;
+  readonly connector: FeedConnector;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly heartbeatMs: number;
@@ -36,53 +33,18 @@ export interface UpstreamLinkOptions {
   readonly onEntries: (entries: readonly Entry[], upstreamCommit: number) => void;
   /** A heartbeat or batch told the upstream's commit index. */
   readonly onUpstreamCommit: (commit: number) => void;
+  /**
+   * Every batch and heartbeat says how the upstream is fed now (its depth and path): the
+   * listener's own depth and path follow it (a probe's answer may be stale by the time the
+   * stream opens, and the upstream may move later).
+   */
+  readonly onUpstreamPath: (depth: number, path: readonly string[]) => void;
   readonly onEnd: (end: LinkEnd) => void;
-}
-
-function channel(address: string): ListenerFeedClientInstance {
-  return new ListenerFeedClient(address, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': MAX_FEED_MESSAGE_BYTES,
-    'grpc.enable_retries': 0,
-  });
-}
-
-/** Asks one candidate what it can offer; null when it does not answer in time. */
-export function probeUpstream(cluster: string, selfId: string, id: string, address: string, timeoutMs: number): Promise<CandidateProbe | null> {
-  const client = channel(address);
-  const def = listenerFeedService.probe;
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, { cluster, listenerId: selfId }, { deadline: Date.now() + timeoutMs }, (err, res) => {
-      client.close();
-      if (err || !res) return resolve(null);
-      resolve({
-        id,
-        address,
-        canFeed: res.canFeed === true,
-        depth: res.depth ?? 0,
-        listeners: res.listeners ?? 0,
-        fanout: res.fanout ?? 0,
-        path: res.path ?? [],
-      });
-    });
-  });
-}
-
-/** Asks a member to drop a listener it feeds (admin drop-listener). */
-export function askDrop(address: string, listenerId: string, timeoutMs: number): Promise<boolean> {
-  const client = channel(address);
-  const def = listenerFeedService.drop;
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, { listenerId }, { deadline: Date.now() + timeoutMs }, (err, res) => {
-      client.close();
-      resolve(!err && res?.dropped === true);
-    });
-  });
 }
 
 export class UpstreamLink {
   private readonly o: UpstreamLinkOptions;
-  private readonly client: ListenerFeedClientInstance;
-  private readonly call: grpc.ClientReadableStream<duoraft.listener.FeedBatch>;
+  private readonly stream: FeedSubscription;
   private watchdog: TimerHandle | null = null;
   private lastHeard: number;
   private ended = false;
@@ -90,17 +52,15 @@ export class UpstreamLink {
   constructor(options: UpstreamLinkOptions) {
     this.o = options;
     this.lastHeard = options.clock.now();
-    this.client = channel(options.address);
-    const def = listenerFeedService.subscribe;
-    this.call = this.client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, {
-      cluster: options.cluster,
-      listenerId: options.selfId,
-      fromIndex: options.fromIndex,
-      prevChain: options.prevChain,
-    });
-    this.call.on('data', (b: duoraft.listener.FeedBatch) => this.onBatch(b));
-    this.call.on('error', (err: Error) => this.finish({ reason: `stream failed: ${err.message}`, compacted: false, byUpstream: false }));
-    this.call.on('end', () => this.finish({ reason: 'the upstream closed the stream', compacted: false, byUpstream: true }));
+    this.stream = options.connector.subscribe(
+      options.address,
+      { cluster: options.cluster, listenerId: options.selfId, fromIndex: options.fromIndex, prevChain: options.prevChain },
+      {
+        batch: (b) => this.onBatch(b),
+        failed: (reason) => this.finish({ reason: `stream failed: ${reason}`, compacted: false, byUpstream: false }),
+        ended: () => this.finish({ reason: 'the upstream closed the stream', compacted: false, byUpstream: true }),
+      },
+    );
     this.armWatchdog();
   }
 
@@ -120,7 +80,7 @@ export class UpstreamLink {
     }, this.o.heartbeatMs);
   }
 
-  private onBatch(b: duoraft.listener.FeedBatch): void {
+  private onBatch(b: FeedBatchIn): void {
     if (this.ended) return;
     this.lastHeard = this.o.clock.now();
     const entries = b.entries ?? [];
@@ -136,6 +96,16 @@ export class UpstreamLink {
       }
     }
     if (b.upstreamCommit) this.o.onUpstreamCommit(b.upstreamCommit);
+    if (!b.endReason) {
+      const path = b.path ?? [];
+      // Fed through itself: a cycle formed (two listeners chose each other on stale probes,
+      // or an upstream moved below this listener). Nothing here is new: end it, choose again.
+      if (path.includes(this.o.selfId)) {
+        this.finish({ reason: `a cycle: ${this.o.upstreamId} is fed through this listener (${[this.o.upstreamId, ...path].join(' <- ')})`, compacted: false, byUpstream: false });
+        return;
+      }
+      this.o.onUpstreamPath(b.upstreamDepth ?? 0, path);
+    }
     if (b.endReason) this.finish({ reason: b.endReason, compacted: b.compacted === true, byUpstream: true });
   }
 
@@ -143,8 +113,7 @@ export class UpstreamLink {
     if (this.ended) return;
     this.ended = true;
     this.watchdog?.cancel();
-    this.call.cancel();
-    this.client.close();
+    this.stream.cancel();
     this.o.onEnd(end);
   }
 }

@@ -5,9 +5,10 @@
 // often without taking over; if it does take over, it drops its listeners as leader.
 import type { ChainedEntry } from '../../core/types.js';
 import type { NodeDriver } from '../node-driver.js';
+import type { TestFaults } from '../node-config.js';
 import type { FeedSource } from './feeder.js';
 
-export function voterFeedSource(driver: NodeDriver, genesis: Uint8Array): FeedSource {
+export function voterFeedSource(driver: NodeDriver, genesis: Uint8Array, faults: Pick<TestFaults, 'feedUncommitted'> = {}): FeedSource {
   const entry = (index: number): ChainedEntry | undefined => {
     const e = driver.inspect().entryAt(index);
     return e?.chain ? { index: e.index, term: e.term, type: e.type, data: e.data, chain: e.chain } : undefined;
@@ -23,6 +24,8 @@ export function voterFeedSource(driver: NodeDriver, genesis: Uint8Array): FeedSo
     path: () => [],
     committedIndex: () => {
       const i = driver.inspect();
+      // TEST-ONLY FAULT feedUncommitted (the broken build feed-uncommitted): everything held.
+      if (faults.feedUncommitted) return driver.figures().lastIndex;
       return Math.min(i.commitIndex, driver.figures().lastIndex);
     },
     entryAt: entry,

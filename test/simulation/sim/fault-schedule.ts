@@ -9,6 +9,8 @@ import type { ZkModel } from '../zk-model.js';
 import { AimedFaults } from './aimed-faults.js';
 import type { SimNetwork } from './sim-network.js';
 import type { SimNode } from './sim-node.js';
+import type { SimFeedNetwork } from './sim-feed-network.js';
+import type { SimListener } from './sim-listener.js';
 
 /**
  * 'all': every kind. The others schedule one kind only, to aim many seeds at one window:
@@ -21,11 +23,14 @@ import type { SimNode } from './sim-node.js';
  * 'stale-tail-takeover': a take-over that reads the tail on a new session, which may land
  * on a ZooKeeper follower behind the fence (see below; local sessions);
  * 'both-down': both nodes killed at once, half the time with both disks lost (wipe-both,
- * restart-both).
+ * restart-both);
+ * 'listeners': two or three listeners run beside the voters (fed by a follower, by each
+ * other, or reading ZooKeeper); half the faults are the 14 kinds of 'all', half hit the
+ * listeners (listenerFault below).
  */
-export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'expire-after-fence' | 'kill-deposed-leader' | 'stale-tail-takeover' | 'both-down';
+export type FaultMix = 'all' | 'slow-leader-zk' | 'expire-in-takeover' | 'expire-after-fence' | 'kill-deposed-leader' | 'stale-tail-takeover' | 'both-down' | 'listeners';
 
-export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'expire-after-fence', 'kill-deposed-leader', 'stale-tail-takeover', 'both-down'];
+export const faultMixes: readonly FaultMix[] = ['all', 'slow-leader-zk', 'expire-in-takeover', 'expire-after-fence', 'kill-deposed-leader', 'stale-tail-takeover', 'both-down', 'listeners'];
 
 /** Mixes whose window exists only with local sessions (a new session answered by a lagging server at once). */
 export const localSessionMixes: readonly FaultMix[] = ['stale-tail-takeover'];
@@ -43,6 +48,8 @@ export interface FaultScheduleContext {
   readonly cluster: string;
   /** Records (and traces) one line of the schedule. */
   readonly note: (line: string) => void;
+  /** Under --mix listeners: the listeners and their feed network. */
+  readonly listeners?: { readonly members: readonly SimListener[]; readonly feed: SimFeedNetwork };
 }
 
 export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
@@ -156,6 +163,10 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
     }
     if (mix === 'both-down') {
       bothDown(rnd.nextInt(2) === 0);
+      return;
+    }
+    if (mix === 'listeners' && ctx.listeners && rnd.nextInt(2) === 0) {
+      listenerFault(ctx.listeners.members, ctx.listeners.feed);
       return;
     }
     const node = pick(nodes);
@@ -325,6 +336,84 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
     for (const n of nodes) {
       n.crash({ wipe, tornTail: !wipe && rnd.nextInt(2) === 0 });
       restartLater(n, 50 + rnd.nextInt(800));
+    }
+  };
+  /**
+   * One fault aimed at the listeners: kill one (a quarter with its disk lost), kill its
+   * upstream (the follower or listener feeding it; one reading ZooKeeper is killed itself),
+   * cut one from the feed network (half the time from ZooKeeper too), pause one, expire its
+   * ZooKeeper session, or cut a voter from the feed network (its listeners stall).
+   */
+  const listenerFault = (members: readonly SimListener[], feed: SimFeedNetwork): void => {
+    const l = pick(members);
+    const restartListener = (x: SimListener, ms: number): void => {
+      sched.schedule(ms, () => {
+        if (x.state === 'down') {
+          note(`restart listener ${x.id}`);
+          x.start();
+        }
+      });
+    };
+    switch (rnd.nextInt(6)) {
+      case 0: {
+        const wipe = rnd.nextInt(4) === 0;
+        const tornTail = !wipe && rnd.nextInt(2) === 0;
+        note(`kill-listener ${l.id}${wipe ? ' (disk lost)' : tornTail ? ' (torn tail)' : ''}`);
+        l.crash({ wipe, tornTail });
+        restartListener(l, 50 + rnd.nextInt(800));
+        break;
+      }
+      case 1: {
+        const up = l.upstream();
+        const voter = nodes.find((n) => n.id === up);
+        const listener = members.find((m) => m.id === up);
+        const ms = 50 + rnd.nextInt(800);
+        if (voter) {
+          note(`kill-upstream of ${l.id}: crash voter ${voter.id}`);
+          voter.crash({ wipe: false, tornTail: rnd.nextInt(2) === 0 });
+          restartLater(voter, ms);
+        } else if (listener) {
+          note(`kill-upstream of ${l.id}: kill listener ${listener.id}`);
+          listener.crash({ wipe: false, tornTail: rnd.nextInt(2) === 0 });
+          restartListener(listener, ms);
+        } else {
+          note(`kill-upstream of ${l.id}: it has none (${up || 'choosing'}), kill it`);
+          l.crash({ wipe: false, tornTail: false });
+          restartListener(l, ms);
+        }
+        break;
+      }
+      case 2: {
+        const ms = 100 + rnd.nextInt(1900);
+        const zkToo = rnd.nextInt(2) === 0;
+        note(`cut listener ${l.id} from the feed${zkToo ? ' and from ZooKeeper' : ''} for ${ms} ms`);
+        feed.cutMember(l.id);
+        if (zkToo) l.cutZk();
+        sched.schedule(ms, () => {
+          feed.healMember(l.id);
+          if (zkToo) l.healZk();
+        });
+        break;
+      }
+      case 3: {
+        const ms = 20 + rnd.nextInt(1500);
+        note(`pause listener ${l.id} for ${ms} ms`);
+        l.pause();
+        sched.schedule(ms, () => l.resume());
+        break;
+      }
+      case 4:
+        note(`ZooKeeper session of listener ${l.id} expired`);
+        if (l.sessionName) model.expire(l.sessionName);
+        break;
+      default: {
+        const v = pick(nodes);
+        const ms = 100 + rnd.nextInt(1900);
+        note(`cut voter ${v.id} from the feed for ${ms} ms`);
+        feed.cutMember(v.id);
+        sched.schedule(ms, () => feed.healMember(v.id));
+        break;
+      }
     }
   };
   const next = (): void => {

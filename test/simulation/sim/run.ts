@@ -15,6 +15,9 @@ import { InvariantChecker } from './invariants.js';
 import { type AckRecord, SimClient } from './sim-client.js';
 import { SimNetwork } from './sim-network.js';
 import { SimNode } from './sim-node.js';
+import { SimFeedNetwork } from './sim-feed-network.js';
+import { SimListener } from './sim-listener.js';
+import { ListenerInvariants } from './listener-invariants.js';
 
 export interface SimOptions {
   readonly seed: number;
@@ -58,6 +61,16 @@ export interface SimResult {
   readonly history: readonly Operation[];
   /** Snapshots checked (P1-P3): loaded by a node, made durable, published to ZooKeeper; segments compacted. */
   readonly snapshotChecks: { readonly loaded: number; readonly saved: number; readonly published: number; readonly compacted: number };
+  /** Under --mix listeners: listeners run, feed streams opened, entries they applied that were checked against ZooKeeper (L3). */
+  readonly listenerChecks: {
+    readonly listeners: number;
+    readonly streams: number;
+    readonly entries: number;
+    /** 1 when a listener was fed by a voter (a follower), by another listener, by ZooKeeper directly during the run. */
+    readonly fedByVoter: number;
+    readonly fedByListener: number;
+    readonly fedByZooKeeper: number;
+  };
 }
 
 const CLUSTER = 'sim';
@@ -65,6 +78,8 @@ const CLUSTER = 'sim';
 const ZK_SERVERS = 3;
 const KEYS = ['k0', 'k1', 'k2', 'k3'];
 const COUNTERS = ['c0', 'c1'];
+/** Virtual ms the listeners get after the healed phase to catch up with ZooKeeper's log (L4). */
+const LISTENER_CATCH_UP_MS = 10_000;
 
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const sched = new SimScheduler(o.seed);
@@ -92,6 +107,14 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   };
   const snapshotPieces = { zkChunkBytes: 32 + rnd.nextInt(225), rangeBytes: 32 + rnd.nextInt(225) };
   const checker = new InvariantChecker(model, CLUSTER, () => sched.now());
+  // Listeners (only under --mix listeners, drawn after everything above so that the other
+  // mixes keep their draws): 2-3 of them, each feeding at most 1-2, heartbeats of 100-500 ms.
+  const withListeners = o.faultMix === 'listeners';
+  const feed = withListeners ? new SimFeedNetwork(sched) : null;
+  const listenerIds = withListeners ? Array.from({ length: 2 + rnd.nextInt(2) }, (_, k) => `l${k + 1}`) : [];
+  const fanout = withListeners ? 1 + rnd.nextInt(2) : 1;
+  const heartbeatMs = withListeners ? [100, 200, 500][rnd.nextInt(3)]! : 500;
+  const listenerChecks = new ListenerInvariants(model, CLUSTER, checker.zk, checker.snapshots.reference, new Set(listenerIds), (m) => checker.violations.length < 20 && checker.violations.push(m));
   const nodes = new Map<string, SimNode>();
   for (const id of ['a', 'b']) {
     nodes.set(
@@ -106,6 +129,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         snapshotPolicy,
         snapshotPieces,
         snapshotObserver: checker.snapshots,
+        ...(feed ? { feed: { net: feed, fanout, heartbeatMs } } : {}),
         ...(o.brokenBuild ? { faults: o.brokenBuild } : {}),
         ...(o.nodeLogger ? { logger: o.nodeLogger(id, () => sched.now()) } : {}),
       }),
@@ -113,6 +137,26 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   }
   for (const n of nodes.values()) n.start();
   const nodeList = [...nodes.values()];
+  const listeners = listenerIds.map(
+    (id) =>
+      new SimListener({
+        id,
+        cluster: CLUSTER,
+        sched,
+        model,
+        feed: feed!,
+        fanout,
+        heartbeatMs,
+        wallOffsetMs: 1_700_000_000_000 + rnd.nextInt(2000) - 1000,
+        snapshotPolicy,
+        zkChunkBytes: snapshotPieces.zkChunkBytes,
+        snapshotObserver: checker.snapshots,
+        onZkWrite: (who, paths) => listenerChecks.zkWrite(who, paths),
+        ...(o.nodeLogger ? { logger: o.nodeLogger(id, () => sched.now()) } : {}),
+      }),
+  );
+  // Started a little after the voters (one started before the tree exists retries).
+  for (const l of listeners) sched.schedule(100 + rnd.nextInt(500), () => l.state === 'down' && l.start());
 
   const history: Operation[] = [];
   const acks: AckRecord[] = [];
@@ -156,7 +200,18 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     faults.push(line);
     trace(line);
   };
-  const aimed = scheduleFaults({ sched, model, net, nodes: nodeList, faultMs, mix: o.faultMix ?? 'all', zkServers: ZK_SERVERS, cluster: CLUSTER, note });
+  const aimed = scheduleFaults({
+    sched,
+    model,
+    net,
+    nodes: nodeList,
+    faultMs,
+    mix: o.faultMix ?? 'all',
+    zkServers: ZK_SERVERS,
+    cluster: CLUSTER,
+    note,
+    ...(feed ? { listeners: { members: listeners, feed } } : {}),
+  });
   // Heal everything for the liveness phase.
   sched.schedule(faultMs, () => {
     note('heal: all faults end');
@@ -167,8 +222,14 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       n.healZk();
       if (n.state === 'paused') n.resume();
     }
+    feed?.healAll();
+    for (const l of listeners) {
+      l.healZk();
+      if (l.state === 'paused') l.resume();
+    }
     sched.schedule(300, () => {
       for (const n of nodes.values()) if (n.state === 'down') n.start();
+      for (const l of listeners) if (l.state === 'down') l.start();
     });
   });
 
@@ -179,6 +240,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     events++;
     aimed.afterEvent();
     checker.step(nodeList, acks, sched.now());
+    if (feed) listenerChecks.step(listeners, nodeList, sched.now());
     if (checker.violations.length > 0) break;
   }
   clientsRunning = false;
@@ -198,8 +260,21 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       await sched.step();
       events++;
       checker.step(nodeList, acks, sched.now());
+      if (feed) listenerChecks.step(listeners, nodeList, sched.now());
     }
     await sched.runUntil(sched.now() + 300, 100_000);
+    if (feed) {
+      // Healed: every listener catches up with ZooKeeper's log (bounded: a listener between
+      // upstreams looks again every 2 s, avoids one that failed it for 3 s).
+      const catchUpEnd = sched.now() + LISTENER_CATCH_UP_MS;
+      while (events < maxEvents && sched.nextAt() <= catchUpEnd && !listenerChecks.caughtUp(listeners, checker.zk.tail())) {
+        await sched.step();
+        events++;
+        checker.step(nodeList, acks, sched.now());
+        listenerChecks.step(listeners, nodeList, sched.now());
+      }
+      listenerChecks.final(listeners, checker.zk.tail());
+    }
     checker.final(nodeList, acks);
     violations.push(...checker.violations);
     // Liveness: the healed cluster has a leader and served every request of the healed phase.
@@ -240,5 +315,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     zkLocalSessions: localSessions,
     history,
     snapshotChecks: { ...checker.snapshots.counts },
+    listenerChecks: {
+      listeners: listeners.length,
+      streams: feed?.opened ?? 0,
+      entries: listenerChecks.entriesChecked,
+      fedByVoter: listenerChecks.fedBy.voter,
+      fedByListener: listenerChecks.fedBy.listener,
+      fedByZooKeeper: listenerChecks.fedBy.zookeeper,
+    },
   };
 }

@@ -8,6 +8,8 @@ export interface SeedReport {
   readonly events: number;
   /** Snapshot checks over all runs (a check that never runs proves nothing). */
   readonly snapshotChecks: { loaded: number; saved: number; published: number; compacted: number };
+  /** Listener checks over all runs (--mix listeners). */
+  readonly listenerChecks: { listeners: number; streams: number; entries: number; fedByVoter: number; fedByListener: number; fedByZooKeeper: number };
 }
 
 export function replayCommand(r: Pick<SimResult, 'seed'>, extra = ''): string {
@@ -24,6 +26,7 @@ export async function runSeeds(from: number, count: number, base: Omit<SimOption
   let events = 0;
   let runs = 0;
   const snapshotChecks = { loaded: 0, saved: 0, published: 0, compacted: 0 };
+  const listenerChecks = { listeners: 0, streams: 0, entries: 0, fedByVoter: 0, fedByListener: 0, fedByZooKeeper: 0 };
   for (let seed = from; seed < from + count; seed++) {
     // An exception thrown out of a run (a node's code threw in an event) fails that seed.
     const r = await runSimulation({ ...base, seed }).catch((err: unknown) => thrown(seed, err));
@@ -31,10 +34,11 @@ export async function runSeeds(from: number, count: number, base: Omit<SimOption
     ops += r.ops.acked + r.ops.unknown;
     events += r.events;
     for (const k of ['loaded', 'saved', 'published', 'compacted'] as const) snapshotChecks[k] += r.snapshotChecks[k];
+    for (const k of ['listeners', 'streams', 'entries', 'fedByVoter', 'fedByListener', 'fedByZooKeeper'] as const) listenerChecks[k] += r.listenerChecks[k];
     if (!r.ok) failures.push(r);
     if (untilFailure && failures.length > 0) break;
   }
-  return { runs, failures, ops, events, snapshotChecks };
+  return { runs, failures, ops, events, snapshotChecks, listenerChecks };
 }
 
 function thrown(seed: number, err: unknown): SimResult {
@@ -52,6 +56,7 @@ function thrown(seed: number, err: unknown): SimResult {
     zkLocalSessions: false,
     history: [],
     snapshotChecks: { loaded: 0, saved: 0, published: 0, compacted: 0 },
+    listenerChecks: { listeners: 0, streams: 0, entries: 0, fedByVoter: 0, fedByListener: 0, fedByZooKeeper: 0 },
   };
 }
 

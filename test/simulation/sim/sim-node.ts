@@ -16,6 +16,11 @@ import type { ZkModel } from '../zk-model.js';
 import { fsyncLatencyMs } from './disk-latency.js';
 import { GatedZkSession } from './gated-zk.js';
 import { NodeGate } from './node-gate.js';
+import { genesisChain } from '../../../src/core/chain.js';
+import { ListenerFeeder } from '../../../src/server/listener/feeder.js';
+import { wakeOnLeaderCommit } from '../../../src/server/listener/commit-wakeup.js';
+import { voterFeedSource } from '../../../src/server/listener/voter-feed-source.js';
+import type { SimFeedNetwork } from './sim-feed-network.js';
 import type { SimNetwork } from './sim-network.js';
 import { SimSnapshotDisk, SimSnapshotStore, type SnapshotObserver } from './sim-snapshot-disk.js';
 
@@ -35,10 +40,12 @@ export interface SimNodeOptions {
   readonly snapshotPieces: { readonly zkChunkBytes: number; readonly rangeBytes: number };
   /** Told of every snapshot a process loads or makes durable (the invariant checker). */
   readonly snapshotObserver?: SnapshotObserver;
+  /** With listeners: the feed network its feeder serves on, and the feeder's settings (as run-node.ts wires it). */
+  readonly feed?: { readonly net: SimFeedNetwork; readonly fanout: number; readonly heartbeatMs: number };
 }
 
 /** The in-memory WAL as one incarnation sees it: after its death it writes nothing more. */
-class IncarnationWal implements LocalWal {
+export class IncarnationWal implements LocalWal {
   constructor(
     private readonly wal: MemoryWal,
     private readonly gate: NodeGate,
@@ -136,7 +143,10 @@ export class SimNode {
     this.stateValue = 'starting';
     const clock = gate.clock(this.o.wallOffsetMs);
     const zk = new GatedZkSession(this.o.model.connect(this.zkName), gate);
-    const transport = this.o.net.attach(this.id, gate);
+    // As run-node.ts: the feeder pushes once the follower stepped its leader's commit index.
+    let feeder: ListenerFeeder | null = null;
+    const attached = this.o.net.attach(this.id, gate);
+    const transport = this.o.feed ? wakeOnLeaderCommit(attached, () => feeder?.kick()) : attached;
     const config: NodeConfig = {
       id: this.id,
       cluster: this.o.cluster,
@@ -168,6 +178,17 @@ export class SimNode {
         (driver) => {
           if (this.gate !== gate || gate.state === 'dead') return;
           this.driver = driver;
+          if (this.o.feed) {
+            feeder = new ListenerFeeder({
+              cluster: this.o.cluster,
+              source: voterFeedSource(driver, genesisChain(driver.identity.clusterId), this.o.faults),
+              clock,
+              logger: this.o.logger ?? silentLogger,
+              fanout: this.o.feed.fanout,
+              heartbeatMs: this.o.feed.heartbeatMs,
+            });
+            this.o.feed.net.register(this.id, gate, feeder);
+          }
           if (this.stateValue === 'starting') this.stateValue = 'up';
         },
         () => {
@@ -187,6 +208,7 @@ export class SimNode {
     if (!this.gate || this.stateValue === 'down') return;
     this.gate.kill();
     this.o.net.detach(this.id);
+    this.o.feed?.net.died(this.id);
     this.o.model.partition(this.zkName);
     this.driver = null;
     this.gate = null;

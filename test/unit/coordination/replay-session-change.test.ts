@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { realClock } from '../../../src/common/real-clock.js';
 import { ClusterPaths } from '../../../src/coordination/layout.js';
-import { encodeEpoch, encodeLease, encodeLeader, encodeSegment, encodeTail } from '../../../src/coordination/records.js';
+import { encodeConfig, encodeEpoch, encodeLeader, encodeLease, encodeSegment, encodeTail } from '../../../src/coordination/records.js';
 import { takeOver } from '../../../src/coordination/takeover.js';
 import type { ZkStat, ZkWatcher } from '../../../src/coordination/zk-api.js';
 import { ZkError } from '../../../src/coordination/zk-api.js';
@@ -37,6 +37,8 @@ describe('take-over replay across a session change (R3, L1)', () => {
   it('a segment read on a new, lagging session is retried after sync, not taken as the end of the term', async () => {
     const zk = new LaggingSegmentZk();
     zk.put(paths.epoch, encodeEpoch({ term: 1, leaderId: 'a' }), 3);
+    // The fence checks the config in which the taker is a voter.
+    zk.put(paths.config, encodeConfig({ voters: ['a', 'b'], listeners: [] }), 1);
     zk.put(paths.lease, encodeLease({ term: 1, leaderId: 'a', seq: 9, durationMs: 110, driftBound: 0.05 }), 10);
     zk.put(paths.leader, encodeLeader({ id: 'a', term: 1, address: 'a:1' }), 0, 'aaaa');
     zk.put(paths.segment(1), encodeSegment(1, [e(1, 1), e(2, 1), e(3, 1)]), 0);

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { realClock } from '../../../src/common/real-clock.js';
 import { ClusterPaths } from '../../../src/coordination/layout.js';
-import { encodeEpoch, encodeLease, encodeLeader, encodeSegment, encodeTail, encodeWalHead } from '../../../src/coordination/records.js';
+import { encodeConfig, encodeEpoch, encodeLeader, encodeLease, encodeSegment, encodeTail, encodeWalHead } from '../../../src/coordination/records.js';
 import { takeOver } from '../../../src/coordination/takeover.js';
 import { chainedLog } from './chained-entries.js';
 import { ScriptedZk } from './scripted-zk.js';
@@ -20,6 +20,8 @@ const log = chainedLog([1, 1, 1, 1, 1]);
 function compactedThrough3(): ScriptedZk {
   const zk = new ScriptedZk();
   zk.put(paths.epoch, encodeEpoch({ term: 1, leaderId: 'a' }), 3);
+  // The fence checks the config in which the taker is a voter.
+  zk.put(paths.config, encodeConfig({ voters: ['a', 'b'], listeners: [] }), 1);
   zk.put(paths.lease, encodeLease({ term: 1, leaderId: 'a', seq: 9, durationMs: 110, driftBound: 0.05 }), 10);
   zk.put(paths.leader, encodeLeader({ id: 'a', term: 1, address: 'a:1' }), 0, 'aaaa');
   zk.put(paths.wal, encodeWalHead({ firstSegmentIndex: 4, snapshotIndex: 3 }), 2);

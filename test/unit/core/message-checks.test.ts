@@ -104,4 +104,38 @@ describe('peer messages are checked before they touch state (R7)', () => {
     expect(a.step({ type: 'heartbeatReply', from: 'b', to: 'a', term: 5, lastIndex: 3, leaderMatch: 0 })).toMatch(/term 5 is more than one above .* \(3\)/);
     expect(a.softState().role).toBe('leader');
   });
+
+  it('a term taken from a message and saved is not trusted after a restart: the ratchet does not come back that way', () => {
+    // b took a forged term 8 (epoch 7) and saved it; restarted, it must not accept 9.
+    // The driver passes one below the saved term as trusted (node-driver.ts).
+    const b = core('b', 'a', { hardState: { term: 8, commit: 0 }, trustedTerm: 7 });
+    b.observeEpoch(7, 'a');
+    expect(b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 9, commit: 0, commitTerm: 0 })).toMatch(/term 9 is more than one above .* \(7\)/);
+    expect(b.softState().term).toBe(8);
+  });
+
+  it('a sender proven by mutual TLS is bounded by the own term too: a follower without ZooKeeper follows a second fence', () => {
+    // b cannot reach ZooKeeper: it saw epoch 3, took term 4 from a's heartbeat; a fenced
+    // again (5). Plaintext refuses 5 until the epoch watch catches up; an authenticated a is honest.
+    const b = core('b', 'a', { hardState: { term: 3, commit: 0 } });
+    b.observeEpoch(3, 'a');
+    expect(b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 4, commit: 0, commitTerm: 0 })).toBeNull();
+    const hb5 = { type: 'heartbeat' as const, from: 'a', to: 'b', term: 5, commit: 0, commitTerm: 0 };
+    expect(b.step(hb5)).toMatch(/term 5 is more than one above the highest term ZooKeeper vouched for here \(3\)/);
+    expect(b.step(hb5, true)).toBeNull();
+    expect(b.softState()).toEqual({ role: 'follower', term: 5, leaderId: 'a' });
+    expect(b.step({ ...hb5, term: 7 }, true)).toMatch(/term 7 is more than one above the highest term known here \(5\)/);
+  });
+
+  it('a granted pre-vote carries the term asked for (own + 1), which may be two above the trusted term', () => {
+    const a = core('a', 'b', { hardState: { term: 3, commit: 0 } });
+    a.observeEpoch(3, 'b');
+    expect(a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 4, commit: 0, commitTerm: 0 })).toBeNull();
+    // Granted at own + 1 = 5: taken (not adopted: the term moves only through ZooKeeper).
+    expect(a.step({ type: 'voteReply', from: 'b', to: 'a', term: 5, granted: true, preVote: true, reason: '' })).toBeNull();
+    expect(a.softState().term).toBe(4);
+    // Refused ones, and anything further up, stay bounded.
+    expect(a.step({ type: 'voteReply', from: 'b', to: 'a', term: 5, granted: false, preVote: true, reason: 'stale-term' })).toMatch(/term 5/);
+    expect(a.step({ type: 'voteReply', from: 'b', to: 'a', term: 6, granted: true, preVote: true, reason: '' })).toMatch(/term 6/);
+  });
 });

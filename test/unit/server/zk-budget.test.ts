@@ -6,6 +6,7 @@ import { encodeChunk, encodeManifest, encodeUploadRecord, chunkCountFor, MAX_SNA
 import type { UsageGroup, ZkUsage } from '../../../src/coordination/zk-inspect.js';
 import {
   budgetWantsSnapshot,
+  floorReserveBytes,
   formatBytes,
   mustTighten,
   RECOUNT_MS,
@@ -82,9 +83,10 @@ describe('the thresholds', () => {
     expect(reserveBytes(64 * MiB, 100 * MiB)).toBe(16 * MiB);
   });
 
-  it('state too large: two snapshots and the reserve exceed the budget', () => {
-    expect(stateTooLarge(30 * MiB, 4 * MiB, 64 * MiB)).toBe(false);
-    expect(stateTooLarge(30 * MiB + 1, 4 * MiB, 64 * MiB)).toBe(true);
+  it('state too large: two snapshots and the floor reserve (a sixteenth) exceed the budget, whatever the write rate', () => {
+    expect(floorReserveBytes(64 * MiB)).toBe(4 * MiB);
+    expect(stateTooLarge(30 * MiB, 64 * MiB)).toBe(false);
+    expect(stateTooLarge(30 * MiB + 1, 64 * MiB)).toBe(true);
   });
 
   it('tighten after an upload when the next one (about the same size) and the reserve would not fit', () => {
