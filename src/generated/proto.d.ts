@@ -1149,6 +1149,30 @@ export namespace duoraft {
             type $Shape = duoraft.listener.DropResponse.$Properties;
         }
 
+        interface IAppliedBatch extends duoraft.listener.AppliedBatch.$Properties {
+        }
+
+        class AppliedBatch {
+            constructor(properties?: duoraft.listener.AppliedBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            lastIndex: number;
+            atUs: number;
+            static create(properties: duoraft.listener.AppliedBatch.$Shape): duoraft.listener.AppliedBatch & duoraft.listener.AppliedBatch.$Shape;
+            static create(properties?: duoraft.listener.AppliedBatch.$Properties): duoraft.listener.AppliedBatch;
+            static encode(message: duoraft.listener.AppliedBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): duoraft.listener.AppliedBatch & duoraft.listener.AppliedBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AppliedBatch {
+            interface $Properties {
+                lastIndex?: (number|null);
+                atUs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = duoraft.listener.AppliedBatch.$Properties;
+        }
+
         interface IListenerStatus extends duoraft.listener.ListenerStatus.$Properties {
         }
 
@@ -1160,6 +1184,7 @@ export namespace duoraft {
             knownCommit: number;
             lagEntries: number;
             lagMs: number;
+            recentApplies: duoraft.listener.AppliedBatch.$Properties[];
             static create(properties: duoraft.listener.ListenerStatus.$Shape): duoraft.listener.ListenerStatus & duoraft.listener.ListenerStatus.$Shape;
             static create(properties?: duoraft.listener.ListenerStatus.$Properties): duoraft.listener.ListenerStatus;
             static encode(message: duoraft.listener.ListenerStatus.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1174,6 +1199,7 @@ export namespace duoraft {
                 knownCommit?: (number|null);
                 lagEntries?: (number|null);
                 lagMs?: (number|null);
+                recentApplies?: (duoraft.listener.AppliedBatch.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.listener.ListenerStatus.$Properties;

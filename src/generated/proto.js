@@ -8161,6 +8161,192 @@ export const duoraft = $root.duoraft = (() => {
             return DropResponse;
         })();
 
+        listener.AppliedBatch = (function() {
+
+            /**
+             * Properties of an AppliedBatch.
+             * @typedef {Object} duoraft.listener.AppliedBatch.$Properties
+             * @property {number|null} [lastIndex] AppliedBatch lastIndex
+             * @property {number|null} [atUs] AppliedBatch atUs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AppliedBatch.
+             * @memberof duoraft.listener
+             * @interface IAppliedBatch
+             * @augments duoraft.listener.AppliedBatch.$Properties
+             * @deprecated Use duoraft.listener.AppliedBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of an AppliedBatch.
+             * @typedef {duoraft.listener.AppliedBatch.$Properties} duoraft.listener.AppliedBatch.$Shape
+             */
+
+            /**
+             * Constructs a new AppliedBatch.
+             * @memberof duoraft.listener
+             * @classdesc Represents an AppliedBatch.
+             * @constructor
+             * @param {duoraft.listener.AppliedBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AppliedBatch = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AppliedBatch lastIndex.
+             * @member {number} lastIndex
+             * @memberof duoraft.listener.AppliedBatch
+             * @instance
+             */
+            AppliedBatch.prototype.lastIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * AppliedBatch atUs.
+             * @member {number} atUs
+             * @memberof duoraft.listener.AppliedBatch
+             * @instance
+             */
+            AppliedBatch.prototype.atUs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new AppliedBatch instance using the specified properties.
+             * @function create
+             * @memberof duoraft.listener.AppliedBatch
+             * @static
+             * @param {duoraft.listener.AppliedBatch.$Properties=} [properties] Properties to set
+             * @returns {duoraft.listener.AppliedBatch} AppliedBatch instance
+             * @type {{
+             *   (properties: duoraft.listener.AppliedBatch.$Shape): duoraft.listener.AppliedBatch & duoraft.listener.AppliedBatch.$Shape;
+             *   (properties?: duoraft.listener.AppliedBatch.$Properties): duoraft.listener.AppliedBatch;
+             * }}
+             */
+            AppliedBatch.create = function(properties) {
+                return new AppliedBatch(properties);
+            };
+
+            /**
+             * Encodes the specified AppliedBatch message. Does not implicitly {@link duoraft.listener.AppliedBatch.verify|verify} messages.
+             * @function encode
+             * @memberof duoraft.listener.AppliedBatch
+             * @static
+             * @param {duoraft.listener.AppliedBatch.$Properties} message AppliedBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AppliedBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.lastIndex != null && $Object.hasOwnProperty.call(message, "lastIndex") && (typeof message.lastIndex === "object" ? message.lastIndex.low || message.lastIndex.high : message.lastIndex !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.lastIndex);
+                if (message.atUs != null && $Object.hasOwnProperty.call(message, "atUs") && (typeof message.atUs === "object" ? message.atUs.low || message.atUs.high : message.atUs !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.atUs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AppliedBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof duoraft.listener.AppliedBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {duoraft.listener.AppliedBatch & duoraft.listener.AppliedBatch.$Shape} AppliedBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AppliedBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.duoraft.listener.AppliedBatch();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.lastIndex = value;
+                            else
+                                delete message.lastIndex;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.atUs = value;
+                            else
+                                delete message.atUs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for AppliedBatch
+             * @function getTypeUrl
+             * @memberof duoraft.listener.AppliedBatch
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AppliedBatch.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/duoraft.listener.AppliedBatch";
+            };
+
+            return AppliedBatch;
+        })();
+
         listener.ListenerStatus = (function() {
 
             /**
@@ -8171,6 +8357,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [knownCommit] ListenerStatus knownCommit
              * @property {number|null} [lagEntries] ListenerStatus lagEntries
              * @property {number|null} [lagMs] ListenerStatus lagMs
+             * @property {Array.<duoraft.listener.AppliedBatch.$Properties>|null} [recentApplies] ListenerStatus recentApplies
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8196,6 +8383,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const ListenerStatus = function (properties) {
+                this.recentApplies = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -8243,6 +8431,14 @@ export const duoraft = $root.duoraft = (() => {
             ListenerStatus.prototype.lagMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * ListenerStatus recentApplies.
+             * @member {Array.<duoraft.listener.AppliedBatch.$Properties>} recentApplies
+             * @memberof duoraft.listener.ListenerStatus
+             * @instance
+             */
+            ListenerStatus.prototype.recentApplies = $util.emptyArray;
+
+            /**
              * Creates a new ListenerStatus instance using the specified properties.
              * @function create
              * @memberof duoraft.listener.ListenerStatus
@@ -8284,6 +8480,9 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.lagEntries);
                 if (message.lagMs != null && $Object.hasOwnProperty.call(message, "lagMs") && (typeof message.lagMs === "object" ? message.lagMs.low || message.lagMs.high : message.lagMs !== 0))
                     writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.lagMs);
+                if (message.recentApplies != null && message.recentApplies.length)
+                    for (let i = 0; i < message.recentApplies.length; ++i)
+                        $root.duoraft.listener.AppliedBatch.encode(message.recentApplies[i], writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8371,6 +8570,14 @@ export const duoraft = $root.duoraft = (() => {
                                 message.lagMs = value;
                             else
                                 delete message.lagMs;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.recentApplies && message.recentApplies.length))
+                                message.recentApplies = [];
+                            message.recentApplies.push($root.duoraft.listener.AppliedBatch.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
                     }

@@ -68,7 +68,14 @@ export interface MemberView {
   readonly appliedIndex: number;
   readonly leaderId: string;
   /** Listeners only: who feeds it and how far behind it is. */
-  readonly listener?: { readonly upstream: string; readonly depth: number; readonly lagEntries: number; readonly lagMs: number };
+  readonly listener?: {
+    readonly upstream: string;
+    readonly depth: number;
+    readonly lagEntries: number;
+    readonly lagMs: number;
+    /** The last batches it applied and when (machine monotonic clock, microseconds), oldest first. */
+    readonly recentApplies: ReadonlyArray<{ readonly lastIndex: number; readonly atUs: number }>;
+  };
 }
 
 export interface NodeHandle {
@@ -294,7 +301,17 @@ export class ProcessCluster {
           commitIndex: m.commitIndex ?? 0,
           appliedIndex: m.appliedIndex ?? 0,
           leaderId: m.leaderId ?? '',
-          ...(m.listener ? { listener: { upstream: m.listener.upstream ?? '', depth: m.listener.depth ?? 0, lagEntries: m.listener.lagEntries ?? 0, lagMs: m.listener.lagMs ?? 0 } } : {}),
+          ...(m.listener
+            ? {
+                listener: {
+                  upstream: m.listener.upstream ?? '',
+                  depth: m.listener.depth ?? 0,
+                  lagEntries: m.listener.lagEntries ?? 0,
+                  lagMs: m.listener.lagMs ?? 0,
+                  recentApplies: (m.listener.recentApplies ?? []).map((b) => ({ lastIndex: b.lastIndex ?? 0, atUs: b.atUs ?? 0 })),
+                },
+              }
+            : {}),
         });
       });
     });

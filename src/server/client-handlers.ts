@@ -226,7 +226,7 @@ export function kvHandlers(ref: DriverRef, log: Logger, clock: Clock, observer: 
           snapshotIndex: s.snapshotIndex,
           snapshotBytes: s.snapshotBytes,
           zkBudget: s.zkBudget ? wireBudget(s.zkBudget) : null,
-          ...(s.listener ? { listener: s.listener } : {}),
+          ...(s.listener ? { listener: { ...s.listener, recentApplies: s.listener.recentApplies ? [...s.listener.recentApplies] : [] } } : {}),
         },
       };
     }),

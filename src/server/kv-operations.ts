@@ -33,6 +33,8 @@ export interface ListenerStatusView {
   readonly knownCommit: number;
   readonly lagEntries: number;
   readonly lagMs: number;
+  /** The last batches applied and when, on the machine's monotonic clock (apply-trace.ts; for the bench). */
+  readonly recentApplies?: ReadonlyArray<{ readonly lastIndex: number; readonly atUs: number }>;
 }
 
 /**

@@ -41,6 +41,7 @@ import { feedHandlersOf, ListenerFeeder } from './listener/feeder.js';
 import { type MemberRole, watchRole } from './listener/role-watch.js';
 import { runListener } from './listener/run-listener.js';
 import { voterFeedSource } from './listener/voter-feed-source.js';
+import { wakeOnLeaderCommit } from './listener/commit-wakeup.js';
 
 export interface RunNodeOptions {
   readonly id: string;
@@ -261,7 +262,8 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
       random: new SeededRandom(o.seed ?? randomInt(2 ** 31)),
       logger,
       zk,
-      transport,
+      // The feeder pushes as soon as the follower steps its leader's commit index.
+      transport: wakeOnLeaderCommit(transport, () => feederRef.current?.kick()),
       ...(metrics ? { telemetry: metrics } : {}),
       local: { identity: recordedIdentity, holdsData },
       snapshots: {

@@ -2,10 +2,15 @@
 // entries to at most `fanout` listeners over Subscribe streams (proto/listener.proto).
 //
 // It only ever reads committed entries (at or below its own commit index), so a listener
-// never has to truncate. Work is bounded: one pump every PUMP_MS handles every stream, each
-// stream gets at most MAX_BATCH_ENTRIES / MAX_BATCH_BYTES per message and at most
-// MAX_BATCHES_PER_PUMP messages per pump, and a stream whose buffer is full waits for it to
-// drain. A stream is ended (the listener then chooses again) when this member can no longer
+// never has to truncate. It pushes when told the commit index may have moved (kick(): a
+// follower after each AppendEntries or heartbeat from its leader, a listener after each batch
+// it applied), on the next turn of the event loop, so an entry leaves within a turn of
+// this member learning it is committed; a sweep every SWEEP_MS catches what no kick
+// announced (a follower catching up from ZooKeeper) and sends the heartbeats. Work is
+// bounded: each stream gets at most MAX_BATCH_ENTRIES / MAX_BATCH_BYTES per message and at
+// most MAX_BATCHES_PER_PUMP messages per pump (more waits for the next turn), and a stream
+// whose buffer is full (in flight beyond grpc-js' high-water mark) sends nothing until it
+// drains. A stream is ended (the listener then chooses again) when this member can no longer
 // feed (it became leader, or a listener that lost its own upstream), when the listener is
 // not reading (its buffer stayed full for DRAIN_TIMEOUT_MS: its heartbeats fail), when the
 // listener asks for entries no longer held here (compacted: it catches up from ZooKeeper),
@@ -47,7 +52,11 @@ export interface FeederOptions {
 }
 
 export const DEFAULT_FEED_HEARTBEAT_MS = 500;
-const PUMP_MS = 5;
+/**
+ * The sweep: heartbeats, drain timeouts, "can it still feed", and commit advances that no
+ * kick announced. Not on the push path (kick() is).
+ */
+export const SWEEP_MS = 25;
 const MAX_BATCH_ENTRIES = 512;
 const MAX_BATCH_BYTES = 256 << 10;
 const MAX_BATCHES_PER_PUMP = 8;
@@ -90,6 +99,8 @@ export class ListenerFeeder {
   private readonly o: FeederOptions;
   private readonly subs = new Map<string, Subscription>();
   private timer: TimerHandle | null = null;
+  /** A pump is queued for the next turn of the event loop. */
+  private pumpQueued = false;
   private stopped = false;
   private readonly heartbeatMs: number;
 
@@ -118,6 +129,19 @@ export class ListenerFeeder {
   /** Ends every stream (this member can no longer feed, or it stops). */
   dropAll(reason: string): void {
     for (const s of [...this.subs.values()]) this.end(s, reason, false);
+  }
+
+  /**
+   * The source's committed index may have moved: push on the next turn of the event loop
+   * (many kicks in one turn make one pump). Costs nothing while no listener is fed.
+   */
+  kick(): void {
+    if (this.pumpQueued || this.stopped || this.subs.size === 0) return;
+    this.pumpQueued = true;
+    this.o.clock.defer(() => {
+      this.pumpQueued = false;
+      if (!this.stopped) this.pump();
+    });
   }
 
   stop(): void {
@@ -214,17 +238,17 @@ export class ListenerFeeder {
     call.on('error', gone);
     call.on('close', gone);
     this.o.logger.info({ listener: id, from }, 'feeding a listener');
-    this.ensurePump();
-    this.pumpOne(s);
+    this.ensureSweep();
+    if (this.pumpOne(s)) this.kick();
   }
 
-  private ensurePump(): void {
+  private ensureSweep(): void {
     if (this.timer || this.stopped || this.subs.size === 0) return;
     this.timer = this.o.clock.setTimeout(() => {
       this.timer = null;
       this.pump();
-      this.ensurePump();
-    }, PUMP_MS);
+      this.ensureSweep();
+    }, SWEEP_MS);
   }
 
   private pump(): void {
@@ -233,16 +257,21 @@ export class ListenerFeeder {
       this.dropAll(`this member can no longer feed listeners: ${why}`);
       return;
     }
-    for (const s of [...this.subs.values()]) this.pumpOne(s);
+    let more = false;
+    for (const s of [...this.subs.values()]) if (this.pumpOne(s)) more = true;
+    // A stream that reached the per-pump bound with entries left goes on next turn (other
+    // work, such as this member's own log, gets the loop in between).
+    if (more) this.kick();
   }
 
-  private pumpOne(s: Subscription): void {
-    if (s.ended) return;
+  /** Sends what is committed and not yet sent, within the bounds; true when more is left to send now. */
+  private pumpOne(s: Subscription): boolean {
+    if (s.ended) return false;
     const now = this.o.clock.now();
     const src = this.o.source;
     if (s.blockedSince !== null) {
       if (now - s.blockedSince > DRAIN_TIMEOUT_HEARTBEATS * this.heartbeatMs) this.end(s, 'the listener does not read its stream (heartbeats fail)', false);
-      return;
+      return false;
     }
     const commit = src.committedIndex();
     let batches = 0;
@@ -258,12 +287,13 @@ export class ListenerFeeder {
       }
       if (entries.length === 0) {
         this.end(s, `index ${s.next} is no longer held here`, true);
-        return;
+        return false;
       }
       batches++;
-      if (!this.send(s, { entries, upstreamCommit: commit, upstreamDepth: src.depth(), path: [...src.path()] })) return;
+      if (!this.send(s, { entries, upstreamCommit: commit, upstreamDepth: src.depth(), path: [...src.path()] })) return false;
     }
     if (batches === 0 && now - s.lastSentAt >= this.heartbeatMs) this.send(s, { upstreamCommit: commit, upstreamDepth: src.depth(), path: [...src.path()] });
+    return !s.ended && s.blockedSince === null && s.next <= commit;
   }
 
   /** Writes one message; false when the stream's buffer is full (it waits for 'drain'). */
@@ -280,6 +310,7 @@ export class ListenerFeeder {
       s.blockedSince = s.lastSentAt;
       s.call.once('drain', () => {
         s.blockedSince = null;
+        this.kick();
       });
     }
     return ok;

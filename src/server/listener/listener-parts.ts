@@ -18,6 +18,7 @@ import { Ephemerals } from '../ephemerals.js';
 import { Snapshotter, type SnapshotPolicy } from '../snapshotter.js';
 import { WalSync } from '../wal-sync.js';
 import type { FeedConnector } from './feed-connector.js';
+import type { ApplyTrace } from './apply-trace.js';
 import { ListenerFeeder } from './feeder.js';
 import { ListenerLog } from './listener-log.js';
 import { ListenerMember } from './listener-member.js';
@@ -54,6 +55,8 @@ export interface ListenerPartsOptions {
   readonly saveKnown: (list: readonly KnownUpstream[]) => Promise<void>;
   readonly requestTimeoutMs: number;
   readonly maxPendingReads: number;
+  /** Records each applied batch's time for the status (the bench's apply lag); none in the simulator. */
+  readonly applyTrace?: ApplyTrace;
 }
 
 export interface ListenerParts {
@@ -70,6 +73,7 @@ export interface ListenerParts {
 }
 
 export function listenerParts(o: ListenerPartsOptions): ListenerParts {
+  const trace = o.applyTrace;
   const { zk, paths, clock, logger } = o;
   const walSync = new WalSync({ wal: o.wal, clock, logger, intervalMs: WAL_SYNC_INTERVAL_MS, urgentIntervalMs: WAL_SYNC_INTERVAL_MS, maxWaiting: 1024 });
   const start = o.newest ? { point: o.newest.point, store: o.newest.store } : { point: { index: 0, term: 0, chain: o.genesis }, store: new KvStore() };
@@ -146,12 +150,15 @@ export function listenerParts(o: ListenerPartsOptions): ListenerParts {
     requestTimeoutMs: o.requestTimeoutMs,
     maxPendingReads: o.maxPendingReads,
     leaderHint: () => r.leaderHint(),
-    listenerStatus: () => r.status(),
+    listenerStatus: () => (trace ? { ...r.status(), recentApplies: trace.recent() } : r.status()),
   });
   member = m;
   const feeder = new ListenerFeeder({ cluster: o.cluster, source: r.feedSource(), clock, logger, fanout: o.fanout, heartbeatMs: o.heartbeatMs });
   // Snapshots as the log grows (the listener's own; it never uploads them).
   const applyHook = log.onApplied((entries: readonly Entry[]) => snapshotter.noteApplied(entries));
+  // Listeners below are pushed what this one applied, on the next turn of the loop.
+  const pushHook = log.onApplied(() => feeder.kick());
+  const traceHook = trace ? log.onApplied((entries: readonly Entry[]) => trace.note(entries[entries.length - 1]?.index ?? log.applied())) : null;
   const ephemerals = new Ephemerals({
     zk,
     paths,
@@ -180,6 +187,8 @@ export function listenerParts(o: ListenerPartsOptions): ListenerParts {
       tailer.stop();
       m.stop();
       applyHook();
+      pushHook();
+      traceHook?.();
       snapshotter.stop();
       walSync.stop();
     },

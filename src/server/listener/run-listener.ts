@@ -34,6 +34,7 @@ import { DEFAULT_FEED_HEARTBEAT_MS, feedHandlersOf, ListenerFeeder } from './fee
 import type { ListenerMember } from './listener-member.js';
 import { grpcFeedConnector } from './grpc-feed-connector.js';
 import { listenerParts } from './listener-parts.js';
+import { ApplyTrace } from './apply-trace.js';
 import { type MemberRole, roleIn, watchRole } from './role-watch.js';
 import { readUpstreamList, writeUpstreamList } from './upstream-list-file.js';
 
@@ -113,6 +114,8 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
     const snapshots = await openLocalSnapshotStore({ dir: join(o.dataDir, 'snapshots'), cluster: o.cluster, logger });
     const newest = await snapshots.loadNewest();
     const parts = listenerParts({
+      // The bench reads each batch's apply time from the status (machine clock; the simulator passes none).
+      applyTrace: new ApplyTrace(),
       id: o.id,
       cluster: o.cluster,
       address,

@@ -18,6 +18,7 @@ import { GatedZkSession } from './gated-zk.js';
 import { NodeGate } from './node-gate.js';
 import { genesisChain } from '../../../src/core/chain.js';
 import { ListenerFeeder } from '../../../src/server/listener/feeder.js';
+import { wakeOnLeaderCommit } from '../../../src/server/listener/commit-wakeup.js';
 import { voterFeedSource } from '../../../src/server/listener/voter-feed-source.js';
 import type { SimFeedNetwork } from './sim-feed-network.js';
 import type { SimNetwork } from './sim-network.js';
@@ -142,7 +143,10 @@ export class SimNode {
     this.stateValue = 'starting';
     const clock = gate.clock(this.o.wallOffsetMs);
     const zk = new GatedZkSession(this.o.model.connect(this.zkName), gate);
-    const transport = this.o.net.attach(this.id, gate);
+    // As run-node.ts: the feeder pushes once the follower stepped its leader's commit index.
+    let feeder: ListenerFeeder | null = null;
+    const attached = this.o.net.attach(this.id, gate);
+    const transport = this.o.feed ? wakeOnLeaderCommit(attached, () => feeder?.kick()) : attached;
     const config: NodeConfig = {
       id: this.id,
       cluster: this.o.cluster,
@@ -175,7 +179,7 @@ export class SimNode {
           if (this.gate !== gate || gate.state === 'dead') return;
           this.driver = driver;
           if (this.o.feed) {
-            const feeder = new ListenerFeeder({
+            feeder = new ListenerFeeder({
               cluster: this.o.cluster,
               source: voterFeedSource(driver, genesisChain(driver.identity.clusterId), this.o.faults),
               clock,

@@ -6,7 +6,7 @@ import { silentLogger } from '../../../../src/common/logger.js';
 import type { duoraft } from '../../../../src/common/proto.js';
 import { chainNext, genesisChain } from '../../../../src/core/chain.js';
 import { type ChainedEntry, EntryType } from '../../../../src/core/types.js';
-import { type FeedSource, ListenerFeeder } from '../../../../src/server/listener/feeder.js';
+import { type FeedSource, ListenerFeeder, SWEEP_MS } from '../../../../src/server/listener/feeder.js';
 import { ManualClock } from '../manual-clock.js';
 
 const genesis = genesisChain('c');
@@ -57,9 +57,11 @@ class FakeCall extends EventEmitter {
   constructor(readonly request: { ok: true; request: duoraft.listener.SubscribeRequest }) {
     super();
   }
+  /** While set, write() reports a full buffer (grpc-js then emits 'drain' later). */
+  full = false;
   write(b: Batch): boolean {
     this.written.push(b);
-    return true;
+    return !this.full;
   }
   end(): void {
     this.ended = true;
@@ -72,9 +74,9 @@ class FakeCall extends EventEmitter {
   }
 }
 
-function setup(fanout = 2): { clock: ManualClock; src: Source; feeder: ListenerFeeder; subscribe: (id: string, from: number, prev?: Uint8Array) => FakeCall } {
+function setup(fanout = 2, entries = 2000): { clock: ManualClock; src: Source; feeder: ListenerFeeder; subscribe: (id: string, from: number, prev?: Uint8Array) => FakeCall } {
   const clock = new ManualClock();
-  const src = new Source(chained(2000));
+  const src = new Source(chained(entries));
   const feeder = new ListenerFeeder({ cluster: 'c', source: src, clock, logger: silentLogger, fanout, heartbeatMs: 500 });
   const subscribe = (id: string, from: number, prev?: Uint8Array): FakeCall => {
     const call = new FakeCall({ ok: true, request: { cluster: 'c', listenerId: id, fromIndex: from, prevChain: prev ?? new Uint8Array(0) } as duoraft.listener.SubscribeRequest });
@@ -138,7 +140,8 @@ describe('listener feeder', () => {
     src.commit = 5;
     const call = subscribe('l1', 1);
     src.leading = true;
-    clock.run(20, 5);
+    // Within one sweep (a leader gets no kicks: it steps no AppendEntries or heartbeats).
+    clock.run(SWEEP_MS + 5, 5);
     expect(call.ended).toBe(true);
     expect(call.endReason()).toMatch(/it leads/);
     expect(feeder.count()).toBe(0);
@@ -163,5 +166,75 @@ describe('listener feeder', () => {
     expect(feeder.drop('l1', 'dropped by an administrator')).toBe(true);
     expect(a.ended && !b.ended).toBe(true);
     expect(feeder.drop('l9', 'x')).toBe(false);
+  });
+
+  it('pushes within a turn of a kick, not at the next sweep; many kicks in one turn make one message', () => {
+    const { clock, src, feeder, subscribe } = setup();
+    src.commit = 3;
+    const call = subscribe('l1', 1);
+    expect(call.entries()).toEqual([1, 2, 3]);
+    src.commit = 10;
+    // No kick: nothing moves before the sweep.
+    clock.jump(clock.now() + SWEEP_MS - 1);
+    expect(call.entries().length).toBe(3);
+    src.commit = 20;
+    feeder.kick();
+    feeder.kick();
+    feeder.kick();
+    const before = call.written.length;
+    clock.jump(clock.now()); // the next turn: no time passes
+    expect(call.entries()).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(call.written.length).toBe(before + 1);
+    // Never past the commit index, whatever the kicks.
+    feeder.kick();
+    clock.jump(clock.now());
+    expect(Math.max(...call.entries())).toBe(20);
+  });
+
+  it('a backlog goes out in bounded turns (8 batches of at most 512 entries each), each turn queued right after the last', () => {
+    const { clock, src, feeder, subscribe } = setup(2, 10_000);
+    src.commit = 0;
+    const call = subscribe('l1', 1);
+    src.commit = 10_000;
+    feeder.kick();
+    clock.jump(clock.now());
+    expect(call.entries().length).toBe(8 * 512);
+    clock.jump(clock.now());
+    expect(call.entries().length).toBe(2 * 8 * 512);
+    clock.jump(clock.now());
+    expect(call.entries().length).toBe(10_000);
+    expect(call.entries().every((v, i) => v === i + 1)).toBe(true);
+    expect(Math.max(...call.written.map((b) => (b.entries ?? []).length))).toBeLessThanOrEqual(512);
+  });
+
+  it('a full stream gets nothing more until it drains, then at once', () => {
+    const { clock, src, feeder, subscribe } = setup();
+    src.commit = 1;
+    const call = subscribe('l1', 1);
+    call.full = true;
+    src.commit = 2;
+    feeder.kick();
+    clock.jump(clock.now());
+    expect(call.entries()).toEqual([1, 2]); // the write that found the buffer full
+    src.commit = 5;
+    feeder.kick();
+    clock.run(clock.now() + 3 * SWEEP_MS, 5);
+    expect(call.entries()).toEqual([1, 2]);
+    call.full = false;
+    call.emit('drain');
+    clock.jump(clock.now());
+    expect(call.entries()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('a kick with no listener queues nothing', () => {
+    const { clock, feeder } = setup();
+    let fired = 0;
+    const defer = clock.defer.bind(clock);
+    clock.defer = (fn) => {
+      fired++;
+      defer(fn);
+    };
+    feeder.kick();
+    expect(fired).toBe(0);
   });
 });
