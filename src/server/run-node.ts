@@ -227,18 +227,28 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
     // it starts is waited for again (startup-retry.ts); --zk-connect-timeout bounds both.
     const giveUpAfterMs = o.zkConnectTimeoutMs ?? 0;
     const retry = { zk, clock: realClock, logger, giveUpAfterMs };
+    const walDir = join(o.dataDir, 'wal');
+    // The local data loads while ZooKeeper's session is set up: neither needs the other,
+    // and a restart waited for both one after the other.
+    const local = (async () => {
+      // Snapshots in DATA/snapshots: the newest one that verifies is what the state machine
+      // starts from (the WAL then holds what follows it, so it may start after index 1).
+      const snapshotStore = await openLocalSnapshotStore({ dir: join(o.dataDir, 'snapshots'), cluster: o.cluster, logger });
+      const newest = await snapshotStore.loadNewest();
+      const walOpened = await openWal(walDir, newest?.point.index ?? 0, logger);
+      return { snapshotStore, newest, walOpened };
+    })();
+    // Handled when awaited below; until then a failure must not count as unhandled.
+    local.catch(() => undefined);
     try {
       await waitForZooKeeper('starting', retry);
     } catch (err) {
+      await local.then((l) => l.walOpened.wal.close()).catch(() => undefined);
       throw new ZkUnavailableError(`ZooKeeper at ${o.zk} did not answer within ${giveUpAfterMs} ms; is it running?`, { cause: err });
     }
-    const walDir = join(o.dataDir, 'wal');
-    // Snapshots in DATA/snapshots: the newest one that verifies is what the state machine
-    // starts from (the WAL then holds what follows it, so it may start after index 1).
-    const snapshotStore = await openLocalSnapshotStore({ dir: join(o.dataDir, 'snapshots'), cluster: o.cluster, logger });
-    const newest = await snapshotStore.loadNewest();
+    const { snapshotStore, newest, walOpened } = await local;
     const coveredThrough = newest?.point.index ?? 0;
-    let opened = await openWal(walDir, coveredThrough, logger);
+    let opened = walOpened;
     wal = opened.wal;
     const recordedIdentity = await readIdentity(o.dataDir);
     const holdsData = newest !== null || opened.recovery.entries.length > 0 || (opened.recovery.hardState?.commit ?? 0) > 0;

@@ -134,6 +134,24 @@ describe('local snapshot store', () => {
     expect(await empty.loadNewest()).toBeNull();
   });
 
+  it('loadNewest checks and loads the newest in one pass and leaves the older ones to the next list (a restart reads 27 MB once, not three times)', async () => {
+    const snaps = await open();
+    const { store, w } = filled(30);
+    const older = await save(snaps, store);
+    w.apply({ kind: 'put', key: 'later', value: enc('x') });
+    const newer = await save(snaps, store);
+    const state = fingerprint(store);
+    await flipByte(older.file, Math.floor(older.sizeBytes / 2));
+    // A restart: a new store object, nothing checked yet.
+    const restarted = await open();
+    const loaded = await restarted.loadNewest();
+    expect(fingerprint(loaded!.store)).toEqual(state);
+    expect(loaded!.saved).toEqual(newer);
+    // The older one was not read: still there until something lists.
+    expect((await readdir(join(dir, 'snapshots'))).sort()).toEqual([snapshotFileName(older.point), snapshotFileName(newer.point)].sort());
+    expect((await restarted.list()).map((x) => x.point.index)).toEqual([newer.point.index]);
+  });
+
   it('unfinished temp files are ignored by list and removed when the store opens', async () => {
     const snaps = await open();
     const { store } = filled(20);
