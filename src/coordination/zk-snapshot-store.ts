@@ -116,9 +116,13 @@ export class ZkSnapshotStore {
     return this.serially(() => this.compactRounds(epochVersion, covering));
   }
 
-  /** Deletes the segments `covering` holds (one bounded call; see compactWal). */
-  compactWal(epochVersion: number, covering: ZkSnapshotManifest): Promise<CompactionReport> {
-    return this.serially(() => compactWal(this.o, { epochVersion, covering }));
+  /**
+   * Deletes the segments `covering` holds (one bounded call of at most `maxSegments`,
+   * default DEFAULT_COMPACTION_MAX_SEGMENTS; see compactWal). A small bound keeps the
+   * writes queued behind it (a publish) from waiting long.
+   */
+  compactWal(epochVersion: number, covering: ZkSnapshotManifest, maxSegments?: number): Promise<CompactionReport> {
+    return this.serially(() => compactWal(this.o, { epochVersion, covering, maxSegments }));
   }
 
   /**

@@ -38,6 +38,8 @@ export interface BudgetedPublishReport {
   readonly snapshotZkBytes: number;
   readonly compactedSegments: number;
   readonly removedSnapshots: number;
+  /** A compaction stopped at its bound with covered segments left (the caller resumes it). */
+  readonly compactionLeft: boolean;
 }
 
 export async function publishWithinBudget(store: PublishingStore, budget: ZkBudget, u: SnapshotUpload, keep: number, logger: Logger): Promise<BudgetedPublishReport> {
@@ -47,11 +49,13 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
   const index = u.point.index;
   let compactedSegments = 0;
   let removedSnapshots = 0;
+  let compactionLeft = false;
   let tightened = false;
   const tighten = async (): Promise<void> => {
     const r = await keepOnlyNewest(store, budget, u.epochVersion);
     compactedSegments += r.compactedSegments;
     removedSnapshots += r.removedSnapshots;
+    compactionLeft ||= r.compactionLeft;
     tightened = true;
   };
 
@@ -64,7 +68,7 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
       `${formatBytes(limit)} budget (${formatBytes(reserve)} kept for the log meanwhile), with only the newest snapshot kept and the log compacted through it; it stays local`;
     budget.setMode('over', reason);
     logger.debug({ index, used: budget.used(), incoming, limit }, 'zk budget: upload refused');
-    return { outcome: 'over-budget', mode: 'over', reason, manifest: null, snapshotZkBytes: incoming, compactedSegments, removedSnapshots };
+    return { outcome: 'over-budget', mode: 'over', reason, manifest: null, snapshotZkBytes: incoming, compactedSegments, removedSnapshots, compactionLeft };
   }
 
   const manifest = await store.upload(u);
@@ -78,6 +82,7 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
     if (c) {
       budget.walCompacted(c.deletedBytes);
       compactedSegments += c.deletedSegments;
+      compactionLeft ||= c.more;
     }
   }
   if (mustTighten(budget.used(), incoming, reserve, limit)) await tighten();
@@ -92,16 +97,16 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
         `wal/ is compacted through the newest snapshot, and only it is kept between uploads`
       : '';
   budget.setMode(mode, reason);
-  return { outcome: 'published', mode, reason, manifest, snapshotZkBytes: incoming, compactedSegments, removedSnapshots };
+  return { outcome: 'published', mode, reason, manifest, snapshotZkBytes: incoming, compactedSegments, removedSnapshots, compactionLeft };
 }
 
 /** Drops every complete snapshot but the newest (and unfinished uploads), then compacts wal/ through it. */
-async function keepOnlyNewest(store: PublishingStore, budget: ZkBudget, epochVersion: number): Promise<{ compactedSegments: number; removedSnapshots: number }> {
+async function keepOnlyNewest(store: PublishingStore, budget: ZkBudget, epochVersion: number): Promise<{ compactedSegments: number; removedSnapshots: number; compactionLeft: boolean }> {
   const pruned = await store.prune(epochVersion, 1);
   for (const r of pruned.removed) budget.snapshotRemoved(r.index);
   const newest = (await store.list())[0];
-  if (!newest) return { compactedSegments: 0, removedSnapshots: pruned.removed.length };
+  if (!newest) return { compactedSegments: 0, removedSnapshots: pruned.removed.length, compactionLeft: false };
   const c = await store.compactThrough(epochVersion, newest);
   if (c) budget.walCompacted(c.deletedBytes);
-  return { compactedSegments: c?.deletedSegments ?? 0, removedSnapshots: pruned.removed.length };
+  return { compactedSegments: c?.deletedSegments ?? 0, removedSnapshots: pruned.removed.length, compactionLeft: c?.more ?? false };
 }

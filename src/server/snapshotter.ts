@@ -7,6 +7,8 @@
 // local store; then the in-memory log is compacted up to `retainEntries` before it (the
 // follower may still need those) and the local WAL up to it; a leader then uploads it to
 // ZooKeeper (the manifest last), which prunes old snapshots and compacts wal/ behind them.
+// A leader also compacts wal/ behind the snapshots already in ZooKeeper soon after its term
+// starts, and finishes a publish's compaction left unfinished (wal-compactor.ts).
 // Nothing here blocks the event loop for long: the writer, the loader, the uploads and
 // downloads all work in slices or chunks.
 //
@@ -22,11 +24,13 @@ import type { Logger } from '../common/logger.js';
 import type { SnapshotPoint } from '../common/snapshot-point.js';
 import type { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
 import type { ZkSnapshotManifest } from '../coordination/zk-snapshot-records.js';
+import type { ZkUsage } from '../coordination/zk-inspect.js';
 import type { Entry } from '../core/types.js';
 import type { KvStore } from '../statemachine/kv-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import type { SavedSnapshot } from '../storage/snapshot-store.js';
 import { publishWithinBudget } from './budgeted-publish.js';
+import { WalCompactor, type WalCompactorLimits } from './wal-compactor.js';
 import { budgetWantsSnapshot, formatBytes, snapshotZkBytes, stateTooLarge, ZkBudget, type ZkBudgetStatus } from './zk-budget.js';
 
 export interface SnapshotPolicy {
@@ -103,6 +107,8 @@ export interface SnapshotterOptions {
   readonly initial: SavedSnapshot | null;
   /** Told about snapshots taken, published and installed (default: nobody). */
   readonly observer?: SnapshotObserver;
+  /** The leader's compaction of wal/ outside its publishes (default: defaultWalCompactorLimits). */
+  readonly compactorLimits?: Partial<WalCompactorLimits>;
 }
 
 export interface SnapshotStatus {
@@ -147,12 +153,31 @@ export class Snapshotter {
   private lastTakenAt = 0;
   /** The publish started for the last snapshot taken. */
   private publishOf: { readonly index: number; readonly outcome: Promise<string> } | null = null;
+  /** The leader's compaction of wal/ outside its publishes (null without ZooKeeper snapshots). */
+  private readonly compactor: WalCompactor | null;
 
   constructor(options: SnapshotterOptions) {
     this.o = options;
     this.newestSaved = options.initial;
     this.observer = options.observer ?? noSnapshotObserver;
     this.budget = new ZkBudget(options.policy.zkBudgetBytes);
+    this.compactor = options.zk
+      ? new WalCompactor({
+          store: options.zk,
+          keep: options.policy.keep,
+          clock: options.clock,
+          logger: options.logger,
+          host: {
+            leaderEpochVersion: () => (this.stopped ? null : this.o.host.leaderEpochVersion()),
+            // Never during a count of ZooKeeper: segments deleted while it runs might or might not be in it.
+            busy: () => this.counting,
+            compacted: (epochVersion, report) => {
+              if (this.budgetEpoch === epochVersion) this.budget.walCompacted(report.deletedBytes);
+            },
+          },
+          ...(options.compactorLimits ? { limits: options.compactorLimits } : {}),
+        })
+      : null;
   }
 
   /** Entries were applied: count them, and take a snapshot when the policy (or the ZooKeeper budget) says so. */
@@ -217,13 +242,17 @@ export class Snapshotter {
     );
   }
 
-  /** A new term (or the end of leading) starts the ZooKeeper count afresh. */
+  /**
+   * A new term (or the end of leading) starts the ZooKeeper count afresh; a new term also
+   * compacts wal/ behind the snapshots its predecessors left in ZooKeeper, soon.
+   */
   private followLeadership(): void {
     const epoch = this.o.zk ? this.o.host.leaderEpochVersion() : null;
     if (epoch === this.budgetEpoch) return;
     this.budgetEpoch = epoch;
     this.budget.reset();
     this.leadingSince = this.o.clock.now();
+    if (epoch !== null && !this.stopped) this.compactor?.termStarted(epoch);
   }
 
   /**
@@ -249,9 +278,14 @@ export class Snapshotter {
   private count(zk: ZkSnapshotStore): Promise<void> {
     if (this.counting) return this.counting;
     const epoch = this.budgetEpoch;
-    this.budget.countStarted();
-    this.counting = zk
-      .inspect()
+    // A compaction round in flight ends first (the compactor starts none while this runs).
+    const round = this.compactor?.roundInFlight() ?? null;
+    const inspect = async (): Promise<ZkUsage> => {
+      if (round) await round.then(() => undefined, () => undefined);
+      this.budget.countStarted();
+      return zk.inspect();
+    };
+    this.counting = inspect()
       .then(
         (usage) => {
           if (this.budgetEpoch !== epoch) return;
@@ -279,6 +313,7 @@ export class Snapshotter {
   stop(): void {
     this.stopped = true;
     this.retryTimer?.cancel();
+    this.compactor?.stop();
   }
 
   /**
@@ -479,6 +514,8 @@ export class Snapshotter {
         this.o.logger,
       );
       this.budget.growthMeasured();
+      // Covered segments the publish's own compaction left (it stopped at its bound): go on in rounds.
+      if (r.compactionLeft) this.compactor?.resume(epochVersion);
       const used = this.budget.used();
       this.observer.snapshotPublished({ outcome: r.outcome === 'published' ? 'published' : 'over_budget', ms: ms() });
       if (r.outcome === 'published') {
@@ -500,6 +537,8 @@ export class Snapshotter {
       }
       this.lastError = (err as Error).message;
       this.observer.snapshotPublished({ outcome: 'failed', ms: ms() });
+      // The upload may have landed and its compaction not: the compactor finishes it (bounded retries).
+      this.compactor?.resume(epochVersion);
       this.o.logger.warn({ index: saved.point.index, err: this.lastError }, 'publishing a snapshot to ZooKeeper failed; the next snapshot tries again');
       return `failed: ${this.lastError}`;
     }
