@@ -185,8 +185,10 @@ export class WalCompactor {
       try {
         r = await round;
       } catch (err) {
-        if (err instanceof EpochFencedError) {
-          logger.debug({ epochVersion: epoch }, 'zk wal: compaction fenced (another node leads); stopped');
+        // Deposed meanwhile: the new leader may be compacting the same segments, so a walk
+        // that finds one gone (CorruptZnodeError) is no news; stop without a warning.
+        if (err instanceof EpochFencedError || !this.leads(epoch)) {
+          logger.debug({ epochVersion: epoch, err: (err as Error).message }, 'zk wal: compaction stopped: this node no longer leads with this epoch');
           return end('stopped');
         }
         if (++failures > l.maxFailures) {

@@ -5,8 +5,9 @@
 // quietly when fenced or deposed, bounded retries, and never overlapping the budget's count.
 // The same against a real ZooKeeper and real processes: test/integration/zk-wal-catch-up.test.ts.
 import { describe, expect, it } from 'vitest';
-import { EpochFencedError, InvalidArgumentError, UnavailableError } from '../../../src/common/errors.js';
-import { silentLogger } from '../../../src/common/logger.js';
+import { CorruptZnodeError, EpochFencedError, InvalidArgumentError, UnavailableError } from '../../../src/common/errors.js';
+import { pino } from 'pino';
+import { type Logger, silentLogger } from '../../../src/common/logger.js';
 import type { ZkSnapshotManifest } from '../../../src/coordination/zk-snapshot-records.js';
 import type { CompactionReport } from '../../../src/coordination/zk-wal-compaction.js';
 import { type CompactingStore, WalCompactor, type WalCompactorLimits } from '../../../src/server/wal-compactor.js';
@@ -87,7 +88,7 @@ interface Rig {
   compacted: Array<{ epoch: number; bytes: number }>;
 }
 
-function rig(store: FakeStore, limits: Partial<WalCompactorLimits> = {}): Rig {
+function rig(store: FakeStore, limits: Partial<WalCompactorLimits> = {}, logger: Logger = silentLogger): Rig {
   const clock = new ManualClock();
   const leading: { epoch: number | null } = { epoch: 2 };
   const busy: { p: Promise<unknown> | null } = { p: null };
@@ -96,7 +97,7 @@ function rig(store: FakeStore, limits: Partial<WalCompactorLimits> = {}): Rig {
     store,
     keep: 2,
     clock,
-    logger: silentLogger,
+    logger,
     host: {
       leaderEpochVersion: () => leading.epoch,
       busy: () => busy.p,
@@ -184,6 +185,27 @@ describe('WalCompactor: a leader compacts wal/ behind the snapshots already in Z
     await advance(r, 3000);
     expect(store.calls.filter((c) => c.startsWith('compact')).length).toBe(1);
     expect(store.firstLeft()).toBe(31);
+  });
+
+  it('deposed during a round that then fails (the new leader deleted a segment under its walk): stops without retrying or warning', async () => {
+    const store = new FakeStore(40, [300, 350]);
+    const warnings: string[] = [];
+    const r = rig(store, {}, pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }));
+    let release: () => void = () => undefined;
+    store.hold = new Promise<void>((res) => {
+      release = res;
+    });
+    store.failNext = [new CorruptZnodeError('/duoraft/c/wal/seg-00000000000000000031', 'missing')];
+    r.compactor.termStarted(2);
+    await advance(r, 1050);
+    r.leading.epoch = null;
+    store.hold = null;
+    release();
+    await drain();
+    await r.compactor.idle();
+    await advance(r, 3000);
+    expect(store.calls).toEqual(['list', 'compact 300 max 3']);
+    expect(warnings).toEqual([]);
   });
 
   it('a term that starts and ends before its delay does nothing; the next term compacts under its own epoch version', async () => {
