@@ -110,9 +110,11 @@ export class ZkSnapshotStore {
 
   /**
    * Deletes every segment `covering` holds, in as many bounded calls as needed (at most
-   * MAX_COMPACTION_ROUNDS); null when nothing was to be done.
+   * MAX_COMPACTION_ROUNDS); null when nothing was to be done. With `maxSegments`, one call
+   * of at most that many (the report's `more` says whether covered segments are left).
    */
-  compactThrough(epochVersion: number, covering: ZkSnapshotManifest): Promise<CompactionReport | null> {
+  compactThrough(epochVersion: number, covering: ZkSnapshotManifest, maxSegments?: number): Promise<CompactionReport | null> {
+    if (maxSegments !== undefined) return this.serially(() => compactWal(this.o, { epochVersion, covering, maxSegments }));
     return this.serially(() => this.compactRounds(epochVersion, covering));
   }
 

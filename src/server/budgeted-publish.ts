@@ -42,7 +42,20 @@ export interface BudgetedPublishReport {
   readonly compactionLeft: boolean;
 }
 
-export async function publishWithinBudget(store: PublishingStore, budget: ZkBudget, u: SnapshotUpload, keep: number, logger: Logger): Promise<BudgetedPublishReport> {
+/**
+ * `inlineCompactionSegments`: the most segments each compaction of the publish deletes
+ * before it returns (default: all, in the store's rounds); the caller finishes the rest
+ * when the report says `compactionLeft` (the snapshotter's WalCompactor), so that a publish,
+ * and with it the upload of the next snapshot, is never held up by a long compaction.
+ */
+export async function publishWithinBudget(
+  store: PublishingStore,
+  budget: ZkBudget,
+  u: SnapshotUpload,
+  keep: number,
+  logger: Logger,
+  inlineCompactionSegments?: number,
+): Promise<BudgetedPublishReport> {
   const limit = budget.budgetBytes;
   const incoming = snapshotZkBytes(u.sizeBytes, store.chunkBytes);
   const reserve = budget.reserve();
@@ -52,7 +65,7 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
   let compactionLeft = false;
   let tightened = false;
   const tighten = async (): Promise<void> => {
-    const r = await keepOnlyNewest(store, budget, u.epochVersion);
+    const r = await keepOnlyNewest(store, budget, u.epochVersion, inlineCompactionSegments);
     compactedSegments += r.compactedSegments;
     removedSnapshots += r.removedSnapshots;
     compactionLeft ||= r.compactionLeft;
@@ -78,7 +91,7 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
   removedSnapshots += pruned.removed.length;
   const target = compactionTarget(await store.list(), keep);
   if (target) {
-    const c = await store.compactThrough(u.epochVersion, target);
+    const c = await store.compactThrough(u.epochVersion, target, inlineCompactionSegments);
     if (c) {
       budget.walCompacted(c.deletedBytes);
       compactedSegments += c.deletedSegments;
@@ -101,12 +114,12 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
 }
 
 /** Drops every complete snapshot but the newest (and unfinished uploads), then compacts wal/ through it. */
-async function keepOnlyNewest(store: PublishingStore, budget: ZkBudget, epochVersion: number): Promise<{ compactedSegments: number; removedSnapshots: number; compactionLeft: boolean }> {
+async function keepOnlyNewest(store: PublishingStore, budget: ZkBudget, epochVersion: number, maxSegments: number | undefined): Promise<{ compactedSegments: number; removedSnapshots: number; compactionLeft: boolean }> {
   const pruned = await store.prune(epochVersion, 1);
   for (const r of pruned.removed) budget.snapshotRemoved(r.index);
   const newest = (await store.list())[0];
   if (!newest) return { compactedSegments: 0, removedSnapshots: pruned.removed.length, compactionLeft: false };
-  const c = await store.compactThrough(epochVersion, newest);
+  const c = await store.compactThrough(epochVersion, newest, maxSegments);
   if (c) budget.walCompacted(c.deletedBytes);
   return { compactedSegments: c?.deletedSegments ?? 0, removedSnapshots: pruned.removed.length, compactionLeft: c?.more ?? false };
 }

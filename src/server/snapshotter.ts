@@ -30,7 +30,7 @@ import type { KvStore } from '../statemachine/kv-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import type { SavedSnapshot } from '../storage/snapshot-store.js';
 import { publishWithinBudget } from './budgeted-publish.js';
-import { WalCompactor, type WalCompactorLimits } from './wal-compactor.js';
+import { defaultWalCompactorLimits, WalCompactor, type WalCompactorLimits } from './wal-compactor.js';
 import { budgetWantsSnapshot, formatBytes, snapshotZkBytes, stateTooLarge, ZkBudget, type ZkBudgetStatus } from './zk-budget.js';
 
 export interface SnapshotPolicy {
@@ -128,6 +128,11 @@ const MAX_RANGE_FAILURES = 3;
 const UPLOAD_READ_BYTES = 1 << 20;
 /** A new leader counts ZooKeeper this long after it starts leading (not in the take-over's rush). */
 const COUNT_AFTER_LEADING_MS = 2_000;
+/**
+ * Segments a publish's compaction deletes before the publish returns; the WalCompactor
+ * deletes the rest in rounds, so the next snapshot's upload is not held up (wal-compactor.ts).
+ */
+const INLINE_COMPACTION_SEGMENTS = defaultWalCompactorLimits.roundSegments;
 /** While over budget, a snapshot is taken again this often (if anything was applied) to see whether deletes made room. */
 const OVER_RECHECK_MS = 30_000;
 
@@ -164,11 +169,11 @@ export class Snapshotter {
     this.compactor = options.zk
       ? new WalCompactor({
           store: options.zk,
-          keep: options.policy.keep,
           clock: options.clock,
           logger: options.logger,
           host: {
             leaderEpochVersion: () => (this.stopped ? null : this.o.host.leaderEpochVersion()),
+            keepSnapshots: () => (this.budgetEpoch !== null && this.budget.mode !== 'normal' ? 1 : this.o.policy.keep),
             // Never during a count of ZooKeeper: segments deleted while it runs might or might not be in it.
             busy: () => this.counting,
             compacted: (epochVersion, report) => {
@@ -512,9 +517,10 @@ export class Snapshotter {
         { point: saved.point, sizeBytes: saved.sizeBytes, sha256: new Uint8Array(Buffer.from(saved.sha256, 'hex')), chunks: this.o.storage.chunks(saved, UPLOAD_READ_BYTES), epochVersion },
         this.o.policy.keep,
         this.o.logger,
+        INLINE_COMPACTION_SEGMENTS,
       );
       this.budget.growthMeasured();
-      // Covered segments the publish's own compaction left (it stopped at its bound): go on in rounds.
+      // Covered segments the publish's own compaction left (one round at most): go on in rounds.
       if (r.compactionLeft) this.compactor?.resume(epochVersion);
       const used = this.budget.used();
       this.observer.snapshotPublished({ outcome: r.outcome === 'published' ? 'published' : 'over_budget', ms: ms() });

@@ -8,11 +8,17 @@
 // next upload, which a short term rarely reached. So a leader also compacts
 //   - soon after its term starts (behind the snapshots already in ZooKeeper: it takes no
 //     snapshot for it), and
-//   - again after a publish whose compaction was left unfinished (`more`, or it failed).
+//   - after a publish, for what the publish left (a publish compacts at most one round
+//     itself, so that it never holds up the upload of the next snapshot: in the soak, a
+//     publish compacting 16 rounds of 10,000 segments took 77 s, the snapshots taken
+//     meanwhile were never uploaded, ZooKeeper's newest snapshot fell ~94,000 entries
+//     behind, and a wiped node's walk of the log after it took 97 s), or whose compaction
+//     failed.
 //
 // What goes: exactly what a publish would delete, the segments covered by
 // compactionTarget(complete snapshots, keep): the oldest of the `keep` newest complete
-// snapshots, so the fallback snapshot's log stays. compactWal checks that manifest in
+// snapshots, so the fallback snapshot's log stays (keep is 1 while the budget is tight or
+// over, as for the publish). compactWal checks that manifest in
 // ZooKeeper before it deletes anything, and every multi checks the epoch version this term
 // fenced with: a deposed leader deletes nothing.
 //
@@ -36,6 +42,12 @@ export type CompactingStore = Pick<ZkSnapshotStore, 'list' | 'compactWal'>;
 export interface WalCompactorHost {
   /** The epoch version this node leads with now, or null while it does not lead. */
   leaderEpochVersion(): number | null;
+  /**
+   * Complete snapshots whose log wal/ keeps (compactionTarget's keep): the snapshot
+   * policy's, or 1 while the ZooKeeper budget is tight or over (a publish then compacts
+   * through the newest too; budgeted-publish.ts).
+   */
+  keepSnapshots(): number;
   /** What a round must wait for before it starts (the budget's count of ZooKeeper), or null. */
   busy(): Promise<unknown> | null;
   /** A round under `epochVersion` deleted segments (the budget subtracts them). */
@@ -67,8 +79,6 @@ export const defaultWalCompactorLimits: WalCompactorLimits = {
 export interface WalCompactorOptions {
   readonly store: CompactingStore;
   readonly host: WalCompactorHost;
-  /** Complete snapshots whose log wal/ keeps (compactionTarget's keep: the snapshot policy's). */
-  readonly keep: number;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly limits?: Partial<WalCompactorLimits>;
@@ -217,7 +227,7 @@ export class WalCompactor {
 
   /** One bounded round through compactionTarget; null when no snapshot may be compacted through. */
   private async oneRound(epoch: number): Promise<{ through: number; report: CompactionReport } | null> {
-    const target = compactionTarget(await this.o.store.list(), this.o.keep);
+    const target = compactionTarget(await this.o.store.list(), this.o.host.keepSnapshots());
     if (!target) return null;
     const report = await this.o.store.compactWal(epoch, target, this.limits.roundSegments);
     return { through: target.point.index, report };

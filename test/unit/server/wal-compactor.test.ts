@@ -80,6 +80,7 @@ async function drain(): Promise<void> {
 }
 
 interface Rig {
+  keep: { n: number };
   clock: ManualClock;
   store: FakeStore;
   compactor: WalCompactor;
@@ -93,19 +94,20 @@ function rig(store: FakeStore, limits: Partial<WalCompactorLimits> = {}, logger:
   const leading: { epoch: number | null } = { epoch: 2 };
   const busy: { p: Promise<unknown> | null } = { p: null };
   const compacted: Array<{ epoch: number; bytes: number }> = [];
+  const keep = { n: 2 };
   const compactor = new WalCompactor({
     store,
-    keep: 2,
     clock,
     logger,
     host: {
       leaderEpochVersion: () => leading.epoch,
+      keepSnapshots: () => keep.n,
       busy: () => busy.p,
       compacted: (epoch, r) => compacted.push({ epoch, bytes: r.deletedBytes }),
     },
     limits: { startDelayMs: 1000, roundSegments: 3, maxRounds: 4, resumeAfterMs: 500, maxFailures: 2, failureBackoffMs: 100, ...limits },
   });
-  return { clock, store, compactor, leading, busy, compacted };
+  return { keep, clock, store, compactor, leading, busy, compacted };
 }
 
 /** Advances the manual clock by `ms` in steps, letting the promise jobs run after each. */
@@ -146,6 +148,15 @@ describe('WalCompactor: a leader compacts wal/ behind the snapshots already in Z
     await r.compactor.idle();
     expect(r.store.firstLeft()).toBe(301);
     expect(r.store.segments.length).toBe(10);
+  });
+
+  it('while the budget is tight (keep 1) it compacts through the newest snapshot, as the publish does', async () => {
+    const r = rig(new FakeStore(20, [90, 150]), { maxRounds: 100 });
+    r.keep.n = 1;
+    r.compactor.resume(2);
+    await drain();
+    await r.compactor.idle();
+    expect(r.store.firstLeft()).toBe(151);
   });
 
   it('nothing is deleted while fewer than `keep` complete snapshots exist', async () => {
