@@ -133,6 +133,11 @@ const COUNT_AFTER_LEADING_MS = 2_000;
  * deletes the rest in rounds, so the next snapshot's upload is not held up (wal-compactor.ts).
  */
 const INLINE_COMPACTION_SEGMENTS = defaultWalCompactorLimits.roundSegments;
+/**
+ * A new leader checks this long after its term starts whether its newest local snapshot is
+ * newer than ZooKeeper's newest, and publishes it if so.
+ */
+const PUBLISH_LOCAL_AFTER_LEADING_MS = 1_000;
 /** While over budget, a snapshot is taken again this often (if anything was applied) to see whether deletes made room. */
 const OVER_RECHECK_MS = 30_000;
 
@@ -160,6 +165,8 @@ export class Snapshotter {
   private publishOf: { readonly index: number; readonly outcome: Promise<string> } | null = null;
   /** The leader's compaction of wal/ outside its publishes (null without ZooKeeper snapshots). */
   private readonly compactor: WalCompactor | null;
+  /** The planned check whether ZooKeeper lacks this leader's newest local snapshot. */
+  private publishCheck: TimerHandle | null = null;
 
   constructor(options: SnapshotterOptions) {
     this.o = options;
@@ -257,7 +264,39 @@ export class Snapshotter {
     this.budgetEpoch = epoch;
     this.budget.reset();
     this.leadingSince = this.o.clock.now();
-    if (epoch !== null && !this.stopped) this.compactor?.termStarted(epoch);
+    if (epoch !== null && !this.stopped) {
+      this.compactor?.termStarted(epoch);
+      this.planPublishCheck(epoch, PUBLISH_LOCAL_AFTER_LEADING_MS);
+    }
+  }
+
+  private planPublishCheck(epoch: number, delayMs: number): void {
+    this.publishCheck?.cancel();
+    this.publishCheck = this.o.clock.setTimeout(() => {
+      this.publishCheck = null;
+      void this.publishIfNewer(epoch);
+    }, delayMs);
+  }
+
+  /**
+   * Leader: ZooKeeper's newest complete snapshot is older than this node's newest local one
+   * (taken or installed while following, or its publish failed): publish the local one. A
+   * node rebuilt from ZooKeeper walks the log after ZooKeeper's newest snapshot, so a stale
+   * one makes that walk long (notes/results.md: 97.6 s in the soak, past the recovery timeout).
+   */
+  private async publishIfNewer(epoch: number): Promise<void> {
+    const zk = this.o.zk;
+    const saved = this.newestSaved;
+    const mayGo = (): boolean => !this.stopped && this.o.host.leaderEpochVersion() === epoch && !this.publishing && !this.taking;
+    if (!zk || !saved || !mayGo()) return;
+    try {
+      const newestInZk = (await zk.list())[0]?.point.index ?? 0;
+      if (saved.point.index <= newestInZk || !mayGo() || this.newestSaved !== saved) return;
+      this.o.logger.info({ index: saved.point.index, newestInZk }, 'publishing the newest local snapshot: ZooKeeper holds only older ones');
+      await this.publish(saved, false);
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, 'could not compare the local snapshot with ZooKeeper\'s; the next term or failed publish tries again');
+    }
   }
 
   /**
@@ -318,6 +357,7 @@ export class Snapshotter {
   stop(): void {
     this.stopped = true;
     this.retryTimer?.cancel();
+    this.publishCheck?.cancel();
     this.compactor?.stop();
   }
 
@@ -543,8 +583,10 @@ export class Snapshotter {
       }
       this.lastError = (err as Error).message;
       this.observer.snapshotPublished({ outcome: 'failed', ms: ms() });
-      // The upload may have landed and its compaction not: the compactor finishes it (bounded retries).
+      // The upload may have landed and its compaction not: the compactor finishes it (bounded
+      // retries). If it did not land, the snapshot is published again later.
       this.compactor?.resume(epochVersion);
+      this.planPublishCheck(epochVersion, RETRY_AFTER_FAILURE_MS);
       this.o.logger.warn({ index: saved.point.index, err: this.lastError }, 'publishing a snapshot to ZooKeeper failed; the next snapshot tries again');
       return `failed: ${this.lastError}`;
     }

@@ -124,4 +124,43 @@ describe('a new leader compacts wal/ behind the snapshots already in ZooKeeper',
       await cluster.stop();
     }
   });
+
+  it('a new leader publishes its newest local snapshot when ZooKeeper holds only older ones (one taken while following)', async () => {
+    const name = uniqueCluster('publish-local');
+    const paths = new ClusterPaths(name);
+    const store = new ZkSnapshotStore({ zk: session, paths, clock: realClock, logger: silentLogger, nodeId: 'test' });
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: name, nodeArgs: NODE_ARGS });
+    let c = await client(zk.connectString, name);
+    const at = ['--zk', zk.connectString, '--cluster', name];
+    try {
+      const old = await cluster.waitForLeader(10_000);
+      const follower = cluster.ids().find((id) => id !== old)!;
+      const first = await writeKeys(c, 'a', 20);
+      const onLeader = JSON.parse((await runCli(['admin', 'snapshot', '--json', ...at])).stdout.toString()) as { index: number; publish: string };
+      expect(onLeader.publish).toBe('published');
+      const second = await writeKeys(c, 'b', 20);
+      await cluster.waitForApplied(second.last, 10_000);
+      const onFollower = JSON.parse((await runCli(['admin', 'snapshot', '--json', '--address', cluster.node(follower).address, ...at])).stdout.toString()) as { index: number; publish: string };
+      expect(onFollower.publish).toBe('not-leader');
+      expect(onFollower.index).toBeGreaterThan(onLeader.index);
+      expect((await store.list()).map((m) => m.point.index)).toEqual([onLeader.index]);
+
+      await c.close();
+      await cluster.kill(old);
+      expect(await cluster.waitForLeader(20_000, { not: old })).toBe(follower);
+      const deadline = Date.now() + 20_000;
+      let newest = 0;
+      while (newest !== onFollower.index && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        newest = (await store.list())[0]?.point.index ?? 0;
+      }
+      expect(newest).toBe(onFollower.index);
+      expect(await readFile(cluster.node(follower).logFile, 'utf8')).toMatch(/"msg":"publishing the newest local snapshot: ZooKeeper holds only older ones"/);
+      c = await client(zk.connectString, name);
+      expect(await missingKeys(c, [...first.keys, ...second.keys])).toEqual([]);
+    } finally {
+      await c.close();
+      await cluster.stop();
+    }
+  });
 });
