@@ -110,15 +110,21 @@ export class ZkSnapshotStore {
 
   /**
    * Deletes every segment `covering` holds, in as many bounded calls as needed (at most
-   * MAX_COMPACTION_ROUNDS); null when nothing was to be done.
+   * MAX_COMPACTION_ROUNDS); null when nothing was to be done. With `maxSegments`, one call
+   * of at most that many (the report's `more` says whether covered segments are left).
    */
-  compactThrough(epochVersion: number, covering: ZkSnapshotManifest): Promise<CompactionReport | null> {
+  compactThrough(epochVersion: number, covering: ZkSnapshotManifest, maxSegments?: number): Promise<CompactionReport | null> {
+    if (maxSegments !== undefined) return this.serially(() => compactWal(this.o, { epochVersion, covering, maxSegments }));
     return this.serially(() => this.compactRounds(epochVersion, covering));
   }
 
-  /** Deletes the segments `covering` holds (one bounded call; see compactWal). */
-  compactWal(epochVersion: number, covering: ZkSnapshotManifest): Promise<CompactionReport> {
-    return this.serially(() => compactWal(this.o, { epochVersion, covering }));
+  /**
+   * Deletes the segments `covering` holds (one bounded call of at most `maxSegments`,
+   * default DEFAULT_COMPACTION_MAX_SEGMENTS; see compactWal). A small bound keeps the
+   * writes queued behind it (a publish) from waiting long.
+   */
+  compactWal(epochVersion: number, covering: ZkSnapshotManifest, maxSegments?: number): Promise<CompactionReport> {
+    return this.serially(() => compactWal(this.o, { epochVersion, covering, maxSegments }));
   }
 
   /**

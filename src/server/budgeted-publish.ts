@@ -46,20 +46,37 @@ export interface BudgetedPublishReport {
   readonly snapshotZkBytes: number;
   readonly compactedSegments: number;
   readonly removedSnapshots: number;
+  /** A compaction stopped at its bound with covered segments left (the caller resumes it). */
+  readonly compactionLeft: boolean;
 }
 
-export async function publishWithinBudget(store: PublishingStore, budget: ZkBudget, u: SnapshotUpload, keep: number, logger: Logger): Promise<BudgetedPublishReport> {
+/**
+ * `inlineCompactionSegments`: the most segments each compaction of the publish deletes
+ * before it returns (default: all, in the store's rounds); the caller finishes the rest
+ * when the report says `compactionLeft` (the snapshotter's WalCompactor), so that a publish,
+ * and with it the upload of the next snapshot, is never held up by a long compaction.
+ */
+export async function publishWithinBudget(
+  store: PublishingStore,
+  budget: ZkBudget,
+  u: SnapshotUpload,
+  keep: number,
+  logger: Logger,
+  inlineCompactionSegments?: number,
+): Promise<BudgetedPublishReport> {
   const limit = budget.budgetBytes;
   const incoming = snapshotZkBytes(u.sizeBytes, store.chunkBytes);
   const reserve = budget.reserve();
   const index = u.point.index;
   let compactedSegments = 0;
   let removedSnapshots = 0;
+  let compactionLeft = false;
   let tightened = false;
   const tighten = async (): Promise<void> => {
-    const r = await keepOnlyNewest(store, budget, u.epochVersion);
+    const r = await keepOnlyNewest(store, budget, u.epochVersion, inlineCompactionSegments);
     compactedSegments += r.compactedSegments;
     removedSnapshots += r.removedSnapshots;
+    compactionLeft ||= r.compactionLeft;
     tightened = true;
   };
 
@@ -77,7 +94,7 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
         `do not fit; it stays local`;
       budget.setMode('over', reason);
       logger.debug({ index, used: budget.used(), incoming, limit }, 'zk budget: upload refused');
-      return { outcome: 'over-budget', mode: 'over', reason, manifest: null, snapshotZkBytes: incoming, compactedSegments, removedSnapshots };
+      return { outcome: 'over-budget', mode: 'over', reason, manifest: null, snapshotZkBytes: incoming, compactedSegments, removedSnapshots, compactionLeft };
     }
     // The state fits, but the log since the newest snapshot outgrew the room (a publish was
     // cut short, or writes outran the trigger). Refusing the upload would leave nothing to
@@ -96,10 +113,11 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
   removedSnapshots += pruned.removed.length;
   const target = compactionTarget(await store.list(), keep);
   if (target) {
-    const c = await store.compactThrough(u.epochVersion, target);
+    const c = await store.compactThrough(u.epochVersion, target, inlineCompactionSegments);
     if (c) {
       budget.walCompacted(c.deletedBytes);
       compactedSegments += c.deletedSegments;
+      compactionLeft ||= c.more;
     }
   }
   if (mustTighten(budget.used(), incoming, reserve, limit)) await tighten();
@@ -117,16 +135,16 @@ export async function publishWithinBudget(store: PublishingStore, budget: ZkBudg
           `wal/ is compacted through the newest snapshot, and only it is kept between uploads`
         : '';
   budget.setMode(mode, reason);
-  return { outcome: 'published', mode, reason, manifest, snapshotZkBytes: incoming, compactedSegments, removedSnapshots };
+  return { outcome: 'published', mode, reason, manifest, snapshotZkBytes: incoming, compactedSegments, removedSnapshots, compactionLeft };
 }
 
 /** Drops every complete snapshot but the newest (and unfinished uploads), then compacts wal/ through it. */
-async function keepOnlyNewest(store: PublishingStore, budget: ZkBudget, epochVersion: number): Promise<{ compactedSegments: number; removedSnapshots: number }> {
+async function keepOnlyNewest(store: PublishingStore, budget: ZkBudget, epochVersion: number, maxSegments: number | undefined): Promise<{ compactedSegments: number; removedSnapshots: number; compactionLeft: boolean }> {
   const pruned = await store.prune(epochVersion, 1);
   for (const r of pruned.removed) budget.snapshotRemoved(r.index);
   const newest = (await store.list())[0];
-  if (!newest) return { compactedSegments: 0, removedSnapshots: pruned.removed.length };
-  const c = await store.compactThrough(epochVersion, newest);
+  if (!newest) return { compactedSegments: 0, removedSnapshots: pruned.removed.length, compactionLeft: false };
+  const c = await store.compactThrough(epochVersion, newest, maxSegments);
   if (c) budget.walCompacted(c.deletedBytes);
-  return { compactedSegments: c?.deletedSegments ?? 0, removedSnapshots: pruned.removed.length };
+  return { compactedSegments: c?.deletedSegments ?? 0, removedSnapshots: pruned.removed.length, compactionLeft: c?.more ?? false };
 }

@@ -7,6 +7,8 @@
 // local store; then the in-memory log is compacted up to `retainEntries` before it (the
 // follower may still need those) and the local WAL up to it; a leader then uploads it to
 // ZooKeeper (the manifest last), which prunes old snapshots and compacts wal/ behind them.
+// A leader also compacts wal/ behind the snapshots already in ZooKeeper soon after its term
+// starts, and finishes a publish's compaction left unfinished (wal-compactor.ts).
 // Nothing here blocks the event loop for long: the writer, the loader, the uploads and
 // downloads all work in slices or chunks.
 //
@@ -22,11 +24,13 @@ import type { Logger } from '../common/logger.js';
 import type { SnapshotPoint } from '../common/snapshot-point.js';
 import type { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
 import type { ZkSnapshotManifest } from '../coordination/zk-snapshot-records.js';
+import type { ZkUsage } from '../coordination/zk-inspect.js';
 import type { Entry } from '../core/types.js';
 import type { KvStore } from '../statemachine/kv-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import type { SavedSnapshot } from '../storage/snapshot-store.js';
 import { publishWithinBudget } from './budgeted-publish.js';
+import { defaultWalCompactorLimits, WalCompactor, type WalCompactorLimits } from './wal-compactor.js';
 import { budgetCeilingBytes, budgetWantsSnapshot, formatBytes, snapshotZkBytes, stateTooLarge, ZkBudget, type ZkBudgetStatus } from './zk-budget.js';
 
 export interface SnapshotPolicy {
@@ -103,6 +107,8 @@ export interface SnapshotterOptions {
   readonly initial: SavedSnapshot | null;
   /** Told about snapshots taken, published and installed (default: nobody). */
   readonly observer?: SnapshotObserver;
+  /** The leader's compaction of wal/ outside its publishes (default: defaultWalCompactorLimits). */
+  readonly compactorLimits?: Partial<WalCompactorLimits>;
 }
 
 export interface SnapshotStatus {
@@ -122,6 +128,16 @@ const MAX_RANGE_FAILURES = 3;
 const UPLOAD_READ_BYTES = 1 << 20;
 /** A new leader counts ZooKeeper this long after it starts leading (not in the take-over's rush). */
 const COUNT_AFTER_LEADING_MS = 2_000;
+/**
+ * Segments a publish's compaction deletes before the publish returns; the WalCompactor
+ * deletes the rest in rounds, so the next snapshot's upload is not held up (wal-compactor.ts).
+ */
+const INLINE_COMPACTION_SEGMENTS = defaultWalCompactorLimits.roundSegments;
+/**
+ * A new leader checks this long after its term starts whether its newest local snapshot is
+ * newer than ZooKeeper's newest, and publishes it if so.
+ */
+const PUBLISH_LOCAL_AFTER_LEADING_MS = 1_000;
 /** While over budget, a snapshot is taken again this often (if anything was applied) to see whether deletes made room. */
 const OVER_RECHECK_MS = 30_000;
 /** Past the budget's ceiling, how often a snapshot is retaken while none lands (a publish takes a second or two). */
@@ -149,12 +165,33 @@ export class Snapshotter {
   private lastTakenAt = 0;
   /** The publish started for the last snapshot taken. */
   private publishOf: { readonly index: number; readonly outcome: Promise<string> } | null = null;
+  /** The leader's compaction of wal/ outside its publishes (null without ZooKeeper snapshots). */
+  private readonly compactor: WalCompactor | null;
+  /** The planned check whether ZooKeeper lacks this leader's newest local snapshot. */
+  private publishCheck: TimerHandle | null = null;
 
   constructor(options: SnapshotterOptions) {
     this.o = options;
     this.newestSaved = options.initial;
     this.observer = options.observer ?? noSnapshotObserver;
     this.budget = new ZkBudget(options.policy.zkBudgetBytes);
+    this.compactor = options.zk
+      ? new WalCompactor({
+          store: options.zk,
+          clock: options.clock,
+          logger: options.logger,
+          host: {
+            leaderEpochVersion: () => (this.stopped ? null : this.o.host.leaderEpochVersion()),
+            keepSnapshots: () => (this.budgetEpoch !== null && this.budget.mode !== 'normal' ? 1 : this.o.policy.keep),
+            // Never during a count of ZooKeeper: segments deleted while it runs might or might not be in it.
+            busy: () => this.counting,
+            compacted: (epochVersion, report) => {
+              if (this.budgetEpoch === epochVersion) this.budget.walCompacted(report.deletedBytes);
+            },
+          },
+          ...(options.compactorLimits ? { limits: options.compactorLimits } : {}),
+        })
+      : null;
   }
 
   /** Entries were applied: count them, and take a snapshot when the policy (or the ZooKeeper budget) says so. */
@@ -238,13 +275,49 @@ export class Snapshotter {
     );
   }
 
-  /** A new term (or the end of leading) starts the ZooKeeper count afresh. */
+  /**
+   * A new term (or the end of leading) starts the ZooKeeper count afresh; a new term also
+   * compacts wal/ behind the snapshots its predecessors left in ZooKeeper, soon.
+   */
   private followLeadership(): void {
     const epoch = this.o.zk ? this.o.host.leaderEpochVersion() : null;
     if (epoch === this.budgetEpoch) return;
     this.budgetEpoch = epoch;
     this.budget.reset();
     this.leadingSince = this.o.clock.now();
+    if (epoch !== null && !this.stopped) {
+      this.compactor?.termStarted(epoch);
+      this.planPublishCheck(epoch, PUBLISH_LOCAL_AFTER_LEADING_MS);
+    }
+  }
+
+  private planPublishCheck(epoch: number, delayMs: number): void {
+    this.publishCheck?.cancel();
+    this.publishCheck = this.o.clock.setTimeout(() => {
+      this.publishCheck = null;
+      void this.publishIfNewer(epoch);
+    }, delayMs);
+  }
+
+  /**
+   * Leader: ZooKeeper's newest complete snapshot is older than this node's newest local one
+   * (taken or installed while following, or its publish failed): publish the local one. A
+   * node rebuilt from ZooKeeper walks the log after ZooKeeper's newest snapshot, so a stale
+   * one makes that walk long (notes/results.md: 97.6 s in the soak, past the recovery timeout).
+   */
+  private async publishIfNewer(epoch: number): Promise<void> {
+    const zk = this.o.zk;
+    const saved = this.newestSaved;
+    const mayGo = (): boolean => !this.stopped && this.o.host.leaderEpochVersion() === epoch && !this.publishing && !this.taking;
+    if (!zk || !saved || !mayGo()) return;
+    try {
+      const newestInZk = (await zk.list())[0]?.point.index ?? 0;
+      if (saved.point.index <= newestInZk || !mayGo() || this.newestSaved !== saved) return;
+      this.o.logger.info({ index: saved.point.index, newestInZk }, 'publishing the newest local snapshot: ZooKeeper holds only older ones');
+      await this.publish(saved, false);
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, 'could not compare the local snapshot with ZooKeeper\'s; the next term or failed publish tries again');
+    }
   }
 
   /**
@@ -273,9 +346,14 @@ export class Snapshotter {
   private count(zk: ZkSnapshotStore): Promise<void> {
     if (this.counting) return this.counting;
     const epoch = this.budgetEpoch;
-    this.budget.countStarted();
-    this.counting = zk
-      .inspect()
+    // A compaction round in flight ends first (the compactor starts none while this runs).
+    const round = this.compactor?.roundInFlight() ?? null;
+    const inspect = async (): Promise<ZkUsage> => {
+      if (round) await round.then(() => undefined, () => undefined);
+      this.budget.countStarted();
+      return zk.inspect();
+    };
+    this.counting = inspect()
       .then(
         (usage) => {
           if (this.budgetEpoch !== epoch) return;
@@ -303,6 +381,8 @@ export class Snapshotter {
   stop(): void {
     this.stopped = true;
     this.retryTimer?.cancel();
+    this.publishCheck?.cancel();
+    this.compactor?.stop();
   }
 
   /**
@@ -501,8 +581,11 @@ export class Snapshotter {
         { point: saved.point, sizeBytes: saved.sizeBytes, sha256: new Uint8Array(Buffer.from(saved.sha256, 'hex')), chunks: this.o.storage.chunks(saved, UPLOAD_READ_BYTES), epochVersion },
         this.o.policy.keep,
         this.o.logger,
+        INLINE_COMPACTION_SEGMENTS,
       );
       this.budget.growthMeasured();
+      // Covered segments the publish's own compaction left (one round at most): go on in rounds.
+      if (r.compactionLeft) this.compactor?.resume(epochVersion);
       const used = this.budget.used();
       this.observer.snapshotPublished({ outcome: r.outcome === 'published' ? 'published' : 'over_budget', ms: ms() });
       if (r.outcome === 'published') {
@@ -524,6 +607,10 @@ export class Snapshotter {
       }
       this.lastError = (err as Error).message;
       this.observer.snapshotPublished({ outcome: 'failed', ms: ms() });
+      // The upload may have landed and its compaction not: the compactor finishes it (bounded
+      // retries). If it did not land, the snapshot is published again later.
+      this.compactor?.resume(epochVersion);
+      this.planPublishCheck(epochVersion, RETRY_AFTER_FAILURE_MS);
       this.o.logger.warn({ index: saved.point.index, err: this.lastError }, 'publishing a snapshot to ZooKeeper failed; the next snapshot tries again');
       return `failed: ${this.lastError}`;
     }

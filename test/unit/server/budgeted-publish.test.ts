@@ -70,16 +70,21 @@ class SizedStore implements PublishingStore {
     return this.snapshots.map((s) => s.manifest);
   }
 
-  async compactThrough(_epochVersion: number, covering: ZkSnapshotManifest): Promise<CompactionReport | null> {
-    this.calls.push(`compact ${covering.point.index}`);
+  async compactThrough(_epochVersion: number, covering: ZkSnapshotManifest, maxSegments?: number): Promise<CompactionReport | null> {
+    this.calls.push(maxSegments === undefined ? `compact ${covering.point.index}` : `compact ${covering.point.index} max ${maxSegments}`);
     // Whole segments at or below the index go; never the newest one (the tail's).
     let deletedSegments = 0;
     let deletedBytes = 0;
+    let more = false;
     while (this.segments.length > 1 && this.segments[0]!.lastIndex <= covering.point.index) {
+      if (maxSegments !== undefined && deletedSegments >= maxSegments) {
+        more = true;
+        break;
+      }
       deletedBytes += this.segments.shift()!.bytes;
       deletedSegments++;
     }
-    return { deletedSegments, deletedBytes, head: { firstSegmentIndex: 1, snapshotIndex: covering.point.index }, more: false };
+    return { deletedSegments, deletedBytes, head: { firstSegmentIndex: 1, snapshotIndex: covering.point.index }, more };
   }
 }
 
@@ -156,6 +161,24 @@ describe('publishWithinBudget: what it does in each mode', () => {
     expect(r).toMatchObject({ outcome: 'published', mode: 'normal', reason: '' });
     expect(store.calls).toEqual(['upload 100', 'prune 2', 'upload 3200', 'prune 2', 'compact 100']);
     expect(store.snapshots.map((s) => s.manifest.point.index)).toEqual([3200, 100]);
+  });
+
+  it('with an inline bound, a publish compacts at most that many segments, counts what it deleted, and says what it left', async () => {
+    const store = new SizedStore();
+    store.append(MiB); // 16 segments of 64 KiB
+    const budget = countedBudget(store, 64 * MiB);
+    await publishWithinBudget(store, budget, upload(store.lastIndex, MiB), 2, silentLogger, 5);
+    store.append(MiB);
+    const before = budget.used();
+    const r = await publishWithinBudget(store, budget, upload(store.lastIndex, MiB), 2, silentLogger, 5);
+    expect(store.calls).toEqual(['upload 1600', 'prune 2', 'upload 3200', 'prune 2', 'compact 1600 max 5']);
+    expect(r).toMatchObject({ outcome: 'published', compactedSegments: 5, compactionLeft: true });
+    expect(store.segments.length).toBe(32 - 5);
+    expect(budget.used()).toBe(before + snapshotZkBytes(MiB, store.chunkBytes) - 5 * SEGMENT_BYTES);
+    // Without a bound, everything covered goes at once (nothing left).
+    const all = await publishWithinBudget(store, budget, upload(store.lastIndex + 1, MiB), 2, silentLogger);
+    expect(all).toMatchObject({ compactionLeft: false });
+    expect(store.segments.length).toBe(1);
   });
 
   it('tight: when the upload would not fit, keep only the newest and compact through it first; after, if the next would not fit, again', async () => {
