@@ -120,7 +120,10 @@ export async function publishWithinBudget(
       compactionLeft ||= c.more;
     }
   }
-  if (mustTighten(budget.used(), incoming, reserve, limit)) await tighten();
+  // Only once the compaction through the older snapshot is done: with covered segments still
+  // to delete (the inline round is bounded; the compactor goes on), `used` counts log about
+  // to go, and tightening would drop the fallback snapshot for nothing (review 13).
+  if (!compactionLeft && mustTighten(budget.used(), incoming, reserve, limit)) await tighten();
 
   const tooLarge = stateTooLarge(incoming, limit);
   const mode: BudgetMode = tooLarge ? 'over' : tightened || excursion !== '' ? 'tight' : 'normal';

@@ -188,6 +188,9 @@ export class Snapshotter {
             compacted: (epochVersion, report) => {
               if (this.budgetEpoch === epochVersion) this.budget.walCompacted(report.deletedBytes);
             },
+            compactionFailed: (epochVersion) => {
+              if (this.budgetEpoch === epochVersion) this.budget.recountSoon();
+            },
           },
           ...(options.compactorLimits ? { limits: options.compactorLimits } : {}),
         })
@@ -335,7 +338,12 @@ export class Snapshotter {
     if (!this.budget.counted || this.publishing || this.taking) return false;
     // Past the ceiling writes wait: a snapshot now, whatever was applied since the last one
     // (its publish may have failed), and again every CEILING_RETAKE_MS until one lands.
-    if (this.budget.used() > budgetCeilingBytes(this.budget.budgetBytes)) return now - this.lastTakenAt >= CEILING_RETAKE_MS;
+    if (this.budget.used() > budgetCeilingBytes(this.budget.budgetBytes)) {
+      // While the compactor still deletes behind the newest snapshot, another full snapshot
+      // would only slow it down (its uploads queue between the rounds).
+      if (this.budgetEpoch !== null && this.compactor?.pending(this.budgetEpoch)) return false;
+      return now - this.lastTakenAt >= CEILING_RETAKE_MS;
+    }
     if (this.budget.over) return this.entriesSince > 0 && now - this.lastTakenAt >= OVER_RECHECK_MS;
     if (this.bytesSince < Math.max(1, Math.floor(this.o.policy.everyBytes / 8))) return false;
     const newest = this.newestSaved ? snapshotZkBytes(this.newestSaved.sizeBytes, zk.chunkBytes) : 0;
@@ -600,6 +608,8 @@ export class Snapshotter {
       return r.outcome;
     } catch (err) {
       this.budget.growthMeasured();
+      // A compaction may have deleted segments before it failed: count ZooKeeper again soon.
+      this.budget.recountSoon();
       if (err instanceof EpochFencedError) {
         // No longer the leader: its successor publishes.
         this.observer.snapshotPublished({ outcome: 'fenced', ms: ms() });

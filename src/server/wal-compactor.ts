@@ -52,6 +52,11 @@ export interface WalCompactorHost {
   busy(): Promise<unknown> | null;
   /** A round under `epochVersion` deleted segments (the budget subtracts them). */
   compacted(epochVersion: number, report: CompactionReport): void;
+  /**
+   * A round under `epochVersion` failed: it may have deleted some segments before it did,
+   * which the budget did not subtract (it counts ZooKeeper again soon).
+   */
+  compactionFailed?(epochVersion: number): void;
 }
 
 export interface WalCompactorLimits {
@@ -112,6 +117,11 @@ export class WalCompactor {
     this.start(epochVersion);
   }
 
+  /** Whether a run under `epochVersion` is under way or planned (covered segments are still being deleted). */
+  pending(epochVersion: number): boolean {
+    return this.current?.epoch === epochVersion || this.planned?.epoch === epochVersion;
+  }
+
   /** The round in flight, if any (the budget's count waits for it). */
   roundInFlight(): Promise<unknown> | null {
     return this.round;
@@ -156,6 +166,10 @@ export class WalCompactor {
             return;
           }
         }
+      } catch (err) {
+        // run() throws nothing itself; a host callback might. Never an unhandled rejection,
+        // and the runs after it still go.
+        this.o.logger.error({ epochVersion: epoch, err: (err as Error).message }, 'zk wal: compaction run ended by an error');
       } finally {
         if (this.current === me) this.current = null;
       }
@@ -197,6 +211,7 @@ export class WalCompactor {
       } catch (err) {
         // Deposed meanwhile: the new leader may be compacting the same segments, so a walk
         // that finds one gone (CorruptZnodeError) is no news; stop without a warning.
+        host.compactionFailed?.(epoch);
         if (err instanceof EpochFencedError || !this.leads(epoch)) {
           logger.debug({ epochVersion: epoch, err: (err as Error).message }, 'zk wal: compaction stopped: this node no longer leads with this epoch');
           return end('stopped');

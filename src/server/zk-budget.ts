@@ -110,6 +110,7 @@ export class ZkBudget {
   /** Segment bytes appended since the last count started (they may or may not be in it). */
   private appendedSinceCountStart = 0;
   private counting = false;
+  private recountWanted = false;
   /** Segment bytes appended since markGrowth(): how much the log grew during a publish. */
   private growthMark = 0;
   private lastGrowth = 0;
@@ -128,6 +129,7 @@ export class ZkBudget {
     this.snapshotsOther = 0;
     this.appendedSinceCountStart = 0;
     this.counting = false;
+    this.recountWanted = false;
     this.growthMark = 0;
     this.lastGrowth = 0;
     this.modeNow = 'normal';
@@ -139,7 +141,12 @@ export class ZkBudget {
   }
 
   countDue(now: number): boolean {
-    return !this.counting && (this.countedAt === null || now - this.countedAt >= RECOUNT_MS);
+    return !this.counting && (this.countedAt === null || this.recountWanted || now - this.countedAt >= RECOUNT_MS);
+  }
+
+  /** What was tracked may be off (a compaction failed part-way): count ZooKeeper again at the next chance. */
+  recountSoon(): void {
+    this.recountWanted = true;
   }
 
   /** A count from ZooKeeper starts now: segments appended from here on may or may not be in it. */
@@ -154,6 +161,7 @@ export class ZkBudget {
    */
   countDone(usage: ZkUsage, now: number): void {
     this.counting = false;
+    this.recountWanted = false;
     this.countedAt = now;
     this.wal = usage.wal.dataBytes + this.appendedSinceCountStart;
     this.snapshots.clear();

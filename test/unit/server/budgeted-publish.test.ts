@@ -181,6 +181,28 @@ describe('publishWithinBudget: what it does in each mode', () => {
     expect(store.segments.length).toBe(1);
   });
 
+  it('a bounded inline compaction that leaves covered segments does not make the publish drop the fallback snapshot (review 13)', async () => {
+    // 64 MiB; snapshots A and B of 8 MiB with 20 + 10 + 5 MiB of log; C uploaded while 2 MiB
+    // more are written. Compacting through B frees 30 MiB, but an inline round of 5 segments
+    // frees almost nothing: counting the rest as held made the publish tighten to C alone.
+    const store = new SizedStore();
+    const budget = countedBudget(store, 64 * MiB);
+    store.append(MiB);
+    await publishWithinBudget(store, budget, upload(store.lastIndex, 8 * MiB), 2, silentLogger, 5);
+    store.append(20 * MiB);
+    await publishWithinBudget(store, budget, upload(store.lastIndex, 8 * MiB), 2, silentLogger, 5);
+    store.append(10 * MiB);
+    store.append(5 * MiB);
+    store.duringUpload = 2 * MiB;
+    store.calls.length = 0;
+    const r = await publishWithinBudget(store, budget, upload(store.lastIndex, 8 * MiB), 2, silentLogger, 5);
+    expect(r.outcome).toBe('published');
+    expect(r.compactionLeft).toBe(true);
+    expect(r.mode).toBe('normal');
+    expect(store.snapshots).toHaveLength(2);
+    expect(store.calls).not.toContain('prune 1');
+  });
+
   it('tight: when the upload would not fit, keep only the newest and compact through it first; after, if the next would not fit, again', async () => {
     const store = new SizedStore();
     const budget = countedBudget(store, 6 * MiB);

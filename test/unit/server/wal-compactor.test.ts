@@ -253,6 +253,67 @@ describe('WalCompactor: a leader compacts wal/ behind the snapshots already in Z
     expect(g.store.firstLeft()).toBe(91);
   });
 
+  it('a failed round is reported (the budget counts again: it may have deleted some segments first); pending() says while work is under way (review 13)', async () => {
+    const store = new FakeStore(20, [90, 150]);
+    const failed: number[] = [];
+    const clock = new ManualClock();
+    const compactor = new WalCompactor({
+      store,
+      clock,
+      logger: silentLogger,
+      host: { leaderEpochVersion: () => 2, keepSnapshots: () => 2, busy: () => null, compacted: () => undefined, compactionFailed: (e) => failed.push(e) },
+      limits: { startDelayMs: 1000, roundSegments: 3, maxRounds: 4, resumeAfterMs: 500, maxFailures: 2, failureBackoffMs: 100 },
+    });
+    expect(compactor.pending(2)).toBe(false);
+    store.failNext = [new UnavailableError('ZooKeeper did not confirm')];
+    compactor.termStarted(2);
+    expect(compactor.pending(2)).toBe(true);
+    expect(compactor.pending(3)).toBe(false);
+    for (let t = 0; t < 60 && store.firstLeft() !== 91; t++) {
+      clock.jump(clock.now() + 50);
+      await drain();
+    }
+    await compactor.idle();
+    expect(failed).toEqual([2]);
+    expect(store.firstLeft()).toBe(91);
+    expect(compactor.pending(2)).toBe(false);
+  });
+
+  it('a host callback that throws ends the run with an error line, never an unhandled rejection; later runs still go', async () => {
+    const store = new FakeStore(20, [90, 150]);
+    const clock = new ManualClock();
+    let throwOnce = true;
+    const compactor = new WalCompactor({
+      store,
+      clock,
+      logger: silentLogger,
+      host: {
+        leaderEpochVersion: () => 2,
+        keepSnapshots: () => 2,
+        busy: () => null,
+        compacted: () => {
+          if (throwOnce) {
+            throwOnce = false;
+            throw new Error('host broke');
+          }
+        },
+      },
+      limits: { startDelayMs: 0, roundSegments: 3, maxRounds: 4, resumeAfterMs: 500, maxFailures: 2, failureBackoffMs: 100 },
+    });
+    compactor.resume(2);
+    await drain();
+    await compactor.idle();
+    expect(store.firstLeft()).toBe(31); // one round of 3 segments, then the callback threw
+    compactor.resume(2);
+    await drain();
+    for (let t = 0; t < 40 && store.firstLeft() !== 91; t++) {
+      clock.jump(clock.now() + 50);
+      await drain();
+    }
+    await compactor.idle();
+    expect(store.firstLeft()).toBe(91);
+  });
+
   it('a target pruned between the list and the round (refused: no manifest) is listed again', async () => {
     const store = new FakeStore(20, [90, 150]);
     const r = rig(store, { maxRounds: 100 });
