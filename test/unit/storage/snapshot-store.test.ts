@@ -152,6 +152,25 @@ describe('local snapshot store', () => {
     expect((await restarted.list()).map((x) => x.point.index)).toEqual([newer.point.index]);
   });
 
+  it('loadNewest sets aside a newest snapshot of another cluster, or one whose content is not what its name says, and loads the older one', async () => {
+    const snaps = await open();
+    const { store, w } = filled(20);
+    await save(snaps, store);
+    const state = fingerprint(store);
+    // A newer snapshot of another cluster in the same folder.
+    w.apply({ kind: 'put', key: 'later', value: enc('x') });
+    const foreign = await save(await open('snapshots', 'c2'), store);
+    // And a file named for a later point than it holds.
+    const misnamed = join(dir, 'snapshots', snapshotFileName(pointAt(foreign.point.index + 5, 2)));
+    await writeFile(misnamed, await readFile(foreign.file));
+    const loaded = await (await open()).loadNewest();
+    expect(fingerprint(loaded!.store)).toEqual(state);
+    const left = await readdir(join(dir, 'snapshots'));
+    expect(left).not.toContain(snapshotFileName(foreign.point));
+    expect(left).not.toContain(snapshotFileName(pointAt(foreign.point.index + 5, 2)));
+    expect(left.filter((n) => n.includes('corrupt')).length).toBe(2);
+  });
+
   it('unfinished temp files are ignored by list and removed when the store opens', async () => {
     const snaps = await open();
     const { store } = filled(20);
