@@ -289,19 +289,20 @@ export class DuoraftClient {
     return { found: r.found ?? false, value: r.value ?? new Uint8Array(0), index: r.index ?? 0 };
   }
 
-  async del(key: string, options: CallOptions = {}): Promise<{ deleted: boolean; index: number }> {
-    const { res: r } = await this.write('delete', { key }, options);
-    return { deleted: r.deleted ?? false, index: r.index ?? 0 };
+  /** Deletes a key. `by` is the address of the member (the leader) that acknowledged it. */
+  async del(key: string, options: CallOptions = {}): Promise<{ deleted: boolean; index: number; by: string }> {
+    const { res: r, by } = await this.write('delete', { key }, options);
+    return { deleted: r.deleted ?? false, index: r.index ?? 0, by };
   }
 
   /**
    * Atomic add; returns the new value. Under a session (the default) a retry takes
    * effect once; without one an unknown outcome is reported rather than retried.
    */
-  async incr(key: string, delta = 1, options: CallOptions = {}): Promise<{ value: number; index: number }> {
+  async incr(key: string, delta = 1, options: CallOptions = {}): Promise<{ value: number; index: number; by: string }> {
     if (!Number.isSafeInteger(delta)) throw new InvalidArgumentError(`delta ${delta} is not a safe integer`);
-    const { res: r } = await this.write('incr', { key, delta }, options);
-    return { value: r.value ?? 0, index: r.index ?? 0 };
+    const { res: r, by } = await this.write('incr', { key, delta }, options);
+    return { value: r.value ?? 0, index: r.index ?? 0, by };
   }
 
   /**
@@ -314,14 +315,14 @@ export class DuoraftClient {
     expected: string | Uint8Array | null,
     value: string | Uint8Array,
     options: CallOptions = {},
-  ): Promise<{ succeeded: boolean; current: Uint8Array | null; index: number }> {
+  ): Promise<{ succeeded: boolean; current: Uint8Array | null; index: number; by: string }> {
     const bytes = (v: string | Uint8Array): Uint8Array => (typeof v === 'string' ? encoder.encode(v) : v);
-    const { res: r } = await this.write(
+    const { res: r, by } = await this.write(
       'cas',
       { key, expected: expected === null ? new Uint8Array(0) : bytes(expected), expectAbsent: expected === null, value: bytes(value) },
       options,
     );
-    return { succeeded: r.succeeded ?? false, current: r.currentFound ? (r.current ?? new Uint8Array(0)) : null, index: r.index ?? 0 };
+    return { succeeded: r.succeeded ?? false, current: r.currentFound ? (r.current ?? new Uint8Array(0)) : null, index: r.index ?? 0, by };
   }
 
   /** Asks the leader to hand leadership to the other voter; resolves with the new leader. */

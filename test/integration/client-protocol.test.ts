@@ -29,6 +29,7 @@ describe('exactly-once writes', () => {
       let acknowledged = 0;
       const failures: string[] = [];
       const seen: number[][] = clients.map(() => []);
+      const answeredBy = new Set<string>();
       let running = true;
       const incrs = clients.map(async (c, k) => {
         for (let i = 0; i < 200; i++) {
@@ -36,6 +37,7 @@ describe('exactly-once writes', () => {
             const r = await c.incr('counter', 1);
             acknowledged++;
             seen[k]!.push(r.value);
+            answeredBy.add(r.by);
           } catch (err) {
             failures.push((err as Error).message);
           }
@@ -61,6 +63,9 @@ describe('exactly-once writes', () => {
       // Each client saw its own results strictly increase; across clients no value twice.
       for (const s of seen) for (let i = 1; i < s.length; i++) expect(s[i]!).toBeGreaterThan(s[i - 1]!);
       expect(new Set(seen.flat()).size).toBe(1600);
+      // Every acknowledgement names the member that gave it: one of the two voters.
+      const voters = new Set(['a', 'b'].map((id) => cluster.node(id).address));
+      for (const by of answeredBy) expect(voters.has(by), `acknowledged by ${by}`).toBe(true);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
       await cluster.stop();

@@ -9,7 +9,7 @@ export interface WriteAck {
   readonly at: number;
   /** performance.now() when the call was made. */
   readonly call: number;
-  /** Address of the member that acknowledged it, when the reply says (puts do). */
+  /** Address of the member that acknowledged it (every write reply says; null for a failed call). */
   readonly by: string | null;
 }
 

@@ -94,16 +94,19 @@ export class ChaosClient {
         case 'del': {
           const r = await c.del(op.key);
           output = { kind: 'del', deleted: r.deleted };
+          by = r.by;
           break;
         }
         case 'incr': {
           const r = await c.incr(op.key, op.delta);
           output = { kind: 'incr', value: r.value };
+          by = r.by;
           break;
         }
         case 'cas': {
           const r = await c.cas(op.key, op.expected, op.value);
           output = r.succeeded ? { kind: 'cas', ok: true } : { kind: 'cas', ok: false, current: r.current === null ? null : decoder.decode(r.current) };
+          by = r.by;
           break;
         }
       }
