@@ -58,6 +58,7 @@ import { isLocallyGenerated, zkErrorFromNative } from './zk-native-errors.js';
 import { dropEstablishedConnection, establishedSocket, liveSocket, managerState, managerStates } from './zk-native-internals.js';
 import { addOps, isValidVersion, multiFailure, multiResults, nativeCreateMode, validateMultiOps } from './zk-native-multi.js';
 import { bufferOf, bytesOf, sessionIdHex, statFromNative } from './zk-native-stat.js';
+import { type WatchKind, ZkWatchRegistry } from './zk-watch-registry.js';
 
 export interface ZkClientOptions {
   /** 'host:port[,host:port...]' */
@@ -137,6 +138,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
   private generation = 0;
   private readonly inFlight = new Set<InFlight>();
   private readonly listeners = new Set<(state: ZkConnectionState) => void>();
+  private readonly watchRegistry = new ZkWatchRegistry<zookeeper.Watcher>();
   private closing: Promise<void> | null = null;
 
   // Watchdog state (clock.now() milliseconds).
@@ -194,12 +196,11 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
   // ---- reads ------------------------------------------------------------------------
 
   getData(path: string, watcher?: ZkWatcher): Promise<{ data: Uint8Array; stat: ZkStat }> {
-    const armed = { on: false };
-    const native = this.nativeWatcher(watcher, armed);
+    const { armed, native } = this.nativeWatcher(watcher, 'node', path);
     return this.request<{ data: Uint8Array; stat: ZkStat }>('getData', path, (client, reply) => {
       const done = (err: zookeeper.Exception | null, data: Buffer | undefined, stat: zookeeper.Stat): void => {
         if (err) reply.fail(err);
-        else armed.on = reply.ok({ data: bytesOf(data), stat: statFromNative(stat) });
+        else if (reply.ok({ data: bytesOf(data), stat: statFromNative(stat) })) armed.on = true; // a later failed read keeps an armed watch
       };
       if (native) client.getData(path, native, done);
       else client.getData(path, done);
@@ -207,12 +208,11 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
   }
 
   exists(path: string, watcher?: ZkWatcher): Promise<ZkStat | null> {
-    const armed = { on: false };
-    const native = this.nativeWatcher(watcher, armed);
+    const { armed, native } = this.nativeWatcher(watcher, 'node', path);
     return this.request<ZkStat | null>('exists', path, (client, reply) => {
       const done = (err: zookeeper.Exception | null, stat: zookeeper.Stat | null): void => {
         if (err) reply.fail(err);
-        else armed.on = reply.ok(stat ? statFromNative(stat) : null);
+        else if (reply.ok(stat ? statFromNative(stat) : null)) armed.on = true; // a later failed read keeps an armed watch
       };
       if (native) client.exists(path, native, done);
       else client.exists(path, done);
@@ -221,12 +221,11 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
 
   /** Children names, sorted (ZooKeeper returns them in no particular order). */
   getChildren(path: string, watcher?: ZkWatcher): Promise<string[]> {
-    const armed = { on: false };
-    const native = this.nativeWatcher(watcher, armed);
+    const { armed, native } = this.nativeWatcher(watcher, 'children', path);
     return this.request<string[]>('getChildren', path, (client, reply) => {
       const done = (err: zookeeper.Exception | null, children: string[]): void => {
         if (err) reply.fail(err);
-        else armed.on = reply.ok([...children].sort());
+        else if (reply.ok([...children].sort())) armed.on = true; // a later failed read keeps an armed watch
       };
       if (native) client.getChildren(path, native, done);
       else client.getChildren(path, done);
@@ -426,11 +425,15 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
     });
   }
 
-  /** Wraps a one-shot watcher: delivered only if its read succeeded, on the session it was set on, while open. */
-  private nativeWatcher(watcher: ZkWatcher | undefined, armed: { on: boolean }): zookeeper.Watcher | undefined {
-    if (watcher === undefined) return undefined;
+  /**
+   * Wraps a one-shot watcher: delivered only if a read that set it succeeded, on the
+   * session it was set on, while open. The wrapper is reused while pending (zk-watch-registry.ts).
+   */
+  private nativeWatcher(watcher: ZkWatcher | undefined, kind: WatchKind, path: string): { armed: { on: boolean }; native: zookeeper.Watcher | undefined } {
+    if (watcher === undefined) return { armed: { on: false }, native: undefined };
     const generation = this.generation;
-    return (event) => {
+    return this.watchRegistry.wrapperFor(watcher, kind, path, generation, (armed, fired) => (event) => {
+      fired();
       if (!armed.on || generation !== this.generation || this.currentState === 'closed') return;
       this.lastHeardAt = this.clock.now();
       const type = watchTypes.get(event.type);
@@ -444,7 +447,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
         // A throwing watcher must not break the library's socket handling.
         this.logger.error({ err, path: event.path, type }, 'ZooKeeper watcher threw');
       }
-    };
+    });
   }
 
   private startClient(): Connection {

@@ -30,6 +30,8 @@ export class ZnodeWatch {
   private retryMs = RETRY_MIN_MS;
   private retryTimer: TimerHandle | null = null;
   private readonly unsubscribe: () => void;
+  /** One function for every read, so the ZooKeeper client holds one pending watch of ours, not one per read. */
+  private readonly watcher = (): void => this.refresh();
 
   constructor(options: ZnodeWatchOptions) {
     this.o = options;
@@ -58,7 +60,7 @@ export class ZnodeWatch {
   }
 
   private async read(): Promise<void> {
-    const watcher = (): void => this.refresh();
+    const watcher = this.watcher;
     try {
       let state: ZnodeState | null;
       if (this.o.statOnly) {
@@ -91,8 +93,13 @@ export class ZnodeWatch {
   }
 
   private scheduleRetry(err: unknown): void {
-    const code = err instanceof ZkError ? err.code : 'OTHER';
-    if (code !== 'NOT_CONNECTED') this.o.logger.debug({ path: this.o.path, code }, 'watch read failed; retrying');
+    if (!(err instanceof ZkError)) {
+      // The read worked but its data did not decode (or the handler threw): say so at the
+      // pace of the backoff (at most once a second), since it will not heal by itself.
+      this.o.logger.warn({ path: this.o.path, err, retryInMs: this.retryMs }, 'watched znode unusable; reading it again');
+    } else if (err.code !== 'NOT_CONNECTED') {
+      this.o.logger.debug({ path: this.o.path, code: err.code }, 'watch read failed; retrying');
+    }
     this.retryTimer?.cancel();
     this.retryTimer = this.o.clock.setTimeout(() => {
       this.retryTimer = null;

@@ -120,6 +120,35 @@ describe('real ZooKeeper only', () => {
       expect(text((await again.getData('/private')).data)).toBe('x');
     });
 
+    it('holds one pending watch per watcher and znode however often it is read: one event, no emitter-leak warning', async () => {
+      const s = await open(zk.connectString);
+      await s.create('/reread', bytes('1'), 'persistent');
+      const warnings: string[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w.name);
+      process.on('warning', onWarning);
+      try {
+        let events = 0;
+        const watcher = (): void => void events++;
+        // A watch that re-reads an unchanged znode (a retry after its data failed to decode) 30 times.
+        for (let i = 0; i < 30; i++) await s.getData('/reread', watcher);
+        await s.exists('/reread', watcher);
+        await s.setData('/reread', bytes('2'), -1);
+        await waitFor(() => events > 0, 5_000, 'the watch event');
+        await new Promise((r) => setTimeout(r, 200));
+        // One data watch was pending (getData and exists of an existing znode share it in the
+        // library), so one event; before, each read added a listener and each was called.
+        expect(events).toBe(1);
+        // Armed again after the event, by a fresh read.
+        await s.getData('/reread', watcher);
+        await s.setData('/reread', bytes('3'), -1);
+        await waitFor(() => events > 1, 5_000, 'the second watch event');
+        expect(events).toBe(2);
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    });
+
     it('rejects malformed paths and versions with BAD_ARGUMENTS without sending them', async () => {
       const s = await open(zk.connectString);
       await expectZkError(s.getData('no-slash'), 'BAD_ARGUMENTS');
