@@ -37,6 +37,17 @@ describe('crc32c', () => {
     }
   });
 
+  it('agrees with the bitwise definition on long inputs (the word path) at every alignment and odd lengths', () => {
+    const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 2654435761) >>> 24);
+    for (let start = 0; start < 8; start++) {
+      for (const length of [1023, 1024, 1025, 1027, 1040, 1041, 2047, 4096, 4099, 4990]) {
+        const slice = data.subarray(start, start + length);
+        expect(crc32c(slice), `start ${start}, length ${length}`).toBe(referenceCrc32c(slice));
+        expect(crc32c(slice, 0x12345678), `start ${start}, length ${length}, chained`).toBe(crc32c(slice.subarray(17), crc32c(slice.subarray(0, 17), 0x12345678)));
+      }
+    }
+  });
+
   it('chains through the initial value', () => {
     const data = new TextEncoder().encode('the quick brown fox jumps over the lazy dog');
     for (const cut of [0, 1, 7, 8, 9, 20, data.length]) {
