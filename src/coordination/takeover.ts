@@ -24,7 +24,7 @@ import type { ClusterPaths } from './layout.js';
 import { decodeConfig, decodeEpoch, decodeTail, encodeEpoch, encodeLeader, encodeLease } from './records.js';
 import type { ZkOp, ZkSession } from './zk-api.js';
 import { ZkError, outcomeUnknown } from './zk-api.js';
-import { CompactedError } from '../common/errors.js';
+import { CompactedError, CorruptZnodeError } from '../common/errors.js';
 import { readCommittedEntries } from './zk-log-reader.js';
 
 export interface TakeoverOptions {
@@ -78,6 +78,13 @@ export interface TakeoverOptions {
    * core's own assertion then refuses it, and the runner reports a failed take-over).
    */
   readonly unsafeTailWithoutSync?: boolean;
+  /**
+   * The last take-over failed because the tail did not decode: read it before fencing, and
+   * do not fence while it still does not. Otherwise each retry fenced (a new term) and then
+   * failed on the same tail, one term per try for as long as it stayed corrupt (fuzz
+   * finding 7). A normal take-over does not pay this read: the tail is read after the fence.
+   */
+  readonly checkTailFirst?: boolean;
 }
 
 export type TakeoverOutcome =
@@ -99,6 +106,8 @@ export type TakeoverOutcome =
       readonly result: Extract<TakeoverResult, { ok: false }>;
       /** Set when ZooKeeper holds less than this node knows was committed: it lost data. */
       readonly zkDataLost?: string;
+      /** Set when the tail znode did not decode (the next take-over checks it before fencing). */
+      readonly tailUnreadable?: boolean;
     };
 
 export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
@@ -106,6 +115,15 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   if (o.request.leaseVersion < 1) return failed(0, '', 'the lease znode has not been observed yet');
   let early: { lastIndex: number; segmentFirstIndex: number; version: number } | null = null;
   if (o.unsafeReadTailBeforeFence) early = await readTail(zk, paths);
+  if (o.checkTailFirst) {
+    try {
+      await readTail(zk, paths);
+    } catch (err) {
+      if (!(err instanceof CorruptZnodeError)) throw err;
+      o.logger.warn({ err: err.message }, 'the tail znode still does not decode: not fencing until it does');
+      return { ...(await failedAfterReading(o, `not fencing: ${err.message}`)), tailUnreadable: true } as TakeoverOutcome;
+    }
+  }
 
   // 1. Fence.
   let fence = await tryFence(o, o.known ?? null);
@@ -135,6 +153,8 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
   // The entry at our commit index was proven by a snapshot's point instead of ZooKeeper's
   // entry (ZooKeeper compacted its log exactly through it).
   let commitProven = false;
+  // The last failure was the tail not decoding.
+  let tailUnreadable = false;
   for (let attempt = 0; o.clock.now() < deadline; attempt++) {
     // A read in another session than the fence's may come from a server behind it.
     const readSession = zk.sessionId;
@@ -168,6 +188,7 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
       };
     } catch (err) {
       lastError = (err as Error).message;
+      tailUnreadable = err instanceof CorruptZnodeError && err.path === paths.tail;
       // The log after our commit index was compacted behind a snapshot: load it, and replay
       // from there (bounded: the snapshot only moves forward).
       if (err instanceof CompactedError && o.loadSnapshot && snapshotLoads++ < 3) {
@@ -195,7 +216,8 @@ export async function takeOver(o: TakeoverOptions): Promise<TakeoverOutcome> {
     }
   }
   o.logger.error({ term, err: lastError }, 'fenced but could not replay ZooKeeper; giving the term up');
-  return failed(term, o.selfId, `replay failed: ${lastError}`);
+  const outcome = failed(term, o.selfId, `replay failed: ${lastError}`);
+  return tailUnreadable ? ({ ...outcome, tailUnreadable: true } as TakeoverOutcome) : outcome;
 }
 
 type FenceAttempt =

@@ -61,6 +61,8 @@ export class TakeoverRunner {
   private readonly o: TakeoverRunnerOptions;
   private running = false;
   private stopped = false;
+  /** The last take-over failed on a tail that did not decode: check it before the next fence. */
+  private tailUnreadable = false;
 
   constructor(options: TakeoverRunnerOptions) {
     this.o = options;
@@ -96,10 +98,12 @@ export class TakeoverRunner {
       loadSnapshot: (wanted) => this.o.loadSnapshot(wanted),
       ...(config.faults?.readTailBeforeFence ? { unsafeReadTailBeforeFence: true } : {}),
       ...(config.faults?.tailWithoutSync ? { unsafeTailWithoutSync: true } : {}),
+      ...(this.tailUnreadable ? { checkTailFirst: true } : {}),
     })
       .then((outcome) => {
         this.running = false;
         if (this.stopped) return;
+        this.tailUnreadable = !outcome.ok && outcome.tailUnreadable === true;
         if (!outcome.ok) {
           if (outcome.zkDataLost) this.o.onZkDataLost(outcome.zkDataLost);
           logger.info({ reason: outcome.result.reason, epochTerm: outcome.result.epochTerm }, 'take-over failed');
