@@ -1,10 +1,11 @@
 // The cluster identity in a node's data folder (DATA/identity): written once, at the first
 // start that reached the cluster's tree, and compared with ZooKeeper's at every start (see
 // ensureClusterTree). Same sealed record as the root znode: kind, format, checksum.
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CorruptWalError } from '../common/errors.js';
 import { type ClusterIdentity, decodeIdentity, encodeIdentity } from '../coordination/records.js';
+import { writeFileDurably } from '../storage/durable-file.js';
 
 const FILE = 'identity';
 
@@ -31,20 +32,5 @@ export async function readIdentity(dataDir: string): Promise<ClusterIdentity | n
 
 /** Records the identity durably: temp file, fsync, rename, directory fsync. */
 export async function writeIdentity(dataDir: string, identity: ClusterIdentity): Promise<void> {
-  const file = identityFile(dataDir);
-  const temp = `${file}.tmp`;
-  const handle = await open(temp, 'w');
-  try {
-    await handle.writeFile(encodeIdentity(identity));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
-  const dir = await open(dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileDurably(identityFile(dataDir), encodeIdentity(identity));
 }

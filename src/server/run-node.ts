@@ -42,6 +42,7 @@ import { type MemberRole, watchRole } from './listener/role-watch.js';
 import { runListener } from './listener/run-listener.js';
 import { voterFeedSource } from './listener/voter-feed-source.js';
 import { wakeOnLeaderCommit } from './listener/commit-wakeup.js';
+import { bindServer, shutdownServer } from '../transport/grpc-server-lifecycle.js';
 
 export interface RunNodeOptions {
   readonly id: string;
@@ -204,7 +205,7 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
   // Listeners are fed by followers (never by the leader): the feeder starts with the driver.
   const feederRef: { current: ListenerFeeder | null } = { current: null };
   server.addService(listenerFeedService, feedHandlersOf(feederRef));
-  const port = await bind(server, o.listen, serverCredentials(tls));
+  const port = await bindServer(server, o.listen, serverCredentials(tls));
   const address = o.advertise ?? formatHostPort(listenHost(o.listen), port);
   health.start();
 
@@ -454,24 +455,4 @@ async function openWal(dir: string, coveredThrough: number, logger: Logger): Pro
     await mkdir(dir, { recursive: true });
     return openFileWal(dir, { logger, segmentBytes: WAL_SEGMENT_BYTES });
   }
-}
-
-function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(listen, credentials, (err, port) => (err ? reject(err) : resolve(port)));
-  });
-}
-
-function shutdownServer(server: grpc.Server): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, 1000);
-    force.unref();
-    server.tryShutdown(() => {
-      clearTimeout(force);
-      resolve();
-    });
-  });
 }

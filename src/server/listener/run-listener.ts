@@ -37,6 +37,7 @@ import { listenerParts } from './listener-parts.js';
 import { ApplyTrace } from './apply-trace.js';
 import { type MemberRole, roleIn, watchRole } from './role-watch.js';
 import { readUpstreamList, writeUpstreamList } from './upstream-list-file.js';
+import { bindServer, shutdownServer } from '../../transport/grpc-server-lifecycle.js';
 
 export interface ListenerOptions {
   readonly id: string;
@@ -84,7 +85,7 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
   // The feed service answers once the listener runs (a probe before that: cannot feed).
   const feederRef: { current: ListenerFeeder | null } = { current: null };
   server.addService(listenerFeedService, feedHandlersOf(feederRef));
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(o.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await bindServer(server, o.listen, grpc.ServerCredentials.createInsecure());
   const address = o.advertise ?? formatHostPort(listen.host, port);
   const zk: NodeZkSession = connectZk({ connectString: o.zk, sessionTimeoutMs: o.zkSessionTimeoutMs ?? 4000, logger, ...(o.zkAuth ? { auth: o.zkAuth } : {}) });
   let wal: LocalWal | null = null;
@@ -151,7 +152,7 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
         roleWatch.stop();
         for (const s of stopParts) s();
         await opened.wal.close();
-        await shutdown(server);
+        await shutdownServer(server);
         await zk.close();
         logger.flush();
       })();
@@ -206,7 +207,7 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
     for (const s of stopParts) s();
     await wal?.close().catch(() => undefined);
     await zk.close().catch(() => undefined);
-    await shutdown(server);
+    await shutdownServer(server);
     throw err;
   }
 }
@@ -247,18 +248,4 @@ async function openListenerWal(dir: string, logger: Logger): Promise<{ wal: Loca
     await mkdir(dir, { recursive: true });
     return openFileWal(dir, { logger, segmentBytes: WAL_SEGMENT_BYTES });
   }
-}
-
-function shutdown(server: grpc.Server): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, 1000);
-    force.unref();
-    server.tryShutdown(() => {
-      clearTimeout(force);
-      resolve();
-    });
-  });
 }

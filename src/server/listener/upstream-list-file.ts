@@ -3,11 +3,12 @@
 // in ZooKeeper: the members it saw (id and address), newest first, at most MAX_UPSTREAMS.
 // Written like the identity file: temp file, fsync, rename, directory fsync. A damaged file
 // is reported and ignored (the list is a hint; ZooKeeper's members/ is the truth).
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { isValidMemberId } from '../../coordination/layout.js';
 import { parseHostPort } from '../../common/host-port.js';
+import { writeFileDurably } from '../../storage/durable-file.js';
 
 export const UPSTREAM_LIST_FILE = 'listener-upstreams.json';
 export const MAX_UPSTREAMS = 64;
@@ -66,22 +67,7 @@ export function sameUpstreams(a: readonly KnownUpstream[], b: readonly KnownUpst
   return a.length === b.length && a.every((u, i) => u.id === b[i]?.id && u.address === b[i]?.address);
 }
 
-/** Records the list durably. */
+/** Records the list durably (temp file, fsync, rename, directory fsync). */
 export async function writeUpstreamList(dataDir: string, upstreams: readonly KnownUpstream[]): Promise<void> {
-  const file = upstreamListPath(dataDir);
-  const temp = `${file}.tmp`;
-  const handle = await open(temp, 'w');
-  try {
-    await handle.writeFile(JSON.stringify({ version: 1, upstreams: upstreams.slice(0, MAX_UPSTREAMS) }, null, 1));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
-  const dir = await open(dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileDurably(upstreamListPath(dataDir), JSON.stringify({ version: 1, upstreams: upstreams.slice(0, MAX_UPSTREAMS) }, null, 1));
 }
