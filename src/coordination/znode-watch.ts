@@ -79,8 +79,11 @@ export class ZnodeWatch {
           if (stat) this.again = true;
         }
       }
-      this.retryMs = RETRY_MIN_MS;
       if (state && !this.stopped) this.o.onChange(state);
+      // Only a read whose result was taken resets the backoff: a znode that does not decode
+      // (onChange throws) is read again at a growing interval, up to once a second, not
+      // 100 times a second. Its repair is seen at once anyway: the read left the watch set.
+      this.retryMs = RETRY_MIN_MS;
     } catch (err) {
       if (!this.stopped) this.scheduleRetry(err);
     } finally {
