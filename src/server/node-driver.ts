@@ -14,7 +14,7 @@
 // The driver itself keeps the loop, the client-facing API and the state machine.
 // Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal), so
 // the deterministic simulator runs this very code with simulated parts.
-import { type Clock, type TimerHandle, sleep } from '../common/clock.js';
+import { type Clock, sleep } from '../common/clock.js';
 import {
   BusyError,
   CorruptWalError,
@@ -41,6 +41,7 @@ import { encodeCommand, type KvCommand, validateCommand, validateKey, type Write
 import { KvStore } from '../statemachine/kv-store.js';
 import type { MessageSender, PeerTransport } from '../transport/transport.js';
 import { WarningThrottle } from '../common/warning-throttle.js';
+import { CoreTicker } from './core-ticker.js';
 import { AppliedWaiters } from './applied-waiters.js';
 import { FollowerCatchUp } from './catch-up.js';
 import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './cluster-watches.js';
@@ -138,8 +139,6 @@ export interface NodeSnapshots {
  */
 export type FatalKind = 'diverged' | 'zk-data-lost';
 
-/** Bound on catch-up ticks run at once after the event loop was blocked. */
-const MAX_CATCHUP_TICKS = 50;
 /** Bound on ready() rounds per turn of the event loop; more work reschedules itself. */
 const MAX_READY_ROUNDS = 16;
 /** How long a request waits for a take-over under way to finish. */
@@ -209,9 +208,7 @@ export class NodeDriver {
 
   private scheduled = false;
   private stopped = false;
-  private tickTimer: TimerHandle | null = null;
-  private tickOrigin = 0;
-  private ticksDone = 0;
+  private readonly ticker: CoreTicker;
   private unsubscribeZk: (() => void) | null = null;
   private pauseMonitor: PauseMonitor | null = null;
 
@@ -268,6 +265,13 @@ export class NodeDriver {
     };
     this.core = new RaftCore(coreConfigFor(deps.config, this.voterConfig.peer(), identity.clusterId), deps.random, restored);
     this.soft = this.core.softState();
+    this.ticker = new CoreTicker({
+      clock: deps.clock,
+      tickMs: deps.config.timing.tickMs,
+      tick: () => this.core.tick(),
+      ticked: () => this.schedule(),
+      onTimer: () => this.onTickTimer(),
+    });
     this.addresses.set(this.id, deps.config.advertise);
     this.proposals = new PendingProposals(deps.clock, deps.config.limits.maxPendingProposals);
     this.appliedWaiters = new AppliedWaiters(deps.clock, deps.config.limits.maxPendingReads, () => this.kv.applied());
@@ -594,7 +598,7 @@ export class NodeDriver {
       this.log.info({ transferred: ok }, ok ? 'leadership handed over before shutdown' : 'leadership transfer did not finish before shutdown');
     }
     this.stopped = true;
-    this.tickTimer?.cancel();
+    this.ticker.stop();
     this.pauseMonitor?.stop();
     this.walSync.stop();
     this.catchUp?.stop();
@@ -629,7 +633,6 @@ export class NodeDriver {
   // ------------------------------------------------------------- the loop
 
   private begin(): void {
-    this.tickOrigin = this.clock.now();
     const common = { zk: this.zk, paths: this.paths, clock: this.clock, logger: this.log };
     this.catchUp = new FollowerCatchUp({
       ...common,
@@ -686,7 +689,7 @@ export class NodeDriver {
     this.pauseMonitor.start();
     this.watches = new ClusterWatches({ ...common, handlers: this.watchHandlers() });
     if (this.voterConfig.peer()) this.watches.watchPeer(this.voterConfig.peer());
-    this.scheduleTick();
+    this.ticker.start();
     this.schedule();
   }
 
@@ -699,37 +702,16 @@ export class NodeDriver {
     });
   }
 
-  private scheduleTick(): void {
-    const tickMs = this.cfg.timing.tickMs;
-    const due = this.tickOrigin + (this.ticksDone + 1) * tickMs;
-    this.tickTimer = this.clock.setTimeout(() => this.onTickTimer(), Math.max(0, due - this.clock.now()));
+  /** Runs every tick owed up to now (core-ticker.ts: before every input the core stamps with its tick count). */
+  private catchUpTicks(): void {
+    if (!this.stopped) this.ticker.catchUp();
   }
 
+  /** The tick timer's periodic work (after its ticks ran). */
   private onTickTimer(): void {
     if (this.stopped) return;
-    this.catchUpTicks();
     this.reads.kick();
     this.failWritesOfLongLapse();
-    this.scheduleTick();
-  }
-
-  /**
-   * Ticks count real elapsed time: runs every tick owed up to now, never runs ahead. Called
-   * by the tick timer and before every input that the core stamps with its tick count (a
-   * lease or epoch observation, a peer message): after an event-loop stall, an observation
-   * queued behind the stall must not be stamped with a tick from before it, or the lease
-   * window would be credited with time that passed before the observation (notes/timing.md).
-   * A stall longer than MAX_CATCHUP_TICKS ticks counts as that many: the window is then
-   * credited with less time than passed, never more.
-   */
-  private catchUpTicks(): void {
-    if (this.stopped) return;
-    const owed = Math.floor((this.clock.now() - this.tickOrigin) / this.cfg.timing.tickMs) - this.ticksDone;
-    if (owed <= 0) return;
-    const run = Math.min(owed, MAX_CATCHUP_TICKS);
-    for (let i = 0; i < run; i++) this.core.tick();
-    this.ticksDone += owed;
-    this.schedule();
   }
 
   /** The lease window the holder of `record` requires, in ticks (0: it published none). */
