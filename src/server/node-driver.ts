@@ -1090,6 +1090,8 @@ export class NodeDriver {
       onPeerMember: (peer, address, peerAddress) => {
         this.addresses.set(peer, address);
         this.voterConfig.onPeerMember(peer, peerAddress);
+        // A restarted peer registers again: reach it now, not after a reconnect backoff.
+        this.transport.peerMayBeBack?.(peer);
       },
     };
   }

@@ -255,6 +255,22 @@ export class GrpcPeerTransport implements PeerTransport {
     this.disconnectListeners.push(listener);
   }
 
+  /**
+   * A restarted peer is reachable as soon as it listens, but a channel that failed to reach
+   * it meanwhile waits out grpc's reconnect backoff (up to 500 ms, peer-channel.ts) before
+   * trying again: after a restart, the leader reached its follower 0-500 ms late, and the
+   * restart's catch-up waited that long. A channel in TRANSIENT_FAILURE (backing off) is
+   * dropped, so the next send opens a new one at once; any other state is left alone (an
+   * attempt under way, or connected).
+   */
+  peerMayBeBack(id: NodeId): void {
+    const link = this.peers.get(id);
+    if (this.closed || !link?.channel || link.channel.state() !== grpc.connectivityState.TRANSIENT_FAILURE) return;
+    link.channel.close();
+    link.channel = null;
+    this.logger.debug({ peer: id }, 'peer announced itself: reconnecting now instead of after the backoff');
+  }
+
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;

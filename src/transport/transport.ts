@@ -31,6 +31,12 @@ export interface PeerTransport {
   setPeerAddress(id: NodeId, address: string): void;
   /** Called when an established connection to a peer breaks (its process died or the link was cut): lets a follower suspect its leader at once instead of waiting for missed heartbeats. */
   onPeerDisconnected(listener: (id: NodeId) => void): void;
+  /**
+   * The peer announced itself (its member znode appeared or changed): if the connection to
+   * it is waiting out a reconnect backoff, connect again now. Optional: a transport without
+   * backoff has nothing to do.
+   */
+  peerMayBeBack?(id: NodeId): void;
   /** Closes every connection, answers the peer's pending calls with no_reply and stops all timers. Later sends are dropped. */
   close(): Promise<void>;
   /** Snapshots between the voters; absent where the transport carries none (the follower then loads them from ZooKeeper). */

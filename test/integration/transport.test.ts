@@ -381,6 +381,27 @@ describe('GrpcPeerTransport disconnect detection', () => {
     await second;
   });
 
+  it('a peer that announces itself is connected again at once, not after the reconnect backoff; a connected channel is left alone', async () => {
+    const a = await startNode('a');
+    const port = await freePort();
+    a.transport.setPeerAddress('b', `127.0.0.1:${port}`);
+    // Nothing listens yet: the channel fails and backs off.
+    a.transport.send(heartbeat('a', 'b'));
+    await a.inbox.waitFor((m) => m.type === 'unreachable', 900);
+    await until(() => a.transport.peerConnectionState('b') === 'TRANSIENT_FAILURE', 3000, 'the channel backing off');
+    // The peer comes up and registers (its member znode): the backing-off channel is dropped.
+    const b = await startNode('b', {}, follower(0), port);
+    a.transport.peerMayBeBack('b');
+    expect(a.transport.peerConnectionState('b')).toBe('NONE');
+    a.transport.send(heartbeat('a', 'b'));
+    await a.inbox.waitFor((m) => m.type === 'heartbeatReply', 2000);
+    expect(a.transport.peerConnectionState('b')).toBe('READY');
+    // Announcing itself again while connected changes nothing.
+    a.transport.peerMayBeBack('b');
+    expect(a.transport.peerConnectionState('b')).toBe('READY');
+    b.server.forceShutdown();
+  });
+
   it('forgetting or replacing an address does not count as a disconnect', async () => {
     const a = await startNode('a');
     const b = await startNode('b', {}, follower(0));
