@@ -195,6 +195,8 @@ export class RaftCore {
    * and the two voters would refuse each other for good (found by the fuzz suite).
    */
   private trustedTerm = 0;
+  /** The message being stepped came from a sender the transport proved (mutual TLS). */
+  private stepAuthenticated = false;
 
   /** Ticks since this node started: the core's only notion of time. */
   private ticks = 0;
@@ -334,7 +336,12 @@ export class RaftCore {
     if (problem !== null) return problem;
     if (this.divergence) return 'this node has diverged and takes no more messages';
     this.lateDrop = null;
-    this.stepChecked(m);
+    this.stepAuthenticated = authenticated;
+    try {
+      this.stepChecked(m);
+    } finally {
+      this.stepAuthenticated = false;
+    }
     return this.lateDrop;
   }
 
@@ -907,7 +914,7 @@ export class RaftCore {
     // prevIndex, and the rest was just written or matched).
     if (lastNew > this.leaderMatch) this.leaderMatch = lastNew;
     const newCommit = Math.min(m.leaderCommit, lastNew);
-    if (newCommit > this.commit) this.commit = newCommit;
+    if (newCommit > this.commit && this.commitVouched(m.term)) this.commit = newCommit;
     this.reply(m, {
       type: 'appendReply',
       from: this.id,
@@ -957,6 +964,18 @@ export class RaftCore {
    * A heartbeat's commit index moves ours only over entries matched with this leader in
    * this term (leaderMatch), and only when our entry at its index has the term it names.
    */
+  /**
+   * Whether a leader of `term` may move this follower's commit index: ZooKeeper vouched for
+   * the term (the epoch seen), or the transport proved the sender. A commit index is what a
+   * take-over trusts to be in ZooKeeper; one taken from a forged leader of a term no fence
+   * made would later read as ZooKeeper having lost data, on both voters at once (fuzz finding
+   * 9). A real new leader's first messages may come before its epoch does: its entries are
+   * taken at once, and committed with its first message after the epoch watch fired.
+   */
+  private commitVouched(term: number): boolean {
+    return this.stepAuthenticated || term <= this.trustedTerm;
+  }
+
   private commitFromHeartbeat(m: Heartbeat): void {
     if (this.cfg.unsafeCommitWithoutTerm) {
       // TEST-ONLY FAULT: the old rule, which trusts the leader's idea of what we hold.
@@ -965,7 +984,7 @@ export class RaftCore {
       return;
     }
     const newCommit = Math.min(m.commit, this.leaderMatch);
-    if (newCommit <= this.commit) return;
+    if (newCommit <= this.commit || !this.commitVouched(m.term)) return;
     if (m.commit <= this.leaderMatch) {
       if (!this.log.matchTerm(m.commit, m.commitTerm)) return;
       const mine = this.log.chain(m.commit);
