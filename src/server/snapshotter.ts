@@ -122,6 +122,8 @@ export interface SnapshotStatus {
 
 /** After a failed snapshot (a full disk, say), the next try waits this long. */
 const RETRY_AFTER_FAILURE_MS = 5_000;
+/** Publishes of the local snapshot retried after failures in one term, at most (then the next snapshot tries). */
+const MAX_PUBLISH_RETRIES = 6;
 /** Failed range reads in a row a pull survives (each resumes where the last one stopped). */
 const MAX_RANGE_FAILURES = 3;
 /** Bytes read at a time when a snapshot is uploaded. */
@@ -167,6 +169,8 @@ export class Snapshotter {
   private publishOf: { readonly index: number; readonly outcome: Promise<string> } | null = null;
   /** The leader's compaction of wal/ outside its publishes (null without ZooKeeper snapshots). */
   private readonly compactor: WalCompactor | null;
+  /** Failed publishes retried in this term (bounded by MAX_PUBLISH_RETRIES). */
+  private publishRetries = 0;
   /** The planned check whether ZooKeeper lacks this leader's newest local snapshot. */
   private publishCheck: TimerHandle | null = null;
 
@@ -287,6 +291,7 @@ export class Snapshotter {
     if (epoch === this.budgetEpoch) return;
     this.budgetEpoch = epoch;
     this.budget.reset();
+    this.publishRetries = 0;
     this.leadingSince = this.o.clock.now();
     if (epoch !== null && !this.stopped) {
       this.compactor?.termStarted(epoch);
@@ -597,6 +602,7 @@ export class Snapshotter {
       const used = this.budget.used();
       this.observer.snapshotPublished({ outcome: r.outcome === 'published' ? 'published' : 'over_budget', ms: ms() });
       if (r.outcome === 'published') {
+        this.publishRetries = 0;
         this.o.logger.info(
           { index: saved.point.index, bytes: saved.sizeBytes, ms: ms(), compactedSegments: r.compactedSegments, zkUsedBytes: used, zkBudgetBytes: this.budget.budgetBytes, mode: r.mode },
           'snapshot published to ZooKeeper',
@@ -620,7 +626,7 @@ export class Snapshotter {
       // The upload may have landed and its compaction not: the compactor finishes it (bounded
       // retries). If it did not land, the snapshot is published again later.
       this.compactor?.resume(epochVersion);
-      this.planPublishCheck(epochVersion, RETRY_AFTER_FAILURE_MS);
+      if (++this.publishRetries <= MAX_PUBLISH_RETRIES) this.planPublishCheck(epochVersion, RETRY_AFTER_FAILURE_MS);
       this.o.logger.warn({ index: saved.point.index, err: this.lastError }, 'publishing a snapshot to ZooKeeper failed; the next snapshot tries again');
       return `failed: ${this.lastError}`;
     }

@@ -166,6 +166,11 @@ export class LocalSnapshotStore {
     return out;
   }
 
+  private logLoaded(loaded: LoadedSnapshot, started: number): void {
+    const h = loaded.summary.header;
+    this.logger.info({ snapshotIndex: h.point.index, snapshotTerm: h.point.term, keys: h.keyCount, sessions: h.sessionCount, ms: Math.round(performance.now() - started) }, 'snapshot loaded');
+  }
+
   /** Snapshot files by name, newest first (unchecked); forgets checks of files gone. */
   private async candidates(): Promise<Array<{ name: string; parsed: { index: number; term: number } }>> {
     const names = await readdir(this.dir);
@@ -294,10 +299,7 @@ export class LocalSnapshotStore {
     } finally {
       await handle.close();
     }
-    this.logger.info(
-      { snapshotIndex: s.point.index, snapshotTerm: s.point.term, keys: loaded.summary.header.keyCount, sessions: loaded.summary.header.sessionCount, ms: Math.round(performance.now() - started) },
-      'snapshot loaded',
-    );
+    this.logLoaded(loaded, started);
     return loaded;
   }
 
@@ -331,10 +333,7 @@ export class LocalSnapshotStore {
       }
       const saved: SavedSnapshot = { point: loaded.point, file, sizeBytes: loaded.summary.sizeBytes, sha256: loaded.summary.sha256 };
       this.verified.set(name, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, saved });
-      this.logger.info(
-        { snapshotIndex: saved.point.index, snapshotTerm: saved.point.term, keys: loaded.summary.header.keyCount, sessions: loaded.summary.header.sessionCount, ms: Math.round(performance.now() - started) },
-        'snapshot loaded',
-      );
+      this.logLoaded(loaded, started);
       return { saved, ...loaded };
     }
     return null;
