@@ -200,6 +200,14 @@ export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): C
     maxInflightBytes: 256 << 10,
     // 25 heartbeats (about 500 ms): far longer than storing 8 such messages takes.
     appendStallHeartbeats: 25,
+    // A follower holding its commit index for a leader whose term ZooKeeper has not shown it
+    // yet takes at most this much past it (notes/safety.md, "The commit gate"). A failover
+    // normally holds for the few ms between the new leader's first message and the epoch
+    // watch, a few hundred entries at most; the bound matters when the follower is cut off
+    // from ZooKeeper: 16,384 entries or 32 MiB (128 full AppendEntries), then it is a slow
+    // follower until it sees the epoch.
+    maxHeldEntries: 16_384,
+    maxHeldBytes: 32 << 20,
     candidateTimeoutTicks: ticks(30_000),
     transferTimeoutTicks: ticks(Math.max(1000, 4 * t.leaseWindowMs)),
     ...(c.faults?.commitWithoutTerm ? { unsafeCommitWithoutTerm: true } : {}),

@@ -149,9 +149,15 @@ describe('peer messages are checked before they touch state (R7)', () => {
     expect(b.commitIndex()).toBe(0);
     expect(b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 2, commitTerm: 3 })).toBeNull();
     expect(b.commitIndex()).toBe(0);
-    // The epoch watch: a fenced term 3. Its next heartbeat commits.
+    // The epoch watch: a fenced term 3. What was matched before it counts no more (a forger
+    // may have sent it): a heartbeat alone commits nothing, and its reply says so...
     b.observeEpoch(3, 'a');
+    b.ready();
     b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 2, commitTerm: 3 });
+    expect(b.commitIndex()).toBe(0);
+    expect(messagesOf(b.ready(), 'heartbeatReply')[0]).toMatchObject({ lastIndex: 2, leaderMatch: 0 });
+    // ...so the leader probes at its match; the consistency check proves entry 2, and commits.
+    b.step({ type: 'append', from: 'a', to: 'b', term: 3, prevLogIndex: 2, prevLogTerm: 3, prevLogChain: b.entryAt(2)!.chain, entries: [], leaderCommit: 2 });
     expect(b.commitIndex()).toBe(2);
   });
 
