@@ -341,6 +341,7 @@ export class NodeDriver {
         soft: () => this.soft,
         stopped: () => this.stopped,
         commitIndex: () => this.core.commitIndex(),
+        vouchedFor: (term, authenticated) => this.core.vouchedFor(term, authenticated),
         compactedTo: () => this.core.compactedTo().index,
         snapshotSent: (peer, index) => {
           this.core.snapshotSent(peer, index);
