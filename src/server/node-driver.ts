@@ -66,6 +66,7 @@ import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
 import type { SavedSnapshot } from '../storage/snapshot-store.js';
 import type { LoadedSnapshot } from '../statemachine/snapshot-loader.js';
 import { VoterConfig } from './voter-config.js';
+import { CommitHoldReport } from './commit-hold-report.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 
@@ -174,6 +175,8 @@ export class NodeDriver {
   private readonly ephemerals: Ephemerals;
   /** Refused peer messages: one warning per kind per 10 s, with a count of the rest. */
   private readonly refused: WarningThrottle;
+  /** Logs a commit index held for long (the commit gate). */
+  private readonly commitHold: CommitHoldReport;
   private readonly telemetry: NodeTelemetry;
   private catchUp: FollowerCatchUp | null = null;
   private watches: ClusterWatches | null = null;
@@ -283,6 +286,7 @@ export class NodeDriver {
       deps.config.limits.maxPendingReads,
     );
     this.refused = new WarningThrottle(deps.logger, deps.clock);
+    this.commitHold = new CommitHoldReport(deps.logger, deps.clock);
     this.telemetry = deps.telemetry ?? noTelemetry;
     this.walSync = new WalSync({
       wal: deps.wal,
@@ -542,6 +546,7 @@ export class NodeDriver {
       transferring: s.transferring,
       leaderContactAgeMs: this.leaderContactAgeMs(),
       zkConnected: this.zk.state === 'connected',
+      commitHeld: s.commitHeld,
       stopped: this.stopped,
       fatalReason: this.fatalReason,
       snapshotIndex: this.snapshotter.status().index,
@@ -711,6 +716,10 @@ export class NodeDriver {
     this.catchUpTicks();
     this.reads.kick();
     this.failWritesOfLongLapse();
+    this.commitHold.note(this.core.commitHeld(), () => {
+      const s = this.core.status();
+      return { term: s.term, trustedTerm: s.trustedTerm, leaderId: s.leaderId, commit: s.commit, lastIndex: s.lastIndex };
+    });
     this.scheduleTick();
   }
 
