@@ -56,6 +56,17 @@ export interface CoreConfig {
    * before the leader resends from the match (AppendEntries lost without an error).
    */
   readonly appendStallHeartbeats: number;
+  /**
+   * Bound on the suffix a follower holds past its commit index while that index is held: its
+   * leader's term is not yet vouched for by ZooKeeper (the epoch seen) nor its sender by mutual
+   * TLS, so it takes the leader's entries but commits none of them (fuzz finding 9). Beyond
+   * either bound it takes no more entries, and the leader sees a slow follower; cut off from
+   * ZooKeeper, the follower would otherwise keep an unbounded log in memory and in its local
+   * WAL (compaction stops at the applied index). At least one bound is always enforced.
+   */
+  readonly maxHeldEntries: number;
+  /** Bound on the data bytes of that suffix (see maxHeldEntries). */
+  readonly maxHeldBytes: number;
   /** A candidate that hears nothing about its take-over for this long gives up (a driver bug guard). */
   readonly candidateTimeoutTicks: number;
   /** A leadership transfer not done within this many ticks is given up. */
@@ -81,6 +92,8 @@ export const defaultCoreTicks = {
   maxCommittedPerReady: 1024,
   maxInflightBytes: 256 << 10,
   appendStallHeartbeats: 25,
+  maxHeldEntries: 16_384,
+  maxHeldBytes: 32 << 20,
   candidateTimeoutTicks: 1000,
   transferTimeoutTicks: 100,
 } as const;
@@ -104,6 +117,8 @@ export function validateCoreConfig(c: CoreConfig): string[] {
   if (c.maxCommittedPerReady < 1) problems.push('maxCommittedPerReady must be >= 1');
   if (c.maxInflightBytes < 1) problems.push('maxInflightBytes must be >= 1');
   if (c.appendStallHeartbeats < 1) problems.push('appendStallHeartbeats must be >= 1');
+  if (!(c.maxHeldEntries >= 1)) problems.push('maxHeldEntries must be >= 1');
+  if (!(c.maxHeldBytes >= 1)) problems.push('maxHeldBytes must be >= 1');
   if (c.candidateTimeoutTicks < 1) problems.push('candidateTimeoutTicks must be >= 1');
   if (c.transferTimeoutTicks < 1) problems.push('transferTimeoutTicks must be >= 1');
   return problems;

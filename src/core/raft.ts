@@ -157,6 +157,10 @@ export interface CoreStatus {
   readonly lastTerm: number;
   readonly transferring: boolean;
   readonly leaseLapsed: boolean;
+  /** The highest term ZooKeeper vouched for here (the epoch seen, a term fenced or restarted with). */
+  readonly trustedTerm: number;
+  /** Follower: its commit index is held for a leader whose term is not vouched for yet (commitHeld()). */
+  readonly commitHeld: boolean;
   readonly follower?: { readonly id: NodeId; readonly match: number; readonly next: number; readonly state: string };
 }
 
@@ -195,6 +199,16 @@ export class RaftCore {
    * and the two voters would refuse each other for good (found by the fuzz suite).
    */
   private trustedTerm = 0;
+  /** The message being stepped came from a sender the transport proved (mutual TLS). */
+  private stepAuthenticated = false;
+  /** Follower: the current leader's last AppendEntries or heartbeat came from a sender the transport proved. */
+  private leaderAuthenticated = false;
+  /**
+   * Follower, commit held (commitHeld): the last AppendEntries with entries was cut short by
+   * the bound on the held suffix (maxHeldEntries, maxHeldBytes). The leader's pipelined
+   * messages after it then start past this log's end; see onAppend for how they are answered.
+   */
+  private heldFull = false;
 
   /** Ticks since this node started: the core's only notion of time. */
   private ticks = 0;
@@ -334,7 +348,12 @@ export class RaftCore {
     if (problem !== null) return problem;
     if (this.divergence) return 'this node has diverged and takes no more messages';
     this.lateDrop = null;
-    this.stepChecked(m);
+    this.stepAuthenticated = authenticated;
+    try {
+      this.stepChecked(m);
+    } finally {
+      this.stepAuthenticated = false;
+    }
     return this.lateDrop;
   }
 
@@ -455,7 +474,7 @@ export class RaftCore {
 
   /** The epoch znode says `leaderId` holds `term`. */
   observeEpoch(term: number, leaderId: NodeId): void {
-    if (term > this.trustedTerm) this.trustedTerm = term;
+    this.vouch(term);
     if (term > this.term) {
       if (leaderId === this.id) {
         // Our own fence, whose result is still on its way, or a term of an earlier life
@@ -492,7 +511,7 @@ export class RaftCore {
 
   takeoverResult(r: TakeoverResult): void {
     if (!r.ok) {
-      if (r.epochTerm > this.trustedTerm) this.trustedTerm = r.epochTerm;
+      this.vouch(r.epochTerm);
       if (r.epochTerm > this.term) {
         this.becomeFollower(r.epochTerm, r.epochLeader === this.id ? '' : r.epochLeader);
       } else if (this.role === 'candidate') {
@@ -536,6 +555,8 @@ export class RaftCore {
    * leader or ZooKeeper: committed state either way). The log starts over after it. Refused
    * (false) when it brings nothing new (point at or below the commit index) or while this
    * node leads. A candidate may install one: its take-over then replays from there.
+   * A snapshot offered by the leader sets the commit index like an AppendEntries' commit
+   * index does, so the driver asks vouchedFor() before it takes an offer (the commit gate).
    */
   installSnapshot(point: SnapshotMeta): boolean {
     if (this.role === 'leader' || this.divergence) return false;
@@ -697,6 +718,28 @@ export class RaftCore {
     return { term: this.term, commit: this.commit };
   }
 
+  /**
+   * Whether a leader of `term` may move this node's commit index: ZooKeeper vouched for the
+   * term (the epoch seen, a term this node fenced or restarted with), or the transport
+   * proved the sender (mutual TLS). The commit gate of fuzz finding 9: a commit index is what
+   * a take-over trusts to be in ZooKeeper, and one taken from a forged leader of a term no
+   * fence made would later read as ZooKeeper having lost data, on both voters at once.
+   */
+  vouchedFor(term: number, authenticated: boolean): boolean {
+    return authenticated || term <= this.trustedTerm;
+  }
+
+  /**
+   * Follower: its leader's term is not vouched for yet (vouchedFor), so its commit index does
+   * not move: it takes the leader's entries (at most maxHeldEntries / maxHeldBytes past its
+   * commit index) and commits them with the leader's first message after the epoch watch
+   * shows the term. Normally for the few ms between a new leader's first message and the
+   * epoch watch; for as long as it lasts when this node cannot reach ZooKeeper.
+   */
+  commitHeld(): boolean {
+    return this.role !== 'leader' && this.leaderId !== '' && this.leaderId !== this.id && this.term > this.trustedTerm && !this.leaderAuthenticated;
+  }
+
   /** The commit index alone (hot paths: cheaper than status()). */
   commitIndex(): number {
     return this.commit;
@@ -728,6 +771,8 @@ export class RaftCore {
       lastTerm: this.log.lastTerm(),
       transferring: this.transferring,
       leaseLapsed: this.lapse.isLapsed,
+      trustedTerm: this.trustedTerm,
+      commitHeld: this.commitHeld(),
     };
     const pr = this.progress;
     return pr && this.role === 'leader' ? { ...base, follower: { id: this.peer, match: pr.match, next: pr.next, state: pr.state } } : base;
@@ -748,7 +793,11 @@ export class RaftCore {
   private becomeFollower(term: number, leaderId: NodeId): void {
     invariant(term >= this.term, `term going back from ${this.term} to ${term}`);
     if (this.role === 'leader') this.dropLeaderState(term > this.term ? `term ${term} seen` : 'stepped down');
-    if (term !== this.term || leaderId !== this.leaderId) this.leaderMatch = 0;
+    if (term !== this.term || leaderId !== this.leaderId) {
+      this.leaderMatch = 0;
+      this.leaderAuthenticated = false;
+      this.heldFull = false;
+    }
     if (term > this.term) this.term = term;
     this.role = 'follower';
     this.leaderId = leaderId;
@@ -884,9 +933,26 @@ export class RaftCore {
       prevTerm = this.log.term(this.commit) ?? 0;
       if (entries.length > 0 && entries[0]!.index !== prevIndex + 1) entries = [];
     }
+    this.leaderAuthenticated = this.stepAuthenticated;
+    const held = !this.commitVouched(m.term);
     if (!this.log.matchTerm(prevIndex, prevTerm)) {
+      if (held && this.heldFull && entries.length > 0 && prevIndex > this.log.lastIndex()) {
+        // Pipelined behind a message cut short by the bound on the held suffix. A refusal
+        // would make the leader back up and send again at once, round trip after round trip.
+        // A success for what we matched with it leaves this message in flight at the leader,
+        // which stops once its window is full and resends after appendStallHeartbeats
+        // heartbeats: it sees a slow follower. (An empty probe is refused as always: the
+        // leader sends those one at a time.)
+        this.replyAppended(m, this.leaderMatch);
+        return;
+      }
       this.rejectAppend(m, prevIndex);
       return;
+    }
+    if (held && entries.length > 0) {
+      const room = this.heldRoom(prevIndex, entries);
+      this.heldFull = room < entries.length;
+      entries = entries.slice(0, room);
     }
     let written: number;
     try {
@@ -907,19 +973,45 @@ export class RaftCore {
     // prevIndex, and the rest was just written or matched).
     if (lastNew > this.leaderMatch) this.leaderMatch = lastNew;
     const newCommit = Math.min(m.leaderCommit, lastNew);
-    if (newCommit > this.commit) this.commit = newCommit;
+    if (newCommit > this.commit && !held) this.commit = newCommit;
+    this.replyAppended(m, lastNew);
+  }
+
+  private replyAppended(m: AppendEntries, matchIndex: number): void {
     this.reply(m, {
       type: 'appendReply',
       from: this.id,
       to: m.from,
       term: this.term,
       success: true,
-      matchIndex: lastNew,
+      matchIndex,
       rejectedIndex: 0,
       xTerm: 0,
       xIndex: 0,
       xLen: this.log.lastIndex(),
     });
+  }
+
+  /**
+   * Commit held: how many of `entries` (the first right after prevIndex, which this log holds)
+   * fit the bound on the suffix past the commit index (maxHeldEntries, maxHeldBytes). A
+   * follower cut off from ZooKeeper while the other voter leads would otherwise take entries
+   * for as long as that lasts, in memory and in its local WAL, and compact none of them.
+   */
+  private heldRoom(prevIndex: number, entries: readonly Entry[]): number {
+    const maxIndex = this.commit + this.cfg.maxHeldEntries;
+    if (prevIndex >= maxIndex) return 0;
+    // At most maxHeldEntries entries to add up: the commit index is at or past the
+    // compaction point, so every one of them is in memory.
+    let bytes = 0;
+    for (let i = this.commit + 1; i <= prevIndex; i++) bytes += this.log.entry(i)?.data.length ?? 0;
+    let n = 0;
+    for (const e of entries) {
+      bytes += e.data.length;
+      if (e.index > maxIndex || bytes > this.cfg.maxHeldBytes) break;
+      n++;
+    }
+    return n;
   }
 
   /** `shortAt`: answer as if the log ended there (the leader then resumes after it). */
@@ -949,8 +1041,37 @@ export class RaftCore {
     invariant(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
     if (this.role !== 'follower' || this.leaderId !== m.from) this.becomeFollower(m.term, m.from);
     this.heardFromLeader();
+    this.leaderAuthenticated = this.stepAuthenticated;
     this.commitFromHeartbeat(m);
     this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex(), leaderMatch: this.leaderMatch });
+  }
+
+  /**
+   * Whether the leader of `term` whose message is being stepped may move this follower's
+   * commit index (vouchedFor). A real new leader's first messages may come before its epoch
+   * does: its entries are taken at once (up to the bound of heldRoom), and committed with its
+   * first message after the epoch watch fired.
+   */
+  private commitVouched(term: number): boolean {
+    return this.vouchedFor(term, this.stepAuthenticated);
+  }
+
+  /**
+   * ZooKeeper vouched for `term`: the epoch shows it, or a take-over read it. When that
+   * releases a commit index held for the current leader, what this node matched with it
+   * while held no longer counts: those messages came before anything vouched for their
+   * sender, and a forger one term up claims the real leader's id and the term its fence is
+   * about to make. A heartbeat commits up to leaderMatch without a chain check there (only
+   * its own commit index is checked), so leaderMatch drops to the commit index; the leader
+   * sees it in the next heartbeat reply, probes at its match, and the consistency check with
+   * the chain value then proves the entries (or truncates a forged suffix) before anything
+   * commits. One more round trip per failover whose first message beat the epoch watch.
+   */
+  private vouch(term: number): void {
+    if (term <= this.trustedTerm) return;
+    const wasHeld = this.commitHeld();
+    this.trustedTerm = term;
+    if (wasHeld && !this.commitHeld() && this.leaderMatch > this.commit) this.leaderMatch = this.commit;
   }
 
   /**
@@ -965,7 +1086,7 @@ export class RaftCore {
       return;
     }
     const newCommit = Math.min(m.commit, this.leaderMatch);
-    if (newCommit <= this.commit) return;
+    if (newCommit <= this.commit || !this.commitVouched(m.term)) return;
     if (m.commit <= this.leaderMatch) {
       if (!this.log.matchTerm(m.commit, m.commitTerm)) return;
       const mine = this.log.chain(m.commit);

@@ -118,6 +118,11 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
       'Follower: since it last heard from its leader (+Inf: never; 0 on the leader)',
       figure((n) => (n.role === 'leader' ? 0 : seconds(n.leaderContactAgeMs))),
     );
+    this.figureGauge(
+      'duoraft_commit_held',
+      "Follower: 1 while its commit index is held because its leader's term is not yet in ZooKeeper's epoch as it sees it (it takes entries, up to a bound, and commits none)",
+      figure((n) => (n.commitHeld ? 1 : 0)),
+    );
     this.figureGauge('duoraft_serving', 'Health: 1 while the member can do its role (the gRPC health service says SERVING)', () => {
       const h = this.sources?.health();
       return h === undefined ? null : h.serving ? 1 : 0;

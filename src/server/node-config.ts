@@ -60,7 +60,25 @@ export interface LimitsConfig {
    * the node then fetches again from its peer or ZooKeeper.
    */
   readonly walSyncIntervalMs: number;
+  /**
+   * A follower whose commit index is held (its leader's term not yet in ZooKeeper's epoch as
+   * it sees it) takes at most this many entries, and this many bytes of entry data, past it.
+   * Defaults: DEFAULT_MAX_HELD_ENTRIES, DEFAULT_MAX_HELD_BYTES (not a command-line setting;
+   * tests lower them).
+   */
+  readonly maxHeldEntries?: number;
+  readonly maxHeldBytes?: number;
 }
+
+/**
+ * A failover normally holds a follower's commit index for the few ms between the new
+ * leader's first message and the epoch watch: a few hundred entries at most. The bound
+ * matters when the follower is cut off from ZooKeeper: 16,384 entries or 32 MiB (128 full
+ * AppendEntries), then it is a slow follower until it sees the epoch (notes/safety.md,
+ * "The commit gate").
+ */
+export const DEFAULT_MAX_HELD_ENTRIES = 16_384;
+export const DEFAULT_MAX_HELD_BYTES = 32 << 20;
 
 export const defaultLimits: LimitsConfig = {
   maxValueBytes: DEFAULT_MAX_VALUE_BYTES,
@@ -154,6 +172,10 @@ export function nodeConfigProblems(c: NodeConfig): string[] {
   for (const k of ['maxPendingProposals', 'maxPendingReads', 'maxInflightMultis', 'requestTimeoutMs'] as const) {
     if (!(Number.isInteger(l[k]) && l[k] > 0)) problems.push(`${k} must be a positive integer`);
   }
+  for (const k of ['maxHeldEntries', 'maxHeldBytes'] as const) {
+    const v = l[k];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) problems.push(`${k} must be a positive integer`);
+  }
   return problems;
 }
 
@@ -200,6 +222,8 @@ export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): C
     maxInflightBytes: 256 << 10,
     // 25 heartbeats (about 500 ms): far longer than storing 8 such messages takes.
     appendStallHeartbeats: 25,
+    maxHeldEntries: c.limits.maxHeldEntries ?? DEFAULT_MAX_HELD_ENTRIES,
+    maxHeldBytes: c.limits.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES,
     candidateTimeoutTicks: ticks(30_000),
     transferTimeoutTicks: ticks(Math.max(1000, 4 * t.leaseWindowMs)),
     ...(c.faults?.commitWithoutTerm ? { unsafeCommitWithoutTerm: true } : {}),

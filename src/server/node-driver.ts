@@ -67,6 +67,7 @@ import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
 import type { SavedSnapshot } from '../storage/snapshot-store.js';
 import type { LoadedSnapshot } from '../statemachine/snapshot-loader.js';
 import { VoterConfig } from './voter-config.js';
+import { CommitHoldReport } from './commit-hold-report.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 
@@ -173,6 +174,8 @@ export class NodeDriver {
   private readonly ephemerals: Ephemerals;
   /** Refused peer messages: one warning per kind per 10 s, with a count of the rest. */
   private readonly refused: WarningThrottle;
+  /** Logs a commit index held for long (the commit gate). */
+  private readonly commitHold: CommitHoldReport;
   private readonly telemetry: NodeTelemetry;
   private catchUp: FollowerCatchUp | null = null;
   private watches: ClusterWatches | null = null;
@@ -287,6 +290,7 @@ export class NodeDriver {
       deps.config.limits.maxPendingReads,
     );
     this.refused = new WarningThrottle(deps.logger, deps.clock);
+    this.commitHold = new CommitHoldReport(deps.logger, deps.clock);
     this.telemetry = deps.telemetry ?? noTelemetry;
     this.walSync = new WalSync({
       wal: deps.wal,
@@ -345,6 +349,7 @@ export class NodeDriver {
         soft: () => this.soft,
         stopped: () => this.stopped,
         commitIndex: () => this.core.commitIndex(),
+        vouchedFor: (term, authenticated) => this.core.vouchedFor(term, authenticated),
         compactedTo: () => this.core.compactedTo().index,
         snapshotSent: (peer, index) => {
           this.core.snapshotSent(peer, index);
@@ -545,6 +550,7 @@ export class NodeDriver {
       transferring: s.transferring,
       leaderContactAgeMs: this.leaderContactAgeMs(),
       zkConnected: this.zk.state === 'connected',
+      commitHeld: s.commitHeld,
       stopped: this.stopped,
       fatalReason: this.fatalReason,
       snapshotIndex: this.snapshotter.status().index,
@@ -712,6 +718,10 @@ export class NodeDriver {
     if (this.stopped) return;
     this.reads.kick();
     this.failWritesOfLongLapse();
+    this.commitHold.note(this.core.commitHeld(), () => {
+      const s = this.core.status();
+      return { term: s.term, trustedTerm: s.trustedTerm, leaderId: s.leaderId, commit: s.commit, lastIndex: s.lastIndex };
+    });
   }
 
   /** The lease window the holder of `record` requires, in ticks (0: it published none). */

@@ -25,6 +25,8 @@ export interface NodeFigures {
   /** How long ago this node last heard from a leader (Infinity: never). */
   readonly leaderContactAgeMs: number;
   readonly zkConnected: boolean;
+  /** Follower: its commit index is held, its leader's term not yet vouched for by ZooKeeper's epoch (RaftCore.commitHeld). */
+  readonly commitHeld: boolean;
   /** The node stopped (shut down, or stopped serving). */
   readonly stopped: boolean;
   /** Why it stopped serving, when its state could not be trusted (a divergence); null otherwise. */

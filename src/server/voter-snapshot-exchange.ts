@@ -29,6 +29,8 @@ export interface VoterSnapshotHost {
   soft(): SoftState;
   stopped(): boolean;
   commitIndex(): number;
+  /** Whether a leader of `term` may move this node's commit index (RaftCore.vouchedFor: the commit gate). */
+  vouchedFor(term: number, authenticated: boolean): boolean;
   /** The index this node's log is compacted to (for the log line). */
   compactedTo(): number;
   /** Leader: the offer to `peer` ended, installed at `index` or not (null); tell the core. */
@@ -84,8 +86,15 @@ export class VoterSnapshotExchange {
     }
     transfer.offer({ from: host.id, to: peer, term, point: saved.point, sizeBytes: saved.sizeBytes, sha256: saved.sha256 }, OFFER_TIMEOUT_MS).then(
       (r) => {
-        if (!r.installed) log.info({ peer, reason: r.reason }, 'the follower did not install the snapshot offered');
-        done(r.installed ? r.index : null);
+        if (r.installed) {
+          done(r.index);
+          return;
+        }
+        // Offered again a little later, not at once: a follower that refused it (its commit
+        // is held until it sees this term's epoch, or it does not follow us yet) would
+        // refuse an offer made right away too, round trip after round trip.
+        log.info({ peer, reason: r.reason }, 'the follower did not install the snapshot offered; offering again shortly');
+        clock.setTimeout(() => done(null), PROBE_AGAIN_MS);
       },
       (err: unknown) => {
         log.info({ peer, err: (err as Error).message }, 'offering a snapshot to the follower failed; probing again shortly');
@@ -110,11 +119,24 @@ export class VoterSnapshotExchange {
     if (!transfer) return;
     const rangeBytes = this.o.rangeBytes ?? RANGE_BYTES;
     transfer.serve({
-      onOffer: async (offer) => {
+      onOffer: async (offer, authenticated) => {
         const commit = (): number => host.commitIndex();
         const s = host.soft();
         if (host.stopped() || s.role === 'leader' || offer.from !== s.leaderId || offer.term !== s.term) {
           return { installed: false, index: commit(), reason: `not a follower of ${offer.from} in term ${offer.term}` };
+        }
+        // The commit gate (fuzz finding 9) holds for snapshots too: installing one sets the
+        // commit index to its point, and a forged leader one term up could offer a point past
+        // ZooKeeper's tail. Refused, not held: a snapshot cannot be taken provisionally the
+        // way entries are (it replaces the state machine, which holds only committed state),
+        // and holding a downloaded one until the epoch shows the term would keep a second
+        // state in memory or on disk with no bound on the wait. A refused offer costs nothing
+        // here: the leader offers again a second later, by when the epoch watch has normally
+        // fired; a follower cut off from ZooKeeper could commit nothing from it anyway. The
+        // term cannot change under the pull: it is abandoned when the node stops following
+        // this leader in this term (followingChanged), and a vouched term stays vouched.
+        if (!host.vouchedFor(offer.term, authenticated)) {
+          return { installed: false, index: commit(), reason: `term ${offer.term} is not vouched for by ZooKeeper's epoch here yet (commit held)` };
         }
         if (offer.point.index <= commit()) return { installed: true, index: commit(), reason: 'already past it' };
         const started = clock.now();

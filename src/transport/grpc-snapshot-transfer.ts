@@ -69,8 +69,9 @@ export class GrpcSnapshotTransfer implements SnapshotTransfer {
     call: grpc.ServerUnaryCall<Received<duoraft.peer.InstallSnapshotRequest>, duoraft.peer.InstallSnapshotResponse.$Properties>,
     callback: grpc.sendUnaryData<duoraft.peer.InstallSnapshotResponse.$Properties>,
   ): void {
-    const req = this.admit(call, callback);
-    if (!req) return;
+    const admitted = this.admit(call, callback);
+    if (!admitted) return;
+    const req = admitted.request;
     const p = req.point;
     const handlers = this.handlers;
     const no = (reason: string): void => callback(null, { from: this.c.selfId, to: req.from, term: Number(req.term ?? 0), installed: false, index: 0, reason });
@@ -79,14 +80,17 @@ export class GrpcSnapshotTransfer implements SnapshotTransfer {
       return;
     }
     handlers
-      .onOffer({
-        from: req.from ?? '',
-        to: req.to ?? '',
-        term: Number(req.term ?? 0),
-        point: { index: Number(p.index ?? 0), term: Number(p.term ?? 0), chain: new Uint8Array(p.chain) },
-        sizeBytes: Number(req.sizeBytes ?? 0),
-        sha256: req.sha256 ?? '',
-      })
+      .onOffer(
+        {
+          from: req.from ?? '',
+          to: req.to ?? '',
+          term: Number(req.term ?? 0),
+          point: { index: Number(p.index ?? 0), term: Number(p.term ?? 0), chain: new Uint8Array(p.chain) },
+          sizeBytes: Number(req.sizeBytes ?? 0),
+          sha256: req.sha256 ?? '',
+        },
+        admitted.proven,
+      )
       .then(
         (r) => callback(null, { from: this.c.selfId, to: req.from, term: Number(req.term ?? 0), installed: r.installed, index: r.index, reason: r.reason }),
         (err: unknown) => no((err as Error).message),
@@ -98,8 +102,9 @@ export class GrpcSnapshotTransfer implements SnapshotTransfer {
     call: grpc.ServerUnaryCall<Received<duoraft.peer.SnapshotChunkRequest>, duoraft.peer.SnapshotChunkResponse.$Properties>,
     callback: grpc.sendUnaryData<duoraft.peer.SnapshotChunkResponse.$Properties>,
   ): void {
-    const req = this.admit(call, callback);
-    if (!req) return;
+    const admitted = this.admit(call, callback);
+    if (!admitted) return;
+    const req = admitted.request;
     const handlers = this.handlers;
     if (!handlers) {
       callback(null, { error: 'not serving snapshots' });
@@ -113,11 +118,14 @@ export class GrpcSnapshotTransfer implements SnapshotTransfer {
       );
   }
 
-  /** The request, if the caller is the other voter of this cluster addressing us; else answered with a refusal. */
+  /**
+   * The request, if the caller is the other voter of this cluster addressing us, and whether
+   * its certificate proved that (mutual TLS); else answered with a refusal.
+   */
   private admit<T extends { cluster?: string | null; from?: string | null; to?: string | null }>(
     call: grpc.ServerUnaryCall<Received<T>, unknown>,
     callback: grpc.sendUnaryData<never>,
-  ): T | null {
+  ): { readonly request: T; readonly proven: boolean } | null {
     const who = this.c.callerOf(call);
     if ('why' in who) {
       callback({ code: who.code, details: who.why });
@@ -134,6 +142,6 @@ export class GrpcSnapshotTransfer implements SnapshotTransfer {
     if (r.cluster !== this.c.cluster) return refuse(`cluster ${JSON.stringify(r.cluster)} is not ${JSON.stringify(this.c.cluster)}`);
     if (r.to !== this.c.selfId) return refuse(`addressed to ${JSON.stringify(r.to)}`);
     if (who.id !== null && r.from !== who.id) return refuse(`the certificate names ${who.id}, the call claims ${String(r.from)}`);
-    return r;
+    return { request: r, proven: who.id !== null };
   }
 }

@@ -29,8 +29,11 @@ export interface SnapshotRange {
 }
 
 export interface SnapshotTransferHandlers {
-  /** A follower: the leader offers a snapshot. Resolves once it is installed (or not). */
-  onOffer(offer: SnapshotOffer): Promise<SnapshotOfferReply>;
+  /**
+   * A follower: the leader offers a snapshot. Resolves once it is installed (or not).
+   * `authenticated`: the transport proved the sender is the other voter (mutual TLS).
+   */
+  onOffer(offer: SnapshotOffer, authenticated: boolean): Promise<SnapshotOfferReply>;
   /** The leader: the follower reads a range of the snapshot it was offered. */
   onRange(from: NodeId, range: SnapshotRange): Promise<Uint8Array>;
 }

@@ -5,7 +5,8 @@
 //     both reach ZooKeeper: at most one change of leader in 10 s, writes keep being
 //     acknowledged;
 // (g) the leader loses ZooKeeper: it stops acknowledging within the lease time and the
-//     follower takes over.
+//     follower takes over; the old leader follows it, its commit index held until it sees
+//     ZooKeeper again (the commit gate), then catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuoraftError } from '../../src/common/errors.js';
 import { defaultTiming } from '../../src/server/node-config.js';
@@ -126,11 +127,19 @@ describe('faults', () => {
       expect(lease).toBeInstanceOf(Error);
       const write = await toOld.put('after-cut', 'x', 3000).catch((e: Error) => e);
       expect(write).toBeInstanceOf(Error);
+      // Without ZooKeeper its commit index can no longer move as leader.
+      const lapsed = await cluster.memberStatus(old);
       const next = await cluster.waitForLeader(10_000, { not: old });
       expect(next).not.toBe(old);
       const before = writer.count();
       await sleep(500);
       expect(writer.count()).toBeGreaterThan(before);
+      // Still cut off, the old leader follows the new one without seeing its term in the
+      // epoch: it takes the new leader's entries, but its commit index is held (the commit
+      // gate, fuzz finding 9), so none of the new term's writes commit or apply there.
+      const [held, leading] = await Promise.all([cluster.memberStatus(old), cluster.memberStatus(next)]);
+      expect(held).toMatchObject({ role: 'follower', leaderId: next, term: leading!.term, commitIndex: lapsed!.commitIndex });
+      expect(held!.commitIndex).toBeLessThan(leading!.commitIndex);
       cluster.healZk(old);
       const report = await writer.stop();
       expect(await missingKeys(c, report.acked)).toEqual([]);
@@ -143,6 +152,13 @@ describe('faults', () => {
         s = await cluster.memberStatus(old);
       }
       expect(s).toMatchObject({ role: 'follower', leaderId: next });
+      // ...and catches up with everything the new leader committed.
+      const target = (await cluster.memberStatus(next))!.commitIndex;
+      while (Date.now() < deadline && (s?.appliedIndex ?? 0) < target) {
+        await sleep(50);
+        s = await cluster.memberStatus(old);
+      }
+      expect(s!.appliedIndex).toBeGreaterThanOrEqual(target);
     } finally {
       toOld.close();
       await c.close();

@@ -6,7 +6,7 @@ import { UnavailableError } from '../../../src/common/errors.js';
 import { silentLogger, type Logger } from '../../../src/common/logger.js';
 import { SeededRandom } from '../../../src/core/random.js';
 import type { Entry, HardState } from '../../../src/core/types.js';
-import { type NodeConfig, defaultLimits, defaultTiming, type TestFaults } from '../../../src/server/node-config.js';
+import { type LimitsConfig, type NodeConfig, defaultLimits, defaultTiming, type TestFaults } from '../../../src/server/node-config.js';
 import { NodeDriver } from '../../../src/server/node-driver.js';
 import type { LocalWal, WalRecovery } from '../../../src/storage/local-wal.js';
 import { MemoryWal } from '../../../src/storage/memory-wal.js';
@@ -31,6 +31,8 @@ export interface SimNodeOptions {
   readonly model: ZkModel;
   readonly net: SimNetwork;
   readonly faults?: TestFaults;
+  /** Limits other than the simulator's defaults (a targeted test lowers a bound to reach it). */
+  readonly limits?: Partial<LimitsConfig>;
   readonly logger?: Logger;
   /** Offset of this process's wall clock (clocks are not synchronized). */
   readonly wallOffsetMs: number;
@@ -153,7 +155,7 @@ export class SimNode {
       advertise: simAddress(this.id),
       voters: ['a', 'b'],
       timing: defaultTiming,
-      limits: { ...defaultLimits, maxPendingProposals: 256 },
+      limits: { ...defaultLimits, maxPendingProposals: 256, ...this.o.limits },
       ...(this.o.faults ? { faults: this.o.faults } : {}),
     };
     const recovery = this.recovery;

@@ -19,7 +19,7 @@ export class SimSnapshotTransfer implements SnapshotTransfer {
   }
 
   offer(offer: SnapshotOffer, timeoutMs: number): Promise<SnapshotOfferReply> {
-    return this.net.call(this.self, offer.to, timeoutMs, (target) => target.snapshots.served().onOffer(offer));
+    return this.net.call(this.self, offer.to, timeoutMs, (target) => target.snapshots.served().onOffer(offer, false));
   }
 
   readRange(from: NodeId, range: SnapshotRange, timeoutMs: number): Promise<Uint8Array> {

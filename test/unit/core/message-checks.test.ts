@@ -138,4 +138,34 @@ describe('peer messages are checked before they touch state (R7)', () => {
     expect(a.step({ type: 'voteReply', from: 'b', to: 'a', term: 5, granted: false, preVote: true, reason: 'stale-term' })).toMatch(/term 5/);
     expect(a.step({ type: 'voteReply', from: 'b', to: 'a', term: 6, granted: true, preVote: true, reason: '' })).toMatch(/term 6/);
   });
+
+  it('a leader of a term ZooKeeper has not vouched for moves no commit index; once the epoch shows it, the next message does (fuzz finding 9)', () => {
+    const b = core('b', 'a', { hardState: { term: 2, commit: 0 }, entries: logOf([2]) });
+    b.observeEpoch(2, 'a');
+    // Forged (or simply early): term 3, entry 2 chained onto ours, commit 2.
+    const next = logOf([2, 3])[1]!;
+    expect(b.step({ type: 'append', from: 'a', to: 'b', term: 3, prevLogIndex: 1, prevLogTerm: 2, entries: [next], leaderCommit: 2 })).toBeNull();
+    expect(b.status().lastIndex).toBe(2);
+    expect(b.commitIndex()).toBe(0);
+    expect(b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 2, commitTerm: 3 })).toBeNull();
+    expect(b.commitIndex()).toBe(0);
+    // The epoch watch: a fenced term 3. What was matched before it counts no more (a forger
+    // may have sent it): a heartbeat alone commits nothing, and its reply says so...
+    b.observeEpoch(3, 'a');
+    b.ready();
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 2, commitTerm: 3 });
+    expect(b.commitIndex()).toBe(0);
+    expect(messagesOf(b.ready(), 'heartbeatReply')[0]).toMatchObject({ lastIndex: 2, leaderMatch: 0 });
+    // ...so the leader probes at its match; the consistency check proves entry 2, and commits.
+    b.step({ type: 'append', from: 'a', to: 'b', term: 3, prevLogIndex: 2, prevLogTerm: 3, prevLogChain: b.entryAt(2)!.chain, entries: [], leaderCommit: 2 });
+    expect(b.commitIndex()).toBe(2);
+  });
+
+  it('a sender proven by mutual TLS moves the commit index at once', () => {
+    const b = core('b', 'a', { hardState: { term: 2, commit: 0 }, entries: logOf([2]) });
+    b.observeEpoch(2, 'a');
+    const next = logOf([2, 3])[1]!;
+    b.step({ type: 'append', from: 'a', to: 'b', term: 3, prevLogIndex: 1, prevLogTerm: 2, entries: [next], leaderCommit: 2 }, true);
+    expect(b.commitIndex()).toBe(2);
+  });
 });

@@ -246,7 +246,7 @@ describe('log matching and conflict truncation (§5.3)', () => {
 
   it('commits up to min(leaderCommit, last new entry)', () => {
     const b = core('b', 'a', { entries: logOf([1, 1, 9, 9]) });
-    b.observeEpoch(2, '');
+    b.observeEpoch(3, 'a');
     b.step(append(2, 1, [], 4));
     const rd = b.ready();
     // Entries 3 and 4 were not confirmed by this message: they may be a stale leader's.
@@ -536,6 +536,7 @@ describe('commit only through the commit point (duoraft)', () => {
 
   it('a follower commits only what its leader (or ZooKeeper) says is committed', () => {
     const b = core('b', 'a');
+    b.observeEpoch(1, 'a');
     b.step({ type: 'append', from: 'a', to: 'b', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: entries([1, 1], [2, 1], [3, 1]), leaderCommit: 1 });
     expect(b.ready().committed.map((e) => e.index)).toEqual([1]);
     b.committedFromZk(entries([2, 1]), 2);
@@ -603,6 +604,7 @@ describe('follower catch-up from ZooKeeper (L2: link cut, lease alive)', () => {
 function replicatingPair(overrides: Partial<CoreConfig>): { a: RaftCore; b: RaftCore } {
   const a = new RaftCore(config('a', 'b', overrides), new SeededRandom(1));
   const b = core('b', 'a');
+  b.observeEpoch(1, 'a');
   for (const m of makeLeader(a, 1).messages) b.step(m);
   for (const r of b.ready().messages) a.step(r);
   a.ready();
@@ -708,6 +710,7 @@ describe('a follower that lost its log', () => {
         for (const m of b.ready().messages) a.step(m);
       }
     };
+    b.observeEpoch(1, 'a');
     for (const m of makeLeader(a, 1).messages) b.step(m);
     for (const m of b.ready().messages) a.step(m);
     a.propose([new Uint8Array([1]), new Uint8Array([2])]);
@@ -719,6 +722,7 @@ describe('a follower that lost its log', () => {
     expect(b.status().commit).toBe(3);
     // The follower comes back with an empty log (its WAL was corrupt and set aside).
     b = core('b', 'a');
+    b.observeEpoch(1, 'a');
     deliver(10);
     expect(b.status().lastIndex).toBe(3);
     expect(b.status().commit).toBe(3);

@@ -67,7 +67,8 @@ describe('a restarted follower never commits an old suffix (R2)', () => {
       }
     };
     // A believed to match at 6 by B (it acknowledged before its crash): model that by a
-    // heartbeat round first, then let replication run.
+    // heartbeat round first, then let replication run. A's epoch watch shows B's term.
+    a.observeEpoch(2, 'b');
     pump(60);
     expect(a.commitIndex()).toBe(8);
     for (const e of applied) {
@@ -79,6 +80,7 @@ describe('a restarted follower never commits an old suffix (R2)', () => {
 
   it('a follower that acknowledged an append in this term commits over it from a heartbeat', () => {
     const a = core('a', 'b', { hardState: { term: 1, commit: 0 }, entries: [] });
+    a.observeEpoch(2, 'b');
     a.step({ type: 'append', from: 'b', to: 'a', term: 2, prevLogIndex: 0, prevLogTerm: 0, entries: logOf([2, 2]), leaderCommit: 0 });
     const rd = a.ready();
     expect(messagesOf(rd, 'appendReply')[0]).toMatchObject({ success: true, matchIndex: 2 });

@@ -77,6 +77,8 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
   const violations: string[] = [];
   const zkLog: Entry[] = [];
   let epochTerm = 0;
+  /** Who fenced epochTerm (what the epoch znode names). */
+  let epochLeader = '';
   const net: Array<{ m: Message; from: string; incarnation: number }> = [];
   const zkQueue: Batch[] = [];
   const zkReplies: Array<{ b: Batch; landed: boolean }> = [];
@@ -163,6 +165,13 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
   const heal = (from: number): void => {
     crashSoon.clear();
     const settle = (step: number): void => {
+      // Healed: the epoch watch fires on both nodes now and then.
+      if (step % 25 === 0) {
+        for (const n of nodes) {
+          n.core.observeEpoch(epochTerm, epochLeader);
+          drain(n, step);
+        }
+      }
       const item = net.shift();
       if (item) {
         const dst = byId(item.m.to);
@@ -192,6 +201,7 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
       if (t && byId(t.id).incarnation === t.incarnation) {
         const n = byId(t.id);
         epochTerm = Math.max(epochTerm, t.term) + 1;
+        epochLeader = n.id;
         n.core.takeoverResult({ ok: true, term: epochTerm, entries: zkLog.slice(t.commit), zkLastIndex: zkLog.length });
         drain(n, step);
       }
@@ -295,6 +305,7 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
         n.core.takeoverResult({ ok: false, epochTerm, epochLeader: '', reason: 'fuzz' });
       } else {
         epochTerm = Math.max(epochTerm, t.term) + 1;
+        epochLeader = n.id;
         n.core.takeoverResult({ ok: true, term: epochTerm, entries: zkLog.slice(t.commit), zkLastIndex: zkLog.length });
       }
       drain(n, step);

@@ -32,6 +32,7 @@ const leader: NodeFigures = {
   transferring: false,
   leaderContactAgeMs: Number.POSITIVE_INFINITY,
   zkConnected: true,
+  commitHeld: false,
   stopped: false,
   fatalReason: null,
   snapshotIndex: 0,

@@ -24,6 +24,7 @@ const baseFigures: NodeFigures = {
   transferring: false,
   leaderContactAgeMs: 20,
   zkConnected: true,
+  commitHeld: false,
   stopped: false,
   fatalReason: null,
   snapshotIndex: 0,
@@ -80,6 +81,9 @@ describe('NodeMetrics: figures read at scrape time', () => {
     expect(await value(metrics, 'duoraft_commit_index')).toBe(50);
     expect(await value(metrics, 'duoraft_serving')).toBe(0);
     expect(await value(metrics, 'duoraft_leader_contact_age_seconds')).toBe(Number.POSITIVE_INFINITY);
+    expect(await value(metrics, 'duoraft_commit_held')).toBe(0);
+    set({ commitHeld: true });
+    expect(await value(metrics, 'duoraft_commit_held')).toBe(1);
   });
 
   it('reports no role while the node is starting', async () => {
