@@ -9,6 +9,8 @@
 //   - the tail's segment, if it starts at or before i;
 //   - seg-<i> itself: i starts a segment whenever i - 1 was a commit point of the leader
 //     (every commit index a leader publishes ends a segment), the usual case;
+//   - the 8 names just below i, read at once: the highest that exists starts the segment
+//     holding i when segments are short (at full load: 3.4 entries on average);
 //   - otherwise the shorter of two walks (by index distance): backwards from the tail's
 //     segment along the back-links, or forwards from the wal head.
 // A walk reads each segment it passes (ZooKeeper has no partial reads), so its cost is the
@@ -23,6 +25,9 @@ import { decodeSegment, decodeTail, decodeWalHead, type SegmentRecord, type WalH
 import type { ZkSession } from './zk-api.js';
 import { ZkError } from './zk-api.js';
 import { DEFAULT_READ_LANES, SegmentReadAhead } from './zk-segment-read-ahead.js';
+
+/** Names probed below an index that starts no segment, round by round, for the segment holding it. */
+const BACK_PROBES = [8];
 
 export interface SegmentWalkOptions {
   /** A segment known to start at or before the index wanted (0: none). */
@@ -154,7 +159,7 @@ export class SegmentWalk {
       first = await this.read(tailFirst);
       if (!first) return this.missing(tailFirst, wanted, "the tail's segment");
     } else {
-      first = await this.read(wanted);
+      first = (await this.read(wanted)) ?? (await this.probeBefore(wanted));
     }
     if (!first) {
       const head = await this.head();
@@ -183,6 +188,28 @@ export class SegmentWalk {
       }
     }
     return out;
+  }
+
+  /**
+   * The segment holding `wanted` found by name: the highest of the names just below it that
+   * exists, if it reaches `wanted` (in a sound tree every name that exists starts a segment
+   * of the chain). BACK_PROBES names at a time, in parallel: one round trip instead
+   * of a walk along the chain from an end (a wiped node's replay from its snapshot point,
+   * which ends a segment but rarely starts one, walked back from the tail one segment at a
+   * time). Null when none of them holds it: the walk from an end decides.
+   */
+  private async probeBefore(wanted: number): Promise<SegmentRecord | null> {
+    let below = wanted - 1;
+    for (const width of BACK_PROBES) {
+      const names: number[] = [];
+      for (let n = below; n >= 1 && n > below - width; n--) names.push(n);
+      if (names.length === 0) return null;
+      const found = await Promise.all(names.map((n) => this.read(n)));
+      const highest = found.find((seg) => seg !== null);
+      if (highest) return highest.lastIndex >= wanted ? highest : null;
+      below -= width;
+    }
+    return null;
   }
 
   /**
