@@ -60,6 +60,7 @@ export async function compactWal(ctx: CompactionContext, o: CompactionOptions): 
   const perMulti = Math.max(1, Math.min(1000, o.deletesPerMulti ?? DEFAULT_COMPACTION_DELETES_PER_MULTI));
   const maxSegments = Math.max(1, o.maxSegments ?? DEFAULT_COMPACTION_MAX_SEGMENTS);
   const w: EpochWriter = { zk, paths, clock: ctx.clock, epochVersion: o.epochVersion };
+  const started = ctx.clock.now();
   await requireManifest(zk, paths, o.covering);
 
   const headRead = await readOrNull(zk, paths.wal);
@@ -105,7 +106,7 @@ export async function compactWal(ctx: CompactionContext, o: CompactionOptions): 
   } finally {
     readAhead.close();
   }
-  if (deletedSegments > 0) logger.info({ through, deletedSegments, deletedBytes, head: head.firstSegmentIndex, more }, 'zk wal: compacted');
+  if (deletedSegments > 0) logger.info({ through, deletedSegments, deletedBytes, head: head.firstSegmentIndex, more, ms: Math.round(ctx.clock.now() - started) }, 'zk wal: compacted');
   return { deletedSegments, deletedBytes, head, more };
 }
 
