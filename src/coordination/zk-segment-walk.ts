@@ -26,8 +26,8 @@ import type { ZkSession } from './zk-api.js';
 import { ZkError } from './zk-api.js';
 import { DEFAULT_READ_LANES, SegmentReadAhead } from './zk-segment-read-ahead.js';
 
-/** Names probed below an index that starts no segment, round by round, for the segment holding it. */
-const BACK_PROBES = [8];
+/** Names read at once below an index that starts no segment, for the segment holding it. */
+const BACK_PROBE = 8;
 
 export interface SegmentWalkOptions {
   /** A segment known to start at or before the index wanted (0: none). */
@@ -193,23 +193,17 @@ export class SegmentWalk {
   /**
    * The segment holding `wanted` found by name: the highest of the names just below it that
    * exists, if it reaches `wanted` (in a sound tree every name that exists starts a segment
-   * of the chain). BACK_PROBES names at a time, in parallel: one round trip instead
+   * of the chain). BACK_PROBE names at once: one round trip instead
    * of a walk along the chain from an end (a wiped node's replay from its snapshot point,
    * which ends a segment but rarely starts one, walked back from the tail one segment at a
    * time). Null when none of them holds it: the walk from an end decides.
    */
   private async probeBefore(wanted: number): Promise<SegmentRecord | null> {
-    let below = wanted - 1;
-    for (const width of BACK_PROBES) {
-      const names: number[] = [];
-      for (let n = below; n >= 1 && n > below - width; n--) names.push(n);
-      if (names.length === 0) return null;
-      const found = await Promise.all(names.map((n) => this.read(n)));
-      const highest = found.find((seg) => seg !== null);
-      if (highest) return highest.lastIndex >= wanted ? highest : null;
-      below -= width;
-    }
-    return null;
+    const names: number[] = [];
+    for (let n = wanted - 1; n >= 1 && n >= wanted - BACK_PROBE; n--) names.push(n);
+    const found = await Promise.all(names.map((n) => this.read(n)));
+    const highest = found.find((seg) => seg !== null);
+    return highest && highest.lastIndex >= wanted ? highest : null;
   }
 
   /**
