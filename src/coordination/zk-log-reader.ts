@@ -26,6 +26,8 @@ export interface ReadOptions {
    * from it. A hint that names a segment compacted since is ignored.
    */
   readonly startSegmentFirstIndex?: number;
+  /** Lanes a forward walk reads ahead with (default DEFAULT_READ_LANES; 0: one segment at a time, for benchmarks). */
+  readonly readLanes?: number;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function readCommittedEntries(
   options: ReadOptions = {},
 ): Promise<Entry[]> {
   if (upTo <= afterIndex) return [];
-  const walk = new SegmentWalk(zk, paths);
+  const walk = new SegmentWalk(zk, paths, options.readLanes);
   const segments = await walk.segmentsFrom(afterIndex + 1, {
     upTo,
     ...(options.maxSegments !== undefined ? { maxSegments: Math.max(1, options.maxSegments) } : {}),

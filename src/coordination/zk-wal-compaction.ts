@@ -8,8 +8,10 @@
 // segment left. So the head always names a segment that exists, a deposed leader deletes
 // nothing, and two compactions never interleave.
 //
-// Finding the segments costs one read of each (the next one's name is the last index + 1);
-// a call deletes at most maxSegments and says whether more are left.
+// Finding the segments costs one read of each (the next one's name is the last index + 1),
+// read ahead by a few lanes at once (zk-segment-read-ahead.ts), so the walk is not one round
+// trip per segment; a call deletes at most maxSegments and says whether more are left.
+// The multis go one at a time, in chain order, while the lanes read on.
 import type { Clock } from '../common/clock.js';
 import { CorruptZnodeError, InvalidArgumentError, UnavailableError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -38,6 +40,8 @@ export interface CompactionOptions {
   readonly deletesPerMulti?: number;
   /** Bound on the segments one call deletes (and reads). */
   readonly maxSegments?: number;
+  /** Lanes reading the chain ahead (0: one segment at a time; default DEFAULT_READ_LANES). */
+  readonly readLanes?: number;
 }
 
 export interface CompactionReport {
@@ -56,6 +60,7 @@ export async function compactWal(ctx: CompactionContext, o: CompactionOptions): 
   const perMulti = Math.max(1, Math.min(1000, o.deletesPerMulti ?? DEFAULT_COMPACTION_DELETES_PER_MULTI));
   const maxSegments = Math.max(1, o.maxSegments ?? DEFAULT_COMPACTION_MAX_SEGMENTS);
   const w: EpochWriter = { zk, paths, clock: ctx.clock, epochVersion: o.epochVersion };
+  const started = ctx.clock.now();
   await requireManifest(zk, paths, o.covering);
 
   const headRead = await readOrNull(zk, paths.wal);
@@ -66,11 +71,12 @@ export async function compactWal(ctx: CompactionContext, o: CompactionOptions): 
   const nothing = (more: boolean): CompactionReport => ({ deletedSegments: 0, deletedBytes: 0, head, more });
   if (tail.lastIndex === 0 || head.firstSegmentIndex > through) return nothing(false);
 
-  const walk = new SegmentWalk(zk, paths);
-  let seg = await walk.readSized(head.firstSegmentIndex);
-  if (!seg) throw new CorruptZnodeError(paths.segment(head.firstSegmentIndex), 'missing: the wal head names it as the oldest segment');
+  const walk = new SegmentWalk(zk, paths, o.readLanes);
+  // Names past through + 1 are never needed: the segment after the last covered one starts there at the latest.
+  const readAhead = walk.readAheadFrom(head.firstSegmentIndex, through + 1);
   let deletedSegments = 0;
   let deletedBytes = 0;
+  let more = false;
   let batch: Array<{ path: string; bytes: number }> = [];
   const flush = async (nextFirst: number): Promise<void> => {
     if (batch.length === 0) return;
@@ -81,21 +87,26 @@ export async function compactWal(ctx: CompactionContext, o: CompactionOptions): 
     deletedBytes += batch.reduce((n, b) => n + b.bytes, 0);
     batch = [];
   };
-  let more = false;
-  while (seg.record.lastIndex <= through && seg.record.firstIndex !== tail.segmentFirstIndex) {
-    if (deletedSegments + batch.length >= maxSegments) {
-      more = true;
-      break;
+  try {
+    let seg = await readAhead.take(head.firstSegmentIndex);
+    if (!seg) throw new CorruptZnodeError(paths.segment(head.firstSegmentIndex), 'missing: the wal head names it as the oldest segment');
+    while (seg.record.lastIndex <= through && seg.record.firstIndex !== tail.segmentFirstIndex) {
+      if (deletedSegments + batch.length >= maxSegments) {
+        more = true;
+        break;
+      }
+      batch.push({ path: paths.segment(seg.record.firstIndex), bytes: seg.bytes });
+      const nextFirst = seg.record.lastIndex + 1;
+      const next = await readAhead.take(nextFirst);
+      if (!next) throw new CorruptZnodeError(paths.segment(nextFirst), `missing: the segment from ${seg.record.firstIndex} ends at ${seg.record.lastIndex} and the tail is at ${tail.lastIndex}`);
+      if (batch.length >= perMulti) await flush(nextFirst);
+      seg = next;
     }
-    batch.push({ path: paths.segment(seg.record.firstIndex), bytes: seg.bytes });
-    const nextFirst = seg.record.lastIndex + 1;
-    const next = await walk.readSized(nextFirst);
-    if (!next) throw new CorruptZnodeError(paths.segment(nextFirst), `missing: the segment from ${seg.record.firstIndex} ends at ${seg.record.lastIndex} and the tail is at ${tail.lastIndex}`);
-    if (batch.length >= perMulti) await flush(nextFirst);
-    seg = next;
+    await flush(seg.record.firstIndex);
+  } finally {
+    readAhead.close();
   }
-  await flush(seg.record.firstIndex);
-  if (deletedSegments > 0) logger.info({ through, deletedSegments, deletedBytes, head: head.firstSegmentIndex, more }, 'zk wal: compacted');
+  if (deletedSegments > 0) logger.info({ through, deletedSegments, deletedBytes, head: head.firstSegmentIndex, more, ms: Math.round(ctx.clock.now() - started) }, 'zk wal: compacted');
   return { deletedSegments, deletedBytes, head, more };
 }
 

@@ -8,8 +8,9 @@
 //
 // Cost is bounded by what compaction leaves in wal/. Up to LISTING_LIMIT segments the names
 // come from one getChildren and the reads run READ_WINDOW at a time; beyond, the listing
-// itself could pass ZooKeeper's 1 MiB reply limit, so the chain is walked forwards (one read
-// at a time, each segment's name follows from the one before). Measured in notes/zookeeper.md.
+// itself could pass ZooKeeper's 1 MiB reply limit, so the chain is walked forwards (each
+// segment's name follows from the one before; the walk reads ahead with a few lanes at once,
+// zk-segment-read-ahead.ts). Measured in notes/zookeeper.md and notes/snapshots.md.
 import { CorruptZnodeError } from '../common/errors.js';
 import { chainHex, chainNext, sameChain } from '../core/chain.js';
 import type { ClusterPaths } from './layout.js';
@@ -22,8 +23,6 @@ import { SegmentWalk } from './zk-segment-walk.js';
 export const LISTING_LIMIT = 20_000;
 /** Segment reads in flight at once when the names are known. */
 export const READ_WINDOW = 32;
-/** Segments a forward walk reads per round (the walk's own bound; rounds go on to the tail). */
-const WALK_ROUND = 256;
 
 export interface WalVerifyReport {
   readonly segments: number;
@@ -45,6 +44,8 @@ export interface WalVerifyOptions {
   readonly genesis: Uint8Array;
   /** Up to how many segments the names are listed (default LISTING_LIMIT; a benchmark sets 0 to measure the walk). */
   readonly listingLimit?: number;
+  /** Lanes the walk reads ahead with (default DEFAULT_READ_LANES; 0: one segment at a time, for benchmarks). */
+  readonly readLanes?: number;
 }
 
 /**
@@ -74,15 +75,22 @@ export async function verifyWalFrom(zk: ZkSession, paths: ClusterPaths, o: WalVe
     checker.reachedTail(o.tailLastIndex);
     return { segments: listed.length, bytes, firstIndex: checker.firstIndex, lastIndex: checker.lastIndex, how: 'listed' };
   }
-  // Too many names to list: walk the chain, a round at a time.
-  const walk = new SegmentWalk(zk, paths);
-  let wanted = from;
-  let segments = 0;
-  while (wanted <= o.tailLastIndex) {
-    const round = await walk.segmentsFrom(wanted, { upTo: o.tailLastIndex, tailSegmentFirstIndex: o.tailSegmentFirstIndex, maxSegments: WALK_ROUND });
-    for (const seg of round) checker.next(seg, from);
-    segments += round.length;
-    wanted = round[round.length - 1]!.lastIndex + 1;
+  // Too many names to list: find the segment holding `from`, then walk the chain to the tail,
+  // one segment in hand at a time, the lanes reading ahead.
+  const walk = new SegmentWalk(zk, paths, o.readLanes);
+  const [first] = await walk.segmentsFrom(from, { upTo: o.tailLastIndex, tailSegmentFirstIndex: o.tailSegmentFirstIndex, maxSegments: 1 });
+  let seg = first!;
+  checker.next(seg, from);
+  let segments = 1;
+  const readAhead = walk.readAheadFrom(seg.lastIndex + 1, o.tailLastIndex);
+  try {
+    while (seg.lastIndex < o.tailLastIndex) {
+      seg = await walk.next(seg, from, readAhead);
+      checker.next(seg, from);
+      segments++;
+    }
+  } finally {
+    readAhead.close();
   }
   checker.reachedTail(o.tailLastIndex);
   return { segments, bytes: -1, firstIndex: checker.firstIndex, lastIndex: checker.lastIndex, how: 'walked' };

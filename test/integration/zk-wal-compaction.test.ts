@@ -69,16 +69,16 @@ describe('the reader walks the segment chain and never lists wal/', () => {
     expect(tail).toEqual({ lastIndex: 1000, segmentFirstIndex: 991 });
     const counting = new CountingSession(zk);
     // [after, segment reads]: a read starting at a segment (a commit point) finds it with one
-    // probe; one starting mid-segment walks back from the tail (985, 973) or forwards from
-    // the head (37: segments 1, 11, 21 extra), whichever is shorter.
+    // probe; one starting mid-segment reads the 8 names below it at once (the highest that
+    // exists holds it: 981 for 986, 971 for 974, 31 for 38), then forwards.
     for (const [after, reads] of [
       [0, 100],
       [500, 50],
       [600, 40],
       [995, 1],
-      [985, 1 + 2],
-      [973, 1 + 3],
-      [37, 1 + 3 + 97],
+      [985, 1 + 8 + 1],
+      [973, 1 + 8 + 2],
+      [37, 1 + 8 + 96],
     ] as const) {
       counting.reset();
       const got = await readCommittedEntries(counting, f.paths, after, 1000, { tailSegmentFirstIndex: 991 });
@@ -106,8 +106,8 @@ describe('the reader walks the segment chain and never lists wal/', () => {
     }
     expect(rounds).toBe(13);
     expect(counting.count('getChildren')).toBe(0);
-    // Every segment read once, plus one probe and the head (the first round starts mid-segment).
-    expect(counting.count(`getData ${f.paths.wal}/`)).toBeLessThanOrEqual(100 + 2);
+    // Every segment read once, plus one probe and the 8 names below it (the first round starts mid-segment).
+    expect(counting.count(`getData ${f.paths.wal}/`)).toBeLessThanOrEqual(100 + 1 + 8);
   });
 });
 

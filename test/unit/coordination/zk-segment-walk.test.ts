@@ -58,26 +58,45 @@ describe('readCommittedEntries without listing wal/', () => {
     // after = 250 ends segment 246..250; 40 segments up to the tail
     const got = await readCommittedEntries(zk, paths, 250, last, { tailSegmentFirstIndex: 496 });
     expect(indexes(got)).toEqual(range(251, 500));
-    expect(segmentReads(zk)).toBe(50);
+    // Every segment read once. The lanes reading ahead (zk-segment-read-ahead.ts) find the first
+    // segment of each block of ~32 segments (160 names here) by probing 4 names at once: the
+    // 3 after a hit are read too, and miss. Blocks here: from 261 (two segments past 251) on.
+    const read = zk.calls.filter((c) => c.startsWith(`getData ${paths.wal}/`));
+    expect(new Set(read).size).toBe(read.length);
+    expect(read.filter((c) => zk.tree.has(c.slice('getData '.length)))).toHaveLength(50);
+    expect(read.length).toBe(50 + 3 * 2);
     expect(listings(zk)).toBe(0);
   });
 
-  it('mid-segment near the tail: walks back along the back-links, reading only the segments it returns', async () => {
+  it('mid-segment, short segments: the highest name just below that exists holds it (one round trip), then forwards', async () => {
     const { zk, last } = log(Array(100).fill(5));
     const got = await readCommittedEntries(zk, paths, 482, last, { tailSegmentFirstIndex: 496 });
     expect(indexes(got)).toEqual(range(483, 500));
-    // The probe of seg-483 (a miss), the wal head, then segments 496, 491, 486, 481.
-    expect(segmentReads(zk)).toBe(5);
+    // The probe of seg-483 (a miss), the eight names below it at once (482..475: 481 holds
+    // 483), then 486, 491, 496. Neither end of the log is read.
+    expect(segmentReads(zk)).toBe(1 + 8 + 3);
+    expect(zk.calls.filter((c) => c === `getData ${paths.wal}`)).toHaveLength(0);
+    expect(listings(zk)).toBe(0);
+  });
+
+  it('mid-segment near the tail, long segments: walks back along the back-links, reading only the segments it returns', async () => {
+    const { zk, last } = log(Array(40).fill(25));
+    const got = await readCommittedEntries(zk, paths, 972, last, { tailSegmentFirstIndex: 976 });
+    expect(indexes(got)).toEqual(range(973, 1000));
+    // The probe of seg-973 (a miss), the 8 names below it (972..965: none exists), the wal
+    // head, then segments 976, 951 (holds 973), nothing else.
+    expect(segmentReads(zk)).toBe(1 + 8 + 2);
     expect(zk.calls.filter((c) => c === `getData ${paths.wal}`)).toHaveLength(1);
     expect(listings(zk)).toBe(0);
   });
 
-  it('mid-segment near the head: walks forwards from the head instead of back from the tail', async () => {
-    const { zk, last } = log(Array(100).fill(5));
-    const got = await readCommittedEntries(zk, paths, 12, last, { tailSegmentFirstIndex: 496, maxSegments: 2 });
-    expect(indexes(got)).toEqual(range(13, 20));
-    // The probe of seg-13 (a miss), then 1, 6, 11 (holds 13) and 16: nothing near the tail.
-    expect(segmentReads(zk)).toBe(5);
+  it('mid-segment near the head, long segments: walks forwards from the head instead of back from the tail', async () => {
+    const { zk, last } = log(Array(40).fill(25));
+    const got = await readCommittedEntries(zk, paths, 72, last, { tailSegmentFirstIndex: 976, maxSegments: 2 });
+    expect(indexes(got)).toEqual(range(73, 100));
+    // The probe of seg-73 (a miss), the names 72..65 (none exists), then 1, 26, 51 (holds 73)
+    // and 76: nothing near the tail.
+    expect(segmentReads(zk)).toBe(1 + 8 + 4);
     expect(listings(zk)).toBe(0);
   });
 
@@ -141,8 +160,8 @@ describe('readCommittedEntries without listing wal/', () => {
   });
 
   it('without tailSegmentFirstIndex it reads the tail record when it must walk', async () => {
-    const { zk, last } = log(Array(10).fill(3));
-    expect(indexes(await readCommittedEntries(zk, paths, 26, last))).toEqual(range(27, 30));
+    const { zk, last } = log(Array(10).fill(40));
+    expect(indexes(await readCommittedEntries(zk, paths, 384, last))).toEqual(range(385, 400));
     expect(zk.calls).toContain(`getData ${paths.tail}`);
   });
 });
