@@ -313,6 +313,10 @@ export class NodeDriver {
         this.schedule();
       },
       onFenced: (f) => this.startTermLease(f),
+      stillWanted: (req) => {
+        const now = this.core.softState();
+        return !this.stopped && now.role === 'candidate' && now.term === req.term;
+      },
       // An install under way may be the pull of the deposed leader's snapshot (abandoned as
       // this node became candidate): once it ended, load ZooKeeper's.
       loadSnapshot: async (wanted) => {

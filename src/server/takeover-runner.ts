@@ -32,6 +32,11 @@ export interface TakeoverRunnerOptions {
   readonly onFenced: (f: { readonly term: number; readonly epochVersion: number; readonly leaseValidUntil: number; readonly leaseValidUntilWall: number }) => void;
   /** Told how each take-over went (metrics); nothing by default. */
   readonly observer?: TakeoverObserver;
+  /**
+   * Whether the core still waits for the outcome of `req` (it is a candidate in req.term).
+   * A request that came while another take-over ran is started once that one ends, if so.
+   */
+  readonly stillWanted?: (req: TakeoverRequest) => boolean;
 }
 
 /** One take-over, as metrics see it. */
@@ -63,6 +68,8 @@ export class TakeoverRunner {
   private stopped = false;
   /** The last take-over failed on a tail that did not decode: check it before the next fence. */
   private tailUnreadable = false;
+  /** The newest request that came while a take-over ran (one at most: a newer one replaces it). */
+  private queued: { readonly req: TakeoverRequest; readonly known: KnownCluster } | null = null;
 
   constructor(options: TakeoverRunnerOptions) {
     this.o = options;
@@ -71,7 +78,12 @@ export class TakeoverRunner {
   start(req: TakeoverRequest, known: KnownCluster): void {
     const { logger, clock, config } = this.o;
     if (this.running) {
-      logger.warn('take-over requested while one is running; ignored');
+      // The core asked again (it became a candidate anew while the replay of an earlier
+      // take-over ran). Ignoring it left the core a candidate until its candidate timeout,
+      // 30 s, with no take-over running: the soak's 30 s outliers. It runs next instead,
+      // if the core still wants it then.
+      logger.info({ term: req.term }, 'take-over requested while one is running; it starts when that one ends');
+      this.queued = { req, known };
       return;
     }
     this.running = true;
@@ -109,6 +121,7 @@ export class TakeoverRunner {
           logger.info({ reason: outcome.result.reason, epochTerm: outcome.result.epochTerm }, 'take-over failed');
           this.o.observer?.takeoverDone({ transfer: req.transfer, ok: false, fenceMs: null, replayMs: null });
           this.o.onDone(outcome.result, null);
+          this.startQueued();
           return;
         }
         this.o.observer?.takeoverDone({ transfer: req.transfer, ok: true, fenceMs: outcome.fencedAt - started, replayMs: clock.now() - outcome.fencedAt });
@@ -125,6 +138,7 @@ export class TakeoverRunner {
           leaseValidUntil: outcome.leaseValidUntil,
           leaseValidUntilWall: outcome.leaseValidUntilWall,
         });
+        this.startQueued();
       })
       .catch((err: unknown) => {
         this.running = false;
@@ -133,10 +147,24 @@ export class TakeoverRunner {
         logger.warn({ err: reason }, 'take-over failed');
         this.o.observer?.takeoverDone({ transfer: req.transfer, ok: false, fenceMs: null, replayMs: null });
         this.o.onDone({ ok: false, epochTerm: 0, epochLeader: '', reason }, null);
+        this.startQueued();
       });
+  }
+
+  /** Starts the request that came meanwhile, if the core (told the last outcome) still waits for it. */
+  private startQueued(): void {
+    const q = this.queued;
+    this.queued = null;
+    if (q === null || this.stopped || this.running) return;
+    if (this.o.stillWanted?.(q.req) !== true) {
+      this.o.logger.info({ term: q.req.term }, 'the take-over requested meanwhile is no longer wanted');
+      return;
+    }
+    this.start(q.req, q.known);
   }
 
   stop(): void {
     this.stopped = true;
+    this.queued = null;
   }
 }
