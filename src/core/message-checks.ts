@@ -24,6 +24,8 @@ export interface MessageCheckContext {
   readonly ownTerm: number;
   /** The highest term ZooKeeper vouched for: the epoch seen, or a term this node fenced or restarted with. */
   readonly trustedTerm: number;
+  /** The leader the epoch named for trustedTerm ('' when not known). */
+  readonly trustedLeader?: NodeId;
   /**
    * The transport proved the sender is the other voter (mutual TLS). Its messages are
    * honest, so the bound is this node's own term as well: a follower cut off from ZooKeeper
@@ -54,6 +56,12 @@ export function checkPeerMessage(m: Message, c: MessageCheckContext): string | n
   if (m.term > base + slack) {
     const what = c.authenticated === true ? 'the highest term known here' : 'the highest term ZooKeeper vouched for here';
     return `term ${m.term} is more than ${slack === 1 ? 'one' : 'two'} above ${what} (${base}); terms come only from ZooKeeper's epoch`;
+  }
+  // ZooKeeper's epoch gives this term to this node: another node claiming to lead it is forged
+  // (between this node's fence and its take-over result it is not yet leader, so the check
+  // on the role below does not see it; nor after a take-over that fenced and then failed).
+  if ((m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeoutNow') && m.term === c.trustedTerm && c.trustedLeader === c.self) {
+    return `claims to lead term ${m.term}, which ZooKeeper's epoch gives to this node`;
   }
   switch (m.type) {
     case 'append': {

@@ -199,6 +199,15 @@ export class RaftCore {
    * and the two voters would refuse each other for good (found by the fuzz suite).
    */
   private trustedTerm = 0;
+  /**
+   * The leader ZooKeeper's epoch named for trustedTerm ('' when not known: a term restored at
+   * start). The gate vouches for a leader, not for a term: a message claiming trustedTerm
+   * from anyone else is not vouched for (review 16: a forger claiming the term whose epoch
+   * names this node, between its fence and its take-over result, committed on it).
+   */
+  private trustedLeader: NodeId = '';
+  /** What heldRoom counted last: the bytes of (commit, upTo], valid while the chain value at upTo is unchanged. */
+  private heldBytes: { commit: number; upTo: number; chain: Uint8Array; bytes: number } | null = null;
   /** The message being stepped came from a sender the transport proved (mutual TLS). */
   private stepAuthenticated = false;
   /** Follower: the current leader's last AppendEntries or heartbeat came from a sender the transport proved. */
@@ -341,6 +350,7 @@ export class RaftCore {
       role: this.role,
       ownTerm: this.term,
       trustedTerm: this.trustedTerm,
+      trustedLeader: this.trustedLeader,
       authenticated,
       lastIndex: this.log.lastIndex(),
       maxEntryBytes: this.cfg.maxEntryBytes,
@@ -474,7 +484,7 @@ export class RaftCore {
 
   /** The epoch znode says `leaderId` holds `term`. */
   observeEpoch(term: number, leaderId: NodeId): void {
-    this.vouch(term);
+    this.vouch(term, leaderId);
     if (term > this.term) {
       if (leaderId === this.id) {
         // Our own fence, whose result is still on its way, or a term of an earlier life
@@ -486,6 +496,9 @@ export class RaftCore {
       }
     } else if (term === this.term && this.leaderId === '' && leaderId !== this.id && this.role !== 'leader') {
       this.leaderId = leaderId;
+      // Nothing matched before this counts for the leader named now (review 16).
+      this.leaderMatch = Math.min(this.leaderMatch, this.commit);
+      this.heldFull = false;
     }
   }
 
@@ -511,7 +524,7 @@ export class RaftCore {
 
   takeoverResult(r: TakeoverResult): void {
     if (!r.ok) {
-      this.vouch(r.epochTerm);
+      this.vouch(r.epochTerm, r.epochLeader);
       if (r.epochTerm > this.term) {
         this.becomeFollower(r.epochTerm, r.epochLeader === this.id ? '' : r.epochLeader);
       } else if (this.role === 'candidate') {
@@ -725,8 +738,11 @@ export class RaftCore {
    * a take-over trusts to be in ZooKeeper, and one taken from a forged leader of a term no
    * fence made would later read as ZooKeeper having lost data, on both voters at once.
    */
-  vouchedFor(term: number, authenticated: boolean): boolean {
-    return authenticated || term <= this.trustedTerm;
+  vouchedFor(term: number, authenticated: boolean, sender: NodeId): boolean {
+    if (authenticated || term < this.trustedTerm) return true;
+    // The leader is not known only for a term restored at start (a node restarting on its own
+    // data restores one below its saved term, whose messages are refused as stale anyway).
+    return term === this.trustedTerm && (this.trustedLeader === '' || sender === this.trustedLeader);
   }
 
   /**
@@ -737,7 +753,7 @@ export class RaftCore {
    * epoch watch; for as long as it lasts when this node cannot reach ZooKeeper.
    */
   commitHeld(): boolean {
-    return this.role !== 'leader' && this.leaderId !== '' && this.leaderId !== this.id && this.term > this.trustedTerm && !this.leaderAuthenticated;
+    return this.role !== 'leader' && this.leaderId !== '' && this.leaderId !== this.id && !this.vouchedFor(this.term, this.leaderAuthenticated, this.leaderId);
   }
 
   /** The commit index alone (hot paths: cheaper than status()). */
@@ -846,6 +862,9 @@ export class RaftCore {
   private becomeCandidate(transfer: boolean): void {
     this.role = 'candidate';
     this.leaderId = '';
+    // What was matched with the last leader never counts for the next one (review 16).
+    this.leaderMatch = 0;
+    this.heldFull = false;
     this.candidateElapsed = 0;
     this.pendingTakeover = { term: this.term, leaseVersion: this.leaseVersion, commit: this.commit, transfer };
   }
@@ -854,7 +873,10 @@ export class RaftCore {
     invariant(term >= this.term && this.role !== 'leader', `leader of term ${term} from ${this.role} of term ${this.term}`);
     this.term = term;
     // Our own fence set ZooKeeper's epoch to it.
-    if (term > this.trustedTerm) this.trustedTerm = term;
+    if (term >= this.trustedTerm) {
+      this.trustedTerm = term;
+      this.trustedLeader = this.id;
+    }
     this.role = 'leader';
     this.leaderId = this.id;
     this.handedOverBy = '';
@@ -934,7 +956,7 @@ export class RaftCore {
       if (entries.length > 0 && entries[0]!.index !== prevIndex + 1) entries = [];
     }
     this.leaderAuthenticated = this.stepAuthenticated;
-    const held = !this.commitVouched(m.term);
+    const held = !this.commitVouched(m.term, m.from);
     if (!this.log.matchTerm(prevIndex, prevTerm)) {
       if (held && this.heldFull && entries.length > 0 && prevIndex > this.log.lastIndex()) {
         // Pipelined behind a message cut short by the bound on the held suffix. A refusal
@@ -1003,8 +1025,7 @@ export class RaftCore {
     if (prevIndex >= maxIndex) return 0;
     // At most maxHeldEntries entries to add up: the commit index is at or past the
     // compaction point, so every one of them is in memory.
-    let bytes = 0;
-    for (let i = this.commit + 1; i <= prevIndex; i++) bytes += this.log.entry(i)?.data.length ?? 0;
+    let bytes = this.heldBytesThrough(prevIndex);
     let n = 0;
     for (const e of entries) {
       bytes += e.data.length;
@@ -1012,6 +1033,28 @@ export class RaftCore {
       n++;
     }
     return n;
+  }
+
+  /**
+   * The entry bytes of (commit, upTo], counted on from the last call's count while the
+   * chain value at its end is unchanged (the chain proves the whole prefix): one append per
+   * message while held no longer re-adds the whole held suffix each time.
+   */
+  private heldBytesThrough(upTo: number): number {
+    const memo = this.heldBytes;
+    let from = this.commit + 1;
+    let bytes = 0;
+    if (memo && memo.commit === this.commit && memo.upTo <= upTo) {
+      const chain = this.log.chain(memo.upTo);
+      if (chain && sameChain(chain, memo.chain)) {
+        from = memo.upTo + 1;
+        bytes = memo.bytes;
+      }
+    }
+    for (let i = from; i <= upTo; i++) bytes += this.log.entry(i)?.data.length ?? 0;
+    const chain = this.log.chain(upTo);
+    this.heldBytes = chain ? { commit: this.commit, upTo, chain, bytes } : null;
+    return bytes;
   }
 
   /** `shortAt`: answer as if the log ended there (the leader then resumes after it). */
@@ -1052,8 +1095,8 @@ export class RaftCore {
    * does: its entries are taken at once (up to the bound of heldRoom), and committed with its
    * first message after the epoch watch fired.
    */
-  private commitVouched(term: number): boolean {
-    return this.vouchedFor(term, this.stepAuthenticated);
+  private commitVouched(term: number, sender: NodeId): boolean {
+    return this.vouchedFor(term, this.stepAuthenticated, sender);
   }
 
   /**
@@ -1067,10 +1110,11 @@ export class RaftCore {
    * the chain value then proves the entries (or truncates a forged suffix) before anything
    * commits. One more round trip per failover whose first message beat the epoch watch.
    */
-  private vouch(term: number): void {
-    if (term <= this.trustedTerm) return;
+  private vouch(term: number, leader: NodeId): void {
+    if (term < this.trustedTerm || (term === this.trustedTerm && this.trustedLeader !== '')) return;
     const wasHeld = this.commitHeld();
     this.trustedTerm = term;
+    this.trustedLeader = leader;
     if (wasHeld && !this.commitHeld() && this.leaderMatch > this.commit) this.leaderMatch = this.commit;
   }
 
@@ -1086,7 +1130,7 @@ export class RaftCore {
       return;
     }
     const newCommit = Math.min(m.commit, this.leaderMatch);
-    if (newCommit <= this.commit || !this.commitVouched(m.term)) return;
+    if (newCommit <= this.commit || !this.commitVouched(m.term, m.from)) return;
     if (m.commit <= this.leaderMatch) {
       if (!this.log.matchTerm(m.commit, m.commitTerm)) return;
       const mine = this.log.chain(m.commit);

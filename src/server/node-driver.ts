@@ -353,7 +353,7 @@ export class NodeDriver {
         soft: () => this.soft,
         stopped: () => this.stopped,
         commitIndex: () => this.core.commitIndex(),
-        vouchedFor: (term, authenticated) => this.core.vouchedFor(term, authenticated),
+        vouchedFor: (term, authenticated, sender) => this.core.vouchedFor(term, authenticated, sender),
         compactedTo: () => this.core.compactedTo().index,
         snapshotSent: (peer, index) => {
           this.core.snapshotSent(peer, index);

@@ -30,7 +30,7 @@ export interface VoterSnapshotHost {
   stopped(): boolean;
   commitIndex(): number;
   /** Whether a leader of `term` may move this node's commit index (RaftCore.vouchedFor: the commit gate). */
-  vouchedFor(term: number, authenticated: boolean): boolean;
+  vouchedFor(term: number, authenticated: boolean, sender: string): boolean;
   /** The index this node's log is compacted to (for the log line). */
   compactedTo(): number;
   /** Leader: the offer to `peer` ended, installed at `index` or not (null); tell the core. */
@@ -135,7 +135,7 @@ export class VoterSnapshotExchange {
         // fired; a follower cut off from ZooKeeper could commit nothing from it anyway. The
         // term cannot change under the pull: it is abandoned when the node stops following
         // this leader in this term (followingChanged), and a vouched term stays vouched.
-        if (!host.vouchedFor(offer.term, authenticated)) {
+        if (!host.vouchedFor(offer.term, authenticated, offer.from)) {
           return { installed: false, index: commit(), reason: `term ${offer.term} is not vouched for by ZooKeeper's epoch here yet (commit held)` };
         }
         if (offer.point.index <= commit()) return { installed: true, index: commit(), reason: 'already past it' };

@@ -5,7 +5,7 @@
 // shows the term, and that nothing matched before the epoch counts after it.
 import { describe, expect, it } from 'vitest';
 import type { CoreConfig, Entry, RaftCore } from '../../../src/core/index.js';
-import { core, entry, logOf, makeLeader, messagesOf } from './helpers.js';
+import { core, entry, logOf, makeLeader, messagesOf, tickUntilTakeover } from './helpers.js';
 
 /** What exchange() delivered: messages, and entries carried by AppendEntries. */
 interface Traffic {
@@ -194,8 +194,50 @@ describe('the commit gate: a follower whose leader ZooKeeper has not vouched for
     b.step({ type: 'append', from: 'a', to: 'b', term: 3, prevLogIndex: 1, prevLogTerm: 2, entries: [entry(2, 3), entry(3, 3), entry(4, 3)], leaderCommit: 4 }, true);
     expect(b.commitIndex()).toBe(4);
     expect(b.commitHeld()).toBe(false);
-    expect(b.vouchedFor(3, true)).toBe(true);
-    expect(b.vouchedFor(3, false)).toBe(false);
-    expect(b.vouchedFor(2, false)).toBe(true);
+    expect(b.vouchedFor(3, true, 'a')).toBe(true);
+    expect(b.vouchedFor(3, false, 'a')).toBe(false);
+    // The epoch named a for term 2: a is vouched for in it, nobody else is.
+    expect(b.vouchedFor(2, false, 'a')).toBe(true);
+    expect(b.vouchedFor(2, false, 'b')).toBe(false);
+    expect(b.vouchedFor(1, false, 'b')).toBe(true);
+  });
+});
+
+describe('the commit gate vouches for the leader the epoch names, not for a term (review 16)', () => {
+  it('between its fence and its take-over result, a node refuses a forger claiming the term the epoch gives it', () => {
+    const a = core('a', 'b', { hardState: { term: 2, commit: 1 }, entries: logOf([2]) });
+    a.observeEpoch(2, 'b');
+    a.observeLease(1);
+    const rd = tickUntilTakeover(a);
+    expect(rd?.takeover).toBeDefined();
+    // Its fence made term 3; the epoch watch shows it before the take-over result.
+    a.observeEpoch(3, 'a');
+    const forged = { type: 'append' as const, from: 'b', to: 'a', term: 3, prevLogIndex: 1, prevLogTerm: 2, entries: [entry(2, 3)], leaderCommit: 2 };
+    expect(a.step(forged)).toMatch(/ZooKeeper's epoch gives to this node/);
+    expect(a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 3, commit: 1, commitTerm: 2, commitChain: new Uint8Array(16) })).toMatch(/epoch gives to this node/);
+    expect(a.commitIndex()).toBe(1);
+    expect(a.vouchedFor(3, false, 'b')).toBe(false);
+    expect(a.vouchedFor(3, false, 'a')).toBe(true);
+    // The take-over result still makes it leader.
+    a.takeoverResult({ ok: true, term: 3, entries: [], zkLastIndex: 1 });
+    expect(a.softState().role).toBe('leader');
+  });
+
+  it('what a candidate matched with its former leader does not count when the epoch names that leader again', () => {
+    const { a, b } = failoverUnseenByB({});
+    exchange(a, b);
+    write(a, b, 3);
+    exchange(a, b);
+    // B holds entries 2..5 of A's term 3, matched but not committed (the epoch has not shown term 3).
+    expect(b.commitHeld()).toBe(true);
+    expect(b.commitIndex()).toBe(1);
+    // B loses A (no heartbeats) and becomes a candidate, then its epoch watch shows {3, a}.
+    b.observeLease(2);
+    expect(tickUntilTakeover(b)?.takeover).toBeDefined();
+    b.observeEpoch(3, 'a');
+    // A heartbeat naming commit 5 commits nothing B matched before it was vouched for: B's
+    // leaderMatch is back at its commit index, and the leader must probe and prove them first.
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 5, commitTerm: 3, commitChain: a.entryAt(5)!.chain });
+    expect(b.commitIndex()).toBe(1);
   });
 });
