@@ -20,11 +20,13 @@ export const MAX_PEER_MESSAGE_BYTES = 16 * 1024 * 1024;
  * server refuses AppendEntries bodies over grpc-js's default of 4 MiB. Leave
  * grpc.max_connection_idle_ms and grpc.max_connection_age_ms unset on that server: a
  * server that closes idle or old connections makes the peer's transport report false
- * disconnects (see peer-channel.ts).
+ * disconnects (see peer-channel.ts). Channelz is off: nothing reads it, and its per-call
+ * trackers and timestamps cost the server CPU on every call (notes/results.md, CPU per write).
  */
 export const peerServerOptions: grpc.ServerOptions = {
   'grpc.max_receive_message_length': MAX_PEER_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_PEER_MESSAGE_BYTES,
+  'grpc.enable_channelz': 0,
 };
 
 export type { Received } from '../common/grpc-unary.js';
