@@ -33,12 +33,11 @@ export const MAX_SESSION_TIMEOUT_MS = 3_600_000;
 /** Bound on a session registration's nonce. */
 export const MAX_SESSION_NONCE_BYTES = 32;
 
-const encoder = new TextEncoder();
-
 /** Throws InvalidArgumentError for a key or value the store does not accept. */
 export function validateKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError('key must be a non-empty string');
-  if (encoder.encode(key).length > MAX_KEY_BYTES) throw new InvalidArgumentError(`key is longer than ${MAX_KEY_BYTES} bytes`);
+  // Counted, not encoded: every write passes here, and an encoding is a buffer per write.
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new InvalidArgumentError(`key is longer than ${MAX_KEY_BYTES} bytes`);
   if (key.includes('\u0000')) throw new InvalidArgumentError('key must not contain NUL');
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pb } from '../../../src/common/proto.js';
-import { decodeCommand, encodeCommand, type KvCommand, type WriteContext } from '../../../src/statemachine/command.js';
+import { decodeCommand, encodeCommand, type KvCommand, validateKey, type WriteContext } from '../../../src/statemachine/command.js';
+import { MAX_KEY_BYTES } from '../../../src/statemachine/limits.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -59,5 +60,16 @@ describe('encodeCommand', () => {
         expect(Buffer.from(encodeCommand(back!.command, back!.stampMs, back!.ctx))).toEqual(Buffer.from(encoded));
       }
     }
+  });
+});
+
+describe('validateKey', () => {
+  it('bounds a key by its UTF-8 bytes, not its characters', () => {
+    const twoByte = 'é'; // 2 bytes in UTF-8
+    expect(() => validateKey(twoByte.repeat(MAX_KEY_BYTES / 2))).not.toThrow();
+    expect(() => validateKey(twoByte.repeat(MAX_KEY_BYTES / 2) + 'x')).toThrow(/longer than/);
+    // A lone surrogate counts as the 3 bytes of the replacement character it is written as.
+    expect(() => validateKey('x'.repeat(MAX_KEY_BYTES - 3) + '\uD800')).not.toThrow();
+    expect(() => validateKey('x'.repeat(MAX_KEY_BYTES - 2) + '\uD800')).toThrow(/longer than/);
   });
 });
