@@ -6,8 +6,9 @@
 // 2. a WAL entry's message: its spread vs a fixed shape (same bytes; measured no faster,
 //    so src/storage/wal-record.ts keeps the spread).
 // 3. validateKey: TextEncoder.encode(key).length vs Buffer.byteLength(key).
-// 4. one unary gRPC call on loopback (client and server in this process), channelz on
-//    (grpc-js's default) vs off, as the voters now run.
+// 4. one unary gRPC call on loopback (client and server in this process), the channel's
+//    channelz on (grpc-js's default) vs off, as the voters' channels and the client now run
+//    (the server keeps it on: see src/transport/peer-service.ts).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -65,7 +66,7 @@ const service = {
 };
 async function grpcPair(channelz) {
   const opts = channelz ? {} : { 'grpc.enable_channelz': 0 };
-  const server = new grpc.Server(opts);
+  const server = new grpc.Server();
   server.addService(service, { echo: (call, cb) => cb(null, call.request) });
   const port = await new Promise((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   const Client = grpc.makeGenericClientConstructor(service, 'Echo');
@@ -90,7 +91,7 @@ for (let r = 0; r < rounds; r++) {
   note('key length, Buffer.byteLength', cpuPerCall(n, (i) => Buffer.byteLength(`bench-${i % 10_000}`, 'utf8')));
   for (const channelz of [true, false]) {
     const p = await grpcPair(channelz);
-    note(`unary gRPC call, channelz ${channelz ? 'on' : 'off'}`, await cpuPerCallAsync(5000, p.call));
+    note(`unary gRPC call, channel's channelz ${channelz ? 'on' : 'off'}`, await cpuPerCallAsync(5000, p.call));
     p.close();
   }
 }
