@@ -27,6 +27,8 @@ export interface ProcessClusterOptions {
   readonly zkProxies?: boolean;
   /** Extra arguments for every `duoraft node` (timing flags, faults). */
   readonly nodeArgs?: readonly string[];
+  /** Flags for the Node.js runtime of every node, before the script (profiling: `--cpu-prof`, `--cpu-prof-dir=DIR`). */
+  readonly runtimeFlags?: readonly string[];
   /** Test only: run a deliberately broken build (src/server/broken-builds.ts) instead of duoraft node. */
   readonly brokenBuild?: string;
   /** Extra arguments for one node (its own TLS certificate, say). */
@@ -169,6 +171,7 @@ export class ProcessCluster {
     const p = n.placement;
     const zk = p ? p.zk : n.zkProxies.length > 0 ? n.zkProxies.map((proxy) => proxy.address).join(',') + chrootOf(this.options.zk) : this.options.zk;
     const args = [
+      ...(this.options.runtimeFlags ?? []),
       ...(this.options.brokenBuild ? [brokenNodeEntry, '--broken', this.options.brokenBuild] : [duoraftBin]),
       'node',
       '--id', id,

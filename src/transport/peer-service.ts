@@ -20,7 +20,11 @@ export const MAX_PEER_MESSAGE_BYTES = 16 * 1024 * 1024;
  * server refuses AppendEntries bodies over grpc-js's default of 4 MiB. Leave
  * grpc.max_connection_idle_ms and grpc.max_connection_age_ms unset on that server: a
  * server that closes idle or old connections makes the peer's transport report false
- * disconnects (see peer-channel.ts).
+ * disconnects (see peer-channel.ts). Leave grpc.enable_channelz on (the default) too, though
+ * nothing reads it: grpc-js's server keeps its list of open connections only for channelz, and
+ * forceShutdown() closes only those it lists, so without it a stopping node would leave its
+ * peer's connection open and the peer would not notice (transport.test.ts, disconnect
+ * detection). The channels (peer-channel.ts, the client) have it off.
  */
 export const peerServerOptions: grpc.ServerOptions = {
   'grpc.max_receive_message_length': MAX_PEER_MESSAGE_BYTES,

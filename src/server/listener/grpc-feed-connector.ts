@@ -12,6 +12,7 @@ function channel(address: string): ListenerFeedClientInstance {
   return new ListenerFeedClient(address, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': MAX_FEED_MESSAGE_BYTES,
     'grpc.enable_retries': 0,
+    'grpc.enable_channelz': 0,
   });
 }
 

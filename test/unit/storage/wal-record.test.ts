@@ -26,6 +26,23 @@ function writeU32(bytes: Uint8Array, offset: number, value: number): void {
 }
 
 describe('WAL record framing', () => {
+  it('frames an entry exactly as known bytes: the on-disk format does not move', () => {
+    const chain = new Uint8Array(32).fill(7);
+    const withChain = encodeWalRecord({ kind: 'entry', entry: { index: 5, term: 2, type: EntryType.Normal, data: new Uint8Array([1, 2, 3]), chain } });
+    const without = encodeWalRecord({ kind: 'entry', entry: { index: 5, term: 2, type: EntryType.Normal, data: new Uint8Array([1, 2, 3]) } });
+    // Payload (type byte 1, then the protobuf Entry: index 5, term 2, data 010203[, chain]) after length and CRC.
+    const payload = (extra: string): string => `01080510022203010203${extra}`;
+    const frame = (p: string): string => {
+      const bytes = Buffer.from(p, 'hex');
+      const header = Buffer.alloc(8);
+      header.writeUInt32LE(bytes.length, 0);
+      header.writeUInt32LE(crc32c(bytes), 4);
+      return header.toString('hex') + p;
+    };
+    expect(Buffer.from(without).toString('hex')).toBe(frame(payload('')));
+    expect(Buffer.from(withChain).toString('hex')).toBe(frame(payload(`2a20${'07'.repeat(32)}`)));
+  });
+
   it('round-trips entries of both types, with and without data', () => {
     const big = Number.MAX_SAFE_INTEGER;
     const cases = [
