@@ -25,8 +25,12 @@
 //     segments taken, up to `lanes`, so a walk that stops early wasted at most about what it
 //     read;
 //   - blocks are BLOCK_SEGMENTS segments long at the recent mean length; only
-//     blocks within `lanes` blocks of the caller are walked, and the buffered segments stay
-//     under maxBufferedBytes at the recent mean size;
+//     blocks within `lanes` blocks of the caller are walked, and the lanes pause while the
+//     segments read and not yet taken hold maxBufferedBytes (counted as they arrive: the
+//     segments ahead may be far larger than the recent ones), one segment past it at most
+//     per lane;
+//   - with `maxSegments` (a catch-up round), no block starts past the names the rest of the
+//     round can use at the recent mean length (the next round would read them again);
 //   - segments longer than LONG_SEGMENT entries on average: no lanes (probing for a block's
 //     first segment would mostly miss, and such segments are few for the same log);
 //   - no name past `lastName` is read; reads in flight are at most lanes * PROBE_WIDTH + 1.
@@ -64,6 +68,8 @@ export interface SegmentReadAheadOptions {
   /** No name past this is read (the walk never needs a segment starting after it). */
   readonly lastName: number;
   readonly maxBufferedBytes?: number;
+  /** The walk takes at most this many segments. */
+  readonly maxSegments?: number;
 }
 
 type Outcome = { readonly ok: true; readonly seg: SizedSegment | null } | { readonly ok: false; readonly err: unknown };
@@ -89,6 +95,12 @@ export class SegmentReadAhead {
   private readonly recent: SizedSegment[] = [];
   private taken = 0;
   private closed = false;
+  private readonly maxSegments: number;
+  /** Bytes of segments read and not yet passed by the caller, by name. */
+  private readonly bufferedBy = new Map<number, number>();
+  private buffered = 0;
+  /** Lanes paused until the caller takes enough to bring `buffered` under the bound. */
+  private drainWaiters: Array<() => void> = [];
 
   constructor(
     private readonly read: SegmentReader,
@@ -99,6 +111,7 @@ export class SegmentReadAhead {
     this.lanes = Math.max(0, Math.floor(o.lanes ?? DEFAULT_READ_LANES));
     this.lastName = o.lastName;
     this.maxBufferedBytes = Math.max(1, o.maxBufferedBytes ?? DEFAULT_READ_AHEAD_BYTES);
+    this.maxSegments = o.maxSegments ?? Number.POSITIVE_INFINITY;
     this.position = from;
   }
 
@@ -109,10 +122,16 @@ export class SegmentReadAhead {
   async take(first: number): Promise<SizedSegment | null> {
     if (this.closed) throw new Error('SegmentReadAhead: take after close');
     this.passTo(first);
-    const outcome = this.reads.get(first) ?? this.issue(first);
+    const ahead = this.reads.get(first);
+    const outcome = ahead ?? this.issue(first);
     // Lanes start when the next segment is asked for, never after the last one a walk takes.
     this.schedule();
-    const o = await outcome;
+    let o = await outcome;
+    // A lane's failed read (a lost connection, say) is not the caller's: read it once more.
+    if (!o.ok && ahead !== undefined && !this.closed) {
+      this.forget(first);
+      o = await this.issue(first);
+    }
     if (!o.ok) throw o.err;
     if (o.seg) {
       this.learn(o.seg);
@@ -125,7 +144,15 @@ export class SegmentReadAhead {
   close(): void {
     this.closed = true;
     this.reads.clear();
+    this.bufferedBy.clear();
+    this.buffered = 0;
     this.blocks.length = 0;
+    this.wakeLanes();
+  }
+
+  /** Bytes of segments read ahead and not yet taken (tests). */
+  get bufferedBytes(): number {
+    return this.buffered;
   }
 
   /** Lanes walking now (tests). */
@@ -136,15 +163,38 @@ export class SegmentReadAhead {
   private passTo(name: number): void {
     if (name < this.position) return;
     this.position = name;
-    for (const n of this.reads.keys()) if (n < name) this.reads.delete(n);
+    for (const n of this.reads.keys()) if (n < name) this.forget(n);
     while (this.blocks.length > 0 && this.blocks[0]!.end <= name) this.blocks.shift();
+    if (this.buffered < this.maxBufferedBytes) this.wakeLanes();
+  }
+
+  private forget(name: number): void {
+    this.reads.delete(name);
+    const bytes = this.bufferedBy.get(name);
+    if (bytes !== undefined) {
+      this.bufferedBy.delete(name);
+      this.buffered -= bytes;
+    }
+  }
+
+  private wakeLanes(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   private issue(name: number): Promise<Outcome> {
     this.requests++;
     // Every outcome becomes a value: a read nobody asks for never rejects unobserved.
     const p = this.read(name).then(
-      (seg): Outcome => ({ ok: true, seg }),
+      (seg): Outcome => {
+        // Counted while the caller has not passed it (a read it passed already is dropped).
+        if (seg && !this.closed && this.reads.get(name) === p && name >= this.position) {
+          this.bufferedBy.set(name, seg.bytes);
+          this.buffered += seg.bytes;
+        }
+        return { ok: true, seg };
+      },
       (err: unknown): Outcome => ({ ok: false, err }),
     );
     this.reads.set(name, p);
@@ -185,7 +235,7 @@ export class SegmentReadAhead {
       const last = this.blocks[this.blocks.length - 1];
       // The caller reads the first couple of segments itself; the lanes start beyond them.
       const start = last ? last.end : this.position + Math.max(PROBE_WIDTH, Math.round(2 * m.entries));
-      if (start > this.lastName) return;
+      if (start > this.lastUsefulName(m.entries)) return;
       const block: Block = { start, end: start + size, done: false };
       this.blocks.push(block);
       void this.walk(block);
@@ -198,7 +248,12 @@ export class SegmentReadAhead {
       let seg = await this.firstIn(block);
       while (seg && !this.closed && this.blocks.includes(block)) {
         const next = seg.record.lastIndex + 1;
-        if (next >= block.end || next > this.lastName) return;
+        if (next >= block.end || next > this.lastUsefulName(this.mean().entries)) return;
+        // Paused while the segments read ahead hold the bound; the caller's takes resume it.
+        while (this.buffered >= this.maxBufferedBytes && !this.closed && this.blocks.includes(block)) {
+          await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+        }
+        if (this.closed || !this.blocks.includes(block)) return;
         const o = await this.readOnce(next);
         seg = o.ok ? o.seg : null;
       }
@@ -206,6 +261,13 @@ export class SegmentReadAhead {
       block.done = true;
       if (!this.closed) this.schedule();
     }
+  }
+
+  /** The last name a lane may read: lastName, and with maxSegments what the rest of the walk can use at `meanEntries` per segment. */
+  private lastUsefulName(meanEntries: number): number {
+    if (!Number.isFinite(this.maxSegments)) return this.lastName;
+    const left = Math.max(0, this.maxSegments - this.taken);
+    return Math.min(this.lastName, this.position + Math.ceil(left * Math.max(1, meanEntries)));
   }
 
   /** The segment at the lowest name of the block that exists, probing PROBE_WIDTH names at a time. */

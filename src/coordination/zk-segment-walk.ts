@@ -52,8 +52,8 @@ export class SegmentWalk {
   ) {}
 
   /** Read-ahead over the names from `from` to `lastName`, reading through this walk. */
-  readAheadFrom(from: number, lastName: number): SegmentReadAhead {
-    return new SegmentReadAhead((first) => this.readSized(first), from, { lanes: this.lanes, lastName });
+  readAheadFrom(from: number, lastName: number, maxSegments?: number): SegmentReadAhead {
+    return new SegmentReadAhead((first) => this.readSized(first), from, { lanes: this.lanes, lastName, ...(maxSegments !== undefined ? { maxSegments } : {}) });
   }
 
   /** The segment starting at first, or null if there is none. */
@@ -138,7 +138,7 @@ export class SegmentWalk {
   async segmentsFrom(wanted: number, o: SegmentWalkOptions): Promise<SegmentRecord[]> {
     // One read-ahead for the whole forward part, whichever way the walk starts; nothing past upTo.
     let w: SegmentReadAhead | null = null;
-    const readAhead = (from: number): SegmentReadAhead => (w ??= this.readAheadFrom(from, o.upTo));
+    const readAhead = (from: number): SegmentReadAhead => (w ??= this.readAheadFrom(from, o.upTo, o.maxSegments));
     try {
       return await this.segmentsFromIn(wanted, o, readAhead);
     } finally {
@@ -201,9 +201,16 @@ export class SegmentWalk {
   private async probeBefore(wanted: number): Promise<SegmentRecord | null> {
     const names: number[] = [];
     for (let n = wanted - 1; n >= 1 && n >= wanted - BACK_PROBE; n--) names.push(n);
-    const found = await Promise.all(names.map((n) => this.read(n)));
-    const highest = found.find((seg) => seg !== null);
-    return highest && highest.lastIndex >= wanted ? highest : null;
+    // Settled one by one, highest name first: a name that failed to read (a corrupt znode,
+    // a lost connection) matters only if no higher name exists, since the highest one that
+    // exists is the candidate. A corrupt segment below it holds nothing this read needs, and
+    // failing on it failed take-overs after their fence (review 17).
+    const settled = await Promise.allSettled(names.map((n) => this.read(n)));
+    for (const r of settled) {
+      if (r.status === 'rejected') throw r.reason;
+      if (r.value !== null) return r.value.lastIndex >= wanted ? r.value : null;
+    }
+    return null;
   }
 
   /**

@@ -204,3 +204,75 @@ describe('SegmentReadAhead', () => {
     expect(zk.asked.filter((n) => n > 2000).length).toBeLessThanOrEqual(16 * 32 * 4);
   });
 });
+
+describe('SegmentReadAhead: bounds found by review 17', () => {
+  it('segments ahead far larger than the recent ones: what is read and not taken stays at the byte bound (plus one segment a lane)', async () => {
+    // 200 small segments, then large ones: lanes started on the small ones' mean.
+    const lengths = soakLike(1200);
+    const log = chain(lengths, 200);
+    let k = 0;
+    for (const seg of log.values()) if (k++ >= 200) (seg as { bytes: number }).bytes = 700 * 1024;
+    const last = [...log.values()].pop()!.record.lastIndex;
+    const zk = new RoundTripReader(log);
+    const bound = 8 * 1024 * 1024;
+    const ra = new SegmentReadAhead(zk.read, 1, { lanes: 16, lastName: last, maxBufferedBytes: bound });
+    let maxBuffered = 0;
+    await zk.run(
+      (async () => {
+        for (let next = 1; next <= last; ) {
+          const seg = (await ra.take(next))!;
+          maxBuffered = Math.max(maxBuffered, ra.bufferedBytes);
+          // A slow caller (compaction's multis, the start-up check's hashing).
+          for (let i = 0; i < 50; i++) await Promise.resolve();
+          next = seg.record.lastIndex + 1;
+        }
+      })(),
+    );
+    expect(maxBuffered).toBeLessThanOrEqual(bound + 16 * 4 * 700 * 1024);
+    // It was 338 MiB before the bound counted what arrived.
+    expect(maxBuffered).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('rounds of at most 64 segments (catch-up) read about one name per segment, not three', async () => {
+    const log = chain(soakLike(1280));
+    const last = [...log.values()].pop()!.record.lastIndex;
+    const zk = new RoundTripReader(log);
+    let next = 1;
+    let segments = 0;
+    for (let round = 0; round < 20; round++) {
+      const ra = new SegmentReadAhead(zk.read, next, { lanes: 16, lastName: last, maxSegments: 64 });
+      await zk.run(
+        (async () => {
+          for (let n = 0; n < 64 && next <= last; n++) {
+            const seg = (await ra.take(next))!;
+            segments++;
+            next = seg.record.lastIndex + 1;
+          }
+        })(),
+      );
+      ra.close();
+    }
+    expect(segments).toBe(1280);
+    // 3,680 reads before (2.88 a segment).
+    expect(zk.asked.length / segments).toBeLessThan(1.5);
+  });
+
+  it("a lane's failed read is read again when the walk needs it, not thrown", async () => {
+    const log = chain(soakLike(400));
+    const last = 1300;
+    const needed = [...log.keys()].find((n) => n > 600)!;
+    let failures = 0;
+    const zk = new RoundTripReader(log);
+    const flaky = (first: number): Promise<SizedSegment | null> => {
+      if (first === needed && failures === 0) {
+        failures++;
+        zk.asked.push(first);
+        return Promise.reject(new Error('connection loss'));
+      }
+      return zk.read(first);
+    };
+    const got = await zk.run(walkChain(new SegmentReadAhead(flaky, 1, { lanes: 16, lastName: last }), 1, last));
+    expect(failures).toBe(1);
+    expect(got).toEqual([...log.keys()].filter((f) => f <= last));
+  });
+});

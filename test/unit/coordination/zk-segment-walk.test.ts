@@ -79,6 +79,18 @@ describe('readCommittedEntries without listing wal/', () => {
     expect(listings(zk)).toBe(0);
   });
 
+  it('mid-segment: a corrupt segment below the one that holds the index does not fail the read (review 17)', async () => {
+    // Segments 1-2, 3-5, 6-9, 10-20; seg-3 does not decode. Reading after 7 needs seg-6 on.
+    const { zk, last } = log([2, 3, 4, 11]);
+    zk.put(paths.segment(3), new TextEncoder().encode('XXXX'), 1);
+    const got = await readCommittedEntries(zk, paths, 7, last, { tailSegmentFirstIndex: 10 });
+    expect(indexes(got)).toEqual(range(8, 20));
+    // The segment holding the index, when corrupt, still fails it.
+    const again = log([2, 3, 4, 11]);
+    again.zk.put(paths.segment(6), new TextEncoder().encode('XXXX'), 1);
+    await expect(readCommittedEntries(again.zk, paths, 7, again.last, { tailSegmentFirstIndex: 10 })).rejects.toBeInstanceOf(CorruptZnodeError);
+  });
+
   it('mid-segment near the tail, long segments: walks back along the back-links, reading only the segments it returns', async () => {
     const { zk, last } = log(Array(40).fill(25));
     const got = await readCommittedEntries(zk, paths, 972, last, { tailSegmentFirstIndex: 976 });
