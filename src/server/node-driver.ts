@@ -53,7 +53,7 @@ import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
 import { ReadIndexQueue } from './read-index.js';
-import { TakeoverRunner } from './takeover-runner.js';
+import { type KnownCluster, TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
 import { WalSync } from './wal-sync.js';
 import { checkZkLogAtStart } from './zk-log-check.js';
@@ -313,6 +313,7 @@ export class NodeDriver {
         this.schedule();
       },
       onFenced: (f) => this.startTermLease(f),
+      knownNow: () => this.knownCluster(),
       stillWanted: (req) => {
         const now = this.core.softState();
         return !this.stopped && now.role === 'candidate' && now.term === req.term;
@@ -792,12 +793,17 @@ export class NodeDriver {
     if (rd.committed.length > 0) this.apply(rd.committed);
     if (rd.snapshotNeeded) this.voterSnapshots.offer(rd.snapshotNeeded.peer);
     if (rd.takeover) {
-      if (this.mayLead()) this.takeovers.start(rd.takeover, { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists, config: this.voterConfig.configSeen() });
+      if (this.mayLead()) this.takeovers.start(rd.takeover, this.knownCluster());
       else this.clock.setTimeout(() => this.refuseTakeover(), 0);
     }
   }
 
   /** False while this node holds nothing to lead with (cannotLeadReason) and no snapshot has arrived since. */
+  /** What the watches last saw of the cluster: lets a fence go out in one round trip. */
+  private knownCluster(): KnownCluster {
+    return { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists, config: this.voterConfig.configSeen() };
+  }
+
   private mayLead(): boolean {
     if (this.cannotLeadReason !== null && this.snapshotter.newest() !== null) this.cannotLeadReason = null;
     return this.cannotLeadReason === null;

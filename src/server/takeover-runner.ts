@@ -37,6 +37,8 @@ export interface TakeoverRunnerOptions {
    * A request that came while another take-over ran is started once that one ends, if so.
    */
   readonly stillWanted?: (req: TakeoverRequest) => boolean;
+  /** What the watches see now: a queued request starts with it rather than with what they saw when it was queued. */
+  readonly knownNow?: () => KnownCluster;
 }
 
 /** One take-over, as metrics see it. */
@@ -160,7 +162,7 @@ export class TakeoverRunner {
       this.o.logger.info({ term: q.req.term }, 'the take-over requested meanwhile is no longer wanted');
       return;
     }
-    this.start(q.req, q.known);
+    this.start(q.req, this.o.knownNow?.() ?? q.known);
   }
 
   stop(): void {
