@@ -25,10 +25,11 @@
 //     segments taken, up to `lanes`, so a walk that stops early wasted at most about what it
 //     read;
 //   - blocks are BLOCK_SEGMENTS segments long at the recent mean length; only
-//     blocks within `lanes` blocks of the caller are walked, and the lanes pause while the
-//     segments read and not yet taken hold maxBufferedBytes (counted as they arrive: the
-//     segments ahead may be far larger than the recent ones), one segment past it at most
-//     per lane;
+//     blocks within `lanes` blocks of the caller are walked, and while the segments read
+//     and not yet taken hold maxBufferedBytes (counted as they arrive: the segments ahead
+//     may be far larger than the recent ones) no block starts and every lane pauses before
+//     its next read or probe round: past the bound by at most what each lane had in flight
+//     (one segment, or one probe round of PROBE_WIDTH names);
 //   - with `maxSegments` (a catch-up round), no block starts past the names the rest of the
 //     round can use at the recent mean length (the next round would read them again);
 //   - segments longer than LONG_SEGMENT entries on average: no lanes (probing for a block's
@@ -225,7 +226,7 @@ export class SegmentReadAhead {
 
   /** Starts lanes on the next blocks ahead, as far as the bounds allow. */
   private schedule(): void {
-    if (this.closed || this.lanes === 0 || this.taken < WARMUP) return;
+    if (this.closed || this.lanes === 0 || this.taken < WARMUP || this.buffered >= this.maxBufferedBytes) return;
     const m = this.mean();
     if (m.entries > LONG_SEGMENT) return;
     const byBytes = Math.floor(this.maxBufferedBytes / (m.bytes * BLOCK_SEGMENTS));
@@ -249,11 +250,7 @@ export class SegmentReadAhead {
       while (seg && !this.closed && this.blocks.includes(block)) {
         const next = seg.record.lastIndex + 1;
         if (next >= block.end || next > this.lastUsefulName(this.mean().entries)) return;
-        // Paused while the segments read ahead hold the bound; the caller's takes resume it.
-        while (this.buffered >= this.maxBufferedBytes && !this.closed && this.blocks.includes(block)) {
-          await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-        }
-        if (this.closed || !this.blocks.includes(block)) return;
+        if (!(await this.roomFor(block))) return;
         const o = await this.readOnce(next);
         seg = o.ok ? o.seg : null;
       }
@@ -261,6 +258,17 @@ export class SegmentReadAhead {
       block.done = true;
       if (!this.closed) this.schedule();
     }
+  }
+
+  /**
+   * Waits while the segments read ahead hold the byte bound (the caller's takes resume it).
+   * False when the lane should stop (closed, or its block passed).
+   */
+  private async roomFor(block: Block): Promise<boolean> {
+    while (this.buffered >= this.maxBufferedBytes && !this.closed && this.blocks.includes(block)) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+    return !this.closed && this.blocks.includes(block);
   }
 
   /** The last name a lane may read: lastName, and with maxSegments what the rest of the walk can use at `meanEntries` per segment. */
@@ -274,6 +282,7 @@ export class SegmentReadAhead {
   private async firstIn(block: Block): Promise<SizedSegment | null> {
     const end = Math.min(block.end, this.lastName + 1);
     for (let at = block.start; at < end; at += PROBE_WIDTH) {
+      if (!(await this.roomFor(block))) return null;
       const probes: Array<Promise<Outcome>> = [];
       for (let n = at; n < Math.min(end, at + PROBE_WIDTH); n++) probes.push(this.readOnce(n));
       for (const o of await Promise.all(probes)) {

@@ -57,11 +57,15 @@ export function checkPeerMessage(m: Message, c: MessageCheckContext): string | n
     const what = c.authenticated === true ? 'the highest term known here' : 'the highest term ZooKeeper vouched for here';
     return `term ${m.term} is more than ${slack === 1 ? 'one' : 'two'} above ${what} (${base}); terms come only from ZooKeeper's epoch`;
   }
-  // ZooKeeper's epoch gives this term to this node: another node claiming to lead it is forged
-  // (between this node's fence and its take-over result it is not yet leader, so the check
-  // on the role below does not see it; nor after a take-over that fenced and then failed).
-  if ((m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeoutNow') && m.term === c.trustedTerm && c.trustedLeader === c.self) {
-    return `claims to lead term ${m.term}, which ZooKeeper's epoch gives to this node`;
+  // ZooKeeper's epoch gives its term to this node: another node claiming to lead that term
+  // is forged, and one claiming an older term was fenced by this node (between its fence and
+  // its take-over result it is not yet leader, so the check on the role below does not see
+  // it; nor after a take-over that fenced and then failed). What that older leader committed
+  // is in ZooKeeper, and the take-over replays it.
+  if ((m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeoutNow') && m.term <= c.trustedTerm && c.trustedLeader === c.self) {
+    return m.term === c.trustedTerm
+      ? `claims to lead term ${m.term}, which ZooKeeper's epoch gives to this node`
+      : `claims to lead term ${m.term}, which this node fenced (ZooKeeper's epoch gives term ${c.trustedTerm} to it)`;
   }
   switch (m.type) {
     case 'append': {

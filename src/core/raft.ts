@@ -739,9 +739,15 @@ export class RaftCore {
    * fence made would later read as ZooKeeper having lost data, on both voters at once.
    */
   vouchedFor(term: number, authenticated: boolean, sender: NodeId): boolean {
-    if (authenticated || term < this.trustedTerm) return true;
-    // The leader is not known only for a term restored at start (a node restarting on its own
-    // data restores one below its saved term, whose messages are refused as stale anyway).
+    if (authenticated) return true;
+    // The epoch names this node (its fence, its term as leader): no other node leads that
+    // term, and every commit of an older one is in ZooKeeper, which the take-over replays.
+    // A forger claiming an older term would otherwise commit here between the fence and the
+    // take-over result (review 16 and 18).
+    if (this.trustedLeader === this.id) return false;
+    if (term < this.trustedTerm) return true;
+    // The leader is not known only for term 0 or a term restored at start; the driver
+    // observes the epoch right after construction, before any message, which names it.
     return term === this.trustedTerm && (this.trustedLeader === '' || sender === this.trustedLeader);
   }
 
