@@ -63,9 +63,14 @@ export function checkPeerMessage(m: Message, c: MessageCheckContext): string | n
   // it; nor after a take-over that fenced and then failed). What that older leader committed
   // is in ZooKeeper, and the take-over replays it.
   if ((m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeoutNow') && m.term <= c.trustedTerm && c.trustedLeader === c.self) {
-    return m.term === c.trustedTerm
-      ? `claims to lead term ${m.term}, which ZooKeeper's epoch gives to this node`
-      : `claims to lead term ${m.term}, which this node fenced (ZooKeeper's epoch gives term ${c.trustedTerm} to it)`;
+    if (m.term === c.trustedTerm) return `claims to lead term ${m.term}, which ZooKeeper's epoch gives to this node`;
+    // Older than this node's own term: the core answers it as stale, which changes nothing
+    // here and tells a deposed leader of the newer term (under TLS, a leader cut off from
+    // ZooKeeper learns it so). Otherwise (a candidate whose fence is through, before its
+    // result) it is the deposed leader's, or a forger's: dropped without a word, since a
+    // live deposed leader sends them on every transfer and failover.
+    if (m.term < c.ownTerm) return null;
+    return 'ignore';
   }
   switch (m.type) {
     case 'append': {

@@ -798,12 +798,12 @@ export class NodeDriver {
     }
   }
 
-  /** False while this node holds nothing to lead with (cannotLeadReason) and no snapshot has arrived since. */
   /** What the watches last saw of the cluster: lets a fence go out in one round trip. */
   private knownCluster(): KnownCluster {
     return { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists, config: this.voterConfig.configSeen() };
   }
 
+  /** False while this node holds nothing to lead with (cannotLeadReason) and no snapshot has arrived since. */
   private mayLead(): boolean {
     if (this.cannotLeadReason !== null && this.snapshotter.newest() !== null) this.cannotLeadReason = null;
     return this.cannotLeadReason === null;
