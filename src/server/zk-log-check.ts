@@ -21,19 +21,33 @@ export interface ZkLogCheck {
   readonly tail: { readonly lastIndex: number; readonly segmentFirstIndex: number };
 }
 
+/** Walks of the check that compaction may overtake before it gives way (each from the new head). */
+const MAX_COMPACTED_TRIES = 5;
+
 /** Verifies, logs what it read and how long it took; throws CorruptZnodeError with advice. */
 export async function checkZkLogAtStart(c: ZkLogCheck): Promise<WalVerifyReport> {
   const started = c.clock.now();
   const verify = (fromIndex: number): Promise<WalVerifyReport> =>
     verifyWalFrom(c.zk, c.paths, { fromIndex, tailLastIndex: c.tail.lastIndex, tailSegmentFirstIndex: c.tail.segmentFirstIndex, genesis: genesisChain(c.clusterId) });
-  let report: WalVerifyReport;
+  let report: WalVerifyReport | null = null;
   try {
-    try {
-      report = await verify(c.fromIndex);
-    } catch (err) {
-      // Behind the compaction point: the node loads a snapshot, then needs what follows the head.
-      if (!(err instanceof CompactedError)) throw err;
-      report = await verify(err.firstAvailableIndex);
+    let from = c.fromIndex;
+    for (let attempt = 0; report === null; attempt++) {
+      try {
+        report = await verify(from);
+      } catch (err) {
+        // Behind the compaction point (the node loads a snapshot, then needs what follows the
+        // head), or the leader compacted past where this walk was while it walked (at full
+        // load it compacts behind every snapshot): go on from the head. Compaction is no
+        // corruption: after a few tries the check gives way and the catch-up, which handles
+        // compaction as it goes, reads these segments anyway.
+        if (!(err instanceof CompactedError)) throw err;
+        if (attempt + 1 >= MAX_COMPACTED_TRIES) {
+          c.logger.warn({ fromIndex: c.fromIndex, head: err.firstAvailableIndex, tries: attempt + 1 }, "ZooKeeper's log was compacted under the start-up check each time; starting without it (the catch-up reads the segments it needs)");
+          return { segments: 0, bytes: 0, firstIndex: 0, lastIndex: 0, how: 'none' };
+        }
+        from = Math.max(from, err.firstAvailableIndex);
+      }
     }
   } catch (err) {
     if (!(err instanceof CorruptZnodeError)) throw err;
