@@ -87,7 +87,10 @@ export async function verifyWalFrom(zk: ZkSession, paths: ClusterPaths, o: WalVe
   const readAhead = walk.readAheadFrom(seg.lastIndex + 1, o.tailLastIndex);
   try {
     while (seg.lastIndex < o.tailLastIndex) {
-      seg = await walk.next(seg, from, readAhead);
+      // A missing segment is compacted only if it lies before the head: judged by its own
+      // position, not by `from` (a hole past the head read as compacted whenever compaction
+      // had passed `from` meanwhile; review 20).
+      seg = await walk.next(seg, seg.lastIndex + 1, readAhead);
       checker.next(seg, from);
       segments++;
     }

@@ -69,8 +69,7 @@ export function checkPeerMessage(m: Message, c: MessageCheckContext): string | n
     // ZooKeeper learns it so). Otherwise (a candidate whose fence is through, before its
     // result) it is the deposed leader's, or a forger's: dropped without a word, since a
     // live deposed leader sends them on every transfer and failover.
-    if (m.term < c.ownTerm) return null;
-    return 'ignore';
+    if (m.term >= c.ownTerm) return 'ignore';
   }
   switch (m.type) {
     case 'append': {
