@@ -16,7 +16,6 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DuoraftClient } from '../../src/client/client.js';
 import { checkHealth, type HealthStatus } from '../../src/client/health-check.js';
-import { freePorts } from '../../src/harness/free-port.js';
 import { ProcessCluster, duoraftBin } from '../../src/harness/process-cluster.js';
 import { sampleValue, scrapeMetrics } from '../../src/harness/prometheus-text.js';
 import { makeTestCertificates } from '../../src/harness/test-certificates.js';
@@ -29,22 +28,48 @@ let zk: LocalZooKeeper;
 let cluster: ProcessCluster;
 let c: DuoraftClient;
 const cname = uniqueCluster('metrics');
+/**
+ * Where each node serves /metrics, from its 'serving metrics' log line: each process binds
+ * port 0. A port taken beforehand (freePorts) could be taken by another test's process
+ * before the node bound it, and then the node did not start (the full run's ECONNREFUSED).
+ */
 const metricsAt = new Map<string, string>();
 
 beforeAll(async () => {
   zk = await startZooKeeper();
-  const ports = await freePorts(2);
-  metricsAt.set('a', `127.0.0.1:${ports[0]}`);
-  metricsAt.set('b', `127.0.0.1:${ports[1]}`);
   cluster = await ProcessCluster.start({
     zk: zk.connectString,
     cluster: cname,
     peerProxies: true,
     zkProxies: true,
-    nodeArgsFor: (id) => ['--metrics', metricsAt.get(id)!],
+    nodeArgsFor: () => ['--metrics', '127.0.0.1:0'],
+    onLine: (id, line) => {
+      const served = /"metrics":"http:\/\/([^/"]+)\/metrics"/.exec(line);
+      if (served) metricsAt.set(id, served[1]!);
+    },
   });
+  const deadline = Date.now() + 10_000;
+  while (metricsAt.size < 2 && Date.now() < deadline) await sleep(50);
   c = await client(zk.connectString, cname);
 });
+
+/**
+ * Node `id`'s /metrics text. A restarted node serves on a new port, known once its log line
+ * comes: a refused connection is tried again, for a bounded time.
+ */
+async function scrape(id: string): Promise<string> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const at = metricsAt.get(id);
+    try {
+      if (at === undefined) throw new Error(`node ${id} has not said where it serves metrics`);
+      return await scrapeMetrics(at);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
 
 afterAll(async () => {
   await c?.close();
@@ -54,7 +79,7 @@ afterAll(async () => {
 
 /** One sample of node `id`'s /metrics. */
 async function metric(id: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
-  return sampleValue(await scrapeMetrics(metricsAt.get(id)!), name, labels);
+  return sampleValue(await scrape(id), name, labels);
 }
 
 /** Polls node `id`'s /metrics until the sample `name` is `want` (bounded). */
@@ -120,7 +145,7 @@ describe('metrics and health of a running cluster', () => {
   it('/metrics answers with the named series, and the commit index and client latencies move under writes', async () => {
     const leader = await cluster.waitForLeader(10_000);
     const follower = cluster.ids().find((id) => id !== leader)!;
-    const text = await scrapeMetrics(metricsAt.get(leader)!);
+    const text = await scrape(leader);
     for (const name of [
       'duoraft_role',
       'duoraft_term',
@@ -174,7 +199,7 @@ describe('metrics and health of a running cluster', () => {
     expect(await cluster.waitForLeader(10_000, { not: old })).toBe(next);
     await c.put('after-failover', 'v');
 
-    const text = await scrapeMetrics(metricsAt.get(next)!);
+    const text = await scrape(next);
     expect(sampleValue(text, 'duoraft_term')).toBeGreaterThan(termBefore);
     expect(sampleValue(text, 'duoraft_role', { role: 'leader' })).toBe(1);
     expect(sampleValue(text, 'duoraft_takeovers_total', { kind: 'failover', outcome: 'ok' })).toBe(failoversBefore + 1);
