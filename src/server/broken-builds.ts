@@ -18,7 +18,7 @@ export const BROKEN_BUILDS = {
   'commit-without-term': { commitWithoutTerm: true },
   /**
    * Issue 9 hole 2 (S3): the take-over reads the tail on a new session without sync(), and
-   * takes a tail below its commit index as any other (no ZooKeeper-lost-data refusal); the
+   * takes a tail below its commit index like every other (no ZooKeeper-lost-data refusal); the
    * mirror takes any tail while the epoch is unchanged. Caught under --mix stale-tail-takeover.
    */
   'tail-without-sync': { tailWithoutSync: true },

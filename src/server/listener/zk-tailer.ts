@@ -68,7 +68,7 @@ export class ZkTailer {
 
   /**
    * Brings the listener up to ZooKeeper's tail as of now (after a sync, so the tail read is
-   * at least as new as any acknowledged write). Resolves with that tail index.
+   * at least as new as every acknowledged write). Resolves with that tail index.
    */
   async catchUpToTail(): Promise<number> {
     const { zk, paths } = this.o;
