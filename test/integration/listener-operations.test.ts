@@ -1,10 +1,17 @@
-// A listener serves `duoraft health` and /metrics like a voter (issue 13's gaps), with real
-// `duoraft node` processes and a real ZooKeeper: SERVING while fed; /metrics with role
-// listener, its depth, upstream, lag and applied index, and no term; and both follow it when
-// its upstream is SIGKILLed and it reads ZooKeeper's log instead (the leader feeds no one).
+// Operating listeners (issue 13's gaps), with real `duoraft node` processes and a real
+// ZooKeeper, on one cluster:
+// - a listener serves `duoraft health` and /metrics like a voter: SERVING while fed; /metrics
+//   with role listener, its depth, upstream, lag and applied index, and no term; both follow
+//   it when its upstream is SIGKILLed and it reads ZooKeeper's log instead (the leader feeds
+//   no one);
+// - `duoraft admin remove-listener` refuses a running listener and a voter, and removes a
+//   stopped listener from the config znode.
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DuoraftClient } from '../../src/client/client.js';
+import { ClusterPaths } from '../../src/coordination/layout.js';
+import { decodeConfig } from '../../src/coordination/records.js';
+import { connectZk } from '../../src/coordination/zk-client.js';
 import { ProcessCluster, duoraftBin } from '../../src/harness/process-cluster.js';
 import { sampleValue, scrapeMetrics } from '../../src/harness/prometheus-text.js';
 import { type LocalZooKeeper, startZooKeeper } from '../../src/harness/zk-launcher.js';
@@ -105,5 +112,30 @@ describe('a listener serves health and metrics', () => {
     expect(v(moved, 'duoraft_serving')).toBe(1);
     const again = await cli(['health', '--address', cluster.node('l1').address, '--cluster', cname, '--json']);
     expect(again.code).toBe(0);
+  });
+});
+
+describe('duoraft admin remove-listener', () => {
+  it('refuses a running listener and a voter; removes the listener once stopped', async () => {
+    const zkArgs = ['--zk', zk.connectString, '--cluster', cname];
+    const running = await cli(['admin', 'remove-listener', 'l1', ...zkArgs]);
+    expect(running.code).toBe(1);
+    expect(running.stderr).toMatch(/REMOVAL_REFUSED.*listener l1 is running/);
+    const voter = await cli(['admin', 'remove-listener', 'a', ...zkArgs]);
+    expect(voter.code).toBe(1);
+    expect(voter.stderr).toMatch(/REMOVAL_REFUSED.*a is a voter/);
+    // Stopped (SIGTERM closes its ZooKeeper session: its member znode goes at once).
+    await cluster.signal('l1', 'SIGTERM');
+    const removed = await cli(['admin', 'remove-listener', 'l1', ...zkArgs, '--json']);
+    expect(removed.code).toBe(0);
+    expect(JSON.parse(removed.stdout)).toMatchObject({ before: { listeners: ['l1'] }, after: { listeners: [] } });
+    const session = connectZk({ connectString: zk.connectString });
+    try {
+      await session.waitConnected(5000);
+      const paths = new ClusterPaths(cname);
+      expect(decodeConfig(paths.config, (await session.getData(paths.config)).data).listeners).toEqual([]);
+    } finally {
+      await session.close();
+    }
   });
 });
