@@ -8,7 +8,7 @@
 //   stopped listener from the config znode.
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DuoraftClient } from '../../src/client/client.js';
+import { connect, type DuoraftClient } from '../../src/client/client.js';
 import { ClusterPaths } from '../../src/coordination/layout.js';
 import { decodeConfig } from '../../src/coordination/records.js';
 import { connectZk } from '../../src/coordination/zk-client.js';
@@ -96,6 +96,16 @@ describe('a listener serves health and metrics', () => {
     // No term, lease or leader contact: a listener has none.
     expect(v(fed, 'duoraft_term')).toBeUndefined();
     expect(v(fed, 'duoraft_lease_holds')).toBeUndefined();
+
+    // The stale reads it answers are timed like a voter's client requests.
+    const reader = await connect({ zk: zk.connectString, cluster: cname, staleReadsFrom: 'listener' });
+    try {
+      await reader.get('m-0', { consistency: 'stale' });
+    } finally {
+      await reader.close();
+    }
+    const read = await metricsUntil('a stale read counted', 5000, (t) => /duoraft_client_request_duration_seconds_count\{[^}]*kind="get_stale"/.test(t));
+    expect(read).toMatch(/duoraft_client_request_duration_seconds_count\{[^}]*code="OK"/);
 
     // `duoraft health` against the listener's address: one line, exit 0.
     const run = await cli(['health', '--address', cluster.node('l1').address, '--cluster', cname]);

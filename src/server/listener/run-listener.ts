@@ -94,8 +94,9 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
   const listen = parseHostPort(o.listen, { allowPortZero: true });
   if ('problem' in listen) throw new ConfigError(`invalid listen address ${JSON.stringify(o.listen)}: ${listen.problem}`);
   const memberRef: DriverRef = { current: null };
+  const metrics = o.metrics !== undefined ? new NodeMetrics({ nodeId: o.id, cluster: o.cluster, clock, processMetrics: true, member: 'listener' }) : null;
   const server = new grpc.Server(peerServerOptions);
-  server.addService(kvService, kvHandlers(memberRef, logger, clock));
+  server.addService(kvService, kvHandlers(memberRef, logger, clock, metrics ?? undefined));
   // The feed service answers once the listener runs (a probe before that: cannot feed).
   const feederRef: { current: ListenerFeeder | null } = { current: null };
   server.addService(listenerFeedService, feedHandlersOf(feederRef));
@@ -112,7 +113,6 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
     maxWatchers: MAX_HEALTH_WATCHERS,
   });
   server.addService(healthService, healthHandlers(health));
-  const metrics = o.metrics !== undefined ? new NodeMetrics({ nodeId: o.id, cluster: o.cluster, clock, processMetrics: true, member: 'listener' }) : null;
   metrics?.attach({ figures, health: () => health.current() });
   let metricsServer: MetricsServer | null = null;
   const port = await bindServer(server, o.listen, grpc.ServerCredentials.createInsecure());
