@@ -21,6 +21,7 @@ import { killLeaderAndMeasure, percentile } from './failover.js';
 import { ProcessCluster } from './process-cluster.js';
 import { WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
+import { judgeTargets, targetLines, type TargetVerdict } from './bench-targets.js';
 import { measureZkMultiFloor, type ZkMultiFloorResult } from './zk-multi-floor.js';
 import { startZooKeeper } from './zk-launcher.js';
 import { benchListeners, type ListenerBenchResult } from './bench-listeners.js';
@@ -159,6 +160,8 @@ export interface SuiteResult {
   readonly netnsSkipped?: string;
   /** Issue 10's targets: snapshots under load, rebuild from ZooKeeper, restart and failover after a long history. */
   readonly snapshots?: SnapshotBenchResult;
+  /** The issues' targets judged from this run (bench-targets.ts). */
+  readonly targets?: readonly TargetVerdict[];
   readonly etcd?: {
     readonly version: string;
     readonly members: number;
@@ -207,8 +210,14 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   const r = (x: number): number => Math.round(x * 100) / 100;
   const full: SuiteResult = { machine: { cpus: cpus().length, node: process.version, loadAverage: [r(loadAtStart), r(loadavg()[0] ?? 0)] }, ...result };
   printComparison(full, say);
-  if (o.json) o.print(JSON.stringify(full));
-  return full;
+  const targets = judgeTargets(full);
+  if (targets.length > 0) {
+    say('targets (issues 10, 12, 13), this run:');
+    for (const line of targetLines(targets)) say(line);
+  }
+  const judged: SuiteResult = { ...full, targets };
+  if (o.json) o.print(JSON.stringify(judged));
+  return judged;
 }
 
 /** Ratios of ours to etcd's, measured in this run. */
