@@ -10,6 +10,8 @@
 //   catch-up.ts        a follower its leader does not feed reads ZooKeeper's log
 //   ephemerals.ts      the leader and member znodes, restored after every new session
 //   cluster-watches.ts epoch, lease, leader, config and peer znodes, told to the core
+//   peer-admission.ts  each peer message: the sender check, the core's step, refusals
+//   identity-check.ts  the root znode still names this cluster (else ZooKeeper lost it)
 //
 // The driver itself keeps the loop, the client-facing API and the state machine.
 // Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal), so
@@ -29,9 +31,8 @@ import type { Logger } from '../common/logger.js';
 import { ensureClusterTree, FRESH_NODE, type LocalClusterView, randomClusterId } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { registerMember, registerVoter } from '../coordination/membership.js';
-import { type ClusterIdentity, decodeIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
+import { type ClusterIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
-import { ZkError } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
 import type { Message, TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
@@ -39,8 +40,7 @@ import { type Divergence, RaftCore, type LeadershipLost, type Ready, type Role, 
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
 import { encodeCommand, type KvCommand, validateCommand, validateKey, type WriteContext } from '../statemachine/command.js';
 import { KvStore } from '../statemachine/kv-store.js';
-import type { MessageSender, PeerTransport } from '../transport/transport.js';
-import { WarningThrottle } from '../common/warning-throttle.js';
+import type { PeerTransport } from '../transport/transport.js';
 import { CoreTicker } from './core-ticker.js';
 import { AppliedWaiters } from './applied-waiters.js';
 import { FollowerCatchUp } from './catch-up.js';
@@ -68,6 +68,8 @@ import type { SavedSnapshot } from '../storage/snapshot-store.js';
 import type { LoadedSnapshot } from '../statemachine/snapshot-loader.js';
 import { VoterConfig } from './voter-config.js';
 import { CommitHoldReport } from './commit-hold-report.js';
+import { IdentityCheck } from './identity-check.js';
+import { PeerAdmission } from './peer-admission.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 
@@ -172,8 +174,10 @@ export class NodeDriver {
   private readonly walSync: WalSync;
   private readonly takeovers: TakeoverRunner;
   private readonly ephemerals: Ephemerals;
-  /** Refused peer messages: one warning per kind per 10 s, with a count of the rest. */
-  private readonly refused: WarningThrottle;
+  /** The sender check, the core's step and the refusals' telemetry (peer-admission.ts). */
+  private readonly peerAdmission: PeerAdmission;
+  /** Confirms what the root watch reads is still this cluster (identity-check.ts). */
+  private readonly identityCheck: IdentityCheck;
   /** Logs a commit index held for long (the commit gate). */
   private readonly commitHold: CommitHoldReport;
   private readonly telemetry: NodeTelemetry;
@@ -289,9 +293,24 @@ export class NodeDriver {
       deps.clock,
       deps.config.limits.maxPendingReads,
     );
-    this.refused = new WarningThrottle(deps.logger, deps.clock);
     this.commitHold = new CommitHoldReport(deps.logger, deps.clock);
     this.telemetry = deps.telemetry ?? noTelemetry;
+    this.peerAdmission = new PeerAdmission({
+      logger: deps.logger,
+      clock: deps.clock,
+      observer: this.telemetry,
+      stopped: () => this.stopped,
+      catchUpTicks: () => this.catchUpTicks(),
+      step: (m, authenticated) => this.core.step(m, authenticated),
+      schedule: () => this.schedule(),
+    });
+    this.identityCheck = new IdentityCheck({
+      zk: deps.zk,
+      paths: this.paths,
+      logger: deps.logger,
+      identity,
+      onLost: (reason) => this.fail(reason, 'zk-data-lost'),
+    });
     this.walSync = new WalSync({
       wal: deps.wal,
       clock: deps.clock,
@@ -667,21 +686,7 @@ export class NodeDriver {
         },
       },
     });
-    this.transport.setHandler((m: Message, sender: MessageSender) => {
-      if (this.stopped) return;
-      if (sender.kind === 'verified' && sender.id !== m.from) {
-        this.refused.warn('sender', { claimed: m.from, proven: sender.id, type: m.type }, 'peer message refused: its from is not the voter its certificate names');
-        this.telemetry.peerRefused(m.type, 'sender');
-        return;
-      }
-      this.catchUpTicks();
-      const problem = this.core.step(m, sender.kind === 'verified');
-      if (problem !== null && problem !== 'ignore') {
-        this.refused.warn(`peer:${m.type}`, { from: m.from, type: m.type, term: m.term, reason: problem }, 'peer message refused');
-        this.telemetry.peerRefused(m.type, 'invalid');
-      }
-      this.schedule();
-    });
+    this.transport.setHandler((m, sender) => this.peerAdmission.admit(m, sender));
     this.voterSnapshots.serve();
     this.transport.onPeerDisconnected((id) => {
       if (!this.stopped && id === this.soft.leaderId && this.soft.role !== 'leader') {
@@ -1033,33 +1038,6 @@ export class NodeDriver {
     void this.stop().then(() => this.deps.onFatal?.(reason, what));
   }
 
-  /**
-   * The cluster root's identity as the watch read it (null: the znode is gone). Anything but
-   * ours, confirmed by a fresh read after sync(), means ZooKeeper lost the cluster's data.
-   */
-  private onIdentity(seen: ClusterIdentity | null): void {
-    if (seen && seen.clusterId === this.identity.clusterId) return;
-    const paths = this.paths;
-    void this.zk
-      .sync(paths.root)
-      .then(() => this.zk.getData(paths.root))
-      .then(
-        (r) => decodeIdentity(paths.root, r.data),
-        (err: unknown) => (err instanceof ZkError && err.code === 'NO_NODE' ? null : Promise.reject(err)),
-      )
-      .then(
-        (now) => {
-          if (now && now.clusterId === this.identity.clusterId) return;
-          const reason = now
-            ? `ZooKeeper's tree of this cluster now has identity ${now.clusterId}, not ${this.identity.clusterId}: it was lost and recreated`
-            : `ZooKeeper's tree of this cluster (${paths.root}) is gone: ZooKeeper lost its data`;
-          this.log.error({ reason }, 'ZooKeeper lost the cluster: this node stops serving and keeps its data for duoraft admin restore-zk');
-          this.fail(reason, 'zk-data-lost');
-        },
-        (err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not confirm the cluster identity; the watch reads again'),
-      );
-  }
-
   private onLeadershipLost(l: LeadershipLost): void {
     this.log.warn({ term: l.term, commit: l.commit, inFlightTo: l.sentToMirror, reason: l.reason }, 'leadership lost');
     this.proposals.leadershipLost(l.commit, l.sentToMirror, this.hint(), l.reason);
@@ -1082,7 +1060,7 @@ export class NodeDriver {
 
   private watchHandlers(): ClusterWatchHandlers {
     return {
-      onIdentity: (seen) => this.onIdentity(seen),
+      onIdentity: (seen) => this.identityCheck.seen(seen),
       onEpoch: (e) => {
         this.catchUpTicks();
         this.epochSeen = e;
