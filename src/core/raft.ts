@@ -16,6 +16,7 @@
 //   znode has not changed for the lease window.
 import { CommitGate, type FollowedLeader } from './commit-gate.js';
 import { HeldSuffix } from './held-suffix.js';
+import { LeaderTransfer } from './leader-transfer.js';
 import { LeaseLapse } from './lease-lapse.js';
 import type { CoreConfig } from './config.js';
 import { validateCoreConfig } from './config.js';
@@ -225,11 +226,10 @@ export class RaftCore {
   // Leader state.
   private progress: Progress | null = null;
   private mirrorNext = 0;
-  private transferring = false;
+  /** A leadership transfer under way, and where it stands (leader-transfer.ts). */
+  private readonly transfer: LeaderTransfer;
   /** The lease's lapse and the silence that follows it (lease-lapse.ts). */
   private readonly lapse: LeaseLapse;
-  private transferElapsed = 0;
-  private timeoutNowSent = false;
 
   // What ready() hands out next.
   private outbox: Message[] = [];
@@ -266,6 +266,7 @@ export class RaftCore {
     this.peer = config.peer;
     this.random = random;
     this.lapse = new LeaseLapse(config.lapseSilenceTicks);
+    this.transfer = new LeaderTransfer(config.transferTimeoutTicks);
     const hs = restored.hardState ?? emptyHardState;
     const snapshot = restored.snapshot ?? { index: 0, term: 0, chain: config.genesis };
     this.log = new RaftLog(snapshot, restored.entries ?? []);
@@ -315,7 +316,7 @@ export class RaftCore {
           this.heartbeatElapsed = 0;
           this.sendHeartbeat();
         }
-        if (this.transferring) this.tickTransfer();
+        if (this.transfer.transferring) this.tickTransfer();
         return;
     }
   }
@@ -398,7 +399,7 @@ export class RaftCore {
   /** Leader: appends commands to the log. They commit when ZooKeeper holds them. */
   propose(data: readonly Uint8Array[]): ProposeResult {
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderId: this.leaderId };
-    if (this.transferring) return { ok: false, reason: 'transferring', leaderId: this.leaderId };
+    if (this.transfer.transferring) return { ok: false, reason: 'transferring', leaderId: this.leaderId };
     // A lapsed leader still takes writes (they commit only through ZooKeeper's epoch check,
     // lapsed or not); once silent it sends its clients away.
     if (this.silent()) return { ok: false, reason: 'lease-lapsed', leaderId: '' };
@@ -589,10 +590,7 @@ export class RaftCore {
 
   /** Leader: hand leadership to the follower once it is caught up. */
   transferLeadership(): boolean {
-    if (this.role !== 'leader' || !this.peer || this.transferring) return false;
-    this.transferring = true;
-    this.transferElapsed = 0;
-    this.timeoutNowSent = false;
+    if (this.role !== 'leader' || !this.peer || !this.transfer.start()) return false;
     this.tickTransfer();
     return true;
   }
@@ -604,7 +602,7 @@ export class RaftCore {
 
   /** Leader: give up a transfer that is not done (the driver's deadline passed). */
   abortTransfer(): void {
-    if (this.role === 'leader' && this.transferring && !this.timeoutNowSent) this.transferring = false;
+    if (this.role === 'leader') this.transfer.abort();
   }
 
   /** The other voter joined (or changed). */
@@ -618,11 +616,7 @@ export class RaftCore {
       // A transfer went to the old peer: it is over. If the lease was handed over, take it
       // back (the old peer's take-over, if any, fails the fence's lease and config checks).
       // Left alone, the leader refused every write as 'transferring' for good (review 12).
-      if (this.transferring) {
-        this.transferring = false;
-        if (this.timeoutNowSent) this.pendingResume = true;
-        this.timeoutNowSent = false;
-      }
+      if (this.transfer.end()) this.pendingResume = true;
     } else {
       // A removed peer is nobody's leader any more: clients are not sent to it.
       if (old !== '' && this.leaderId === old) this.leaderId = '';
@@ -754,7 +748,7 @@ export class RaftCore {
 
   /** Whether a leadership transfer is under way. */
   isTransferring(): boolean {
-    return this.transferring;
+    return this.transfer.transferring;
   }
 
   status(): CoreStatus {
@@ -768,7 +762,7 @@ export class RaftCore {
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
       lastTerm: this.log.lastTerm(),
-      transferring: this.transferring,
+      transferring: this.transfer.transferring,
       leaseLapsed: this.lapse.isLapsed,
       trustedTerm: this.gate.trustedTerm,
       commitHeld: this.commitHeld(),
@@ -861,8 +855,7 @@ export class RaftCore {
     this.leaderId = this.id;
     this.handedOverBy = '';
     this.heartbeatElapsed = 0;
-    this.transferring = false;
-    this.timeoutNowSent = false;
+    this.transfer.reset();
     this.lapse.reset();
     this.progress = this.peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
     this.mirrorNext = this.log.lastIndex() + 1;
@@ -886,8 +879,7 @@ export class RaftCore {
     }
     this.progress = null;
     this.mirrorNext = 0;
-    this.transferring = false;
-    this.timeoutNowSent = false;
+    this.transfer.reset();
     this.lapse.reset();
   }
 
@@ -1256,7 +1248,7 @@ export class RaftCore {
     if (m.success) {
       pr.acknowledge(m.matchIndex);
       this.sendAppends();
-      if (this.transferring) this.tickTransfer();
+      if (this.transfer.transferring) this.tickTransfer();
       return;
     }
     // A rejection for an AppendEntries we have already moved past is stale.
@@ -1331,26 +1323,18 @@ export class RaftCore {
   }
 
   private tickTransfer(): void {
-    this.transferElapsed++;
     const pr = this.progress;
-    if (this.transferElapsed > this.cfg.transferTimeoutTicks || !pr) {
-      // The follower did not catch up, or did not take over, in time: keep leading. If the
-      // lease was handed over, take it back (a take-over still under way then fails its
-      // lease check).
-      this.transferring = false;
-      if (this.timeoutNowSent) this.pendingResume = true;
-      this.timeoutNowSent = false;
-      return;
-    }
-    if (this.timeoutNowSent) return;
     const last = this.log.lastIndex();
-    if (pr.match === last && this.commit === last) {
-      this.timeoutNowSent = true;
-      this.pendingRelinquish = true;
-      // Tell the follower everything is committed first: then it has nothing to replay.
-      this.sendHeartbeat();
-      this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });
-    }
+    const step = this.transfer.step(pr !== null, pr !== null && pr.match === last && this.commit === last);
+    // The follower did not catch up, or did not take over, in time: keep leading. If the
+    // lease was handed over, take it back (a take-over still under way then fails its
+    // lease check).
+    if (step === 'take-lease-back') this.pendingResume = true;
+    if (step !== 'hand-over') return;
+    this.pendingRelinquish = true;
+    // Tell the follower everything is committed first: then it has nothing to replay.
+    this.sendHeartbeat();
+    this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });
   }
 
   // ---------------------------------------------------------------- misc
