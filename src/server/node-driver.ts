@@ -52,6 +52,7 @@ import { type NodeConfig, coreConfigFor, lapseSilenceMs, validateNodeConfig } fr
 import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
+import { RoleWaiters } from './role-waiters.js';
 import { ReadIndexQueue } from './read-index.js';
 import { type KnownCluster, TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
@@ -192,9 +193,8 @@ export class NodeDriver {
   /** The epoch znode as the watch last saw it: lets a take-over fence in one round trip. */
   private epochSeen: EpochSeen | null = null;
   private leaderZnodeExists = true;
-  /** Callers waiting for the role to change (a take-over to finish), bounded. */
-  private roleWaiters: Array<() => void> = [];
-  private wasTransferring = false;
+  /** Callers waiting for the role to change (a take-over or a transfer to finish), bounded (role-waiters.ts). */
+  private readonly roleWaiters: RoleWaiters;
   /** What the last successful take-over established, until the core leads that term. */
   private fencedTerm: FencedTerm | null = null;
   private leading: LeaderTerm | null = null;
@@ -281,6 +281,7 @@ export class NodeDriver {
     });
     this.addresses.set(this.id, deps.config.advertise);
     this.proposals = new PendingProposals(deps.clock, deps.config.limits.maxPendingProposals);
+    this.roleWaiters = new RoleWaiters(deps.clock, deps.config.limits.maxPendingProposals);
     this.appliedWaiters = new AppliedWaiters(deps.clock, deps.config.limits.maxPendingReads, () => this.kv.applied());
     this.reads = new ReadIndexQueue(
       {
@@ -514,14 +515,7 @@ export class NodeDriver {
 
   /** Waits until the role changes or the deadline passes (bounded number of waiters). */
   private waitForRoleChange(deadline: number, busyMessage: string): Promise<void> {
-    if (this.roleWaiters.length >= this.cfg.limits.maxPendingProposals) return Promise.reject(new BusyError(20, this.hint(), busyMessage));
-    return new Promise<void>((resolve) => {
-      const timer = this.clock.setTimeout(resolve, Math.max(1, deadline - this.clock.now()));
-      this.roleWaiters.push(() => {
-        timer.cancel();
-        resolve();
-      });
-    });
+    return this.roleWaiters.wait(deadline, () => new BusyError(20, this.hint(), busyMessage));
   }
 
   status(): MemberStatus {
@@ -747,9 +741,7 @@ export class NodeDriver {
     // A divergence stopped the node: its WAL is closed, nothing more may be carried out.
     if (this.stopped) return;
     // A transfer that ended (or was given up) releases the requests held meanwhile.
-    const transferring = this.soft.role === 'leader' && this.core.isTransferring();
-    if (this.wasTransferring && !transferring) this.wakeRoleWaiters();
-    this.wasTransferring = transferring;
+    this.roleWaiters.transferring(this.soft.role === 'leader' && this.core.isTransferring());
     if (this.core.hasReady()) this.schedule();
     this.reads.kick();
   }
@@ -890,7 +882,7 @@ export class NodeDriver {
     const prev = this.soft;
     this.soft = s;
     this.telemetry.roleChanged(prev, s, this.leaderContactAgeMs());
-    if (prev.role !== s.role) this.wakeRoleWaiters();
+    if (prev.role !== s.role) this.roleWaiters.wake();
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
     }
@@ -905,13 +897,6 @@ export class NodeDriver {
       this.termLease.keeper.stop();
       this.termLease = null;
     }
-  }
-
-  private wakeRoleWaiters(): void {
-    if (this.roleWaiters.length === 0) return;
-    const waiters = this.roleWaiters;
-    this.roleWaiters = [];
-    for (const w of waiters) w();
   }
 
   /** The fence succeeded: touch the lease from now on, through the replay (see startTermLease). */
