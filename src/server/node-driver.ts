@@ -53,6 +53,7 @@ import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
 import { RoleWaiters } from './role-waiters.js';
+import { LeadPermit } from './lead-permit.js';
 import { ReadIndexQueue } from './read-index.js';
 import { type KnownCluster, TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
@@ -203,13 +204,8 @@ export class NodeDriver {
   private lastStamp = 0;
   /** Snapshots between the voters: offering (leader) and installing (follower). */
   private readonly voterSnapshots: VoterSnapshotExchange;
-  /**
-   * Set when this node started empty and ZooKeeper holds no snapshot it can use: until one
-   * arrives from the peer it must not fence (each fence would rewrite the lease and delay
-   * the take-over of a healthy peer that comes back, and its replay could only fail).
-   */
-  private cannotLeadReason: string | null = null;
-  private cannotLeadLogged = false;
+  /** Withheld when this node started empty and ZooKeeper holds no snapshot it can use (lead-permit.ts). */
+  private readonly leadPermit: LeadPermit;
   /** Set when the node stopped because its state cannot be trusted. */
   private fatalReason: string | null = null;
 
@@ -387,6 +383,7 @@ export class NodeDriver {
       logger: deps.logger,
       ...(deps.snapshots?.pieces?.rangeBytes !== undefined ? { rangeBytes: deps.snapshots.pieces.rangeBytes } : {}),
     });
+    this.leadPermit = new LeadPermit(deps.logger, () => this.snapshotter.newest() !== null);
     this.ephemerals = new Ephemerals({
       ...common,
       selfId: this.id,
@@ -421,7 +418,7 @@ export class NodeDriver {
       });
     }
     const d = new NodeDriver(rebuilt ? { ...deps, snapshots: { ...deps.snapshots!, initial: rebuilt } } : deps, voters, state.identity);
-    if (rebuild && 'unusable' in rebuild) d.cannotLeadReason = rebuild.unusable;
+    if (rebuild && 'unusable' in rebuild) d.leadPermit.withhold(rebuild.unusable);
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
     d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
@@ -790,7 +787,7 @@ export class NodeDriver {
     if (rd.committed.length > 0) this.apply(rd.committed);
     if (rd.snapshotNeeded) this.voterSnapshots.offer(rd.snapshotNeeded.peer);
     if (rd.takeover) {
-      if (this.mayLead()) this.takeovers.start(rd.takeover, this.knownCluster());
+      if (this.leadPermit.mayLead()) this.takeovers.start(rd.takeover, this.knownCluster());
       else this.clock.setTimeout(() => this.refuseTakeover(), 0);
     }
   }
@@ -800,20 +797,11 @@ export class NodeDriver {
     return { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists, config: this.voterConfig.configSeen() };
   }
 
-  /** False while this node holds nothing to lead with (cannotLeadReason) and no snapshot has arrived since. */
-  private mayLead(): boolean {
-    if (this.cannotLeadReason !== null && this.snapshotter.newest() !== null) this.cannotLeadReason = null;
-    return this.cannotLeadReason === null;
-  }
-
   private refuseTakeover(): void {
     if (this.stopped) return;
-    if (!this.cannotLeadLogged) {
-      this.cannotLeadLogged = true;
-      this.log.error({ reason: this.cannotLeadReason }, 'this node does not take over: it has no state to lead with (it waits for its peer to send a snapshot)');
-    }
+    const reason = this.leadPermit.refusal();
     const epoch = this.epochSeen;
-    this.core.takeoverResult({ ok: false, epochTerm: epoch?.term ?? 0, epochLeader: epoch?.leaderId ?? '', reason: this.cannotLeadReason ?? 'no state' });
+    this.core.takeoverResult({ ok: false, epochTerm: epoch?.term ?? 0, epochLeader: epoch?.leaderId ?? '', reason });
     this.schedule();
   }
 
