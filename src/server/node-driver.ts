@@ -44,7 +44,7 @@ import type { PeerTransport } from '../transport/transport.js';
 import { CoreTicker } from './core-ticker.js';
 import { AppliedWaiters } from './applied-waiters.js';
 import { FollowerCatchUp } from './catch-up.js';
-import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './cluster-watches.js';
+import { type ClusterWatchHandlers, ClusterWatches } from './cluster-watches.js';
 import { Ephemerals } from './ephemerals.js';
 import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
 import type { LeaseKeeper } from '../coordination/lease.js';
@@ -53,6 +53,7 @@ import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor } from './pause-monitor.js';
 import { RoleWaiters } from './role-waiters.js';
+import { ClusterSightings } from './cluster-sightings.js';
 import { LeadPermit } from './lead-permit.js';
 import { ReadIndexQueue } from './read-index.js';
 import { type KnownCluster, TakeoverRunner } from './takeover-runner.js';
@@ -189,11 +190,8 @@ export class NodeDriver {
   private soft: SoftState;
   /** Who the other voter is, followed live from the config znode (voter-config.ts). */
   private readonly voterConfig: VoterConfig;
-  private readonly addresses = new Map<NodeId, string>();
-  private leaderZnode: { id: NodeId; address: string } | null = null;
-  /** The epoch znode as the watch last saw it: lets a take-over fence in one round trip. */
-  private epochSeen: EpochSeen | null = null;
-  private leaderZnodeExists = true;
+  /** What the watches last saw: the leader's whereabouts for clients, the epoch for a fence (cluster-sightings.ts). */
+  private readonly sightings: ClusterSightings;
   /** Callers waiting for the role to change (a take-over or a transfer to finish), bounded (role-waiters.ts). */
   private readonly roleWaiters: RoleWaiters;
   /** What the last successful take-over established, until the core leads that term. */
@@ -229,6 +227,7 @@ export class NodeDriver {
     this.transport = deps.transport;
     this.wal = deps.wal;
     this.paths = new ClusterPaths(deps.config.cluster);
+    this.sightings = new ClusterSightings(this.id, deps.config.advertise);
     this.voterConfig = new VoterConfig(
       this.id,
       voters,
@@ -275,7 +274,6 @@ export class NodeDriver {
       ticked: () => this.schedule(),
       onTimer: () => this.onTickTimer(),
     });
-    this.addresses.set(this.id, deps.config.advertise);
     this.proposals = new PendingProposals(deps.clock, deps.config.limits.maxPendingProposals);
     this.roleWaiters = new RoleWaiters(deps.clock, deps.config.limits.maxPendingProposals);
     this.appliedWaiters = new AppliedWaiters(deps.clock, deps.config.limits.maxPendingReads, () => this.kv.applied());
@@ -584,9 +582,7 @@ export class NodeDriver {
   }
 
   hint(): LeaderHint {
-    const leaderId = this.soft.leaderId || this.leaderZnode?.id || '';
-    const leaderAddress = (leaderId && this.addresses.get(leaderId)) || (this.leaderZnode?.id === leaderId ? this.leaderZnode.address : '') || '';
-    return { leaderId, leaderAddress };
+    return this.sightings.hint(this.soft.leaderId);
   }
 
   /** Hands leadership to the follower. Resolves true once this node no longer leads. */
@@ -794,13 +790,13 @@ export class NodeDriver {
 
   /** What the watches last saw of the cluster: lets a fence go out in one round trip. */
   private knownCluster(): KnownCluster {
-    return { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists, config: this.voterConfig.configSeen() };
+    return this.sightings.known(this.voterConfig.configSeen());
   }
 
   private refuseTakeover(): void {
     if (this.stopped) return;
     const reason = this.leadPermit.refusal();
-    const epoch = this.epochSeen;
+    const epoch = this.sightings.epoch;
     this.core.takeoverResult({ ok: false, epochTerm: epoch?.term ?? 0, epochLeader: epoch?.leaderId ?? '', reason });
     this.schedule();
   }
@@ -1036,7 +1032,7 @@ export class NodeDriver {
       onIdentity: (seen) => this.identityCheck.seen(seen),
       onEpoch: (e) => {
         this.catchUpTicks();
-        this.epochSeen = e;
+        this.sightings.sawEpoch(e);
         this.core.observeEpoch(e.term, e.leaderId);
         this.schedule();
       },
@@ -1046,10 +1042,7 @@ export class NodeDriver {
         this.schedule();
       },
       onLeaderZnode: (record, stat) => {
-        const before = this.leaderZnode;
-        this.leaderZnodeExists = record !== null;
-        this.leaderZnode = record ? { id: record.id, address: record.address } : null;
-        if (record) this.addresses.set(record.id, record.address);
+        const before = this.sightings.sawLeaderZnode(record);
         this.ephemerals.leaderZnodeSeen(stat?.ephemeralOwner ?? null, record?.id ?? null, record?.term ?? 0);
         if (!record && before && before.id === this.soft.leaderId && this.soft.role === 'follower') {
           this.log.info({ leader: before.id }, 'leader znode vanished: suspecting the leader');
@@ -1059,7 +1052,7 @@ export class NodeDriver {
       },
       onConfig: (version, voters) => this.voterConfig.onConfig(version, voters),
       onPeerMember: (peer, address, peerAddress) => {
-        this.addresses.set(peer, address);
+        this.sightings.sawMember(peer, address);
         this.voterConfig.onPeerMember(peer, peerAddress);
         // A restarted peer registers again: reach it now, not after a reconnect backoff.
         this.transport.peerMayBeBack?.(peer);
