@@ -12,6 +12,9 @@
 //   cluster-watches.ts epoch, lease, leader, config and peer znodes, told to the core
 //   peer-admission.ts  each peer message: the sender check, the core's step, refusals
 //   identity-check.ts  the root znode still names this cluster (else ZooKeeper lost it)
+//   cluster-sightings.ts what the watches last saw: leader hints, what a fence knows
+//   role-waiters.ts    requests waiting for a take-over or a transfer to settle
+//   lead-permit.ts     a node with no state to lead with refuses to take over
 //
 // The driver itself keeps the loop, the client-facing API and the state machine.
 // Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal), so
