@@ -8,7 +8,7 @@ import { commonSettings, nodeSettings } from './config/settings.js';
 import { configCheckCommand } from './config-command.js';
 import { casCommand, delCommand, getCommand, incrCommand, putCommand, statusCommand, transferLeaderCommand } from './kv-commands.js';
 import { casSettings, getSettings, incrSettings, kvCommandSpecs, promoteSettings, putSettings, transferSettings } from './kv-settings.js';
-import { demoteCommand, dropListenerCommand, promoteCommand } from './listener-commands.js';
+import { demoteCommand, dropListenerCommand, promoteCommand, removeListenerCommand } from './listener-commands.js';
 import { type NodeArgs, nodeCommand, nodeSpec } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
 import { extraCommands } from './extra-commands.js';
@@ -184,6 +184,12 @@ export async function main(argv: string[]): Promise<void> {
           'make the member that feeds listener ID drop it (the listener then chooses its upstream again)',
           (z) => z.positional('id', { type: 'string', demandOption: true }),
           run((a) => dropListenerCommand(a as CommonArgs & { id: string })),
+        )
+        .command(
+          'remove-listener <id>',
+          'remove a listener that is gone for good from the config znode (refused while it runs; started again, it registers itself again)',
+          (z) => z.positional('id', { type: 'string', demandOption: true }),
+          run((a) => removeListenerCommand(a as CommonArgs & { id: string })),
         )
         .command(
           'restore-zk',

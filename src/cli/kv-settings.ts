@@ -97,4 +97,5 @@ export const kvCommandSpecs: ReadonlyMap<string, CommandSpec> = new Map<string, 
   ['admin promote', { schema: promoteSettings, positionals: ['listener'], rules: clientRules() }],
   ['admin demote', { schema: commonSettings, positionals: ['id'], rules: clientRules() }],
   ['admin drop-listener', { schema: commonSettings, positionals: ['id'], rules: clientRules() }],
+  ['admin remove-listener', { schema: commonSettings, positionals: ['id'], rules: clientRules() }],
 ]);

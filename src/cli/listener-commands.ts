@@ -1,11 +1,11 @@
-// duoraft admin promote | demote | drop-listener: changing who votes, and moving a listener
-// off its upstream. Promotion and demotion are one compare-and-set on the `config` znode
+// duoraft admin promote | demote | drop-listener | remove-listener: changing who votes,
+// moving a listener off its upstream, and forgetting a listener that is gone for good. Promotion and demotion are one compare-and-set on the `config` znode
 // (src/coordination/listener-config.ts); the members follow the change themselves.
 import { ConfigError, ZkUnavailableError } from '../common/errors.js';
 import { silentLogger } from '../common/logger.js';
 import { realClock } from '../common/real-clock.js';
 import { ClusterPaths, isValidMemberId } from '../coordination/layout.js';
-import { demoteVoter, promoteListener, readMembers } from '../coordination/listener-config.js';
+import { demoteVoter, promoteListener, readMembers, removeListener } from '../coordination/listener-config.js';
 import type { ZkSession } from '../coordination/zk-api.js';
 import { connectZk } from '../coordination/zk-client.js';
 import { askDrop } from '../server/listener/grpc-feed-connector.js';
@@ -62,4 +62,12 @@ export async function dropListenerCommand(args: Args & { id: string }): Promise<
   if (args.json) printJson({ listener: args.id, droppedBy: by });
   else if (by.length === 0) printLine(`no member was feeding ${args.id} (it may read ZooKeeper directly, or not run)`);
   else printLine(`${by.join(', ')} dropped ${args.id}; it chooses its upstream again`);
+}
+
+/** Removes listener `id` from the config znode (refused while it runs). */
+export async function removeListenerCommand(args: Args & { id: string }): Promise<void> {
+  checkId('listener id', args.id);
+  const change = await withZk(args, (zk, paths) => removeListener(zk, paths, args.id));
+  if (args.json) printJson(change);
+  else printLine(`listener ${args.id} removed; listeners are now ${change.after.listeners.join(', ') || 'none'}`);
 }

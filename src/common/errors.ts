@@ -24,7 +24,8 @@ export type ErrorCode =
   | 'ZK_BUDGET_EXCEEDED'
   | 'RESTORE_REFUSED'
   | 'LISTENER_FEED'
-  | 'PROMOTION_REFUSED';
+  | 'PROMOTION_REFUSED'
+  | 'REMOVAL_REFUSED';
 
 export class DuoraftError extends Error {
   readonly code: ErrorCode;
@@ -291,5 +292,16 @@ export class ListenerFeedError extends DuoraftError {
 export class PromotionRefusedError extends DuoraftError {
   constructor(message: string, retryable = false) {
     super('PROMOTION_REFUSED', message, retryable);
+  }
+}
+
+/**
+ * `duoraft admin remove-listener` refused, and nothing changed: the id is no listener of
+ * the cluster, or the listener runs (its member znode exists: stop it first, or retry once
+ * its session expired). The message says which.
+ */
+export class RemovalRefusedError extends DuoraftError {
+  constructor(message: string, retryable = false) {
+    super('REMOVAL_REFUSED', message, retryable);
   }
 }

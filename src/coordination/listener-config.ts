@@ -1,6 +1,7 @@
-// Listeners in the `config` znode, and the two admin changes of who votes: promoting a
-// listener in place of a voter, and demoting a voter to a listener. Every change is one
-// compare-and-set on `config` (its version), retried on a concurrent change.
+// Listeners in the `config` znode, the two admin changes of who votes (promoting a listener
+// in place of a voter, demoting a voter to a listener), and removing a listener that is gone
+// for good. Every change is one compare-and-set on `config` (its version), retried on a
+// concurrent change.
 //
 // Promotion must never make a cluster of three live voters (the old one would still act on
 // a configuration that counts it): it is refused while the voter to replace is alive, which
@@ -12,7 +13,7 @@
 // (notes/listeners.md, notes/safety.md "Promotion".)
 import type { Clock } from '../common/clock.js';
 import { sleep } from '../common/clock.js';
-import { ConfigError, PromotionRefusedError } from '../common/errors.js';
+import { ConfigError, PromotionRefusedError, RemovalRefusedError } from '../common/errors.js';
 import type { ClusterPaths } from './layout.js';
 import { decodeConfig, decodeLease, decodeMember, encodeConfig, type ConfigRecord, type MemberRecord } from './records.js';
 import { ZkError, type ZkSession } from './zk-api.js';
@@ -148,6 +149,39 @@ export async function demoteVoter(zk: ZkSession, paths: ClusterPaths, id: string
     }
   }
   throw new PromotionRefusedError('the config znode kept changing: demotion not done', true);
+}
+
+/**
+ * Removes listener `id` from `config` for good (until it is started again: a listener
+ * registers itself when it starts). Refused (RemovalRefusedError, nothing changed) while
+ * its member znode exists, checked in the same multi as the compare-and-set (as for a
+ * promotion: the multi creates and deletes that path, which fails if it is there), so a
+ * listener that starts meanwhile is never removed under its feet.
+ */
+export async function removeListener(zk: ZkSession, paths: ClusterPaths, id: string): Promise<ConfigChange> {
+  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    const { data, stat } = await zk.getData(paths.config);
+    const cfg = decodeConfig(paths.config, data);
+    if (cfg.voters.includes(id)) throw new RemovalRefusedError(`${id} is a voter of cluster ${paths.cluster}, not a listener: demote it first (duoraft admin demote ${id}), stop it, then remove it`);
+    if (!cfg.listeners.includes(id)) throw new RemovalRefusedError(`${id} is not a listener of cluster ${paths.cluster} (listeners: ${cfg.listeners.join(', ') || 'none'})`);
+    const running = (): RemovalRefusedError =>
+      new RemovalRefusedError(`listener ${id} is running: its member znode exists (its ZooKeeper session lives). Stop it first; if its process is dead, retry after its session expires`, true);
+    if (await zk.exists(paths.member(id))) throw running();
+    const after = { voters: cfg.voters, listeners: cfg.listeners.filter((l) => l !== id) };
+    try {
+      await zk.multi([
+        { type: 'create' as const, path: paths.member(id), data: EMPTY, mode: 'persistent' as const },
+        { type: 'delete' as const, path: paths.member(id), version: -1 },
+        { type: 'setData' as const, path: paths.config, data: encodeConfig(after), version: stat.version },
+      ]);
+      return { before: cfg, after };
+    } catch (err) {
+      if (!(err instanceof ZkError)) throw err;
+      if (err.code === 'NODE_EXISTS') throw running();
+      if (err.code !== 'BAD_VERSION') throw err;
+    }
+  }
+  throw new RemovalRefusedError('the config znode kept changing: the listener was not removed', true);
 }
 
 async function memberRecord(zk: ZkSession, paths: ClusterPaths, id: string): Promise<MemberRecord | null> {

@@ -64,6 +64,16 @@ export function judgeTargets(r: SuiteResult): TargetVerdict[] {
       const limit = Math.max(...none) * 1.1;
       add(13, "the leader's CPU per write does not grow with 1 or 3 listeners", `ms per 1,000 writes: ${r.listeners.phases.map((p) => `${p.listeners}: ${p.leaderCpuMsPerThousandWrites}`).join(', ')}`, some.every((x) => x <= limit));
     }
+    const pr = r.listeners.promotion;
+    if (pr.rounds.length > 0) {
+      // From the accepted command (the wait for the destroyed voter's session to expire comes before it, and is shown).
+      add(
+        13,
+        `a listener promoted in place of a destroyed voter: the cluster can lose either voter within 5 s of the command (${pr.rounds.length} rounds, each then losing the other voter), 0 lost`,
+        `max ${ms(pr.readyMs.max)} (p50 ${ms(pr.readyMs.p50)}); refused for p50 ${ms(pr.refusedForMs.p50)} before, while the session expired; failover to the promoted member max ${ms(pr.failoverMs.max)}; ${pr.lost} lost`,
+        pr.readyMs.max <= 5000 && pr.lost === 0,
+      );
+    }
   }
   return out;
 }

@@ -25,9 +25,12 @@ import { judgeTargets, targetLines, type TargetVerdict } from './bench-targets.j
 import { measureZkMultiFloor, type ZkMultiFloorResult } from './zk-multi-floor.js';
 import { startZooKeeper } from './zk-launcher.js';
 import { benchListeners, type ListenerBenchResult } from './bench-listeners.js';
+import { benchPromotion, type PromotionBenchResult } from './bench-promotion.js';
 
 /** The write rate of the listener targets (issue 13). */
 const LISTENER_BENCH_RATE = 2000;
+/** Issue 13's promotion target: at least 3 rounds (bench-promotion.ts). */
+const PROMOTION_BENCH_ROUNDS = 3;
 
 export type Workload = 'write' | 'read' | 'mixed';
 
@@ -136,7 +139,8 @@ export interface SuiteResult {
   readonly zkMultiFloor?: ZkMultiFloorResult;
   /** One reader's stale reads from the cluster: a gRPC round trip to a member and a local lookup. */
   readonly staleReader?: LoadResult;
-  readonly listeners?: ListenerBenchResult;
+  /** Issue 13: apply lag and leader CPU (bench-listeners.ts), and promotion in place of a destroyed voter (bench-promotion.ts). */
+  readonly listeners?: ListenerBenchResult & { readonly promotion: PromotionBenchResult };
   readonly writers64?: LoadResult;
   readonly readers64?: readonly LoadResult[];
   readonly transfer?: {
@@ -205,7 +209,9 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   }
   if (o.compareEtcd && (want('latency') || want('throughput') || want('failover'))) result = { ...result, etcd: await runEtcdParts(o, want, say) };
   if (want('listeners')) {
-    result = { ...result, listeners: await benchListeners({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], rate: LISTENER_BENCH_RATE, seconds: Math.max(5, Math.round(o.durationMs / 1000)), say }) };
+    const lag = await benchListeners({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], rate: LISTENER_BENCH_RATE, seconds: Math.max(5, Math.round(o.durationMs / 1000)), say });
+    const promotion = await benchPromotion({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], rounds: PROMOTION_BENCH_ROUNDS, say });
+    result = { ...result, listeners: { ...lag, promotion } };
   }
   const r = (x: number): number => Math.round(x * 100) / 100;
   const full: SuiteResult = { machine: { cpus: cpus().length, node: process.version, loadAverage: [r(loadAtStart), r(loadavg()[0] ?? 0)] }, ...result };

@@ -5,11 +5,15 @@
 // - a leader whose ZooKeeper lease holds (it can commit, and no one can fence it) and whose
 //   no-op of this term is committed (it may serve reads), and that is not handing over;
 // - a follower that hears a leader (within the minimum election timeout) and is connected
-//   to ZooKeeper (so it can catch up, and take over if the leader goes).
+//   to ZooKeeper (so it can catch up, and take over if the leader goes);
+// - a listener that is fed (by an upstream, or reading ZooKeeper's log itself) and has not
+//   been behind the commit index it heard of for longer than listenerMaxLagMs: its stale
+//   reads are then recent. Between upstreams, or catching up from far behind (a snapshot,
+//   ZooKeeper's log), a load balancer should send stale reads elsewhere.
 // NOT_SERVING otherwise: starting, suspecting the leader or taking over, stopping, or
 // stopped because its state cannot be trusted. The reason goes to the log, never on the
 // wire (the standard protocol carries the status alone).
-import type { NodeFigures } from './node-figures.js';
+import type { ListenerFigures, MemberFigures } from './node-figures.js';
 
 export interface HealthVerdict {
   readonly serving: boolean;
@@ -20,13 +24,22 @@ export interface HealthVerdict {
 export interface HealthRules {
   /** A follower that has not heard the leader for longer than this is not serving. */
   readonly electionTimeoutMs: number;
+  /** A listener behind the commit index it heard of for longer than this is not serving (default LISTENER_MAX_LAG_MS). */
+  readonly listenerMaxLagMs?: number;
 }
+
+/**
+ * Why 5 s: an upstream that goes silent is left after 2 s (4 feed heartbeats) and another
+ * chosen within a probe round; a listener behind for longer is catching up from far behind.
+ */
+export const LISTENER_MAX_LAG_MS = 5000;
 
 const serving = (reason: string): HealthVerdict => ({ serving: true, reason });
 const notServing = (reason: string): HealthVerdict => ({ serving: false, reason });
 
-export function healthOf(f: NodeFigures | null, rules: HealthRules): HealthVerdict {
+export function healthOf(f: MemberFigures | null, rules: HealthRules): HealthVerdict {
   if (f === null) return notServing('starting');
+  if (f.role === 'listener') return listenerHealthOf(f, rules);
   if (f.fatalReason !== null) return notServing(`stopped: ${f.fatalReason}`);
   if (f.stopped) return notServing('stopped');
   switch (f.role) {
@@ -47,4 +60,12 @@ export function healthOf(f: NodeFigures | null, rules: HealthRules): HealthVerdi
     case 'candidate':
       return notServing('taking over (fencing ZooKeeper and replaying its log)');
   }
+}
+
+function listenerHealthOf(f: ListenerFigures, rules: HealthRules): HealthVerdict {
+  if (f.stopped) return notServing('stopped');
+  if (f.upstream === '') return notServing('listener without an upstream (choosing one)');
+  const maxLagMs = rules.listenerMaxLagMs ?? LISTENER_MAX_LAG_MS;
+  if (f.lagMs > maxLagMs) return notServing(`listener ${f.lagEntries} entries behind for ${Math.round(f.lagMs)} ms (more than ${maxLagMs} ms)`);
+  return serving(f.upstream === 'zookeeper' ? 'listener reading ZooKeeper\'s log (depth 0)' : `listener fed by ${f.upstream} at depth ${f.depth}`);
 }

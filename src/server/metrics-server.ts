@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../common/errors.js';
-import { formatHostPort, type HostPort } from '../common/host-port.js';
+import { formatHostPort, type HostPort, parseHostPort } from '../common/host-port.js';
 import type { Logger } from '../common/logger.js';
 
 /** What the server serves. */
@@ -23,6 +23,13 @@ export interface MetricsServer {
 }
 
 const MAX_CONNECTIONS = 32;
+
+/** The --metrics address (a voter's or a listener's), checked by runNodeOptionProblems before anything starts. */
+export function metricsListen(text: string): HostPort {
+  const parsed = parseHostPort(text, { allowPortZero: true });
+  if ('problem' in parsed) throw new ConfigError(`invalid metrics address ${JSON.stringify(text)}: ${parsed.problem}`);
+  return parsed;
+}
 const TIMEOUT_MS = 10_000;
 
 export async function startMetricsServer(listen: HostPort, metrics: MetricsText, logger: Logger): Promise<MetricsServer> {

@@ -17,7 +17,7 @@ import type { ClientOpKind, ClientOpObserver } from './client-op-observer.js';
 import { FailoverTimeline, type TakeoverKind, type TakeoverPhase } from './failover-timeline.js';
 import type { HealthVerdict } from './health.js';
 import type { SnapshotObserver } from './snapshotter.js';
-import type { FiguresSource, NodeFigures } from './node-figures.js';
+import type { FiguresSource, ListenerFigures, MemberFigures, NodeFigures } from './node-figures.js';
 import type { TakeoverSample } from './takeover-runner.js';
 import type { NodeTelemetry, PeerRefusal } from './telemetry.js';
 
@@ -27,6 +27,11 @@ export interface NodeMetricsOptions {
   readonly clock: Clock;
   /** Also export the process's own metrics (CPU, memory, event-loop delay, GC): prom-client's defaults. */
   readonly processMetrics?: boolean;
+  /**
+   * What the member is (default voter). A listener's series of voter-only events (take-overs,
+   * the WAL mirror, BUSY writes, publishing snapshots) are not created at 0: it has none.
+   */
+  readonly member?: 'voter' | 'listener';
 }
 
 /** What metrics read when scraped. */
@@ -38,7 +43,7 @@ export interface MetricsSources {
 /** The part of a ZooKeeper session metrics follow. */
 export type ZkStateSource = Pick<ZkSession, 'state' | 'onStateChange'>;
 
-const ROLES: readonly Role[] = ['follower', 'precandidate', 'candidate', 'leader'];
+const ROLES: ReadonlyArray<Role | 'listener'> = ['follower', 'precandidate', 'candidate', 'leader', 'listener'];
 const TAKEOVER_KINDS: readonly TakeoverKind[] = ['failover', 'transfer', 'election'];
 const TAKEOVER_PHASES: readonly TakeoverPhase[] = ['detect', 'lease_wait', 'fence', 'replay', 'first_commit'];
 /** The kinds a BUSY answer can come to (writes, and the session entries that are writes too). */
@@ -87,18 +92,30 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
 
   constructor(o: NodeMetricsOptions) {
     const registers = [this.registry];
+    // Figures only one kind of member has are not exported by the other (an unlabelled gauge
+    // always shows a value: 0 would read as a term, a depth, a lease).
+    const isVoter = (o.member ?? 'voter') === 'voter';
     this.registry.setDefaultLabels({ node: o.nodeId, cluster: o.cluster });
     if (o.processMetrics) collectDefaultMetrics({ register: this.registry });
+    // A voter's figure (absent on a listener), a figure every member has, a listener's figure.
     const figure = (f: (n: NodeFigures) => number): (() => number | null) => () => {
+      const n = this.sources?.figures() ?? null;
+      return n === null || n.role === 'listener' ? null : f(n);
+    };
+    const shared = (f: (n: MemberFigures) => number): (() => number | null) => () => {
       const n = this.sources?.figures() ?? null;
       return n === null ? null : f(n);
     };
+    const listener = (f: (n: ListenerFigures) => number): (() => number | null) => () => {
+      const n = this.sources?.figures() ?? null;
+      return n === null || n.role !== 'listener' ? null : f(n);
+    };
 
     // ---- the node's state, read at each scrape
-    const roleNow = (): Role | null => this.sources?.figures()?.role ?? null;
+    const roleNow = (): Role | 'listener' | null => this.sources?.figures()?.role ?? null;
     new Gauge({
       name: 'duoraft_role',
-      help: 'The Raft role: 1 for the current one, 0 for the others (all 0 while starting)',
+      help: 'The Raft role (or listener): 1 for the current one, 0 for the others (all 0 while starting)',
       labelNames: ['role'],
       registers,
       collect() {
@@ -106,22 +123,24 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
         for (const r of ROLES) this.set({ role: r }, r === role ? 1 : 0);
       },
     });
-    this.figureGauge('duoraft_term', 'The current term (moves at each take-over)', figure((n) => n.term));
-    this.figureGauge('duoraft_commit_index', 'The highest log index known committed (in ZooKeeper)', figure((n) => n.commitIndex));
-    this.figureGauge('duoraft_applied_index', 'The highest log index applied to the key-value state machine', figure((n) => n.appliedIndex));
-    this.figureGauge('duoraft_last_index', 'The last index of the local log', figure((n) => n.lastIndex));
-    this.figureGauge('duoraft_pending_proposals', 'Client writes waiting for their entry to commit and apply (BUSY beyond --max-pending-proposals)', figure((n) => n.pendingProposals));
-    this.figureGauge('duoraft_mirror_backlog_entries', 'Leader: entries handed to the WAL mirror and not yet known to be in ZooKeeper', figure((n) => n.mirrorBacklog));
-    this.figureGauge('duoraft_lease_holds', 'Leader: 1 while its ZooKeeper lease holds', figure((n) => (n.leaseHolds ? 1 : 0)));
+    this.figureGauge('duoraft_term', 'The current term (moves at each take-over)', figure((n) => n.term), isVoter);
+    this.figureGauge('duoraft_commit_index', 'The highest log index known committed (in ZooKeeper; a listener: as its upstream or ZooKeeper told it)', shared((n) => n.commitIndex));
+    this.figureGauge('duoraft_applied_index', 'The highest log index applied to the key-value state machine', shared((n) => n.appliedIndex));
+    this.figureGauge('duoraft_last_index', 'The last index of the local log', shared((n) => n.lastIndex));
+    this.figureGauge('duoraft_pending_proposals', 'Client writes waiting for their entry to commit and apply (BUSY beyond --max-pending-proposals)', figure((n) => n.pendingProposals), isVoter);
+    this.figureGauge('duoraft_mirror_backlog_entries', 'Leader: entries handed to the WAL mirror and not yet known to be in ZooKeeper', figure((n) => n.mirrorBacklog), isVoter);
+    this.figureGauge('duoraft_lease_holds', 'Leader: 1 while its ZooKeeper lease holds', figure((n) => (n.leaseHolds ? 1 : 0)), isVoter);
     this.figureGauge(
       'duoraft_leader_contact_age_seconds',
       'Follower: since it last heard from its leader (+Inf: never; 0 on the leader)',
       figure((n) => (n.role === 'leader' ? 0 : seconds(n.leaderContactAgeMs))),
+      isVoter,
     );
     this.figureGauge(
       'duoraft_commit_held',
       "Follower: 1 while its commit index is held because its leader's term is not yet in ZooKeeper's epoch as it sees it (it takes entries, up to a bound, and commits none)",
       figure((n) => (n.commitHeld ? 1 : 0)),
+      isVoter,
     );
     this.figureGauge('duoraft_serving', 'Health: 1 while the member can do its role (the gRPC health service says SERVING)', () => {
       const h = this.sources?.health();
@@ -214,21 +233,26 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
       labelNames: ['source', 'outcome'],
       registers,
     });
-    this.figureGauge('duoraft_snapshot_index', 'The newest local snapshot: the log index it covers (0: none)', figure((n) => n.snapshotIndex));
-    this.figureGauge('duoraft_snapshot_bytes', "The newest local snapshot's file size", figure((n) => n.snapshotBytes));
+    this.figureGauge('duoraft_snapshot_index', 'The newest local snapshot: the log index it covers (0: none)', shared((n) => n.snapshotIndex));
+    this.figureGauge('duoraft_snapshot_bytes', "The newest local snapshot's file size", shared((n) => n.snapshotBytes));
     const budget = (f: (b: NonNullable<NodeFigures['zkBudget']>) => number): (() => number | null) => () => {
-      const b = this.sources?.figures()?.zkBudget ?? null;
+      const n = this.sources?.figures() ?? null;
+      const b = n === null || n.role === 'listener' ? null : n.zkBudget;
       return b === null ? null : f(b);
     };
-    this.figureGauge('duoraft_zk_budget_used_bytes', 'Leader: WAL segments and snapshots the cluster keeps in ZooKeeper (data bytes, tracked; counted again every minute)', budget((b) => b.usedBytes));
-    this.figureGauge('duoraft_zk_budget_limit_bytes', 'Leader: the ZooKeeper budget (--zk-budget-bytes)', budget((b) => b.budgetBytes));
-    this.figureGauge('duoraft_zk_budget_over', 'Leader: 1 while the state is too large for the ZooKeeper budget (writes that add data are refused)', budget((b) => (b.over ? 1 : 0)));
-    this.figureGauge('duoraft_zk_budget_tight', 'Leader: 1 while wal/ is compacted through the newest snapshot to stay within the budget', budget((b) => (b.mode === 'tight' ? 1 : 0)));
+    this.figureGauge('duoraft_zk_budget_used_bytes', 'Leader: WAL segments and snapshots the cluster keeps in ZooKeeper (data bytes, tracked; counted again every minute)', budget((b) => b.usedBytes), isVoter);
+    this.figureGauge('duoraft_zk_budget_limit_bytes', 'Leader: the ZooKeeper budget (--zk-budget-bytes)', budget((b) => b.budgetBytes), isVoter);
+    this.figureGauge('duoraft_zk_budget_over', 'Leader: 1 while the state is too large for the ZooKeeper budget (writes that add data are refused)', budget((b) => (b.over ? 1 : 0)), isVoter);
+    this.figureGauge('duoraft_zk_budget_tight', 'Leader: 1 while wal/ is compacted through the newest snapshot to stay within the budget', budget((b) => (b.mode === 'tight' ? 1 : 0)), isVoter);
 
-    // ---- listeners: reserved. The listener feed (listener-feed.ts, being written) registers
-    // its figures here: duoraft_listeners, duoraft_listener_lag_entries.
+    // ---- a listener's own (absent on voters): where it is in the tree, how far behind
+    this.figureGauge('duoraft_listener_depth', 'Listener: 1 fed by a voter, n fed by a depth n-1 listener, 0 reading ZooKeeper (or between upstreams)', listener((n) => n.depth), !isVoter);
+    this.figureGauge('duoraft_listener_lag_entries', 'Listener: entries between the commit index it heard of and its applied index', listener((n) => n.lagEntries), !isVoter);
+    this.figureGauge('duoraft_listener_lag_seconds', 'Listener: how long it has been behind the commit index it heard of (0: not behind)', listener((n) => seconds(n.lagMs)), !isVoter);
+    this.figureGauge('duoraft_listeners', 'Listener: the listeners it feeds now', listener((n) => n.feeding), !isVoter);
+    if (!isVoter) this.listenerSeries(listener((n) => n.upstreamChanges));
 
-    this.zeroKnownSeries();
+    this.zeroKnownSeries(o.member ?? 'voter');
     this.timeline = new FailoverTimeline(o.clock, {
       takeover: (kind: TakeoverKind, ok: boolean) => this.takeovers.inc({ kind, outcome: ok ? 'ok' : 'failed' }),
       phase: (kind: TakeoverKind, phase: TakeoverPhase, ms: number) => this.phaseSeconds.observe({ kind, phase }, seconds(ms)),
@@ -333,25 +357,62 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
    * as an increase: Prometheus cannot tell how much a series that appears at 1 increased.
    * (Client latencies are not: kinds times codes would be many series, and they are frequent.)
    */
-  private zeroKnownSeries(): void {
+  private zeroKnownSeries(member: 'voter' | 'listener'): void {
+    for (const outcome of ['ok', 'error']) this.fsyncSeconds.zero({ outcome });
+    for (const outcome of ['ok', 'failed']) {
+      this.snapshotsTaken.inc({ outcome }, 0);
+      this.snapshotInstalls.inc({ source: 'zookeeper', outcome }, 0);
+    }
+    if (member === 'listener') return;
     for (const kind of TAKEOVER_KINDS) {
       for (const outcome of ['ok', 'failed']) this.takeovers.inc({ kind, outcome }, 0);
       this.failoverSeconds.zero({ kind });
       for (const phase of TAKEOVER_PHASES) this.phaseSeconds.zero({ kind, phase });
     }
-    for (const outcome of ['ok', 'error']) {
-      this.zkMultiSeconds.zero({ outcome });
-      this.fsyncSeconds.zero({ outcome });
-    }
+    for (const outcome of ['ok', 'error']) this.zkMultiSeconds.zero({ outcome });
     for (const kind of WRITE_KINDS) this.clientBusy.inc({ kind }, 0);
-    for (const outcome of ['ok', 'failed']) {
-      this.snapshotsTaken.inc({ outcome }, 0);
-      for (const source of ['zookeeper', 'leader']) this.snapshotInstalls.inc({ source, outcome }, 0);
-    }
+    for (const outcome of ['ok', 'failed']) this.snapshotInstalls.inc({ source: 'leader', outcome }, 0);
     for (const outcome of PUBLISH_OUTCOMES) this.publishSeconds.zero({ outcome });
   }
 
-  private figureGauge(name: string, help: string, read: () => number | null): void {
+  /** A listener's series that are not one number: who feeds it, and how often that changed. */
+  private listenerSeries(changesNow: () => number | null): void {
+    const registers = [this.registry];
+    const upstreamNow = (): string | null => {
+      const n = this.sources?.figures() ?? null;
+      return n === null || n.role !== 'listener' ? null : n.upstream;
+    };
+    new Gauge({
+      name: 'duoraft_listener_upstream',
+      help: "Listener: 1 with the label upstream set to the member feeding it ('zookeeper' while it reads ZooKeeper's log, '' between upstreams)",
+      labelNames: ['upstream'],
+      registers,
+      collect() {
+        const u = upstreamNow();
+        this.reset();
+        if (u !== null) this.set({ upstream: u }, 1);
+      },
+    });
+    // A count the listener keeps (its runner counts its moves), exported as a counter by its
+    // increase since the last scrape: it only grows here, as it does there.
+    let changesSeen = 0;
+    new Counter({
+      name: 'duoraft_listener_upstream_changes_total',
+      help: 'Listener: times it began to be fed from another source (an upstream or ZooKeeper; the first one counts)',
+      registers,
+      collect() {
+        const n = changesNow();
+        if (n !== null && n > changesSeen) {
+          this.inc(n - changesSeen);
+          changesSeen = n;
+        }
+      },
+    });
+  }
+
+  /** A gauge read at scrape time; not registered at all when `on` is false (a series another kind of member has). */
+  private figureGauge(name: string, help: string, read: () => number | null, on = true): void {
+    if (!on) return;
     new Gauge({
       name,
       help,

@@ -38,5 +38,35 @@ export interface NodeFigures {
   readonly zkBudget: ZkBudgetStatus | null;
 }
 
-/** Where readers get the figures: null until the node has started. */
-export type FiguresSource = () => NodeFigures | null;
+/**
+ * What a listener holds (src/server/listener): no term, no lease, no leader of its own: it
+ * follows the committed log through an upstream. The index and snapshot figures mean what
+ * they mean on a voter (commitIndex: the highest index it heard is committed).
+ */
+export interface ListenerFigures {
+  readonly role: 'listener';
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  /** The member feeding it, 'zookeeper' while it reads ZooKeeper's log itself, '' while it has none. */
+  readonly upstream: string;
+  /** 1: fed by a voter; n: fed by a depth n-1 listener; 0: reading ZooKeeper or no upstream. */
+  readonly depth: number;
+  readonly lagEntries: number;
+  /** Since when it has been behind the commit index it heard of (0: not behind). */
+  readonly lagMs: number;
+  /** Times it began to be fed from another source than before (an upstream or ZooKeeper; the first counts). */
+  readonly upstreamChanges: number;
+  /** Listeners it feeds now. */
+  readonly feeding: number;
+  readonly zkConnected: boolean;
+  readonly stopped: boolean;
+  readonly snapshotIndex: number;
+  readonly snapshotBytes: number;
+}
+
+/** A voter's figures or a listener's: `role` tells which. */
+export type MemberFigures = NodeFigures | ListenerFigures;
+
+/** Where readers get the figures: null until the member has started. */
+export type FiguresSource = () => MemberFigures | null;

@@ -8,7 +8,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError, CorruptWalError, ZkUnavailableError } from '../common/errors.js';
-import { formatHostPort, HOST_PORT_FORMAT, type HostPort, parseHostPort } from '../common/host-port.js';
+import { formatHostPort, HOST_PORT_FORMAT, parseHostPort } from '../common/host-port.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { warnWorldWritable } from '../coordination/zk-acl.js';
@@ -26,7 +26,7 @@ import { kvHandlers } from './client-handlers.js';
 import { HealthMonitor } from './health-monitor.js';
 import { HEALTH_SERVICE_PATH_PREFIX, healthHandlers, healthService } from './health-service.js';
 import { NodeMetrics } from './metrics.js';
-import { type MetricsServer, startMetricsServer } from './metrics-server.js';
+import { type MetricsServer, metricsListen, startMetricsServer } from './metrics-server.js';
 import { kvService } from './kv-service.js';
 import { type FatalKind, NodeDriver } from './node-driver.js';
 import { readIdentity, writeIdentity } from './identity-file.js';
@@ -140,11 +140,12 @@ export async function runMember(o: RunNodeOptions): Promise<RunningMember> {
     ...(o.zkAuth ? { zkAuth: o.zkAuth } : {}),
     ...(o.snapshotPolicy ? { snapshotPolicy: o.snapshotPolicy } : {}),
     fanout: o.listenerFanout ?? DEFAULT_LISTENER_FANOUT,
+    ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
   });
   return {
     role: 'listener',
     address: l.address,
-    metricsAddress: null,
+    metricsAddress: l.metricsAddress,
     logger: l.logger,
     stop: () => l.stop(),
     fatal: new Promise(() => undefined),
@@ -401,13 +402,6 @@ export function runNodeOptionProblems(o: RunNodeOptions): string[] {
   });
   // A bad listen address is reported once, not again as the advertise address it implies.
   return [...problems, ...configProblems.filter((p) => advertise !== '' || !p.startsWith('invalid advertise address'))];
-}
-
-/** The metrics address, checked by runNodeOptionProblems before anything starts. */
-function metricsListen(text: string): HostPort {
-  const parsed = parseHostPort(text, { allowPortZero: true });
-  if ('problem' in parsed) throw new ConfigError(`invalid metrics address ${JSON.stringify(text)}: ${parsed.problem}`);
-  return parsed;
 }
 
 function listenHost(listen: string): string {

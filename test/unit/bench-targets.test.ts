@@ -2,6 +2,7 @@
 // part ran, at the issue's bound exactly, and a missed one says so.
 import { describe, expect, it } from 'vitest';
 import type { LoadResult, SuiteResult } from '../../src/harness/bench.js';
+import type { PromotionBenchResult, PromotionRound } from '../../src/harness/bench-promotion.js';
 import { judgeTargets, targetLines } from '../../src/harness/bench-targets.js';
 
 const machine = { cpus: 2, node: 'v20' };
@@ -44,5 +45,23 @@ describe('bench targets', () => {
     expect(v[0]?.measured).toContain('1.60x');
     expect(v[1]?.measured).toContain('4.00x');
     expect(targetLines(v)[0]).toMatch(/^ {2}\[NOT MET\] issue 12: /);
+  });
+
+  it('holds the promotion to 5 s from the command in every round, and nothing lost', () => {
+    const round = (readyMs: number): PromotionRound => ({ round: 1, destroyed: 'b', destroyedRole: 'follower', promoted: 'p1', remained: 'a', refusedForMs: 4700, refusals: 30, readyMs, commitPoint: 100, failoverMs: 90 });
+    const promotion = (ready: readonly number[], lost = 0): PromotionBenchResult => ({
+      rounds: ready.map(round),
+      readyMs: { p50: Math.min(...ready), max: Math.max(...ready) },
+      refusedForMs: { p50: 4700, max: 4800 },
+      failoverMs: { p50: 90, max: 90 },
+      withinTarget: ready.filter((x) => x <= 5000).length,
+      acknowledged: 1000,
+      lost,
+    });
+    const judge = (p: PromotionBenchResult) => judgeTargets({ machine, listeners: { rate: 2000, seconds: 10, tracePollMs: 20, phases: [], promotion: p } }).find((v) => v.target.includes('promoted'));
+    expect(judge(promotion([300, 5000]))?.met).toBe(true);
+    expect(judge(promotion([300, 5001]))?.met).toBe(false);
+    expect(judge(promotion([300], 1))?.met).toBe(false);
+    expect(judge(promotion([300, 1035]))?.measured).toMatch(/^max 1035 ms/);
   });
 });

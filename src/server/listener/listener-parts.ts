@@ -15,8 +15,9 @@ import type { SavedSnapshot } from '../../storage/snapshot-store.js';
 import { KvStore } from '../../statemachine/kv-store.js';
 import type { SnapshotPoint } from '../../common/snapshot-point.js';
 import { Ephemerals } from '../ephemerals.js';
-import { Snapshotter, type SnapshotPolicy } from '../snapshotter.js';
-import { WalSync } from '../wal-sync.js';
+import type { ListenerFigures } from '../node-figures.js';
+import { type SnapshotObserver, Snapshotter, type SnapshotPolicy } from '../snapshotter.js';
+import { WalSync, type WalSyncObserver } from '../wal-sync.js';
 import type { FeedConnector } from './feed-connector.js';
 import type { ApplyTrace } from './apply-trace.js';
 import { ListenerFeeder } from './feeder.js';
@@ -57,6 +58,8 @@ export interface ListenerPartsOptions {
   readonly maxPendingReads: number;
   /** Records each applied batch's time for the status (the bench's apply lag); none in the simulator. */
   readonly applyTrace?: ApplyTrace;
+  /** Told of fsyncs and snapshots (metrics); nothing by default. */
+  readonly observer?: SnapshotObserver & WalSyncObserver;
 }
 
 export interface ListenerParts {
@@ -66,6 +69,8 @@ export interface ListenerParts {
   readonly feeder: ListenerFeeder;
   readonly member: ListenerMember;
   readonly walSync: WalSync;
+  /** What metrics and health read (health.ts, metrics.ts). */
+  figures(): ListenerFigures;
   /** Starts choosing an upstream (and registering members/<id>). */
   start(): void;
   /** Stops every part (not the ZooKeeper session, not the WAL: their owner closes them). */
@@ -75,7 +80,16 @@ export interface ListenerParts {
 export function listenerParts(o: ListenerPartsOptions): ListenerParts {
   const trace = o.applyTrace;
   const { zk, paths, clock, logger } = o;
-  const walSync = new WalSync({ wal: o.wal, clock, logger, intervalMs: WAL_SYNC_INTERVAL_MS, urgentIntervalMs: WAL_SYNC_INTERVAL_MS, maxWaiting: 1024 });
+  const walSync = new WalSync({
+    wal: o.wal,
+    clock,
+    logger,
+    intervalMs: WAL_SYNC_INTERVAL_MS,
+    urgentIntervalMs: WAL_SYNC_INTERVAL_MS,
+    maxWaiting: 1024,
+    ...(o.observer ? { observer: o.observer } : {}),
+  });
+  let stopped = false;
   const start = o.newest ? { point: o.newest.point, store: o.newest.store } : { point: { index: 0, term: 0, chain: o.genesis }, store: new KvStore() };
   let member: ListenerMember | null = null;
   let runner: ListenerRunner | null = null;
@@ -116,6 +130,7 @@ export function listenerParts(o: ListenerPartsOptions): ListenerParts {
     clock,
     logger,
     initial: o.newest?.saved ?? null,
+    ...(o.observer ? { observer: o.observer } : {}),
   });
   const tailer = new ZkTailer({
     zk,
@@ -176,11 +191,32 @@ export function listenerParts(o: ListenerPartsOptions): ListenerParts {
     feeder,
     member: m,
     walSync,
+    figures: () => {
+      const st = r.status();
+      const snap = snapshotter.status();
+      return {
+        role: 'listener',
+        commitIndex: Math.max(st.knownCommit, log.applied()),
+        appliedIndex: log.applied(),
+        lastIndex: log.applied(),
+        upstream: st.upstream,
+        depth: st.depth,
+        lagEntries: st.lagEntries,
+        lagMs: st.lagMs,
+        upstreamChanges: r.upstreamChanges(),
+        feeding: feeder.figures().listeners.length,
+        zkConnected: zk.state === 'connected',
+        stopped,
+        snapshotIndex: snap.index,
+        snapshotBytes: snap.sizeBytes,
+      };
+    },
     start: () => {
       ephemerals.ensure();
       r.start();
     },
     stop: () => {
+      stopped = true;
       ephemerals.stop();
       feeder.stop();
       r.stop();

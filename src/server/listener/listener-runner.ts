@@ -79,6 +79,9 @@ export class ListenerRunner {
   private stopped = false;
   private knownCommit = 0;
   private behindSince: number | null = null;
+  /** The source it was fed from last (an upstream's id or 'zookeeper'), and how often that changed (metrics). */
+  private lastSource = '';
+  private sourceChanges = 0;
   private leader: { id: string; address: string } = { id: '', address: '' };
 
   constructor(options: ListenerRunnerOptions) {
@@ -117,6 +120,17 @@ export class ListenerRunner {
     const behind = this.knownCommit > this.o.log.applied();
     if (behind && this.behindSince === null) this.behindSince = this.o.clock.now();
     if (!behind) this.behindSince = null;
+  }
+
+  /** Times it began to be fed from another source than before (the first one counts). */
+  upstreamChanges(): number {
+    return this.sourceChanges;
+  }
+
+  private fedFrom(source: string): void {
+    if (source === this.lastSource) return;
+    this.lastSource = source;
+    this.sourceChanges++;
   }
 
   status(): ListenerStatusView {
@@ -177,11 +191,13 @@ export class ListenerRunner {
         }
         this.upstream = null;
         this.o.tailer.follow(true);
+        this.fedFrom('zookeeper');
         this.schedule(RECHOOSE_WHILE_TAILING_MS);
         return;
       }
       this.o.tailer.follow(false);
       this.upstream = { id: choice.id, depth: choice.depth, path: choice.path };
+      this.fedFrom(choice.id);
       this.o.logger.info({ upstream: choice.id, depth: choice.depth, path: choice.path, from: this.o.log.applied() + 1 }, 'fed by an upstream');
       this.link = new UpstreamLink({
         cluster: this.o.cluster,

@@ -1,8 +1,10 @@
 // A listener's composition (called by the composition root, run-node.ts, for --role
 // listener): ZooKeeper session, data folder (local WAL, snapshots, identity, the list of
 // upstreams), the listener log, the upstream choice loop with its ZooKeeper fallback, the
-// feeder for listeners below it, and one gRPC server for clients (stale reads) and the
-// ListenerFeed service. It has no RaftCore: it never votes, never leads, never fences, and
+// feeder for listeners below it, one gRPC server for clients (stale reads), the gRPC health
+// service and the ListenerFeed service, and /metrics when asked for (--metrics): the
+// voter's health service and metrics server, over a listener's figures (health.ts says when
+// a listener is SERVING). It has no RaftCore: it never votes, never leads, never fences, and
 // nothing counts it (PROTOCOL.md section 9).
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,7 +29,12 @@ import { kvHandlers } from '../client-handlers.js';
 import { readIdentity, writeIdentity } from '../identity-file.js';
 import type { DriverRef } from '../kv-operations.js';
 import { kvService } from '../kv-service.js';
-import { defaultLimits } from '../node-config.js';
+import { HealthMonitor } from '../health-monitor.js';
+import { healthHandlers, healthService } from '../health-service.js';
+import { NodeMetrics } from '../metrics.js';
+import { type MetricsServer, metricsListen, startMetricsServer } from '../metrics-server.js';
+import { defaultLimits, defaultTiming } from '../node-config.js';
+import type { ListenerParts } from './listener-parts.js';
 import { defaultSnapshotPolicy, type SnapshotPolicy } from '../snapshotter.js';
 import { isTransientZkError, waitForZooKeeper } from '../startup-retry.js';
 import { DEFAULT_FEED_HEARTBEAT_MS, feedHandlersOf, ListenerFeeder } from './feeder.js';
@@ -54,12 +61,16 @@ export interface ListenerOptions {
   readonly fanout: number;
   readonly snapshotPolicy?: SnapshotPolicy;
   readonly feedHeartbeatMs?: number;
+  /** host:port to serve Prometheus metrics on (http://HOST:PORT/metrics); absent: no metrics. */
+  readonly metrics?: string;
 }
 
 export interface RunningListener {
   readonly address: string;
   readonly logger: Logger;
   readonly member: ListenerMember;
+  /** Where /metrics is served (as bound), when metrics are on. */
+  readonly metricsAddress: string | null;
   stop(): Promise<void>;
   /**
    * Resolves when the config znode makes this member a voter (promoted: it has caught up to
@@ -72,6 +83,9 @@ const WAL_SEGMENT_BYTES = 4 * 1024 * 1024;
 const TREE_WAIT_LOG_MS = 5000;
 /** A promoted listener tries this many times (1 s apart) to read ZooKeeper's log to its tail. */
 const PROMOTION_CATCH_UP_ATTEMPTS = 30;
+/** As a voter's (run-node.ts): how often health looks for a flip, and the bound on Watch streams. */
+const HEALTH_POLL_MS = 50;
+const MAX_HEALTH_WATCHERS = 64;
 
 export async function runListener(o: ListenerOptions): Promise<RunningListener> {
   const paths = new ClusterPaths(o.cluster);
@@ -80,17 +94,39 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
   const listen = parseHostPort(o.listen, { allowPortZero: true });
   if ('problem' in listen) throw new ConfigError(`invalid listen address ${JSON.stringify(o.listen)}: ${listen.problem}`);
   const memberRef: DriverRef = { current: null };
+  const metrics = o.metrics !== undefined ? new NodeMetrics({ nodeId: o.id, cluster: o.cluster, clock, processMetrics: true, member: 'listener' }) : null;
   const server = new grpc.Server(peerServerOptions);
-  server.addService(kvService, kvHandlers(memberRef, logger, clock));
+  server.addService(kvService, kvHandlers(memberRef, logger, clock, metrics ?? undefined));
   // The feed service answers once the listener runs (a probe before that: cannot feed).
   const feederRef: { current: ListenerFeeder | null } = { current: null };
   server.addService(listenerFeedService, feedHandlersOf(feederRef));
+  // Health and metrics read the listener's parts once they run (until then: starting, absent).
+  const partsRef: { current: ListenerParts | null } = { current: null };
+  const figures = (): ReturnType<ListenerParts['figures']> | null => partsRef.current?.figures() ?? null;
+  const health = new HealthMonitor({
+    figures,
+    // The election timeout is a voter's rule; a listener's is LISTENER_MAX_LAG_MS (health.ts).
+    rules: { electionTimeoutMs: defaultTiming.electionTimeoutMs },
+    clock,
+    logger,
+    intervalMs: HEALTH_POLL_MS,
+    maxWatchers: MAX_HEALTH_WATCHERS,
+  });
+  server.addService(healthService, healthHandlers(health));
+  metrics?.attach({ figures, health: () => health.current() });
+  let metricsServer: MetricsServer | null = null;
   const port = await bindServer(server, o.listen, grpc.ServerCredentials.createInsecure());
+  health.start();
   const address = o.advertise ?? formatHostPort(listen.host, port);
   const zk: NodeZkSession = connectZk({ connectString: o.zk, sessionTimeoutMs: o.zkSessionTimeoutMs ?? 4000, logger, ...(o.zkAuth ? { auth: o.zkAuth } : {}) });
   let wal: LocalWal | null = null;
   const stopParts: Array<() => void> = [];
   try {
+    if (metrics && o.metrics !== undefined) {
+      metricsServer = await startMetricsServer(metricsListen(o.metrics), metrics, logger);
+      logger.info({ metrics: `http://${metricsServer.address}/metrics` }, 'serving metrics');
+    }
+    metrics?.followZk(zk);
     try {
       await waitForZooKeeper('starting a listener', { zk, clock, logger, giveUpAfterMs: o.zkConnectTimeoutMs ?? 0 });
     } catch (err) {
@@ -137,7 +173,9 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
       saveKnown: (list) => writeUpstreamList(o.dataDir, list),
       requestTimeoutMs: defaultLimits.requestTimeoutMs,
       maxPendingReads: defaultLimits.maxPendingReads,
+      ...(metrics ? { observer: metrics } : {}),
     });
+    partsRef.current = parts;
     stopParts.push(() => parts.stop());
     const { log, runner: r, tailer, feeder: f, member: m, walSync } = parts;
     memberRef.current = m;
@@ -151,8 +189,11 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
       stopping ??= (async () => {
         roleWatch.stop();
         for (const s of stopParts) s();
+        health.stop();
         await opened.wal.close();
         await shutdownServer(server);
+        await metricsServer?.close();
+        metrics?.close();
         await zk.close();
         logger.flush();
       })();
@@ -202,9 +243,12 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
     if (cfg === null || roleIn(cfg, o.id) === 'voter') logger.warn('this id is a voter in the cluster configuration: it starts as a voter');
     parts.start();
     logger.info({ address, applied: log.applied(), fanout: o.fanout }, 'listener started');
-    return { address, logger, member: m, stop: stopAll, roleChange };
+    return { address, logger, member: m, metricsAddress: metricsServer?.address ?? null, stop: stopAll, roleChange };
   } catch (err) {
     for (const s of stopParts) s();
+    health.stop();
+    await metricsServer?.close();
+    metrics?.close();
     await wal?.close().catch(() => undefined);
     await zk.close().catch(() => undefined);
     await shutdownServer(server);

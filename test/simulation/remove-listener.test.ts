@@ -1,0 +1,109 @@
+// `duoraft admin remove-listener` (removeListener): one compare-and-set on `config`, refused
+// while the listener's member znode exists, with that check in the same multi as the write,
+// so a listener that starts between the check and the write is never removed under its feet.
+// On the ZooKeeper model (one server), with the real removeListener.
+import { describe, expect, it } from 'vitest';
+import { RemovalRefusedError } from '../../src/common/errors.js';
+import { clusterTreeOps, createParentIfMissing } from '../../src/coordination/cluster-init.js';
+import { ClusterPaths } from '../../src/coordination/layout.js';
+import { registerListener, removeListener } from '../../src/coordination/listener-config.js';
+import { decodeConfig, encodeMember } from '../../src/coordination/records.js';
+import type { ZkSession } from '../../src/coordination/zk-api.js';
+import { SimScheduler, settle } from './sim-scheduler.js';
+import { ZkModel } from './zk-model.js';
+
+const paths = new ClusterPaths('remove');
+
+async function drive<T>(sched: SimScheduler, promise: Promise<T>, limitMs = 30_000): Promise<T> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await settle();
+  const deadline = sched.now() + limitMs;
+  for (let events = 0; !done && events < 200_000 && sched.nextAt() <= deadline; events++) await sched.step();
+  if (!done) throw new Error(`not settled by virtual time ${deadline}`);
+  return promise;
+}
+
+/** Voters a and b; listeners l1 (running: its member znode) and l2 (gone). */
+async function world(seed: number): Promise<{ sched: SimScheduler; model: ZkModel; admin: ZkSession; l1: ZkSession; l2: ZkSession }> {
+  const sched = new SimScheduler(seed);
+  const model = new ZkModel(sched, { servers: 1 });
+  const a = model.connect('a');
+  const l1 = model.connect('l1');
+  const l2 = model.connect('l2');
+  const admin = model.connect('admin');
+  await drive(sched, Promise.all([a, l1, l2, admin].map((s) => s.waitConnected(5000))));
+  await drive(sched, createParentIfMissing(a));
+  await drive(
+    sched,
+    a.multi(
+      clusterTreeOps(paths, {
+        identity: { cluster: paths.cluster, clusterId: 'c1', createdAtMs: 0 },
+        epoch: { term: 1, leaderId: 'a' },
+        tail: { term: 0, lastIndex: 0, segmentFirstIndex: 0 },
+        config: { voters: ['a', 'b'], listeners: [] },
+        walHead: null,
+      }),
+    ),
+  );
+  await drive(sched, registerListener(l1, paths, 'l1'));
+  await drive(sched, registerListener(l2, paths, 'l2'));
+  await drive(sched, l1.create(paths.member('l1'), encodeMember({ id: 'l1', address: 'l1:1', kind: 'listener' }), 'ephemeral'));
+  return { sched, model, admin, l1, l2 };
+}
+
+const configOf = (model: ZkModel): { voters: readonly string[]; listeners: readonly string[] } => decodeConfig(paths.config, model.dataOf(paths.config)!);
+
+async function refusal(sched: SimScheduler, p: Promise<unknown>): Promise<RemovalRefusedError> {
+  const err = await drive(sched, p).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RemovalRefusedError);
+  return err as RemovalRefusedError;
+}
+
+describe('removeListener', () => {
+  it('removes a listener that is not running, and nothing else', async () => {
+    const w = await world(1);
+    const change = await drive(w.sched, removeListener(w.admin, paths, 'l2'));
+    expect(change.before.listeners).toEqual(['l1', 'l2']);
+    expect(change.after).toEqual({ voters: ['a', 'b'], listeners: ['l1'] });
+    expect(configOf(w.model)).toEqual({ voters: ['a', 'b'], listeners: ['l1'] });
+  });
+
+  it('refuses a running listener (retryable), a voter and an unknown id, and changes nothing', async () => {
+    const w = await world(2);
+    const running = await refusal(w.sched, removeListener(w.admin, paths, 'l1'));
+    expect(running.code).toBe('REMOVAL_REFUSED');
+    expect(running.retryable).toBe(true);
+    expect(running.message).toMatch(/listener l1 is running/);
+    const voter = await refusal(w.sched, removeListener(w.admin, paths, 'a'));
+    expect(voter.retryable).toBe(false);
+    expect(voter.message).toMatch(/a is a voter/);
+    expect((await refusal(w.sched, removeListener(w.admin, paths, 'zz'))).message).toMatch(/zz is not a listener/);
+    expect(configOf(w.model)).toEqual({ voters: ['a', 'b'], listeners: ['l1', 'l2'] });
+    // Once its session is gone, it can be removed.
+    await drive(w.sched, w.l1.close());
+    await drive(w.sched, removeListener(w.admin, paths, 'l1'));
+    expect(configOf(w.model).listeners).toEqual(['l2']);
+  });
+
+  it('a member znode that appears after the check still refuses it: the check is in the multi', async () => {
+    const w = await world(3);
+    // The admin's exists() answers "absent" (as if l1 started just after it), but the znode is there.
+    const late = new Proxy(w.admin, {
+      get(target, prop, receiver) {
+        if (prop === 'exists') return async () => null;
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const err = await refusal(w.sched, removeListener(late, paths, 'l1'));
+    expect(err.message).toMatch(/listener l1 is running/);
+    expect(configOf(w.model).listeners).toEqual(['l1', 'l2']);
+  });
+});

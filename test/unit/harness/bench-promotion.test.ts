@@ -1,0 +1,24 @@
+// The promotion bench's "able to lose either voter" check (bench-promotion.ts): both voters
+// in one term, one leading, the other following it with the command's commit point applied.
+import { describe, expect, it } from 'vitest';
+import { wholeAt } from '../../../src/harness/bench-promotion.js';
+import type { MemberView } from '../../../src/harness/process-cluster.js';
+
+const view = (id: string, role: string, term: number, leaderId: string, appliedIndex: number): MemberView => ({ id, role, term, commitIndex: appliedIndex, appliedIndex, leaderId });
+
+describe('wholeAt', () => {
+  it('holds when the follower follows the leader in its term and applied the commit point', () => {
+    expect(wholeAt([view('a', 'leader', 3, 'a', 120), view('p1', 'follower', 3, 'a', 100)], 100)).toBe(true);
+    // Either order, either member leading.
+    expect(wholeAt([view('a', 'follower', 4, 'p1', 100), view('p1', 'leader', 4, 'p1', 130)], 100)).toBe(true);
+  });
+
+  it('does not hold while the promoted member is still a listener, behind, in another term, or following no one', () => {
+    expect(wholeAt([view('a', 'leader', 3, 'a', 120), view('p1', 'listener', 0, '', 120)], 100)).toBe(false);
+    expect(wholeAt([view('a', 'leader', 3, 'a', 120), view('p1', 'follower', 3, 'a', 99)], 100)).toBe(false);
+    expect(wholeAt([view('a', 'leader', 3, 'a', 120), view('p1', 'follower', 2, 'a', 120)], 100)).toBe(false);
+    expect(wholeAt([view('a', 'leader', 3, 'a', 120), view('p1', 'follower', 3, '', 120)], 100)).toBe(false);
+    expect(wholeAt([view('a', 'leader', 3, 'a', 120), view('p1', 'precandidate', 3, 'a', 120)], 100)).toBe(false);
+    expect(wholeAt([view('a', 'leader', 3, 'a', 120), null], 100)).toBe(false);
+  });
+});
