@@ -60,6 +60,8 @@ export class LeaderTransfer {
 
   /** Ends a transfer (if any). Returns true when the lease was handed over: the leader must take it back. */
   end(): boolean {
+    // handedOver implies active (start, step, abort, end and reset keep it so), so clearing
+    // both here is what the core did when it cleared them only inside a running transfer.
     const tookLease = this.active && this.handedOver;
     this.active = false;
     this.handedOver = false;

@@ -265,7 +265,7 @@ export class NodeDriver {
       // The local WAL keeps whole segment files: entries the snapshot covers may still be there.
       entries: rec.entries.filter((e) => e.index > after),
       // The saved term may have been taken from a (forged) message: trusted one below it,
-      // until the epoch read at start says more (RaftCore's trustedTerm).
+      // until the epoch read at start says more (the commit gate's trusted term, src/core/commit-gate.ts).
       ...(rec.hardState ? { trustedTerm: rec.hardState.term - 1 } : {}),
     };
     this.core = new RaftCore(coreConfigFor(deps.config, this.voterConfig.peer(), identity.clusterId), deps.random, restored);

@@ -6,7 +6,7 @@
 import type { Clock } from '../common/clock.js';
 
 export class RoleWaiters {
-  /** Bounded by `max`; a waiter whose deadline passed stays counted until the next wake. */
+  /** Bounded by `max`; a waiter leaves when it is woken or its deadline passes. */
   private waiting: Array<() => void> = [];
   private wasTransferring = false;
 
@@ -19,11 +19,18 @@ export class RoleWaiters {
   wait(deadline: number, full: () => Error): Promise<void> {
     if (this.waiting.length >= this.max) return Promise.reject(full());
     return new Promise<void>((resolve) => {
-      const timer = this.clock.setTimeout(resolve, Math.max(1, deadline - this.clock.now()));
-      this.waiting.push(() => {
+      const woken = (): void => {
         timer.cancel();
         resolve();
-      });
+      };
+      // A waiter that timed out gives its place back at once: a long spell without a
+      // leader must not fill the bound with waiters nobody waits for (review 21).
+      const timer = this.clock.setTimeout(() => {
+        const at = this.waiting.indexOf(woken);
+        if (at >= 0) this.waiting.splice(at, 1);
+        resolve();
+      }, Math.max(1, deadline - this.clock.now()));
+      this.waiting.push(woken);
     });
   }
 

@@ -29,7 +29,7 @@ export interface VoterSnapshotHost {
   soft(): SoftState;
   stopped(): boolean;
   commitIndex(): number;
-  /** Whether a leader of `term` may move this node's commit index (RaftCore.vouchedFor: the commit gate). */
+  /** Whether a leader of `term` may move this node's commit index (RaftCore.vouchedFor, which asks the commit gate: src/core/commit-gate.ts). */
   vouchedFor(term: number, authenticated: boolean, sender: string): boolean;
   /** The index this node's log is compacted to (for the log line). */
   compactedTo(): number;
