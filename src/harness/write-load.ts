@@ -21,6 +21,8 @@ export interface WriteLoadOptions {
   readonly prefix: string;
   /** Bound on acknowledgements kept in memory (the oldest are counted, then dropped). */
   readonly maxKeptAcks?: number;
+  /** Keep only every n-th acknowledgement (default 1: all): a long load's sample, in bounded memory. */
+  readonly keepEvery?: number;
 }
 
 interface Waiter {
@@ -66,7 +68,7 @@ export class WriteLoad {
     return this.errorCount;
   }
 
-  /** The acknowledgements kept (all of them unless maxKeptAcks cut the oldest). */
+  /** The acknowledgements kept (all of them unless keepEvery samples them or maxKeptAcks cut the oldest). */
   kept(): readonly Ack[] {
     return this.acks;
   }
@@ -105,7 +107,7 @@ export class WriteLoad {
 
   private record(ack: Ack): void {
     this.ackCount++;
-    this.acks.push(ack);
+    if (this.ackCount % (this.o.keepEvery ?? 1) === 0) this.acks.push(ack);
     const max = this.o.maxKeptAcks ?? Number.POSITIVE_INFINITY;
     if (this.acks.length > max) this.acks.shift();
     if (this.waiters.length === 0) return;
