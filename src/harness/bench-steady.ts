@@ -1,7 +1,8 @@
 // The bench part `steady` (issue 12, part 2: no false failovers). Its own ZooKeeper and two
 // voters on loopback, 64 writers of 256 B for M minutes while another process burns one
 // core, and no fault injected: every change of leader (the epoch znode's version,
-// leader-changes.ts) is a false failover. Alongside: writes/s, latency, failed and lost
+// leader-changes.ts) is a false failover. Each writer overwrites 160 keys of its own in
+// turn, so the state stays at ~10,000 keys however long the run. Alongside: writes/s, latency, failed and lost
 // writes, and from the voters' own logs the event-loop stalls their pause monitors
 // reported, lease lapses and suspicions of the leader (steady-log-stats.ts), which say how
 // close the run came to a false failover even when none happened.
@@ -13,15 +14,22 @@ import { percentile } from './failover.js';
 import { LeaderChangeCounter } from './leader-changes.js';
 import { ProcessCluster } from './process-cluster.js';
 import { type NodeSteadyFigures, SteadyLogStats } from './steady-log-stats.js';
-import { WriteLoad, type Ack } from './write-load.js';
+import { WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 
 export const STEADY_WRITERS = 64;
 export const STEADY_VALUE_BYTES = 256;
-/** Acknowledgements kept for the latency figures and the lost-write check: one in this many. */
+/** Acknowledgements kept for the latency figures: one in this many (bounded memory over a long run). */
 const KEEP_EVERY = 16;
-/** Reads in flight while checking the kept acknowledgements. */
+/**
+ * Each writer overwrites its own keys in turn: 64 x 160 = 10,240 keys, about the throughput
+ * part's 10,000. With a new key for every write the state would grow by ~0.7 MB/s and reach
+ * the ZooKeeper budget (64 MiB) within minutes, after which the leader refuses writes that
+ * add data (zk-budget.ts): that is a capacity limit, not the steady state this part measures.
+ */
+const KEYS_PER_WRITER = 160;
+/** Reads in flight while checking the keys. */
 const CHECK_CONCURRENCY = 16;
 const WARM_UP_MS = 3000;
 const PROGRESS_EVERY_MS = 60_000;
@@ -51,7 +59,9 @@ export interface SteadyResult {
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly acknowledged: number;
   readonly failedWrites: number;
-  /** Acknowledged writes checked by a linearizable read (one in KEEP_EVERY), and how many of those were missing or wrong. */
+  /** The last few failures' messages (bounded), to say what the failed writes were. */
+  readonly recentErrors: readonly string[];
+  /** Keys checked by a linearizable read, and how many did not hold their last acknowledged write (or a later one of the same writer). */
   readonly checked: number;
   readonly lost: number;
   /** The voters' logs, by node id. */
@@ -83,7 +93,7 @@ export async function benchSteady(o: SteadyOptions): Promise<SteadyResult> {
     client = c;
     counter = await LeaderChangeCounter.open(zk.connectString, CLUSTER);
     const fences = counter;
-    const wl = new WriteLoad(c, { writers: STEADY_WRITERS, valueBytes: STEADY_VALUE_BYTES, prefix: 'steady', keepEvery: KEEP_EVERY });
+    const wl = new WriteLoad(c, { writers: STEADY_WRITERS, valueBytes: STEADY_VALUE_BYTES, prefix: 'steady', keepEvery: KEEP_EVERY, keysPerWriter: KEYS_PER_WRITER });
     load = wl;
     const ids = cluster.ids();
     const result = await withCpuBurner(async (burner) => {
@@ -113,7 +123,8 @@ export async function benchSteady(o: SteadyOptions): Promise<SteadyResult> {
     const window = wl.kept().filter((a) => a.at > result.from && a.at <= result.to);
     const latencies = window.map((a) => a.latencyMs);
     const seconds = (result.to - result.from) / 1000;
-    const lost = await countLost(c, wl.kept());
+    const lastAcked = wl.lastAckedPerKey();
+    const lost = await countLost(c, lastAcked);
     return {
       minutes: o.minutes,
       seconds: Math.round(seconds),
@@ -124,7 +135,8 @@ export async function benchSteady(o: SteadyOptions): Promise<SteadyResult> {
       latencyMs: { p50: round2(percentile(latencies, 50)), p99: round2(percentile(latencies, 99)), max: round2(percentile(latencies, 100)) },
       acknowledged: result.acknowledged,
       failedWrites: result.failedWrites,
-      checked: wl.kept().length,
+      recentErrors: wl.recentErrors().slice(-5),
+      checked: lastAcked.size,
       lost,
       nodes: stats.all(ids),
       loadAverage: result.loadAverage,
@@ -145,7 +157,7 @@ export async function benchSteady(o: SteadyOptions): Promise<SteadyResult> {
 /** The one-line summary the suite prints. */
 export function steadySummary(r: SteadyResult): string {
   const perNode = Object.entries(r.nodes)
-    .map(([id, n]) => `${id}: ${n.stalls.count} stalls (${n.stalls.whileLeading} leading, p99 ${n.stalls.p99Ms} ms, max ${n.stalls.maxMs} ms), ${n.leaseLapses} lapses, ${n.suspicions} suspicions`)
+    .map(([id, n]) => `${id}: ${n.stalls.count} stalls (${n.stalls.whileLeading} leading, ${n.stalls.busy} busy, ${n.stalls.starved} starved, p99 ${n.stalls.p99Ms} ms, max ${n.stalls.maxMs} ms), ${n.leaseLapses} lapses, ${n.suspicions} suspicions`)
     .join('; ');
   return (
     `  ${r.leaderChanges} leader changes (false failovers); ${r.writesPerSecond} writes/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms; ` +
@@ -153,19 +165,30 @@ export function steadySummary(r: SteadyResult): string {
   );
 }
 
-/** Kept acknowledgements that a linearizable read does not find with their value, CHECK_CONCURRENCY reads at a time. */
-async function countLost(c: DuoraftClient, acks: readonly Ack[]): Promise<number> {
+/**
+ * Keys whose linearizable read does not hold their last acknowledged write or a later one of
+ * the same writer (values start `w:n:`), CHECK_CONCURRENCY reads at a time.
+ */
+async function countLost(c: DuoraftClient, lastAcked: ReadonlyMap<string, number>): Promise<number> {
+  const keys = [...lastAcked.entries()];
   let lost = 0;
   let next = 0;
   const reader = async (): Promise<void> => {
-    for (let i = next++; i < acks.length; i = next++) {
-      const a = acks[i]!;
-      const r = await c.get(a.key);
-      if (!r.found || new TextDecoder().decode(r.value) !== a.value) lost++;
+    for (let i = next++; i < keys.length; i = next++) {
+      const [key, n] = keys[i]!;
+      const r = await c.get(key);
+      const seq = r.found ? sequenceOf(new TextDecoder().decode(r.value)) : null;
+      if (seq === null || seq < n) lost++;
     }
   };
   await Promise.all(Array.from({ length: CHECK_CONCURRENCY }, () => reader()));
   return lost;
+}
+
+/** n of a WriteLoad value `w:n:padding`, or null when the value is not one. */
+export function sequenceOf(value: string): number | null {
+  const m = /^\d+:(\d+):/.exec(value);
+  return m ? Number(m[1]) : null;
 }
 
 function round2(x: number): number {

@@ -22,6 +22,13 @@ export interface StallFigures {
   readonly whileLeading: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /**
+   * Of those, the process used at least half the wait on CPU: a long turn of its own or
+   * garbage collection. The rest it spent kept off the cores (other work had them). Stalls
+   * reported without CPU figures (an older build) are in neither.
+   */
+  readonly busy: number;
+  readonly starved: number;
 }
 
 export interface NodeSteadyFigures {
@@ -38,6 +45,8 @@ interface NodeCounts {
   stalls: number[];
   stallCount: number;
   stallsWhileLeading: number;
+  busy: number;
+  starved: number;
   maxStall: number;
   leaseLapses: number;
   suspicions: number;
@@ -71,6 +80,12 @@ export class SteadyLogStats {
         const ms = typeof f['stalledMs'] === 'number' && Number.isFinite(f['stalledMs']) ? f['stalledMs'] : Number.NaN;
         c.stallCount++;
         if (f['leading'] === true) c.stallsWhileLeading++;
+        const waited = f['waitedMs'];
+        const cpu = f['cpuMs'];
+        if (typeof waited === 'number' && typeof cpu === 'number' && waited > 0) {
+          if (cpu >= waited / 2) c.busy++;
+          else c.starved++;
+        }
         if (!Number.isNaN(ms)) {
           if (c.stalls.length < MAX_KEPT_STALLS) c.stalls.push(ms);
           c.maxStall = Math.max(c.maxStall, ms);
@@ -105,6 +120,8 @@ export class SteadyLogStats {
         whileLeading: c.stallsWhileLeading,
         p99Ms: c.stalls.length === 0 ? 0 : percentile(c.stalls, 99),
         maxMs: c.maxStall,
+        busy: c.busy,
+        starved: c.starved,
       },
       leaseLapses: c.leaseLapses,
       suspicions: c.suspicions,
@@ -119,7 +136,7 @@ export class SteadyLogStats {
   private countsOf(node: string): NodeCounts {
     let c = this.nodes.get(node);
     if (!c) {
-      c = { stalls: [], stallCount: 0, stallsWhileLeading: 0, maxStall: 0, leaseLapses: 0, suspicions: 0 };
+      c = { stalls: [], stallCount: 0, stallsWhileLeading: 0, busy: 0, starved: 0, maxStall: 0, leaseLapses: 0, suspicions: 0 };
       this.nodes.set(node, c);
     }
     return c;

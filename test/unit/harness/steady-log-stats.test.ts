@@ -1,5 +1,6 @@
 // The steady bench part's accounting of the voters' logs, and its CPU burner's lifecycle.
 import { describe, expect, it } from 'vitest';
+import { sequenceOf } from '../../../src/harness/bench-steady.js';
 import { childProcesses } from '../../../src/harness/child-processes.js';
 import { withCpuBurner } from '../../../src/harness/cpu-burner.js';
 import { STEADY_MESSAGES, SteadyLogStats } from '../../../src/harness/steady-log-stats.js';
@@ -11,7 +12,7 @@ describe('SteadyLogStats', () => {
     const s = new SteadyLogStats();
     s.onLine('a', line(STEADY_MESSAGES.stalled, { stalledMs: 400, leading: true }));
     s.onLine('a', line(STEADY_MESSAGES.leaseLapsed, { overdueMs: 3 }));
-    expect(s.figures('a')).toEqual({ stalls: { count: 0, whileLeading: 0, p99Ms: 0, maxMs: 0 }, leaseLapses: 0, suspicions: 0 });
+    expect(s.figures('a')).toEqual({ stalls: { count: 0, whileLeading: 0, p99Ms: 0, maxMs: 0, busy: 0, starved: 0 }, leaseLapses: 0, suspicions: 0 });
   });
 
   it('counts stalls per node, with their p99, max and how many came while leading', () => {
@@ -19,15 +20,25 @@ describe('SteadyLogStats', () => {
     s.startCounting();
     for (let k = 1; k <= 100; k++) s.onLine('a', line(STEADY_MESSAGES.stalled, { stalledMs: 50 + k, leading: k % 4 === 0 }));
     s.onLine('b', line(STEADY_MESSAGES.stalled, { stalledMs: 70, leading: false }));
-    expect(s.figures('a').stalls).toEqual({ count: 100, whileLeading: 25, p99Ms: 149, maxMs: 150 });
-    expect(s.figures('b').stalls).toEqual({ count: 1, whileLeading: 0, p99Ms: 70, maxMs: 70 });
+    expect(s.figures('a').stalls).toEqual({ count: 100, whileLeading: 25, p99Ms: 149, maxMs: 150, busy: 0, starved: 0 });
+    expect(s.figures('b').stalls).toEqual({ count: 1, whileLeading: 0, p99Ms: 70, maxMs: 70, busy: 0, starved: 0 });
+  });
+
+  it('tells busy stalls (the process used at least half the wait on CPU) from starved ones', () => {
+    const s = new SteadyLogStats();
+    s.startCounting();
+    s.onLine('a', line(STEADY_MESSAGES.stalled, { stalledMs: 200, leading: true, waitedMs: 210, cpuMs: 190 }));
+    s.onLine('a', line(STEADY_MESSAGES.stalled, { stalledMs: 100, leading: true, waitedMs: 110, cpuMs: 55 }));
+    s.onLine('a', line(STEADY_MESSAGES.stalled, { stalledMs: 120, leading: true, waitedMs: 130, cpuMs: 3 }));
+    s.onLine('a', line(STEADY_MESSAGES.stalled, { stalledMs: 90, leading: false }));
+    expect(s.figures('a').stalls).toMatchObject({ count: 4, busy: 2, starved: 1 });
   });
 
   it('a stall line without a length is counted but adds no length', () => {
     const s = new SteadyLogStats();
     s.startCounting();
     s.onLine('a', line(STEADY_MESSAGES.stalled, { stalledMs: 'long', leading: true }));
-    expect(s.figures('a').stalls).toEqual({ count: 1, whileLeading: 1, p99Ms: 0, maxMs: 0 });
+    expect(s.figures('a').stalls).toEqual({ count: 1, whileLeading: 1, p99Ms: 0, maxMs: 0, busy: 0, starved: 0 });
   });
 
   it('counts lease lapses, and suspicions: a broken connection, a vanished leader znode, becoming a pre-candidate', () => {
@@ -54,8 +65,8 @@ describe('SteadyLogStats', () => {
     s.onLine('a', '42');
     expect(s.unreadableLines()).toBe(1);
     expect(s.all(['a', 'b'])).toEqual({
-      a: { stalls: { count: 0, whileLeading: 0, p99Ms: 0, maxMs: 0 }, leaseLapses: 0, suspicions: 0 },
-      b: { stalls: { count: 0, whileLeading: 0, p99Ms: 0, maxMs: 0 }, leaseLapses: 0, suspicions: 0 },
+      a: { stalls: { count: 0, whileLeading: 0, p99Ms: 0, maxMs: 0, busy: 0, starved: 0 }, leaseLapses: 0, suspicions: 0 },
+      b: { stalls: { count: 0, whileLeading: 0, p99Ms: 0, maxMs: 0, busy: 0, starved: 0 }, leaseLapses: 0, suspicions: 0 },
     });
   });
 });
@@ -85,5 +96,15 @@ describe('withCpuBurner', () => {
     expect(pid).toBeGreaterThan(0);
     expect(childProcesses.isRunning(pid)).toBe(false);
     expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe('sequenceOf (the lost-write check of overwritten keys)', () => {
+  it("reads the writer's sequence number from a WriteLoad value, and nothing from any other value", () => {
+    expect(sequenceOf('12:3456:xxxx')).toBe(3456);
+    expect(sequenceOf('0:0:')).toBe(0);
+    expect(sequenceOf('hello')).toBeNull();
+    expect(sequenceOf('1:x:y')).toBeNull();
+    expect(sequenceOf('')).toBeNull();
   });
 });
