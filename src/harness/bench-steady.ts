@@ -9,7 +9,7 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { connect, type DuoraftClient } from '../client/client.js';
-import { withCpuBurner } from './cpu-burner.js';
+import { type BurnerSession, withCpuBurner } from './cpu-burner.js';
 import { percentile } from './failover.js';
 import { LeaderChangeCounter } from './leader-changes.js';
 import { ProcessCluster } from './process-cluster.js';
@@ -43,6 +43,8 @@ export interface SteadyOptions {
   readonly say: (line: string) => void;
   /** Node.js flags for the voters (`--trace-gc`, `--cpu-prof`): the voters are then stopped with SIGTERM, so profiles get written. */
   readonly runtimeFlags?: readonly string[];
+  /** Where the CPU burner runs: a session of its own (default) or the bench's (cpu-burner.ts says why it matters). */
+  readonly burnerSession?: BurnerSession;
   /** Keep the voters' data folders and logs here (default: a temporary folder, removed). */
   readonly workDir?: string;
 }
@@ -119,7 +121,7 @@ export async function benchSteady(o: SteadyOptions): Promise<SteadyResult> {
       const loadAtEnd = loadavg()[0] ?? 0;
       await wl.stop();
       return { from, to, leaderChanges, acknowledged, failedWrites, loadAverage: [round2(loadAtStart), round2(loadAtEnd)] as const };
-    });
+    }, o.burnerSession ?? 'own');
     const window = wl.kept().filter((a) => a.at > result.from && a.at <= result.to);
     const latencies = window.map((a) => a.latencyMs);
     const seconds = (result.to - result.from) / 1000;

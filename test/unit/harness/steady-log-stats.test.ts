@@ -85,6 +85,26 @@ describe('withCpuBurner', () => {
     expect(() => process.kill(pid, 0)).toThrow();
   });
 
+  it('in a session of its own by default (setsid execs in place: the pid is the burner), or in ours when asked', async () => {
+    const sessionOf = async (pid: number): Promise<number> => {
+      const { readFile } = await import('node:fs/promises');
+      // /proc/PID/stat: "pid (comm) state ppid pgrp session ..."; the name may hold spaces, the fields after ')' do not.
+      for (let tries = 0; tries < 100; tries++) {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (stat.includes('(node)')) return Number(fields[3]);
+        await new Promise((r) => setTimeout(r, 10)); // still setsid, before its exec
+      }
+      throw new Error(`pid ${pid} never became node`);
+    };
+    const own = await withCpuBurner((b) => sessionOf(b.pid));
+    const ownPid = await withCpuBurner(async (b) => ({ session: await sessionOf(b.pid), pid: b.pid }));
+    expect(ownPid.session).toBe(ownPid.pid);
+    expect(own).not.toBe(await sessionOf(process.pid));
+    const shared = await withCpuBurner((b) => sessionOf(b.pid), 'shared');
+    expect(shared).toBe(await sessionOf(process.pid));
+  });
+
   it('ends the process when the work throws, and passes the error on', async () => {
     let pid = 0;
     await expect(
