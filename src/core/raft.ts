@@ -14,6 +14,9 @@
 // - A term is won by fencing ZooKeeper's epoch znode, not by votes. RequestVote is only
 //   a pre-vote ("would you object?"), and the take-over waits until the leader's lease
 //   znode has not changed for the lease window.
+import { CommitGate, type FollowedLeader } from './commit-gate.js';
+import { HeldSuffix } from './held-suffix.js';
+import { LeaderTransfer } from './leader-transfer.js';
 import { LeaseLapse } from './lease-lapse.js';
 import type { CoreConfig } from './config.js';
 import { validateCoreConfig } from './config.js';
@@ -139,7 +142,7 @@ export interface RestoredState {
   /**
    * The highest term ZooKeeper vouched for, as far as the caller knows at start (default:
    * the restored term). A node restarting on its own data passes one below its saved term:
-   * that term may have been taken from a message (see trustedTerm), and the epoch, observed
+   * that term may have been taken from a message (see commit-gate.ts), and the epoch, observed
    * before any peer message is taken, restores the rest.
    */
   readonly trustedTerm?: number;
@@ -191,33 +194,14 @@ export class RaftCore {
    */
   private leaderMatch = 0;
 
-  /**
-   * The highest term ZooKeeper vouched for: the epoch seen, a term this node fenced, or the
-   * term it restarted with. It bounds the terms peer messages may carry, and a term taken
-   * from a message never raises it: otherwise forged messages, each one term above the
-   * last, could ratchet this node's term past anything the real leader sends or accepts,
-   * and the two voters would refuse each other for good (found by the fuzz suite).
-   */
-  private trustedTerm = 0;
-  /**
-   * The leader ZooKeeper's epoch named for trustedTerm ('' when not known: a term restored at
-   * start). The gate vouches for a leader, not for a term: a message claiming trustedTerm
-   * from anyone else is not vouched for (review 16: a forger claiming the term whose epoch
-   * names this node, between its fence and its take-over result, committed on it).
-   */
-  private trustedLeader: NodeId = '';
-  /** What heldRoom counted last: the bytes of (commit, upTo], valid while the chain value at upTo is unchanged. */
-  private heldBytes: { commit: number; upTo: number; chain: Uint8Array; bytes: number } | null = null;
+  /** The commit gate: the term and leader ZooKeeper vouched for, and the rules over them (commit-gate.ts). */
+  private readonly gate: CommitGate;
+  /** Follower, commit held: the bound on what it takes past its commit index (held-suffix.ts). */
+  private readonly held: HeldSuffix;
   /** The message being stepped came from a sender the transport proved (mutual TLS). */
   private stepAuthenticated = false;
   /** Follower: the current leader's last AppendEntries or heartbeat came from a sender the transport proved. */
   private leaderAuthenticated = false;
-  /**
-   * Follower, commit held (commitHeld): the last AppendEntries with entries was cut short by
-   * the bound on the held suffix (maxHeldEntries, maxHeldBytes). The leader's pipelined
-   * messages after it then start past this log's end; see onAppend for how they are answered.
-   */
-  private heldFull = false;
 
   /** Ticks since this node started: the core's only notion of time. */
   private ticks = 0;
@@ -242,11 +226,10 @@ export class RaftCore {
   // Leader state.
   private progress: Progress | null = null;
   private mirrorNext = 0;
-  private transferring = false;
+  /** A leadership transfer under way, and where it stands (leader-transfer.ts). */
+  private readonly transfer: LeaderTransfer;
   /** The lease's lapse and the silence that follows it (lease-lapse.ts). */
   private readonly lapse: LeaseLapse;
-  private transferElapsed = 0;
-  private timeoutNowSent = false;
 
   // What ready() hands out next.
   private outbox: Message[] = [];
@@ -283,11 +266,13 @@ export class RaftCore {
     this.peer = config.peer;
     this.random = random;
     this.lapse = new LeaseLapse(config.lapseSilenceTicks);
+    this.transfer = new LeaderTransfer(config.transferTimeoutTicks);
     const hs = restored.hardState ?? emptyHardState;
     const snapshot = restored.snapshot ?? { index: 0, term: 0, chain: config.genesis };
     this.log = new RaftLog(snapshot, restored.entries ?? []);
     this.term = Math.max(hs.term, snapshot.term);
-    this.trustedTerm = Math.min(this.term, Math.max(snapshot.term, restored.trustedTerm ?? this.term));
+    this.gate = new CommitGate(this.id, Math.min(this.term, Math.max(snapshot.term, restored.trustedTerm ?? this.term)));
+    this.held = new HeldSuffix(config, this.log);
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
     this.unstableFrom = this.log.lastIndex() + 1;
@@ -331,7 +316,7 @@ export class RaftCore {
           this.heartbeatElapsed = 0;
           this.sendHeartbeat();
         }
-        if (this.transferring) this.tickTransfer();
+        if (this.transfer.transferring) this.tickTransfer();
         return;
     }
   }
@@ -349,8 +334,8 @@ export class RaftCore {
       peer: this.peer,
       role: this.role,
       ownTerm: this.term,
-      trustedTerm: this.trustedTerm,
-      trustedLeader: this.trustedLeader,
+      trustedTerm: this.gate.trustedTerm,
+      trustedLeader: this.gate.trustedLeader,
       authenticated,
       lastIndex: this.log.lastIndex(),
       maxEntryBytes: this.cfg.maxEntryBytes,
@@ -414,7 +399,7 @@ export class RaftCore {
   /** Leader: appends commands to the log. They commit when ZooKeeper holds them. */
   propose(data: readonly Uint8Array[]): ProposeResult {
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderId: this.leaderId };
-    if (this.transferring) return { ok: false, reason: 'transferring', leaderId: this.leaderId };
+    if (this.transfer.transferring) return { ok: false, reason: 'transferring', leaderId: this.leaderId };
     // A lapsed leader still takes writes (they commit only through ZooKeeper's epoch check,
     // lapsed or not); once silent it sends its clients away.
     if (this.silent()) return { ok: false, reason: 'lease-lapsed', leaderId: '' };
@@ -498,7 +483,7 @@ export class RaftCore {
       this.leaderId = leaderId;
       // Nothing matched before this counts for the leader named now (review 16).
       this.leaderMatch = Math.min(this.leaderMatch, this.commit);
-      this.heldFull = false;
+      this.held.reopen();
     }
   }
 
@@ -605,10 +590,7 @@ export class RaftCore {
 
   /** Leader: hand leadership to the follower once it is caught up. */
   transferLeadership(): boolean {
-    if (this.role !== 'leader' || !this.peer || this.transferring) return false;
-    this.transferring = true;
-    this.transferElapsed = 0;
-    this.timeoutNowSent = false;
+    if (this.role !== 'leader' || !this.peer || !this.transfer.start()) return false;
     this.tickTransfer();
     return true;
   }
@@ -620,7 +602,7 @@ export class RaftCore {
 
   /** Leader: give up a transfer that is not done (the driver's deadline passed). */
   abortTransfer(): void {
-    if (this.role === 'leader' && this.transferring && !this.timeoutNowSent) this.transferring = false;
+    if (this.role === 'leader') this.transfer.abort();
   }
 
   /** The other voter joined (or changed). */
@@ -634,11 +616,7 @@ export class RaftCore {
       // A transfer went to the old peer: it is over. If the lease was handed over, take it
       // back (the old peer's take-over, if any, fails the fence's lease and config checks).
       // Left alone, the leader refused every write as 'transferring' for good (review 12).
-      if (this.transferring) {
-        this.transferring = false;
-        if (this.timeoutNowSent) this.pendingResume = true;
-        this.timeoutNowSent = false;
-      }
+      if (this.transfer.end()) this.pendingResume = true;
     } else {
       // A removed peer is nobody's leader any more: clients are not sent to it.
       if (old !== '' && this.leaderId === old) this.leaderId = '';
@@ -732,23 +710,11 @@ export class RaftCore {
   }
 
   /**
-   * Whether a leader of `term` may move this node's commit index: ZooKeeper vouched for the
-   * term (the epoch seen, a term this node fenced or restarted with), or the transport
-   * proved the sender (mutual TLS). The commit gate of fuzz finding 9: a commit index is what
-   * a take-over trusts to be in ZooKeeper, and one taken from a forged leader of a term no
-   * fence made would later read as ZooKeeper having lost data, on both voters at once.
+   * Whether a leader of `term` may move this node's commit index (the commit gate of fuzz
+   * finding 9, commit-gate.ts): ZooKeeper vouched for it, or the transport proved the sender.
    */
   vouchedFor(term: number, authenticated: boolean, sender: NodeId): boolean {
-    if (authenticated) return true;
-    // The epoch names this node (its fence, its term as leader): no other node leads that
-    // term, and every commit of an older one is in ZooKeeper, which the take-over replays.
-    // A forger claiming an older term would otherwise commit here between the fence and the
-    // take-over result (review 16 and 18).
-    if (this.trustedLeader === this.id) return false;
-    if (term < this.trustedTerm) return true;
-    // The leader is not known only for term 0 or a term restored at start; the driver
-    // observes the epoch right after construction, before any message, which names it.
-    return term === this.trustedTerm && (this.trustedLeader === '' || sender === this.trustedLeader);
+    return this.gate.vouchedFor(term, authenticated, sender);
   }
 
   /**
@@ -759,7 +725,12 @@ export class RaftCore {
    * epoch watch; for as long as it lasts when this node cannot reach ZooKeeper.
    */
   commitHeld(): boolean {
-    return this.role !== 'leader' && this.leaderId !== '' && this.leaderId !== this.id && !this.vouchedFor(this.term, this.leaderAuthenticated, this.leaderId);
+    return this.gate.holds(this.followed());
+  }
+
+  /** The leader this node follows, for the commit gate (null while it leads). */
+  private followed(): FollowedLeader | null {
+    return this.role === 'leader' ? null : { leaderId: this.leaderId, term: this.term, authenticated: this.leaderAuthenticated };
   }
 
   /** The commit index alone (hot paths: cheaper than status()). */
@@ -777,7 +748,7 @@ export class RaftCore {
 
   /** Whether a leadership transfer is under way. */
   isTransferring(): boolean {
-    return this.transferring;
+    return this.transfer.transferring;
   }
 
   status(): CoreStatus {
@@ -791,9 +762,9 @@ export class RaftCore {
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
       lastTerm: this.log.lastTerm(),
-      transferring: this.transferring,
+      transferring: this.transfer.transferring,
       leaseLapsed: this.lapse.isLapsed,
-      trustedTerm: this.trustedTerm,
+      trustedTerm: this.gate.trustedTerm,
       commitHeld: this.commitHeld(),
     };
     const pr = this.progress;
@@ -818,7 +789,7 @@ export class RaftCore {
     if (term !== this.term || leaderId !== this.leaderId) {
       this.leaderMatch = 0;
       this.leaderAuthenticated = false;
-      this.heldFull = false;
+      this.held.reopen();
     }
     if (term > this.term) this.term = term;
     this.role = 'follower';
@@ -870,7 +841,7 @@ export class RaftCore {
     this.leaderId = '';
     // What was matched with the last leader never counts for the next one (review 16).
     this.leaderMatch = 0;
-    this.heldFull = false;
+    this.held.reopen();
     this.candidateElapsed = 0;
     this.pendingTakeover = { term: this.term, leaseVersion: this.leaseVersion, commit: this.commit, transfer };
   }
@@ -879,16 +850,12 @@ export class RaftCore {
     invariant(term >= this.term && this.role !== 'leader', `leader of term ${term} from ${this.role} of term ${this.term}`);
     this.term = term;
     // Our own fence set ZooKeeper's epoch to it.
-    if (term >= this.trustedTerm) {
-      this.trustedTerm = term;
-      this.trustedLeader = this.id;
-    }
+    this.gate.leads(term);
     this.role = 'leader';
     this.leaderId = this.id;
     this.handedOverBy = '';
     this.heartbeatElapsed = 0;
-    this.transferring = false;
-    this.timeoutNowSent = false;
+    this.transfer.reset();
     this.lapse.reset();
     this.progress = this.peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
     this.mirrorNext = this.log.lastIndex() + 1;
@@ -912,8 +879,7 @@ export class RaftCore {
     }
     this.progress = null;
     this.mirrorNext = 0;
-    this.transferring = false;
-    this.timeoutNowSent = false;
+    this.transfer.reset();
     this.lapse.reset();
   }
 
@@ -964,7 +930,7 @@ export class RaftCore {
     this.leaderAuthenticated = this.stepAuthenticated;
     const held = !this.commitVouched(m.term, m.from);
     if (!this.log.matchTerm(prevIndex, prevTerm)) {
-      if (held && this.heldFull && entries.length > 0 && prevIndex > this.log.lastIndex()) {
+      if (held && this.held.full && entries.length > 0 && prevIndex > this.log.lastIndex()) {
         // Pipelined behind a message cut short by the bound on the held suffix. A refusal
         // would make the leader back up and send again at once, round trip after round trip.
         // A success for what we matched with it leaves this message in flight at the leader,
@@ -977,11 +943,7 @@ export class RaftCore {
       this.rejectAppend(m, prevIndex);
       return;
     }
-    if (held && entries.length > 0) {
-      const room = this.heldRoom(prevIndex, entries);
-      this.heldFull = room < entries.length;
-      entries = entries.slice(0, room);
-    }
+    if (held && entries.length > 0) entries = entries.slice(0, this.held.room(this.commit, prevIndex, entries));
     let written: number;
     try {
       written = this.log.merge(entries);
@@ -1020,49 +982,6 @@ export class RaftCore {
     });
   }
 
-  /**
-   * Commit held: how many of `entries` (the first right after prevIndex, which this log holds)
-   * fit the bound on the suffix past the commit index (maxHeldEntries, maxHeldBytes). A
-   * follower cut off from ZooKeeper while the other voter leads would otherwise take entries
-   * for as long as that lasts, in memory and in its local WAL, and compact none of them.
-   */
-  private heldRoom(prevIndex: number, entries: readonly Entry[]): number {
-    const maxIndex = this.commit + this.cfg.maxHeldEntries;
-    if (prevIndex >= maxIndex) return 0;
-    // At most maxHeldEntries entries to add up: the commit index is at or past the
-    // compaction point, so every one of them is in memory.
-    let bytes = this.heldBytesThrough(prevIndex);
-    let n = 0;
-    for (const e of entries) {
-      bytes += e.data.length;
-      if (e.index > maxIndex || bytes > this.cfg.maxHeldBytes) break;
-      n++;
-    }
-    return n;
-  }
-
-  /**
-   * The entry bytes of (commit, upTo], counted on from the last call's count while the
-   * chain value at its end is unchanged (the chain proves the whole prefix): one append per
-   * message while held no longer re-adds the whole held suffix each time.
-   */
-  private heldBytesThrough(upTo: number): number {
-    const memo = this.heldBytes;
-    let from = this.commit + 1;
-    let bytes = 0;
-    if (memo && memo.commit === this.commit && memo.upTo <= upTo) {
-      const chain = this.log.chain(memo.upTo);
-      if (chain && sameChain(chain, memo.chain)) {
-        from = memo.upTo + 1;
-        bytes = memo.bytes;
-      }
-    }
-    for (let i = from; i <= upTo; i++) bytes += this.log.entry(i)?.data.length ?? 0;
-    const chain = this.log.chain(upTo);
-    this.heldBytes = chain ? { commit: this.commit, upTo, chain, bytes } : null;
-    return bytes;
-  }
-
   /** `shortAt`: answer as if the log ended there (the leader then resumes after it). */
   private rejectAppend(m: AppendEntries, prevIndex: number, shortAt?: number): void {
     let xTerm = 0;
@@ -1098,7 +1017,7 @@ export class RaftCore {
   /**
    * Whether the leader of `term` whose message is being stepped may move this follower's
    * commit index (vouchedFor). A real new leader's first messages may come before its epoch
-   * does: its entries are taken at once (up to the bound of heldRoom), and committed with its
+   * does: its entries are taken at once (up to the bound of held-suffix.ts), and committed with its
    * first message after the epoch watch fired.
    */
   private commitVouched(term: number, sender: NodeId): boolean {
@@ -1117,11 +1036,7 @@ export class RaftCore {
    * commits. One more round trip per failover whose first message beat the epoch watch.
    */
   private vouch(term: number, leader: NodeId): void {
-    if (term < this.trustedTerm || (term === this.trustedTerm && this.trustedLeader !== '')) return;
-    const wasHeld = this.commitHeld();
-    this.trustedTerm = term;
-    this.trustedLeader = leader;
-    if (wasHeld && !this.commitHeld() && this.leaderMatch > this.commit) this.leaderMatch = this.commit;
+    if (this.gate.vouch(term, leader, this.followed()) && this.leaderMatch > this.commit) this.leaderMatch = this.commit;
   }
 
   /**
@@ -1333,7 +1248,7 @@ export class RaftCore {
     if (m.success) {
       pr.acknowledge(m.matchIndex);
       this.sendAppends();
-      if (this.transferring) this.tickTransfer();
+      if (this.transfer.transferring) this.tickTransfer();
       return;
     }
     // A rejection for an AppendEntries we have already moved past is stale.
@@ -1408,26 +1323,18 @@ export class RaftCore {
   }
 
   private tickTransfer(): void {
-    this.transferElapsed++;
     const pr = this.progress;
-    if (this.transferElapsed > this.cfg.transferTimeoutTicks || !pr) {
-      // The follower did not catch up, or did not take over, in time: keep leading. If the
-      // lease was handed over, take it back (a take-over still under way then fails its
-      // lease check).
-      this.transferring = false;
-      if (this.timeoutNowSent) this.pendingResume = true;
-      this.timeoutNowSent = false;
-      return;
-    }
-    if (this.timeoutNowSent) return;
     const last = this.log.lastIndex();
-    if (pr.match === last && this.commit === last) {
-      this.timeoutNowSent = true;
-      this.pendingRelinquish = true;
-      // Tell the follower everything is committed first: then it has nothing to replay.
-      this.sendHeartbeat();
-      this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });
-    }
+    const step = this.transfer.step(pr !== null, pr !== null && pr.match === last && this.commit === last);
+    // The follower did not catch up, or did not take over, in time: keep leading. If the
+    // lease was handed over, take it back (a take-over still under way then fails its
+    // lease check).
+    if (step === 'take-lease-back') this.pendingResume = true;
+    if (step !== 'hand-over') return;
+    this.pendingRelinquish = true;
+    // Tell the follower everything is committed first: then it has nothing to replay.
+    this.sendHeartbeat();
+    this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });
   }
 
   // ---------------------------------------------------------------- misc

@@ -21,6 +21,8 @@ import { killLeaderAndMeasure, percentile } from './failover.js';
 import { ProcessCluster } from './process-cluster.js';
 import { WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
+import { judgeTargets, targetLines, type TargetVerdict } from './bench-targets.js';
+import { measureZkMultiFloor, type ZkMultiFloorResult } from './zk-multi-floor.js';
 import { startZooKeeper } from './zk-launcher.js';
 import { benchListeners, type ListenerBenchResult } from './bench-listeners.js';
 import { benchSteady, type SteadyResult, steadySummary } from './bench-steady.js';
@@ -133,6 +135,10 @@ export interface SuiteResult {
   /** loadAverage: the 1-minute load average at the start and the end (this machine is shared: above ~0.5 others were busy). */
   readonly machine: { readonly cpus: number; readonly node: string; readonly loadAverage?: readonly [number, number] };
   readonly singleWriter?: LoadResult;
+  /** The single writer's floor, same ZooKeeper and run: one multi of the leader's one-write shape (zk-multi-floor.ts). */
+  readonly zkMultiFloor?: ZkMultiFloorResult;
+  /** One reader's stale reads from the cluster: a gRPC round trip to a member and a local lookup. */
+  readonly staleReader?: LoadResult;
   readonly listeners?: ListenerBenchResult;
   readonly writers64?: LoadResult;
   readonly readers64?: readonly LoadResult[];
@@ -159,6 +165,8 @@ export interface SuiteResult {
   readonly snapshots?: SnapshotBenchResult;
   /** Issue 12's "no false failovers": 64 writers for a while, another process burning a core, nothing injected. */
   readonly steady?: SteadyResult;
+  /** The issues' targets judged from this run (bench-targets.ts). */
+  readonly targets?: readonly TargetVerdict[];
   readonly etcd?: {
     readonly version: string;
     readonly members: number;
@@ -214,8 +222,14 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   const r = (x: number): number => Math.round(x * 100) / 100;
   const full: SuiteResult = { machine: { cpus: cpus().length, node: process.version, loadAverage: [r(loadAtStart), r(loadavg()[0] ?? 0)] }, ...result };
   printComparison(full, say);
-  if (o.json) o.print(JSON.stringify(full));
-  return full;
+  const targets = judgeTargets(full);
+  if (targets.length > 0) {
+    say('targets (issues 10, 12, 13), this run:');
+    for (const line of targetLines(targets)) say(line);
+  }
+  const judged: SuiteResult = { ...full, targets };
+  if (o.json) o.print(JSON.stringify(judged));
+  return judged;
 }
 
 /** Ratios of ours to etcd's, measured in this run. */
@@ -311,7 +325,14 @@ async function runLoopbackParts(o: SuiteOptions, want: (p: SuitePart) => boolean
       say('single writer, 256-byte values...');
       const singleWriter = await load('write', 1, 'linearizable', 1000);
       say(`  ${singleWriter.opsPerSecond}/s, p50 ${singleWriter.latencyMs.p50} ms, p99 ${singleWriter.latencyMs.p99} ms`);
-      result = { ...result, singleWriter };
+      say("the single writer's floor: one ZooKeeper multi of the leader's one-write shape, same ZooKeeper...");
+      const zkMultiFloor = await measureZkMultiFloor({ connectString: zk.connectString, durationMs: o.durationMs, valueBytes: 256 });
+      say(`  ${zkMultiFloor.multis} multis, p50 ${zkMultiFloor.latencyMs.p50} ms, p99 ${zkMultiFloor.latencyMs.p99} ms`);
+      say('and a gRPC round trip: one reader, stale reads...');
+      const staleReader = await load('read', 1, 'stale', 100);
+      say(`  ${staleReader.opsPerSecond}/s, p50 ${staleReader.latencyMs.p50} ms, p99 ${staleReader.latencyMs.p99} ms, ${staleReader.errors} errors`);
+      say(`  one writer's p50 is ${(singleWriter.latencyMs.p50 / zkMultiFloor.latencyMs.p50).toFixed(2)}x the multi's (target <= 1.5x)`);
+      result = { ...result, singleWriter, zkMultiFloor, staleReader };
     }
     if (want('throughput')) {
       say('64 concurrent writers, 256-byte values...');

@@ -10,6 +10,11 @@
 //   catch-up.ts        a follower its leader does not feed reads ZooKeeper's log
 //   ephemerals.ts      the leader and member znodes, restored after every new session
 //   cluster-watches.ts epoch, lease, leader, config and peer znodes, told to the core
+//   peer-admission.ts  each peer message: the sender check, the core's step, refusals
+//   identity-check.ts  the root znode still names this cluster (else ZooKeeper lost it)
+//   cluster-sightings.ts what the watches last saw: leader hints, what a fence knows
+//   role-waiters.ts    requests waiting for a take-over or a transfer to settle
+//   lead-permit.ts     a node with no state to lead with refuses to take over
 //
 // The driver itself keeps the loop, the client-facing API and the state machine.
 // Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal), so
@@ -29,9 +34,8 @@ import type { Logger } from '../common/logger.js';
 import { ensureClusterTree, FRESH_NODE, type LocalClusterView, randomClusterId } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { registerMember, registerVoter } from '../coordination/membership.js';
-import { type ClusterIdentity, decodeIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
+import { type ClusterIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
-import { ZkError } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
 import type { Message, TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
@@ -39,12 +43,11 @@ import { type Divergence, RaftCore, type LeadershipLost, type Ready, type Role, 
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
 import { encodeCommand, type KvCommand, validateCommand, validateKey, type WriteContext } from '../statemachine/command.js';
 import { KvStore } from '../statemachine/kv-store.js';
-import type { MessageSender, PeerTransport } from '../transport/transport.js';
-import { WarningThrottle } from '../common/warning-throttle.js';
+import type { PeerTransport } from '../transport/transport.js';
 import { CoreTicker } from './core-ticker.js';
 import { AppliedWaiters } from './applied-waiters.js';
 import { FollowerCatchUp } from './catch-up.js';
-import { type ClusterWatchHandlers, ClusterWatches, type EpochSeen } from './cluster-watches.js';
+import { type ClusterWatchHandlers, ClusterWatches } from './cluster-watches.js';
 import { Ephemerals } from './ephemerals.js';
 import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
 import type { LeaseKeeper } from '../coordination/lease.js';
@@ -52,6 +55,9 @@ import { type NodeConfig, coreConfigFor, lapseSilenceMs, validateNodeConfig } fr
 import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
 import { PauseMonitor, type StallCpu } from './pause-monitor.js';
+import { RoleWaiters } from './role-waiters.js';
+import { ClusterSightings } from './cluster-sightings.js';
+import { LeadPermit } from './lead-permit.js';
 import { ReadIndexQueue } from './read-index.js';
 import { type KnownCluster, TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
@@ -68,6 +74,8 @@ import type { SavedSnapshot } from '../storage/snapshot-store.js';
 import type { LoadedSnapshot } from '../statemachine/snapshot-loader.js';
 import { VoterConfig } from './voter-config.js';
 import { CommitHoldReport } from './commit-hold-report.js';
+import { IdentityCheck } from './identity-check.js';
+import { PeerAdmission } from './peer-admission.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 
@@ -178,8 +186,10 @@ export class NodeDriver {
   private readonly walSync: WalSync;
   private readonly takeovers: TakeoverRunner;
   private readonly ephemerals: Ephemerals;
-  /** Refused peer messages: one warning per kind per 10 s, with a count of the rest. */
-  private readonly refused: WarningThrottle;
+  /** The sender check, the core's step and the refusals' telemetry (peer-admission.ts). */
+  private readonly peerAdmission: PeerAdmission;
+  /** Confirms what the root watch reads is still this cluster (identity-check.ts). */
+  private readonly identityCheck: IdentityCheck;
   /** Logs a commit index held for long (the commit gate). */
   private readonly commitHold: CommitHoldReport;
   private readonly telemetry: NodeTelemetry;
@@ -189,14 +199,10 @@ export class NodeDriver {
   private soft: SoftState;
   /** Who the other voter is, followed live from the config znode (voter-config.ts). */
   private readonly voterConfig: VoterConfig;
-  private readonly addresses = new Map<NodeId, string>();
-  private leaderZnode: { id: NodeId; address: string } | null = null;
-  /** The epoch znode as the watch last saw it: lets a take-over fence in one round trip. */
-  private epochSeen: EpochSeen | null = null;
-  private leaderZnodeExists = true;
-  /** Callers waiting for the role to change (a take-over to finish), bounded. */
-  private roleWaiters: Array<() => void> = [];
-  private wasTransferring = false;
+  /** What the watches last saw: the leader's whereabouts for clients, the epoch for a fence (cluster-sightings.ts). */
+  private readonly sightings: ClusterSightings;
+  /** Callers waiting for the role to change (a take-over or a transfer to finish), bounded (role-waiters.ts). */
+  private readonly roleWaiters: RoleWaiters;
   /** What the last successful take-over established, until the core leads that term. */
   private fencedTerm: FencedTerm | null = null;
   private leading: LeaderTerm | null = null;
@@ -205,13 +211,8 @@ export class NodeDriver {
   private lastStamp = 0;
   /** Snapshots between the voters: offering (leader) and installing (follower). */
   private readonly voterSnapshots: VoterSnapshotExchange;
-  /**
-   * Set when this node started empty and ZooKeeper holds no snapshot it can use: until one
-   * arrives from the peer it must not fence (each fence would rewrite the lease and delay
-   * the take-over of a healthy peer that comes back, and its replay could only fail).
-   */
-  private cannotLeadReason: string | null = null;
-  private cannotLeadLogged = false;
+  /** Withheld when this node started empty and ZooKeeper holds no snapshot it can use (lead-permit.ts). */
+  private readonly leadPermit: LeadPermit;
   /** Set when the node stopped because its state cannot be trusted. */
   private fatalReason: string | null = null;
 
@@ -235,6 +236,7 @@ export class NodeDriver {
     this.transport = deps.transport;
     this.wal = deps.wal;
     this.paths = new ClusterPaths(deps.config.cluster);
+    this.sightings = new ClusterSightings(this.id, deps.config.advertise);
     this.voterConfig = new VoterConfig(
       this.id,
       voters,
@@ -281,8 +283,8 @@ export class NodeDriver {
       ticked: () => this.schedule(),
       onTimer: () => this.onTickTimer(),
     });
-    this.addresses.set(this.id, deps.config.advertise);
     this.proposals = new PendingProposals(deps.clock, deps.config.limits.maxPendingProposals);
+    this.roleWaiters = new RoleWaiters(deps.clock, deps.config.limits.maxPendingProposals);
     this.appliedWaiters = new AppliedWaiters(deps.clock, deps.config.limits.maxPendingReads, () => this.kv.applied());
     this.reads = new ReadIndexQueue(
       {
@@ -295,9 +297,24 @@ export class NodeDriver {
       deps.clock,
       deps.config.limits.maxPendingReads,
     );
-    this.refused = new WarningThrottle(deps.logger, deps.clock);
     this.commitHold = new CommitHoldReport(deps.logger, deps.clock);
     this.telemetry = deps.telemetry ?? noTelemetry;
+    this.peerAdmission = new PeerAdmission({
+      logger: deps.logger,
+      clock: deps.clock,
+      observer: this.telemetry,
+      stopped: () => this.stopped,
+      catchUpTicks: () => this.catchUpTicks(),
+      step: (m, authenticated) => this.core.step(m, authenticated),
+      schedule: () => this.schedule(),
+    });
+    this.identityCheck = new IdentityCheck({
+      zk: deps.zk,
+      paths: this.paths,
+      logger: deps.logger,
+      identity,
+      onLost: (reason) => this.fail(reason, 'zk-data-lost'),
+    });
     this.walSync = new WalSync({
       wal: deps.wal,
       clock: deps.clock,
@@ -373,6 +390,7 @@ export class NodeDriver {
       logger: deps.logger,
       ...(deps.snapshots?.pieces?.rangeBytes !== undefined ? { rangeBytes: deps.snapshots.pieces.rangeBytes } : {}),
     });
+    this.leadPermit = new LeadPermit(deps.logger, () => this.snapshotter.newest() !== null);
     this.ephemerals = new Ephemerals({
       ...common,
       selfId: this.id,
@@ -407,7 +425,7 @@ export class NodeDriver {
       });
     }
     const d = new NodeDriver(rebuilt ? { ...deps, snapshots: { ...deps.snapshots!, initial: rebuilt } } : deps, voters, state.identity);
-    if (rebuild && 'unusable' in rebuild) d.cannotLeadReason = rebuild.unusable;
+    if (rebuild && 'unusable' in rebuild) d.leadPermit.withhold(rebuild.unusable);
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
     d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
@@ -501,14 +519,7 @@ export class NodeDriver {
 
   /** Waits until the role changes or the deadline passes (bounded number of waiters). */
   private waitForRoleChange(deadline: number, busyMessage: string): Promise<void> {
-    if (this.roleWaiters.length >= this.cfg.limits.maxPendingProposals) return Promise.reject(new BusyError(20, this.hint(), busyMessage));
-    return new Promise<void>((resolve) => {
-      const timer = this.clock.setTimeout(resolve, Math.max(1, deadline - this.clock.now()));
-      this.roleWaiters.push(() => {
-        timer.cancel();
-        resolve();
-      });
-    });
+    return this.roleWaiters.wait(deadline, () => new BusyError(20, this.hint(), busyMessage));
   }
 
   status(): MemberStatus {
@@ -580,9 +591,7 @@ export class NodeDriver {
   }
 
   hint(): LeaderHint {
-    const leaderId = this.soft.leaderId || this.leaderZnode?.id || '';
-    const leaderAddress = (leaderId && this.addresses.get(leaderId)) || (this.leaderZnode?.id === leaderId ? this.leaderZnode.address : '') || '';
-    return { leaderId, leaderAddress };
+    return this.sightings.hint(this.soft.leaderId);
   }
 
   /** Hands leadership to the follower. Resolves true once this node no longer leads. */
@@ -673,21 +682,7 @@ export class NodeDriver {
         },
       },
     });
-    this.transport.setHandler((m: Message, sender: MessageSender) => {
-      if (this.stopped) return;
-      if (sender.kind === 'verified' && sender.id !== m.from) {
-        this.refused.warn('sender', { claimed: m.from, proven: sender.id, type: m.type }, 'peer message refused: its from is not the voter its certificate names');
-        this.telemetry.peerRefused(m.type, 'sender');
-        return;
-      }
-      this.catchUpTicks();
-      const problem = this.core.step(m, sender.kind === 'verified');
-      if (problem !== null && problem !== 'ignore') {
-        this.refused.warn(`peer:${m.type}`, { from: m.from, type: m.type, term: m.term, reason: problem }, 'peer message refused');
-        this.telemetry.peerRefused(m.type, 'invalid');
-      }
-      this.schedule();
-    });
+    this.transport.setHandler((m, sender) => this.peerAdmission.admit(m, sender));
     this.voterSnapshots.serve();
     this.transport.onPeerDisconnected((id) => {
       if (!this.stopped && id === this.soft.leaderId && this.soft.role !== 'leader') {
@@ -749,9 +744,7 @@ export class NodeDriver {
     // A divergence stopped the node: its WAL is closed, nothing more may be carried out.
     if (this.stopped) return;
     // A transfer that ended (or was given up) releases the requests held meanwhile.
-    const transferring = this.soft.role === 'leader' && this.core.isTransferring();
-    if (this.wasTransferring && !transferring) this.wakeRoleWaiters();
-    this.wasTransferring = transferring;
+    this.roleWaiters.transferring(this.soft.role === 'leader' && this.core.isTransferring());
     if (this.core.hasReady()) this.schedule();
     this.reads.kick();
   }
@@ -800,30 +793,21 @@ export class NodeDriver {
     if (rd.committed.length > 0) this.apply(rd.committed);
     if (rd.snapshotNeeded) this.voterSnapshots.offer(rd.snapshotNeeded.peer);
     if (rd.takeover) {
-      if (this.mayLead()) this.takeovers.start(rd.takeover, this.knownCluster());
+      if (this.leadPermit.mayLead()) this.takeovers.start(rd.takeover, this.knownCluster());
       else this.clock.setTimeout(() => this.refuseTakeover(), 0);
     }
   }
 
   /** What the watches last saw of the cluster: lets a fence go out in one round trip. */
   private knownCluster(): KnownCluster {
-    return { epoch: this.epochSeen, leaderZnodeExists: this.leaderZnodeExists, config: this.voterConfig.configSeen() };
-  }
-
-  /** False while this node holds nothing to lead with (cannotLeadReason) and no snapshot has arrived since. */
-  private mayLead(): boolean {
-    if (this.cannotLeadReason !== null && this.snapshotter.newest() !== null) this.cannotLeadReason = null;
-    return this.cannotLeadReason === null;
+    return this.sightings.known(this.voterConfig.configSeen());
   }
 
   private refuseTakeover(): void {
     if (this.stopped) return;
-    if (!this.cannotLeadLogged) {
-      this.cannotLeadLogged = true;
-      this.log.error({ reason: this.cannotLeadReason }, 'this node does not take over: it has no state to lead with (it waits for its peer to send a snapshot)');
-    }
-    const epoch = this.epochSeen;
-    this.core.takeoverResult({ ok: false, epochTerm: epoch?.term ?? 0, epochLeader: epoch?.leaderId ?? '', reason: this.cannotLeadReason ?? 'no state' });
+    const reason = this.leadPermit.refusal();
+    const epoch = this.sightings.epoch;
+    this.core.takeoverResult({ ok: false, epochTerm: epoch?.term ?? 0, epochLeader: epoch?.leaderId ?? '', reason });
     this.schedule();
   }
 
@@ -892,7 +876,7 @@ export class NodeDriver {
     const prev = this.soft;
     this.soft = s;
     this.telemetry.roleChanged(prev, s, this.leaderContactAgeMs());
-    if (prev.role !== s.role) this.wakeRoleWaiters();
+    if (prev.role !== s.role) this.roleWaiters.wake();
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
     }
@@ -907,13 +891,6 @@ export class NodeDriver {
       this.termLease.keeper.stop();
       this.termLease = null;
     }
-  }
-
-  private wakeRoleWaiters(): void {
-    if (this.roleWaiters.length === 0) return;
-    const waiters = this.roleWaiters;
-    this.roleWaiters = [];
-    for (const w of waiters) w();
   }
 
   /** The fence succeeded: touch the lease from now on, through the replay (see startTermLease). */
@@ -1042,33 +1019,6 @@ export class NodeDriver {
     void this.stop().then(() => this.deps.onFatal?.(reason, what));
   }
 
-  /**
-   * The cluster root's identity as the watch read it (null: the znode is gone). Anything but
-   * ours, confirmed by a fresh read after sync(), means ZooKeeper lost the cluster's data.
-   */
-  private onIdentity(seen: ClusterIdentity | null): void {
-    if (seen && seen.clusterId === this.identity.clusterId) return;
-    const paths = this.paths;
-    void this.zk
-      .sync(paths.root)
-      .then(() => this.zk.getData(paths.root))
-      .then(
-        (r) => decodeIdentity(paths.root, r.data),
-        (err: unknown) => (err instanceof ZkError && err.code === 'NO_NODE' ? null : Promise.reject(err)),
-      )
-      .then(
-        (now) => {
-          if (now && now.clusterId === this.identity.clusterId) return;
-          const reason = now
-            ? `ZooKeeper's tree of this cluster now has identity ${now.clusterId}, not ${this.identity.clusterId}: it was lost and recreated`
-            : `ZooKeeper's tree of this cluster (${paths.root}) is gone: ZooKeeper lost its data`;
-          this.log.error({ reason }, 'ZooKeeper lost the cluster: this node stops serving and keeps its data for duoraft admin restore-zk');
-          this.fail(reason, 'zk-data-lost');
-        },
-        (err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not confirm the cluster identity; the watch reads again'),
-      );
-  }
-
   private onLeadershipLost(l: LeadershipLost): void {
     this.log.warn({ term: l.term, commit: l.commit, inFlightTo: l.sentToMirror, reason: l.reason }, 'leadership lost');
     this.proposals.leadershipLost(l.commit, l.sentToMirror, this.hint(), l.reason);
@@ -1091,10 +1041,10 @@ export class NodeDriver {
 
   private watchHandlers(): ClusterWatchHandlers {
     return {
-      onIdentity: (seen) => this.onIdentity(seen),
+      onIdentity: (seen) => this.identityCheck.seen(seen),
       onEpoch: (e) => {
         this.catchUpTicks();
-        this.epochSeen = e;
+        this.sightings.sawEpoch(e);
         this.core.observeEpoch(e.term, e.leaderId);
         this.schedule();
       },
@@ -1104,10 +1054,7 @@ export class NodeDriver {
         this.schedule();
       },
       onLeaderZnode: (record, stat) => {
-        const before = this.leaderZnode;
-        this.leaderZnodeExists = record !== null;
-        this.leaderZnode = record ? { id: record.id, address: record.address } : null;
-        if (record) this.addresses.set(record.id, record.address);
+        const before = this.sightings.sawLeaderZnode(record);
         this.ephemerals.leaderZnodeSeen(stat?.ephemeralOwner ?? null, record?.id ?? null, record?.term ?? 0);
         if (!record && before && before.id === this.soft.leaderId && this.soft.role === 'follower') {
           this.log.info({ leader: before.id }, 'leader znode vanished: suspecting the leader');
@@ -1117,7 +1064,7 @@ export class NodeDriver {
       },
       onConfig: (version, voters) => this.voterConfig.onConfig(version, voters),
       onPeerMember: (peer, address, peerAddress) => {
-        this.addresses.set(peer, address);
+        this.sightings.sawMember(peer, address);
         this.voterConfig.onPeerMember(peer, peerAddress);
         // A restarted peer registers again: reach it now, not after a reconnect backoff.
         this.transport.peerMayBeBack?.(peer);
