@@ -19,6 +19,9 @@ import { clientSecurityOf, type SecurityArgs } from './security-options.js';
 
 type Runner = <A>(fn: (args: A) => Promise<void>) => (args: A) => Promise<void>;
 
+/** The longest steady part the bench takes: a day. */
+const MAX_STEADY_MINUTES = 24 * 60;
+
 /** The ZooKeeper installation settings, read from the environment here and nowhere else. */
 export function zooKeeperEnv(): ZooKeeperEnv {
   const env: { ZOOKEEPER_HOME?: string; JAVA_HOME?: string } = {};
@@ -68,6 +71,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('only', { type: 'string', describe: `--suite: comma list of ${SUITE_PARTS.join(', ')}` })
         .option('compare', { type: 'string', choices: ['etcd'], describe: '--suite: also run the writer loads and failovers against a three-member etcd 3.4' })
         .option('netns-minutes', { type: 'number', default: 5, describe: '--suite: length of netns-latency-loss' })
+        .option('steady-minutes', { type: 'number', default: 10, describe: '--suite: length of steady (fractions allowed, e.g. 0.5)' })
         .option('history-writes', { type: 'number', default: 1_000_000, describe: '--suite: writes the cluster takes before snapshot-restart and the second half of snapshot-failover' })
         .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' })
         .option('zk-jvm', {
@@ -91,6 +95,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           only?: string;
           compare?: string;
           'netns-minutes': number;
+          'steady-minutes': number;
           'history-writes': number;
           'node-args'?: string;
           'zk-jvm': string;
@@ -103,12 +108,17 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           const parts = a.only ? a.only.split(',').map((p) => p.trim()) : undefined;
           if (parts?.some((p) => !(SUITE_PARTS as readonly string[]).includes(p))) throw new InvalidArgumentError(`--only takes ${SUITE_PARTS.join(', ')}`);
           if (!(a['netns-minutes'] > 0)) throw new InvalidArgumentError('--netns-minutes must be positive');
+          const steadyMinutes = a['steady-minutes'];
+          if (!(Number.isFinite(steadyMinutes) && steadyMinutes > 0 && steadyMinutes <= MAX_STEADY_MINUTES)) {
+            throw new InvalidArgumentError(`--steady-minutes must be a number of minutes above 0 and at most ${MAX_STEADY_MINUTES} (fractions such as 0.5 are fine), not ${String(steadyMinutes)}`);
+          }
           if (!(Number.isSafeInteger(a['history-writes']) && a['history-writes'] >= 1)) throw new InvalidArgumentError('--history-writes must be a positive integer');
           const { runSuite } = await import('../harness/bench.js');
           const r = await runSuite({
             failovers: a.failovers,
             durationMs: a.duration * 1000,
             netnsMinutes: a['netns-minutes'],
+            steadyMinutes,
             compareEtcd: a.compare === 'etcd',
             historyWrites: a['history-writes'],
             zkJvm: a['zk-jvm'] === 'test' ? 'test' : 'production',
@@ -118,7 +128,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
             ...(parts ? { only: parts as SuitePart[] } : {}),
             ...(a['node-args'] ? { nodeArgs: a['node-args'].split(' ').filter(Boolean) } : {}),
           });
-          const lost = (r.snapshots?.failover?.lost ?? 0) + (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0) + (r.netnsPartitionLeader?.lost ?? 0) + (r.netnsPartitionVoters?.lost ?? 0) + (r.netnsLatencyLoss?.lost ?? 0);
+          const lost = (r.steady?.lost ?? 0) + (r.snapshots?.failover?.lost ?? 0) + (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0) + (r.netnsPartitionLeader?.lost ?? 0) + (r.netnsPartitionVoters?.lost ?? 0) + (r.netnsLatencyLoss?.lost ?? 0);
           if (lost > 0) throw new Error(`${lost} acknowledged writes were lost`);
           return;
         }

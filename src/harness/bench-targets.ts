@@ -36,6 +36,10 @@ export function judgeTargets(r: SuiteResult): TargetVerdict[] {
     const p = r.netnsLatencyLoss;
     add(12, `${p.latencyMs} ± ${p.jitterMs} ms on every link and ${p.lossPercent} % loss for ${p.seconds} s: no false failover`, `${p.falseFailovers} false failovers, ${p.lost} lost`, p.falseFailovers === 0 && p.lost === 0);
   }
+  if (r.steady) {
+    const p = r.steady;
+    add(12, `64 writers for ${p.minutes} min while another process burns a core: no false failover`, `${p.leaderChanges} leader changes, ${p.lost} lost (load average ${p.loadAverage[0]} -> ${p.loadAverage[1]})`, p.leaderChanges === 0 && p.lost === 0);
+  }
   if (r.singleWriter && r.zkMultiFloor) {
     const ratio = r.singleWriter.latencyMs.p50 / r.zkMultiFloor.latencyMs.p50;
     add(12, 'one writer: p50 <= 1.5x a bare ZooKeeper multi of the same shape, same run', `${ms(r.singleWriter.latencyMs.p50)} vs ${ms(r.zkMultiFloor.latencyMs.p50)} = ${ratio.toFixed(2)}x`, ratio <= 1.5);

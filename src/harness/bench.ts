@@ -26,6 +26,7 @@ import { measureZkMultiFloor, type ZkMultiFloorResult } from './zk-multi-floor.j
 import { startZooKeeper } from './zk-launcher.js';
 import { benchListeners, type ListenerBenchResult } from './bench-listeners.js';
 import { benchPromotion, type PromotionBenchResult } from './bench-promotion.js';
+import { benchSteady, type SteadyResult, steadySummary } from './bench-steady.js';
 
 /** The write rate of the listener targets (issue 13). */
 const LISTENER_BENCH_RATE = 2000;
@@ -122,6 +123,8 @@ export interface SuiteOptions {
   readonly durationMs: number;
   /** netns-latency-loss: how long, in minutes. */
   readonly netnsMinutes: number;
+  /** steady: how long, in minutes (default 10). */
+  readonly steadyMinutes?: number;
   /** Also measure a three-member etcd with the same loads (latency, throughput, failover parts). */
   readonly compareEtcd: boolean;
   /** The snapshot parts: writes of the history before snapshot-restart and the second failovers (default 1,000,000). */
@@ -164,6 +167,8 @@ export interface SuiteResult {
   readonly netnsSkipped?: string;
   /** Issue 10's targets: snapshots under load, rebuild from ZooKeeper, restart and failover after a long history. */
   readonly snapshots?: SnapshotBenchResult;
+  /** Issue 12's "no false failovers": 64 writers for a while, another process burning a core, nothing injected. */
+  readonly steady?: SteadyResult;
   /** The issues' targets judged from this run (bench-targets.ts). */
   readonly targets?: readonly TargetVerdict[];
   readonly etcd?: {
@@ -212,6 +217,13 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     const lag = await benchListeners({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], rate: LISTENER_BENCH_RATE, seconds: Math.max(5, Math.round(o.durationMs / 1000)), say });
     const promotion = await benchPromotion({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], rounds: PROMOTION_BENCH_ROUNDS, say });
     result = { ...result, listeners: { ...lag, promotion } };
+  }
+  if (want('steady')) {
+    const minutes = o.steadyMinutes ?? 10;
+    say(`steady: 64 writers of 256 B for ${minutes} min while another process burns a core, no fault injected...`);
+    const steady = await benchSteady({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], minutes, say });
+    say(steadySummary(steady));
+    result = { ...result, steady };
   }
   const r = (x: number): number => Math.round(x * 100) / 100;
   const full: SuiteResult = { machine: { cpus: cpus().length, node: process.version, loadAverage: [r(loadAtStart), r(loadavg()[0] ?? 0)] }, ...result };

@@ -7,5 +7,7 @@ export const SNAPSHOT_PARTS = ['snapshot-stall', 'snapshot-rebuild', 'snapshot-f
 export type SnapshotPart = (typeof SNAPSHOT_PARTS)[number];
 /** Issue 13's targets: listener apply lag at depth 1 and 3, and the leader's CPU per write with 0, 1 and 3 listeners (bench-listeners.ts). */
 export const LISTENER_PARTS = ['listeners'] as const;
-export const SUITE_PARTS = [...LOOPBACK_PARTS, ...NETNS_PARTS, ...SNAPSHOT_PARTS, ...LISTENER_PARTS] as const;
+/** Issue 12's "no false failovers": 64 writers for --steady-minutes while another process burns a core (bench-steady.ts). */
+export const STEADY_PARTS = ['steady'] as const;
+export const SUITE_PARTS = [...LOOPBACK_PARTS, ...NETNS_PARTS, ...SNAPSHOT_PARTS, ...LISTENER_PARTS, ...STEADY_PARTS] as const;
 export type SuitePart = (typeof SUITE_PARTS)[number];

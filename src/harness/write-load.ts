@@ -21,6 +21,14 @@ export interface WriteLoadOptions {
   readonly prefix: string;
   /** Bound on acknowledgements kept in memory (the oldest are counted, then dropped). */
   readonly maxKeptAcks?: number;
+  /** Keep only every n-th acknowledgement (default 1: all): a long load's sample, in bounded memory. */
+  readonly keepEvery?: number;
+  /**
+   * Each writer cycles over this many keys of its own (default: a new key for every write).
+   * The state then stays bounded however long the load runs; lastAckedPerKey() says which
+   * write of each key was acknowledged last.
+   */
+  readonly keysPerWriter?: number;
 }
 
 interface Waiter {
@@ -38,6 +46,8 @@ export class WriteLoad {
   private loops: Promise<void>[] = [];
   private waiters: Waiter[] = [];
   private readonly padding: string;
+  /** With keysPerWriter: key -> the writer's sequence number n of its last acknowledged write. */
+  private readonly lastAcked = new Map<string, number>();
 
   constructor(
     private readonly client: DuoraftClient,
@@ -66,9 +76,18 @@ export class WriteLoad {
     return this.errorCount;
   }
 
-  /** The acknowledgements kept (all of them unless maxKeptAcks cut the oldest). */
+  /** The acknowledgements kept (all of them unless keepEvery samples them or maxKeptAcks cut the oldest). */
   kept(): readonly Ack[] {
     return this.acks;
+  }
+
+  /**
+   * With keysPerWriter: each key's last acknowledged write, as the writer's sequence number n
+   * (its value starts `w:n:`). A later write of the key may have committed too (one that
+   * failed with an unknown outcome), so a read may find a higher n, never a lower one.
+   */
+  lastAckedPerKey(): ReadonlyMap<string, number> {
+    return this.lastAcked;
   }
 
   recentErrors(): readonly string[] {
@@ -88,12 +107,13 @@ export class WriteLoad {
 
   private async loop(w: number): Promise<void> {
     for (let n = 0; this.running; n++) {
-      const key = `${this.o.prefix}-${w}-${n}`;
+      const key = `${this.o.prefix}-${w}-${this.o.keysPerWriter === undefined ? n : n % this.o.keysPerWriter}`;
       const value = `${w}:${n}:${this.padding}`;
       const started = performance.now();
       try {
         const r = await this.client.put(key, value);
         const at = performance.now();
+        if (this.o.keysPerWriter !== undefined) this.lastAcked.set(key, n);
         this.record({ key, value, at, latencyMs: at - started, by: r.by });
       } catch (err) {
         this.errorCount++;
@@ -105,7 +125,7 @@ export class WriteLoad {
 
   private record(ack: Ack): void {
     this.ackCount++;
-    this.acks.push(ack);
+    if (this.ackCount % (this.o.keepEvery ?? 1) === 0) this.acks.push(ack);
     const max = this.o.maxKeptAcks ?? Number.POSITIVE_INFINITY;
     if (this.acks.length > max) this.acks.shift();
     if (this.waiters.length === 0) return;

@@ -54,7 +54,7 @@ import type { LeaseKeeper } from '../coordination/lease.js';
 import { type NodeConfig, coreConfigFor, lapseSilenceMs, validateNodeConfig } from './node-config.js';
 import type { NodeFigures } from './node-figures.js';
 import { type Applied, PendingProposals } from './proposals.js';
-import { PauseMonitor } from './pause-monitor.js';
+import { PauseMonitor, type StallCpu } from './pause-monitor.js';
 import { RoleWaiters } from './role-waiters.js';
 import { ClusterSightings } from './cluster-sightings.js';
 import { LeadPermit } from './lead-permit.js';
@@ -160,6 +160,12 @@ const MEMORY_OR_FILE = 'the local WAL';
 const SNAPSHOT_ZK_GRACE_MS = 1000;
 /** Bound on replies waiting for the local WAL. */
 const MAX_REPLIES_WAITING = 4096;
+
+/** This process's CPU time so far (user + system, all threads), for the pause monitor's reports. */
+function processCpuTimeMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 export class NodeDriver {
   readonly id: NodeId;
@@ -690,7 +696,8 @@ export class NodeDriver {
       clock: this.clock,
       intervalMs: this.cfg.timing.tickMs,
       thresholdMs: this.cfg.timing.pauseLeaseMs,
-      onStall: (ms) => this.onStall(ms),
+      onStall: (ms, cpu) => this.onStall(ms, cpu),
+      cpuTimeMs: processCpuTimeMs,
     });
     this.pauseMonitor.start();
     this.watches = new ClusterWatches({ ...common, handlers: this.watchHandlers() });
@@ -989,10 +996,12 @@ export class NodeDriver {
    * or multi finds the epoch moved and fences this term. Stepping down anyway turned every
    * machine-wide stall of 300 ms into a change of leader that no fault called for.
    */
-  private onStall(ms: number): void {
+  private onStall(ms: number, cpu: StallCpu | null): void {
     if (this.stopped) return;
     const leading = this.soft.role === 'leader';
-    this.log.warn({ stalledMs: Math.round(ms), leading }, 'event loop stalled');
+    // waitedMs and cpuMs say whether the process was busy (cpuMs near waitedMs) or kept off the cores (far less).
+    const where = cpu ? { waitedMs: Math.round(cpu.waitedMs), cpuMs: Math.round(cpu.cpuMs) } : {};
+    this.log.warn({ stalledMs: Math.round(ms), leading, ...where }, 'event loop stalled');
     if (leading) this.leading?.lapseLease();
   }
 

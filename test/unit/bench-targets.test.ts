@@ -32,6 +32,31 @@ describe('bench targets', () => {
     expect(judgeTargets({ machine, failover: failover(60, 90, 1) })[0]?.met).toBe(false);
   });
 
+  it('holds the steady part to no change of leader and nothing lost', () => {
+    const figures = { stalls: { count: 3, whileLeading: 2, p99Ms: 120, maxMs: 130, busy: 0, starved: 3 }, leaseLapses: 5, suspicions: 1 };
+    const steady = (leaderChanges: number, lost: number): NonNullable<SuiteResult['steady']> => ({
+      minutes: 10,
+      seconds: 600,
+      writers: 64,
+      valueBytes: 256,
+      leaderChanges,
+      writesPerSecond: 8000,
+      latencyMs: { p50: 5, p99: 40, max: 90 },
+      acknowledged: 4_800_000,
+      failedWrites: 0,
+      recentErrors: [],
+      checked: 10_240,
+      lost,
+      nodes: { a: figures, b: figures },
+      loadAverage: [9.5, 10.2],
+    });
+    const met = judgeTargets({ machine, steady: steady(0, 0) });
+    expect(met).toHaveLength(1);
+    expect(met[0]).toMatchObject({ issue: 12, met: true, measured: '0 leader changes, 0 lost (load average 9.5 -> 10.2)' });
+    expect(judgeTargets({ machine, steady: steady(1, 0) })[0]?.met).toBe(false);
+    expect(judgeTargets({ machine, steady: steady(0, 1) })[0]?.met).toBe(false);
+  });
+
   it('compares one writer with the ZooKeeper multi, and 64 writers with etcd, from the same run', () => {
     const floor = { multis: 100, latencyMs: { p50: 1, p90: 1, p99: 2, max: 3 } };
     const v = judgeTargets({

@@ -55,3 +55,40 @@ describe('pause monitor: a stop only the wall clock saw (issue 9, hole 6)', () =
     m.stop();
   });
 });
+
+describe('pause monitor: where a stall came from', () => {
+  it("reports the process's CPU time over the late timer's whole wait with the stall", () => {
+    const clock = new ManualClock();
+    let cpu = 1000;
+    const reports: Array<{ ms: number; waitedMs: number; cpuMs: number } | null> = [];
+    const m = new PauseMonitor({
+      clock,
+      intervalMs: 10,
+      thresholdMs: 50,
+      cpuTimeMs: () => cpu,
+      onStall: (ms, c) => reports.push(c ? { ms, waitedMs: c.waitedMs, cpuMs: c.cpuMs } : null),
+    });
+    m.start();
+    clock.run(100, 10);
+    // A busy turn: 200 ms late, and the process used 190 ms of CPU meanwhile.
+    cpu += 190;
+    clock.jump(clock.now() + 210);
+    // Kept off the cores: 120 ms late, 3 ms of CPU.
+    cpu += 3;
+    clock.jump(clock.now() + 130);
+    expect(reports).toEqual([
+      { ms: 200, waitedMs: 210, cpuMs: 190 },
+      { ms: 120, waitedMs: 130, cpuMs: 3 },
+    ]);
+    m.stop();
+  });
+
+  it('without a CPU source the report carries no CPU figures', () => {
+    const clock = new ManualClock();
+    const reports: unknown[] = [];
+    const m = new PauseMonitor({ clock, intervalMs: 10, thresholdMs: 50, onStall: (_ms, c) => reports.push(c) });
+    m.start();
+    clock.jump(clock.now() + 100);
+    expect(reports).toEqual([null]);
+  });
+});
