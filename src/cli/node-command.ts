@@ -33,6 +33,7 @@ export function nodeOptionsFrom(v: NodeValues): RunNodeOptions {
       leaseDurationMs: v['lease-duration-ms'],
       leaseIntervalMs: v['lease-interval-ms'],
       electionTimeoutMs: v['election-timeout-ms'],
+      preVoteTimeoutMs: v['pre-vote-timeout-ms'],
       heartbeatMs: v['heartbeat-ms'],
       pauseLeaseMs: v['pause-lease-ms'],
     },

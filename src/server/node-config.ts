@@ -28,12 +28,15 @@ export interface TimingConfig {
 // Why these numbers (notes/timing.md): a SIGKILLed leader is noticed at once (its
 // connection breaks), so a failover costs about the lease window plus ~35 ms; W = 60 ms is
 // the smallest whole-tick window the lease rule allows for D = 50 ms (52.5 < 57). Silence
-// alone (a stalled or cut-off leader) is only trusted after the longer election timeout.
+// alone (a stalled or cut-off leader) is only trusted after the longer election timeout,
+// and an unanswered pre-vote only after 100 ms: a leader kept off the cores by a loaded
+// machine gets that long to object, which only a silent cut pays for (a dead leader's
+// broken connection counts as no objection at once).
 export const defaultTiming: TimingConfig = {
   tickMs: 10,
   heartbeatMs: 20,
   electionTimeoutMs: 150,
-  preVoteTimeoutMs: 30,
+  preVoteTimeoutMs: 100,
   leaseIntervalMs: 20,
   leaseDurationMs: 50,
   leaseWindowMs: 60,

@@ -145,6 +145,7 @@ export const nodeSettings = {
   'lease-duration-ms': timingMs('leader: lease length after a touch', 'leaseDurationMs'),
   'lease-interval-ms': timingMs('leader: lease touch interval', 'leaseIntervalMs'),
   'election-timeout-ms': timingMs('minimum election timeout', 'electionTimeoutMs'),
+  'pre-vote-timeout-ms': timingMs("follower: an unanswered pre-vote counts as no objection after this long (a leader's broken connection needs no wait)", 'preVoteTimeoutMs'),
   'heartbeat-ms': timingMs('leader heartbeat interval', 'heartbeatMs'),
   'pause-lease-ms': timingMs('an event-loop stall this long ends the lease at once', 'pauseLeaseMs'),
   'max-value-bytes': integerSetting({
