@@ -7,9 +7,12 @@ import { RemovalRefusedError } from '../../src/common/errors.js';
 import { clusterTreeOps, createParentIfMissing } from '../../src/coordination/cluster-init.js';
 import { ClusterPaths } from '../../src/coordination/layout.js';
 import { registerListener, removeListener } from '../../src/coordination/listener-config.js';
-import { decodeConfig, encodeMember } from '../../src/coordination/records.js';
+import { decodeConfig, encodeConfig, encodeMember } from '../../src/coordination/records.js';
 import type { ZkSession } from '../../src/coordination/zk-api.js';
-import { SimScheduler, settle } from './sim-scheduler.js';
+import { silentLogger } from '../../src/common/logger.js';
+import { registerAgain } from '../../src/server/listener/register-again.js';
+import { type MemberRole, watchRole } from '../../src/server/listener/role-watch.js';
+import { SimClock, SimScheduler, settle } from './sim-scheduler.js';
 import { ZkModel } from './zk-model.js';
 
 const paths = new ClusterPaths('remove');
@@ -105,5 +108,49 @@ describe('removeListener', () => {
     const err = await refusal(w.sched, removeListener(late, paths, 'l1'));
     expect(err.message).toMatch(/listener l1 is running/);
     expect(configOf(w.model).listeners).toEqual(['l1', 'l2']);
+  });
+
+  it('a listener removed while it starts (registered, no member znode yet) registers again instead of stopping', async () => {
+    // l2 is registered but has no member znode: run-listener.ts between registerListener and
+    // parts.start() (its WAL opening, its snapshot loading), or after its session expired.
+    const { sched, model, admin, l2 } = await world(4);
+    const clock = new SimClock(sched);
+    const told: Array<MemberRole | null> = [];
+    let again: Promise<boolean> | null = null;
+    const watch = watchRole({
+      zk: l2,
+      paths,
+      clock,
+      logger: silentLogger,
+      selfId: 'l2',
+      current: 'listener',
+      onChange: (to) => told.push(to),
+      onUnlisted: () => (again = registerAgain({ zk: l2, paths, id: 'l2', clock, logger: silentLogger, attempts: 3, stopping: () => false })),
+    });
+    await drive(sched, new Promise<void>((r) => sched.schedule(100, r)));
+    const removed = await drive(sched, removeListener(admin, paths, 'l2'));
+    expect(removed.after.listeners).toEqual(['l1']);
+    await drive(sched, new Promise<void>((r) => sched.schedule(1000, r)));
+    expect(again).not.toBeNull();
+    expect(await drive(sched, again!)).toBe(true);
+    await drive(sched, new Promise<void>((r) => sched.schedule(1000, r)));
+    watch.stop();
+    // Listed again, and never told "removed" (which made node-command.ts exit with a voter's advice).
+    expect(configOf(model).listeners).toEqual(['l1', 'l2']);
+    expect(told).toEqual([]);
+  });
+
+  it('a voter in neither list is still told it was removed (replaced)', async () => {
+    const { sched, model, admin } = await world(5);
+    const b = model.connect('b');
+    await drive(sched, b.waitConnected(5000));
+    const told: Array<MemberRole | null> = [];
+    const watch = watchRole({ zk: b, paths, clock: new SimClock(sched), logger: silentLogger, selfId: 'b', current: 'voter', onChange: (to) => told.push(to), onUnlisted: () => told.push('listener') });
+    const { data, stat } = await drive(sched, admin.getData(paths.config));
+    const cfg = decodeConfig(paths.config, data);
+    await drive(sched, admin.setData(paths.config, encodeConfig({ voters: ['a', 'l2'], listeners: cfg.listeners.filter((l) => l !== 'l2') }), stat.version));
+    await drive(sched, new Promise<void>((r) => sched.schedule(1000, r)));
+    watch.stop();
+    expect(told).toEqual([null]);
   });
 });
