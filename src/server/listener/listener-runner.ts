@@ -241,6 +241,8 @@ export class ListenerRunner {
       this.o.logger.warn({ err: (err as Error).message }, 'choosing an upstream failed; reading ZooKeeper\'s log meanwhile');
       this.upstream = null;
       this.o.tailer.follow(true);
+      // Fed from ZooKeeper now, as on the no-candidate path: duoraft_listener_upstream_changes_total counts it.
+      this.fedFrom('zookeeper');
       this.schedule(RECHOOSE_WHILE_TAILING_MS);
     } finally {
       this.choosing = false;
