@@ -69,5 +69,6 @@ export async function removeListenerCommand(args: Args & { id: string }): Promis
   checkId('listener id', args.id);
   const change = await withZk(args, (zk, paths) => removeListener(zk, paths, args.id));
   if (args.json) printJson(change);
+  else if (!change.removed) printLine(`${args.id} is not a listener of cluster ${args.cluster} (already removed, or never one): nothing changed; listeners are ${change.after.listeners.join(', ') || 'none'}`);
   else printLine(`listener ${args.id} removed; listeners are now ${change.after.listeners.join(', ') || 'none'}`);
 }

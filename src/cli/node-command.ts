@@ -96,7 +96,14 @@ export async function nodeCommand(args: NodeArgs): Promise<void> {
       if (f.what === 'zk-data-lost') throw new ZkDataLostError(f.reason);
       throw new UnavailableError(`${f.reason}; its local WAL was set aside: restart it to rebuild from ZooKeeper`);
     }
-    if (outcome.to === null) throw new ConfigError(`${base.id} is no longer a member of cluster ${base.cluster} (another member was promoted in its place): it stopped; do not start it again with this id`);
+    if (outcome.to === null) {
+      // A running listener that is unlisted registers again (role-watch.ts), so this is a voter
+      // replaced while it was thought dead; a listener's own message in case one ever gets here.
+      if (role === 'listener') {
+        throw new ConfigError(`listener ${base.id} was removed from cluster ${base.cluster}'s configuration while it ran and stopped; start it again with --role listener to register it again`);
+      }
+      throw new ConfigError(`${base.id} is no longer a member of cluster ${base.cluster} (another member was promoted in its place): it stopped; do not start it again with this id`);
+    }
     role = outcome.to;
   }
 }

@@ -13,10 +13,10 @@
 // (notes/listeners.md, notes/safety.md "Promotion".)
 import type { Clock } from '../common/clock.js';
 import { sleep } from '../common/clock.js';
-import { ConfigError, PromotionRefusedError, RemovalRefusedError } from '../common/errors.js';
+import { ConfigError, PromotionRefusedError, RemovalRefusedError, UnauthenticatedError, ZkUnavailableError } from '../common/errors.js';
 import type { ClusterPaths } from './layout.js';
 import { decodeConfig, decodeLease, decodeMember, encodeConfig, type ConfigRecord, type MemberRecord } from './records.js';
-import { ZkError, type ZkSession } from './zk-api.js';
+import { outcomeUnknown, ZkError, type ZkSession } from './zk-api.js';
 
 const MAX_CAS_ATTEMPTS = 20;
 const EMPTY = new Uint8Array(0);
@@ -151,19 +151,34 @@ export async function demoteVoter(zk: ZkSession, paths: ClusterPaths, id: string
   throw new PromotionRefusedError('the config znode kept changing: demotion not done', true);
 }
 
+export interface RemovalResult extends ConfigChange {
+  /** False when `id` was not listed (a re-run after a lost reply, or never a listener): nothing changed. */
+  readonly removed: boolean;
+}
+
 /**
  * Removes listener `id` from `config` for good (until it is started again: a listener
  * registers itself when it starts). Refused (RemovalRefusedError, nothing changed) while
  * its member znode exists, checked in the same multi as the compare-and-set (as for a
  * promotion: the multi creates and deletes that path, which fails if it is there), so a
- * listener that starts meanwhile is never removed under its feet.
+ * listener that starts meanwhile is never removed under its feet. An id no longer listed is
+ * success with `removed: false`: re-running after a lost reply must not fail. ZooKeeper's
+ * own errors come out typed (removalError).
  */
-export async function removeListener(zk: ZkSession, paths: ClusterPaths, id: string): Promise<ConfigChange> {
+export async function removeListener(zk: ZkSession, paths: ClusterPaths, id: string): Promise<RemovalResult> {
+  try {
+    return await removeListenerOnce(zk, paths, id);
+  } catch (err) {
+    throw removalError(err, paths, id);
+  }
+}
+
+async function removeListenerOnce(zk: ZkSession, paths: ClusterPaths, id: string): Promise<RemovalResult> {
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     const { data, stat } = await zk.getData(paths.config);
     const cfg = decodeConfig(paths.config, data);
     if (cfg.voters.includes(id)) throw new RemovalRefusedError(`${id} is a voter of cluster ${paths.cluster}, not a listener: demote it first (duoraft admin demote ${id}), stop it, then remove it`);
-    if (!cfg.listeners.includes(id)) throw new RemovalRefusedError(`${id} is not a listener of cluster ${paths.cluster} (listeners: ${cfg.listeners.join(', ') || 'none'})`);
+    if (!cfg.listeners.includes(id)) return { before: cfg, after: cfg, removed: false };
     const running = (): RemovalRefusedError =>
       new RemovalRefusedError(`listener ${id} is running: its member znode exists (its ZooKeeper session lives). Stop it first; if its process is dead, retry after its session expires`, true);
     if (await zk.exists(paths.member(id))) throw running();
@@ -174,7 +189,7 @@ export async function removeListener(zk: ZkSession, paths: ClusterPaths, id: str
         { type: 'delete' as const, path: paths.member(id), version: -1 },
         { type: 'setData' as const, path: paths.config, data: encodeConfig(after), version: stat.version },
       ]);
-      return { before: cfg, after };
+      return { before: cfg, after, removed: true };
     } catch (err) {
       if (!(err instanceof ZkError)) throw err;
       if (err.code === 'NODE_EXISTS') throw running();
@@ -182,6 +197,24 @@ export async function removeListener(zk: ZkSession, paths: ClusterPaths, id: str
     }
   }
   throw new RemovalRefusedError('the config znode kept changing: the listener was not removed', true);
+}
+
+/** ZooKeeper's errors of a removal as typed errors that say what to do; others as they are. */
+function removalError(err: unknown, paths: ClusterPaths, id: string): unknown {
+  if (!(err instanceof ZkError)) return err;
+  if (err.code === 'NO_NODE') {
+    return new ConfigError(`cluster ${paths.cluster} does not exist in this ZooKeeper (no ${err.path || paths.config}): check --cluster and --zk`);
+  }
+  if (err.code === 'NO_AUTH' || err.code === 'AUTH_FAILED') {
+    return new UnauthenticatedError(`ZooKeeper refused to let this session change cluster ${paths.cluster} (${err.code}): give the cluster's --zk-user and --zk-password`, { cause: err });
+  }
+  if (outcomeUnknown(err.code)) {
+    return new ZkUnavailableError(`ZooKeeper did not answer whether listener ${id} was removed (${err.code}): outcome unknown; re-running is safe (an id already removed is reported as such)`, { cause: err });
+  }
+  if (err.code === 'NOT_CONNECTED' || err.code === 'CLOSED') {
+    return new ZkUnavailableError(`ZooKeeper is not reachable (${err.code}): listener ${id} was not removed; retry when it is`, { cause: err });
+  }
+  return err;
 }
 
 async function memberRecord(zk: ZkSession, paths: ClusterPaths, id: string): Promise<MemberRecord | null> {

@@ -16,10 +16,15 @@
 //    promoted member: the remaining voter's peer is it); and the follower of the two has
 //    applied everything the leader had committed when the command was accepted (the commit
 //    point of the command);
-// 5. that claim is then checked for real: the voter that remained is SIGKILLed at once, and
-//    the promoted member must take over: failoverMs is from that SIGKILL to the first write
-//    the promoted member acknowledged. The killed voter is then started again on its data
-//    (it is still a voter), and the next round starts from the whole cluster.
+// 5. that claim is then checked for real: the voter that leads is SIGKILLed at once (the one
+//    that remained, or the promoted member when it already leads: killing a follower would
+//    measure no failover at all), and the other must take over: failoverMs is from that
+//    SIGKILL to the first write the other acknowledged; the round says which was killed. The
+//    killed voter is then started again on its data (it is still a voter), and the next
+//    round starts from the whole cluster.
+// A round that fails (a wait that ran out, a refusal that is not retryable) is recorded with
+// its error and ends the stage: bench-targets.ts judges the target NOT MET, and the other
+// parts' results are kept.
 // After the last round, every acknowledged write is read back (linearizable): lost counts
 // those missing or different.
 import { performance } from 'node:perf_hooks';
@@ -31,6 +36,7 @@ import { promoteListener } from '../coordination/listener-config.js';
 import { connectZk } from '../coordination/zk-client.js';
 import { connect, type DuoraftClient } from '../client/client.js';
 import { percentile } from './failover.js';
+import { runCleanup } from './cleanup-steps.js';
 import { type MemberView, ProcessCluster } from './process-cluster.js';
 import { WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
@@ -60,7 +66,9 @@ export interface PromotionRound {
   readonly readyMs: number;
   /** The leader's commit index when the command was accepted, which the follower had applied at readyMs. */
   readonly commitPoint: number;
-  /** From the SIGKILL of the voter that remained (at readyMs) to the first write the promoted member acknowledged. */
+  /** The voter that led at readyMs, SIGKILLed then: the one that remained, or the promoted member. */
+  readonly failoverKilled: string;
+  /** From that SIGKILL to the first write the other voter acknowledged. */
   readonly failoverMs: number;
 }
 
@@ -73,6 +81,14 @@ export interface PromotionBenchResult {
   readonly withinTarget: number;
   readonly acknowledged: number;
   readonly lost: number;
+  /** Why the stage stopped early (a round or its setup failed): no round after it ran. Null: every round ran. */
+  readonly failed: string | null;
+}
+
+/** The result of a stage that could not run at all (bench.ts: the other parts' results are kept). */
+export function failedPromotionBench(error: string): PromotionBenchResult {
+  const none = { p50: Number.NaN, max: Number.NaN };
+  return { rounds: [], readyMs: none, refusedForMs: none, failoverMs: none, withinTarget: 0, acknowledged: 0, lost: 0, failed: error };
 }
 
 export async function benchPromotion(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJvmProfile; nodeArgs: readonly string[]; rounds: number; say: (line: string) => void }): Promise<PromotionBenchResult> {
@@ -84,6 +100,7 @@ export async function benchPromotion(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJv
   let c: DuoraftClient | null = null;
   let load: WriteLoad | null = null;
   const session = connectZk({ connectString: zk.connectString, logger: silentLogger });
+  let failure: unknown = null;
   try {
     cluster = await ProcessCluster.start({
       zk: zk.connectString,
@@ -101,14 +118,24 @@ export async function benchPromotion(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJv
     o.say(`promotion: ${o.rounds} rounds, each: destroy a voter (SIGKILL + wipe), promote a listener in its place, SIGKILL the voter that remained; under 2 writers`);
     const rounds: PromotionRound[] = [];
     let voters: [string, string] = ['a', 'b'];
+    let failed: string | null = null;
     for (let k = 0; k < o.rounds; k++) {
-      const round = await promotionRound(cluster, session, new ClusterPaths(name), load, { round: k + 1, voters, listener: listeners[k]!, destroyLeader: k % 2 === 1 });
+      let round: PromotionRound;
+      try {
+        round = await promotionRound(cluster, session, new ClusterPaths(name), load, { round: k + 1, voters, listener: listeners[k]!, destroyLeader: k % 2 === 1 });
+      } catch (err) {
+        // The cluster's state is unknown after a failed round: record it, run no more.
+        failed = `round ${k + 1}: ${err instanceof Error ? err.message : String(err)}`;
+        o.say(`  ${k + 1}/${o.rounds}: FAILED: ${failed}`);
+        break;
+      }
       rounds.push(round);
       voters = [round.remained, round.promoted];
+      const survivor = round.failoverKilled === round.promoted ? round.remained : round.promoted;
       o.say(
         `  ${round.round}/${o.rounds}: ${round.destroyedRole} ${round.destroyed} destroyed; promotion refused for ${round.refusedForMs} ms (${round.refusals}x, its session expiring); ` +
           `${round.promoted} promoted: able to lose either voter ${round.readyMs} ms after the command (commit point ${round.commitPoint}); ` +
-          `${round.remained} SIGKILLed then: ${round.promoted} took over in ${round.failoverMs} ms`,
+          `the leader ${round.failoverKilled}${round.failoverKilled === round.promoted ? ' (the promoted member)' : ''} SIGKILLed then: ${survivor} took over in ${round.failoverMs} ms`,
       );
     }
     await load.stop();
@@ -122,6 +149,7 @@ export async function benchPromotion(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJv
       withinTarget: rounds.filter((r) => r.readyMs <= 5000).length,
       acknowledged: load.acknowledged(),
       lost,
+      failed,
     };
     o.say(
       `  able to lose either voter: p50 ${result.readyMs.p50} ms, max ${result.readyMs.max} ms after the command (${result.withinTarget}/${rounds.length} within 5 s); ` +
@@ -129,12 +157,23 @@ export async function benchPromotion(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJv
         `${result.acknowledged} writes acknowledged, ${lost} lost`,
     );
     return result;
+  } catch (err) {
+    failure = err;
+    throw err;
   } finally {
-    await load?.stop();
-    await c?.close();
-    await session.close();
-    await cluster?.stop();
-    await zk.stop();
+    // Every step, even after one throws: a client that fails to close must not leave the processes and ZooKeeper running.
+    const failures = await runCleanup([
+      ['write load', () => load?.stop()],
+      ['client', () => c?.close()],
+      ['ZooKeeper session', () => session.close()],
+      ['cluster', () => cluster?.stop()],
+      ['ZooKeeper', () => zk.stop()],
+    ]);
+    if (failures.length > 0) {
+      o.say(`  promotion: cleaning up failed: ${failures.join('; ')}`);
+      // Never hides the stage's own error (thrown on from the catch above).
+      if (failure === null) throw new Error(`promotion bench: cleaning up failed: ${failures.join('; ')}`);
+    }
   }
 }
 
@@ -172,18 +211,20 @@ async function promotionRound(
   // The commit point of the command: the remaining voter leads by now (it took over if the
   // leader was destroyed: the promotion waited out the session, which is longer than a failover).
   const commitPoint = await leaderCommit(cluster, remained);
-  await ready(cluster, [remained, r.listener], commitPoint);
+  const whole = await ready(cluster, [remained, r.listener], commitPoint);
   const readyAt = performance.now();
-  // Check the claim: lose the voter that remained, at once.
-  const promotedAddress = cluster.node(r.listener).address;
+  // Check the claim: lose the leader at once, whichever it is (a follower's death is no failover).
+  const killed = leaderOf(whole);
+  const survivor = killed === remained ? r.listener : remained;
+  const survivorAddress = cluster.node(survivor).address;
   const failKilledAt = performance.now();
-  await cluster.kill(remained);
-  const first = await withTimeout(load.firstAckAfter(failKilledAt, (a) => a.by === promotedAddress), FAILOVER_WAIT_MS, `${r.listener} acknowledged no write within ${FAILOVER_WAIT_MS} ms of ${remained}'s SIGKILL`);
+  await cluster.kill(killed);
+  const first = await withTimeout(load.firstAckAfter(failKilledAt, (a) => a.by === survivorAddress), FAILOVER_WAIT_MS, `${survivor} acknowledged no write within ${FAILOVER_WAIT_MS} ms of ${killed}'s SIGKILL`);
   const failoverMs = first.at - failKilledAt;
-  const newLeader = await cluster.waitForLeader(20_000, { not: remained });
-  if (newLeader !== r.listener) throw new Error(`after ${remained}'s SIGKILL the leader is ${newLeader}, not the promoted ${r.listener}`);
-  // The voter that remained had its data: back as a voter, for the next round.
-  cluster.startNode(remained);
+  const newLeader = await cluster.waitForLeader(20_000, { not: killed });
+  if (newLeader !== survivor) throw new Error(`after ${killed}'s SIGKILL the leader is ${newLeader}, not ${survivor}`);
+  // The killed voter had its data: back as a voter, for the next round.
+  cluster.startNode(killed);
   return {
     round: r.round,
     destroyed,
@@ -194,6 +235,7 @@ async function promotionRound(
     refusals,
     readyMs: Math.round(readyAt - acceptedAt),
     commitPoint,
+    failoverKilled: killed,
     failoverMs: Math.round(failoverMs),
   };
 }
@@ -209,13 +251,13 @@ async function leaderCommit(cluster: ProcessCluster, id: string): Promise<number
   throw new Error(`${id} did not lead within ${READY_WAIT_MS} ms after the promotion`);
 }
 
-/** Waits (bounded) until the two voters agree on a leader in one term and the follower applied `commitPoint`. */
-async function ready(cluster: ProcessCluster, voters: readonly string[], commitPoint: number): Promise<void> {
+/** Waits (bounded) until the two voters agree on a leader in one term and the follower applied `commitPoint`; returns those views. */
+async function ready(cluster: ProcessCluster, voters: readonly string[], commitPoint: number): Promise<ReadonlyArray<MemberView | null>> {
   const deadline = performance.now() + READY_WAIT_MS;
   let last: Array<MemberView | null> = [];
   while (performance.now() < deadline) {
     last = await Promise.all(voters.map((id) => cluster.memberStatus(id, 1000)));
-    if (wholeAt(last, commitPoint)) return;
+    if (wholeAt(last, commitPoint)) return last;
     await sleepMs(READY_POLL_MS);
   }
   throw new Error(`the voters ${voters.join(', ')} were not whole within ${READY_WAIT_MS} ms of the promotion: ${JSON.stringify(last)}`);
@@ -229,6 +271,13 @@ export function wholeAt(views: ReadonlyArray<MemberView | null>, commitPoint: nu
   const follower = leader === x ? y : x;
   if (!leader || follower.role !== 'follower' || follower.leaderId !== leader.id) return false;
   return follower.appliedIndex >= commitPoint;
+}
+
+/** The id of the voter that leads in `views` (which wholeAt accepted): the one to kill to measure a failover. */
+export function leaderOf(views: ReadonlyArray<MemberView | null>): string {
+  const leader = views.find((v) => v?.role === 'leader');
+  if (!leader) throw new Error(`no leader among ${JSON.stringify(views)}`);
+  return leader.id;
 }
 
 async function caughtUp(cluster: ProcessCluster, voters: readonly string[], leader: string, commitPoint: number, timeoutMs: number): Promise<void> {

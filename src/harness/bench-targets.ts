@@ -69,13 +69,17 @@ export function judgeTargets(r: SuiteResult): TargetVerdict[] {
       add(13, "the leader's CPU per write does not grow with 1 or 3 listeners", `ms per 1,000 writes: ${r.listeners.phases.map((p) => `${p.listeners}: ${p.leaderCpuMsPerThousandWrites}`).join(', ')}`, some.every((x) => x <= limit));
     }
     const pr = r.listeners.promotion;
-    if (pr.rounds.length > 0) {
+    if (pr.rounds.length > 0 || pr.failed !== null) {
       // From the accepted command (the wait for the destroyed voter's session to expire comes before it, and is shown).
+      const figures =
+        pr.rounds.length > 0
+          ? `max ${ms(pr.readyMs.max)} (p50 ${ms(pr.readyMs.p50)}); refused for p50 ${ms(pr.refusedForMs.p50)} before, while the session expired; failover (the leader killed) max ${ms(pr.failoverMs.max)}; ${pr.lost} lost`
+          : 'no round completed';
       add(
         13,
-        `a listener promoted in place of a destroyed voter: the cluster can lose either voter within 5 s of the command (${pr.rounds.length} rounds, each then losing the other voter), 0 lost`,
-        `max ${ms(pr.readyMs.max)} (p50 ${ms(pr.readyMs.p50)}); refused for p50 ${ms(pr.refusedForMs.p50)} before, while the session expired; failover to the promoted member max ${ms(pr.failoverMs.max)}; ${pr.lost} lost`,
-        pr.readyMs.max <= 5000 && pr.lost === 0,
+        `a listener promoted in place of a destroyed voter: the cluster can lose either voter within 5 s of the command (${pr.rounds.length} rounds, each then losing the voter that leads), 0 lost`,
+        pr.failed === null ? figures : `${figures}; FAILED: ${pr.failed}`,
+        pr.failed === null && pr.readyMs.max <= 5000 && pr.lost === 0,
       );
     }
   }

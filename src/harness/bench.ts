@@ -25,7 +25,7 @@ import { judgeTargets, targetLines, type TargetVerdict } from './bench-targets.j
 import { measureZkMultiFloor, type ZkMultiFloorResult } from './zk-multi-floor.js';
 import { startZooKeeper } from './zk-launcher.js';
 import { benchListeners, type ListenerBenchResult } from './bench-listeners.js';
-import { benchPromotion, type PromotionBenchResult } from './bench-promotion.js';
+import { benchPromotion, failedPromotionBench, type PromotionBenchResult } from './bench-promotion.js';
 import { benchSteady, type SteadyResult, steadySummary } from './bench-steady.js';
 
 /** The write rate of the listener targets (issue 13). */
@@ -215,7 +215,12 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   if (o.compareEtcd && (want('latency') || want('throughput') || want('failover'))) result = { ...result, etcd: await runEtcdParts(o, want, say) };
   if (want('listeners')) {
     const lag = await benchListeners({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], rate: LISTENER_BENCH_RATE, seconds: Math.max(5, Math.round(o.durationMs / 1000)), say });
-    const promotion = await benchPromotion({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], rounds: PROMOTION_BENCH_ROUNDS, say });
+    // A stage that fails is recorded (NOT MET in bench-targets.ts), not thrown: the parts before it keep their results.
+    const promotion = await benchPromotion({ env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], rounds: PROMOTION_BENCH_ROUNDS, say }).catch((err: unknown) => {
+      const error = err instanceof Error ? err.message : String(err);
+      say(`promotion: FAILED: ${error}`);
+      return failedPromotionBench(error);
+    });
     result = { ...result, listeners: { ...lag, promotion } };
   }
   if (want('steady')) {

@@ -7,8 +7,11 @@
 // - a follower that hears a leader (within the minimum election timeout) and is connected
 //   to ZooKeeper (so it can catch up, and take over if the leader goes);
 // - a listener that is fed (by an upstream, or reading ZooKeeper's log itself) and has not
-//   been behind the commit index it heard of for longer than listenerMaxLagMs: its stale
-//   reads are then recent. Between upstreams, or catching up from far behind (a snapshot,
+//   been behind the commit index it heard of for longer than listenerMaxLagMs, and that is
+//   not cut off from its source for longer than that either (an upstream silent, or
+//   ZooKeeper disconnected while it reads ZooKeeper's log): its stale reads are then recent.
+//   Lag alone is not enough: it is measured against a commit index the listener heard of, and
+//   a listener that hears nothing is never "behind". Between upstreams, or catching up from far behind (a snapshot,
 //   ZooKeeper's log), a load balancer should send stale reads elsewhere.
 // NOT_SERVING otherwise: starting, suspecting the leader or taking over, stopping, or
 // stopped because its state cannot be trusted. The reason goes to the log, never on the
@@ -67,5 +70,15 @@ function listenerHealthOf(f: ListenerFigures, rules: HealthRules): HealthVerdict
   if (f.upstream === '') return notServing('listener without an upstream (choosing one)');
   const maxLagMs = rules.listenerMaxLagMs ?? LISTENER_MAX_LAG_MS;
   if (f.lagMs > maxLagMs) return notServing(`listener ${f.lagEntries} entries behind for ${Math.round(f.lagMs)} ms (more than ${maxLagMs} ms)`);
+  if (f.upstream === 'zookeeper') {
+    // Connected, ZooKeeper's watch on the tail is its news (an idle cluster sends none);
+    // disconnected, it would not hear of a commit.
+    if (f.zkDisconnectedMs > maxLagMs) {
+      return notServing(`listener reading ZooKeeper's log, disconnected from ZooKeeper for ${Math.round(f.zkDisconnectedMs)} ms (more than ${maxLagMs} ms)`);
+    }
+  } else if (f.commitNewsAgeMs > maxLagMs) {
+    // An upstream sends its commit index at least every feed heartbeat (500 ms).
+    return notServing(`listener fed by ${f.upstream} with no commit news for ${Math.round(f.commitNewsAgeMs)} ms (more than ${maxLagMs} ms)`);
+  }
   return serving(f.upstream === 'zookeeper' ? 'listener reading ZooKeeper\'s log (depth 0)' : `listener fed by ${f.upstream} at depth ${f.depth}`);
 }

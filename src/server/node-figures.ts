@@ -55,6 +55,13 @@ export interface ListenerFigures {
   readonly lagEntries: number;
   /** Since when it has been behind the commit index it heard of (0: not behind). */
   readonly lagMs: number;
+  /**
+   * Since it last heard a commit index from its upstream (a batch or a heartbeat) or read
+   * ZooKeeper's tail; counted from when it began to use its current source.
+   */
+  readonly commitNewsAgeMs: number;
+  /** How long its ZooKeeper session has been disconnected (0: connected). */
+  readonly zkDisconnectedMs: number;
   /** Times it began to be fed from another source than before (an upstream or ZooKeeper; the first counts). */
   readonly upstreamChanges: number;
   /** Listeners it feeds now. */

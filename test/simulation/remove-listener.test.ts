@@ -1,15 +1,19 @@
 // `duoraft admin remove-listener` (removeListener): one compare-and-set on `config`, refused
 // while the listener's member znode exists, with that check in the same multi as the write,
-// so a listener that starts between the check and the write is never removed under its feet.
+// so a listener that starts between the check and the write is never removed under its feet;
+// an id no longer listed is success (a re-run), and ZooKeeper's errors come out typed.
 // On the ZooKeeper model (one server), with the real removeListener.
 import { describe, expect, it } from 'vitest';
-import { RemovalRefusedError } from '../../src/common/errors.js';
+import { DuoraftError, RemovalRefusedError } from '../../src/common/errors.js';
 import { clusterTreeOps, createParentIfMissing } from '../../src/coordination/cluster-init.js';
 import { ClusterPaths } from '../../src/coordination/layout.js';
 import { registerListener, removeListener } from '../../src/coordination/listener-config.js';
-import { decodeConfig, encodeMember } from '../../src/coordination/records.js';
-import type { ZkSession } from '../../src/coordination/zk-api.js';
-import { SimScheduler, settle } from './sim-scheduler.js';
+import { decodeConfig, encodeConfig, encodeMember } from '../../src/coordination/records.js';
+import { ZkError, type ZkErrorCode, type ZkSession } from '../../src/coordination/zk-api.js';
+import { silentLogger } from '../../src/common/logger.js';
+import { registerAgain } from '../../src/server/listener/register-again.js';
+import { type MemberRole, watchRole } from '../../src/server/listener/role-watch.js';
+import { SimClock, SimScheduler, settle } from './sim-scheduler.js';
 import { ZkModel } from './zk-model.js';
 
 const paths = new ClusterPaths('remove');
@@ -75,7 +79,7 @@ describe('removeListener', () => {
     expect(configOf(w.model)).toEqual({ voters: ['a', 'b'], listeners: ['l1'] });
   });
 
-  it('refuses a running listener (retryable), a voter and an unknown id, and changes nothing', async () => {
+  it('refuses a running listener (retryable) and a voter, and changes nothing', async () => {
     const w = await world(2);
     const running = await refusal(w.sched, removeListener(w.admin, paths, 'l1'));
     expect(running.code).toBe('REMOVAL_REFUSED');
@@ -84,7 +88,6 @@ describe('removeListener', () => {
     const voter = await refusal(w.sched, removeListener(w.admin, paths, 'a'));
     expect(voter.retryable).toBe(false);
     expect(voter.message).toMatch(/a is a voter/);
-    expect((await refusal(w.sched, removeListener(w.admin, paths, 'zz'))).message).toMatch(/zz is not a listener/);
     expect(configOf(w.model)).toEqual({ voters: ['a', 'b'], listeners: ['l1', 'l2'] });
     // Once its session is gone, it can be removed.
     await drive(w.sched, w.l1.close());
@@ -105,5 +108,92 @@ describe('removeListener', () => {
     const err = await refusal(w.sched, removeListener(late, paths, 'l1'));
     expect(err.message).toMatch(/listener l1 is running/);
     expect(configOf(w.model).listeners).toEqual(['l1', 'l2']);
+  });
+
+  it('a listener removed while it starts (registered, no member znode yet) registers again instead of stopping', async () => {
+    // l2 is registered but has no member znode: run-listener.ts between registerListener and
+    // parts.start() (its WAL opening, its snapshot loading), or after its session expired.
+    const { sched, model, admin, l2 } = await world(4);
+    const clock = new SimClock(sched);
+    const told: Array<MemberRole | null> = [];
+    let again: Promise<boolean> | null = null;
+    const watch = watchRole({
+      zk: l2,
+      paths,
+      clock,
+      logger: silentLogger,
+      selfId: 'l2',
+      current: 'listener',
+      onChange: (to) => told.push(to),
+      onUnlisted: () => (again = registerAgain({ zk: l2, paths, id: 'l2', clock, logger: silentLogger, attempts: 3, stopping: () => false })),
+    });
+    await drive(sched, new Promise<void>((r) => sched.schedule(100, r)));
+    const removed = await drive(sched, removeListener(admin, paths, 'l2'));
+    expect(removed.after.listeners).toEqual(['l1']);
+    await drive(sched, new Promise<void>((r) => sched.schedule(1000, r)));
+    expect(again).not.toBeNull();
+    expect(await drive(sched, again!)).toBe(true);
+    await drive(sched, new Promise<void>((r) => sched.schedule(1000, r)));
+    watch.stop();
+    // Listed again, and never told "removed" (which made node-command.ts exit with a voter's advice).
+    expect(configOf(model).listeners).toEqual(['l1', 'l2']);
+    expect(told).toEqual([]);
+  });
+
+  it('a voter in neither list is still told it was removed (replaced)', async () => {
+    const { sched, model, admin } = await world(5);
+    const b = model.connect('b');
+    await drive(sched, b.waitConnected(5000));
+    const told: Array<MemberRole | null> = [];
+    const watch = watchRole({ zk: b, paths, clock: new SimClock(sched), logger: silentLogger, selfId: 'b', current: 'voter', onChange: (to) => told.push(to), onUnlisted: () => told.push('listener') });
+    const { data, stat } = await drive(sched, admin.getData(paths.config));
+    const cfg = decodeConfig(paths.config, data);
+    await drive(sched, admin.setData(paths.config, encodeConfig({ voters: ['a', 'l2'], listeners: cfg.listeners.filter((l) => l !== 'l2') }), stat.version));
+    await drive(sched, new Promise<void>((r) => sched.schedule(1000, r)));
+    watch.stop();
+    expect(told).toEqual([null]);
+  });
+
+  it('an id not listed (a re-run after a lost reply, or never a listener) is success that changed nothing', async () => {
+    const w = await world(6);
+    expect((await drive(w.sched, removeListener(w.admin, paths, 'l2'))).removed).toBe(true);
+    const again = await drive(w.sched, removeListener(w.admin, paths, 'l2'));
+    expect(again.removed).toBe(false);
+    expect(again.after).toEqual(again.before);
+    expect((await drive(w.sched, removeListener(w.admin, paths, 'zz'))).removed).toBe(false);
+    expect(configOf(w.model)).toEqual({ voters: ['a', 'b'], listeners: ['l1'] });
+  });
+
+  it("ZooKeeper's errors come out typed, with a code that says what to do", async () => {
+    const w = await world(7);
+    const failing = (method: 'getData' | 'multi', code: ZkErrorCode): ZkSession =>
+      new Proxy(w.admin, {
+        get(target, prop, receiver) {
+          if (prop === method) return async () => Promise.reject(new ZkError(code, method === 'getData' ? paths.config : ''));
+          const v: unknown = Reflect.get(target, prop, receiver);
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+    const failure = async (p: Promise<unknown>): Promise<DuoraftError> => {
+      const err = await drive(w.sched, p).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(DuoraftError);
+      return err as DuoraftError;
+    };
+    // The cluster does not exist (a wrong --cluster).
+    const missing = await failure(removeListener(w.admin, new ClusterPaths('nosuch'), 'l2'));
+    expect(missing.code).toBe('CONFIG');
+    expect(missing.message).toMatch(/cluster nosuch does not exist/);
+    // The multi's reply was lost: it may have happened.
+    const lost = await failure(removeListener(failing('multi', 'CONNECTION_LOSS'), paths, 'l2'));
+    expect(lost.code).toBe('ZK_UNAVAILABLE');
+    expect(lost.retryable).toBe(true);
+    expect(lost.message).toMatch(/outcome unknown; re-running is safe/);
+    const denied = await failure(removeListener(failing('getData', 'NO_AUTH'), paths, 'l2'));
+    expect(denied.code).toBe('UNAUTHENTICATED');
+    expect(denied.message).toMatch(/--zk-user/);
+    const down = await failure(removeListener(failing('getData', 'NOT_CONNECTED'), paths, 'l2'));
+    expect(down.code).toBe('ZK_UNAVAILABLE');
+    expect(down.message).toMatch(/was not removed/);
+    expect(configOf(w.model)).toEqual({ voters: ['a', 'b'], listeners: ['l1', 'l2'] });
   });
 });

@@ -174,6 +174,12 @@ export function listenerParts(o: ListenerPartsOptions): ListenerParts {
   // Listeners below are pushed what this one applied, on the next turn of the loop.
   const pushHook = log.onApplied(() => feeder.kick());
   const traceHook = trace ? log.onApplied((entries: readonly Entry[]) => trace.note(entries[entries.length - 1]?.index ?? log.applied())) : null;
+  // Since when the ZooKeeper session is not connected (health: a depth-0 listener cut off).
+  let disconnectedSince: number | null = zk.state === 'connected' ? null : clock.now();
+  const stopZkWatch = zk.onStateChange((state) => {
+    if (state === 'connected') disconnectedSince = null;
+    else disconnectedSince ??= clock.now();
+  });
   const ephemerals = new Ephemerals({
     zk,
     paths,
@@ -203,6 +209,8 @@ export function listenerParts(o: ListenerPartsOptions): ListenerParts {
         depth: st.depth,
         lagEntries: st.lagEntries,
         lagMs: st.lagMs,
+        commitNewsAgeMs: r.commitNewsAgeMs(),
+        zkDisconnectedMs: disconnectedSince === null ? 0 : Math.max(0, clock.now() - disconnectedSince),
         upstreamChanges: r.upstreamChanges(),
         feeding: feeder.figures().listeners.length,
         zkConnected: zk.state === 'connected',
@@ -217,6 +225,7 @@ export function listenerParts(o: ListenerPartsOptions): ListenerParts {
     },
     stop: () => {
       stopped = true;
+      stopZkWatch();
       ephemerals.stop();
       feeder.stop();
       r.stop();

@@ -79,6 +79,8 @@ export class ListenerRunner {
   private stopped = false;
   private knownCommit = 0;
   private behindSince: number | null = null;
+  /** When it last heard a commit index (or began to use its current source): health's news age. */
+  private newsAt: number;
   /** The source it was fed from last (an upstream's id or 'zookeeper'), and how often that changed (metrics). */
   private lastSource = '';
   private sourceChanges = 0;
@@ -87,6 +89,7 @@ export class ListenerRunner {
   constructor(options: ListenerRunnerOptions) {
     this.o = options;
     this.known = [...options.known];
+    this.newsAt = options.clock.now();
   }
 
   start(): void {
@@ -111,6 +114,7 @@ export class ListenerRunner {
 
   /** ZooKeeper's tail or an upstream's commit index was seen. */
   noteCommit(index: number): void {
+    this.newsAt = this.o.clock.now();
     if (index > this.knownCommit) this.knownCommit = index;
     this.noteApplied();
   }
@@ -127,7 +131,14 @@ export class ListenerRunner {
     return this.sourceChanges;
   }
 
+  /** How long since it last heard a commit index from its source (health.ts). */
+  commitNewsAgeMs(): number {
+    return Math.max(0, this.o.clock.now() - this.newsAt);
+  }
+
   private fedFrom(source: string): void {
+    // A source just chosen (again) has had no time to send news yet: its age counts from now.
+    this.newsAt = this.o.clock.now();
     if (source === this.lastSource) return;
     this.lastSource = source;
     this.sourceChanges++;
@@ -230,6 +241,8 @@ export class ListenerRunner {
       this.o.logger.warn({ err: (err as Error).message }, 'choosing an upstream failed; reading ZooKeeper\'s log meanwhile');
       this.upstream = null;
       this.o.tailer.follow(true);
+      // Fed from ZooKeeper now, as on the no-candidate path: duoraft_listener_upstream_changes_total counts it.
+      this.fedFrom('zookeeper');
       this.schedule(RECHOOSE_WHILE_TAILING_MS);
     } finally {
       this.choosing = false;

@@ -42,6 +42,7 @@ import type { ListenerMember } from './listener-member.js';
 import { grpcFeedConnector } from './grpc-feed-connector.js';
 import { listenerParts } from './listener-parts.js';
 import { ApplyTrace } from './apply-trace.js';
+import { registerAgain } from './register-again.js';
 import { type MemberRole, roleIn, watchRole } from './role-watch.js';
 import { readUpstreamList, writeUpstreamList } from './upstream-list-file.js';
 import { bindServer, shutdownServer } from '../../transport/grpc-server-lifecycle.js';
@@ -83,6 +84,8 @@ const WAL_SEGMENT_BYTES = 4 * 1024 * 1024;
 const TREE_WAIT_LOG_MS = 5000;
 /** A promoted listener tries this many times (1 s apart) to read ZooKeeper's log to its tail. */
 const PROMOTION_CATCH_UP_ATTEMPTS = 30;
+/** Registering again after a removal while running: tries, 1 s apart. */
+const REGISTER_AGAIN_ATTEMPTS = 10;
 /** As a voter's (run-node.ts): how often health looks for a flip, and the bound on Watch streams. */
 const HEALTH_POLL_MS = 50;
 const MAX_HEALTH_WATCHERS = 64;
@@ -228,6 +231,7 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
       logger,
       selfId: o.id,
       current: 'listener',
+      onUnlisted: () => void registerAgain({ zk, paths, id: o.id, clock, logger, attempts: REGISTER_AGAIN_ATTEMPTS, stopping: () => stopping !== null }),
       onChange: (to) => {
         if (to === 'voter') {
           promoted().catch((err: unknown) => {

@@ -1,7 +1,7 @@
 // The promotion bench's "able to lose either voter" check (bench-promotion.ts): both voters
 // in one term, one leading, the other following it with the command's commit point applied.
 import { describe, expect, it } from 'vitest';
-import { wholeAt } from '../../../src/harness/bench-promotion.js';
+import { leaderOf, wholeAt } from '../../../src/harness/bench-promotion.js';
 import type { MemberView } from '../../../src/harness/process-cluster.js';
 
 const view = (id: string, role: string, term: number, leaderId: string, appliedIndex: number): MemberView => ({ id, role, term, commitIndex: appliedIndex, appliedIndex, leaderId });
@@ -20,5 +20,16 @@ describe('wholeAt', () => {
     expect(wholeAt([view('a', 'leader', 3, 'a', 120), view('p1', 'follower', 3, '', 120)], 100)).toBe(false);
     expect(wholeAt([view('a', 'leader', 3, 'a', 120), view('p1', 'precandidate', 3, 'a', 120)], 100)).toBe(false);
     expect(wholeAt([view('a', 'leader', 3, 'a', 120), null], 100)).toBe(false);
+  });
+});
+
+describe('leaderOf', () => {
+  it('names the voter that leads, the promoted member included: the one the failover check kills', () => {
+    // wholeAt accepts the promoted member leading; killing the other (a follower) measured no failover.
+    const whole = [view('a', 'follower', 4, 'p1', 100), view('p1', 'leader', 4, 'p1', 130)];
+    expect(wholeAt(whole, 100)).toBe(true);
+    expect(leaderOf(whole)).toBe('p1');
+    expect(leaderOf([view('a', 'leader', 3, 'a', 120), view('p1', 'follower', 3, 'a', 100)])).toBe('a');
+    expect(() => leaderOf([view('a', 'follower', 3, 'p1', 120), null])).toThrow(/no leader/);
   });
 });

@@ -27,12 +27,25 @@ const exprs = [...panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), .
 
 describe('the Grafana dashboard', () => {
   it('queries only series the metrics module registers', () => {
+    // A voter's series and a listener's (each registers only its own gauges).
     const metrics = new NodeMetrics({ nodeId: 'a', cluster: 'c', clock: realClock, processMetrics: true });
-    const registered = new Set(metrics.registry.getMetricsAsArray().map((m) => m.name));
+    const listener = new NodeMetrics({ nodeId: 'l1', cluster: 'c', clock: realClock, member: 'listener' });
+    const registered = new Set([...metrics.registry.getMetricsAsArray(), ...listener.registry.getMetricsAsArray()].map((m) => m.name));
     const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\b((?:duoraft|nodejs|process)_[a-z0-9_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ''))));
     expect(used.size).toBeGreaterThan(15);
     for (const name of used) expect(registered, name).toContain(name);
     metrics.close();
+    listener.close();
+  });
+
+  it('keeps listeners out of the voters\' role and health panels, and charts them in their own', () => {
+    const exprOf = (title: string): string => panels.find((p) => p.title === title)?.targets?.[0]?.expr ?? '';
+    // A listener has no Raft role: in the role panel it read as "starting" for ever.
+    expect(exprOf('Role per node')).toMatch(/unless on \(node\) \(duoraft_role\{[^}]*role="listener"\} == 1\)$/);
+    expect(exprOf('Health of the voters (gRPC health service)')).toMatch(/^duoraft_serving\{[^}]*\} unless on \(node\) \(duoraft_role\{[^}]*role="listener"\} == 1\)$/);
+    expect(exprOf('Health of the listeners')).toMatch(/^duoraft_serving\{[^}]*\} and on \(node\) \(duoraft_role\{[^}]*role="listener"\} == 1\)$/);
+    expect(exprOf('Listener lag')).toContain('duoraft_listener_lag_seconds');
+    expect(exprOf('Listener depth')).toContain('duoraft_listener_depth');
   });
 
   it('has the promised panels, unique ids, and a layout that fits 24 columns', () => {

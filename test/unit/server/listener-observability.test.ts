@@ -19,6 +19,8 @@ const fed: ListenerFigures = {
   depth: 1,
   lagEntries: 2,
   lagMs: 3,
+  commitNewsAgeMs: 200,
+  zkDisconnectedMs: 0,
   upstreamChanges: 1,
   feeding: 1,
   zkConnected: true,
@@ -44,6 +46,22 @@ describe('listener health', () => {
     expect(behind.serving).toBe(false);
     expect(behind.reason).toMatch(/5000 entries behind/);
     expect(healthOf({ ...fed, lagMs: 800 }, { ...rules, listenerMaxLagMs: 500 }).serving).toBe(false);
+  });
+
+  it('is NOT_SERVING when cut off from its source for longer than the bound, though not behind what it heard of', () => {
+    // Reading ZooKeeper's log (depth 0), caught up with the tail it last read, and disconnected.
+    const depth0 = { ...fed, upstream: 'zookeeper', depth: 0, lagEntries: 0, lagMs: 0 };
+    const cutOff = healthOf({ ...depth0, zkConnected: false, zkDisconnectedMs: LISTENER_MAX_LAG_MS + 1, commitNewsAgeMs: 60_000 }, rules);
+    expect(cutOff.serving).toBe(false);
+    expect(cutOff.reason).toMatch(/disconnected from ZooKeeper/);
+    expect(healthOf({ ...depth0, zkConnected: false, zkDisconnectedMs: LISTENER_MAX_LAG_MS }, rules).serving).toBe(true);
+    // Connected to an idle cluster: the tail's watch is its news, none arrives, and it serves.
+    expect(healthOf({ ...depth0, commitNewsAgeMs: 60_000 }, rules).serving).toBe(true);
+    // Fed by an upstream that went silent (no batch, no heartbeat).
+    const silent = healthOf({ ...fed, lagEntries: 0, lagMs: 0, commitNewsAgeMs: LISTENER_MAX_LAG_MS + 1 }, rules);
+    expect(silent.serving).toBe(false);
+    expect(silent.reason).toMatch(/no commit news/);
+    expect(healthOf({ ...fed, commitNewsAgeMs: 800 }, { ...rules, listenerMaxLagMs: 500 }).serving).toBe(false);
   });
 });
 
