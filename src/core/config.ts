@@ -107,7 +107,7 @@ export function validateCoreConfig(c: CoreConfig): string[] {
   if (c.heartbeatTicks < 1 || c.heartbeatTicks >= c.electionTimeoutTicks) {
     problems.push('heartbeatTicks must be >= 1 and below electionTimeoutTicks');
   }
-  if (c.preVoteTimeoutTicks < 1) problems.push('preVoteTimeoutTicks must be >= 1');
+  if (c.preVoteTimeoutTicks < 1 || c.preVoteTimeoutTicks >= c.electionTimeoutTicks) problems.push('preVoteTimeoutTicks must be >= 1 and below electionTimeoutTicks (a pre-candidate asks again every election timeout)');
   if (c.leaseWindowTicks < 1) problems.push('leaseWindowTicks must be >= 1');
   if (!(c.lapseSilenceTicks >= 0)) problems.push('lapseSilenceTicks must be >= 0');
   if (!(c.silenceLeaseWindowTicks >= 0)) problems.push('silenceLeaseWindowTicks must be >= 0');

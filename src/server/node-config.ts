@@ -205,7 +205,11 @@ export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): C
     peer,
     electionTimeoutTicks: Math.max(2, ticks(t.electionTimeoutMs)),
     heartbeatTicks: ticks(t.heartbeatMs),
-    preVoteTimeoutTicks: ticks(t.preVoteTimeoutMs),
+    // At most the election timeout less a tick: a pre-candidate asks again every election
+    // timeout (drawn in [E, 2E)), which starts the pre-vote's count over, so a longer one would
+    // rarely or never end (review 23). Clamped rather than refused, so that setting only the
+    // election timeout (say the 60 ms of the old defaults) keeps working.
+    preVoteTimeoutTicks: Math.min(ticks(t.preVoteTimeoutMs), Math.max(2, ticks(t.electionTimeoutMs)) - 1),
     leaseWindowTicks: ticks(t.leaseWindowMs),
     lapseSilenceTicks: ticks(lapseSilenceMs(t)),
     // Silence alone: the lease quiet for an election timeout too (notes/timing.md).

@@ -44,6 +44,9 @@ import { voterFeedSource } from './listener/voter-feed-source.js';
 import { wakeOnLeaderCommit } from './listener/commit-wakeup.js';
 import { bindServer, shutdownServer } from '../transport/grpc-server-lifecycle.js';
 
+
+/** The peer transport's deadline for a (pre-)vote call, unless the pre-vote timeout is longer. */
+const VOTE_CALL_DEADLINE_MS = 300;
 export interface RunNodeOptions {
   readonly id: string;
   readonly cluster: string;
@@ -201,7 +204,10 @@ export async function runNode(o: RunNodeOptions): Promise<RunningNode> {
   const server = new grpc.Server({ ...peerServerOptions, ...(clientAuth ? { interceptors: [clientAuth] } : {}) });
   server.addService(kvService, kvHandlers(ref, logger, realClock, metrics ?? undefined));
   server.addService(healthService, healthHandlers(health));
-  const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger, tls, ...(o.voters ? { voters: o.voters } : {}) });
+  // A pre-vote's call must not end before the pre-vote timeout does: its failure counts as
+  // "no objection" at once (a dead peer), so a shorter deadline would be the real timeout.
+  const requestTimeoutMs = { vote: Math.max(VOTE_CALL_DEADLINE_MS, timing.preVoteTimeoutMs + timing.tickMs) };
+  const transport = new GrpcPeerTransport({ selfId: o.id, cluster: o.cluster, clock: realClock, logger, tls, requestTimeoutMs, ...(o.voters ? { voters: o.voters } : {}) });
   transport.addToServer(server);
   // Listeners are fed by followers (never by the leader): the feeder starts with the driver.
   const feederRef: { current: ListenerFeeder | null } = { current: null };

@@ -12,6 +12,15 @@ describe('timing defaults', () => {
     expect(nodeConfigProblems(config())).toEqual([]);
   });
 
+  it('the pre-vote timeout stays below the election timeout, so a pre-candidate always gets to its end (review 23)', () => {
+    expect(coreConfigFor(config(), 'b', 'c').preVoteTimeoutTicks).toBe(100 / defaultTiming.tickMs);
+    // Only the election timeout set (the old defaults' 60 ms): clamped to 5 ticks, no error.
+    const short = { ...defaultTiming, electionTimeoutMs: 60 };
+    expect(nodeConfigProblems(config(short))).toEqual([]);
+    expect(coreConfigFor(config(short), 'b', 'c').preVoteTimeoutTicks).toBe(5);
+    expect(coreConfigFor(config({ ...defaultTiming, preVoteTimeoutMs: 5000 }), 'b', 'c').preVoteTimeoutTicks).toBe(14);
+  });
+
   it('a lapsed leader falls silent only after 300 ms (TCP resends a lone lost segment after ~200 ms), or two lease windows where longer', () => {
     expect(lapseSilenceMs(defaultTiming)).toBe(300);
     expect(lapseSilenceMs({ ...defaultTiming, leaseDurationMs: 300, leaseWindowMs: 400 })).toBe(800);
