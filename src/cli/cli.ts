@@ -7,7 +7,7 @@ import { configMiddleware, ConfigProblemsError, declareSettings, type CommandSpe
 import { commonSettings, nodeSettings } from './config/settings.js';
 import { configCheckCommand } from './config-command.js';
 import { casCommand, delCommand, getCommand, incrCommand, putCommand, statusCommand, transferLeaderCommand } from './kv-commands.js';
-import { casSettings, getSettings, incrSettings, kvCommandSpecs, promoteSettings, putSettings, transferSettings } from './kv-settings.js';
+import { casSettings, getSettings, incrSettings, kvCommandSpecs, promoteSettings, putSettings, removeListenerSettings, transferSettings } from './kv-settings.js';
 import { demoteCommand, dropListenerCommand, promoteCommand, removeListenerCommand } from './listener-commands.js';
 import { type NodeArgs, nodeCommand, nodeSpec } from './node-command.js';
 import { EXIT_FAILED, EXIT_USAGE, failureLine } from './output.js';
@@ -187,9 +187,9 @@ export async function main(argv: string[]): Promise<void> {
         )
         .command(
           'remove-listener <id>',
-          'remove a listener that is gone for good from the config znode (refused while it runs; started again, it registers itself again)',
-          (z) => z.positional('id', { type: 'string', demandOption: true }),
-          run((a) => removeListenerCommand(a as CommonArgs & { id: string })),
+          'remove a listener that is gone for good from the config znode (refused while it runs; stop it first: a listener still starting, or started again, registers itself again)',
+          (z) => declareSettings(z.positional('id', { type: 'string', demandOption: true }), removeListenerSettings, { skip: common }),
+          run((a) => removeListenerCommand(a as unknown as CommonArgs & { id: string; strict: boolean })),
         )
         .command(
           'restore-zk',

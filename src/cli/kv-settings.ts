@@ -84,6 +84,15 @@ export const promoteSettings = {
   }),
 } as const;
 
+export const removeListenerSettings = {
+  ...commonSettings,
+  strict: booleanSetting({
+    describe: 'fail (exit 1, REMOVAL_REFUSED) when the id is not a listener of the cluster, instead of reporting that nothing changed (for scripts)',
+    default: false,
+    flagOnly,
+  }),
+} as const;
+
 /** The client commands' specs, by command path. */
 export const kvCommandSpecs: ReadonlyMap<string, CommandSpec> = new Map<string, CommandSpec>([
   ['put', { schema: putSettings, positionals: ['key', 'value'], rules: clientRules(putRules) }],
@@ -97,5 +106,5 @@ export const kvCommandSpecs: ReadonlyMap<string, CommandSpec> = new Map<string, 
   ['admin promote', { schema: promoteSettings, positionals: ['listener'], rules: clientRules() }],
   ['admin demote', { schema: commonSettings, positionals: ['id'], rules: clientRules() }],
   ['admin drop-listener', { schema: commonSettings, positionals: ['id'], rules: clientRules() }],
-  ['admin remove-listener', { schema: commonSettings, positionals: ['id'], rules: clientRules() }],
+  ['admin remove-listener', { schema: removeListenerSettings, positionals: ['id'], rules: clientRules() }],
 ]);

@@ -1,11 +1,11 @@
 // duoraft admin promote | demote | drop-listener | remove-listener: changing who votes,
 // moving a listener off its upstream, and forgetting a listener that is gone for good. Promotion and demotion are one compare-and-set on the `config` znode
 // (src/coordination/listener-config.ts); the members follow the change themselves.
-import { ConfigError, ZkUnavailableError } from '../common/errors.js';
+import { ConfigError, RemovalRefusedError, ZkUnavailableError } from '../common/errors.js';
 import { silentLogger } from '../common/logger.js';
 import { realClock } from '../common/real-clock.js';
 import { ClusterPaths, isValidMemberId } from '../coordination/layout.js';
-import { demoteVoter, promoteListener, readMembers, removeListener } from '../coordination/listener-config.js';
+import { demoteVoter, promoteListener, readMembers, removeListener, type RemovalResult } from '../coordination/listener-config.js';
 import type { ZkSession } from '../coordination/zk-api.js';
 import { connectZk } from '../coordination/zk-client.js';
 import { askDrop } from '../server/listener/grpc-feed-connector.js';
@@ -64,11 +64,29 @@ export async function dropListenerCommand(args: Args & { id: string }): Promise<
   else printLine(`${by.join(', ')} dropped ${args.id}; it chooses its upstream again`);
 }
 
-/** Removes listener `id` from the config znode (refused while it runs). */
-export async function removeListenerCommand(args: Args & { id: string }): Promise<void> {
+/**
+ * Removes listener `id` from the config znode (refused while it runs). An id not listed is
+ * success that changed nothing (a re-run after a lost reply), said plainly; with --strict it
+ * is a RemovalRefusedError (exit 1), for scripts that must know the id was a listener.
+ */
+export async function removeListenerCommand(args: Args & { id: string; strict?: boolean }): Promise<void> {
   checkId('listener id', args.id);
   const change = await withZk(args, (zk, paths) => removeListener(zk, paths, args.id));
+  if (!change.removed && args.strict === true) {
+    throw new RemovalRefusedError(
+      `${args.id} is not a listener of cluster ${args.cluster} (already removed, or never one): nothing changed; listeners are ${change.after.listeners.join(', ') || 'none'}`,
+    );
+  }
   if (args.json) printJson(change);
-  else if (!change.removed) printLine(`${args.id} is not a listener of cluster ${args.cluster} (already removed, or never one): nothing changed; listeners are ${change.after.listeners.join(', ') || 'none'}`);
-  else printLine(`listener ${args.id} removed; listeners are now ${change.after.listeners.join(', ') || 'none'}`);
+  else printLine(removalLine(args.id, args.cluster, change));
+}
+
+/** What the operator reads. A removal lasts only if the listener is not running: one still starting (or reconnecting) registers itself again. */
+export function removalLine(id: string, cluster: string, change: RemovalResult): string {
+  const listeners = change.after.listeners.join(', ') || 'none';
+  if (!change.removed) return `${id} is NOT a listener of cluster ${cluster} (already removed, or never one): nothing changed; listeners are ${listeners}`;
+  return (
+    `listener ${id} removed from the config znode of cluster ${cluster}; listeners are now ${listeners}. ` +
+    `It had no live ZooKeeper session; if its process still runs (starting, or reconnecting) it registers itself again: stop the listener first for the removal to last`
+  );
 }

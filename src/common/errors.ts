@@ -176,6 +176,21 @@ export class ConfigError extends DuoraftError {
 }
 
 /**
+ * An id the config znode names as a voter was to be registered as a listener. A class of its
+ * own (code CONFIG, as before) so callers that expect it (a listener promoted meanwhile, an id
+ * that starts as a voter) test its type, not its wording: start it with --role voter, or demote
+ * it first.
+ */
+export class ListenerIsVoterError extends ConfigError {
+  readonly memberId: string;
+
+  constructor(memberId: string, message: string) {
+    super(message);
+    this.memberId = memberId;
+  }
+}
+
+/**
  * The other side would not accept our credentials, or we would not accept its: a missing or
  * wrong client certificate or token, a member whose certificate the cluster CA does not
  * vouch for, ZooKeeper credentials missing or wrong. Retrying unchanged fails again: give

@@ -13,7 +13,7 @@
 // (notes/listeners.md, notes/safety.md "Promotion".)
 import type { Clock } from '../common/clock.js';
 import { sleep } from '../common/clock.js';
-import { ConfigError, PromotionRefusedError, RemovalRefusedError, UnauthenticatedError, ZkUnavailableError } from '../common/errors.js';
+import { ConfigError, ListenerIsVoterError, PromotionRefusedError, RemovalRefusedError, UnauthenticatedError, ZkUnavailableError } from '../common/errors.js';
 import type { ClusterPaths } from './layout.js';
 import { decodeConfig, decodeLease, decodeMember, encodeConfig, type ConfigRecord, type MemberRecord } from './records.js';
 import { outcomeUnknown, ZkError, type ZkSession } from './zk-api.js';
@@ -21,13 +21,13 @@ import { outcomeUnknown, ZkError, type ZkSession } from './zk-api.js';
 const MAX_CAS_ATTEMPTS = 20;
 const EMPTY = new Uint8Array(0);
 
-/** Adds `id` to the listeners of `config` (a voter id may not be a listener). Returns the config. */
+/** Adds `id` to the listeners of `config` (a voter id may not be a listener: ListenerIsVoterError). Returns the config. */
 export async function registerListener(zk: ZkSession, paths: ClusterPaths, id: string): Promise<ConfigRecord> {
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     const { data, stat } = await zk.getData(paths.config);
     const cfg = decodeConfig(paths.config, data);
     if (cfg.voters.includes(id)) {
-      throw new ConfigError(`${id} is a voter of cluster ${paths.cluster} (voters ${cfg.voters.join(', ')}): start it with --role voter, or demote it first (duoraft admin demote ${id})`);
+      throw new ListenerIsVoterError(id, `${id} is a voter of cluster ${paths.cluster} (voters ${cfg.voters.join(', ')}): start it with --role voter, or demote it first (duoraft admin demote ${id})`);
     }
     if (cfg.listeners.includes(id)) return cfg;
     const next = { voters: cfg.voters, listeners: [...cfg.listeners, id] };
@@ -166,14 +166,20 @@ export interface RemovalResult extends ConfigChange {
  * own errors come out typed (removalError).
  */
 export async function removeListener(zk: ZkSession, paths: ClusterPaths, id: string): Promise<RemovalResult> {
+  const progress: RemovalProgress = { writeSent: false };
   try {
-    return await removeListenerOnce(zk, paths, id);
+    return await removeListenerOnce(zk, paths, id, progress);
   } catch (err) {
-    throw removalError(err, paths, id);
+    throw removalError(err, paths, id, progress.writeSent);
   }
 }
 
-async function removeListenerOnce(zk: ZkSession, paths: ClusterPaths, id: string): Promise<RemovalResult> {
+/** Whether the removal's write (the multi) was sent: before it, a lost reply changed nothing. */
+interface RemovalProgress {
+  writeSent: boolean;
+}
+
+async function removeListenerOnce(zk: ZkSession, paths: ClusterPaths, id: string, progress: RemovalProgress): Promise<RemovalResult> {
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     const { data, stat } = await zk.getData(paths.config);
     const cfg = decodeConfig(paths.config, data);
@@ -184,6 +190,7 @@ async function removeListenerOnce(zk: ZkSession, paths: ClusterPaths, id: string
     if (await zk.exists(paths.member(id))) throw running();
     const after = { voters: cfg.voters, listeners: cfg.listeners.filter((l) => l !== id) };
     try {
+      progress.writeSent = true;
       await zk.multi([
         { type: 'create' as const, path: paths.member(id), data: EMPTY, mode: 'persistent' as const },
         { type: 'delete' as const, path: paths.member(id), version: -1 },
@@ -192,6 +199,8 @@ async function removeListenerOnce(zk: ZkSession, paths: ClusterPaths, id: string
       return { before: cfg, after, removed: true };
     } catch (err) {
       if (!(err instanceof ZkError)) throw err;
+      // A multi that failed with an answer (not a lost reply) wrote nothing.
+      if (!outcomeUnknown(err.code)) progress.writeSent = false;
       if (err.code === 'NODE_EXISTS') throw running();
       if (err.code !== 'BAD_VERSION') throw err;
     }
@@ -199,14 +208,22 @@ async function removeListenerOnce(zk: ZkSession, paths: ClusterPaths, id: string
   throw new RemovalRefusedError('the config znode kept changing: the listener was not removed', true);
 }
 
-/** ZooKeeper's errors of a removal as typed errors that say what to do; others as they are. */
-function removalError(err: unknown, paths: ClusterPaths, id: string): unknown {
+/**
+ * ZooKeeper's errors of a removal as typed errors that say what to do; others as they are.
+ * A lost reply is "outcome unknown" only once the multi was sent (`writeSent`); a read that
+ * failed before it wrote nothing, and saying "unknown" there sent operators to check a
+ * change that cannot have happened.
+ */
+function removalError(err: unknown, paths: ClusterPaths, id: string, writeSent: boolean): unknown {
   if (!(err instanceof ZkError)) return err;
   if (err.code === 'NO_NODE') {
     return new ConfigError(`cluster ${paths.cluster} does not exist in this ZooKeeper (no ${err.path || paths.config}): check --cluster and --zk`);
   }
   if (err.code === 'NO_AUTH' || err.code === 'AUTH_FAILED') {
     return new UnauthenticatedError(`ZooKeeper refused to let this session change cluster ${paths.cluster} (${err.code}): give the cluster's --zk-user and --zk-password`, { cause: err });
+  }
+  if (outcomeUnknown(err.code) && !writeSent) {
+    return new ZkUnavailableError(`ZooKeeper did not answer (${err.code}) before anything was written: listener ${id} was not removed; retry when ZooKeeper answers`, { cause: err });
   }
   if (outcomeUnknown(err.code)) {
     return new ZkUnavailableError(`ZooKeeper did not answer whether listener ${id} was removed (${err.code}): outcome unknown; re-running is safe (an id already removed is reported as such)`, { cause: err });

@@ -18,15 +18,19 @@
 //    point of the command);
 // 5. that claim is then checked for real: the voter that leads is SIGKILLed at once (the one
 //    that remained, or the promoted member when it already leads: killing a follower would
-//    measure no failover at all), and the other must take over: failoverMs is from that
-//    SIGKILL to the first write the other acknowledged; the round says which was killed. The
+//    measure no failover at all), and the other must take over in a higher term than the
+//    killed one led in at readyMs (a new election; else the round fails, saying so):
+//    failoverMs is from that SIGKILL to the first write the other acknowledged; the round
+//    says which was killed and both terms. The
 //    killed voter is then started again on its data (it is still a voter), and the next
 //    round starts from the whole cluster.
 // A round that fails (a wait that ran out, a refusal that is not retryable) is recorded with
 // its error and ends the stage: bench-targets.ts judges the target NOT MET, and the other
 // parts' results are kept.
 // After the last round, every acknowledged write is read back (linearizable): lost counts
-// those missing or different.
+// those missing or different. The teardown runs every step, each bounded (CLEANUP_STEP_MS;
+// the SIGKILLs run even after a hung step); a teardown failure after complete rounds is
+// recorded beside them (cleanupFailed), never in their place.
 import { performance } from 'node:perf_hooks';
 import { PromotionRefusedError } from '../common/errors.js';
 import { silentLogger } from '../common/logger.js';
@@ -50,6 +54,10 @@ const READY_POLL_MS = 20;
 const READY_WAIT_MS = 30_000;
 const CATCH_UP_WAIT_MS = 60_000;
 const FAILOVER_WAIT_MS = 30_000;
+/** Bound on each teardown step but the SIGKILLs: a hung load.stop() or c.close() must not keep the processes running. */
+const CLEANUP_STEP_MS = 10_000;
+/** The cluster's step SIGKILLs every node and waits up to 5 s for each to exit. */
+const CLEANUP_CLUSTER_MS = 60_000;
 const READ_BACK_CONCURRENCY = 8;
 
 export interface PromotionRound {
@@ -70,6 +78,9 @@ export interface PromotionRound {
   readonly failoverKilled: string;
   /** From that SIGKILL to the first write the other voter acknowledged. */
   readonly failoverMs: number;
+  /** The term in which failoverKilled led at readyMs, and the term in which the other leads after its SIGKILL (always higher: a new election). */
+  readonly readyTerm: number;
+  readonly failoverTerm: number;
 }
 
 export interface PromotionBenchResult {
@@ -83,12 +94,14 @@ export interface PromotionBenchResult {
   readonly lost: number;
   /** Why the stage stopped early (a round or its setup failed): no round after it ran. Null: every round ran. */
   readonly failed: string | null;
+  /** A teardown step that failed after the rounds ran (the rounds stand); null when it went clean. */
+  readonly cleanupFailed: string | null;
 }
 
 /** The result of a stage that could not run at all (bench.ts: the other parts' results are kept). */
 export function failedPromotionBench(error: string): PromotionBenchResult {
   const none = { p50: Number.NaN, max: Number.NaN };
-  return { rounds: [], readyMs: none, refusedForMs: none, failoverMs: none, withinTarget: 0, acknowledged: 0, lost: 0, failed: error };
+  return { rounds: [], readyMs: none, refusedForMs: none, failoverMs: none, withinTarget: 0, acknowledged: 0, lost: 0, failed: error, cleanupFailed: null };
 }
 
 export async function benchPromotion(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJvmProfile; nodeArgs: readonly string[]; rounds: number; say: (line: string) => void }): Promise<PromotionBenchResult> {
@@ -101,6 +114,7 @@ export async function benchPromotion(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJv
   let load: WriteLoad | null = null;
   const session = connectZk({ connectString: zk.connectString, logger: silentLogger });
   let failure: unknown = null;
+  let finished: PromotionBenchResult | null = null;
   try {
     cluster = await ProcessCluster.start({
       zk: zk.connectString,
@@ -138,7 +152,7 @@ export async function benchPromotion(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJv
           `the leader ${round.failoverKilled}${round.failoverKilled === round.promoted ? ' (the promoted member)' : ''} SIGKILLed then: ${survivor} took over in ${round.failoverMs} ms`,
       );
     }
-    await load.stop();
+    await withTimeout(load.stop(), CLEANUP_STEP_MS, `the write load did not stop within ${CLEANUP_STEP_MS} ms after the rounds`);
     const lost = await countLost(c, load);
     const stat = (xs: number[]): { p50: number; max: number } => ({ p50: percentile(xs, 50), max: percentile(xs, 100) });
     const result: PromotionBenchResult = {
@@ -150,31 +164,35 @@ export async function benchPromotion(o: { env: ZooKeeperEnv; zkJvm?: ZooKeeperJv
       acknowledged: load.acknowledged(),
       lost,
       failed,
+      cleanupFailed: null,
     };
     o.say(
       `  able to lose either voter: p50 ${result.readyMs.p50} ms, max ${result.readyMs.max} ms after the command (${result.withinTarget}/${rounds.length} within 5 s); ` +
         `refused while the session expired: p50 ${result.refusedForMs.p50} ms; failover to the promoted member: p50 ${result.failoverMs.p50} ms, max ${result.failoverMs.max} ms; ` +
         `${result.acknowledged} writes acknowledged, ${lost} lost`,
     );
-    return result;
+    finished = result;
   } catch (err) {
     failure = err;
-    throw err;
-  } finally {
-    // Every step, even after one throws: a client that fails to close must not leave the processes and ZooKeeper running.
-    const failures = await runCleanup([
-      ['write load', () => load?.stop()],
-      ['client', () => c?.close()],
-      ['ZooKeeper session', () => session.close()],
-      ['cluster', () => cluster?.stop()],
-      ['ZooKeeper', () => zk.stop()],
-    ]);
-    if (failures.length > 0) {
-      o.say(`  promotion: cleaning up failed: ${failures.join('; ')}`);
-      // Never hides the stage's own error (thrown on from the catch above).
-      if (failure === null) throw new Error(`promotion bench: cleaning up failed: ${failures.join('; ')}`);
-    }
   }
+  // Every step, even after one throws or hangs (each bounded): a client that fails to close
+  // must not leave the processes and ZooKeeper running.
+  const failures = await runCleanup([
+    ['write load', () => load?.stop(), CLEANUP_STEP_MS],
+    ['client', () => c?.close(), CLEANUP_STEP_MS],
+    ['ZooKeeper session', () => session.close(), CLEANUP_STEP_MS],
+    ['cluster', () => cluster?.stop(), CLEANUP_CLUSTER_MS],
+    ['ZooKeeper', () => zk.stop(), CLEANUP_CLUSTER_MS],
+  ]);
+  if (failures.length > 0) o.say(`  promotion: cleaning up failed: ${failures.join('; ')}`);
+  // The stage's own error first (the cleanup's was said above); finished rounds are kept, the cleanup's failure beside them.
+  if (finished === null) throw failure;
+  return withCleanup(finished, failures);
+}
+
+/** The finished stage with the teardown's failures recorded beside its rounds (never in place of them). */
+export function withCleanup(result: PromotionBenchResult, failures: readonly string[]): PromotionBenchResult {
+  return failures.length === 0 ? result : { ...result, cleanupFailed: failures.join('; ') };
 }
 
 async function promotionRound(
@@ -215,6 +233,7 @@ async function promotionRound(
   const readyAt = performance.now();
   // Check the claim: lose the leader at once, whichever it is (a follower's death is no failover).
   const killed = leaderOf(whole);
+  const readyTerm = termOf(whole, killed);
   const survivor = killed === remained ? r.listener : remained;
   const survivorAddress = cluster.node(survivor).address;
   const failKilledAt = performance.now();
@@ -223,6 +242,7 @@ async function promotionRound(
   const failoverMs = first.at - failKilledAt;
   const newLeader = await cluster.waitForLeader(20_000, { not: killed });
   if (newLeader !== survivor) throw new Error(`after ${killed}'s SIGKILL the leader is ${newLeader}, not ${survivor}`);
+  const failoverTerm = newTermAfter(killed, readyTerm, await cluster.memberStatus(newLeader, 1000));
   // The killed voter had its data: back as a voter, for the next round.
   cluster.startNode(killed);
   return {
@@ -237,7 +257,29 @@ async function promotionRound(
     commitPoint,
     failoverKilled: killed,
     failoverMs: Math.round(failoverMs),
+    readyTerm,
+    failoverTerm,
   };
+}
+
+/** The term of `id` in `views`. */
+function termOf(views: ReadonlyArray<MemberView | null>, id: string): number {
+  const v = views.find((x) => x?.id === id);
+  if (!v) throw new Error(`no status of ${id} among ${JSON.stringify(views)}`);
+  return v.term;
+}
+
+/**
+ * The new leader's term, which must be above `readyTerm` (the killed leader's at readyMs): a
+ * failover is a new election. A status that still shows the old term (or none) means the
+ * measured ack did not come from a leader elected after the SIGKILL: the round fails, saying so.
+ */
+export function newTermAfter(killed: string, readyTerm: number, leader: MemberView | null): number {
+  if (!leader) throw new Error(`after ${killed}'s SIGKILL the new leader did not answer its status: its term is unknown, so no new election (above term ${readyTerm}) is shown`);
+  if (leader.term <= readyTerm) {
+    throw new Error(`after ${killed}'s SIGKILL ${leader.id} reports term ${leader.term}, not above term ${readyTerm} in which ${killed} led: no new election was seen, so this is no failover`);
+  }
+  return leader.term;
 }
 
 /** The commit index of `id` once it leads (bounded). */

@@ -78,7 +78,8 @@ export function judgeTargets(r: SuiteResult): TargetVerdict[] {
       add(
         13,
         `a listener promoted in place of a destroyed voter: the cluster can lose either voter within 5 s of the command (${pr.rounds.length} rounds, each then losing the voter that leads), 0 lost`,
-        pr.failed === null ? figures : `${figures}; FAILED: ${pr.failed}`,
+        // A teardown that failed after the rounds is shown beside them; it does not undo what they measured.
+        `${pr.failed === null ? figures : `${figures}; FAILED: ${pr.failed}`}${pr.cleanupFailed === null ? '' : `; cleaning up afterwards failed: ${pr.cleanupFailed}`}`,
         pr.failed === null && pr.readyMs.max <= 5000 && pr.lost === 0,
       );
     }

@@ -4,14 +4,14 @@
 // an id no longer listed is success (a re-run), and ZooKeeper's errors come out typed.
 // On the ZooKeeper model (one server), with the real removeListener.
 import { describe, expect, it } from 'vitest';
-import { DuoraftError, RemovalRefusedError } from '../../src/common/errors.js';
+import { DuoraftError, ListenerIsVoterError, RemovalRefusedError } from '../../src/common/errors.js';
 import { clusterTreeOps, createParentIfMissing } from '../../src/coordination/cluster-init.js';
 import { ClusterPaths } from '../../src/coordination/layout.js';
 import { registerListener, removeListener } from '../../src/coordination/listener-config.js';
 import { decodeConfig, encodeConfig, encodeMember } from '../../src/coordination/records.js';
 import { ZkError, type ZkErrorCode, type ZkSession } from '../../src/coordination/zk-api.js';
 import { silentLogger } from '../../src/common/logger.js';
-import { registerAgain } from '../../src/server/listener/register-again.js';
+import { registerAgain, registerAgainOnce } from '../../src/server/listener/register-again.js';
 import { type MemberRole, watchRole } from '../../src/server/listener/role-watch.js';
 import { SimClock, SimScheduler, settle } from './sim-scheduler.js';
 import { ZkModel } from './zk-model.js';
@@ -191,9 +191,100 @@ describe('removeListener', () => {
     const denied = await failure(removeListener(failing('getData', 'NO_AUTH'), paths, 'l2'));
     expect(denied.code).toBe('UNAUTHENTICATED');
     expect(denied.message).toMatch(/--zk-user/);
+    // A lost reply before the multi (the first read): nothing was written, so it says so.
+    const unread = await failure(removeListener(failing('getData', 'CONNECTION_LOSS'), paths, 'l2'));
+    expect(unread.code).toBe('ZK_UNAVAILABLE');
+    expect(unread.retryable).toBe(true);
+    expect(unread.message).toMatch(/before anything was written: listener l2 was not removed/);
+    expect(unread.message).not.toMatch(/outcome unknown/);
     const down = await failure(removeListener(failing('getData', 'NOT_CONNECTED'), paths, 'l2'));
     expect(down.code).toBe('ZK_UNAVAILABLE');
     expect(down.message).toMatch(/was not removed/);
     expect(configOf(w.model)).toEqual({ voters: ['a', 'b'], listeners: ['l1', 'l2'] });
+  });
+
+  it('registering a voter id as a listener is a typed ListenerIsVoterError (code CONFIG), and changes nothing', async () => {
+    const w = await world(8);
+    const err = await drive(w.sched, registerListener(w.admin, paths, 'a')).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ListenerIsVoterError);
+    expect((err as ListenerIsVoterError).code).toBe('CONFIG');
+    expect((err as ListenerIsVoterError).memberId).toBe('a');
+    expect(configOf(w.model)).toEqual({ voters: ['a', 'b'], listeners: ['l1', 'l2'] });
+    // registerAgain takes it as "promoted meanwhile": done, nothing to retry.
+    const clock = new SimClock(w.sched);
+    expect(await drive(w.sched, registerAgain({ zk: w.admin, paths, id: 'a', clock, logger: silentLogger, attempts: 3, stopping: () => false }))).toBe(true);
+  });
+
+  it('a stopping listener does not list itself again, even between two tries', async () => {
+    const { sched, model, admin, l2 } = await world(9);
+    const clock = new SimClock(sched);
+    await drive(sched, removeListener(admin, paths, 'l2'));
+    // Stopping before the first try: no try at all.
+    expect(await drive(sched, registerAgain({ zk: l2, paths, id: 'l2', clock, logger: silentLogger, attempts: 3, stopping: () => true }))).toBe(false);
+    expect(configOf(model).listeners).toEqual(['l1']);
+    // The first try fails (ZooKeeper lost the reply); the listener begins to stop during the sleep.
+    let stopping = false;
+    let tries = 0;
+    const flaky = new Proxy(l2, {
+      get(target, prop, receiver) {
+        if (prop === 'getData') {
+          return async () => {
+            tries++;
+            stopping = true;
+            return Promise.reject(new ZkError('CONNECTION_LOSS', paths.config));
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    expect(await drive(sched, registerAgain({ zk: flaky, paths, id: 'l2', clock, logger: silentLogger, attempts: 3, stopping: () => stopping }))).toBe(false);
+    expect(tries).toBe(1);
+    expect(configOf(model).listeners).toEqual(['l1']);
+  });
+
+  it('one registerAgain loop at a time: callbacks during a loop start none; the next after it ends does', async () => {
+    const { sched, model, admin, l2 } = await world(10);
+    const clock = new SimClock(sched);
+    await drive(sched, removeListener(admin, paths, 'l2'));
+    let tries = 0;
+    let failing = true;
+    const flaky = new Proxy(l2, {
+      get(target, prop, receiver) {
+        if (prop === 'getData') {
+          return async (path: string) => {
+            tries++;
+            if (failing) return Promise.reject(new ZkError('CONNECTION_LOSS', paths.config));
+            return target.getData(path);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const again = registerAgainOnce({ zk: flaky, paths, id: 'l2', clock, logger: silentLogger, attempts: 3, stopping: () => false });
+    // Five reconnects while unlisted: one loop of 3 tries, not five.
+    for (let i = 0; i < 5; i++) again.onUnlisted();
+    const first = again.running();
+    expect(first).not.toBeNull();
+    for (let i = 0; i < 3; i++) {
+      await drive(sched, new Promise<void>((r) => sched.schedule(400, r)));
+      again.onUnlisted();
+      expect(again.running()).toBe(first);
+    }
+    expect(await drive(sched, first!)).toBe(false);
+    await settle();
+    expect(tries).toBe(3);
+    expect(again.running()).toBeNull();
+    // Re-armed: the next callback starts a new loop, which lists it.
+    failing = false;
+    again.onUnlisted();
+    expect(again.running()).not.toBeNull();
+    expect(await drive(sched, again.running()!)).toBe(true);
+    expect(tries).toBe(4);
+    expect(configOf(model).listeners).toEqual(['l1', 'l2']);
   });
 });

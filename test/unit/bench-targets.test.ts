@@ -2,7 +2,7 @@
 // part ran, at the bound exactly, and a missed one says so.
 import { describe, expect, it } from 'vitest';
 import type { LoadResult, SuiteResult } from '../../src/harness/bench.js';
-import { failedPromotionBench, type PromotionBenchResult, type PromotionRound } from '../../src/harness/bench-promotion.js';
+import { failedPromotionBench, type PromotionBenchResult, type PromotionRound, withCleanup } from '../../src/harness/bench-promotion.js';
 import { judgeTargets, targetLines } from '../../src/harness/bench-targets.js';
 
 const machine = { cpus: 2, node: 'v20' };
@@ -73,7 +73,7 @@ describe('bench targets', () => {
   });
 
   it('holds the promotion to 5 s from the command in every round, and nothing lost', () => {
-    const round = (readyMs: number): PromotionRound => ({ round: 1, destroyed: 'b', destroyedRole: 'follower', promoted: 'p1', remained: 'a', refusedForMs: 4700, refusals: 30, readyMs, commitPoint: 100, failoverKilled: 'a', failoverMs: 90 });
+    const round = (readyMs: number): PromotionRound => ({ round: 1, destroyed: 'b', destroyedRole: 'follower', promoted: 'p1', remained: 'a', refusedForMs: 4700, refusals: 30, readyMs, commitPoint: 100, failoverKilled: 'a', failoverMs: 90, readyTerm: 3, failoverTerm: 4 });
     const promotion = (ready: readonly number[], lost = 0): PromotionBenchResult => ({
       rounds: ready.map(round),
       readyMs: { p50: Math.min(...ready), max: Math.max(...ready) },
@@ -83,12 +83,17 @@ describe('bench targets', () => {
       acknowledged: 1000,
       lost,
       failed: null,
+      cleanupFailed: null,
     });
     const judge = (p: PromotionBenchResult) => judgeTargets({ machine, listeners: { rate: 2000, seconds: 10, tracePollMs: 20, phases: [], promotion: p } }).find((v) => v.target.includes('promoted'));
     expect(judge(promotion([300, 5000]))?.met).toBe(true);
     expect(judge(promotion([300, 5001]))?.met).toBe(false);
     expect(judge(promotion([300], 1))?.met).toBe(false);
     expect(judge(promotion([300, 1035]))?.measured).toMatch(/^max 1035 ms/);
+    // A teardown that failed after complete rounds is shown beside them, not in their place.
+    const dirty = judge(withCleanup(promotion([300, 1035]), ['client: did not finish within 10000 ms (abandoned; the next steps run)']));
+    expect(dirty?.met).toBe(true);
+    expect(dirty?.measured).toMatch(/^max 1035 ms.*; cleaning up afterwards failed: client: did not finish within 10000 ms/);
   });
 
   it('judges a promotion stage with a failed round, or none at all, NOT MET and says why', () => {
@@ -96,7 +101,7 @@ describe('bench targets', () => {
     const none = judge(failedPromotionBench('ZooKeeper did not start'));
     expect(none?.met).toBe(false);
     expect(none?.measured).toBe('no round completed; FAILED: ZooKeeper did not start');
-    const round: PromotionRound = { round: 1, destroyed: 'b', destroyedRole: 'follower', promoted: 'p1', remained: 'a', refusedForMs: 4700, refusals: 30, readyMs: 300, commitPoint: 100, failoverKilled: 'a', failoverMs: 90 };
+    const round: PromotionRound = { round: 1, destroyed: 'b', destroyedRole: 'follower', promoted: 'p1', remained: 'a', refusedForMs: 4700, refusals: 30, readyMs: 300, commitPoint: 100, failoverKilled: 'a', failoverMs: 90, readyTerm: 3, failoverTerm: 4 };
     const partial = judge({ ...failedPromotionBench('round 2: p2 did not lead'), rounds: [round], readyMs: { p50: 300, max: 300 }, refusedForMs: { p50: 4700, max: 4700 }, failoverMs: { p50: 90, max: 90 } });
     expect(partial?.met).toBe(false);
     expect(partial?.measured).toMatch(/^max 300 ms .*; FAILED: round 2: p2 did not lead$/);

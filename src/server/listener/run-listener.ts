@@ -9,7 +9,7 @@
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { ConfigError, CorruptWalError, ListenerFeedError, ZkDataLostError, ZkUnavailableError } from '../../common/errors.js';
+import { ConfigError, CorruptWalError, ListenerFeedError, ListenerIsVoterError, ZkDataLostError, ZkUnavailableError } from '../../common/errors.js';
 import { formatHostPort, parseHostPort } from '../../common/host-port.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { realClock } from '../../common/real-clock.js';
@@ -42,7 +42,7 @@ import type { ListenerMember } from './listener-member.js';
 import { grpcFeedConnector } from './grpc-feed-connector.js';
 import { listenerParts } from './listener-parts.js';
 import { ApplyTrace } from './apply-trace.js';
-import { registerAgain } from './register-again.js';
+import { registerAgainOnce } from './register-again.js';
 import { type MemberRole, roleIn, watchRole } from './role-watch.js';
 import { readUpstreamList, writeUpstreamList } from './upstream-list-file.js';
 import { bindServer, shutdownServer } from '../../transport/grpc-server-lifecycle.js';
@@ -144,7 +144,7 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
     if (!recorded) await writeIdentity(o.dataDir, state.identity);
     const genesis = genesisChain(state.identity.clusterId);
     const cfg = await registerListener(zk, paths, o.id).catch((err: unknown) => {
-      if (err instanceof ConfigError && (err.message.includes('is a voter'))) return null;
+      if (err instanceof ListenerIsVoterError) return null;
       throw err;
     });
 
@@ -231,7 +231,8 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
       logger,
       selfId: o.id,
       current: 'listener',
-      onUnlisted: () => void registerAgain({ zk, paths, id: o.id, clock, logger, attempts: REGISTER_AGAIN_ATTEMPTS, stopping: () => stopping !== null }),
+      // One loop at a time: the watch calls back on every reconnect while unlisted.
+      onUnlisted: registerAgainOnce({ zk, paths, id: o.id, clock, logger, attempts: REGISTER_AGAIN_ATTEMPTS, stopping: () => stopping !== null }).onUnlisted,
       onChange: (to) => {
         if (to === 'voter') {
           promoted().catch((err: unknown) => {

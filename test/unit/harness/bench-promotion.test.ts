@@ -1,7 +1,8 @@
 // The promotion bench's "able to lose either voter" check (bench-promotion.ts): both voters
-// in one term, one leading, the other following it with the command's commit point applied.
+// in one term, one leading, the other following it with the command's commit point applied;
+// the failover's new term; a teardown failure kept beside finished rounds.
 import { describe, expect, it } from 'vitest';
-import { leaderOf, wholeAt } from '../../../src/harness/bench-promotion.js';
+import { failedPromotionBench, leaderOf, newTermAfter, wholeAt, withCleanup } from '../../../src/harness/bench-promotion.js';
 import type { MemberView } from '../../../src/harness/process-cluster.js';
 
 const view = (id: string, role: string, term: number, leaderId: string, appliedIndex: number): MemberView => ({ id, role, term, commitIndex: appliedIndex, appliedIndex, leaderId });
@@ -31,5 +32,29 @@ describe('leaderOf', () => {
     expect(leaderOf(whole)).toBe('p1');
     expect(leaderOf([view('a', 'leader', 3, 'a', 120), view('p1', 'follower', 3, 'a', 100)])).toBe('a');
     expect(() => leaderOf([view('a', 'follower', 3, 'p1', 120), null])).toThrow(/no leader/);
+  });
+});
+
+describe('newTermAfter', () => {
+  it("accepts a new leader only in a term above the killed leader's at readyMs", () => {
+    expect(newTermAfter('a', 4, view('p1', 'leader', 5, 'p1', 130))).toBe(5);
+    expect(newTermAfter('a', 4, view('p1', 'leader', 7, 'p1', 130))).toBe(7);
+  });
+
+  it('fails the round with the reason when the term did not move or the status is missing', () => {
+    expect(() => newTermAfter('a', 4, view('p1', 'leader', 4, 'p1', 130))).toThrow(/p1 reports term 4, not above term 4 in which a led: no new election/);
+    expect(() => newTermAfter('a', 4, view('p1', 'leader', 3, 'p1', 130))).toThrow(/not above term 4/);
+    expect(() => newTermAfter('a', 4, null)).toThrow(/did not answer its status/);
+  });
+});
+
+describe('withCleanup', () => {
+  it('keeps the finished rounds and records the teardown failure beside them', () => {
+    const done = { ...failedPromotionBench('x'), failed: null, lost: 0, acknowledged: 10 };
+    expect(withCleanup(done, [])).toBe(done);
+    const dirty = withCleanup(done, ['write load: did not finish within 10000 ms', 'client: closed']);
+    expect(dirty.failed).toBeNull();
+    expect(dirty.acknowledged).toBe(10);
+    expect(dirty.cleanupFailed).toBe('write load: did not finish within 10000 ms; client: closed');
   });
 });

@@ -19,3 +19,20 @@ describe('runCleanup', () => {
     expect(await runCleanup([['a', () => undefined]])).toEqual([]);
   });
 });
+
+describe('runCleanup with a bound per step', () => {
+  it('gives up a step that hangs past its bound and still runs the steps after it', async () => {
+    const ran: string[] = [];
+    const failures = await runCleanup([
+      ['write load', () => new Promise<void>(() => undefined), 20],
+      ['client', async () => { ran.push('client'); }, 1000],
+      ['cluster', () => { ran.push('cluster'); }],
+    ]);
+    expect(ran).toEqual(['client', 'cluster']);
+    expect(failures).toEqual(['write load: did not finish within 20 ms (abandoned; the next steps run)']);
+  });
+
+  it('keeps the error of a bounded step that fails in time', async () => {
+    expect(await runCleanup([['client', () => Promise.reject(new Error('closed twice')), 1000]])).toEqual(['client: closed twice']);
+  });
+});
