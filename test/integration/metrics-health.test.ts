@@ -62,13 +62,24 @@ async function scrape(id: string): Promise<string> {
   for (;;) {
     const at = metricsAt.get(id);
     try {
-      if (at === undefined) throw new Error(`node ${id} has not said where it serves metrics`);
+      if (at === undefined) throw new Error(`node ${id} has not said where it serves metrics; ${await whyNot(id)}`);
       return await scrapeMetrics(at);
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await sleep(100);
     }
   }
+}
+
+/** What the node's process did (running or its exit, and its last log lines), for a failure's message. */
+async function whyNot(id: string): Promise<string> {
+  const running = cluster.running(id);
+  const exit = running ? null : await cluster.exitOf(id, 100);
+  const tail = await readFile(cluster.node(id).logFile, 'utf8').then(
+    (t) => t.trim().split('\n').slice(-8).join('\n'),
+    (err: Error) => `(no log: ${err.message})`,
+  );
+  return `its process is ${running ? 'running' : `not running (exit ${JSON.stringify(exit)})`}; the end of its log:\n${tail}`;
 }
 
 afterAll(async () => {
