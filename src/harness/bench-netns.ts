@@ -15,7 +15,7 @@ import { connect, type DuoraftClient } from '../client/client.js';
 import { waitRejoined, percentile } from './failover.js';
 import { LeaderChangeCounter } from './leader-changes.js';
 import { NetnsCluster } from './netns/cluster.js';
-import { WriteLoad } from './write-load.js';
+import { countLost, WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
 
@@ -89,14 +89,6 @@ async function withRig<T>(ctx: NetnsBenchContext, prefix: string, fn: (rig: Rig)
   }
 }
 
-async function countLost(c: DuoraftClient, load: WriteLoad): Promise<number> {
-  let lost = 0;
-  for (const a of load.kept()) {
-    const r = await c.get(a.key);
-    if (!r.found || new TextDecoder().decode(r.value) !== a.value) lost++;
-  }
-  return lost;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -42,9 +42,10 @@ import { connect, type DuoraftClient } from '../client/client.js';
 import { percentile } from './failover.js';
 import { runCleanup } from './cleanup-steps.js';
 import { type MemberView, ProcessCluster } from './process-cluster.js';
-import { WriteLoad } from './write-load.js';
+import { countLost, WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
+import { sleep, withTimeout } from './chaos/time.js';
 
 export const MAX_PROMOTION_ROUNDS = 8;
 const PROMOTE_RETRY_MS = 100;
@@ -58,7 +59,6 @@ const FAILOVER_WAIT_MS = 30_000;
 const CLEANUP_STEP_MS = 10_000;
 /** The cluster's step SIGKILLs every node and waits up to 5 s for each to exit. */
 const CLEANUP_CLUSTER_MS = 60_000;
-const READ_BACK_CONCURRENCY = 8;
 
 export interface PromotionRound {
   readonly round: number;
@@ -222,7 +222,7 @@ async function promotionRound(
       if (!(err instanceof PromotionRefusedError && err.retryable)) throw err;
       refusals++;
       if (performance.now() - killedAt > PROMOTE_WAIT_MS) throw new Error(`promotion of ${r.listener} still refused ${PROMOTE_WAIT_MS} ms after ${destroyed} was killed: ${err.message}`);
-      await sleepMs(PROMOTE_RETRY_MS);
+      await sleep(PROMOTE_RETRY_MS);
     }
   }
   const acceptedAt = performance.now();
@@ -288,7 +288,7 @@ async function leaderCommit(cluster: ProcessCluster, id: string): Promise<number
   while (performance.now() < deadline) {
     const s = await cluster.memberStatus(id, 1000);
     if (s?.role === 'leader') return s.commitIndex;
-    await sleepMs(READY_POLL_MS);
+    await sleep(READY_POLL_MS);
   }
   throw new Error(`${id} did not lead within ${READY_WAIT_MS} ms after the promotion`);
 }
@@ -300,7 +300,7 @@ async function ready(cluster: ProcessCluster, voters: readonly string[], commitP
   while (performance.now() < deadline) {
     last = await Promise.all(voters.map((id) => cluster.memberStatus(id, 1000)));
     if (wholeAt(last, commitPoint)) return last;
-    await sleepMs(READY_POLL_MS);
+    await sleep(READY_POLL_MS);
   }
   throw new Error(`the voters ${voters.join(', ')} were not whole within ${READY_WAIT_MS} ms of the promotion: ${JSON.stringify(last)}`);
 }
@@ -327,7 +327,7 @@ async function caughtUp(cluster: ProcessCluster, voters: readonly string[], lead
   while (performance.now() < deadline) {
     const views = await Promise.all(voters.map((id) => cluster.memberStatus(id, 1000)));
     if (wholeAt(views, commitPoint) && views.some((v) => v?.id === leader)) return;
-    await sleepMs(100);
+    await sleep(100);
   }
   throw new Error(`the voters ${voters.join(', ')} were not whole within ${timeoutMs} ms`);
 }
@@ -339,36 +339,9 @@ async function listenerCaughtUp(cluster: ProcessCluster, id: string, leader: str
   while (performance.now() < deadline) {
     const s = await cluster.memberStatus(id, 1000);
     if (s?.role === 'listener' && s.appliedIndex >= target) return;
-    await sleepMs(100);
+    await sleep(100);
   }
   throw new Error(`listener ${id} did not apply index ${target} within ${CATCH_UP_WAIT_MS} ms`);
 }
 
-/** Acknowledged writes that a linearizable read does not find with their value (a few reads at once). */
-async function countLost(c: DuoraftClient, load: WriteLoad): Promise<number> {
-  const acks = load.kept();
-  let next = 0;
-  let lost = 0;
-  const reader = async (): Promise<void> => {
-    while (next < acks.length) {
-      const a = acks[next++]!;
-      const r = await c.get(a.key);
-      if (!r.found || new TextDecoder().decode(r.value) !== a.value) lost++;
-    }
-  };
-  await Promise.all(Array.from({ length: READ_BACK_CONCURRENCY }, reader));
-  return lost;
-}
 
-function sleepMs(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

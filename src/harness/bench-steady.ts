@@ -17,6 +17,7 @@ import { type NodeSteadyFigures, SteadyLogStats } from './steady-log-stats.js';
 import { WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
+import { sleep } from './chaos/time.js';
 
 export const STEADY_WRITERS = 64;
 export const STEADY_VALUE_BYTES = 256;
@@ -197,6 +198,3 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

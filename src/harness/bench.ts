@@ -19,7 +19,7 @@ import { type EtcdFailoverResult, type EtcdLoadResult, runEtcdFailovers, runEtcd
 import { netnsSupport } from './netns/support.js';
 import { killLeaderAndMeasure, percentile } from './failover.js';
 import { ProcessCluster } from './process-cluster.js';
-import { WriteLoad } from './write-load.js';
+import { countLost, WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { judgeTargets, targetLines, type TargetVerdict } from './bench-targets.js';
 import { measureZkMultiFloor, type ZkMultiFloorResult } from './zk-multi-floor.js';
@@ -178,16 +178,6 @@ export interface SuiteResult {
     readonly writers64?: EtcdLoadResult;
     readonly failover?: EtcdFailoverResult;
   };
-}
-
-/** Acknowledged writes of a load that a linearizable read does not find with their value. */
-async function countLost(c: DuoraftClient, load: WriteLoad): Promise<number> {
-  let lost = 0;
-  for (const a of load.kept()) {
-    const r = await c.get(a.key);
-    if (!r.found || new TextDecoder().decode(r.value) !== a.value) lost++;
-  }
-  return lost;
 }
 
 type PartResults = Omit<SuiteResult, 'machine'>;

@@ -137,3 +137,25 @@ export class WriteLoad {
     this.waiters = still;
   }
 }
+
+/** Bound on the reads in flight while the acknowledged writes are read back. */
+const READ_BACK_CONCURRENCY = 8;
+
+/**
+ * Acknowledged writes of a load (those it kept) that a linearizable read does not find
+ * with their value: the benches' "lost". A few reads at once, each write read once.
+ */
+export async function countLost(c: DuoraftClient, load: WriteLoad): Promise<number> {
+  const acks = load.kept();
+  let next = 0;
+  let lost = 0;
+  const reader = async (): Promise<void> => {
+    while (next < acks.length) {
+      const a = acks[next++]!;
+      const r = await c.get(a.key);
+      if (!r.found || new TextDecoder().decode(r.value) !== a.value) lost++;
+    }
+  };
+  await Promise.all(Array.from({ length: READ_BACK_CONCURRENCY }, reader));
+  return lost;
+}
