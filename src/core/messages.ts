@@ -24,7 +24,20 @@ export interface AppendEntries extends Base {
   readonly prevLogChain?: Uint8Array;
   readonly entries: readonly Entry[];
   readonly leaderCommit: number;
+  /** See Awaited. */
+  readonly awaited?: boolean;
 }
+
+/**
+ * On a request: the leader cannot go on until it has the answer (it probes, its window to
+ * this follower is full of bytes, or it hands leadership over), so the follower should make
+ * its log durable at once rather than at its usual pace. A follower's reply waits for its
+ * local fsync (PROTOCOL.md R1), but the local WAL is not on the commit path, so a follower
+ * paces those fsyncs to keep them off ZooKeeper's disk; this says when not to. A hint about
+ * timing only: nothing about safety depends on it. On a reply the core copies it from the
+ * request, for the follower's driver (it never goes on the wire).
+ */
+export type Awaited = boolean;
 
 export interface AppendEntriesReply extends Base {
   readonly type: 'appendReply';
@@ -39,6 +52,8 @@ export interface AppendEntriesReply extends Base {
   readonly xIndex: number;
   /** Fast backup: the follower's last log index. */
   readonly xLen: number;
+  /** See Awaited: copied from the request, never sent. */
+  readonly awaited?: boolean;
 }
 
 export interface Heartbeat extends Base {
@@ -53,6 +68,8 @@ export interface Heartbeat extends Base {
   readonly commitTerm: number;
   /** The leader's chain value at `commit` (always sent; optional for hand-built test messages). */
   readonly commitChain?: Uint8Array;
+  /** See Awaited. */
+  readonly awaited?: boolean;
 }
 
 export interface HeartbeatReply extends Base {
@@ -64,6 +81,8 @@ export interface HeartbeatReply extends Base {
    * AppendEntries at its match so the follower can verify it and commit again.
    */
   readonly leaderMatch: number;
+  /** See Awaited: copied from the request, never sent. */
+  readonly awaited?: boolean;
 }
 
 export interface Vote extends Base {

@@ -52,6 +52,14 @@ export class Progress {
     return this.inflight.length < this.maxInflight && this.inflightBytes < this.maxInflightBytes;
   }
 
+  /**
+   * Whether the bytes in flight fill the window (the follower is far behind and the leader
+   * streams to it): then the leader waits on the follower's answers, not only on its count.
+   */
+  bytesFull(): boolean {
+    return this.inflightBytes >= this.maxInflightBytes;
+  }
+
   /** Records an AppendEntries whose last entry is lastIndex (prev when empty) carrying `bytes` of entry data. */
   sent(lastIndex: number, bytes = 0): void {
     if (this.state === 'probe') {

@@ -592,6 +592,9 @@ export class RaftCore {
   transferLeadership(): boolean {
     if (this.role !== 'leader' || !this.peer || !this.transfer.start()) return false;
     this.tickTransfer();
+    // Not handed over at once (the follower has not answered for everything yet): a heartbeat
+    // now hurries the answers it holds, rather than waiting for its paced fsync.
+    if (this.transfer.transferring && !this.pendingRelinquish) this.sendHeartbeat();
     return true;
   }
 
@@ -1218,6 +1221,12 @@ export class RaftCore {
       return false;
     }
     const entries = pr.state === 'probe' ? [] : this.log.slice(pr.next, this.log.lastIndex() + 1, this.cfg.maxAppendBytes);
+    const probing = pr.state === 'probe';
+    pr.sent(entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex, dataBytes(entries));
+    // Only what the leader waits on hurries the follower's fsync (messages.ts, Awaited). A
+    // window full by count alone is not: a trickle of small appends then waits for the
+    // follower's paced fsync and leaves together after it.
+    const awaited = probing || this.transfer.transferring || pr.bytesFull();
     this.send({
       type: 'append',
       from: this.id,
@@ -1228,8 +1237,8 @@ export class RaftCore {
       prevLogChain: this.log.chain(prevLogIndex)!,
       entries,
       leaderCommit: this.commit,
+      ...(awaited ? { awaited } : {}),
     });
-    pr.sent(entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex, dataBytes(entries));
     return true;
   }
 
@@ -1239,7 +1248,10 @@ export class RaftCore {
     // The follower's known match, but never below the compaction point (the chain value of a
     // compacted index is gone; everything up to that point is committed anyway).
     const commit = Math.max(Math.min(pr.match, this.commit), this.log.snapshotMeta().index);
-    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit)!, commitChain: this.log.chain(commit)! });
+    // During a transfer the leader waits on the follower's answers to its appends: this
+    // hurries the follower's fsync, which releases every answer it holds (messages.ts, Awaited).
+    const awaited = this.transfer.transferring;
+    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit)!, commitChain: this.log.chain(commit)!, ...(awaited ? { awaited } : {}) });
   }
 
   private onAppendReply(m: AppendEntriesReply): void {
@@ -1347,7 +1359,11 @@ export class RaftCore {
   }
 
   private reply(request: Message, response: Message): void {
-    this.send(request.rpcId === undefined ? response : { ...response, rpcId: request.rpcId });
+    let r = request.rpcId === undefined ? response : { ...response, rpcId: request.rpcId };
+    // The leader waits on this answer: the follower's driver hurries its fsync for it.
+    const awaited = (request.type === 'append' || request.type === 'heartbeat') && request.awaited === true;
+    if (awaited && (r.type === 'appendReply' || r.type === 'heartbeatReply')) r = { ...r, awaited };
+    this.send(r);
   }
 
   private send(m: Message): void {

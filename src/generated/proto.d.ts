@@ -1468,6 +1468,7 @@ export namespace duoraft {
             entries: duoraft.wal.Entry.$Properties[];
             leaderCommit: number;
             prevLogChain: Uint8Array;
+            awaited: boolean;
             static create(properties: duoraft.peer.AppendEntriesRequest.$Shape): duoraft.peer.AppendEntriesRequest & duoraft.peer.AppendEntriesRequest.$Shape;
             static create(properties?: duoraft.peer.AppendEntriesRequest.$Properties): duoraft.peer.AppendEntriesRequest;
             static encode(message: duoraft.peer.AppendEntriesRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1486,6 +1487,7 @@ export namespace duoraft {
                 entries?: (duoraft.wal.Entry.$Properties[]|null);
                 leaderCommit?: (number|null);
                 prevLogChain?: (Uint8Array|null);
+                awaited?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.AppendEntriesRequest.$Properties;
@@ -1544,6 +1546,7 @@ export namespace duoraft {
             commit: number;
             commitTerm: number;
             commitChain: Uint8Array;
+            awaited: boolean;
             static create(properties: duoraft.peer.HeartbeatRequest.$Shape): duoraft.peer.HeartbeatRequest & duoraft.peer.HeartbeatRequest.$Shape;
             static create(properties?: duoraft.peer.HeartbeatRequest.$Properties): duoraft.peer.HeartbeatRequest;
             static encode(message: duoraft.peer.HeartbeatRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1560,6 +1563,7 @@ export namespace duoraft {
                 commit?: (number|null);
                 commitTerm?: (number|null);
                 commitChain?: (Uint8Array|null);
+                awaited?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.HeartbeatRequest.$Properties;

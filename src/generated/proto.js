@@ -10266,6 +10266,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {Array.<duoraft.wal.Entry.$Properties>|null} [entries] AppendEntriesRequest entries
              * @property {number|null} [leaderCommit] AppendEntriesRequest leaderCommit
              * @property {Uint8Array|null} [prevLogChain] AppendEntriesRequest prevLogChain
+             * @property {boolean|null} [awaited] AppendEntriesRequest awaited
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -10371,6 +10372,14 @@ export const duoraft = $root.duoraft = (() => {
             AppendEntriesRequest.prototype.prevLogChain = $util.newBuffer([]);
 
             /**
+             * AppendEntriesRequest awaited.
+             * @member {boolean} awaited
+             * @memberof duoraft.peer.AppendEntriesRequest
+             * @instance
+             */
+            AppendEntriesRequest.prototype.awaited = false;
+
+            /**
              * Creates a new AppendEntriesRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.AppendEntriesRequest
@@ -10421,6 +10430,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.leaderCommit);
                 if (message.prevLogChain != null && $Object.hasOwnProperty.call(message, "prevLogChain") && message.prevLogChain.length)
                     writer.uint32(/* id 9, wireType 2 =*/74).bytes(message.prevLogChain);
+                if (message.awaited != null && $Object.hasOwnProperty.call(message, "awaited") && message.awaited !== false)
+                    writer.uint32(/* id 10, wireType 0 =*/80).bool(message.awaited);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10543,6 +10554,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.prevLogChain = value;
                             else
                                 delete message.prevLogChain;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.awaited = value;
+                            else
+                                delete message.awaited;
                             continue;
                         }
                     }
@@ -10937,6 +10957,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [commit] HeartbeatRequest commit
              * @property {number|null} [commitTerm] HeartbeatRequest commitTerm
              * @property {Uint8Array|null} [commitChain] HeartbeatRequest commitChain
+             * @property {boolean|null} [awaited] HeartbeatRequest awaited
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -11025,6 +11046,14 @@ export const duoraft = $root.duoraft = (() => {
             HeartbeatRequest.prototype.commitChain = $util.newBuffer([]);
 
             /**
+             * HeartbeatRequest awaited.
+             * @member {boolean} awaited
+             * @memberof duoraft.peer.HeartbeatRequest
+             * @instance
+             */
+            HeartbeatRequest.prototype.awaited = false;
+
+            /**
              * Creates a new HeartbeatRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.HeartbeatRequest
@@ -11070,6 +11099,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.commitTerm);
                 if (message.commitChain != null && $Object.hasOwnProperty.call(message, "commitChain") && message.commitChain.length)
                     writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.commitChain);
+                if (message.awaited != null && $Object.hasOwnProperty.call(message, "awaited") && message.awaited !== false)
+                    writer.uint32(/* id 8, wireType 0 =*/64).bool(message.awaited);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -11175,6 +11206,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.commitChain = value;
                             else
                                 delete message.commitChain;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.awaited = value;
+                            else
+                                delete message.awaited;
                             continue;
                         }
                     }

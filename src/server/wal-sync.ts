@@ -9,6 +9,9 @@
 // the leader what the follower holds, and the leader builds on it (its match index, and the
 // commit index it later sends). A reply must therefore never claim entries a crash could
 // undo. afterDurable() holds such a reply until every write made before it is on disk.
+// Held replies keep the usual pace too, unless one is urgent (the leader waits on it:
+// core/messages.ts, Awaited): a follower fsyncing for every small append took ZooKeeper's
+// disk from under the leader's multis (notes/results.md, "Where the single writer's time goes").
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { LocalWal } from '../storage/local-wal.js';
@@ -19,10 +22,7 @@ export interface WalSyncOptions {
   readonly logger: Logger;
   /** At most one fsync starts per this many ms. */
   readonly intervalMs: number;
-  /**
-   * When a reply waits for durability, the pace is this instead (a follower's replies feed
-   * the leader's pipeline, so they are not held for a whole interval).
-   */
+  /** When an urgent callback waits for durability, the pace is this instead. */
   readonly urgentIntervalMs: number;
   /** Bound on callbacks waiting for durability; beyond it the oldest are dropped (like lost replies). */
   readonly maxWaiting: number;
@@ -42,6 +42,9 @@ interface Waiter {
   readonly run: () => void;
 }
 
+/** Which pace a sync keeps: the usual one, or the urgent one for a waiter someone waits on. */
+export type SyncPace = 'usual' | 'urgent';
+
 export class WalSync {
   private readonly o: WalSyncOptions;
   /** Bumped by every write; a sync that started at seq s makes everything up to s durable. */
@@ -52,6 +55,8 @@ export class WalSync {
   private timerDue = 0;
   private lastSyncStart = Number.NEGATIVE_INFINITY;
   private waiting: Waiter[] = [];
+  /** Highest write seq an urgent waiter waits for (0: none waiting). */
+  private urgentSeq = 0;
   private droppedWaiters = 0;
   private stopped = false;
 
@@ -70,8 +75,11 @@ export class WalSync {
     return this.durableSeq === this.writeSeq;
   }
 
-  /** Runs `run` once everything written before this call is durable (at once if it already is). */
-  afterDurable(run: () => void): void {
+  /**
+   * Runs `run` once everything written before this call is durable (at once if it already
+   * is); `urgent` syncs at the urgent pace rather than the usual one.
+   */
+  afterDurable(run: () => void, pace: SyncPace = 'usual'): void {
     if (this.durableSeq >= this.writeSeq) {
       run();
       return;
@@ -81,6 +89,7 @@ export class WalSync {
       if (this.droppedWaiters++ % 1000 === 0) this.o.logger.warn({ maxWaiting: this.o.maxWaiting }, 'too many replies waiting for the local WAL; dropping the oldest');
     }
     this.waiting.push({ seq: this.writeSeq, run });
+    if (pace === 'urgent') this.urgentSeq = this.writeSeq;
     this.request();
   }
 
@@ -93,7 +102,7 @@ export class WalSync {
 
   private request(): void {
     if (this.stopped || this.syncing || this.durableSeq === this.writeSeq) return;
-    const pace = this.waiting.length > 0 ? this.o.urgentIntervalMs : this.o.intervalMs;
+    const pace = this.urgentSeq > this.durableSeq ? this.o.urgentIntervalMs : this.o.intervalMs;
     const due = this.lastSyncStart + pace;
     const now = this.o.clock.now();
     if (due <= now) {

@@ -174,6 +174,7 @@ export function encodeAppend(m: AppendEntries, cluster: string): AppendEntriesRe
     entries: m.entries.map(entryToProto),
     leaderCommit: m.leaderCommit,
     ...(m.prevLogChain ? { prevLogChain: m.prevLogChain } : {}),
+    ...(m.awaited ? { awaited: true } : {}),
   };
 }
 
@@ -188,11 +189,11 @@ export function decodeAppend(p: AppendEntriesRequestProto): AppendEntries {
   const entries = entriesFromProto(t, p.entries, prevLogIndex, prevLogTerm, term);
   const leaderCommit = uint(t, 'leader_commit', p.leaderCommit);
   const prevLogChain = chainFromProto(t, 'prev_log_chain', p.prevLogChain);
-  return { type: 'append', from, to, term, prevLogIndex, prevLogTerm, prevLogChain, entries, leaderCommit };
+  return { type: 'append', from, to, term, prevLogIndex, prevLogTerm, prevLogChain, entries, leaderCommit, ...(p.awaited === true ? { awaited: true } : {}) };
 }
 
 export function encodeHeartbeat(m: Heartbeat, cluster: string): HeartbeatRequestProto {
-  return { cluster, from: m.from, to: m.to, term: m.term, commit: m.commit, commitTerm: m.commitTerm, ...(m.commitChain ? { commitChain: m.commitChain } : {}) };
+  return { cluster, from: m.from, to: m.to, term: m.term, commit: m.commit, commitTerm: m.commitTerm, ...(m.commitChain ? { commitChain: m.commitChain } : {}), ...(m.awaited ? { awaited: true } : {}) };
 }
 
 /** The core message of a received HeartbeatRequest (without rpcId). Throws MalformedPeerMessageError. */
@@ -207,6 +208,7 @@ export function decodeHeartbeat(p: HeartbeatRequestProto): Heartbeat {
     commit: uint(t, 'commit', p.commit),
     commitTerm: uint(t, 'commit_term', p.commitTerm),
     commitChain: chainFromProto(t, 'commit_chain', p.commitChain),
+    ...(p.awaited === true ? { awaited: true } : {}),
   };
 }
 

@@ -622,6 +622,68 @@ function appendsForFiveSmallProposals(a: RaftCore): number {
   return appends;
 }
 
+describe('leader replication: which appends the leader waits on (Awaited)', () => {
+  it('a trickle of small appends is not awaited, even when it fills the window by count', () => {
+    const { a } = replicatingPair({ maxInflightAppends: 2 });
+    const sent: boolean[] = [];
+    for (let k = 0; k < 2; k++) {
+      a.propose([new Uint8Array([k])]);
+      for (const m of messagesOf(a.ready(), 'append')) sent.push(m.awaited === true);
+    }
+    expect(sent).toEqual([false, false]);
+  });
+
+  it('an append that fills the window with bytes is awaited (the follower is far behind), and its reply says so', () => {
+    const { a } = replicatingPair({ maxInflightAppends: 8, maxAppendBytes: 100, maxInflightBytes: 100 });
+    const flags: boolean[] = [];
+    for (let k = 0; k < 2; k++) {
+      a.propose([new Uint8Array(60)]);
+      for (const m of messagesOf(a.ready(), 'append')) flags.push(m.awaited === true);
+    }
+    // 60 bytes in flight leave room; 120 fill the window.
+    expect(flags).toEqual([false, true]);
+    const { a: a2, b: b2 } = replicatingPair({ maxInflightAppends: 8, maxAppendBytes: 100, maxInflightBytes: 100 });
+    a2.propose([new Uint8Array(100)]);
+    const m = messagesOf(a2.ready(), 'append')[0]!;
+    expect(m.awaited).toBe(true);
+    b2.step({ ...m, rpcId: 5 });
+    expect(messagesOf(b2.ready(), 'appendReply')[0]).toMatchObject({ success: true, rpcId: 5, awaited: true });
+  });
+
+  it('a probe is awaited', () => {
+    const { a } = replicatingPair({});
+    a.step({ type: 'unreachable', from: 'b', to: 'a', term: 0 });
+    a.ready();
+    a.step({ type: 'heartbeatReply', from: 'b', to: 'a', term: 1, lastIndex: 1, leaderMatch: 1 });
+    const probes = messagesOf(a.ready(), 'append');
+    expect(probes).toHaveLength(1);
+    expect(probes[0]).toMatchObject({ entries: [], awaited: true });
+  });
+
+  it('a transfer sends an awaited heartbeat at once when the follower has not answered for everything, and the reply carries it', () => {
+    const { a, b } = replicatingPair({});
+    a.mirrorCommitted(1, 1);
+    a.propose([new Uint8Array([1])]);
+    const append = messagesOf(a.ready(), 'append')[0]!;
+    expect(append.awaited).toBeUndefined();
+    expect(a.transferLeadership()).toBe(true);
+    const hb = messagesOf(a.ready(), 'heartbeat');
+    expect(hb).toHaveLength(1);
+    expect(hb[0]!.awaited).toBe(true);
+    b.step(append);
+    b.ready();
+    b.step({ ...hb[0]!, rpcId: 9 });
+    expect(messagesOf(b.ready(), 'heartbeatReply')[0]).toMatchObject({ rpcId: 9, awaited: true });
+  });
+
+  it('a heartbeat outside a transfer is not awaited', () => {
+    const { a } = replicatingPair({});
+    const hbs = tickN(a, 6).flatMap((rd) => messagesOf(rd, 'heartbeat'));
+    expect(hbs.length).toBeGreaterThan(0);
+    expect(hbs.every((h) => h.awaited === undefined)).toBe(true);
+  });
+});
+
 describe('leader replication', () => {
   it('pipelines appends up to the in-flight bound once the follower matches', () => {
     const { a } = replicatingPair({ maxInflightAppends: 2 });

@@ -44,15 +44,43 @@ describe('WalSync', () => {
     wal.appendEntries([entry(2)]);
     sync.written();
     const sent: string[] = [];
-    sync.afterDurable(() => sent.push('after-2'));
+    sync.afterDurable(() => sent.push('after-2'), 'urgent');
     completions.shift()!(); // covers entry 1 only (the fsync started before entry 2)
     await settle();
     expect(sent).toEqual([]);
-    clock.jump(clock.now() + 2); // the urgent pace, not the 20 ms one, because a reply waits
+    clock.jump(clock.now() + 2); // the urgent pace, not the 20 ms one, because the leader waits on the reply
     expect(completions.length).toBe(1);
     completions.shift()!();
     await settle();
     expect(sent).toEqual(['after-2']);
+  });
+
+  it('holds a reply nobody waits on for the usual pace; an urgent one then hurries every reply held', async () => {
+    const { clock, wal, sync, completions } = setup();
+    wal.appendEntries([entry(1)]);
+    sync.written();
+    completions.shift()!(); // the first fsync starts at once
+    await settle();
+    wal.appendEntries([entry(2)]);
+    sync.written();
+    const sent: string[] = [];
+    sync.afterDurable(() => sent.push('usual-2'));
+    clock.jump(clock.now() + 5);
+    expect(completions.length).toBe(0); // paced like any write: no fsync 5 ms after the last
+    wal.appendEntries([entry(3)]);
+    sync.written();
+    sync.afterDurable(() => sent.push('urgent-3'), 'urgent');
+    expect(completions.length).toBe(1); // 5 ms > the urgent pace (2 ms): at once
+    completions.shift()!();
+    await settle();
+    expect(sent).toEqual(['usual-2', 'urgent-3']);
+    wal.appendEntries([entry(4)]);
+    sync.written();
+    sync.afterDurable(() => sent.push('usual-4'));
+    clock.jump(clock.now() + 5);
+    expect(completions.length).toBe(0); // the hurry ended with the reply it was for
+    clock.jump(clock.now() + 20);
+    expect(completions.length).toBe(1);
   });
 
   it('sends at once when nothing is pending, and paces fsyncs when no reply waits', async () => {

@@ -86,6 +86,14 @@ describe('peer codec: requests round trip', () => {
     expect(decodeHeartbeat(wire(pb.peer.HeartbeatRequest, encodeHeartbeat(m, 'c1')))).toEqual(m);
   });
 
+  it('the Awaited hint travels on AppendEntries and Heartbeat, and is absent when not set', () => {
+    const a: AppendEntries = { ...append, awaited: true };
+    expect(decodeAppend(wire(pb.peer.AppendEntriesRequest, encodeAppend(a, 'c1')))).toEqual(a);
+    expect('awaited' in decodeAppend(wire(pb.peer.AppendEntriesRequest, encodeAppend(append, 'c1')))).toBe(false);
+    const h: Heartbeat = { type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 17, commitTerm: 1, commitChain: chainOf(17), awaited: true };
+    expect(decodeHeartbeat(wire(pb.peer.HeartbeatRequest, encodeHeartbeat(h, 'c1')))).toEqual(h);
+  });
+
   it('RequestVote, pre-vote and transfer', () => {
     const m: Vote = { type: 'vote', from: 'b', to: 'a', term: 9, lastLogIndex: 100, lastLogTerm: 8, preVote: true, transfer: true };
     expect(decodeVote(wire(pb.peer.RequestVoteRequest, encodeVote(m, 'c1')))).toEqual(m);
