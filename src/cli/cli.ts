@@ -19,6 +19,7 @@ import { watchSpec, withWatchCommand } from './watch-command.js';
 import { type HealthArgs, healthCommand, healthSettings, healthSpec } from './health-command.js';
 import { type SnapshotArgs, snapshotCommand, snapshotSettings, snapshotSpec } from './snapshot-command.js';
 import { type ZkInspectArgs, zkInspectCommand, zkInspectSettings, zkInspectSpec } from './zk-inspect-command.js';
+import { joinPassThroughValues } from './pass-through-args.js';
 
 /**
  * Runs a command handler: a failure becomes one line on stderr and exit code 1. A handler
@@ -47,7 +48,7 @@ const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec
 const common = Object.keys(commonSettings);
 
 export async function main(argv: string[]): Promise<void> {
-  let parser: Argv<CommonArgs> = withCommonOptions(yargs(argv))
+  let parser: Argv<CommonArgs> = withCommonOptions(yargs(joinPassThroughValues(argv)))
     .scriptName('duoraft')
     // yargs only splits the command line: values stay text until the schema reads
     // them, so "-5", "abc" and "1e3" reach it as given.
