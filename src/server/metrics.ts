@@ -250,6 +250,9 @@ export class NodeMetrics implements NodeTelemetry, ClientOpObserver {
     this.figureGauge('duoraft_listener_lag_entries', 'Listener: entries between the commit index it heard of and its applied index', listener((n) => n.lagEntries), !isVoter);
     this.figureGauge('duoraft_listener_lag_seconds', 'Listener: how long it has been behind the commit index it heard of (0: not behind)', listener((n) => seconds(n.lagMs)), !isVoter);
     this.figureGauge('duoraft_listeners', 'Listener: the listeners it feeds now', listener((n) => n.feeding), !isVoter);
+    // What its health judges (health.ts): a listener cut off from its source stops hearing commit news.
+    this.figureGauge('duoraft_listener_commit_news_age_seconds', 'Listener: since it last heard a commit index from its upstream or read ZooKeeper\'s tail', listener((n) => seconds(n.commitNewsAgeMs)), !isVoter);
+    this.figureGauge('duoraft_listener_zk_disconnected_seconds', 'Listener: how long its ZooKeeper session has been disconnected (0: connected)', listener((n) => seconds(n.zkDisconnectedMs)), !isVoter);
     if (!isVoter) this.listenerSeries(listener((n) => n.upstreamChanges));
 
     this.zeroKnownSeries(o.member ?? 'voter');

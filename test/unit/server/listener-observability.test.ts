@@ -87,6 +87,8 @@ describe('listener metrics', () => {
     expect(v('duoraft_listener_lag_entries')).toBe(2);
     expect(v('duoraft_listener_lag_seconds')).toBe(0.003);
     expect(v('duoraft_listeners')).toBe(1);
+    expect(v('duoraft_listener_commit_news_age_seconds')).toBe(0.2);
+    expect(v('duoraft_listener_zk_disconnected_seconds')).toBe(0);
     expect(v('duoraft_listener_upstream', { upstream: 'b' })).toBe(1);
     expect(v('duoraft_listener_upstream_changes_total')).toBe(1);
     // A voter's figures and events are absent: a listener has no term, lease or take-overs.
