@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Where a single writer's time goes (notes/results.md, "The suite on the final commit"): one
-// writer for 10 s on a fresh two-voter cluster with --metrics, and the means of the voters'
-// histograms over that time: a put at the leader (arrival to answer), its WAL multi, and each
-// voter's local WAL fsyncs. Starts its own ZooKeeper (production JVM) and ends everything.
-//   npm run build && node scripts/single-writer-probe.mjs
+// Where a single writer's time goes (notes/results.md, "Where the single writer's time goes"):
+// on a fresh two-voter cluster with --metrics, a bare ZooKeeper multi of the leader's one-write
+// shape (the suite's floor), then one writer for 8 s with both voters, then one writer for 8 s
+// after the follower is SIGKILLed (the leader alone: what the follower costs), then the floor
+// again. For each writer phase: the client's latency and the means of the voters' histograms
+// over that time (a put at the leader from arrival to answer, its WAL multi, each voter's local
+// WAL fsyncs). Starts its own ZooKeeper (production JVM) and ends everything.
+//   npm run build && node scripts/single-writer-probe.mjs [--node-args "..."]
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
@@ -11,25 +14,59 @@ const { startZooKeeper } = await import(join(dist, 'harness', 'zk-launcher.js'))
 const { ProcessCluster } = await import(join(dist, 'harness', 'process-cluster.js'));
 const { connect } = await import(join(dist, 'client', 'client.js'));
 const { runLoad } = await import(join(dist, 'harness', 'bench.js'));
+const { measureZkMultiFloor } = await import(join(dist, 'harness', 'zk-multi-floor.js'));
+const at = process.argv.indexOf('--node-args');
+const extraArgs = at >= 0 ? (process.argv[at + 1] ?? '').split(' ').filter(Boolean) : [];
+const SECONDS = 8;
 const zk = await startZooKeeper({ env: {}, jvmProfile: 'production' });
 const addrs = {};
 let cluster, c;
-try {
-  cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: 'probe', logLevel: 'info', nodeArgs: ['--metrics', '127.0.0.1:0'],
-    onLine: (id, line) => { const m = /"metrics":"(http:[^"]+)"/.exec(line); if (m) addrs[id] = m[1]; } });
-  c = await connect({ zk: zk.connectString, cluster: 'probe', deadlineMs: 30000 });
-  await runLoad(c, { workload: 'write', concurrency: 8, valueBytes: 256, durationMs: 2000, consistency: 'linearizable', readRatio: 0, keys: 1000 });
-  const scrape = async () => { const out = {}; for (const [id, u] of Object.entries(addrs)) out[id] = await (await fetch(u)).text(); return out; };
-  const pick = (text, name, label) => { let sum = 0, count = 0; for (const l of text.split('\n')) { if (l.startsWith(name + '_sum') && (!label || l.includes(label))) sum += Number(l.split(' ').pop()); if (l.startsWith(name + '_count') && (!label || l.includes(label))) count += Number(l.split(' ').pop()); } return { sum, count }; };
+const load = (concurrency, durationMs) => runLoad(c, { workload: 'write', concurrency, valueBytes: 256, durationMs, consistency: 'linearizable', readRatio: 0, keys: 1000 });
+const scrape = async () => {
+  const out = {};
+  for (const [id, u] of Object.entries(addrs)) {
+    try { out[id] = await (await fetch(u)).text(); } catch { out[id] = ''; } // a killed voter answers nothing
+  }
+  return out;
+};
+const pick = (text, name, label) => {
+  let sum = 0, count = 0;
+  for (const l of text.split('\n')) {
+    if (label && !l.includes(label)) continue;
+    if (l.startsWith(name + '_sum')) sum += Number(l.split(' ').pop());
+    if (l.startsWith(name + '_count')) count += Number(l.split(' ').pop());
+  }
+  return { sum, count };
+};
+const SERIES = [['duoraft_client_request_duration_seconds', 'kind="put"', 'put at the leader'], ['duoraft_zk_multi_duration_seconds', 'outcome="ok"', 'WAL multi'], ['duoraft_wal_fsync_duration_seconds', '', 'local fsync']];
+async function writerPhase(name) {
   const before = await scrape();
-  const r = await runLoad(c, { workload: 'write', concurrency: 1, valueBytes: 256, durationMs: 10000, consistency: 'linearizable', readRatio: 0, keys: 1000 });
+  const r = await load(1, SECONDS * 1000);
   const after = await scrape();
-  console.log('client-side single writer', r.latencyMs, r.opsPerSecond + '/s');
+  console.log(`${name}: one writer p50 ${r.latencyMs.p50} ms, p90 ${r.latencyMs.p90} ms, ${r.opsPerSecond}/s`);
   for (const id of Object.keys(after)) {
-    for (const [name, label] of [['duoraft_zk_multi_duration_seconds', 'outcome="ok"'], ['duoraft_client_request_duration_seconds', 'kind="put"'], ['duoraft_wal_fsync_duration_seconds', '']]) {
-      const a = pick(after[id], name, label), b = pick(before[id], name, label);
-      const n = a.count - b.count; if (n > 0) console.log(id, name, label, 'count', n, 'mean ms', ((a.sum - b.sum) / n * 1000).toFixed(3));
+    for (const [series, label, what] of SERIES) {
+      const a = pick(after[id], series, label), b = pick(before[id] ?? '', series, label);
+      const n = a.count - b.count;
+      if (n > 0) console.log(`  ${id}: ${what}: ${n} (${(n / SECONDS).toFixed(0)}/s), mean ${((a.sum - b.sum) / n * 1000).toFixed(3)} ms`);
     }
   }
+}
+const floor = async () => {
+  const f = await measureZkMultiFloor({ connectString: zk.connectString, durationMs: 5000, valueBytes: 256 });
+  console.log(`floor: a bare multi of the same shape p50 ${f.latencyMs.p50} ms, p90 ${f.latencyMs.p90} ms (${f.multis} multis)`);
+};
+try {
+  cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: 'probe', logLevel: 'info', nodeArgs: ['--metrics', '127.0.0.1:0', ...extraArgs],
+    onLine: (id, line) => { const m = /"metrics":"(http:[^"]+)"/.exec(line); if (m) addrs[id] = m[1]; } });
+  c = await connect({ zk: zk.connectString, cluster: 'probe', deadlineMs: 30000 });
+  await load(8, 2000); // warm-up: the JIT's compiles are not charged to the first phase
+  await floor();
+  await writerPhase('both voters');
+  const leader = await cluster.waitForLeader(5000);
+  await cluster.kill(cluster.ids().find((x) => x !== leader));
+  await new Promise((r) => setTimeout(r, 1000));
+  await writerPhase('the leader alone (follower SIGKILLed)');
+  await floor();
 } finally { await c?.close(); await cluster?.stop(); await zk.stop(); }
 process.exit(0);
