@@ -54,6 +54,8 @@ export class WalSync {
   private timer: TimerHandle | null = null;
   private timerDue = 0;
   private lastSyncStart = Number.NEGATIVE_INFINITY;
+  /** After a failed fsync, no other starts before this time, whatever waits (SYNC_RETRY_MS). */
+  private retryNotBefore = Number.NEGATIVE_INFINITY;
   private waiting: Waiter[] = [];
   /** Highest write seq an urgent waiter waits for (0: none waiting). */
   private urgentSeq = 0;
@@ -103,7 +105,7 @@ export class WalSync {
   private request(): void {
     if (this.stopped || this.syncing || this.durableSeq === this.writeSeq) return;
     const pace = this.urgentSeq > this.durableSeq ? this.o.urgentIntervalMs : this.o.intervalMs;
-    const due = this.lastSyncStart + pace;
+    const due = Math.max(this.lastSyncStart + pace, this.retryNotBefore);
     const now = this.o.clock.now();
     if (due <= now) {
       this.run();
@@ -144,11 +146,10 @@ export class WalSync {
         // not answer, and ZooKeeper keeps the log). Say it loudly.
         this.o.logger.error({ err: (err as Error).message }, 'local WAL sync failed; retrying');
         if (this.stopped) return;
-        this.timer = this.o.clock.setTimeout(() => {
-          this.timer = null;
-          this.request();
-        }, SYNC_RETRY_MS);
-        this.timerDue = this.o.clock.now() + SYNC_RETRY_MS;
+        // Kept by request() itself: a reply or write arriving meanwhile (every few ms on a
+        // follower) must not start the next try sooner.
+        this.retryNotBefore = this.o.clock.now() + SYNC_RETRY_MS;
+        this.request();
       },
     );
   }

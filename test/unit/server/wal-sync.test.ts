@@ -100,6 +100,39 @@ describe('WalSync', () => {
     expect(completions.length).toBe(1);
   });
 
+  it('after a failed fsync waits SYNC_RETRY_MS (100 ms) before the next, even when an urgent reply or a write arrives', async () => {
+    const clock = new ManualClock();
+    const attempts: number[] = [];
+    // A disk whose fsync fails at once, every time (FileWal's failure is sticky).
+    class BrokenWal extends MemoryWal {
+      override sync(): Promise<void> {
+        attempts.push(clock.now());
+        return Promise.reject(new Error('EIO'));
+      }
+    }
+    const wal = new BrokenWal();
+    const sync = new WalSync({ wal, clock, logger: silentLogger, intervalMs: 20, urgentIntervalMs: 2, maxWaiting: 4 });
+    wal.appendEntries([entry(1)]);
+    sync.written();
+    await settle();
+    expect(attempts).toEqual([0]);
+    const sent: string[] = [];
+    for (let t = 10; t <= 90; t += 10) {
+      clock.jump(t);
+      // A probe the leader waits on, and a heartbeat's reply nobody hurries, every 10 ms.
+      sync.afterDurable(() => sent.push('urgent'), 'urgent');
+      sync.afterDurable(() => sent.push('usual'));
+      wal.appendEntries([entry(t / 10 + 1)]);
+      sync.written();
+      await settle();
+    }
+    expect(attempts).toEqual([0]); // a broken disk must not spin the loop
+    clock.jump(100);
+    await settle();
+    expect(attempts).toEqual([0, 100]);
+    expect(sent).toEqual([]); // nothing claims what no fsync made durable
+  });
+
   it('bounds the replies waiting: the oldest are dropped, like lost replies', async () => {
     const { wal, sync, completions } = setup();
     wal.appendEntries([entry(1)]);
