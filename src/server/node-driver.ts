@@ -320,6 +320,7 @@ export class NodeDriver {
       clock: deps.clock,
       logger: deps.logger,
       intervalMs: deps.config.limits.walSyncIntervalMs,
+      replyIntervalMs: deps.config.timing.heartbeatMs,
       urgentIntervalMs: Math.min(REPLY_SYNC_INTERVAL_MS, deps.config.limits.walSyncIntervalMs),
       maxWaiting: MAX_REPLIES_WAITING,
       observer: this.telemetry,

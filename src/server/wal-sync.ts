@@ -9,9 +9,10 @@
 // the leader what the follower holds, and the leader builds on it (its match index, and the
 // commit index it later sends). A reply must therefore never claim entries a crash could
 // undo. afterDurable() holds such a reply until every write made before it is on disk.
-// Held replies keep the usual pace too, unless one is urgent (the leader waits on it:
-// core/messages.ts, Awaited): a follower fsyncing for every small append took ZooKeeper's
-// disk from under the leader's multis (notes/results.md, "Where the single writer's time goes").
+// Held replies keep the usual pace too (but never slower than replyIntervalMs, the
+// heartbeat interval), unless one is urgent (the leader waits on it: core/messages.ts,
+// Awaited): a follower fsyncing every 2 ms for each small append took ZooKeeper's disk from
+// under the leader's multis (notes/results.md, "Where the single writer's time goes").
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { LocalWal } from '../storage/local-wal.js';
@@ -22,6 +23,13 @@ export interface WalSyncOptions {
   readonly logger: Logger;
   /** At most one fsync starts per this many ms. */
   readonly intervalMs: number;
+  /**
+   * While a callback waits for durability (a follower's reply), the pace is at most this
+   * (the leader's heartbeat interval): a reply held longer holds the leader's window, and
+   * with it what the follower, its listeners and its reads learn of the log, to a setting
+   * about the local disk (review 24).
+   */
+  readonly replyIntervalMs?: number;
   /** When an urgent callback waits for durability, the pace is this instead. */
   readonly urgentIntervalMs: number;
   /** Bound on callbacks waiting for durability; beyond it the oldest are dropped (like lost replies). */
@@ -104,7 +112,7 @@ export class WalSync {
 
   private request(): void {
     if (this.stopped || this.syncing || this.durableSeq === this.writeSeq) return;
-    const pace = this.urgentSeq > this.durableSeq ? this.o.urgentIntervalMs : this.o.intervalMs;
+    const pace = this.urgentSeq > this.durableSeq ? this.o.urgentIntervalMs : this.waiting.length > 0 ? Math.min(this.o.intervalMs, this.o.replyIntervalMs ?? this.o.intervalMs) : this.o.intervalMs;
     const due = Math.max(this.lastSyncStart + pace, this.retryNotBefore);
     const now = this.o.clock.now();
     if (due <= now) {

@@ -59,7 +59,9 @@ async function followerCommitDelay(walSyncIntervalMs: number, count: number): Pr
   const wrote = sched.now();
   const target = l.driver!.inspect().commitIndex;
   expect(await runUntil(() => (follower.driver?.inspect().commitIndex ?? 0) >= target, 30_000)).toBe(true);
-  return sched.now() - wrote;
+  const delay = sched.now() - wrote;
+  if (process.env.DUORAFT_PRINT_DELAY) console.log(`walSyncIntervalMs ${walSyncIntervalMs}: ${delay} virtual ms`);
+  return delay;
 }
 
 describe('a follower\'s commit index after writes pause (review 24)', () => {

@@ -676,6 +676,23 @@ describe('leader replication: which appends the leader waits on (Awaited)', () =
     expect(messagesOf(b.ready(), 'heartbeatReply')[0]).toMatchObject({ rpcId: 9, awaited: true });
   });
 
+  it('a heartbeat carries the commit index up to what was sent, before the follower answers for it (review 24)', () => {
+    const { a, b } = replicatingPair({});
+    a.mirrorCommitted(1, 1);
+    a.propose([new Uint8Array([7])]);
+    const append = messagesOf(a.ready(), 'append')[0]!;
+    a.mirrorCommitted(1, 2); // ZooKeeper holds entry 2; the follower has not answered for it
+    expect(a.status().follower).toMatchObject({ match: 1 });
+    const hb = tickN(a, 4).flatMap((rd) => messagesOf(rd, 'heartbeat'));
+    expect(hb.length).toBeGreaterThan(0);
+    expect(hb[hb.length - 1]!.commit).toBe(2);
+    // The follower that holds entry 2 commits it from the heartbeat, its reply still held.
+    b.step(append);
+    b.ready();
+    b.step(hb[hb.length - 1]!);
+    expect(b.status().commit).toBe(2);
+  });
+
   it('a heartbeat outside a transfer is not awaited', () => {
     const { a } = replicatingPair({});
     const hbs = tickN(a, 6).flatMap((rd) => messagesOf(rd, 'heartbeat'));

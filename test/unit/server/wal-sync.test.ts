@@ -8,12 +8,12 @@ import { ManualClock } from './manual-clock.js';
 
 const entry = (index: number) => ({ index, term: 1, type: EntryType.Normal, data: new Uint8Array([index]) });
 
-function setup(intervalMs = 20, urgentIntervalMs = 2) {
+function setup(intervalMs = 20, urgentIntervalMs = 2, replyIntervalMs?: number) {
   const clock = new ManualClock();
   const completions: Array<() => void> = [];
   // fsyncs complete only when the test says so
   const wal = new MemoryWal({ scheduleSync: (complete) => completions.push(complete) });
-  const sync = new WalSync({ wal, clock, logger: silentLogger, intervalMs, urgentIntervalMs, maxWaiting: 4 });
+  const sync = new WalSync({ wal, clock, logger: silentLogger, intervalMs, urgentIntervalMs, maxWaiting: 4, ...(replyIntervalMs === undefined ? {} : { replyIntervalMs }) });
   return { clock, wal, sync, completions };
 }
 
@@ -81,6 +81,24 @@ describe('WalSync', () => {
     expect(completions.length).toBe(0); // the hurry ended with the reply it was for
     clock.jump(clock.now() + 20);
     expect(completions.length).toBe(1);
+  });
+
+  it('a reply waits at most the reply pace (the heartbeat interval), however slow the usual pace is', async () => {
+    const { clock, wal, sync, completions } = setup(1000, 2, 20);
+    wal.appendEntries([entry(1)]);
+    sync.written();
+    completions.shift()!();
+    await settle();
+    wal.appendEntries([entry(2)]);
+    sync.written();
+    clock.jump(clock.now() + 100);
+    expect(completions.length).toBe(0); // no reply waits: the usual 1000 ms pace
+    const sent: string[] = [];
+    sync.afterDurable(() => sent.push('reply'));
+    expect(completions.length).toBe(1); // 100 ms since the last fsync > the 20 ms reply pace
+    completions.shift()!();
+    await settle();
+    expect(sent).toEqual(['reply']);
   });
 
   it('sends at once when nothing is pending, and paces fsyncs when no reply waits', async () => {
