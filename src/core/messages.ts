@@ -24,8 +24,8 @@ export interface AppendEntries extends Base {
   readonly prevLogChain?: Uint8Array;
   readonly entries: readonly Entry[];
   readonly leaderCommit: number;
-  /** See Awaited. */
-  readonly awaited?: boolean;
+  /** See AwaitedByLeader. */
+  readonly awaited?: AwaitedByLeader;
 }
 
 /**
@@ -37,7 +37,7 @@ export interface AppendEntries extends Base {
  * timing only: nothing about safety depends on it. On a reply the core copies it from the
  * request, for the follower's driver (it never goes on the wire).
  */
-export type Awaited = boolean;
+export type AwaitedByLeader = boolean;
 
 export interface AppendEntriesReply extends Base {
   readonly type: 'appendReply';
@@ -52,8 +52,8 @@ export interface AppendEntriesReply extends Base {
   readonly xIndex: number;
   /** Fast backup: the follower's last log index. */
   readonly xLen: number;
-  /** See Awaited: copied from the request, never sent. */
-  readonly awaited?: boolean;
+  /** See AwaitedByLeader: copied from the request, never sent. */
+  readonly awaited?: AwaitedByLeader;
 }
 
 export interface Heartbeat extends Base {
@@ -68,8 +68,8 @@ export interface Heartbeat extends Base {
   readonly commitTerm: number;
   /** The leader's chain value at `commit` (always sent; optional for hand-built test messages). */
   readonly commitChain?: Uint8Array;
-  /** See Awaited. */
-  readonly awaited?: boolean;
+  /** See AwaitedByLeader. */
+  readonly awaited?: AwaitedByLeader;
 }
 
 export interface HeartbeatReply extends Base {
@@ -81,8 +81,8 @@ export interface HeartbeatReply extends Base {
    * AppendEntries at its match so the follower can verify it and commit again.
    */
   readonly leaderMatch: number;
-  /** See Awaited: copied from the request, never sent. */
-  readonly awaited?: boolean;
+  /** See AwaitedByLeader: copied from the request, never sent. */
+  readonly awaited?: AwaitedByLeader;
 }
 
 export interface Vote extends Base {

@@ -1223,7 +1223,7 @@ export class RaftCore {
     const entries = pr.state === 'probe' ? [] : this.log.slice(pr.next, this.log.lastIndex() + 1, this.cfg.maxAppendBytes);
     const probing = pr.state === 'probe';
     pr.sent(entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex, dataBytes(entries));
-    // Only what the leader waits on hurries the follower's fsync (messages.ts, Awaited). A
+    // Only what the leader waits on hurries the follower's fsync (messages.ts, AwaitedByLeader). A
     // window full by count alone is not: a trickle of small appends then waits for the
     // follower's paced fsync and leaves together after it.
     const awaited = probing || this.transfer.transferring || pr.bytesFull();
@@ -1255,7 +1255,7 @@ export class RaftCore {
     const sent = pr.state === 'replicate' ? pr.next - 1 : pr.match;
     const commit = Math.max(Math.min(Math.max(pr.match, sent), this.commit), this.log.snapshotMeta().index);
     // During a transfer the leader waits on the follower's answers to its appends: this
-    // hurries the follower's fsync, which releases every answer it holds (messages.ts, Awaited).
+    // hurries the follower's fsync, which releases every answer it holds (messages.ts, AwaitedByLeader).
     const awaited = this.transfer.transferring;
     this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit)!, commitChain: this.log.chain(commit)!, ...(awaited ? { awaited } : {}) });
   }

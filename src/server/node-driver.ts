@@ -152,7 +152,7 @@ export type FatalKind = 'diverged' | 'zk-data-lost';
 const MAX_READY_ROUNDS = 16;
 /** How long a request waits for a take-over under way to finish. */
 const TAKEOVER_HOLD_MS = 2000;
-/** A reply the leader waits on (core/messages.ts, Awaited) waits for the local WAL at most this pace (ms between fsyncs); others keep walSyncIntervalMs. */
+/** A reply the leader waits on (core/messages.ts, AwaitedByLeader) waits for the local WAL at most this pace (ms between fsyncs); others keep walSyncIntervalMs. */
 const REPLY_SYNC_INTERVAL_MS = 2;
 /** How a local log that starts past index 1 is named in its error (the driver sees no file names). */
 const MEMORY_OR_FILE = 'the local WAL';

@@ -11,7 +11,7 @@
 // undo. afterDurable() holds such a reply until every write made before it is on disk.
 // Held replies keep the usual pace too (but never slower than replyIntervalMs, the
 // heartbeat interval), unless one is urgent (the leader waits on it: core/messages.ts,
-// Awaited): a follower fsyncing every 2 ms for each small append took ZooKeeper's disk from
+// AwaitedByLeader): a follower fsyncing every 2 ms for each small append took ZooKeeper's disk from
 // under the leader's multis (notes/results.md, "Where the single writer's time goes").
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
