@@ -4,7 +4,7 @@
 // between the voters while clients still reach both) and between each node and ZooKeeper
 // (to cut one node off from ZooKeeper). Only processes it started are ever signalled, by pid.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,11 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const duoraftBin = join(repoRoot, 'bin', 'duoraft.js');
 /** The test-only entry that runs a node with a deliberately broken build. */
 const brokenNodeEntry = join(repoRoot, 'dist', 'cli', 'broken-node.js');
+
+/** Lines of a node's log an error quotes. */
+const EXIT_REPORT_LINES = 8;
+/** How long an error waits for an exited node's last output to reach its log file. */
+const LOG_SETTLE_MS = 100;
 
 export class ProcessCluster {
   readonly nodes = new Map<string, NodeHandle>();
@@ -330,6 +335,12 @@ export class ProcessCluster {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
+      // Every node started has exited (a bad flag, a bad configuration): no leader can come;
+      // say why now rather than after the whole timeout.
+      const started = this.ids().filter((id) => this.node(id).child !== null);
+      if (started.length > 0 && started.every((id) => !this.running(id))) {
+        throw new Error(`no leader: every node exited\n${await this.exitReports(started)}`);
+      }
       const ss = await this.statuses();
       // Every running member must answer (one still starting does not yet), except the one
       // we are told to disregard (it may be paused).
@@ -347,7 +358,26 @@ export class ProcessCluster {
       last = JSON.stringify(ss);
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new Error(`no leader within ${timeoutMs} ms; last statuses: ${last}`);
+    throw new Error(`no leader within ${timeoutMs} ms; last statuses: ${last}\n${await this.exitReports(this.ids().filter((id) => this.node(id).child !== null))}`);
+  }
+
+  /** For an error: each node's state (running, or how it exited) and the end of its log. */
+  private async exitReports(ids: readonly string[]): Promise<string> {
+    const reports: string[] = [];
+    for (const id of ids) {
+      const n = this.node(id);
+      let state = 'running';
+      if (n.child && !n.child.running()) {
+        const exit = await n.child.exited;
+        state = `exited (code ${exit.code ?? '-'}, signal ${exit.signal ?? '-'})`;
+        // Its last output may still be on its way from the pipe to the log file.
+        await new Promise((r) => setTimeout(r, LOG_SETTLE_MS));
+      }
+      const text = await readFile(n.logFile, 'utf8').catch(() => '');
+      const tail = text.trimEnd().split('\n').slice(-EXIT_REPORT_LINES).join('\n');
+      reports.push(`--- node ${id}: ${state}; the end of ${n.logFile}:\n${tail}`);
+    }
+    return reports.join('\n');
   }
 
   /** Waits until every running member has applied at least index. */
