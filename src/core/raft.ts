@@ -960,6 +960,10 @@ export class RaftCore {
     if (written > 0) {
       invariant(written > this.commit, `append would overwrite committed entry ${written}`);
       this.markUnstable(written);
+      // Entries we had matched with this leader were replaced (only a forger of its term and
+      // id sends that): what we matched past the cut is gone. A heartbeat commits up to
+      // leaderMatch without a check there, so it must never run past what we hold.
+      if (this.leaderMatch >= written) this.leaderMatch = written - 1;
     }
     const lastNew = prevIndex + entries.length;
     // Everything up to lastNew now equals the leader's log (the consistency check held at

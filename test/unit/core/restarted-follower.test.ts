@@ -152,3 +152,22 @@ describe('the leader forgets a match the follower no longer vouches for', () => 
     expect(b.status().follower).toMatchObject({ match: 0, state: 'probe' });
   });
 });
+
+describe('leaderMatch never claims entries the follower no longer holds', () => {
+  it('an append of the same term that conflicts below leaderMatch lowers it, so a heartbeat beyond it commits no further than the log', () => {
+    // Only a forger (plaintext, the leader's id and term: finding 4's class) sends such an
+    // append, but since a2687f4 heartbeats routinely carry a commit index beyond leaderMatch,
+    // where the follower commits up to leaderMatch unchecked: a leaderMatch past the log's end
+    // became a commit index past it (the core's invariant threw in ready()).
+    const a = core('a', 'b', { hardState: { term: 1, commit: 0 }, entries: [] });
+    a.observeEpoch(2, 'b');
+    a.step({ type: 'append', from: 'b', to: 'a', term: 2, prevLogIndex: 0, prevLogTerm: 0, entries: logOf([2, 2, 2]), leaderCommit: 0 });
+    a.ready();
+    a.step({ type: 'append', from: 'b', to: 'a', term: 2, prevLogIndex: 0, prevLogTerm: 0, entries: [{ ...logOf([2])[0]!, data: new TextEncoder().encode('other') }], leaderCommit: 0 });
+    a.ready();
+    expect(a.entryAt(2)).toBeUndefined();
+    a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 2, commit: 4, commitTerm: 2 });
+    expect(() => a.ready()).not.toThrow();
+    expect(a.commitIndex()).toBeLessThanOrEqual(1);
+  });
+});
