@@ -1254,8 +1254,9 @@ export class RaftCore {
     // is gone; everything up to that point is committed anyway). Not only up to its known
     // match: that waits for the follower's reply, which waits for its paced fsync (R1), so a
     // follower learned the last commits of a burst only 20-40 ms later (review 24). Safety is
-    // the follower's: it commits min(commit, leaderMatch), checking term and chain when it
-    // holds the index (R2), so a commit beyond what it holds moves it no further than before.
+    // the follower's: it commits min(commit, leaderMatch), checking term and chain at the
+    // index when it is within leaderMatch (R2), so a commit beyond what it matched moves it
+    // only as far as leaderMatch, which the follower proved itself.
     const sent = pr.state === 'replicate' ? pr.next - 1 : pr.match;
     const commit = Math.max(Math.min(Math.max(pr.match, sent), this.commit), this.log.snapshotMeta().index);
     // During a transfer the leader waits on the follower's answers to its appends: this
