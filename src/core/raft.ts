@@ -960,6 +960,10 @@ export class RaftCore {
     if (written > 0) {
       invariant(written > this.commit, `append would overwrite committed entry ${written}`);
       this.markUnstable(written);
+      // Entries we had matched with this leader were replaced (only a forger of its term and
+      // id sends that): what we matched past the cut is gone. A heartbeat commits up to
+      // leaderMatch without a check there, so it must never run past what we hold.
+      if (this.leaderMatch >= written) this.leaderMatch = written - 1;
     }
     const lastNew = prevIndex + entries.length;
     // Everything up to lastNew now equals the leader's log (the consistency check held at
@@ -1250,8 +1254,9 @@ export class RaftCore {
     // is gone; everything up to that point is committed anyway). Not only up to its known
     // match: that waits for the follower's reply, which waits for its paced fsync (R1), so a
     // follower learned the last commits of a burst only 20-40 ms later (review 24). Safety is
-    // the follower's: it commits min(commit, leaderMatch), checking term and chain when it
-    // holds the index (R2), so a commit beyond what it holds moves it no further than before.
+    // the follower's: it commits min(commit, leaderMatch), checking term and chain at the
+    // index when it is within leaderMatch (R2), so a commit beyond what it matched moves it
+    // only as far as leaderMatch, which the follower proved itself.
     const sent = pr.state === 'replicate' ? pr.next - 1 : pr.match;
     const commit = Math.max(Math.min(Math.max(pr.match, sent), this.commit), this.log.snapshotMeta().index);
     // During a transfer the leader waits on the follower's answers to its appends: this

@@ -1,12 +1,17 @@
 // Review 24 (the Awaited hint, 04044fb): a follower's replies that the leader does not mark
 // awaited now wait for the follower's usual fsync pace (--wal-sync-interval-ms, 0..10000),
-// no longer for the 2 ms one. The follower learns a commit index from the leader only
-// through its match (heartbeats carry min(match, commit)), so once writes pause, the
-// follower (and every listener it feeds, and its stale reads with a minimum index) trails
-// the leader by up to that interval. Before, a valid setting of the local WAL's fsync pace
-// did not decide how far behind the follower's commit index is; this says it must not.
+// no longer for the 2 ms one. The follower learned a commit index from the leader only
+// through its match (heartbeats carried min(match, commit) until a2687f4), so once writes
+// pause, the follower (and every listener it feeds, and its stale reads with a minimum
+// index) trailed the leader by up to that interval. Before, a valid setting of the local
+// WAL's fsync pace did not decide how far behind the follower's commit index is; this says
+// it must not.
 // Measured here (seed 24, 30 writes, virtual ms): d4b0492 7 at the default pace and 8 at
-// 1000; 04044fb 35 and 785.
+// 1000; 04044fb 35 and 785; a2687f4 13 and 8. Of a2687f4's two parts, the reply cap (a
+// held reply waits at most the heartbeat interval) alone gives 35 and 22; the heartbeat's
+// commit index up to what was sent alone gives 13 and 785 (at 1000 the window is full of
+// appends whose replies are held, so the burst's last entries are not even sent).
+// (review 25: DUORAFT_PRINT_DELAY=1 npx vitest run test/simulation/follower-reply-pace.test.ts)
 import { describe, expect, it } from 'vitest';
 import { defaultSnapshotPolicy } from '../../src/server/snapshotter.js';
 import type { KvCommand } from '../../src/statemachine/command.js';

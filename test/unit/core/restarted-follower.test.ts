@@ -8,7 +8,7 @@
 // 4..6: writes whose clients were told they did not take effect.
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../../src/core/index.js';
-import { core, logOf, messagesOf } from './helpers.js';
+import { core, logOf, makeLeader, messagesOf, tickN } from './helpers.js';
 
 const aRestarted = (): ReturnType<typeof core> =>
   // Restarted from its WAL: entries 1..3 committed (term 1), 4..6 its old uncommitted suffix.
@@ -97,6 +97,43 @@ describe('a restarted follower never commits an old suffix (R2)', () => {
   });
 });
 
+describe('a heartbeat carries the commit index up to what was sent (review 24), not what was matched', () => {
+  it('a follower holding an old suffix at that index commits only up to what it matched with this leader', () => {
+    // A led term 1: 1..4 reached ZooKeeper, 5..6 did not. B fenced term 2, replayed 1..4 and
+    // appends its no-op at 5. A matches B up to 4 (B's probe), then B's append of 5 is
+    // delayed while ZooKeeper takes it: B's heartbeat now says commit 5, and A still holds
+    // its own term-1 entry 5 there.
+    const a = aRestarted();
+    const b = core('b', 'a', { hardState: { term: 1, commit: 3 }, entries: logOf([1, 1, 1]) });
+    const lead = makeLeader(b, 2, logOf([1, 1, 1, 1]).slice(3), 4);
+    a.observeEpoch(2, 'b');
+    const probe = messagesOf(lead, 'append')[0]!;
+    expect(probe).toMatchObject({ prevLogIndex: 4, entries: [] });
+    a.step(probe);
+    const reply = messagesOf(a.ready(), 'appendReply')[0]!;
+    expect(reply).toMatchObject({ success: true, matchIndex: 4 });
+    expect(a.commitIndex()).toBe(4);
+    b.step(reply);
+    const delayed = messagesOf(b.ready(), 'append')[0]!;
+    expect(delayed.entries.map((e) => e.index)).toEqual([5]);
+    b.mirrorCommitted(2, 5);
+    b.ready();
+    const hb = tickN(b, 6).flatMap((rd) => messagesOf(rd, 'heartbeat'));
+    expect(hb.at(-1)).toMatchObject({ commit: 5, commitTerm: 2 });
+    a.step(hb.at(-1)!);
+    const rd = a.ready();
+    expect(a.commitIndex()).toBe(4);
+    expect(rd.committed.every((e) => e.index <= 4)).toBe(true);
+    expect(a.entryAt(5)?.term).toBe(1);
+    // The delayed append replaces the old entry; the next heartbeat commits B's.
+    a.step(delayed);
+    a.ready();
+    a.step(hb.at(-1)!);
+    expect(a.commitIndex()).toBe(5);
+    expect(a.entryAt(5)?.term).toBe(2);
+  });
+});
+
 describe('the leader forgets a match the follower no longer vouches for', () => {
   it('a rejected probe at or below the match resets it, and probing backs up from the hints', () => {
     const b = core('b', 'a', { hardState: { term: 1, commit: 3 }, entries: logOf([1, 1, 1]) });
@@ -113,5 +150,24 @@ describe('the leader forgets a match the follower no longer vouches for', () => 
     expect(b.status().follower?.match).toBe(4);
     b.step({ type: 'unreachable', from: 'a', to: 'b', term: 0 });
     expect(b.status().follower).toMatchObject({ match: 0, state: 'probe' });
+  });
+});
+
+describe('leaderMatch never claims entries the follower no longer holds', () => {
+  it('an append of the same term that conflicts below leaderMatch lowers it, so a heartbeat beyond it commits no further than the log', () => {
+    // Only a forger (plaintext, the leader's id and term: finding 4's class) sends such an
+    // append, but since a2687f4 heartbeats routinely carry a commit index beyond leaderMatch,
+    // where the follower commits up to leaderMatch unchecked: a leaderMatch past the log's end
+    // became a commit index past it (the core's invariant threw in ready()).
+    const a = core('a', 'b', { hardState: { term: 1, commit: 0 }, entries: [] });
+    a.observeEpoch(2, 'b');
+    a.step({ type: 'append', from: 'b', to: 'a', term: 2, prevLogIndex: 0, prevLogTerm: 0, entries: logOf([2, 2, 2]), leaderCommit: 0 });
+    a.ready();
+    a.step({ type: 'append', from: 'b', to: 'a', term: 2, prevLogIndex: 0, prevLogTerm: 0, entries: [{ ...logOf([2])[0]!, data: new TextEncoder().encode('other') }], leaderCommit: 0 });
+    a.ready();
+    expect(a.entryAt(2)).toBeUndefined();
+    a.step({ type: 'heartbeat', from: 'b', to: 'a', term: 2, commit: 4, commitTerm: 2 });
+    expect(() => a.ready()).not.toThrow();
+    expect(a.commitIndex()).toBeLessThanOrEqual(1);
   });
 });
