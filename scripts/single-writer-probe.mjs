@@ -6,7 +6,8 @@
 // again. For each writer phase: the client's latency and the means of the voters' histograms
 // over that time (a put at the leader from arrival to answer, its WAL multi, each voter's local
 // WAL fsyncs). Starts its own ZooKeeper (production JVM) and ends everything.
-//   npm run build && node scripts/single-writer-probe.mjs [--node-args "..."]
+//   npm run build && node scripts/single-writer-probe.mjs [--writers N] [--node-args "..."]
+// --writers 64 shows the same split under the suite's 64-writer load (with entries per multi).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
@@ -18,6 +19,9 @@ const { measureZkMultiFloor } = await import(join(dist, 'harness', 'zk-multi-flo
 const at = process.argv.indexOf('--node-args');
 const extraArgs = at >= 0 ? (process.argv[at + 1] ?? '').split(' ').filter(Boolean) : [];
 const SECONDS = 8;
+const wAt = process.argv.indexOf('--writers');
+const WRITERS = wAt >= 0 ? Number(process.argv[wAt + 1]) : 1;
+if (!Number.isInteger(WRITERS) || WRITERS < 1 || WRITERS > 1024) throw new Error('--writers takes an integer in 1..1024');
 const zk = await startZooKeeper({ env: {}, jvmProfile: 'production' });
 const addrs = {};
 let cluster, c;
@@ -38,17 +42,20 @@ const pick = (text, name, label) => {
   }
   return { sum, count };
 };
-const SERIES = [['duoraft_client_request_duration_seconds', 'kind="put"', 'put at the leader'], ['duoraft_zk_multi_duration_seconds', 'outcome="ok"', 'WAL multi'], ['duoraft_wal_fsync_duration_seconds', '', 'local fsync']];
+const SERIES = [['duoraft_zk_multi_entries', '', 'entries per multi'], ['duoraft_client_request_duration_seconds', 'kind="put"', 'put at the leader'], ['duoraft_zk_multi_duration_seconds', 'outcome="ok"', 'WAL multi'], ['duoraft_wal_fsync_duration_seconds', '', 'local fsync']];
 async function writerPhase(name) {
   const before = await scrape();
-  const r = await load(1, SECONDS * 1000);
+  const r = await load(WRITERS, SECONDS * 1000);
   const after = await scrape();
-  console.log(`${name}: one writer p50 ${r.latencyMs.p50} ms, p90 ${r.latencyMs.p90} ms, ${r.opsPerSecond}/s`);
+  console.log(`${name}: ${WRITERS} writer(s) p50 ${r.latencyMs.p50} ms, p90 ${r.latencyMs.p90} ms, ${r.opsPerSecond}/s`);
   for (const id of Object.keys(after)) {
     for (const [series, label, what] of SERIES) {
       const a = pick(after[id], series, label), b = pick(before[id] ?? '', series, label);
       const n = a.count - b.count;
-      if (n > 0) console.log(`  ${id}: ${what}: ${n} (${(n / SECONDS).toFixed(0)}/s), mean ${((a.sum - b.sum) / n * 1000).toFixed(3)} ms`);
+      const mean = (a.sum - b.sum) / n;
+      // Histograms of seconds are shown in ms; the entries per multi as they are.
+      const shown = series.endsWith('_seconds') ? `${(mean * 1000).toFixed(3)} ms` : mean.toFixed(1);
+      if (n > 0) console.log(`  ${id}: ${what}: ${n} (${(n / SECONDS).toFixed(0)}/s), mean ${shown}`);
     }
   }
 }

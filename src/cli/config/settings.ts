@@ -157,7 +157,7 @@ export const nodeSettings = {
     fields: ['maxValueBytes'],
   }),
   'wal-sync-interval-ms': integerSetting({
-    describe: 'at most one fsync of the local WAL per this long',
+    describe: 'at most one fsync of the local WAL per this long; while a follower holds a reply for it, at most the heartbeat interval (2 ms when the leader waits on it)',
     min: 0,
     max: 10_000,
     unit: ms,
