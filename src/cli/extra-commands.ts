@@ -16,6 +16,7 @@ import type { ZooKeeperEnv } from '../harness/zk-java.js';
 import type { CommonArgs } from './common-options.js';
 import { printJson, printLine } from './output.js';
 import { clientSecurityOf, type SecurityArgs } from './security-options.js';
+import { resolve } from 'node:path';
 
 type Runner = <A>(fn: (args: A) => Promise<void>) => (args: A) => Promise<void>;
 
@@ -74,6 +75,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
         .option('steady-minutes', { type: 'number', default: 10, describe: '--suite: length of steady (fractions allowed, e.g. 0.5)' })
         .option('history-writes', { type: 'number', default: 1_000_000, describe: '--suite: writes the cluster takes before snapshot-restart and the second half of snapshot-failover' })
         .option('node-args', { type: 'string', describe: '--suite: extra arguments for every node, e.g. "--wal-sync-interval-ms 0"' })
+        .option('keep-logs', { type: 'string', describe: "--suite: the network parts keep their nodes' folders and logs (at info) under this folder, one subfolder per part" })
         .option('zk-jvm', {
           type: 'string',
           default: 'production',
@@ -98,6 +100,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
           'steady-minutes': number;
           'history-writes': number;
           'node-args'?: string;
+          'keep-logs'?: string;
           'zk-jvm': string;
         },
       ) => {
@@ -127,6 +130,7 @@ export function extraCommands(parser: Argv<CommonArgs>, run: Runner): Argv<Commo
             json: a.json,
             ...(parts ? { only: parts as SuitePart[] } : {}),
             ...(a['node-args'] ? { nodeArgs: a['node-args'].split(' ').filter(Boolean) } : {}),
+            ...(a['keep-logs'] ? { keepLogsDir: resolve(a['keep-logs']) } : {}),
           });
           const lost = (r.steady?.lost ?? 0) + (r.snapshots?.failover?.lost ?? 0) + (r.failover?.lost ?? 0) + (r.transfer?.lost ?? 0) + (r.netnsPartitionLeader?.lost ?? 0) + (r.netnsPartitionVoters?.lost ?? 0) + (r.netnsLatencyLoss?.lost ?? 0);
           if (lost > 0) throw new Error(`${lost} acknowledged writes were lost`);

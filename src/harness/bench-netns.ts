@@ -18,12 +18,20 @@ import { NetnsCluster } from './netns/cluster.js';
 import { countLost, WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export interface NetnsBenchContext {
   readonly env: ZooKeeperEnv;
   readonly zkJvm?: ZooKeeperJvmProfile;
   readonly nodeArgs: readonly string[];
   readonly say: (line: string) => void;
+  /**
+   * Where each part's cluster keeps its nodes' folders and logs (DIR/<part>/, logging at
+   * info: role changes, stalls, take-overs), so that a figure that misses its target can be
+   * explained afterwards; absent, a temporary folder removed at the end.
+   */
+  readonly keepLogsDir?: string;
 }
 
 export interface PartitionLeaderResult {
@@ -73,7 +81,10 @@ async function withRig<T>(ctx: NetnsBenchContext, prefix: string, fn: (rig: Rig)
   let counter: LeaderChangeCounter | null = null;
   let load: WriteLoad | null = null;
   try {
-    nc = await NetnsCluster.start({ zk: zk.connectString, cluster: CLUSTER, logLevel: 'warn', nodeArgs: ctx.nodeArgs });
+    const keep = ctx.keepLogsDir === undefined ? null : join(ctx.keepLogsDir, prefix);
+    if (keep !== null) await mkdir(keep, { recursive: true });
+    nc = await NetnsCluster.start({ zk: zk.connectString, cluster: CLUSTER, logLevel: keep === null ? 'warn' : 'info', nodeArgs: ctx.nodeArgs, ...(keep === null ? {} : { workDir: keep }) });
+    if (keep !== null) ctx.say(`  the nodes' folders and logs: ${keep}`);
     await nc.cluster.waitForLeader(20_000);
     client = await connect({ zk: zk.connectString, cluster: CLUSTER, deadlineMs: 30_000 });
     counter = await LeaderChangeCounter.open(zk.connectString, CLUSTER);

@@ -123,6 +123,8 @@ export interface SuiteOptions {
   readonly durationMs: number;
   /** netns-latency-loss: how long, in minutes. */
   readonly netnsMinutes: number;
+  /** The network parts keep their nodes' folders and logs under this folder (NetnsBenchContext). */
+  readonly keepLogsDir?: string;
   /** steady: how long, in minutes (default 10). */
   readonly steadyMinutes?: number;
   /** Also measure a three-member etcd with the same loads (latency, throughput, failover parts). */
@@ -250,7 +252,7 @@ async function runNetnsParts(o: SuiteOptions, want: (p: SuitePart) => boolean, s
     say(`network parts skipped: ${support.reason}`);
     return { netnsSkipped: support.reason };
   }
-  const ctx = { env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], say };
+  const ctx = { env: o.env, zkJvm: o.zkJvm ?? 'production', nodeArgs: o.nodeArgs ?? [], say, ...(o.keepLogsDir === undefined ? {} : { keepLogsDir: o.keepLogsDir }) };
   let out: PartResults = {};
   if (want('netns-partition-leader')) {
     say(`netns: the leader silently cut off from its follower and ZooKeeper, ${o.failovers} times under 4 writers...`);
