@@ -44,9 +44,9 @@ import { voterFeedSource } from './listener/voter-feed-source.js';
 import { wakeOnLeaderCommit } from './listener/commit-wakeup.js';
 import { bindServer, shutdownServer } from '../transport/grpc-server-lifecycle.js';
 
-
 /** The peer transport's deadline for a (pre-)vote call, unless the pre-vote timeout is longer. */
 const VOTE_CALL_DEADLINE_MS = 300;
+
 export interface RunNodeOptions {
   readonly id: string;
   readonly cluster: string;

@@ -65,7 +65,7 @@ export class WalSync {
   /** After a failed fsync, no other starts before this time, whatever waits (SYNC_RETRY_MS). */
   private retryNotBefore = Number.NEGATIVE_INFINITY;
   private waiting: Waiter[] = [];
-  /** Highest write seq an urgent waiter waits for (0: none waiting). */
+  /** Highest write seq an urgent waiter waited for: the urgent pace holds until it is durable. */
   private urgentSeq = 0;
   private droppedWaiters = 0;
   private stopped = false;
@@ -110,10 +110,16 @@ export class WalSync {
     this.waiting = [];
   }
 
+  /** Ms between fsyncs now: urgent while the leader waits on a reply, the reply pace while any reply waits, else the usual. */
+  private pace(): number {
+    if (this.urgentSeq > this.durableSeq) return this.o.urgentIntervalMs;
+    if (this.waiting.length > 0) return Math.min(this.o.intervalMs, this.o.replyIntervalMs ?? this.o.intervalMs);
+    return this.o.intervalMs;
+  }
+
   private request(): void {
     if (this.stopped || this.syncing || this.durableSeq === this.writeSeq) return;
-    const pace = this.urgentSeq > this.durableSeq ? this.o.urgentIntervalMs : this.waiting.length > 0 ? Math.min(this.o.intervalMs, this.o.replyIntervalMs ?? this.o.intervalMs) : this.o.intervalMs;
-    const due = Math.max(this.lastSyncStart + pace, this.retryNotBefore);
+    const due = Math.max(this.lastSyncStart + this.pace(), this.retryNotBefore);
     const now = this.o.clock.now();
     if (due <= now) {
       this.run();
