@@ -10,6 +10,8 @@
 // - netns-latency-loss: 5 ± 2 ms on every link and 1 % loss in and out of each voter's
 //   namespace for M minutes; changes of leader (each a false failover).
 // Changes of leader are counted from the epoch znode's version (leader-changes.ts).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connect, type DuoraftClient } from '../client/client.js';
 import { waitRejoined, percentile } from './failover.js';
@@ -18,8 +20,7 @@ import { NetnsCluster } from './netns/cluster.js';
 import { countLost, WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { sleep } from './chaos/time.js';
 
 export interface NetnsBenchContext {
   readonly env: ZooKeeperEnv;
@@ -100,10 +101,6 @@ async function withRig<T>(ctx: NetnsBenchContext, prefix: string, fn: (rig: Rig)
   }
 }
 
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 export function benchPartitionLeader(ctx: NetnsBenchContext, rounds: number): Promise<PartitionLeaderResult> {
   return withRig(ctx, 'iso', async ({ nc, client, load }) => {
