@@ -19,6 +19,16 @@ function setup(intervalMs = 20, urgentIntervalMs = 2, replyIntervalMs?: number) 
 
 const settle = () => new Promise((r) => setImmediate(r));
 
+/** Entry 1 written and fsynced (the first fsync starts at once), then entry 2 written: the pace now decides when the next fsync starts. */
+async function syncOneThenWriteAnother(t: Pick<ReturnType<typeof setup>, 'wal' | 'sync' | 'completions'>): Promise<void> {
+  t.wal.appendEntries([entry(1)]);
+  t.sync.written();
+  t.completions.shift()!();
+  await settle();
+  t.wal.appendEntries([entry(2)]);
+  t.sync.written();
+}
+
 describe('WalSync', () => {
   it('holds a reply until the fsync that covers the writes before it completes', async () => {
     const { clock, wal, sync, completions } = setup();
@@ -57,12 +67,7 @@ describe('WalSync', () => {
 
   it('holds a reply nobody waits on for the usual pace; an urgent one then hurries every reply held', async () => {
     const { clock, wal, sync, completions } = setup();
-    wal.appendEntries([entry(1)]);
-    sync.written();
-    completions.shift()!(); // the first fsync starts at once
-    await settle();
-    wal.appendEntries([entry(2)]);
-    sync.written();
+    await syncOneThenWriteAnother({ wal, sync, completions });
     const sent: string[] = [];
     sync.afterDurable(() => sent.push('usual-2'));
     clock.jump(clock.now() + 5);
@@ -85,12 +90,7 @@ describe('WalSync', () => {
 
   it('a reply waits at most the reply pace (the heartbeat interval), however slow the usual pace is', async () => {
     const { clock, wal, sync, completions } = setup(1000, 2, 20);
-    wal.appendEntries([entry(1)]);
-    sync.written();
-    completions.shift()!();
-    await settle();
-    wal.appendEntries([entry(2)]);
-    sync.written();
+    await syncOneThenWriteAnother({ wal, sync, completions });
     clock.jump(clock.now() + 100);
     expect(completions.length).toBe(0); // no reply waits: the usual 1000 ms pace
     const sent: string[] = [];
@@ -106,12 +106,7 @@ describe('WalSync', () => {
     const sent: string[] = [];
     sync.afterDurable(() => sent.push('now'));
     expect(sent).toEqual(['now']);
-    wal.appendEntries([entry(1)]);
-    sync.written();
-    completions.shift()!();
-    await settle();
-    wal.appendEntries([entry(2)]);
-    sync.written();
+    await syncOneThenWriteAnother({ wal, sync, completions });
     clock.jump(clock.now() + 5);
     expect(completions.length).toBe(0); // paced: at most one fsync per 20 ms
     clock.jump(clock.now() + 20);
