@@ -17,6 +17,7 @@ import { connect, type DuoraftClient } from '../client/client.js';
 import { waitRejoined, percentile } from './failover.js';
 import { LeaderChangeCounter } from './leader-changes.js';
 import { NetnsCluster } from './netns/cluster.js';
+import { STALL_MS, type RelayLatenessStats } from './netns/relay-lateness.js';
 import { countLost, WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
@@ -50,6 +51,8 @@ export interface PartitionVotersResult {
   /** Longest time without an acknowledged write while the voters were cut off. */
   readonly longestGapMs: number;
   readonly lost: number;
+  /** How late the relays delivered over the part: a stall there is a freeze nobody injected. */
+  readonly relay: RelayLateness;
 }
 
 export interface LatencyLossResult {
@@ -62,6 +65,19 @@ export interface LatencyLossResult {
   readonly writesPerSecond: number;
   readonly writeLatencyMs: { readonly p50: number; readonly p99: number };
   readonly lost: number;
+  /** How late the relays delivered over the part: a stall there is a freeze nobody injected. */
+  readonly relay: RelayLateness;
+}
+
+export type RelayLateness = RelayLatenessStats & { readonly realtime: boolean };
+
+function sayRelayLateness(ctx: NetnsBenchContext, r: RelayLateness): void {
+  const worst = r.worst.map((w) => `${w.relay} ${w.lateMs} ms at ${new Date(w.at).toISOString()}`).join('; ');
+  ctx.say(
+    `  relays (${r.realtime ? 'real-time priority' : 'normal priority'}): ${r.chunks} chunks, latest ${r.maxLateMs} ms past due, ` +
+      `${r.stalledChunks} >= ${STALL_MS} ms; event loop held up at most ${r.maxLoopStallMs} ms, ${r.loopStalls} times >= ${STALL_MS} ms` +
+      (worst ? ` (worst: ${worst})` : ''),
+  );
 }
 
 const CLUSTER = 'bench-netns';
@@ -84,7 +100,7 @@ async function withRig<T>(ctx: NetnsBenchContext, prefix: string, fn: (rig: Rig)
   try {
     const keep = ctx.keepLogsDir === undefined ? null : join(ctx.keepLogsDir, prefix);
     if (keep !== null) await mkdir(keep, { recursive: true });
-    nc = await NetnsCluster.start({ zk: zk.connectString, cluster: CLUSTER, logLevel: keep === null ? 'warn' : 'info', nodeArgs: ctx.nodeArgs, ...(keep === null ? {} : { workDir: keep }) });
+    nc = await NetnsCluster.start({ zk: zk.connectString, cluster: CLUSTER, say: ctx.say, logLevel: keep === null ? 'warn' : 'info', nodeArgs: ctx.nodeArgs, ...(keep === null ? {} : { workDir: keep }) });
     if (keep !== null) ctx.say(`  the nodes' folders and logs: ${keep}`);
     await nc.cluster.waitForLeader(20_000);
     client = await connect({ zk: zk.connectString, cluster: CLUSTER, deadlineMs: 30_000 });
@@ -149,7 +165,9 @@ export function benchPartitionVoters(ctx: NetnsBenchContext, seconds: number): P
     for (let i = 1; i < times.length; i++) longestGapMs = Math.max(longestGapMs, times[i]! - times[i - 1]!);
     await sleep(500);
     await load.stop();
-    return { seconds, leaderChanges, acknowledged, longestGapMs: Math.round(longestGapMs), lost: await countLost(client, load) };
+    const relay = await nc.relayLateness();
+    sayRelayLateness(ctx, relay);
+    return { seconds, leaderChanges, acknowledged, longestGapMs: Math.round(longestGapMs), lost: await countLost(client, load), relay };
   });
 }
 
@@ -170,6 +188,8 @@ export function benchLatencyLoss(ctx: NetnsBenchContext, seconds: number): Promi
     }
     const falseFailovers = (await counter.fences()) - before;
     const to = performance.now();
+    const relay = await nc.relayLateness();
+    sayRelayLateness(ctx, relay);
     const window = load.kept().filter((a) => a.at > from && a.at <= to);
     await nc.faults.healAll();
     await load.stop();
@@ -184,6 +204,7 @@ export function benchLatencyLoss(ctx: NetnsBenchContext, seconds: number): Promi
       writesPerSecond: Math.round(window.length / ((to - from) / 1000)),
       writeLatencyMs: { p50: r(percentile(latencies, 50)), p99: r(percentile(latencies, 99)) },
       lost: await countLost(client, load),
+      relay,
     };
   });
 }

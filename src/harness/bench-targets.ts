@@ -34,7 +34,7 @@ export function judgeTargets(r: SuiteResult): TargetVerdict[] {
   }
   if (r.netnsLatencyLoss) {
     const p = r.netnsLatencyLoss;
-    add(12, `${p.latencyMs} ± ${p.jitterMs} ms on every link and ${p.lossPercent} % loss for ${p.seconds} s: no false failover`, `${p.falseFailovers} false failovers, ${p.lost} lost`, p.falseFailovers === 0 && p.lost === 0);
+    add(12, `${p.latencyMs} ± ${p.jitterMs} ms on every link and ${p.lossPercent} % loss for ${p.seconds} s: no false failover`, `${p.falseFailovers} false failovers, ${p.lost} lost (relays at most ${p.relay.maxLateMs} ms late, their event loop held up at most ${p.relay.maxLoopStallMs} ms)`, p.falseFailovers === 0 && p.lost === 0);
   }
   if (r.steady) {
     const p = r.steady;

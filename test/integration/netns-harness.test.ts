@@ -38,6 +38,10 @@ describe.skipIf(netnsSkipReason !== null)(netnsTitle('network-namespace harness'
         // Asking the kernel for a route out (no packet is sent) fails.
         expect(() => ip('-n', ns, 'route', 'get', '192.0.2.1')).toThrow();
       }
+      // The relays run ahead of every normal process (relay-host.ts) and report what they carried.
+      const relays = await nc.relayLateness();
+      expect(relays.realtime).toBe(true);
+      expect(relays.chunks).toBeGreaterThan(0);
       const pid = nc.cluster.pid(leader)!;
       await nc.cluster.kill(leader);
       // The signalled process is gone, not merely a wrapper around it.

@@ -15,6 +15,7 @@ import { NamespaceFirewall } from './firewall.js';
 import { NetnsNetwork } from './network.js';
 import type { RelaySpec } from './relay.js';
 import { RelayHost } from './relay-host.js';
+import type { RelayLatenessStats } from './relay-lateness.js';
 import { requireNetns } from './support.js';
 
 /** Each voter has its namespace to itself, so a fixed port cannot collide with anything. */
@@ -33,6 +34,8 @@ export interface NetnsClusterOptions {
   readonly waitForLeader?: boolean;
   /** Every line a node writes (as ProcessCluster takes it): the take-over faults aim by them. */
   readonly onLine?: (id: string, line: string) => void;
+  /** Where to say what the run should know (e.g. that the relays run at normal priority). */
+  readonly say?: (line: string) => void;
 }
 
 export class NetnsCluster {
@@ -73,7 +76,7 @@ export class NetnsCluster {
           specs.push({ name, address, target: kind === 'zk' ? { host: zkHost, port: zkPort } : { host: v.address, port: NODE_PORT } });
         }
       }
-      relays = await RelayHost.start(specs);
+      relays = await RelayHost.start(specs, o.say);
       const placement = new Map<string, NodePlacement>();
       const at = (link: string): string => `${relayAddresses.get(link)}:${relays!.port(link)}`;
       for (const id of ids) {
@@ -106,6 +109,11 @@ export class NetnsCluster {
       await network.teardown();
       throw err;
     }
+  }
+
+  /** How late the relays delivered, beyond the delays they were given (relay-lateness.ts). */
+  async relayLateness(): Promise<RelayLatenessStats & { readonly realtime: boolean }> {
+    return { ...(await this.relays.lateness()), realtime: this.relays.normalPriorityBecause === null };
   }
 
   /** Stops the nodes and the relays, then removes the namespaces, veths and bridge. */

@@ -11,6 +11,7 @@
 // until it drains below LOW_WATER, and a destination that cannot keep up pauses the flush.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { RelayLateness } from './relay-lateness.js';
 
 export interface Delay {
   readonly latencyMs: number;
@@ -51,6 +52,8 @@ class DelayedPipe {
     private readonly dst: net.Socket,
     private readonly delay: () => Delay,
     private readonly random: () => number,
+    /** Called for every chunk written: how long after it was due. */
+    private readonly onLate: (lateMs: number) => void,
   ) {
     src.on('data', (chunk: Buffer) => this.onData(chunk));
     src.on('end', () => {
@@ -68,6 +71,7 @@ class DelayedPipe {
     const now = performance.now();
     const wait = this.sample();
     if (wait === 0 && this.queue.length === 0 && !this.waitingDrain) {
+      this.onLate(0);
       this.write(chunk);
       return;
     }
@@ -107,8 +111,9 @@ class DelayedPipe {
   private flush(): void {
     const now = performance.now();
     while (!this.waitingDrain && this.queue.length > 0 && this.queue[0]!.at <= now) {
-      const { chunk } = this.queue.shift()!;
+      const { at, chunk } = this.queue.shift()!;
       this.queuedBytes -= chunk.length;
+      this.onLate(now - at);
       this.write(chunk);
     }
     if (this.queuedBytes < LOW_WATER && this.src.isPaused() && !this.src.destroyed) this.src.resume();
@@ -136,8 +141,9 @@ function reset(s: net.Socket): void {
   }
 }
 
-export function startRelay(spec: RelaySpec, random: () => number = Math.random): Promise<Relay> {
+export function startRelay(spec: RelaySpec, random: () => number = Math.random, lateness: RelayLateness = new RelayLateness()): Promise<Relay> {
   let delay: Delay = NO_DELAY;
+  const onLate = (lateMs: number): void => lateness.record(spec.name, lateMs, Date.now());
   const sockets = new Set<net.Socket>();
   // Half-open: one side's end is passed on (after the bytes still delayed) while the other
   // direction keeps flowing, as TCP does end to end.
@@ -148,7 +154,7 @@ export function startRelay(spec: RelaySpec, random: () => number = Math.random):
     upstream.setNoDelay(true);
     sockets.add(client);
     sockets.add(upstream);
-    const pipes = [new DelayedPipe(client, upstream, () => delay, random), new DelayedPipe(upstream, client, () => delay, random)];
+    const pipes = [new DelayedPipe(client, upstream, () => delay, random, onLate), new DelayedPipe(upstream, client, () => delay, random, onLate)];
     const onClose = (side: net.Socket, other: net.Socket) => (hadError: boolean) => {
       sockets.delete(side);
       // An error is passed on as a reset; a clean close was already passed on as an end.

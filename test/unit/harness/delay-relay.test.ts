@@ -6,6 +6,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Relay, startRelay } from '../../../src/harness/netns/relay.js';
+import { RelayLateness } from '../../../src/harness/netns/relay-lateness.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -22,8 +23,8 @@ async function echoServer(): Promise<number> {
   return a.port;
 }
 
-async function relayTo(port: number, random?: () => number): Promise<Relay> {
-  const relay = await startRelay({ name: 'test', address: '127.0.0.1', target: { host: '127.0.0.1', port } }, random);
+async function relayTo(port: number, random?: () => number, lateness?: RelayLateness): Promise<Relay> {
+  const relay = await startRelay({ name: 'test', address: '127.0.0.1', target: { host: '127.0.0.1', port } }, random, lateness);
   closers.push(() => relay.close());
   return relay;
 }
@@ -74,6 +75,23 @@ describe('delaying relay', () => {
     await new Promise<void>((resolve) => s.once('data', () => resolve()));
     // There and back through the relay: two delays of at least 20 ms each.
     expect(performance.now() - t).toBeGreaterThanOrEqual(40);
+  });
+
+  it('records every chunk it delivers, delayed or not, with how late it went out', async () => {
+    const lateness = new RelayLateness();
+    const relay = await relayTo(await echoServer(), undefined, lateness);
+    const s = await connectTo(relay.port);
+    const echo = (text: string): Promise<void> => {
+      const back = new Promise<void>((resolve) => s.once('data', () => resolve()));
+      s.write(text);
+      return back;
+    };
+    await echo('undelayed');
+    relay.setDelay({ latencyMs: 5, jitterMs: 0 });
+    await echo('delayed');
+    // Each echo crosses the relay twice (there and back); bytes may coalesce, never vanish.
+    const stats = lateness.stats();
+    expect(stats.chunks).toBeGreaterThanOrEqual(4);
   });
 
   it('refuses a jitter larger than the latency, or a negative one', async () => {
