@@ -55,7 +55,8 @@ import {
 } from './zk-api.js';
 import type { ZkAclAccess, ZkAclEntry } from './zk-acl.js';
 import { isLocallyGenerated, zkErrorFromNative } from './zk-native-errors.js';
-import { dropEstablishedConnection, establishedSocket, liveSocket, managerState, managerStates } from './zk-native-internals.js';
+import { dropEstablishedConnection, establishedSocket, liveSocket } from './zk-native-internals.js';
+import { awaitNativeDisconnect, retireNativeClient } from './zk-native-retire.js';
 import { addOps, isValidVersion, multiFailure, multiResults, nativeCreateMode, validateMultiOps } from './zk-native-multi.js';
 import { bufferOf, bytesOf, sessionIdHex, statFromNative } from './zk-native-stat.js';
 import { type WatchKind, ZkWatchRegistry } from './zk-watch-registry.js';
@@ -116,10 +117,6 @@ const watchTypes: ReadonlyMap<number, ZkWatchEventType> = new Map([
   [3, 'dataChanged'],
   [4, 'childrenChanged'],
 ]);
-
-/** How long a retired client may take to reach CLOSED before we stop watching it. */
-const retireBoundMs = 10_000;
-const retirePollMs = 50;
 
 export class NodeZkSession implements ZkSession, ZkAclAccess {
   readonly connectString: string;
@@ -504,7 +501,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
     this.failAll('SESSION_EXPIRED', 'the session expired before the reply; the request may or may not have taken effect');
     this.setState('expired');
     if (this.currentState !== 'expired') return; // a listener closed us
-    this.retire(old, false);
+    retireNativeClient(this.clock, this.logger, old.client, old.onState, false);
     this.connection = this.startClient();
   }
 
@@ -556,7 +553,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
     };
   }
 
-  // ---- closing and retiring library clients ------------------------------------------
+  // ---- closing (zk-native-retire.ts ends the library client) ---------------------------
 
   private async closeNow(): Promise<void> {
     const connection = this.connection;
@@ -566,64 +563,11 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
     if (wasConnected) {
       // Graceful: CLOSE_SESSION goes after the requests already sent, the server answers
       // them, ends the session (its ephemerals go) and closes the socket.
-      await this.awaitNativeDisconnect(connection.client, () => connection.client.close(), this.requestTimeoutMs);
+      await awaitNativeDisconnect(this.clock, connection.client, () => connection.client.close(), this.requestTimeoutMs);
     }
     this.failAll('CONNECTION_LOSS', 'the session was closed before the reply; the request may or may not have taken effect');
-    this.retire(connection, !wasConnected);
+    retireNativeClient(this.clock, this.logger, connection.client, connection.onState, !wasConnected);
     this.logger.info({ sessionId: this.currentSessionId }, 'ZooKeeper session closed');
-  }
-
-  private awaitNativeDisconnect(client: zookeeper.Client, action: () => void, boundMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = this.clock.setTimeout(() => done(), boundMs);
-      const onState = (state: zookeeper.State): void => {
-        if (state.code === nativeStates.DISCONNECTED.code) done();
-      };
-      function done(): void {
-        timer.cancel();
-        client.removeListener('state', onState);
-        resolve();
-      }
-      client.on('state', onState);
-      try {
-        action();
-      } catch {
-        done();
-      }
-    });
-  }
-
-  /**
-   * Makes a library client stop for good: asks it to close (unless its session is gone
-   * already) and destroys its socket until its ConnectionManager reaches CLOSED. Bounded.
-   */
-  private retire(connection: Connection, askToClose: boolean): void {
-    const { client } = connection;
-    client.removeListener('state', connection.onState);
-    if (askToClose) {
-      try {
-        client.close();
-      } catch {
-        // The library throws when it has no socket yet; it then closes at its next attempt.
-      }
-    }
-    const manager = client.connectionManager;
-    const deadline = this.clock.now() + retireBoundMs;
-    const poll = (): void => {
-      const state = managerState(manager);
-      if (state === undefined || state === managerStates.CLOSED) return;
-      // Destroying a socket that is still connecting would leave the library's connect
-      // timer behind (it is only cleared on connect or error); wait until it connected.
-      if (state === managerStates.CLOSING || state === managerStates.SESSION_EXPIRED || state === managerStates.AUTHENTICATION_FAILED) {
-        dropEstablishedConnection(manager);
-      }
-      if (this.clock.now() >= deadline) {
-        this.logger.warn({ state }, 'ZooKeeper: a retired client did not stop in time');
-        return;
-      }
-      this.clock.setTimeout(poll, retirePollMs);
-    };
-    poll();
   }
 }
 
