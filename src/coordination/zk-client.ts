@@ -15,15 +15,15 @@
 // - A read timeout. The library has none: it pings every third of the session timeout
 //   but never notices that answers stopped, so a silent server (partition, SIGSTOP)
 //   keeps it "connected" forever; and a handshake with a server that accepted the TCP
-//   connection but never answers has no timeout either. A watchdog here probes when
-//   nothing was heard for a third of the session timeout and drops the connection when
-//   nothing was heard for two thirds (like the Java client), and drops a handshake
-//   unanswered for a third of the session timeout divided by the number of servers;
-//   the library then reconnects. The handshake bound is shorter than the library's
-//   connect timeout on purpose: ZooKeeper 3.8.0 accepts connections while it starts
-//   and, when one arrives before its database is loaded, fails to close it (an NPE in
-//   its close path) and never answers; waiting a whole session timeout there lets the
-//   session expire although the server came back in time.
+//   connection but never answers has no timeout either. A watchdog
+//   (zk-connection-watchdog.ts) probes when nothing was heard for a third of the session
+//   timeout and drops the connection when nothing was heard for two thirds (like the
+//   Java client), and drops a handshake unanswered for a third of the session timeout
+//   divided by the number of servers; the library then reconnects. The handshake bound
+//   is shorter than the library's connect timeout on purpose: ZooKeeper 3.8.0 accepts
+//   connections while it starts and, when one arrives before its database is loaded,
+//   fails to close it (an NPE in its close path) and never answers; waiting a whole
+//   session timeout there lets the session expire although the server came back in time.
 // - Session expiry is survived: 'expired' is emitted, then a brand-new client (a new
 //   session, new sessionId) is started, and 'connected' follows once it is up.
 // - A session nobody can resume is given up: after no contact for 1.5 session timeouts the
@@ -39,7 +39,7 @@
 //   arrives. The multi goes to the leader and commits in order, so reads after it see
 //   every write committed before it, which is what sync promises.
 import zookeeper from 'node-zookeeper-client';
-import type { Clock, TimerHandle } from '../common/clock.js';
+import type { Clock } from '../common/clock.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { realClock } from '../common/real-clock.js';
 import {
@@ -55,10 +55,12 @@ import {
 } from './zk-api.js';
 import type { ZkAclAccess, ZkAclEntry } from './zk-acl.js';
 import { isLocallyGenerated, zkErrorFromNative } from './zk-native-errors.js';
-import { dropEstablishedConnection, establishedSocket, liveSocket, managerState, managerStates } from './zk-native-internals.js';
+import { dropEstablishedConnection, establishedSocket, liveSocket } from './zk-native-internals.js';
+import { awaitNativeDisconnect, retireNativeClient } from './zk-native-retire.js';
 import { addOps, isValidVersion, multiFailure, multiResults, nativeCreateMode, validateMultiOps } from './zk-native-multi.js';
 import { bufferOf, bytesOf, sessionIdHex, statFromNative } from './zk-native-stat.js';
 import { type WatchKind, ZkWatchRegistry } from './zk-watch-registry.js';
+import { type WatchdogTarget, ZkConnectionWatchdog } from './zk-connection-watchdog.js';
 
 export interface ZkClientOptions {
   /** 'host:port[,host:port...]' */
@@ -116,10 +118,6 @@ const watchTypes: ReadonlyMap<number, ZkWatchEventType> = new Map([
   [4, 'childrenChanged'],
 ]);
 
-/** How long a retired client may take to reach CLOSED before we stop watching it. */
-const retireBoundMs = 10_000;
-const retirePollMs = 50;
-
 export class NodeZkSession implements ZkSession, ZkAclAccess {
   readonly connectString: string;
   private readonly requestedSessionTimeoutMs: number;
@@ -128,8 +126,6 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly auth: { readonly user: string; readonly password: string } | undefined;
-  private readonly serverCount: number;
-  private readonly handshakeTimeoutOption: number | undefined;
 
   private currentState: ZkConnectionState = 'disconnected';
   private currentSessionId = '';
@@ -140,15 +136,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
   private readonly listeners = new Set<(state: ZkConnectionState) => void>();
   private readonly watchRegistry = new ZkWatchRegistry<zookeeper.Watcher>();
   private closing: Promise<void> | null = null;
-
-  // Watchdog state (clock.now() milliseconds).
-  private lastHeardAt: number;
-  /** When the live session last lost contact (null while connected or without a session). */
-  private lostContactAt: number | null = null;
-  /** The TCP-connected socket seen waiting for its handshake, and since when. */
-  private handshakeWait: { readonly socket: object; readonly since: number } | null = null;
-  private probe: object | null = null;
-  private watchdog: TimerHandle | null = null;
+  private readonly watchdog: ZkConnectionWatchdog;
 
   constructor(options: ZkClientOptions) {
     this.connectString = options.connectString;
@@ -158,11 +146,13 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? realClock;
     this.auth = options.auth;
-    this.handshakeTimeoutOption = options.handshakeTimeoutMs;
     this.negotiatedTimeoutMs = this.requestedSessionTimeoutMs;
-    const hosts = options.connectString.split('/')[0] ?? '';
-    this.serverCount = Math.max(1, hosts.split(',').filter((h) => h.trim() !== '').length);
-    this.lastHeardAt = this.clock.now();
+    this.watchdog = new ZkConnectionWatchdog(this.watchdogTarget(), {
+      clock: this.clock,
+      logger: this.logger,
+      connectString: options.connectString,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+    });
     try {
       this.connection = this.startClient();
     } catch (err) {
@@ -170,7 +160,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
       const detail = err instanceof Error ? err.message : String(err);
       throw new ZkError('BAD_ARGUMENTS', '', `ZooKeeper connect string ${JSON.stringify(options.connectString)}: ${detail}`);
     }
-    this.scheduleWatchdog();
+    this.watchdog.start();
   }
 
   get state(): ZkConnectionState {
@@ -401,7 +391,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
       }, this.requestTimeoutMs);
       this.inFlight.add(entry);
       const heard = (err: unknown): void => {
-        if (connection.generation === this.generation && !isLocallyGenerated(err)) this.lastHeardAt = this.clock.now();
+        if (connection.generation === this.generation && !isLocallyGenerated(err)) this.watchdog.heard();
       };
       const reply: Reply<T> = {
         ok: (value) => {
@@ -435,7 +425,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
     return this.watchRegistry.wrapperFor(watcher, kind, path, generation, (armed, fired) => (event) => {
       fired();
       if (!armed.on || generation !== this.generation || this.currentState === 'closed') return;
-      this.lastHeardAt = this.clock.now();
+      this.watchdog.heard();
       const type = watchTypes.get(event.type);
       if (type === undefined) {
         this.logger.warn({ event: event.name, path: event.path }, 'ZooKeeper: unknown watch event type ignored');
@@ -487,34 +477,31 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
   }
 
   private onConnected(): void {
-    this.lostContactAt = null;
     const client = this.connection.client;
     this.currentSessionId = sessionIdHex(client.getSessionId());
     this.negotiatedTimeoutMs = client.getSessionTimeout();
-    this.lastHeardAt = this.clock.now();
-    this.probe = null;
+    this.watchdog.sessionConnected();
     this.logger.info({ sessionId: this.currentSessionId, sessionTimeoutMs: this.negotiatedTimeoutMs }, 'ZooKeeper session connected');
     this.setState('connected');
   }
 
   private onDisconnected(reason: string): void {
-    this.probe = null;
-    if (this.currentState !== 'connected') return;
-    this.lostContactAt = this.clock.now();
+    const wasConnected = this.currentState === 'connected';
+    this.watchdog.connectionLost(wasConnected);
+    if (!wasConnected) return;
     this.logger.warn({ sessionId: this.currentSessionId, reason }, 'ZooKeeper disconnected');
     this.failAll('CONNECTION_LOSS', `${reason} before the reply; the request may or may not have taken effect`);
     this.setState('disconnected');
   }
 
   private onExpired(): void {
-    this.lostContactAt = null;
+    this.watchdog.sessionExpired();
     const old = this.connection;
     this.logger.warn({ sessionId: this.currentSessionId }, 'ZooKeeper session expired; starting a new session');
     this.failAll('SESSION_EXPIRED', 'the session expired before the reply; the request may or may not have taken effect');
-    this.probe = null;
     this.setState('expired');
     if (this.currentState !== 'expired') return; // a listener closed us
-    this.retire(old, false);
+    retireNativeClient(this.clock, this.logger, old.client, old.onState, false);
     this.connection = this.startClient();
   }
 
@@ -540,151 +527,47 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
     }
   }
 
-  // ---- watchdog: the read and handshake timeouts the library lacks --------------------
+  // ---- the watchdog's view of this session (zk-connection-watchdog.ts) ----------------
 
-  private scheduleWatchdog(): void {
-    const tickMs = Math.max(10, Math.min(250, Math.floor(this.negotiatedTimeoutMs / 12)));
-    this.watchdog = this.clock.setTimeout(() => {
-      this.watchdog = null;
-      if (this.currentState === 'closed') return;
-      this.checkLiveness();
-      this.scheduleWatchdog();
-    }, tickMs);
+  private watchdogTarget(): WatchdogTarget {
+    // Inside the getters `this` is the returned object, so they read the session through a name.
+    const session = this;
+    return {
+      get state() {
+        return session.currentState;
+      },
+      get sessionId() {
+        return session.currentSessionId;
+      },
+      get sessionTimeoutMs() {
+        return session.negotiatedTimeoutMs;
+      },
+      establishedSocket: () => establishedSocket(this.connection.client.connectionManager),
+      dropEstablishedConnection: () => dropEstablishedConnection(this.connection.client.connectionManager),
+      probe: (answered) => {
+        const generation = this.generation;
+        this.connection.client.exists('/', (err) => answered(generation === this.generation && !isLocallyGenerated(err)));
+      },
+      treatAsDisconnected: (reason) => this.onDisconnected(reason),
+      treatAsExpired: () => this.onExpired(),
+    };
   }
 
-  private checkLiveness(): void {
-    const now = this.clock.now();
-    const manager = this.connection.client.connectionManager;
-    if (this.currentState === 'connected') {
-      const silentMs = now - this.lastHeardAt;
-      const readTimeoutMs = Math.floor((this.negotiatedTimeoutMs * 2) / 3);
-      if (silentMs >= readTimeoutMs) {
-        // Only when a socket was really dropped: otherwise the library is between sockets
-        // and reports the disconnect itself (and we must not refuse requests while it is
-        // still connected).
-        if (dropEstablishedConnection(manager)) {
-          this.logger.warn({ sessionId: this.currentSessionId, silentMs }, 'ZooKeeper: nothing heard within the read timeout; dropped the connection');
-          this.onDisconnected(`nothing was heard from ZooKeeper for ${silentMs} ms`);
-        } else {
-          this.logger.debug({ silentMs }, 'ZooKeeper: read timeout passed but there is no established socket to drop');
-        }
-      } else if (silentMs >= Math.floor(this.negotiatedTimeoutMs / 3) && this.probe === null) {
-        this.sendProbe();
-      }
-      return;
-    }
-    // A session out of contact for longer than the servers keep it is gone: start anew.
-    if (this.currentState === 'disconnected' && this.lostContactAt !== null && now - this.lostContactAt >= this.negotiatedTimeoutMs * 1.5) {
-      this.logger.warn(
-        { sessionId: this.currentSessionId, outOfContactMs: Math.round(now - this.lostContactAt) },
-        'ZooKeeper: the session could not be resumed within 1.5 session timeouts (the servers have expired it, or lost their data); starting a new session',
-      );
-      this.onExpired();
-      return;
-    }
-    // Only a TCP-connected socket waits for the session handshake; sockets still
-    // connecting have the library's own connect timeout.
-    const socket = establishedSocket(manager);
-    if (socket === undefined) {
-      this.handshakeWait = null;
-      return;
-    }
-    if (this.handshakeWait?.socket !== socket) {
-      this.handshakeWait = { socket, since: now };
-      return;
-    }
-    const handshakeTimeoutMs = this.handshakeTimeoutOption ?? Math.max(250, Math.floor(this.negotiatedTimeoutMs / 3 / this.serverCount));
-    if (now - this.handshakeWait.since >= handshakeTimeoutMs) {
-      this.logger.warn({ connectString: this.connectString, waitedMs: now - this.handshakeWait.since }, 'ZooKeeper: handshake unanswered; trying again');
-      this.handshakeWait = null;
-      dropEstablishedConnection(manager);
-    }
-  }
-
-  /** A cheap read whose reply proves the server still answers (the library's pings are invisible to us). */
-  private sendProbe(): void {
-    const token = {};
-    this.probe = token;
-    const generation = this.generation;
-    try {
-      this.connection.client.exists('/', (err) => {
-        if (this.probe === token) this.probe = null;
-        if (generation === this.generation && !isLocallyGenerated(err)) this.lastHeardAt = this.clock.now();
-      });
-    } catch {
-      this.probe = null;
-    }
-  }
-
-  // ---- closing and retiring library clients ------------------------------------------
+  // ---- closing (zk-native-retire.ts ends the library client) ---------------------------
 
   private async closeNow(): Promise<void> {
     const connection = this.connection;
     const wasConnected = this.currentState === 'connected';
     this.setState('closed');
-    this.watchdog?.cancel();
-    this.watchdog = null;
+    this.watchdog.stop();
     if (wasConnected) {
       // Graceful: CLOSE_SESSION goes after the requests already sent, the server answers
       // them, ends the session (its ephemerals go) and closes the socket.
-      await this.awaitNativeDisconnect(connection.client, () => connection.client.close(), this.requestTimeoutMs);
+      await awaitNativeDisconnect(this.clock, connection.client, () => connection.client.close(), this.requestTimeoutMs);
     }
     this.failAll('CONNECTION_LOSS', 'the session was closed before the reply; the request may or may not have taken effect');
-    this.retire(connection, !wasConnected);
+    retireNativeClient(this.clock, this.logger, connection.client, connection.onState, !wasConnected);
     this.logger.info({ sessionId: this.currentSessionId }, 'ZooKeeper session closed');
-  }
-
-  private awaitNativeDisconnect(client: zookeeper.Client, action: () => void, boundMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = this.clock.setTimeout(() => done(), boundMs);
-      const onState = (state: zookeeper.State): void => {
-        if (state.code === nativeStates.DISCONNECTED.code) done();
-      };
-      function done(): void {
-        timer.cancel();
-        client.removeListener('state', onState);
-        resolve();
-      }
-      client.on('state', onState);
-      try {
-        action();
-      } catch {
-        done();
-      }
-    });
-  }
-
-  /**
-   * Makes a library client stop for good: asks it to close (unless its session is gone
-   * already) and destroys its socket until its ConnectionManager reaches CLOSED. Bounded.
-   */
-  private retire(connection: Connection, askToClose: boolean): void {
-    const { client } = connection;
-    client.removeListener('state', connection.onState);
-    if (askToClose) {
-      try {
-        client.close();
-      } catch {
-        // The library throws when it has no socket yet; it then closes at its next attempt.
-      }
-    }
-    const manager = client.connectionManager;
-    const deadline = this.clock.now() + retireBoundMs;
-    const poll = (): void => {
-      const state = managerState(manager);
-      if (state === undefined || state === managerStates.CLOSED) return;
-      // Destroying a socket that is still connecting would leave the library's connect
-      // timer behind (it is only cleared on connect or error); wait until it connected.
-      if (state === managerStates.CLOSING || state === managerStates.SESSION_EXPIRED || state === managerStates.AUTHENTICATION_FAILED) {
-        dropEstablishedConnection(manager);
-      }
-      if (this.clock.now() >= deadline) {
-        this.logger.warn({ state }, 'ZooKeeper: a retired client did not stop in time');
-        return;
-      }
-      this.clock.setTimeout(poll, retirePollMs);
-    };
-    poll();
   }
 }
 
