@@ -7,24 +7,27 @@
 // out), every node log line at debug level, and the run's result (test/simulation/core-trace.test.ts).
 // Lines come out sorted by seed.
 import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const total = Number(opt('seeds'));
-if (!Number.isInteger(total) || total < 1) {
-  process.stderr.write('usage: node scripts/sim-digest.mjs --seeds COUNT [--from N] [--workers K] [--mix NAME]\n');
+const usage = 'usage: node scripts/sim-digest.mjs --seeds COUNT [--from N] [--workers K] [--mix NAME]\n';
+let values;
+try {
+  ({ values } = parseArgs({ options: { seeds: { type: 'string' }, from: { type: 'string' }, workers: { type: 'string' }, mix: { type: 'string' } } }));
+} catch (err) {
+  process.stderr.write(`${err.message}\n${usage}`);
   process.exit(2);
 }
-const from = Number(opt('from') ?? 1);
-const workers = Math.max(1, Number(opt('workers') ?? 2));
-const vitest = join(root, 'node_modules', '.bin', 'vitest');
-const base = { ...process.env, ...(opt('mix') ? { SIM_MIX: opt('mix') } : {}) };
+const total = Number(values.seeds);
+const from = Number(values.from ?? 1);
+const workers = Number(values.workers ?? 2);
+if (![total, from, workers].every((n) => Number.isInteger(n) && n >= 1)) {
+  process.stderr.write(usage);
+  process.exit(2);
+}
+const root = fileURLToPath(new URL('..', import.meta.url));
+const vitest = fileURLToPath(new URL('../node_modules/.bin/vitest', import.meta.url));
+const base = { ...process.env, ...(values.mix ? { SIM_MIX: values.mix } : {}) };
 
 function run(start, count) {
   return new Promise((resolve) => {
