@@ -20,7 +20,7 @@ import { LeaderTransfer } from './leader-transfer.js';
 import { LeaseLapse } from './lease-lapse.js';
 import type { CoreConfig } from './config.js';
 import { validateCoreConfig } from './config.js';
-import { ChainMismatchError, RaftLog, dataBytes, invariant } from './log.js';
+import { ChainMismatchError, RaftLog, invariant } from './log.js';
 import type {
   AppendEntries,
   AppendEntriesReply,
@@ -33,7 +33,7 @@ import type {
   VoteReply,
 } from './messages.js';
 import { checkPeerMessage } from './message-checks.js';
-import { Progress } from './progress.js';
+import { Replication } from './replication.js';
 import type { RandomSource } from './random.js';
 import { chainHex, sameChain } from './chain.js';
 import { type ChainedEntry, type Entry, EntryType, type HardState, type NodeId, type SnapshotMeta, emptyHardState } from './types.js';
@@ -224,7 +224,8 @@ export class RaftCore {
   private suspectedOnEvidence = false;
 
   // Leader state.
-  private progress: Progress | null = null;
+  /** The leader's replication to its follower: what it sends and how it takes the answers (replication.ts). */
+  private readonly replication: Replication;
   private mirrorNext = 0;
   /** A leadership transfer under way, and where it stands (leader-transfer.ts). */
   private readonly transfer: LeaderTransfer;
@@ -248,8 +249,6 @@ export class RaftCore {
    * before the take-over it asked for has even started.
    */
   private handedOverBy: NodeId = '';
-  /** Leader: the follower that needs a snapshot, until ready() hands that out. */
-  private pendingSnapshotFor: NodeId = '';
   /** Follower: a snapshot was installed; the local WAL must start over after this point. */
   private pendingLogReset: SnapshotMeta | undefined;
   /** Set once a committed entry turns out to differ from the leader's or ZooKeeper's. */
@@ -273,6 +272,15 @@ export class RaftCore {
     this.term = Math.max(hs.term, snapshot.term);
     this.gate = new CommitGate(this.id, Math.min(this.term, Math.max(snapshot.term, restored.trustedTerm ?? this.term)));
     this.held = new HeldSuffix(config, this.log);
+    this.replication = new Replication(config, this.log, {
+      id: this.id,
+      peer: () => this.peer,
+      term: () => this.term,
+      commit: () => this.commit,
+      silent: () => this.silent(),
+      transferring: () => this.transfer.transferring,
+      send: (m) => this.send(m),
+    });
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
     this.unstableFrom = this.log.lastIndex() + 1;
@@ -314,7 +322,7 @@ export class RaftCore {
         this.heartbeatElapsed++;
         if (this.heartbeatElapsed >= this.cfg.heartbeatTicks && !this.silent()) {
           this.heartbeatElapsed = 0;
-          this.sendHeartbeat();
+          this.replication.sendHeartbeat();
         }
         if (this.transfer.transferring) this.tickTransfer();
         return;
@@ -583,9 +591,8 @@ export class RaftCore {
 
   /** Leader: the snapshot transfer to `peer` ended: installed at `index`, or failed (null). */
   snapshotSent(peer: NodeId, index: number | null): void {
-    const pr = this.progress;
-    if (this.role !== 'leader' || !pr || peer !== this.peer || pr.state !== 'snapshot') return;
-    pr.snapshotDone(index);
+    if (this.role !== 'leader' || peer !== this.peer) return;
+    this.replication.snapshotSent(index);
   }
 
   /** Leader: hand leadership to the follower once it is caught up. */
@@ -594,7 +601,7 @@ export class RaftCore {
     this.tickTransfer();
     // Not handed over at once (the follower has not answered for everything yet): a heartbeat
     // now hurries the answers it holds, rather than waiting for its paced fsync.
-    if (this.transfer.transferring && !this.pendingRelinquish) this.sendHeartbeat();
+    if (this.transfer.transferring && !this.pendingRelinquish) this.replication.sendHeartbeat();
     return true;
   }
 
@@ -615,7 +622,7 @@ export class RaftCore {
     const old = this.peer;
     this.peer = peer;
     if (this.role === 'leader') {
-      this.progress = peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
+      this.replication.begin();
       // A transfer went to the old peer: it is over. If the lease was handed over, take it
       // back (the old peer's take-over, if any, fails the fence's lease and config checks).
       // Left alone, the leader refused every write as 'transferring' for good (review 12).
@@ -639,13 +646,13 @@ export class RaftCore {
       this.unstableFrom <= this.log.lastIndex() ||
       this.unstableFrom <= this.persistedLast ||
       this.commit > this.applied ||
-      (this.role === 'leader' && (this.mirrorNext <= this.log.lastIndex() || this.wantsToSendAppend())) ||
+      (this.role === 'leader' && (this.mirrorNext <= this.log.lastIndex() || this.replication.wantsToSend())) ||
       this.pendingTakeover !== undefined ||
       this.pendingLeadershipLost !== undefined ||
       this.pendingRelinquish ||
       this.pendingResume ||
       (this.divergence !== null && !this.divergenceReported) ||
-      this.pendingSnapshotFor !== '' ||
+      this.replication.snapshotNeeded ||
       this.pendingLogReset !== undefined ||
       !sameSoft(this.prevSoft, this.softState()) ||
       !sameHard(this.prevHard, this.hardState())
@@ -654,7 +661,7 @@ export class RaftCore {
 
   /** Hands out (and forgets) everything the driver must do now. */
   ready(): Ready {
-    if (this.role === 'leader') this.sendAppends();
+    if (this.role === 'leader') this.replication.sendAppends();
     const soft = this.softState();
     const hard = this.hardState();
     let truncateFrom: number | undefined;
@@ -675,6 +682,7 @@ export class RaftCore {
     invariant(committed.length === applyTo - this.applied, `committed entries ${this.applied + 1}..${applyTo} not all in memory`);
     this.applied = applyTo;
 
+    const snapshotFor = this.replication.takeSnapshotNeed();
     const rd: Ready = {
       ...(sameSoft(this.prevSoft, soft) ? {} : { softState: soft }),
       ...(sameHard(this.prevHard, hard) ? {} : { hardState: hard }),
@@ -688,10 +696,9 @@ export class RaftCore {
       ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
       ...(this.divergence && !this.divergenceReported ? { diverged: this.divergence } : {}),
-      ...(this.pendingSnapshotFor ? { snapshotNeeded: { peer: this.pendingSnapshotFor, firstIndex: this.log.firstIndex() } } : {}),
+      ...(snapshotFor ? { snapshotNeeded: { peer: snapshotFor, firstIndex: this.log.firstIndex() } } : {}),
       ...(this.pendingLogReset ? { logReset: this.pendingLogReset } : {}),
     };
-    this.pendingSnapshotFor = '';
     this.pendingLogReset = undefined;
     if (this.divergence) this.divergenceReported = true;
     this.prevSoft = soft;
@@ -770,8 +777,8 @@ export class RaftCore {
       trustedTerm: this.gate.trustedTerm,
       commitHeld: this.commitHeld(),
     };
-    const pr = this.progress;
-    return pr && this.role === 'leader' ? { ...base, follower: { id: this.peer, match: pr.match, next: pr.next, state: pr.state } } : base;
+    const follower = this.role === 'leader' ? this.replication.followerStatus() : undefined;
+    return follower ? { ...base, follower } : base;
   }
 
   /** Leader: whether an entry of the current term is committed (reads must wait for it). */
@@ -860,11 +867,11 @@ export class RaftCore {
     this.heartbeatElapsed = 0;
     this.transfer.reset();
     this.lapse.reset();
-    this.progress = this.peer ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
+    this.replication.begin();
     this.mirrorNext = this.log.lastIndex() + 1;
     invariant(this.commit === this.log.lastIndex(), `new leader holds uncommitted entries ${this.commit + 1}..${this.log.lastIndex()}`);
     this.appendOwn([{ index: this.log.lastIndex() + 1, term, type: EntryType.Noop, data: new Uint8Array(0) }]);
-    this.sendHeartbeat();
+    this.replication.sendHeartbeat();
   }
 
   private stepDown(reason: string): void {
@@ -880,7 +887,7 @@ export class RaftCore {
       this.log.truncateFrom(this.commit + 1);
       this.markUnstable(this.commit + 1);
     }
-    this.progress = null;
+    this.replication.end();
     this.mirrorNext = 0;
     this.transfer.reset();
     this.lapse.reset();
@@ -1191,154 +1198,19 @@ export class RaftCore {
     this.markUnstable(entries[0]!.index);
   }
 
-  private wantsToSendAppend(): boolean {
-    if (this.silent()) return false;
-    const pr = this.progress;
-    return pr !== null && pr.canSend() && (pr.next <= this.log.lastIndex() || pr.needsProbe());
-  }
-
-  /** Sends AppendEntries while the follower's window allows and entries are waiting. */
-  private sendAppends(): void {
-    const pr = this.progress;
-    // A silent leader stays quiet so that its follower's election timer can run.
-    if (!pr || !this.peer || this.silent()) return;
-    // In probe state an empty AppendEntries learns where the follower's log matches even
-    // when there is nothing new to send.
-    while (pr.canSend() && (pr.next <= this.log.lastIndex() || pr.needsProbe())) {
-      if (!this.sendAppend(pr)) return;
-    }
-  }
-
-  private sendAppend(pr: Progress): boolean {
-    // Probing sends no entries: a probe is re-sent on every heartbeat reply until one is
-    // answered, and a follower far behind (a wiped disk) would otherwise get a full
-    // message per heartbeat, fall further behind decoding duplicates, and never answer in
-    // time. Once the match is known there is nothing to probe: stream.
-    if (pr.state === 'probe' && !pr.needsProbe()) pr.becomeReplicate();
-    const prevLogIndex = pr.next - 1;
-    const prevLogTerm = this.log.term(prevLogIndex);
-    if (prevLogTerm === undefined) {
-      // The follower needs entries this log no longer holds: it gets a snapshot (the
-      // driver sends it, from this node or from ZooKeeper), then probing resumes.
-      pr.becomeSnapshot();
-      this.pendingSnapshotFor = this.peer;
-      return false;
-    }
-    const entries = pr.state === 'probe' ? [] : this.log.slice(pr.next, this.log.lastIndex() + 1, this.cfg.maxAppendBytes);
-    const probing = pr.state === 'probe';
-    pr.sent(entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex, dataBytes(entries));
-    // Only what the leader waits on hurries the follower's fsync (messages.ts, AwaitedByLeader). A
-    // window full by count alone is not: a trickle of small appends then waits for the
-    // follower's paced fsync and leaves together after it.
-    const awaited = probing || this.transfer.transferring || pr.bytesFull();
-    this.send({
-      type: 'append',
-      from: this.id,
-      to: this.peer,
-      term: this.term,
-      prevLogIndex,
-      prevLogTerm,
-      prevLogChain: this.log.chain(prevLogIndex)!,
-      entries,
-      leaderCommit: this.commit,
-      ...(awaited ? { awaited } : {}),
-    });
-    return true;
-  }
-
-  private sendHeartbeat(): void {
-    const pr = this.progress;
-    if (!pr || this.silent()) return;
-    // Up to what the follower was sent (in replicate state, where what was sent follows on
-    // its match), but never below the compaction point (the chain value of a compacted index
-    // is gone; everything up to that point is committed anyway). Not only up to its known
-    // match: that waits for the follower's reply, which waits for its paced fsync (R1), so a
-    // follower learned the last commits of a burst only 20-40 ms later (review 24). Safety is
-    // the follower's: it commits min(commit, leaderMatch), checking term and chain at the
-    // index when it is within leaderMatch (R2), so a commit beyond what it matched moves it
-    // only as far as leaderMatch, which the follower proved itself.
-    const sent = pr.state === 'replicate' ? pr.next - 1 : pr.match;
-    const commit = Math.max(Math.min(Math.max(pr.match, sent), this.commit), this.log.snapshotMeta().index);
-    // During a transfer the leader waits on the follower's answers to its appends: this
-    // hurries the follower's fsync, which releases every answer it holds (messages.ts, AwaitedByLeader).
-    const awaited = this.transfer.transferring;
-    this.send({ type: 'heartbeat', from: this.id, to: this.peer, term: this.term, commit, commitTerm: this.log.term(commit)!, commitChain: this.log.chain(commit)!, ...(awaited ? { awaited } : {}) });
-  }
-
   private onAppendReply(m: AppendEntriesReply): void {
-    const pr = this.progress;
-    if (this.role !== 'leader' || !pr) return;
-    if (m.success) {
-      pr.acknowledge(m.matchIndex);
-      this.sendAppends();
-      if (this.transfer.transferring) this.tickTransfer();
-      return;
-    }
-    // A rejection for an AppendEntries we have already moved past is stale.
-    if (pr.state === 'probe' && m.rejectedIndex !== pr.next - 1) return;
-    if (m.rejectedIndex <= pr.match) {
-      // Pipelined appends behind one that failed are rejected too: stale.
-      if (pr.state === 'replicate') return;
-      // The answer to our current probe, at or below what the follower acknowledged: it no
-      // longer holds what it acknowledged (a lost or replaced disk). Forget the match.
-      pr.forgetMatch();
-    }
-    let next: number;
-    if (m.xTerm === 0) {
-      next = m.xLen + 1; // the follower's log is too short
-    } else {
-      const last = this.log.lastIndexOfTerm(m.xTerm);
-      next = last > 0 ? last + 1 : m.xIndex; // skip the follower's whole conflicting term, or our own
-    }
-    pr.backUpTo(Math.min(next, m.rejectedIndex));
-    this.sendAppends();
+    if (this.role !== 'leader') return;
+    if (this.replication.onAppendReply(m) && this.transfer.transferring) this.tickTransfer();
   }
 
   private onHeartbeatReply(m: HeartbeatReply): void {
-    const pr = this.progress;
-    if (this.role !== 'leader' || !pr) return;
-    if (m.lastIndex < pr.match) {
-      // The follower has fewer entries than it once acknowledged: it lost part of its log.
-      pr.resetTo(m.lastIndex);
-    }
-    if (pr.state === 'probe') pr.probeSent = false;
-    const compactedTo = this.log.snapshotMeta().index;
-    if (pr.state === 'snapshot' && m.lastIndex >= compactedTo && m.lastIndex !== pr.selfRecoveredAt) {
-      // The follower we wait on for a snapshot is back within this log on its own (it
-      // loaded one from ZooKeeper and read ZooKeeper's log after it): probe right after its
-      // last entry now. Waiting for the transfer to end first (a second) lets the log move
-      // on and be compacted past the follower again under a steady load, over and over.
-      pr.selfRecoveredAt = m.lastIndex;
-      pr.snapshotDone(Math.min(m.lastIndex, this.log.lastIndex()));
-      this.sendAppends();
-      return;
-    }
-    // AppendEntries can be lost without a word (a dropped packet). When the follower
-    // lags what we sent and its match has not moved for appendStallHeartbeats heartbeats,
-    // start over from its match. (A failed or timed-out call is reported at once through
-    // onUnreachable; this is the slower net under it.)
-    if (pr.state === 'replicate' && pr.noteHeartbeat(m.lastIndex, this.cfg.appendStallHeartbeats)) pr.becomeProbe();
-    if (pr.match < this.log.lastIndex() || m.lastIndex < this.log.lastIndex()) this.sendAppends();
-    else if (pr.state === 'replicate' && pr.idle() && m.leaderMatch < Math.min(pr.match, this.commit) && !this.cfg.unsafeCommitWithoutTerm) {
-      // The follower no longer vouches for what it matched (it restarted): probe at its
-      // match, so it can verify its log there and commit again.
-      pr.forgetMatch();
-      this.sendAppends();
-    }
+    if (this.role === 'leader') this.replication.onHeartbeatReply(m);
   }
 
   private onUnreachable(peer: NodeId): void {
     if (peer !== this.peer) return;
-    if (this.role === 'leader' && this.progress) {
-      // What was in flight is lost, and the peer may have restarted with less than it
-      // acknowledged: forget the match and probe at it (one round trip if it is still
-      // there). Probe once the peer answers a heartbeat, not at once: a dead peer would
-      // otherwise be hammered with calls that fail immediately.
-      this.progress.becomeProbe();
-      // TEST-ONLY FAULT unsafeCommitWithoutTerm: the old rule kept the match of a peer that
-      // may have restarted with less.
-      if (!this.cfg.unsafeCommitWithoutTerm) this.progress.forgetMatch();
-      this.progress.probeSent = true;
+    if (this.role === 'leader' && this.replication.hasFollower) {
+      this.replication.peerUnreachable();
     } else if (this.role === 'precandidate' && this.preVoteOutcome === 'pending') {
       this.preVoteOutcome = 'unreachable';
       this.maybeStartTakeover();
@@ -1346,9 +1218,8 @@ export class RaftCore {
   }
 
   private tickTransfer(): void {
-    const pr = this.progress;
     const last = this.log.lastIndex();
-    const step = this.transfer.step(pr !== null, pr !== null && pr.match === last && this.commit === last);
+    const step = this.transfer.step(this.replication.hasFollower, this.replication.matchedUpTo(last) && this.commit === last);
     // The follower did not catch up, or did not take over, in time: keep leading. If the
     // lease was handed over, take it back (a take-over still under way then fails its
     // lease check).
@@ -1356,7 +1227,7 @@ export class RaftCore {
     if (step !== 'hand-over') return;
     this.pendingRelinquish = true;
     // Tell the follower everything is committed first: then it has nothing to replay.
-    this.sendHeartbeat();
+    this.replication.sendHeartbeat();
     this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });
   }
 
