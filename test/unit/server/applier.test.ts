@@ -10,6 +10,7 @@ import { Applier } from '../../../src/server/applier.js';
 import { encodeCommand, type KvCommand } from '../../../src/statemachine/command.js';
 import { KvStore } from '../../../src/statemachine/kv-store.js';
 import { ManualClock } from './manual-clock.js';
+import { settled } from './promise-state.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 /** A read with its value as text (decoded values are Buffers, which toEqual tells from a Uint8Array). */
@@ -23,16 +24,6 @@ const entry = (index: number, term: number, c: KvCommand, stampMs = 1000): Entry
 function applierWith(noteApplied: (entries: readonly Entry[]) => void = () => {}, initial: KvStore | null = null): { applier: Applier; clock: ManualClock } {
   const clock = new ManualClock();
   return { applier: new Applier({ clock, initial, maxPendingProposals: 8, maxPendingReads: 8, noteApplied }), clock };
-}
-
-async function settled<T>(p: Promise<T>): Promise<'resolved' | 'pending' | 'rejected'> {
-  let state: 'resolved' | 'pending' | 'rejected' = 'pending';
-  p.then(
-    () => (state = 'resolved'),
-    () => (state = 'rejected'),
-  );
-  for (let i = 0; i < 5; i++) await Promise.resolve();
-  return state;
 }
 
 describe('Applier', () => {
