@@ -39,7 +39,7 @@ import { registerMember, registerVoter } from '../coordination/membership.js';
 import { type ClusterIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
-import type { Message, TimeoutNow } from '../core/messages.js';
+import type { TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
 import { type Divergence, RaftCore, type LeadershipLost, type Ready, type Role, type SoftState } from '../core/raft.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
@@ -63,7 +63,7 @@ import { LeadPermit } from './lead-permit.js';
 import { ReadIndexQueue } from './read-index.js';
 import { type KnownCluster, TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
-import { WalSync } from './wal-sync.js';
+import { departureOf, WalSync } from './wal-sync.js';
 import { checkZkLogAtStart } from './zk-log-check.js';
 import { rebuildFromZk, zkChunkBytesOf } from './rebuild-from-zk.js';
 import { VoterSnapshotExchange } from './voter-snapshot-exchange.js';
@@ -781,9 +781,14 @@ export class NodeDriver {
       if (this.cfg.faults?.ackBeforeCommit) this.applier.proposals.ackEarly(rd.toMirror.map((e) => e.index));
     }
     for (const m of rd.messages) {
-      if (m.type === 'timeoutNow') handOver = m;
-      else if (this.mustBeDurableFirst(m)) this.walSync.afterDurable(() => this.transport.send(m), (m.type === 'appendReply' || m.type === 'heartbeatReply') && m.awaited === true ? 'urgent' : 'usual');
-      else this.transport.send(m);
+      if (m.type === 'timeoutNow') {
+        handOver = m;
+        continue;
+      }
+      // A follower's replies wait for the local WAL (R1, wal-sync.ts); the rest leave now.
+      const departure = departureOf(m, this.cfg.faults);
+      if (departure === 'now') this.transport.send(m);
+      else this.walSync.afterDurable(() => this.transport.send(m), departure);
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
     if (rd.committed.length > 0) this.applier.apply(rd.committed);
@@ -805,16 +810,6 @@ export class NodeDriver {
     const epoch = this.sightings.epoch;
     this.core.takeoverResult({ ok: false, epochTerm: epoch?.term ?? 0, epochLeader: epoch?.leaderId ?? '', reason });
     this.schedule();
-  }
-
-  /**
-   * A follower's replies tell the leader what it holds; the leader builds its match index
-   * and the commit index it sends on them. So they leave only once everything written to the
-   * local WAL before them is durable (PROTOCOL.md R1: persist, then send).
-   */
-  private mustBeDurableFirst(m: Message): boolean {
-    if (m.type !== 'appendReply' && m.type !== 'heartbeatReply') return false;
-    return !this.cfg.faults?.commitWithoutTerm;
   }
 
   /**
