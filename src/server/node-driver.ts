@@ -632,7 +632,12 @@ export class NodeDriver {
     this.unsubscribeZk?.();
     this.stopLeading();
     const shutting = (): DuoraftError => new UnavailableError('this member is shutting down');
-    this.applier.proposals.rejectAll(shutting);
+    // A waiting write's entry may be in a multi ZooKeeper has yet to answer: it may still land
+    // and the next leader replays it. UNAVAILABLE says "retry later", which the client does at
+    // once even without a session (an incr twice); its outcome is unknown (review 28).
+    this.applier.proposals.rejectAll(
+      () => new UnknownOutcomeError('this member stopped while the write waited for its entry to commit; it may still take effect: retry with the same session and sequence to learn its outcome'),
+    );
     this.reads.failAll(shutting);
     this.applier.appliedWaiters.failAll(shutting);
     await this.wal.close();

@@ -36,6 +36,7 @@ export class PendingProposals {
   }
 
   add(index: number, term: number, timeoutMs: number, earlyAckable = false): Promise<Applied> {
+    this.replaced(index, term);
     return new Promise<Applied>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
         if (this.byIndex.get(index)?.timer === timer) {
@@ -45,6 +46,27 @@ export class PendingProposals {
       }, timeoutMs);
       this.byIndex.set(index, { term, earlyAckable, resolve, reject, timer });
     });
+  }
+
+  /**
+   * A write of `term` is about to wait on `index`: one still waiting there is answered now,
+   * or it would wait for ever (its timer fires only while the map holds it). The driver fails
+   * every waiting write above the commit index when leadership is lost, before a newer term
+   * can propose (carryOut: leadershipLost comes before any take-over), so this is a defence
+   * (review 28). A newer term proposes at `index` only past ZooKeeper's log as its fence froze
+   * it, and the fence refuses the older term's multis: the older entry never took effect.
+   * The same term twice at one index is no leader's doing: its outcome is unknown.
+   */
+  private replaced(index: number, term: number): void {
+    const p = this.byIndex.get(index);
+    if (!p) return;
+    this.byIndex.delete(index);
+    p.timer.cancel();
+    if (p.term < term) {
+      p.reject(new NotLeaderError({ leaderId: '', leaderAddress: '' }, `write at index ${index} was superseded by a newer leader's write (term ${term}); it did not take effect`));
+    } else {
+      p.reject(new UnknownOutcomeError(`write at index ${index} was replaced by another write of term ${term} before it was answered; retry with the same session and sequence to learn its outcome`));
+    }
   }
 
   /** Entry `index` of `term` was applied with `result`. */

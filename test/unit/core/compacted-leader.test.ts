@@ -133,6 +133,27 @@ describe('a snapshot need of a leader that stops leading before the driver takes
     expect(messagesOf(rd, 'append').map((m) => [m.to, m.prevLogIndex, m.entries.length])).toEqual([['c', b.status().lastIndex, 0]]);
   });
 
+  it('raises the need again at the next probe the follower still cannot follow: after leading again, and for a new follower (review 28)', () => {
+    const tooShort = (from: string, term: number) =>
+      ({ type: 'appendReply', from, to: 'b', term, success: false, matchIndex: 0, rejectedIndex: 111, xTerm: 0, xIndex: 0, xLen: 50 }) as const;
+    const b = compactedLeader();
+    b.ready();
+    b.step({ ...tooShort('a', 3), rejectedIndex: 110 });
+    b.abdicate('stalled');
+    expect(b.ready().snapshotNeeded).toBeUndefined();
+    // Leading again (term 4, its own noop at 111): the new probe finds the follower as short as before.
+    const led = makeLeader(b, 4, [], 110);
+    expect(messagesOf(led, 'append').map((m) => [m.to, m.prevLogIndex])).toEqual([['a', 110]]);
+    b.step({ ...tooShort('a', 4), rejectedIndex: 110 });
+    expect(b.ready().snapshotNeeded?.peer).toBe('a');
+    // A new follower replaces it before the driver offered anything: its own probe raises its own need.
+    b.setPeer('c');
+    const probe = messagesOf(b.ready(), 'append');
+    expect(probe.map((m) => [m.to, m.prevLogIndex])).toEqual([['c', 111]]);
+    b.step(tooShort('c', 4));
+    expect(b.ready().snapshotNeeded?.peer).toBe('c');
+  });
+
   for (const [what, stepDown] of ways) {
     it(`hands out no snapshot need after ${what}`, () => {
       const b = compactedLeader();
