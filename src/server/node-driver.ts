@@ -37,6 +37,7 @@ import { registerMember, registerVoter } from '../coordination/membership.js';
 import { type ClusterIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
+import type { LeaseSighting } from '../core/hand-over.js';
 import type { Message, TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
 import { type Divergence, RaftCore, type LeadershipLost, type Ready, type Role, type SoftState } from '../core/raft.js';
@@ -428,7 +429,7 @@ export class NodeDriver {
     const d = new NodeDriver(rebuilt ? { ...deps, snapshots: { ...deps.snapshots!, initial: rebuilt } } : deps, voters, state.identity);
     if (rebuild && 'unusable' in rebuild) d.leadPermit.withhold(rebuild.unusable);
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
-    d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
+    d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease), leaseSighting(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
     try {
       await registerMember(deps.zk, paths, d.memberRecord());
@@ -791,6 +792,7 @@ export class NodeDriver {
       else this.transport.send(m);
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
+    if (rd.handOverUnconfirmed !== undefined) this.log.warn({ reason: rd.handOverUnconfirmed }, `hand-over not confirmed by ZooKeeper: ${rd.handOverUnconfirmed}`);
     if (rd.committed.length > 0) this.apply(rd.committed);
     if (rd.snapshotNeeded) this.voterSnapshots.offer(rd.snapshotNeeded.peer);
     if (rd.takeover) {
@@ -823,14 +825,26 @@ export class NodeDriver {
   }
 
   /**
-   * Leadership transfer, last step: stop touching the lease, wait until no touch is in
-   * flight, then tell the follower to take over, with the version the lease was left at:
-   * it fences against exactly that version, so if we take the lease back later (the
-   * transfer timed out) its fence fails.
+   * Leadership transfer, last step: end the lease (no more lease reads or touches), write
+   * the record that says it was relinquished, then tell the follower to take over, with
+   * that write's version: the follower takes over at once only while the lease znode is at
+   * exactly that version and says so, and fences against it, so if we take the lease back
+   * later (the transfer timed out) its fence fails. A record that did not surely land means
+   * no hand-over: the transfer is given up and the lease taken back.
    */
   private async handOver(timeoutNow: TimeoutNow | null): Promise<void> {
     const leading = this.leading;
-    const leaseVersion = leading ? await leading.relinquishLease() : 0;
+    if (!leading) return;
+    let leaseVersion: number;
+    try {
+      leaseVersion = await leading.relinquishLease();
+    } catch (err) {
+      if (this.stopped) return;
+      this.log.warn({ err: (err as Error).message }, 'leadership transfer: the relinquished lease could not be written to ZooKeeper; not handing over');
+      this.core.relinquishFailed(leading.term);
+      this.schedule();
+      return;
+    }
     if (!timeoutNow || this.stopped) return;
     this.transport.send({ ...timeoutNow, leaseVersion });
   }
@@ -1051,7 +1065,7 @@ export class NodeDriver {
       },
       onLease: (version, record) => {
         this.catchUpTicks();
-        this.core.observeLease(version, this.leaseWindowTicks(record));
+        this.core.observeLease(version, this.leaseWindowTicks(record), leaseSighting(record));
         this.schedule();
       },
       onLeaderZnode: (record, stat) => {
@@ -1081,4 +1095,9 @@ export class NodeDriver {
     const value = this.kv.get(key);
     return { found: value !== undefined, value: value ?? new Uint8Array(0), index: this.kv.applied() };
   }
+}
+
+/** What a lease record tells the core's hand-over check (src/core/hand-over.ts). */
+function leaseSighting(record: LeaseRecord): Omit<LeaseSighting, 'version'> {
+  return { term: record.term, holder: record.leaderId, relinquished: record.relinquished === true };
 }
