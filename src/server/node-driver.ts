@@ -31,6 +31,7 @@ import {
   UnknownOutcomeError,
 } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { WarningThrottle } from '../common/warning-throttle.js';
 import { ensureClusterTree, FRESH_NODE, type LocalClusterView, randomClusterId } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { registerMember, registerVoter } from '../coordination/membership.js';
@@ -193,6 +194,8 @@ export class NodeDriver {
   private readonly identityCheck: IdentityCheck;
   /** Logs a commit index held for long (the commit gate). */
   private readonly commitHold: CommitHoldReport;
+  /** Hand-overs ZooKeeper did not confirm: a plaintext forger can send TimeoutNows in a loop, so at most one warning a second. */
+  private readonly handOverWarnings: WarningThrottle;
   private readonly telemetry: NodeTelemetry;
   private catchUp: FollowerCatchUp | null = null;
   private watches: ClusterWatches | null = null;
@@ -299,6 +302,7 @@ export class NodeDriver {
       deps.config.limits.maxPendingReads,
     );
     this.commitHold = new CommitHoldReport(deps.logger, deps.clock);
+    this.handOverWarnings = new WarningThrottle(deps.logger, deps.clock, 1000);
     this.telemetry = deps.telemetry ?? noTelemetry;
     this.peerAdmission = new PeerAdmission({
       logger: deps.logger,
@@ -792,7 +796,9 @@ export class NodeDriver {
       else this.transport.send(m);
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
-    if (rd.handOverUnconfirmed !== undefined) this.log.warn({ reason: rd.handOverUnconfirmed }, `hand-over not confirmed by ZooKeeper: ${rd.handOverUnconfirmed}`);
+    if (rd.handOverUnconfirmed !== undefined) {
+      this.handOverWarnings.warn('hand-over', { reason: rd.handOverUnconfirmed }, `hand-over not confirmed by ZooKeeper: ${rd.handOverUnconfirmed}`);
+    }
     if (rd.committed.length > 0) this.apply(rd.committed);
     if (rd.snapshotNeeded) this.voterSnapshots.offer(rd.snapshotNeeded.peer);
     if (rd.takeover) {
