@@ -56,7 +56,7 @@ import {
 import type { ZkAclAccess, ZkAclEntry } from './zk-acl.js';
 import { isLocallyGenerated, zkErrorFromNative } from './zk-native-errors.js';
 import { dropEstablishedConnection, establishedSocket, liveSocket } from './zk-native-internals.js';
-import { awaitNativeDisconnect, retireNativeClient } from './zk-native-retire.js';
+import { awaitNativeDisconnect, type ExpiryFinder, retireExpiredClient, retireNativeClient } from './zk-native-retire.js';
 import { addOps, isValidVersion, multiFailure, multiResults, nativeCreateMode, validateMultiOps } from './zk-native-multi.js';
 import { bufferOf, bytesOf, sessionIdHex, statFromNative } from './zk-native-stat.js';
 import { type WatchKind, ZkWatchRegistry } from './zk-watch-registry.js';
@@ -465,7 +465,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
         this.onDisconnected('the connection to ZooKeeper was lost');
         return;
       case nativeStates.EXPIRED.code:
-        this.onExpired();
+        this.onExpired('server');
         return;
       case nativeStates.AUTH_FAILED.code:
         this.onAuthFailed();
@@ -494,14 +494,15 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
     this.setState('disconnected');
   }
 
-  private onExpired(): void {
+  /** The session is gone: the server said so, or the watchdog gave it up (see retireExpiredClient). */
+  private onExpired(foundBy: ExpiryFinder): void {
     this.watchdog.sessionExpired();
     const old = this.connection;
     this.logger.warn({ sessionId: this.currentSessionId }, 'ZooKeeper session expired; starting a new session');
     this.failAll('SESSION_EXPIRED', 'the session expired before the reply; the request may or may not have taken effect');
     this.setState('expired');
     if (this.currentState !== 'expired') return; // a listener closed us
-    retireNativeClient(this.clock, this.logger, old.client, old.onState, false);
+    retireExpiredClient(this.clock, this.logger, old.client, old.onState, foundBy);
     this.connection = this.startClient();
   }
 
@@ -549,7 +550,7 @@ export class NodeZkSession implements ZkSession, ZkAclAccess {
         this.connection.client.exists('/', (err) => answered(generation === this.generation && !isLocallyGenerated(err)));
       },
       treatAsDisconnected: (reason) => this.onDisconnected(reason),
-      treatAsExpired: () => this.onExpired(),
+      treatAsExpired: () => this.onExpired('watchdog'),
     };
   }
 

@@ -3,7 +3,8 @@
 // every client that is closed, or replaced after its session expired, is then retired
 // (retireNativeClient): no longer listened to, asked to close where its session is not
 // gone already, and its socket destroyed until its ConnectionManager reaches CLOSED,
-// giving up with a warning after retireBoundMs.
+// giving up with a warning after retireBoundMs. retireExpiredClient decides, for an
+// expired session, whether the client must be asked to close.
 import zookeeper from 'node-zookeeper-client';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
@@ -83,4 +84,34 @@ export function retireNativeClient(
     clock.setTimeout(poll, retirePollMs);
   };
   poll();
+}
+
+/** Who found a session expired: the server (it told the library), or the session's watchdog (1.5 session timeouts without contact). */
+export type ExpiryFinder = 'server' | 'watchdog';
+
+/**
+ * Retires the library client of an expired session, asking it to close only when the
+ * watchdog gave the session up.
+ *
+ * The server's verdict leaves the ConnectionManager in SESSION_EXPIRED, where the library
+ * stops by itself (onSocketClosed does not reconnect) and the session is gone: nothing to
+ * ask. The watchdog's leaves it reconnecting (CONNECTING: onSocketClosed reconnects in every
+ * state but CLOSING, SESSION_EXPIRED and AUTHENTICATION_FAILED), offering the old session
+ * for ever to a server that refuses it (one that lost its data) or waiting for ever on an
+ * unanswered handshake; and if it reached a server that still holds the session, it would
+ * resume it and keep it, and its ephemerals, alive. close() moves it to CLOSING: a socket
+ * still connecting ends by the library's connect timeout or the server's refusal, an
+ * established one is destroyed by retireNativeClient's poll, a socket the library opens
+ * after the close (its reconnect was scheduled) is in CLOSING too, and onSocketClosed in
+ * CLOSING ends at CLOSED. The CLOSE_SESSION goes on this client's own connection, whose
+ * handshake offers the old session id only: it cannot close the session of another client.
+ */
+export function retireExpiredClient(
+  clock: Clock,
+  logger: Logger,
+  client: ClosableClient,
+  onState: (state: zookeeper.State) => void,
+  foundBy: ExpiryFinder,
+): void {
+  retireNativeClient(clock, logger, client, onState, foundBy === 'watchdog');
 }

@@ -56,11 +56,19 @@ export class Replication {
   /** This node leads, or its follower changed while it leads: probe right after the last entry. */
   begin(): void {
     this.progress = this.leader.peer() ? new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends, this.cfg.maxInflightBytes) : null;
+    // A need not yet handed out was that of the follower before (setPeer): the new one is
+    // probed first, and a snapshot offered to the old one would only hold up the new one's
+    // (the driver runs one offer per term at a time).
+    this.snapshotFor = '';
   }
 
   /** This node no longer leads. */
   end(): void {
     this.progress = null;
+    // Raised while a reply was stepped, handed out by the next ready(): a leader that steps
+    // down in between (more input in the same driver turn) must not hand it out as a
+    // follower, or the driver offers a snapshot it cannot serve under the new term (review 27).
+    this.snapshotFor = '';
   }
 
   /** Leading with a follower to replicate to. */

@@ -10,7 +10,8 @@ import type { KvResult } from '../statemachine/kv-store.js';
 import type { LeaderHint } from '../common/errors.js';
 import type { Applied } from './proposals.js';
 import type { KvCommand } from '../statemachine/command.js';
-import type { Consistency, MemberStatus, ReadResult } from './node-driver.js';
+import type { ReadResult } from './applier.js';
+import type { Consistency, MemberStatus } from './node-driver.js';
 import type { SnapshotTaken } from './snapshotter.js';
 import type { ZkBudgetStatus } from './zk-budget.js';
 

@@ -15,8 +15,10 @@
 //   cluster-sightings.ts what the watches last saw: leader hints, what a fence knows
 //   role-waiters.ts    requests waiting for a take-over or a transfer to settle
 //   lead-permit.ts     a node with no state to lead with refuses to take over
+//   applier.ts         the state machine: committed entries applied, the clients waiting on them answered
 //
-// The driver itself keeps the loop, the client-facing API and the state machine.
+// The driver itself keeps the loop (the one place that orders a Ready's side effects) and the
+// client-facing API.
 // Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal), so
 // the deterministic simulator runs this very code with simulated parts.
 import { type Clock, sleep } from '../common/clock.js';
@@ -39,15 +41,15 @@ import { type ClusterIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTR
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
 import type { LeaseSighting } from '../core/hand-over.js';
-import type { Message, TimeoutNow } from '../core/messages.js';
+import type { TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
 import { type Divergence, RaftCore, type LeadershipLost, type Ready, type Role, type SoftState } from '../core/raft.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
 import { encodeCommand, type KvCommand, validateCommand, validateKey, type WriteContext } from '../statemachine/command.js';
-import { KvStore } from '../statemachine/kv-store.js';
+import type { KvStore } from '../statemachine/kv-store.js';
 import type { PeerTransport } from '../transport/transport.js';
 import { CoreTicker } from './core-ticker.js';
-import { AppliedWaiters } from './applied-waiters.js';
+import { Applier, type ReadResult } from './applier.js';
 import { FollowerCatchUp } from './catch-up.js';
 import { type ClusterWatchHandlers, ClusterWatches } from './cluster-watches.js';
 import { Ephemerals } from './ephemerals.js';
@@ -55,7 +57,7 @@ import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './
 import type { LeaseKeeper } from '../coordination/lease.js';
 import { type NodeConfig, coreConfigFor, lapseSilenceMs, validateNodeConfig } from './node-config.js';
 import type { NodeFigures } from './node-figures.js';
-import { type Applied, PendingProposals } from './proposals.js';
+import type { Applied } from './proposals.js';
 import { PauseMonitor, type StallCpu } from './pause-monitor.js';
 import { RoleWaiters } from './role-waiters.js';
 import { ClusterSightings } from './cluster-sightings.js';
@@ -63,7 +65,7 @@ import { LeadPermit } from './lead-permit.js';
 import { ReadIndexQueue } from './read-index.js';
 import { type KnownCluster, TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
-import { WalSync } from './wal-sync.js';
+import { departureOf, WalSync } from './wal-sync.js';
 import { checkZkLogAtStart } from './zk-log-check.js';
 import { rebuildFromZk, zkChunkBytesOf } from './rebuild-from-zk.js';
 import { VoterSnapshotExchange } from './voter-snapshot-exchange.js';
@@ -80,13 +82,6 @@ import { IdentityCheck } from './identity-check.js';
 import { PeerAdmission } from './peer-admission.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
-
-export interface ReadResult {
-  readonly found: boolean;
-  readonly value: Uint8Array;
-  /** The applied index the read reflects. */
-  readonly index: number;
-}
 
 export interface MemberStatus {
   readonly id: NodeId;
@@ -179,11 +174,9 @@ export class NodeDriver {
   private readonly wal: LocalWal;
   private readonly paths: ClusterPaths;
   private readonly core: RaftCore;
-  /** The state machine (replaced when a snapshot is installed). */
-  private kv: KvStore;
+  /** The state machine, the committed entries applied to it and the clients waiting on them (applier.ts). */
+  private readonly applier: Applier;
   private readonly snapshotter: Snapshotter;
-  private readonly proposals: PendingProposals;
-  private readonly appliedWaiters: AppliedWaiters;
   private readonly reads: ReadIndexQueue;
   private readonly walSync: WalSync;
   private readonly takeovers: TakeoverRunner;
@@ -212,7 +205,6 @@ export class NodeDriver {
   private leading: LeaderTerm | null = null;
   /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
   private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
-  private lastStamp = 0;
   /** Snapshots between the voters: offering (leader) and installing (follower). */
   private readonly voterSnapshots: VoterSnapshotExchange;
   /** Withheld when this node started empty and ZooKeeper holds no snapshot it can use (lead-permit.ts). */
@@ -268,7 +260,13 @@ export class NodeDriver {
       // as after an installed one, or the next append would leave a gap the WAL refuses.
       deps.wal.truncateFrom(1);
     }
-    this.kv = initial?.loaded.store ?? new KvStore();
+    this.applier = new Applier({
+      clock: deps.clock,
+      initial: initial?.loaded.store ?? null,
+      maxPendingProposals: deps.config.limits.maxPendingProposals,
+      maxPendingReads: deps.config.limits.maxPendingReads,
+      noteApplied: (entries) => this.snapshotter.noteApplied(entries),
+    });
     const restored = {
       ...(rec.hardState ? { hardState: rec.hardState } : {}),
       ...(initial ? { snapshot: initial.loaded.point } : {}),
@@ -287,9 +285,7 @@ export class NodeDriver {
       ticked: () => this.schedule(),
       onTimer: () => this.onTickTimer(),
     });
-    this.proposals = new PendingProposals(deps.clock, deps.config.limits.maxPendingProposals);
     this.roleWaiters = new RoleWaiters(deps.clock, deps.config.limits.maxPendingProposals);
-    this.appliedWaiters = new AppliedWaiters(deps.clock, deps.config.limits.maxPendingReads, () => this.kv.applied());
     this.reads = new ReadIndexQueue(
       {
         canServeReads: () => this.core.committedInCurrentTerm() && this.leading !== null,
@@ -460,9 +456,8 @@ export class NodeDriver {
     await this.waitWhileUnsettled();
     if (this.soft.role !== 'leader' || !this.leading) throw new NotLeaderError(this.hint());
     // Entries of proposals that timed out stay in the mirror's queue: bound it too.
-    if (this.proposals.isFull() || this.leading.mirrorBacklog() >= this.cfg.limits.maxPendingProposals) throw new BusyError(20, this.hint());
-    const stamp = Math.max(this.lastStamp, this.kv.lastStampMs(), Math.floor(this.clock.wallNow()));
-    this.lastStamp = stamp;
+    if (this.applier.proposals.isFull() || this.leading.mirrorBacklog() >= this.cfg.limits.maxPendingProposals) throw new BusyError(20, this.hint());
+    const stamp = this.applier.nextStamp(this.clock.wallNow());
     const data = encodeCommand(command, stamp, ctx);
     // One entry must fit one segment znode, well below ZooKeeper's jute.maxbuffer (R5):
     // refused here, before it is in the log, it can do no harm and a retry is refused too.
@@ -479,7 +474,7 @@ export class NodeDriver {
           ? new NotLeaderError({ leaderId: '', leaderAddress: '' }, 'the leader cannot reach ZooKeeper right now; retry shortly')
           : new NotLeaderError(this.hint());
     }
-    const applied = this.proposals.add(r.firstIndex, r.term, this.cfg.limits.requestTimeoutMs, command.kind === 'put');
+    const applied = this.applier.proposals.add(r.firstIndex, r.term, this.cfg.limits.requestTimeoutMs, command.kind === 'put');
     this.schedule();
     return applied;
   }
@@ -490,20 +485,20 @@ export class NodeDriver {
     if (this.stopped) throw this.stoppedError();
     const timeout = this.cfg.limits.requestTimeoutMs;
     if (consistency === 'stale') {
-      await this.appliedWaiters.waitFor(minIndex, timeout);
-      return this.readLocal(key);
+      await this.applier.appliedWaiters.waitFor(minIndex, timeout);
+      return this.applier.read(key);
     }
     await this.waitWhileUnsettled();
     if (this.soft.role !== 'leader') throw new NotLeaderError(this.hint());
     if (consistency === 'lease' && this.leading?.leaseHolds() && this.core.committedInCurrentTerm()) {
       // No other leader can commit while our lease holds (notes/timing.md): the commit
       // index now is the latest committed state.
-      await this.appliedWaiters.waitFor(this.core.commitIndex(), timeout);
-      return this.readLocal(key);
+      await this.applier.appliedWaiters.waitFor(this.core.commitIndex(), timeout);
+      return this.applier.read(key);
     }
     const readIndex = await this.reads.request(timeout);
-    await this.appliedWaiters.waitFor(readIndex, timeout);
-    return this.readLocal(key);
+    await this.applier.appliedWaiters.waitFor(readIndex, timeout);
+    return this.applier.read(key);
   }
 
   private stoppedError(): UnavailableError {
@@ -536,7 +531,7 @@ export class NodeDriver {
       role: s.role,
       term: s.term,
       commitIndex: s.commit,
-      appliedIndex: this.kv.applied(),
+      appliedIndex: this.applier.appliedIndex(),
       lastIndex: s.lastIndex,
       leaderId: s.leaderId,
       address: this.cfg.advertise,
@@ -569,9 +564,9 @@ export class NodeDriver {
       term: s.term,
       leaderId: s.leaderId,
       commitIndex: s.commit,
-      appliedIndex: this.kv.applied(),
+      appliedIndex: this.applier.appliedIndex(),
       lastIndex: s.lastIndex,
-      pendingProposals: this.proposals.size(),
+      pendingProposals: this.applier.proposals.size(),
       mirrorBacklog: this.leading?.mirrorBacklog() ?? 0,
       leaseHolds: this.leading?.leaseHolds() ?? false,
       committedInTerm: this.core.committedInCurrentTerm(),
@@ -642,9 +637,9 @@ export class NodeDriver {
     this.unsubscribeZk?.();
     this.stopLeading();
     const shutting = (): DuoraftError => new UnavailableError('this member is shutting down');
-    this.proposals.rejectAll(shutting);
+    this.applier.proposals.rejectAll(shutting);
     this.reads.failAll(shutting);
-    this.appliedWaiters.failAll(shutting);
+    this.applier.appliedWaiters.failAll(shutting);
     await this.wal.close();
     this.log.info('node stopped');
   }
@@ -654,8 +649,8 @@ export class NodeDriver {
     // Called after every simulated event: kept to plain reads (no status() object).
     return {
       commitIndex: this.core.commitIndex(),
-      appliedIndex: this.kv.applied(),
-      kv: this.kv,
+      appliedIndex: this.applier.appliedIndex(),
+      kv: this.applier.store(),
       softState: this.core.softState(),
       entryAt: (index) => this.core.entryAt(index),
       leaseHolds: this.leading?.leaseHolds() ?? false,
@@ -788,18 +783,23 @@ export class NodeDriver {
     if (rd.resumeLease && this.soft.role === 'leader') this.leading?.resumeLease();
     if (rd.toMirror.length > 0) {
       this.leading?.mirrorEntries(rd.toMirror);
-      if (this.cfg.faults?.ackBeforeCommit) this.proposals.ackEarly(rd.toMirror.map((e) => e.index));
+      if (this.cfg.faults?.ackBeforeCommit) this.applier.proposals.ackEarly(rd.toMirror.map((e) => e.index));
     }
     for (const m of rd.messages) {
-      if (m.type === 'timeoutNow') handOver = m;
-      else if (this.mustBeDurableFirst(m)) this.walSync.afterDurable(() => this.transport.send(m), (m.type === 'appendReply' || m.type === 'heartbeatReply') && m.awaited === true ? 'urgent' : 'usual');
-      else this.transport.send(m);
+      if (m.type === 'timeoutNow') {
+        handOver = m;
+        continue;
+      }
+      // A follower's replies wait for the local WAL (R1, wal-sync.ts); the rest leave now.
+      const departure = departureOf(m, this.cfg.faults);
+      if (departure === 'now') this.transport.send(m);
+      else this.walSync.afterDurable(() => this.transport.send(m), departure);
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
     if (rd.handOverUnconfirmed !== undefined) {
       this.handOverWarnings.warn('hand-over', { reason: rd.handOverUnconfirmed }, `hand-over not confirmed by ZooKeeper: ${rd.handOverUnconfirmed}`);
     }
-    if (rd.committed.length > 0) this.apply(rd.committed);
+    if (rd.committed.length > 0) this.applier.apply(rd.committed);
     if (rd.snapshotNeeded) this.voterSnapshots.offer(rd.snapshotNeeded.peer);
     if (rd.takeover) {
       if (this.leadPermit.mayLead()) this.takeovers.start(rd.takeover, this.knownCluster());
@@ -818,16 +818,6 @@ export class NodeDriver {
     const epoch = this.sightings.epoch;
     this.core.takeoverResult({ ok: false, epochTerm: epoch?.term ?? 0, epochLeader: epoch?.leaderId ?? '', reason });
     this.schedule();
-  }
-
-  /**
-   * A follower's replies tell the leader what it holds; the leader builds its match index
-   * and the commit index it sends on them. So they leave only once everything written to the
-   * local WAL before them is durable (PROTOCOL.md R1: persist, then send).
-   */
-  private mustBeDurableFirst(m: Message): boolean {
-    if (m.type !== 'appendReply' && m.type !== 'heartbeatReply') return false;
-    return !this.cfg.faults?.commitWithoutTerm;
   }
 
   /**
@@ -855,18 +845,9 @@ export class NodeDriver {
     this.transport.send({ ...timeoutNow, leaseVersion });
   }
 
-  private apply(entries: readonly Entry[]): void {
-    for (const e of entries) {
-      const result = this.kv.apply(e);
-      this.proposals.applied(e.index, e.term, result);
-    }
-    this.appliedWaiters.notify(this.kv.applied());
-    this.snapshotter.noteApplied(entries);
-  }
-
   private snapshotHost(): SnapshotterHost {
     return {
-      kv: () => this.kv,
+      kv: () => this.applier.store(),
       pointAt: (index) => {
         const e = this.core.entryAt(index);
         const at = this.core.compactedTo();
@@ -876,15 +857,14 @@ export class NodeDriver {
       },
       compactLocal: async (memoryIndex, walIndex) => {
         if (this.stopped) return;
-        const upTo = Math.min(memoryIndex, this.kv.applied());
+        const upTo = Math.min(memoryIndex, this.applier.appliedIndex());
         if (upTo > this.core.compactedTo().index) this.core.compact(upTo);
         await this.wal.compact(walIndex);
       },
       leaderEpochVersion: () => (this.soft.role === 'leader' && this.leading ? this.leading.epochVersion : null),
       install: (point, store) => {
         if (this.stopped || !this.core.installSnapshot(point)) return false;
-        this.kv = store;
-        this.appliedWaiters.notify(this.kv.applied());
+        this.applier.install(store);
         this.schedule();
         return true;
       },
@@ -1005,9 +985,9 @@ export class NodeDriver {
    * on (they may still commit, if ZooKeeper comes back and nobody fenced us).
    */
   private failWritesOfLongLapse(): void {
-    if (!this.leading || this.proposals.size() === 0) return;
+    if (!this.leading || this.applier.proposals.size() === 0) return;
     if (this.leading.leaseLapsedForMs() < lapseSilenceMs(this.cfg.timing)) return;
-    this.proposals.rejectAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
+    this.applier.proposals.rejectAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
   }
 
   /**
@@ -1042,7 +1022,7 @@ export class NodeDriver {
 
   private onLeadershipLost(l: LeadershipLost): void {
     this.log.warn({ term: l.term, commit: l.commit, inFlightTo: l.sentToMirror, reason: l.reason }, 'leadership lost');
-    this.proposals.leadershipLost(l.commit, l.sentToMirror, this.hint(), l.reason);
+    this.applier.proposals.leadershipLost(l.commit, l.sentToMirror, this.hint(), l.reason);
   }
 
   private async confirmLeadership(): Promise<void> {
@@ -1095,11 +1075,6 @@ export class NodeDriver {
 
   private memberRecord(): MemberRecord {
     return { id: this.id, address: this.cfg.advertise, kind: 'voter', peerAddress: this.cfg.peerAdvertise ?? this.cfg.advertise };
-  }
-
-  private readLocal(key: string): ReadResult {
-    const value = this.kv.get(key);
-    return { found: value !== undefined, value: value ?? new Uint8Array(0), index: this.kv.applied() };
   }
 }
 

@@ -8,14 +8,17 @@
 // One thing does depend on it (PROTOCOL.md R1): a follower's reply to AppendEntries tells
 // the leader what the follower holds, and the leader builds on it (its match index, and the
 // commit index it later sends). A reply must therefore never claim entries a crash could
-// undo. afterDurable() holds such a reply until every write made before it is on disk.
+// undo. departureOf() says which messages those are; afterDurable() holds such a reply until
+// every write made before it is on disk.
 // Held replies keep the usual pace too (but never slower than replyIntervalMs, the
 // heartbeat interval), unless one is urgent (the leader waits on it: core/messages.ts,
 // AwaitedByLeader): a follower fsyncing every 2 ms for each small append took ZooKeeper's disk from
 // under the leader's multis (notes/results.md, "Where the single writer's time goes").
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
+import type { Message } from '../core/messages.js';
 import type { LocalWal } from '../storage/local-wal.js';
+import type { TestFaults } from './node-config.js';
 
 export interface WalSyncOptions {
   readonly wal: LocalWal;
@@ -52,6 +55,22 @@ interface Waiter {
 
 /** Which pace a sync keeps: the usual one, or the urgent one for a waiter someone waits on. */
 export type SyncPace = 'usual' | 'urgent';
+
+/** How a peer message leaves: at once, or held by afterDurable() at that pace. */
+export type Departure = 'now' | SyncPace;
+
+/**
+ * A follower's replies tell the leader what it holds; the leader builds its match index
+ * and the commit index it sends on them. So they leave only once everything written to the
+ * local WAL before them is durable (PROTOCOL.md R1: persist, then send), urgently when the
+ * leader waits on the reply. Every other message leaves at once.
+ */
+export function departureOf(m: Message, faults: TestFaults | undefined): Departure {
+  if (m.type !== 'appendReply' && m.type !== 'heartbeatReply') return 'now';
+  // TEST-ONLY FAULT (commitWithoutTerm): issue 9's first hole, the reply before the fsync.
+  if (faults?.commitWithoutTerm) return 'now';
+  return m.awaited === true ? 'urgent' : 'usual';
+}
 
 export class WalSync {
   private readonly o: WalSyncOptions;

@@ -14,6 +14,7 @@ import { zkSessionPassword } from '../../src/harness/zk-session-password.js';
 import { zkContractSuite } from '../contract/zk-contract-suite.js';
 import { zkEnsembleContractSuite, type ZkEnsembleFixture } from '../contract/zk-ensemble-contract-suite.js';
 import { bytes, expectZkError, recordStates, text, waitFor } from '../contract/zk-contract-helpers.js';
+import { newSessionOffer, startHandshakeSniffer } from './zk-handshake-sniffer.js';
 
 const env = { ZOOKEEPER_HOME: process.env['ZOOKEEPER_HOME'], JAVA_HOME: process.env['JAVA_HOME'] };
 
@@ -283,8 +284,51 @@ describe('real ZooKeeper only', () => {
       await s.waitConnected(3_000);
       expect(s.sessionId).toBe(id);
     });
+
+    // The watchdog gives a session up after 1.5 session timeouts without contact. The
+    // library client of that session must stop then: left alone it offers the old session
+    // forever (a refusing server: a reconnect every spin delay) or waits on an unanswered
+    // handshake forever (a partition), and one that reaches a server still holding the
+    // session keeps it, and its ephemerals, alive. Asking it to close must not touch the new
+    // session. Session timeout 1.2 s: given up 1.8 s after the cut.
+    it.each(['refuse', 'hold'] as const)('a session the watchdog gives up (handshakes: %s) has its library client ended; the new session is untouched', async (how) => {
+      const sniffer = await startHandshakeSniffer({ host: zk.host, port: zk.port });
+      try {
+        const s = await open(sniffer.address, { sessionTimeoutMs: 1_200 });
+        const oldId = s.sessionId;
+        const states = recordStates(s);
+        sniffer.cut(how);
+        await waitFor(() => states.includes('expired'), 5_000, 'the watchdog to give the session up');
+        const offersOfOld = (): number => sniffer.offers.filter((id) => id === oldId).length;
+        await sleep(300); // the old client's close takes effect
+        const offeredThen = offersOfOld();
+        const newOffersThen = sniffer.offers.filter((id) => id === newSessionOffer).length;
+        await sleep(1_000);
+        expect(offersOfOld(), 'the old client kept offering the old session').toBe(offeredThen);
+        expect(sniffer.openOffering(oldId), 'the old client kept a connection open').toBe(0);
+        if (how === 'refuse') expect(sniffer.offers.filter((id) => id === newSessionOffer).length).toBeGreaterThan(newOffersThen); // the new client tries meanwhile
+
+        sniffer.heal();
+        await s.waitConnected(5_000);
+        expect(s.sessionId).not.toBe(oldId);
+        const newId = s.sessionId;
+        const statesAfter = recordStates(s);
+        await s.create(`/after-watchdog-expiry-${how}`, empty(), 'ephemeral');
+        await sleep(500); // a close of the new session would have been reported expired by now
+        expect(statesAfter).not.toContain('expired');
+        await s.waitConnected(5_000);
+        expect(s.sessionId).toBe(newId);
+        expect((await s.exists(`/after-watchdog-expiry-${how}`))?.ephemeralOwner).toBe(newId);
+      } finally {
+        await sniffer.close();
+      }
+    });
   });
 });
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 function empty(): Uint8Array {
   return new Uint8Array(0);

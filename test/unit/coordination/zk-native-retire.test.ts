@@ -8,7 +8,14 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../../../src/common/logger.js';
 import { managerStates } from '../../../src/coordination/zk-native-internals.js';
-import { awaitNativeDisconnect, type ClosableClient, retireBoundMs, retireNativeClient, retirePollMs } from '../../../src/coordination/zk-native-retire.js';
+import {
+  awaitNativeDisconnect,
+  type ClosableClient,
+  retireBoundMs,
+  retireExpiredClient,
+  retireNativeClient,
+  retirePollMs,
+} from '../../../src/coordination/zk-native-retire.js';
 import { ManualClock } from '../server/manual-clock.js';
 
 class FakeClient implements ClosableClient {
@@ -103,6 +110,66 @@ describe('retireNativeClient', () => {
     clock.run(retireBoundMs * 2, retirePollMs);
     expect(client.connectionManager.socket.destroyed).toBe(false);
     expect(warnings).toHaveLength(1);
+  });
+});
+
+/**
+ * A fake client whose close() and socket close act as the library's ConnectionManager does:
+ * close() moves it to CLOSING; a closed socket ends it in CLOSING, SESSION_EXPIRED and
+ * AUTHENTICATION_FAILED, and makes it reconnect (a new socket, CONNECTING) in every other state.
+ */
+class LibraryLikeClient extends FakeClient {
+  reconnects = 0;
+  constructor(state: number) {
+    super();
+    this.connectionManager.state = state;
+    this.watch(this.connectionManager.socket);
+  }
+  override close(): void {
+    super.close();
+    this.connectionManager.state = managerStates.CLOSING;
+  }
+  private watch(socket: net.Socket): void {
+    socket.once('close', () => {
+      const manager = this.connectionManager;
+      if (manager.state === managerStates.CLOSING || manager.state === managerStates.SESSION_EXPIRED || manager.state === managerStates.AUTHENTICATION_FAILED) {
+        manager.state = managerStates.CLOSED;
+        return;
+      }
+      this.reconnects += 1;
+      manager.state = managerStates.CONNECTING;
+      manager.socket = new net.Socket();
+      this.watch(manager.socket);
+    });
+  }
+}
+
+describe('retireExpiredClient', () => {
+  it('a session the watchdog gave up: the client, still reconnecting, is asked to close and ends', async () => {
+    const { clock, warnings, onState } = rig();
+    const client = new LibraryLikeClient(managerStates.CONNECTING);
+    client.on('state', onState);
+    retireExpiredClient(clock, logger(warnings), client, onState, 'watchdog');
+    expect(client.closes).toBe(1);
+    expect(client.listeners.size).toBe(0);
+    await flush(); // the destroyed socket's close event
+    expect(client.connectionManager.state).toBe(managerStates.CLOSED);
+    clock.run(retireBoundMs * 2, retirePollMs);
+    expect(client.reconnects).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+
+  it('a session the server expired: the client is not asked to close, and ends by itself', async () => {
+    const { clock, warnings, onState } = rig();
+    const client = new LibraryLikeClient(managerStates.SESSION_EXPIRED);
+    client.on('state', onState);
+    retireExpiredClient(clock, logger(warnings), client, onState, 'server');
+    expect(client.closes).toBe(0);
+    expect(client.listeners.size).toBe(0);
+    await flush();
+    expect(client.connectionManager.state).toBe(managerStates.CLOSED);
+    clock.run(retireBoundMs * 2, retirePollMs);
+    expect(warnings).toEqual([]);
   });
 });
 

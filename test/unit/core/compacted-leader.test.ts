@@ -113,6 +113,40 @@ describe('a leader whose log starts after a snapshot', () => {
   });
 });
 
+describe('a snapshot need of a leader that stops leading before the driver takes it (review 27)', () => {
+  // The need is raised while a reply is stepped and handed out by the next ready(). A leader
+  // that steps down between the two (more input in the same driver turn) handed it out as a
+  // follower, and the driver offered a snapshot under the new term from a node that no longer
+  // leads (voter-snapshot-exchange.ts offer() does not look at the role).
+  const ways: Array<[string, (b: RaftCore) => void]> = [
+    ['a newer leader\'s heartbeat', (b) => b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 4, commit: 0, commitTerm: 0, commitChain: testGenesis })],
+    ['a fence in ZooKeeper', (b) => b.mirrorFenced(3)],
+    ['an abdication', (b) => b.abdicate('stalled')],
+  ];
+  it('hands out no need of a follower that was replaced meanwhile (setPeer): the new one is probed', () => {
+    const b = compactedLeader();
+    b.ready();
+    b.step({ type: 'appendReply', from: 'a', to: 'b', term: 3, success: false, matchIndex: 0, rejectedIndex: 110, xTerm: 0, xIndex: 0, xLen: 50 });
+    b.setPeer('c');
+    const rd = b.ready();
+    expect(rd.snapshotNeeded).toBeUndefined();
+    expect(messagesOf(rd, 'append').map((m) => [m.to, m.prevLogIndex, m.entries.length])).toEqual([['c', b.status().lastIndex, 0]]);
+  });
+
+  for (const [what, stepDown] of ways) {
+    it(`hands out no snapshot need after ${what}`, () => {
+      const b = compactedLeader();
+      b.ready();
+      b.step({ type: 'appendReply', from: 'a', to: 'b', term: 3, success: false, matchIndex: 0, rejectedIndex: 110, xTerm: 0, xIndex: 0, xLen: 50 });
+      expect(b.status().follower?.state).toBe('snapshot');
+      stepDown(b);
+      const rd = b.ready();
+      expect(rd.softState?.role).toBe('follower');
+      expect(rd.snapshotNeeded).toBeUndefined();
+    });
+  }
+});
+
 describe('a follower whose log starts after a snapshot', () => {
   const snapshotChain = new Uint8Array(16).fill(9);
   /** A restarted from its snapshot at 100 (term 2) and entries 101..110 of term 2, all committed, following in term 3. */

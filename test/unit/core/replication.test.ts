@@ -157,6 +157,27 @@ describe('Replication', () => {
     expect(appends(leader.take())[0]).toMatchObject({ prevLogIndex: 6, entries: [] });
   });
 
+  it('drops a snapshot need not yet handed out when leadership ends or the follower changes (review 27)', () => {
+    const raise = (): { r: Replication; leader: FakeLeader } => {
+      const log = logOf(8);
+      const s = setUp(log);
+      s.r.sendAppends();
+      log.compact(5);
+      s.r.onAppendReply({ ...success(0), success: false, rejectedIndex: 8, xLen: 2 });
+      expect(s.r.snapshotNeeded).toBe(true);
+      return s;
+    };
+    const ended = raise();
+    ended.r.end();
+    expect(ended.r.snapshotNeeded).toBe(false);
+    expect(ended.r.takeSnapshotNeed()).toBe('');
+
+    const replaced = raise();
+    replaced.leader.peerId = 'c';
+    replaced.r.begin();
+    expect(replaced.r.takeSnapshotNeed()).toBe('');
+  });
+
   it('probes an unreachable follower again only after it answers a heartbeat', () => {
     const log = logOf(4);
     const { r, leader } = setUp(log);

@@ -3,16 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { RoleWaiters } from '../../../src/server/role-waiters.js';
 import { ManualClock } from './manual-clock.js';
-
-async function settled(p: Promise<void>): Promise<'resolved' | 'pending' | 'rejected'> {
-  let state: 'resolved' | 'pending' | 'rejected' = 'pending';
-  p.then(
-    () => (state = 'resolved'),
-    () => (state = 'rejected'),
-  );
-  for (let i = 0; i < 5; i++) await Promise.resolve();
-  return state;
-}
+import { settled } from './promise-state.js';
 
 describe('RoleWaiters', () => {
   it('a role change wakes every waiter before its deadline', async () => {

@@ -1,8 +1,10 @@
-// PROTOCOL.md R1: a follower's reply leaves only once what it claims is durable.
+// PROTOCOL.md R1: a follower's reply leaves only once what it claims is durable (which
+// replies: departureOf; when: WalSync).
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { EntryType } from '../../../src/core/types.js';
-import { WalSync } from '../../../src/server/wal-sync.js';
+import type { AppendEntriesReply, HeartbeatReply, Message } from '../../../src/core/messages.js';
+import { departureOf, WalSync } from '../../../src/server/wal-sync.js';
 import { MemoryWal } from '../../../src/storage/memory-wal.js';
 import { ManualClock } from './manual-clock.js';
 
@@ -155,5 +157,34 @@ describe('WalSync', () => {
     completions.shift()!();
     await settle();
     expect(sent).toEqual([2, 3, 4, 5]);
+  });
+});
+
+describe('departureOf: which peer messages wait for the local WAL', () => {
+  const base = { from: 'a', to: 'b', term: 3 };
+  const appendReply: AppendEntriesReply = { ...base, type: 'appendReply', success: true, matchIndex: 7, rejectedIndex: 0, xTerm: 0, xIndex: 0, xLen: 0 };
+  const heartbeatReply: HeartbeatReply = { ...base, type: 'heartbeatReply', lastIndex: 7, leaderMatch: 7 };
+
+  it("holds a follower's AppendEntries and heartbeat replies until durable, urgently when the leader waits on them", () => {
+    expect(departureOf(appendReply, undefined)).toBe('usual');
+    expect(departureOf(heartbeatReply, {})).toBe('usual');
+    expect(departureOf({ ...appendReply, awaited: true }, undefined)).toBe('urgent');
+    expect(departureOf({ ...heartbeatReply, awaited: true }, undefined)).toBe('urgent');
+    expect(departureOf({ ...appendReply, awaited: false }, undefined)).toBe('usual');
+  });
+
+  it('sends every other message at once', () => {
+    const others: Message[] = [
+      { ...base, type: 'append', prevLogIndex: 6, prevLogTerm: 3, entries: [entry(7)], leaderCommit: 6, awaited: true },
+      { ...base, type: 'heartbeat', commit: 6, commitTerm: 3, awaited: true },
+      { ...base, type: 'vote', lastLogIndex: 7, lastLogTerm: 3, preVote: true, transfer: false },
+      { ...base, type: 'voteReply', granted: false, preVote: true, reason: 'leader-alive' },
+    ];
+    for (const m of others) expect(departureOf(m, undefined)).toBe('now');
+  });
+
+  it('the commit-without-term broken build sends the replies before the fsync (issue 9, hole 1)', () => {
+    expect(departureOf({ ...appendReply, awaited: true }, { commitWithoutTerm: true })).toBe('now');
+    expect(departureOf(heartbeatReply, { commitWithoutTerm: true })).toBe('now');
   });
 });
