@@ -19,6 +19,7 @@
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterPaths } from './layout.js';
+import { ZkUnavailableError } from '../common/errors.js';
 import { encodeLease } from './records.js';
 import type { ZkSession } from './zk-api.js';
 import { ZkError } from './zk-api.js';
@@ -63,8 +64,6 @@ export class LeaseKeeper {
   private stopped = false;
   private expired = false;
   private expiredAt = 0;
-  /** The lease znode version our last successful touch produced. */
-  private version = 0;
 
   constructor(options: LeaseKeeperOptions) {
     this.o = options;
@@ -87,11 +86,6 @@ export class LeaseKeeper {
     return this.validUntil;
   }
 
-  /** The lease znode version our last successful touch left (0 before the first). */
-  lastVersion(): number {
-    return this.version;
-  }
-
   /**
    * Ends the current lease at once but goes on touching: after an event-loop stall the
    * leader serves no lease read until a touch sent after the stall succeeds.
@@ -109,10 +103,11 @@ export class LeaseKeeper {
 
   /**
    * Ends the lease for good (leadership is being handed over): no more lease reads, no
-   * more touches. Resolves once no touch is in flight any more (bounded), so that
-   * lastVersion() is final: the version the new leader may fence against.
+   * more touches. Resolves once no touch is in flight any more (bounded), so that the
+   * record relinquish() writes next is the last: a touch landing after it would make the
+   * follower's confirmation, or its fence, fail.
    */
-  async revoke(maxWaitMs = 3000): Promise<void> {
+  private async revoke(maxWaitMs = 3000): Promise<void> {
     this.validUntil = Number.NEGATIVE_INFINITY;
     this.validUntilWall = Number.NEGATIVE_INFINITY;
     this.stop();
@@ -120,6 +115,29 @@ export class LeaseKeeper {
     while (this.outstanding > 0 && this.o.clock.now() < deadline) {
       await new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 1));
     }
+  }
+
+  /**
+   * Leadership transfer: ends the lease for good (revoke), then writes one last record that
+   * says it was relinquished, checked against the epoch like every touch. Resolves with the
+   * version that write left: the follower skips the lease window only while the znode is
+   * still at it (src/core/hand-over.ts). The record is written only after the lease ended
+   * here, so no lease read is answered once it exists. Rejects when the write failed (a
+   * BAD_VERSION at op 0: the epoch moved) or its outcome is unknown: then there is no
+   * hand-over, and a record that did land is overwritten by the next touch if the lease is
+   * taken back.
+   */
+  async relinquish(): Promise<number> {
+    await this.revoke();
+    const { paths, term, leaderId, epochVersion } = this.o;
+    const record = encodeLease({ term, leaderId, seq: this.seq++, durationMs: this.o.durationMs, driftBound: this.o.driftBound, relinquished: true });
+    const results = await this.o.zk.multi([
+      { type: 'check', path: paths.epoch, version: epochVersion },
+      { type: 'setData', path: paths.lease, data: record, version: -1 },
+    ]);
+    const set = results[1];
+    if (!set || set.type !== 'setData') throw new ZkUnavailableError("ZooKeeper answered the hand-over's lease write without its znode version; not handing over");
+    return set.stat.version;
   }
 
   private holdsByClocks(): boolean {
@@ -162,10 +180,8 @@ export class LeaseKeeper {
         { type: 'setData', path: paths.lease, data: encodeLease({ term, leaderId, seq: this.seq++, durationMs: this.o.durationMs, driftBound: this.o.driftBound }), version: -1 },
       ])
       .then(
-        (results) => {
+        () => {
           this.outstanding--;
-          const set = results[1];
-          if (set && set.type === 'setData' && set.stat.version > this.version) this.version = set.stat.version;
           if (this.stopped) return;
           const until = sentAt + this.o.durationMs;
           if (until > this.validUntil) this.validUntil = until;

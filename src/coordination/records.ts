@@ -38,6 +38,14 @@ export interface LeaseRecord {
   readonly durationMs: number;
   /** The clock drift bound the leader assumes (a fraction, e.g. 0.05). */
   readonly driftBound: number;
+  /**
+   * The leader's last record before a leadership transfer, written after its lease had
+   * ended: no lease read is answered under it. A follower told to take over skips the lease
+   * window only when the znode is at the version its TimeoutNow names and says this
+   * (src/core/hand-over.ts). Absent in ordinary touches and in records written before it
+   * existed: not relinquished.
+   */
+  readonly relinquished?: boolean;
 }
 
 /** Lease durations a record may publish: longer ones are refused as corrupt. */
@@ -173,13 +181,21 @@ export function encodeLease(r: LeaseRecord): Uint8Array {
       seq: r.seq,
       durationMs: r.durationMs,
       driftBoundPpm: Math.round(r.driftBound * 1e6),
+      relinquished: r.relinquished === true,
     }).finish(),
   );
 }
 
 export function decodeLease(path: string, data: Uint8Array): LeaseRecord {
   const m = decodeWith(path, unseal(path, 'lease', data), (d) => pb.wal.LeaseRecord.decode(d));
-  const r = { term: m.term ?? 0, leaderId: m.leaderId ?? '', seq: m.seq ?? 0, durationMs: m.durationMs ?? 0, driftBound: (m.driftBoundPpm ?? 0) / 1e6 };
+  const r = {
+    term: m.term ?? 0,
+    leaderId: m.leaderId ?? '',
+    seq: m.seq ?? 0,
+    durationMs: m.durationMs ?? 0,
+    driftBound: (m.driftBoundPpm ?? 0) / 1e6,
+    relinquished: m.relinquished === true,
+  };
   check(path, r.durationMs <= MAX_LEASE_DURATION_MS, `lease duration ${r.durationMs} ms over ${MAX_LEASE_DURATION_MS}`);
   check(path, r.driftBound < 0.5, `drift bound ${r.driftBound} not below 0.5`);
   check(path, r.term === 0 || r.durationMs > 0, 'a lease of a term without a duration');

@@ -22,7 +22,7 @@ export class LeaderTransfer {
   /** Steps since it started (every tick, and every successful append reply, counts one). */
   private elapsed = 0;
   /** TimeoutNow went, and the lease was relinquished: it can no longer be simply called off. */
-  private handedOver = false;
+  private timeoutNowSent = false;
 
   constructor(private readonly timeoutSteps: number) {}
 
@@ -31,12 +31,17 @@ export class LeaderTransfer {
     return this.active;
   }
 
+  /** TimeoutNow went (the lease was relinquished) and the follower's take-over is awaited. */
+  get handedOver(): boolean {
+    return this.active && this.timeoutNowSent;
+  }
+
   /** Starts one (false when one is under way already). */
   start(): boolean {
     if (this.active) return false;
     this.active = true;
     this.elapsed = 0;
-    this.handedOver = false;
+    this.timeoutNowSent = false;
     return true;
   }
 
@@ -47,30 +52,30 @@ export class LeaderTransfer {
   step(hasFollower: boolean, caughtUp: boolean): TransferStep {
     this.elapsed++;
     if (this.elapsed > this.timeoutSteps || !hasFollower) return this.end() ? 'take-lease-back' : 'given-up';
-    if (this.handedOver) return 'wait';
+    if (this.timeoutNowSent) return 'wait';
     if (!caughtUp) return 'wait';
-    this.handedOver = true;
+    this.timeoutNowSent = true;
     return 'hand-over';
   }
 
   /** The driver's deadline passed: call it off, unless TimeoutNow went already (its take-over decides). */
   abort(): void {
-    if (this.active && !this.handedOver) this.active = false;
+    if (this.active && !this.timeoutNowSent) this.active = false;
   }
 
   /** Ends a transfer (if any). Returns true when the lease was handed over: the leader must take it back. */
   end(): boolean {
     // handedOver implies active (start, step, abort, end and reset keep it so), so clearing
     // both here is what the core did when it cleared them only inside a running transfer.
-    const tookLease = this.active && this.handedOver;
+    const tookLease = this.active && this.timeoutNowSent;
     this.active = false;
-    this.handedOver = false;
+    this.timeoutNowSent = false;
     return tookLease;
   }
 
   /** A new term as leader, or leadership lost: no transfer. */
   reset(): void {
     this.active = false;
-    this.handedOver = false;
+    this.timeoutNowSent = false;
   }
 }

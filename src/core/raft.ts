@@ -15,6 +15,7 @@
 //   a pre-vote ("would you object?"), and the take-over waits until the leader's lease
 //   znode has not changed for the lease window.
 import { CommitGate, type FollowedLeader } from './commit-gate.js';
+import { type HandOverClaim, type LeaseSighting, PendingHandOver, judgeHandOver } from './hand-over.js';
 import { HeldSuffix } from './held-suffix.js';
 import { LeaderTransfer } from './leader-transfer.js';
 import { LeaseLapse } from './lease-lapse.js';
@@ -108,6 +109,11 @@ export interface Ready {
   readonly relinquishLease?: boolean;
   /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
   readonly resumeLease?: boolean;
+  /**
+   * Follower: a TimeoutNow's hand-over was not confirmed by the lease znode (why): no fast
+   * take-over; the lease window is waited out as after silence. Once per hand-over.
+   */
+  readonly handOverUnconfirmed?: string;
   /**
    * This node's committed log disagrees with the leader's or ZooKeeper's at `index` (the
    * hash chain says so): its state cannot be trusted. It takes no more messages; the node
@@ -218,6 +224,10 @@ export class RaftCore {
   /** The lease znode version last seen and the tick it was first seen at. */
   private leaseVersion = -1;
   private leaseObservedTick = 0;
+  /** What the lease znode held at leaseVersion (null: not told). */
+  private leaseSighting: LeaseSighting | null = null;
+  /** Follower: a TimeoutNow it waits on ZooKeeper to confirm (hand-over.ts). */
+  private handOver: PendingHandOver | null = null;
   /** How long the lease must stay unchanged before a take-over (see observeLease). */
   private leaseWindowTicks: number;
   /** The leader is suspected on evidence (its connection broke), not from silence alone. */
@@ -242,11 +252,13 @@ export class RaftCore {
   private pendingLeadershipLost: LeadershipLost | undefined;
   private pendingRelinquish = false;
   private pendingResume = false;
+  private pendingHandOverNote: string | undefined;
   /**
-   * Candidate: the leader whose TimeoutNow made us one. Its AppendEntries and heartbeats of
-   * the same term were sent before the hand-over (each call is its own HTTP/2 stream, so
-   * they can arrive after the TimeoutNow) and must not turn us back into its follower
-   * before the take-over it asked for has even started.
+   * (Pre)candidate: the leader whose TimeoutNow made us one. Its AppendEntries and
+   * heartbeats of the same term were sent before the hand-over (each call is its own HTTP/2
+   * stream, so they can arrive after the TimeoutNow) and must not turn us back into its
+   * follower before the take-over it asked for has even started, nor while we wait for
+   * ZooKeeper to confirm it.
    */
   private handedOverBy: NodeId = '';
   /** Follower: a snapshot was installed; the local WAL must start over after this point. */
@@ -304,6 +316,12 @@ export class RaftCore {
       case 'precandidate':
         this.electionElapsed++;
         this.preVoteElapsed++;
+        if (this.handOver && this.ticks - this.handOver.since >= this.cfg.transferTimeoutTicks) {
+          // The leader gives its transfer up after as long, and takes its lease back.
+          this.noteHandOver(`the lease znode did not confirm it within ${this.cfg.transferTimeoutTicks} ticks`);
+          this.becomeFollower(this.term, this.handOver.claim.from);
+          return;
+        }
         if (this.preVoteOutcome === 'pending' && this.preVoteElapsed >= this.cfg.preVoteTimeoutTicks) {
           this.preVoteOutcome = 'timeout';
         }
@@ -378,7 +396,7 @@ export class RaftCore {
       return;
     }
     // Same term from the leader that handed over to us: sent before its TimeoutNow.
-    if (this.role === 'candidate' && m.from === this.handedOverBy && (m.type === 'append' || m.type === 'heartbeat')) return;
+    if ((this.role === 'candidate' || this.role === 'precandidate') && m.from === this.handedOverBy && (m.type === 'append' || m.type === 'heartbeat')) return;
     switch (m.type) {
       case 'append':
         this.onAppend(m);
@@ -467,12 +485,16 @@ export class RaftCore {
    * The caller must have run every tick owed up to now first, so that the observation is
    * stamped no earlier than it happened.
    */
-  observeLease(version: number, windowTicks = 0): void {
+  observeLease(version: number, windowTicks = 0, record?: Omit<LeaseSighting, 'version'>): void {
     if (version !== this.leaseVersion) {
       this.leaseVersion = version;
       this.leaseObservedTick = this.ticks;
     }
+    // A version names one write: what it held stays known until the version changes.
+    if (record) this.leaseSighting = { version, ...record };
+    else if (this.leaseSighting?.version !== version) this.leaseSighting = null;
     this.leaseWindowTicks = Math.max(this.cfg.leaseWindowTicks, windowTicks);
+    if (this.handOver && this.role === 'precandidate') this.judgePendingHandOver(this.handOver);
   }
 
   /** The epoch znode says `leaderId` holds `term`. */
@@ -610,6 +632,14 @@ export class RaftCore {
     if (this.role === 'leader') this.stepDown(reason);
   }
 
+  /**
+   * Leader: the last lease record of a hand-over (relinquished) did not land, so its
+   * TimeoutNow was not sent: the transfer is given up and the lease taken back.
+   */
+  relinquishFailed(term: number): void {
+    if (this.role === 'leader' && term === this.term && this.transfer.end()) this.pendingResume = true;
+  }
+
   /** Leader: give up a transfer that is not done (the driver's deadline passed). */
   abortTransfer(): void {
     if (this.role === 'leader') this.transfer.abort();
@@ -651,6 +681,7 @@ export class RaftCore {
       this.pendingLeadershipLost !== undefined ||
       this.pendingRelinquish ||
       this.pendingResume ||
+      this.pendingHandOverNote !== undefined ||
       (this.divergence !== null && !this.divergenceReported) ||
       this.replication.snapshotNeeded ||
       this.pendingLogReset !== undefined ||
@@ -695,6 +726,7 @@ export class RaftCore {
       ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
       ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
+      ...(this.pendingHandOverNote !== undefined ? { handOverUnconfirmed: this.pendingHandOverNote } : {}),
       ...(this.divergence && !this.divergenceReported ? { diverged: this.divergence } : {}),
       ...(snapshotFor ? { snapshotNeeded: { peer: snapshotFor, firstIndex: this.log.firstIndex() } } : {}),
       ...(this.pendingLogReset ? { logReset: this.pendingLogReset } : {}),
@@ -708,6 +740,7 @@ export class RaftCore {
     this.pendingLeadershipLost = undefined;
     this.pendingRelinquish = false;
     this.pendingResume = false;
+    this.pendingHandOverNote = undefined;
     return rd;
   }
 
@@ -805,6 +838,7 @@ export class RaftCore {
     this.role = 'follower';
     this.leaderId = leaderId;
     this.handedOverBy = '';
+    this.handOver = null;
     this.suspectedOnEvidence = false;
     if (leaderId) this.lastLeaderContactTick = this.ticks;
     // A take-over not yet handed out is no longer wanted (one handed out reports back).
@@ -829,7 +863,8 @@ export class RaftCore {
         lastLogIndex: this.log.lastIndex(),
         lastLogTerm: this.log.lastTerm(),
         preVote: true,
-        transfer: false,
+        // Waiting on a hand-over: a leader that handed over does not object to this one.
+        transfer: this.handOver !== null,
       });
     }
     this.maybeStartTakeover();
@@ -843,12 +878,15 @@ export class RaftCore {
     // quiet lease (silenceLeaseWindowTicks): liveness, not safety.
     const window = this.suspectedOnEvidence ? this.leaseWindowTicks : Math.max(this.leaseWindowTicks, this.cfg.silenceLeaseWindowTicks);
     if (this.ticks - this.leaseObservedTick < window + 1) return;
+    const h = this.handOver;
+    if (h) this.noteHandOver(`the lease znode stayed at version ${this.leaseVersion}, below the version ${h.claim.leaseVersion} the TimeoutNow names`);
     this.becomeCandidate(false);
   }
 
   private becomeCandidate(transfer: boolean): void {
     this.role = 'candidate';
     this.leaderId = '';
+    this.handOver = null;
     // What was matched with the last leader never counts for the next one (review 16).
     this.leaderMatch = 0;
     this.held.reopen();
@@ -864,6 +902,7 @@ export class RaftCore {
     this.role = 'leader';
     this.leaderId = this.id;
     this.handedOverBy = '';
+    this.handOver = null;
     this.heartbeatElapsed = 0;
     this.transfer.reset();
     this.lapse.reset();
@@ -1078,14 +1117,50 @@ export class RaftCore {
     this.commit = newCommit;
   }
 
+  /**
+   * The leader hands over. Taken at once only when the lease znode confirms it (hand-over.ts):
+   * anyone can send this in plaintext. Until then this node is a pre-candidate that waits on
+   * the lease watch, and on the ordinary take-over (the lease quiet for the window after
+   * silence) should ZooKeeper never confirm it: an older leader writes no relinquished record.
+   */
   private onTimeoutNow(m: TimeoutNow): void {
-    if (this.role !== 'follower' || this.leaderId !== m.from) return;
+    const waitingOnIt = this.role === 'precandidate' && this.handOver !== null && this.handOver.claim.from === m.from;
+    if (!waitingOnIt && (this.role !== 'follower' || this.leaderId !== m.from)) return;
+    const claim: HandOverClaim = { from: m.from, term: m.term, leaseVersion: m.leaseVersion };
+    const verdict = judgeHandOver(claim, this.leaseSighting);
+    if (verdict.kind === 'alive') {
+      // It touched its lease after the version it names: a stale TimeoutNow (a transfer it gave up), or a forged one.
+      this.pendingHandOverNote = verdict.reason;
+      return;
+    }
     this.heardFromLeader();
-    // The leader stopped touching its lease before it sent this: no need to wait it out,
-    // and the version it left is the one to fence against.
-    if (m.leaseVersion > 0) this.observeLease(Math.max(m.leaseVersion, this.leaseVersion), this.leaseWindowTicks);
-    this.becomeCandidate(true);
+    this.handOver = new PendingHandOver(claim, this.ticks);
     this.handedOverBy = m.from;
+    if (verdict.kind === 'confirmed') {
+      this.becomeCandidate(true);
+      return;
+    }
+    if (this.role === 'follower') this.becomePreCandidate();
+    if (this.role === 'precandidate' && this.handOver) this.judgePendingHandOver(this.handOver);
+  }
+
+  /** Acts on what the lease znode says of the hand-over this node waits on. */
+  private judgePendingHandOver(h: PendingHandOver): void {
+    const verdict = judgeHandOver(h.claim, this.leaseSighting);
+    if (verdict.kind === 'confirmed') {
+      this.becomeCandidate(true);
+    } else if (verdict.kind === 'alive') {
+      this.noteHandOver(verdict.reason);
+      this.becomeFollower(this.term, h.claim.from);
+    } else if (verdict.kind === 'unconfirmed') {
+      this.noteHandOver(verdict.reason);
+    }
+  }
+
+  /** Why the pending hand-over is not taken as confirmed, said once (Ready.handOverUnconfirmed). */
+  private noteHandOver(reason: string): void {
+    const note = this.handOver?.once(reason) ?? null;
+    if (note !== null) this.pendingHandOverNote = note;
   }
 
   private heardFromLeader(): void {
@@ -1153,7 +1228,9 @@ export class RaftCore {
 
   private onVote(m: Vote): void {
     let reason: VoteRejection = '';
-    if (!m.transfer && this.role === 'leader' && !this.silent()) reason = 'is-leader';
+    // A transfer pre-vote is no objection only to a leader that handed over: otherwise it comes
+    // from a follower a forged TimeoutNow misled (or a stale one), and this leader leads.
+    if (this.role === 'leader' && !this.silent() && !(m.transfer && this.transfer.handedOver)) reason = 'is-leader';
     else if (m.term <= this.term) reason = 'stale-term';
     else if (!m.transfer && this.leaderAlive()) reason = 'leader-alive';
     else if (!this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm, this.commit)) reason = 'log-behind';
@@ -1187,6 +1264,7 @@ export class RaftCore {
       return;
     }
     this.preVoteOutcome = 'rejected';
+    if (this.handOver && m.reason === 'is-leader') this.noteHandOver(`${m.from} answered that it leads and has not handed over`);
     this.becomeFollower(this.term, m.reason === 'is-leader' ? m.from : this.leaderId);
   }
 

@@ -2316,6 +2316,7 @@ export namespace duoraft {
             seq: number;
             durationMs: number;
             driftBoundPpm: number;
+            relinquished: boolean;
             static create(properties: duoraft.wal.LeaseRecord.$Shape): duoraft.wal.LeaseRecord & duoraft.wal.LeaseRecord.$Shape;
             static create(properties?: duoraft.wal.LeaseRecord.$Properties): duoraft.wal.LeaseRecord;
             static encode(message: duoraft.wal.LeaseRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -2330,6 +2331,7 @@ export namespace duoraft {
                 seq?: (number|null);
                 durationMs?: (number|null);
                 driftBoundPpm?: (number|null);
+                relinquished?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.wal.LeaseRecord.$Properties;

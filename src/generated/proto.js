@@ -16858,6 +16858,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [seq] LeaseRecord seq
              * @property {number|null} [durationMs] LeaseRecord durationMs
              * @property {number|null} [driftBoundPpm] LeaseRecord driftBoundPpm
+             * @property {boolean|null} [relinquished] LeaseRecord relinquished
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -16930,6 +16931,14 @@ export const duoraft = $root.duoraft = (() => {
             LeaseRecord.prototype.driftBoundPpm = 0;
 
             /**
+             * LeaseRecord relinquished.
+             * @member {boolean} relinquished
+             * @memberof duoraft.wal.LeaseRecord
+             * @instance
+             */
+            LeaseRecord.prototype.relinquished = false;
+
+            /**
              * Creates a new LeaseRecord instance using the specified properties.
              * @function create
              * @memberof duoraft.wal.LeaseRecord
@@ -16971,6 +16980,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.durationMs);
                 if (message.driftBoundPpm != null && $Object.hasOwnProperty.call(message, "driftBoundPpm") && message.driftBoundPpm !== 0)
                     writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.driftBoundPpm);
+                if (message.relinquished != null && $Object.hasOwnProperty.call(message, "relinquished") && message.relinquished !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.relinquished);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -17058,6 +17069,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.driftBoundPpm = value;
                             else
                                 delete message.driftBoundPpm;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.relinquished = value;
+                            else
+                                delete message.relinquished;
                             continue;
                         }
                     }

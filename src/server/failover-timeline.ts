@@ -10,7 +10,10 @@
 // and the whole, from the last word of the old leader (or the first suspicion, when there
 // was none) to the first commit: the failover as clients see it, less at most one
 // heartbeat interval (the old leader may have died up to a heartbeat after its last word).
-// A transfer has no detect or lease wait: it starts when the leader's TimeoutNow arrives.
+// A transfer has no detect: it starts when the leader's TimeoutNow arrives. Its lease_wait,
+// when it has one, is the wait for the lease znode to confirm the hand-over (the TimeoutNow
+// came before the lease watch showed the relinquished record; notes/safety.md), or for the
+// lease window when it never did.
 // An election with no leader before it (a cluster starting) has no detect.
 import type { Clock } from '../common/clock.js';
 import type { SoftState } from '../core/raft.js';
@@ -38,6 +41,8 @@ export class FailoverTimeline {
   private suspectAt: number | null = null;
   private lastContactAt: number | null = null;
   private candidateAt: number | null = null;
+  /** The node was a pre-candidate before it became a candidate (a transfer waited on ZooKeeper). */
+  private waitedAsPrecandidate = false;
   private won: Won | null = null;
 
   constructor(
@@ -53,6 +58,7 @@ export class FailoverTimeline {
       this.suspectAt = now;
       this.lastContactAt = prev.leaderId !== '' && Number.isFinite(leaderContactAgeMs) ? now - leaderContactAgeMs : null;
     }
+    if (next.role === 'precandidate') this.waitedAsPrecandidate = true;
     if (next.role === 'candidate') this.candidateAt = now;
     if (next.role === 'leader' && this.won) {
       this.won.leaderAt = now;
@@ -71,10 +77,10 @@ export class FailoverTimeline {
     }
     const candidateAt = this.candidateAt ?? now - s.fenceMs - s.replayMs;
     if (kind === 'failover' && this.suspectAt !== null && this.lastContactAt !== null) this.sink.phase(kind, 'detect', this.suspectAt - this.lastContactAt);
-    if (kind !== 'transfer' && this.suspectAt !== null) this.sink.phase(kind, 'lease_wait', candidateAt - this.suspectAt);
+    if ((kind !== 'transfer' || this.waitedAsPrecandidate) && this.suspectAt !== null) this.sink.phase(kind, 'lease_wait', candidateAt - this.suspectAt);
     this.sink.phase(kind, 'fence', s.fenceMs);
     this.sink.phase(kind, 'replay', s.replayMs);
-    const startedAt = kind === 'transfer' ? candidateAt : (this.lastContactAt ?? this.suspectAt ?? candidateAt);
+    const startedAt = kind === 'transfer' ? (this.suspectAt ?? candidateAt) : (this.lastContactAt ?? this.suspectAt ?? candidateAt);
     this.won = { kind, startedAt, leaderAt: null, leaderTerm: 0 };
   }
 
@@ -91,6 +97,7 @@ export class FailoverTimeline {
     this.suspectAt = null;
     this.lastContactAt = null;
     this.candidateAt = null;
+    this.waitedAsPrecandidate = false;
     this.won = null;
   }
 }

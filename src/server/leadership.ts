@@ -192,12 +192,20 @@ export class LeaderTerm {
   }
 
   /**
-   * Stops touching the lease and waits until no touch is in flight; returns the lease
-   * version it was left at (the new leader fences against exactly that version).
+   * Ends the lease (no more lease reads or touches), then writes the record that says it
+   * was relinquished; returns that write's version (the TimeoutNow names it, and the new
+   * leader fences against exactly it). Rejects when the write did not surely land; a fence
+   * found there is reported as one.
    */
   async relinquishLease(): Promise<number> {
-    await this.lease.revoke();
-    return this.lease.lastVersion();
+    try {
+      return await this.lease.relinquish();
+    } catch (err) {
+      if (err instanceof ZkError && err.code === 'BAD_VERSION' && err.failedOp === 0 && !this.closed) {
+        this.o.host.fenced(this.term, 'epoch moved (the hand-over\'s lease write)');
+      }
+      throw err;
+    }
   }
 
   /** One check of the epoch: resolves while we still hold it, rejects (and reports the fence) otherwise. */

@@ -33,12 +33,14 @@ import {
   UnknownOutcomeError,
 } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { WarningThrottle } from '../common/warning-throttle.js';
 import { ensureClusterTree, FRESH_NODE, type LocalClusterView, randomClusterId } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { registerMember, registerVoter } from '../coordination/membership.js';
 import { type ClusterIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
 import type { Entry, NodeId } from '../core/types.js';
+import type { LeaseSighting } from '../core/hand-over.js';
 import type { TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
 import { type Divergence, RaftCore, type LeadershipLost, type Ready, type Role, type SoftState } from '../core/raft.js';
@@ -185,6 +187,8 @@ export class NodeDriver {
   private readonly identityCheck: IdentityCheck;
   /** Logs a commit index held for long (the commit gate). */
   private readonly commitHold: CommitHoldReport;
+  /** Hand-overs ZooKeeper did not confirm: a plaintext forger can send TimeoutNows in a loop, so at most one warning a second. */
+  private readonly handOverWarnings: WarningThrottle;
   private readonly telemetry: NodeTelemetry;
   private catchUp: FollowerCatchUp | null = null;
   private watches: ClusterWatches | null = null;
@@ -294,6 +298,7 @@ export class NodeDriver {
       deps.config.limits.maxPendingReads,
     );
     this.commitHold = new CommitHoldReport(deps.logger, deps.clock);
+    this.handOverWarnings = new WarningThrottle(deps.logger, deps.clock, 1000);
     this.telemetry = deps.telemetry ?? noTelemetry;
     this.peerAdmission = new PeerAdmission({
       logger: deps.logger,
@@ -424,7 +429,7 @@ export class NodeDriver {
     const d = new NodeDriver(rebuilt ? { ...deps, snapshots: { ...deps.snapshots!, initial: rebuilt } } : deps, voters, state.identity);
     if (rebuild && 'unusable' in rebuild) d.leadPermit.withhold(rebuild.unusable);
     d.core.observeEpoch(state.epoch.term, state.epoch.leaderId);
-    d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease));
+    d.core.observeLease(state.leaseVersion, d.leaseWindowTicks(state.lease), leaseSighting(state.lease));
     d.core.setZkConnected(deps.zk.state === 'connected');
     try {
       await registerMember(deps.zk, paths, d.memberRecord());
@@ -796,6 +801,9 @@ export class NodeDriver {
       else this.walSync.afterDurable(() => this.transport.send(m), departure);
     }
     if (rd.relinquishLease || handOver) void this.handOver(handOver);
+    if (rd.handOverUnconfirmed !== undefined) {
+      this.handOverWarnings.warn('hand-over', { reason: rd.handOverUnconfirmed }, `hand-over not confirmed by ZooKeeper: ${rd.handOverUnconfirmed}`);
+    }
     if (rd.committed.length > 0) this.applier.apply(rd.committed);
     if (rd.snapshotNeeded) this.voterSnapshots.offer(rd.snapshotNeeded.peer);
     if (rd.takeover) {
@@ -818,14 +826,26 @@ export class NodeDriver {
   }
 
   /**
-   * Leadership transfer, last step: stop touching the lease, wait until no touch is in
-   * flight, then tell the follower to take over, with the version the lease was left at:
-   * it fences against exactly that version, so if we take the lease back later (the
-   * transfer timed out) its fence fails.
+   * Leadership transfer, last step: end the lease (no more lease reads or touches), write
+   * the record that says it was relinquished, then tell the follower to take over, with
+   * that write's version: the follower takes over at once only while the lease znode is at
+   * exactly that version and says so, and fences against it, so if we take the lease back
+   * later (the transfer timed out) its fence fails. A record that did not surely land means
+   * no hand-over: the transfer is given up and the lease taken back.
    */
   private async handOver(timeoutNow: TimeoutNow | null): Promise<void> {
     const leading = this.leading;
-    const leaseVersion = leading ? await leading.relinquishLease() : 0;
+    if (!leading) return;
+    let leaseVersion: number;
+    try {
+      leaseVersion = await leading.relinquishLease();
+    } catch (err) {
+      if (this.stopped) return;
+      this.log.warn({ err: (err as Error).message }, 'leadership transfer: the relinquished lease could not be written to ZooKeeper; not handing over');
+      this.core.relinquishFailed(leading.term);
+      this.schedule();
+      return;
+    }
     if (!timeoutNow || this.stopped) return;
     this.transport.send({ ...timeoutNow, leaseVersion });
   }
@@ -1036,7 +1056,7 @@ export class NodeDriver {
       },
       onLease: (version, record) => {
         this.catchUpTicks();
-        this.core.observeLease(version, this.leaseWindowTicks(record));
+        this.core.observeLease(version, this.leaseWindowTicks(record), leaseSighting(record));
         this.schedule();
       },
       onLeaderZnode: (record, stat) => {
@@ -1061,4 +1081,9 @@ export class NodeDriver {
   private memberRecord(): MemberRecord {
     return { id: this.id, address: this.cfg.advertise, kind: 'voter', peerAddress: this.cfg.peerAdvertise ?? this.cfg.advertise };
   }
+}
+
+/** What a lease record tells the core's hand-over check (src/core/hand-over.ts). */
+function leaseSighting(record: LeaseRecord): Omit<LeaseSighting, 'version'> {
+  return { term: record.term, holder: record.leaderId, relinquished: record.relinquished === true };
 }

@@ -42,6 +42,8 @@ export interface RoundReport {
   readonly counts: Readonly<Record<string, number>>;
   /** Oddities worth a look that fail nothing by themselves (a gRPC INTERNAL status, say). */
   readonly oddities: readonly string[];
+  /** What the round itself found wrong (the run fails on each). */
+  readonly failures?: readonly string[];
 }
 
 export class Counter {

@@ -14,6 +14,7 @@ import type { FuzzRandom } from './fuzz-random.js';
 import { type LiveState, readLiveState } from './live-state.js';
 import { absurdNumber, mutate } from './mutate.js';
 import { encodePeerRequest, type PeerCallOutcome, PeerCaller, type PeerMethodName } from './peer-caller.js';
+import { probeForgedTimeoutNow } from './timeout-now-probe.js';
 
 /** Messages per round, calls in flight at once, and each call's deadline (a refused one is answered only after 2 s). */
 const MESSAGES: readonly [number, number] = [30, 90];
@@ -136,6 +137,8 @@ export async function peerRound(ctx: FuzzContext): Promise<RoundReport> {
   const r = ctx.rng;
   const s = await readLiveState(ctx);
   if (!s.leader && !s.follower) return { summary: 'no member answered its status; nothing sent', counts: {}, oddities: [] };
+  // Alone first, so that what follows it in the follower's log is its doing.
+  const probe = await probeForgedTimeoutNow(ctx, s);
   const count = r.between(MESSAGES[0], MESSAGES[1]);
   const planned = Array.from({ length: count }, () => plan(r, ctx, s));
   const callers = new Map<string, PeerCaller>();
@@ -163,8 +166,11 @@ export async function peerRound(ctx: FuzzContext): Promise<RoundReport> {
   }
   const plausible = planned.filter((p) => p.what === 'plausible').length;
   return {
-    summary: `${count} peer messages (${plausible} plausible, ${count - plausible} mutated) to ${s.leader?.id ?? '-'} (leader) and ${s.follower?.id ?? '-'} (follower), term ${s.term}, tail ${s.tail?.index ?? '?'}`,
+    summary:
+      `${count} peer messages (${plausible} plausible, ${count - plausible} mutated) to ${s.leader?.id ?? '-'} (leader) and ${s.follower?.id ?? '-'} (follower), term ${s.term}, tail ${s.tail?.index ?? '?'}` +
+      (probe ? `; first a ${probe.summary}` : ''),
     counts: counts.toRecord(),
     oddities,
+    ...(probe?.failure ? { failures: [probe.failure] } : {}),
   };
 }

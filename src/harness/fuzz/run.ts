@@ -153,9 +153,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzRun> {
       for (const odd of report.oddities.slice(0, 5)) say(`    oddity: ${odd}`);
       const newFailures = scanner.failures.filter((f) => f.round === k);
       for (const f of newFailures.slice(0, 5)) say(`    LOG FAILURE on ${f.node}: ${f.line}`);
+      const found = report.failures ?? [];
+      for (const f of found) say(`    FAILURE: ${f}`);
       if (error !== undefined) failures.push(`round ${k} (${target}): the harness failed: ${error}`);
+      for (const f of found) failures.push(`round ${k} (${target}): ${f}`);
       if (!rec.ok) failures.push(`round ${k} (${target}): ${rec.problem}`);
-      if ((newFailures.length > 0 || error !== undefined || !rec.ok) && firstFailingRound === 0) firstFailingRound = k;
+      if ((newFailures.length > 0 || found.length > 0 || error !== undefined || !rec.ok) && firstFailingRound === 0) firstFailingRound = k;
       if (!rec.ok) break;
     }
 

@@ -39,6 +39,8 @@ interface PendingCall {
 
 export class SimNetwork {
   readonly faults: NetworkFaults = { drop: 0, latencyMs: [1, 3] };
+  /** A targeted test's own loss: requests it says true of are lost (their deadline reports it). */
+  dropIf: ((m: Message) => boolean) | null = null;
   private readonly endpoints = new Map<NodeId, SimTransport>();
   private readonly cut = new Set<string>();
   private readonly pending = new Map<number, Pending>();
@@ -100,7 +102,7 @@ export class SimNetwork {
         from.receiveUnreachable(m.to);
       });
       this.pending.set(rpcId, { from: m.from, to: m.to, timer });
-      if (this.lost(m.from, m.to)) return; // the deadline reports it
+      if (this.lost(m.from, m.to) || this.dropIf?.(m) === true) return; // the deadline reports it
       const copy = { ...m, rpcId };
       this.sched.schedule(this.latency(), () => {
         // The incarnation may have changed meanwhile: deliver only to the one it was sent to.
@@ -120,6 +122,20 @@ export class SimNetwork {
       this.pending.delete(rpcId);
       still.timer.cancel();
       if (requester && this.endpoints.get(m.to) === requester) requester.receive({ ...m, rpcId: undefined } as Message);
+    });
+  }
+
+  /**
+   * A request nobody sent through this network: a forger's, claiming `m.from` (the network is
+   * plaintext). Delivered to the current incarnation of `m.to` after the usual latency; its
+   * answer, if any, finds no caller and is dropped.
+   */
+  forge(m: Message): void {
+    const target = this.endpoints.get(m.to);
+    if (!target) return;
+    const rpcId = this.nextRpc++;
+    this.sched.schedule(this.latency(), () => {
+      if (this.endpoints.get(m.to) === target) target.receive({ ...m, rpcId });
     });
   }
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { ClusterPaths } from '../../../src/coordination/layout.js';
 import { LeaseKeeper } from '../../../src/coordination/lease.js';
-import { decodeLease, encodeEpoch, encodeLease, leaseWindowFor } from '../../../src/coordination/records.js';
+import { pb } from '../../../src/common/proto.js';
+import { decodeLease, encodeEpoch, encodeLease, leaseWindowFor, seal } from '../../../src/coordination/records.js';
 import { core, tickN } from '../core/helpers.js';
 import { ManualClock } from '../server/manual-clock.js';
 import { ScriptedZk } from './scripted-zk.js';
@@ -13,9 +14,17 @@ const paths = new ClusterPaths('t');
 describe('the lease record carries the leader\'s duration (R6)', () => {
   it('round-trips duration and drift bound, and refuses nonsense as corrupt', () => {
     const r = decodeLease(paths.lease, encodeLease({ term: 3, leaderId: 'a', seq: 7, durationMs: 400, driftBound: 0.05 }));
-    expect(r).toEqual({ term: 3, leaderId: 'a', seq: 7, durationMs: 400, driftBound: 0.05 });
+    expect(r).toEqual({ term: 3, leaderId: 'a', seq: 7, durationMs: 400, driftBound: 0.05, relinquished: false });
     expect(() => decodeLease(paths.lease, encodeLease({ term: 3, leaderId: 'a', seq: 1, durationMs: 0, driftBound: 0 }))).toThrow(/without a duration/);
     expect(() => decodeLease(paths.lease, encodeLease({ term: 3, leaderId: 'a', seq: 1, durationMs: 3_600_000, driftBound: 0 }))).toThrow(/over/);
+  });
+
+  it('says whether the lease was relinquished (a hand-over); a record written before the field existed was not', () => {
+    const given = decodeLease(paths.lease, encodeLease({ term: 3, leaderId: 'a', seq: 8, durationMs: 50, driftBound: 0.05, relinquished: true }));
+    expect(given).toMatchObject({ term: 3, leaderId: 'a', relinquished: true });
+    // The bytes an older version writes: fields 1 to 5 only.
+    const old = seal('lease', pb.wal.LeaseRecord.encode({ term: 3, leaderId: 'a', seq: 9, durationMs: 50, driftBoundPpm: 50_000 }).finish());
+    expect(decodeLease(paths.lease, old)).toEqual({ term: 3, leaderId: 'a', seq: 9, durationMs: 50, driftBound: 0.05, relinquished: false });
   });
 
   it('the window a follower needs exceeds D(1+ρ)/(1−ρ), with ρ the larger of the two bounds', () => {

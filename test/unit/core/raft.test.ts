@@ -820,7 +820,9 @@ describe('leadership transfer', () => {
     const rd = a.ready();
     expect(rd.relinquishLease).toBe(true);
     const tn = messagesOf(rd, 'timeoutNow')[0]!;
-    // The driver fills in the version the lease was left at; the follower fences against it.
+    // The driver writes the relinquished lease record and fills in its version; the
+    // follower's lease watch saw it (fuzz finding 5): it fences against that version at once.
+    b.observeLease(42, 0, { term: 1, holder: 'a', relinquished: true });
     b.step({ ...tn, leaseVersion: 42 });
     expect(b.ready().takeover).toMatchObject({ transfer: true, leaseVersion: 42 });
   });
@@ -834,7 +836,14 @@ describe('leadership transfer', () => {
     expect(tn).toBeDefined();
     // Separate calls: the TimeoutNow is handled first, a heartbeat and an append the leader
     // sent earlier right after it, before the driver has collected the take-over.
+    // The TimeoutNow also beats the lease watch: the follower waits on ZooKeeper's word as
+    // a pre-candidate, and the leader's earlier messages must not undo that either.
     b.step({ ...tn, leaseVersion: 42 });
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: tn.term, commit: 1, commitTerm: 1 });
+    b.step({ type: 'append', from: 'a', to: 'b', term: tn.term, prevLogIndex: 1, prevLogTerm: 1, entries: [], leaderCommit: 1 });
+    expect(b.softState().role).toBe('precandidate');
+    expect(b.ready().takeover).toBeUndefined();
+    b.observeLease(42, 0, { term: 1, holder: 'a', relinquished: true });
     b.step({ type: 'heartbeat', from: 'a', to: 'b', term: tn.term, commit: 1, commitTerm: 1 });
     b.step({ type: 'append', from: 'a', to: 'b', term: tn.term, prevLogIndex: 1, prevLogTerm: 1, entries: [], leaderCommit: 1 });
     expect(b.softState().role).toBe('candidate');

@@ -259,6 +259,22 @@ describe('NodeMetrics: take-overs and their phases', () => {
     expect(await value(metrics, 'duoraft_takeovers_total', { kind: 'transfer', outcome: 'ok' })).toBe(1);
   });
 
+  it('a transfer whose TimeoutNow beat the lease watch: its wait for ZooKeeper to confirm is its lease wait, and it starts at the TimeoutNow', async () => {
+    const { clock, metrics } = setup();
+    clock.jump(500);
+    metrics.roleChanged(soft('follower', 5, 'a'), soft('precandidate', 5, 'a'), 2);
+    clock.jump(503);
+    metrics.roleChanged(soft('precandidate', 5, 'a'), soft('candidate', 5, ''), 5);
+    clock.jump(515);
+    metrics.takeoverDone({ transfer: true, ok: true, fenceMs: 5, replayMs: 7 });
+    metrics.roleChanged(soft('candidate', 5, ''), soft('leader', 6, 'b'), 0);
+    clock.jump(523);
+    metrics.committedInTerm(6);
+    expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_count', { kind: 'transfer', phase: 'detect' })).toBe(0);
+    expect(await value(metrics, 'duoraft_takeover_phase_duration_seconds_sum', { kind: 'transfer', phase: 'lease_wait' })).toBeCloseTo(0.003, 6);
+    expect(await value(metrics, 'duoraft_failover_duration_seconds_sum', { kind: 'transfer' })).toBeCloseTo(0.023, 6);
+  });
+
   it('counts a failed take-over, and one abandoned before its first commit adds no failover', async () => {
     const { clock, metrics } = setup();
     metrics.roleChanged(soft('follower', 3, 'a'), soft('precandidate', 3, 'a'), 30);

@@ -1,0 +1,190 @@
+// Fuzz finding 5: a TimeoutNow skips the lease window only when the lease znode confirms the
+// hand-over (src/core/hand-over.ts). A forged one (the leader's id, its term and the lease
+// version are all readable in ZooKeeper) made the follower fence at once, while the leader's
+// lease still held: its lease reads could then be stale.
+import { describe, expect, it } from 'vitest';
+import { RaftCore, SeededRandom, defaultCoreTicks, judgeHandOver } from '../../../src/core/index.js';
+import type { CoreConfig, LeaseSighting, TimeoutNow, VoteReply } from '../../../src/core/index.js';
+import { config, core, makeLeader, messagesOf } from './helpers.js';
+
+const touch = (holder: string, term: number): Omit<LeaseSighting, 'version'> => ({ term, holder, relinquished: false });
+const relinquished = (holder: string, term: number): Omit<LeaseSighting, 'version'> => ({ term, holder, relinquished: true });
+const timeoutNow = (leaseVersion: number): TimeoutNow => ({ type: 'timeoutNow', from: 'a', to: 'b', term: 1, leaseVersion });
+
+/** a leads term 1 and b follows it, caught up. */
+function pair(overrides: Partial<CoreConfig> = {}): { a: RaftCore; b: RaftCore } {
+  const a = new RaftCore(config('a', 'b', overrides), new SeededRandom(1));
+  const b = core('b', 'a', {}, overrides);
+  b.observeEpoch(1, 'a');
+  for (const m of makeLeader(a, 1).messages) b.step(m);
+  for (const r of b.ready().messages) a.step(r);
+  a.ready();
+  a.mirrorCommitted(1, 1);
+  return { a, b };
+}
+
+describe('judgeHandOver', () => {
+  const claim = { from: 'a', term: 3, leaseVersion: 10 };
+
+  it('confirms only the claimed version holding a lease relinquished by the sender in its term', () => {
+    expect(judgeHandOver(claim, { version: 10, ...relinquished('a', 3) })).toEqual({ kind: 'confirmed' });
+    expect(judgeHandOver(claim, { version: 10, ...touch('a', 3) })).toMatchObject({ kind: 'unconfirmed', reason: expect.stringMatching(/version 10 holds a touch of a in term 3/) });
+    expect(judgeHandOver(claim, { version: 10, ...relinquished('a', 2) }).kind).toBe('unconfirmed');
+    expect(judgeHandOver(claim, { version: 10, ...relinquished('b', 3) }).kind).toBe('unconfirmed');
+    expect(judgeHandOver(claim, { version: 11, ...relinquished('a', 3) }).kind).toBe('unconfirmed');
+  });
+
+  it('waits while the lease watch lags the message, and takes a later touch of the sender for a live leader', () => {
+    expect(judgeHandOver(claim, null)).toEqual({ kind: 'wait' });
+    expect(judgeHandOver(claim, { version: 9, ...touch('a', 3) })).toEqual({ kind: 'wait' });
+    expect(judgeHandOver(claim, { version: 11, ...touch('a', 3) }).kind).toBe('alive');
+    // A fence by the other node moved it: not confirmed (the epoch watch makes us follow).
+    expect(judgeHandOver(claim, { version: 11, ...touch('b', 4) }).kind).toBe('unconfirmed');
+  });
+});
+
+describe('a forged TimeoutNow (fuzz finding 5)', () => {
+  it('with the right id, term and lease version but no relinquished record does not make the follower fence; the leader objects', () => {
+    const { a, b } = pair();
+    b.observeLease(7, 0, touch('a', 1));
+    b.ready();
+    b.step(timeoutNow(7));
+    const rd = b.ready();
+    expect(rd.takeover).toBeUndefined();
+    expect(rd.handOverUnconfirmed).toMatch(/the lease znode at version 7 holds a touch of a in term 1, not a lease relinquished by a in term 1/);
+    expect(b.softState().role).toBe('precandidate');
+    const preVote = messagesOf(rd, 'vote')[0]!;
+    expect(preVote).toMatchObject({ preVote: true, transfer: true });
+    // The leader handed nothing over: it objects, and the follower follows it again.
+    a.step(preVote);
+    const reply = messagesOf(a.ready(), 'voteReply')[0]!;
+    expect(reply).toMatchObject({ granted: false, reason: 'is-leader' });
+    b.step(reply);
+    expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
+    expect(a.softState().role).toBe('leader');
+  });
+
+  it('the leader still touching its lease ends the wait at once', () => {
+    const { b } = pair();
+    b.observeLease(7, 0, touch('a', 1));
+    b.step(timeoutNow(7));
+    b.ready();
+    b.observeLease(8, 0, touch('a', 1));
+    expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
+    expect(b.ready().takeover).toBeUndefined();
+  });
+
+  it('when nobody answers (a stalled leader), the follower takes over only after the lease was quiet for the window after silence', () => {
+    const { b } = pair();
+    b.observeLease(7, 0, touch('a', 1));
+    b.step(timeoutNow(7));
+    expect(b.ready().takeover).toBeUndefined();
+    let takeoverAt = -1;
+    for (let t = 1; t <= 60 && takeoverAt < 0; t++) {
+      b.tick();
+      const rd = b.ready();
+      for (const m of rd.messages) if (m.type === 'vote') b.step({ type: 'unreachable', from: 'a', to: 'b', term: 0 });
+      const again = b.ready();
+      const takeover = rd.takeover ?? again.takeover;
+      if (takeover) {
+        takeoverAt = t;
+        // The ordinary take-over: it fences against the version it saw quiet.
+        expect(takeover).toMatchObject({ transfer: false, leaseVersion: 7 });
+      }
+    }
+    expect(takeoverAt).toBeGreaterThan(Math.max(defaultCoreTicks.leaseWindowTicks, defaultCoreTicks.silenceLeaseWindowTicks));
+  });
+
+  it('a TimeoutNow naming a version the leader has touched past since is ignored', () => {
+    const { b } = pair();
+    b.observeLease(9, 0, touch('a', 1));
+    b.step(timeoutNow(8));
+    const rd = b.ready();
+    expect(rd.takeover).toBeUndefined();
+    expect(rd.handOverUnconfirmed).toMatch(/a touched its lease \(version 9\) after the version 8/);
+    expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
+  });
+
+  it('ZooKeeper never confirming it (an inflated version, a leader that grants the pre-vote): after the transfer timeout it follows the sender again', () => {
+    const { b } = pair({ transferTimeoutTicks: 40 });
+    let version = 7;
+    b.observeLease(version, 0, touch('a', 1));
+    b.step(timeoutNow(1000));
+    for (let t = 1; t <= 45 && b.softState().role === 'precandidate'; t++) {
+      b.tick();
+      if (t % 2 === 0) b.observeLease(++version, 0, touch('a', 1));
+      for (const m of b.ready().messages) {
+        if (m.type === 'vote') b.step({ type: 'voteReply', from: 'a', to: 'b', term: m.term, granted: true, preVote: true, reason: '' } satisfies VoteReply);
+      }
+      expect(b.ready().takeover).toBeUndefined();
+    }
+    expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
+  });
+});
+
+describe('a real hand-over', () => {
+  it('the leader relinquishes, and the follower fences at once against the relinquished record', () => {
+    const { a, b } = pair();
+    expect(a.transferLeadership()).toBe(true);
+    a.tick();
+    const rd = a.ready();
+    expect(rd.relinquishLease).toBe(true);
+    const tn = messagesOf(rd, 'timeoutNow')[0]!;
+    // The driver writes the relinquished record (version 8) and sends the TimeoutNow with it.
+    b.observeLease(8, 0, relinquished('a', 1));
+    b.step({ ...tn, leaseVersion: 8 });
+    const taken = b.ready();
+    expect(taken.takeover).toMatchObject({ transfer: true, leaseVersion: 8 });
+    expect(taken.handOverUnconfirmed).toBeUndefined();
+  });
+
+  it('the leader that handed over does not object to the transfer pre-vote; one that did not, does', () => {
+    const { a } = pair();
+    const vote = { type: 'vote', from: 'b', to: 'a', term: 2, lastLogIndex: 1, lastLogTerm: 1, preVote: true, transfer: true } as const;
+    a.step(vote);
+    expect(messagesOf(a.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'is-leader' });
+    a.transferLeadership();
+    a.tick();
+    a.ready();
+    a.step(vote);
+    expect(messagesOf(a.ready(), 'voteReply')[0]).toMatchObject({ granted: true });
+    a.step({ ...vote, transfer: false });
+    expect(messagesOf(a.ready(), 'voteReply')[0]).toMatchObject({ granted: false, reason: 'is-leader' });
+  });
+
+  it('from a leader that writes no relinquished record (an older version): it still happens, after the lease window', () => {
+    const { b } = pair();
+    b.observeLease(8, 0, touch('a', 1));
+    b.step(timeoutNow(8));
+    const rd = b.ready();
+    expect(rd.handOverUnconfirmed).toMatch(/version 8 holds a touch/);
+    const preVote = messagesOf(rd, 'vote')[0]!;
+    // An older leader does not object to a transfer pre-vote, and goes on heartbeating.
+    b.step({ type: 'voteReply', from: 'a', to: 'b', term: preVote.term, granted: true, preVote: true, reason: '' });
+    let takeoverAt = -1;
+    for (let t = 1; t <= 60 && takeoverAt < 0; t++) {
+      b.tick();
+      b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 1, commitTerm: 1 });
+      const takeover = b.ready().takeover;
+      if (takeover) {
+        takeoverAt = t;
+        expect(takeover).toMatchObject({ transfer: false, leaseVersion: 8 });
+      } else {
+        expect(b.softState().role).toBe('precandidate');
+      }
+    }
+    expect(takeoverAt).toBeGreaterThan(defaultCoreTicks.silenceLeaseWindowTicks);
+  });
+
+  it('a relinquished record that did not land: no hand-over, the transfer is given up and the lease taken back', () => {
+    const { a } = pair();
+    a.transferLeadership();
+    a.tick();
+    expect(a.ready().relinquishLease).toBe(true);
+    a.relinquishFailed(1);
+    expect(a.ready().resumeLease).toBe(true);
+    expect(a.status().transferring).toBe(false);
+    expect(a.softState().role).toBe('leader');
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
+  });
+});
