@@ -113,8 +113,10 @@ export class HandOverWait {
   /**
    * A TimeoutNow the core accepts from its leader, or from the sender it waits on. 'ignore':
    * the sender touched its lease after the version it names (a transfer it gave up, or a
-   * forgery); otherwise the wait (re)starts on this claim: 'take-over' when the lease znode
-   * confirms it already, else 'wait'.
+   * forgery); otherwise the wait goes on with this claim: 'take-over' when the lease znode
+   * confirms it already, else 'wait'. A claim restated by the sender waited on keeps the
+   * wait's start: a forger repeating TimeoutNows must not keep the follower off its leader
+   * past the transfer timeout (review 29).
    */
   receive(claim: HandOverClaim, tick: number): 'ignore' | 'take-over' | 'wait' {
     const verdict = judgeHandOver(claim, this.lease);
@@ -122,7 +124,8 @@ export class HandOverWait {
       this.note = verdict.reason;
       return 'ignore';
     }
-    this.pending = new PendingHandOver(claim, tick);
+    const since = this.pending?.claim.from === claim.from ? this.pending.since : tick;
+    this.pending = new PendingHandOver(claim, since);
     return verdict.kind === 'confirmed' ? 'take-over' : 'wait';
   }
 

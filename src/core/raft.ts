@@ -1120,7 +1120,9 @@ export class RaftCore {
     const start = this.handOver.receive({ from: m.from, term: m.term, leaseVersion: m.leaseVersion }, this.ticks);
     // 'ignore': it touched its lease after the version it names: a stale TimeoutNow (a transfer it gave up), or a forged one.
     if (start === 'ignore') return;
-    this.heardFromLeader();
+    // Restated while we wait on it: not news from a leader. The election timer runs on, so the
+    // pre-vote is asked again (a live leader objects), however often a forger sends this.
+    if (!waitingOnIt) this.heardFromLeader();
     this.handedOverBy = m.from;
     if (start === 'take-over') {
       this.becomeCandidate(true);
