@@ -75,7 +75,7 @@ class PendingHandOver {
 
   constructor(
     readonly claim: HandOverClaim,
-    /** The tick the TimeoutNow came at. */
+    /** The tick the wait began (its first TimeoutNow; a restated claim keeps it). */
     readonly since: number,
   ) {}
 
@@ -163,7 +163,7 @@ export class HandOverWait {
   /** The ordinary take-over starts instead (the lease was quiet for the window after silence). */
   onQuietLease(leaseVersion: number): void {
     const h = this.pending;
-    if (h) this.noteOnce(`the lease znode stayed at version ${leaseVersion}, below the version ${h.claim.leaseVersion} the TimeoutNow names`);
+    if (h) this.noteOnce(`the lease znode stayed at version ${leaseVersion} without confirming it (the TimeoutNow names version ${h.claim.leaseVersion})`);
   }
 
   /** The peer refused the pre-vote as a leader that did not hand over. */
