@@ -19,7 +19,7 @@
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterPaths } from './layout.js';
-import { ZkUnavailableError } from '../common/errors.js';
+import { UnavailableError, ZkUnavailableError } from '../common/errors.js';
 import { encodeLease } from './records.js';
 import type { ZkSession } from './zk-api.js';
 import { ZkError } from './zk-api.js';
@@ -125,10 +125,15 @@ export class LeaseKeeper {
    * here, so no lease read is answered once it exists. Rejects when the write failed (a
    * BAD_VERSION at op 0: the epoch moved) or its outcome is unknown: then there is no
    * hand-over, and a record that did land is overwritten by the next touch if the lease is
-   * taken back.
+   * taken back. `stillHandingOver` is asked once no touch is in flight, right before the
+   * record goes: the transfer may have been given up meanwhile and the lease taken back by a
+   * new keeper, whose touches went out first; a record sent after them would land above a
+   * touch that renewed the lease, and a follower fencing against it would depose a leader
+   * whose lease holds (review 29). Then it rejects without writing.
    */
-  async relinquish(): Promise<number> {
+  async relinquish(stillHandingOver: () => boolean = () => true): Promise<number> {
     await this.revoke();
+    if (!stillHandingOver()) throw new UnavailableError('the transfer was given up (the lease taken back) before the relinquished lease record was written; not handing over');
     const { paths, term, leaderId, epochVersion } = this.o;
     const record = encodeLease({ term, leaderId, seq: this.seq++, durationMs: this.o.durationMs, driftBound: this.o.driftBound, relinquished: true });
     const results = await this.o.zk.multi([

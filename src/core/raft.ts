@@ -15,7 +15,7 @@
 //   a pre-vote ("would you object?"), and the take-over waits until the leader's lease
 //   znode has not changed for the lease window.
 import { CommitGate, type FollowedLeader } from './commit-gate.js';
-import { type HandOverClaim, type LeaseSighting, PendingHandOver, judgeHandOver } from './hand-over.js';
+import { type HandOverAction, HandOverWait, type LeaseSighting } from './hand-over.js';
 import { HeldSuffix } from './held-suffix.js';
 import { LeaderTransfer } from './leader-transfer.js';
 import { LeaseLapse } from './lease-lapse.js';
@@ -224,10 +224,8 @@ export class RaftCore {
   /** The lease znode version last seen and the tick it was first seen at. */
   private leaseVersion = -1;
   private leaseObservedTick = 0;
-  /** What the lease znode held at leaseVersion (null: not told). */
-  private leaseSighting: LeaseSighting | null = null;
-  /** Follower: a TimeoutNow it waits on ZooKeeper to confirm (hand-over.ts). */
-  private handOver: PendingHandOver | null = null;
+  /** Pre-candidate: a TimeoutNow it waits on ZooKeeper to confirm (hand-over.ts). */
+  private readonly handOver: HandOverWait;
   /** How long the lease must stay unchanged before a take-over (see observeLease). */
   private leaseWindowTicks: number;
   /** The leader is suspected on evidence (its connection broke), not from silence alone. */
@@ -252,7 +250,6 @@ export class RaftCore {
   private pendingLeadershipLost: LeadershipLost | undefined;
   private pendingRelinquish = false;
   private pendingResume = false;
-  private pendingHandOverNote: string | undefined;
   /**
    * (Pre)candidate: the leader whose TimeoutNow made us one. Its AppendEntries and
    * heartbeats of the same term were sent before the hand-over (each call is its own HTTP/2
@@ -278,6 +275,7 @@ export class RaftCore {
     this.random = random;
     this.lapse = new LeaseLapse(config.lapseSilenceTicks);
     this.transfer = new LeaderTransfer(config.transferTimeoutTicks);
+    this.handOver = new HandOverWait(config.transferTimeoutTicks);
     const hs = restored.hardState ?? emptyHardState;
     const snapshot = restored.snapshot ?? { index: 0, term: 0, chain: config.genesis };
     this.log = new RaftLog(snapshot, restored.entries ?? []);
@@ -316,12 +314,8 @@ export class RaftCore {
       case 'precandidate':
         this.electionElapsed++;
         this.preVoteElapsed++;
-        if (this.handOver && this.ticks - this.handOver.since >= this.cfg.transferTimeoutTicks) {
-          // The leader gives its transfer up after as long, and takes its lease back.
-          this.noteHandOver(`the lease znode did not confirm it within ${this.cfg.transferTimeoutTicks} ticks`);
-          this.becomeFollower(this.term, this.handOver.claim.from);
-          return;
-        }
+        this.actOnHandOver(this.handOver.onTick(this.ticks));
+        if (this.role !== 'precandidate') return;
         if (this.preVoteOutcome === 'pending' && this.preVoteElapsed >= this.cfg.preVoteTimeoutTicks) {
           this.preVoteOutcome = 'timeout';
         }
@@ -490,11 +484,9 @@ export class RaftCore {
       this.leaseVersion = version;
       this.leaseObservedTick = this.ticks;
     }
-    // A version names one write: what it held stays known until the version changes.
-    if (record) this.leaseSighting = { version, ...record };
-    else if (this.leaseSighting?.version !== version) this.leaseSighting = null;
     this.leaseWindowTicks = Math.max(this.cfg.leaseWindowTicks, windowTicks);
-    if (this.handOver && this.role === 'precandidate') this.judgePendingHandOver(this.handOver);
+    this.handOver.sight(version, record);
+    if (this.role === 'precandidate') this.actOnHandOver(this.handOver.judge());
   }
 
   /** The epoch znode says `leaderId` holds `term`. */
@@ -681,7 +673,7 @@ export class RaftCore {
       this.pendingLeadershipLost !== undefined ||
       this.pendingRelinquish ||
       this.pendingResume ||
-      this.pendingHandOverNote !== undefined ||
+      this.handOver.hasNote ||
       (this.divergence !== null && !this.divergenceReported) ||
       this.replication.snapshotNeeded ||
       this.pendingLogReset !== undefined ||
@@ -714,6 +706,7 @@ export class RaftCore {
     this.applied = applyTo;
 
     const snapshotFor = this.replication.takeSnapshotNeed();
+    const handOverNote = this.handOver.takeNote();
     const rd: Ready = {
       ...(sameSoft(this.prevSoft, soft) ? {} : { softState: soft }),
       ...(sameHard(this.prevHard, hard) ? {} : { hardState: hard }),
@@ -726,7 +719,7 @@ export class RaftCore {
       ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
       ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
-      ...(this.pendingHandOverNote !== undefined ? { handOverUnconfirmed: this.pendingHandOverNote } : {}),
+      ...(handOverNote !== undefined ? { handOverUnconfirmed: handOverNote } : {}),
       ...(this.divergence && !this.divergenceReported ? { diverged: this.divergence } : {}),
       ...(snapshotFor ? { snapshotNeeded: { peer: snapshotFor, firstIndex: this.log.firstIndex() } } : {}),
       ...(this.pendingLogReset ? { logReset: this.pendingLogReset } : {}),
@@ -740,7 +733,6 @@ export class RaftCore {
     this.pendingLeadershipLost = undefined;
     this.pendingRelinquish = false;
     this.pendingResume = false;
-    this.pendingHandOverNote = undefined;
     return rd;
   }
 
@@ -838,7 +830,7 @@ export class RaftCore {
     this.role = 'follower';
     this.leaderId = leaderId;
     this.handedOverBy = '';
-    this.handOver = null;
+    this.handOver.clear();
     this.suspectedOnEvidence = false;
     if (leaderId) this.lastLeaderContactTick = this.ticks;
     // A take-over not yet handed out is no longer wanted (one handed out reports back).
@@ -864,7 +856,7 @@ export class RaftCore {
         lastLogTerm: this.log.lastTerm(),
         preVote: true,
         // Waiting on a hand-over: a leader that handed over does not object to this one.
-        transfer: this.handOver !== null,
+        transfer: this.handOver.waiting,
       });
     }
     this.maybeStartTakeover();
@@ -878,15 +870,14 @@ export class RaftCore {
     // quiet lease (silenceLeaseWindowTicks): liveness, not safety.
     const window = this.suspectedOnEvidence ? this.leaseWindowTicks : Math.max(this.leaseWindowTicks, this.cfg.silenceLeaseWindowTicks);
     if (this.ticks - this.leaseObservedTick < window + 1) return;
-    const h = this.handOver;
-    if (h) this.noteHandOver(`the lease znode stayed at version ${this.leaseVersion}, below the version ${h.claim.leaseVersion} the TimeoutNow names`);
+    this.handOver.onQuietLease(this.leaseVersion);
     this.becomeCandidate(false);
   }
 
   private becomeCandidate(transfer: boolean): void {
     this.role = 'candidate';
     this.leaderId = '';
-    this.handOver = null;
+    this.handOver.clear();
     // What was matched with the last leader never counts for the next one (review 16).
     this.leaderMatch = 0;
     this.held.reopen();
@@ -902,7 +893,7 @@ export class RaftCore {
     this.role = 'leader';
     this.leaderId = this.id;
     this.handedOverBy = '';
-    this.handOver = null;
+    this.handOver.clear();
     this.heartbeatElapsed = 0;
     this.transfer.reset();
     this.lapse.reset();
@@ -1124,43 +1115,27 @@ export class RaftCore {
    * silence) should ZooKeeper never confirm it: an older leader writes no relinquished record.
    */
   private onTimeoutNow(m: TimeoutNow): void {
-    const waitingOnIt = this.role === 'precandidate' && this.handOver !== null && this.handOver.claim.from === m.from;
+    const waitingOnIt = this.role === 'precandidate' && this.handOver.waitsOn(m.from);
     if (!waitingOnIt && (this.role !== 'follower' || this.leaderId !== m.from)) return;
-    const claim: HandOverClaim = { from: m.from, term: m.term, leaseVersion: m.leaseVersion };
-    const verdict = judgeHandOver(claim, this.leaseSighting);
-    if (verdict.kind === 'alive') {
-      // It touched its lease after the version it names: a stale TimeoutNow (a transfer it gave up), or a forged one.
-      this.pendingHandOverNote = verdict.reason;
-      return;
-    }
-    this.heardFromLeader();
-    this.handOver = new PendingHandOver(claim, this.ticks);
+    const start = this.handOver.receive({ from: m.from, term: m.term, leaseVersion: m.leaseVersion }, this.ticks);
+    // 'ignore': it touched its lease after the version it names: a stale TimeoutNow (a transfer it gave up), or a forged one.
+    if (start === 'ignore') return;
+    // Restated while we wait on it: not news from a leader. The election timer runs on, so the
+    // pre-vote is asked again (a live leader objects), however often a forger sends this.
+    if (!waitingOnIt) this.heardFromLeader();
     this.handedOverBy = m.from;
-    if (verdict.kind === 'confirmed') {
+    if (start === 'take-over') {
       this.becomeCandidate(true);
       return;
     }
     if (this.role === 'follower') this.becomePreCandidate();
-    if (this.role === 'precandidate' && this.handOver) this.judgePendingHandOver(this.handOver);
+    if (this.role === 'precandidate') this.actOnHandOver(this.handOver.judge());
   }
 
-  /** Acts on what the lease znode says of the hand-over this node waits on. */
-  private judgePendingHandOver(h: PendingHandOver): void {
-    const verdict = judgeHandOver(h.claim, this.leaseSighting);
-    if (verdict.kind === 'confirmed') {
-      this.becomeCandidate(true);
-    } else if (verdict.kind === 'alive') {
-      this.noteHandOver(verdict.reason);
-      this.becomeFollower(this.term, h.claim.from);
-    } else if (verdict.kind === 'unconfirmed') {
-      this.noteHandOver(verdict.reason);
-    }
-  }
-
-  /** Why the pending hand-over is not taken as confirmed, said once (Ready.handOverUnconfirmed). */
-  private noteHandOver(reason: string): void {
-    const note = this.handOver?.once(reason) ?? null;
-    if (note !== null) this.pendingHandOverNote = note;
+  /** Moves as the hand-over wait says (hand-over.ts). */
+  private actOnHandOver(action: HandOverAction): void {
+    if (action.kind === 'take-over') this.becomeCandidate(true);
+    else if (action.kind === 'follow') this.becomeFollower(this.term, action.sender);
   }
 
   private heardFromLeader(): void {
@@ -1264,7 +1239,7 @@ export class RaftCore {
       return;
     }
     this.preVoteOutcome = 'rejected';
-    if (this.handOver && m.reason === 'is-leader') this.noteHandOver(`${m.from} answered that it leads and has not handed over`);
+    if (m.reason === 'is-leader') this.handOver.onObjection(m.from);
     this.becomeFollower(this.term, m.reason === 'is-leader' ? m.from : this.leaderId);
   }
 

@@ -198,8 +198,10 @@ export class LeaderTerm {
    * found there is reported as one.
    */
   async relinquishLease(): Promise<number> {
+    const keeper = this.lease;
     try {
-      return await this.lease.relinquish();
+      // Not once the lease was taken back (resumeLease: a new keeper) or the term closed.
+      return await keeper.relinquish(() => this.lease === keeper && !this.closed);
     } catch (err) {
       if (err instanceof ZkError && err.code === 'BAD_VERSION' && err.failedOp === 0 && !this.closed) {
         this.o.host.fenced(this.term, 'epoch moved (the hand-over\'s lease write)');

@@ -841,7 +841,7 @@ export class NodeDriver {
       leaseVersion = await leading.relinquishLease();
     } catch (err) {
       if (this.stopped) return;
-      this.log.warn({ err: (err as Error).message }, 'leadership transfer: the relinquished lease could not be written to ZooKeeper; not handing over');
+      this.log.warn({ err: (err as Error).message }, 'leadership transfer: the relinquished lease record was not (surely) written; not handing over');
       this.core.relinquishFailed(leading.term);
       this.schedule();
       return;

@@ -105,6 +105,33 @@ describe('a forged TimeoutNow (fuzz finding 5)', () => {
     expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
   });
 
+  it('a forger repeating TimeoutNows cannot hold the follower off its leader past the transfer timeout (review 29)', () => {
+    // The first pre-vote's answer is lost (a connection that broke); the leader touches its
+    // lease all along and objects to every later pre-vote. Each TimeoutNow used to restart
+    // the wait and the election timer: no second pre-vote, no timeout, appends ignored for as
+    // long as the forger kept sending.
+    const { b } = pair({ transferTimeoutTicks: 40 });
+    let version = 7;
+    b.observeLease(version, 0, touch('a', 1));
+    b.step(timeoutNow(1000));
+    let preVotes = 0;
+    let followsAt = -1;
+    for (let t = 1; t <= 60 && followsAt < 0; t++) {
+      b.tick();
+      if (t % 2 === 0) b.observeLease(++version, 0, touch('a', 1));
+      if (t % 5 === 0 && b.softState().role === 'precandidate') b.step(timeoutNow(1000 + t));
+      for (const m of b.ready().messages) {
+        if (m.type !== 'vote') continue;
+        if (preVotes++ === 0) b.step({ type: 'unreachable', from: 'a', to: 'b', term: 0 });
+        else b.step({ type: 'voteReply', from: 'a', to: 'b', term: 1, granted: false, preVote: true, reason: 'is-leader' } satisfies VoteReply);
+      }
+      expect(b.ready().takeover).toBeUndefined();
+      if (b.softState().role === 'follower') followsAt = t;
+    }
+    expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
+    expect(followsAt).toBeLessThanOrEqual(40);
+  });
+
   it('ZooKeeper never confirming it (an inflated version, a leader that grants the pre-vote): after the transfer timeout it follows the sender again', () => {
     const { b } = pair({ transferTimeoutTicks: 40 });
     let version = 7;
