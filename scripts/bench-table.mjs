@@ -54,10 +54,12 @@ if (s) {
 }
 const pl = r.netnsPartitionLeader;
 if (pl) row(`netns: leader silently cut off from follower and ZooKeeper, ${pl.count} times`, `follower serving after p50 ${pl.downtimeMs.p50} ms, p99 ${pl.downtimeMs.p99} ms; ${pl.lost} lost`, '');
+// How late the relays delivered (runs from the seventh session on): a stall there froze every link.
+const relays = (x) => (x ? `; relays (${x.realtime ? 'real-time priority' : 'normal priority'}) at most ${x.maxLateMs} ms late, their event loop held up at most ${x.maxLoopStallMs} ms` : '');
 const pv = r.netnsPartitionVoters;
-if (pv) row(`netns: voters cut off from each other for ${pv.seconds} s`, `${pv.leaderChanges} changes of leader, ${n(pv.acknowledged)} writes acknowledged, longest gap ${pv.longestGapMs} ms, ${pv.lost} lost`, '');
+if (pv) row(`netns: voters cut off from each other for ${pv.seconds} s`, `${pv.leaderChanges} changes of leader, ${n(pv.acknowledged)} writes acknowledged, longest gap ${pv.longestGapMs} ms, ${pv.lost} lost${relays(pv.relay)}`, '');
 const ll = r.netnsLatencyLoss;
-if (ll) row(`netns: ${ll.latencyMs} ± ${ll.jitterMs} ms on every link, ${ll.lossPercent} % loss, ${ll.seconds} s`, `${ll.falseFailovers} false failovers; ${n(ll.writesPerSecond)} writes/s, p50 ${ll.writeLatencyMs.p50} ms, p99 ${ll.writeLatencyMs.p99} ms; ${ll.lost} lost`, '');
+if (ll) row(`netns: ${ll.latencyMs} ± ${ll.jitterMs} ms on every link, ${ll.lossPercent} % loss, ${ll.seconds} s`, `${ll.falseFailovers} false failovers; ${n(ll.writesPerSecond)} writes/s, p50 ${ll.writeLatencyMs.p50} ms, p99 ${ll.writeLatencyMs.p99} ms; ${ll.lost} lost${relays(ll.relay)}`, '');
 if (r.netnsSkipped) row('netns parts', `skipped: ${r.netnsSkipped}`, '');
 const sn = r.snapshots ?? {};
 if (sn.rebuild) row(`both voters wiped, rebuilt from ZooKeeper (${n(sn.rebuild.keys)} keys)`, `p50 ${n(sn.rebuild.ms.p50)} ms, max ${n(sn.rebuild.ms.max)} ms (${sn.rebuild.ms.count} rounds)`, '');
