@@ -10,7 +10,8 @@
 // - netns-latency-loss: 5 ± 2 ms on every link and 1 % loss in and out of each voter's
 //   namespace for M minutes; changes of leader (each a false failover).
 // Changes of leader are counted from the epoch znode's version (leader-changes.ts).
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connect, type DuoraftClient } from '../client/client.js';
@@ -53,6 +54,8 @@ export interface PartitionVotersResult {
   readonly lost: number;
   /** How late the relays delivered over the part: a stall there is a freeze nobody injected. */
   readonly relay: RelayLateness;
+  /** Where the nodes' folders and logs were kept: --keep-logs, or a change of leader nobody caused. */
+  readonly logsKeptIn?: string;
 }
 
 export interface LatencyLossResult {
@@ -67,6 +70,8 @@ export interface LatencyLossResult {
   readonly lost: number;
   /** How late the relays delivered over the part: a stall there is a freeze nobody injected. */
   readonly relay: RelayLateness;
+  /** Where the nodes' folders and logs were kept: --keep-logs, or a change of leader nobody caused. */
+  readonly logsKeptIn?: string;
 }
 
 export type RelayLateness = RelayLatenessStats & { readonly realtime: boolean };
@@ -90,33 +95,60 @@ interface Rig {
   readonly load: WriteLoad;
 }
 
+/**
+ * A part that counts changes of leader nothing called for keeps its nodes' folders and logs
+ * when it counts one, so that the change can be explained afterwards even when the run was
+ * not asked to keep them (--keep-logs): the suite's full runs showed such a change twice
+ * while 12 runs of the part alone did not.
+ */
+interface Evidence<T> {
+  /** Whether the part's result calls for the logs to be kept. */
+  readonly keepIf: (result: T) => boolean;
+}
+
+/** Where a part's nodes keep their folders and logs, and whether that folder is ours to remove. */
+async function partFolder(ctx: NetnsBenchContext, prefix: string, evidence: boolean): Promise<{ dir: string; removeUnlessKept: boolean } | null> {
+  if (ctx.keepLogsDir !== undefined) {
+    const dir = join(ctx.keepLogsDir, prefix);
+    await mkdir(dir, { recursive: true });
+    return { dir, removeUnlessKept: false };
+  }
+  if (!evidence) return null;
+  return { dir: await mkdtemp(join(tmpdir(), `duoraft-bench-netns-${prefix}-`)), removeUnlessKept: true };
+}
+
 /** ZooKeeper, the namespaced cluster, a client, a running 4-writer load; torn down after fn, whatever happens. */
-async function withRig<T>(ctx: NetnsBenchContext, prefix: string, fn: (rig: Rig) => Promise<T>): Promise<T> {
+async function withRig<T extends object>(ctx: NetnsBenchContext, prefix: string, fn: (rig: Rig) => Promise<T>, evidence?: Evidence<T>): Promise<T> {
   const zk = await startZooKeeper({ env: ctx.env, jvmProfile: ctx.zkJvm ?? 'production' });
   let nc: NetnsCluster | null = null;
   let client: DuoraftClient | null = null;
   let counter: LeaderChangeCounter | null = null;
   let load: WriteLoad | null = null;
+  const folder = await partFolder(ctx, prefix, evidence !== undefined);
+  let keptIn: string | undefined;
   try {
-    const keep = ctx.keepLogsDir === undefined ? null : join(ctx.keepLogsDir, prefix);
-    if (keep !== null) await mkdir(keep, { recursive: true });
-    nc = await NetnsCluster.start({ zk: zk.connectString, cluster: CLUSTER, say: ctx.say, logLevel: keep === null ? 'warn' : 'info', nodeArgs: ctx.nodeArgs, ...(keep === null ? {} : { workDir: keep }) });
-    if (keep !== null) ctx.say(`  the nodes' folders and logs: ${keep}`);
+    nc = await NetnsCluster.start({ zk: zk.connectString, cluster: CLUSTER, say: ctx.say, logLevel: folder === null ? 'warn' : 'info', nodeArgs: ctx.nodeArgs, ...(folder === null ? {} : { workDir: folder.dir }) });
+    if (folder !== null && !folder.removeUnlessKept) ctx.say(`  the nodes' folders and logs: ${folder.dir}`);
     await nc.cluster.waitForLeader(20_000);
     client = await connect({ zk: zk.connectString, cluster: CLUSTER, deadlineMs: 30_000 });
     counter = await LeaderChangeCounter.open(zk.connectString, CLUSTER);
     load = new WriteLoad(client, { writers: WRITERS, valueBytes: 64, prefix });
     load.start();
-    return await fn({ nc, client, counter, load });
+    const result = await fn({ nc, client, counter, load });
+    if (folder !== null && (!folder.removeUnlessKept || evidence?.keepIf(result) === true)) {
+      keptIn = folder.dir;
+      if (folder.removeUnlessKept) ctx.say(`  kept the nodes' folders and logs for the change of leader nobody caused: ${folder.dir}`);
+    }
+    return keptIn === undefined ? result : { ...result, logsKeptIn: keptIn };
   } finally {
     await load?.stop();
     await counter?.close().catch(() => undefined);
     await client?.close();
     await nc?.stop();
     await zk.stop();
+    if (folder?.removeUnlessKept && keptIn === undefined) await rm(folder.dir, { recursive: true, force: true });
   }
 }
-
 
 export function benchPartitionLeader(ctx: NetnsBenchContext, rounds: number): Promise<PartitionLeaderResult> {
   return withRig(ctx, 'iso', async ({ nc, client, load }) => {
@@ -168,7 +200,7 @@ export function benchPartitionVoters(ctx: NetnsBenchContext, seconds: number): P
     const relay = await nc.relayLateness();
     sayRelayLateness(ctx, relay);
     return { seconds, leaderChanges, acknowledged, longestGapMs: Math.round(longestGapMs), lost: await countLost(client, load), relay };
-  });
+  }, { keepIf: (r) => r.leaderChanges > 0 });
 }
 
 export function benchLatencyLoss(ctx: NetnsBenchContext, seconds: number): Promise<LatencyLossResult> {
@@ -206,5 +238,5 @@ export function benchLatencyLoss(ctx: NetnsBenchContext, seconds: number): Promi
       lost: await countLost(client, load),
       relay,
     };
-  });
+  }, { keepIf: (r) => r.falseFailovers > 0 });
 }
