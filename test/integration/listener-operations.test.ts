@@ -10,9 +10,11 @@ import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type DuoraftClient } from '../../src/client/client.js';
 import { ClusterPaths } from '../../src/coordination/layout.js';
-import { decodeConfig } from '../../src/coordination/records.js';
+import { decodeConfig, encodeConfig } from '../../src/coordination/records.js';
+import { readMembers } from '../../src/coordination/listener-config.js';
 import { connectZk } from '../../src/coordination/zk-client.js';
 import { ProcessCluster, duoraftBin } from '../../src/harness/process-cluster.js';
+import { armSessionClose } from '../../src/harness/zk-session-closer.js';
 import { sampleValue, scrapeMetrics } from '../../src/harness/prometheus-text.js';
 import { type LocalZooKeeper, startZooKeeper } from '../../src/harness/zk-launcher.js';
 import { client, sleep, uniqueCluster } from './helpers.js';
@@ -23,6 +25,10 @@ let c: DuoraftClient;
 const cname = uniqueCluster('listener-metrics');
 /** Where l1 serves /metrics, from its 'serving metrics' log line (it binds port 0). */
 let metricsAt: string | null = null;
+/** l1's ZooKeeper sessions, from its 'ZooKeeper session connected' lines, oldest first. */
+const l1Sessions: Array<{ readonly id: string; readonly timeoutMs: number }> = [];
+/** How often l1 said it registered again as a listener. */
+let l1RegisteredAgain = 0;
 
 beforeAll(async () => {
   zk = await startZooKeeper();
@@ -35,6 +41,11 @@ beforeAll(async () => {
     onLine: (id, line) => {
       const served = /"metrics":"http:\/\/([^/"]+)\/metrics"/.exec(line);
       if (id === 'l1' && served) metricsAt = served[1]!;
+      if (id === 'l1' && line.includes('"ZooKeeper session connected"')) {
+        const s = JSON.parse(line) as { sessionId: string; sessionTimeoutMs: number };
+        l1Sessions.push({ id: s.sessionId, timeoutMs: s.sessionTimeoutMs });
+      }
+      if (id === 'l1' && line.includes('"registered again as a listener in the cluster configuration"')) l1RegisteredAgain++;
     },
   });
   c = await client(zk.connectString, cname);
@@ -122,6 +133,58 @@ describe('a listener serves health and metrics', () => {
     expect(v(moved, 'duoraft_serving')).toBe(1);
     const again = await cli(['health', '--address', cluster.node('l1').address, '--cluster', cname, '--json']);
     expect(again.code).toBe(0);
+  });
+});
+
+describe('a running listener left out of the config', () => {
+  // What `admin remove-listener` can do while a running listener has no member znode (its
+  // session expired, the next one not yet made): the listener must list itself again
+  // (register-again.ts). Here on a real ZooKeeper, whose session expiry and watches the
+  // simulator's model only imitates. That gap is a few milliseconds wide, so the test takes
+  // the two steps one after the other: l1's session is closed from outside (it must go on
+  // under a new one), then the config znode is written without l1, as the command would.
+  it('after its session is closed from outside and the config no longer lists it, registers again and goes on applying', async () => {
+    const session = connectZk({ connectString: zk.connectString });
+    const paths = new ClusterPaths(cname);
+    try {
+      await session.waitConnected(5000);
+      const listed = async (): Promise<readonly string[]> => decodeConfig(paths.config, (await session.getData(paths.config)).data).listeners;
+      expect(await listed()).toEqual(['l1']);
+      const first = l1Sessions[l1Sessions.length - 1];
+      if (first === undefined) throw new Error('l1 logged no ZooKeeper session');
+      const againBefore = l1RegisteredAgain;
+      const server = zk.connectString.split(',')[0]!;
+      const colon = server.lastIndexOf(':');
+      // The owner may take its session back before the close lands (zk-expire.ts): try
+      // again until l1 says it runs under another session. Bounded: 10 tries of 5 s.
+      for (let attempt = 1; l1Sessions[l1Sessions.length - 1]!.id === first.id; attempt++) {
+        if (attempt > 10) throw new Error(`l1's session ${first.id} was not replaced after 10 closes`);
+        const closer = await armSessionClose(server.slice(0, colon), Number(server.slice(colon + 1)));
+        expect(['closed', 'dropped', 'gone']).toContain(await closer.fire(first.id, first.timeoutMs, 5000));
+        const until = Date.now() + 5000;
+        while (l1Sessions[l1Sessions.length - 1]!.id === first.id && Date.now() < until) await sleep(20);
+      }
+      // The config without l1, as a removal would leave it.
+      const config = await session.getData(paths.config);
+      const record = decodeConfig(paths.config, config.data);
+      await session.setData(paths.config, encodeConfig({ voters: record.voters, listeners: record.listeners.filter((l) => l !== 'l1') }), config.stat.version);
+      // l1 notices (a new session, a config that leaves it out) and lists itself again.
+      const deadline = Date.now() + 15_000;
+      while (!(await listed()).includes('l1')) {
+        if (Date.now() > deadline) throw new Error('l1 was not listed again within 15 s');
+        await sleep(50);
+      }
+      expect(l1RegisteredAgain).toBeGreaterThan(againBefore);
+      // Its member znode is back under the new session, and it still applies what is written.
+      const members = await readMembers(session, paths);
+      expect(members.map((m) => m.id)).toContain('l1');
+      let last = 0;
+      for (let k = 0; k < 5; k++) last = (await c.put(`r-${k}`, `v-${k}`)).index;
+      const v = (text: string, name: string): number | undefined => sampleValue(text, name, {});
+      await metricsUntil(`index ${last} applied after registering again`, 15_000, (t) => (v(t, 'duoraft_applied_index') ?? 0) >= last);
+    } finally {
+      await session.close();
+    }
   });
 });
 

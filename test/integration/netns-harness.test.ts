@@ -21,6 +21,16 @@ afterAll(async () => {
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 
+/** Whether a process of ours may run at SCHED_FIFO priority here (what the relay host asks `chrt` for). */
+function mayUseRealtimePriority(): boolean {
+  try {
+    execFileSync('chrt', ['-f', '10', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe.skipIf(netnsSkipReason !== null)(netnsTitle('network-namespace harness'), () => {
   it('runs each voter in its own namespace with no route out, SIGKILLs the node itself, and removes every name it made', async () => {
     const nc = await NetnsCluster.start({ zk: zk!.connectString, cluster: uniqueCluster('nsh') });
@@ -38,9 +48,11 @@ describe.skipIf(netnsSkipReason !== null)(netnsTitle('network-namespace harness'
         // Asking the kernel for a route out (no packet is sent) fails.
         expect(() => ip('-n', ns, 'route', 'get', '192.0.2.1')).toThrow();
       }
-      // The relays run ahead of every normal process (relay-host.ts) and report what they carried.
+      // The relays run ahead of every normal process (relay-host.ts) wherever this machine
+      // lets root use SCHED_FIFO, and report what they carried. Where it does not (a cgroup
+      // without a real-time budget), the harness goes on at normal priority and says so.
       const relays = await nc.relayLateness();
-      expect(relays.realtime).toBe(true);
+      expect(relays.realtime).toBe(mayUseRealtimePriority());
       expect(relays.chunks).toBeGreaterThan(0);
       const pid = nc.cluster.pid(leader)!;
       await nc.cluster.kill(leader);
