@@ -10,7 +10,7 @@
 // - netns-latency-loss: 5 ± 2 ms on every link and 1 % loss in and out of each voter's
 //   namespace for M minutes; changes of leader (each a false failover).
 // Changes of leader are counted from the epoch znode's version (leader-changes.ts).
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +19,7 @@ import { waitRejoined, percentile } from './failover.js';
 import { LeaderChangeCounter } from './leader-changes.js';
 import { NetnsCluster } from './netns/cluster.js';
 import { STALL_MS, type RelayLatenessStats } from './netns/relay-lateness.js';
+import { sampleHostPressure } from './host-pressure.js';
 import { countLost, WriteLoad } from './write-load.js';
 import type { ZooKeeperEnv, ZooKeeperJvmProfile } from './zk-java.js';
 import { startZooKeeper } from './zk-launcher.js';
@@ -95,6 +96,9 @@ interface Rig {
   readonly load: WriteLoad;
 }
 
+/** ZooKeeper's log names every fsync of its transaction log slower than this (the lease window is 150 ms). */
+const ZK_FSYNC_WARNING_MS = 50;
+
 /**
  * A part that counts changes of leader nothing called for keeps its nodes' folders and logs
  * when it counts one, so that the change can be explained afterwards even when the run was
@@ -119,12 +123,15 @@ async function partFolder(ctx: NetnsBenchContext, prefix: string, evidence: bool
 
 /** ZooKeeper, the namespaced cluster, a client, a running 4-writer load; torn down after fn, whatever happens. */
 async function withRig<T extends object>(ctx: NetnsBenchContext, prefix: string, fn: (rig: Rig) => Promise<T>, evidence?: Evidence<T>): Promise<T> {
-  const zk = await startZooKeeper({ env: ctx.env, jvmProfile: ctx.zkJvm ?? 'production' });
+  // ZooKeeper logs every fsync of its log slower than this: with the host's pressure (below),
+  // what a kept folder holds to tell a stalled disk from a stalled process.
+  const zk = await startZooKeeper({ env: ctx.env, jvmProfile: ctx.zkJvm ?? 'production', fsyncWarningMs: ZK_FSYNC_WARNING_MS });
   let nc: NetnsCluster | null = null;
   let client: DuoraftClient | null = null;
   let counter: LeaderChangeCounter | null = null;
   let load: WriteLoad | null = null;
   const folder = await partFolder(ctx, prefix, evidence !== undefined);
+  const pressure = folder === null ? null : sampleHostPressure(join(folder.dir, 'host-pressure.log'));
   let keptIn: string | undefined;
   try {
     nc = await NetnsCluster.start({ zk: zk.connectString, cluster: CLUSTER, say: ctx.say, logLevel: folder === null ? 'warn' : 'info', nodeArgs: ctx.nodeArgs, ...(folder === null ? {} : { workDir: folder.dir }) });
@@ -145,6 +152,8 @@ async function withRig<T extends object>(ctx: NetnsBenchContext, prefix: string,
     await counter?.close().catch(() => undefined);
     await client?.close();
     await nc?.stop();
+    await pressure?.stop();
+    if (folder !== null && (keptIn !== undefined || !folder.removeUnlessKept)) await copyFile(zk.logFile, join(folder.dir, 'zookeeper.log')).catch(() => undefined);
     await zk.stop();
     if (folder?.removeUnlessKept && keptIn === undefined) await rm(folder.dir, { recursive: true, force: true });
   }

@@ -19,6 +19,11 @@ export interface ZooKeeperTuning {
   readonly maxSessionTimeoutMs?: number;
   /** fsync the transaction log (default true, as in production; false speeds up tests that do not test durability). */
   readonly forceSync?: boolean;
+  /**
+   * Log a WARN line for every fsync of the transaction log that takes longer (ZooKeeper's
+   * `fsync.warningthresholdms`, default 1000 ms). Benchmarks that hunt stalls set it low.
+   */
+  readonly fsyncWarningMs?: number;
   /** JVM heap limit in MiB (default 512). */
   readonly heapMb?: number;
   /** 'test' (default: quick to start) or 'production' (fixed heap, G1, full JIT; benchmarks). */
@@ -89,6 +94,8 @@ export function commonZooCfg(tuning: ZooKeeperTuning, dataDir: string, host: str
     ['maxSessionTimeout', tuning.maxSessionTimeoutMs ?? defaultTuning.maxSessionTimeoutMs],
     ['maxClientCnxns', 0],
     ['forceSync', (tuning.forceSync ?? defaultTuning.forceSync) ? 'yes' : 'no'],
+    // ZooKeeper turns a key it does not know into the system property zookeeper.<key>.
+    ...(tuning.fsyncWarningMs !== undefined ? [['fsync.warningthresholdms', tuning.fsyncWarningMs] as [string, number]] : []),
   ];
 }
 
