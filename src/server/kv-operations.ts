@@ -11,7 +11,7 @@ import type { LeaderHint } from '../common/errors.js';
 import type { Applied } from './proposals.js';
 import type { KvCommand } from '../statemachine/command.js';
 import type { ReadResult } from './applier.js';
-import type { Consistency, MemberStatus } from './node-driver.js';
+import type { Consistency, MemberStatus } from './client-api.js';
 import type { SnapshotTaken } from './snapshotter.js';
 import type { ZkBudgetStatus } from './zk-budget.js';
 

@@ -16,40 +16,32 @@
 //   role-waiters.ts    requests waiting for a take-over or a transfer to settle
 //   lead-permit.ts     a node with no state to lead with refuses to take over
 //   applier.ts         the state machine: committed entries applied, the clients waiting on them answered
+//   client-api.ts      the client-facing API: writes, reads, and what the member reports
 //
 // The driver itself keeps the loop (the one place that orders a Ready's side effects) and the
-// client-facing API.
+// leader term's lifetime.
 // Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal), so
 // the deterministic simulator runs this very code with simulated parts.
 import { type Clock, sleep } from '../common/clock.js';
-import {
-  BusyError,
-  CorruptWalError,
-  type DuoraftError,
-  InvalidArgumentError,
-  type LeaderHint,
-  NotLeaderError,
-  UnavailableError,
-  UnknownOutcomeError,
-} from '../common/errors.js';
+import { BusyError, CorruptWalError, type DuoraftError, type LeaderHint, NotLeaderError, UnavailableError, UnknownOutcomeError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { WarningThrottle } from '../common/warning-throttle.js';
 import { ensureClusterTree, FRESH_NODE, type LocalClusterView, randomClusterId } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { registerMember, registerVoter } from '../coordination/membership.js';
-import { type ClusterIdentity, type LeaseRecord, type MemberRecord, SEGMENT_ENTRY_OVERHEAD_BYTES, leaseWindowFor } from '../coordination/records.js';
+import { type ClusterIdentity, type LeaseRecord, type MemberRecord, leaseWindowFor } from '../coordination/records.js';
 import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
-import type { Entry, NodeId } from '../core/types.js';
+import type { NodeId } from '../core/types.js';
 import type { LeaseSighting } from '../core/hand-over.js';
 import type { TimeoutNow } from '../core/messages.js';
 import type { RandomSource } from '../core/random.js';
-import { type Divergence, RaftCore, type LeadershipLost, type Ready, type Role, type SoftState } from '../core/raft.js';
+import { type Divergence, RaftCore, type LeadershipLost, type Ready, type SoftState } from '../core/raft.js';
 import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
-import { encodeCommand, type KvCommand, validateCommand, validateKey, type WriteContext } from '../statemachine/command.js';
-import type { KvStore } from '../statemachine/kv-store.js';
+import type { KvCommand, WriteContext } from '../statemachine/command.js';
 import type { PeerTransport } from '../transport/transport.js';
 import { CoreTicker } from './core-ticker.js';
 import { Applier, type ReadResult } from './applier.js';
+import { ClientApi, type Consistency, type MemberStatus, type NodeView } from './client-api.js';
 import { FollowerCatchUp } from './catch-up.js';
 import { type ClusterWatchHandlers, ClusterWatches } from './cluster-watches.js';
 import { Ephemerals } from './ephemerals.js';
@@ -70,7 +62,7 @@ import { checkZkLogAtStart } from './zk-log-check.js';
 import { rebuildFromZk, zkChunkBytesOf } from './rebuild-from-zk.js';
 import { VoterSnapshotExchange } from './voter-snapshot-exchange.js';
 import { defaultSnapshotPolicy, type SnapshotPolicy, type SnapshotTaken, Snapshotter, type SnapshotterHost } from './snapshotter.js';
-import { withWalBytesCounted, type ZkBudgetStatus } from './zk-budget.js';
+import { withWalBytesCounted } from './zk-budget.js';
 import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
@@ -80,24 +72,6 @@ import { VoterConfig } from './voter-config.js';
 import { CommitHoldReport } from './commit-hold-report.js';
 import { IdentityCheck } from './identity-check.js';
 import { PeerAdmission } from './peer-admission.js';
-
-export type Consistency = 'linearizable' | 'lease' | 'stale';
-
-export interface MemberStatus {
-  readonly id: NodeId;
-  readonly role: Role;
-  readonly term: number;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly lastIndex: number;
-  readonly leaderId: NodeId;
-  readonly address: string;
-  /** The newest local snapshot (0: none) and its file's size. */
-  readonly snapshotIndex: number;
-  readonly snapshotBytes: number;
-  /** Leader, once counted: what the cluster keeps in ZooKeeper against its budget. */
-  readonly zkBudget: ZkBudgetStatus | null;
-}
 
 export interface NodeDriverDeps {
   readonly config: NodeConfig;
@@ -147,8 +121,6 @@ export type FatalKind = 'diverged' | 'zk-data-lost';
 
 /** Bound on ready() rounds per turn of the event loop; more work reschedules itself. */
 const MAX_READY_ROUNDS = 16;
-/** How long a request waits for a take-over under way to finish. */
-const TAKEOVER_HOLD_MS = 2000;
 /** A reply the leader waits on (core/messages.ts, AwaitedByLeader) waits for the local WAL at most this pace (ms between fsyncs); others keep walSyncIntervalMs. */
 const REPLY_SYNC_INTERVAL_MS = 2;
 /** How a local log that starts past index 1 is named in its error (the driver sees no file names). */
@@ -209,8 +181,8 @@ export class NodeDriver {
   private readonly voterSnapshots: VoterSnapshotExchange;
   /** Withheld when this node started empty and ZooKeeper holds no snapshot it can use (lead-permit.ts). */
   private readonly leadPermit: LeadPermit;
-  /** Set when the node stopped because its state cannot be trusted. */
-  private fatalReason: string | null = null;
+  /** Writes, reads and what the member reports; it keeps why the node stopped serving (client-api.ts). */
+  private readonly api: ClientApi;
 
   private scheduled = false;
   private stopped = false;
@@ -400,6 +372,23 @@ export class NodeDriver {
       member: this.memberRecord(),
       onFenced: (term, reason) => this.fenced(term, reason),
     });
+    this.api = new ClientApi({
+      host: {
+        soft: () => this.soft,
+        leading: () => this.leading,
+        stopped: () => this.stopped,
+        hint: () => this.hint(),
+        zkConnected: () => this.zk.state === 'connected',
+        schedule: () => this.schedule(),
+        waitForRoleChange: (deadline, busyMessage) => this.waitForRoleChange(deadline, busyMessage),
+      },
+      config: deps.config,
+      clock: deps.clock,
+      core: this.core,
+      applier: this.applier,
+      reads: this.reads,
+      snapshotter: this.snapshotter,
+    });
   }
 
   /** Creates the cluster tree if needed, registers this voter and starts the loop. */
@@ -446,99 +435,17 @@ export class NodeDriver {
 
   // ------------------------------------------------------------ client API
 
-  /**
-   * A write (or a session command). Resolves once the entry is committed in ZooKeeper and
-   * applied. With a write context it is executed at most once however often it is retried.
-   */
-  async submit(command: KvCommand, ctx?: WriteContext): Promise<Applied> {
-    validateCommand(command, this.cfg.limits.maxValueBytes, ctx);
-    if (this.stopped) throw this.stoppedError();
-    await this.waitWhileUnsettled();
-    if (this.soft.role !== 'leader' || !this.leading) throw new NotLeaderError(this.hint());
-    // Entries of proposals that timed out stay in the mirror's queue: bound it too.
-    if (this.applier.proposals.isFull() || this.leading.mirrorBacklog() >= this.cfg.limits.maxPendingProposals) throw new BusyError(20, this.hint());
-    const stamp = this.applier.nextStamp(this.clock.wallNow());
-    const data = encodeCommand(command, stamp, ctx);
-    // One entry must fit one segment znode, well below ZooKeeper's jute.maxbuffer (R5):
-    // refused here, before it is in the log, it can do no harm and a retry is refused too.
-    if (data.length + SEGMENT_ENTRY_OVERHEAD_BYTES > this.cfg.limits.maxSegmentBytes) {
-      throw new InvalidArgumentError(
-        `the command encodes to ${data.length} bytes; one log entry holds at most ${this.cfg.limits.maxSegmentBytes - SEGMENT_ENTRY_OVERHEAD_BYTES} bytes (a cas carries two values): use smaller values`,
-      );
-    }
-    const r = this.core.propose([data]);
-    if (!r.ok) {
-      throw r.reason === 'transferring'
-        ? new NotLeaderError(this.hint(), 'leadership is being transferred; retry shortly')
-        : r.reason === 'lease-lapsed'
-          ? new NotLeaderError({ leaderId: '', leaderAddress: '' }, 'the leader cannot reach ZooKeeper right now; retry shortly')
-          : new NotLeaderError(this.hint());
-    }
-    const applied = this.applier.proposals.add(r.firstIndex, r.term, this.cfg.limits.requestTimeoutMs, command.kind === 'put');
-    this.schedule();
-    return applied;
+  /** A write (or a session command); resolves once its entry is committed in ZooKeeper and applied (client-api.ts). */
+  submit(command: KvCommand, ctx?: WriteContext): Promise<Applied> {
+    return this.api.submit(command, ctx);
   }
 
-  async read(key: string, consistency: Consistency, minIndex = 0): Promise<ReadResult> {
-    validateKey(key);
-    if (!Number.isSafeInteger(minIndex) || minIndex < 0) throw new InvalidArgumentError('minIndex must be a non-negative integer');
-    if (this.stopped) throw this.stoppedError();
-    const timeout = this.cfg.limits.requestTimeoutMs;
-    if (consistency === 'stale') {
-      await this.applier.appliedWaiters.waitFor(minIndex, timeout);
-      return this.applier.read(key);
-    }
-    await this.waitWhileUnsettled();
-    if (this.soft.role !== 'leader') throw new NotLeaderError(this.hint());
-    if (consistency === 'lease' && this.leading?.leaseHolds() && this.core.committedInCurrentTerm()) {
-      // No other leader can commit while our lease holds (notes/timing.md): the commit
-      // index now is the latest committed state.
-      await this.applier.appliedWaiters.waitFor(this.core.commitIndex(), timeout);
-      return this.applier.read(key);
-    }
-    const readIndex = await this.reads.request(timeout);
-    await this.applier.appliedWaiters.waitFor(readIndex, timeout);
-    return this.applier.read(key);
-  }
-
-  private stoppedError(): UnavailableError {
-    return new UnavailableError(this.fatalReason ? `this member stopped serving: ${this.fatalReason}; it rebuilds from ZooKeeper when restarted` : 'this member is shutting down');
-  }
-
-  /**
-   * A client that reaches a node in the middle of taking over, or a leader handing over,
-   * waits for the outcome (bounded) instead of being sent away to retry: then it either
-   * proceeds or is pointed at the new leader.
-   */
-  private async waitWhileUnsettled(): Promise<void> {
-    const deadline = this.clock.now() + TAKEOVER_HOLD_MS;
-    const unsettled = (): boolean => this.soft.role === 'candidate' || (this.soft.role === 'leader' && this.core.isTransferring());
-    while (unsettled() && !this.stopped && this.clock.now() < deadline) {
-      await this.waitForRoleChange(deadline, 'too many requests waiting for a take-over');
-    }
-  }
-
-  /** Waits until the role changes or the deadline passes (bounded number of waiters). */
-  private waitForRoleChange(deadline: number, busyMessage: string): Promise<void> {
-    return this.roleWaiters.wait(deadline, () => new BusyError(20, this.hint(), busyMessage));
+  read(key: string, consistency: Consistency, minIndex?: number): Promise<ReadResult> {
+    return this.api.read(key, consistency, minIndex);
   }
 
   status(): MemberStatus {
-    const s = this.core.status();
-    const snap = this.snapshotter.status();
-    return {
-      id: this.id,
-      role: s.role,
-      term: s.term,
-      commitIndex: s.commit,
-      appliedIndex: this.applier.appliedIndex(),
-      lastIndex: s.lastIndex,
-      leaderId: s.leaderId,
-      address: this.cfg.advertise,
-      snapshotIndex: snap.index,
-      snapshotBytes: snap.sizeBytes,
-      zkBudget: s.role === 'leader' ? this.snapshotter.zkBudget() : null,
-    };
+    return this.api.status();
   }
 
   /** duoraft admin snapshot: a snapshot now (published to ZooKeeper when this node leads). */
@@ -558,32 +465,7 @@ export class NodeDriver {
 
   /** Read-only figures for metrics and health (node-figures.ts). */
   figures(): NodeFigures {
-    const s = this.core.status();
-    return {
-      role: s.role,
-      term: s.term,
-      leaderId: s.leaderId,
-      commitIndex: s.commit,
-      appliedIndex: this.applier.appliedIndex(),
-      lastIndex: s.lastIndex,
-      pendingProposals: this.applier.proposals.size(),
-      mirrorBacklog: this.leading?.mirrorBacklog() ?? 0,
-      leaseHolds: this.leading?.leaseHolds() ?? false,
-      committedInTerm: this.core.committedInCurrentTerm(),
-      transferring: s.transferring,
-      leaderContactAgeMs: this.leaderContactAgeMs(),
-      zkConnected: this.zk.state === 'connected',
-      commitHeld: s.commitHeld,
-      stopped: this.stopped,
-      fatalReason: this.fatalReason,
-      snapshotIndex: this.snapshotter.status().index,
-      snapshotBytes: this.snapshotter.status().sizeBytes,
-      zkBudget: s.role === 'leader' ? this.snapshotter.zkBudget() : null,
-    };
-  }
-
-  private leaderContactAgeMs(): number {
-    return this.core.ticksSinceLeaderContact() * this.cfg.timing.tickMs;
+    return this.api.figures();
   }
 
   /** Role, term and leader as the core sees them right now (for log lines). */
@@ -611,6 +493,11 @@ export class NodeDriver {
       return false;
     }
     return true;
+  }
+
+  /** Waits until the role changes or the deadline passes (bounded number of waiters). */
+  private waitForRoleChange(deadline: number, busyMessage: string): Promise<void> {
+    return this.roleWaiters.wait(deadline, () => new BusyError(20, this.hint(), busyMessage));
   }
 
   peerId(): NodeId {
@@ -650,16 +537,8 @@ export class NodeDriver {
   }
 
   /** For tests and the simulator: the core's view, its log and the state machine. */
-  inspect(): { commitIndex: number; appliedIndex: number; kv: KvStore; softState: SoftState; entryAt: (index: number) => Entry | undefined; leaseHolds: boolean } {
-    // Called after every simulated event: kept to plain reads (no status() object).
-    return {
-      commitIndex: this.core.commitIndex(),
-      appliedIndex: this.applier.appliedIndex(),
-      kv: this.applier.store(),
-      softState: this.core.softState(),
-      entryAt: (index) => this.core.entryAt(index),
-      leaseHolds: this.leading?.leaseHolds() ?? false,
-    };
+  inspect(): NodeView {
+    return this.api.inspect();
   }
 
   // ------------------------------------------------------------- the loop
@@ -881,7 +760,7 @@ export class NodeDriver {
   private onSoftState(s: SoftState): void {
     const prev = this.soft;
     this.soft = s;
-    this.telemetry.roleChanged(prev, s, this.leaderContactAgeMs());
+    this.telemetry.roleChanged(prev, s, this.api.leaderContactAgeMs());
     if (prev.role !== s.role) this.roleWaiters.wake();
     if (prev.role !== s.role || prev.term !== s.term || prev.leaderId !== s.leaderId) {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
@@ -1020,8 +899,8 @@ export class NodeDriver {
 
   /** Stops serving for good and tells the owner (once). */
   private fail(reason: string, what: FatalKind): void {
-    if (this.fatalReason !== null || this.stopped) return;
-    this.fatalReason = reason;
+    if (this.api.fatalReason() !== null || this.stopped) return;
+    this.api.stoppedServing(reason);
     void this.stop().then(() => this.deps.onFatal?.(reason, what));
   }
 

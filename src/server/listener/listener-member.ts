@@ -8,7 +8,7 @@ import { validateKey } from '../../statemachine/command.js';
 import { AppliedWaiters } from '../applied-waiters.js';
 import type { KvMember, ListenerStatusView } from '../kv-operations.js';
 import type { ReadResult } from '../applier.js';
-import type { Consistency, MemberStatus } from '../node-driver.js';
+import type { Consistency, MemberStatus } from '../client-api.js';
 import type { Applied } from '../proposals.js';
 import type { SnapshotTaken } from '../snapshotter.js';
 import type { ListenerLog } from './listener-log.js';
