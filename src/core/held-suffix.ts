@@ -23,7 +23,7 @@ export class HeldSuffix {
   private memo: { commit: number; upTo: number; chain: Uint8Array; bytes: number } | null = null;
   /**
    * The last AppendEntries with entries was cut short by the bound. The leader's pipelined
-   * messages after it then start past this log's end; see RaftCore.onAppend for how they are
+   * messages after it then start past this log's end; see Following.onAppend for how they are
    * answered.
    */
   private cut = false;

@@ -15,13 +15,13 @@
 //   a pre-vote ("would you object?"), and the take-over waits until the leader's lease
 //   znode has not changed for the lease window.
 import { CommitGate, type FollowedLeader } from './commit-gate.js';
+import { Following } from './following.js';
 import { type HandOverAction, HandOverWait, type LeaseSighting } from './hand-over.js';
-import { HeldSuffix } from './held-suffix.js';
 import { LeaderTransfer } from './leader-transfer.js';
 import { LeaseLapse } from './lease-lapse.js';
 import type { CoreConfig } from './config.js';
 import { validateCoreConfig } from './config.js';
-import { ChainMismatchError, RaftLog, invariant } from './log.js';
+import { RaftLog, invariant } from './log.js';
 import type {
   AppendEntries,
   AppendEntriesReply,
@@ -36,7 +36,7 @@ import type {
 import { checkPeerMessage } from './message-checks.js';
 import { Replication } from './replication.js';
 import type { RandomSource } from './random.js';
-import { chainHex, sameChain } from './chain.js';
+import { sameChain } from './chain.js';
 import { type ChainedEntry, type Entry, EntryType, type HardState, type NodeId, type SnapshotMeta, emptyHardState } from './types.js';
 
 export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
@@ -191,23 +191,14 @@ export class RaftCore {
   private leaderId: NodeId = '';
   private commit: number;
   private applied: number;
-  /**
-   * Follower: every entry up to here is known to equal the current leader's, because an
-   * AppendEntries of this leader, in this term and in this process's life, matched or wrote
-   * it. The commit index moves only over such entries, or over entries read from ZooKeeper
-   * (PROTOCOL.md R2): after a restart the log may hold an old suffix at indexes the leader
-   * believes this node acknowledged, and a commit index alone would commit that suffix.
-   */
-  private leaderMatch = 0;
 
   /** The commit gate: the term and leader ZooKeeper vouched for, and the rules over them (commit-gate.ts). */
   private readonly gate: CommitGate;
-  /** Follower, commit held: the bound on what it takes past its commit index (held-suffix.ts). */
-  private readonly held: HeldSuffix;
-  /** The message being stepped came from a sender the transport proved (mutual TLS). */
-  private stepAuthenticated = false;
-  /** Follower: the current leader's last AppendEntries or heartbeat came from a sender the transport proved. */
-  private leaderAuthenticated = false;
+  /**
+   * Follower: its side of replication: the leader's AppendEntries and heartbeats, what it
+   * matched with that leader, the bound on what it takes while held (following.ts).
+   */
+  private readonly following: Following;
 
   /** Ticks since this node started: the core's only notion of time. */
   private ticks = 0;
@@ -281,7 +272,19 @@ export class RaftCore {
     this.log = new RaftLog(snapshot, restored.entries ?? []);
     this.term = Math.max(hs.term, snapshot.term);
     this.gate = new CommitGate(this.id, Math.min(this.term, Math.max(snapshot.term, restored.trustedTerm ?? this.term)));
-    this.held = new HeldSuffix(config, this.log);
+    this.following = new Following(config, this.log, {
+      id: this.id,
+      term: () => this.term,
+      commit: () => this.commit,
+      commitTo: (index) => {
+        this.commit = index;
+      },
+      // Through the public method, as before the split: the digest of every core call sees it.
+      vouchedFor: (term, authenticated, sender) => this.vouchedFor(term, authenticated, sender),
+      markUnstable: (index) => this.markUnstable(index),
+      diverge: (index, reason) => this.diverge(index, reason),
+      reply: (request, response) => this.reply(request, response),
+    });
     this.replication = new Replication(config, this.log, {
       id: this.id,
       peer: () => this.peer,
@@ -363,16 +366,11 @@ export class RaftCore {
     if (problem !== null) return problem;
     if (this.divergence) return 'this node has diverged and takes no more messages';
     this.lateDrop = null;
-    this.stepAuthenticated = authenticated;
-    try {
-      this.stepChecked(m);
-    } finally {
-      this.stepAuthenticated = false;
-    }
+    this.stepChecked(m, authenticated);
     return this.lateDrop;
   }
 
-  private stepChecked(m: Message): void {
+  private stepChecked(m: Message, authenticated: boolean): void {
     if (m.type === 'unreachable') {
       this.onUnreachable(m.from);
       return;
@@ -393,13 +391,15 @@ export class RaftCore {
     if ((this.role === 'candidate' || this.role === 'precandidate') && m.from === this.handedOverBy && (m.type === 'append' || m.type === 'heartbeat')) return;
     switch (m.type) {
       case 'append':
-        this.onAppend(m);
+        this.followLeader(m);
+        this.lateDrop = this.following.onAppend(m, authenticated);
         return;
       case 'appendReply':
         this.onAppendReply(m);
         return;
       case 'heartbeat':
-        this.onHeartbeat(m);
+        this.followLeader(m);
+        this.following.onHeartbeat(m, authenticated);
         return;
       case 'heartbeatReply':
         this.onHeartbeatReply(m);
@@ -504,8 +504,7 @@ export class RaftCore {
     } else if (term === this.term && this.leaderId === '' && leaderId !== this.id && this.role !== 'leader') {
       this.leaderId = leaderId;
       // Nothing matched before this counts for the leader named now (review 16).
-      this.leaderMatch = Math.min(this.leaderMatch, this.commit);
-      this.held.reopen();
+      this.following.leaderNamed();
     }
   }
 
@@ -524,9 +523,7 @@ export class RaftCore {
   /** Follower: committed entries read from ZooKeeper (when the leader cannot reach us). */
   committedFromZk(entries: readonly Entry[], zkLastIndex: number): void {
     if (this.role === 'leader' || this.role === 'candidate' || this.divergence) return;
-    if (!this.mergeCommitted(entries)) return;
-    const reach = Math.min(zkLastIndex, this.log.lastIndex());
-    if (reach > this.commit) this.commit = reach;
+    this.following.committedFromZk(entries, zkLastIndex);
   }
 
   takeoverResult(r: TakeoverResult): void {
@@ -543,7 +540,7 @@ export class RaftCore {
     // equal ours when the epoch watch told us of our own fence before this result came.)
     if (r.term < this.term) return;
     invariant(!(this.role === 'leader' && r.term === this.term), `take-over result for term ${r.term}, which this node already leads`);
-    if (this.divergence || !this.mergeCommitted(r.entries)) return;
+    if (this.divergence || !this.following.mergeCommitted(r.entries)) return;
     if (this.log.lastIndex() > r.zkLastIndex) {
       // Never committed: ZooKeeper's log is frozen by our fence and ends at its tail.
       invariant(r.zkLastIndex >= this.commit, `zk tail ${r.zkLastIndex} below commit ${this.commit}`);
@@ -586,7 +583,7 @@ export class RaftCore {
     this.applied = point.index;
     this.unstableFrom = point.index + 1;
     this.persistedLast = point.index;
-    this.leaderMatch = 0;
+    this.following.snapshotInstalled();
     this.pendingLogReset = point;
     return true;
   }
@@ -765,7 +762,7 @@ export class RaftCore {
 
   /** The leader this node follows, for the commit gate (null while it leads). */
   private followed(): FollowedLeader | null {
-    return this.role === 'leader' ? null : { leaderId: this.leaderId, term: this.term, authenticated: this.leaderAuthenticated };
+    return this.role === 'leader' ? null : { leaderId: this.leaderId, term: this.term, authenticated: this.following.leaderAuthenticated };
   }
 
   /** The commit index alone (hot paths: cheaper than status()). */
@@ -821,11 +818,7 @@ export class RaftCore {
   private becomeFollower(term: number, leaderId: NodeId): void {
     invariant(term >= this.term, `term going back from ${this.term} to ${term}`);
     if (this.role === 'leader') this.dropLeaderState(term > this.term ? `term ${term} seen` : 'stepped down');
-    if (term !== this.term || leaderId !== this.leaderId) {
-      this.leaderMatch = 0;
-      this.leaderAuthenticated = false;
-      this.held.reopen();
-    }
+    if (term !== this.term || leaderId !== this.leaderId) this.following.leaderChanged();
     if (term > this.term) this.term = term;
     this.role = 'follower';
     this.leaderId = leaderId;
@@ -879,8 +872,7 @@ export class RaftCore {
     this.leaderId = '';
     this.handOver.clear();
     // What was matched with the last leader never counts for the next one (review 16).
-    this.leaderMatch = 0;
-    this.held.reopen();
+    this.following.candidacyStarted();
     this.candidateElapsed = 0;
     this.pendingTakeover = { term: this.term, leaseVersion: this.leaseVersion, commit: this.commit, transfer };
   }
@@ -931,141 +923,14 @@ export class RaftCore {
 
   // ------------------------------------------------------------- follower
 
-  private onAppend(m: AppendEntries): void {
-    invariant(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
-    if (this.role !== 'follower' || this.leaderId !== m.from) this.becomeFollower(m.term, m.from);
-    this.heardFromLeader();
-    // Where we hold the leader's prevLogIndex with its term, we must hold its chain value too.
-    if (m.prevLogChain && this.log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
-      const mine = this.log.chain(m.prevLogIndex);
-      if (mine && !sameChain(mine, m.prevLogChain)) {
-        if (m.prevLogIndex <= this.commit) {
-          this.diverge(m.prevLogIndex, `the leader's chain at ${m.prevLogIndex} is ${chainHex(m.prevLogChain)}, our committed entry's is ${chainHex(mine)}`);
-          return;
-        }
-        // An uncommitted entry of the same term but other content (corrupt, or forged):
-        // have the leader start again from our commit index.
-        this.rejectAppend(m, m.prevLogIndex, this.commit);
-        return;
-      }
-    }
-    let prevIndex = m.prevLogIndex;
-    let prevTerm = m.prevLogTerm;
-    let entries = m.entries;
-    if (prevIndex < this.commit) {
-      // Everything up to our commit index is committed, so it must equal the leader's log;
-      // the chain values the leader sent for those entries say whether it does.
-      for (const e of entries) {
-        if (e.index > this.commit) break;
-        if (this.differsFromCommitted(e)) {
-          this.diverge(e.index, `the leader's entry ${e.index} differs from our committed one`);
-          return;
-        }
-      }
-      entries = entries.filter((e) => e.index > this.commit);
-      prevIndex = this.commit;
-      prevTerm = this.log.term(this.commit) ?? 0;
-      if (entries.length > 0 && entries[0]!.index !== prevIndex + 1) entries = [];
-    }
-    this.leaderAuthenticated = this.stepAuthenticated;
-    const held = !this.commitVouched(m.term, m.from);
-    if (!this.log.matchTerm(prevIndex, prevTerm)) {
-      if (held && this.held.full && entries.length > 0 && prevIndex > this.log.lastIndex()) {
-        // Pipelined behind a message cut short by the bound on the held suffix. A refusal
-        // would make the leader back up and send again at once, round trip after round trip.
-        // A success for what we matched with it leaves this message in flight at the leader,
-        // which stops once its window is full and resends after appendStallHeartbeats
-        // heartbeats: it sees a slow follower. (An empty probe is refused as always: the
-        // leader sends those one at a time.)
-        this.replyAppended(m, this.leaderMatch);
-        return;
-      }
-      this.rejectAppend(m, prevIndex);
-      return;
-    }
-    if (held && entries.length > 0) entries = entries.slice(0, this.held.room(this.commit, prevIndex, entries));
-    let written: number;
-    try {
-      written = this.log.merge(entries);
-    } catch (err) {
-      if (!(err instanceof ChainMismatchError)) throw err;
-      // The message's entries do not chain onto what it says precedes them: corrupt or
-      // forged. Nothing was changed; drop it (the leader resends what is not acknowledged).
-      this.lateDrop = err.message;
-      return;
-    }
-    if (written > 0) {
-      invariant(written > this.commit, `append would overwrite committed entry ${written}`);
-      this.markUnstable(written);
-      // Entries we had matched with this leader were replaced (only a forger of its term and
-      // id sends that): what we matched past the cut is gone. A heartbeat commits up to
-      // leaderMatch without a check there, so it must never run past what we hold.
-      if (this.leaderMatch >= written) this.leaderMatch = written - 1;
-    }
-    const lastNew = prevIndex + entries.length;
-    // Everything up to lastNew now equals the leader's log (the consistency check held at
-    // prevIndex, and the rest was just written or matched).
-    if (lastNew > this.leaderMatch) this.leaderMatch = lastNew;
-    const newCommit = Math.min(m.leaderCommit, lastNew);
-    if (newCommit > this.commit && !held) this.commit = newCommit;
-    this.replyAppended(m, lastNew);
-  }
-
-  private replyAppended(m: AppendEntries, matchIndex: number): void {
-    this.reply(m, {
-      type: 'appendReply',
-      from: this.id,
-      to: m.from,
-      term: this.term,
-      success: true,
-      matchIndex,
-      rejectedIndex: 0,
-      xTerm: 0,
-      xIndex: 0,
-      xLen: this.log.lastIndex(),
-    });
-  }
-
-  /** `shortAt`: answer as if the log ended there (the leader then resumes after it). */
-  private rejectAppend(m: AppendEntries, prevIndex: number, shortAt?: number): void {
-    let xTerm = 0;
-    let xIndex = 0;
-    if (shortAt === undefined && prevIndex <= this.log.lastIndex() && this.log.term(prevIndex) !== undefined) {
-      const found = this.log.firstIndexOfTermAtOrBefore(prevIndex);
-      xTerm = found.term;
-      xIndex = found.index;
-    }
-    this.reply(m, {
-      type: 'appendReply',
-      from: this.id,
-      to: m.from,
-      term: this.term,
-      success: false,
-      matchIndex: 0,
-      rejectedIndex: prevIndex,
-      xTerm,
-      xIndex,
-      xLen: shortAt ?? this.log.lastIndex(),
-    });
-  }
-
-  private onHeartbeat(m: Heartbeat): void {
-    invariant(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
-    if (this.role !== 'follower' || this.leaderId !== m.from) this.becomeFollower(m.term, m.from);
-    this.heardFromLeader();
-    this.leaderAuthenticated = this.stepAuthenticated;
-    this.commitFromHeartbeat(m);
-    this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex(), leaderMatch: this.leaderMatch });
-  }
-
   /**
-   * Whether the leader of `term` whose message is being stepped may move this follower's
-   * commit index (vouchedFor). A real new leader's first messages may come before its epoch
-   * does: its entries are taken at once (up to the bound of held-suffix.ts), and committed with its
-   * first message after the epoch watch fired.
+   * An AppendEntries or heartbeat of this node's term: its sender leads, and was heard from.
+   * What the message says is then the follower's to take (following.ts).
    */
-  private commitVouched(term: number, sender: NodeId): boolean {
-    return this.vouchedFor(term, this.stepAuthenticated, sender);
+  private followLeader(m: AppendEntries | Heartbeat): void {
+    invariant(this.role !== 'leader', `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+    if (this.role !== 'follower' || this.leaderId !== m.from) this.becomeFollower(m.term, m.from);
+    this.heardFromLeader();
   }
 
   /**
@@ -1073,39 +938,11 @@ export class RaftCore {
    * releases a commit index held for the current leader, what this node matched with it
    * while held no longer counts: those messages came before anything vouched for their
    * sender, and a forger one term up claims the real leader's id and the term its fence is
-   * about to make. A heartbeat commits up to leaderMatch without a chain check there (only
-   * its own commit index is checked), so leaderMatch drops to the commit index; the leader
-   * sees it in the next heartbeat reply, probes at its match, and the consistency check with
-   * the chain value then proves the entries (or truncates a forged suffix) before anything
-   * commits. One more round trip per failover whose first message beat the epoch watch.
+   * about to make. So leaderMatch drops to the commit index (Following.holdReleased): one
+   * more round trip per failover whose first message beat the epoch watch.
    */
   private vouch(term: number, leader: NodeId): void {
-    if (this.gate.vouch(term, leader, this.followed()) && this.leaderMatch > this.commit) this.leaderMatch = this.commit;
-  }
-
-  /**
-   * A heartbeat's commit index moves ours only over entries matched with this leader in
-   * this term (leaderMatch), and only when our entry at its index has the term it names.
-   */
-  private commitFromHeartbeat(m: Heartbeat): void {
-    if (this.cfg.unsafeCommitWithoutTerm) {
-      // TEST-ONLY FAULT: the old rule, which trusts the leader's idea of what we hold.
-      const c = Math.min(m.commit, this.log.lastIndex());
-      if (c > this.commit) this.commit = c;
-      return;
-    }
-    const newCommit = Math.min(m.commit, this.leaderMatch);
-    if (newCommit <= this.commit || !this.commitVouched(m.term, m.from)) return;
-    if (m.commit <= this.leaderMatch) {
-      if (!this.log.matchTerm(m.commit, m.commitTerm)) return;
-      const mine = this.log.chain(m.commit);
-      if (m.commitChain && mine && !sameChain(mine, m.commitChain)) {
-        // An entry we matched with this leader now differs from its: our log changed under us.
-        this.diverge(m.commit, `the leader's chain at its commit index ${m.commit} is ${chainHex(m.commitChain)}, ours ${chainHex(mine)}`);
-        return;
-      }
-    }
-    this.commit = newCommit;
+    if (this.gate.vouch(term, leader, this.followed())) this.following.holdReleased();
   }
 
   /**
@@ -1142,49 +979,6 @@ export class RaftCore {
     this.electionElapsed = 0;
     this.suspectedOnEvidence = false;
     this.lastLeaderContactTick = this.ticks;
-  }
-
-  /**
-   * Whether `e` (at or below our commit index) provably differs from what we committed there.
-   * At the snapshot point we hold no entry, only its term and chain value: compare those.
-   * Below it nothing is left to compare (the snapshot point's chain value covers it).
-   */
-  private differsFromCommitted(e: Entry): boolean {
-    if (!e.chain) return false;
-    const mine = this.log.chain(e.index);
-    if (mine === undefined) return false;
-    return this.log.term(e.index) !== e.term || !sameChain(mine, e.chain);
-  }
-
-  /** Merges committed entries (from ZooKeeper). Returns false when they do not chain onto our committed log: divergence. */
-  private mergeCommitted(entries: readonly Entry[]): boolean {
-    // Entries up to our commit index must be exactly ours: our commit index may rest on a
-    // message that lied (a forged AppendEntries in plaintext, issue 11 defect 1). The take-over
-    // replay starts at our commit index itself, and one entry is enough: equal chain values
-    // there mean equal logs up to there.
-    for (const e of entries) {
-      if (e.index > this.commit) break;
-      if (this.differsFromCommitted(e)) {
-        this.diverge(e.index, `ZooKeeper's committed entry ${e.index} differs from the one this node counted as committed`);
-        return false;
-      }
-    }
-    const fresh = entries.filter((e) => e.index > this.commit);
-    if (fresh.length === 0) return true;
-    invariant(fresh[0]!.index <= this.log.lastIndex() + 1, `committed entries start at ${fresh[0]!.index}, log ends at ${this.log.lastIndex()}`);
-    let written: number;
-    try {
-      written = this.log.merge(fresh);
-    } catch (err) {
-      if (!(err instanceof ChainMismatchError)) throw err;
-      this.diverge(err.index, `ZooKeeper's committed entries do not chain onto this node's committed log (${err.message})`);
-      return false;
-    }
-    if (written > 0) {
-      this.markUnstable(written);
-      if (this.leaderMatch >= written) this.leaderMatch = written - 1;
-    }
-    return true;
   }
 
   /**
@@ -1288,7 +1082,7 @@ export class RaftCore {
 
   private answerStale(m: Message): void {
     // Tell a deposed leader (or an old candidate) about the newer term.
-    if (m.type === 'append') this.rejectAppend(m, m.prevLogIndex);
+    if (m.type === 'append') this.following.rejectAppend(m, m.prevLogIndex);
     else if (m.type === 'heartbeat') this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex(), leaderMatch: 0 });
     else if (m.type === 'vote') this.reply(m, { type: 'voteReply', from: this.id, to: m.from, term: this.term, granted: false, preVote: m.preVote, reason: 'stale-term' });
   }
