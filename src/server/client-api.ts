@@ -120,6 +120,10 @@ export class ClientApi {
     validateCommand(command, this.cfg.limits.maxValueBytes, ctx);
     if (this.host.stopped()) throw this.stoppedError();
     await this.waitWhileUnsettled();
+    // The member may have stopped during the wait, or in the turn since the check above:
+    // stop() closes the leader term but leaves the role, so without this the write would
+    // be pointed at this very member as the leader.
+    if (this.host.stopped()) throw this.stoppedError();
     const leading = this.host.leading();
     if (this.host.soft().role !== 'leader' || !leading) throw new NotLeaderError(this.host.hint());
     // Entries of proposals that timed out stay in the mirror's queue: bound it too.
@@ -156,6 +160,9 @@ export class ClientApi {
       return this.applier.read(key);
     }
     await this.waitWhileUnsettled();
+    // As in submit: a read that went on after stop() would queue for a ReadIndex round no
+    // loop kicks again (the role still says leader, no leader term serves it) and never settle.
+    if (this.host.stopped()) throw this.stoppedError();
     if (this.host.soft().role !== 'leader') throw new NotLeaderError(this.host.hint());
     if (consistency === 'lease' && this.host.leading()?.leaseHolds() && this.core.committedInCurrentTerm()) {
       // No other leader can commit while our lease holds (notes/timing.md): the commit

@@ -9,8 +9,9 @@ import { BusyError, InvalidArgumentError, NotLeaderError, UnavailableError } fro
 import type { CoreStatus, ProposeResult, SoftState } from '../../../src/core/raft.js';
 import { EntryType } from '../../../src/core/types.js';
 import { Applier } from '../../../src/server/applier.js';
-import { ClientApi } from '../../../src/server/client-api.js';
+import { ClientApi, type ClientApiOptions } from '../../../src/server/client-api.js';
 import { defaultLimits, defaultTiming, type LimitsConfig, type NodeConfig } from '../../../src/server/node-config.js';
+import { ReadIndexQueue } from '../../../src/server/read-index.js';
 import type { KvCommand } from '../../../src/statemachine/command.js';
 import { ManualClock } from './manual-clock.js';
 import { settled } from './promise-state.js';
@@ -32,9 +33,32 @@ interface World {
   /** What the role becomes when a request waits for it to change. */
   nextSoft: SoftState | null;
   readIndex: number;
+  /** What happens meanwhile when a request waits for the role to change (e.g. the member stops). */
+  duringRoleWait: (() => void) | null;
 }
 
-function rig(limits: Partial<LimitsConfig> = {}): {
+/**
+ * The ReadIndex queue the driver builds (node-driver.ts), over the same world: it serves reads
+ * only while a leader term is under way, and re-checks only when the driver's loop kicks it.
+ */
+function driversReadQueue(world: World, clock: ManualClock): ClientApiOptions['reads'] {
+  return new ReadIndexQueue(
+    {
+      canServeReads: () => world.committedInTerm && world.leading !== null,
+      isLeader: () => world.soft.role === 'leader',
+      commitIndex: () => world.commit,
+      confirmLeadership: () => Promise.resolve(),
+      hint: () => ({ leaderId: world.soft.leaderId, leaderAddress: '' }),
+    },
+    clock,
+    8,
+  );
+}
+
+function rig(
+  limits: Partial<LimitsConfig> = {},
+  readsFor?: (world: World, clock: ManualClock) => ClientApiOptions['reads'],
+): {
   api: ClientApi;
   applier: Applier;
   world: World;
@@ -56,6 +80,7 @@ function rig(limits: Partial<LimitsConfig> = {}): {
     propose: { ok: true, firstIndex: 1, term: 3 },
     nextSoft: null,
     readIndex: 0,
+    duringRoleWait: null,
   };
   const proposed: Uint8Array[][] = [];
   let scheduled = 0;
@@ -87,6 +112,7 @@ function rig(limits: Partial<LimitsConfig> = {}): {
       waitForRoleChange: () => {
         roleWaits++;
         if (world.nextSoft) world.soft = world.nextSoft;
+        world.duringRoleWait?.();
         return Promise.resolve();
       },
     },
@@ -106,7 +132,7 @@ function rig(limits: Partial<LimitsConfig> = {}): {
       ticksSinceLeaderContact: () => 4,
     },
     applier,
-    reads: {
+    reads: readsFor?.(world, clock) ?? {
       request: () => {
         readIndexRounds++;
         return Promise.resolve(world.readIndex);
@@ -229,5 +255,38 @@ describe('ClientApi', () => {
     world.leading = null;
     expect(api.figures()).toMatchObject({ mirrorBacklog: 0, leaseHolds: false });
     expect(api.inspect()).toMatchObject({ commitIndex: 5, appliedIndex: 0, leaseHolds: false });
+  });
+
+  // The driver's stop() closes the leader term and fails the reads and writes waiting, but
+  // leaves the soft state as it was (still 'leader'): a request that passed the stopped check
+  // before stop() and goes on after it must be refused as stopped, not pointed at this member
+  // as the leader, nor queued for a ReadIndex round that no loop will ever kick.
+  it('a read held by a transfer while the member stops is refused as stopped, not left waiting for ever', async () => {
+    const { api, world } = rig({}, driversReadQueue);
+    world.transferring = true;
+    world.duringRoleWait = () => {
+      // stop(): stopped, stopLeading() (no leader term any more), the role left as it was.
+      world.stopped = true;
+      world.leading = null;
+    };
+    const r = api.read('k', 'linearizable');
+    expect(await settled(r)).toBe('rejected');
+    await expect(r).rejects.toThrow(new UnavailableError('this member is shutting down'));
+  });
+
+  it('a write whose member stops before it proposes is refused as stopped, with the reason it stopped serving', async () => {
+    const { api, world, proposed } = rig();
+    const w = api.submit(put('k', 'v'));
+    // The driver's fail(): the reason, then stop() (synchronously up to its first await).
+    api.stoppedServing('diverged at 7');
+    world.stopped = true;
+    world.leading = null;
+    const err = await w.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as Error).message).toBe('this member stopped serving: diverged at 7; it rebuilds from ZooKeeper when restarted');
+    expect(proposed).toHaveLength(0);
   });
 });
