@@ -42,10 +42,23 @@ it('the reference core and this one trace every seed alike', async () => {
   const differences: string[] = [];
   let lines = 0;
   const stops = new Map<string, number>();
+  // What the seeds did, so that a run shows it reached the paths it is for.
+  const reached: Record<string, RegExp> = {
+    'forged or altered': /^step .*forged|^step .*"(prevLogChain|commitChain)":"(07)+"|^step .*"(prevLogChain|commitChain)":"(09)+"/,
+    'unproved senders': /^step .* proved false$/,
+    'TimeoutNows': /^step .*"type":"timeoutNow"/,
+    'hand-overs confirmed by the lease znode': /^ready .*"takeover":\{[^}]*"transfer":true/,
+    'refusals with a term hint': /"success":false,"matchIndex":0,"rejectedIndex":\d+,"xTerm":[1-9]/,
+    'messages dropped': /^stepped "/,
+    'compactions': /^compact /,
+    'snapshots installed': /^install .* true$/,
+  };
+  const seen = new Map<string, number>();
   for (let seed = from; seed < from + seeds && differences.length < 5; seed++) {
     const ref = traceOf(Reference, seed, 3000);
     const mine = traceOf(RaftCore, seed, 3000);
     lines += ref.lines.length;
+    for (const l of ref.lines) for (const [what, re] of Object.entries(reached)) if (re.test(l)) seen.set(what, (seen.get(what) ?? 0) + 1);
     if (ref.threw) {
       const why = ref.threw.replace(/\d+/g, 'N');
       stops.set(why, (stops.get(why) ?? 0) + 1);
@@ -60,6 +73,7 @@ it('the reference core and this one trace every seed alike', async () => {
   }
   console.log(`seeds ${from}..${from + seeds - 1}: ${lines} trace lines compared, ${differences.length} differences`);
   // Seeds a core invariant stopped (the same in both, or it would be a difference): compared up to there.
+  console.log([...seen].map(([what, count]) => `${what}: ${count}`).join(', '));
   for (const [why, count] of stops) console.log(`${count} seeds stopped early: ${why}`);
   expect(differences).toEqual([]);
 });

@@ -83,7 +83,7 @@ export interface FuzzOptions {
   /**
    * Also what the plain run leaves out, for the differential (its seeds differ from the plain
    * run's): forged or altered AppendEntries and heartbeats, senders proved or not, epochs
-   * that name their leader, compaction and snapshot installs.
+   * that name their leader, compaction and snapshot installs, hand-overs the lease znode confirms.
    */
   readonly perturb?: boolean;
 }
@@ -320,7 +320,15 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
       }
       const dst = byId(item.m.to);
       if (o.perturb) {
-        const m = rnd.nextInt(200) === 0 ? alter(item.m, rnd) : item.m;
+        let m = rnd.nextInt(200) === 0 ? alter(item.m, rnd) : item.m;
+        if (m.type === 'timeoutNow' && rnd.nextInt(2) === 0) {
+          // The hand-over's fast path: the leader's relinquished lease record, which its
+          // TimeoutNow names, is what the follower's lease watch saw (hand-over.ts).
+          const version = 1_000_000 + step;
+          m = { ...m, leaseVersion: version };
+          dst.core.observeLease(version, 0, { term: m.term, holder: m.from, relinquished: true });
+          trace?.(`relinquished ${dst.id} ${version}`);
+        }
         const proved = rnd.nextInt(3) !== 0;
         trace?.(`step ${dst.id} ${step} ${traceJson(m)} proved ${proved}`);
         const result = dst.core.step(m, proved);
