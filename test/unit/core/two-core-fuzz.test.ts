@@ -14,9 +14,9 @@
 // The property: every entry a node applies, and every entry at or below a node's commit
 // index, is ZooKeeper's entry at that index; and, once every fault ends, the pair is live.
 import { describe, expect, it } from 'vitest';
-import { type Entry, type HardState, type Message, RaftCore, type Ready, SeededRandom, defaultCoreTicks } from '../../../src/core/index.js';
+import { type CoreConfig, type Entry, type HardState, type Message, RaftCore, type Ready, type RestoredState, SeededRandom, type SnapshotMeta, defaultCoreTicks } from '../../../src/core/index.js';
 
-type Rec = { kind: 'entries'; entries: readonly Entry[] } | { kind: 'truncate'; from: number } | { kind: 'hs'; hs: HardState };
+type Rec = { kind: 'entries'; entries: readonly Entry[] } | { kind: 'truncate'; from: number } | { kind: 'hs'; hs: HardState } | { kind: 'reset'; point: SnapshotMeta };
 
 interface Held {
   readonly m: Message;
@@ -42,9 +42,10 @@ interface Batch {
   readonly entries: readonly Entry[];
 }
 
-function replay(records: readonly Rec[]): { hardState?: HardState; entries: Entry[] } {
+function replay(records: readonly Rec[]): { hardState?: HardState; snapshot?: SnapshotMeta; entries: Entry[] } {
   let entries: Entry[] = [];
   let hs: HardState | undefined;
+  let snapshot: SnapshotMeta | undefined;
   for (const r of records) {
     if (r.kind === 'entries') {
       for (const e of r.entries) {
@@ -53,11 +54,15 @@ function replay(records: readonly Rec[]): { hardState?: HardState; entries: Entr
       }
     } else if (r.kind === 'truncate') {
       entries = entries.filter((x) => x.index < r.from);
+    } else if (r.kind === 'reset') {
+      // A snapshot installed (perturb): the log starts over after it.
+      entries = [];
+      snapshot = r.point;
     } else {
       hs = r.hs;
     }
   }
-  return { ...(hs ? { hardState: hs } : {}), entries };
+  return { ...(hs ? { hardState: hs } : {}), ...(snapshot ? { snapshot } : {}), entries };
 }
 
 /** The old rules of hole 1 (to show this harness finds them): replies at once, heartbeat commits without the term check. */
@@ -68,6 +73,41 @@ export interface FuzzOptions {
   readonly onlyCommitWithoutTerm?: boolean;
   /** End with a healed period and check liveness. */
   readonly heal?: boolean;
+  /**
+   * Builds each core (default: this checkout's RaftCore). scripts/core-differential.sh runs
+   * the same seeds on an older commit's core through this and compares the traces.
+   */
+  readonly makeCore?: (config: CoreConfig, random: SeededRandom, restored: RestoredState) => RaftCore;
+  /** Receives a line for every message stepped and its result, and every Ready with the core's status. */
+  readonly trace?: (line: string) => void;
+  /**
+   * Also what the plain run leaves out, for the differential (its seeds differ from the plain
+   * run's): forged or altered AppendEntries and heartbeats, senders proved or not, epochs
+   * that name their leader, compaction and snapshot installs, hand-overs the lease znode confirms.
+   */
+  readonly perturb?: boolean;
+}
+
+/** JSON with byte arrays as hex (chain values, entry data), for traces. */
+function traceJson(v: unknown): string {
+  return JSON.stringify(v, (_k: string, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x)) ?? 'undefined';
+}
+
+/** An altered copy of `m` (perturb): a forger's entry data, chain value or commit index, or a lower prevLogIndex. */
+function alter(m: Message, rnd: SeededRandom): Message {
+  const forged = (e: Entry): Entry => ({ ...e, data: new TextEncoder().encode(`forged ${e.index}`) });
+  const u = rnd.nextInt(4);
+  if (m.type === 'append') {
+    if (u === 0 && m.entries.length > 0) return { ...m, entries: m.entries.map((e, k) => (k === m.entries.length - 1 ? forged(e) : e)) };
+    if (u === 1 && m.entries.length > 0) return { ...m, entries: m.entries.map(forged) };
+    if (u === 2 && m.prevLogChain) return { ...m, prevLogChain: new Uint8Array(m.prevLogChain.length).fill(7) };
+    return { ...m, prevLogIndex: Math.max(0, m.prevLogIndex - 1 - rnd.nextInt(3)) };
+  }
+  if (m.type === 'heartbeat') {
+    if (u < 2 && m.commitChain) return { ...m, commitChain: new Uint8Array(m.commitChain.length).fill(9) };
+    return { ...m, commit: m.commit + rnd.nextInt(4) };
+  }
+  return m;
 }
 
 export const fuzzStats = { zkEntries: 0, terms: 0, restarts: 0 };
@@ -75,6 +115,8 @@ export const fuzzStats = { zkEntries: 0, terms: 0, restarts: 0 };
 export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): string[] {
   const rnd = new SeededRandom(seed);
   const violations: string[] = [];
+  const trace = o.trace;
+  const makeCore = o.makeCore ?? ((config: CoreConfig, random: SeededRandom, restored: RestoredState): RaftCore => new RaftCore(config, random, restored));
   const zkLog: Entry[] = [];
   let epochTerm = 0;
   /** Who fenced epochTerm (what the epoch znode names). */
@@ -87,8 +129,8 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
   let phase: 'calm' | 'cut' | 'zkSlow' = 'calm';
   const crashSoon = new Set<string>();
 
-  const mkCore = (id: string, peer: string, restored: { hardState?: HardState; entries: Entry[] }): RaftCore =>
-    new RaftCore({ ...defaultCoreTicks, genesis: new Uint8Array(16), id, peer, ...(o.oldRules || o.onlyCommitWithoutTerm ? { unsafeCommitWithoutTerm: true } : {}) }, new SeededRandom(rnd.nextUint32()), restored);
+  const mkCore = (id: string, peer: string, restored: RestoredState): RaftCore =>
+    makeCore({ ...defaultCoreTicks, genesis: new Uint8Array(16), id, peer, ...(o.oldRules || o.onlyCommitWithoutTerm ? { unsafeCommitWithoutTerm: true } : {}) }, new SeededRandom(rnd.nextUint32()), restored);
   const nodes: NodeState[] = ['a', 'b'].map((id) => {
     const peer = id === 'a' ? 'b' : 'a';
     const n: NodeState = { id, peer, core: mkCore(id, peer, { entries: [] }), incarnation: 1, wal: [], durable: 0, held: [], applied: 0 };
@@ -110,6 +152,8 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
   };
 
   const carry = (n: NodeState, rd: Ready, step: number): void => {
+    trace?.(`ready ${n.id} ${step} ${traceJson(rd)} ${traceJson(n.core.status())} ${traceJson(n.core.hardState())}`);
+    if (rd.logReset) n.wal.push({ kind: 'reset', point: rd.logReset });
     if (rd.truncateFrom !== undefined) {
       n.wal.push({ kind: 'truncate', from: rd.truncateFrom });
       // Aim: a node that just overwrote part of its log is often killed before its fsync.
@@ -231,6 +275,23 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
     }
   };
 
+  // Perturb: a node compacts what it applied, or installs a snapshot at one of ZooKeeper's
+  // entries (its WAL records the reset, so a crash restarts from the snapshot).
+  const perturbSnapshots = (n: NodeState, step: number): void => {
+    const u = rnd.nextInt(4);
+    if (u === 0) {
+      const to = n.core.status().applied - rnd.nextInt(3);
+      if (to > 0) {
+        n.core.compact(to);
+        trace?.(`compact ${n.id} ${to}`);
+      }
+    } else if (u === 1 && zkLog.length > 0) {
+      const e = zkLog[rnd.nextInt(zkLog.length)]!;
+      if (e.chain) trace?.(`install ${n.id} ${e.index} ${traceJson(n.core.installSnapshot({ index: e.index, term: e.term, chain: e.chain }))}`);
+      drain(n, step);
+    }
+  };
+
   for (let step = 0; step < steps; step++) {
     for (const id of [...crashSoon]) if (rnd.nextInt(4) === 0) crash(byId(id), step);
     // Phases: calm, the voters' link cut (everything between them lost), ZooKeeper slow.
@@ -258,7 +319,23 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
         continue;
       }
       const dst = byId(item.m.to);
-      dst.core.step(item.m);
+      if (o.perturb) {
+        let m = rnd.nextInt(200) === 0 ? alter(item.m, rnd) : item.m;
+        if (m.type === 'timeoutNow' && rnd.nextInt(2) === 0) {
+          // The hand-over's fast path: the leader's relinquished lease record, which its
+          // TimeoutNow names, is what the follower's lease watch saw (hand-over.ts).
+          const version = 1_000_000 + step;
+          m = { ...m, leaseVersion: version };
+          dst.core.observeLease(version, 0, { term: m.term, holder: m.from, relinquished: true });
+          trace?.(`relinquished ${dst.id} ${version}`);
+        }
+        const proved = rnd.nextInt(3) !== 0;
+        trace?.(`step ${dst.id} ${step} ${traceJson(m)} proved ${proved}`);
+        const result = dst.core.step(m, proved);
+        trace?.(`stepped ${traceJson(result)}`);
+      } else {
+        dst.core.step(item.m);
+      }
       drain(dst, step);
     } else if (r < 55) {
       const n = nodes[rnd.nextInt(2)]!;
@@ -312,8 +389,9 @@ export function runSeed(seed: number, steps: number, o: FuzzOptions = {}): strin
     } else if (r < 93) {
       // the epoch watch fires
       const n = nodes[rnd.nextInt(2)]!;
-      n.core.observeEpoch(epochTerm, '');
+      n.core.observeEpoch(epochTerm, o.perturb && rnd.nextInt(2) === 0 ? epochLeader : '');
       drain(n, step);
+      if (o.perturb) perturbSnapshots(n, step);
     } else if (r < 96) {
       // a follower reads committed entries from ZooKeeper
       const n = nodes[rnd.nextInt(2)]!;
