@@ -512,6 +512,9 @@ export class NodeDriver {
       this.log.info({ transferred: ok }, ok ? 'leadership handed over before shutdown' : 'leadership transfer did not finish before shutdown');
     }
     this.stopped = true;
+    // Requests held while the role settles would otherwise wait out their bound (2 s):
+    // woken now, they see the node stopped and answer UNAVAILABLE (client-api.ts).
+    this.roleWaiters.wake();
     this.ticker.stop();
     this.pauseMonitor?.stop();
     this.walSync.stop();
