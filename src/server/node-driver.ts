@@ -682,7 +682,7 @@ export class NodeDriver {
       if (departure === 'now') this.transport.send(m);
       else this.walSync.afterDurable(() => this.transport.send(m), departure);
     }
-    if (rd.relinquishLease || handOver) void this.handOver(handOver);
+    if (rd.relinquishLease !== undefined) void this.handOver(rd.relinquishLease, handOver);
     if (rd.handOverUnconfirmed !== undefined) {
       this.handOverWarnings.warn('hand-over', { reason: rd.handOverUnconfirmed }, `hand-over not confirmed by ZooKeeper: ${rd.handOverUnconfirmed}`);
     }
@@ -715,7 +715,7 @@ export class NodeDriver {
    * later (the transfer timed out) its fence fails. A record that did not surely land means
    * no hand-over: the transfer is given up and the lease taken back.
    */
-  private async handOver(timeoutNow: TimeoutNow | null): Promise<void> {
+  private async handOver(transfer: number, timeoutNow: TimeoutNow | null): Promise<void> {
     const leading = this.leading;
     if (!leading) return;
     let leaseVersion: number;
@@ -724,7 +724,7 @@ export class NodeDriver {
     } catch (err) {
       if (this.stopped) return;
       this.log.warn({ err: (err as Error).message }, 'leadership transfer: the relinquished lease record was not (surely) written; not handing over');
-      this.core.relinquishFailed(leading.term);
+      this.core.relinquishFailed(leading.term, transfer);
       this.schedule();
       return;
     }
