@@ -95,9 +95,15 @@ export class Following {
     if (this.leaderMatch > this.node.commit()) this.leaderMatch = this.node.commit();
   }
 
-  /** A snapshot was installed: the log starts over after it, and nothing in it was matched with a leader. */
+  /**
+   * A snapshot was installed: the log starts over after it, and nothing in it was matched
+   * with a leader. Its end moved and nothing is held past the commit index any more, so a
+   * message past the new end is not one pipelined behind a message the bound cut short:
+   * refused with the new end, the leader resends from there at once (review 30).
+   */
   snapshotInstalled(): void {
     this.leaderMatch = 0;
+    this.held.reopen();
   }
 
   /**

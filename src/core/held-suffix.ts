@@ -38,7 +38,7 @@ export class HeldSuffix {
     return this.cut;
   }
 
-  /** Another leader, a new term, or the hold released: what was cut short no longer matters. */
+  /** Another leader, a new term, the hold released, or a snapshot installed: what was cut short no longer matters. */
   reopen(): void {
     this.cut = false;
   }

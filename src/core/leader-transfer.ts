@@ -23,12 +23,19 @@ export class LeaderTransfer {
   private elapsed = 0;
   /** TimeoutNow went, and the lease was relinquished: it can no longer be simply called off. */
   private timeoutNowSent = false;
+  /** Counts the transfers started: names one, so a late report about an ended one is told apart. */
+  private started = 0;
 
   constructor(private readonly timeoutSteps: number) {}
 
   /** Whether a transfer is under way. */
   get transferring(): boolean {
     return this.active;
+  }
+
+  /** Which transfer runs now (or ran last): the relinquish it asks for carries this (raft.ts relinquishFailed). */
+  get generation(): number {
+    return this.started;
   }
 
   /** TimeoutNow went (the lease was relinquished) and the follower's take-over is awaited. */
@@ -40,6 +47,7 @@ export class LeaderTransfer {
   start(): boolean {
     if (this.active) return false;
     this.active = true;
+    this.started++;
     this.elapsed = 0;
     this.timeoutNowSent = false;
     return true;

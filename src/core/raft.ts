@@ -105,8 +105,13 @@ export interface Ready {
   readonly toMirror: readonly ChainedEntry[];
   readonly takeover?: TakeoverRequest;
   readonly leadershipLost?: LeadershipLost;
-  /** Leader, during a transfer: stop touching the lease now and serve no lease read. */
-  readonly relinquishLease?: boolean;
+  /**
+   * Leader, during a transfer: stop touching the lease now and serve no lease read. The
+   * number names the transfer (its generation): a relinquish that fails reports it back
+   * (relinquishFailed), since the transfer may have ended, and another begun, meanwhile.
+   * The transfer's TimeoutNow comes in the same Ready.
+   */
+  readonly relinquishLease?: number;
   /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
   readonly resumeLease?: boolean;
   /**
@@ -239,7 +244,8 @@ export class RaftCore {
   private prevHard: HardState;
   private pendingTakeover: TakeoverRequest | undefined;
   private pendingLeadershipLost: LeadershipLost | undefined;
-  private pendingRelinquish = false;
+  /** The generation of the transfer whose hand-over asks the driver to relinquish the lease. */
+  private pendingRelinquish: number | null = null;
   private pendingResume = false;
   /**
    * (Pre)candidate: the leader whose TimeoutNow made us one. Its AppendEntries and
@@ -612,7 +618,7 @@ export class RaftCore {
     this.tickTransfer();
     // Not handed over at once (the follower has not answered for everything yet): a heartbeat
     // now hurries the answers it holds, rather than waiting for its paced fsync.
-    if (this.transfer.transferring && !this.pendingRelinquish) this.replication.sendHeartbeat();
+    if (this.transfer.transferring && this.pendingRelinquish === null) this.replication.sendHeartbeat();
     return true;
   }
 
@@ -623,10 +629,13 @@ export class RaftCore {
 
   /**
    * Leader: the last lease record of a hand-over (relinquished) did not land, so its
-   * TimeoutNow was not sent: the transfer is given up and the lease taken back.
+   * TimeoutNow was not sent: the transfer is given up and the lease taken back. `transfer`
+   * is the generation its Ready named: the relinquish is async, and a failure that comes
+   * after its transfer ended must not end a newer one (that one's own relinquish decides).
    */
-  relinquishFailed(term: number): void {
-    if (this.role === 'leader' && term === this.term && this.transfer.end()) this.pendingResume = true;
+  relinquishFailed(term: number, transfer: number): void {
+    if (this.role !== 'leader' || term !== this.term || !this.transfer.transferring || transfer !== this.transfer.generation) return;
+    if (this.transfer.end()) this.pendingResume = true;
   }
 
   /** Leader: give up a transfer that is not done (the driver's deadline passed). */
@@ -668,7 +677,7 @@ export class RaftCore {
       (this.role === 'leader' && (this.mirrorNext <= this.log.lastIndex() || this.replication.wantsToSend())) ||
       this.pendingTakeover !== undefined ||
       this.pendingLeadershipLost !== undefined ||
-      this.pendingRelinquish ||
+      this.pendingRelinquish !== null ||
       this.pendingResume ||
       this.handOver.hasNote ||
       (this.divergence !== null && !this.divergenceReported) ||
@@ -714,7 +723,7 @@ export class RaftCore {
       toMirror,
       ...(this.pendingTakeover ? { takeover: this.pendingTakeover } : {}),
       ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
-      ...(this.pendingRelinquish ? { relinquishLease: true } : {}),
+      ...(this.pendingRelinquish !== null ? { relinquishLease: this.pendingRelinquish } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
       ...(handOverNote !== undefined ? { handOverUnconfirmed: handOverNote } : {}),
       ...(this.divergence && !this.divergenceReported ? { diverged: this.divergence } : {}),
@@ -728,7 +737,7 @@ export class RaftCore {
     this.outbox = [];
     this.pendingTakeover = undefined;
     this.pendingLeadershipLost = undefined;
-    this.pendingRelinquish = false;
+    this.pendingRelinquish = null;
     this.pendingResume = false;
     return rd;
   }
@@ -1072,7 +1081,7 @@ export class RaftCore {
     // lease check).
     if (step === 'take-lease-back') this.pendingResume = true;
     if (step !== 'hand-over') return;
-    this.pendingRelinquish = true;
+    this.pendingRelinquish = this.transfer.generation;
     // Tell the follower everything is committed first: then it has nothing to replay.
     this.replication.sendHeartbeat();
     this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });

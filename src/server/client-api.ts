@@ -213,6 +213,7 @@ export class ClientApi {
   /** Read-only figures for metrics and health (node-figures.ts). */
   figures(): NodeFigures {
     const s = this.core.status();
+    const snap = this.snapshotter.status();
     return {
       role: s.role,
       term: s.term,
@@ -230,8 +231,8 @@ export class ClientApi {
       commitHeld: s.commitHeld,
       stopped: this.host.stopped(),
       fatalReason: this.fatal,
-      snapshotIndex: this.snapshotter.status().index,
-      snapshotBytes: this.snapshotter.status().sizeBytes,
+      snapshotIndex: snap.index,
+      snapshotBytes: snap.sizeBytes,
       zkBudget: s.role === 'leader' ? this.snapshotter.zkBudget() : null,
     };
   }

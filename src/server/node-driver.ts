@@ -512,6 +512,9 @@ export class NodeDriver {
       this.log.info({ transferred: ok }, ok ? 'leadership handed over before shutdown' : 'leadership transfer did not finish before shutdown');
     }
     this.stopped = true;
+    // Requests held while the role settles would otherwise wait out their bound (2 s):
+    // woken now, they see the node stopped and answer UNAVAILABLE (client-api.ts).
+    this.roleWaiters.wake();
     this.ticker.stop();
     this.pauseMonitor?.stop();
     this.walSync.stop();
@@ -679,7 +682,7 @@ export class NodeDriver {
       if (departure === 'now') this.transport.send(m);
       else this.walSync.afterDurable(() => this.transport.send(m), departure);
     }
-    if (rd.relinquishLease || handOver) void this.handOver(handOver);
+    if (rd.relinquishLease !== undefined) void this.handOver(rd.relinquishLease, handOver);
     if (rd.handOverUnconfirmed !== undefined) {
       this.handOverWarnings.warn('hand-over', { reason: rd.handOverUnconfirmed }, `hand-over not confirmed by ZooKeeper: ${rd.handOverUnconfirmed}`);
     }
@@ -712,7 +715,7 @@ export class NodeDriver {
    * later (the transfer timed out) its fence fails. A record that did not surely land means
    * no hand-over: the transfer is given up and the lease taken back.
    */
-  private async handOver(timeoutNow: TimeoutNow | null): Promise<void> {
+  private async handOver(transfer: number, timeoutNow: TimeoutNow | null): Promise<void> {
     const leading = this.leading;
     if (!leading) return;
     let leaseVersion: number;
@@ -721,7 +724,7 @@ export class NodeDriver {
     } catch (err) {
       if (this.stopped) return;
       this.log.warn({ err: (err as Error).message }, 'leadership transfer: the relinquished lease record was not (surely) written; not handing over');
-      this.core.relinquishFailed(leading.term);
+      this.core.relinquishFailed(leading.term, transfer);
       this.schedule();
       return;
     }

@@ -154,6 +154,24 @@ describe('the commit gate: a follower whose leader ZooKeeper has not vouched for
     expect(b.commitIndex()).toBe(1);
   });
 
+  it('a snapshot installed while the bound is reached reopens it: a message past the new log end is refused with that end (review 30)', () => {
+    const b = core('b', 'a', { hardState: { term: 2, commit: 1 }, entries: logOf([2]) }, { maxHeldEntries: 2 });
+    b.observeEpoch(2, 'a');
+    b.step({ type: 'append', from: 'a', to: 'b', term: 3, prevLogIndex: 1, prevLogTerm: 2, entries: [entry(2, 3), entry(3, 3), entry(4, 3), entry(5, 3)], leaderCommit: 5 });
+    expect(messagesOf(b.ready(), 'appendReply')[0]).toMatchObject({ success: true, matchIndex: 3 });
+    // ZooKeeper's snapshot at 2 (committed state, vouched for by definition): the log starts over after it.
+    expect(b.installSnapshot({ index: 2, term: 3, chain: b.entryAt(2)!.chain })).toBe(true);
+    b.ready();
+    expect(b.status().lastIndex).toBe(2);
+    expect(b.commitHeld()).toBe(true);
+    // The leader's message pipelined past the old end is past the new one too. Nothing was
+    // cut short since the install: refused, with the new end as the hint (the leader resends
+    // from there at once), not acknowledged as if behind a message the bound cut short.
+    b.step({ type: 'append', from: 'a', to: 'b', term: 3, prevLogIndex: 5, prevLogTerm: 3, entries: [entry(6, 3)], leaderCommit: 5 });
+    expect(messagesOf(b.ready(), 'appendReply')[0]).toMatchObject({ success: false, rejectedIndex: 5, xLen: 2 });
+    expect(b.status().lastIndex).toBe(2);
+  });
+
   it('entries matched before the epoch showed the term count no more: a heartbeat cannot commit a forged suffix after it', () => {
     const b = core('b', 'a', { hardState: { term: 2, commit: 1 }, entries: logOf([2]) });
     b.observeEpoch(2, 'a');

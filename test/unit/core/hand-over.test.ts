@@ -155,7 +155,7 @@ describe('a real hand-over', () => {
     expect(a.transferLeadership()).toBe(true);
     a.tick();
     const rd = a.ready();
-    expect(rd.relinquishLease).toBe(true);
+    expect(rd.relinquishLease).toBe(1);
     const tn = messagesOf(rd, 'timeoutNow')[0]!;
     // The driver writes the relinquished record (version 8) and sends the TimeoutNow with it.
     b.observeLease(8, 0, relinquished('a', 1));
@@ -207,11 +207,39 @@ describe('a real hand-over', () => {
     const { a } = pair();
     a.transferLeadership();
     a.tick();
-    expect(a.ready().relinquishLease).toBe(true);
-    a.relinquishFailed(1);
+    expect(a.ready().relinquishLease).toBe(1);
+    a.relinquishFailed(1, 1);
     expect(a.ready().resumeLease).toBe(true);
     expect(a.status().transferring).toBe(false);
     expect(a.softState().role).toBe('leader');
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
+  });
+
+  it('a failed relinquish ends only the transfer it belongs to, not a newer one', () => {
+    const { a } = pair();
+    // Transfer A hands over; its relinquished record is still on its way to ZooKeeper.
+    a.transferLeadership();
+    a.tick();
+    const first = a.ready().relinquishLease;
+    expect(first).toBeDefined();
+    // The follower never takes over: A is given up and the lease taken back.
+    for (let t = 0; t <= defaultCoreTicks.transferTimeoutTicks && a.status().transferring; t++) a.tick();
+    expect(a.status().transferring).toBe(false);
+    expect(a.ready().resumeLease).toBe(true);
+    // Transfer B starts and hands over too.
+    expect(a.transferLeadership()).toBe(true);
+    a.tick();
+    const second = a.ready().relinquishLease;
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    // A's record failed to land only now: that says nothing about B, which still runs.
+    a.relinquishFailed(1, first ?? -1);
+    expect(a.status().transferring).toBe(true);
+    expect(a.ready().resumeLease).toBeUndefined();
+    // B's own failure ends B and takes the lease back.
+    a.relinquishFailed(1, second ?? -1);
+    expect(a.status().transferring).toBe(false);
+    expect(a.ready().resumeLease).toBe(true);
     expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
   });
 });

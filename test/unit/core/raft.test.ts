@@ -818,7 +818,7 @@ describe('leadership transfer', () => {
     a.mirrorCommitted(1, 1);
     a.tick();
     const rd = a.ready();
-    expect(rd.relinquishLease).toBe(true);
+    expect(rd.relinquishLease).toBe(1);
     const tn = messagesOf(rd, 'timeoutNow')[0]!;
     // The driver writes the relinquished lease record and fills in its version; the
     // follower's lease watch saw it (fuzz finding 5): it fences against that version at once.
@@ -855,7 +855,7 @@ describe('leadership transfer', () => {
     a.mirrorCommitted(1, 1);
     a.transferLeadership();
     a.tick();
-    expect(a.ready().relinquishLease).toBe(true); // TimeoutNow went out (and was lost)
+    expect(a.ready().relinquishLease).toBe(1); // TimeoutNow went out (and was lost)
     let resumed = false;
     for (let t = 0; t < 30 && !resumed; t++) {
       a.tick();
@@ -872,7 +872,7 @@ describe('leadership transfer', () => {
     a.mirrorCommitted(1, 1);
     a.transferLeadership();
     a.tick();
-    expect(a.ready().relinquishLease).toBe(true);
+    expect(a.ready().relinquishLease).toBe(1);
     // `duoraft admin demote b` lands before b fences (b's fence then fails its config check).
     a.setPeer('');
     expect(a.status().transferring).toBe(false);
