@@ -14,6 +14,7 @@
 // - A term is won by fencing ZooKeeper's epoch znode, not by votes. RequestVote is only
 //   a pre-vote ("would you object?"), and the take-over waits until the leader's lease
 //   znode has not changed for the lease window.
+import { Candidacy, type TakeoverFailure, type TakeoverRequest } from './candidacy.js';
 import { CommitGate, type FollowedLeader } from './commit-gate.js';
 import { Following } from './following.js';
 import { type HandOverAction, HandOverWait, type LeaseSighting } from './hand-over.js';
@@ -37,30 +38,14 @@ import { checkPeerMessage } from './message-checks.js';
 import { Replication } from './replication.js';
 import type { RandomSource } from './random.js';
 import { sameChain } from './chain.js';
-import { type ChainedEntry, type Entry, EntryType, type HardState, type NodeId, type SnapshotMeta, emptyHardState } from './types.js';
+import { type ChainedEntry, type Entry, EntryType, type HardState, type NodeId, type Role, type SnapshotMeta, emptyHardState } from './types.js';
 
-export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+export type { Role, TakeoverRequest };
 
 export interface SoftState {
   readonly role: Role;
   readonly term: number;
   readonly leaderId: NodeId;
-}
-
-/** Asks the driver to fence ZooKeeper, replay its log and report with takeoverResult(). */
-export interface TakeoverRequest {
-  /** The term this node is in; the fence must produce a higher one. */
-  readonly term: number;
-  /**
-   * The lease znode version this node saw unchanged for the whole lease window
-   * (-1 when it never saw one). The fence multi checks it, so a leader that touched its
-   * lease after our last look makes the fence fail.
-   */
-  readonly leaseVersion: number;
-  /** Every entry up to here is known to be committed; the replay starts after it. */
-  readonly commit: number;
-  /** The leader asked for this take-over (leadership transfer). */
-  readonly transfer: boolean;
 }
 
 export type TakeoverResult =
@@ -73,13 +58,7 @@ export type TakeoverResult =
       /** ZooKeeper's tail: the last committed index. */
       readonly zkLastIndex: number;
     }
-  | {
-      readonly ok: false;
-      /** The epoch as last read from ZooKeeper (0/'' when unknown). */
-      readonly epochTerm: number;
-      readonly epochLeader: NodeId;
-      readonly reason: string;
-    };
+  | ({ readonly ok: false } & TakeoverFailure);
 
 /** Handed out when this node stops leading, so the driver can answer waiting clients. */
 export interface LeadershipLost {
@@ -182,8 +161,6 @@ export type ProposeResult =
   | { readonly ok: true; readonly firstIndex: number; readonly term: number }
   | { readonly ok: false; readonly reason: 'not-leader' | 'transferring' | 'lease-lapsed'; readonly leaderId: NodeId };
 
-type PreVoteOutcome = 'pending' | 'granted' | 'unreachable' | 'timeout' | 'rejected';
-
 export class RaftCore {
   readonly id: NodeId;
   private peer: NodeId;
@@ -212,20 +189,13 @@ export class RaftCore {
   private heartbeatElapsed = 0;
   private lastLeaderContactTick = Number.NEGATIVE_INFINITY;
 
-  private preVoteOutcome: PreVoteOutcome = 'pending';
-  private preVoteElapsed = 0;
-  private candidateElapsed = 0;
-  private zkConnected = true;
-
-  /** The lease znode version last seen and the tick it was first seen at. */
-  private leaseVersion = -1;
-  private leaseObservedTick = 0;
+  /**
+   * Pre-candidate and candidate: the pre-vote, the wait for a quiet lease, and the take-over
+   * request not yet handed out (candidacy.ts).
+   */
+  private readonly candidacy: Candidacy;
   /** Pre-candidate: a TimeoutNow it waits on ZooKeeper to confirm (hand-over.ts). */
   private readonly handOver: HandOverWait;
-  /** How long the lease must stay unchanged before a take-over (see observeLease). */
-  private leaseWindowTicks: number;
-  /** The leader is suspected on evidence (its connection broke), not from silence alone. */
-  private suspectedOnEvidence = false;
 
   // Leader state.
   /** The leader's replication to its follower: what it sends and how it takes the answers (replication.ts). */
@@ -242,7 +212,6 @@ export class RaftCore {
   private persistedLast: number;
   private prevSoft: SoftState;
   private prevHard: HardState;
-  private pendingTakeover: TakeoverRequest | undefined;
   private pendingLeadershipLost: LeadershipLost | undefined;
   /** The generation of the transfer whose hand-over asks the driver to relinquish the lease. */
   private pendingRelinquish: number | null = null;
@@ -300,13 +269,25 @@ export class RaftCore {
       transferring: () => this.transfer.transferring,
       send: (m) => this.send(m),
     });
+    this.candidacy = new Candidacy(config, this.log, this.handOver, {
+      id: this.id,
+      peer: () => this.peer,
+      role: () => this.role,
+      term: () => this.term,
+      commit: () => this.commit,
+      leaderId: () => this.leaderId,
+      ticks: () => this.ticks,
+      send: (m) => this.send(m),
+      vouch: (term, leader) => this.vouch(term, leader),
+      becomeFollower: (term, leaderId) => this.becomeFollower(term, leaderId),
+      becomeCandidate: (transfer) => this.becomeCandidate(transfer),
+    });
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
     this.unstableFrom = this.log.lastIndex() + 1;
     this.persistedLast = this.log.lastIndex();
     this.prevSoft = this.softState();
     this.prevHard = this.hardState();
-    this.leaseWindowTicks = config.leaseWindowTicks;
     this.resetElectionTimer();
   }
 
@@ -322,21 +303,16 @@ export class RaftCore {
         return;
       case 'precandidate':
         this.electionElapsed++;
-        this.preVoteElapsed++;
         this.actOnHandOver(this.handOver.onTick(this.ticks));
         if (this.role !== 'precandidate') return;
-        if (this.preVoteOutcome === 'pending' && this.preVoteElapsed >= this.cfg.preVoteTimeoutTicks) {
-          this.preVoteOutcome = 'timeout';
-        }
-        this.maybeStartTakeover();
+        this.candidacy.tickPreCandidate();
         if (this.role === 'precandidate' && this.electionElapsed >= this.randomizedElectionTimeout) {
           // Still waiting (a live lease, or no ZooKeeper): ask the peer again.
           this.becomePreCandidate();
         }
         return;
       case 'candidate':
-        this.candidateElapsed++;
-        if (this.candidateElapsed >= this.cfg.candidateTimeoutTicks) this.becomeFollower(this.term, '');
+        if (this.candidacy.tickCandidate()) this.becomeFollower(this.term, '');
         return;
       case 'leader':
         this.lapse.tick();
@@ -486,11 +462,7 @@ export class RaftCore {
    * stamped no earlier than it happened.
    */
   observeLease(version: number, windowTicks = 0, record?: Omit<LeaseSighting, 'version'>): void {
-    if (version !== this.leaseVersion) {
-      this.leaseVersion = version;
-      this.leaseObservedTick = this.ticks;
-    }
-    this.leaseWindowTicks = Math.max(this.cfg.leaseWindowTicks, windowTicks);
+    this.candidacy.observeLease(version, windowTicks);
     this.handOver.sight(version, record);
     if (this.role === 'precandidate') this.actOnHandOver(this.handOver.judge());
   }
@@ -516,14 +488,14 @@ export class RaftCore {
 
   /** Whether this node can reach ZooKeeper; without it a take-over is pointless. */
   setZkConnected(connected: boolean): void {
-    this.zkConnected = connected;
+    this.candidacy.setZkConnected(connected);
   }
 
   /** Something outside the core says the leader is gone (its znode vanished, its process refused us). */
   suspectLeader(): void {
     if (this.role !== 'follower') return;
     this.electionElapsed = this.randomizedElectionTimeout;
-    this.suspectedOnEvidence = true;
+    this.candidacy.suspectOnEvidence();
   }
 
   /** Follower: committed entries read from ZooKeeper (when the leader cannot reach us). */
@@ -534,12 +506,7 @@ export class RaftCore {
 
   takeoverResult(r: TakeoverResult): void {
     if (!r.ok) {
-      this.vouch(r.epochTerm, r.epochLeader);
-      if (r.epochTerm > this.term) {
-        this.becomeFollower(r.epochTerm, r.epochLeader === this.id ? '' : r.epochLeader);
-      } else if (this.role === 'candidate') {
-        this.becomeFollower(this.term, '');
-      }
+      this.candidacy.takeoverFailed(r);
       return;
     }
     // A term someone fenced after ours supersedes it; that node leads, not us. (r.term can
@@ -659,10 +626,7 @@ export class RaftCore {
       // A removed peer is nobody's leader any more: clients are not sent to it.
       if (old !== '' && this.leaderId === old) this.leaderId = '';
       // A pre-vote asked of the old peer: with no peer left, none is needed.
-      if (this.role === 'precandidate' && this.preVoteOutcome === 'pending' && peer === '') {
-        this.preVoteOutcome = 'granted';
-        this.maybeStartTakeover();
-      }
+      if (peer === '') this.candidacy.peerRemoved();
     }
   }
 
@@ -675,7 +639,7 @@ export class RaftCore {
       this.unstableFrom <= this.persistedLast ||
       this.commit > this.applied ||
       (this.role === 'leader' && (this.mirrorNext <= this.log.lastIndex() || this.replication.wantsToSend())) ||
-      this.pendingTakeover !== undefined ||
+      this.candidacy.hasRequest ||
       this.pendingLeadershipLost !== undefined ||
       this.pendingRelinquish !== null ||
       this.pendingResume ||
@@ -713,6 +677,7 @@ export class RaftCore {
 
     const snapshotFor = this.replication.takeSnapshotNeed();
     const handOverNote = this.handOver.takeNote();
+    const takeover = this.candidacy.takeRequest();
     const rd: Ready = {
       ...(sameSoft(this.prevSoft, soft) ? {} : { softState: soft }),
       ...(sameHard(this.prevHard, hard) ? {} : { hardState: hard }),
@@ -721,7 +686,7 @@ export class RaftCore {
       messages: this.outbox,
       committed,
       toMirror,
-      ...(this.pendingTakeover ? { takeover: this.pendingTakeover } : {}),
+      ...(takeover ? { takeover } : {}),
       ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
       ...(this.pendingRelinquish !== null ? { relinquishLease: this.pendingRelinquish } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
@@ -735,7 +700,6 @@ export class RaftCore {
     this.prevSoft = soft;
     this.prevHard = hard;
     this.outbox = [];
-    this.pendingTakeover = undefined;
     this.pendingLeadershipLost = undefined;
     this.pendingRelinquish = null;
     this.pendingResume = false;
@@ -833,10 +797,9 @@ export class RaftCore {
     this.leaderId = leaderId;
     this.handedOverBy = '';
     this.handOver.clear();
-    this.suspectedOnEvidence = false;
+    // No longer suspected; a take-over not yet handed out is no longer wanted (one handed out reports back).
+    this.candidacy.followed();
     if (leaderId) this.lastLeaderContactTick = this.ticks;
-    // A take-over not yet handed out is no longer wanted (one handed out reports back).
-    this.pendingTakeover = undefined;
     this.resetElectionTimer();
   }
 
@@ -844,36 +807,7 @@ export class RaftCore {
     invariant(this.role === 'follower' || this.role === 'precandidate', `pre-vote from ${this.role}`);
     this.role = 'precandidate';
     this.resetElectionTimer();
-    this.preVoteElapsed = 0;
-    if (!this.peer) {
-      this.preVoteOutcome = 'granted';
-    } else {
-      this.preVoteOutcome = 'pending';
-      this.send({
-        type: 'vote',
-        from: this.id,
-        to: this.peer,
-        term: this.term + 1,
-        lastLogIndex: this.log.lastIndex(),
-        lastLogTerm: this.log.lastTerm(),
-        preVote: true,
-        // Waiting on a hand-over: a leader that handed over does not object to this one.
-        transfer: this.handOver.waiting,
-      });
-    }
-    this.maybeStartTakeover();
-  }
-
-  private maybeStartTakeover(): void {
-    if (this.role !== 'precandidate' || !this.zkConnected) return;
-    if (this.preVoteOutcome === 'pending' || this.preVoteOutcome === 'rejected') return;
-    // Ticks are counted from the tick before the observation, so one more is needed to be
-    // sure a whole window of real time has passed since it. Silence alone asks for a longer
-    // quiet lease (silenceLeaseWindowTicks): liveness, not safety.
-    const window = this.suspectedOnEvidence ? this.leaseWindowTicks : Math.max(this.leaseWindowTicks, this.cfg.silenceLeaseWindowTicks);
-    if (this.ticks - this.leaseObservedTick < window + 1) return;
-    this.handOver.onQuietLease(this.leaseVersion);
-    this.becomeCandidate(false);
+    this.candidacy.askPeer();
   }
 
   private becomeCandidate(transfer: boolean): void {
@@ -882,8 +816,7 @@ export class RaftCore {
     this.handOver.clear();
     // What was matched with the last leader never counts for the next one (review 16).
     this.following.candidacyStarted();
-    this.candidateElapsed = 0;
-    this.pendingTakeover = { term: this.term, leaseVersion: this.leaseVersion, commit: this.commit, transfer };
+    this.candidacy.request(transfer);
   }
 
   private becomeLeader(term: number): void {
@@ -986,7 +919,7 @@ export class RaftCore {
 
   private heardFromLeader(): void {
     this.electionElapsed = 0;
-    this.suspectedOnEvidence = false;
+    this.candidacy.leaderHeard();
     this.lastLeaderContactTick = this.ticks;
   }
 
@@ -1013,7 +946,7 @@ export class RaftCore {
     else if (!m.transfer && this.leaderAlive()) reason = 'leader-alive';
     else if (!this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm, this.commit)) reason = 'log-behind';
     const granted = reason === '';
-    if (reason === 'log-behind' && this.role === 'follower' && this.zkConnected) {
+    if (reason === 'log-behind' && this.role === 'follower' && this.candidacy.zkConnected) {
       // We hold committed entries the candidate lacks: we should take over instead.
       this.electionElapsed = this.randomizedElectionTimeout;
     }
@@ -1035,15 +968,7 @@ export class RaftCore {
   }
 
   private onVoteReply(m: VoteReply): void {
-    if (this.role !== 'precandidate' || this.preVoteOutcome !== 'pending') return;
-    if (m.granted) {
-      this.preVoteOutcome = 'granted';
-      this.maybeStartTakeover();
-      return;
-    }
-    this.preVoteOutcome = 'rejected';
-    if (m.reason === 'is-leader') this.handOver.onObjection(m.from);
-    this.becomeFollower(this.term, m.reason === 'is-leader' ? m.from : this.leaderId);
+    this.candidacy.onReply(m.granted, m.reason, m.from);
   }
 
   // --------------------------------------------------------------- leader
@@ -1067,9 +992,8 @@ export class RaftCore {
     if (peer !== this.peer) return;
     if (this.role === 'leader' && this.replication.hasFollower) {
       this.replication.peerUnreachable();
-    } else if (this.role === 'precandidate' && this.preVoteOutcome === 'pending') {
-      this.preVoteOutcome = 'unreachable';
-      this.maybeStartTakeover();
+    } else {
+      this.candidacy.peerUnreachable();
     }
   }
 

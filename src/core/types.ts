@@ -2,6 +2,9 @@
 
 export type NodeId = string;
 
+/** What a voter is: it follows, asks the pre-vote, awaits its take-over's fence, or leads. */
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
 export const enum EntryType {
   /** An opaque state-machine command. */
   Normal = 0,
