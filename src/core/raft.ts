@@ -88,7 +88,8 @@ export interface Ready {
    * Leader, during a transfer: stop touching the lease now and serve no lease read. The
    * number names the transfer (its generation): a relinquish that fails reports it back
    * (relinquishFailed), since the transfer may have ended, and another begun, meanwhile.
-   * The transfer's TimeoutNow comes in the same Ready.
+   * The transfer's TimeoutNow comes in the same Ready. Neither comes when the transfer
+   * ended before the Ready was collected (see ready()).
    */
   readonly relinquishLease?: number;
   /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
