@@ -88,7 +88,8 @@ export interface Ready {
    * Leader, during a transfer: stop touching the lease now and serve no lease read. The
    * number names the transfer (its generation): a relinquish that fails reports it back
    * (relinquishFailed), since the transfer may have ended, and another begun, meanwhile.
-   * The transfer's TimeoutNow comes in the same Ready.
+   * The transfer's TimeoutNow comes in the same Ready. Neither comes when the transfer
+   * ended before the Ready was collected (see ready()).
    */
   readonly relinquishLease?: number;
   /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
@@ -678,17 +679,23 @@ export class RaftCore {
     const snapshotFor = this.replication.takeSnapshotNeed();
     const handOverNote = this.handOver.takeNote();
     const takeover = this.candidacy.takeRequest();
+    // A hand-over whose transfer ended before this Ready was collected (its lease taken back
+    // in this same Ready, its peer replaced, leadership lost): the driver carries out
+    // resumeLease first, so a relinquish handed out with it would relinquish the lease just
+    // taken back, and its TimeoutNow would go out for a transfer that is over (review 32).
+    const relinquish = this.pendingRelinquish !== null && this.transfer.handedOver && this.pendingRelinquish === this.transfer.generation ? this.pendingRelinquish : null;
+    const messages = this.pendingRelinquish !== null && relinquish === null ? this.outbox.filter((m) => m.type !== 'timeoutNow') : this.outbox;
     const rd: Ready = {
       ...(sameSoft(this.prevSoft, soft) ? {} : { softState: soft }),
       ...(sameHard(this.prevHard, hard) ? {} : { hardState: hard }),
       ...(truncateFrom !== undefined ? { truncateFrom } : {}),
       entries,
-      messages: this.outbox,
+      messages,
       committed,
       toMirror,
       ...(takeover ? { takeover } : {}),
       ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
-      ...(this.pendingRelinquish !== null ? { relinquishLease: this.pendingRelinquish } : {}),
+      ...(relinquish !== null ? { relinquishLease: relinquish } : {}),
       ...(this.pendingResume ? { resumeLease: true } : {}),
       ...(handOverNote !== undefined ? { handOverUnconfirmed: handOverNote } : {}),
       ...(this.divergence && !this.divergenceReported ? { diverged: this.divergence } : {}),

@@ -242,4 +242,49 @@ describe('a real hand-over', () => {
     expect(a.ready().resumeLease).toBe(true);
     expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
   });
+
+  // Review 32: the driver collects a Ready only after the inputs queued before it (clock.defer),
+  // and carries out resumeLease before relinquishLease. A transfer that handed over and ended
+  // before the Ready was collected must not hand out its relinquish: carried out after the
+  // resume, it relinquished the lease just taken back (and its TimeoutNow then went out),
+  // leaving a leader that no longer touches its lease and whose core knows of no transfer.
+  it('a hand-over whose transfer ends (its peer demoted) before the Ready is collected: the lease is taken back, nothing relinquished', () => {
+    const { a } = pair();
+    a.transferLeadership();
+    a.tick();
+    // `duoraft admin demote b` lands before the driver collects the hand-over.
+    a.setPeer('');
+    expect(a.status().transferring).toBe(false);
+    const rd = a.ready();
+    expect(rd.resumeLease).toBe(true);
+    expect(rd.relinquishLease).toBeUndefined();
+    expect(messagesOf(rd, 'timeoutNow')).toHaveLength(0);
+    expect(a.propose([new Uint8Array([1])])).toMatchObject({ ok: true });
+  });
+
+  it('a hand-over whose transfer times out (ticks caught up after a stall) before the Ready is collected: nothing relinquished', () => {
+    const { a } = pair({ transferTimeoutTicks: 5 });
+    a.transferLeadership();
+    for (let t = 0; t < 10; t++) a.tick();
+    expect(a.status().transferring).toBe(false);
+    const rd = a.ready();
+    expect(rd.resumeLease).toBe(true);
+    expect(rd.relinquishLease).toBeUndefined();
+    expect(messagesOf(rd, 'timeoutNow')).toHaveLength(0);
+  });
+
+  it('a transfer that ends and a new one that hands over before the Ready is collected: the ended one is not relinquished', () => {
+    const { a } = pair();
+    a.transferLeadership();
+    a.tick();
+    a.setPeer('c');
+    expect(a.status().transferring).toBe(false);
+    expect(a.transferLeadership()).toBe(true);
+    const rd = a.ready();
+    expect(rd.resumeLease).toBe(true);
+    // The new transfer has not handed over (c has answered nothing): no relinquish yet.
+    expect(rd.relinquishLease).toBeUndefined();
+    expect(messagesOf(rd, 'timeoutNow')).toHaveLength(0);
+    expect(a.status().transferring).toBe(true);
+  });
 });
