@@ -17,9 +17,9 @@
 //   lead-permit.ts     a node with no state to lead with refuses to take over
 //   applier.ts         the state machine: committed entries applied, the clients waiting on them answered
 //   client-api.ts      the client-facing API: writes, reads, and what the member reports
+//   leader-term-lifetime.ts the fenced term, the lease started at the fence, the leader term from start to stop
 //
-// The driver itself keeps the loop (the one place that orders a Ready's side effects) and the
-// leader term's lifetime.
+// The driver itself keeps the loop (the one place that orders a Ready's side effects).
 // Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal), so
 // the deterministic simulator runs this very code with simulated parts.
 import { type Clock, sleep } from '../common/clock.js';
@@ -45,8 +45,7 @@ import { ClientApi, type Consistency, type MemberStatus, type NodeView } from '.
 import { FollowerCatchUp } from './catch-up.js';
 import { type ClusterWatchHandlers, ClusterWatches } from './cluster-watches.js';
 import { Ephemerals } from './ephemerals.js';
-import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
-import type { LeaseKeeper } from '../coordination/lease.js';
+import { LeaderTermLifetime } from './leader-term-lifetime.js';
 import { type NodeConfig, coreConfigFor, lapseSilenceMs, validateNodeConfig } from './node-config.js';
 import type { NodeFigures } from './node-figures.js';
 import type { Applied } from './proposals.js';
@@ -62,7 +61,6 @@ import { checkZkLogAtStart } from './zk-log-check.js';
 import { rebuildFromZk, zkChunkBytesOf } from './rebuild-from-zk.js';
 import { VoterSnapshotExchange } from './voter-snapshot-exchange.js';
 import { defaultSnapshotPolicy, type SnapshotPolicy, type SnapshotTaken, Snapshotter, type SnapshotterHost } from './snapshotter.js';
-import { withWalBytesCounted } from './zk-budget.js';
 import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
 import type { SnapshotStorage } from '../storage/snapshot-storage.js';
 import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
@@ -172,11 +170,8 @@ export class NodeDriver {
   private readonly sightings: ClusterSightings;
   /** Callers waiting for the role to change (a take-over or a transfer to finish), bounded (role-waiters.ts). */
   private readonly roleWaiters: RoleWaiters;
-  /** What the last successful take-over established, until the core leads that term. */
-  private fencedTerm: FencedTerm | null = null;
-  private leading: LeaderTerm | null = null;
-  /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
-  private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
+  /** The fenced term, the lease started at the fence and the leader term under way (leader-term-lifetime.ts). */
+  private readonly termLifetime: LeaderTermLifetime;
   /** Snapshots between the voters: offering (leader) and installing (follower). */
   private readonly voterSnapshots: VoterSnapshotExchange;
   /** Withheld when this node started empty and ZooKeeper holds no snapshot it can use (lead-permit.ts). */
@@ -260,7 +255,7 @@ export class NodeDriver {
     this.roleWaiters = new RoleWaiters(deps.clock, deps.config.limits.maxPendingProposals);
     this.reads = new ReadIndexQueue(
       {
-        canServeReads: () => this.core.committedInCurrentTerm() && this.leading !== null,
+        canServeReads: () => this.core.committedInCurrentTerm() && this.termLifetime.current() !== null,
         isLeader: () => this.soft.role === 'leader',
         commitIndex: () => this.core.commitIndex(),
         confirmLeadership: () => this.confirmLeadership(),
@@ -299,17 +294,31 @@ export class NodeDriver {
       observer: this.telemetry,
     });
     const common = { zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger };
+    this.termLifetime = new LeaderTermLifetime({
+      ...common,
+      config: deps.config,
+      selfId: this.id,
+      core: this.core,
+      telemetry: this.telemetry,
+      host: {
+        stopped: () => this.stopped,
+        schedule: () => this.schedule(),
+        fenced: (term, reason) => this.fenced(term, reason),
+        setLeaderClaim: (claim) => this.ephemerals.setLeaderClaim(claim),
+        walAppended: (bytes) => this.snapshotter.walAppended(bytes),
+      },
+    });
     this.takeovers = new TakeoverRunner({
       ...common,
       config: deps.config,
       selfId: this.id,
       observer: this.telemetry,
       onDone: (result, fenced) => {
-        if (fenced) this.fencedTerm = fenced;
+        if (fenced) this.termLifetime.takeoverFenced(fenced);
         this.core.takeoverResult(result);
         this.schedule();
       },
-      onFenced: (f) => this.startTermLease(f),
+      onFenced: (f) => this.termLifetime.startTermLease(f),
       knownNow: () => this.knownCluster(),
       stillWanted: (req) => {
         const now = this.core.softState();
@@ -375,7 +384,7 @@ export class NodeDriver {
     this.api = new ClientApi({
       host: {
         soft: () => this.soft,
-        leading: () => this.leading,
+        leading: () => this.termLifetime.current(),
         stopped: () => this.stopped,
         hint: () => this.hint(),
         zkConnected: () => this.zk.state === 'connected',
@@ -519,10 +528,10 @@ export class NodeDriver {
     this.watches?.stop();
     this.ephemerals.stop();
     this.takeovers.stop();
-    this.termLease?.keeper.stop();
+    this.termLifetime.stopTermLease();
     this.snapshotter.stop();
     this.unsubscribeZk?.();
-    this.stopLeading();
+    this.termLifetime.stopLeading();
     const shutting = (): DuoraftError => new UnavailableError('this member is shutting down');
     // A waiting write's entry may be in a multi ZooKeeper has yet to answer: it may still land
     // and the next leader replays it. UNAVAILABLE says "retry later", which the client does at
@@ -664,9 +673,9 @@ export class NodeDriver {
     }
     if (walWritten) this.walSync.written();
     let handOver: TimeoutNow | null = null;
-    if (rd.resumeLease && this.soft.role === 'leader') this.leading?.resumeLease();
+    if (rd.resumeLease && this.soft.role === 'leader') this.termLifetime.resumeLease();
     if (rd.toMirror.length > 0) {
-      this.leading?.mirrorEntries(rd.toMirror);
+      this.termLifetime.current()?.mirrorEntries(rd.toMirror);
       if (this.cfg.faults?.ackBeforeCommit) this.applier.proposals.ackEarly(rd.toMirror.map((e) => e.index));
     }
     for (const m of rd.messages) {
@@ -713,7 +722,7 @@ export class NodeDriver {
    * no hand-over: the transfer is given up and the lease taken back.
    */
   private async handOver(timeoutNow: TimeoutNow | null): Promise<void> {
-    const leading = this.leading;
+    const leading = this.termLifetime.current();
     if (!leading) return;
     let leaseVersion: number;
     try {
@@ -745,7 +754,10 @@ export class NodeDriver {
         if (upTo > this.core.compactedTo().index) this.core.compact(upTo);
         await this.wal.compact(walIndex);
       },
-      leaderEpochVersion: () => (this.soft.role === 'leader' && this.leading ? this.leading.epochVersion : null),
+      leaderEpochVersion: () => {
+        const leading = this.termLifetime.current();
+        return this.soft.role === 'leader' && leading ? leading.epochVersion : null;
+      },
       install: (point, store) => {
         if (this.stopped || !this.core.installSnapshot(point)) return false;
         this.applier.install(store);
@@ -766,93 +778,12 @@ export class NodeDriver {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
     }
     this.voterSnapshots.followingChanged(s);
-    if (prev.role === 'leader' && (s.role !== 'leader' || s.term !== prev.term)) this.stopLeading();
-    if (s.role === 'leader' && (prev.role !== 'leader' || prev.term !== s.term)) this.startLeading(s.term);
+    this.termLifetime.roleChanged(prev, s);
     if (s.role !== 'leader') this.reads.failAll(() => new NotLeaderError(this.hint()));
     // A follower that hears no leader keeps itself current from ZooKeeper (L2).
     this.catchUp?.followTail(s.role === 'precandidate');
     // A lease started at a fence whose take-over did not end in leading it: stop it.
-    if (this.termLease && s.role !== 'candidate' && !(s.role === 'leader' && s.term === this.termLease.term)) {
-      this.termLease.keeper.stop();
-      this.termLease = null;
-    }
-  }
-
-  /** The fence succeeded: touch the lease from now on, through the replay (see startTermLease). */
-  private startTermLease(f: { term: number; epochVersion: number; leaseValidUntil: number; leaseValidUntilWall: number }): void {
-    if (this.stopped) return;
-    this.termLease?.keeper.stop();
-    const keeper = startTermLease({
-      zk: this.zk,
-      paths: this.paths,
-      clock: this.clock,
-      logger: this.log,
-      config: this.cfg,
-      selfId: this.id,
-      term: f.term,
-      epochVersion: f.epochVersion,
-      validUntil: f.leaseValidUntil,
-      validUntilWall: f.leaseValidUntilWall,
-      host: this.leaderHost(),
-      isClosed: () => this.stopped || (this.termLease?.keeper !== keeper && this.leading?.term !== f.term),
-      onLapsed: () => this.telemetry.leaseLapsed(),
-    });
-    this.termLease = { term: f.term, keeper };
-  }
-
-  private leaderHost(): LeaderHost {
-    return {
-      mirrorCommitted: (t, lastIndex) => {
-        if (this.stopped) return;
-        this.core.mirrorCommitted(t, lastIndex);
-        if (this.core.committedInCurrentTerm()) this.telemetry.committedInTerm(t);
-        this.schedule();
-      },
-      fenced: (t, reason) => this.fenced(t, reason),
-      leaseExpired: (t) => {
-        this.core.leaseExpired(t);
-        this.schedule();
-      },
-      leaseTouchLanded: (t) => this.core.leaseTouchLanded(t),
-      leaseRenewed: (t) => {
-        this.core.leaseRenewed(t);
-        this.schedule();
-      },
-    };
-  }
-
-  private startLeading(term: number): void {
-    const f = this.fencedTerm;
-    if (!f || f.term !== term) {
-      this.log.error({ term }, 'became leader without the fence details: stepping down');
-      this.core.mirrorFenced(term);
-      this.schedule();
-      return;
-    }
-    const earlyLease = this.termLease?.term === term ? this.termLease.keeper : undefined;
-    this.termLease = null;
-    this.leading = new LeaderTerm({
-      zk: this.zk,
-      paths: this.paths,
-      clock: this.clock,
-      logger: this.log,
-      config: this.cfg,
-      selfId: this.id,
-      fenced: f,
-      // The segments it appends are counted against the ZooKeeper budget too.
-      observer: withWalBytesCounted(this.telemetry, (bytes) => this.snapshotter.walAppended(bytes)),
-      host: this.leaderHost(),
-      ...(earlyLease ? { lease: earlyLease } : {}),
-    });
-    this.ephemerals.setLeaderClaim({ term, epochVersion: f.epochVersion });
-    this.log.info({ term, epochVersion: f.epochVersion, zkTail: f.tailLastIndex }, 'leading');
-  }
-
-  private stopLeading(): void {
-    this.leading?.close();
-    this.leading = null;
-    this.fencedTerm = null;
-    this.ephemerals.setLeaderClaim(null);
+    this.termLifetime.dropUnledLease(s);
   }
 
   /** The term `term` cannot go on (another node fenced us, or a persistent error). */
@@ -869,8 +800,9 @@ export class NodeDriver {
    * on (they may still commit, if ZooKeeper comes back and nobody fenced us).
    */
   private failWritesOfLongLapse(): void {
-    if (!this.leading || this.applier.proposals.size() === 0) return;
-    if (this.leading.leaseLapsedForMs() < lapseSilenceMs(this.cfg.timing)) return;
+    const leading = this.termLifetime.current();
+    if (!leading || this.applier.proposals.size() === 0) return;
+    if (leading.leaseLapsedForMs() < lapseSilenceMs(this.cfg.timing)) return;
     this.applier.proposals.rejectAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
   }
 
@@ -887,7 +819,7 @@ export class NodeDriver {
     // waitedMs and cpuMs say whether the process was busy (cpuMs near waitedMs) or kept off the cores (far less).
     const where = cpu ? { waitedMs: Math.round(cpu.waitedMs), cpuMs: Math.round(cpu.cpuMs) } : {};
     this.log.warn({ stalledMs: Math.round(ms), leading, ...where }, 'event loop stalled');
-    if (leading) this.leading?.lapseLease();
+    if (leading) this.termLifetime.current()?.lapseLease();
   }
 
   /** A committed entry differs from the leader's or ZooKeeper's: stop serving, let the owner rebuild. */
@@ -910,7 +842,7 @@ export class NodeDriver {
   }
 
   private async confirmLeadership(): Promise<void> {
-    const leading = this.leading;
+    const leading = this.termLifetime.current();
     if (!leading || this.soft.role !== 'leader') throw new NotLeaderError(this.hint());
     await leading.confirm();
   }
