@@ -17,16 +17,17 @@
 //   lead-permit.ts     a node with no state to lead with refuses to take over
 //   applier.ts         the state machine: committed entries applied, the clients waiting on them answered
 //   client-api.ts      the client-facing API: writes, reads, and what the member reports
+//   leader-term-lifetime.ts the fenced term, the lease started at the fence, the leader term from start to stop
 //
-// The driver itself keeps the loop (the one place that orders a Ready's side effects) and the
-// leader term's lifetime.
+// The driver itself keeps the loop (the one place that orders a Ready's side effects); its
+// parts are built and wired to each other in node-driver-wiring.ts.
 // Everything is reached through interfaces (Clock, ZkSession, PeerTransport, LocalWal), so
 // the deterministic simulator runs this very code with simulated parts.
 import { type Clock, sleep } from '../common/clock.js';
-import { BusyError, CorruptWalError, type DuoraftError, type LeaderHint, NotLeaderError, UnavailableError, UnknownOutcomeError } from '../common/errors.js';
+import { BusyError, type DuoraftError, type LeaderHint, NotLeaderError, UnavailableError, UnknownOutcomeError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { WarningThrottle } from '../common/warning-throttle.js';
-import { ensureClusterTree, FRESH_NODE, type LocalClusterView, randomClusterId } from '../coordination/cluster-init.js';
+import type { WarningThrottle } from '../common/warning-throttle.js';
+import { ensureClusterTree, FRESH_NODE, randomClusterId } from '../coordination/cluster-init.js';
 import { ClusterPaths } from '../coordination/layout.js';
 import { registerMember, registerVoter } from '../coordination/membership.js';
 import { type ClusterIdentity, type LeaseRecord, type MemberRecord, leaseWindowFor } from '../coordination/records.js';
@@ -34,101 +35,45 @@ import type { ZkConnectionState, ZkSession } from '../coordination/zk-api.js';
 import type { NodeId } from '../core/types.js';
 import type { LeaseSighting } from '../core/hand-over.js';
 import type { TimeoutNow } from '../core/messages.js';
-import type { RandomSource } from '../core/random.js';
-import { type Divergence, RaftCore, type LeadershipLost, type Ready, type SoftState } from '../core/raft.js';
-import type { LocalWal, WalRecovery } from '../storage/local-wal.js';
+import type { Divergence, RaftCore, LeadershipLost, Ready, SoftState } from '../core/raft.js';
+import type { LocalWal } from '../storage/local-wal.js';
 import type { KvCommand, WriteContext } from '../statemachine/command.js';
 import type { PeerTransport } from '../transport/transport.js';
-import { CoreTicker } from './core-ticker.js';
-import { Applier, type ReadResult } from './applier.js';
-import { ClientApi, type Consistency, type MemberStatus, type NodeView } from './client-api.js';
+import type { CoreTicker } from './core-ticker.js';
+import type { Applier, ReadResult } from './applier.js';
+import type { ClientApi, Consistency, MemberStatus, NodeView } from './client-api.js';
 import { FollowerCatchUp } from './catch-up.js';
 import { type ClusterWatchHandlers, ClusterWatches } from './cluster-watches.js';
-import { Ephemerals } from './ephemerals.js';
-import { type FencedTerm, type LeaderHost, LeaderTerm, startTermLease } from './leadership.js';
-import type { LeaseKeeper } from '../coordination/lease.js';
-import { type NodeConfig, coreConfigFor, lapseSilenceMs, validateNodeConfig } from './node-config.js';
+import type { Ephemerals } from './ephemerals.js';
+import type { LeaderTermLifetime } from './leader-term-lifetime.js';
+import { type NodeConfig, lapseSilenceMs, validateNodeConfig } from './node-config.js';
+import type { FatalKind, NodeDriverDeps } from './node-driver-deps.js';
+import { memberRecordOf, wireNodeDriver } from './node-driver-wiring.js';
 import type { NodeFigures } from './node-figures.js';
 import type { Applied } from './proposals.js';
 import { PauseMonitor, type StallCpu } from './pause-monitor.js';
-import { RoleWaiters } from './role-waiters.js';
-import { ClusterSightings } from './cluster-sightings.js';
-import { LeadPermit } from './lead-permit.js';
-import { ReadIndexQueue } from './read-index.js';
-import { type KnownCluster, TakeoverRunner } from './takeover-runner.js';
-import { type NodeTelemetry, noTelemetry } from './telemetry.js';
-import { departureOf, WalSync } from './wal-sync.js';
+import type { RoleWaiters } from './role-waiters.js';
+import type { ClusterSightings } from './cluster-sightings.js';
+import type { LeadPermit } from './lead-permit.js';
+import type { ReadIndexQueue } from './read-index.js';
+import type { KnownCluster, TakeoverRunner } from './takeover-runner.js';
+import type { NodeTelemetry } from './telemetry.js';
+import { departureOf, type WalSync } from './wal-sync.js';
 import { checkZkLogAtStart } from './zk-log-check.js';
-import { rebuildFromZk, zkChunkBytesOf } from './rebuild-from-zk.js';
-import { VoterSnapshotExchange } from './voter-snapshot-exchange.js';
-import { defaultSnapshotPolicy, type SnapshotPolicy, type SnapshotTaken, Snapshotter, type SnapshotterHost } from './snapshotter.js';
-import { withWalBytesCounted } from './zk-budget.js';
-import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
-import type { SnapshotStorage } from '../storage/snapshot-storage.js';
-import { MemorySnapshotStore } from '../storage/memory-snapshot-store.js';
-import type { SavedSnapshot } from '../storage/snapshot-store.js';
-import type { LoadedSnapshot } from '../statemachine/snapshot-loader.js';
-import { VoterConfig } from './voter-config.js';
-import { CommitHoldReport } from './commit-hold-report.js';
-import { IdentityCheck } from './identity-check.js';
-import { PeerAdmission } from './peer-admission.js';
+import { rebuildFromZk } from './rebuild-from-zk.js';
+import type { VoterSnapshotExchange } from './voter-snapshot-exchange.js';
+import type { SnapshotTaken, Snapshotter } from './snapshotter.js';
+import type { VoterConfig } from './voter-config.js';
+import type { CommitHoldReport } from './commit-hold-report.js';
+import type { IdentityCheck } from './identity-check.js';
+import type { PeerAdmission } from './peer-admission.js';
 
-export interface NodeDriverDeps {
-  readonly config: NodeConfig;
-  readonly clock: Clock;
-  readonly random: RandomSource;
-  readonly logger: Logger;
-  readonly zk: ZkSession;
-  readonly transport: PeerTransport;
-  readonly wal: LocalWal;
-  readonly recovery: WalRecovery;
-  /**
-   * The node cannot go on with this state (its committed log diverged from the leader's or
-   * ZooKeeper's): it has stopped serving; the owner should set its data aside and restart it
-   * to rebuild from ZooKeeper. Default: only logged.
-   */
-  readonly onFatal?: (reason: string, what: FatalKind) => void;
-  /** What this node knows of the cluster from its data folder (default: a fresh node). */
-  readonly local?: LocalClusterView;
-  /** Told what the node's parts do (metrics, src/server/telemetry.ts). Default: nobody. */
-  readonly telemetry?: NodeTelemetry;
-  /** Snapshots: where they are kept, and the one the state machine starts from (default: in memory, none). */
-  readonly snapshots?: NodeSnapshots;
-  /** Verify the segments of wal/ this node depends on before it starts (zk-log-check.ts). Default true. */
-  readonly verifyZkLogAtStart?: boolean;
-}
-
-export interface NodeSnapshots {
-  readonly storage: SnapshotStorage;
-  /** The newest local snapshot, loaded: the state machine starts from it. */
-  readonly initial?: { readonly saved: SavedSnapshot; readonly loaded: LoadedSnapshot };
-  readonly policy?: SnapshotPolicy;
-  /** Use ZooKeeper for snapshots (publish as leader, fetch when behind). Default true. */
-  readonly useZooKeeper?: boolean;
-  /**
-   * Piece sizes of the transfers (defaults: ZooKeeper's chunk size and 1 MiB ranges). The
-   * simulator's states are a few hundred bytes: it passes small ones so that uploads,
-   * downloads and pulls between the voters take many pieces, each of which a fault can cut.
-   */
-  readonly pieces?: { readonly zkChunkBytes?: number; readonly rangeBytes?: number };
-}
-
-/**
- * 'diverged': the local state cannot be trusted: set it aside and rebuild from ZooKeeper.
- * 'zk-data-lost': ZooKeeper lost the cluster's data: keep the local data (restore-zk needs it).
- */
-export type FatalKind = 'diverged' | 'zk-data-lost';
+export type { FatalKind, NodeDriverDeps, NodeSnapshots } from './node-driver-deps.js';
 
 /** Bound on ready() rounds per turn of the event loop; more work reschedules itself. */
 const MAX_READY_ROUNDS = 16;
-/** A reply the leader waits on (core/messages.ts, AwaitedByLeader) waits for the local WAL at most this pace (ms between fsyncs); others keep walSyncIntervalMs. */
-const REPLY_SYNC_INTERVAL_MS = 2;
-/** How a local log that starts past index 1 is named in its error (the driver sees no file names). */
-const MEMORY_OR_FILE = 'the local WAL';
 /** A follower behind ZooKeeper's compaction point waits this long for its leader's offer before it loads ZooKeeper's snapshot. */
 const SNAPSHOT_ZK_GRACE_MS = 1000;
-/** Bound on replies waiting for the local WAL. */
-const MAX_REPLIES_WAITING = 4096;
 
 /** This process's CPU time so far (user + system, all threads), for the pause monitor's reports. */
 function processCpuTimeMs(): number {
@@ -172,11 +117,8 @@ export class NodeDriver {
   private readonly sightings: ClusterSightings;
   /** Callers waiting for the role to change (a take-over or a transfer to finish), bounded (role-waiters.ts). */
   private readonly roleWaiters: RoleWaiters;
-  /** What the last successful take-over established, until the core leads that term. */
-  private fencedTerm: FencedTerm | null = null;
-  private leading: LeaderTerm | null = null;
-  /** The lease of a term this node fenced and is still replaying (it becomes the leader term's). */
-  private termLease: { readonly term: number; readonly keeper: LeaseKeeper } | null = null;
+  /** The fenced term, the lease started at the fence and the leader term under way (leader-term-lifetime.ts). */
+  private readonly termLifetime: LeaderTermLifetime;
   /** Snapshots between the voters: offering (leader) and installing (follower). */
   private readonly voterSnapshots: VoterSnapshotExchange;
   /** Withheld when this node started empty and ZooKeeper holds no snapshot it can use (lead-permit.ts). */
@@ -204,191 +146,41 @@ export class NodeDriver {
     this.transport = deps.transport;
     this.wal = deps.wal;
     this.paths = new ClusterPaths(deps.config.cluster);
-    this.sightings = new ClusterSightings(this.id, deps.config.advertise);
-    this.voterConfig = new VoterConfig(
-      this.id,
-      voters,
-      {
-        setCorePeer: (peer) => this.core.setPeer(peer),
-        setPeerAddress: (peer, address) => this.transport.setPeerAddress(peer, address),
-        watchPeerMember: (peer) => this.watches?.watchPeer(peer),
-        schedule: () => this.schedule(),
-      },
-      this.log,
-    );
-    const rec = deps.recovery;
-    const initial = deps.snapshots?.initial;
-    const after = initial ? initial.loaded.point.index : 0;
-    const first = rec.entries.find((e) => e.index > after);
-    if (first && first.index > after + 1) {
-      // Nothing can stand for the entries between the snapshot (or index 1) and the log's
-      // first: the state machine would skip them, which is wrong data, not a restart.
-      throw new CorruptWalError(MEMORY_OR_FILE, 0, `the local log resumes at index ${first.index}, but the snapshot it starts from covers only up to ${after}`);
-    }
-    if (initial && first === undefined && rec.entries.length > 0) {
-      // Everything the WAL holds is inside the snapshot, and the WAL may end before the
-      // snapshot's index (the power went after the snapshot's fsyncs, before the WAL's paced
-      // fsync covered what it holds). The log resumes after the snapshot: start the WAL over,
-      // as after an installed one, or the next append would leave a gap the WAL refuses.
-      deps.wal.truncateFrom(1);
-    }
-    this.applier = new Applier({
-      clock: deps.clock,
-      initial: initial?.loaded.store ?? null,
-      maxPendingProposals: deps.config.limits.maxPendingProposals,
-      maxPendingReads: deps.config.limits.maxPendingReads,
-      noteApplied: (entries) => this.snapshotter.noteApplied(entries),
-    });
-    const restored = {
-      ...(rec.hardState ? { hardState: rec.hardState } : {}),
-      ...(initial ? { snapshot: initial.loaded.point } : {}),
-      // The local WAL keeps whole segment files: entries the snapshot covers may still be there.
-      entries: rec.entries.filter((e) => e.index > after),
-      // The saved term may have been taken from a (forged) message: trusted one below it,
-      // until the epoch read at start says more (the commit gate's trusted term, src/core/commit-gate.ts).
-      ...(rec.hardState ? { trustedTerm: rec.hardState.term - 1 } : {}),
-    };
-    this.core = new RaftCore(coreConfigFor(deps.config, this.voterConfig.peer(), identity.clusterId), deps.random, restored);
-    this.soft = this.core.softState();
-    this.ticker = new CoreTicker({
-      clock: deps.clock,
-      tickMs: deps.config.timing.tickMs,
-      tick: () => this.core.tick(),
-      ticked: () => this.schedule(),
-      onTimer: () => this.onTickTimer(),
-    });
-    this.roleWaiters = new RoleWaiters(deps.clock, deps.config.limits.maxPendingProposals);
-    this.reads = new ReadIndexQueue(
-      {
-        canServeReads: () => this.core.committedInCurrentTerm() && this.leading !== null,
-        isLeader: () => this.soft.role === 'leader',
-        commitIndex: () => this.core.commitIndex(),
-        confirmLeadership: () => this.confirmLeadership(),
-        hint: () => this.hint(),
-      },
-      deps.clock,
-      deps.config.limits.maxPendingReads,
-    );
-    this.commitHold = new CommitHoldReport(deps.logger, deps.clock);
-    this.handOverWarnings = new WarningThrottle(deps.logger, deps.clock, 1000);
-    this.telemetry = deps.telemetry ?? noTelemetry;
-    this.peerAdmission = new PeerAdmission({
-      logger: deps.logger,
-      clock: deps.clock,
-      observer: this.telemetry,
+    const parts = wireNodeDriver(deps, voters, identity, this.paths, {
+      soft: () => this.soft,
       stopped: () => this.stopped,
-      catchUpTicks: () => this.catchUpTicks(),
-      step: (m, authenticated) => this.core.step(m, authenticated),
       schedule: () => this.schedule(),
+      catchUpTicks: () => this.catchUpTicks(),
+      onTickTimer: () => this.onTickTimer(),
+      hint: () => this.hint(),
+      confirmLeadership: () => this.confirmLeadership(),
+      waitForRoleChange: (deadline, busyMessage) => this.waitForRoleChange(deadline, busyMessage),
+      knownCluster: () => this.knownCluster(),
+      fail: (reason, what) => this.fail(reason, what),
+      fenced: (term, reason) => this.fenced(term, reason),
+      watches: () => this.watches,
     });
-    this.identityCheck = new IdentityCheck({
-      zk: deps.zk,
-      paths: this.paths,
-      logger: deps.logger,
-      identity,
-      onLost: (reason) => this.fail(reason, 'zk-data-lost'),
-    });
-    this.walSync = new WalSync({
-      wal: deps.wal,
-      clock: deps.clock,
-      logger: deps.logger,
-      intervalMs: deps.config.limits.walSyncIntervalMs,
-      replyIntervalMs: deps.config.timing.heartbeatMs,
-      urgentIntervalMs: Math.min(REPLY_SYNC_INTERVAL_MS, deps.config.limits.walSyncIntervalMs),
-      maxWaiting: MAX_REPLIES_WAITING,
-      observer: this.telemetry,
-    });
-    const common = { zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger };
-    this.takeovers = new TakeoverRunner({
-      ...common,
-      config: deps.config,
-      selfId: this.id,
-      observer: this.telemetry,
-      onDone: (result, fenced) => {
-        if (fenced) this.fencedTerm = fenced;
-        this.core.takeoverResult(result);
-        this.schedule();
-      },
-      onFenced: (f) => this.startTermLease(f),
-      knownNow: () => this.knownCluster(),
-      stillWanted: (req) => {
-        const now = this.core.softState();
-        return !this.stopped && now.role === 'candidate' && now.term === req.term;
-      },
-      // An install under way may be the pull of the deposed leader's snapshot (abandoned as
-      // this node became candidate): once it ended, load ZooKeeper's.
-      loadSnapshot: async (wanted) => {
-        for (let attempt = 0; attempt < 2; attempt++) {
-          if (await this.snapshotter.installFromZk(wanted).catch(() => false)) return this.core.commitIndex();
-        }
-        // ZooKeeper compacted through exactly our commit index, and the newest snapshot did not
-        // serve: a complete snapshot's point there still proves our entry (review 10).
-        const commit = this.core.commitIndex();
-        if (wanted !== commit) return null;
-        const point = await this.snapshotter.zkPointAt(commit).catch(() => null);
-        return point !== null && this.core.confirmsCommitPoint(point) ? commit : null;
-      },
-      onZkDataLost: (reason) => {
-        this.log.error({ reason }, 'ZooKeeper lost committed data: this node stops serving and keeps its data for duoraft admin restore-zk');
-        this.fail(reason, 'zk-data-lost');
-      },
-    });
-    const storage = deps.snapshots?.storage ?? new MemorySnapshotStore({ cluster: deps.config.cluster });
-    this.snapshotter = new Snapshotter({
-      storage,
-      zk: deps.snapshots?.useZooKeeper === false ? null : new ZkSnapshotStore({ zk: deps.zk, paths: this.paths, clock: deps.clock, logger: deps.logger, nodeId: this.id, ...zkChunkBytesOf(deps.snapshots) }),
-      host: this.snapshotHost(),
-      policy: deps.snapshots?.policy ?? defaultSnapshotPolicy,
-      clock: deps.clock,
-      logger: deps.logger,
-      initial: initial?.saved ?? null,
-      observer: this.telemetry,
-    });
-    this.voterSnapshots = new VoterSnapshotExchange({
-      host: {
-        id: this.id,
-        peer: () => this.voterConfig.peer(),
-        soft: () => this.soft,
-        stopped: () => this.stopped,
-        commitIndex: () => this.core.commitIndex(),
-        vouchedFor: (term, authenticated, sender) => this.core.vouchedFor(term, authenticated, sender),
-        compactedTo: () => this.core.compactedTo().index,
-        snapshotSent: (peer, index) => {
-          this.core.snapshotSent(peer, index);
-          this.schedule();
-        },
-      },
-      transfer: deps.transport.snapshots,
-      snapshotter: this.snapshotter,
-      clock: deps.clock,
-      logger: deps.logger,
-      ...(deps.snapshots?.pieces?.rangeBytes !== undefined ? { rangeBytes: deps.snapshots.pieces.rangeBytes } : {}),
-    });
-    this.leadPermit = new LeadPermit(deps.logger, () => this.snapshotter.newest() !== null);
-    this.ephemerals = new Ephemerals({
-      ...common,
-      selfId: this.id,
-      address: deps.config.advertise,
-      member: this.memberRecord(),
-      onFenced: (term, reason) => this.fenced(term, reason),
-    });
-    this.api = new ClientApi({
-      host: {
-        soft: () => this.soft,
-        leading: () => this.leading,
-        stopped: () => this.stopped,
-        hint: () => this.hint(),
-        zkConnected: () => this.zk.state === 'connected',
-        schedule: () => this.schedule(),
-        waitForRoleChange: (deadline, busyMessage) => this.waitForRoleChange(deadline, busyMessage),
-      },
-      config: deps.config,
-      clock: deps.clock,
-      core: this.core,
-      applier: this.applier,
-      reads: this.reads,
-      snapshotter: this.snapshotter,
-    });
+    this.sightings = parts.sightings;
+    this.voterConfig = parts.voterConfig;
+    this.applier = parts.applier;
+    this.core = parts.core;
+    this.soft = parts.soft;
+    this.ticker = parts.ticker;
+    this.roleWaiters = parts.roleWaiters;
+    this.reads = parts.reads;
+    this.commitHold = parts.commitHold;
+    this.handOverWarnings = parts.handOverWarnings;
+    this.telemetry = parts.telemetry;
+    this.peerAdmission = parts.peerAdmission;
+    this.identityCheck = parts.identityCheck;
+    this.walSync = parts.walSync;
+    this.termLifetime = parts.termLifetime;
+    this.takeovers = parts.takeovers;
+    this.snapshotter = parts.snapshotter;
+    this.voterSnapshots = parts.voterSnapshots;
+    this.leadPermit = parts.leadPermit;
+    this.ephemerals = parts.ephemerals;
+    this.api = parts.api;
   }
 
   /** Creates the cluster tree if needed, registers this voter and starts the loop. */
@@ -522,10 +314,10 @@ export class NodeDriver {
     this.watches?.stop();
     this.ephemerals.stop();
     this.takeovers.stop();
-    this.termLease?.keeper.stop();
+    this.termLifetime.stopTermLease();
     this.snapshotter.stop();
     this.unsubscribeZk?.();
-    this.stopLeading();
+    this.termLifetime.stopLeading();
     const shutting = (): DuoraftError => new UnavailableError('this member is shutting down');
     // A waiting write's entry may be in a multi ZooKeeper has yet to answer: it may still land
     // and the next leader replays it. UNAVAILABLE says "retry later", which the client does at
@@ -667,9 +459,9 @@ export class NodeDriver {
     }
     if (walWritten) this.walSync.written();
     let handOver: TimeoutNow | null = null;
-    if (rd.resumeLease && this.soft.role === 'leader') this.leading?.resumeLease();
+    if (rd.resumeLease && this.soft.role === 'leader') this.termLifetime.resumeLease();
     if (rd.toMirror.length > 0) {
-      this.leading?.mirrorEntries(rd.toMirror);
+      this.termLifetime.current()?.mirrorEntries(rd.toMirror);
       if (this.cfg.faults?.ackBeforeCommit) this.applier.proposals.ackEarly(rd.toMirror.map((e) => e.index));
     }
     for (const m of rd.messages) {
@@ -716,7 +508,7 @@ export class NodeDriver {
    * no hand-over: the transfer is given up and the lease taken back.
    */
   private async handOver(transfer: number, timeoutNow: TimeoutNow | null): Promise<void> {
-    const leading = this.leading;
+    const leading = this.termLifetime.current();
     if (!leading) return;
     let leaseVersion: number;
     try {
@@ -732,32 +524,6 @@ export class NodeDriver {
     this.transport.send({ ...timeoutNow, leaseVersion });
   }
 
-  private snapshotHost(): SnapshotterHost {
-    return {
-      kv: () => this.applier.store(),
-      pointAt: (index) => {
-        const e = this.core.entryAt(index);
-        const at = this.core.compactedTo();
-        if (e) return { index, term: e.term, chain: e.chain };
-        if (at.index === index) return at;
-        throw new Error(`no entry at the applied index ${index} (the log starts after ${at.index})`);
-      },
-      compactLocal: async (memoryIndex, walIndex) => {
-        if (this.stopped) return;
-        const upTo = Math.min(memoryIndex, this.applier.appliedIndex());
-        if (upTo > this.core.compactedTo().index) this.core.compact(upTo);
-        await this.wal.compact(walIndex);
-      },
-      leaderEpochVersion: () => (this.soft.role === 'leader' && this.leading ? this.leading.epochVersion : null),
-      install: (point, store) => {
-        if (this.stopped || !this.core.installSnapshot(point)) return false;
-        this.applier.install(store);
-        this.schedule();
-        return true;
-      },
-    };
-  }
-
   // ------------------------------------------------------------ leadership
 
   private onSoftState(s: SoftState): void {
@@ -769,93 +535,12 @@ export class NodeDriver {
       this.log.info({ from: prev.role, to: s.role, term: s.term, leader: s.leaderId }, 'role changed');
     }
     this.voterSnapshots.followingChanged(s);
-    if (prev.role === 'leader' && (s.role !== 'leader' || s.term !== prev.term)) this.stopLeading();
-    if (s.role === 'leader' && (prev.role !== 'leader' || prev.term !== s.term)) this.startLeading(s.term);
+    this.termLifetime.roleChanged(prev, s);
     if (s.role !== 'leader') this.reads.failAll(() => new NotLeaderError(this.hint()));
     // A follower that hears no leader keeps itself current from ZooKeeper (L2).
     this.catchUp?.followTail(s.role === 'precandidate');
     // A lease started at a fence whose take-over did not end in leading it: stop it.
-    if (this.termLease && s.role !== 'candidate' && !(s.role === 'leader' && s.term === this.termLease.term)) {
-      this.termLease.keeper.stop();
-      this.termLease = null;
-    }
-  }
-
-  /** The fence succeeded: touch the lease from now on, through the replay (see startTermLease). */
-  private startTermLease(f: { term: number; epochVersion: number; leaseValidUntil: number; leaseValidUntilWall: number }): void {
-    if (this.stopped) return;
-    this.termLease?.keeper.stop();
-    const keeper = startTermLease({
-      zk: this.zk,
-      paths: this.paths,
-      clock: this.clock,
-      logger: this.log,
-      config: this.cfg,
-      selfId: this.id,
-      term: f.term,
-      epochVersion: f.epochVersion,
-      validUntil: f.leaseValidUntil,
-      validUntilWall: f.leaseValidUntilWall,
-      host: this.leaderHost(),
-      isClosed: () => this.stopped || (this.termLease?.keeper !== keeper && this.leading?.term !== f.term),
-      onLapsed: () => this.telemetry.leaseLapsed(),
-    });
-    this.termLease = { term: f.term, keeper };
-  }
-
-  private leaderHost(): LeaderHost {
-    return {
-      mirrorCommitted: (t, lastIndex) => {
-        if (this.stopped) return;
-        this.core.mirrorCommitted(t, lastIndex);
-        if (this.core.committedInCurrentTerm()) this.telemetry.committedInTerm(t);
-        this.schedule();
-      },
-      fenced: (t, reason) => this.fenced(t, reason),
-      leaseExpired: (t) => {
-        this.core.leaseExpired(t);
-        this.schedule();
-      },
-      leaseTouchLanded: (t) => this.core.leaseTouchLanded(t),
-      leaseRenewed: (t) => {
-        this.core.leaseRenewed(t);
-        this.schedule();
-      },
-    };
-  }
-
-  private startLeading(term: number): void {
-    const f = this.fencedTerm;
-    if (!f || f.term !== term) {
-      this.log.error({ term }, 'became leader without the fence details: stepping down');
-      this.core.mirrorFenced(term);
-      this.schedule();
-      return;
-    }
-    const earlyLease = this.termLease?.term === term ? this.termLease.keeper : undefined;
-    this.termLease = null;
-    this.leading = new LeaderTerm({
-      zk: this.zk,
-      paths: this.paths,
-      clock: this.clock,
-      logger: this.log,
-      config: this.cfg,
-      selfId: this.id,
-      fenced: f,
-      // The segments it appends are counted against the ZooKeeper budget too.
-      observer: withWalBytesCounted(this.telemetry, (bytes) => this.snapshotter.walAppended(bytes)),
-      host: this.leaderHost(),
-      ...(earlyLease ? { lease: earlyLease } : {}),
-    });
-    this.ephemerals.setLeaderClaim({ term, epochVersion: f.epochVersion });
-    this.log.info({ term, epochVersion: f.epochVersion, zkTail: f.tailLastIndex }, 'leading');
-  }
-
-  private stopLeading(): void {
-    this.leading?.close();
-    this.leading = null;
-    this.fencedTerm = null;
-    this.ephemerals.setLeaderClaim(null);
+    this.termLifetime.dropUnledLease(s);
   }
 
   /** The term `term` cannot go on (another node fenced us, or a persistent error). */
@@ -872,8 +557,9 @@ export class NodeDriver {
    * on (they may still commit, if ZooKeeper comes back and nobody fenced us).
    */
   private failWritesOfLongLapse(): void {
-    if (!this.leading || this.applier.proposals.size() === 0) return;
-    if (this.leading.leaseLapsedForMs() < lapseSilenceMs(this.cfg.timing)) return;
+    const leading = this.termLifetime.current();
+    if (!leading || this.applier.proposals.size() === 0) return;
+    if (leading.leaseLapsedForMs() < lapseSilenceMs(this.cfg.timing)) return;
     this.applier.proposals.rejectAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
   }
 
@@ -890,7 +576,7 @@ export class NodeDriver {
     // waitedMs and cpuMs say whether the process was busy (cpuMs near waitedMs) or kept off the cores (far less).
     const where = cpu ? { waitedMs: Math.round(cpu.waitedMs), cpuMs: Math.round(cpu.cpuMs) } : {};
     this.log.warn({ stalledMs: Math.round(ms), leading, ...where }, 'event loop stalled');
-    if (leading) this.leading?.lapseLease();
+    if (leading) this.termLifetime.current()?.lapseLease();
   }
 
   /** A committed entry differs from the leader's or ZooKeeper's: stop serving, let the owner rebuild. */
@@ -913,7 +599,7 @@ export class NodeDriver {
   }
 
   private async confirmLeadership(): Promise<void> {
-    const leading = this.leading;
+    const leading = this.termLifetime.current();
     if (!leading || this.soft.role !== 'leader') throw new NotLeaderError(this.hint());
     await leading.confirm();
   }
@@ -961,7 +647,7 @@ export class NodeDriver {
   }
 
   private memberRecord(): MemberRecord {
-    return { id: this.id, address: this.cfg.advertise, kind: 'voter', peerAddress: this.cfg.peerAdvertise ?? this.cfg.advertise };
+    return memberRecordOf(this.cfg);
   }
 }
 

@@ -12,7 +12,7 @@ import { ZkSnapshotStore } from '../coordination/zk-snapshot-store.js';
 import type { LoadedSnapshot } from '../statemachine/snapshot-loader.js';
 import type { WalRecovery } from '../storage/local-wal.js';
 import type { SavedSnapshot } from '../storage/snapshot-store.js';
-import type { NodeSnapshots } from './node-driver.js';
+import type { NodeSnapshots } from './node-driver-deps.js';
 
 export interface RebuildDeps {
   readonly zk: ZkSession;
