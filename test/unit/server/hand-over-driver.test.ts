@@ -6,6 +6,8 @@
 // - A relinquished record that did not surely land (CONNECTION_LOSS) sends no TimeoutNow:
 //   that transfer, and only it, ends, the lease is taken back (touched again), and the
 //   operator's transfer answers false.
+// - A relinquish that fails after its transfer ended, and a newer one handed over, leaves the
+//   newer one alone (the generation its Ready named goes back to the core).
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { ClusterPaths } from '../../../src/coordination/layout.js';
@@ -30,13 +32,25 @@ const isRelinquish = (op: ZkOp): boolean => op.type === 'setData' && op.path ===
 /** A session whose relinquished lease writes can be made to fail (sent, reply lost). */
 class HandOverZk extends ScriptedZk {
   loseRelinquish = false;
+  /** The next relinquished write gets no answer until failHeld() (it did not land). */
+  holdRelinquish = false;
+  private held: ((err: Error) => void) | null = null;
   relinquishes = 0;
   override multi(ops: readonly ZkOp[]): Promise<ZkOpResult[]> {
     if (ops.some(isRelinquish)) {
       this.relinquishes++;
       if (this.loseRelinquish) return Promise.reject(new ZkError('CONNECTION_LOSS', paths.lease, 'scripted: the reply was lost'));
+      if (this.holdRelinquish) {
+        this.holdRelinquish = false;
+        return new Promise<ZkOpResult[]>((_resolve, reject) => (this.held = reject));
+      }
     }
     return super.multi(ops);
+  }
+  /** The held relinquished write fails now (its request timed out). */
+  failHeld(): void {
+    this.held?.(new ZkError('TIMEOUT', paths.lease, 'scripted: no answer in time'));
+    this.held = null;
   }
 }
 
@@ -128,6 +142,40 @@ describe('NodeDriver hand-over', () => {
     await t.run(500);
     expect(t.leaseTouches()).toBeGreaterThan(touches);
     expect(t.d.figures().leaseHolds).toBe(true);
+    await t.d.stop();
+  });
+
+  it('a relinquish that fails after its transfer ended leaves the newer transfer alone', async () => {
+    const t = await leaderWithFollower();
+    // Transfer A hands over; its relinquished write gets no answer.
+    t.zk.holdRelinquish = true;
+    let first: boolean | string | null = null;
+    void t.d.transferLeadership(60_000).then(
+      (ok) => (first = ok),
+      (err: { code: string }) => (first = err.code),
+    );
+    await t.run(1000, () => t.zk.relinquishes > 0);
+    expect(t.zk.relinquishes).toBe(1);
+    // b never takes over: A times out in the core and the lease is taken back.
+    await t.run(30_000, () => first !== null);
+    expect(first).toBe(false);
+    expect(t.d.figures().transferring).toBe(false);
+    // Transfer B hands over (its record lands, its TimeoutNow goes).
+    let second: boolean | string | null = null;
+    void t.d.transferLeadership(60_000).then(
+      (ok) => (second = ok),
+      (err: { code: string }) => (second = err.code),
+    );
+    await t.run(1000, () => t.timeoutNows.length > 0);
+    expect(t.zk.relinquishes).toBe(2);
+    expect(t.timeoutNows).toHaveLength(1);
+    const touches = t.leaseTouches();
+    // Now A's write fails: B goes on (its lease stays relinquished, untouched).
+    t.zk.failHeld();
+    await t.run(50);
+    expect(t.d.figures().transferring).toBe(true);
+    expect(t.leaseTouches()).toBe(touches);
+    expect(second).toBeNull();
     await t.d.stop();
   });
 });
