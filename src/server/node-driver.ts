@@ -128,6 +128,8 @@ export class NodeDriver {
 
   private scheduled = false;
   private stopped = false;
+  /** The shutdown under way or done (stopped is set as it starts); every stop() awaits it. */
+  private shutdown: Promise<void> | null = null;
   private readonly ticker: CoreTicker;
   private unsubscribeZk: (() => void) | null = null;
   private pauseMonitor: PauseMonitor | null = null;
@@ -280,6 +282,9 @@ export class NodeDriver {
       await this.waitForRoleChange(deadline, 'too many requests waiting for a transfer');
     }
     if (this.soft.role === 'leader') {
+      // stop() woke the wait: the member is shutting down (its transfer did not time out, and
+      // it will not go on leading), which a caller must hear as such, like every held request.
+      if (this.stopped) throw new UnavailableError('this member is shutting down; leadership was not handed over');
       this.core.abortTransfer();
       this.schedule();
       return false;
@@ -298,11 +303,23 @@ export class NodeDriver {
 
   /** Stops the loop. With transfer, a leader first hands over to its follower (bounded). */
   async stop(options: { transfer?: boolean; transferTimeoutMs?: number } = {}): Promise<void> {
-    if (this.stopped) return;
+    if (this.shutdown) return this.shutdown;
     if (options.transfer && this.soft.role === 'leader' && this.voterConfig.peer()) {
-      const ok = await this.transferLeadership(options.transferTimeoutMs ?? 3000);
+      // Whatever becomes of the transfer (another stop() meanwhile, or a room of held
+      // requests too full for its wait: BUSY), the node stops: the caller asked for a stop.
+      const ok = await this.transferLeadership(options.transferTimeoutMs ?? 3000).catch((err: unknown) => {
+        this.log.warn({ err: (err as Error).message }, 'leadership transfer before shutdown failed');
+        return false;
+      });
       this.log.info({ transferred: ok }, ok ? 'leadership handed over before shutdown' : 'leadership transfer did not finish before shutdown');
     }
+    // A stop() that came while this one handed over shut the node down already: once only.
+    this.shutdown ??= this.shutDown();
+    return this.shutdown;
+  }
+
+  /** Stops every part, answers what still waits, closes the WAL (once: see stop). */
+  private async shutDown(): Promise<void> {
     this.stopped = true;
     // Requests held while the role settles would otherwise wait out their bound (2 s):
     // woken now, they see the node stopped and answer UNAVAILABLE (client-api.ts).

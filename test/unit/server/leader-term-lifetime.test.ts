@@ -29,6 +29,9 @@ function setUp() {
   zk.put(paths.lease, encodeLease({ term: 1, leaderId: 'a', seq: 0, durationMs: 50, driftBound: 0.05 }), 5);
   zk.put(paths.tail, new Uint8Array(), 0);
   const steppedDown: number[] = [];
+  /** Terms the core was told lapsed their lease, and terms the host was told are fenced. */
+  const lapsed: number[] = [];
+  const fencedTerms: number[] = [];
   const claims: Array<LeaderClaim | null> = [];
   let schedules = 0;
   let stopped = false;
@@ -43,7 +46,7 @@ function setUp() {
       mirrorCommitted: () => undefined,
       committedInCurrentTerm: () => false,
       mirrorFenced: (term) => void steppedDown.push(term),
-      leaseExpired: () => undefined,
+      leaseExpired: (term) => void lapsed.push(term),
       leaseTouchLanded: () => undefined,
       leaseRenewed: () => undefined,
     },
@@ -51,7 +54,7 @@ function setUp() {
     host: {
       stopped: () => stopped,
       schedule: () => void schedules++,
-      fenced: () => undefined,
+      fenced: (term) => void fencedTerms.push(term),
       setLeaderClaim: (claim) => void claims.push(claim),
       walAppended: () => undefined,
     },
@@ -66,7 +69,9 @@ function setUp() {
       await settle();
     }
   };
-  return { lifetime, steppedDown, claims, schedules: () => schedules, stop: () => (stopped = true), touches, pass };
+  /** Another node fenced: the epoch znode moved past the version every lease touch checks. */
+  const epochMoves = (): void => zk.put(paths.epoch, encodeEpoch({ term: 9, leaderId: 'b' }), 3);
+  return { lifetime, steppedDown, lapsed, fencedTerms, epochMoves, claims, schedules: () => schedules, stop: () => (stopped = true), touches, pass };
 }
 
 describe('LeaderTermLifetime', () => {
@@ -136,5 +141,54 @@ describe('LeaderTermLifetime', () => {
     t.lifetime.startTermLease(fence(2));
     await t.pass(100);
     expect(t.touches()).toBe(0);
+  });
+});
+
+// Review 33: the fence's lease asks isClosed() before it reports; the closure reads the
+// lifetime's fields (and the node's stopped flag) live. Read at construction, or read from
+// the wrong object, the reports of a lease that passed to the leader term would be dropped
+// (a stall would not stop writes, an epoch that moved would not depose the leader).
+describe('LeaderTermLifetime: what the fence\'s lease reports', () => {
+  it('reports a lapse to the core after the lease passed to the leader term', async () => {
+    const t = setUp();
+    t.lifetime.startTermLease(fence(2));
+    t.lifetime.takeoverFenced(fence(2));
+    await t.pass(10);
+    t.lifetime.roleChanged(soft('candidate', 2), soft('leader', 2));
+    t.lifetime.dropUnledLease(soft('leader', 2));
+    t.lifetime.current()?.lapseLease();
+    expect(t.lapsed).toEqual([2]);
+  });
+
+  it('reports an epoch that moved, while a candidate and after the lease passed to the leader term', async () => {
+    const candidate = setUp();
+    candidate.lifetime.startTermLease(fence(2));
+    await candidate.pass(10);
+    candidate.epochMoves();
+    await candidate.pass(60);
+    expect(candidate.fencedTerms).toEqual([2]);
+
+    const leader = setUp();
+    leader.lifetime.startTermLease(fence(2));
+    leader.lifetime.takeoverFenced(fence(2));
+    await leader.pass(10);
+    leader.lifetime.roleChanged(soft('candidate', 2), soft('leader', 2));
+    leader.lifetime.dropUnledLease(soft('leader', 2));
+    leader.epochMoves();
+    await leader.pass(60);
+    // The fence's lease (now the term's) and the term's mirror may both report it; the lease must.
+    expect(leader.fencedTerms.length).toBeGreaterThan(0);
+    expect(new Set(leader.fencedTerms)).toEqual(new Set([2]));
+  });
+
+  it('reports nothing once the node stopped, even before its keeper is stopped', async () => {
+    const t = setUp();
+    t.lifetime.startTermLease(fence(2));
+    t.lifetime.takeoverFenced(fence(2));
+    await t.pass(10);
+    t.lifetime.roleChanged(soft('candidate', 2), soft('leader', 2));
+    t.stop();
+    t.lifetime.current()?.lapseLease();
+    expect(t.lapsed).toEqual([]);
   });
 });

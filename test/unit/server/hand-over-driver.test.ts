@@ -1,0 +1,181 @@
+// Review 33: the driver's side of a leadership transfer (NodeDriver.handOver), which the
+// simulator never drives: node a leads on the scripted ZooKeeper and a manual clock, and b is
+// a bare RaftCore that answers a's messages (it never ticks, so it never takes over here).
+// - The TimeoutNow goes only after the relinquished lease record landed, and names exactly
+//   the version that record left (the follower fences against it).
+// - A relinquished record that did not surely land (CONNECTION_LOSS) sends no TimeoutNow:
+//   that transfer, and only it, ends, the lease is taken back (touched again), and the
+//   operator's transfer answers false.
+// - A relinquish that fails after its transfer ended, and a newer one handed over, leaves the
+//   newer one alone (the generation its Ready named goes back to the core).
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/common/logger.js';
+import { ClusterPaths } from '../../../src/coordination/layout.js';
+import { decodeLease } from '../../../src/coordination/records.js';
+import { ZkError, type ZkOp, type ZkOpResult } from '../../../src/coordination/zk-api.js';
+import type { Message } from '../../../src/core/messages.js';
+import { SeededRandom } from '../../../src/core/random.js';
+import { RaftCore } from '../../../src/core/raft.js';
+import { coreConfigFor, defaultLimits, defaultTiming, type NodeConfig } from '../../../src/server/node-config.js';
+import { NodeDriver } from '../../../src/server/node-driver.js';
+import { MemoryWal } from '../../../src/storage/memory-wal.js';
+import type { MessageSender, PeerTransport } from '../../../src/transport/transport.js';
+import { ScriptedZk } from '../coordination/scripted-zk.js';
+import { ManualClock } from './manual-clock.js';
+
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+const paths = new ClusterPaths('t');
+const config: NodeConfig = { id: 'a', cluster: 't', advertise: 'a:1', voters: ['a', 'b'], timing: defaultTiming, limits: defaultLimits };
+
+const isRelinquish = (op: ZkOp): boolean => op.type === 'setData' && op.path === paths.lease && decodeLease(op.path, op.data).relinquished === true;
+
+/** A session whose relinquished lease writes can be made to fail (sent, reply lost). */
+class HandOverZk extends ScriptedZk {
+  loseRelinquish = false;
+  /** The next relinquished write gets no answer until failHeld() (it did not land). */
+  holdRelinquish = false;
+  private held: ((err: Error) => void) | null = null;
+  relinquishes = 0;
+  override multi(ops: readonly ZkOp[]): Promise<ZkOpResult[]> {
+    if (ops.some(isRelinquish)) {
+      this.relinquishes++;
+      if (this.loseRelinquish) return Promise.reject(new ZkError('CONNECTION_LOSS', paths.lease, 'scripted: the reply was lost'));
+      if (this.holdRelinquish) {
+        this.holdRelinquish = false;
+        return new Promise<ZkOpResult[]>((_resolve, reject) => (this.held = reject));
+      }
+    }
+    return super.multi(ops);
+  }
+  /** The held relinquished write fails now (its request timed out). */
+  failHeld(): void {
+    this.held?.(new ZkError('TIMEOUT', paths.lease, 'scripted: no answer in time'));
+    this.held = null;
+  }
+}
+
+async function leaderWithFollower() {
+  const clock = new ManualClock();
+  const zk = new HandOverZk();
+  let handler: ((m: Message, s: MessageSender) => void) | null = null;
+  const toB: Message[] = [];
+  /** What the lease znode held when each TimeoutNow left. */
+  const timeoutNows: Array<{ m: Message; leaseVersion: number; relinquished: boolean }> = [];
+  const transport: PeerTransport = {
+    send: (m) => {
+      if (m.type === 'timeoutNow') {
+        const node = zk.tree.get(paths.lease);
+        timeoutNows.push({ m, leaseVersion: node?.version ?? -1, relinquished: node ? decodeLease(paths.lease, node.data).relinquished === true : false });
+      } else toB.push(m);
+    },
+    setHandler: (h) => (handler = h),
+    setPeerAddress: () => undefined,
+    onPeerDisconnected: () => undefined,
+    close: () => Promise.resolve(),
+  };
+  let d: NodeDriver | null = null;
+  void NodeDriver.start({ config, clock, random: new SeededRandom(1), logger: silentLogger, zk, transport, wal: new MemoryWal(), recovery: { hardState: null, entries: [], warnings: [] } }).then((x) => (d = x));
+  for (let i = 0; i < 200 && !d; i++) {
+    clock.jump(clock.now() + 1);
+    await settle();
+  }
+  if (!d) throw new Error('the node did not start');
+  const node: NodeDriver = d;
+  const b = new RaftCore(coreConfigFor({ ...config, id: 'b', advertise: 'b:1' }, 'a', node.identity.clusterId), new SeededRandom(2), { entries: [] });
+  /** Delivers a's messages to b and b's answers to a. */
+  const pump = (): void => {
+    for (let m = toB.shift(); m; m = toB.shift()) b.step(m, true);
+    while (b.hasReady()) for (const r of b.ready().messages) handler?.(r, { kind: 'verified', id: 'b' });
+  };
+  const run = async (ms: number, until: () => boolean = () => false): Promise<void> => {
+    const end = clock.now() + ms;
+    while (clock.now() < end && !until()) {
+      clock.jump(clock.now() + 5);
+      pump();
+      await settle();
+    }
+  };
+  await run(15_000, () => node.status().role === 'leader' && node.status().commitIndex > 0);
+  await run(50);
+  if (node.status().role !== 'leader') throw new Error('a did not take over');
+  const leaseTouches = (): number => zk.calls.filter((c) => c === `multi check ${paths.epoch}, setData ${paths.lease}`).length;
+  return { d: node, zk, run, timeoutNows, leaseTouches };
+}
+
+describe('NodeDriver hand-over', () => {
+  it('sends TimeoutNow once the relinquished lease record landed, naming its version', async () => {
+    const t = await leaderWithFollower();
+    let outcome: boolean | string | null = null;
+    void t.d.transferLeadership(5000).then(
+      (ok) => (outcome = ok),
+      (err: { code: string }) => (outcome = err.code),
+    );
+    await t.run(1000, () => t.timeoutNows.length > 0);
+    expect(t.zk.relinquishes).toBe(1);
+    expect(t.timeoutNows).toHaveLength(1);
+    const sent = t.timeoutNows[0]!;
+    expect(sent.relinquished).toBe(true);
+    expect(sent.m).toMatchObject({ type: 'timeoutNow', to: 'b', leaseVersion: sent.leaseVersion });
+    // b never takes over here: the transfer still waits, and stop() ends it.
+    expect(outcome).toBeNull();
+    await t.d.stop();
+    await settle();
+    expect(outcome).toBe('UNAVAILABLE');
+  });
+
+  it('sends no TimeoutNow when the relinquished record did not surely land, and takes the lease back', async () => {
+    const t = await leaderWithFollower();
+    t.zk.loseRelinquish = true;
+    let outcome: boolean | null = null;
+    void t.d.transferLeadership(5000).then((ok) => (outcome = ok));
+    await t.run(1000, () => t.zk.relinquishes > 0);
+    expect(t.zk.relinquishes).toBe(1);
+    // The failure itself ends the transfer: within a few ticks, long before the transfer's
+    // own timeout (at least 1 s) would give it up.
+    await t.run(50, () => outcome !== null);
+    expect(t.timeoutNows).toEqual([]);
+    expect(outcome).toBe(false);
+    expect(t.d.figures().transferring).toBe(false);
+    expect(t.d.status().role).toBe('leader');
+    // The lease is touched again, and held: the leader serves lease reads again.
+    const touches = t.leaseTouches();
+    await t.run(500);
+    expect(t.leaseTouches()).toBeGreaterThan(touches);
+    expect(t.d.figures().leaseHolds).toBe(true);
+    await t.d.stop();
+  });
+
+  it('a relinquish that fails after its transfer ended leaves the newer transfer alone', async () => {
+    const t = await leaderWithFollower();
+    // Transfer A hands over; its relinquished write gets no answer.
+    t.zk.holdRelinquish = true;
+    let first: boolean | string | null = null;
+    void t.d.transferLeadership(60_000).then(
+      (ok) => (first = ok),
+      (err: { code: string }) => (first = err.code),
+    );
+    await t.run(1000, () => t.zk.relinquishes > 0);
+    expect(t.zk.relinquishes).toBe(1);
+    // b never takes over: A times out in the core and the lease is taken back.
+    await t.run(30_000, () => first !== null);
+    expect(first).toBe(false);
+    expect(t.d.figures().transferring).toBe(false);
+    // Transfer B hands over (its record lands, its TimeoutNow goes).
+    let second: boolean | string | null = null;
+    void t.d.transferLeadership(60_000).then(
+      (ok) => (second = ok),
+      (err: { code: string }) => (second = err.code),
+    );
+    await t.run(1000, () => t.timeoutNows.length > 0);
+    expect(t.zk.relinquishes).toBe(2);
+    expect(t.timeoutNows).toHaveLength(1);
+    const touches = t.leaseTouches();
+    // Now A's write fails: B goes on (its lease stays relinquished, untouched).
+    t.zk.failHeld();
+    await t.run(50);
+    expect(t.d.figures().transferring).toBe(true);
+    expect(t.leaseTouches()).toBe(touches);
+    expect(second).toBeNull();
+    await t.d.stop();
+  });
+});
