@@ -35,9 +35,10 @@ import type {
   VoteReply,
 } from './messages.js';
 import { checkPeerMessage } from './message-checks.js';
+import { PendingReady } from './pending-ready.js';
 import { Replication } from './replication.js';
 import type { RandomSource } from './random.js';
-import type { CoreStatus, Divergence, LeadershipLost, ProposeResult, Ready, SoftState } from './ready.js';
+import type { CoreStatus, Divergence, ProposeResult, Ready, SoftState } from './ready.js';
 import { sameChain } from './chain.js';
 import { type ChainedEntry, type Entry, EntryType, type HardState, type NodeId, type Role, type SnapshotMeta, emptyHardState } from './types.js';
 
@@ -115,16 +116,8 @@ export class RaftCore {
   /** The lease's lapse and the silence that follows it (lease-lapse.ts). */
   private readonly lapse: LeaseLapse;
 
-  // What ready() hands out next.
-  private outbox: Message[] = [];
-  private unstableFrom: number;
-  private persistedLast: number;
-  private prevSoft: SoftState;
-  private prevHard: HardState;
-  private pendingLeadershipLost: LeadershipLost | undefined;
-  /** The generation of the transfer whose hand-over asks the driver to relinquish the lease. */
-  private pendingRelinquish: number | null = null;
-  private pendingResume = false;
+  /** What ready() hands out next: messages, entries to persist, one-shot notices (pending-ready.ts). */
+  private readonly pending: PendingReady;
   /**
    * (Pre)candidate: the leader whose TimeoutNow made us one. Its AppendEntries and
    * heartbeats of the same term were sent before the hand-over (each call is its own HTTP/2
@@ -133,11 +126,8 @@ export class RaftCore {
    * ZooKeeper to confirm it.
    */
   private handedOverBy: NodeId = '';
-  /** Follower: a snapshot was installed; the local WAL must start over after this point. */
-  private pendingLogReset: SnapshotMeta | undefined;
   /** Set once a committed entry turns out to differ from the leader's or ZooKeeper's. */
   private divergence: Divergence | null = null;
-  private divergenceReported = false;
   /** Why the message being stepped was dropped after the checks passed (a chain that does not verify). */
   private lateDrop: string | null = null;
 
@@ -193,10 +183,7 @@ export class RaftCore {
     });
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
-    this.unstableFrom = this.log.lastIndex() + 1;
-    this.persistedLast = this.log.lastIndex();
-    this.prevSoft = this.softState();
-    this.prevHard = this.hardState();
+    this.pending = new PendingReady(this.log, this.softState(), this.hardState());
     this.resetElectionTimer();
   }
 
@@ -463,10 +450,8 @@ export class RaftCore {
     this.log.restore(point);
     this.commit = point.index;
     this.applied = point.index;
-    this.unstableFrom = point.index + 1;
-    this.persistedLast = point.index;
     this.following.snapshotInstalled();
-    this.pendingLogReset = point;
+    this.pending.snapshotInstalled(point);
     return true;
   }
 
@@ -494,7 +479,7 @@ export class RaftCore {
     this.tickTransfer();
     // Not handed over at once (the follower has not answered for everything yet): a heartbeat
     // now hurries the answers it holds, rather than waiting for its paced fsync.
-    if (this.transfer.transferring && this.pendingRelinquish === null) this.replication.sendHeartbeat();
+    if (this.transfer.transferring && !this.pending.relinquishing) this.replication.sendHeartbeat();
     return true;
   }
 
@@ -511,7 +496,7 @@ export class RaftCore {
    */
   relinquishFailed(term: number, transfer: number): void {
     if (this.role !== 'leader' || term !== this.term || !this.transfer.transferring || transfer !== this.transfer.generation) return;
-    if (this.transfer.end()) this.pendingResume = true;
+    if (this.transfer.end()) this.pending.resumeLease();
   }
 
   /** Leader: give up a transfer that is not done (the driver's deadline passed). */
@@ -530,7 +515,7 @@ export class RaftCore {
       // A transfer went to the old peer: it is over. If the lease was handed over, take it
       // back (the old peer's take-over, if any, fails the fence's lease and config checks).
       // Left alone, the leader refused every write as 'transferring' for good (review 12).
-      if (this.transfer.end()) this.pendingResume = true;
+      if (this.transfer.end()) this.pending.resumeLease();
     } else {
       // A removed peer is nobody's leader any more: clients are not sent to it.
       if (old !== '' && this.leaderId === old) this.leaderId = '';
@@ -543,21 +528,12 @@ export class RaftCore {
 
   hasReady(): boolean {
     return (
-      this.outbox.length > 0 ||
-      this.unstableFrom <= this.log.lastIndex() ||
-      this.unstableFrom <= this.persistedLast ||
       this.commit > this.applied ||
       (this.role === 'leader' && (this.mirrorNext <= this.log.lastIndex() || this.replication.wantsToSend())) ||
       this.candidacy.hasRequest ||
-      this.pendingLeadershipLost !== undefined ||
-      this.pendingRelinquish !== null ||
-      this.pendingResume ||
       this.handOver.hasNote ||
-      (this.divergence !== null && !this.divergenceReported) ||
       this.replication.snapshotNeeded ||
-      this.pendingLogReset !== undefined ||
-      !sameSoft(this.prevSoft, this.softState()) ||
-      !sameHard(this.prevHard, this.hardState())
+      this.pending.hasPending(this.softState(), this.hardState())
     );
   }
 
@@ -566,11 +542,7 @@ export class RaftCore {
     if (this.role === 'leader') this.replication.sendAppends();
     const soft = this.softState();
     const hard = this.hardState();
-    let truncateFrom: number | undefined;
-    if (this.unstableFrom <= this.persistedLast) truncateFrom = this.unstableFrom;
-    const entries = this.log.slice(this.unstableFrom, this.log.lastIndex() + 1);
-    this.unstableFrom = this.log.lastIndex() + 1;
-    this.persistedLast = this.log.lastIndex();
+    const persist = this.pending.takeToPersist();
 
     let toMirror: ChainedEntry[] = [];
     if (this.role === 'leader' && this.mirrorNext <= this.log.lastIndex()) {
@@ -587,38 +559,8 @@ export class RaftCore {
     const snapshotFor = this.replication.takeSnapshotNeed();
     const handOverNote = this.handOver.takeNote();
     const takeover = this.candidacy.takeRequest();
-    // A hand-over whose transfer ended before this Ready was collected (its lease taken back
-    // in this same Ready, its peer replaced, leadership lost): the driver carries out
-    // resumeLease first, so a relinquish handed out with it would relinquish the lease just
-    // taken back, and its TimeoutNow would go out for a transfer that is over (review 32).
-    const relinquish = this.pendingRelinquish !== null && this.transfer.handedOver && this.pendingRelinquish === this.transfer.generation ? this.pendingRelinquish : null;
-    const messages = this.pendingRelinquish !== null && relinquish === null ? this.outbox.filter((m) => m.type !== 'timeoutNow') : this.outbox;
-    const rd: Ready = {
-      ...(sameSoft(this.prevSoft, soft) ? {} : { softState: soft }),
-      ...(sameHard(this.prevHard, hard) ? {} : { hardState: hard }),
-      ...(truncateFrom !== undefined ? { truncateFrom } : {}),
-      entries,
-      messages,
-      committed,
-      toMirror,
-      ...(takeover ? { takeover } : {}),
-      ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
-      ...(relinquish !== null ? { relinquishLease: relinquish } : {}),
-      ...(this.pendingResume ? { resumeLease: true } : {}),
-      ...(handOverNote !== undefined ? { handOverUnconfirmed: handOverNote } : {}),
-      ...(this.divergence && !this.divergenceReported ? { diverged: this.divergence } : {}),
-      ...(snapshotFor ? { snapshotNeeded: { peer: snapshotFor, firstIndex: this.log.firstIndex() } } : {}),
-      ...(this.pendingLogReset ? { logReset: this.pendingLogReset } : {}),
-    };
-    this.pendingLogReset = undefined;
-    if (this.divergence) this.divergenceReported = true;
-    this.prevSoft = soft;
-    this.prevHard = hard;
-    this.outbox = [];
-    this.pendingLeadershipLost = undefined;
-    this.pendingRelinquish = null;
-    this.pendingResume = false;
-    return rd;
+    const snapshotNeeded = snapshotFor ? { peer: snapshotFor, firstIndex: this.log.firstIndex() } : undefined;
+    return this.pending.collect({ soft, hard, persist, committed, toMirror, takeover, handOverNote, snapshotNeeded, transfer: this.transfer });
   }
 
   softState(): SoftState {
@@ -756,11 +698,11 @@ export class RaftCore {
   private stepDown(reason: string): void {
     this.becomeFollower(this.term, '');
     // becomeFollower recorded the loss; keep the more precise reason.
-    if (this.pendingLeadershipLost) this.pendingLeadershipLost = { ...this.pendingLeadershipLost, reason };
+    this.pending.restateLeadershipLost(reason);
   }
 
   private dropLeaderState(reason: string): void {
-    this.pendingLeadershipLost = { term: this.term, commit: this.commit, sentToMirror: this.mirrorNext - 1, reason };
+    this.pending.leadershipLost({ term: this.term, commit: this.commit, sentToMirror: this.mirrorNext - 1, reason });
     // The un-mirrored suffix was never committed and may never be: drop it.
     if (this.log.lastIndex() > this.commit) {
       this.log.truncateFrom(this.commit + 1);
@@ -845,6 +787,7 @@ export class RaftCore {
   private diverge(index: number, reason: string): void {
     if (this.divergence) return;
     this.divergence = { index, reason };
+    this.pending.diverged(this.divergence);
     if (this.role === 'leader') this.dropLeaderState(`diverged at ${index}`);
     this.role = 'follower';
     this.leaderId = '';
@@ -918,9 +861,9 @@ export class RaftCore {
     // The follower did not catch up, or did not take over, in time: keep leading. If the
     // lease was handed over, take it back (a take-over still under way then fails its
     // lease check).
-    if (step === 'take-lease-back') this.pendingResume = true;
+    if (step === 'take-lease-back') this.pending.resumeLease();
     if (step !== 'hand-over') return;
-    this.pendingRelinquish = this.transfer.generation;
+    this.pending.relinquishLease(this.transfer.generation);
     // Tell the follower everything is committed first: then it has nothing to replay.
     this.replication.sendHeartbeat();
     this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });
@@ -944,18 +887,10 @@ export class RaftCore {
   }
 
   private send(m: Message): void {
-    this.outbox.push(m);
+    this.pending.send(m);
   }
 
   private markUnstable(from: number): void {
-    if (from < this.unstableFrom) this.unstableFrom = from;
+    this.pending.markUnstable(from);
   }
-}
-
-function sameSoft(a: SoftState, b: SoftState): boolean {
-  return a.role === b.role && a.term === b.term && a.leaderId === b.leaderId;
-}
-
-function sameHard(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.commit === b.commit;
 }
