@@ -528,12 +528,14 @@ export class RaftCore {
 
   hasReady(): boolean {
     return (
+      this.pending.hasPending() ||
       this.commit > this.applied ||
       (this.role === 'leader' && (this.mirrorNext <= this.log.lastIndex() || this.replication.wantsToSend())) ||
       this.candidacy.hasRequest ||
       this.handOver.hasNote ||
       this.replication.snapshotNeeded ||
-      this.pending.hasPending(this.softState(), this.hardState())
+      this.pending.softChanged(this.softState()) ||
+      this.pending.hardChanged(this.hardState())
     );
   }
 

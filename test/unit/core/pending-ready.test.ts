@@ -33,22 +33,23 @@ const timeoutNow: Message = { type: 'timeoutNow', from: 'a', to: 'b', term: 2, l
 describe('PendingReady', () => {
   it('has nothing pending when nothing was recorded and the state did not change; its Ready holds only the empty lists', () => {
     const { p } = setup();
-    expect(p.hasPending(follower, hard1)).toBe(false);
+    expect(p.hasPending()).toBe(false);
     const rd = collect(p);
     expect(rd).toEqual({ entries: [], messages: [], committed: [], toMirror: [] });
-    expect(p.hasPending(follower, hard1)).toBe(false);
+    expect(p.hasPending()).toBe(false);
   });
 
   it('hands out a changed soft or hard state once', () => {
     const { p } = setup();
     const candidate: SoftState = { role: 'candidate', term: 1, leaderId: '' };
     const hard2: HardState = { term: 1, commit: 3 };
-    expect(p.hasPending(candidate, hard1)).toBe(true);
-    expect(p.hasPending(follower, hard2)).toBe(true);
+    expect(p.hasPending()).toBe(false);
+    expect([p.softChanged(follower), p.hardChanged(hard1)]).toEqual([false, false]);
+    expect([p.softChanged(candidate), p.hardChanged(hard2)]).toEqual([true, true]);
     const rd = collect(p, { soft: candidate, hard: hard2 });
     expect(rd.softState).toEqual(candidate);
     expect(rd.hardState).toEqual(hard2);
-    expect(p.hasPending(candidate, hard2)).toBe(false);
+    expect([p.softChanged(candidate), p.hardChanged(hard2)]).toEqual([false, false]);
     const again = collect(p, { soft: candidate, hard: hard2 });
     expect(again.softState).toBeUndefined();
     expect(again.hardState).toBeUndefined();
@@ -58,11 +59,11 @@ describe('PendingReady', () => {
     const { log, p } = setup();
     log.appendContiguous([entry(3, 2), entry(4, 2)]);
     p.markUnstable(3);
-    expect(p.hasPending(follower, hard1)).toBe(true);
+    expect(p.hasPending()).toBe(true);
     const rd = collect(p);
     expect(rd.truncateFrom).toBeUndefined();
     expect(rd.entries.map((e) => e.index)).toEqual([3, 4]);
-    expect(p.hasPending(follower, hard1)).toBe(false);
+    expect(p.hasPending()).toBe(false);
     expect(collect(p).entries).toEqual([]);
 
     log.truncateFrom(4);
@@ -76,11 +77,11 @@ describe('PendingReady', () => {
     // A truncation with nothing appended still asks for the mark.
     log.truncateFrom(4);
     p.markUnstable(4);
-    expect(p.hasPending(follower, hard1)).toBe(true);
+    expect(p.hasPending()).toBe(true);
     const cut = collect(p);
     expect(cut.truncateFrom).toBe(4);
     expect(cut.entries).toEqual([]);
-    expect(p.hasPending(follower, hard1)).toBe(false);
+    expect(p.hasPending()).toBe(false);
   });
 
   it('after a snapshot install hands out the log reset once, and nothing to persist from before the point', () => {
@@ -88,7 +89,7 @@ describe('PendingReady', () => {
     const point = { index: 10, term: 3, chain: testGenesis };
     log.restore(point);
     p.snapshotInstalled(point);
-    expect(p.hasPending(follower, hard1)).toBe(true);
+    expect(p.hasPending()).toBe(true);
     const rd = collect(p);
     expect(rd.logReset).toEqual(point);
     expect(rd.truncateFrom).toBeUndefined();
@@ -99,7 +100,7 @@ describe('PendingReady', () => {
   it('hands out messages in order once, a leadership loss with its restated reason once, a divergence once, a lease resume once', () => {
     const { p } = setup();
     p.restateLeadershipLost('no loss to restate');
-    expect(p.hasPending(follower, hard1)).toBe(false);
+    expect(p.hasPending()).toBe(false);
     p.send(heartbeat);
     p.send(timeoutNow);
     p.leadershipLost({ term: 2, commit: 2, sentToMirror: 3, reason: 'stepped down' });
@@ -111,7 +112,7 @@ describe('PendingReady', () => {
     expect(rd.leadershipLost).toEqual({ term: 2, commit: 2, sentToMirror: 3, reason: 'fenced in ZooKeeper' });
     expect(rd.diverged).toEqual({ index: 2, reason: 'chain differs' });
     expect(rd.resumeLease).toBe(true);
-    expect(p.hasPending(follower, hard1)).toBe(false);
+    expect(p.hasPending()).toBe(false);
     expect(collect(p)).toEqual({ entries: [], messages: [], committed: [], toMirror: [] });
   });
 
