@@ -41,7 +41,7 @@ export interface Ready {
    * number names the transfer (its generation): a relinquish that fails reports it back
    * (relinquishFailed), since the transfer may have ended, and another begun, meanwhile.
    * The transfer's TimeoutNow comes in the same Ready. Neither comes when the transfer
-   * ended before the Ready was collected (see ready()).
+   * ended before the Ready was collected (see PendingReady.collect, pending-ready.ts).
    */
   readonly relinquishLease?: number;
   /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
