@@ -35,18 +35,16 @@ import type {
   VoteReply,
 } from './messages.js';
 import { checkPeerMessage } from './message-checks.js';
+import { PendingReady } from './pending-ready.js';
 import { Replication } from './replication.js';
 import type { RandomSource } from './random.js';
+import type { CoreStatus, Divergence, ProposeResult, Ready, SoftState } from './ready.js';
 import { sameChain } from './chain.js';
 import { type ChainedEntry, type Entry, EntryType, type HardState, type NodeId, type Role, type SnapshotMeta, emptyHardState } from './types.js';
 
 export type { Role, TakeoverRequest };
-
-export interface SoftState {
-  readonly role: Role;
-  readonly term: number;
-  readonly leaderId: NodeId;
-}
+// The output types live in ready.ts; re-exported so every importer of raft.ts reads them here as before.
+export type { CoreStatus, Divergence, LeadershipLost, ProposeResult, Ready, SnapshotNeeded, SoftState } from './ready.js';
 
 export type TakeoverResult =
   | {
@@ -60,72 +58,6 @@ export type TakeoverResult =
     }
   | ({ readonly ok: false } & TakeoverFailure);
 
-/** Handed out when this node stops leading, so the driver can answer waiting clients. */
-export interface LeadershipLost {
-  readonly term: number;
-  /** Entries up to here are committed. */
-  readonly commit: number;
-  /** Entries in (commit, sentToMirror] were handed to ZooKeeper: their fate is unknown. Later ones were never sent. */
-  readonly sentToMirror: number;
-  readonly reason: string;
-}
-
-export interface Ready {
-  readonly softState?: SoftState;
-  readonly hardState?: HardState;
-  /** Local WAL: write a truncation mark at this index before `entries` (entries >= it are void). */
-  readonly truncateFrom?: number;
-  /** Local WAL: entries to append, ascending and contiguous, with their chain values. */
-  readonly entries: readonly ChainedEntry[];
-  readonly messages: readonly Message[];
-  /** Committed entries to apply to the state machine, in order. */
-  readonly committed: readonly ChainedEntry[];
-  /** Leader: entries to mirror to ZooKeeper, in order, contiguous with what was handed out before (with chain values). */
-  readonly toMirror: readonly ChainedEntry[];
-  readonly takeover?: TakeoverRequest;
-  readonly leadershipLost?: LeadershipLost;
-  /**
-   * Leader, during a transfer: stop touching the lease now and serve no lease read. The
-   * number names the transfer (its generation): a relinquish that fails reports it back
-   * (relinquishFailed), since the transfer may have ended, and another begun, meanwhile.
-   * The transfer's TimeoutNow comes in the same Ready. Neither comes when the transfer
-   * ended before the Ready was collected (see ready()).
-   */
-  readonly relinquishLease?: number;
-  /** Leader: a transfer that relinquished the lease was given up: start touching it again. */
-  readonly resumeLease?: boolean;
-  /**
-   * Follower: a TimeoutNow's hand-over was not confirmed by the lease znode (why): no fast
-   * take-over; the lease window is waited out as after silence. Once per hand-over.
-   */
-  readonly handOverUnconfirmed?: string;
-  /**
-   * This node's committed log disagrees with the leader's or ZooKeeper's at `index` (the
-   * hash chain says so): its state cannot be trusted. It takes no more messages; the node
-   * must stop serving and rebuild from ZooKeeper. Handed out once.
-   */
-  readonly diverged?: Divergence;
-  /** Leader: the follower is behind this log's compaction point: send it a snapshot, then call snapshotSent(). */
-  readonly snapshotNeeded?: SnapshotNeeded;
-  /**
-   * Follower: a snapshot was installed at this point (installSnapshot): the local WAL must
-   * hold nothing before it. Write a truncation from 1 before `entries`.
-   */
-  readonly logReset?: SnapshotMeta;
-}
-
-export interface SnapshotNeeded {
-  /** The follower that needs it. */
-  readonly peer: NodeId;
-  /** The oldest entry this log still holds: the snapshot must reach at least just before it. */
-  readonly firstIndex: number;
-}
-
-export interface Divergence {
-  readonly index: number;
-  readonly reason: string;
-}
-
 export interface RestoredState {
   readonly hardState?: HardState;
   readonly snapshot?: SnapshotMeta;
@@ -138,29 +70,6 @@ export interface RestoredState {
    */
   readonly trustedTerm?: number;
 }
-
-export interface CoreStatus {
-  readonly id: NodeId;
-  readonly role: Role;
-  readonly term: number;
-  readonly leaderId: NodeId;
-  readonly commit: number;
-  readonly applied: number;
-  readonly firstIndex: number;
-  readonly lastIndex: number;
-  readonly lastTerm: number;
-  readonly transferring: boolean;
-  readonly leaseLapsed: boolean;
-  /** The highest term ZooKeeper vouched for here (the epoch seen, a term fenced or restarted with). */
-  readonly trustedTerm: number;
-  /** Follower: its commit index is held for a leader whose term is not vouched for yet (commitHeld()). */
-  readonly commitHeld: boolean;
-  readonly follower?: { readonly id: NodeId; readonly match: number; readonly next: number; readonly state: string };
-}
-
-export type ProposeResult =
-  | { readonly ok: true; readonly firstIndex: number; readonly term: number }
-  | { readonly ok: false; readonly reason: 'not-leader' | 'transferring' | 'lease-lapsed'; readonly leaderId: NodeId };
 
 export class RaftCore {
   readonly id: NodeId;
@@ -207,16 +116,8 @@ export class RaftCore {
   /** The lease's lapse and the silence that follows it (lease-lapse.ts). */
   private readonly lapse: LeaseLapse;
 
-  // What ready() hands out next.
-  private outbox: Message[] = [];
-  private unstableFrom: number;
-  private persistedLast: number;
-  private prevSoft: SoftState;
-  private prevHard: HardState;
-  private pendingLeadershipLost: LeadershipLost | undefined;
-  /** The generation of the transfer whose hand-over asks the driver to relinquish the lease. */
-  private pendingRelinquish: number | null = null;
-  private pendingResume = false;
+  /** What ready() hands out next: messages, entries to persist, one-shot notices (pending-ready.ts). */
+  private readonly pending: PendingReady;
   /**
    * (Pre)candidate: the leader whose TimeoutNow made us one. Its AppendEntries and
    * heartbeats of the same term were sent before the hand-over (each call is its own HTTP/2
@@ -225,11 +126,8 @@ export class RaftCore {
    * ZooKeeper to confirm it.
    */
   private handedOverBy: NodeId = '';
-  /** Follower: a snapshot was installed; the local WAL must start over after this point. */
-  private pendingLogReset: SnapshotMeta | undefined;
   /** Set once a committed entry turns out to differ from the leader's or ZooKeeper's. */
   private divergence: Divergence | null = null;
-  private divergenceReported = false;
   /** Why the message being stepped was dropped after the checks passed (a chain that does not verify). */
   private lateDrop: string | null = null;
 
@@ -285,10 +183,7 @@ export class RaftCore {
     });
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
-    this.unstableFrom = this.log.lastIndex() + 1;
-    this.persistedLast = this.log.lastIndex();
-    this.prevSoft = this.softState();
-    this.prevHard = this.hardState();
+    this.pending = new PendingReady(this.log, this.softState(), this.hardState());
     this.resetElectionTimer();
   }
 
@@ -555,10 +450,8 @@ export class RaftCore {
     this.log.restore(point);
     this.commit = point.index;
     this.applied = point.index;
-    this.unstableFrom = point.index + 1;
-    this.persistedLast = point.index;
     this.following.snapshotInstalled();
-    this.pendingLogReset = point;
+    this.pending.snapshotInstalled(point);
     return true;
   }
 
@@ -586,7 +479,7 @@ export class RaftCore {
     this.tickTransfer();
     // Not handed over at once (the follower has not answered for everything yet): a heartbeat
     // now hurries the answers it holds, rather than waiting for its paced fsync.
-    if (this.transfer.transferring && this.pendingRelinquish === null) this.replication.sendHeartbeat();
+    if (this.transfer.transferring && !this.pending.relinquishing) this.replication.sendHeartbeat();
     return true;
   }
 
@@ -603,7 +496,7 @@ export class RaftCore {
    */
   relinquishFailed(term: number, transfer: number): void {
     if (this.role !== 'leader' || term !== this.term || !this.transfer.transferring || transfer !== this.transfer.generation) return;
-    if (this.transfer.end()) this.pendingResume = true;
+    if (this.transfer.end()) this.pending.resumeLease();
   }
 
   /** Leader: give up a transfer that is not done (the driver's deadline passed). */
@@ -622,7 +515,7 @@ export class RaftCore {
       // A transfer went to the old peer: it is over. If the lease was handed over, take it
       // back (the old peer's take-over, if any, fails the fence's lease and config checks).
       // Left alone, the leader refused every write as 'transferring' for good (review 12).
-      if (this.transfer.end()) this.pendingResume = true;
+      if (this.transfer.end()) this.pending.resumeLease();
     } else {
       // A removed peer is nobody's leader any more: clients are not sent to it.
       if (old !== '' && this.leaderId === old) this.leaderId = '';
@@ -635,21 +528,14 @@ export class RaftCore {
 
   hasReady(): boolean {
     return (
-      this.outbox.length > 0 ||
-      this.unstableFrom <= this.log.lastIndex() ||
-      this.unstableFrom <= this.persistedLast ||
+      this.pending.hasPending() ||
       this.commit > this.applied ||
       (this.role === 'leader' && (this.mirrorNext <= this.log.lastIndex() || this.replication.wantsToSend())) ||
       this.candidacy.hasRequest ||
-      this.pendingLeadershipLost !== undefined ||
-      this.pendingRelinquish !== null ||
-      this.pendingResume ||
       this.handOver.hasNote ||
-      (this.divergence !== null && !this.divergenceReported) ||
       this.replication.snapshotNeeded ||
-      this.pendingLogReset !== undefined ||
-      !sameSoft(this.prevSoft, this.softState()) ||
-      !sameHard(this.prevHard, this.hardState())
+      this.pending.softChanged(this.softState()) ||
+      this.pending.hardChanged(this.hardState())
     );
   }
 
@@ -658,11 +544,7 @@ export class RaftCore {
     if (this.role === 'leader') this.replication.sendAppends();
     const soft = this.softState();
     const hard = this.hardState();
-    let truncateFrom: number | undefined;
-    if (this.unstableFrom <= this.persistedLast) truncateFrom = this.unstableFrom;
-    const entries = this.log.slice(this.unstableFrom, this.log.lastIndex() + 1);
-    this.unstableFrom = this.log.lastIndex() + 1;
-    this.persistedLast = this.log.lastIndex();
+    const persist = this.pending.takeToPersist();
 
     let toMirror: ChainedEntry[] = [];
     if (this.role === 'leader' && this.mirrorNext <= this.log.lastIndex()) {
@@ -679,38 +561,8 @@ export class RaftCore {
     const snapshotFor = this.replication.takeSnapshotNeed();
     const handOverNote = this.handOver.takeNote();
     const takeover = this.candidacy.takeRequest();
-    // A hand-over whose transfer ended before this Ready was collected (its lease taken back
-    // in this same Ready, its peer replaced, leadership lost): the driver carries out
-    // resumeLease first, so a relinquish handed out with it would relinquish the lease just
-    // taken back, and its TimeoutNow would go out for a transfer that is over (review 32).
-    const relinquish = this.pendingRelinquish !== null && this.transfer.handedOver && this.pendingRelinquish === this.transfer.generation ? this.pendingRelinquish : null;
-    const messages = this.pendingRelinquish !== null && relinquish === null ? this.outbox.filter((m) => m.type !== 'timeoutNow') : this.outbox;
-    const rd: Ready = {
-      ...(sameSoft(this.prevSoft, soft) ? {} : { softState: soft }),
-      ...(sameHard(this.prevHard, hard) ? {} : { hardState: hard }),
-      ...(truncateFrom !== undefined ? { truncateFrom } : {}),
-      entries,
-      messages,
-      committed,
-      toMirror,
-      ...(takeover ? { takeover } : {}),
-      ...(this.pendingLeadershipLost ? { leadershipLost: this.pendingLeadershipLost } : {}),
-      ...(relinquish !== null ? { relinquishLease: relinquish } : {}),
-      ...(this.pendingResume ? { resumeLease: true } : {}),
-      ...(handOverNote !== undefined ? { handOverUnconfirmed: handOverNote } : {}),
-      ...(this.divergence && !this.divergenceReported ? { diverged: this.divergence } : {}),
-      ...(snapshotFor ? { snapshotNeeded: { peer: snapshotFor, firstIndex: this.log.firstIndex() } } : {}),
-      ...(this.pendingLogReset ? { logReset: this.pendingLogReset } : {}),
-    };
-    this.pendingLogReset = undefined;
-    if (this.divergence) this.divergenceReported = true;
-    this.prevSoft = soft;
-    this.prevHard = hard;
-    this.outbox = [];
-    this.pendingLeadershipLost = undefined;
-    this.pendingRelinquish = null;
-    this.pendingResume = false;
-    return rd;
+    const snapshotNeeded = snapshotFor ? { peer: snapshotFor, firstIndex: this.log.firstIndex() } : undefined;
+    return this.pending.collect({ soft, hard, persist, committed, toMirror, takeover, handOverNote, snapshotNeeded, transfer: this.transfer });
   }
 
   softState(): SoftState {
@@ -848,11 +700,11 @@ export class RaftCore {
   private stepDown(reason: string): void {
     this.becomeFollower(this.term, '');
     // becomeFollower recorded the loss; keep the more precise reason.
-    if (this.pendingLeadershipLost) this.pendingLeadershipLost = { ...this.pendingLeadershipLost, reason };
+    this.pending.restateLeadershipLost(reason);
   }
 
   private dropLeaderState(reason: string): void {
-    this.pendingLeadershipLost = { term: this.term, commit: this.commit, sentToMirror: this.mirrorNext - 1, reason };
+    this.pending.leadershipLost({ term: this.term, commit: this.commit, sentToMirror: this.mirrorNext - 1, reason });
     // The un-mirrored suffix was never committed and may never be: drop it.
     if (this.log.lastIndex() > this.commit) {
       this.log.truncateFrom(this.commit + 1);
@@ -937,6 +789,7 @@ export class RaftCore {
   private diverge(index: number, reason: string): void {
     if (this.divergence) return;
     this.divergence = { index, reason };
+    this.pending.diverged(this.divergence);
     if (this.role === 'leader') this.dropLeaderState(`diverged at ${index}`);
     this.role = 'follower';
     this.leaderId = '';
@@ -1010,9 +863,9 @@ export class RaftCore {
     // The follower did not catch up, or did not take over, in time: keep leading. If the
     // lease was handed over, take it back (a take-over still under way then fails its
     // lease check).
-    if (step === 'take-lease-back') this.pendingResume = true;
+    if (step === 'take-lease-back') this.pending.resumeLease();
     if (step !== 'hand-over') return;
-    this.pendingRelinquish = this.transfer.generation;
+    this.pending.relinquishLease(this.transfer.generation);
     // Tell the follower everything is committed first: then it has nothing to replay.
     this.replication.sendHeartbeat();
     this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });
@@ -1036,18 +889,10 @@ export class RaftCore {
   }
 
   private send(m: Message): void {
-    this.outbox.push(m);
+    this.pending.send(m);
   }
 
   private markUnstable(from: number): void {
-    if (from < this.unstableFrom) this.unstableFrom = from;
+    this.pending.markUnstable(from);
   }
-}
-
-function sameSoft(a: SoftState, b: SoftState): boolean {
-  return a.role === b.role && a.term === b.term && a.leaderId === b.leaderId;
-}
-
-function sameHard(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.commit === b.commit;
 }
