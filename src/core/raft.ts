@@ -499,6 +499,16 @@ export class RaftCore {
     if (this.transfer.end()) this.pending.resumeLease();
   }
 
+  /**
+   * Leader: whether transfer `transfer` of term `term` still waits on its hand-over, so the
+   * TimeoutNow its relinquished lease record was written for may still go. A transfer that
+   * ended while the record was being written (timed out, its peer replaced) took the lease
+   * back already; its TimeoutNow would hand over a leadership the operator was told stays.
+   */
+  handingOver(term: number, transfer: number): boolean {
+    return this.role === 'leader' && term === this.term && this.transfer.handedOver && transfer === this.transfer.generation;
+  }
+
   /** Leader: give up a transfer that is not done (the driver's deadline passed). */
   abortTransfer(): void {
     if (this.role === 'leader') this.transfer.abort();

@@ -538,6 +538,14 @@ export class NodeDriver {
       return;
     }
     if (!timeoutNow || this.stopped) return;
+    // The transfer ended while the record was written (it timed out, its peer changed): the
+    // lease was taken back, and the operator told it failed. Its TimeoutNow would be refused
+    // by the follower's version check anyway (the touches moved the version on), but it
+    // must not even try to hand over a leadership that was said to stay (review 33).
+    if (!this.core.handingOver(leading.term, transfer)) {
+      this.log.info({ transfer }, 'leadership transfer ended while the lease was relinquished; no TimeoutNow sent');
+      return;
+    }
     this.transport.send({ ...timeoutNow, leaseVersion });
   }
 

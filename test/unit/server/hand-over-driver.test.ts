@@ -40,12 +40,28 @@ class HandOverZk extends ScriptedZk {
     if (ops.some(isRelinquish)) {
       this.relinquishes++;
       if (this.loseRelinquish) return Promise.reject(new ZkError('CONNECTION_LOSS', paths.lease, 'scripted: the reply was lost'));
+      if (this.holdRelinquishAnswer) {
+        this.holdRelinquishAnswer = false;
+        const landed = super.multi(ops);
+        return new Promise<ZkOpResult[]>((resolve, reject) => (this.heldAnswer = () => landed.then(resolve, reject)));
+      }
       if (this.holdRelinquish) {
         this.holdRelinquish = false;
         return new Promise<ZkOpResult[]>((_resolve, reject) => (this.held = reject));
       }
     }
     return super.multi(ops);
+  }
+  /**
+   * The next relinquished write lands at once (ZooKeeper applies a session's requests in
+   * order), but its answer waits until answerHeld().
+   */
+  holdRelinquishAnswer = false;
+  private heldAnswer: (() => void) | null = null;
+  /** The held answer of a landed relinquished write arrives now. */
+  answerHeld(): void {
+    this.heldAnswer?.();
+    this.heldAnswer = null;
   }
   /** The held relinquished write fails now (its request timed out). */
   failHeld(): void {
@@ -141,6 +157,33 @@ describe('NodeDriver hand-over', () => {
     const touches = t.leaseTouches();
     await t.run(500);
     expect(t.leaseTouches()).toBeGreaterThan(touches);
+    expect(t.d.figures().leaseHolds).toBe(true);
+    await t.d.stop();
+  });
+
+  it('a relinquish answered after its transfer ended sends no TimeoutNow', async () => {
+    const t = await leaderWithFollower();
+    // The relinquished record lands, but its answer is held past the transfer's timeout.
+    t.zk.holdRelinquishAnswer = true;
+    let outcome: boolean | string | null = null;
+    void t.d.transferLeadership(60_000).then(
+      (ok) => (outcome = ok),
+      (err: { code: string }) => (outcome = err.code),
+    );
+    await t.run(1000, () => t.zk.relinquishes > 0);
+    expect(t.zk.relinquishes).toBe(1);
+    // b never takes over: the transfer times out in the core, the lease is taken back.
+    await t.run(30_000, () => outcome !== null);
+    expect(outcome).toBe(false);
+    expect(t.d.figures().transferring).toBe(false);
+    const touches = t.leaseTouches();
+    await t.run(200);
+    expect(t.leaseTouches()).toBeGreaterThan(touches);
+    // Now the record's answer arrives: the transfer it was written for is over.
+    t.zk.answerHeld();
+    await t.run(50);
+    expect(t.timeoutNows).toEqual([]);
+    expect(t.d.status().role).toBe('leader');
     expect(t.d.figures().leaseHolds).toBe(true);
     await t.d.stop();
   });
