@@ -8,6 +8,8 @@
 //   operator's transfer answers false.
 // - A relinquish that fails after its transfer ended, and a newer one handed over, leaves the
 //   newer one alone (the generation its Ready named goes back to the core).
+// - A record whose answer comes after its transfer ended, or after the operator's deadline
+//   told it the transfer failed, sends no TimeoutNow, and the lease is taken back (review 35).
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { ClusterPaths } from '../../../src/coordination/layout.js';
