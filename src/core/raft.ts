@@ -495,6 +495,24 @@ export class RaftCore {
    * after its transfer ended must not end a newer one (that one's own relinquish decides).
    */
   relinquishFailed(term: number, transfer: number): void {
+    this.endHandOver(term, transfer);
+  }
+
+  /**
+   * Leader: the operator's deadline passed (after abortTransfer). A transfer that handed over
+   * is given up too, and the lease taken back, unless its TimeoutNow left already
+   * (`timeoutNowLeft`: the term and transfer of the last TimeoutNow the driver sent; then
+   * its take-over decides): its relinquish may not be handed out yet, or its record still
+   * being written. The operator is told the transfer failed and this node still leads; the
+   * relinquish is then not handed out (collect), or its answer sends nothing (handingOver).
+   */
+  withdrawHandOver(timeoutNowLeft: { readonly term: number; readonly transfer: number } | null): void {
+    if (!this.transfer.handedOver) return;
+    if (timeoutNowLeft !== null && timeoutNowLeft.term === this.term && timeoutNowLeft.transfer === this.transfer.generation) return;
+    this.endHandOver(this.term, this.transfer.generation);
+  }
+
+  private endHandOver(term: number, transfer: number): void {
     if (this.role !== 'leader' || term !== this.term || !this.transfer.transferring || transfer !== this.transfer.generation) return;
     if (this.transfer.end()) this.pending.resumeLease();
   }

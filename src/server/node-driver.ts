@@ -128,6 +128,8 @@ export class NodeDriver {
 
   private scheduled = false;
   private stopped = false;
+  /** The term and transfer of the last TimeoutNow sent: a hand-over before it may still be withdrawn. */
+  private timeoutNowLeft: { term: number; transfer: number } | null = null;
   /** The shutdown under way or done (stopped is set as it starts); every stop() awaits it. */
   private shutdown: Promise<void> | null = null;
   private readonly ticker: CoreTicker;
@@ -286,6 +288,10 @@ export class NodeDriver {
       // it will not go on leading), which a caller must hear as such, like every held request.
       if (this.stopped) throw new UnavailableError('this member is shutting down; leadership was not handed over');
       this.core.abortTransfer();
+      // abortTransfer leaves a handed-over transfer to its take-over; but one whose TimeoutNow
+      // has not left yet (its relinquish not carried out, or its record still being written)
+      // ends here, lease taken back, so the "still leads" the operator hears stays true (review 35).
+      this.core.withdrawHandOver(this.timeoutNowLeft);
       this.schedule();
       return false;
     }
@@ -546,6 +552,7 @@ export class NodeDriver {
       this.log.info({ transfer }, 'leadership transfer ended while the lease was relinquished; no TimeoutNow sent');
       return;
     }
+    this.timeoutNowLeft = { term: leading.term, transfer };
     this.transport.send({ ...timeoutNow, leaseVersion });
   }
 

@@ -8,6 +8,8 @@
 //   operator's transfer answers false.
 // - A relinquish that fails after its transfer ended, and a newer one handed over, leaves the
 //   newer one alone (the generation its Ready named goes back to the core).
+// - A record whose answer comes after its transfer ended, or after the operator's deadline
+//   told it the transfer failed, sends no TimeoutNow, and the lease is taken back (review 35).
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { ClusterPaths } from '../../../src/coordination/layout.js';
@@ -43,25 +45,38 @@ class HandOverZk extends ScriptedZk {
       if (this.holdRelinquishAnswer) {
         this.holdRelinquishAnswer = false;
         const landed = super.multi(ops);
-        return new Promise<ZkOpResult[]>((resolve, reject) => (this.heldAnswer = () => landed.then(resolve, reject)));
+        this.answerGate = new Promise<void>((resolve) => (this.heldAnswer = resolve));
+        return this.afterGate(landed);
       }
       if (this.holdRelinquish) {
         this.holdRelinquish = false;
         return new Promise<ZkOpResult[]>((_resolve, reject) => (this.held = reject));
       }
     }
-    return super.multi(ops);
+    // ZooKeeper answers a session's requests in the order they were sent: a write sent after
+    // a held answer lands, but its answer waits behind the held one (review 35).
+    return this.answerGate ? this.afterGate(super.multi(ops)) : super.multi(ops);
   }
   /**
    * The next relinquished write lands at once (ZooKeeper applies a session's requests in
-   * order), but its answer waits until answerHeld().
+   * order), but its answer, and the answers of the multis sent after it, wait until answerHeld().
    */
   holdRelinquishAnswer = false;
   private heldAnswer: (() => void) | null = null;
-  /** The held answer of a landed relinquished write arrives now. */
+  private answerGate: Promise<void> | null = null;
+  /** The held answer of a landed relinquished write arrives now (then the ones queued behind it). */
   answerHeld(): void {
     this.heldAnswer?.();
     this.heldAnswer = null;
+    this.answerGate = null;
+  }
+  /** The outcome of a multi that already landed (or failed), delivered once the gate opens. */
+  private afterGate(landed: Promise<ZkOpResult[]>): Promise<ZkOpResult[]> {
+    const gate = this.answerGate ?? Promise.resolve();
+    return landed.then(
+      (r) => gate.then(() => r),
+      (err: unknown) => gate.then(() => Promise.reject(err instanceof Error ? err : new Error(String(err)))),
+    );
   }
   /** The held relinquished write fails now (its request timed out). */
   failHeld(): void {
@@ -184,6 +199,36 @@ describe('NodeDriver hand-over', () => {
     await t.run(50);
     expect(t.timeoutNows).toEqual([]);
     expect(t.d.status().role).toBe('leader');
+    expect(t.d.figures().leaseHolds).toBe(true);
+    await t.d.stop();
+  });
+
+  it('a relinquish answered after the operator was told the transfer failed sends no TimeoutNow', async () => {
+    const t = await leaderWithFollower();
+    // The record lands, but its answer is held past the operator's deadline (300 ms), which
+    // comes before the transfer's own timeout in the core (at least 1 s): with a lease window
+    // above 1250 ms the core's (4 W) outlasts even duoraft admin transfer-leader's 5 s.
+    t.zk.holdRelinquishAnswer = true;
+    let outcome: boolean | string | null = null;
+    void t.d.transferLeadership(300).then(
+      (ok) => (outcome = ok),
+      (err: { code: string }) => (outcome = err.code),
+    );
+    await t.run(1000, () => t.zk.relinquishes > 0);
+    expect(t.zk.relinquishes).toBe(1);
+    await t.run(500, () => outcome !== null);
+    // The operator hears that the transfer failed and that this node still leads ...
+    expect(outcome).toBe(false);
+    // ... so the answer that comes now must not hand leadership over after all.
+    t.zk.answerHeld();
+    await t.run(50);
+    expect(t.timeoutNows).toEqual([]);
+    expect(t.d.status().role).toBe('leader');
+    expect(t.d.figures().transferring).toBe(false);
+    // And the lease is taken back: touched again, and held.
+    const touches = t.leaseTouches();
+    await t.run(200);
+    expect(t.leaseTouches()).toBeGreaterThan(touches);
     expect(t.d.figures().leaseHolds).toBe(true);
     await t.d.stop();
   });
