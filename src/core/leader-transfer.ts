@@ -25,6 +25,8 @@ export class LeaderTransfer {
   private timeoutNowSent = false;
   /** Counts the transfers started: names one, so a late report about an ended one is told apart. */
   private started = 0;
+  /** The driver sent the TimeoutNow (its relinquished record landed): only the take-over decides now. */
+  private timeoutNowLeft = false;
 
   constructor(private readonly timeoutSteps: number) {}
 
@@ -43,6 +45,16 @@ export class LeaderTransfer {
     return this.active && this.timeoutNowSent;
   }
 
+  /** The hand-over's TimeoutNow is out: from now on an operator's deadline cannot withdraw it. */
+  get timeoutNowOut(): boolean {
+    return this.handedOver && this.timeoutNowLeft;
+  }
+
+  /** The driver sent the TimeoutNow of the transfer under way (after its relinquished record landed). */
+  markTimeoutNowLeft(): void {
+    if (this.handedOver) this.timeoutNowLeft = true;
+  }
+
   /** Starts one (false when one is under way already). */
   start(): boolean {
     if (this.active) return false;
@@ -50,6 +62,7 @@ export class LeaderTransfer {
     this.started++;
     this.elapsed = 0;
     this.timeoutNowSent = false;
+    this.timeoutNowLeft = false;
     return true;
   }
 
@@ -78,6 +91,7 @@ export class LeaderTransfer {
     const tookLease = this.active && this.timeoutNowSent;
     this.active = false;
     this.timeoutNowSent = false;
+    this.timeoutNowLeft = false;
     return tookLease;
   }
 
@@ -85,5 +99,6 @@ export class LeaderTransfer {
   reset(): void {
     this.active = false;
     this.timeoutNowSent = false;
+    this.timeoutNowLeft = false;
   }
 }

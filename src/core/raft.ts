@@ -500,16 +500,20 @@ export class RaftCore {
 
   /**
    * Leader: the operator's deadline passed (after abortTransfer). A transfer that handed over
-   * is given up too, and the lease taken back, unless its TimeoutNow left already
-   * (`timeoutNowLeft`: the term and transfer of the last TimeoutNow the driver sent; then
-   * its take-over decides): its relinquish may not be handed out yet, or its record still
-   * being written. The operator is told the transfer failed and this node still leads; the
-   * relinquish is then not handed out (collect), or its answer sends nothing (handingOver).
+   * is given up too, and the lease taken back, unless its TimeoutNow left already (the driver
+   * said so: timeoutNowLeft; then its take-over decides): its relinquish may not be handed out
+   * yet, or its record still being written. The operator is told the transfer failed and this
+   * node still leads; the relinquish is then not handed out (collect), or its answer sends
+   * nothing (handingOver).
    */
-  withdrawHandOver(timeoutNowLeft: { readonly term: number; readonly transfer: number } | null): void {
-    if (!this.transfer.handedOver) return;
-    if (timeoutNowLeft !== null && timeoutNowLeft.term === this.term && timeoutNowLeft.transfer === this.transfer.generation) return;
+  withdrawHandOver(): void {
+    if (!this.transfer.handedOver || this.transfer.timeoutNowOut) return;
     this.endHandOver(this.term, this.transfer.generation);
+  }
+
+  /** Leader: the driver sent the TimeoutNow of transfer `transfer` of term `term` (its record landed). */
+  timeoutNowLeft(term: number, transfer: number): void {
+    if (this.handingOver(term, transfer)) this.transfer.markTimeoutNowLeft();
   }
 
   private endHandOver(term: number, transfer: number): void {

@@ -128,8 +128,6 @@ export class NodeDriver {
 
   private scheduled = false;
   private stopped = false;
-  /** The term and transfer of the last TimeoutNow sent: a hand-over before it may still be withdrawn. */
-  private timeoutNowLeft: { term: number; transfer: number } | null = null;
   /** The shutdown under way or done (stopped is set as it starts); every stop() awaits it. */
   private shutdown: Promise<void> | null = null;
   private readonly ticker: CoreTicker;
@@ -291,7 +289,7 @@ export class NodeDriver {
       // abortTransfer leaves a handed-over transfer to its take-over; but one whose TimeoutNow
       // has not left yet (its relinquish not carried out, or its record still being written)
       // ends here, lease taken back, so the "still leads" the operator hears stays true (review 35).
-      this.core.withdrawHandOver(this.timeoutNowLeft);
+      this.core.withdrawHandOver();
       this.schedule();
       return false;
     }
@@ -552,7 +550,7 @@ export class NodeDriver {
       this.log.info({ transfer }, 'leadership transfer ended while the lease was relinquished; no TimeoutNow sent');
       return;
     }
-    this.timeoutNowLeft = { term: leading.term, transfer };
+    this.core.timeoutNowLeft(leading.term, transfer);
     this.transport.send({ ...timeoutNow, leaseVersion });
   }
 

@@ -298,7 +298,7 @@ describe('a real hand-over', () => {
     a.tick();
     a.abortTransfer();
     expect(a.status().transferring).toBe(true);
-    a.withdrawHandOver(null);
+    a.withdrawHandOver();
     expect(a.status().transferring).toBe(false);
     const rd = a.ready();
     expect(rd.resumeLease).toBe(true);
@@ -311,14 +311,16 @@ describe('a real hand-over', () => {
     a.transferLeadership();
     a.tick();
     const first = a.ready().relinquishLease ?? -1;
-    a.withdrawHandOver({ term: 1, transfer: first });
+    a.timeoutNowLeft(1, first);
+    a.withdrawHandOver();
     expect(a.status().transferring).toBe(true);
     for (let t = 0; t <= defaultCoreTicks.transferTimeoutTicks && a.status().transferring; t++) a.tick();
     expect(a.ready().resumeLease).toBe(true);
     expect(a.transferLeadership()).toBe(true);
     a.tick();
     expect(a.ready().relinquishLease).toBe(first + 1);
-    a.withdrawHandOver({ term: 1, transfer: first });
+    a.timeoutNowLeft(1, first);
+    a.withdrawHandOver();
     expect(a.status().transferring).toBe(false);
     expect(a.ready().resumeLease).toBe(true);
   });
