@@ -144,6 +144,47 @@ describe('PendingReady', () => {
     expect(collect(plain).messages).toEqual([timeoutNow]);
   });
 
+  it('has something pending for each one-shot notice alone, and for a truncation alone', () => {
+    const record: ((p: PendingReady, log: RaftLog) => void)[] = [
+      (p) => p.send(heartbeat),
+      (p) => p.leadershipLost({ term: 1, commit: 2, sentToMirror: 2, reason: 'r' }),
+      (p) => p.relinquishLease(1),
+      (p) => p.resumeLease(),
+      (p) => p.diverged({ index: 1, reason: 'd' }),
+      (p, log) => {
+        const point = { index: 5, term: 1, chain: testGenesis };
+        log.restore(point);
+        p.snapshotInstalled(point);
+      },
+      (p, log) => {
+        log.truncateFrom(2);
+        p.markUnstable(2);
+      },
+    ];
+    for (const [i, r] of record.entries()) {
+      const { log, p } = setup();
+      r(p, log);
+      expect([i, p.hasPending()]).toEqual([i, true]);
+      collect(p);
+      expect([i, p.hasPending()]).toEqual([i, false]);
+    }
+  });
+
+  it('a snapshot installed below what was handed out to persist: the log reset alone voids the WAL, no truncation mark', () => {
+    const { log, p } = setup();
+    log.appendContiguous([entry(3, 1), entry(4, 1), entry(5, 1)]);
+    p.markUnstable(3);
+    expect(collect(p).entries.map((e) => e.index)).toEqual([3, 4, 5]);
+    const point = { index: 3, term: 1, chain: testGenesis };
+    log.restore(point);
+    p.snapshotInstalled(point);
+    log.appendContiguous([entry(4, 2)]);
+    const rd = collect(p);
+    expect(rd.logReset).toEqual(point);
+    expect(rd.truncateFrom).toBeUndefined();
+    expect(rd.entries.map((e) => [e.index, e.term])).toEqual([[4, 2]]);
+  });
+
   it('lays out the Ready in the same field order as always', () => {
     const { log, p } = setup();
     p.snapshotInstalled({ index: 2, term: 1, chain: testGenesis });
