@@ -287,4 +287,21 @@ describe('a real hand-over', () => {
     expect(messagesOf(rd, 'timeoutNow')).toHaveLength(0);
     expect(a.status().transferring).toBe(true);
   });
+
+  // Review 34: the driver may queue several inputs before it collects a Ready (clock.defer).
+  it('a transfer that hands over and times out, then a new one that hands over, before one Ready: only the new TimeoutNow goes out', () => {
+    const { a } = pair({ transferTimeoutTicks: 3 });
+    a.transferLeadership();
+    a.tick(); // hands over (transfer 1)
+    for (let t = 0; t < 5 && a.status().transferring; t++) a.tick();
+    expect(a.status().transferring).toBe(false);
+    expect(a.transferLeadership()).toBe(true);
+    a.tick(); // hands over (transfer 2)
+    const rd = a.ready();
+    expect(rd.resumeLease).toBe(true);
+    expect(rd.relinquishLease).toBe(2);
+    // Transfer 1's TimeoutNow is withheld like any ended transfer's (review 32): one only.
+    expect(messagesOf(rd, 'timeoutNow')).toHaveLength(1);
+    expect(rd.messages.map((m) => m.type).lastIndexOf('timeoutNow')).toBe(rd.messages.map((m) => m.type).indexOf('timeoutNow'));
+  });
 });

@@ -144,6 +144,22 @@ describe('PendingReady', () => {
     expect(collect(plain).messages).toEqual([timeoutNow]);
   });
 
+  it('with a current relinquish, withholds a TimeoutNow an ended transfer left uncollected; other messages keep their order (review 34)', () => {
+    const { p } = setup();
+    const second: Message = { ...timeoutNow, to: 'c' };
+    p.send(heartbeat);
+    p.send(timeoutNow);
+    p.relinquishLease(1);
+    p.resumeLease(); // transfer 1 ended
+    p.send(heartbeat);
+    p.relinquishLease(2);
+    p.send(second);
+    const rd = collect(p, { transfer: { handedOver: true, generation: 2 } });
+    expect(rd.relinquishLease).toBe(2);
+    expect(rd.resumeLease).toBe(true);
+    expect(rd.messages).toEqual([heartbeat, heartbeat, second]);
+  });
+
   it('has something pending for each one-shot notice alone, and for a truncation alone', () => {
     const record: ((p: PendingReady, log: RaftLog) => void)[] = [
       (p) => p.send(heartbeat),
