@@ -99,11 +99,6 @@ export class PendingReady {
     this.relinquish = generation;
   }
 
-  /** Whether a relinquish waits to be handed out. */
-  get relinquishing(): boolean {
-    return this.relinquish !== null;
-  }
-
   /** A transfer that relinquished the lease was given up: the driver takes it back. */
   resumeLease(): void {
     this.resume = true;

@@ -121,11 +121,10 @@ describe('PendingReady', () => {
     current.send(heartbeat);
     current.send(timeoutNow);
     current.relinquishLease(7);
-    expect(current.relinquishing).toBe(true);
     const rd = collect(current, { transfer: { handedOver: true, generation: 7 } });
     expect(rd.relinquishLease).toBe(7);
     expect(rd.messages).toEqual([heartbeat, timeoutNow]);
-    expect(current.relinquishing).toBe(false);
+    expect(current.hasPending()).toBe(false);
 
     for (const transfer of [{ handedOver: true, generation: 8 }, { handedOver: false, generation: 7 }]) {
       const over = setup().p;
@@ -135,7 +134,7 @@ describe('PendingReady', () => {
       const stale = collect(over, { transfer });
       expect(stale.relinquishLease).toBeUndefined();
       expect(stale.messages).toEqual([heartbeat]);
-      expect(over.relinquishing).toBe(false);
+      expect(over.hasPending()).toBe(false);
     }
 
     // No relinquish recorded: a TimeoutNow goes out as it is.
