@@ -99,11 +99,6 @@ export class PendingReady {
     this.relinquish = generation;
   }
 
-  /** Whether a relinquish waits to be handed out. */
-  get relinquishing(): boolean {
-    return this.relinquish !== null;
-  }
-
   /** A transfer that relinquished the lease was given up: the driver takes it back. */
   resumeLease(): void {
     this.resume = true;
@@ -160,7 +155,11 @@ export class PendingReady {
     // resumeLease first, so a relinquish handed out with it would relinquish the lease just
     // taken back, and its TimeoutNow would go out for a transfer that is over (review 32).
     const relinquish = this.relinquish !== null && transfer.handedOver && this.relinquish === transfer.generation ? this.relinquish : null;
-    const messages = this.relinquish !== null && relinquish === null ? this.outbox.filter((m) => m.type !== 'timeoutNow') : this.outbox;
+    // Only the current hand-over's TimeoutNow goes out. Transfers run one at a time, one
+    // hand-over each, so when a newer one handed over before this Ready too, the ended one's
+    // TimeoutNow is the earlier (review 34: the driver happened to send only the last).
+    const current = relinquish === null ? -1 : this.outbox.map((m) => m.type).lastIndexOf('timeoutNow');
+    const messages = this.relinquish !== null ? this.outbox.filter((m, i) => m.type !== 'timeoutNow' || i === current) : this.outbox;
     const rd: Ready = {
       ...(sameSoft(this.prevSoft, soft) ? {} : { softState: soft }),
       ...(sameHard(this.prevHard, hard) ? {} : { hardState: hard }),

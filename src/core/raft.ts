@@ -478,8 +478,9 @@ export class RaftCore {
     if (this.role !== 'leader' || !this.peer || !this.transfer.start()) return false;
     this.tickTransfer();
     // Not handed over at once (the follower has not answered for everything yet): a heartbeat
-    // now hurries the answers it holds, rather than waiting for its paced fsync.
-    if (this.transfer.transferring && !this.pending.relinquishing) this.replication.sendHeartbeat();
+    // now hurries the answers it holds, rather than waiting for its paced fsync. Asked of the
+    // transfer itself: an ended transfer's relinquish still uncollected is not this one's (review 34).
+    if (this.transfer.transferring && !this.transfer.handedOver) this.replication.sendHeartbeat();
     return true;
   }
 

@@ -324,4 +324,50 @@ describe('a real hand-over', () => {
     expect(a.status().transferring).toBe(false);
     expect(a.ready().resumeLease).toBe(true);
   });
+
+  // Review 34: the driver may queue several inputs before it collects a Ready (clock.defer).
+  it('a transfer that hands over and times out, then a new one that hands over, before one Ready: only the new TimeoutNow goes out', () => {
+    const { a } = pair({ transferTimeoutTicks: 3 });
+    a.transferLeadership();
+    a.tick(); // hands over (transfer 1)
+    for (let t = 0; t < 5 && a.status().transferring; t++) a.tick();
+    expect(a.status().transferring).toBe(false);
+    expect(a.transferLeadership()).toBe(true);
+    a.tick(); // hands over (transfer 2)
+    const rd = a.ready();
+    expect(rd.resumeLease).toBe(true);
+    expect(rd.relinquishLease).toBe(2);
+    // Transfer 1's TimeoutNow is withheld like any ended transfer's (review 32): one only.
+    expect(messagesOf(rd, 'timeoutNow')).toHaveLength(1);
+    expect(rd.messages.map((m) => m.type).lastIndexOf('timeoutNow')).toBe(rd.messages.map((m) => m.type).indexOf('timeoutNow'));
+  });
+
+  it('a new transfer not handed over at once hurries the follower with a heartbeat, even while an ended one is still uncollected', () => {
+    /** Transfer 1 hands over and times out; an entry is proposed, so transfer 2 must wait for the follower. */
+    const setup = (): RaftCore => {
+      const { a } = pair({ transferTimeoutTicks: 3 });
+      a.transferLeadership();
+      a.tick();
+      for (let t = 0; t < 5 && a.status().transferring; t++) a.tick();
+      a.propose([new Uint8Array([1])]);
+      return a;
+    };
+    const heartbeats = (rd: { messages: readonly { type: string }[] }): number => rd.messages.filter((m) => m.type === 'heartbeat').length;
+    // Collected before transfer 2 starts: its own Ready holds the hurrying heartbeat.
+    const collected = setup();
+    const before = heartbeats(collected.ready());
+    collected.transferLeadership();
+    const hurried = heartbeats(collected.ready());
+    expect(hurried).toBe(1);
+    // Not collected (transfer 1's relinquish still waits to be handed out): the same heartbeats.
+    const queued = setup();
+    queued.transferLeadership();
+    expect(heartbeats(queued.ready())).toBe(before + hurried);
+    // Handed over at once: the heartbeat that tells the follower all is committed, then the TimeoutNow, nothing after.
+    const { a } = pair();
+    a.tick();
+    a.ready();
+    expect(a.transferLeadership()).toBe(true);
+    expect(a.ready().messages.map((m) => m.type)).toEqual(['heartbeat', 'timeoutNow']);
+  });
 });

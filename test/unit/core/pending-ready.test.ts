@@ -121,11 +121,10 @@ describe('PendingReady', () => {
     current.send(heartbeat);
     current.send(timeoutNow);
     current.relinquishLease(7);
-    expect(current.relinquishing).toBe(true);
     const rd = collect(current, { transfer: { handedOver: true, generation: 7 } });
     expect(rd.relinquishLease).toBe(7);
     expect(rd.messages).toEqual([heartbeat, timeoutNow]);
-    expect(current.relinquishing).toBe(false);
+    expect(current.hasPending()).toBe(false);
 
     for (const transfer of [{ handedOver: true, generation: 8 }, { handedOver: false, generation: 7 }]) {
       const over = setup().p;
@@ -135,13 +134,70 @@ describe('PendingReady', () => {
       const stale = collect(over, { transfer });
       expect(stale.relinquishLease).toBeUndefined();
       expect(stale.messages).toEqual([heartbeat]);
-      expect(over.relinquishing).toBe(false);
+      expect(over.hasPending()).toBe(false);
     }
 
     // No relinquish recorded: a TimeoutNow goes out as it is.
     const plain = setup().p;
     plain.send(timeoutNow);
     expect(collect(plain).messages).toEqual([timeoutNow]);
+  });
+
+  it('with a current relinquish, withholds a TimeoutNow an ended transfer left uncollected; other messages keep their order (review 34)', () => {
+    const { p } = setup();
+    const second: Message = { ...timeoutNow, to: 'c' };
+    p.send(heartbeat);
+    p.send(timeoutNow);
+    p.relinquishLease(1);
+    p.resumeLease(); // transfer 1 ended
+    p.send(heartbeat);
+    p.relinquishLease(2);
+    p.send(second);
+    const rd = collect(p, { transfer: { handedOver: true, generation: 2 } });
+    expect(rd.relinquishLease).toBe(2);
+    expect(rd.resumeLease).toBe(true);
+    expect(rd.messages).toEqual([heartbeat, heartbeat, second]);
+  });
+
+  it('has something pending for each one-shot notice alone, and for a truncation alone', () => {
+    const record: ((p: PendingReady, log: RaftLog) => void)[] = [
+      (p) => p.send(heartbeat),
+      (p) => p.leadershipLost({ term: 1, commit: 2, sentToMirror: 2, reason: 'r' }),
+      (p) => p.relinquishLease(1),
+      (p) => p.resumeLease(),
+      (p) => p.diverged({ index: 1, reason: 'd' }),
+      (p, log) => {
+        const point = { index: 5, term: 1, chain: testGenesis };
+        log.restore(point);
+        p.snapshotInstalled(point);
+      },
+      (p, log) => {
+        log.truncateFrom(2);
+        p.markUnstable(2);
+      },
+    ];
+    for (const [i, r] of record.entries()) {
+      const { log, p } = setup();
+      r(p, log);
+      expect([i, p.hasPending()]).toEqual([i, true]);
+      collect(p);
+      expect([i, p.hasPending()]).toEqual([i, false]);
+    }
+  });
+
+  it('a snapshot installed below what was handed out to persist: the log reset alone voids the WAL, no truncation mark', () => {
+    const { log, p } = setup();
+    log.appendContiguous([entry(3, 1), entry(4, 1), entry(5, 1)]);
+    p.markUnstable(3);
+    expect(collect(p).entries.map((e) => e.index)).toEqual([3, 4, 5]);
+    const point = { index: 3, term: 1, chain: testGenesis };
+    log.restore(point);
+    p.snapshotInstalled(point);
+    log.appendContiguous([entry(4, 2)]);
+    const rd = collect(p);
+    expect(rd.logReset).toEqual(point);
+    expect(rd.truncateFrom).toBeUndefined();
+    expect(rd.entries.map((e) => [e.index, e.term])).toEqual([[4, 2]]);
   });
 
   it('lays out the Ready in the same field order as always', () => {
