@@ -4,6 +4,7 @@
 // every event.
 import { ClusterPaths } from '../../../src/coordination/layout.js';
 import { decodeEpoch, decodeTail } from '../../../src/coordination/records.js';
+import { defaultTiming, lapseSilenceMs } from '../../../src/server/node-config.js';
 import type { SimScheduler } from '../sim-scheduler.js';
 import type { ZkModel } from '../zk-model.js';
 import { AimedFaults } from './aimed-faults.js';
@@ -147,14 +148,16 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
     if (mix === 'slow-leader-zk') {
       const leader = nodes.find((n) => n.driver?.inspect().softState.role === 'leader');
       if (!leader) return;
-      // Long enough that no lease touch lands for the lapse silence (300 ms) plus an election
-      // timeout (150 ms): the lapsed leader falls silent and the follower takes over while the
-      // old leader's appends are still on their way (a touch that lands late keeps a leader
-      // from falling silent, so a shorter slowdown no longer causes a failover at all).
-      const extra = 480 + rnd.nextInt(120);
+      // Long enough that no lease touch lands for the lapse silence plus an election timeout
+      // (300 + 150 ms with today's defaults): the lapsed leader falls silent and the follower
+      // takes over while the old leader's appends are still on their way (a touch that lands
+      // late keeps a leader from falling silent, so a shorter slowdown no longer causes a
+      // failover at all). Derived from the timing, so a longer silence keeps this mix aimed.
+      const shortest = lapseSilenceMs(defaultTiming) + defaultTiming.electionTimeoutMs + 30;
+      const extra = shortest + rnd.nextInt(120);
       note(`${leader.id}'s (the leader's) link to ZooKeeper slows by ${extra} ms`);
       leader.slowZk(extra);
-      sched.schedule(900, () => leader.slowZk(0));
+      sched.schedule(shortest + 420, () => leader.slowZk(0));
       return;
     }
     if (mix === 'stale-tail-takeover') {
