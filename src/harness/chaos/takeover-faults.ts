@@ -166,6 +166,9 @@ async function expireSession(
   stageLine: NodeLine,
 ): Promise<void> {
   let closer: ArmedCloser | null = first;
+  // The last lost race's wait for the expiry: its close may still expire the session after
+  // the node came back on it, and a retry that finds the session gone must count that one.
+  let earlier: { readonly line: Promise<NodeLine | null>; cancel(): void } | null = null;
   for (let attempt = 1; attempt <= EXPIRY_ATTEMPTS; attempt++) {
     const session = env.watch.session(node);
     if (session === null) throw new Error(`expire-session: ${node} never logged a ZooKeeper session`);
@@ -195,11 +198,20 @@ async function expireSession(
     observed['closeMsAfterStage'] = Math.round(firedAt - stageLine.at);
     observed['attempts'] = attempt;
     if (verdict === 'gone') {
-      // Expired or closed already (the node may have lost it by itself): nothing to aim.
-      observed['landed'] = 'the session was gone already';
       cut.cancel();
       expired.cancel();
       back.cancel();
+      // An earlier close that seemed to lose the race may have expired it after all: the node
+      // says so in its own log (bounded: that wait ends at its own timeout).
+      const late = earlier === null ? null : await earlier.line;
+      earlier = null;
+      if (late !== null) {
+        observed['expiredMsAfterStage'] = Math.round(late.at - stageLine.at);
+        observed['landed'] = landedWhere(progress, stageLine, late);
+        return;
+      }
+      // Expired or closed already (the node may have lost it by itself): nothing to aim.
+      observed['landed'] = 'the session was gone already';
       return;
     }
     const lostRace = back.line.then(async (l) => {
@@ -209,7 +221,10 @@ async function expireSession(
     const outcome = await Promise.race([expired.line, lostRace]);
     cut.cancel();
     back.cancel();
-    expired.cancel();
+    earlier?.cancel();
+    earlier = null;
+    if (outcome === null) earlier = expired;
+    else expired.cancel();
     if (outcome !== null) {
       const at: NodeLine = lastCut ?? outcome;
       observed['expiredMsAfterStage'] = Math.round(outcome.at - stageLine.at);
@@ -217,6 +232,7 @@ async function expireSession(
       return;
     }
   }
+  earlier?.cancel();
   observed['landed'] = `the session did not expire after ${EXPIRY_ATTEMPTS} closes (the node won every race)`;
 }
 
