@@ -185,16 +185,21 @@ export function nodeConfigProblems(c: NodeConfig): string[] {
 /**
  * How long a leader whose lease lapsed keeps heartbeating, objecting to pre-votes and
  * taking writes before it falls silent (and fails the writes it holds): longer than TCP
- * takes to resend a lone lost segment on the ZooKeeper connection (its minimum RTO and
- * tail-loss probe are ~200 ms, whatever the path's RTT), short against a real cut from
- * ZooKeeper. Two lease windows where those are longer.
+ * takes to resend a lost segment on the ZooKeeper connection twice over (its minimum RTO is
+ * 200 ms whatever the path's RTT, and a resend that is lost too waits twice that: 600 ms),
+ * short against a real cut from ZooKeeper. Two lease windows where those are longer.
  */
 export function lapseSilenceMs(t: TimingConfig): number {
   return Math.max(2 * t.leaseWindowMs, TCP_LOSS_RECOVERY_MS);
 }
 
-/** Linux resends a lone lost segment after ~200 ms (TCP_RTO_MIN, also the tail-loss probe's floor), plus margin. */
-const TCP_LOSS_RECOVERY_MS = 300;
+/**
+ * Linux resends a lost segment after ~200 ms (TCP_RTO_MIN), and a lost resend after 400 ms
+ * more (exponential backoff): 600 ms, plus margin. One resend (300 ms, the value until the
+ * ninth session) was not enough: under 1 % loss a leader's lease writes stopped for over half
+ * a second and its follower took over (notes/results.md, "Ninth session").
+ */
+const TCP_LOSS_RECOVERY_MS = 700;
 
 /** The core's tick-based settings from the millisecond ones. */
 export function coreConfigFor(c: NodeConfig, peer: string, clusterId: string): CoreConfig {

@@ -1,5 +1,5 @@
 // The timing defaults of issue 12 (notes/timing.md): they keep the lease rule, and a lapsed
-// leader stays audible for longer than TCP takes to resend a lone lost segment.
+// leader stays audible for longer than TCP takes to resend a lost segment twice over.
 import { describe, expect, it } from 'vitest';
 import { type NodeConfig, coreConfigFor, defaultLimits, defaultTiming, lapseSilenceMs, nodeConfigProblems } from '../../../src/server/node-config.js';
 
@@ -21,10 +21,10 @@ describe('timing defaults', () => {
     expect(coreConfigFor(config({ ...defaultTiming, preVoteTimeoutMs: 5000 }), 'b', 'c').preVoteTimeoutTicks).toBe(14);
   });
 
-  it('a lapsed leader falls silent only after 300 ms (TCP resends a lone lost segment after ~200 ms), or two lease windows where longer', () => {
-    expect(lapseSilenceMs(defaultTiming)).toBe(300);
-    expect(lapseSilenceMs({ ...defaultTiming, leaseDurationMs: 300, leaseWindowMs: 400 })).toBe(800);
-    expect(coreConfigFor(config(), 'b', 'c').lapseSilenceTicks).toBe(300 / defaultTiming.tickMs);
+  it('a lapsed leader falls silent only after 700 ms (TCP resends a lost segment after 200 ms, a lost resend 400 ms later), or two lease windows where longer', () => {
+    expect(lapseSilenceMs(defaultTiming)).toBe(700);
+    expect(lapseSilenceMs({ ...defaultTiming, leaseDurationMs: 350, leaseWindowMs: 450 })).toBe(900);
+    expect(coreConfigFor(config(), 'b', 'c').lapseSilenceTicks).toBe(700 / defaultTiming.tickMs);
   });
 
   it('silence is trusted later than a broken connection: the election timeout exceeds the lease window', () => {
