@@ -64,6 +64,8 @@ export class LeaseKeeper {
   private stopped = false;
   private expired = false;
   private expiredAt = 0;
+  /** When a touch last landed (in time or not): ZooKeeper answered then. */
+  private landedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: LeaseKeeperOptions) {
     this.o = options;
@@ -77,9 +79,13 @@ export class LeaseKeeper {
     return !this.stopped && !this.expired && now < this.validUntil && this.o.clock.wallNow() < this.validUntilWall;
   }
 
-  /** How long the lease has been lapsed (0 when it holds). */
-  lapsedForMs(now = this.o.clock.now()): number {
-    return this.expired ? now - this.expiredAt : 0;
+  /**
+   * How long the lease has been lapsed with no touch landing (0 when it holds): the silence
+   * the core counts (lease-lapse.ts). A touch that lands too late to renew starts it again,
+   * since ZooKeeper is then slow, not unreachable, and the follower cannot take over.
+   */
+  unansweredForMs(now = this.o.clock.now()): number {
+    return this.expired ? now - Math.max(this.expiredAt, this.landedAt) : 0;
   }
 
   validUntilMs(): number {
@@ -188,6 +194,7 @@ export class LeaseKeeper {
         () => {
           this.outstanding--;
           if (this.stopped) return;
+          this.landedAt = this.o.clock.now();
           const until = sentAt + this.o.durationMs;
           if (until > this.validUntil) this.validUntil = until;
           const untilWall = sentAtWall + this.o.durationMs;

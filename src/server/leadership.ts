@@ -173,9 +173,9 @@ export class LeaderTerm {
     return !this.closed && this.lease.holds();
   }
 
-  /** How long the lease has been lapsed (0 while it holds). */
-  leaseLapsedForMs(): number {
-    return this.lease.lapsedForMs();
+  /** How long the lease has been lapsed with no touch landing (0 while it holds; LeaseKeeper.unansweredForMs). */
+  leaseUnansweredForMs(): number {
+    return this.lease.unansweredForMs();
   }
 
   /** An event-loop stall: the lease ends now; it holds again once a touch succeeds whose send time + D is still ahead on both clocks. */

@@ -584,12 +584,15 @@ export class NodeDriver {
   /**
    * A lease lapsed until the leader fell silent (lapseSilenceMs) means the follower may
    * well take over: waiting writes are told their outcome is unknown so their clients move
-   * on (they may still commit, if ZooKeeper comes back and nobody fenced us).
+   * on (they may still commit, if ZooKeeper comes back and nobody fenced us). Counted like
+   * the core's silence, from the last touch that landed: a ZooKeeper that answers slower
+   * than the lease duration keeps the lease lapsed but the leader audible, and its writes
+   * commit (review 36: counted from the lapse alone, it failed every one of them).
    */
   private failWritesOfLongLapse(): void {
     const leading = this.termLifetime.current();
     if (!leading || this.applier.proposals.size() === 0) return;
-    if (leading.leaseLapsedForMs() < lapseSilenceMs(this.cfg.timing)) return;
+    if (leading.leaseUnansweredForMs() < lapseSilenceMs(this.cfg.timing)) return;
     this.applier.proposals.rejectAll(() => new UnknownOutcomeError('the leader lost its lease (ZooKeeper unreachable) with this write in flight; retry with the same session and sequence to learn its outcome'));
   }
 

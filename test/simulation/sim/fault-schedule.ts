@@ -149,7 +149,7 @@ export function scheduleFaults(ctx: FaultScheduleContext): AimedFaults {
       const leader = nodes.find((n) => n.driver?.inspect().softState.role === 'leader');
       if (!leader) return;
       // Long enough that no lease touch lands for the lapse silence plus an election timeout
-      // (300 + 150 ms with today's defaults): the lapsed leader falls silent and the follower
+      // (700 + 150 ms with today's defaults): the lapsed leader falls silent and the follower
       // takes over while the old leader's appends are still on their way (a touch that lands
       // late keeps a leader from falling silent, so a shorter slowdown no longer causes a
       // failover at all). Derived from the timing, so a longer silence keeps this mix aimed.
