@@ -8,7 +8,7 @@
 //   voter X -> ZooKeeper        relay zk-X      (X's namespace sees address of zk-X)
 //   voter Y -> voter X (peer)   relay peer-X    (both namespaces see address of peer-X)
 //   clients -> voter X          relay client-X  (X's namespace sees address of client-X)
-import type { NamespaceFirewall } from './firewall.js';
+import type { BriefBlock, NamespaceFirewall } from './firewall.js';
 import type { NetnsNetwork } from './network.js';
 import { type Delay, NO_DELAY } from './relay.js';
 import type { RelayHost } from './relay-host.js';
@@ -27,6 +27,8 @@ export class NetFaults {
   private readonly clientsCut = new Set<string>();
   private readonly loss = new Map<string, number>();
   private readonly delays = new Map<string, Delay>();
+  /** A brief cut (cutFromZkBriefly) is running: the blocked sets may not be rewritten meanwhile. */
+  private briefCut: string | null = null;
 
   constructor(
     private readonly net: NetnsNetwork,
@@ -72,6 +74,25 @@ export class NetFaults {
   cutFromZk(id: string): Promise<void> {
     this.zkCut.add(id);
     return this.apply();
+  }
+
+  /**
+   * Cuts `id` from ZooKeeper only, for `ms`, timed inside its namespace (firewall.ts,
+   * blockBriefly): for spans too short for cutFromZk and rejoin, whose rules take effect
+   * only as fast as the harness spawns a process. Resolves when the cut has ended, with
+   * when it was in force (wall clock). No other fault may change while it runs.
+   */
+  async cutFromZkBriefly(id: string, ms: number): Promise<BriefBlock> {
+    if (this.briefCut !== null) throw new Error(`a brief cut of ${this.briefCut} is already running`);
+    if (this.isolated.has(id) || this.zkCut.has(id)) throw new Error(`${id} is already cut from ZooKeeper; rejoin it first`);
+    const fw = this.firewalls.get(id);
+    if (!fw) throw new Error(`no voter ${id}; the voters are ${this.voterIds().join(', ')}`);
+    this.briefCut = id;
+    try {
+      return await fw.blockBriefly(this.address(linkName('zk', id)), ms);
+    } finally {
+      this.briefCut = null;
+    }
   }
 
   /** Cuts `id` from the clients only (it still reaches the other voter and ZooKeeper). */
@@ -138,6 +159,7 @@ export class NetFaults {
   }
 
   private async apply(): Promise<void> {
+    if (this.briefCut !== null) throw new Error(`faults cannot change during the brief cut of ${this.briefCut}`);
     await Promise.all(
       [...this.firewalls].map(([id, fw]) => fw.apply({ blocked: this.blockedFor(id), lossPercent: this.loss.get(id) ?? 0 })),
     );
