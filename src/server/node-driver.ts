@@ -327,7 +327,7 @@ export class NodeDriver {
     this.stopped = true;
     // Requests held while the role settles would otherwise wait out their bound (2 s):
     // woken now, they see the node stopped and answer UNAVAILABLE (client-api.ts).
-    this.roleWaiters.wake();
+    this.roleWaiters.close();
     this.ticker.stop();
     this.pauseMonitor?.stop();
     this.walSync.stop();
@@ -343,11 +343,14 @@ export class NodeDriver {
     // A waiting write's entry may be in a multi ZooKeeper has yet to answer: it may still land
     // and the next leader replays it. UNAVAILABLE says "retry later", which the client does at
     // once even without a session (an incr twice); its outcome is unknown (review 28).
-    this.applier.proposals.rejectAll(
+    this.applier.proposals.close(
       () => new UnknownOutcomeError('this member stopped while the write waited for its entry to commit; it may still take effect: retry with the same session and sequence to learn its outcome'),
+      () => new UnavailableError('this member is shutting down; the write did not take effect'),
     );
-    this.reads.failAll(shutting);
-    this.applier.appliedWaiters.failAll(shutting);
+    // Closed, not merely emptied: a read whose ZooKeeper confirmation was under way, or one
+    // the gRPC server still hands in, must not queue where no loop serves it any more.
+    this.reads.close(shutting);
+    this.applier.appliedWaiters.close(shutting);
     await this.wal.close();
     this.log.info('node stopped');
   }
