@@ -708,7 +708,8 @@ function transferBeforeShutdown(outcome: TransferOutcome | null): string {
     case 'handed-over':
       return 'leadership handed over before shutdown';
     case 'unknown':
-      return 'leadership transfer did not finish before shutdown, but the follower was told to take over and may still do so';
+      // Its TimeoutNow left, or the transfer it joined still runs: either may still hand over.
+      return 'leadership transfer did not finish before shutdown; the follower may still take over by it, else once the lease lapses';
     default:
       return 'leadership transfer did not finish before shutdown; the follower takes over once the lease lapses';
   }
