@@ -11,6 +11,8 @@ interface Waiter {
 
 export class AppliedWaiters {
   private waiters: Waiter[] = [];
+  /** Set by close() (the member is shutting down): nothing will be applied any more. */
+  private closed: (() => DuoraftError) | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -20,6 +22,7 @@ export class AppliedWaiters {
 
   waitFor(index: number, timeoutMs: number): Promise<void> {
     if (this.applied() >= index) return Promise.resolve();
+    if (this.closed) return Promise.reject(this.closed());
     if (this.waiters.length >= this.capacity) {
       return Promise.reject(new BusyError(20, { leaderId: '', leaderAddress: '' }, 'too many reads waiting for the state machine'));
     }
@@ -50,6 +53,12 @@ export class AppliedWaiters {
       }
     }
     this.waiters = still;
+  }
+
+  /** The member is shutting down: every waiter, and every later one that would wait, is answered `error` at once. */
+  close(error: () => DuoraftError): void {
+    this.closed = error;
+    this.failAll(error);
   }
 
   failAll(error: () => DuoraftError): void {

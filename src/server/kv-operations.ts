@@ -1,7 +1,7 @@
 // The client operations, executed against the node driver. Shared by the unary RPCs and
 // the pipeline stream, so both answer exactly alike.
 import { toWireError } from '../common/error-codes.js';
-import { BusyError, InvalidArgumentError, NotLeaderError, SessionExpiredError, TimeoutError, UnavailableError, ZkBudgetExceededError } from '../common/errors.js';
+import { BusyError, InvalidArgumentError, NotLeaderError, SessionExpiredError, TimeoutError, UnavailableError, UnknownOutcomeError, ZkBudgetExceededError } from '../common/errors.js';
 import { performance } from 'node:perf_hooks';
 import type { duoraft } from '../common/proto.js';
 import { pb } from '../common/proto.js';
@@ -13,6 +13,7 @@ import type { KvCommand } from '../statemachine/command.js';
 import type { ReadResult } from './applier.js';
 import type { Consistency, MemberStatus } from './client-api.js';
 import type { SnapshotTaken } from './snapshotter.js';
+import type { TransferOutcome } from './transfer-outcome.js';
 import type { ZkBudgetStatus } from './zk-budget.js';
 
 type PutRes = duoraft.client.PutResponse.$Properties;
@@ -49,7 +50,7 @@ export interface KvMember {
   status(): Omit<MemberStatus, 'role'> & { readonly role: string; readonly listener?: ListenerStatusView };
   hint(): LeaderHint;
   peerId(): string;
-  transferLeadership(timeoutMs: number): Promise<boolean>;
+  transferLeadership(timeoutMs: number): Promise<TransferOutcome>;
   /** duoraft admin snapshot: take one now (the leader also publishes it to ZooKeeper). */
   takeSnapshot(): Promise<SnapshotTaken>;
   /** The leader finds the state too large for the ZooKeeper budget: put, incr and cas are refused. */
@@ -179,8 +180,18 @@ export async function execTransferLeadership(
   if (to && to !== d.peerId()) throw new InvalidArgumentError(`${to} is not the other voter (${d.peerId() || 'none yet'})`);
   if (!d.peerId()) throw new UnavailableError('there is no other voter to hand over to');
   const started = performance.now();
-  const ok = await d.transferLeadership(TRANSFER_TIMEOUT_MS);
-  if (!ok) throw new TimeoutError(`leadership transfer to ${d.peerId()} did not finish within ${TRANSFER_TIMEOUT_MS} ms; ${d.id} still leads`);
+  const outcome = await d.transferLeadership(TRANSFER_TIMEOUT_MS);
+  if (outcome === 'still-leads') {
+    throw new TimeoutError(`leadership transfer to ${d.peerId()} was given up (it did not take over within ${TRANSFER_TIMEOUT_MS} ms, or did not catch up in time); ${d.id} still leads`);
+  }
+  if (outcome === 'unknown') {
+    // Not "still leads": the follower was told to take over (or a transfer under way may
+    // still tell it), and nothing can call that back. A retry would hand leadership back
+    // should the follower lead by then: the operator looks first.
+    throw new UnknownOutcomeError(
+      `leadership transfer to ${d.peerId()} did not finish within ${TRANSFER_TIMEOUT_MS} ms, but ${d.peerId()} may still take over: run duoraft status to see who leads before transferring again`,
+    );
+  }
   return { leaderId: d.status().leaderId || d.peerId(), tookMs: Math.round(performance.now() - started) };
 }
 

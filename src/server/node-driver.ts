@@ -58,6 +58,7 @@ import type { LeadPermit } from './lead-permit.js';
 import type { ReadIndexQueue } from './read-index.js';
 import type { KnownCluster, TakeoverRunner } from './takeover-runner.js';
 import type { NodeTelemetry } from './telemetry.js';
+import type { TransferOutcome } from './transfer-outcome.js';
 import { departureOf, type WalSync } from './wal-sync.js';
 import { checkZkLogAtStart } from './zk-log-check.js';
 import { rebuildFromZk } from './rebuild-from-zk.js';
@@ -271,29 +272,46 @@ export class NodeDriver {
     return this.sightings.hint(this.soft.leaderId);
   }
 
-  /** Hands leadership to the follower. Resolves true once this node no longer leads. */
-  async transferLeadership(timeoutMs: number): Promise<boolean> {
-    if (this.soft.role !== 'leader') return true;
-    if (!this.core.transferLeadership()) return false;
-    this.log.info({ to: this.voterConfig.peer() }, 'transferring leadership');
-    this.schedule();
+  /**
+   * Hands leadership to the follower, waiting at most `timeoutMs` for it to take over (a
+   * request that comes while a transfer runs joins it, as in etcd, and waits for its outcome
+   * within its own deadline). Rejects UNAVAILABLE when stop() woke the wait.
+   */
+  async transferLeadership(timeoutMs: number): Promise<TransferOutcome> {
+    if (!this.leads()) return 'handed-over';
     const deadline = this.clock.now() + timeoutMs;
-    while (this.soft.role === 'leader' && this.core.isTransferring() && this.clock.now() < deadline && !this.stopped) {
+    // A second request used to answer "failed, still leads" at once, while a transfer ran.
+    const joined = this.core.isTransferring();
+    if (joined) {
+      this.log.info({ to: this.voterConfig.peer() }, 'a leadership transfer is under way: waiting for its outcome');
+    } else {
+      if (!this.core.transferLeadership()) return this.leads() ? 'still-leads' : 'handed-over';
+      this.log.info({ to: this.voterConfig.peer() }, 'transferring leadership');
+      this.schedule();
+    }
+    while (this.leads() && this.core.isTransferring() && this.clock.now() < deadline && !this.stopped) {
       await this.waitForRoleChange(deadline, 'too many requests waiting for a transfer');
     }
-    if (this.soft.role === 'leader') {
-      // stop() woke the wait: the member is shutting down (its transfer did not time out, and
-      // it will not go on leading), which a caller must hear as such, like every held request.
-      if (this.stopped) throw new UnavailableError('this member is shutting down; leadership was not handed over');
-      this.core.abortTransfer();
-      // abortTransfer leaves a handed-over transfer to its take-over; but one whose TimeoutNow
-      // has not left yet (its relinquish not carried out, or its record still being written)
-      // ends here, lease taken back, so the "still leads" the operator hears stays true (review 35).
-      this.core.withdrawHandOver();
-      this.schedule();
-      return false;
-    }
-    return true;
+    if (!this.leads()) return 'handed-over';
+    // stop() woke the wait: the member is shutting down (its transfer did not time out, and
+    // it will not go on leading), which a caller must hear as such, like every held request.
+    if (this.stopped) throw new UnavailableError('this member is shutting down; leadership was not handed over');
+    // A joined transfer is not this request's to give up: the request that started it does so
+    // at its own deadline. Still running, it may yet hand over.
+    if (joined) return this.core.isTransferring() ? 'unknown' : 'still-leads';
+    this.core.abortTransfer();
+    // abortTransfer leaves a handed-over transfer to its take-over; but one whose TimeoutNow
+    // has not left yet (its relinquish not carried out, or its record still being written)
+    // ends here, lease taken back, so the "still leads" the operator hears stays true (review 35).
+    this.core.withdrawHandOver();
+    this.schedule();
+    // What still runs now is a transfer whose TimeoutNow left: the follower may take over yet.
+    return this.core.isTransferring() ? 'unknown' : 'still-leads';
+  }
+
+  /** Leads as the loop last carried it out and as the core sees it now (it may have stepped down since). */
+  private leads(): boolean {
+    return this.soft.role === 'leader' && this.core.softState().role === 'leader';
   }
 
   /** Waits until the role changes or the deadline passes (bounded number of waiters). */
@@ -311,11 +329,11 @@ export class NodeDriver {
     if (options.transfer && this.soft.role === 'leader' && this.voterConfig.peer()) {
       // Whatever becomes of the transfer (another stop() meanwhile, or a room of held
       // requests too full for its wait: BUSY), the node stops: the caller asked for a stop.
-      const ok = await this.transferLeadership(options.transferTimeoutMs ?? 3000).catch((err: unknown) => {
+      const outcome = await this.transferLeadership(options.transferTimeoutMs ?? 3000).catch((err: unknown) => {
         this.log.warn({ err: (err as Error).message }, 'leadership transfer before shutdown failed');
-        return false;
+        return null;
       });
-      this.log.info({ transferred: ok }, ok ? 'leadership handed over before shutdown' : 'leadership transfer did not finish before shutdown');
+      this.log.info({ transfer: outcome }, transferBeforeShutdown(outcome));
     }
     // A stop() that came while this one handed over shut the node down already: once only.
     this.shutdown ??= this.shutDown();
@@ -327,7 +345,7 @@ export class NodeDriver {
     this.stopped = true;
     // Requests held while the role settles would otherwise wait out their bound (2 s):
     // woken now, they see the node stopped and answer UNAVAILABLE (client-api.ts).
-    this.roleWaiters.wake();
+    this.roleWaiters.close();
     this.ticker.stop();
     this.pauseMonitor?.stop();
     this.walSync.stop();
@@ -343,11 +361,14 @@ export class NodeDriver {
     // A waiting write's entry may be in a multi ZooKeeper has yet to answer: it may still land
     // and the next leader replays it. UNAVAILABLE says "retry later", which the client does at
     // once even without a session (an incr twice); its outcome is unknown (review 28).
-    this.applier.proposals.rejectAll(
+    this.applier.proposals.close(
       () => new UnknownOutcomeError('this member stopped while the write waited for its entry to commit; it may still take effect: retry with the same session and sequence to learn its outcome'),
+      () => new UnavailableError('this member is shutting down; the write did not take effect'),
     );
-    this.reads.failAll(shutting);
-    this.applier.appliedWaiters.failAll(shutting);
+    // Closed, not merely emptied: a read whose ZooKeeper confirmation was under way, or one
+    // the gRPC server still hands in, must not queue where no loop serves it any more.
+    this.reads.close(shutting);
+    this.applier.appliedWaiters.close(shutting);
     await this.wal.close();
     this.log.info('node stopped');
   }
@@ -681,6 +702,19 @@ export class NodeDriver {
 
   private memberRecord(): MemberRecord {
     return memberRecordOf(this.cfg);
+  }
+}
+
+/** What the log says of the transfer a stopping leader tried (null: it failed, logged already). */
+function transferBeforeShutdown(outcome: TransferOutcome | null): string {
+  switch (outcome) {
+    case 'handed-over':
+      return 'leadership handed over before shutdown';
+    case 'unknown':
+      // Its TimeoutNow left, or the transfer it joined still runs: either may still hand over.
+      return 'leadership transfer did not finish before shutdown; the follower may still take over by it, else once the lease lapses';
+    default:
+      return 'leadership transfer did not finish before shutdown; the follower takes over once the lease lapses';
   }
 }
 

@@ -21,6 +21,8 @@ interface Pending {
 
 export class PendingProposals {
   private readonly byIndex = new Map<number, Pending>();
+  /** Set by close() (the member is shutting down): no loop carries a new entry out any more. */
+  private closed: (() => DuoraftError) | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -36,6 +38,7 @@ export class PendingProposals {
   }
 
   add(index: number, term: number, timeoutMs: number, earlyAckable = false): Promise<Applied> {
+    if (this.closed) return Promise.reject(this.closed());
     this.replaced(index, term);
     return new Promise<Applied>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
@@ -114,6 +117,16 @@ export class PendingProposals {
       p.timer.cancel();
       p.resolve({ index, result: { ok: true, kind: 'put' } });
     }
+  }
+
+  /**
+   * The member is shutting down: every write waiting is answered `waiting` (its entry may be
+   * in a multi ZooKeeper has yet to answer), and one added later `late` at once (its entry
+   * stays in a core no loop carries out: it does not take effect).
+   */
+  close(waiting: () => DuoraftError, late: () => DuoraftError): void {
+    this.closed = late;
+    this.rejectAll(waiting);
   }
 
   /** Rejects everything waiting (shutdown, or a lease lapsed too long). */

@@ -28,6 +28,8 @@ interface Waiting {
 export class ReadIndexQueue {
   private queued: Waiting[] = [];
   private confirming = false;
+  /** Set by close() (the member is shutting down): what every read is answered from then on. */
+  private closed: (() => DuoraftError) | null = null;
 
   constructor(
     private readonly host: ReadIndexHost,
@@ -37,6 +39,8 @@ export class ReadIndexQueue {
 
   /** Resolves with the index the read must wait for, once leadership is confirmed. */
   request(timeoutMs: number): Promise<number> {
+    // A stopped member's loop kicks nothing again, while its role may still say leader.
+    if (this.closed) return Promise.reject(this.closed());
     if (!this.host.isLeader()) return Promise.reject(new NotLeaderError(this.host.hint()));
     if (this.queued.length >= this.capacity) {
       return Promise.reject(new BusyError(10, this.host.hint(), 'too many linearizable reads waiting'));
@@ -63,15 +67,36 @@ export class ReadIndexQueue {
     this.host.confirmLeadership().then(
       () => {
         this.confirming = false;
+        // Confirmed after the member began to stop: its state machine applies nothing more,
+        // so the read would wait out its bound for its index.
+        const closed = this.closed;
+        if (closed) {
+          for (const w of batch) w.reject(closed());
+          return;
+        }
         for (const w of batch) w.resolve(readIndex);
         this.kick();
       },
       () => {
         this.confirming = false;
+        const closed = this.closed;
+        if (closed) {
+          for (const w of batch) w.reject(closed());
+          return;
+        }
         for (const w of batch) w.reject(new NotLeaderError(this.host.hint(), 'leadership could not be confirmed in ZooKeeper'));
         this.kick();
       },
     );
+  }
+
+  /**
+   * The member is shutting down: every read waiting, being confirmed, or asked for from now
+   * on is answered `error` at once (none may wait out its bound on a loop that has stopped).
+   */
+  close(error: () => DuoraftError): void {
+    this.closed = error;
+    this.failAll(error);
   }
 
   failAll(error: () => DuoraftError): void {

@@ -9,6 +9,8 @@ export class RoleWaiters {
   /** Bounded by `max`; a waiter leaves when it is woken or its deadline passes. */
   private waiting: Array<() => void> = [];
   private wasTransferring = false;
+  /** Set by close() (the member is shutting down): no wait waits any more. */
+  private closed = false;
 
   constructor(
     private readonly clock: Clock,
@@ -17,6 +19,8 @@ export class RoleWaiters {
 
   /** Resolves when the role changes or at `deadline`; rejects with full() when `max` wait already. */
   wait(deadline: number, full: () => Error): Promise<void> {
+    // The caller looks again at once, finds the member stopped and answers so.
+    if (this.closed) return Promise.resolve();
     if (this.waiting.length >= this.max) return Promise.reject(full());
     return new Promise<void>((resolve) => {
       const woken = (): void => {
@@ -32,6 +36,12 @@ export class RoleWaiters {
       }, Math.max(1, deadline - this.clock.now()));
       this.waiting.push(woken);
     });
+  }
+
+  /** The member is shutting down: every waiter looks again now, and a later wait returns at once. */
+  close(): void {
+    this.closed = true;
+    this.wake();
   }
 
   /** The role changed: every waiter looks again. */

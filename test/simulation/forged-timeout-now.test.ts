@@ -10,6 +10,7 @@ import { ClusterPaths } from '../../src/coordination/layout.js';
 import { decodeEpoch } from '../../src/coordination/records.js';
 import type { TimeoutNow } from '../../src/core/messages.js';
 import { defaultSnapshotPolicy } from '../../src/server/snapshotter.js';
+import type { TransferOutcome } from '../../src/server/transfer-outcome.js';
 import { SimNetwork } from './sim/sim-network.js';
 import { SimNode } from './sim/sim-node.js';
 import { SimScheduler } from './sim-scheduler.js';
@@ -95,10 +96,10 @@ describe('a forged TimeoutNow on the real driver (fuzz finding 5)', () => {
     expect(await c.runUntil(() => second.driver?.inspect().softState.leaderId === first.id, 5000)).toBe(true);
 
     // A real hand-over: the follower fences at once, against the relinquished record.
-    let done: boolean | null = null;
+    let done: TransferOutcome | null = null;
     void first.call((d) => d.transferLeadership(3000)).then((ok) => (done = ok));
     expect(await c.runUntil(() => done !== null, 5000)).toBe(true);
-    expect(done).toBe(true);
+    expect(done).toBe('handed-over');
     expect(await c.runUntil(() => c.leader() === second, 2000)).toBe(true);
     const takeovers = c.lines.filter((l) => l.node === second.id && l.msg === 'taking over: fencing ZooKeeper');
     expect(takeovers.map((l) => l.transfer)).toEqual([true]);
@@ -117,7 +118,7 @@ describe('a forged TimeoutNow on the real driver (fuzz finding 5)', () => {
     done = null;
     void second.call((d) => d.transferLeadership(3000)).then((ok) => (done = ok));
     expect(await c.runUntil(() => done !== null, 5000)).toBe(true);
-    expect(done).toBe(false);
+    expect(done).toBe('still-leads');
     c.net.dropIf = null;
     expect(lost).not.toBeNull();
     expect(await c.runUntil(() => c.leader() === second, 2000)).toBe(true);

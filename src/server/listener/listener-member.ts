@@ -11,6 +11,7 @@ import type { ReadResult } from '../applier.js';
 import type { Consistency, MemberStatus } from '../client-api.js';
 import type { Applied } from '../proposals.js';
 import type { SnapshotTaken } from '../snapshotter.js';
+import type { TransferOutcome } from '../transfer-outcome.js';
 import type { ListenerLog } from './listener-log.js';
 
 export interface ListenerMemberOptions {
@@ -92,7 +93,7 @@ export class ListenerMember implements KvMember {
     return '';
   }
 
-  transferLeadership(): Promise<boolean> {
+  transferLeadership(): Promise<TransferOutcome> {
     return Promise.reject(new NotLeaderError(this.o.leaderHint(), `${this.id} is a listener; ask the leader`));
   }
 

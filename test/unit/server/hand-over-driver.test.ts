@@ -5,7 +5,7 @@
 //   the version that record left (the follower fences against it).
 // - A relinquished record that did not surely land (CONNECTION_LOSS) sends no TimeoutNow:
 //   that transfer, and only it, ends, the lease is taken back (touched again), and the
-//   operator's transfer answers false.
+//   operator's transfer answers 'still-leads'.
 // - A relinquish that fails after its transfer ended, and a newer one handed over, leaves the
 //   newer one alone (the generation its Ready named goes back to the core).
 // - A record whose answer comes after its transfer ended, or after the operator's deadline
@@ -136,7 +136,7 @@ async function leaderWithFollower() {
 describe('NodeDriver hand-over', () => {
   it('sends TimeoutNow once the relinquished lease record landed, naming its version', async () => {
     const t = await leaderWithFollower();
-    let outcome: boolean | string | null = null;
+    let outcome: string | null = null;
     void t.d.transferLeadership(5000).then(
       (ok) => (outcome = ok),
       (err: { code: string }) => (outcome = err.code),
@@ -157,7 +157,7 @@ describe('NodeDriver hand-over', () => {
   it('sends no TimeoutNow when the relinquished record did not surely land, and takes the lease back', async () => {
     const t = await leaderWithFollower();
     t.zk.loseRelinquish = true;
-    let outcome: boolean | null = null;
+    let outcome: string | null = null;
     void t.d.transferLeadership(5000).then((ok) => (outcome = ok));
     await t.run(1000, () => t.zk.relinquishes > 0);
     expect(t.zk.relinquishes).toBe(1);
@@ -165,7 +165,7 @@ describe('NodeDriver hand-over', () => {
     // own timeout (at least 1 s) would give it up.
     await t.run(50, () => outcome !== null);
     expect(t.timeoutNows).toEqual([]);
-    expect(outcome).toBe(false);
+    expect(outcome).toBe('still-leads');
     expect(t.d.figures().transferring).toBe(false);
     expect(t.d.status().role).toBe('leader');
     // The lease is touched again, and held: the leader serves lease reads again.
@@ -180,7 +180,7 @@ describe('NodeDriver hand-over', () => {
     const t = await leaderWithFollower();
     // The relinquished record lands, but its answer is held past the transfer's timeout.
     t.zk.holdRelinquishAnswer = true;
-    let outcome: boolean | string | null = null;
+    let outcome: string | null = null;
     void t.d.transferLeadership(60_000).then(
       (ok) => (outcome = ok),
       (err: { code: string }) => (outcome = err.code),
@@ -189,7 +189,7 @@ describe('NodeDriver hand-over', () => {
     expect(t.zk.relinquishes).toBe(1);
     // b never takes over: the transfer times out in the core, the lease is taken back.
     await t.run(30_000, () => outcome !== null);
-    expect(outcome).toBe(false);
+    expect(outcome).toBe('still-leads');
     expect(t.d.figures().transferring).toBe(false);
     const touches = t.leaseTouches();
     await t.run(200);
@@ -209,7 +209,7 @@ describe('NodeDriver hand-over', () => {
     // comes before the transfer's own timeout in the core (at least 1 s): with a lease window
     // above 1250 ms the core's (4 W) outlasts even duoraft admin transfer-leader's 5 s.
     t.zk.holdRelinquishAnswer = true;
-    let outcome: boolean | string | null = null;
+    let outcome: string | null = null;
     void t.d.transferLeadership(300).then(
       (ok) => (outcome = ok),
       (err: { code: string }) => (outcome = err.code),
@@ -218,7 +218,7 @@ describe('NodeDriver hand-over', () => {
     expect(t.zk.relinquishes).toBe(1);
     await t.run(500, () => outcome !== null);
     // The operator hears that the transfer failed and that this node still leads ...
-    expect(outcome).toBe(false);
+    expect(outcome).toBe('still-leads');
     // ... so the answer that comes now must not hand leadership over after all.
     t.zk.answerHeld();
     await t.run(50);
@@ -237,7 +237,7 @@ describe('NodeDriver hand-over', () => {
     const t = await leaderWithFollower();
     // Transfer A hands over; its relinquished write gets no answer.
     t.zk.holdRelinquish = true;
-    let first: boolean | string | null = null;
+    let first: string | null = null;
     void t.d.transferLeadership(60_000).then(
       (ok) => (first = ok),
       (err: { code: string }) => (first = err.code),
@@ -246,10 +246,10 @@ describe('NodeDriver hand-over', () => {
     expect(t.zk.relinquishes).toBe(1);
     // b never takes over: A times out in the core and the lease is taken back.
     await t.run(30_000, () => first !== null);
-    expect(first).toBe(false);
+    expect(first).toBe('still-leads');
     expect(t.d.figures().transferring).toBe(false);
     // Transfer B hands over (its record lands, its TimeoutNow goes).
-    let second: boolean | string | null = null;
+    let second: string | null = null;
     void t.d.transferLeadership(60_000).then(
       (ok) => (second = ok),
       (err: { code: string }) => (second = err.code),
@@ -264,6 +264,78 @@ describe('NodeDriver hand-over', () => {
     expect(t.d.figures().transferring).toBe(true);
     expect(t.leaseTouches()).toBe(touches);
     expect(second).toBeNull();
+    await t.d.stop();
+  });
+
+  it("a deadline that passes after the TimeoutNow left answers 'unknown', not 'still leads'", async () => {
+    const t = await leaderWithFollower();
+    let outcome: string | null = null;
+    // 400 ms: the TimeoutNow leaves before, and the core's own transfer timeout (at least
+    // 1000 steps: ticks and append replies) comes later.
+    void t.d.transferLeadership(400).then(
+      (o) => (outcome = o),
+      (err: { code: string }) => (outcome = err.code),
+    );
+    await t.run(400, () => t.timeoutNows.length > 0);
+    expect(t.timeoutNows).toHaveLength(1);
+    expect(outcome).toBeNull();
+    // b never takes over here; its take-over might still come: the answer says so.
+    await t.run(1000, () => outcome !== null);
+    expect(outcome).toBe('unknown');
+    // The transfer is left to its take-over (only the core's own timeout ends it).
+    expect(t.d.figures().transferring).toBe(true);
+    await t.d.stop();
+  });
+
+  it('a second transfer while one runs joins it and waits for its outcome, within its own deadline', async () => {
+    const t = await leaderWithFollower();
+    let first: string | null = null;
+    void t.d.transferLeadership(60_000).then(
+      (o) => (first = o),
+      (err: { code: string }) => (first = err.code),
+    );
+    await t.run(1000, () => t.timeoutNows.length > 0);
+    expect(t.timeoutNows).toHaveLength(1);
+    let second: string | null = null;
+    void t.d.transferLeadership(500).then(
+      (o) => (second = o),
+      (err: { code: string }) => (second = err.code),
+    );
+    // It used to answer false ("failed, still leads") at once, while the hand-over was out.
+    await t.run(100);
+    expect(second).toBeNull();
+    await t.run(1000, () => second !== null);
+    expect(second).toBe('unknown');
+    // Its deadline did not call off the transfer it joined: that is the first request's.
+    expect(t.d.figures().transferring).toBe(true);
+    expect(first).toBeNull();
+    expect(t.timeoutNows).toHaveLength(1);
+    await t.d.stop();
+  });
+
+  it('a request that joined a transfer hears it was given up when it is', async () => {
+    const t = await leaderWithFollower();
+    t.zk.holdRelinquish = true;
+    let first: string | null = null;
+    void t.d.transferLeadership(60_000).then(
+      (o) => (first = o),
+      (err: { code: string }) => (first = err.code),
+    );
+    await t.run(1000, () => t.zk.relinquishes > 0);
+    let second: string | null = null;
+    void t.d.transferLeadership(60_000).then(
+      (o) => (second = o),
+      (err: { code: string }) => (second = err.code),
+    );
+    await t.run(100);
+    expect(second).toBeNull();
+    // The relinquished record did not land: the transfer ends, for both requests.
+    t.zk.failHeld();
+    await t.run(200, () => first !== null && second !== null);
+    expect(first).toBe('still-leads');
+    expect(second).toBe('still-leads');
+    expect(t.timeoutNows).toEqual([]);
+    expect(t.d.status().role).toBe('leader');
     await t.d.stop();
   });
 });

@@ -7,71 +7,8 @@
 // - A stop that hands over first stops the node even when its transfer's wait is refused
 //   (BUSY: the room of held requests is full); it used to reject and leave the node running.
 import { describe, expect, it } from 'vitest';
-import type { DuoraftError } from '../../../src/common/errors.js';
-import { silentLogger } from '../../../src/common/logger.js';
-import { SeededRandom } from '../../../src/core/random.js';
-import { defaultLimits, defaultTiming, type NodeConfig } from '../../../src/server/node-config.js';
-import { NodeDriver } from '../../../src/server/node-driver.js';
-import { MemoryWal } from '../../../src/storage/memory-wal.js';
-import type { PeerTransport } from '../../../src/transport/transport.js';
-import { ScriptedZk } from '../coordination/scripted-zk.js';
-import { ManualClock } from './manual-clock.js';
-
-const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
-
-/** A transport to a peer that never answers. */
-const silentPeer: PeerTransport = {
-  send: () => undefined,
-  setHandler: () => undefined,
-  setPeerAddress: () => undefined,
-  onPeerDisconnected: () => undefined,
-  close: () => Promise.resolve(),
-};
-
-type Outcome = { value: unknown } | { error: DuoraftError } | null;
-
-function track<T>(p: Promise<T>): { outcome: () => Outcome } {
-  let outcome: Outcome = null;
-  p.then(
-    (value) => (outcome = { value }),
-    (error: DuoraftError) => (outcome = { error }),
-  );
-  return { outcome: () => outcome };
-}
-
-/** Node a, leading alone (b is configured but never runs); counts the closes of its WAL. */
-async function leadingAlone(limits = defaultLimits): Promise<{ d: NodeDriver; clock: ManualClock; walCloses: () => number }> {
-  const clock = new ManualClock();
-  const config: NodeConfig = { id: 'a', cluster: 't', advertise: 'a:1', voters: ['a', 'b'], timing: defaultTiming, limits };
-  const wal = new MemoryWal();
-  let closes = 0;
-  const close = wal.close.bind(wal);
-  wal.close = () => {
-    closes++;
-    return close();
-  };
-  const started = track(NodeDriver.start({ config, clock, random: new SeededRandom(1), logger: silentLogger, zk: new ScriptedZk(), transport: silentPeer, wal, recovery: { hardState: null, entries: [], warnings: [] } }));
-  for (let i = 0; i < 200 && started.outcome() === null; i++) {
-    clock.jump(clock.now() + 1);
-    await settle();
-  }
-  const s = started.outcome();
-  if (!s || !('value' in s)) throw new Error('the node did not start');
-  const d = s.value as NodeDriver;
-  for (let i = 0; i < 3000 && d.status().role !== 'leader'; i++) {
-    clock.jump(clock.now() + 5);
-    await settle();
-  }
-  if (d.status().role !== 'leader') throw new Error('the node did not take over');
-  // The loop carries the role out on its next turn.
-  clock.jump(clock.now() + 1);
-  await settle();
-  return { d, clock, walCloses: () => closes };
-}
-
-async function settleMany(): Promise<void> {
-  for (let i = 0; i < 5; i++) await settle();
-}
+import { defaultLimits, defaultTiming } from '../../../src/server/node-config.js';
+import { leadingAlone, settle, settleMany, track } from './leading-alone.js';
 
 describe('stop() while a leadership transfer waits', () => {
   it('answers a transfer it woke with UNAVAILABLE, at once', async () => {
