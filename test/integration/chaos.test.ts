@@ -37,12 +37,16 @@ describe('duoraft chaos, bounded', () => {
       failovers: PER_KIND * CI_KINDS.length,
       kinds: CI_KINDS,
       clients: 8,
-      // Shorter steady spells and faults than the command's defaults (still well past the
-      // lease window and the silence timeout, so each pause and cut can force a take-over),
-      // so that the faults fit in CI's time. Full load: no pause between a client's calls
-      // (with snapshots a wiped or restarted node's catch-up no longer grows with the history).
+      // Shorter steady spells and faults than the command's defaults, so that the faults fit
+      // in CI's time. Pauses and cuts of the voter link are still well past the election
+      // timeout, so each can force a take-over. A cut from ZooKeeper forces one only past the
+      // lapse silence plus the election timeout (lapseSilenceMs, about 1 s with the defaults;
+      // review 36): the range spans both, so some cuts are ridden out by a lapsed leader that
+      // keeps leading and some end in a take-over. Full load: no pause between a client's
+      // calls (with snapshots a wiped or restarted node's catch-up no longer grows with the
+      // history).
       steadyMs: [150, 400],
-      durations: { pauseMs: [400, 1200], cutMs: [500, 1500] },
+      durations: { pauseMs: [400, 1200], cutMs: [500, 2000] },
       thinkMs: 0,
       nodeArgs: SNAPSHOT_ARGS,
       recoveryTimeoutMs: 60_000,

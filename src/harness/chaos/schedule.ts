@@ -58,7 +58,12 @@ export const BOTH_STAGGER_MS: readonly [number, number] = [0, 600];
 export const PAUSE_MS: readonly [number, number] = [500, 2500];
 export const CUT_MS: readonly [number, number] = [1000, 3000];
 
-/** How long pauses and cuts last (ms ranges). Both must exceed the lease window (150 ms) to force a take-over. */
+/**
+ * How long pauses and cuts last (ms ranges). A pause or a cut between the voters forces a
+ * take-over once it exceeds the election timeout; a cut from ZooKeeper alone only once it
+ * exceeds the lapse silence (lapseSilenceMs) plus the election timeout: a lapsed leader
+ * keeps leading through a shorter one.
+ */
 export interface FaultDurations {
   readonly pauseMs: readonly [number, number];
   readonly cutMs: readonly [number, number];
