@@ -29,14 +29,13 @@ import type {
   HeartbeatReply,
   Message,
   TimeoutNow,
-  Vote,
-  VoteRejection,
   VoteReply,
 } from './messages.js';
 import { checkPeerMessage } from './message-checks.js';
 import { PendingReady } from './pending-ready.js';
 import { Replication } from './replication.js';
 import { TransferDriving } from './transfer-driving.js';
+import { VoteAnswer } from './vote-answer.js';
 import type { RandomSource } from './random.js';
 import type { CoreStatus, Divergence, ProposeResult, Ready, SoftState } from './ready.js';
 import { sameChain } from './chain.js';
@@ -115,6 +114,8 @@ export class RaftCore {
   private readonly transfer: TransferDriving;
   /** The lease's lapse and the silence that follows it (lease-lapse.ts). */
   private readonly lapse: LeaseLapse;
+  /** Any role: the answer to a peer's pre-vote, leader stickiness (vote-answer.ts). */
+  private readonly voteAnswer: VoteAnswer;
 
   /** What ready() hands out next: messages, entries to persist, one-shot notices (pending-ready.ts). */
   private readonly pending: PendingReady;
@@ -190,6 +191,22 @@ export class RaftCore {
       term: () => this.term,
       commit: () => this.commit,
       send: (m) => this.send(m),
+    });
+    this.voteAnswer = new VoteAnswer(config, this.log, {
+      id: this.id,
+      role: () => this.role,
+      term: () => this.term,
+      commit: () => this.commit,
+      leaderId: () => this.leaderId,
+      // Not through the public method: the digest of every core call would see a call the answer never made.
+      ticksSinceLeaderContact: () => this.ticks - this.lastLeaderContactTick,
+      silent: () => this.silent(),
+      handedOver: () => this.transfer.handedOver,
+      zkConnected: () => this.candidacy.zkConnected,
+      hurryElection: () => {
+        this.electionElapsed = this.randomizedElectionTimeout;
+      },
+      reply: (request, response) => this.reply(request, response),
     });
     this.resetElectionTimer();
   }
@@ -290,7 +307,7 @@ export class RaftCore {
         this.onHeartbeatReply(m);
         return;
       case 'vote':
-        this.onVote(m);
+        this.voteAnswer.onVote(m);
         return;
       case 'voteReply':
         this.onVoteReply(m);
@@ -806,35 +823,7 @@ export class RaftCore {
 
   // ---------------------------------------------------------------- votes
 
-  private onVote(m: Vote): void {
-    let reason: VoteRejection = '';
-    // A transfer pre-vote is no objection only to a leader that handed over: otherwise it comes
-    // from a follower a forged TimeoutNow misled (or a stale one), and this leader leads.
-    if (this.role === 'leader' && !this.silent() && !(m.transfer && this.transfer.handedOver)) reason = 'is-leader';
-    else if (m.term <= this.term) reason = 'stale-term';
-    else if (!m.transfer && this.leaderAlive()) reason = 'leader-alive';
-    else if (!this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm, this.commit)) reason = 'log-behind';
-    const granted = reason === '';
-    if (reason === 'log-behind' && this.role === 'follower' && this.candidacy.zkConnected) {
-      // We hold committed entries the candidate lacks: we should take over instead.
-      this.electionElapsed = this.randomizedElectionTimeout;
-    }
-    this.reply(m, {
-      type: 'voteReply',
-      from: this.id,
-      to: m.from,
-      term: granted ? m.term : this.term,
-      granted,
-      preVote: m.preVote,
-      reason,
-    });
-  }
-
-  /** Leader stickiness: we lead, or heard from a leader within the minimum election timeout. */
-  private leaderAlive(): boolean {
-    if (this.role === 'leader') return !this.silent();
-    return this.leaderId !== '' && this.ticks - this.lastLeaderContactTick < this.cfg.electionTimeoutTicks;
-  }
+  // The answer to a peer's pre-vote is vote-answer.ts's.
 
   private onVoteReply(m: VoteReply): void {
     this.candidacy.onReply(m.granted, m.reason, m.from);
