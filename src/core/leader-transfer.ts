@@ -3,8 +3,8 @@
 // touching the lease, so that its take-over need not wait out the lease window. Given up
 // after transferTimeoutTicks steps (the follower did not catch up, or did not take over); if
 // the lease was already handed over, the leader takes it back (a take-over still under way
-// then fails its lease check). Pure: RaftCore tells it what it sees and carries out what it
-// answers (the messages, the lease requests of Ready).
+// then fails its lease check). Pure: transfer-driving.ts tells it what the leader sees and
+// carries out what it answers (the messages, the lease requests of Ready).
 
 /** What the leader does after a step of the transfer. */
 export type TransferStep =
@@ -35,7 +35,7 @@ export class LeaderTransfer {
     return this.active;
   }
 
-  /** Which transfer runs now (or ran last): the relinquish it asks for carries this (raft.ts relinquishFailed). */
+  /** Which transfer runs now (or ran last): the relinquish it asks for carries this (transfer-driving.ts relinquishFailed). */
   get generation(): number {
     return this.started;
   }

@@ -18,7 +18,6 @@ import { Candidacy, type TakeoverFailure, type TakeoverRequest } from './candida
 import { CommitGate, type FollowedLeader } from './commit-gate.js';
 import { Following } from './following.js';
 import { type HandOverAction, HandOverWait, type LeaseSighting } from './hand-over.js';
-import { LeaderTransfer } from './leader-transfer.js';
 import { LeaseLapse } from './lease-lapse.js';
 import type { CoreConfig } from './config.js';
 import { validateCoreConfig } from './config.js';
@@ -30,13 +29,13 @@ import type {
   HeartbeatReply,
   Message,
   TimeoutNow,
-  Vote,
-  VoteRejection,
   VoteReply,
 } from './messages.js';
 import { checkPeerMessage } from './message-checks.js';
 import { PendingReady } from './pending-ready.js';
 import { Replication } from './replication.js';
+import { TransferDriving } from './transfer-driving.js';
+import { VoteAnswer } from './vote-answer.js';
 import type { RandomSource } from './random.js';
 import type { CoreStatus, Divergence, ProposeResult, Ready, SoftState } from './ready.js';
 import { sameChain } from './chain.js';
@@ -111,10 +110,12 @@ export class RaftCore {
   /** The leader's replication to its follower: what it sends and how it takes the answers (replication.ts). */
   private readonly replication: Replication;
   private mirrorNext = 0;
-  /** A leadership transfer under way, and where it stands (leader-transfer.ts). */
-  private readonly transfer: LeaderTransfer;
+  /** A leadership transfer under way: where it stands, and how the leader drives it (transfer-driving.ts). */
+  private readonly transfer: TransferDriving;
   /** The lease's lapse and the silence that follows it (lease-lapse.ts). */
   private readonly lapse: LeaseLapse;
+  /** Any role: the answer to a peer's pre-vote, leader stickiness (vote-answer.ts). */
+  private readonly voteAnswer: VoteAnswer;
 
   /** What ready() hands out next: messages, entries to persist, one-shot notices (pending-ready.ts). */
   private readonly pending: PendingReady;
@@ -139,7 +140,6 @@ export class RaftCore {
     this.peer = config.peer;
     this.random = random;
     this.lapse = new LeaseLapse(config.lapseSilenceTicks);
-    this.transfer = new LeaderTransfer(config.transferTimeoutTicks);
     this.handOver = new HandOverWait(config.transferTimeoutTicks);
     const hs = restored.hardState ?? emptyHardState;
     const snapshot = restored.snapshot ?? { index: 0, term: 0, chain: config.genesis };
@@ -184,6 +184,30 @@ export class RaftCore {
     this.commit = Math.max(snapshot.index, Math.min(hs.commit, this.log.lastIndex()));
     this.applied = snapshot.index;
     this.pending = new PendingReady(this.log, this.softState(), this.hardState());
+    this.transfer = new TransferDriving(config.transferTimeoutTicks, this.log, this.replication, this.pending, {
+      id: this.id,
+      leads: () => this.role === 'leader',
+      peer: () => this.peer,
+      term: () => this.term,
+      commit: () => this.commit,
+      send: (m) => this.send(m),
+    });
+    this.voteAnswer = new VoteAnswer(config, this.log, {
+      id: this.id,
+      role: () => this.role,
+      term: () => this.term,
+      commit: () => this.commit,
+      leaderId: () => this.leaderId,
+      // Not through the public method: the digest of every core call would see a call the answer never made.
+      ticksSinceLeaderContact: () => this.ticks - this.lastLeaderContactTick,
+      silent: () => this.silent(),
+      handedOver: () => this.transfer.handedOver,
+      zkConnected: () => this.candidacy.zkConnected,
+      hurryElection: () => {
+        this.electionElapsed = this.randomizedElectionTimeout;
+      },
+      reply: (request, response) => this.reply(request, response),
+    });
     this.resetElectionTimer();
   }
 
@@ -217,7 +241,7 @@ export class RaftCore {
           this.heartbeatElapsed = 0;
           this.replication.sendHeartbeat();
         }
-        if (this.transfer.transferring) this.tickTransfer();
+        this.transfer.advance();
         return;
     }
   }
@@ -283,7 +307,7 @@ export class RaftCore {
         this.onHeartbeatReply(m);
         return;
       case 'vote':
-        this.onVote(m);
+        this.voteAnswer.onVote(m);
         return;
       case 'voteReply':
         this.onVoteReply(m);
@@ -473,15 +497,9 @@ export class RaftCore {
     this.replication.snapshotSent(index);
   }
 
-  /** Leader: hand leadership to the follower once it is caught up. */
+  /** Leader: hand leadership to the follower once it is caught up (transfer-driving.ts). */
   transferLeadership(): boolean {
-    if (this.role !== 'leader' || !this.peer || !this.transfer.start()) return false;
-    this.tickTransfer();
-    // Not handed over at once (the follower has not answered for everything yet): a heartbeat
-    // now hurries the answers it holds, rather than waiting for its paced fsync. Asked of the
-    // transfer itself: an ended transfer's relinquish still uncollected is not this one's (review 34).
-    if (this.transfer.transferring && !this.transfer.handedOver) this.replication.sendHeartbeat();
-    return true;
+    return this.transfer.start();
   }
 
   /** Leader: stop leading now (an event-loop stall long enough that the follower may have taken over). */
@@ -489,52 +507,29 @@ export class RaftCore {
     if (this.role === 'leader') this.stepDown(reason);
   }
 
-  /**
-   * Leader: the last lease record of a hand-over (relinquished) did not land, so its
-   * TimeoutNow was not sent: the transfer is given up and the lease taken back. `transfer`
-   * is the generation its Ready named: the relinquish is async, and a failure that comes
-   * after its transfer ended must not end a newer one (that one's own relinquish decides).
-   */
+  /** Leader: the relinquish of transfer `transfer` of term `term` did not land: give it up (transfer-driving.ts). */
   relinquishFailed(term: number, transfer: number): void {
-    this.endHandOver(term, transfer);
+    this.transfer.relinquishFailed(term, transfer);
   }
 
-  /**
-   * Leader: the operator's deadline passed (after abortTransfer). A transfer that handed over
-   * is given up too, and the lease taken back, unless its TimeoutNow left already (the driver
-   * said so: timeoutNowLeft; then its take-over decides): its relinquish may not be handed out
-   * yet, or its record still being written. The operator is told the transfer failed and this
-   * node still leads; the relinquish is then not handed out (collect), or its answer sends
-   * nothing (handingOver).
-   */
+  /** Leader: the operator's deadline passed: give up a hand-over whose TimeoutNow has not left (transfer-driving.ts). */
   withdrawHandOver(): void {
-    if (!this.transfer.handedOver || this.transfer.timeoutNowOut) return;
-    this.endHandOver(this.term, this.transfer.generation);
+    this.transfer.withdrawHandOver();
   }
 
   /** Leader: the driver sent the TimeoutNow of transfer `transfer` of term `term` (its record landed). */
   timeoutNowLeft(term: number, transfer: number): void {
-    if (this.handingOver(term, transfer)) this.transfer.markTimeoutNowLeft();
+    this.transfer.timeoutNowLeft(term, transfer);
   }
 
-  private endHandOver(term: number, transfer: number): void {
-    if (this.role !== 'leader' || term !== this.term || !this.transfer.transferring || transfer !== this.transfer.generation) return;
-    if (this.transfer.end()) this.pending.resumeLease();
-  }
-
-  /**
-   * Leader: whether transfer `transfer` of term `term` still waits on its hand-over, so the
-   * TimeoutNow its relinquished lease record was written for may still go. A transfer that
-   * ended while the record was being written (timed out, its peer replaced) took the lease
-   * back already; its TimeoutNow would hand over a leadership the operator was told stays.
-   */
+  /** Leader: whether transfer `transfer` of term `term` still waits on its hand-over (transfer-driving.ts). */
   handingOver(term: number, transfer: number): boolean {
-    return this.role === 'leader' && term === this.term && this.transfer.handedOver && transfer === this.transfer.generation;
+    return this.transfer.handingOver(term, transfer);
   }
 
   /** Leader: give up a transfer that is not done (the driver's deadline passed). */
   abortTransfer(): void {
-    if (this.role === 'leader') this.transfer.abort();
+    this.transfer.abort();
   }
 
   /** The other voter joined (or changed). */
@@ -545,10 +540,8 @@ export class RaftCore {
     this.peer = peer;
     if (this.role === 'leader') {
       this.replication.begin();
-      // A transfer went to the old peer: it is over. If the lease was handed over, take it
-      // back (the old peer's take-over, if any, fails the fence's lease and config checks).
-      // Left alone, the leader refused every write as 'transferring' for good (review 12).
-      if (this.transfer.end()) this.pending.resumeLease();
+      // A transfer went to the old peer: it is over (transfer-driving.ts).
+      this.transfer.peerChanged();
     } else {
       // A removed peer is nobody's leader any more: clients are not sent to it.
       if (old !== '' && this.leaderId === old) this.leaderId = '';
@@ -830,35 +823,7 @@ export class RaftCore {
 
   // ---------------------------------------------------------------- votes
 
-  private onVote(m: Vote): void {
-    let reason: VoteRejection = '';
-    // A transfer pre-vote is no objection only to a leader that handed over: otherwise it comes
-    // from a follower a forged TimeoutNow misled (or a stale one), and this leader leads.
-    if (this.role === 'leader' && !this.silent() && !(m.transfer && this.transfer.handedOver)) reason = 'is-leader';
-    else if (m.term <= this.term) reason = 'stale-term';
-    else if (!m.transfer && this.leaderAlive()) reason = 'leader-alive';
-    else if (!this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm, this.commit)) reason = 'log-behind';
-    const granted = reason === '';
-    if (reason === 'log-behind' && this.role === 'follower' && this.candidacy.zkConnected) {
-      // We hold committed entries the candidate lacks: we should take over instead.
-      this.electionElapsed = this.randomizedElectionTimeout;
-    }
-    this.reply(m, {
-      type: 'voteReply',
-      from: this.id,
-      to: m.from,
-      term: granted ? m.term : this.term,
-      granted,
-      preVote: m.preVote,
-      reason,
-    });
-  }
-
-  /** Leader stickiness: we lead, or heard from a leader within the minimum election timeout. */
-  private leaderAlive(): boolean {
-    if (this.role === 'leader') return !this.silent();
-    return this.leaderId !== '' && this.ticks - this.lastLeaderContactTick < this.cfg.electionTimeoutTicks;
-  }
+  // The answer to a peer's pre-vote is vote-answer.ts's.
 
   private onVoteReply(m: VoteReply): void {
     this.candidacy.onReply(m.granted, m.reason, m.from);
@@ -874,7 +839,8 @@ export class RaftCore {
 
   private onAppendReply(m: AppendEntriesReply): void {
     if (this.role !== 'leader') return;
-    if (this.replication.onAppendReply(m) && this.transfer.transferring) this.tickTransfer();
+    // An answer that moved the follower's match is a step of a transfer under way.
+    if (this.replication.onAppendReply(m)) this.transfer.advance();
   }
 
   private onHeartbeatReply(m: HeartbeatReply): void {
@@ -888,20 +854,6 @@ export class RaftCore {
     } else {
       this.candidacy.peerUnreachable();
     }
-  }
-
-  private tickTransfer(): void {
-    const last = this.log.lastIndex();
-    const step = this.transfer.step(this.replication.hasFollower, this.replication.matchedUpTo(last) && this.commit === last);
-    // The follower did not catch up, or did not take over, in time: keep leading. If the
-    // lease was handed over, take it back (a take-over still under way then fails its
-    // lease check).
-    if (step === 'take-lease-back') this.pending.resumeLease();
-    if (step !== 'hand-over') return;
-    this.pending.relinquishLease(this.transfer.generation);
-    // Tell the follower everything is committed first: then it has nothing to replay.
-    this.replication.sendHeartbeat();
-    this.send({ type: 'timeoutNow', from: this.id, to: this.peer, term: this.term, leaseVersion: 0 });
   }
 
   // ---------------------------------------------------------------- misc
