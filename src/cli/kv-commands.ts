@@ -98,9 +98,15 @@ export async function casCommand(args: CommonArgs & { key: string; a: string; b?
   }
 }
 
+/**
+ * Prints who leads now. The failures print as every command's do: TIMEOUT when the transfer
+ * was given up (the leader still leads), UNKNOWN_OUTCOME when the target may still take over
+ * or the answer was lost (look with duoraft status first).
+ */
 export async function transferLeaderCommand(args: CommonArgs & { to?: string | undefined }): Promise<void> {
   const r = await withClient(args, (c) => c.transferLeadership(args.to ?? ''));
-  if (args.json) printJson({ leaderId: r.leaderId, tookMs: r.tookMs });
+  if (args.json) printJson({ leaderId: r.leaderId, tookMs: r.tookMs, alreadyLeader: r.alreadyLeader });
+  else if (r.alreadyLeader) printLine(`${r.leaderId} already leads: nothing to hand over`);
   else printLine(`leader is now ${r.leaderId} (handed over in ${r.tookMs} ms)`);
 }
 

@@ -25,6 +25,7 @@ import { ClusterPaths } from '../coordination/layout.js';
 import { ZkError, type ZkSession } from '../coordination/zk-api.js';
 import { connectZk } from '../coordination/zk-client.js';
 import { realClock } from '../common/real-clock.js';
+import { TRANSFER_ATTEMPT_TIMEOUT_MS } from '../common/transfer-deadline.js';
 import { KvClient, kvService } from '../server/kv-service.js';
 import { type ClientSecurity, memberChannelSecurity } from '../transport/channel-security.js';
 import { plaintextToTlsMember, speaksTls, tlsConnectionFailure } from '../transport/connection-diagnosis.js';
@@ -32,6 +33,7 @@ import { checkTlsMaterial } from '../transport/tls-material.js';
 import { LeaderDiscovery } from './leader-discovery.js';
 import { PipelineConnection, type PipelinedOp } from './pipeline.js';
 import { ClientSession, type SessionTransport } from './session.js';
+import { transferTarget } from './transfer-target.js';
 
 export type ReadConsistency = 'linearizable' | 'lease' | 'stale';
 
@@ -90,6 +92,15 @@ export interface GetOptions {
 
 export interface CallOptions {
   readonly deadlineMs?: number;
+}
+
+/** What `transferLeadership` found. */
+export interface TransferResult {
+  readonly leaderId: string;
+  /** How long the old leader took to hand over (0 when it was already done). */
+  readonly tookMs: number;
+  /** The target led already when asked (a retry after a hand-over, or --to the leader): nothing was handed over. */
+  readonly alreadyLeader: boolean;
 }
 
 export interface MemberStatusView {
@@ -168,6 +179,7 @@ export class DuoraftClient {
   private readonly channels = new Map<string, InstanceType<typeof KvClient>>();
   private readonly pipelines = new Map<string, PipelineConnection>();
   private readonly discovery: LeaderDiscovery;
+  private readonly paths: ClusterPaths;
   private readonly deadlineMs: number;
   /** Per member address: does it speak TLS? Asked once, when a plaintext call there fails. */
   private readonly tlsProbes = new Map<string, Promise<boolean>>();
@@ -189,7 +201,8 @@ export class DuoraftClient {
     private readonly staleReadsFrom: StaleReadTarget = 'any-member',
   ) {
     this.deadlineMs = deadlineMs;
-    this.discovery = new LeaderDiscovery(zk, new ClusterPaths(cluster), clock, logger);
+    this.paths = new ClusterPaths(cluster);
+    this.discovery = new LeaderDiscovery(zk, this.paths, clock, logger);
   }
 
   static async connect(o: ConnectOptions): Promise<DuoraftClient> {
@@ -325,10 +338,30 @@ export class DuoraftClient {
     return { succeeded: r.succeeded ?? false, current: r.currentFound ? (r.current ?? new Uint8Array(0)) : null, index: r.index ?? 0, by };
   }
 
-  /** Asks the leader to hand leadership to the other voter; resolves with the new leader. */
-  async transferLeadership(to = '', options: CallOptions = {}): Promise<{ leaderId: string; tookMs: number }> {
-    const { res } = await this.call('transferLeadership', { to }, { write: false, retryUnknown: false, ...options });
-    return { leaderId: res.leaderId ?? '', tookMs: res.tookMs ?? 0 };
+  /**
+   * Asks the leader to hand leadership to `to` (default: the other voter); resolves with the
+   * new leader. A hand-over is not idempotent, so, as etcdctl move-leader does, the request
+   * always names its target (the voter ZooKeeper does not name leader, when not given): a
+   * retry that reaches the target after all answers "already leads" instead of handing
+   * leadership back. One attempt outlasts the leader's own transfer deadline; an answer lost
+   * even so is UNKNOWN_OUTCOME, not retried: see who leads (status) before asking again.
+   */
+  async transferLeadership(to = '', options: CallOptions = {}): Promise<TransferResult> {
+    if (this.closed) throw new UnavailableError('client is closed');
+    const deadline = this.clock.now() + (options.deadlineMs ?? this.deadlineMs);
+    const target = to || (await transferTarget(this.zk, this.paths, this.discovery, this.clock, deadline));
+    const { res } = await this.call(
+      'transferLeadership',
+      { to: target },
+      {
+        write: true,
+        retryUnknown: false,
+        attemptTimeoutMs: TRANSFER_ATTEMPT_TIMEOUT_MS,
+        deadlineMs: deadline - this.clock.now(),
+        lostAnswer: `the transfer to ${target} may or may not have happened: run duoraft status to see who leads (asking again names ${target}, which answers at once if it leads)`,
+      },
+    );
+    return { leaderId: res.leaderId ?? '', tookMs: res.tookMs ?? 0, alreadyLeader: res.alreadyLeader ?? false };
   }
 
   /** Every member registered in ZooKeeper, with its own view; unreachable ones say so. */
@@ -417,7 +450,17 @@ export class DuoraftClient {
   private async call<M extends Method>(
     method: M,
     request: RequestOutOf<Kv[M]>,
-    o: { write: boolean; retryUnknown: boolean; anyMember?: boolean; deadlineMs?: number; track?: { unknown: boolean } },
+    o: {
+      write: boolean;
+      retryUnknown: boolean;
+      anyMember?: boolean;
+      deadlineMs?: number;
+      track?: { unknown: boolean };
+      /** Bound of one attempt, instead of ATTEMPT_TIMEOUT_MS (a transfer's outlasts the leader's deadline). */
+      attemptTimeoutMs?: number;
+      /** Added to the UNKNOWN_OUTCOME of a write whose answer was lost: what it means for this call, and what to do. */
+      lostAnswer?: string;
+    },
   ): Promise<{ res: ResponseInOf<Kv[M]>; by: string }> {
     if (this.closed) throw new UnavailableError('client is closed');
     const deadline = this.clock.now() + (o.deadlineMs ?? this.deadlineMs);
@@ -434,7 +477,7 @@ export class DuoraftClient {
       }
       let error: DuoraftError;
       try {
-        const attempt = this.attempt(target, method, request, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
+        const attempt = this.attempt(target, method, request, Math.min(remaining, o.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS));
         // Data calls to the leader give up on it as soon as ZooKeeper names another one.
         // Not a transfer: its own success moves the leader before the old one answers.
         const res = o.anyMember === true || !isDataMethod(method) ? await attempt : await this.unlessLeaderMoves(target, attempt);
@@ -448,7 +491,8 @@ export class DuoraftClient {
           error = err;
         } else {
           // The call failed in transport: the member is gone, or the reply was lost.
-          error = o.write ? new UnknownOutcomeError(`connection to ${target} failed: ${(err as Error).message}`) : new UnavailableError(`cannot reach ${target}: ${(err as Error).message}`);
+          const lost = `connection to ${target} failed: ${(err as Error).message}`;
+          error = o.write ? new UnknownOutcomeError(o.lostAnswer ? `${lost}; ${o.lostAnswer}` : lost) : new UnavailableError(`cannot reach ${target}: ${(err as Error).message}`);
           this.hinted = null;
           this.unreachable = target;
         }

@@ -474,6 +474,7 @@ export namespace duoraft {
             error?: (duoraft.client.Error.$Properties|null);
             leaderId: string;
             tookMs: number;
+            alreadyLeader: boolean;
             static create(properties: duoraft.client.TransferLeadershipResponse.$Shape): duoraft.client.TransferLeadershipResponse & duoraft.client.TransferLeadershipResponse.$Shape;
             static create(properties?: duoraft.client.TransferLeadershipResponse.$Properties): duoraft.client.TransferLeadershipResponse;
             static encode(message: duoraft.client.TransferLeadershipResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -486,6 +487,7 @@ export namespace duoraft {
                 error?: (duoraft.client.Error.$Properties|null);
                 leaderId?: (string|null);
                 tookMs?: (number|null);
+                alreadyLeader?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.client.TransferLeadershipResponse.$Properties;

@@ -3530,6 +3530,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {duoraft.client.Error.$Properties|null} [error] TransferLeadershipResponse error
              * @property {string|null} [leaderId] TransferLeadershipResponse leaderId
              * @property {number|null} [tookMs] TransferLeadershipResponse tookMs
+             * @property {boolean|null} [alreadyLeader] TransferLeadershipResponse alreadyLeader
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3586,6 +3587,14 @@ export const duoraft = $root.duoraft = (() => {
             TransferLeadershipResponse.prototype.tookMs = 0;
 
             /**
+             * TransferLeadershipResponse alreadyLeader.
+             * @member {boolean} alreadyLeader
+             * @memberof duoraft.client.TransferLeadershipResponse
+             * @instance
+             */
+            TransferLeadershipResponse.prototype.alreadyLeader = false;
+
+            /**
              * Creates a new TransferLeadershipResponse instance using the specified properties.
              * @function create
              * @memberof duoraft.client.TransferLeadershipResponse
@@ -3623,6 +3632,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.leaderId);
                 if (message.tookMs != null && $Object.hasOwnProperty.call(message, "tookMs") && message.tookMs !== 0)
                     writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.tookMs);
+                if (message.alreadyLeader != null && $Object.hasOwnProperty.call(message, "alreadyLeader") && message.alreadyLeader !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.alreadyLeader);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3689,6 +3700,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.tookMs = value;
                             else
                                 delete message.tookMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.alreadyLeader = value;
+                            else
+                                delete message.alreadyLeader;
                             continue;
                         }
                     }

@@ -13,6 +13,7 @@ import type { KvCommand } from '../statemachine/command.js';
 import type { ReadResult } from './applier.js';
 import type { Consistency, MemberStatus } from './client-api.js';
 import type { SnapshotTaken } from './snapshotter.js';
+import { TRANSFER_TIMEOUT_MS } from '../common/transfer-deadline.js';
 import type { TransferOutcome } from './transfer-outcome.js';
 import type { ZkBudgetStatus } from './zk-budget.js';
 
@@ -166,9 +167,6 @@ export async function execKeepAlive(ref: DriverRef, req: duoraft.client.KeepAliv
   return { index: a.index };
 }
 
-/** Bound on how long a leadership transfer may take before it is given up. */
-const TRANSFER_TIMEOUT_MS = 5000;
-
 export async function execTransferLeadership(
   ref: DriverRef,
   req: duoraft.client.TransferLeadershipRequest.$Properties,
@@ -176,7 +174,9 @@ export async function execTransferLeadership(
   const d = driverOf(ref);
   const to = req.to ?? '';
   if (d.status().role !== 'leader') throw new NotLeaderError(d.hint());
-  if (to === d.id) return { leaderId: d.id, tookMs: 0 };
+  // A request naming this leader is done already: typically the retry of one whose hand-over
+  // happened and whose answer was lost.
+  if (to === d.id) return { leaderId: d.id, tookMs: 0, alreadyLeader: true };
   if (to && to !== d.peerId()) throw new InvalidArgumentError(`${to} is not the other voter (${d.peerId() || 'none yet'})`);
   if (!d.peerId()) throw new UnavailableError('there is no other voter to hand over to');
   const started = performance.now();

@@ -32,6 +32,12 @@ describe('execTransferLeadership', () => {
     expect(await answer('handed-over')).toMatchObject({ leaderId: 'b' });
   });
 
+  it('a request naming this leader (a retry after its hand-over): already leads, nothing handed over', async () => {
+    const a = leaderA('handed-over');
+    expect(await execTransferLeadership({ current: a }, { to: 'a' })).toEqual({ leaderId: 'a', tookMs: 0, alreadyLeader: true });
+    expect(a.status().leaderId).toBe('a');
+  });
+
   it('given up: TIMEOUT, and this node still leads', async () => {
     const e = await answer('still-leads');
     expect(e).toMatchObject({ code: 'TIMEOUT' });
