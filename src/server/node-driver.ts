@@ -279,7 +279,8 @@ export class NodeDriver {
   /**
    * Hands leadership to the follower, waiting at most `timeoutMs` for it to take over (a
    * request that comes while a transfer runs joins it, as in etcd, and waits for its outcome
-   * within its own deadline). Rejects UNAVAILABLE when stop() woke the wait.
+   * within its own deadline). Rejects UNAVAILABLE when stop() woke the wait, UNKNOWN_OUTCOME
+   * instead once a TimeoutNow of the transfer left.
    */
   async transferLeadership(timeoutMs: number): Promise<TransferOutcome> {
     if (!this.leads()) return 'handed-over';
@@ -305,7 +306,14 @@ export class NodeDriver {
     if (!this.leads()) return 'handed-over';
     // stop() woke the wait: the member is shutting down (its transfer did not time out, and
     // it will not go on leading), which a caller must hear as such, like every held request.
-    if (this.stopped) throw new UnavailableError('this member is shutting down; leadership was not handed over');
+    if (this.stopped) {
+      // UNAVAILABLE is retried by the client, at whoever leads by then: once a TimeoutNow left
+      // that may be the follower, and the retry would hand leadership back (review 37).
+      if (followerTold()) {
+        throw new UnknownOutcomeError(`this member is shutting down, and ${this.voterConfig.peer()} was told to take over and may still do so: run duoraft status to see who leads before transferring again`);
+      }
+      throw new UnavailableError('this member is shutting down; leadership was not handed over');
+    }
     // A joined transfer is not this request's to give up: the request that started it does so
     // at its own deadline. Still running, it may yet hand over.
     if (joined) return this.core.isTransferring() || followerTold() ? 'unknown' : 'still-leads';
