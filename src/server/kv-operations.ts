@@ -189,7 +189,7 @@ export async function execTransferLeadership(
     // still tell it), and nothing can call that back. A retry would hand leadership back
     // should the follower lead by then: the operator looks first.
     throw new UnknownOutcomeError(
-      `leadership transfer to ${d.peerId()} did not finish within ${TRANSFER_TIMEOUT_MS} ms, but ${d.peerId()} may still take over: run duoraft status to see who leads before transferring again`,
+      `leadership transfer to ${d.peerId()} did not finish in time (within ${TRANSFER_TIMEOUT_MS} ms, or the transfer's own timeout), but ${d.peerId()} may still take over (it was told to, or a transfer under way may tell it): run duoraft status to see who leads before transferring again`,
     );
   }
   return { leaderId: d.status().leaderId || d.peerId(), tookMs: Math.round(performance.now() - started) };

@@ -28,6 +28,8 @@ interface Waiting {
 export class ReadIndexQueue {
   private queued: Waiting[] = [];
   private confirming = false;
+  /** The reads the confirmation under way serves: close() answers them without waiting for ZooKeeper. */
+  private beingConfirmed: Waiting[] = [];
   /** Set by close() (the member is shutting down): what every read is answered from then on. */
   private closed: (() => DuoraftError) | null = null;
 
@@ -64,9 +66,11 @@ export class ReadIndexQueue {
     this.queued = [];
     const readIndex = this.host.commitIndex();
     this.confirming = true;
+    this.beingConfirmed = batch;
     this.host.confirmLeadership().then(
       () => {
         this.confirming = false;
+        this.beingConfirmed = [];
         // Confirmed after the member began to stop: its state machine applies nothing more,
         // so the read would wait out its bound for its index.
         const closed = this.closed;
@@ -79,6 +83,7 @@ export class ReadIndexQueue {
       },
       () => {
         this.confirming = false;
+        this.beingConfirmed = [];
         const closed = this.closed;
         if (closed) {
           for (const w of batch) w.reject(closed());
@@ -97,6 +102,12 @@ export class ReadIndexQueue {
   close(error: () => DuoraftError): void {
     this.closed = error;
     this.failAll(error);
+    // Its multi may wait seconds for an answer (a ZooKeeper that went quiet, up to the request
+    // timeout), while a read has no effect to be unsure of: answered now (review 37). The
+    // confirmation's answer then finds them answered already (a second reject does nothing).
+    const confirming = this.beingConfirmed;
+    this.beingConfirmed = [];
+    for (const w of confirming) w.reject(error());
   }
 
   failAll(error: () => DuoraftError): void {

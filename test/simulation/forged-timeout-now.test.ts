@@ -118,7 +118,9 @@ describe('a forged TimeoutNow on the real driver (fuzz finding 5)', () => {
     done = null;
     void second.call((d) => d.transferLeadership(3000)).then((ok) => (done = ok));
     expect(await c.runUntil(() => done !== null, 5000)).toBe(true);
-    expect(done).toBe('still-leads');
+    // The leader cannot tell a lost TimeoutNow from one whose take-over is late: until its next
+    // touch lands, a fence against the relinquished record would succeed (review 37).
+    expect(done).toBe('unknown');
     c.net.dropIf = null;
     expect(lost).not.toBeNull();
     expect(await c.runUntil(() => c.leader() === second, 2000)).toBe(true);

@@ -56,6 +56,17 @@ describe('queues closed as the member shuts down', () => {
     expect(await codeOf(confirming)).toBe('UNAVAILABLE');
   });
 
+  it('ReadIndexQueue: a read being confirmed at close() is answered then, not when ZooKeeper answers (review 37)', async () => {
+    const clock = new ManualClock();
+    // ZooKeeper never answers this confirmation (a request timeout is seconds away).
+    const { q } = readQueue(clock);
+    const confirming = q.request(5000);
+    expect(await settled(confirming)).toBe('pending');
+    q.close(shutting);
+    expect(await settled(confirming)).toBe('rejected');
+    expect(await codeOf(confirming)).toBe('UNAVAILABLE');
+  });
+
   it('AppliedWaiters: a wait that would wait is refused at once after close(); an applied index still answers', async () => {
     const clock = new ManualClock();
     const w = new AppliedWaiters(clock, 8, () => 3);
