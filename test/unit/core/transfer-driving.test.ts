@@ -135,6 +135,30 @@ describe('TransferDriving', () => {
     expect(waiting.did).toEqual(['heartbeat']);
   });
 
+  it('hears late reports about a hand-over only while leading: not handing over, TimeoutNow not marked, nothing aborted', () => {
+    // RaftCore resets the transfer when it stops leading, so these guards never decide there;
+    // they keep the driver's late reports from acting for a leader that no longer leads.
+    const { s, did, driving } = world();
+    driving.start();
+    s.leads = false;
+    expect(driving.handingOver(3, 1)).toBe(false);
+    driving.timeoutNowLeft(3, 1);
+    driving.abort();
+    s.leads = true;
+    // Not marked while not leading: the operator's deadline may still withdraw it.
+    driving.withdrawHandOver();
+    expect(driving.transferring).toBe(false);
+    expect(did.at(-1)).toBe('resume');
+
+    const waiting = world();
+    waiting.s.matched = 0;
+    waiting.driving.start();
+    waiting.s.leads = false;
+    waiting.driving.abort();
+    waiting.s.leads = true;
+    expect(waiting.driving.transferring).toBe(true);
+  });
+
   it('ends the transfer when the peer changes, taking the lease back only if it was handed over', () => {
     const handed = world();
     handed.driving.start();
