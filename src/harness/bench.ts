@@ -363,8 +363,13 @@ async function runLoopbackParts(o: SuiteOptions, want: (p: SuitePart) => boolean
           await new Promise((r) => setTimeout(r, 300));
           const before = await cluster.waitForLeader(10_000);
           const beforeAddress = cluster.node(before).address;
+          // Names its target: the client's own guess (the voter the leader znode does not
+          // name) may be stale, and a transfer to the leader itself is a no-op.
+          const to = cluster.ids().find((id) => id !== before);
+          if (to === undefined) throw new Error(`no voter besides ${before} to hand over to`);
           const asked = performance.now();
-          await client.transferLeadership();
+          const handed = await client.transferLeadership(to);
+          if (handed.alreadyLeader) throw new Error(`transfer ${k}: ${to} already led; the bench's view of the leader (${before}) was stale`);
           const first = await wl.firstAckAfter(asked, (a) => a.by !== beforeAddress);
           pauses.push(Math.round((first.at - asked) * 10) / 10);
         }
