@@ -33,6 +33,7 @@ import { RoleWaiters } from './role-waiters.js';
 import { defaultSnapshotPolicy, Snapshotter } from './snapshotter.js';
 import { type KnownCluster, TakeoverRunner } from './takeover-runner.js';
 import { type NodeTelemetry, noTelemetry } from './telemetry.js';
+import { TransferRequests } from './transfer-request.js';
 import { VoterConfig } from './voter-config.js';
 import { VoterSnapshotExchange } from './voter-snapshot-exchange.js';
 import { WalSync } from './wal-sync.js';
@@ -93,6 +94,7 @@ export interface NodeDriverParts {
   readonly leadPermit: LeadPermit;
   readonly ephemerals: Ephemerals;
   readonly api: ClientApi;
+  readonly transfers: TransferRequests;
 }
 
 /** The member znode of this voter. */
@@ -331,6 +333,19 @@ export function wireNodeDriver(deps: NodeDriverDeps, voters: readonly NodeId[], 
     reads,
     snapshotter,
   });
+  const transfers = new TransferRequests({
+    clock: deps.clock,
+    logger: deps.logger,
+    core,
+    host: {
+      // Leads as the loop last carried it out and as the core sees it now (it may have stepped down since).
+      leads: () => loop.soft().role === 'leader' && core.softState().role === 'leader',
+      stopped: () => loop.stopped(),
+      schedule: () => loop.schedule(),
+      waitForRoleChange: (deadline, busyMessage) => loop.waitForRoleChange(deadline, busyMessage),
+      peer: () => voterConfig.peer(),
+    },
+  });
   return {
     sightings,
     voterConfig,
@@ -353,5 +368,6 @@ export function wireNodeDriver(deps: NodeDriverDeps, voters: readonly NodeId[], 
     leadPermit,
     ephemerals,
     api,
+    transfers,
   };
 }

@@ -18,6 +18,7 @@
 //   applier.ts         the state machine: committed entries applied, the clients waiting on them answered
 //   client-api.ts      the client-facing API: writes, reads, and what the member reports
 //   leader-term-lifetime.ts the fenced term, the lease started at the fence, the leader term from start to stop
+//   transfer-request.ts the operator's transfer: started or joined, waited on, answered
 //
 // The driver itself keeps the loop (the one place that orders a Ready's side effects); its
 // parts are built and wired to each other in node-driver-wiring.ts.
@@ -59,6 +60,7 @@ import type { ReadIndexQueue } from './read-index.js';
 import type { KnownCluster, TakeoverRunner } from './takeover-runner.js';
 import type { NodeTelemetry } from './telemetry.js';
 import type { TransferOutcome } from './transfer-outcome.js';
+import { transferBeforeShutdown, type TransferRequests } from './transfer-request.js';
 import { departureOf, type WalSync } from './wal-sync.js';
 import { checkZkLogAtStart } from './zk-log-check.js';
 import { rebuildFromZk } from './rebuild-from-zk.js';
@@ -127,12 +129,11 @@ export class NodeDriver {
   /** Writes, reads and what the member reports; it keeps why the node stopped serving (client-api.ts). */
   private readonly api: ClientApi;
 
+  /** The operator's transfer requests: started or joined, waited on, answered; they count the TimeoutNows handOver sends (transfer-request.ts). */
+  private readonly transfers: TransferRequests;
+
   private scheduled = false;
   private stopped = false;
-  /** TimeoutNows sent so far (handOver): a transfer's answer asks whether one left while it ran. */
-  private timeoutNowsSent = 0;
-  /** timeoutNowsSent when the transfer under way (or the last one) started: what a request joining it counts from. */
-  private timeoutNowsAtTransferStart = 0;
   /** The shutdown under way or done (stopped is set as it starts); every stop() awaits it. */
   private shutdown: Promise<void> | null = null;
   private readonly ticker: CoreTicker;
@@ -188,6 +189,7 @@ export class NodeDriver {
     this.leadPermit = parts.leadPermit;
     this.ephemerals = parts.ephemerals;
     this.api = parts.api;
+    this.transfers = parts.transfers;
   }
 
   /** Creates the cluster tree if needed, registers this voter and starts the loop. */
@@ -276,62 +278,9 @@ export class NodeDriver {
     return this.sightings.hint(this.soft.leaderId);
   }
 
-  /**
-   * Hands leadership to the follower, waiting at most `timeoutMs` for it to take over (a
-   * request that comes while a transfer runs joins it, as in etcd, and waits for its outcome
-   * within its own deadline). Rejects UNAVAILABLE when stop() woke the wait, UNKNOWN_OUTCOME
-   * instead once a TimeoutNow of the transfer left.
-   */
-  async transferLeadership(timeoutMs: number): Promise<TransferOutcome> {
-    if (!this.leads()) return 'handed-over';
-    const deadline = this.clock.now() + timeoutMs;
-    // A second request used to answer "failed, still leads" at once, while a transfer ran.
-    const joined = this.core.isTransferring();
-    // A TimeoutNow of the transfer this request waits on that left makes "still leads" unsure
-    // for good, even once the core gives the transfer up: the follower may fence against the
-    // relinquished record until the first touch after it lands (review 37).
-    const timeoutNowsBefore = joined ? this.timeoutNowsAtTransferStart : this.timeoutNowsSent;
-    if (joined) {
-      this.log.info({ to: this.voterConfig.peer() }, 'a leadership transfer is under way: waiting for its outcome');
-    } else {
-      if (!this.core.transferLeadership()) return this.leads() ? 'still-leads' : 'handed-over';
-      this.timeoutNowsAtTransferStart = timeoutNowsBefore;
-      this.log.info({ to: this.voterConfig.peer() }, 'transferring leadership');
-      this.schedule();
-    }
-    const followerTold = (): boolean => this.timeoutNowsSent > timeoutNowsBefore;
-    while (this.leads() && this.core.isTransferring() && this.clock.now() < deadline && !this.stopped) {
-      await this.waitForRoleChange(deadline, 'too many requests waiting for a transfer');
-    }
-    if (!this.leads()) return 'handed-over';
-    // stop() woke the wait: the member is shutting down (its transfer did not time out, and
-    // it will not go on leading), which a caller must hear as such, like every held request.
-    if (this.stopped) {
-      // UNAVAILABLE is retried by the client, at whoever leads by then: once a TimeoutNow left
-      // that may be the follower, and the retry would hand leadership back (review 37).
-      if (followerTold()) {
-        throw new UnknownOutcomeError(`this member is shutting down, and ${this.voterConfig.peer()} was told to take over and may still do so: run duoraft status to see who leads before transferring again`);
-      }
-      throw new UnavailableError('this member is shutting down; leadership was not handed over');
-    }
-    // A joined transfer is not this request's to give up: the request that started it does so
-    // at its own deadline. Still running, it may yet hand over.
-    if (joined) return this.core.isTransferring() || followerTold() ? 'unknown' : 'still-leads';
-    this.core.abortTransfer();
-    // abortTransfer leaves a handed-over transfer to its take-over; but one whose TimeoutNow
-    // has not left yet (its relinquish not carried out, or its record still being written)
-    // ends here, lease taken back, so the "still leads" the operator hears stays true (review 35).
-    this.core.withdrawHandOver();
-    this.schedule();
-    // What still runs now is a transfer whose TimeoutNow left: the follower may take over yet.
-    // One the core gave up already (its own timeout, often before this deadline) had taken its
-    // lease back, but a fence against the relinquished record may land before the next touch.
-    return this.core.isTransferring() || followerTold() ? 'unknown' : 'still-leads';
-  }
-
-  /** Leads as the loop last carried it out and as the core sees it now (it may have stepped down since). */
-  private leads(): boolean {
-    return this.soft.role === 'leader' && this.core.softState().role === 'leader';
+  /** Hands leadership to the follower, waiting at most `timeoutMs` for it to take over (transfer-request.ts). */
+  transferLeadership(timeoutMs: number): Promise<TransferOutcome> {
+    return this.transfers.transferLeadership(timeoutMs);
   }
 
   /** Waits until the role changes or the deadline passes (bounded number of waiters). */
@@ -592,7 +541,7 @@ export class NodeDriver {
       return;
     }
     this.core.timeoutNowLeft(leading.term, transfer);
-    this.timeoutNowsSent++;
+    this.transfers.timeoutNowLeft();
     this.transport.send({ ...timeoutNow, leaseVersion });
   }
 
@@ -723,19 +672,6 @@ export class NodeDriver {
 
   private memberRecord(): MemberRecord {
     return memberRecordOf(this.cfg);
-  }
-}
-
-/** What the log says of the transfer a stopping leader tried (null: it failed, logged already). */
-function transferBeforeShutdown(outcome: TransferOutcome | null): string {
-  switch (outcome) {
-    case 'handed-over':
-      return 'leadership handed over before shutdown';
-    case 'unknown':
-      // Its TimeoutNow left, or the transfer it joined still runs: either may still hand over.
-      return 'leadership transfer did not finish before shutdown; the follower may still take over by it, else once the lease lapses';
-    default:
-      return 'leadership transfer did not finish before shutdown; the follower takes over once the lease lapses';
   }
 }
 
