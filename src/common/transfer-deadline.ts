@@ -29,7 +29,7 @@ export const TRANSFER_ANSWER_ROOM_SHARE = 0.2;
 
 /**
  * The shortest transfer the leader starts. The core gives up a transfer after its own
- * timeout, 1 s with the defaults (transferTimeoutTicks 100 of 10 ms); a hand-over ZooKeeper
+ * timeout, the larger of 1 s and 4 lease windows (node-config.ts); a hand-over ZooKeeper
  * does not confirm takes the lease window (150 ms) more than the fast path, and a stall can
  * add most of a second. One cut shorter would mostly end given up, or unknown when its
  * TimeoutNow left: worse than not starting.
