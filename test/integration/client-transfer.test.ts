@@ -15,6 +15,7 @@ import { ClusterPaths } from '../../src/coordination/layout.js';
 import { encodeConfig, encodeLeader, encodeMember } from '../../src/coordination/records.js';
 import type { ZkSession } from '../../src/coordination/zk-api.js';
 import { connectZk } from '../../src/coordination/zk-client.js';
+import { ProcessCluster } from '../../src/harness/process-cluster.js';
 import { type LocalZooKeeper, startZooKeeper } from '../../src/harness/zk-launcher.js';
 import { kvHandlers } from '../../src/server/client-handlers.js';
 import type { KvMember } from '../../src/server/kv-operations.js';
@@ -378,5 +379,25 @@ describe('duoraft admin transfer-leader', () => {
     }
     expect(c.leader).toBe('b');
     expect(c.asked.map((q) => q.to)).not.toContain('a');
+  });
+});
+
+describe('duoraft admin transfer-leader against real members', () => {
+  it('a 3 s deadline, the follower paused: the leader gives up within it, a definite TIMEOUT "still leads"', async () => {
+    // A lease window of 1 s makes the core's own transfer timeout 4 s (4 W), past the call's
+    // 3 s: before, the leader decided after the client gave up, which said UNKNOWN_OUTCOME.
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: uniqueCluster('xfer-paused'), nodeArgs: ['--lease-window-ms', '1000'] });
+    try {
+      const leader = await cluster.waitForLeader(20_000);
+      const follower = cluster.ids().find((id) => id !== leader) ?? '';
+      await cluster.pause(follower);
+      const r = await runCli(['admin', 'transfer-leader', '--zk', zk.connectString, '--cluster', cluster.options.cluster, '--timeout', '3000']);
+      await cluster.resume(follower);
+      expect(r.stderr).toMatch(new RegExp(`^duoraft: TIMEOUT: leadership transfer to ${follower} was given up .*${leader} still leads\\n$`));
+      expect(r.code).toBe(1);
+      expect(await cluster.waitForLeader(20_000)).toBe(leader);
+    } finally {
+      await cluster.stop();
+    }
   });
 });
