@@ -33,6 +33,7 @@ import { checkTlsMaterial } from '../transport/tls-material.js';
 import { LeaderDiscovery } from './leader-discovery.js';
 import { PipelineConnection, type PipelinedOp } from './pipeline.js';
 import { ClientSession, type SessionTransport } from './session.js';
+import { neverSent } from './never-sent.js';
 import { transferTarget } from './transfer-target.js';
 import { budgetView, type MemberStatusView, type SnapshotTakenView, type TransferResult } from './views.js';
 
@@ -275,8 +276,11 @@ export class DuoraftClient {
    * new leader. A hand-over is not idempotent, so, as etcdctl move-leader does, the request
    * always names its target (the voter ZooKeeper does not name leader, when not given): a
    * retry that reaches the target after all answers "already leads" instead of handing
-   * leadership back. One attempt outlasts the leader's own transfer deadline; an answer lost
-   * even so is UNKNOWN_OUTCOME, not retried: see who leads (status) before asking again.
+   * leadership back. One attempt outlasts the leader's own transfer deadline, and the leader
+   * fits that deadline within the attempt's (gRPC's, which it sees) when the call's deadline
+   * cuts the attempt short, or refuses to start (TIMEOUT) when too little is left. An answer
+   * lost even so is UNKNOWN_OUTCOME, not retried: see who leads (status) before asking again.
+   * A call that never left (no connection to the leader) is retried within the deadline.
    */
   async transferLeadership(to = '', options: CallOptions = {}): Promise<TransferResult> {
     if (this.closed) throw new UnavailableError('client is closed');
@@ -421,6 +425,12 @@ export class DuoraftClient {
         if (refused) throw refused; // credentials or TLS settings: retrying cannot help
         if (err instanceof DuoraftError) {
           error = err;
+        } else if (!isDataMethod(method) && neverSent(err)) {
+          // Nothing left this client, so any call may go again, a transfer included, after
+          // leader discovery: that member is down, or another leads by now.
+          error = new UnavailableError(`cannot connect to ${target} (nothing was sent): ${(err as Error).message}`);
+          this.hinted = null;
+          this.unreachable = target;
         } else {
           // The call failed in transport: the member is gone, or the reply was lost.
           const lost = `connection to ${target} failed: ${(err as Error).message}`;

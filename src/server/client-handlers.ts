@@ -60,12 +60,23 @@ const unaryKinds: { readonly [K in Unary]: (req: RequestOf<Kv[K]>) => ClientOpKi
   status: () => 'status',
 };
 
+/**
+ * How long the caller still waits for an answer to `call`, from its gRPC deadline (sent as
+ * grpc-timeout, which grpc-js turns into a time on this machine's wall clock when the call
+ * arrives); Infinity when it set none.
+ */
+function callerLeftMs(call: grpc.ServerUnaryCall<unknown, unknown>): number {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return at - Date.now();
+}
+
 /** Runs `fn` and answers with its response, or with `{ error }` when it throws. */
 function handle<K extends Unary>(
   log: Logger,
   telling: Telling,
   name: K,
-  fn: (req: RequestOf<Kv[K]>) => Promise<ResponseOf<Kv[K]>>,
+  fn: (req: RequestOf<Kv[K]>, callerLeftMs: number) => Promise<ResponseOf<Kv[K]>>,
 ): grpc.handleUnaryCall<Received<RequestOf<Kv[K]>>, ResponseOf<Kv[K]>> {
   return (call, callback) => {
     const started = telling.clock.now();
@@ -87,7 +98,7 @@ function handle<K extends Unary>(
       return;
     }
     kind = unaryKinds[name](req);
-    fn(req).then((res) => answer(res, 'OK'), fail);
+    fn(req, callerLeftMs(call)).then((res) => answer(res, 'OK'), fail);
   };
 }
 
@@ -209,7 +220,7 @@ export function kvHandlers(ref: DriverRef, log: Logger, clock: Clock, observer: 
     cas: handle(log, t, 'cas', (req) => execCas(ref, req)),
     registerSession: handle(log, t, 'registerSession', (req) => execRegisterSession(ref, req)),
     keepAlive: handle(log, t, 'keepAlive', (req) => execKeepAlive(ref, req)),
-    transferLeadership: handle(log, t, 'transferLeadership', (req) => execTransferLeadership(ref, req)),
+    transferLeadership: handle(log, t, 'transferLeadership', (req, leftMs) => execTransferLeadership(ref, req, leftMs)),
     takeSnapshot: handle(log, t, 'takeSnapshot', () => execTakeSnapshot(ref)),
     status: handle(log, t, 'status', async () => {
       const s = driverOf(ref).status();

@@ -13,7 +13,7 @@ import type { KvCommand } from '../statemachine/command.js';
 import type { ReadResult } from './applier.js';
 import type { Consistency, MemberStatus } from './client-api.js';
 import type { SnapshotTaken } from './snapshotter.js';
-import { TRANSFER_TIMEOUT_MS } from '../common/transfer-deadline.js';
+import { transferBudget } from '../common/transfer-deadline.js';
 import type { TransferOutcome } from './transfer-outcome.js';
 import type { ZkBudgetStatus } from './zk-budget.js';
 
@@ -167,9 +167,15 @@ export async function execKeepAlive(ref: DriverRef, req: duoraft.client.KeepAliv
   return { index: a.index };
 }
 
+/**
+ * Hands leadership over as `req` asks, within the time its caller waits (`callerLeftMs`, from
+ * the request's gRPC deadline; Infinity without one): the leader answers before the caller
+ * gives up, so that "given up, still leads" reaches it as such rather than as a lost answer.
+ */
 export async function execTransferLeadership(
   ref: DriverRef,
   req: duoraft.client.TransferLeadershipRequest.$Properties,
+  callerLeftMs = Infinity,
 ): Promise<duoraft.client.TransferLeadershipResponse.$Properties> {
   const d = driverOf(ref);
   const to = req.to ?? '';
@@ -179,17 +185,25 @@ export async function execTransferLeadership(
   if (to === d.id) return { leaderId: d.id, tookMs: 0, alreadyLeader: true };
   if (to && to !== d.peerId()) throw new InvalidArgumentError(`${to} is not the other voter (${d.peerId() || 'none yet'})`);
   if (!d.peerId()) throw new UnavailableError('there is no other voter to hand over to');
+  const budget = transferBudget(callerLeftMs);
+  if (!budget.start) {
+    // Started, it would end given up, or unknown should its TimeoutNow leave: not worth it.
+    throw new TimeoutError(
+      `leadership transfer to ${d.peerId()} not started: the request left ${Math.max(0, Math.floor(callerLeftMs))} ms, and a transfer needs at least ${budget.neededMs} ms with its answer; ${d.id} still leads: ask again with a longer deadline (--timeout)`,
+    );
+  }
+  const timeoutMs = budget.timeoutMs;
   const started = performance.now();
-  const outcome = await d.transferLeadership(TRANSFER_TIMEOUT_MS);
+  const outcome = await d.transferLeadership(timeoutMs);
   if (outcome === 'still-leads') {
-    throw new TimeoutError(`leadership transfer to ${d.peerId()} was given up (it did not take over within ${TRANSFER_TIMEOUT_MS} ms, or did not catch up in time); ${d.id} still leads`);
+    throw new TimeoutError(`leadership transfer to ${d.peerId()} was given up (it did not take over within ${timeoutMs} ms, or did not catch up in time); ${d.id} still leads`);
   }
   if (outcome === 'unknown') {
     // Not "still leads": the follower was told to take over (or a transfer under way may
     // still tell it), and nothing can call that back. A retry would hand leadership back
     // should the follower lead by then: the operator looks first.
     throw new UnknownOutcomeError(
-      `leadership transfer to ${d.peerId()} did not finish in time (within ${TRANSFER_TIMEOUT_MS} ms, or the transfer's own timeout), but ${d.peerId()} may still take over (it was told to, or a transfer under way may tell it): run duoraft status to see who leads before transferring again`,
+      `leadership transfer to ${d.peerId()} did not finish in time (within ${timeoutMs} ms, or the transfer's own timeout), but ${d.peerId()} may still take over (it was told to, or a transfer under way may tell it): run duoraft status to see who leads before transferring again`,
     );
   }
   return { leaderId: d.status().leaderId || d.peerId(), tookMs: Math.round(performance.now() - started) };

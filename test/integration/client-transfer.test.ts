@@ -9,12 +9,13 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/client.js';
 import { silentLogger } from '../../src/common/logger.js';
-import { TRANSFER_TIMEOUT_MS } from '../../src/common/transfer-deadline.js';
+import { TRANSFER_ANSWER_ROOM_MIN_MS, TRANSFER_MIN_MS, TRANSFER_MIN_REQUEST_MS, TRANSFER_TIMEOUT_MS } from '../../src/common/transfer-deadline.js';
 import { realClock } from '../../src/common/real-clock.js';
 import { ClusterPaths } from '../../src/coordination/layout.js';
 import { encodeConfig, encodeLeader, encodeMember } from '../../src/coordination/records.js';
 import type { ZkSession } from '../../src/coordination/zk-api.js';
 import { connectZk } from '../../src/coordination/zk-client.js';
+import { ProcessCluster } from '../../src/harness/process-cluster.js';
 import { type LocalZooKeeper, startZooKeeper } from '../../src/harness/zk-launcher.js';
 import { kvHandlers } from '../../src/server/client-handlers.js';
 import type { KvMember } from '../../src/server/kv-operations.js';
@@ -39,8 +40,8 @@ afterAll(async () => {
 
 type VoterId = 'a' | 'b';
 
-/** How voter `id` hands over when asked: what the scripted driver's transferLeadership does. */
-type HandOver = (cluster: FakeCluster, id: VoterId) => Promise<TransferOutcome>;
+/** How voter `id` hands over when asked within `timeoutMs`: what the scripted driver's transferLeadership does. */
+type HandOver = (cluster: FakeCluster, id: VoterId, timeoutMs: number) => Promise<TransferOutcome>;
 
 /** A transfer request as a member received it. */
 interface Asked {
@@ -58,15 +59,22 @@ class FakeCluster {
   leader: VoterId = 'a';
   private term = 1;
   readonly asked: Asked[] = [];
+  /** The deadline each transfer the leader started was given (the driver's timeoutMs). */
+  readonly transferTimeouts: number[] = [];
+  private readonly handOvers: Readonly<Record<VoterId, HandOver>>;
   readonly members = new Map<VoterId, FakeMember>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    handOvers: Readonly<Record<VoterId, HandOver>>,
+  ) {
     this.paths = new ClusterPaths(name);
+    this.handOvers = handOvers;
   }
 
   static async start(name: string, handOvers: Readonly<Record<VoterId, HandOver>>): Promise<FakeCluster> {
-    const c = new FakeCluster(name);
+    const c = new FakeCluster(name, handOvers);
     for (const id of ['a', 'b'] as const) c.members.set(id, await FakeMember.start(c, id, handOvers[id]));
     await ensure(writer, '/duoraft');
     await writer.create(c.paths.root, new Uint8Array(0), 'persistent');
@@ -90,6 +98,20 @@ class FakeCluster {
     await writer.setData(this.paths.leader, encodeLeader({ id, term: this.term, address: this.address(id) }), -1);
   }
 
+  /**
+   * `id` stops listening now (connections to its address are refused) and listens again on
+   * the same port after `ms`, while ZooKeeper still names it: a member restarting.
+   */
+  async downFor(id: VoterId, ms: number): Promise<void> {
+    const m = this.members.get(id);
+    if (!m) throw new Error(`no member ${id}`);
+    await m.stop();
+    const port = Number(m.address.slice(m.address.lastIndexOf(':') + 1));
+    void this.sleep(ms).then(async () => {
+      this.members.set(id, await FakeMember.start(this, id, this.handOvers[id], port));
+    });
+  }
+
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(() => {
@@ -103,7 +125,7 @@ class FakeCluster {
   async stop(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const m of this.members.values()) m.stop();
+    for (const m of this.members.values()) await m.stop();
   }
 }
 
@@ -119,7 +141,7 @@ class FakeMember {
     private readonly server: grpc.Server,
   ) {}
 
-  static async start(cluster: FakeCluster, id: VoterId, handOver: HandOver): Promise<FakeMember> {
+  static async start(cluster: FakeCluster, id: VoterId, handOver: HandOver, port = 0): Promise<FakeMember> {
     const peer: VoterId = id === 'a' ? 'b' : 'a';
     const server = new grpc.Server();
     let address = '';
@@ -140,7 +162,10 @@ class FakeMember {
       }),
       hint: () => ({ leaderId: cluster.leader, leaderAddress: cluster.address(cluster.leader) }),
       peerId: () => peer,
-      transferLeadership: () => handOver(cluster, id),
+      transferLeadership: (timeoutMs) => {
+        cluster.transferTimeouts.push(timeoutMs);
+        return handOver(cluster, id, timeoutMs);
+      },
     };
     const handlers = kvHandlers({ current: driver as KvMember }, silentLogger, realClock);
     const recording: KvHandlers = {
@@ -151,15 +176,17 @@ class FakeMember {
       },
     };
     server.addService(kvService, recording);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    const bound = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
-    address = `127.0.0.1:${port}`;
+    address = `127.0.0.1:${bound}`;
     return new FakeMember(id, address, server);
   }
 
-  stop(): void {
+  /** Stops listening; resolves once the port is free again. */
+  stop(): Promise<void> {
     this.server.forceShutdown();
+    return Promise.resolve();
   }
 }
 
@@ -182,6 +209,15 @@ function handsOverAnswersLate(takeOverMs: number, answerMs: number): HandOver {
     return 'handed-over';
   };
 }
+
+/**
+ * A leader whose follower never takes over (stopped, or paused before the TimeoutNow left): at
+ * its transfer deadline the driver withdraws the hand-over and leads on.
+ */
+const neverHandsOver: HandOver = async (cluster, _id, timeoutMs) => {
+  await cluster.sleep(timeoutMs);
+  return 'still-leads';
+};
 
 /** A leader whose transfer ends with `outcome` and changes nothing (given up, or unknown). */
 function endsWith(outcome: TransferOutcome): HandOver {
@@ -267,6 +303,45 @@ describe('duoraft admin transfer-leader', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^duoraft: TIMEOUT: .*a still leads\n$/);
     expect(c.asked).toEqual([{ at: 'a', to: 'b' }]);
+    // The command's default 10 s deadline leaves the leader its whole transfer deadline.
+    expect(c.transferTimeouts).toEqual([TRANSFER_TIMEOUT_MS]);
+  });
+
+  it('a 3 s call deadline against a hand-over that never finishes: the leader gives up within it, a definite TIMEOUT "still leads"', async () => {
+    const c = await startCluster('xfer-short-deadline', neverHandsOver);
+    const started = performance.now();
+    const r = await transferLeader(c, '--timeout', '3000');
+    const tookMs = performance.now() - started;
+    expect(r.stderr).toMatch(/^duoraft: TIMEOUT: leadership transfer to b was given up .*a still leads\n$/);
+    expect(r.code).toBe(1);
+    expect(c.leader).toBe('a');
+    expect(c.asked).toEqual([{ at: 'a', to: 'b' }]);
+    // The leader fitted its deadline within the request's, keeping room for the answer.
+    const [given = 0] = c.transferTimeouts;
+    expect(c.transferTimeouts).toHaveLength(1);
+    expect(given).toBeGreaterThanOrEqual(TRANSFER_MIN_MS);
+    expect(given).toBeLessThanOrEqual(3000 - TRANSFER_ANSWER_ROOM_MIN_MS);
+    expect(tookMs).toBeLessThan(3000 + 5000); // the deadline, and the command's own start (seconds on a loaded machine)
+  });
+
+  it('a call deadline too short for a transfer is refused up front: TIMEOUT "not started", the leader never tries', async () => {
+    const c = await startCluster('xfer-too-short', neverHandsOver);
+    const r = await transferLeader(c, '--timeout', String(TRANSFER_MIN_REQUEST_MS - 250));
+    expect(r.stderr).toMatch(/^duoraft: TIMEOUT: leadership transfer to b not started: .*a still leads: ask again with a longer deadline/);
+    expect(r.code).toBe(1);
+    expect(c.asked).toEqual([{ at: 'a', to: 'b' }]);
+    expect(c.transferTimeouts).toEqual([]);
+  });
+
+  it('a leader that refuses connections at first: the request never left, so it goes again and hands over', async () => {
+    const c = await startCluster('xfer-refused', handsOverAtOnce);
+    await c.downFor('a', 6000); // longer than the command takes to start and ask, shorter than its 10 s // longer than the command takes to start and ask
+    const r = await transferLeader(c);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toMatch(/^leader is now b \(handed over in \d+ ms\)\n$/);
+    expect(c.leader).toBe('b');
+    expect(c.asked).toEqual([{ at: 'a', to: 'b' }]);
   });
 
   it('a transfer whose follower may still take over is UNKNOWN_OUTCOME "may still take over", asked once', async () => {
@@ -274,6 +349,21 @@ describe('duoraft admin transfer-leader', () => {
     const r = await transferLeader(c);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^duoraft: UNKNOWN_OUTCOME: .*b may still take over/);
+    expect(c.asked).toEqual([{ at: 'a', to: 'b' }]);
+  });
+
+  it('the library: a leader that refuses connections when asked is asked again once it listens, and hands over', async () => {
+    const c = await startCluster('xfer-refused-lib', handsOverAtOnce);
+    const client = await connect({ zk: zk.connectString, cluster: c.name });
+    try {
+      await c.downFor('a', 1500); // the call below is made at once, while nothing listens
+      const started = performance.now();
+      expect(await client.transferLeadership()).toMatchObject({ leaderId: 'b', alreadyLeader: false });
+      expect(performance.now() - started).toBeGreaterThan(1000);
+    } finally {
+      await client.close();
+    }
+    expect(c.leader).toBe('b');
     expect(c.asked).toEqual([{ at: 'a', to: 'b' }]);
   });
 
@@ -289,5 +379,25 @@ describe('duoraft admin transfer-leader', () => {
     }
     expect(c.leader).toBe('b');
     expect(c.asked.map((q) => q.to)).not.toContain('a');
+  });
+});
+
+describe('duoraft admin transfer-leader against real members', () => {
+  it('a 3 s deadline, the follower paused: the leader gives up within it, a definite TIMEOUT "still leads"', async () => {
+    // A lease window of 1 s makes the core's own transfer timeout 4 s (4 W), past the call's
+    // 3 s: before, the leader decided after the client gave up, which said UNKNOWN_OUTCOME.
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: uniqueCluster('xfer-paused'), nodeArgs: ['--lease-window-ms', '1000'] });
+    try {
+      const leader = await cluster.waitForLeader(20_000);
+      const follower = cluster.ids().find((id) => id !== leader) ?? '';
+      await cluster.pause(follower);
+      const r = await runCli(['admin', 'transfer-leader', '--zk', zk.connectString, '--cluster', cluster.options.cluster, '--timeout', '3000']);
+      await cluster.resume(follower);
+      expect(r.stderr).toMatch(new RegExp(`^duoraft: TIMEOUT: leadership transfer to ${follower} was given up .*${leader} still leads\\n$`));
+      expect(r.code).toBe(1);
+      expect(await cluster.waitForLeader(20_000)).toBe(leader);
+    } finally {
+      await cluster.stop();
+    }
   });
 });

@@ -1,21 +1,23 @@
 // What the transfer-leader RPC answers for each outcome of the driver's transfer: only a
 // transfer given up says "still leads"; one whose follower may still take over is
 // UNKNOWN_OUTCOME, and tells the operator to look before transferring again (a second
-// transfer would hand leadership back should the follower lead by then).
+// transfer would hand leadership back should the follower lead by then). The transfer fits
+// within the request's deadline, or is not started when that leaves too little.
 import { describe, expect, it } from 'vitest';
 import type { DuoraftError } from '../../../src/common/errors.js';
 import { execTransferLeadership, type KvMember } from '../../../src/server/kv-operations.js';
 import type { TransferOutcome } from '../../../src/server/transfer-outcome.js';
 
 /** A leader a with follower b whose transfer ends with `outcome` (only what the RPC asks of a member). */
-function leaderA(outcome: TransferOutcome): KvMember {
+function leaderA(outcome: TransferOutcome, given: number[] = []): KvMember {
   let leaderId = 'a';
   const member: Pick<KvMember, 'id' | 'status' | 'hint' | 'peerId' | 'transferLeadership'> = {
     id: 'a',
     status: () => ({ id: 'a', role: leaderId === 'a' ? 'leader' : 'follower', term: 1, commitIndex: 0, appliedIndex: 0, lastIndex: 0, leaderId, address: 'a:1', snapshotIndex: 0, snapshotBytes: 0, zkBudget: null }),
     hint: () => ({ leaderId, leaderAddress: '' }),
     peerId: () => 'b',
-    transferLeadership: () => {
+    transferLeadership: (timeoutMs) => {
+      given.push(timeoutMs);
       if (outcome === 'handed-over') leaderId = 'b';
       return Promise.resolve(outcome);
     },
@@ -49,5 +51,23 @@ describe('execTransferLeadership', () => {
     expect(e).toMatchObject({ code: 'UNKNOWN_OUTCOME' });
     expect((e as DuoraftError).message).not.toContain('still leads');
     expect((e as DuoraftError).message).toContain('duoraft status');
+  });
+
+  it('fits the transfer within the time the caller still waits, keeping room for the answer', async () => {
+    const given: number[] = [];
+    for (const left of [Infinity, 10_000, 3000]) await execTransferLeadership({ current: leaderA('still-leads', given) }, { to: 'b' }, left).catch(() => undefined);
+    expect(given).toEqual([5000, 5000, 2250]);
+  });
+
+  it('a request that leaves too little is refused before anything starts: TIMEOUT, still leads, and what to do', async () => {
+    const given: number[] = [];
+    const e = await execTransferLeadership({ current: leaderA('handed-over', given) }, { to: 'b' }, 1200).catch((err: DuoraftError) => err);
+    expect(e).toMatchObject({ code: 'TIMEOUT' });
+    expect((e as DuoraftError).message).toMatch(/not started: the request left 1200 ms, and a transfer needs at least 1750 ms .*a still leads: ask again with a longer deadline/);
+    expect(given).toEqual([]);
+  });
+
+  it('a request naming this leader answers "already leads" however short its deadline', async () => {
+    expect(await execTransferLeadership({ current: leaderA('handed-over') }, { to: 'a' }, 10)).toMatchObject({ alreadyLeader: true });
   });
 });
