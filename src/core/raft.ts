@@ -17,7 +17,8 @@
 import { Candidacy, type TakeoverFailure, type TakeoverRequest } from './candidacy.js';
 import { CommitGate, type FollowedLeader } from './commit-gate.js';
 import { Following } from './following.js';
-import { type HandOverAction, HandOverWait, type LeaseSighting } from './hand-over.js';
+import type { LeaseSighting } from './hand-over.js';
+import { HandOverTaking } from './hand-over-taking.js';
 import { LeaseLapse } from './lease-lapse.js';
 import type { CoreConfig } from './config.js';
 import { validateCoreConfig } from './config.js';
@@ -28,7 +29,6 @@ import type {
   Heartbeat,
   HeartbeatReply,
   Message,
-  TimeoutNow,
   VoteReply,
 } from './messages.js';
 import { checkPeerMessage } from './message-checks.js';
@@ -103,8 +103,12 @@ export class RaftCore {
    * request not yet handed out (candidacy.ts).
    */
   private readonly candidacy: Candidacy;
-  /** Pre-candidate: a TimeoutNow it waits on ZooKeeper to confirm (hand-over.ts). */
-  private readonly handOver: HandOverWait;
+  /**
+   * Follower to candidate: a TimeoutNow taken from the leader, the pre-candidate's wait on
+   * ZooKeeper to confirm it, and that leader's earlier messages dropped until this node
+   * follows or leads again (hand-over-taking.ts).
+   */
+  private readonly handOver: HandOverTaking;
 
   // Leader state.
   /** The leader's replication to its follower: what it sends and how it takes the answers (replication.ts). */
@@ -119,14 +123,6 @@ export class RaftCore {
 
   /** What ready() hands out next: messages, entries to persist, one-shot notices (pending-ready.ts). */
   private readonly pending: PendingReady;
-  /**
-   * (Pre)candidate: the leader whose TimeoutNow made us one. Its AppendEntries and
-   * heartbeats of the same term were sent before the hand-over (each call is its own HTTP/2
-   * stream, so they can arrive after the TimeoutNow) and must not turn us back into its
-   * follower before the take-over it asked for has even started, nor while we wait for
-   * ZooKeeper to confirm it.
-   */
-  private handedOverBy: NodeId = '';
   /** Set once a committed entry turns out to differ from the leader's or ZooKeeper's. */
   private divergence: Divergence | null = null;
   /** Why the message being stepped was dropped after the checks passed (a chain that does not verify). */
@@ -140,7 +136,16 @@ export class RaftCore {
     this.peer = config.peer;
     this.random = random;
     this.lapse = new LeaseLapse(config.lapseSilenceTicks);
-    this.handOver = new HandOverWait(config.transferTimeoutTicks);
+    this.handOver = new HandOverTaking(config.transferTimeoutTicks, {
+      role: () => this.role,
+      term: () => this.term,
+      leaderId: () => this.leaderId,
+      ticks: () => this.ticks,
+      heardFromLeader: () => this.heardFromLeader(),
+      becomeFollower: (term, leaderId) => this.becomeFollower(term, leaderId),
+      becomePreCandidate: () => this.becomePreCandidate(),
+      becomeCandidate: (transfer) => this.becomeCandidate(transfer),
+    });
     const hs = restored.hardState ?? emptyHardState;
     const snapshot = restored.snapshot ?? { index: 0, term: 0, chain: config.genesis };
     this.log = new RaftLog(snapshot, restored.entries ?? []);
@@ -168,7 +173,7 @@ export class RaftCore {
       transferring: () => this.transfer.transferring,
       send: (m) => this.send(m),
     });
-    this.candidacy = new Candidacy(config, this.log, this.handOver, {
+    this.candidacy = new Candidacy(config, this.log, this.handOver.wait, {
       id: this.id,
       peer: () => this.peer,
       role: () => this.role,
@@ -223,7 +228,7 @@ export class RaftCore {
         return;
       case 'precandidate':
         this.electionElapsed++;
-        this.actOnHandOver(this.handOver.onTick(this.ticks));
+        this.handOver.tick();
         if (this.role !== 'precandidate') return;
         this.candidacy.tickPreCandidate();
         if (this.role === 'precandidate' && this.electionElapsed >= this.randomizedElectionTimeout) {
@@ -290,7 +295,7 @@ export class RaftCore {
       return;
     }
     // Same term from the leader that handed over to us: sent before its TimeoutNow.
-    if ((this.role === 'candidate' || this.role === 'precandidate') && m.from === this.handedOverBy && (m.type === 'append' || m.type === 'heartbeat')) return;
+    if (this.handOver.sentBeforeHandOver(m)) return;
     switch (m.type) {
       case 'append':
         this.followLeader(m);
@@ -313,7 +318,7 @@ export class RaftCore {
         this.onVoteReply(m);
         return;
       case 'timeoutNow':
-        this.onTimeoutNow(m);
+        this.handOver.onTimeoutNow(m);
         return;
     }
   }
@@ -383,8 +388,7 @@ export class RaftCore {
    */
   observeLease(version: number, windowTicks = 0, record?: Omit<LeaseSighting, 'version'>): void {
     this.candidacy.observeLease(version, windowTicks);
-    this.handOver.sight(version, record);
-    if (this.role === 'precandidate') this.actOnHandOver(this.handOver.judge());
+    this.handOver.observeLease(version, record);
   }
 
   /** The epoch znode says `leaderId` holds `term`. */
@@ -680,8 +684,7 @@ export class RaftCore {
     if (term > this.term) this.term = term;
     this.role = 'follower';
     this.leaderId = leaderId;
-    this.handedOverBy = '';
-    this.handOver.clear();
+    this.handOver.reset();
     // No longer suspected; a take-over not yet handed out is no longer wanted (one handed out reports back).
     this.candidacy.followed();
     if (leaderId) this.lastLeaderContactTick = this.ticks;
@@ -698,7 +701,7 @@ export class RaftCore {
   private becomeCandidate(transfer: boolean): void {
     this.role = 'candidate';
     this.leaderId = '';
-    this.handOver.clear();
+    this.handOver.candidacyStarted();
     // What was matched with the last leader never counts for the next one (review 16).
     this.following.candidacyStarted();
     this.candidacy.request(transfer);
@@ -711,8 +714,7 @@ export class RaftCore {
     this.gate.leads(term);
     this.role = 'leader';
     this.leaderId = this.id;
-    this.handedOverBy = '';
-    this.handOver.clear();
+    this.handOver.reset();
     this.heartbeatElapsed = 0;
     this.transfer.reset();
     this.lapse.reset();
@@ -770,36 +772,6 @@ export class RaftCore {
    */
   private vouch(term: number, leader: NodeId): void {
     if (this.gate.vouch(term, leader, this.followed())) this.following.holdReleased();
-  }
-
-  /**
-   * The leader hands over. Taken at once only when the lease znode confirms it (hand-over.ts):
-   * anyone can send this in plaintext. Until then this node is a pre-candidate that waits on
-   * the lease watch, and on the ordinary take-over (the lease quiet for the window after
-   * silence) should ZooKeeper never confirm it: an older leader writes no relinquished record.
-   */
-  private onTimeoutNow(m: TimeoutNow): void {
-    const waitingOnIt = this.role === 'precandidate' && this.handOver.waitsOn(m.from);
-    if (!waitingOnIt && (this.role !== 'follower' || this.leaderId !== m.from)) return;
-    const start = this.handOver.receive({ from: m.from, term: m.term, leaseVersion: m.leaseVersion }, this.ticks);
-    // 'ignore': it touched its lease after the version it names: a stale TimeoutNow (a transfer it gave up), or a forged one.
-    if (start === 'ignore') return;
-    // Restated while we wait on it: not news from a leader. The election timer runs on, so the
-    // pre-vote is asked again (a live leader objects), however often a forger sends this.
-    if (!waitingOnIt) this.heardFromLeader();
-    this.handedOverBy = m.from;
-    if (start === 'take-over') {
-      this.becomeCandidate(true);
-      return;
-    }
-    if (this.role === 'follower') this.becomePreCandidate();
-    if (this.role === 'precandidate') this.actOnHandOver(this.handOver.judge());
-  }
-
-  /** Moves as the hand-over wait says (hand-over.ts). */
-  private actOnHandOver(action: HandOverAction): void {
-    if (action.kind === 'take-over') this.becomeCandidate(true);
-    else if (action.kind === 'follow') this.becomeFollower(this.term, action.sender);
   }
 
   private heardFromLeader(): void {
