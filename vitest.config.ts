@@ -1,8 +1,25 @@
 import { defineConfig } from 'vitest/config';
 
-// Three tiers. unit and simulation are CPU-bound and deterministic; integration starts
-// real ZooKeeper servers and node processes, so its files run one at a time (and `npm test`
-// runs it after the others) to keep timing noise out of what it measures.
+// Integration files whose assertions depend on timing or on the network namespaces: a
+// bound on how fast something is noticed (zk-client, transport), at most one change of
+// leader and acknowledged writes in every second of a cut (cluster-faults), no false
+// failover under latency and loss (netns-*), a cut timed inside a namespace
+// (netns-zk-resend). They run one file at a time, after the others, with the machine to
+// themselves. The namespace files also share the host's nftables and bridge names.
+const INTEGRATION_ALONE = [
+  'test/integration/netns-*.test.ts',
+  'test/integration/bench-keep-logs.test.ts',
+  'test/integration/cluster-faults.test.ts',
+  'test/integration/zk-client.test.ts',
+  'test/integration/transport.test.ts',
+];
+
+// Four groups. unit and simulation are CPU-bound and deterministic. integration starts real
+// ZooKeeper servers and node processes and asserts outcomes (nothing lost, nothing applied
+// twice, linearizable, an answer and its code), never a tight timing (the few bounds it has,
+// such as a command ending within 15 s, say only that it ended): its files run two at a
+// time, since much of their time is spent waiting on processes, sessions and faults.
+// integration-alone holds the files above. `npm test` runs each group after the one before.
 export default defineConfig({
   test: {
     allowOnly: false,
@@ -28,6 +45,15 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: INTEGRATION_ALONE,
+          testTimeout: 120_000,
+          hookTimeout: 90_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration-alone',
+          include: INTEGRATION_ALONE,
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 90_000,

@@ -2,7 +2,8 @@
 // commands, bad flags, oversized values, malformed requests, corrupt znodes, a corrupt
 // local WAL and an unreachable ZooKeeper.
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pb } from '../../src/common/proto.js';
@@ -14,13 +15,17 @@ import { type LocalZooKeeper, startZooKeeper } from '../../src/harness/zk-launch
 import { DirectMember, client, uniqueCluster } from './helpers.js';
 
 let zk: LocalZooKeeper;
+// The data folders of the nodes that must refuse to start: this run's own, removed afterwards.
+let scratch: string;
 
 beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'duoraft-bad-input-'));
   zk = await startZooKeeper();
 });
 
 afterAll(async () => {
   await zk?.stop();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
 interface Run {
@@ -83,7 +88,7 @@ describe('bad input: the command line', () => {
   });
 
   it('a malformed listen address and a bad cluster name are clear errors', async () => {
-    const bad = await cli(['node', '--id', 'a', '--listen', 'nowhere', '--data', '/tmp/x', '--zk', zk.connectString]);
+    const bad = await cli(['node', '--id', 'a', '--listen', 'nowhere', '--data', join(scratch, 'x'), '--zk', zk.connectString]);
     expect(bad.code).toBe(2);
     expect(oneLine(bad)).toMatch(/--listen must be HOST:PORT .*, not "nowhere" \(no :PORT\)/);
     const cluster = await cli(['status', '--zk', zk.connectString, '--cluster', 'no/slashes']);
@@ -103,7 +108,7 @@ describe('bad input: an unreachable ZooKeeper', () => {
 
   it('a node that cannot reach ZooKeeper at start exits with a clear error', async () => {
     const port = await freePort();
-    const r = await cli(['node', '--id', 'a', '--listen', '127.0.0.1:0', '--data', '/tmp/duoraft-unreachable', '--zk', `127.0.0.1:${port}`, '--zk-connect-timeout', '1000']);
+    const r = await cli(['node', '--id', 'a', '--listen', '127.0.0.1:0', '--data', join(scratch, 'unreachable'), '--zk', `127.0.0.1:${port}`, '--zk-connect-timeout', '1000']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ZooKeeper at 127\.0\.0\.1:\d+ did not answer within 1000 ms/);
   });
@@ -162,7 +167,7 @@ describe('bad input: against a running cluster', () => {
       await cluster.stop();
       await session.setData(paths.tail, new TextEncoder().encode('not a protobuf at all \u0000\u00ff'), -1);
       const port = await freePort();
-      const r = await cli(['node', '--id', 'a', '--listen', `127.0.0.1:${port}`, '--data', '/tmp/duoraft-badznode-a', '--zk', zk.connectString, '--cluster', name]);
+      const r = await cli(['node', '--id', 'a', '--listen', `127.0.0.1:${port}`, '--data', join(scratch, 'badznode-a'), '--zk', zk.connectString, '--cluster', name]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`CORRUPT_ZNODE: corrupt znode ${paths.tail.replace(/[.]/g, '\\.')}`));
       const still = await session.getData(paths.tail);
