@@ -145,7 +145,7 @@ class FakeMember {
     const peer: VoterId = id === 'a' ? 'b' : 'a';
     const server = new grpc.Server();
     let address = '';
-    const driver: Pick<KvMember, 'id' | 'status' | 'hint' | 'peerId' | 'transferLeadership'> = {
+    const driver: Pick<KvMember, 'id' | 'status' | 'hint' | 'peerId' | 'transferLeadership' | 'transferUnderWay'> = {
       id,
       status: () => ({
         id,
@@ -166,6 +166,7 @@ class FakeMember {
         cluster.transferTimeouts.push(timeoutMs);
         return handOver(cluster, id, timeoutMs);
       },
+      transferUnderWay: () => false,
     };
     const handlers = kvHandlers({ current: driver as KvMember }, silentLogger, realClock);
     const recording: KvHandlers = {
