@@ -52,6 +52,8 @@ export interface KvMember {
   hint(): LeaderHint;
   peerId(): string;
   transferLeadership(timeoutMs: number): Promise<TransferOutcome>;
+  /** A transfer runs now (another request's, or a stopping leader's): one may hand over yet. */
+  transferUnderWay(): boolean;
   /** duoraft admin snapshot: take one now (the leader also publishes it to ZooKeeper). */
   takeSnapshot(): Promise<SnapshotTaken>;
   /** The leader finds the state too large for the ZooKeeper budget: put, incr and cas are refused. */
@@ -187,6 +189,14 @@ export async function execTransferLeadership(
   if (!d.peerId()) throw new UnavailableError('there is no other voter to hand over to');
   const budget = transferBudget(callerLeftMs);
   if (!budget.start) {
+    // Another request's transfer runs: it may hand over yet, so "still leads" would be
+    // untrue, and an operator who asked again without naming the target once the follower
+    // led would have it hand leadership back (review 40). Too short to wait on, it is unknown.
+    if (d.transferUnderWay()) {
+      throw new UnknownOutcomeError(
+        `a leadership transfer to ${d.peerId()} is under way (another request's) and may still hand over; this request left ${Math.max(0, Math.floor(callerLeftMs))} ms, too little to wait for it: run duoraft status to see who leads before transferring again`,
+      );
+    }
     // Started, it would end given up, or unknown should its TimeoutNow leave: not worth it.
     throw new TimeoutError(
       `leadership transfer to ${d.peerId()} not started: the request left ${Math.max(0, Math.floor(callerLeftMs))} ms, and a transfer needs at least ${budget.neededMs} ms with its answer; ${d.id} still leads: ask again with a longer deadline (--timeout)`,

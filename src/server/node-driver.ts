@@ -283,6 +283,11 @@ export class NodeDriver {
     return this.transfers.transferLeadership(timeoutMs);
   }
 
+  /** A transfer runs now: a request arriving would join it (transfer-request.ts). */
+  transferUnderWay(): boolean {
+    return this.transfers.underWay();
+  }
+
   /** Waits until the role changes or the deadline passes (bounded number of waiters). */
   private waitForRoleChange(deadline: number, busyMessage: string): Promise<void> {
     return this.roleWaiters.wait(deadline, () => new BusyError(20, this.hint(), busyMessage));

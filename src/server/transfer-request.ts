@@ -52,6 +52,11 @@ export class TransferRequests {
     this.timeoutNowsSent++;
   }
 
+  /** A transfer runs now, so a request arriving would join it rather than start one. */
+  underWay(): boolean {
+    return this.o.host.leads() && this.o.core.isTransferring();
+  }
+
   /**
    * Hands leadership to the follower, waiting at most `timeoutMs` for it to take over (a
    * request that comes while a transfer runs joins it, as in etcd, and waits for its outcome

@@ -145,7 +145,7 @@ class FakeMember {
     const peer: VoterId = id === 'a' ? 'b' : 'a';
     const server = new grpc.Server();
     let address = '';
-    const driver: Pick<KvMember, 'id' | 'status' | 'hint' | 'peerId' | 'transferLeadership'> = {
+    const driver: Pick<KvMember, 'id' | 'status' | 'hint' | 'peerId' | 'transferLeadership' | 'transferUnderWay'> = {
       id,
       status: () => ({
         id,
@@ -166,6 +166,7 @@ class FakeMember {
         cluster.transferTimeouts.push(timeoutMs);
         return handOver(cluster, id, timeoutMs);
       },
+      transferUnderWay: () => false,
     };
     const handlers = kvHandlers({ current: driver as KvMember }, silentLogger, realClock);
     const recording: KvHandlers = {
@@ -397,6 +398,40 @@ describe('duoraft admin transfer-leader against real members', () => {
       expect(r.code).toBe(1);
       expect(await cluster.waitForLeader(20_000)).toBe(leader);
     } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('a deadline too short to start, while another request\'s transfer runs: UNKNOWN_OUTCOME, never "still leads"', async () => {
+    // Review 40: it said "not started ... still leads: ask again" while the transfer under way
+    // could still hand over; asked again without --to once the follower led, that request
+    // names the old leader, and the new one hands leadership back.
+    const cluster = await ProcessCluster.start({ zk: zk.connectString, cluster: uniqueCluster('xfer-joined-short'), nodeArgs: ['--lease-window-ms', '1000'] });
+    const first = await connect({ zk: zk.connectString, cluster: cluster.options.cluster });
+    const second = await connect({ zk: zk.connectString, cluster: cluster.options.cluster });
+    try {
+      const leader = await cluster.waitForLeader(20_000);
+      const follower = cluster.ids().find((id) => id !== leader) ?? '';
+      await cluster.pause(follower); // the transfer cannot finish: it runs until the core's 4 s
+      const running = first.transferLeadership().then(
+        () => 'handed over',
+        (e: { code?: string }) => e.code,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const e = await second.transferLeadership('', { deadlineMs: 1500 }).then(
+        () => null,
+        (err: Error & { code?: string }) => err,
+      );
+      expect(e?.code).toBe('UNKNOWN_OUTCOME');
+      expect(e?.message).toMatch(/under way .*duoraft status/);
+      expect(e?.message).not.toContain('still leads');
+      // The first request's own answer: UNKNOWN_OUTCOME when its TimeoutNow left (the follower
+      // had caught up before the pause, the usual case), else given up, TIMEOUT still leads.
+      expect(['UNKNOWN_OUTCOME', 'TIMEOUT']).toContain(await running);
+      await cluster.resume(follower);
+    } finally {
+      await first.close();
+      await second.close();
       await cluster.stop();
     }
   });

@@ -97,6 +97,11 @@ export class ListenerMember implements KvMember {
     return Promise.reject(new NotLeaderError(this.o.leaderHint(), `${this.id} is a listener; ask the leader`));
   }
 
+  /** Never: a listener does not lead. */
+  transferUnderWay(): boolean {
+    return false;
+  }
+
   takeSnapshot(): Promise<SnapshotTaken> {
     return Promise.reject(new UnavailableError(`${this.id} is a listener: it snapshots on its own schedule only; ask a voter (or the leader, which also publishes it)`));
   }

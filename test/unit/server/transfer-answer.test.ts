@@ -11,7 +11,7 @@ import type { TransferOutcome } from '../../../src/server/transfer-outcome.js';
 /** A leader a with follower b whose transfer ends with `outcome` (only what the RPC asks of a member). */
 function leaderA(outcome: TransferOutcome, given: number[] = []): KvMember {
   let leaderId = 'a';
-  const member: Pick<KvMember, 'id' | 'status' | 'hint' | 'peerId' | 'transferLeadership'> = {
+  const member: Pick<KvMember, 'id' | 'status' | 'hint' | 'peerId' | 'transferLeadership' | 'transferUnderWay'> = {
     id: 'a',
     status: () => ({ id: 'a', role: leaderId === 'a' ? 'leader' : 'follower', term: 1, commitIndex: 0, appliedIndex: 0, lastIndex: 0, leaderId, address: 'a:1', snapshotIndex: 0, snapshotBytes: 0, zkBudget: null }),
     hint: () => ({ leaderId, leaderAddress: '' }),
@@ -21,6 +21,7 @@ function leaderA(outcome: TransferOutcome, given: number[] = []): KvMember {
       if (outcome === 'handed-over') leaderId = 'b';
       return Promise.resolve(outcome);
     },
+    transferUnderWay: () => false,
   };
   return member as KvMember;
 }
@@ -64,6 +65,20 @@ describe('execTransferLeadership', () => {
     const e = await execTransferLeadership({ current: leaderA('handed-over', given) }, { to: 'b' }, 1200).catch((err: DuoraftError) => err);
     expect(e).toMatchObject({ code: 'TIMEOUT' });
     expect((e as DuoraftError).message).toMatch(/not started: the request left 1200 ms, and a transfer needs at least 1750 ms .*a still leads: ask again with a longer deadline/);
+    expect(given).toEqual([]);
+  });
+
+  it('a request that leaves too little while a transfer runs: UNKNOWN_OUTCOME, never "still leads" (that transfer may hand over)', async () => {
+    // Review 40: the refusal said "a still leads: ask again" while another request's transfer
+    // ran; asked again without --to once b led, the client names a and b hands leadership back.
+    const given: number[] = [];
+    const a = { ...leaderA('unknown', given), transferUnderWay: () => true } as KvMember;
+    for (const left of [1200, 0, -50]) {
+      const e = await execTransferLeadership({ current: a }, { to: 'b' }, left).catch((err: DuoraftError) => err);
+      expect(e).toMatchObject({ code: 'UNKNOWN_OUTCOME' });
+      expect((e as DuoraftError).message).not.toContain('still leads');
+      expect((e as DuoraftError).message).toContain('duoraft status');
+    }
     expect(given).toEqual([]);
   });
 

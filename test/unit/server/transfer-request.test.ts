@@ -101,6 +101,22 @@ describe('TransferRequests', () => {
     expect(answer()).toBe('handed-over');
   });
 
+  it('underWay: exactly while a request arriving would join a transfer (led, and the core transfers)', async () => {
+    const { transfers, core, clock, node } = setUp();
+    expect(transfers.underWay()).toBe(false);
+    const first = track(transfers.transferLeadership(1000));
+    await settle();
+    expect(transfers.underWay()).toBe(true);
+    node.leads = false;
+    expect(transfers.underWay()).toBe(false);
+    node.leads = true;
+    clock.jump(1000);
+    await settle();
+    expect(first()).toBe('still-leads');
+    expect(core.transferring).toBe(false);
+    expect(transfers.underWay()).toBe(false);
+  });
+
   it('a joined request counts the TimeoutNows that left since the transfer started, before it joined too', async () => {
     const { transfers, core, waiters } = setUp();
     const first = track(transfers.transferLeadership(1000));
