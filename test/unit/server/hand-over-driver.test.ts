@@ -10,6 +10,8 @@
 //   newer one alone (the generation its Ready named goes back to the core).
 // - A record whose answer comes after its transfer ended, or after the operator's deadline
 //   told it the transfer failed, sends no TimeoutNow, and the lease is taken back (review 35).
+// - Such a late answer counts no TimeoutNow against a newer transfer: its answer stays
+//   'still-leads' when its own TimeoutNow never left (review 39).
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { ClusterPaths } from '../../../src/coordination/layout.js';
@@ -265,6 +267,40 @@ describe('NodeDriver hand-over', () => {
     expect(t.d.figures().transferring).toBe(true);
     expect(t.leaseTouches()).toBe(touches);
     expect(second).toBeNull();
+    await t.d.stop();
+  });
+
+  it("a late relinquish answer of an ended transfer does not make a newer transfer's answer 'unknown' (review 39)", async () => {
+    const t = await leaderWithFollower();
+    // Transfer A hands over; its record lands but the answer is held past A's deadline.
+    t.zk.holdRelinquishAnswer = true;
+    let first: string | null = null;
+    void t.d.transferLeadership(300).then(
+      (o) => (first = o),
+      (err: { code: string }) => (first = err.code),
+    );
+    await t.run(1000, () => t.zk.relinquishes > 0);
+    await t.run(500, () => first !== null);
+    expect(first).toBe('still-leads');
+    // Transfer B hands over too; its relinquished write gets no answer at all.
+    t.zk.holdRelinquish = true;
+    let second: string | null = null;
+    void t.d.transferLeadership(60_000).then(
+      (o) => (second = o),
+      (err: { code: string }) => (second = err.code),
+    );
+    await t.run(1000, () => t.zk.relinquishes > 1);
+    expect(t.zk.relinquishes).toBe(2);
+    // A's answer comes now: A is over, so no TimeoutNow leaves, and none may be counted
+    // against B, whose own TimeoutNow never left.
+    t.zk.answerHeld();
+    await t.run(50);
+    expect(t.timeoutNows).toEqual([]);
+    expect(second).toBeNull();
+    // B ends at the core's own transfer timeout: nothing was sent for it, so it still leads.
+    await t.run(30_000, () => second !== null);
+    expect(second).toBe('still-leads');
+    expect(t.timeoutNows).toEqual([]);
     await t.d.stop();
   });
 
