@@ -12,6 +12,8 @@
 //   told it the transfer failed, sends no TimeoutNow, and the lease is taken back (review 35).
 // - Such a late answer counts no TimeoutNow against a newer transfer: its answer stays
 //   'still-leads' when its own TimeoutNow never left (review 39).
+// - A request that comes after the core stepped down, before the loop carried it out, asks
+//   both (the wiring's leads()): it answers 'handed-over' and starts nothing (review 39).
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { ClusterPaths } from '../../../src/coordination/layout.js';
@@ -25,6 +27,7 @@ import { NodeDriver } from '../../../src/server/node-driver.js';
 import { MemoryWal } from '../../../src/storage/memory-wal.js';
 import type { MessageSender, PeerTransport } from '../../../src/transport/transport.js';
 import { ScriptedZk } from '../coordination/scripted-zk.js';
+import { track } from './leading-alone.js';
 import { ManualClock } from './manual-clock.js';
 
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
@@ -132,7 +135,9 @@ async function leaderWithFollower() {
   await run(50);
   if (node.status().role !== 'leader') throw new Error('a did not take over');
   const leaseTouches = (): number => zk.calls.filter((c) => c === `multi check ${paths.epoch}, setData ${paths.lease}`).length;
-  return { d: node, zk, run, timeoutNows, leaseTouches };
+  /** Hands a message from b to a at once, as the transport does (no turn of the loop after it). */
+  const fromB = (m: Message): void => handler?.(m, { kind: 'verified', id: 'b' });
+  return { d: node, zk, run, timeoutNows, leaseTouches, fromB };
 }
 
 describe('NodeDriver hand-over', () => {
@@ -301,6 +306,20 @@ describe('NodeDriver hand-over', () => {
     await t.run(30_000, () => second !== null);
     expect(second).toBe('still-leads');
     expect(t.timeoutNows).toEqual([]);
+    await t.d.stop();
+  });
+
+  it('a request that comes after the core stepped down, before the loop carried it out, starts nothing (review 39)', async () => {
+    const t = await leaderWithFollower();
+    // A heartbeat reply of b from a newer term: a's core steps down at once; the loop carries
+    // it out on its next turn. The request between the two sees a node that no longer leads.
+    const term = t.d.status().term;
+    t.fromB({ type: 'heartbeatReply', from: 'b', to: 'a', term: term + 1, lastIndex: 0, leaderMatch: 0 });
+    expect(t.d.status().role).toBe('follower');
+    const outcome = track(t.d.transferLeadership(5000));
+    await settle();
+    expect(outcome.outcome()).toEqual({ value: 'handed-over' });
+    expect(t.d.figures().transferring).toBe(false);
     await t.d.stop();
   });
 
