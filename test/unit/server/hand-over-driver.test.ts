@@ -10,6 +10,10 @@
 //   newer one alone (the generation its Ready named goes back to the core).
 // - A record whose answer comes after its transfer ended, or after the operator's deadline
 //   told it the transfer failed, sends no TimeoutNow, and the lease is taken back (review 35).
+// - Such a late answer counts no TimeoutNow against a newer transfer: its answer stays
+//   'still-leads' when its own TimeoutNow never left (review 39).
+// - A request that comes after the core stepped down, before the loop carried it out, asks
+//   both (the wiring's leads()): it answers 'handed-over' and starts nothing (review 39).
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { ClusterPaths } from '../../../src/coordination/layout.js';
@@ -23,6 +27,7 @@ import { NodeDriver } from '../../../src/server/node-driver.js';
 import { MemoryWal } from '../../../src/storage/memory-wal.js';
 import type { MessageSender, PeerTransport } from '../../../src/transport/transport.js';
 import { ScriptedZk } from '../coordination/scripted-zk.js';
+import { track } from './leading-alone.js';
 import { ManualClock } from './manual-clock.js';
 
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
@@ -130,7 +135,9 @@ async function leaderWithFollower() {
   await run(50);
   if (node.status().role !== 'leader') throw new Error('a did not take over');
   const leaseTouches = (): number => zk.calls.filter((c) => c === `multi check ${paths.epoch}, setData ${paths.lease}`).length;
-  return { d: node, zk, run, timeoutNows, leaseTouches };
+  /** Hands a message from b to a at once, as the transport does (no turn of the loop after it). */
+  const fromB = (m: Message): void => handler?.(m, { kind: 'verified', id: 'b' });
+  return { d: node, zk, run, timeoutNows, leaseTouches, fromB };
 }
 
 describe('NodeDriver hand-over', () => {
@@ -265,6 +272,54 @@ describe('NodeDriver hand-over', () => {
     expect(t.d.figures().transferring).toBe(true);
     expect(t.leaseTouches()).toBe(touches);
     expect(second).toBeNull();
+    await t.d.stop();
+  });
+
+  it("a late relinquish answer of an ended transfer does not make a newer transfer's answer 'unknown' (review 39)", async () => {
+    const t = await leaderWithFollower();
+    // Transfer A hands over; its record lands but the answer is held past A's deadline.
+    t.zk.holdRelinquishAnswer = true;
+    let first: string | null = null;
+    void t.d.transferLeadership(300).then(
+      (o) => (first = o),
+      (err: { code: string }) => (first = err.code),
+    );
+    await t.run(1000, () => t.zk.relinquishes > 0);
+    await t.run(500, () => first !== null);
+    expect(first).toBe('still-leads');
+    // Transfer B hands over too; its relinquished write gets no answer at all.
+    t.zk.holdRelinquish = true;
+    let second: string | null = null;
+    void t.d.transferLeadership(60_000).then(
+      (o) => (second = o),
+      (err: { code: string }) => (second = err.code),
+    );
+    await t.run(1000, () => t.zk.relinquishes > 1);
+    expect(t.zk.relinquishes).toBe(2);
+    // A's answer comes now: A is over, so no TimeoutNow leaves, and none may be counted
+    // against B, whose own TimeoutNow never left.
+    t.zk.answerHeld();
+    await t.run(50);
+    expect(t.timeoutNows).toEqual([]);
+    expect(second).toBeNull();
+    // B ends at the core's own transfer timeout: nothing was sent for it, so it still leads.
+    await t.run(30_000, () => second !== null);
+    expect(second).toBe('still-leads');
+    expect(t.timeoutNows).toEqual([]);
+    await t.d.stop();
+  });
+
+  it('a request that comes after the core stepped down, before the loop carried it out, starts nothing (review 39)', async () => {
+    const t = await leaderWithFollower();
+    // A heartbeat reply of b from a newer term: a's core steps down at once; the loop carries
+    // it out on its next turn. The request between the two sees a node that no longer leads.
+    const term = t.d.status().term;
+    t.fromB({ type: 'heartbeatReply', from: 'b', to: 'a', term: term + 1, lastIndex: 0, leaderMatch: 0 });
+    expect(t.d.status().role).toBe('follower');
+    const outcome = track(t.d.transferLeadership(5000));
+    await settle();
+    expect(outcome.outcome()).toEqual({ value: 'handed-over' });
+    expect(t.d.figures().transferring).toBe(false);
     await t.d.stop();
   });
 
