@@ -440,6 +440,20 @@ describe('after the wait on a TimeoutNow (review 41)', () => {
     expect(followsAt).toBeLessThan(3 * defaultCoreTicks.electionTimeoutTicks);
   });
 
+  it("a TimeoutNow taken from the leader is contact with it; one restated while waited on is not", () => {
+    const { b } = pair();
+    b.observeLease(7, 0, touch('a', 1));
+    for (let t = 0; t < 3; t++) b.tick();
+    expect(b.ticksSinceLeaderContact()).toBe(3);
+    b.step(timeoutNow(8));
+    expect(b.softState().role).toBe('precandidate');
+    expect(b.ticksSinceLeaderContact()).toBe(0);
+    for (let t = 0; t < 3; t++) b.tick();
+    b.step(timeoutNow(8));
+    expect(b.softState().role).toBe('precandidate');
+    expect(b.ticksSinceLeaderContact()).toBe(3);
+  });
+
   it('a TimeoutNow ignored as stale leaves a Ready to collect: the note is handed out with nothing else new', () => {
     const { b } = pair();
     b.observeLease(9, 0, touch('a', 1));
