@@ -371,3 +371,96 @@ describe('a real hand-over', () => {
     expect(a.ready().messages.map((m) => m.type)).toEqual(['heartbeat', 'timeoutNow']);
   });
 });
+
+// Review 41: what the follower's wait leaves behind once it ends, seen through the whole core.
+// These paths were covered only by hand-over-taking.test.ts's fake node: a RaftCore whose
+// HandOverTaking is reset wrongly (or whose restated TimeoutNow restarts the election timer)
+// passed every other core test.
+describe('after the wait on a TimeoutNow (review 41)', () => {
+  /** b waits on a TimeoutNow naming version 8 (its watch at 7), then sees a touch of a at 9: it follows a again. */
+  function waitedAndFollowedAgain(): { a: RaftCore; b: RaftCore } {
+    const { a, b } = pair();
+    b.observeLease(7, 0, touch('a', 1));
+    b.step(timeoutNow(8));
+    expect(b.softState().role).toBe('precandidate');
+    b.observeLease(9, 0, touch('a', 1));
+    expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
+    b.ready();
+    return { a, b };
+  }
+
+  /** Ticks b, a silent follower, until its election timer makes it a pre-candidate; the pre-vote it asks. */
+  function tickToPreVote(b: RaftCore): ReturnType<typeof messagesOf<'vote'>>[number] {
+    for (let t = 1; t <= 3 * defaultCoreTicks.electionTimeoutTicks; t++) {
+      b.tick();
+      const vote = messagesOf(b.ready(), 'vote')[0];
+      if (vote) return vote;
+    }
+    throw new Error('no pre-vote');
+  }
+
+  it('a later ordinary pre-vote is not a transfer one, and the ended wait does not time out again', () => {
+    const { b } = waitedAndFollowedAgain();
+    expect(tickToPreVote(b)).toMatchObject({ preVote: true, transfer: false });
+    expect(b.softState().role).toBe('precandidate');
+  });
+
+  it("a later ordinary pre-candidate takes its leader's heartbeat again: no earlier message is dropped any more", () => {
+    const { a, b } = waitedAndFollowedAgain();
+    tickToPreVote(b);
+    expect(b.softState().role).toBe('precandidate');
+    for (let t = 0; t < defaultCoreTicks.heartbeatTicks; t++) a.tick();
+    const heartbeat = messagesOf(a.ready(), 'heartbeat')[0]!;
+    b.step(heartbeat);
+    expect(b.softState()).toMatchObject({ role: 'follower', leaderId: 'a' });
+  });
+
+  it('a TimeoutNow restated while waited on does not restart the election timer: the pre-vote is asked again well before the transfer timeout', () => {
+    // The leader objects to the second pre-vote (the first one's answer was lost): the
+    // follower follows it again then, not only at the transfer timeout (notes/safety.md,
+    // "What a forgery still does").
+    const transferTimeoutTicks = 100;
+    const { b } = pair({ transferTimeoutTicks });
+    b.observeLease(7, 0, touch('a', 1));
+    b.step(timeoutNow(1000));
+    let preVotes = 0;
+    let followsAt = -1;
+    for (let t = 1; t <= transferTimeoutTicks && followsAt < 0; t++) {
+      b.tick();
+      if (t % 3 === 0 && b.softState().role === 'precandidate') b.step(timeoutNow(1000));
+      for (const m of b.ready().messages) {
+        if (m.type !== 'vote') continue;
+        if (preVotes++ === 0) b.step({ type: 'unreachable', from: 'a', to: 'b', term: 0 });
+        else b.step({ type: 'voteReply', from: 'a', to: 'b', term: 1, granted: false, preVote: true, reason: 'is-leader' } satisfies VoteReply);
+      }
+      if (b.softState().role === 'follower') followsAt = t;
+    }
+    expect(preVotes).toBeGreaterThanOrEqual(2);
+    expect(followsAt).toBeGreaterThan(0);
+    expect(followsAt).toBeLessThan(3 * defaultCoreTicks.electionTimeoutTicks);
+  });
+
+  it("a TimeoutNow taken from the leader is contact with it; one restated while waited on is not", () => {
+    const { b } = pair();
+    b.observeLease(7, 0, touch('a', 1));
+    for (let t = 0; t < 3; t++) b.tick();
+    expect(b.ticksSinceLeaderContact()).toBe(3);
+    b.step(timeoutNow(8));
+    expect(b.softState().role).toBe('precandidate');
+    expect(b.ticksSinceLeaderContact()).toBe(0);
+    for (let t = 0; t < 3; t++) b.tick();
+    b.step(timeoutNow(8));
+    expect(b.softState().role).toBe('precandidate');
+    expect(b.ticksSinceLeaderContact()).toBe(3);
+  });
+
+  it('a TimeoutNow ignored as stale leaves a Ready to collect: the note is handed out with nothing else new', () => {
+    const { b } = pair();
+    b.observeLease(9, 0, touch('a', 1));
+    b.ready();
+    expect(b.hasReady()).toBe(false);
+    b.step(timeoutNow(8));
+    expect(b.hasReady()).toBe(true);
+    expect(b.ready().handOverUnconfirmed).toMatch(/a touched its lease \(version 9\) after the version 8/);
+  });
+});
