@@ -12,7 +12,7 @@
 import type { CoreConfig } from './config.js';
 import type { HandOverWait } from './hand-over.js';
 import type { RaftLog } from './log.js';
-import type { Message } from './messages.js';
+import type { Message, PreVoteRound } from './messages.js';
 import type { NodeId, Role } from './types.js';
 
 /** Where the pre-vote asked of the peer stands. */
@@ -72,6 +72,8 @@ export interface CandidacyNode {
 
 export class Candidacy {
   private outcome: PreVoteOutcome = 'pending';
+  /** The round of the pre-vote last asked (messages.ts PreVoteRound); 0 before the first. */
+  private round: PreVoteRound = 0;
   private preVoteElapsed = 0;
   private candidateElapsed = 0;
   private connected = true;
@@ -133,6 +135,8 @@ export class Candidacy {
   /** The node just became a pre-candidate: asks the peer's pre-vote (none needed without a peer). */
   askPeer(): void {
     this.preVoteElapsed = 0;
+    // A new round even without a peer: an answer to an earlier pre-vote never counts for this one.
+    this.round++;
     const peer = this.node.peer();
     if (!peer) {
       this.outcome = 'granted';
@@ -148,6 +152,7 @@ export class Candidacy {
         preVote: true,
         // Waiting on a hand-over: a leader that handed over does not object to this one.
         transfer: this.handOver.waiting,
+        round: this.round,
       });
     }
     this.maybeTakeOver();
@@ -168,9 +173,15 @@ export class Candidacy {
     return this.candidateElapsed >= this.cfg.candidateTimeoutTicks;
   }
 
-  /** The peer answered the pre-vote. */
-  onReply(granted: boolean, reason: string, from: NodeId): void {
+  /**
+   * The peer answered pre-vote `round`. An answer to an earlier round is not the answer to
+   * this one: a leader's refusal of an ordinary pre-vote, arriving after a TimeoutNow began
+   * the hand-over's, would otherwise end the hand-over (review 37). An answer without a round
+   * (an older member) is taken for the round pending.
+   */
+  onReply(granted: boolean, reason: string, from: NodeId, round?: PreVoteRound): void {
     if (this.node.role() !== 'precandidate' || this.outcome !== 'pending') return;
+    if (round !== undefined && round !== this.round) return;
     if (granted) {
       this.outcome = 'granted';
       this.maybeTakeOver();

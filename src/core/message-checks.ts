@@ -99,6 +99,7 @@ export function checkPeerMessage(m: Message, c: MessageCheckContext): string | n
     case 'vote':
       if (!isIndex(m.lastLogIndex) || !isIndex(m.lastLogTerm)) return 'last log index or term is not a non-negative integer';
       if (m.lastLogTerm > m.term) return `last log term ${m.lastLogTerm} above the message's term ${m.term}`;
+      if (m.round !== undefined && !isIndex(m.round)) return 'round is not a non-negative integer';
       return null;
     case 'appendReply':
       if (![m.matchIndex, m.rejectedIndex, m.xTerm, m.xIndex, m.xLen].every(isIndex)) return 'an index is not a non-negative integer';
@@ -110,6 +111,7 @@ export function checkPeerMessage(m: Message, c: MessageCheckContext): string | n
       if (!isIndex(m.lastIndex) || !isIndex(m.leaderMatch)) return 'an index is not a non-negative integer';
       return null;
     case 'voteReply':
+      if (m.round !== undefined && !isIndex(m.round)) return 'round is not a non-negative integer';
       return null;
   }
 }

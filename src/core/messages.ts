@@ -93,7 +93,18 @@ export interface Vote extends Base {
   readonly preVote: boolean;
   /** The sender takes over because the leader asked it to (leadership transfer). */
   readonly transfer: boolean;
+  /** See PreVoteRound. */
+  readonly round?: PreVoteRound;
 }
+
+/**
+ * Which of the sender's pre-votes a Vote is, echoed in its VoteReply: a pre-candidate takes
+ * an answer only for the round it is in, so a refusal of an earlier pre-vote that arrives
+ * after a new one (a TimeoutNow began a hand-over's) is not read as the answer to the new one.
+ * A counter in the asker's core from 1; absent (0 on the wire) from an older member, whose
+ * answer is taken as the answer to whatever round is pending, as before rounds existed.
+ */
+export type PreVoteRound = number;
 
 /**
  * Why a pre-vote was refused. 'is-leader': the voter leads (the candidate should follow it);
@@ -106,6 +117,8 @@ export interface VoteReply extends Base {
   readonly granted: boolean;
   readonly preVote: boolean;
   readonly reason: VoteRejection;
+  /** The Vote's round, echoed (see PreVoteRound); absent when the Vote had none. */
+  readonly round?: PreVoteRound;
 }
 
 export interface TimeoutNow extends Base {

@@ -35,7 +35,7 @@ import { checkPeerMessage } from './message-checks.js';
 import { PendingReady } from './pending-ready.js';
 import { Replication } from './replication.js';
 import { TransferDriving } from './transfer-driving.js';
-import { VoteAnswer } from './vote-answer.js';
+import { echoRound, VoteAnswer } from './vote-answer.js';
 import type { RandomSource } from './random.js';
 import type { CoreStatus, Divergence, ProposeResult, Ready, SoftState } from './ready.js';
 import { sameChain } from './chain.js';
@@ -798,7 +798,7 @@ export class RaftCore {
   // The answer to a peer's pre-vote is vote-answer.ts's.
 
   private onVoteReply(m: VoteReply): void {
-    this.candidacy.onReply(m.granted, m.reason, m.from);
+    this.candidacy.onReply(m.granted, m.reason, m.from, m.round);
   }
 
   // --------------------------------------------------------------- leader
@@ -834,7 +834,7 @@ export class RaftCore {
     // Tell a deposed leader (or an old candidate) about the newer term.
     if (m.type === 'append') this.following.rejectAppend(m, m.prevLogIndex);
     else if (m.type === 'heartbeat') this.reply(m, { type: 'heartbeatReply', from: this.id, to: m.from, term: this.term, lastIndex: this.log.lastIndex(), leaderMatch: 0 });
-    else if (m.type === 'vote') this.reply(m, { type: 'voteReply', from: this.id, to: m.from, term: this.term, granted: false, preVote: m.preVote, reason: 'stale-term' });
+    else if (m.type === 'vote') this.reply(m, { type: 'voteReply', from: this.id, to: m.from, term: this.term, granted: false, preVote: m.preVote, reason: 'stale-term', ...echoRound(m) });
   }
 
   private reply(request: Message, response: Message): void {

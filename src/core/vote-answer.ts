@@ -7,7 +7,7 @@
 // node's tick count is its time).
 import type { CoreConfig } from './config.js';
 import type { RaftLog } from './log.js';
-import type { Message, Vote, VoteRejection } from './messages.js';
+import type { Message, PreVoteRound, Vote, VoteRejection } from './messages.js';
 import type { NodeId, Role } from './types.js';
 
 /** What the answer compares the asker's log with (RaftLog). */
@@ -35,6 +35,11 @@ export interface AnsweringNode {
   /** Ends the election timer now: this node should take over itself. */
   hurryElection(): void;
   reply(request: Message, response: Message): void;
+}
+
+/** The round of pre-vote `m`, to echo in its answer (nothing when it had none). */
+export function echoRound(m: Vote): { round?: PreVoteRound } {
+  return m.round === undefined ? {} : { round: m.round };
 }
 
 export class VoteAnswer {
@@ -67,6 +72,7 @@ export class VoteAnswer {
       granted,
       preVote: m.preVote,
       reason,
+      ...echoRound(m),
     });
   }
 

@@ -1617,6 +1617,7 @@ export namespace duoraft {
             lastLogTerm: number;
             preVote: boolean;
             transfer: boolean;
+            round: number;
             static create(properties: duoraft.peer.RequestVoteRequest.$Shape): duoraft.peer.RequestVoteRequest & duoraft.peer.RequestVoteRequest.$Shape;
             static create(properties?: duoraft.peer.RequestVoteRequest.$Properties): duoraft.peer.RequestVoteRequest;
             static encode(message: duoraft.peer.RequestVoteRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1634,6 +1635,7 @@ export namespace duoraft {
                 lastLogTerm?: (number|null);
                 preVote?: (boolean|null);
                 transfer?: (boolean|null);
+                round?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.RequestVoteRequest.$Properties;
@@ -1652,6 +1654,7 @@ export namespace duoraft {
             preVote: boolean;
             reason: string;
             noReply: boolean;
+            round: number;
             static create(properties: duoraft.peer.RequestVoteResponse.$Shape): duoraft.peer.RequestVoteResponse & duoraft.peer.RequestVoteResponse.$Shape;
             static create(properties?: duoraft.peer.RequestVoteResponse.$Properties): duoraft.peer.RequestVoteResponse;
             static encode(message: duoraft.peer.RequestVoteResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1668,6 +1671,7 @@ export namespace duoraft {
                 preVote?: (boolean|null);
                 reason?: (string|null);
                 noReply?: (boolean|null);
+                round?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.peer.RequestVoteResponse.$Properties;

@@ -11550,6 +11550,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {number|null} [lastLogTerm] RequestVoteRequest lastLogTerm
              * @property {boolean|null} [preVote] RequestVoteRequest preVote
              * @property {boolean|null} [transfer] RequestVoteRequest transfer
+             * @property {number|null} [round] RequestVoteRequest round
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -11646,6 +11647,14 @@ export const duoraft = $root.duoraft = (() => {
             RequestVoteRequest.prototype.transfer = false;
 
             /**
+             * RequestVoteRequest round.
+             * @member {number} round
+             * @memberof duoraft.peer.RequestVoteRequest
+             * @instance
+             */
+            RequestVoteRequest.prototype.round = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new RequestVoteRequest instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.RequestVoteRequest
@@ -11693,6 +11702,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 7, wireType 0 =*/56).bool(message.preVote);
                 if (message.transfer != null && $Object.hasOwnProperty.call(message, "transfer") && message.transfer !== false)
                     writer.uint32(/* id 8, wireType 0 =*/64).bool(message.transfer);
+                if (message.round != null && $Object.hasOwnProperty.call(message, "round") && (typeof message.round === "object" ? message.round.low || message.round.high : message.round !== 0))
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.round);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -11809,6 +11820,15 @@ export const duoraft = $root.duoraft = (() => {
                                 delete message.transfer;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.round = value;
+                            else
+                                delete message.round;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -11855,6 +11875,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {boolean|null} [preVote] RequestVoteResponse preVote
              * @property {string|null} [reason] RequestVoteResponse reason
              * @property {boolean|null} [noReply] RequestVoteResponse noReply
+             * @property {number|null} [round] RequestVoteResponse round
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -11943,6 +11964,14 @@ export const duoraft = $root.duoraft = (() => {
             RequestVoteResponse.prototype.noReply = false;
 
             /**
+             * RequestVoteResponse round.
+             * @member {number} round
+             * @memberof duoraft.peer.RequestVoteResponse
+             * @instance
+             */
+            RequestVoteResponse.prototype.round = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new RequestVoteResponse instance using the specified properties.
              * @function create
              * @memberof duoraft.peer.RequestVoteResponse
@@ -11988,6 +12017,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 6, wireType 2 =*/50).string(message.reason);
                 if (message.noReply != null && $Object.hasOwnProperty.call(message, "noReply") && message.noReply !== false)
                     writer.uint32(/* id 7, wireType 0 =*/56).bool(message.noReply);
+                if (message.round != null && $Object.hasOwnProperty.call(message, "round") && (typeof message.round === "object" ? message.round.low || message.round.high : message.round !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.round);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -12093,6 +12124,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.noReply = value;
                             else
                                 delete message.noReply;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.round = value;
+                            else
+                                delete message.round;
                             continue;
                         }
                     }

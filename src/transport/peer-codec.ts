@@ -222,6 +222,7 @@ export function encodeVote(m: Vote, cluster: string): RequestVoteRequestProto {
     lastLogTerm: m.lastLogTerm,
     preVote: m.preVote,
     transfer: m.transfer,
+    round: m.round ?? 0,
   };
 }
 
@@ -238,7 +239,14 @@ export function decodeVote(p: RequestVoteRequestProto): Vote {
     lastLogTerm: uint(t, 'last_log_term', p.lastLogTerm),
     preVote: flag(t, 'pre_vote', p.preVote),
     transfer: flag(t, 'transfer', p.transfer),
+    ...roundOf(t, p.round),
   };
+}
+
+/** A pre-vote's round as the core holds it: 0 on the wire (unset, an older member) is none. */
+function roundOf(protoType: string, value: unknown): { round?: number } {
+  const round = uint(protoType, 'round', value);
+  return round === 0 ? {} : { round };
 }
 
 export function encodeTimeoutNow(m: TimeoutNow, cluster: string): TimeoutNowRequestProto {
@@ -300,7 +308,7 @@ function isVoteRejection(s: string): s is VoteRejection {
 }
 
 export function encodeVoteReply(m: VoteReply): RequestVoteResponseProto {
-  return { from: m.from, to: m.to, term: m.term, granted: m.granted, preVote: m.preVote, reason: m.reason };
+  return { from: m.from, to: m.to, term: m.term, granted: m.granted, preVote: m.preVote, reason: m.reason, round: m.round ?? 0 };
 }
 
 /** The core reply of a received RequestVoteResponse (no_reply unset). Throws MalformedPeerMessageError. */
@@ -314,5 +322,5 @@ export function decodeVoteReply(p: RequestVoteResponseProto): VoteReply {
   if (granted !== (reason === '')) {
     throw new MalformedPeerMessageError(t, granted ? `granted with rejection reason ${reason}` : 'refused without a reason');
   }
-  return { type: 'voteReply', ...env, granted, preVote: flag(t, 'pre_vote', p.preVote), reason };
+  return { type: 'voteReply', ...env, granted, preVote: flag(t, 'pre_vote', p.preVote), reason, ...roundOf(t, p.round) };
 }

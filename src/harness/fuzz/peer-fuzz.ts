@@ -117,7 +117,7 @@ function plan(r: FuzzRandom, ctx: FuzzContext, s: LiveState): Planned {
       body = encodePeerRequest('Heartbeat', { ...env, commit: num(r, tailIndex), commitTerm: num(r, s.tail?.term ?? s.term), commitChain: chainOr(r, s.tail?.chain) });
       break;
     case 'RequestVote':
-      body = encodePeerRequest('RequestVote', { ...env, lastLogIndex: num(r, last), lastLogTerm: num(r, s.term), preVote: r.chance(0.6), transfer: r.chance(0.3) });
+      body = encodePeerRequest('RequestVote', { ...env, lastLogIndex: num(r, last), lastLogTerm: num(r, s.term), preVote: r.chance(0.6), transfer: r.chance(0.3), round: num(r, 1) });
       break;
     case 'TimeoutNow':
       body = encodePeerRequest('TimeoutNow', { ...env, leaseVersion: num(r, s.leaseVersion) });

@@ -76,7 +76,7 @@ describe('Candidacy', () => {
     const { c, node } = setUp();
     c.observeLease(7, 0);
     preCandidate(c, node, 100);
-    expect(node.sent).toEqual([{ type: 'vote', from: 'b', to: 'a', term: 3, lastLogIndex: 4, lastLogTerm: 2, preVote: true, transfer: false }]);
+    expect(node.sent).toEqual([{ type: 'vote', from: 'b', to: 'a', term: 3, lastLogIndex: 4, lastLogTerm: 2, preVote: true, transfer: false, round: 1 }]);
     expect(node.candidacies).toEqual([]);
     expect(c.hasRequest).toBe(false);
   });
@@ -221,6 +221,50 @@ describe('Candidacy', () => {
     expect(node.sent[0]).toMatchObject({ type: 'vote', transfer: true });
     c.onReply(false, 'is-leader', 'a');
     expect(handOver.takeNote()).toBe('a answered that it leads and has not handed over');
+  });
+
+  it("takes an answer only for the round that asked it: a leader's refusal of an earlier pre-vote does not end a hand-over (review 37)", () => {
+    const { c, node, handOver } = setUp();
+    // An ordinary pre-vote (round 1); the node follows again before its answer comes.
+    preCandidate(c, node, 1);
+    expect(node.sent[0]).toMatchObject({ transfer: false, round: 1 });
+    node.currentRole = 'follower';
+    c.followed();
+    // A TimeoutNow: the hand-over's pre-vote (round 2).
+    expect(handOver.receive({ from: 'a', term: 2, leaseVersion: 9 }, 2)).toBe('wait');
+    preCandidate(c, node, 2);
+    expect(node.sent[1]).toMatchObject({ transfer: true, round: 2 });
+    c.onReply(false, 'is-leader', 'a', 1);
+    expect(node.followed).toEqual([]);
+    expect(node.currentRole).toBe('precandidate');
+    expect(handOver.takeNote()).toBeUndefined();
+    expect(handOver.waiting).toBe(true);
+    // The answer of the round asked decides, as before.
+    c.onReply(false, 'is-leader', 'a', 2);
+    expect(node.followed).toEqual([{ term: 2, leaderId: 'a' }]);
+    expect(handOver.takeNote()).toBe('a answered that it leads and has not handed over');
+  });
+
+  it('a grant of the round asked counts; one of an earlier round does not', () => {
+    const { c, node } = setUp();
+    node.now = 100;
+    c.observeLease(7, 0);
+    preCandidate(c, node, 100);
+    preCandidate(c, node, 101);
+    c.onReply(true, '', 'a', 1);
+    node.now = 200;
+    c.tickPreCandidate();
+    expect(node.candidacies).toEqual([]);
+    c.onReply(true, '', 'a', 2);
+    expect(node.candidacies).toEqual([false]);
+  });
+
+  it('an answer without a round (an older member) is taken for the round pending, as before rounds', () => {
+    const { c, node } = setUp();
+    preCandidate(c, node, 1);
+    preCandidate(c, node, 2);
+    c.onReply(false, 'leader-alive', 'a');
+    expect(node.followed).toEqual([{ term: 2, leaderId: 'a' }]);
   });
 
   it('a failed take-over returns to following: the newer epoch leader, or nobody in its own term', () => {

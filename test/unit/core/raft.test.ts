@@ -850,6 +850,43 @@ describe('leadership transfer', () => {
     expect(b.ready().takeover).toMatchObject({ transfer: true, leaseVersion: 42 });
   });
 
+  it("a leader's refusal of an ordinary pre-vote, arriving after a TimeoutNow began the hand-over's, does not end the hand-over (review 37)", () => {
+    const { a, b } = replicatingPair({});
+    a.mirrorCommitted(1, 1);
+    // The follower's election timer fires (its event loop stalled): an ordinary pre-vote.
+    let first: Message | undefined;
+    for (let t = 0; t < 100 && first === undefined; t++) {
+      b.tick();
+      first = messagesOf(b.ready(), 'vote')[0];
+    }
+    expect(first).toMatchObject({ type: 'vote', transfer: false, round: 1 });
+    a.step(first!);
+    const refusal = messagesOf(a.ready(), 'voteReply')[0]!;
+    expect(refusal).toMatchObject({ granted: false, reason: 'is-leader', round: 1 });
+    // A heartbeat the leader sent meanwhile makes it a follower again; then the hand-over.
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 1, commitTerm: 1 });
+    expect(b.softState().role).toBe('follower');
+    expect(a.transferLeadership()).toBe(true);
+    a.tick();
+    const tn = messagesOf(a.ready(), 'timeoutNow')[0]!;
+    b.step({ ...tn, leaseVersion: 42 });
+    const second = messagesOf(b.ready(), 'vote')[0]!;
+    expect(second).toMatchObject({ transfer: true, round: 2 });
+    // The refusal of the first round arrives late: it is not the answer to the hand-over's.
+    b.step(refusal);
+    expect(b.softState().role).toBe('precandidate');
+    expect(b.ready().handOverUnconfirmed).toBeUndefined();
+    // The hand-over's own answer decides: the leader that handed over does not object, and
+    // the lease watch confirms the hand-over, so the follower fences at once.
+    a.step(second);
+    const answer = messagesOf(a.ready(), 'voteReply')[0]!;
+    expect(answer).toMatchObject({ granted: true, round: 2 });
+    b.step(answer);
+    b.observeLease(42, 0, { term: 1, holder: 'a', relinquished: true });
+    expect(b.softState().role).toBe('candidate');
+    expect(b.ready().takeover).toMatchObject({ transfer: true, leaseVersion: 42 });
+  });
+
   it('gives up a transfer the follower does not complete, and takes the lease back', () => {
     const { a } = replicatingPair({ transferTimeoutTicks: 20 });
     a.mirrorCommitted(1, 1);

@@ -54,6 +54,14 @@ describe('VoteAnswer', () => {
     expect(ask()).toEqual({ type: 'voteReply', from: 'a', to: 'b', term: 5, granted: true, preVote: true, reason: '' });
   });
 
+  it("echoes the pre-vote's round in a grant and in a refusal, and adds none to a pre-vote without one", () => {
+    const { s, ask } = world();
+    expect(ask({ round: 3 })).toMatchObject({ granted: true, round: 3 });
+    s.role = 'leader';
+    expect(ask({ round: 4 })).toMatchObject({ granted: false, reason: 'is-leader', round: 4 });
+    expect('round' in ask()).toBe(false);
+  });
+
   it('a leader objects unless it is silent, or handed over and the pre-vote is a transfer one', () => {
     const { s, ask } = world();
     s.role = 'leader';

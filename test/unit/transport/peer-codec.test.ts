@@ -101,6 +101,19 @@ describe('peer codec: requests round trip', () => {
     expect(decodeVote(wire(pb.peer.RequestVoteRequest, encodeVote(plain, 'c1')))).toEqual(plain);
   });
 
+  it('RequestVote and its answer carry the pre-vote round; none (an older member) is 0 on the wire and absent in the core', () => {
+    const m: Vote = { type: 'vote', from: 'b', to: 'a', term: 9, lastLogIndex: 100, lastLogTerm: 8, preVote: true, transfer: true, round: 7 };
+    expect(decodeVote(wire(pb.peer.RequestVoteRequest, encodeVote(m, 'c1')))).toEqual(m);
+    const r: VoteReply = { type: 'voteReply', from: 'a', to: 'b', term: 9, granted: false, preVote: true, reason: 'is-leader', round: 7 };
+    expect(decodeVoteReply(wire(pb.peer.RequestVoteResponse, encodeVoteReply(r)))).toEqual(r);
+    const { round: _v, ...oldVote } = m;
+    const { round: _r, ...oldReply } = r;
+    expect(encodeVote(oldVote, 'c1').round).toBe(0);
+    expect('round' in decodeVote(wire(pb.peer.RequestVoteRequest, encodeVote(oldVote, 'c1')))).toBe(false);
+    expect('round' in decodeVoteReply(wire(pb.peer.RequestVoteResponse, encodeVoteReply(oldReply)))).toBe(false);
+    rejects(() => decodeVoteReply({ ...encodeVoteReply(r), round: -1 }), 'round is -1');
+  });
+
   it('TimeoutNow', () => {
     const m: TimeoutNow = { type: 'timeoutNow', from: 'a', to: 'b', term: 4, leaseVersion: 9 };
     expect(decodeTimeoutNow(wire(pb.peer.TimeoutNowRequest, encodeTimeoutNow(m, 'c1')))).toEqual(m);
