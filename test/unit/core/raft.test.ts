@@ -887,6 +887,36 @@ describe('leadership transfer', () => {
     expect(b.ready().takeover).toMatchObject({ transfer: true, leaseVersion: 42 });
   });
 
+  it("a stale-term refusal of an earlier pre-vote echoes its round: arriving after a TimeoutNow began the hand-over's, it does not end the hand-over (review 42)", () => {
+    // The leader is two terms ahead of the follower (two fences the follower did not see).
+    const a = core('a', 'b');
+    makeLeader(a, 3);
+    const b = core('b', 'a');
+    b.observeEpoch(1, 'a');
+    let first: Message | undefined;
+    for (let t = 0; t < 100 && first === undefined; t++) {
+      b.tick();
+      first = messagesOf(b.ready(), 'vote')[0];
+    }
+    expect(first).toMatchObject({ type: 'vote', term: 2, transfer: false, round: 1 });
+    // Below the leader's term: answered as stale (raft.ts answerStale, not VoteAnswer).
+    a.step(first!);
+    const refusal = messagesOf(a.ready(), 'voteReply')[0]!;
+    expect(refusal).toMatchObject({ granted: false, reason: 'stale-term', term: 3, round: 1 });
+    // The follower learns term 3 and its leader before that answer comes; then the hand-over.
+    b.observeEpoch(3, 'a');
+    expect(b.softState()).toMatchObject({ role: 'follower', term: 3 });
+    b.step({ type: 'timeoutNow', from: 'a', to: 'b', term: 3, leaseVersion: 42 });
+    const second = messagesOf(b.ready(), 'vote')[0]!;
+    expect(second).toMatchObject({ term: 4, transfer: true, round: 2 });
+    // The first round's refusal, now in the follower's own term, is not the hand-over's answer.
+    b.step(refusal);
+    expect(b.softState().role).toBe('precandidate');
+    b.observeLease(42, 0, { term: 3, holder: 'a', relinquished: true });
+    expect(b.softState().role).toBe('candidate');
+    expect(b.ready().takeover).toMatchObject({ transfer: true, leaseVersion: 42 });
+  });
+
   it('gives up a transfer the follower does not complete, and takes the lease back', () => {
     const { a } = replicatingPair({ transferTimeoutTicks: 20 });
     a.mirrorCommitted(1, 1);
