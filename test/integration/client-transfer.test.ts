@@ -336,7 +336,7 @@ describe('duoraft admin transfer-leader', () => {
 
   it('a leader that refuses connections at first: the request never left, so it goes again and hands over', async () => {
     const c = await startCluster('xfer-refused', handsOverAtOnce);
-    await c.downFor('a', 6000); // longer than the command takes to start and ask, shorter than its 10 s // longer than the command takes to start and ask
+    await c.downFor('a', 6000); // longer than the command takes to start and ask, shorter than its 10 s
     const r = await transferLeader(c);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
