@@ -392,6 +392,12 @@ describe('duoraft admin transfer-leader against real members', () => {
       const leader = await cluster.waitForLeader(20_000);
       const follower = cluster.ids().find((id) => id !== leader) ?? '';
       await cluster.pause(follower);
+      // A write the paused follower cannot have: it is then behind, so the leader cannot tell
+      // it to take over, and the only true answer is "still leads". (Without it, a follower
+      // that had caught up before the pause could be sent its TimeoutNow, and the answer would
+      // rightly be UNKNOWN_OUTCOME: review 40 saw this test depend on that timing.)
+      const w = await runCli(['put', 'behind', '1', '--zk', zk.connectString, '--cluster', cluster.options.cluster]);
+      expect(w.code, w.stderr).toBe(0);
       const r = await runCli(['admin', 'transfer-leader', '--zk', zk.connectString, '--cluster', cluster.options.cluster, '--timeout', '3000']);
       await cluster.resume(follower);
       expect(r.stderr).toMatch(new RegExp(`^duoraft: TIMEOUT: leadership transfer to ${follower} was given up .*${leader} still leads\\n$`));
