@@ -37,6 +37,13 @@ export interface NodeDriverDeps {
   readonly snapshots?: NodeSnapshots;
   /** Verify the segments of wal/ this node depends on before it starts (zk-log-check.ts). Default true. */
   readonly verifyZkLogAtStart?: boolean;
+  /**
+   * The process's CPU time so far in ms, read by the pause monitor each time it arms, so that
+   * a stall report says whether the process was busy. Default: process.cpuUsage(). The
+   * simulator passes a constant: its nodes share one process, so the figure would mean
+   * nothing there, and the reading (a system call every tick) was a tenth of its busy time.
+   */
+  readonly cpuTimeMs?: () => number;
 }
 
 export interface NodeSnapshots {

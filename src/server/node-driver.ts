@@ -393,7 +393,7 @@ export class NodeDriver {
       intervalMs: this.cfg.timing.tickMs,
       thresholdMs: this.cfg.timing.pauseLeaseMs,
       onStall: (ms, cpu) => this.onStall(ms, cpu),
-      cpuTimeMs: processCpuTimeMs,
+      cpuTimeMs: this.deps.cpuTimeMs ?? processCpuTimeMs,
     });
     this.pauseMonitor.start();
     this.watches = new ClusterWatches({ ...common, handlers: this.watchHandlers() });

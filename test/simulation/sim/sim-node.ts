@@ -173,6 +173,8 @@ export class SimNode {
           transport,
           wal: new IncarnationWal(this.wal, gate),
           recovery,
+          // A constant: the nodes share this process, and the real reading is a system call per tick.
+          cpuTimeMs: () => 0,
           snapshots: { storage: snapshots, policy: this.o.snapshotPolicy, pieces: this.o.snapshotPieces, ...(initial ? { initial } : {}) },
         }),
       )
