@@ -167,7 +167,7 @@ describe('damage is detected and survived', () => {
     const m = await upload(s, f, 180, newer);
     const chunkPath = f.paths.snapshotChunk(180, 1);
     const { data } = await zk.getData(chunkPath);
-    const damaged = data.slice();
+    const damaged = Uint8Array.from(data); // a copy: a Buffer's slice() is a view
     damaged[damaged.length - 10] = damaged[damaged.length - 10]! ^ 1;
     await zk.setData(chunkPath, damaged, -1);
 

@@ -32,7 +32,9 @@ const manifest: ZkSnapshotManifest = {
 };
 
 function flip(data: Uint8Array, at: number): Uint8Array {
-  const copy = data.slice();
+  // A copy: encode gives a Buffer, whose slice() is a view, and flipping a byte of the view
+  // damaged the shared encoding for the tests after it (found by running the tests shuffled).
+  const copy = Uint8Array.from(data);
   copy[at] = copy[at]! ^ 0x40;
   return copy;
 }
@@ -54,9 +56,23 @@ describe('snapshot manifest', () => {
     expect(decodeManifest(path, encodeManifest(manifest), 1234)).toEqual(manifest);
   });
 
-  it('a flipped byte anywhere is refused, naming the manifest znode', () => {
+  it('a flipped byte anywhere is refused, naming the manifest znode, or changes nothing the record says', () => {
     const data = encodeManifest(manifest);
-    for (let at = 0; at < data.length; at++) expect(corruptPath(() => decodeManifest(path, flip(data, at), 1234))).toBe(path);
+    const unchanged: number[] = [];
+    for (let at = 0; at < data.length; at++) {
+      let read: ZkSnapshotManifest | undefined;
+      try {
+        read = decodeManifest(path, flip(data, at), 1234);
+      } catch {
+        expect(corruptPath(() => decodeManifest(path, flip(data, at), 1234))).toBe(path);
+        continue;
+      }
+      expect(read, `byte ${at}`).toEqual(manifest);
+      unchanged.push(at);
+    }
+    // Only byte 7: the fifth byte of the checksum's varint, whose bit 0x40 lies above a
+    // uint32's 32 bits and is dropped by the decoder, so the record read is the one written.
+    expect(unchanged).toEqual([7]);
   });
 
   it('numbers that do not add up are refused even with a good checksum', () => {
