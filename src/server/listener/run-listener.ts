@@ -31,7 +31,6 @@ import type { DriverRef } from '../kv-operations.js';
 import { kvService } from '../kv-service.js';
 import { HealthMonitor } from '../health-monitor.js';
 import { healthHandlers, healthService } from '../health-service.js';
-import { NodeMetrics } from '../metrics.js';
 import { type MetricsServer, metricsListen, startMetricsServer } from '../metrics-server.js';
 import { defaultLimits, defaultTiming } from '../node-config.js';
 import type { ListenerParts } from './listener-parts.js';
@@ -97,7 +96,8 @@ export async function runListener(o: ListenerOptions): Promise<RunningListener> 
   const listen = parseHostPort(o.listen, { allowPortZero: true });
   if ('problem' in listen) throw new ConfigError(`invalid listen address ${JSON.stringify(o.listen)}: ${listen.problem}`);
   const memberRef: DriverRef = { current: null };
-  const metrics = o.metrics !== undefined ? new NodeMetrics({ nodeId: o.id, cluster: o.cluster, clock, processMetrics: true, member: 'listener' }) : null;
+  // Loaded only when asked for (run-node.ts says why).
+  const metrics = o.metrics !== undefined ? new (await import('../metrics.js')).NodeMetrics({ nodeId: o.id, cluster: o.cluster, clock, processMetrics: true, member: 'listener' }) : null;
   const server = new grpc.Server(peerServerOptions);
   server.addService(kvService, kvHandlers(memberRef, logger, clock, metrics ?? undefined));
   // The feed service answers once the listener runs (a probe before that: cannot feed).
