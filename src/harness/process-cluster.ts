@@ -6,13 +6,13 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { KvClient, kvService } from '../server/kv-service.js';
 import { type ClientSecurity, memberChannelSecurity } from '../transport/channel-security.js';
 import { childProcesses, type TrackedChild } from './child-processes.js';
 import { freePorts } from './free-port.js';
 import { type ProxyCutMode, startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { packageRoot } from './package-root.js';
 
 export interface ProcessClusterOptions {
   /** ZooKeeper connect string the nodes use (through their own proxy when zkProxies). */
@@ -98,7 +98,7 @@ export interface NodeHandle {
   starts: number;
 }
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repoRoot = packageRoot(import.meta.url);
 export const duoraftBin = join(repoRoot, 'bin', 'duoraft.js');
 /** The test-only entry that runs a node with a deliberately broken build. */
 const brokenNodeEntry = join(repoRoot, 'dist', 'cli', 'broken-node.js');

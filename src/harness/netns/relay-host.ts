@@ -11,15 +11,15 @@
 // relay does little work, and the kernel's RT throttling still leaves others 5 %. Where
 // chrt fails the run goes on at normal priority and says so; `lateness()` shows what the
 // relays really delivered either way.
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { childProcesses, type TrackedChild } from '../child-processes.js';
 import { run } from './commands.js';
 import type { Delay, RelaySpec } from './relay.js';
 import type { RelayLatenessStats } from './relay-lateness.js';
 import type { FromRelayProcess, RelayProcessConfig, ToRelayProcess } from './relay-messages.js';
+import { packageRoot } from '../package-root.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const repoRoot = packageRoot(import.meta.url);
 /** The compiled relay process (`npm run build`), as the nodes run from dist/ too. */
 const relayMain = join(repoRoot, 'dist', 'harness', 'netns', 'relay-process.js');
 const START_TIMEOUT_MS = 10_000;
