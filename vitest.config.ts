@@ -17,9 +17,30 @@ const LONGEST_FIRST = [
   'test/integration/cli-config.test.ts',
 ];
 
+/** Fisher-Yates with a small seeded generator (mulberry32): the same seed, the same order. */
+function seededShuffle<T>(items: T[], seed: number): T[] {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
+    // A configured sequencer replaces vitest's shuffling one: --sequence.shuffle (used to
+    // show the unit tier holds no state across files) shuffles the files here, by its seed.
+    const { shuffle, seed } = this.ctx.config.sequence;
+    if (shuffle) return seededShuffle(sorted, seed ?? Date.now());
     const rank = (f: TestSpecification): number => {
       const i = LONGEST_FIRST.findIndex((name) => f.moduleId.endsWith(name));
       return i < 0 ? LONGEST_FIRST.length : i;

@@ -47,9 +47,12 @@ const specs = new Map<string, CommandSpec>([...kvCommandSpecs, ['node', nodeSpec
 
 const common = Object.keys(commonSettings);
 
-/** Whether this command line may print help: asked for, or no command named (yargs then shows it). */
+/**
+ * Whether this command line may print help: `--help` (also `--help=true`) or the `help`
+ * command. A usage error prints no help (the .fail() handler below), and `-h` is no alias.
+ */
 function mayShowHelp(argv: readonly string[]): boolean {
-  return argv.length === 0 || argv.some((a) => a === '--help' || a === '-h' || a === 'help');
+  return argv.some((a) => a === 'help' || a === '--help' || a.startsWith('--help='));
 }
 
 export async function main(argv: string[]): Promise<void> {

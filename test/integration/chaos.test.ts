@@ -18,7 +18,7 @@ const PER_KIND = 10;
 // Every one-fault kind, wipe-restart included: it once stalled (AppendEntries to a wiped
 // follower collapsed into calls that all missed their deadline; notes/chaos.md), and this
 // run is what shows it stays fixed. kill-follower-after-failover (two faults in one, about
-// 3 s each) has its own shorter run below, to keep CI's time bounded.
+// 3 s each) has its own shorter run in chaos-short.test.ts, to keep this file bounded.
 const CI_KINDS: readonly FaultKind[] = ['kill-leader', 'kill-follower', 'pause-leader', 'cut-link', 'cut-zk', 'wipe-restart', 'restart-both', 'wipe-both'];
 // A snapshot every 1,000 entries (seconds apart at this load), 200 kept in memory behind
 // it: a follower down for a restart falls behind the compaction point and must install a

@@ -19,9 +19,9 @@ let yaml: YamlModule | null = null;
  * The yaml package, loaded when a file is first parsed: most commands read no config file,
  * and loading its 70 modules took a twentieth of every process start (a node's too).
  */
-function parseYaml(text: string, options: { readonly uniqueKeys: boolean; readonly maxAliasCount: number }): unknown {
+function loadYaml(): YamlModule {
   yaml ??= createRequire(import.meta.url)('yaml') as YamlModule;
-  return yaml.parse(text, options);
+  return yaml;
 }
 
 export interface ConfigFile {
@@ -55,8 +55,11 @@ export async function readConfigFile(path: string): Promise<ConfigFile | { reado
 /** Parses the text of a config file (exported for tests). */
 export function parseConfigText(path: string, text: string): ConfigFile | { readonly problem: string } {
   let doc: unknown;
+  // Loaded outside the parse's try: a missing package is an installation problem (thrown
+  // as such), not a fault of the operator's file.
+  const yamlModule = path.endsWith('.json') ? null : loadYaml();
   try {
-    doc = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true, maxAliasCount: 0 });
+    doc = yamlModule === null ? JSON.parse(text) : yamlModule.parse(text, { uniqueKeys: true, maxAliasCount: 0 });
   } catch (err) {
     return { problem: `config file ${path} does not parse: ${reason(err)}` };
   }

@@ -7,10 +7,10 @@ import { packageRoot } from '../../../src/harness/package-root.js';
 
 describe('packageRoot', () => {
   const dir = mkdtempSync(join(tmpdir(), 'package-root-'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'duoraft' }));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('finds the duoraft package above a file at any depth (src/harness, dist/harness, dist/bundle)', () => {
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'duoraft' }));
     for (const sub of ['src/harness', 'dist/harness/netns', 'dist/bundle']) {
       mkdirSync(join(dir, sub), { recursive: true });
       expect(packageRoot(pathToFileURL(join(dir, sub, 'x.js')).href)).toBe(dir);
