@@ -38,9 +38,15 @@ class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
     // A configured sequencer replaces vitest's shuffling one: --sequence.shuffle (used to
-    // show the unit tier holds no state across files) shuffles the files here, by its seed.
+    // show the unit tier holds no state across files) shuffles the files here, by its seed,
+    // from an order that depends on nothing else (not vitest's cache of earlier runs), so a
+    // seed names one order. Only the plain flag: vitest folds --sequence.shuffle.files into
+    // the choice of sequencer, which this one replaces.
     const { shuffle, seed } = this.ctx.config.sequence;
-    if (shuffle) return seededShuffle(sorted, seed ?? Date.now());
+    if (shuffle) {
+      const key = (f: TestSpecification): string => `${f.project.name}\u0000${f.moduleId}`;
+      return seededShuffle([...files].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)), seed ?? Date.now());
+    }
     const rank = (f: TestSpecification): number => {
       const i = LONGEST_FIRST.findIndex((name) => f.moduleId.endsWith(name));
       return i < 0 ? LONGEST_FIRST.length : i;

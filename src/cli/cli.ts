@@ -58,6 +58,10 @@ function mayShowHelp(argv: readonly string[]): boolean {
 export async function main(argv: string[]): Promise<void> {
   let parser: Argv<CommonArgs> = withCommonOptions(yargs(joinPassThroughValues(argv)))
     .scriptName('duoraft')
+    // English whatever LANG says: our own messages are English, and yargs finds its
+    // translations by a path relative to its own file, which the bundle (scripts/bundle.mjs)
+    // moves; a locale taken from the environment would make the two builds answer differently.
+    .detectLocale(false)
     // yargs only splits the command line: values stay text until the schema reads
     // them, so "-5", "abc" and "1e3" reach it as given.
     .parserConfiguration({ 'camel-case-expansion': false, 'parse-positional-numbers': false })
