@@ -5,11 +5,19 @@
 import type { Clock, TimerHandle } from '../../src/common/clock.js';
 import { SeededRandom } from '../../src/core/random.js';
 
-interface SimEvent {
-  readonly at: number;
-  readonly seq: number;
-  readonly fn: () => void;
-  cancelled: boolean;
+/** An event is its own handle: one object per schedule() (a run schedules hundreds of thousands). */
+class SimEvent implements TimerHandle {
+  cancelled = false;
+
+  constructor(
+    readonly at: number,
+    readonly seq: number,
+    readonly fn: () => void,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 export class SimScheduler {
@@ -29,9 +37,9 @@ export class SimScheduler {
 
   /** Runs fn after delayMs of virtual time (0: after everything already due now). */
   schedule(delayMs: number, fn: () => void): TimerHandle {
-    const ev: SimEvent = { at: this.time + Math.max(0, delayMs), seq: this.seq++, fn, cancelled: false };
+    const ev = new SimEvent(this.time + Math.max(0, delayMs), this.seq++, fn);
     this.push(ev);
-    return { cancel: () => { ev.cancelled = true; } };
+    return ev;
   }
 
   pending(): number {
@@ -75,16 +83,21 @@ export class SimScheduler {
     }
   }
 
+  // Sifts move a hole rather than swap pairs (a destructuring swap builds an array until
+  // the code is optimised). (at, seq) orders events totally, so any correct heap pops the
+  // same sequence.
   private push(ev: SimEvent): void {
     const h = this.heap;
+    let i = h.length;
     h.push(ev);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const parent = h[p]!;
+      if (!before(ev, parent)) break;
+      h[i] = parent;
       i = p;
     }
+    h[i] = ev;
   }
 
   private pop(): SimEvent | undefined {
@@ -92,19 +105,20 @@ export class SimScheduler {
     if (h.length === 0) return undefined;
     const top = h[0]!;
     const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
+    const n = h.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
+        const c = r < n && before(h[r]!, h[l]!) ? r : l;
+        const child = h[c]!;
+        if (!before(child, last)) break;
+        h[i] = child;
+        i = c;
       }
+      h[i] = last;
     }
     return top;
   }
