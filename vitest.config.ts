@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { SeededRandom } from './src/core/random.js';
 
 // The integration files that take longest, longest first (measured: notes/results.md,
 // twelfth session). With two files at a time, a long file started late sets the tier's end:
@@ -17,18 +18,11 @@ const LONGEST_FIRST = [
   'test/integration/cli-config.test.ts',
 ];
 
-/** Fisher-Yates with a small seeded generator (mulberry32): the same seed, the same order. */
+/** Fisher-Yates with the project's seeded generator: the same seed, the same order. */
 function seededShuffle<T>(items: T[], seed: number): T[] {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
   for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
+    const j = random.nextInt(i + 1);
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
   return items;

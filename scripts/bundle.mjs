@@ -3,7 +3,7 @@
 // dependencies) into dist/bundle/, which bin/duoraft.js runs while it is up to date.
 //
 // Why: every duoraft process (a node, a listener, each `duoraft put`) paid about half a
-// second of CPU resolving and loading some 400 separate ES and CommonJS modules before doing
+// second of CPU resolving and loading some 900 separate ES and CommonJS modules before doing
 // anything: a voter's start to leader took 1.09 s of CPU from dist/ and 0.66 s from the
 // bundle, a `duoraft put` 0.93 s and 0.64 s (notes/results.md, twelfth session). A node's
 // start is on the failover path of a restarted voter, and the test suite starts some

@@ -43,7 +43,7 @@ describe('the bundled command line', () => {
     }
   });
 
-  it('is what bin/duoraft.js runs while fresh; any newer input, even one of 400, sends it to dist/', () => {
+  it('is what bin/duoraft.js runs while fresh; any newer input, even one of some 400, sends it to dist/', () => {
     // A copy of bin/ and dist/ (timestamps kept) beside a link to node_modules, whose
     // compiled entry only throws: if bin runs it, it says so.
     const dir = mkdtempSync(join(tmpdir(), 'bundle-bin-'));
