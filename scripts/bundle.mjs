@@ -4,8 +4,8 @@
 //
 // Why: every duoraft process (a node, a listener, each `duoraft put`) paid about half a
 // second of CPU resolving and loading some 900 separate ES and CommonJS modules before doing
-// anything: a voter's start to leader took 1.09 s of CPU from dist/ and 0.66 s from the
-// bundle, a `duoraft put` 0.93 s and 0.64 s (notes/results.md, twelfth session). A node's
+// anything: a voter's start to leader took 0.83 s of CPU from dist/ and 0.47 s from the
+// bundle, a `duoraft put` 0.79 s and 0.45 s (`node scripts/start-cpu.mjs`). A node's
 // start is on the failover path of a restarted voter, and the test suite starts some
 // hundreds of processes.
 //
