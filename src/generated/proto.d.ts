@@ -1087,6 +1087,7 @@ export namespace duoraft {
             path: string[];
             endReason: string;
             compacted: boolean;
+            cannotFeed: boolean;
             static create(properties: duoraft.listener.FeedBatch.$Shape): duoraft.listener.FeedBatch & duoraft.listener.FeedBatch.$Shape;
             static create(properties?: duoraft.listener.FeedBatch.$Properties): duoraft.listener.FeedBatch;
             static encode(message: duoraft.listener.FeedBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1102,6 +1103,7 @@ export namespace duoraft {
                 path?: (string[]|null);
                 endReason?: (string|null);
                 compacted?: (boolean|null);
+                cannotFeed?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = duoraft.listener.FeedBatch.$Properties;

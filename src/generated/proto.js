@@ -7592,6 +7592,7 @@ export const duoraft = $root.duoraft = (() => {
              * @property {Array.<string>|null} [path] FeedBatch path
              * @property {string|null} [endReason] FeedBatch endReason
              * @property {boolean|null} [compacted] FeedBatch compacted
+             * @property {boolean|null} [cannotFeed] FeedBatch cannotFeed
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7674,6 +7675,14 @@ export const duoraft = $root.duoraft = (() => {
             FeedBatch.prototype.compacted = false;
 
             /**
+             * FeedBatch cannotFeed.
+             * @member {boolean} cannotFeed
+             * @memberof duoraft.listener.FeedBatch
+             * @instance
+             */
+            FeedBatch.prototype.cannotFeed = false;
+
+            /**
              * Creates a new FeedBatch instance using the specified properties.
              * @function create
              * @memberof duoraft.listener.FeedBatch
@@ -7719,6 +7728,8 @@ export const duoraft = $root.duoraft = (() => {
                     writer.uint32(/* id 5, wireType 2 =*/42).string(message.endReason);
                 if (message.compacted != null && $Object.hasOwnProperty.call(message, "compacted") && message.compacted !== false)
                     writer.uint32(/* id 6, wireType 0 =*/48).bool(message.compacted);
+                if (message.cannotFeed != null && $Object.hasOwnProperty.call(message, "cannotFeed") && message.cannotFeed !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.cannotFeed);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7813,6 +7824,15 @@ export const duoraft = $root.duoraft = (() => {
                                 message.compacted = value;
                             else
                                 delete message.compacted;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.cannotFeed = value;
+                            else
+                                delete message.cannotFeed;
                             continue;
                         }
                     }

@@ -126,9 +126,9 @@ export class ListenerFeeder {
     return true;
   }
 
-  /** Ends every stream (this member can no longer feed, or it stops). */
+  /** Ends every stream because this member cannot feed anyone now (it leads, lost its upstream, stops). */
   dropAll(reason: string): void {
-    for (const s of [...this.subs.values()]) this.end(s, reason, false);
+    for (const s of [...this.subs.values()]) this.end(s, reason, false, true);
   }
 
   /**
@@ -316,13 +316,13 @@ export class ListenerFeeder {
     return ok;
   }
 
-  private end(s: Subscription, reason: string, compacted: boolean): void {
+  private end(s: Subscription, reason: string, compacted: boolean, cannotFeed = false): void {
     if (s.ended) return;
     s.ended = true;
     if (this.subs.get(s.listenerId) === s) this.subs.delete(s.listenerId);
     this.o.logger.info({ listener: s.listenerId, reason }, 'listener dropped');
     try {
-      s.call.write({ endReason: reason, compacted });
+      s.call.write({ endReason: reason, compacted, cannotFeed });
       s.call.end();
     } catch {
       // The stream is gone already.

@@ -26,6 +26,15 @@ import type { ZkTailer } from './zk-tailer.js';
 const PROBE_TIMEOUT_MS = 500;
 const RECHOOSE_MS = 50;
 const RECHOOSE_WHILE_TAILING_MS = 2000;
+/**
+ * After losing an upstream, a listener that finds none to use looks again sooner, these
+ * many ms apart, before settling on RECHOOSE_WHILE_TAILING_MS: across a failover the old
+ * leader steps down within tens of ms and can feed again, and finding it within
+ * FEED_GRACE_MS keeps the listeners below in place (a listener reading ZooKeeper feeds no
+ * one). Found by the chain test: two leader changes a second apart left a listener reading
+ * ZooKeeper for 2 s, the tree below it rebuilt itself upside down.
+ */
+const RECHOOSE_AFTER_LOSS_MS = [50, 100, 200, 400, 800] as const;
 /** An upstream that dropped this listener (or failed) is not chosen again for this long. */
 const AVOID_MS = 3000;
 /**
@@ -36,10 +45,14 @@ const AVOID_MS = 3000;
 const FEED_GRACE_MS = 1500;
 /**
  * An upstream whose commit index has not moved for this many heartbeats is compared with
- * ZooKeeper's tail (one read): if the tail is ahead, the upstream is stuck behind (a
- * follower waiting for a snapshot, cut from its leader) and the listener moves. Found by the
- * simulator: a listener stayed on a follower that was stuck for over 10 s after the faults
- * healed, heartbeats arriving, no entries. An idle cluster costs one read per period.
+ * ZooKeeper's tail (one read): if the upstream is still short of a tail ZooKeeper already
+ * held one period earlier, it is stuck behind (a follower waiting for a snapshot, cut from
+ * its leader) and the listener moves. Found by the simulator: a listener stayed on a
+ * follower that was stuck for over 10 s after the faults healed, heartbeats arriving, no
+ * entries. One period of slack, not a single look: a new leader's first entry reaches
+ * ZooKeeper a few ms before an upstream that is changing its own upstream, and a look in
+ * between took a healthy upstream for a stuck one (the chain test, across a leader change
+ * after an idle second). An idle cluster costs one read per period.
  */
 const STALL_CHECK_HEARTBEATS = 4;
 
@@ -68,6 +81,8 @@ export class ListenerRunner {
   /** The current link's upstream commit index as last heard, and as of the last stall check. */
   private linkCommit = 0;
   private linkCommitChecked = -1;
+  /** ZooKeeper's tail as the last stall check found it ahead of the upstream (null: it was not). */
+  private tailAhead: number | null = null;
   private stallTimer: TimerHandle | null = null;
   private upstream: { id: string; depth: number; path: readonly string[] } | null = null;
   /** The upstream last had, and when it was lost (for FEED_GRACE_MS). */
@@ -76,6 +91,8 @@ export class ListenerRunner {
   private readonly avoid = new Map<string, number>();
   private timer: TimerHandle | null = null;
   private choosing = false;
+  /** How many of RECHOOSE_AFTER_LOSS_MS's quick looks were used since the last upstream was lost. */
+  private quickLooks: number = RECHOOSE_AFTER_LOSS_MS.length;
   private stopped = false;
   private knownCommit = 0;
   private behindSince: number | null = null;
@@ -203,7 +220,7 @@ export class ListenerRunner {
         this.upstream = null;
         this.o.tailer.follow(true);
         this.fedFrom('zookeeper');
-        this.schedule(RECHOOSE_WHILE_TAILING_MS);
+        this.schedule(this.quickLooks < RECHOOSE_AFTER_LOSS_MS.length ? RECHOOSE_AFTER_LOSS_MS[this.quickLooks++]! : RECHOOSE_WHILE_TAILING_MS);
         return;
       }
       this.o.tailer.follow(false);
@@ -254,11 +271,13 @@ export class ListenerRunner {
     this.stallTimer?.cancel();
     this.linkCommit = 0;
     this.linkCommitChecked = -1;
+    this.tailAhead = null;
     const check = (): void => {
       this.stallTimer = null;
       if (this.stopped || this.link !== link) return;
       if (this.linkCommit !== this.linkCommitChecked) {
         this.linkCommitChecked = this.linkCommit;
+        this.tailAhead = null;
         this.stallTimer = this.o.clock.setTimeout(check, STALL_CHECK_HEARTBEATS * this.o.heartbeatMs);
         return;
       }
@@ -267,11 +286,13 @@ export class ListenerRunner {
           if (this.stopped || this.link !== link) return;
           const tail = decodeTail(this.o.paths.tail, data).lastIndex;
           this.noteCommit(tail);
-          if (tail > Math.max(this.linkCommit, this.o.log.applied())) {
-            this.o.logger.info({ upstream: upstreamId, upstreamCommit: this.linkCommit, zkTail: tail }, 'the upstream is stuck behind ZooKeeper\'s tail: choosing another');
-            link.close(`${upstreamId} is stuck at ${this.linkCommit}, behind ZooKeeper's tail ${tail}`);
+          const reached = Math.max(this.linkCommit, this.o.log.applied());
+          if (this.tailAhead !== null && this.tailAhead > reached) {
+            this.o.logger.info({ upstream: upstreamId, upstreamCommit: this.linkCommit, zkTail: tail, zkTailAPeriodAgo: this.tailAhead }, 'the upstream is stuck behind ZooKeeper\'s tail: choosing another');
+            link.close(`${upstreamId} is stuck at ${this.linkCommit}, behind ZooKeeper's tail ${this.tailAhead} of one period ago`);
             return;
           }
+          this.tailAhead = tail > reached ? tail : null;
           this.stallTimer = this.o.clock.setTimeout(check, STALL_CHECK_HEARTBEATS * this.o.heartbeatMs);
         },
         () => {
@@ -289,8 +310,14 @@ export class ListenerRunner {
     if (this.upstream) this.lost = { depth: this.upstream.depth, path: this.upstream.path, at: this.o.clock.now() };
     this.upstream = null;
     if (this.stopped) return;
-    this.o.logger.info({ upstream: id, reason: end.reason, compacted: end.compacted }, 'upstream link ended: choosing again');
-    this.avoid.set(id, this.o.clock.now() + AVOID_MS);
+    this.o.logger.info({ upstream: id, reason: end.reason, compacted: end.compacted, cannotFeed: end.upstreamCannotFeed === true }, 'upstream link ended: choosing again');
+    this.quickLooks = 0;
+    // One that can feed no one now (it leads, lost its own upstream) says so in its probe
+    // until it can again: avoiding it too would pass over it once it can (a leader that
+    // stepped down is then the only voter with room). One that dropped this listener alone,
+    // failed or stalled is avoided for a while.
+    if (end.upstreamCannotFeed === true) this.avoid.delete(id);
+    else this.avoid.set(id, this.o.clock.now() + AVOID_MS);
     if (end.compacted) {
       // The upstream no longer holds what we need: ZooKeeper does (or its snapshot does).
       void this.o.tailer.catchUpToTail().then(

@@ -16,6 +16,8 @@ export interface LinkEnd {
   readonly compacted: boolean;
   /** The upstream ended it on purpose (not a broken connection). */
   readonly byUpstream: boolean;
+  /** The upstream ended it because it can feed no one now (it leads, lost its own upstream, stops). */
+  readonly upstreamCannotFeed?: boolean;
 }
 
 export interface UpstreamLinkOptions {
@@ -106,7 +108,7 @@ export class UpstreamLink {
       }
       this.o.onUpstreamPath(b.upstreamDepth ?? 0, path);
     }
-    if (b.endReason) this.finish({ reason: b.endReason, compacted: b.compacted === true, byUpstream: true });
+    if (b.endReason) this.finish({ reason: b.endReason, compacted: b.compacted === true, byUpstream: true, upstreamCannotFeed: b.cannotFeed === true });
   }
 
   private finish(end: LinkEnd): void {
